@@ -1,0 +1,217 @@
+"""Command line: the dashboard's pipeline, headless.
+
+    python -m explorer run DATA [--label COL] [--model ...] [--cluster ...] [--k K] ...
+    python -m explorer show RUN
+    python -m explorer list [--runs DIR]
+
+A bad input or option prints one line on stderr and exits with status 2, never a traceback
+(set EXPLORER_DEBUG=1 to see one).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import ExplorerError
+
+CLUSTER_CHOICES = ("kmeans", "gmm", "hdbscan", "agglomerative", "dec", "idec", "n2d")
+PROJECTION_CHOICES = ("umap", "tsne", "pca")
+MODEL_CHOICES = ("pca", "ae", "conv-ae", "dae", "vae", "none")
+
+
+class CliError(ExplorerError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
+        raise CliError(f"{message} (see python -m explorer {self.prog.split()[-1]} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m explorer", description="Find structure in unlabeled data: represent, cluster, explore.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    r = sub.add_parser("run", help="load data, train, cluster, project, evaluate and save a run")
+    r.add_argument("data", help="a table (.csv .tsv .parquet), images (.zip, image files, a folder) or arrays (.npy .npz)")
+    r.add_argument("--label", help="table column holding known labels (for evaluation only; never used for fitting)")
+    r.add_argument("--id", dest="id_column", help="table column holding row ids")
+    r.add_argument("--scaling", choices=("standard", "minmax", "none"), help="table feature scaling (default standard)")
+    r.add_argument("--model", choices=MODEL_CHOICES, help="representation (default: by data type)")
+    r.add_argument("--cluster", choices=CLUSTER_CHOICES, help="clustering method (default n2d: AE -> UMAP -> GMM)")
+    r.add_argument("--k", type=int, help="number of clusters (default: suggested by a k sweep)")
+    r.add_argument("--projection", choices=PROJECTION_CHOICES, help="2-D projection for display (default umap)")
+    r.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="compute device (default auto)")
+    r.add_argument("--epochs", type=int, help="training epochs")
+    r.add_argument("--latent-dim", type=int, help="size of the latent space")
+    r.add_argument("--batch-size", type=int, help="training batch size")
+    r.add_argument("--lr", type=float, help="learning rate")
+    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    r.add_argument("--out", help="folder to keep runs in (default $EXPLORER_RUNS_DIR or ./runs)")
+    r.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    s = sub.add_parser("show", help="print a saved run's summary")
+    s.add_argument("run", help="a run id (looked up under --runs) or a run folder")
+    s.add_argument("--runs", help="folder the runs are kept in")
+    s.add_argument("--json", action="store_true")
+    ls = sub.add_parser("list", help="list saved runs")
+    ls.add_argument("--runs", help="folder the runs are kept in")
+    return p
+
+
+class ProgressBar:
+    """A one-line terminal progress bar on stderr, driven by the pipeline's events."""
+
+    def __init__(self, stream=sys.stderr, enabled: bool = True):
+        self.stream, self.enabled = stream, enabled
+        self.start = time.perf_counter()
+        self.stage = None
+
+    def __call__(self, event: dict) -> None:
+        if not self.enabled:
+            return
+        stage = event.get("stage")
+        if stage != self.stage and self.stage is not None:
+            self.stream.write("\n")
+        self.stage = stage
+        frac = float(event.get("fraction", 0.0))
+        width = 28
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        extra = ""
+        if "loss" in event and event.get("loss") is not None:
+            extra = f" loss {event['loss']:.4g}"
+            if event.get("val_loss") is not None:
+                extra += f" val {event['val_loss']:.4g}"
+        elapsed = time.perf_counter() - self.start
+        self.stream.write(f"\r{stage:>8} [{bar}] {event.get('message', '')}{extra}  {elapsed:5.0f}s   ")
+        self.stream.flush()
+        if stage == "done":
+            self.stream.write("\n")
+
+
+def format_metrics(metrics: dict[str, Any]) -> str:
+    names = [
+        ("acc", "ACC (Hungarian)"), ("nmi", "NMI"), ("ari", "ARI"), ("ami", "AMI"), ("k", "clusters"), ("n", "rows"),
+        ("n_noise", "noise points"), ("silhouette", "silhouette"), ("davies_bouldin", "Davies-Bouldin"),
+        ("calinski_harabasz", "Calinski-Harabasz"), ("trustworthiness", "trustworthiness (2-D)"),
+    ]
+    lines = []
+    for key, label in names:
+        if key in metrics and metrics[key] is not None:
+            v = metrics[key]
+            lines.append(f"  {label:<24} {v:.4f}" if isinstance(v, float) else f"  {label:<24} {v}")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .data import ImageOptions, TableOptions, load
+    from .pipeline import default_config, replace_nested, run_pipeline
+    from .runs import save_run
+
+    if not Path(args.data).exists():
+        raise CliError(f"{args.data}: no such file or folder.")
+    table_opts = TableOptions(label_column=args.label, id_column=args.id_column, scaling=args.scaling or "standard")
+    dataset = load(args.data, table=table_opts, images=ImageOptions())
+    if args.label and dataset.kind != "table":
+        print(f"note: --label applies to tables; {dataset.kind} take labels from folders or a 'y' array.", file=sys.stderr)
+    if dataset.kind == "table" and args.scaling is None:
+        pass
+    overrides = {
+        "model": args.model, "method": args.cluster, "k": args.k, "projection_method": args.projection,
+        "device": args.device, "epochs": args.epochs, "latent_dim": args.latent_dim, "batch_size": args.batch_size,
+        "lr": args.lr, "seed": args.seed,
+    }
+    cfg = replace_nested(default_config(dataset), **overrides)
+    if not args.quiet:
+        print(dataset.report.to_text(), file=sys.stderr)
+        print(f"model {cfg.model.kind}, clustering {cfg.cluster.method}, k {cfg.cluster.k or 'auto'}, device {cfg.device}", file=sys.stderr)
+    bar = ProgressBar(enabled=not args.quiet)
+    result = run_pipeline(dataset, cfg, on_event=bar)
+    folder = save_run(result, args.out)
+    if args.json:
+        print(json.dumps({**_json_safe(result.metrics), "run_id": result.run_id, "run_dir": str(folder), "device": result.device, "seconds": round(sum(result.timings.values()), 2)}))
+    else:
+        for note in result.notes:
+            print(f"note: {note}")
+        print(f"{dataset.name}: {dataset.n} rows, model {cfg.model.kind} on {result.device_description}, {result.clusters.method} found {result.clusters.k} clusters")
+        print(format_metrics(result.metrics))
+        times = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+        print(f"  time: {times}")
+        print(f"saved run {result.run_id} in {folder}")
+    return 0
+
+
+def _json_safe(d: dict) -> dict:
+    import math
+
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .runs import default_root, read_json, run_dir
+
+    path = Path(args.run)
+    if not (path.is_dir() and (path / "config.json").is_file()):
+        path = run_dir(args.runs or default_root(), args.run)
+    if not (path / "config.json").is_file():
+        raise CliError(f"no saved run '{args.run}' (looked in {path.parent}).")
+    cfg = read_json(path / "config.json")
+    metrics = read_json(path / "metrics.json")
+    if args.json:
+        print(json.dumps({"config": cfg, "metrics": metrics}))
+        return 0
+    ds, pl = cfg["dataset"], cfg["pipeline"]
+    print(f"run {cfg['run_id']}  ({cfg.get('created')})  {path}")
+    print(f"data      {ds['name']} ({ds['kind']}), {ds['n']} rows x {ds['n_features']} features")
+    print(f"model     {pl['model']['kind']}, latent {pl['model']['latent_dim']}, epochs {pl['model']['epochs']}, device {cfg.get('device_description') or cfg.get('device')}")
+    print(f"clusters  {pl['cluster']['method']}, k {metrics.get('k')}; projection {pl['projection']['method']}; seed {pl['seed']}")
+    print(format_metrics(metrics))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .runs import list_runs
+
+    runs = list_runs(args.runs)
+    if not runs:
+        print("no saved runs")
+    for r in runs:
+        m = r["metrics"]
+        acc = f" acc {m['acc']:.3f}" if m.get("acc") is not None else ""
+        print(f"{r['run_id']}  {r['created']}  {r['name']:<20} k {m.get('k')}{acc}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    debug = os.environ.get("EXPLORER_DEBUG") == "1"
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return {"run": cmd_run, "show": cmd_show, "list": cmd_list}[args.command](args)
+    except ExplorerError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: out of memory; try a smaller dataset or a smaller batch size.", file=sys.stderr)
+        return 1
+    except Exception as exc:  # anything unplanned still gets one line, not a traceback
+        if debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (set EXPLORER_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Loaders: a file (or bytes, or an upload, or a folder) -> :class:`~explorer.dataset.Dataset`.
+
+``load`` picks the loader by the file's extension:
+
+- tables: .csv .tsv .txt .tab, .parquet .pq (a Parquet of vectors is read as embeddings)
+- images: .zip, .png .jpg .jpeg .bmp .gif .webp .tif .tiff, a folder, or a list of files
+- arrays: .npy .npz (never unpickled)
+
+Every problem with the input raises :class:`~explorer.errors.InputError` (or its subclass
+:class:`~explorer.errors.LimitError` when a cap in :class:`~explorer.limits.Limits` is hit) whose
+message says what to do.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..dataset import Dataset
+from ..errors import InputError
+from ..limits import Limits
+from .arrays import load_array, load_vectors_parquet, parquet_holds_vectors
+from .common import SUPPORTED_EXTENSIONS, Source, extension, is_path, read_source, sniff_kind, source_name
+from .images import ImageOptions, load_images
+from .tables import TableOptions, load_table, read_table_preview
+
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
+SAMPLES: dict[str, Path] = {
+    "penguins": SAMPLE_DIR / "penguins.csv",
+    "mnist_digits": SAMPLE_DIR / "mnist_digits.zip",
+}
+
+
+def load(source: Source | list[Source], *, name: str | None = None, table: TableOptions | None = None,
+         images: ImageOptions | None = None, limits: Limits | None = None) -> Dataset:
+    """Load any supported source as a Dataset, choosing the loader by the file's extension.
+
+    ``source`` is a path (a file or a folder of images), bytes, a binary file object (such as an
+    upload; its ``.name`` gives the format) or a list of those (several images). ``name`` gives the
+    file name when ``source`` is bytes. ``table`` and ``images`` are the options of those loaders.
+    """
+    limits = limits or Limits()
+    if isinstance(source, (list, tuple)) or (is_path(source) and os.path.isdir(source)):  # type: ignore[arg-type]
+        return load_images(source, name, images, limits)
+    fname = source_name(source, name)
+    kind = sniff_kind(fname) if not is_path(source) else sniff_kind(source)  # type: ignore[arg-type]
+    if kind == "images":
+        return load_images(source, name, images, limits)
+    if kind == "array":
+        return load_array(source, name, limits)
+    if extension(fname) in (".parquet", ".pq"):
+        fname, data = read_source(source, name, limits)
+        if parquet_holds_vectors(data):
+            options = table or TableOptions()
+            return load_vectors_parquet(data, fname, limits, label_column=options.label_column,
+                                        id_column=options.id_column)
+        return load_table(data, fname, table, limits)
+    return load_table(source, name, table, limits)
+
+
+def load_sample(name: str, limits: Limits | None = None) -> Dataset:
+    """One of the bundled samples (see ``SAMPLES`` and sample_data/README.md) as a Dataset.
+
+    "penguins": 344 penguins x 7 columns, labelled by species. "mnist_digits": 3,000 MNIST test
+    digits (28x28 gray), labelled by their folder (the digit).
+    """
+    if name not in SAMPLES:
+        raise InputError(f"there is no sample named '{name}'; choose one of: {', '.join(SAMPLES)}.")
+    path = SAMPLES[name]
+    if not path.is_file():
+        raise InputError(f"the sample file {path} is missing; restore sample_data/ from the repository.")
+    if name == "penguins":
+        return load(path, table=TableOptions(label_column="species"), limits=limits)
+    return load(path, limits=limits)
+
+
+__all__ = [
+    "Dataset", "ImageOptions", "Limits", "SAMPLES", "SUPPORTED_EXTENSIONS", "TableOptions", "load",
+    "load_array", "load_images", "load_sample", "load_table", "load_vectors_parquet", "read_table_preview",
+    "sniff_kind",
+]

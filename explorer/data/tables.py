@@ -1,0 +1,490 @@
+"""Tables (CSV, TSV, Parquet) -> Dataset: typed, imputed, one-hot encoded, scaled; every step reported.
+
+The reading half (bytes -> DataFrame, with delimiter and encoding detection) and the column profile
+are shared by :func:`read_table_preview`, which the dashboard calls before the real load, and by
+:func:`load_table`; so the preview shows exactly the column kinds the load will use.
+"""
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ..dataset import Dataset, LoadReport
+from ..errors import InputError
+from ..limits import Limits
+from .common import (
+    Source, check_min_rows, display_name, extension, list_some, plural, read_source, scale_features,
+    scaling_sentence, values_to_str,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Scaling = Literal["standard", "minmax", "none"]
+DELIMITERS = ",;\t|"
+NUMERIC_SHARE = 0.9  # a text column is numeric when this share of its values parse as numbers
+TEXT_UNIQUE_SHARE = 0.8  # ... and free text when this share of its values are distinct
+HUGE = 1e300  # values beyond this are treated as missing (they overflow any statistic)
+DATE_RE = re.compile(
+    r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
+    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$"
+)
+DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d*,\d+$")
+
+
+@dataclass
+class TableOptions:
+    """How to turn a table into features.
+
+    ``label_column`` and ``id_column`` are kept out of the features (labels are for evaluation only).
+    ``columns`` picks the feature columns (None: all others). Categorical columns keep their
+    ``max_categories`` most frequent values that make up at least ``min_category_fraction`` of the
+    rows; the rest fold into "other". ``delimiter`` None detects it; ``encoding`` None tries UTF-8
+    (with or without a byte-order mark), then Latin-1.
+    """
+
+    label_column: str | None = None
+    id_column: str | None = None
+    columns: list[str] | None = None
+    scaling: Scaling = "standard"
+    max_categories: int = 30
+    min_category_fraction: float = 0.01
+    delimiter: str | None = None
+    encoding: str | None = None
+
+    def validate(self) -> None:
+        if self.scaling not in ("standard", "minmax", "none"):
+            raise InputError(f"scaling '{self.scaling}' is not known; choose one of: standard, minmax, none.")
+        if self.max_categories < 1:
+            raise InputError(f"max_categories must be at least 1, got {self.max_categories}.")
+        if not 0 <= self.min_category_fraction < 1:
+            raise InputError(f"min_category_fraction must be in [0, 1), got {self.min_category_fraction}.")
+        if self.label_column is not None and self.label_column == self.id_column:
+            raise InputError(f"'{self.label_column}' can't be both the label and the ID column; pick one.")
+
+
+@dataclass
+class ColumnProfile:
+    """What one column holds, decided once for the preview and the load.
+
+    ``values`` is the cleaned column: float64 with NaN for numeric columns, str with NaN otherwise.
+    ``missing`` counts everything that will be imputed (blanks, junk, infinities).
+    """
+
+    kind: str  # numeric, categorical, text, date, constant, empty, other
+    values: "pd.Series"
+    missing: int
+    unique: int
+    junk: int = 0  # non-numbers in a numeric column
+    nonfinite: int = 0  # +-inf or |v| > 1e300
+    decimal_comma: bool = False
+    examples: tuple[str, ...] = ()  # a few junk values, for the note
+
+
+# ----------------------------------------------------------------------------------------- reading
+def _decode(data: bytes, fname: str, encoding: str | None, report: LoadReport | None) -> str:
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as e:
+            raise InputError(f"{fname} can't be read as {encoding} text ({e}); give the file's real encoding "
+                             "or save it as UTF-8.") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:65536]:
+        raise InputError(f"{fname} does not look like a text table (it holds binary data). "
+                         "Save it as CSV (UTF-8) or Parquet.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if report is not None:
+            report.note(f"{fname} is not valid UTF-8; it was read as Latin-1, so check accented characters.")
+        return data.decode("latin-1")
+
+
+def _detect_delimiter(text: str, ext: str) -> str:
+    head = "\n".join(text[:65536].splitlines()[:50])
+    first = head.split("\n", 1)[0]
+    try:
+        found = csv.Sniffer().sniff(head, delimiters=DELIMITERS).delimiter
+        if found in first:
+            return found
+    except csv.Error:
+        pass
+    counts = {d: first.count(d) for d in DELIMITERS}
+    best = max(counts, key=counts.get)  # type: ignore[arg-type]
+    if counts[best] > 0:
+        return best
+    return "\t" if ext in (".tsv", ".tab") else ","
+
+
+def _scan_csv(text: str, delimiter: str, fname: str, limits: Limits, nrows: int | None) -> list[str]:
+    """Check every row has the header's number of fields (naming the first line that does not) and
+    the row and column limits. Returns the header."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise InputError(f"{fname} is empty; it needs a header line and at least 3 rows.")
+        limits.check("max_columns", len(header), f"{fname} has {len(header):,} columns")
+        rows = 0
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
+                continue  # blank line
+            if len(row) != len(header):
+                raise InputError(
+                    f"{fname}: line {reader.line_num} has {len(row)} fields but the header has {len(header)} "
+                    f"(delimiter {delimiter!r}). Fix that line, or quote fields that contain the delimiter."
+                )
+            rows += 1
+            if nrows is not None and rows >= nrows:
+                break
+            if rows > limits.max_rows:
+                limits.check("max_rows", rows, f"{fname} has over {limits.max_rows:,} rows")
+    except csv.Error as e:
+        raise InputError(f"{fname}: line {reader.line_num} can't be parsed ({e}).") from None
+    if rows == 0:
+        raise InputError(f"{fname} has a header but no rows; it needs at least 3 rows of data.")
+    return header
+
+
+def _unique_names(names: list[str], report: LoadReport | None) -> list[str]:
+    """Strip names, name blank ones by position, and make duplicates unique ("a", "a_2")."""
+    out: list[str] = []
+    seen: set[str] = set()
+    renamed: list[str] = []
+    for i, raw in enumerate(names):
+        base = str(raw).strip() or f"column_{i + 1}"
+        name, k = base, 2
+        while name in seen:
+            name, k = f"{base}_{k}", k + 1
+        if name != str(raw).strip():
+            renamed.append(f"'{raw}' -> '{name}'")
+        seen.add(name)
+        out.append(name)
+    if renamed and report is not None:
+        report.note(f"Renamed {plural(len(renamed), 'column')} that were blank or repeated: {list_some(renamed)}.")
+    return out
+
+
+def _read_frame(data: bytes, fname: str, options: TableOptions, limits: Limits,
+                report: LoadReport | None, nrows: int | None = None) -> "pd.DataFrame":
+    """Bytes of a CSV/TSV/Parquet file -> DataFrame with unique string column names."""
+    import pandas as pd
+
+    if extension(fname) in (".parquet", ".pq"):
+        return _read_parquet(data, fname, limits, report, nrows)
+    if not data.strip():
+        raise InputError(f"{fname} is empty; it needs a header line and at least 3 rows.")
+    text = _decode(data, fname, options.encoding, report)
+    delimiter = options.delimiter or _detect_delimiter(text, extension(fname))
+    header = _scan_csv(text, delimiter, fname, limits, nrows)
+    names = _unique_names(header, report)
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=names, nrows=nrows,
+                         skipinitialspace=True, engine="c", low_memory=False)
+    except (pd.errors.ParserError, ValueError, csv.Error) as e:
+        raise InputError(f"{fname} can't be parsed as a table ({str(e).strip()}).") from None
+    if report is not None and delimiter != ",":
+        report.note(f"Columns are separated by {'a tab' if delimiter == chr(9) else repr(delimiter)}.")
+    return df
+
+
+def _read_parquet(data: bytes, fname: str, limits: Limits, report: LoadReport | None,
+                  nrows: int | None) -> "pd.DataFrame":
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+        limits.check("max_rows", meta.num_rows, f"{fname} has {meta.num_rows:,} rows")
+        limits.check("max_columns", meta.num_columns, f"{fname} has {meta.num_columns:,} columns")
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise InputError(f"{fname} is not a readable Parquet file ({e}).") from None
+    if nrows is not None:
+        table = table.slice(0, nrows)
+    df = table.to_pandas()
+    df.columns = _unique_names([str(c) for c in df.columns], report)
+    if len(df.columns) == 0:
+        raise InputError(f"{fname} has no columns.")
+    return df.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------- profiles
+def profile_column(series: "pd.Series") -> ColumnProfile:
+    """Decide what a column holds: numeric, categorical, text, date, constant, empty or other."""
+    import pandas as pd
+    from pandas.api import types as pdt
+
+    n = len(series)
+    if pdt.is_datetime64_any_dtype(series) or pdt.is_timedelta64_dtype(series):
+        return ColumnProfile("date", series, int(series.isna().sum()), int(series.nunique()))
+    if pdt.is_numeric_dtype(series) and not pdt.is_bool_dtype(series):
+        values = series.astype("float64")
+        bad = values.notna() & ~np.isfinite(values.fillna(0)) | (values.abs() > HUGE)
+        values = values.mask(bad)
+        return _numeric(values, int(bad.sum()))
+    present = series[series.notna()]
+    sample = present.iloc[:1000]
+    if len(sample) and all(isinstance(v, (datetime.date, datetime.time)) for v in sample):
+        return ColumnProfile("date", series, n - len(present), int(present.nunique()))
+    if any(isinstance(v, (list, tuple, dict, set, bytes, np.ndarray)) for v in sample):
+        return ColumnProfile("other", series, n - len(present), 0)
+    strings = series.astype(object).where(series.notna()).map(lambda v: v if v is None or v != v else str(v).strip())
+    strings = strings.mask(strings == "")
+    present = strings.dropna()
+    if len(present) == 0:
+        return ColumnProfile("empty", strings, n, 0)
+    if not pdt.is_bool_dtype(series):
+        numbers = pd.to_numeric(present, errors="coerce")
+        comma = False
+        if numbers.notna().mean() < NUMERIC_SHARE and present.str.match(DECIMAL_COMMA_RE).any():
+            # "3,5" in a semicolon-separated file: a decimal comma
+            with_dot = pd.to_numeric(present.str.replace(",", ".", regex=False), errors="coerce")
+            if with_dot.notna().mean() >= NUMERIC_SHARE:
+                numbers, comma = with_dot, True
+        if numbers.notna().mean() >= NUMERIC_SHARE:
+            junk_mask = numbers.isna()
+            bad = numbers.notna() & (~np.isfinite(numbers.fillna(0)) | (numbers.abs() > HUGE))
+            values = pd.Series(np.nan, index=series.index, dtype="float64")
+            values[numbers.index] = numbers.mask(bad)
+            profile = _numeric(values, int(bad.sum()))
+            profile.junk, profile.decimal_comma = int(junk_mask.sum()), comma
+            profile.examples = tuple(dict.fromkeys(present[junk_mask].astype(str)))[:3]
+            return profile
+        if present.str.match(DATE_RE).mean() >= NUMERIC_SHARE:
+            return ColumnProfile("date", strings, n - len(present), int(present.nunique()))
+    unique = int(present.nunique())
+    if unique <= 1:
+        kind = "constant"
+    elif unique > max(10, TEXT_UNIQUE_SHARE * len(present)):
+        kind = "text"
+    else:
+        kind = "categorical"
+    return ColumnProfile(kind, strings, n - len(present), unique)
+
+
+def _numeric(values: "pd.Series", nonfinite: int) -> ColumnProfile:
+    missing = int(values.isna().sum())
+    unique = int(values.nunique())
+    kind = "empty" if missing == len(values) else "constant" if unique <= 1 else "numeric"
+    return ColumnProfile(kind, values, missing, unique, nonfinite=nonfinite)
+
+
+def summarize(df: "pd.DataFrame") -> "pd.DataFrame":
+    """One row per column: column, dtype, kind, missing, unique, note."""
+    import pandas as pd
+
+    rows = []
+    for col in df.columns:
+        p = profile_column(df[col])
+        note = []
+        if p.junk:
+            note.append(f"{p.junk} non-numeric values")
+        if p.nonfinite:
+            note.append(f"{p.nonfinite} infinite or huge values")
+        if p.decimal_comma:
+            note.append("decimal commas")
+        rows.append({"column": col, "dtype": str(df[col].dtype), "kind": p.kind, "missing": p.missing,
+                     "unique": p.unique, "note": "; ".join(note)})
+    return pd.DataFrame(rows, columns=["column", "dtype", "kind", "missing", "unique", "note"])
+
+
+def read_table_preview(source: Source, name: str | None = None, nrows: int | None = 10_000,
+                       options: TableOptions | None = None,
+                       limits: Limits | None = None) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+    """The first ``nrows`` rows (None: all) and a summary of their columns, before a real load.
+
+    Returns (rows as read, summary with columns [column, dtype, kind, missing, unique, note]) where
+    kind is numeric, categorical, text, date, constant, empty or other, as :func:`load_table` will
+    treat the column; missing counts what it would fill in (blanks, junk, infinities).
+    """
+    options, limits = options or TableOptions(), limits or Limits()
+    fname, data = read_source(source, name, limits)
+    df = _read_frame(data, fname, options, limits, None, nrows)
+    return df, summarize(df)
+
+
+# ---------------------------------------------------------------------------------------- encoding
+DROP_SENTENCES = {
+    "empty": "Dropped {n} with no values: {cols}.",
+    "constant": "Dropped {n} holding a single value: {cols}.",
+    "text": "Dropped {n} of text whose values are nearly all different (names, free text), "
+            "which can't be encoded as features: {cols}.",
+    "date": "Dropped {n} of dates: {cols}.",
+    "other": "Dropped {n} holding lists or other objects: {cols}.",
+    "rownumber": "Dropped {n} that just number the rows (0, 1, 2, ...): {cols}.",
+    "rare": "Dropped {n} whose categories are all rare: {cols}.",
+}
+DROP_REASONS = {
+    "empty": "all values are missing", "constant": "a single value", "text": "free text (nearly all values differ)",
+    "date": "dates", "other": "lists or other objects", "rownumber": "a row number", "rare": "every category is rare",
+}
+
+
+ROW_NUMBER_NAMES = {"", "#", "index", "idx", "id", "row", "rows", "rownames", "row_number", "rownum", "no",
+                    "unnamed: 0"}
+
+
+def _is_row_number(name: str, values: "pd.Series") -> bool:
+    """A column named like an index (or left unnamed) that counts 0, 1, 2, ... or 1, 2, 3, ..."""
+    if name.lower() not in ROW_NUMBER_NAMES and not re.fullmatch(r"column_1|unnamed: ?0", name.lower()):
+        return False
+    v = values.to_numpy()
+    if np.isnan(v).any() or not np.all(v == np.floor(v)):
+        return False
+    start = np.arange(len(v), dtype=np.float64)
+    return bool(np.array_equal(v, start) or np.array_equal(v, start + 1))
+
+
+def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, report: LoadReport,
+            auto: bool) -> tuple[np.ndarray, list[str]]:
+    """Feature columns -> (X (n, d) float64, d names); fills report.dropped_columns/imputed/encoded."""
+    n = len(df)
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    drops: dict[str, list[str]] = {}
+
+    def drop(col: str, why: str) -> None:
+        drops.setdefault(why, []).append(col)
+        report.dropped_columns[col] = DROP_REASONS[why]
+
+    for col in feature_cols:
+        p = profile_column(df[col])
+        if p.kind not in ("numeric", "categorical"):
+            drop(col, p.kind)
+            continue
+        if p.kind == "numeric":
+            if auto and p.missing == 0 and _is_row_number(col, p.values):
+                drop(col, "rownumber")
+                continue
+            if p.junk:
+                report.note(f"Column '{col}' had {plural(p.junk, 'value')} that are not numbers "
+                            f"(e.g. {', '.join(repr(e) for e in p.examples)}); they were treated as missing.")
+            if p.nonfinite:
+                report.note(f"Column '{col}' had {plural(p.nonfinite, 'infinite or huge value')} "
+                            f"(|v| > 1e300); they were treated as missing.")
+            if p.decimal_comma:
+                report.note(f"Column '{col}' uses decimal commas; they were read as decimal points.")
+            values = p.values.to_numpy(dtype=np.float64)
+            if p.missing:
+                values = np.where(np.isnan(values), float(np.nanmedian(values)), values)
+                report.imputed[col] = p.missing
+            blocks.append(values[:, None])
+            names.append(col)
+            continue
+        values = p.values
+        counts = values.value_counts()
+        if p.missing:
+            values = values.fillna(counts.index[0])
+            report.imputed[col] = p.missing
+            counts = values.value_counts()
+        keep = [c for c in counts.index[: options.max_categories] if counts[c] / n >= options.min_category_fraction]
+        folded = len(counts) - len(keep)
+        categories = keep + (["other"] if folded else [])
+        if len(categories) < 2:
+            drop(col, "rare")
+            continue
+        if folded:
+            report.note(f"In column '{col}', {plural(folded, 'rare category', 'rare categories')} "
+                        f"were folded into 'other'.")
+        arr = values.to_numpy(dtype=object)
+        onehot = np.stack([arr == c for c in keep] + ([~np.isin(arr, keep)] if folded else []), axis=1)
+        blocks.append(onehot.astype(np.float64))
+        names.extend(f"{col}={c}" for c in categories)
+        report.encoded[col] = [str(c) for c in categories]
+
+    for why, cols in drops.items():
+        cols_text = ", ".join(f"'{c}'" for c in cols)
+        report.note(DROP_SENTENCES[why].format(n=plural(len(cols), "column"), cols=cols_text))
+    if report.imputed:
+        detail = ", ".join(f"'{c}' ({k})" for c, k in report.imputed.items())
+        report.note(f"Filled {plural(sum(report.imputed.values()), 'missing value')} (median for numbers, "
+                    f"most frequent value for categories): {detail}.")
+    if report.encoded:
+        detail = ", ".join(f"'{c}' ({len(v)})" for c, v in report.encoded.items())
+        report.note(f"One-hot encoded {plural(len(report.encoded), 'categorical column')}: {detail}.")
+    X = np.hstack(blocks) if blocks else np.zeros((n, 0))
+    return X, names
+
+
+# ------------------------------------------------------------------------------------------- load
+def _pick_columns(df: "pd.DataFrame", options: TableOptions, fname: str,
+                  report: LoadReport) -> tuple[list[str], np.ndarray | None, np.ndarray]:
+    """Check the label, ID and feature column choices. Returns (feature columns, labels, ids)."""
+    available = list(df.columns)
+
+    def need(col: str, role: str) -> None:
+        if col not in available:
+            raise InputError(f"{fname}: the {role} column '{col}' does not exist; choose one of: "
+                             f"{list_some(available, 30)}.")
+
+    labels = None
+    if options.label_column is not None:
+        need(options.label_column, "label")
+        labels = values_to_str(df[options.label_column].to_numpy())
+        report.note(f"Column '{options.label_column}' is the label ({plural(len(set(labels)), 'class', 'classes')}); "
+                    "it is kept out of the features and used only for evaluation.")
+    if options.id_column is not None:
+        need(options.id_column, "ID")
+        column = df[options.id_column]
+        if column.isna().any():
+            raise InputError(f"{fname}: the ID column '{options.id_column}' has "
+                             f"{plural(int(column.isna().sum()), 'missing value')}; IDs must all be present and "
+                             "unique. Pick another ID column or none.")
+        ids = values_to_str(column.to_numpy())
+        uniq, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            repeated = [f"'{v}' ({c} times)" for v, c in zip(uniq[counts > 1], counts[counts > 1])]
+            raise InputError(f"{fname}: the ID column '{options.id_column}' has repeated values, e.g. "
+                             f"{list_some(repeated, 3)}; IDs must be unique. Pick another ID column or none.")
+        report.note(f"Column '{options.id_column}' holds the row IDs; it is kept out of the features.")
+    else:
+        ids = np.arange(len(df)).astype(str)
+    reserved = {options.label_column, options.id_column} - {None}
+    if options.columns is None:
+        return [c for c in available if c not in reserved], labels, ids
+    for col in options.columns:
+        need(col, "feature")
+    left_out = [c for c in options.columns if c in reserved]
+    if left_out:
+        report.note(f"Kept {', '.join(repr(c) for c in left_out)} out of the features (label or ID column).")
+    return [c for c in dict.fromkeys(options.columns) if c not in reserved], labels, ids
+
+
+def load_table(source: Source, name: str | None = None, options: TableOptions | None = None,
+               limits: Limits | None = None) -> Dataset:
+    """Load a CSV, TSV or Parquet table as a Dataset.
+
+    Returns a Dataset with X (n, d) float32 (numbers as they are, categories one-hot, missing values
+    filled, scaled as ``options.scaling`` says), feature_names like "age" and "color=red", labels (n,)
+    str from the label column, ids (n,) str, and ``table``: the n rows as read.
+    Raises InputError (or LimitError) with a message that says what to fix.
+    """
+    options, limits = options or TableOptions(), limits or Limits()
+    options.validate()
+    fname, data = read_source(source, name, limits)
+    report = LoadReport(source=fname, kind="table")
+    df = _read_frame(data, fname, options, limits, report)
+    report.n_rows_read = len(df)
+    check_min_rows(len(df), fname)
+    feature_cols, labels, ids = _pick_columns(df, options, fname, report)
+    X, names = _encode(df, feature_cols, options, report, auto=options.columns is None)
+    if not names:
+        why = "; ".join(f"'{c}': {r}" for c, r in report.dropped_columns.items()) or "no columns were chosen"
+        raise InputError(f"{fname}: no usable feature columns are left ({why}). "
+                         "Choose other columns, or add numeric or categorical columns.")
+    X = scale_features(X, options.scaling)
+    report.scaling = options.scaling
+    report.note(scaling_sentence(options.scaling, X.shape[1]))
+    X32 = np.clip(X, -np.finfo(np.float32).max, np.finfo(np.float32).max).astype(np.float32)
+    report.n_rows, report.n_features = X32.shape
+    return Dataset(X=X32, feature_names=names, ids=ids, report=report, kind="table",
+                   name=display_name(fname), labels=labels, table=df)

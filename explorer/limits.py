@@ -1,0 +1,88 @@
+"""Configurable caps on what the library accepts (uploads, rows, pixels, training time).
+
+Every cap has a default that suits a laptop and a shared server alike, can be changed in code
+(``Limits(max_rows=5_000_000)``) or through the environment (``EXPLORER_MAX_ROWS=5000000``), and when
+hit raises :class:`~explorer.errors.LimitError` whose message gives the cap's value and how to change it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+
+from .errors import InputError, LimitError
+
+ENV_PREFIX = "EXPLORER_"
+
+
+@dataclass
+class Limits:
+    """Caps checked by the loaders and the training loop.
+
+    Attributes:
+        max_upload_bytes: size of one uploaded or read file (a table, an array file, a zip).
+        max_rows: rows of a table or array (images count as rows too, see ``max_images``).
+        max_columns: columns of a table, dimensions of a vector file.
+        max_images: images in one load (files in a zip, a folder or a list; n of an image array).
+        max_image_pixels: width * height of one image, checked from its header before decoding
+            (guards against decompression bombs).
+        max_unzipped_bytes: bytes a zip may expand to, both as its entries declare and as actually
+            read (guards against zip bombs); also caps the total bytes read for one image set.
+        max_epochs: epochs of one training run.
+        max_train_seconds: wall-clock seconds of one training run.
+    """
+
+    max_upload_bytes: int = 200 * 2**20
+    max_rows: int = 1_000_000
+    max_columns: int = 10_000
+    max_images: int = 60_000
+    max_image_pixels: int = 40_000_000
+    max_unzipped_bytes: int = 2 * 2**30
+    max_epochs: int = 500
+    max_train_seconds: float = 3600.0
+
+    @classmethod
+    def from_env(cls, environ: "os._Environ[str] | dict[str, str] | None" = None) -> "Limits":
+        """The defaults, each overridden by ``EXPLORER_<FIELD>`` when set (e.g. ``EXPLORER_MAX_ROWS``).
+
+        Values may use ``_`` as a digit separator (``2_000_000``). A value that is not a positive
+        number raises :class:`InputError` naming the variable.
+        """
+        environ = os.environ if environ is None else environ
+        changes: dict[str, float | int] = {}
+        for f in fields(cls):
+            var = ENV_PREFIX + f.name.upper()
+            raw = environ.get(var)
+            if raw is None or raw.strip() == "":
+                continue
+            kind = float if f.type in (float, "float") else int
+            try:
+                value = kind(raw.strip().replace("_", ""))
+            except ValueError:
+                raise InputError(f"{var}={raw!r} is not a number; set it to a positive {kind.__name__}.") from None
+            if value <= 0:
+                raise InputError(f"{var}={raw!r} must be positive.")
+            changes[f.name] = value
+        return replace(cls(), **changes)
+
+    def check(self, field: str, value: float, what: str) -> None:
+        """Raise :class:`LimitError` if ``value`` is over the cap ``field``.
+
+        ``what`` names the thing measured, as the start of a sentence: "data.csv has 2,000,000 rows".
+        """
+        cap = getattr(self, field)
+        if value > cap:
+            raise LimitError(f"{what}, more than the limit {field}={_fmt(cap)}. {how_to_raise(field)}")
+
+
+def how_to_raise(field: str) -> str:
+    """The sentence that says how to change the cap ``field``."""
+    return (
+        f"To allow more, set the environment variable {ENV_PREFIX}{field.upper()} "
+        f"or pass Limits({field}=...)."
+    )
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"

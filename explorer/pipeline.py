@@ -1,0 +1,334 @@
+"""The whole pipeline as one call: Dataset -> reducer -> latent Z -> clusters -> projection -> metrics.
+
+The dashboard and the CLI both call :func:`run_pipeline` with a :class:`PipelineConfig`;
+:func:`default_config` holds the product's defaults for each kind of data.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+
+from .cluster import ClusterConfig, ClusterResult
+from .dataset import Dataset
+from .errors import InputError
+from .project import ProjectionConfig
+from .reducers import MODEL_KINDS, Reducer
+
+# on_event({"stage": "train" | "cluster" | "refine" | "project" | "evaluate", "message": str,
+#           "fraction": float in [0, 1] within the stage, and for training: "epoch", "epochs", "loss", "val_loss"})
+EventCallback = Callable[[dict], None]
+StopCheck = Callable[[], bool]
+
+REDUCER_CHOICES = (*MODEL_KINDS, "none")
+
+
+@dataclass
+class ModelConfig:
+    """The representation: PCA, an autoencoder, or "none" (use the features as they are)."""
+
+    kind: str = "ae"
+    latent_dim: int = 10
+    hidden: tuple[int, ...] = (500, 500, 2000)
+    epochs: int = 100
+    batch_size: int = 256
+    lr: float = 1e-3
+    val_fraction: float = 0.1
+    patience: int = 10
+    noise: float = 0.2  # denoising autoencoder
+    kl_weight: float = 1.0  # variational autoencoder
+    max_seconds: float | None = None
+
+
+@dataclass
+class PipelineConfig:
+    """Every choice of a run. Saved whole in the run's config.json."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    projection: ProjectionConfig = field(default_factory=ProjectionConfig)
+    device: str = "auto"
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PipelineConfig":
+        model = dict(d.get("model", {}))
+        if "hidden" in model:
+            model["hidden"] = tuple(model["hidden"])
+        clus = dict(d.get("cluster", {}))
+        if "k_range" in clus:
+            clus["k_range"] = tuple(clus["k_range"])
+        return cls(
+            model=ModelConfig(**model),
+            cluster=ClusterConfig(**clus),
+            projection=ProjectionConfig(**d.get("projection", {})),
+            device=d.get("device", "auto"),
+            seed=int(d.get("seed", 0)),
+        )
+
+
+def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
+    """The product's defaults for this data (what happens when nobody changes a setting).
+
+    - images: the DEC / N2D dense autoencoder d-500-500-2000-10, then N2D (UMAP -> GMM);
+    - tables: the same autoencoder with a code no wider than the data, then N2D; PCA on tiny tables;
+    - embeddings: no training (the vectors are the representation), then N2D.
+    k is left to the k sweep unless given.
+    """
+    n, d = dataset.X.shape
+    model = ModelConfig()
+    if dataset.kind == "embeddings":
+        model = ModelConfig(kind="none", latent_dim=d)
+    elif dataset.kind == "table":
+        latent = int(min(10, max(2, d - 1))) if d > 2 else d
+        if n < 200 or d <= 3:
+            model = ModelConfig(kind="pca", latent_dim=min(latent, d))
+        else:
+            model = ModelConfig(latent_dim=latent)
+    cfg = PipelineConfig(model=model)
+    return replace_nested(cfg, **overrides) if overrides else cfg
+
+
+def replace_nested(cfg: PipelineConfig, **overrides: Any) -> PipelineConfig:
+    """Override fields by flat name: model fields, cluster fields as ``cluster_<name>`` or the
+    well-known ``k`` / ``method``, projection fields as ``projection_<name>``, and ``device`` / ``seed``."""
+    model, clus, proj, top = {}, {}, {}, {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in ("device", "seed"):
+            top[key] = value
+        elif key in ("k", "method"):
+            clus[key] = value
+        elif key.startswith("cluster_"):
+            clus[key[len("cluster_"):]] = value
+        elif key.startswith("projection_"):
+            proj[key[len("projection_"):]] = value
+        elif key == "model":
+            model["kind"] = value
+        elif hasattr(cfg.model, key):
+            model[key] = value
+        else:
+            raise InputError(f"'{key}' is not a pipeline setting.")
+    return replace(
+        cfg,
+        model=replace(cfg.model, **model),
+        cluster=replace(cfg.cluster, **clus),
+        projection=replace(cfg.projection, **proj),
+        **top,
+    )
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced. Saved by :func:`explorer.runs.save_run`, loaded back identical."""
+
+    config: PipelineConfig
+    dataset: Dataset
+    reducer: Reducer | None  # None when the model kind is "none"
+    Z: np.ndarray  # (n, latent) float32
+    clusters: ClusterResult
+    embedding: np.ndarray  # (n, 2) or (n, 3) float32, the projection shown
+    anomaly: np.ndarray  # (n,) float32, reconstruction error (higher = more anomalous)
+    metrics: dict[str, Any]
+    history: list[dict]
+    device: str
+    device_description: str
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    run_id: str | None = None
+    created: str | None = None
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.clusters.labels
+
+
+def build_reducer(cfg: PipelineConfig, dataset: Dataset, device: str) -> Reducer | None:
+    """The reducer the config asks for, checked against the data (conv needs images)."""
+    from .reducers import make_reducer
+
+    m = cfg.model
+    if m.kind not in REDUCER_CHOICES:
+        raise InputError(f"model '{m.kind}' is not known; choose one of: {', '.join(REDUCER_CHOICES)}.")
+    if m.kind == "none":
+        return None
+    if m.kind == "pca":
+        return make_reducer("pca", n_components=m.latent_dim, device=device, random_state=cfg.seed)
+    if m.kind == "conv-ae" and dataset.images is None:
+        raise InputError("the convolutional autoencoder needs image data; choose 'ae' for tables and embeddings.")
+    return make_reducer(
+        m.kind,
+        latent_dim=m.latent_dim,
+        hidden=tuple(m.hidden),
+        epochs=m.epochs,
+        batch_size=m.batch_size,
+        lr=m.lr,
+        val_fraction=m.val_fraction,
+        patience=m.patience,
+        noise=m.noise,
+        kl_weight=m.kl_weight,
+        image_shape=dataset.image_shape if m.kind == "conv-ae" else None,
+        device=device,
+        random_state=cfg.seed,
+        max_seconds=m.max_seconds,
+    )
+
+
+def run_pipeline(
+    dataset: Dataset,
+    cfg: PipelineConfig | None = None,
+    *,
+    on_event: EventCallback | None = None,
+    should_stop: StopCheck | None = None,
+    reducer: Reducer | None = None,
+) -> RunResult:
+    """Fit the representation, cluster it, project it to 2-D and score it.
+
+    Pass an already fitted ``reducer`` to skip training (the dashboard's cache does this).
+    ``should_stop`` stops training (keeping the best weights) and DEC refinement early; the run
+    still completes with what was learned so far.
+    """
+    from .device import resolve_device
+
+    cfg = cfg or default_config(dataset)
+    emit = on_event or (lambda event: None)
+    device = resolve_device(cfg.device)
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    X = dataset.X
+
+    t0 = time.perf_counter()
+    if reducer is None:
+        reducer = fit_representation(dataset, cfg, device.name, emit, should_stop)
+    if reducer is None:
+        Z = np.ascontiguousarray(X, dtype=np.float32)
+    else:
+        Z = reducer.transform(X)
+        notes += list(getattr(reducer, "train_info_", {}).get("notes", []))
+    timings["train"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    emit({"stage": "cluster", "message": f"Clustering with {cfg.cluster.method}", "fraction": 0.0})
+    clusters = cluster_latent(Z, cfg, reducer, X, emit, should_stop)
+    timings["cluster"] = time.perf_counter() - t0
+    if clusters.method in ("dec", "idec") and reducer is not None:
+        Z = reducer.transform(X)  # refinement moved the encoder: the latent space is the refined one
+
+    t0 = time.perf_counter()
+    emit({"stage": "project", "message": f"Projecting to 2-D with {cfg.projection.method}", "fraction": 0.0})
+    embedding = project_for_display(Z, clusters, cfg)
+    timings["project"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    emit({"stage": "evaluate", "message": "Scoring", "fraction": 0.0})
+    anomaly = anomaly_scores(reducer, X, Z, clusters)
+    metrics = evaluate_run(Z, clusters, embedding, dataset)
+    timings["evaluate"] = time.perf_counter() - t0
+    emit({"stage": "done", "message": "Done", "fraction": 1.0})
+    return RunResult(
+        config=cfg,
+        dataset=dataset,
+        reducer=reducer,
+        Z=Z,
+        clusters=clusters,
+        embedding=embedding,
+        anomaly=anomaly,
+        metrics=metrics,
+        history=list(getattr(reducer, "history_", []) or []),
+        device=getattr(reducer, "device_", device.name) if reducer is not None else device.name,
+        device_description=device.description,
+        timings=timings,
+        notes=notes,
+    )
+
+
+def fit_representation(
+    dataset: Dataset,
+    cfg: PipelineConfig,
+    device: str,
+    emit: EventCallback,
+    should_stop: StopCheck | None = None,
+) -> Reducer | None:
+    """Build and fit the reducer the config names; None for "none"."""
+    reducer = build_reducer(cfg, dataset, device)
+    if reducer is None:
+        return None
+    epochs = cfg.model.epochs if cfg.model.kind != "pca" else 1
+
+    def on_epoch_end(epoch: int, logs: dict) -> None:
+        emit({"stage": "train", "message": f"epoch {epoch}/{epochs}", "fraction": epoch / epochs, **logs})
+
+    emit({"stage": "train", "message": f"Training {cfg.model.kind}", "fraction": 0.0, "epoch": 0, "epochs": epochs})
+    reducer.fit(dataset.X, on_epoch_end=on_epoch_end, should_stop=should_stop)
+    return reducer
+
+
+def cluster_latent(
+    Z: np.ndarray,
+    cfg: PipelineConfig,
+    reducer: Reducer | None,
+    X: np.ndarray,
+    emit: EventCallback,
+    should_stop: StopCheck | None = None,
+) -> ClusterResult:
+    """Cluster Z as the config says; DEC / IDEC start from k-means and refine the autoencoder."""
+    from .cluster import cluster
+
+    ccfg = replace(cfg.cluster, random_state=cfg.seed)
+    if ccfg.method in ("dec", "idec"):
+        from .deep_cluster import refine
+        from .reducers import Autoencoder
+
+        if not isinstance(reducer, Autoencoder):
+            raise InputError(f"{ccfg.method.upper()} refines an autoencoder; choose an autoencoder model, not '{cfg.model.kind}'.")
+        start = cluster(Z, replace(ccfg, method="kmeans"))
+        return refine(reducer, X, start, ccfg, should_stop=should_stop, on_progress=lambda f, msg: emit({"stage": "refine", "message": msg, "fraction": f}))
+    return cluster(Z, ccfg, should_stop=should_stop)
+
+
+def project_for_display(Z: np.ndarray, clusters: ClusterResult, cfg: PipelineConfig) -> np.ndarray:
+    """The 2-D (or 3-D) projection shown in the scatter, from the latent space Z."""
+    from .project import project
+
+    pcfg = replace(cfg.projection, random_state=cfg.seed)
+    if Z.shape[1] <= pcfg.n_components:
+        out = np.zeros((Z.shape[0], pcfg.n_components), np.float32)
+        out[:, : Z.shape[1]] = Z
+        return out
+    return project(Z, pcfg)
+
+
+def anomaly_scores(reducer: Reducer | None, X: np.ndarray, Z: np.ndarray, clusters: ClusterResult) -> np.ndarray:
+    """Per-row anomaly score: the reconstruction error; without a model, the squared distance to the
+    row's cluster centre in Z (noise points of HDBSCAN: to the nearest centre)."""
+    if reducer is not None:
+        return reducer.score_samples(X)
+    labels = clusters.labels
+    ks = [c for c in np.unique(labels) if c >= 0]
+    if not ks:
+        return np.sum((Z - Z.mean(0)) ** 2, axis=1).astype(np.float32)
+    centers = np.stack([Z[labels == c].mean(0) for c in ks])
+    d2 = ((Z[:, None, :] - centers[None, :, :]) ** 2).sum(-1) if len(Z) * len(ks) < 5e7 else None
+    if d2 is None:
+        d2 = np.stack([((Z - c) ** 2).sum(1) for c in centers], axis=1)
+    own = np.array([ks.index(c) if c >= 0 else -1 for c in labels])
+    score = np.where(own >= 0, d2[np.arange(len(Z)), np.maximum(own, 0)], d2.min(1))
+    return score.astype(np.float32)
+
+
+def evaluate_run(Z: np.ndarray, clusters: ClusterResult, embedding: np.ndarray, dataset: Dataset) -> dict[str, Any]:
+    """Internal scores always; NMI / ARI / AMI / accuracy when the data carry labels."""
+    from .metrics import evaluate
+
+    metrics = evaluate(Z, clusters.labels, y_true=dataset.labels, embedding=embedding)
+    metrics["k"] = int(clusters.k)
+    metrics["n"] = int(dataset.n)
+    if (clusters.labels < 0).any():
+        metrics["n_noise"] = int((clusters.labels < 0).sum())
+    return metrics

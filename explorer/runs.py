@@ -1,0 +1,341 @@
+"""Runs as folders of plain files, written atomically, read without unpickling.
+
+A run folder ``<root>/<run_id>/`` holds:
+
+- ``config.json``: every parameter, the seed, the device, library versions, the dataset's description
+- ``metrics.json``: the scores; ``history.json``: one entry per training epoch
+- ``points.parquet``: id, cluster, x, y (z), anomaly, label (if any), confidence (if any)
+- ``latent.npy``: Z (n, k) float32; ``embedding`` lives in points
+- ``model.safetensors`` + ``model.json``: the fitted reducer (absent for "none")
+- ``report.json``: what the loader did; ``sweep.json``: the k sweep, when one ran
+- ``clusters.npz``: cluster centres / soft assignments, numeric arrays only
+- ``images.npy`` (uint8, image data) or ``features.npy`` (float32) + ``table.parquet`` (tables):
+  what the dashboard needs to show reconstructions and hover previews anywhere the run is opened.
+
+The folder is first written under a temporary name in the same root, synced, then renamed into
+place: a crash while saving leaves no half-written run. Run ids are 128 random bits (URL-safe).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, RunNotFound
+
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")
+DEFAULT_ROOT_ENV = "EXPLORER_RUNS_DIR"
+
+
+def default_root() -> Path:
+    """Where runs are kept: $EXPLORER_RUNS_DIR, else ./runs."""
+    return Path(os.environ.get(DEFAULT_ROOT_ENV, "runs")).expanduser()
+
+
+def new_run_id() -> str:
+    """22 URL-safe characters holding 128 random bits."""
+    return secrets.token_urlsafe(16)[:22]
+
+
+def check_run_id(run_id: str) -> str:
+    """The id if it has the shape of a run id, else RunNotFound (never a path outside the root)."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+        raise RunNotFound("this is not a valid run id; check the link (run ids are 22 letters, digits, - or _).")
+    return run_id
+
+
+def run_dir(root: str | Path, run_id: str) -> Path:
+    return Path(root) / check_run_id(run_id)
+
+
+def library_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {"python": sys.version.split()[0]}
+    for pkg in ("explorer", "numpy", "torch", "scikit-learn", "umap-learn", "pandas", "pyarrow", "safetensors"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        v = float(obj)
+        return None if not np.isfinite(v) else v
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def _clean(obj: Any) -> Any:
+    """NaN / inf -> None, recursively, so the JSON is standard."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False))
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def points_table(result) -> "Any":
+    """The points of a run as a DataFrame: id, cluster, x, y, (z), anomaly, label, confidence."""
+    import pandas as pd
+
+    ds = result.dataset
+    cols: dict[str, Any] = {"id": np.asarray(ds.ids).astype(str), "cluster": result.clusters.labels.astype(np.int64)}
+    for i, axis in enumerate("xyz"[: result.embedding.shape[1]]):
+        cols[axis] = result.embedding[:, i].astype(np.float32)
+    cols["anomaly"] = result.anomaly.astype(np.float32)
+    if result.clusters.proba is not None:
+        cols["confidence"] = result.clusters.proba.max(axis=1).astype(np.float32)
+    if ds.labels is not None:
+        cols["label"] = np.asarray(ds.labels).astype(str)
+    return pd.DataFrame(cols)
+
+
+def save_run(result, root: str | Path | None = None, *, name: str | None = None) -> Path:
+    """Write ``result`` (a RunResult) as a new run folder under ``root``; sets ``result.run_id``.
+
+    Returns the run's folder. Atomic: until the final rename, the run does not exist.
+    """
+    from dataclasses import asdict
+
+    from safetensors.numpy import save_file
+
+    root = Path(root) if root is not None else default_root()
+    root.mkdir(parents=True, exist_ok=True)
+    run_id = new_run_id()
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    tmp = root / f".tmp-{run_id}"
+    tmp.mkdir()
+    try:
+        ds = result.dataset
+        config = {
+            "run_id": run_id,
+            "created": created,
+            "name": name or ds.name,
+            "format": 1,
+            "dataset": {
+                "name": ds.name,
+                "kind": ds.kind,
+                "source": ds.report.source,
+                "n": ds.n,
+                "n_features": int(ds.X.shape[1]),
+                "image_shape": ds.image_shape,
+                "has_labels": ds.labels is not None,
+                "feature_names": list(ds.feature_names),
+            },
+            "pipeline": result.config.to_dict(),
+            "device": result.device,
+            "device_description": result.device_description,
+            "versions": library_versions(),
+            "timings": result.timings,
+            "notes": result.notes,
+        }
+        write_json(tmp / "config.json", config)
+        write_json(tmp / "metrics.json", result.metrics)
+        write_json(tmp / "history.json", result.history)
+        write_json(tmp / "report.json", ds.report.to_dict())
+        points_table(result).to_parquet(tmp / "points.parquet", index=False)
+        np.save(tmp / "latent.npy", np.ascontiguousarray(result.Z, np.float32), allow_pickle=False)
+        c = result.clusters
+        arrays = {k: v for k, v in {"centers": c.centers, "proba": c.proba, "cluster_embedding": c.embedding}.items() if v is not None}
+        np.savez(tmp / "clusters.npz", **{k: np.asarray(v, np.float32) for k, v in arrays.items()})
+        write_json(tmp / "clusters.json", {"method": c.method, "k": c.k, "info": c.info})
+        if c.sweep is not None:
+            write_json(tmp / "sweep.json", asdict(c.sweep))
+        if result.reducer is not None:
+            meta, tensors = result.reducer.export_state()
+            save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp / "model.safetensors"))
+            write_json(tmp / "model.json", {"kind": result.config.model.kind, "params": result.reducer.get_params(), "meta": meta})
+        if ds.images is not None:
+            np.save(tmp / "images.npy", ds.images, allow_pickle=False)
+        else:
+            np.save(tmp / "features.npy", np.ascontiguousarray(ds.X, np.float32), allow_pickle=False)
+        if ds.table is not None:
+            _table_for_parquet(ds.table).to_parquet(tmp / "table.parquet", index=False)
+        _fsync_tree(tmp)
+        os.rename(tmp, root / run_id)
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    result.run_id = run_id
+    result.created = created
+    return root / run_id
+
+
+def _table_for_parquet(table):
+    """Parquet wants string column names and one type per column: make mixed object columns text."""
+    out = table.copy()
+    out.columns = [str(c) for c in out.columns]
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].astype("string")
+    return out
+
+
+def _fsync_tree(path: Path) -> None:
+    for p in path.iterdir():
+        with open(p, "rb") as fh:
+            os.fsync(fh.fileno())
+    _fsync_dir(path)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def list_runs(root: str | Path | None = None) -> list[dict[str, Any]]:
+    """Summaries of the saved runs under ``root``, newest first (unreadable folders are skipped)."""
+    root = Path(root) if root is not None else default_root()
+    if not root.is_dir():
+        return []
+    out = []
+    for d in root.iterdir():
+        if not (d.is_dir() and RUN_ID_PATTERN.match(d.name)):
+            continue
+        try:
+            cfg = read_json(d / "config.json")
+            metrics = read_json(d / "metrics.json")
+        except (OSError, ValueError):
+            continue
+        out.append({"run_id": d.name, "created": cfg.get("created"), "name": cfg.get("name"), "dataset": cfg.get("dataset", {}), "pipeline": cfg.get("pipeline", {}), "metrics": metrics, "path": str(d)})
+    return sorted(out, key=lambda r: r.get("created") or "", reverse=True)
+
+
+def load_run(run_id_or_path: str | Path, root: str | Path | None = None, *, device: str = "cpu"):
+    """Load a saved run back into a RunResult (arrays identical to what was saved).
+
+    ``run_id_or_path`` is a run id (looked up under ``root``) or the path of a run folder.
+    Nothing is unpickled: JSON, Parquet, .npy with allow_pickle=False, safetensors.
+    """
+    import pandas as pd
+    from safetensors.numpy import load_file
+
+    from .cluster import ClusterResult, KSweep
+    from .dataset import Dataset, LoadReport
+    from .pipeline import PipelineConfig, RunResult
+    from .reducers import restore_reducer
+
+    path = Path(run_id_or_path)
+    if not (path.is_dir() and (path / "config.json").is_file()):
+        path = run_dir(root if root is not None else default_root(), str(run_id_or_path))
+    if not (path / "config.json").is_file():
+        raise RunNotFound(f"no saved run '{path.name}'; it may have been deleted, or the link is wrong.")
+    try:
+        cfg = read_json(path / "config.json")
+        points = pd.read_parquet(path / "points.parquet")
+        Z = np.load(path / "latent.npy", allow_pickle=False)
+        report_d = read_json(path / "report.json")
+        ds_info = cfg["dataset"]
+        images = np.load(path / "images.npy", allow_pickle=False) if (path / "images.npy").is_file() else None
+        if images is not None:
+            X = images.reshape(len(images), -1).astype(np.float32) / 255.0
+        else:
+            X = np.load(path / "features.npy", allow_pickle=False)
+        table = pd.read_parquet(path / "table.parquet") if (path / "table.parquet").is_file() else None
+        report = LoadReport(**report_d)
+        dataset = Dataset(
+            X=X,
+            feature_names=list(ds_info["feature_names"]),
+            ids=points["id"].to_numpy().astype(str),
+            report=report,
+            kind=ds_info["kind"],
+            name=ds_info["name"],
+            labels=points["label"].to_numpy().astype(str) if "label" in points else None,
+            images=images,
+            table=table,
+        )
+        with np.load(path / "clusters.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        cinfo = read_json(path / "clusters.json")
+        sweep = KSweep(**read_json(path / "sweep.json")) if (path / "sweep.json").is_file() else None
+        clusters = ClusterResult(
+            labels=points["cluster"].to_numpy().astype(np.int64),
+            k=int(cinfo["k"]),
+            method=cinfo["method"],
+            centers=arrays.get("centers"),
+            proba=arrays.get("proba"),
+            embedding=arrays.get("cluster_embedding"),
+            sweep=sweep,
+            info=cinfo.get("info", {}),
+        )
+        reducer = None
+        if (path / "model.json").is_file():
+            mj = read_json(path / "model.json")
+            reducer = restore_reducer(mj["kind"], mj["params"] | {"device": device}, mj["meta"], load_file(str(path / "model.safetensors")), device)
+        axes = [a for a in "xyz" if a in points]
+        result = RunResult(
+            config=PipelineConfig.from_dict(cfg["pipeline"]),
+            dataset=dataset,
+            reducer=reducer,
+            Z=Z,
+            clusters=clusters,
+            embedding=points[axes].to_numpy().astype(np.float32),
+            anomaly=points["anomaly"].to_numpy().astype(np.float32),
+            metrics=read_json(path / "metrics.json"),
+            history=read_json(path / "history.json"),
+            device=cfg.get("device", "cpu"),
+            device_description=cfg.get("device_description", ""),
+            timings=cfg.get("timings", {}),
+            notes=cfg.get("notes", []),
+            run_id=cfg["run_id"],
+            created=cfg.get("created"),
+        )
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise InputError(f"the run in {path} is damaged or from an incompatible version ({exc}); save it again.") from exc
+    return result
+
+
+def delete_run(run_id: str, root: str | Path | None = None) -> None:
+    d = run_dir(root if root is not None else default_root(), run_id)
+    if not d.is_dir():
+        raise RunNotFound(f"no saved run '{run_id}'.")
+    shutil.rmtree(d)
+
+
+def zip_run(path: str | Path) -> bytes:
+    """The whole run folder as a zip archive, in memory (for a download button)."""
+    import io
+    import zipfile
+
+    path = Path(path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(path.iterdir()):
+            if p.is_file():
+                zf.write(p, arcname=f"{path.name}/{p.name}")
+    return buf.getvalue()

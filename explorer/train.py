@@ -1,0 +1,254 @@
+"""The training loop shared by every autoencoder.
+
+Small and explicit (minGPT's Trainer): Adam, epochs / batch size / learning rate, a validation split
+with early stopping that keeps the best weights, an ``on_epoch_end`` callback that drives any progress
+bar, a ``should_stop`` check to stop from outside, bf16 autocast on CUDA, and clear handling of a
+loss that becomes NaN or infinite. When the data fit in device memory they are moved there once and
+batches are indexed on the device (no DataLoader, no host-to-device copy per batch).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from .errors import InputError, TrainingError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+EpochCallback = Callable[[int, dict], None]
+StopCheck = Callable[[], bool]
+# loss_fn(module, xb) -> scalar loss tensor for a batch xb (already on the device)
+LossFn = Callable[["torch.nn.Module", "torch.Tensor"], "torch.Tensor"]
+
+
+@dataclass
+class TrainConfig:
+    """How to train. Every field is recorded in a run's config."""
+
+    epochs: int = 50
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    val_fraction: float = 0.1  # held out for early stopping; 0 trains on everything, no early stop
+    patience: int = 10  # epochs without a better validation loss before stopping
+    min_delta: float = 1e-4  # relative improvement that counts as better
+    device: str = "auto"
+    seed: int = 0
+    max_seconds: float | None = None  # stop (keeping the best weights) after this much wall time
+
+    def validate(self) -> None:
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            raise InputError(f"epochs must be a whole number >= 1, got {self.epochs!r}.")
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise InputError(f"batch_size must be a whole number >= 1, got {self.batch_size!r}.")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise InputError(f"lr (learning rate) must be a positive number, got {self.lr!r}.")
+        if not (0.0 <= self.val_fraction < 0.9):
+            raise InputError(f"val_fraction must be in [0, 0.9), got {self.val_fraction!r}.")
+        if self.patience < 1:
+            raise InputError(f"patience must be >= 1, got {self.patience!r}.")
+
+
+@dataclass
+class TrainResult:
+    history: list[dict] = field(default_factory=list)  # one dict per epoch: epoch, loss, val_loss, seconds
+    best_epoch: int = 0
+    stop_reason: str = "finished"  # finished | early_stopping | stopped | time_limit | nan
+    device: str = "cpu"
+    batch_size: int = 256  # the batch size that finally ran (halved on out-of-memory)
+    notes: list[str] = field(default_factory=list)
+
+
+def place_data(X: np.ndarray, device: "torch.device") -> "torch.Tensor":
+    """X as a float32 tensor, on ``device`` when it fits comfortably, else pinned on the CPU."""
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        if t.nbytes < 0.5 * free:
+            return t.to(device)
+        return t.pin_memory()
+    if device.type == "mps":
+        return t.to(device)
+    return t
+
+
+def _autocast(device: "torch.device"):
+    import contextlib
+
+    import torch
+
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _is_oom(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def fit_module(
+    module: "torch.nn.Module",
+    X: np.ndarray,
+    loss_fn: LossFn,
+    cfg: TrainConfig,
+    *,
+    on_epoch_end: EpochCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> TrainResult:
+    """Train ``module`` on the rows of X (n, d) by minimising ``loss_fn``; returns the history.
+
+    The module ends with the weights of the epoch with the best validation loss (the training loss
+    when there is no validation split). Running out of GPU memory halves the batch and retries, then
+    falls back to the CPU, and says so in ``notes``.
+    """
+    import torch
+
+    from .device import resolve_device, seed_everything
+
+    cfg.validate()
+    n = X.shape[0]
+    if n < 2:
+        raise InputError(f"need at least 2 rows to train, got {n}.")
+    device = torch.device(resolve_device(cfg.device).name)
+    result = TrainResult(device=str(device), batch_size=cfg.batch_size)
+    batch_size = min(cfg.batch_size, n)
+    while True:
+        try:
+            _train(module, X, loss_fn, cfg, device, batch_size, result, on_epoch_end, should_stop)
+            result.batch_size = batch_size
+            return result
+        except RuntimeError as exc:  # out of memory: smaller batches, then the CPU
+            if not _is_oom(exc) or device.type == "cpu":
+                raise
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            if batch_size > 16:
+                batch_size //= 2
+                result.notes.append(f"Out of GPU memory: retrying with batch size {batch_size}.")
+            else:
+                device = torch.device("cpu")
+                batch_size = min(cfg.batch_size, n)
+                result.notes.append("Out of GPU memory even with small batches: training on the CPU instead.")
+                result.device = "cpu"
+            result.history.clear()
+            seed_everything(cfg.seed)
+
+
+def _train(module, X, loss_fn, cfg, device, batch_size, result, on_epoch_end, should_stop) -> None:
+    import torch
+
+    from .device import seed_everything
+
+    seed_everything(cfg.seed)
+    module.to(device)
+    data = place_data(X, device)
+    n = data.shape[0]
+    gen = torch.Generator().manual_seed(cfg.seed)
+    order = torch.randperm(n, generator=gen)
+    n_val = int(round(n * cfg.val_fraction)) if n >= 20 else 0
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    if data.device.type != "cpu":
+        val_idx, train_idx = val_idx.to(data.device), train_idx.to(data.device)
+    opt = torch.optim.Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    best_loss, best_state, best_epoch, bad_epochs = math.inf, None, 0, 0
+    start = time.perf_counter()
+    n_train = len(train_idx)
+    for epoch in range(1, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        module.train()
+        perm = train_idx[torch.randperm(n_train, generator=gen).to(train_idx.device)]
+        total, count = torch.zeros((), device=device), 0
+        for i in range(0, n_train, batch_size):
+            idx = perm[i : i + batch_size]
+            if len(idx) < 2 and n_train > 1:  # a batch of one breaks batch statistics; skip it
+                continue
+            xb = data[idx].to(device, non_blocking=True)
+            with _autocast(device):
+                loss = loss_fn(module, xb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.detach().float() * len(idx)
+            count += len(idx)
+        train_loss = float(total) / max(count, 1)
+        val_loss = _evaluate(module, data, val_idx, loss_fn, device, batch_size) if n_val else None
+        seconds = time.perf_counter() - t0
+        logs = {"epoch": epoch, "loss": train_loss, "val_loss": val_loss, "seconds": seconds, "epochs": cfg.epochs}
+        monitored = val_loss if val_loss is not None else train_loss
+        if not math.isfinite(monitored) or not math.isfinite(train_loss):
+            result.stop_reason = "nan"
+            if best_state is None:
+                raise TrainingError(
+                    f"the loss became {train_loss} in epoch {epoch} before any good epoch; "
+                    "lower the learning rate, or check the data for extreme values."
+                )
+            module.load_state_dict(best_state)
+            message = (
+                f"The loss became {train_loss} in epoch {epoch}; training stopped and kept the weights "
+                f"of epoch {best_epoch}. A lower learning rate may help."
+            )
+            result.notes.append(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+            return
+        result.history.append(logs)
+        if monitored < best_loss * (1 - cfg.min_delta) or best_state is None:
+            best_loss, best_epoch, bad_epochs = monitored, epoch, 0
+            best_state = copy.deepcopy(module.state_dict())
+        else:
+            bad_epochs += 1
+        result.best_epoch = best_epoch
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, logs)
+        if n_val and bad_epochs >= cfg.patience:
+            result.stop_reason = "early_stopping"
+            break
+        if should_stop is not None and should_stop():
+            result.stop_reason = "stopped"
+            break
+        if cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds:
+            result.stop_reason = "time_limit"
+            result.notes.append(f"Training stopped at the time limit of {cfg.max_seconds:.0f} s.")
+            break
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    module.eval()
+
+
+def _evaluate(module, data, idx, loss_fn, device, batch_size) -> float:
+    """Mean loss over the rows ``idx``, without gradients (nanoGPT's estimate_loss)."""
+    import torch
+
+    module.eval()
+    total, count = 0.0, 0
+    with torch.no_grad(), _autocast(device):
+        for i in range(0, len(idx), batch_size):
+            b = idx[i : i + batch_size]
+            xb = data[b].to(device, non_blocking=True)
+            total += float(loss_fn(module, xb)) * len(b)
+            count += len(b)
+    return total / max(count, 1)
+
+
+def predict_batches(fn, X: np.ndarray, device: "torch.device", batch_size: int = 4096) -> np.ndarray:
+    """Apply ``fn`` (tensor -> tensor) to X (n, d) in batches without gradients; float32 numpy out."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for i in range(0, X.shape[0], batch_size):
+            xb = torch.from_numpy(np.ascontiguousarray(X[i : i + batch_size], dtype=np.float32)).to(device)
+            out.append(fn(xb).float().cpu().numpy())
+    if not out:
+        return np.zeros((0, 0), np.float32)
+    return np.concatenate(out).astype(np.float32, copy=False)

@@ -1,0 +1,43 @@
+"""Shared fixtures: seeded data with planted structure, and a one-time UMAP import."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def _make_blobs(n: int = 600, k: int = 5, d: int = 10, *, std: float = 1.0, seed: int = 0):
+    """(X (n, d) float32, y (n,) int64): k well separated Gaussian blobs, centres in [-10, 10]^d."""
+    from sklearn.datasets import make_blobs as sk_make_blobs
+
+    X, y = sk_make_blobs(n_samples=n, centers=k, n_features=d, cluster_std=std, center_box=(-10, 10), random_state=seed)
+    return X.astype(np.float32), y.astype(np.int64)
+
+
+@pytest.fixture
+def blobs():
+    """600 points, 5 blobs, 10 dims, seeded: (X float32, y int64)."""
+    return _make_blobs()
+
+
+@pytest.fixture
+def make_blobs():
+    """The blobs maker: make_blobs(n=600, k=5, d=10, *, std=1.0, seed=0) -> (X float32, y int64)."""
+    return _make_blobs
+
+
+@pytest.fixture(scope="session")
+def warm_umap():
+    """Import umap once per session (numba compiles on first import); request it in UMAP tests."""
+    import umap
+
+    return umap
+
+
+@pytest.fixture
+def single_thread():
+    """Run with one BLAS / OpenMP thread: faster on small data, and no spin-waiting when another
+    process holds the other cores (scikit-learn's k-means slows down ~100x then)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield

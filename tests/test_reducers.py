@@ -1,0 +1,181 @@
+"""Every reducer honours the shared contract; autoencoders learn; PCA agrees with scikit-learn."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.errors import InputError, TrainingError
+from explorer.reducers import MODEL_KINDS, PCA, Autoencoder, make_reducer, restore_reducer
+
+
+def low_rank_data(n=400, d=24, rank=3, seed=0):
+    """Rows on a 3-D linear subspace plus a little noise: easy to reconstruct from a small code."""
+    rng = np.random.default_rng(seed)
+    basis = rng.normal(size=(rank, d))
+    return (rng.normal(size=(n, rank)) @ basis + 0.05 * rng.normal(size=(n, d))).astype(np.float32)
+
+
+def image_data(n=200, h=12, w=12, seed=0):
+    """Small images of a bright square at random positions, flattened in HWC order, in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    imgs = np.zeros((n, h, w, 1), np.float32)
+    for i in range(n):
+        r, c = rng.integers(0, h - 4), rng.integers(0, w - 4)
+        imgs[i, r : r + 4, c : c + 4, 0] = 1.0
+    return imgs.reshape(n, -1), (h, w, 1)
+
+
+def small(kind, **kw):
+    params = dict(latent_dim=3, epochs=40, batch_size=64, lr=3e-3, hidden=(32,), device="cpu", random_state=0)
+    if kind == "pca":
+        return PCA(n_components=3)
+    params.update(kw)
+    return make_reducer(kind, **params)
+
+
+@pytest.mark.parametrize("kind", ["pca", "ae", "dae", "vae"])
+def test_contract_shapes_and_fit_transform(kind):
+    X = low_rank_data()
+    r = small(kind)
+    assert r.fit(X) is r
+    Z = r.transform(X)
+    assert Z.shape == (len(X), 3) and Z.dtype == np.float32
+    assert r.inverse_transform(Z).shape == X.shape
+    s = r.score_samples(X)
+    assert s.shape == (len(X),) and np.all(s >= 0)
+    Z2 = small(kind).fit_transform(X)
+    np.testing.assert_allclose(Z, Z2, rtol=1e-5, atol=1e-5)  # same seed, same result on the CPU
+
+
+@pytest.mark.parametrize("kind", ["ae", "dae", "vae"])
+def test_autoencoder_loss_falls_and_beats_the_mean(kind):
+    X = low_rank_data()
+    r = small(kind).fit(X)
+    losses = [h["loss"] for h in r.history_]
+    assert losses[-1] < 0.5 * losses[0]
+    mse = float(np.mean(r.score_samples(X)))
+    mean_mse = float(np.mean((X - X.mean(0)) ** 2))
+    assert mse < 0.5 * mean_mse
+
+
+def test_conv_autoencoder_learns_images():
+    X, shape = image_data()
+    r = make_reducer("conv-ae", latent_dim=6, epochs=25, batch_size=32, lr=3e-3, image_shape=shape, device="cpu")
+    r.fit(X)
+    assert r.transform(X).shape == (len(X), 6)
+    assert r.history_[-1]["loss"] < r.history_[0]["loss"]
+    assert float(np.mean(r.score_samples(X))) < float(np.mean((X - X.mean(0)) ** 2))
+
+
+def test_conv_autoencoder_needs_image_shape():
+    with pytest.raises(InputError, match="image_shape"):
+        make_reducer("conv-ae", epochs=1).fit(low_rank_data())
+
+
+def test_pca_matches_sklearn_and_torch_up_to_sign():
+    from sklearn.decomposition import PCA as SkPCA
+
+    X = low_rank_data(d=12, rank=5)
+    ours = PCA(n_components=4).fit(X)
+    ref = SkPCA(n_components=4).fit(X)
+    torch_pca = PCA(n_components=4, solver="torch").fit(X)
+    for comp in (ours.components_, torch_pca.components_):
+        for a, b in zip(comp, ref.components_):
+            assert min(np.abs(a - b).max(), np.abs(a + b).max()) < 1e-3
+    np.testing.assert_allclose(ours.components_, torch_pca.components_, atol=1e-3)
+    np.testing.assert_allclose(ours.explained_variance_, ref.explained_variance_, rtol=1e-3)
+    np.testing.assert_allclose(torch_pca.transform(X), ours.transform(X), atol=1e-2)
+
+
+def test_pca_wide_data_uses_svd_path():
+    X = low_rank_data(n=30, d=80)
+    a = PCA(n_components=5, solver="torch").fit(X)
+    b = PCA(n_components=5).fit(X)
+    np.testing.assert_allclose(np.abs(a.transform(X)), np.abs(b.transform(X)), atol=1e-2)
+
+
+@pytest.mark.parametrize("kind", ["pca", "ae", "vae"])
+def test_export_and_restore_give_identical_outputs(kind):
+    X = low_rank_data()
+    r = small(kind, epochs=3).fit(X)
+    meta, tensors = r.export_state()
+    back = restore_reducer(kind, r.get_params(), meta, tensors)
+    np.testing.assert_array_equal(back.transform(X), r.transform(X))
+    np.testing.assert_array_equal(back.inverse_transform(r.transform(X)), r.inverse_transform(r.transform(X)))
+
+
+def test_callbacks_and_stop_from_outside():
+    X = low_rank_data()
+    seen = []
+    r = small("ae", epochs=50)
+    r.fit(X, on_epoch_end=lambda e, logs: seen.append((e, logs["loss"])), should_stop=lambda: len(seen) >= 3)
+    assert [e for e, _ in seen] == [1, 2, 3]
+    assert r.train_info_["stop_reason"] == "stopped"
+    assert r.transform(X).shape == (len(X), 3)  # a stopped model is usable
+
+
+def test_early_stopping_keeps_best_weights():
+    X = low_rank_data()
+    r = small("ae", epochs=300, patience=3, lr=3e-3).fit(X)
+    info = r.train_info_
+    assert info["stop_reason"] in ("early_stopping", "finished")
+    best = min(h["val_loss"] for h in r.history_)
+    assert r.history_[info["best_epoch"] - 1]["val_loss"] == best
+
+
+def test_nan_in_first_epoch_is_a_clear_error():
+    with pytest.raises(TrainingError, match="learning rate"):
+        small("ae", epochs=5, lr=1e12, val_fraction=0.0).fit(low_rank_data() * 1e18)
+
+
+def test_nan_later_keeps_best_weights_with_a_message():
+    import torch
+
+    from explorer.train import TrainConfig, fit_module
+
+    X = low_rank_data()
+    module = torch.nn.Linear(X.shape[1], X.shape[1])
+    calls = {"n": 0}
+
+    def loss_fn(m, xb):  # a real loss for 3 epochs (7 batches each), then NaN
+        calls["n"] += 1
+        loss = torch.nn.functional.mse_loss(m(xb), xb)
+        return loss * float("nan") if calls["n"] > 21 else loss
+
+    with pytest.warns(RuntimeWarning, match="kept the weights of epoch"):
+        result = fit_module(module, X, loss_fn, TrainConfig(epochs=10, batch_size=64, val_fraction=0.0, device="cpu"))
+    assert result.stop_reason == "nan" and len(result.history) == 3
+    assert all(torch.isfinite(p).all() for p in module.parameters())
+    assert "kept the weights" in result.notes[0]
+
+
+@pytest.mark.parametrize(
+    "kind,params,match",
+    [
+        ("ae", {"epochs": 0}, "epochs"),
+        ("ae", {"lr": -1.0}, "lr"),
+        ("ae", {"latent_dim": 0}, "latent_dim"),
+        ("dae", {"noise": 0.0}, "noise"),
+        ("ae", {"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(kind, params, match):
+    with pytest.raises(InputError, match=match):
+        make_reducer(kind, **params).fit(low_rank_data(n=50))
+
+
+def test_bad_inputs():
+    with pytest.raises(InputError, match="NaN"):
+        PCA(2).fit(np.array([[1.0, np.nan], [2.0, 3.0], [1.0, 1.0]]))
+    with pytest.raises(InputError, match="2-D"):
+        PCA(2).fit(np.zeros(10))
+    with pytest.raises(InputError, match="not known"):
+        make_reducer("tsne")
+    r = PCA(2).fit(low_rank_data())
+    with pytest.raises(InputError, match="features"):
+        r.transform(np.zeros((3, 5)))
+
+
+def test_all_model_kinds_listed():
+    assert set(MODEL_KINDS) == {"pca", "ae", "conv-ae", "dae", "vae"}
+    assert isinstance(make_reducer("vae"), Autoencoder)
