@@ -171,7 +171,7 @@ def cluster(
     """Cluster ``Z`` (n, d) as ``cfg`` says.
 
     When ``cfg.k`` is None (and the method takes a k) :func:`sweep_k` over ``cfg.k_range`` picks it
-    first; ``should_stop`` is checked between the sweep's steps and ends the sweep early, clustering with
+    first, on ``Z`` itself for every method (n2d too: its UMAP dimension depends on k); ``should_stop`` is checked between the sweep's steps and ends the sweep early, clustering with
     the best k found so far (like training, which stops and keeps the best weights). The single fits
     themselves cannot be interrupted. ``on_progress(fraction, message)`` reports each step.
     """
@@ -194,8 +194,7 @@ def cluster(
         report(0.0, f"running {cfg.method}")
     result = _FITTERS[cfg.method](Z, k, cfg)
     result.sweep = sweep
-    if sweep is not None:
-        result.info["k_from_sweep"] = True
+    result.info["k_from_sweep"] = sweep is not None
     report(1.0, f"{cfg.method}: {result.k} clusters")
     return result
 

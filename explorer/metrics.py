@@ -61,9 +61,8 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _counts(true_codes: np.ndarray, pred_codes: np.ndarray, n_classes: int, n_clusters: int) -> np.ndarray:
     """(n_classes, n_clusters) int64 contingency counts."""
-    counts = np.zeros((n_classes, n_clusters), dtype=np.int64)
-    np.add.at(counts, (true_codes, pred_codes), 1)
-    return counts
+    flat = np.bincount(true_codes * n_clusters + pred_codes, minlength=n_classes * n_clusters)
+    return flat.reshape(n_classes, n_clusters).astype(np.int64)
 
 
 def _matching(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,6 +70,11 @@ def _matching(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from scipy.optimize import linear_sum_assignment
 
     return linear_sum_assignment(counts, maximize=True)
+
+
+def _accuracy(counts: np.ndarray) -> float:
+    rows, cols = _matching(counts)
+    return float(counts[rows, cols].sum() / counts.sum())
 
 
 def _table(y_true: Any, y_pred: Any):
@@ -85,9 +89,7 @@ def hungarian_accuracy(y_true: Any, y_pred: Any) -> float:
     y_true (n,), y_pred (n,). The map comes from the Hungarian algorithm on the contingency table; with
     more clusters than classes the extra clusters count as wrong, with fewer the extra classes do.
     """
-    counts, _, _ = _table(y_true, y_pred)
-    rows, cols = _matching(counts)
-    return float(counts[rows, cols].sum() / counts.sum())
+    return _accuracy(_table(y_true, y_pred)[0])
 
 
 def match_clusters(y_true: Any, y_pred: Any) -> dict:
@@ -116,8 +118,8 @@ def contingency(y_true: Any, y_pred: Any) -> "pandas.DataFrame":
 
     counts, classes, clusters = _table(y_true, y_pred)
     rows, cols = _matching(counts)  # rows come back sorted
-    row_order = list(rows) + [r for r in range(len(classes)) if r not in set(rows)]
-    col_order = list(cols) + [c for c in range(len(clusters)) if c not in set(cols)]
+    row_order = list(rows) + sorted(set(range(len(classes))) - set(rows))
+    col_order = list(cols) + sorted(set(range(len(clusters))) - set(cols))
     return pd.DataFrame(
         counts[np.ix_(row_order, col_order)],
         index=pd.Index([_plain(classes[r]) for r in row_order], name="class"),
@@ -131,9 +133,8 @@ def external_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
 
     true_codes, classes, pred_codes, clusters = _paired(y_true, y_pred)
     counts = _counts(true_codes, pred_codes, len(classes), len(clusters))
-    rows, cols = _matching(counts)
     return {
-        "acc": float(counts[rows, cols].sum() / counts.sum()),
+        "acc": _accuracy(counts),
         "nmi": float(normalized_mutual_info_score(true_codes, pred_codes)),
         "ari": float(adjusted_rand_score(true_codes, pred_codes)),
         "ami": float(adjusted_mutual_info_score(true_codes, pred_codes)),

@@ -39,6 +39,7 @@ class ModelConfig:
     patience: int = 10
     noise: float = 0.2  # denoising autoencoder
     kl_weight: float = 1.0  # variational autoencoder
+    augment: bool = False  # images: train on shifted / rotated copies (DEC-DA)
     max_seconds: float | None = None
 
 
@@ -160,6 +161,8 @@ def build_reducer(cfg: PipelineConfig, dataset: Dataset, device: str) -> Reducer
         return None
     if m.kind == "pca":
         return make_reducer("pca", n_components=m.latent_dim, device=device, random_state=cfg.seed)
+    if m.augment and dataset.images is None:
+        raise InputError("augmentation applies to images only; turn it off for tables and embeddings.")
     if m.kind == "conv-ae" and dataset.images is None:
         raise InputError("the convolutional autoencoder needs image data; choose 'ae' for tables and embeddings.")
     return make_reducer(
@@ -173,7 +176,8 @@ def build_reducer(cfg: PipelineConfig, dataset: Dataset, device: str) -> Reducer
         patience=m.patience,
         noise=m.noise,
         kl_weight=m.kl_weight,
-        image_shape=dataset.image_shape if m.kind == "conv-ae" else None,
+        image_shape=dataset.image_shape if (m.kind == "conv-ae" or m.augment) else None,
+        augment=bool(m.augment),
         device=device,
         random_state=cfg.seed,
         max_seconds=m.max_seconds,
@@ -332,3 +336,59 @@ def evaluate_run(Z: np.ndarray, clusters: ClusterResult, embedding: np.ndarray, 
     if (clusters.labels < 0).any():
         metrics["n_noise"] = int((clusters.labels < 0).sum())
     return metrics
+
+
+# -- for the dashboard: reuse a fitted representation, change the projection ---------------------------
+def dataset_fingerprint(dataset: Dataset) -> str:
+    """A short hash of what a model is fitted on (X, its feature names and image shape).
+
+    Two loads of the same file with the same options give the same fingerprint; the dashboard keys
+    its cache of fitted reducers by it together with :func:`model_key`.
+    """
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=12)
+    X = np.ascontiguousarray(dataset.X, dtype=np.float32)
+    h.update(repr((X.shape, dataset.kind, list(dataset.feature_names), dataset.image_shape)).encode())
+    h.update(memoryview(X).cast("B"))
+    return h.hexdigest()
+
+
+def model_key(fingerprint: str, cfg: PipelineConfig) -> str:
+    """The cache key of a fitted representation: the data, every model setting, the device and the seed."""
+    import json
+
+    settings = {"model": asdict(cfg.model), "device": cfg.device, "seed": cfg.seed}
+    return fingerprint + ":" + json.dumps(settings, sort_keys=True, default=list)
+
+
+def run_with_representation(
+    dataset: Dataset,
+    cfg: PipelineConfig,
+    reducer: Reducer | None,
+    *,
+    on_event: EventCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> RunResult:
+    """:func:`run_pipeline` on an already fitted ``reducer`` (None: fit one, unless the kind is "none").
+
+    The given reducer is never changed: DEC / IDEC, which train the encoder further, refine a copy,
+    so a cached representation stays what it was.
+    """
+    import copy
+
+    if reducer is not None and cfg.cluster.method in ("dec", "idec"):
+        reducer = copy.deepcopy(reducer)
+    return run_pipeline(dataset, cfg, on_event=on_event, should_stop=should_stop, reducer=reducer)
+
+
+def reproject(result: RunResult, projection: ProjectionConfig) -> RunResult:
+    """A copy of ``result`` shown with another projection (UMAP / t-SNE / PCA): new embedding, config
+    and trustworthiness; the clusters and every other score stay as they are."""
+    from .metrics import json_float, trustworthiness
+
+    cfg = replace(result.config, projection=projection)
+    embedding = project_for_display(result.Z, result.clusters, cfg)
+    metrics = dict(result.metrics)
+    metrics["trustworthiness"] = json_float(trustworthiness(result.Z, embedding))
+    return replace(result, config=cfg, embedding=embedding, metrics=metrics, run_id=None, created=None)

@@ -339,3 +339,40 @@ def zip_run(path: str | Path) -> bytes:
             if p.is_file():
                 zf.write(p, arcname=f"{path.name}/{p.name}")
     return buf.getvalue()
+
+
+# -- downloads: one part of a run as the bytes of a file ------------------------------------------------
+def points_csv(result, index: np.ndarray | None = None) -> bytes:
+    """The points (id, cluster, x, y, anomaly, label, confidence) as CSV; only the rows ``index`` if given."""
+    table = points_table(result)
+    if index is not None:
+        table = table.iloc[np.asarray(index)]
+    return table.to_csv(index=False).encode("utf-8")
+
+
+def latent_parquet(result) -> bytes:
+    """The latent space as Parquet: an ``id`` column, then ``z0 .. z{k-1}`` float32, then ``cluster``."""
+    import io
+
+    import pandas as pd
+
+    Z = np.asarray(result.Z, np.float32)
+    frame = pd.DataFrame(Z, columns=[f"z{i}" for i in range(Z.shape[1])])
+    frame.insert(0, "id", np.asarray(result.dataset.ids).astype(str))
+    frame["cluster"] = result.clusters.labels.astype(np.int64)
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def model_safetensors(result) -> bytes:
+    """The fitted reducer as one safetensors file; its kind, parameters and meta ride along as JSON in
+    the file's metadata (``explorer_model``), so the file alone can rebuild the model."""
+    from safetensors.numpy import save
+
+    if result.reducer is None:
+        raise InputError("this run has no trained model (the features were used as they are).")
+    meta, tensors = result.reducer.export_state()
+    header = {"kind": result.config.model.kind, "params": result.reducer.get_params(), "meta": meta}
+    text = json.dumps(_clean(header), default=_json_default, allow_nan=False)
+    return save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata={"explorer_model": text})

@@ -108,7 +108,8 @@ def check_min_rows(n: int, fname: str, what: str = "rows") -> None:
     """Raise :class:`InputError` when there are fewer than ``MIN_ROWS`` rows."""
     if n < MIN_ROWS:
         raise InputError(
-            f"{fname} has only {n} {what}; at least {MIN_ROWS} are needed to find any structure. "
+            f"{fname} has only {plural(n, what.rstrip('s'), what)}; at least {MIN_ROWS} are needed to find "
+            "any structure. "
             "Add more data."
         )
 

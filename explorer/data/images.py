@@ -41,7 +41,8 @@ BOMB_MIN_BYTES = 32 * 2**20  # ... and to more than this is refused as a zip bom
 class ImageOptions:
     """How to bring images to one mode and size.
 
-    ``mode`` "auto" is "L" when every image is grayscale (or RGB with R == G == B), else "RGB".
+    ``mode`` "auto" is "L" when every image is grayscale (or RGB with R, G and B within 2 levels of
+    each other everywhere), else "RGB".
     ``size`` (h, w) None is the most common size, shrunk (keeping its aspect) so that its longer
     side is at most ``max_side``.
     """
@@ -72,7 +73,7 @@ class _Skipped:
 
     SENTENCES = {
         "unsafe": "Skipped {n} with an unsafe path (absolute or with '..'): {names}.",
-        "nested": "Skipped {n} inside the zip that are zips themselves (nested zips are not opened): {names}.",
+        "nested": "Skipped {n} that are zips themselves (nested zips are not opened): {names}.",
         "encrypted": "Skipped {n} that are encrypted: {names}.",
         "not_image": "Skipped {n} that are not images (by their extension): {names}.",
         "unreadable": "Skipped {n} that could not be read as images (truncated or not an image): {names}.",
@@ -90,16 +91,14 @@ class _Skipped:
 
 
 class _ByteBudget:
-    """Counts the bytes actually read against ``limits.max_unzipped_bytes``."""
+    """Counts the bytes actually read (after unzipping) against ``limits.max_unzipped_bytes``."""
 
     def __init__(self, limits: Limits, what: str) -> None:
-        self.cap, self.used, self.what = limits.max_unzipped_bytes, 0, what
+        self.limits, self.used, self.what = limits, 0, what
 
     def take(self, n: int) -> None:
         self.used += n
-        if self.used > self.cap:
-            raise LimitError(f"{self.what} expands to more than {self.cap:,} bytes, more than the limit "
-                             f"max_unzipped_bytes={self.cap:,}. {how_to_raise('max_unzipped_bytes')}")
+        self.limits.check("max_unzipped_bytes", self.used, f"{self.what} adds up to {self.used:,} bytes so far")
 
 
 # ------------------------------------------------------------------------------------ collecting
@@ -132,10 +131,7 @@ def _zip_entries(zf: zipfile.ZipFile, prefix: str, zname: str, limits: Limits, b
             skipped.add("encrypted", raw)
             continue
         declared += info.file_size
-        if declared > limits.max_unzipped_bytes:
-            raise LimitError(f"{zname} expands to more than {limits.max_unzipped_bytes:,} bytes of images, more "
-                             f"than the limit max_unzipped_bytes={limits.max_unzipped_bytes:,}. "
-                             f"{how_to_raise('max_unzipped_bytes')}")
+        limits.check("max_unzipped_bytes", declared, f"{zname} expands to over {declared:,} bytes of images")
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > BOMB_MIN_BYTES and ratio > BOMB_RATIO:
             raise LimitError(f"{zname}: '{raw}' expands {ratio:,.0f} times (to {info.file_size:,} bytes); "
@@ -335,7 +331,7 @@ def _decode(data: bytes, entry_id: str, options: ImageOptions,
 # ------------------------------------------------------------------------------------------ load
 def _folder_labels(ids: list[str]) -> np.ndarray | None:
     """The folder of each image below the folders all share, if every image has one and they differ."""
-    folders = [tuple(PurePosixPath(i.split("#")[0]).parent.parts) for i in ids]
+    folders = [PurePosixPath(i).parent.parts for i in ids]
     common = 0
     while all(len(f) > common for f in folders) and len({f[common] for f in folders}) == 1:
         common += 1

@@ -17,6 +17,28 @@ AE_LABELS = {
 }
 
 
+def random_affine(x, image_shape: tuple[int, int, int], max_shift: float = 0.1, max_degrees: float = 10.0):
+    """Random small shifts (up to ``max_shift`` of the side) and rotations of flat HWC images (n, h*w*c).
+
+    Border pixels are repeated into the uncovered area, so a dark or light background stays as it was.
+    """
+    import math
+
+    import torch
+    import torch.nn.functional as F
+
+    h, w, c = image_shape
+    n = x.shape[0]
+    imgs = x.view(n, h, w, c).permute(0, 3, 1, 2)
+    angle = (torch.rand(n, device=x.device) * 2 - 1) * (max_degrees * math.pi / 180)
+    shift = (torch.rand(n, 2, device=x.device) * 2 - 1) * (2 * max_shift)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta.to(imgs.dtype), list(imgs.shape), align_corners=False)
+    out = F.grid_sample(imgs, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.permute(0, 2, 3, 1).reshape(n, h * w * c)
+
+
 class Autoencoder(Reducer):
     """A PyTorch autoencoder with scikit-learn's estimator contract.
 
@@ -30,7 +52,10 @@ class Autoencoder(Reducer):
         epochs, batch_size, lr, val_fraction, patience: see :class:`explorer.train.TrainConfig`.
         noise: input noise std for "dae" (ignored otherwise unless > 0).
         kl_weight: weight of the KL term for "vae".
-        image_shape: (h, w, c) of the images the rows hold, for "conv-ae".
+        image_shape: (h, w, c) of the images the rows hold (needed by "conv-ae" and ``augment``).
+        augment: for images, train on randomly shifted and slightly rotated copies of each batch
+            (as DEC-DA, Guo et al. 2018): the code learns to ignore small translations, which makes
+            clusters of the same object class tighter. Needs ``image_shape``.
         device: "auto", "cpu", "cuda" or "mps".
         random_state: seed for weights, batches and noise.
         max_seconds: stop training after this wall time, keeping the best weights.
@@ -52,6 +77,7 @@ class Autoencoder(Reducer):
         noise: float = 0.2,
         kl_weight: float = 1.0,
         image_shape: tuple[int, int, int] | None = None,
+        augment: bool = False,
         device: str = "auto",
         random_state: int = 0,
         max_seconds: float | None = None,
@@ -67,6 +93,7 @@ class Autoencoder(Reducer):
         self.noise = noise
         self.kl_weight = kl_weight
         self.image_shape = image_shape
+        self.augment = augment
         self.device = device
         self.random_state = random_state
         self.max_seconds = max_seconds
@@ -83,6 +110,8 @@ class Autoencoder(Reducer):
             raise InputError(f"noise must be > 0 for a denoising autoencoder, got {self.noise!r}.")
         if self.kind == "vae" and not self.kl_weight >= 0:
             raise InputError(f"kl_weight must be >= 0, got {self.kl_weight!r}.")
+        if self.augment and (self.image_shape is None or len(self.image_shape) != 3):
+            raise InputError("augment needs image_shape=(h, w, c); augmentation applies to image data only.")
         if self.kind == "conv-ae":
             if self.image_shape is None or len(self.image_shape) != 3:
                 raise InputError("a convolutional autoencoder needs image_shape=(h, w, c); use it on image data.")
@@ -104,8 +133,11 @@ class Autoencoder(Reducer):
         import torch.nn.functional as F
 
         kind, noise, kl_weight = self.kind, float(self.noise), float(self.kl_weight)
+        shape = tuple(int(v) for v in self.image_shape) if self.augment else None
 
         def loss(module, x):
+            if shape is not None and module.training:
+                x = random_affine(x, shape)
             if kind == "vae":
                 mu, logvar = module.encode_params(x)
                 z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)

@@ -1,0 +1,87 @@
+"""The explorer dashboard: page config, navigation, the saved-run picker and ``?run=<id>`` links.
+
+    streamlit run app.py
+
+Each step the user takes is a page in ``pages/``; they share this session's workspace (data, models,
+runs) through ``pages/ui.py``. ``?run=<id>`` opens a saved run read-only for whoever has the link.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:  # `pages.ui` and `explorer` import from here, whatever the working folder
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from pages import ui  # noqa: E402
+
+st.set_page_config(page_title="explorer", page_icon="🔭", layout="wide")
+ui.keep_widget_state()
+
+with ui.guard("Opening the run link"):
+    st.session_state["view_run"] = None
+    st.session_state["view_run"] = ui.handle_run_link()
+with ui.guard("Collecting finished work"):
+    ui.collect_jobs()
+
+PAGES = {  # file, title, icon, url path
+    "data": ("pages/data.py", "Data", "📂", "data"),
+    "train": ("pages/train.py", "Train", "🧠", "train"),
+    "cluster": ("pages/cluster.py", "Cluster", "🧩", "cluster"),
+    "explore": ("pages/explore.py", "Explore", "🔭", "explore"),
+    "reconstruct": ("pages/reconstruct.py", "Reconstructions & anomalies", "🪞", "reconstructions"),
+    "evaluate": ("pages/evaluate.py", "Evaluate", "📏", "evaluate"),
+    "share": ("pages/share.py", "Share", "🔗", "share"),
+}
+# A shared run is for looking, not touching: no upload, no training, and it opens on the scatter.
+shown = ("explore", "cluster", "reconstruct", "evaluate", "share") if ui.read_only() else tuple(PAGES)
+page = st.navigation([
+    st.Page(PAGES[k][0], title=PAGES[k][1], icon=PAGES[k][2], url_path=PAGES[k][3], default=(i == 0))
+    for i, k in enumerate(shown)
+])
+
+
+def sidebar() -> None:
+    view = ui.viewed_run()
+    with st.sidebar:
+        if view is not None:
+            st.info(f"Viewing saved run `{view.run_id}` (read-only): {view.dataset.name}, "
+                    f"{view.clusters.method}, {view.clusters.k} clusters.")
+            st.button("Back to my own work", icon="↩️", on_click=ui.close_view)
+        else:
+            ws = ui.workspace()
+            if ws.dataset is not None:
+                st.caption(f"Data: **{ws.dataset.name}** · {ws.dataset.n:,} rows × {ws.dataset.X.shape[1]} features")
+            if ws.result is not None:
+                from explorer.views import describe_run
+
+                st.caption(f"Run on show: {describe_run(ws.result)}")
+            ui.jobs_status()
+        if ui.list_runs_enabled():
+            run_picker()
+
+
+def run_picker() -> None:
+    """Saved runs in the runs folder (CLI runs too), newest first; opening one views it read-only."""
+    from explorer.runs import list_runs
+
+    runs = list_runs(ui.runs_root())
+    st.divider()
+    st.subheader("Saved runs")
+    if not runs:
+        st.caption("None yet. Save one on the Share page, or run `python -m explorer run DATA`.")
+        return
+    labels = {r["run_id"]: f"{r.get('name') or '?'} · k {r['metrics'].get('k', '?')} · {(r.get('created') or '')[:16].replace('T', ' ')}"
+              for r in runs}
+    chosen = st.selectbox("Open a saved run", list(labels), format_func=labels.get, index=None,
+                          placeholder="choose a run", key="run_picker")
+    st.button("Open", key="open_run", icon="📂", disabled=not chosen, on_click=ui.open_view, args=(chosen,))
+
+
+with ui.guard("The sidebar"):
+    sidebar()
+with ui.guard():
+    page.run()

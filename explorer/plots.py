@@ -1,0 +1,246 @@
+"""Plotly figure builders: arrays in, ``go.Figure`` out. No Streamlit here; the pages only place them.
+
+The scatter keeps each point's row number in ``customdata`` so a box / lasso / click selection maps
+back to rows (:func:`rows_from_selection`); above ``max_points`` it shows a uniform seeded sample and
+says so in its title ("showing N of M points").
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+DISPLAY_CAP = 100_000  # points drawn in the scatter; above it a uniform sample is shown
+MAX_CATEGORIES = 40  # categories drawn as their own trace; the rest fold into "other"
+UNSELECTED = dict(marker=dict(color="#c8c8c8", opacity=0.25))  # how points outside a selection look
+NOISE_COLOR = "#9a9a9a"
+OTHER_COLOR = "#bbbbbb"
+SCALE = "Viridis"
+
+
+def palette() -> list[str]:
+    import plotly.colors as pc
+
+    return list(pc.qualitative.Plotly) + list(pc.qualitative.D3) + list(pc.qualitative.Dark24) + list(pc.qualitative.Light24)
+
+
+def sample_indices(n: int, max_points: int = DISPLAY_CAP, seed: int = 0) -> np.ndarray:
+    """Rows to draw: all ``n`` when ``n <= max_points``, else a uniform seeded sample, sorted."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, int(max_points), replace=False))
+
+
+def showing_text(shown: int, total: int) -> str:
+    return f"showing {shown:,} of {total:,} points (a uniform sample)" if shown < total else f"{total:,} points"
+
+
+def _category_order(values: np.ndarray) -> list[Any]:
+    uniq, counts = np.unique(values.astype(str), return_counts=True)
+
+    def key(item):
+        name, count = item
+        special = name in ("noise", "other", "(missing)")
+        numeric = name.lstrip("-").isdigit()
+        return (special, not numeric, int(name) if numeric else 0, -count, name)
+
+    return [name for name, _ in sorted(zip(uniq, counts), key=key)]
+
+
+def scatter(
+    embedding: np.ndarray,
+    *,
+    color: np.ndarray | None = None,
+    color_kind: str = "category",
+    color_name: str = "cluster",
+    hovertext: Sequence[str] | Callable[[np.ndarray], Sequence[str]] | None = None,
+    selected: Iterable[int] | None = None,
+    max_points: int = DISPLAY_CAP,
+    seed: int = 0,
+    title: str | None = None,
+    point_size: float | None = None,
+) -> go.Figure:
+    """The 2-D projection as a WebGL scatter (``go.Scattergl``).
+
+    Args:
+        embedding: (n, 2) or (n, 3) array; the first two columns are drawn.
+        color: (n,) values; categories get one trace each (a legend entry; "noise" is grey), numbers
+            one trace with a continuous colour scale and a colour bar. None: one colour.
+        hovertext: (n,) hover labels (HTML allowed), or a function rows -> their labels (e.g.
+            ``lambda rows: explorer.views.hover_texts(result, rows)``), called for the drawn rows only.
+        selected: row numbers to highlight; every other point is greyed (the same look Plotly gives a
+            box or lasso selection made in the browser).
+        max_points: the display cap; above it a uniform seeded sample of this many rows is drawn and
+            the title says "showing N of M points".
+
+    Each trace's ``customdata`` holds the row numbers of its points.
+    """
+    embedding = np.asarray(embedding)
+    n = len(embedding)
+    rows = sample_indices(n, max_points, seed)
+    xy = embedding[rows, :2].astype(np.float64)
+    size = point_size or (7 if len(rows) <= 2_000 else 4 if len(rows) <= 30_000 else 2.5)
+    chosen = None if selected is None else set(int(i) for i in selected)
+    hover = None
+    if callable(hovertext):
+        hover = np.asarray(list(hovertext(rows)), dtype=object)
+    elif hovertext is not None:
+        hover = np.asarray(hovertext, dtype=object)[rows]
+
+    def trace(mask: np.ndarray, name: str, marker: dict, showlegend: bool) -> go.Scattergl:
+        r = rows[mask]
+        t = go.Scattergl(
+            x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=name, showlegend=showlegend,
+            customdata=r, marker={"size": size, **marker},
+            hovertext=None if hover is None else hover[mask].tolist(),
+            hoverinfo="text" if hover is not None else "x+y+name",
+            unselected=UNSELECTED, selected=dict(marker=dict(opacity=1.0)),
+        )
+        if chosen is not None:
+            t.selectedpoints = [i for i, row in enumerate(r) if int(row) in chosen]
+        return t
+
+    traces: list[go.Scattergl] = []
+    if color is None:
+        traces.append(trace(np.ones(len(rows), bool), "points", {"color": palette()[0], "opacity": 0.8}, False))
+    elif color_kind == "number":
+        values = np.asarray(color, dtype=np.float64)[rows]
+        finite = np.isfinite(values)
+        if (~finite).any():
+            traces.append(trace(~finite, "missing", {"color": OTHER_COLOR, "opacity": 0.6}, True))
+        traces.append(trace(finite, color_name, {
+            "color": values[finite], "colorscale": SCALE, "opacity": 0.85, "showscale": True,
+            "colorbar": {"title": {"text": color_name}, "thickness": 14},
+        }, False))
+    else:
+        values = np.asarray(color).astype(str)[rows]
+        order = _category_order(values)
+        if len(order) > MAX_CATEGORIES:
+            keep = set(order[: MAX_CATEGORIES - 1])
+            values = np.where(np.isin(values, list(keep)), values, "other")
+            order = _category_order(values)
+        colors = palette()
+        i = 0
+        for name in order:
+            if name in ("noise", "other", "(missing)"):
+                c = NOISE_COLOR if name == "noise" else OTHER_COLOR
+            else:
+                c, i = colors[i % len(colors)], i + 1
+            traces.append(trace(values == name, name, {"color": c, "opacity": 0.85}, True))
+
+    fig = go.Figure(traces)
+    fig.update_layout(
+        title={"text": (title + " · " if title else "") + showing_text(len(rows), n), "font": {"size": 13}},
+        legend={"title": {"text": color_name}, "itemsizing": "constant"},
+        dragmode="lasso", hovermode="closest", clickmode="event+select",
+        margin=dict(l=10, r=10, t=40, b=10), height=620, uirevision="scatter",
+        xaxis=dict(showticklabels=False, zeroline=False, title=None),
+        yaxis=dict(showticklabels=False, zeroline=False, title=None, scaleanchor="x", scaleratio=1),
+    )
+    fig.layout.meta = {"shown": int(len(rows)), "total": int(n)}
+    return fig
+
+
+def rows_from_selection(points: Iterable[dict]) -> np.ndarray:
+    """The row numbers of the points in a Plotly selection event (``event.selection.points``), from each
+    point's ``customdata`` as :func:`scatter` set it; sorted, unique."""
+    rows = []
+    for p in points or []:
+        cd = p.get("customdata") if isinstance(p, dict) else getattr(p, "customdata", None)
+        if isinstance(cd, (list, tuple)):
+            cd = cd[0] if cd else None
+        if cd is not None:
+            rows.append(int(cd))
+    return np.unique(np.asarray(rows, dtype=np.int64))
+
+
+def loss_curve(history: Sequence[dict], *, epochs: int | None = None) -> go.Figure:
+    """Training and validation loss per epoch (log scale); ``epochs`` fixes the x range while training."""
+    ep = [h.get("epoch", i + 1) for i, h in enumerate(history)]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ep, y=[h.get("loss") for h in history], mode="lines+markers", name="training loss"))
+    if any(h.get("val_loss") is not None for h in history):
+        fig.add_trace(go.Scatter(x=ep, y=[h.get("val_loss") for h in history], mode="lines+markers", name="validation loss"))
+    fig.update_layout(
+        xaxis=dict(title="epoch", range=[0.5, epochs + 0.5] if epochs else None),
+        yaxis=dict(title="loss", type="log"), height=300, margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(orientation="h", y=1.12), title={"text": "Loss", "font": {"size": 13}},
+    )
+    return fig
+
+
+def k_sweep(ks: Sequence[int], silhouette: Sequence[float | None], bic: Sequence[float | None],
+            suggested: int | None = None) -> go.Figure:
+    """Silhouette (left axis, higher is better) and BIC (right axis, lower is better) for each k tried,
+    with the suggested k marked."""
+    def clean(v):
+        return [None if x is None or not np.isfinite(x) else float(x) for x in v]
+
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=list(ks), y=clean(silhouette), name="silhouette (higher is better)", mode="lines+markers"))
+    fig.add_trace(go.Scatter(x=list(ks), y=clean(bic), name="BIC (lower is better)", mode="lines+markers", yaxis="y2",
+                             line=dict(dash="dot")))
+    if suggested is not None:
+        fig.add_vline(x=suggested, line=dict(color="#d62728", width=2, dash="dash"),
+                      annotation_text=f"suggested k = {suggested}", annotation_position="top")
+    fig.update_layout(
+        xaxis=dict(title="k (clusters)", dtick=1), yaxis=dict(title="silhouette"),
+        yaxis2=dict(title="BIC", overlaying="y", side="right", showgrid=False),
+        height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=1.18),
+    )
+    return fig
+
+
+def cluster_sizes(clusters: Sequence[Any], sizes: Sequence[int]) -> go.Figure:
+    """Rows per cluster as bars (noise grey)."""
+    names = [str(c) if str(c) != "-1" else "noise" for c in clusters]
+    colors = palette()
+    bar_colors, i = [], 0
+    for name in names:
+        if name == "noise":
+            bar_colors.append(NOISE_COLOR)
+        else:
+            bar_colors.append(colors[i % len(colors)])
+            i += 1
+    fig = go.Figure(go.Bar(x=names, y=list(sizes), marker_color=bar_colors, text=list(sizes), textposition="outside"))
+    fig.update_layout(xaxis=dict(title="cluster", type="category"), yaxis=dict(title="rows"), height=300,
+                      margin=dict(l=10, r=10, t=30, b=10), title={"text": "Cluster sizes", "font": {"size": 13}})
+    return fig
+
+
+def contingency_heatmap(counts: np.ndarray, classes: Sequence[Any], clusters: Sequence[Any]) -> go.Figure:
+    """Rows per (class, cluster) after the Hungarian matching (matched pairs on the diagonal)."""
+    counts = np.asarray(counts)
+    fig = go.Figure(go.Heatmap(
+        z=counts, x=[f"cluster {c}" if str(c) != "-1" else "noise" for c in clusters], y=[str(c) for c in classes],
+        colorscale="Blues", text=counts, texttemplate="%{text}", hovertemplate="class %{y}<br>%{x}<br>%{z} rows<extra></extra>",
+    ))
+    fig.update_layout(xaxis=dict(title="cluster", type="category"), yaxis=dict(title="class", type="category", autorange="reversed"),
+                      height=max(300, 28 * len(classes) + 120), margin=dict(l=10, r=10, t=30, b=10),
+                      title={"text": "Classes vs clusters (matched pairs on the diagonal)", "font": {"size": 13}})
+    return fig
+
+
+def feature_errors(features: Sequence[str], errors: Sequence[float], top: int = 30) -> go.Figure:
+    """Reconstruction error per feature as horizontal bars, the ``top`` largest."""
+    order = np.argsort(-np.asarray(errors, dtype=np.float64), kind="stable")[:top]
+    fig = go.Figure(go.Bar(x=[float(errors[i]) for i in order][::-1], y=[str(features[i]) for i in order][::-1], orientation="h"))
+    fig.update_layout(xaxis=dict(title="mean squared reconstruction error"), height=max(260, 22 * len(order) + 80),
+                      margin=dict(l=10, r=10, t=30, b=10), title={"text": "Reconstruction error per feature", "font": {"size": 13}})
+    return fig
+
+
+def histogram(values: np.ndarray, name: str, *, marker: float | None = None) -> go.Figure:
+    """A histogram of ``values``, with an optional vertical line (e.g. the anomaly cut-off)."""
+    fig = go.Figure(go.Histogram(x=np.asarray(values, dtype=np.float64), nbinsx=60, name=name))
+    if marker is not None:
+        fig.add_vline(x=float(marker), line=dict(color="#d62728", dash="dash"))
+    fig.update_layout(xaxis=dict(title=name), yaxis=dict(title="rows"), height=260, margin=dict(l=10, r=10, t=30, b=10),
+                      title={"text": f"Distribution of {name}", "font": {"size": 13}}, showlegend=False)
+    return fig
+
+
+def standalone_html(fig: go.Figure) -> str:
+    """The figure as one HTML page with plotly.js inlined: opens offline, anywhere."""
+    return fig.to_html(include_plotlyjs=True, full_html=True)

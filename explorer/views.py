@@ -1,0 +1,293 @@
+"""What the dashboard shows of a run, as arrays and tables: colours, hover text, reconstructions,
+cluster prototypes, per-feature errors, anomalies, selections, the session's run table.
+
+Plain functions on a :class:`~explorer.pipeline.RunResult`; the figures are drawn by
+:mod:`explorer.plots` and the pages only lay them out.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from .errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .pipeline import RunResult
+
+ColorKind = Literal["category", "number"]
+BUILT_IN_COLORS = ("cluster", "label", "anomaly", "confidence")
+MAX_RECONSTRUCT_ROWS = 5000  # per-feature errors are averaged over a seeded sample of this many rows
+
+
+# -- settings typed by hand ----------------------------------------------------------------------------
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """"500, 500, 2000" -> (500, 500, 2000): the hidden layer sizes of a dense autoencoder."""
+    parts = [p for p in str(text).replace(";", ",").replace(" ", ",").split(",") if p]
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise InputError(f"hidden layers must be whole numbers separated by commas, like 500, 500, 2000; got {text!r}.") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise InputError(f"give at least one hidden layer size, each >= 1 (like 500, 500, 2000); got {text!r}.")
+    return sizes
+
+
+def available_devices() -> list[str]:
+    """The device choices that work on this machine: "auto", "cpu", and "cuda" / "mps" when present."""
+    import torch
+
+    out = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        out.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        out.append("mps")
+    return out
+
+
+# -- the scatter: colours and hover ----------------------------------------------------------------------
+def color_options(result: "RunResult") -> list[str]:
+    """What the scatter can be coloured by: cluster, label (when known), anomaly, confidence (soft
+    clusterings), then the table's columns (tables) or the features (embeddings)."""
+    ds = result.dataset
+    out = ["cluster"]
+    if ds.labels is not None:
+        out.append("label")
+    out.append("anomaly")
+    if result.clusters.proba is not None:
+        out.append("confidence")
+    if ds.table is not None:
+        out += [str(c) for c in ds.table.columns if str(c) not in BUILT_IN_COLORS]  # type: ignore[attr-defined]
+    elif ds.kind == "embeddings":
+        out += [f for f in ds.feature_names if f not in BUILT_IN_COLORS]
+    return out
+
+
+def color_values(result: "RunResult", by: str) -> tuple[np.ndarray, ColorKind]:
+    """The (n,) values to colour points by and whether they are categories or numbers."""
+    import pandas as pd
+
+    ds = result.dataset
+    if by == "cluster":
+        return np.array([cluster_name(c) for c in result.clusters.labels], dtype=object), "category"
+    if by == "label":
+        if ds.labels is None:
+            raise InputError("this data has no labels to colour by.")
+        return np.asarray(ds.labels).astype(str).astype(object), "category"
+    if by == "anomaly":
+        return np.asarray(result.anomaly, np.float64), "number"
+    if by == "confidence":
+        if result.clusters.proba is None:
+            raise InputError(f"{result.clusters.method} gives no soft assignments to colour by.")
+        return result.clusters.proba.max(axis=1).astype(np.float64), "number"
+    if ds.table is not None and by in [str(c) for c in ds.table.columns]:  # type: ignore[attr-defined]
+        column = ds.table[[c for c in ds.table.columns if str(c) == by][0]]  # type: ignore[index,attr-defined]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            return column.to_numpy(dtype=np.float64, na_value=np.nan), "number"
+        return column.astype("string").fillna("(missing)").to_numpy(dtype=object), "category"
+    if by in ds.feature_names:
+        return ds.X[:, ds.feature_names.index(by)].astype(np.float64), "number"
+    raise InputError(f"can't colour by '{by}'; choose one of: {', '.join(color_options(result)[:12])}.")
+
+
+def cluster_name(label: int) -> str:
+    """How a cluster is named on screen: "3", or "noise" for HDBSCAN's -1."""
+    return "noise" if int(label) < 0 else str(int(label))
+
+
+def hover_texts(result: "RunResult", index: np.ndarray, max_fields: int = 8) -> list[str]:
+    """One hover label per row in ``index``: id, cluster, label, anomaly, then up to ``max_fields``
+    of the row's values (table columns, or the first features of embeddings)."""
+    ds = result.dataset
+    index = np.asarray(index, dtype=np.int64)
+    columns: list[tuple[str, Any]] = [
+        ("id", np.asarray(ds.ids)[index]),
+        ("cluster", [cluster_name(c) for c in result.clusters.labels[index]]),
+    ]
+    if ds.labels is not None:
+        columns.append(("label", np.asarray(ds.labels)[index]))
+    columns.append(("anomaly", [f"{v:.4g}" for v in result.anomaly[index]]))
+    if ds.table is not None:
+        table = ds.table.iloc[index]  # type: ignore[attr-defined]
+        for col in list(table.columns)[:max_fields]:
+            columns.append((str(col), [_short(v) for v in table[col].tolist()]))
+    elif ds.kind == "embeddings":
+        for j in range(min(max_fields, ds.X.shape[1])):
+            columns.append((ds.feature_names[j], [f"{v:.4g}" for v in ds.X[index, j]]))
+    names = [name for name, _ in columns]
+    return ["<br>".join(f"<b>{n}</b>: {v}" for n, v in zip(names, row)) for row in zip(*(vals for _, vals in columns))]
+
+
+def _short(value: Any, width: int = 40) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.6g}"
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# -- images ------------------------------------------------------------------------------------------
+def as_images(X: np.ndarray, image_shape: tuple[int, int, int]) -> np.ndarray:
+    """Rows of pixel values in [0, 1] (n, h*w*c) -> uint8 images (n, h, w) for gray, (n, h, w, 3) for colour."""
+    h, w, c = image_shape
+    imgs = (np.clip(np.asarray(X, np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).reshape(-1, h, w, c)
+    return imgs[..., 0] if c == 1 else imgs
+
+
+def thumbnails(result: "RunResult", index: np.ndarray) -> list[np.ndarray]:
+    """The images of rows ``index`` as a list of uint8 arrays (h, w) or (h, w, 3), for an image grid."""
+    images = result.dataset.images
+    if images is None:
+        raise InputError("this data holds no images.")
+    picked = images[np.asarray(index, dtype=np.int64)]
+    return list(picked[..., 0] if picked.shape[-1] == 1 else picked)
+
+
+# -- reconstructions and anomalies -------------------------------------------------------------------
+def _need_model(result: "RunResult"):
+    if result.reducer is None:
+        raise InputError("this run has no trained model (the features were used as they are), so there "
+                         "are no reconstructions; train PCA or an autoencoder to see them.")
+    return result.reducer
+
+
+def reconstructions(result: "RunResult", index: np.ndarray) -> np.ndarray:
+    """The model's reconstructions of rows ``index``: (len(index), d) float32, in the space of X."""
+    reducer = _need_model(result)
+    return reducer.reconstruct(result.dataset.X[np.asarray(index, dtype=np.int64)])
+
+
+def cluster_members(result: "RunResult", cluster: int, n: int, seed: int = 0) -> np.ndarray:
+    """Up to ``n`` rows of ``cluster``, a seeded random pick, sorted."""
+    rows = np.flatnonzero(result.clusters.labels == cluster)
+    if len(rows) > n:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, n, replace=False))
+    return rows
+
+
+def cluster_centres(result: "RunResult") -> tuple[np.ndarray, np.ndarray]:
+    """The centre of each cluster in the latent space: (cluster ids (m,), centres (m, latent) float32).
+
+    ``ClusterResult.centers`` where it has them, else the mean code of each cluster's rows; noise and
+    empty clusters are left out.
+    """
+    labels, Z = result.clusters.labels, result.Z
+    ids = np.array(sorted(c for c in np.unique(labels) if c >= 0), dtype=np.int64)
+    centers = result.clusters.centers
+    rows = []
+    for c in ids:
+        if centers is not None and c < len(centers) and centers.shape[1] == Z.shape[1] and np.isfinite(centers[c]).all():
+            rows.append(centers[c])
+        else:
+            rows.append(Z[labels == c].mean(axis=0))
+    if not rows:
+        return ids, np.zeros((0, Z.shape[1]), np.float32)
+    return ids, np.stack(rows).astype(np.float32)
+
+
+def decoded_centres(result: "RunResult") -> tuple[np.ndarray, np.ndarray]:
+    """What each cluster looks like: its centre decoded back to the data space.
+
+    Returns (cluster ids (m,), rows (m, d) float32). Without a model the latent space is the data
+    space, so the centres are returned as they are.
+    """
+    ids, centres = cluster_centres(result)
+    if result.reducer is None or len(ids) == 0:
+        return ids, centres
+    return ids, result.reducer.inverse_transform(centres)
+
+
+def feature_errors(result: "RunResult", index: np.ndarray | None = None, seed: int = 0) -> "pd.DataFrame":
+    """Mean squared reconstruction error of each feature over rows ``index`` (default: all, or a seeded
+    sample of ``MAX_RECONSTRUCT_ROWS``): columns ``feature``, ``error``, sorted by error, largest first."""
+    import pandas as pd
+
+    _need_model(result)
+    n = result.dataset.n
+    rows = np.arange(n) if index is None else np.asarray(index, dtype=np.int64)
+    if len(rows) > MAX_RECONSTRUCT_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, MAX_RECONSTRUCT_ROWS, replace=False))
+    X = result.dataset.X[rows]
+    errors = np.mean((X - reconstructions(result, rows)) ** 2, axis=0) if len(rows) else np.zeros(X.shape[1])
+    frame = pd.DataFrame({"feature": list(result.dataset.feature_names), "error": errors.astype(np.float64)})
+    return frame.sort_values("error", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def top_anomalies(result: "RunResult", n: int = 20) -> np.ndarray:
+    """The ``n`` rows with the highest anomaly score (reconstruction error), highest first."""
+    n = int(max(0, min(n, result.dataset.n)))
+    return np.argsort(-result.anomaly, kind="stable")[:n]
+
+
+# -- selections ---------------------------------------------------------------------------------------
+def selection_table(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
+    """The rows ``index`` for display and download: id, cluster, label, anomaly, then the table's columns
+    (tables) or the features (embeddings; at most 50)."""
+    import pandas as pd
+
+    from .runs import points_table
+
+    index = np.asarray(index, dtype=np.int64)
+    points = points_table(result).iloc[index].reset_index(drop=True)
+    points = points[[c for c in points.columns if c not in ("x", "y", "z")]]
+    ds = result.dataset
+    if ds.table is not None:
+        extra = ds.table.iloc[index].reset_index(drop=True)  # type: ignore[attr-defined]
+        extra = extra[[c for c in extra.columns if str(c) not in points.columns]]
+        return pd.concat([points, extra], axis=1)
+    if ds.kind == "embeddings":
+        names = ds.feature_names[:50]
+        return pd.concat([points, pd.DataFrame(ds.X[index, : len(names)], columns=names)], axis=1)
+    return points
+
+
+def cluster_makeup(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
+    """Which clusters a selection holds: cluster, selected (rows), share (of the selection),
+    of_cluster (share of that cluster that is selected); largest first."""
+    import pandas as pd
+
+    labels = result.clusters.labels
+    chosen = labels[np.asarray(index, dtype=np.int64)]
+    values, counts = np.unique(chosen, return_counts=True)
+    totals = np.array([(labels == v).sum() for v in values])
+    frame = pd.DataFrame({
+        "cluster": [cluster_name(v) for v in values],
+        "selected": counts.astype(np.int64),
+        "share": counts / max(len(chosen), 1),
+        "of_cluster": counts / np.maximum(totals, 1),
+    })
+    return frame.sort_values("selected", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# -- the session's runs ------------------------------------------------------------------------------
+SUMMARY_METRICS = ("acc", "nmi", "ari", "silhouette", "davies_bouldin", "calinski_harabasz", "trustworthiness")
+
+
+def run_summary(result: "RunResult") -> dict[str, Any]:
+    """One row of the table that compares runs: what was run and how well it scored."""
+    cfg = result.config
+    row: dict[str, Any] = {
+        "run": result.run_id or "(not saved)",
+        "data": result.dataset.name,
+        "rows": result.dataset.n,
+        "model": cfg.model.kind,
+        "latent": int(result.Z.shape[1]),
+        "clustering": result.clusters.method,
+        "k": int(result.clusters.k),
+        "projection": cfg.projection.method,
+    }
+    for key in SUMMARY_METRICS:
+        value = result.metrics.get(key)
+        if value is not None:
+            row[key] = value
+    row["seconds"] = round(float(sum(result.timings.values())), 2)
+    return row
+
+
+def describe_run(result: "RunResult") -> str:
+    """One sentence about a run, for captions."""
+    ds, cfg = result.dataset, result.config
+    model = "the features as they are" if cfg.model.kind == "none" else f"{cfg.model.kind} (latent {result.Z.shape[1]})"
+    return (f"{ds.name}: {ds.n:,} rows, {model} on {result.device_description or result.device}, "
+            f"{result.clusters.method} found {result.clusters.k} clusters")

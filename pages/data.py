@@ -1,0 +1,142 @@
+"""Data: pick a bundled sample or upload files; preview them; choose the label, ID and feature columns."""
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+
+from explorer.data import SAMPLES, SUPPORTED_EXTENSIONS, sniff_kind
+from pages import ui
+
+SAMPLE_TITLES = {"penguins": "Palmer penguins (table, 344 rows)", "mnist_digits": "MNIST digits (3,000 images, 28x28)"}
+SOURCES = ("A bundled sample", "My own files")
+
+st.title("📂 Data")
+ws = ui.workspace()
+ui.show_messages()
+
+
+def choose_source() -> tuple[str, str, object, str | None] | None:
+    """(source key, file name, data, sample name) of what the user picked, or None (nothing uploaded)."""
+    source = ui.radio("Source", SOURCES, key=ui.pkey("data", "source"), horizontal=True)
+    if source == SOURCES[0]:
+        sample = ui.selectbox("Sample", list(SAMPLES), key=ui.pkey("data", "sample"), default=ui.DEFAULT_SAMPLE,
+                              format_func=lambda s: SAMPLE_TITLES.get(s, s))
+        key, name, data = ui.sample_source(sample)
+        return key, name, data, sample
+    files = st.file_uploader(
+        "Tables (CSV, TSV, Parquet), images (PNG, JPEG, … or a zip of them) or arrays / embeddings (.npy, .npz)",
+        type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS], accept_multiple_files=True, key="upload",
+    )
+    if files:  # keep the bytes: Streamlit forgets the upload when the user visits another page
+        st.session_state["upload_files"] = ("upload:" + "|".join(f.file_id for f in files),
+                                            [(f.name, f.getvalue()) for f in files])
+    stored = st.session_state.get("upload_files")
+    if not stored:
+        st.info("Upload a file to start, or pick a bundled sample above.")
+        return None
+    key, named = stored
+    if not files:
+        st.caption(f"Using your upload: {', '.join(n for n, _ in named[:5])}{' …' if len(named) > 5 else ''}")
+    if len(named) == 1:
+        return key, named[0][0], named[0][1], None
+    sources = []
+    for name, data in named:
+        buf = io.BytesIO(data)
+        buf.name = name
+        sources.append(buf)
+    return key, f"{len(named)} files", sources, None
+
+
+def table_options(key: str, name: str, data: object, sample: str | None) -> tuple:
+    """Preview the table and return (label, id, feature columns or None for all, scaling)."""
+    rows, summary = ui.table_preview(key, data, name)
+    st.markdown(f"**Preview** of `{name}`: {len(rows):,} rows read for the preview, {len(rows.columns)} columns")
+    tab_cols, tab_rows = st.tabs(["Columns (type, missing values)", "First rows"])
+    tab_cols.dataframe(summary, hide_index=True, width="stretch")
+    tab_rows.dataframe(rows.head(200), width="stretch")
+    columns = [str(c) for c in rows.columns]
+    label_default, id_default, _, scaling_default = ui.default_table_options(sample)
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        label = ui.selectbox("Label column (optional; evaluation only, never used to fit)", [None, *columns],
+                             key=ui.pkey("label", key), default=label_default,
+                             format_func=lambda c: "— none —" if c is None else c)
+    with c2:
+        id_col = ui.selectbox("ID column (optional)", [None, *columns], key=ui.pkey("id", key), default=id_default,
+                              format_func=lambda c: "— row number —" if c is None else c)
+    with c3:
+        scaling = ui.radio("Scaling", ["standard", "minmax", "none"], key=ui.pkey("scaling", key),
+                           default=scaling_default, horizontal=True,
+                           help="standard: mean 0, standard deviation 1; minmax: 0 to 1; none: as they are")
+    usable = [c for c in columns if c not in (label, id_col)]
+    chosen = ui.multiselect("Columns to use as features", usable, key=ui.pkey("features", key, label, id_col),
+                            default=usable, help="Text, date, constant and empty columns are dropped automatically.")
+    return (label, id_col, None if chosen == usable else tuple(chosen), scaling)
+
+
+def image_options(key: str) -> tuple:
+    c1, c2 = st.columns(2)
+    with c1:
+        mode = ui.radio("Colour", ["auto", "L", "RGB"], key=ui.pkey("img_mode", key), horizontal=True,
+                        format_func={"auto": "auto", "L": "grayscale", "RGB": "colour"}.get)
+    with c2:
+        side = ui.number("Longest side (pixels; larger images are shrunk)", ui.pkey("img_side", key), 64,
+                         min_value=8, max_value=256, step=8)
+    return (mode, int(side))
+
+
+def load_if_changed(key: str, name: str, data: object, table: tuple | None, images: tuple | None, label: str) -> None:
+    load_key = (key, table, images)
+    if load_key == ui.ws_load_key(ws) and ws.dataset is not None:
+        return
+    failed = st.session_state.get("failed_load")
+    if failed and failed[0] == load_key:
+        st.error(failed[1])
+        return
+    try:
+        dataset = ui.load_dataset(key, data, name, table, images)
+    except Exception as exc:  # noqa: BLE001 - shown in a box; the data in use stays as it was
+        from explorer.errors import ExplorerError
+
+        message = str(exc) if isinstance(exc, ExplorerError) else f"{name} could not be read ({type(exc).__name__}: {exc})."
+        st.session_state["failed_load"] = (load_key, message)
+        st.error(message)
+        return
+    ws.set_dataset(dataset, label)
+    ui.ws_load_key(ws, load_key)
+
+
+picked = None
+with ui.guard("Reading the data"):
+    picked = choose_source()
+if picked is not None:
+    key, name, data, sample = picked
+    with ui.guard(f"{name}"):
+        kind = "images" if isinstance(data, list) else sniff_kind(name)
+        table = image = None
+        if kind == "table":
+            table = table_options(key, name, data, sample)
+        elif kind == "images":
+            image = image_options(key)
+        load_if_changed(key, name, data, table, image, f"sample {sample}" if sample else f"upload {name}")
+
+ds = ws.dataset
+if ds is None:
+    st.stop()
+st.divider()
+st.subheader(f"In use: {ds.name}")
+st.markdown(f"**{ds.n:,} rows × {ds.X.shape[1]:,} features** ({ds.kind})"
+            + (f", labels: {ds.n_classes} classes" if ds.labels is not None else ", no labels"))
+with st.expander("What the loader did", expanded=True):
+    st.markdown("\n".join(f"- {note}" for note in ds.report.notes) or "Nothing needed doing.")
+if ds.images is not None:
+    st.markdown("**Some of the images**")
+    show = min(32, ds.n)
+    captions = [str(ds.labels[i]) if ds.labels is not None else None for i in range(show)]
+    ui.image_grid([ds.images[i, ..., 0] if ds.images.shape[-1] == 1 else ds.images[i] for i in range(show)], captions, columns=16, width=48)
+elif ds.kind == "embeddings":
+    import pandas as pd
+
+    st.dataframe(pd.DataFrame(ds.X[:100, :50], columns=ds.feature_names[:50], index=ds.ids[:100]), width="stretch")
+st.page_link("pages/train.py", label="Next: train a representation", icon="🧠")

@@ -1,0 +1,58 @@
+"""Share: save the run (a folder of plain files), get a read-only link to it, download its parts."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import plots, runs, views
+from pages import ui
+
+st.title("🔗 Share")
+ui.show_messages()
+result = ui.need_result()
+ds = result.dataset
+root = ui.runs_root()
+stem = f"{ds.name}-{result.run_id or 'run'}"
+
+
+def share_link(run_id: str) -> str:
+    base = (st.context.url or "").rstrip("/")
+    return f"{base}/?run={run_id}" if base else f"?run={run_id}"
+
+
+def scatter_html() -> str:
+    values, kind = views.color_values(result, "cluster")
+    fig = plots.scatter(result.embedding, color=values, color_kind=kind, color_name="cluster",
+                        hovertext=lambda rows: views.hover_texts(result, rows), title=views.describe_run(result))
+    return plots.standalone_html(fig)
+
+
+with ui.guard("Saving"):
+    if result.run_id is None and not ui.read_only():
+        st.markdown("Save the run to keep it and to share it: a folder of plain files (JSON, Parquet, "
+                    "safetensors) in the runs folder.")
+        st.button("Save this run", type="primary", icon="💾", on_click=ui.safely, args=(runs.save_run, result, root))
+    if result.run_id is not None:
+        link = share_link(result.run_id)
+        st.success(f"Saved as run `{result.run_id}`." if not ui.read_only() else f"Saved run `{result.run_id}`.")
+        st.markdown("**Read-only link** (anyone who has it can open this run, also after the server restarts):")
+        st.code(link, language=None)
+        st.caption(f"The run lives in `{root}/{result.run_id}/`; `python -m explorer show {result.run_id}` prints it too.")
+
+st.subheader("Downloads")
+with ui.guard("Downloads"):
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Points (CSV)", data=lambda: runs.points_csv(result), file_name=f"{stem}-points.csv",
+                       mime="text/csv", icon="⬇️", help="id, cluster, x, y, anomaly, label, confidence")
+    c2.download_button("Latent space (Parquet)", data=lambda: runs.latent_parquet(result), file_name=f"{stem}-latent.parquet",
+                       mime="application/octet-stream", icon="⬇️", help="id, z0 … zk, cluster")
+    c3.download_button("Model (safetensors)", data=lambda: runs.model_safetensors(result), file_name=f"{stem}-model.safetensors",
+                       mime="application/octet-stream", icon="⬇️", disabled=result.reducer is None,
+                       help="the weights; the model's settings are in the file's metadata" if result.reducer is not None
+                       else "no model was trained for this run")
+    c4, c5, _ = st.columns(3)
+    c4.download_button("Scatter (HTML, works offline)", data=scatter_html, file_name=f"{stem}-scatter.html",
+                       mime="text/html", icon="⬇️")
+    saved = result.run_id is not None
+    c5.download_button("Whole run (zip)", data=(lambda: runs.zip_run(runs.run_dir(root, result.run_id))) if saved else b"",
+                       file_name=f"{stem}.zip", mime="application/zip", icon="⬇️", disabled=not saved,
+                       help="every file of the saved run" if saved else "save the run first")

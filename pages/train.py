@@ -1,0 +1,106 @@
+"""Train: learn a representation (PCA or an autoencoder) of the data, as a background job."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from explorer import plots
+from explorer.device import resolve_device
+from explorer.limits import Limits
+from explorer.pipeline import ModelConfig, default_config, fit_representation
+from explorer.reducers import MODEL_LABELS
+from explorer.views import available_devices, parse_hidden
+from pages import ui
+
+st.title("🧠 Train a representation")
+ws, manager = ui.workspace(), ui.job_manager()
+ui.show_messages()
+ds = ui.need_dataset()
+defaults = default_config(ds)
+base = ws.config or defaults
+ns = ws.fingerprint  # settings are remembered per dataset; new data start from its defaults
+limits = Limits.from_env()
+
+KIND_LABELS = {**MODEL_LABELS, "none": "none (use the features as they are)"}
+kinds = ["pca", "ae", "dae", "vae"] + (["conv-ae"] if ds.images is not None else []) + ["none"]
+
+
+def model_settings() -> tuple[ModelConfig, str, int]:
+    """The model, device and seed the widgets describe."""
+    d = defaults.model
+    kind = ui.selectbox("Model", kinds, key=ui.pkey("kind", ns), default=d.kind, format_func=KIND_LABELS.get,
+                        help="PCA is instant; autoencoders learn a non-linear code; conv-ae is for images.")
+    if kind == "none":
+        return replace(d, kind="none", latent_dim=ds.X.shape[1]), "cpu", 0
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        latent = ui.number("Latent size", ui.pkey("latent", ns), int(min(d.latent_dim, ds.X.shape[1])) if kind == "pca" else int(d.latent_dim),
+                           min_value=1, max_value=int(ds.X.shape[1]) if kind == "pca" else 512, step=1)
+    model = replace(d, kind=kind, latent_dim=int(latent), max_seconds=limits.max_train_seconds)
+    if kind != "pca":
+        with c2:
+            epochs = ui.number("Epochs", ui.pkey("epochs", ns), int(min(d.epochs, limits.max_epochs)), min_value=1,
+                               max_value=int(limits.max_epochs), step=1)
+        with c3:
+            batch = ui.number("Batch size", ui.pkey("batch", ns), int(d.batch_size), min_value=2, max_value=65536, step=32)
+        c4, c5, c6 = st.columns(3)
+        with c4:
+            lr = ui.number("Learning rate", ui.pkey("lr", ns), float(d.lr), min_value=1e-6, max_value=1.0, step=1e-4, format="%.5f")
+        hidden = d.hidden
+        if kind != "conv-ae":
+            with c5:
+                hidden = parse_hidden(ui.text("Hidden layers (encoder; the decoder mirrors them)", ui.pkey("hidden", ns),
+                                              ", ".join(str(h) for h in d.hidden)))
+        with c6:
+            noise = ui.number("Noise (denoising)", ui.pkey("noise", ns), float(d.noise), min_value=0.01, max_value=5.0,
+                              step=0.05, disabled=kind != "dae", help="std of the Gaussian noise added to the input")
+            kl = ui.number("KL weight (VAE)", ui.pkey("kl", ns), float(d.kl_weight), min_value=0.0, max_value=100.0,
+                           step=0.1, disabled=kind != "vae")
+        model = replace(model, epochs=int(epochs), batch_size=int(batch), lr=float(lr), hidden=tuple(hidden),
+                        noise=float(noise), kl_weight=float(kl))
+    c7, c8 = st.columns(2)
+    with c7:
+        device = ui.selectbox("Device", available_devices(), key=ui.pkey("device"), default="auto")
+    with c8:
+        seed = ui.number("Seed", ui.pkey("seed"), 0, min_value=0, max_value=2**31 - 1, step=1)
+    return model, device, int(seed)
+
+
+def start_training(cfg) -> None:
+    device = resolve_device(cfg.device).name
+    key = ws.model_key(cfg)
+
+    def train(job):
+        return fit_representation(ds, cfg, device, job.emit, job.should_stop)
+
+    ws.start(manager, "train", train, name=f"Training {cfg.model.kind}", device=device, meta={"model_key": key})
+    ws.collect(manager)  # a job that already ended (synchronous mode) is taken in at once
+
+
+cfg = None
+with ui.guard("Settings"):
+    model, device, seed = model_settings()
+    cfg = replace(base, model=model, device=device, seed=seed)
+    ws.config = cfg
+    st.caption(f"Runs on: **{resolve_device(device).description}**")
+if cfg is None:
+    st.stop()
+
+if ui.job_progress("train", show_loss=True):
+    st.stop()
+if cfg.model.kind == "none":
+    st.success("Nothing to train: the features themselves are the representation.")
+elif ws.has_model(cfg):
+    reducer = ws.model(cfg)
+    info = getattr(reducer, "train_info_", {}) or {}
+    extra = f" Stopped: {info['stop_reason']}, best epoch {info.get('best_epoch')}." if info.get("stop_reason") else ""
+    st.success(f"Trained with these settings (kept for this session).{extra}")
+    for note in info.get("notes", []):
+        st.info(note)
+    if getattr(reducer, "history_", None):
+        st.plotly_chart(plots.loss_curve(reducer.history_), width="stretch")
+    st.button("Train again", icon="🔁", on_click=ui.safely, args=(start_training, cfg))
+else:
+    st.button("Train", type="primary", icon="▶️", on_click=ui.safely, args=(start_training, cfg))
+st.page_link("pages/cluster.py", label="Next: cluster the latent space", icon="🧩")

@@ -1,0 +1,283 @@
+"""Every page of the dashboard, driven by Streamlit's AppTest: upload a CSV and an image zip, train a
+tiny model, cluster, explore, evaluate, save and share; open a run link read-only; bad input shows a
+message and loses nothing. Jobs run synchronously here (EXPLORER_SYNC_JOBS=1) so runs are deterministic."""
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+LABEL = "Label column (optional; evaluation only, never used to fit)"
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(root))
+    monkeypatch.setenv("EXPLORER_SYNC_JOBS", "1")
+    monkeypatch.delenv("EXPLORER_LIST_RUNS", raising=False)
+    return root
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    ok(at)
+    return at
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def by_label(widgets, label: str):
+    found = [w for w in widgets if w.label == label]
+    assert found, f"no widget labelled {label!r}; have {[w.label for w in widgets]}"
+    return found[0]
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    by_label(at.button, label).click().run()
+    ok(at)
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def blobs_csv(n: int = 150) -> bytes:
+    """Three well separated groups in 4 numbers, a category that follows them, a label, an ID, two gaps."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), n // 3)
+    X = rng.normal(size=(n, 4)) + 6 * np.eye(3, 4)[y]
+    lines = ["sample_id,a,b,c,d,shape,kind"]
+    for i in range(n):
+        vals = [f"{v:.4f}" for v in X[i]]
+        if i in (4, 77):
+            vals[1] = ""
+        lines.append(f"s{i},{','.join(vals)},{['round', 'square', 'star'][y[i]]},{'xyz'[y[i]]}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def shapes_zip(per_class: int = 20) -> bytes:
+    """60 PNGs of 12x12 in three class folders: a horizontal bar, a vertical bar, a square."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for c, folder in enumerate(["hbar", "vbar", "square"]):
+            for i in range(per_class):
+                img = rng.integers(0, 40, (12, 12)).astype(np.uint8)
+                o = int(rng.integers(2, 7))
+                if c == 0:
+                    img[o:o + 3, :] = 255
+                elif c == 1:
+                    img[:, o:o + 3] = 255
+                else:
+                    img[o:o + 5, o:o + 5] = 255
+                png = io.BytesIO()
+                Image.fromarray(img, "L").save(png, format="PNG")
+                zf.writestr(f"{folder}/{i:03d}.png", png.getvalue())
+    return buf.getvalue()
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str) -> AppTest:
+    at.radio(key="p:data:source").set_value("My own files").run()
+    at.file_uploader[0].set_value((name, data, mime)).run()
+    ok(at)
+    return at
+
+
+def train(at: AppTest, kind: str, **numbers) -> AppTest:
+    at.switch_page("pages/train.py").run()
+    by_label(at.selectbox, "Model").set_value(kind).run()
+    for label, value in numbers.items():
+        widgets = [w for w in at.number_input if w.label == label] or [w for w in at.text_input if w.label.startswith(label)]
+        widgets[0].set_value(value)
+    at.run()
+    ok(at)
+    return click(at, "Train")
+
+
+def cluster_kmeans(at: AppTest, k: int = 3) -> AppTest:
+    at.switch_page("pages/cluster.py").run()
+    at.selectbox(key="p:method").set_value("kmeans")
+    at.selectbox(key="p:projection").set_value("pca")
+    at.checkbox(key="p:auto_k").uncheck().run()
+    at.number_input(key="p:k").set_value(k).run()
+    return click(at, "Run clustering")
+
+
+def test_first_screen_shows_the_bundled_sample(runs_dir):
+    at = app()
+    assert at.title[0].value == "📂 Data"
+    assert "344 rows × 10 features" in texts(at.markdown)
+    assert "Column 'species' is the label" in texts(at.markdown)  # what the loader did, in words
+    assert len(at.dataframe) >= 2  # column types and missing counts, first rows
+    assert at.session_state["ws"].dataset.name == "penguins"
+
+
+def test_csv_upload_train_cluster_explore_evaluate_share(runs_dir):
+    at = upload(app(), "blobs.csv", blobs_csv(), "text/csv")
+    by_label(at.selectbox, LABEL).set_value("kind").run()
+    by_label(at.selectbox, "ID column (optional)").set_value("sample_id").run()
+    ok(at)
+    ws = at.session_state["ws"]
+    assert ws.dataset.name == "blobs" and ws.dataset.n == 150 and ws.dataset.n_classes == 3
+    notes = texts(at.markdown)
+    assert "Filled 2 missing values" in notes and "One-hot encoded" in notes
+
+    train(at, "ae", **{"Epochs": 2, "Latent size": 3, "Batch size": 32, "Hidden layers": "16"})
+    assert "Training ae: done." in texts(at.success)
+    assert any("CPU" in c.value for c in at.caption)  # the device is named
+    assert not [b for b in at.button if b.label == "Train"]  # same settings: the trained model is reused
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/train.py").run()
+    assert by_label(at.number_input, "Epochs").value == 2  # settings survive a page switch
+    assert "Trained with these settings" in texts(at.success) and len(ws.models) == 1
+
+    cluster_kmeans(at, 3)
+    assert by_label(at.metric, "clusters").value == "3"
+    assert ws.result is not None and ws.result.clusters.method == "kmeans"
+
+    at.switch_page("pages/evaluate.py").run()
+    ok(at)
+    labels = [m.label for m in at.metric]
+    for name in ("accuracy", "NMI", "ARI", "silhouette", "Davies-Bouldin", "Calinski-Harabasz"):
+        assert name in labels
+    assert float(by_label(at.metric, "accuracy").value) > 0.6
+    assert len(at.get("plotly_chart")) == 1  # the contingency heatmap
+
+    at.switch_page("pages/explore.py").run()
+    ok(at)
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert '"scattergl"' in spec and '"customdata"' in spec
+    at.multiselect[0].set_value([0]).run()
+    ok(at)
+    assert "points selected" in texts(at.markdown)
+    assert [d for d in at.get("download_button") if "selection" in d.proto.label]
+
+    at.switch_page("pages/reconstruct.py").run()
+    ok(at)
+    assert len(at.get("plotly_chart")) == 2  # per-feature error, anomaly histogram
+
+    at.switch_page("pages/share.py").run()
+    ok(at)
+    click(at, "Save this run")
+    run_id = ws.result.run_id
+    assert run_id and (runs_dir / run_id / "config.json").is_file()
+    assert f"?run={run_id}" in texts(at.code)
+    assert len(at.get("download_button")) == 5
+
+
+def test_image_zip_with_a_convolutional_autoencoder(runs_dir):
+    at = upload(app(), "shapes.zip", shapes_zip(), "application/zip")
+    ws = at.session_state["ws"]
+    assert ws.dataset.kind == "images" and ws.dataset.n == 60 and ws.dataset.n_classes == 3
+    assert len(at.image) > 0  # a grid of the images
+
+    train(at, "conv-ae", **{"Epochs": 2, "Latent size": 3, "Batch size": 16})
+    assert "Training conv-ae: done." in texts(at.success)
+    cluster_kmeans(at, 3)
+
+    at.switch_page("pages/reconstruct.py").run()
+    ok(at)
+    assert "What each cluster looks like" in texts(at.subheader)
+    assert len(at.image) >= 3 + 2 * 10 + 20  # centres, originals + reconstructions, anomalies
+
+    at.switch_page("pages/explore.py").run()
+    at.multiselect[0].set_value([1]).run()
+    ok(at)
+    assert len(at.image) > 0  # the selected images beside the map
+
+
+def saved_run(root: Path) -> str:
+    from explorer.data import TableOptions, load
+    from explorer.pipeline import default_config, replace_nested, run_pipeline
+    from explorer.runs import save_run
+
+    ds = load(blobs_csv(90), name="blobs.csv", table=TableOptions(label_column="kind"))
+    cfg = replace_nested(default_config(ds), model="pca", latent_dim=3, method="kmeans", k=3, projection_method="pca")
+    result = run_pipeline(ds, cfg)
+    save_run(result, root)
+    return result.run_id
+
+
+def assert_read_only(at: AppTest, run_id: str) -> None:
+    ok(at)
+    assert at.title[0].value == "🔭 Explore"
+    assert f"Viewing saved run `{run_id}`" in texts(at.sidebar.info)
+    assert len(at.file_uploader) == 0
+    assert not {"Train", "Run clustering", "Save this run"} & {b.label for b in at.button}
+    with pytest.raises(ValueError):
+        at.switch_page("pages/train.py")  # not a page of a shared run
+
+
+def test_run_link_opens_the_run_read_only(runs_dir):
+    run_id = saved_run(runs_dir)
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["run"] = run_id
+    at.run()
+    assert_read_only(at, run_id)
+    for page in ("cluster", "reconstruct", "evaluate"):
+        at.switch_page(f"pages/{page}.py").run()
+        ok(at)
+    assert by_label(at.metric, "accuracy").value != "—"
+    at.switch_page("pages/share.py").run()
+    ok(at)
+    assert f"?run={run_id}" in texts(at.code)
+    assert not [d for d in at.get("download_button") if d.proto.label == "Whole run (zip)" and d.proto.disabled]
+    click(at, "Back to my own work")
+    assert at.title[0].value == "📂 Data" and "run" not in at.query_params
+
+
+def test_a_cli_run_opens_from_the_run_picker(runs_dir, tmp_path):
+    from explorer.cli import main
+
+    csv = tmp_path / "blobs.csv"
+    csv.write_bytes(blobs_csv(90))
+    argv = ["run", str(csv), "--label", "kind", "--model", "pca", "--cluster", "kmeans", "--k", "3",
+            "--projection", "pca", "--out", str(runs_dir), "--quiet"]
+    assert main(argv) == 0
+    (run_id,) = [p.name for p in runs_dir.iterdir()]
+    at = app()
+    at.selectbox(key="run_picker").set_value(run_id).run()
+    click(at, "Open")
+    assert_read_only(at, run_id)
+
+
+def test_run_picker_can_be_hidden(runs_dir, monkeypatch):
+    saved_run(runs_dir)
+    monkeypatch.setenv("EXPLORER_LIST_RUNS", "0")
+    at = app()
+    assert not [s for s in at.selectbox if s.key == "run_picker"]
+    assert "Saved runs" not in texts(at.subheader)
+
+
+@pytest.mark.parametrize("link", ["not a run id", "A" * 22])
+def test_bad_run_link_says_so(runs_dir, link):
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["run"] = link
+    at.run()
+    ok(at)
+    assert "Can't open the shared run" in texts(at.error)
+    assert at.title[0].value == "📂 Data"  # and the app carries on as usual
+
+
+def test_bad_upload_shows_the_error_and_keeps_the_data(runs_dir):
+    at = app()
+    before = at.session_state["ws"].dataset
+    upload(at, "broken.csv", b"a,b,c\n1,2,3\n4,5\n6,7,8\n9,10,11\n", "text/csv")
+    assert "line 3 has 2 fields but the header has 3" in texts(at.error)
+    assert at.session_state["ws"].dataset is before and "In use: penguins" in texts(at.subheader)
+    upload(at, "notazip.zip", b"this is not a zip", "application/zip")
+    assert at.error and at.session_state["ws"].dataset is before
+    upload(at, "blobs.csv", blobs_csv(), "text/csv")  # and the app still works
+    assert not at.error and at.session_state["ws"].dataset.name == "blobs"

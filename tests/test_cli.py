@@ -1,0 +1,99 @@
+"""The CLI end to end on a bundled sample and a small table; bad input gives one line, no traceback."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explorer.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def small_table(path: Path, n=150, seed=0) -> Path:
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=n, centers=3, n_features=5, random_state=seed)
+    lines = ["a,b,c,d,e,colour,kind"]
+    colours = ["red", "green", "blue"]
+    for row, label in zip(X, y):
+        lines.append(",".join(f"{v:.4f}" for v in row) + f",{colours[label]},k{label}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_cli_run_on_small_table_json(tmp_path, capsys):
+    data = small_table(tmp_path / "t.csv")
+    code = main(["run", str(data), "--label", "kind", "--model", "pca", "--cluster", "kmeans", "--k", "3",
+                 "--projection", "pca", "--out", str(tmp_path / "runs"), "--json", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    metrics = json.loads(out.strip().splitlines()[-1])
+    assert metrics["acc"] > 0.95 and metrics["nmi"] > 0.9 and metrics["k"] == 3
+    assert Path(metrics["run_dir"]).is_dir()
+    assert main(["show", metrics["run_id"], "--runs", str(tmp_path / "runs")]) == 0
+    shown = capsys.readouterr().out
+    assert metrics["run_id"] in shown and "NMI" in shown
+    assert main(["list", "--runs", str(tmp_path / "runs")]) == 0
+    assert metrics["run_id"] in capsys.readouterr().out
+
+
+def test_cli_default_pipeline_on_the_bundled_table(tmp_path):
+    """A real subprocess, as a user runs it: defaults (model, clustering, k) picked for the data."""
+    out = subprocess.run(
+        [sys.executable, "-m", "explorer", "run", str(ROOT / "sample_data" / "penguins.csv"), "--label", "species",
+         "--epochs", "20", "--out", str(tmp_path), "--json"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads(out.stdout.strip().splitlines()[-1])
+    assert metrics["nmi"] > 0.4 and metrics["k"] >= 2
+    assert "Traceback" not in out.stderr and "epoch" in out.stderr  # the progress bar ran
+
+
+def test_cli_on_the_bundled_images(tmp_path, capsys):
+    code = main(["run", str(ROOT / "sample_data" / "mnist_digits.zip"), "--epochs", "3", "--k", "10",
+                 "--out", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "ACC" in out and "NMI" in out and "saved run" in out
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["run", "does-not-exist.csv"], "no such file"),
+        (["run", "{table}", "--k", "1"], "k"),
+        (["run", "{table}", "--label", "nope"], "nope"),
+        (["run", "{table}", "--model", "transformer"], "invalid choice"),
+        (["run", "{table}", "--epochs", "0"], "epochs"),
+        (["run", "{empty}"], "empty"),
+        (["show", "not-a-run"], "run"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_cli_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
+    table = small_table(tmp_path / "t.csv")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    argv = [a.format(table=table, empty=empty) for a in argv] + (["--out", str(tmp_path)] if argv[0] == "run" else [])
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message.lower() in lines[0].lower(), err
+    assert "Traceback" not in err
+
+
+def test_cli_subprocess_bad_input_has_no_traceback(tmp_path):
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    out = subprocess.run([sys.executable, "-m", "explorer", "run", str(bad), "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr and out.stderr.startswith("error:")
+    assert "pickle" in out.stderr.lower() or "object" in out.stderr.lower()

@@ -1,0 +1,133 @@
+"""The figure builders: WebGL scatter with row numbers in customdata, greyed unselected points, the
+display cap, and the smaller charts."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from explorer import plots
+
+
+def points(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 2)).astype(np.float32), rng.integers(0, 3, n)
+
+
+def n_drawn(fig):
+    return sum(len(t.x) for t in fig.data)
+
+
+def test_scatter_is_webgl_with_one_trace_per_category_and_row_numbers():
+    emb, labels = points()
+    labels[:10] = -1
+    names = np.array(["noise" if c < 0 else str(c) for c in labels])
+    fig = plots.scatter(emb, color=names, color_kind="category")
+    assert isinstance(fig, go.Figure)
+    assert all(isinstance(t, go.Scattergl) for t in fig.data)
+    assert [t.name for t in fig.data] == ["0", "1", "2", "noise"]
+    assert fig.data[-1].marker.color == plots.NOISE_COLOR
+    rows = np.concatenate([np.asarray(t.customdata) for t in fig.data])
+    assert sorted(rows.tolist()) == list(range(len(emb)))
+    for t in fig.data:  # each point sits where its row is
+        np.testing.assert_allclose(np.asarray(t.x), emb[np.asarray(t.customdata), 0], rtol=1e-6)
+    assert fig.layout.dragmode == "lasso"
+
+
+def test_numbers_get_one_trace_with_a_continuous_scale_and_missing_values_apart():
+    emb, _ = points()
+    values = np.linspace(0, 1, len(emb))
+    values[:5] = np.nan
+    fig = plots.scatter(emb, color=values, color_kind="number", color_name="anomaly")
+    scaled = [t for t in fig.data if t.marker.colorscale is not None]
+    assert len(scaled) == 1 and scaled[0].marker.showscale
+    assert len(scaled[0].x) == len(emb) - 5
+    assert [t.name for t in fig.data if t.marker.colorscale is None] == ["missing"]
+
+
+def test_unselected_points_are_greyed_and_selected_ones_marked():
+    emb, labels = points()
+    chosen = [0, 5, 17, 42]
+    fig = plots.scatter(emb, color=labels.astype(str), selected=chosen)
+    marked = []
+    for t in fig.data:
+        assert t.unselected.marker.color == plots.UNSELECTED["marker"]["color"]
+        assert t.unselected.marker.opacity < 0.5
+        marked += [int(t.customdata[i]) for i in t.selectedpoints]
+    assert sorted(marked) == chosen
+    no_selection = plots.scatter(emb, color=labels.astype(str))
+    assert all(t.selectedpoints is None for t in no_selection.data)  # nothing greyed until something is selected
+
+
+def test_display_cap_draws_a_uniform_sample_and_says_so():
+    emb, labels = points(n=5000)
+    fig = plots.scatter(emb, color=labels.astype(str), max_points=1000)
+    assert n_drawn(fig) == 1000
+    assert "showing 1,000 of 5,000 points" in fig.layout.title.text
+    assert fig.layout.meta == {"shown": 1000, "total": 5000}
+    rows = np.concatenate([np.asarray(t.customdata) for t in fig.data])
+    assert len(np.unique(rows)) == 1000 and rows.max() > 4000  # spread over all rows, not the first 1000
+    small = plots.scatter(emb[:500], color=labels[:500].astype(str), max_points=1000)
+    assert n_drawn(small) == 500 and "showing" not in small.layout.title.text
+
+
+def test_hover_function_is_called_for_the_drawn_rows_only():
+    emb, labels = points(n=2000)
+    asked = []
+
+    def hover(rows):
+        asked.append(len(rows))
+        return [f"row {r}" for r in rows]
+
+    fig = plots.scatter(emb, color=labels.astype(str), hovertext=hover, max_points=300)
+    assert asked == [300]
+    for t in fig.data:
+        assert list(t.hovertext) == [f"row {r}" for r in t.customdata]
+
+
+def test_sample_indices_and_selection_rows():
+    a = plots.sample_indices(10_000, 100, seed=3)
+    assert len(a) == 100 and np.all(np.diff(a) > 0)
+    np.testing.assert_array_equal(a, plots.sample_indices(10_000, 100, seed=3))
+    np.testing.assert_array_equal(plots.sample_indices(50, 100), np.arange(50))
+    event_points = [{"customdata": 7, "point_index": 0}, {"customdata": [3], "point_index": 1}, {"customdata": 7}, {"x": 1}]
+    np.testing.assert_array_equal(plots.rows_from_selection(event_points), [3, 7])
+    assert len(plots.rows_from_selection([])) == 0
+
+
+def test_many_categories_fold_into_other():
+    emb, _ = points(n=2000)
+    ids = np.arange(2000).astype(str)
+    fig = plots.scatter(emb, color=ids)
+    assert len(fig.data) == plots.MAX_CATEGORIES
+    assert fig.data[-1].name == "other"
+
+
+def test_small_charts():
+    history = [{"epoch": i, "loss": 1 / i, "val_loss": 1.1 / i} for i in range(1, 6)]
+    fig = plots.loss_curve(history, epochs=10)
+    assert [t.name for t in fig.data] == ["training loss", "validation loss"]
+    assert list(fig.layout.xaxis.range) == [0.5, 10.5]
+    sweep = plots.k_sweep([2, 3, 4], [0.5, float("nan"), 0.4], [10.0, 8.0, None], suggested=2)
+    assert len(sweep.data) == 2 and sweep.data[0].y == (0.5, None, 0.4)
+    assert any("suggested k = 2" in (a.text or "") for a in sweep.layout.annotations)
+    heat = plots.contingency_heatmap(np.array([[5, 1], [0, 7]]), ["a", "b"], [1, 0])
+    assert isinstance(heat.data[0], go.Heatmap) and heat.data[0].z.tolist() == [[5, 1], [0, 7]]
+    bars = plots.feature_errors(["x", "y", "z"], [0.1, 0.5, 0.2], top=2)
+    assert list(bars.data[0].y) == ["z", "y"]  # largest at the top
+    sizes = plots.cluster_sizes([-1, 0, 1], [3, 10, 12])
+    assert list(sizes.data[0].x) == ["noise", "0", "1"] and sizes.data[0].marker.color[0] == plots.NOISE_COLOR
+
+
+def test_standalone_html_inlines_plotly_js():
+    emb, labels = points(n=50)
+    html = plots.standalone_html(plots.scatter(emb, color=labels.astype(str)))
+    assert "<html>" in html[:200] and "<script src=" not in html  # no script fetched from elsewhere
+    assert len(html) > 1_000_000  # plotly.js itself is inside: it opens offline
+
+
+@pytest.mark.parametrize("n", [4, 1])
+def test_tiny_inputs(n):
+    emb, labels = points(n=n)
+    fig = plots.scatter(emb, color=labels.astype(str))
+    assert n_drawn(fig) == n
