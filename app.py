@@ -19,7 +19,6 @@ import streamlit as st  # noqa: E402
 from pages import ui  # noqa: E402
 
 st.set_page_config(page_title="explorer", page_icon="🔭", layout="wide")
-ui.keep_widget_state()
 
 with ui.guard("Opening the run link"):
     st.session_state["view_run"] = None
@@ -27,19 +26,10 @@ with ui.guard("Opening the run link"):
 with ui.guard("Collecting finished work"):
     ui.collect_jobs()
 
-PAGES = {  # file, title, icon, url path
-    "data": ("pages/data.py", "Data", "📂", "data"),
-    "train": ("pages/train.py", "Train", "🧠", "train"),
-    "cluster": ("pages/cluster.py", "Cluster", "🧩", "cluster"),
-    "explore": ("pages/explore.py", "Explore", "🔭", "explore"),
-    "reconstruct": ("pages/reconstruct.py", "Reconstructions & anomalies", "🪞", "reconstructions"),
-    "evaluate": ("pages/evaluate.py", "Evaluate", "📏", "evaluate"),
-    "share": ("pages/share.py", "Share", "🔗", "share"),
-}
 # A shared run is for looking, not touching: no upload, no training, and it opens on the scatter.
-shown = ("explore", "cluster", "reconstruct", "evaluate", "share") if ui.read_only() else tuple(PAGES)
+shown = ("explore", "cluster", "reconstruct", "evaluate", "share") if ui.read_only() else tuple(ui.PAGES)
 page = st.navigation([
-    st.Page(PAGES[k][0], title=PAGES[k][1], icon=PAGES[k][2], url_path=PAGES[k][3], default=(i == 0))
+    st.Page(ui.PAGES[k][0], title=ui.PAGES[k][1], icon=ui.PAGES[k][2], url_path=ui.PAGES[k][3], default=(i == 0))
     for i, k in enumerate(shown)
 ])
 
@@ -76,9 +66,9 @@ def run_picker() -> None:
         return
     labels = {r["run_id"]: f"{r.get('name') or '?'} · k {r['metrics'].get('k', '?')} · {(r.get('created') or '')[:16].replace('T', ' ')}"
               for r in runs}
-    chosen = st.selectbox("Open a saved run", list(labels), format_func=labels.get, index=None,
-                          placeholder="choose a run", key="run_picker")
-    st.button("Open", key="open_run", icon="📂", disabled=not chosen, on_click=ui.open_view, args=(chosen,))
+    st.selectbox("Open a saved run", list(labels), format_func=labels.get, index=None,
+                 placeholder="choose a run", key="run_picker")
+    st.button("Open", key="open_run", icon="📂", on_click=ui.open_view)
 
 
 with ui.guard("The sidebar"):

@@ -31,6 +31,7 @@ VARIANTS = {
     "aug": {"augment": True},
     "aug_e50": {"augment": True, "epochs": 50},
     "aug_e200": {"augment": True, "epochs": 200},
+    "aug_e150": {"augment": True, "epochs": 150},
     "lr3": {"lr": 3e-4},
     "bs128": {"batch_size": 128},
 }

@@ -109,23 +109,27 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .data import ImageOptions, TableOptions, load
+    from .limits import Limits
     from .pipeline import default_config, replace_nested, run_pipeline
     from .runs import save_run
 
+    limits = Limits.from_env()  # the same caps as the dashboard (EXPLORER_MAX_*)
+    if args.epochs is not None:
+        limits.check("max_epochs", args.epochs, f"--epochs asks for {args.epochs:,} epochs")
     if not Path(args.data).exists():
         raise CliError(f"{args.data}: no such file or folder.")
     table_opts = TableOptions(label_column=args.label, id_column=args.id_column, scaling=args.scaling or "standard")
-    dataset = load(args.data, table=table_opts, images=ImageOptions())
+    dataset = load(args.data, table=table_opts, images=ImageOptions(), limits=limits)
     if args.label and dataset.kind != "table":
         print(f"note: --label applies to tables; {dataset.kind} take labels from folders or a 'y' array.", file=sys.stderr)
-    if dataset.kind == "table" and args.scaling is None:
-        pass
     overrides = {
         "model": args.model, "method": args.cluster, "k": args.k, "projection_method": args.projection,
         "device": args.device, "epochs": args.epochs, "latent_dim": args.latent_dim, "batch_size": args.batch_size,
-        "lr": args.lr, "seed": args.seed,
+        "lr": args.lr, "seed": args.seed, "max_seconds": limits.max_train_seconds,
     }
     cfg = replace_nested(default_config(dataset), **overrides)
+    if cfg.model.epochs > limits.max_epochs:  # the default, when no --epochs was given: keep to the cap
+        cfg = replace_nested(cfg, epochs=int(limits.max_epochs))
     if not args.quiet:
         print(dataset.report.to_text(), file=sys.stderr)
         print(f"model {cfg.model.kind}, clustering {cfg.cluster.method}, k {cfg.cluster.k or 'auto'}, device {cfg.device}", file=sys.stderr)

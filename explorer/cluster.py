@@ -25,7 +25,8 @@ DEEP_METHODS = ("dec", "idec")  # implemented by explorer.deep_cluster.refine
 LINKAGES = ("ward", "average", "complete", "single")
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
 AGGLOMERATIVE_MAX_ROWS = 20_000  # it needs all n^2 / 2 pairwise distances: 20k rows is ~1.6 GB already
-GMM_N_INIT = 3  # GMM restarts (each starts from its own k-means)
+N2D_SWEEP_DIM = 10  # UMAP dimension for n2d when k is unknown (N2D uses k; 10 covers the sweep's usual range)
+GMM_N_INIT = 10  # GMM restarts (each from its own k-means): on UMAP embeddings a single start merges two digits in ~1 of 3 seeds
 SILHOUETTE_TIE = 0.01  # sweep: silhouettes this close to the best count as a tie, broken by BIC
 
 # on_progress(fraction done in [0, 1], what is happening) -- the order st.progress(value, text) takes
@@ -171,7 +172,8 @@ def cluster(
     """Cluster ``Z`` (n, d) as ``cfg`` says.
 
     When ``cfg.k`` is None (and the method takes a k) :func:`sweep_k` over ``cfg.k_range`` picks it
-    first, on ``Z`` itself for every method (n2d too: its UMAP dimension depends on k); ``should_stop`` is checked between the sweep's steps and ends the sweep early, clustering with
+    first: on ``Z`` itself, except for n2d, whose sweep runs on a UMAP embedding of fixed dimension
+    (``umap_dim`` or 10) that the GMM then clusters (the manifold is where N2D's clusters separate); ``should_stop`` is checked between the sweep's steps and ends the sweep early, clustering with
     the best k found so far (like training, which stops and keeps the best weights). The single fits
     themselves cannot be interrupted. ``on_progress(fraction, message)`` reports each step.
     """
@@ -183,16 +185,26 @@ def cluster(
     cfg.validate(n)
     report = on_progress or (lambda fraction, message: None)
     sweep, k = None, cfg.k
+    space, embedding = Z, None
+    if cfg.method == "n2d" and k is None:
+        # N2D's manifold is where the clusters separate: sweep k there, with a fixed UMAP dimension
+        report(0.0, "UMAP of the latent space")
+        dim = min(cfg.umap_dim or N2D_SWEEP_DIM, n - 2)
+        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state)
+        space = embedding
     if cfg.method != "hdbscan" and k is None:
         sweep = sweep_k(
-            Z, cfg.k_range, random_state=cfg.random_state, should_stop=should_stop,
+            space, cfg.k_range, random_state=cfg.random_state, should_stop=should_stop,
             on_progress=lambda f, m: report(0.5 * f, m),
         )
         k = sweep.suggested
         report(0.5, f"sweep suggests k = {k}; running {cfg.method}")
     else:
         report(0.0, f"running {cfg.method}")
-    result = _FITTERS[cfg.method](Z, k, cfg)
+    if embedding is not None:
+        result = _fit_n2d(Z, k, cfg, embedding=embedding)
+    else:
+        result = _FITTERS[cfg.method](Z, k, cfg)
     result.sweep = sweep
     result.info["k_from_sweep"] = sweep is not None
     report(1.0, f"{cfg.method}: {result.k} clusters")
@@ -253,10 +265,12 @@ def _fit_agglomerative(Z: np.ndarray, k: int, cfg: ClusterConfig) -> ClusterResu
     return ClusterResult(labels, k, "agglomerative", _member_means(Z, labels, k), info={"linkage": cfg.linkage})
 
 
-def _fit_n2d(Z: np.ndarray, k: int, cfg: ClusterConfig) -> ClusterResult:
+def _fit_n2d(Z: np.ndarray, k: int, cfg: ClusterConfig, embedding: np.ndarray | None = None) -> ClusterResult:
     n = Z.shape[0]
-    dim = cfg.umap_dim or min(k, n - 2)
-    embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state)
+    if embedding is None:
+        dim = cfg.umap_dim or min(k, n - 2)
+        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state)
+    dim = embedding.shape[1]
     labels, proba, _, info = _gmm(embedding, k, "full", cfg.random_state)
     info.update(umap_dim=int(dim), umap_neighbors=int(min(cfg.umap_neighbors, n - 1)), umap_min_dist=float(cfg.umap_min_dist))
     return ClusterResult(labels, k, "n2d", _member_means(Z, labels, k), proba, embedding, info=info)

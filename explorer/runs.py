@@ -13,7 +13,9 @@ A run folder ``<root>/<run_id>/`` holds:
   what the dashboard needs to show reconstructions and hover previews anywhere the run is opened.
 
 The folder is first written under a temporary name in the same root, synced, then renamed into
-place: a crash while saving leaves no half-written run. Run ids are 128 random bits (URL-safe).
+place: a crash while saving leaves no half-written run, only a hidden ``.tmp-<id>`` folder that
+:func:`list_runs` ignores and :func:`cleanup_partial` (also called by every save, for day-old ones)
+removes. Run ids are 128 random bits (URL-safe).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import re
 import secrets
 import shutil
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,8 @@ from .errors import InputError, RunNotFound
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")
 DEFAULT_ROOT_ENV = "EXPLORER_RUNS_DIR"
+TMP_PREFIX = ".tmp-"  # a run being written; hidden, never listed, never a valid run id
+STALE_TMP_S = 24 * 3600.0  # a save left unfinished this long ago was killed: its folder is removed
 
 
 def default_root() -> Path:
@@ -131,7 +136,8 @@ def save_run(result, root: str | Path | None = None, *, name: str | None = None)
     root.mkdir(parents=True, exist_ok=True)
     run_id = new_run_id()
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    tmp = root / f".tmp-{run_id}"
+    cleanup_partial(root, STALE_TMP_S)
+    tmp = root / f"{TMP_PREFIX}{run_id}"
     tmp.mkdir()
     try:
         ds = result.dataset
@@ -218,8 +224,33 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def cleanup_partial(root: str | Path | None = None, older_than_s: float = STALE_TMP_S) -> list[Path]:
+    """Remove the ``.tmp-*`` folders that saves killed midway left under ``root``; returns them.
+
+    Only folders last changed more than ``older_than_s`` seconds ago go, so a save still running in
+    another process (several servers may share one root) is left alone. Finished runs are never touched.
+    """
+    root = Path(root) if root is not None else default_root()
+    if not root.is_dir():
+        return []
+    removed = []
+    now = time.time()
+    for d in root.iterdir():
+        if not (d.name.startswith(TMP_PREFIX) and d.is_dir() and not d.is_symlink()):
+            continue
+        try:
+            age = now - d.stat().st_mtime
+        except OSError:
+            continue  # removed meanwhile
+        if age >= older_than_s:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
 def list_runs(root: str | Path | None = None) -> list[dict[str, Any]]:
-    """Summaries of the saved runs under ``root``, newest first (unreadable folders are skipped)."""
+    """Summaries of the saved runs under ``root``, newest first (unreadable folders, and the hidden
+    ``.tmp-*`` folders of saves not finished, are skipped)."""
     root = Path(root) if root is not None else default_root()
     if not root.is_dir():
         return []
@@ -239,7 +270,8 @@ def list_runs(root: str | Path | None = None) -> list[dict[str, Any]]:
 def load_run(run_id_or_path: str | Path, root: str | Path | None = None, *, device: str = "cpu"):
     """Load a saved run back into a RunResult (arrays identical to what was saved).
 
-    ``run_id_or_path`` is a run id (looked up under ``root``) or the path of a run folder.
+    ``run_id_or_path`` is a run id (a ``str``, looked up under ``root``) or a run folder (a ``Path``).
+    A string is never taken as a path, so a link's ``../x`` or ``/srv/other/x`` raises RunNotFound.
     Nothing is unpickled: JSON, Parquet, .npy with allow_pickle=False, safetensors.
     """
     import pandas as pd
@@ -250,9 +282,10 @@ def load_run(run_id_or_path: str | Path, root: str | Path | None = None, *, devi
     from .pipeline import PipelineConfig, RunResult
     from .reducers import restore_reducer
 
-    path = Path(run_id_or_path)
-    if not (path.is_dir() and (path / "config.json").is_file()):
-        path = run_dir(root if root is not None else default_root(), str(run_id_or_path))
+    if isinstance(run_id_or_path, os.PathLike):  # a folder the caller chose (never text from a link)
+        path = Path(run_id_or_path)
+    else:  # text, as from a ?run= link: only ever a run id under the root
+        path = run_dir(root if root is not None else default_root(), run_id_or_path)
     if not (path / "config.json").is_file():
         raise RunNotFound(f"no saved run '{path.name}'; it may have been deleted, or the link is wrong.")
     try:

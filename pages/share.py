@@ -14,11 +14,6 @@ root = ui.runs_root()
 stem = f"{ds.name}-{result.run_id or 'run'}"
 
 
-def share_link(run_id: str) -> str:
-    base = (st.context.url or "").rstrip("/")
-    return f"{base}/?run={run_id}" if base else f"?run={run_id}"
-
-
 def scatter_html() -> str:
     values, kind = views.color_values(result, "cluster")
     fig = plots.scatter(result.embedding, color=values, color_kind=kind, color_name="cluster",
@@ -32,7 +27,7 @@ with ui.guard("Saving"):
                     "safetensors) in the runs folder.")
         st.button("Save this run", type="primary", icon="💾", on_click=ui.safely, args=(runs.save_run, result, root))
     if result.run_id is not None:
-        link = share_link(result.run_id)
+        link = ui.share_link(result.run_id)
         st.success(f"Saved as run `{result.run_id}`." if not ui.read_only() else f"Saved run `{result.run_id}`.")
         st.markdown("**Read-only link** (anyone who has it can open this run, also after the server restarts):")
         st.code(link, language=None)

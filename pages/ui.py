@@ -20,10 +20,19 @@ from explorer.workspace import Workspace
 
 log = logging.getLogger("explorer.app")
 
-PERSIST_PREFIX = "p:"  # widget keys that keep their value when the user visits other pages
+PERSIST_PREFIX = "p:"  # keys of the widgets whose value lasts the whole session (persist_state="session")
 DEFAULT_SAMPLE = "penguins"
 SAMPLE_LABELS = {"penguins": "species"}  # the label column each bundled table sample comes with
 LIST_RUNS_ENV = "EXPLORER_LIST_RUNS"
+PAGES = {  # name: (file, title, icon, url path)
+    "data": ("pages/data.py", "Data", "📂", "data"),
+    "train": ("pages/train.py", "Train", "🧠", "train"),
+    "cluster": ("pages/cluster.py", "Cluster", "🧩", "cluster"),
+    "explore": ("pages/explore.py", "Explore", "🔭", "explore"),
+    "reconstruct": ("pages/reconstruct.py", "Reconstructions & anomalies", "🪞", "reconstructions"),
+    "evaluate": ("pages/evaluate.py", "Evaluate", "📏", "evaluate"),
+    "share": ("pages/share.py", "Share", "🔗", "share"),
+}
 
 
 # -- session, jobs, the viewed run ----------------------------------------------------------------------
@@ -62,11 +71,15 @@ def handle_run_link():
     """Open the run named by ``?run=<id>`` read-only (kept while the user moves between pages).
 
     Returns the loaded RunResult, or None when no run is being viewed. A bad or unknown id shows a
-    message and the app goes on as usual.
+    message and the app goes on as usual. The URL is kept in step with what is viewed, so it can be
+    copied and shared at any time.
     """
-    linked = st.query_params.get("run")
-    if linked and linked != st.session_state.get("view_id"):
-        st.session_state["view_id"] = linked
+    if st.session_state.pop("view_closed", False):
+        st.query_params.pop("run", None)
+    elif not st.session_state.pop("view_picked", False):
+        linked = st.query_params.get("run")
+        if linked and linked != st.session_state.get("view_id"):
+            st.session_state["view_id"] = linked
     view_id = st.session_state.get("view_id")
     if not view_id:
         return None
@@ -84,15 +97,27 @@ def handle_run_link():
     return result
 
 
-def open_view(run_id: str | None) -> None:
+def share_link(run_id: str) -> str:
+    """The address that opens ``run_id`` read-only: the app's root URL with ``?run=<id>``."""
+    base = (st.context.url or "").rstrip("/")
+    for _, _, _, path in PAGES.values():  # the link opens the run's map, not the page it was made on
+        if base.endswith("/" + path):
+            base = base[: -len(path) - 1]
+    return f"{base}/?run={run_id}" if base else f"?run={run_id}"
+
+
+def open_view() -> None:
+    """The run picker's Open button: view the chosen saved run read-only."""
+    run_id = st.session_state.get("run_picker")
     if run_id:
         st.session_state["view_id"] = run_id
-        st.query_params["run"] = run_id
+        st.session_state["view_picked"] = True
 
 
 def close_view() -> None:
+    """Leave the shared run and go back to this session's own work."""
     st.session_state["view_id"] = None
-    st.query_params.pop("run", None)
+    st.session_state["view_closed"] = True
 
 
 def viewed_run():
@@ -213,14 +238,8 @@ def collect_jobs() -> None:
 
 
 # -- widgets that keep their value across pages ---------------------------------------------------------
-def keep_widget_state() -> None:
-    """Streamlit forgets a widget's value when its page is not shown; re-storing the persistent keys on
-    every run keeps them (the documented way to make widget state survive page switches)."""
-    for key in list(st.session_state.keys()):
-        if isinstance(key, str) and key.startswith(PERSIST_PREFIX):
-            st.session_state[key] = st.session_state[key]
-
-
+# Each helper seeds its key with the default (or resets a stored value the options no longer hold) and
+# creates the widget with persist_state="session", so a choice survives visits to other pages.
 def pkey(*parts: Any) -> str:
     return PERSIST_PREFIX + ":".join(str(p) for p in parts)
 
@@ -233,19 +252,19 @@ def _seed(key: str, default: Any, valid=None) -> None:
 def selectbox(label: str, options: Sequence[Any], key: str, default: Any = None, **kw) -> Any:
     options = list(options)
     _seed(key, default if default in options else options[0], lambda v: v in options)
-    return st.selectbox(label, options, key=key, **kw)
+    return st.selectbox(label, options, key=key, **kw, persist_state="session")
 
 
 def radio(label: str, options: Sequence[Any], key: str, default: Any = None, **kw) -> Any:
     options = list(options)
     _seed(key, default if default in options else options[0], lambda v: v in options)
-    return st.radio(label, options, key=key, **kw)
+    return st.radio(label, options, key=key, **kw, persist_state="session")
 
 
 def multiselect(label: str, options: Sequence[Any], key: str, default: Sequence[Any] = (), **kw) -> list:
     options = list(options)
     _seed(key, [d for d in default if d in options], lambda v: isinstance(v, list) and all(x in options for x in v))
-    return st.multiselect(label, options, key=key, **kw)
+    return st.multiselect(label, options, key=key, **kw, persist_state="session")
 
 
 def number(label: str, key: str, default: float | int, *, min_value=None, max_value=None, **kw):
@@ -253,22 +272,22 @@ def number(label: str, key: str, default: float | int, *, min_value=None, max_va
         return isinstance(v, (int, float)) and (min_value is None or v >= min_value) and (max_value is None or v <= max_value)
 
     _seed(key, default, ok)
-    return st.number_input(label, key=key, min_value=min_value, max_value=max_value, **kw)
+    return st.number_input(label, key=key, min_value=min_value, max_value=max_value, **kw, persist_state="session")
 
 
 def text(label: str, key: str, default: str, **kw) -> str:
     _seed(key, default, lambda v: isinstance(v, str))
-    return st.text_input(label, key=key, **kw)
+    return st.text_input(label, key=key, **kw, persist_state="session")
 
 
 def checkbox(label: str, key: str, default: bool, **kw) -> bool:
     _seed(key, default, lambda v: isinstance(v, bool))
-    return st.checkbox(label, key=key, **kw)
+    return st.checkbox(label, key=key, **kw, persist_state="session")
 
 
 def slider(label: str, key: str, default: int, min_value: int, max_value: int, **kw) -> int:
     _seed(key, default, lambda v: isinstance(v, int) and min_value <= v <= max_value)
-    return st.slider(label, min_value=min_value, max_value=max_value, key=key, **kw)
+    return st.slider(label, min_value=min_value, max_value=max_value, key=key, **kw, persist_state="session")
 
 
 # -- progress of a background job -----------------------------------------------------------------------
@@ -288,7 +307,8 @@ def job_progress(purpose: str, *, show_loss: bool = False) -> bool:
         if job.done:
             st.rerun()
         fraction, message = job.progress
-        st.progress(fraction, text=f"**{job.name}** · {message} · {job.elapsed:.0f} s")
+        what = f"**{job.name}**" + ("" if message in ("", job.name) else f" · {message}")
+        st.progress(fraction, text=f"{what} · {job.elapsed:.0f} s")
         if show_loss:
             history = [e for e in job.snapshot() if e.get("stage") == "train" and e.get("loss") is not None]
             if history:

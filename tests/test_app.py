@@ -15,6 +15,25 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LABEL = "Label column (optional; evaluation only, never used to fit)"
 
 
+@pytest.fixture(autouse=True)
+def navigation_only(monkeypatch):
+    """Run app.py on every AppTest run, as the server does.
+
+    A folder named ``pages/`` makes Streamlit start in its legacy multipage mode until the entrypoint
+    calls ``st.navigation``; a server does that once, but AppTest resets the flag before each run, so
+    later runs would execute the page file alone, without app.py. Pin the flag off after it is set.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
 @pytest.fixture
 def runs_dir(tmp_path, monkeypatch):
     root = tmp_path / "runs"
@@ -226,6 +245,13 @@ def test_run_link_opens_the_run_read_only(runs_dir):
     at.query_params["run"] = run_id
     at.run()
     assert_read_only(at, run_id)
+    click(at, "Back to my own work")
+    assert "run" not in at.query_params and at.session_state["view_run"] is None
+    assert "No clustering yet" in texts(at.info)  # the same page, showing this session's own (empty) work
+
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["run"] = run_id
+    at.run()
     for page in ("cluster", "reconstruct", "evaluate"):
         at.switch_page(f"pages/{page}.py").run()
         ok(at)
@@ -234,8 +260,6 @@ def test_run_link_opens_the_run_read_only(runs_dir):
     ok(at)
     assert f"?run={run_id}" in texts(at.code)
     assert not [d for d in at.get("download_button") if d.proto.label == "Whole run (zip)" and d.proto.disabled]
-    click(at, "Back to my own work")
-    assert at.title[0].value == "📂 Data" and "run" not in at.query_params
 
 
 def test_a_cli_run_opens_from_the_run_picker(runs_dir, tmp_path):

@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..limits import Limits
 from .common import (
     Source, check_min_rows, display_name, extension, list_some, plural, read_source, scale_features,
-    scaling_sentence, to_uint8, values_to_str,
+    scaling_sentence, to_uint8, usable_labels, values_to_str,
 )
 
 FEATURE_KEYS = ("X", "x", "data", "embeddings")
@@ -91,6 +91,15 @@ def _check_finite(a: np.ndarray, fname: str, what: str) -> None:
                          f"{list_some([str(i) for i in where])}; fill or remove them first.")
 
 
+def _check_float32_range(a: np.ndarray, fname: str) -> None:
+    """Values beyond float32's range would become infinite when the features are made float32."""
+    big = np.abs(a) > np.finfo(np.float32).max
+    if big.any():
+        where = np.unique(np.nonzero(big)[0])
+        raise InputError(f"{fname} has {plural(int(big.sum()), 'value')} too large for 32-bit floats (beyond "
+                         f"+-3.4e38), in rows {list_some([str(i) for i in where])}; scale the data down first.")
+
+
 def _check_side(a: np.ndarray | None, n: int, role: str, fname: str) -> np.ndarray | None:
     if a is None:
         return None
@@ -118,6 +127,8 @@ def array_dataset(A: np.ndarray, fname: str, report: LoadReport, limits: Limits,
                          "(n, h, w) or (n, h, w, c).")
     n = A.shape[0]
     labels = _check_side(labels, n, "labels", fname)
+    if labels is not None:
+        labels = usable_labels(labels, f"The labels of {fname}", report)
     ids_str = _check_side(ids, n, "ids", fname)
     if ids_str is not None and len(np.unique(ids_str)) < n:
         raise InputError(f"{fname}: the ids are not unique; give each row its own id.")
@@ -129,6 +140,8 @@ def array_dataset(A: np.ndarray, fname: str, report: LoadReport, limits: Limits,
         check_min_rows(n, fname)
         if A.dtype.kind == "f":
             _check_finite(A, fname, "rows")
+            if scaling == "none":
+                _check_float32_range(A, fname)
         X = scale_features(A.astype(np.float64), scaling).astype(np.float32) if scaling != "none" else A.astype(np.float32)
         report.kind, report.scaling = "embeddings", scaling
         report.note(f"{n:,} vectors of {A.shape[1]:,} dimensions. " + scaling_sentence(scaling, A.shape[1]))

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import IO, Literal, Union
+from typing import IO, TYPE_CHECKING, Literal, Union
 
 import numpy as np
 
 from ..errors import InputError
 from ..limits import Limits
+
+if TYPE_CHECKING:
+    from ..dataset import LoadReport
 
 TABLE_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".parquet", ".pq")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -18,6 +21,7 @@ SUPPORTED_EXTENSIONS = TABLE_EXTENSIONS + ARCHIVE_EXTENSIONS + IMAGE_EXTENSIONS 
 
 MIN_ROWS = 3  # fewer rows than this cannot show any structure
 MISSING_LABEL = "(missing)"
+UNIQUE_LABEL_MIN_ROWS = 10  # a few rows may each be their own class; more than this, it is an ID
 
 # A path, raw bytes, or an open binary file (Streamlit's UploadedFile is a BytesIO with .name).
 Source = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes]]
@@ -150,6 +154,31 @@ def values_to_str(values: object) -> np.ndarray:
         missing = pd.isna(arr)
         return np.array([MISSING_LABEL if m else str(v) for v, m in zip(arr, missing)], dtype=str)
     return arr.astype(str)
+
+
+def usable_labels(labels: np.ndarray, what: str, report: "LoadReport", *, id_hint: str = "") -> np.ndarray | None:
+    """The labels (n,) str if they can score a clustering, else None; notes in ``report`` say why not.
+
+    Missing labels stay, as the class ``"(missing)"`` (noted). Labels with a single class, or with a
+    different value on every row (names, not classes), can't tell clusters apart: they are dropped
+    (noted, with ``id_hint`` saying what to do instead). ``what`` names them: "Column 'kind'".
+    """
+    n = len(labels)
+    missing = int(np.sum(labels == MISSING_LABEL))
+    classes = np.unique(labels[labels != MISSING_LABEL])
+    if len(classes) <= 1:
+        shown = f" ('{classes[0]}')" if len(classes) else ""
+        report.note(f"{what} holds a single class{shown}, which can't score the clusters, so it is not used as "
+                    "the label. Choose a label with two or more classes to evaluate the clusters.")
+        return None
+    if len(classes) == n - missing and n - missing > UNIQUE_LABEL_MIN_ROWS:
+        report.note(f"{what} has a different value on every row, so it names rows rather than classes and "
+                    f"can't score the clusters; it is not used as the label.{id_hint}")
+        return None
+    if missing:
+        report.note(f"{what}: {plural(missing, 'row has', 'rows have')} no label; they count as the class "
+                    f"'{MISSING_LABEL}' when the clusters are scored.")
+    return labels
 
 
 def scale_features(X: np.ndarray, how: str) -> np.ndarray:

@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..limits import Limits
 from .common import (
     Source, check_min_rows, display_name, extension, list_some, plural, read_source, scale_features,
-    scaling_sentence, values_to_str,
+    scaling_sentence, usable_labels, values_to_str,
 )
 
 if TYPE_CHECKING:
@@ -133,11 +133,17 @@ def _scan_csv(text: str, delimiter: str, fname: str, limits: Limits, nrows: int 
         if header is None:
             raise InputError(f"{fname} is empty; it needs a header line and at least 3 rows.")
         limits.check("max_columns", len(header), f"{fname} has {len(header):,} columns")
-        rows = 0
+        rows, last_line = 0, reader.line_num
         for row in reader:
+            first_line, last_line = last_line + 1, reader.line_num
             if not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
                 continue  # blank line
             if len(row) != len(header):
+                if last_line > first_line and any("\n" in f or "\r" in f for f in row):
+                    raise InputError(
+                        f"{fname}: a quoted field starts on line {first_line} and runs on to line {last_line}; "
+                        'a quote (") is probably not closed. Close it, or remove the stray quote.'
+                    )
                 raise InputError(
                     f"{fname}: line {reader.line_num} has {len(row)} fields but the header has {len(header)} "
                     f"(delimiter {delimiter!r}). Fix that line, or quote fields that contain the delimiter."
@@ -148,7 +154,8 @@ def _scan_csv(text: str, delimiter: str, fname: str, limits: Limits, nrows: int 
             if rows > limits.max_rows:
                 limits.check("max_rows", rows, f"{fname} has over {limits.max_rows:,} rows")
     except csv.Error as e:
-        raise InputError(f"{fname}: line {reader.line_num} can't be parsed ({e}).") from None
+        raise InputError(f"{fname}: line {reader.line_num} can't be parsed ({e}). Check that every quote is "
+                         f"closed and that no field is longer than {csv.field_size_limit():,} characters.") from None
     if rows == 0:
         raise InputError(f"{fname} has a header but no rows; it needs at least 3 rows of data.")
     return header
@@ -429,9 +436,14 @@ def _pick_columns(df: "pd.DataFrame", options: TableOptions, fname: str,
     labels = None
     if options.label_column is not None:
         need(options.label_column, "label")
-        labels = values_to_str(df[options.label_column].to_numpy())
-        report.note(f"Column '{options.label_column}' is the label ({plural(len(set(labels)), 'class', 'classes')}); "
-                    "it is kept out of the features and used only for evaluation.")
+        what = f"Column '{options.label_column}'"
+        labels = usable_labels(values_to_str(df[options.label_column].to_numpy()), what, report,
+                               id_hint=" Choose it as the ID column instead.")
+        if labels is None:
+            report.note(f"{what} is kept out of the features.")
+        else:
+            report.note(f"{what} is the label ({plural(len(set(labels)), 'class', 'classes')}); "
+                        "it is kept out of the features and used only for evaluation.")
     if options.id_column is not None:
         need(options.id_column, "ID")
         column = df[options.id_column]
@@ -479,8 +491,11 @@ def load_table(source: Source, name: str | None = None, options: TableOptions | 
     X, names = _encode(df, feature_cols, options, report, auto=options.columns is None)
     if not names:
         why = "; ".join(f"'{c}': {r}" for c, r in report.dropped_columns.items()) or "no columns were chosen"
+        one_column = (" Only one column was found: if the file's columns are separated by something other than "
+                      "a comma, semicolon, tab or |, that delimiter is not known; save the file with commas."
+                      if len(df.columns) == 1 and re.search(r"[^\w\s.()-]", str(df.columns[0])) else "")
         raise InputError(f"{fname}: no usable feature columns are left ({why}). "
-                         "Choose other columns, or add numeric or categorical columns.")
+                         f"Choose other columns, or add numeric or categorical columns.{one_column}")
     X = scale_features(X, options.scaling)
     report.scaling = options.scaling
     report.note(scaling_sentence(options.scaling, X.shape[1]))

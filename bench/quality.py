@@ -1,0 +1,149 @@
+"""Quality benchmark: the default pipeline and its alternatives on the labeled sets, over seeds.
+
+    python bench/quality.py [--datasets mnist_test usps ...] [--seeds 0 1 2] [--quick] [--out bench/results]
+
+For each (dataset, seed) one autoencoder is trained with the product's defaults
+(``default_config(ds)``, k = number of classes); it serves AE + k-means, N2D (the default), DEC and
+IDEC (these two refine a deep copy). k-means on the features and PCA + k-means need no training.
+The fully automatic k (the k sweep the product runs when k is not given) is recorded too, with the
+scores of the default pipeline at that k. Labels are used only to score. Writes quality.json.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from pathlib import Path
+
+from common import RESULTS, log, machine, write_json
+
+from explorer.cluster import ClusterConfig, cluster, sweep_k
+from explorer.metrics import external_metrics
+from explorer.pipeline import cluster_latent, default_config, fit_representation, replace_nested
+
+FULL = ["digits", "fashion_1k", "pendigits", "usps", "mnist_test"]  # small first: a cut-short run still covers most
+METHODS = ["kmeans_raw", "pca_kmeans", "ae_kmeans", "dec", "idec", "n2d"]
+
+
+def _scores(ds, labels) -> dict:
+    return {k: round(v, 4) for k, v in external_metrics(ds.labels, labels).items()}
+
+
+def run_one(ds, seed: int, overrides: dict) -> dict:
+    """All methods on one dataset with one seed: {"methods": {...}, "auto_k": {...}, "train": {...}}."""
+    k = int(ds.n_classes)
+    cfg = default_config(ds, k=k, seed=seed, **overrides)
+    noop = lambda event: None  # noqa: E731
+    out: dict = {"dataset": ds.name, "seed": seed, "k": k, "n": ds.n, "d": ds.X.shape[1], "methods": {}}
+    out["config"] = cfg.to_dict()
+
+    def record(name, labels, seconds, **extra):
+        out["methods"][name] = {**_scores(ds, labels), "seconds": round(seconds, 2), **extra}
+        m = out["methods"][name]
+        log(f"  {ds.name} seed {seed} {name:<10} acc {m['acc']:.3f} nmi {m['nmi']:.3f} ari {m['ari']:.3f} ({seconds:.0f}s)")
+
+    t0 = time.perf_counter()
+    res = cluster(ds.X, ClusterConfig(method="kmeans", k=k, random_state=seed))
+    record("kmeans_raw", res.labels, time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    pca_cfg = replace_nested(cfg, model="pca")
+    pca = fit_representation(ds, pca_cfg, "cpu", noop)
+    res = cluster(pca.transform(ds.X), ClusterConfig(method="kmeans", k=k, random_state=seed))
+    record("pca_kmeans", res.labels, time.perf_counter() - t0, latent_dim=pca_cfg.model.latent_dim)
+
+    # the one autoencoder of this (dataset, seed); the default's own model kind, or the dense AE when
+    # the default is not an autoencoder (never the case on these five sets)
+    ae_cfg = cfg if cfg.model.kind in ("ae", "dae", "vae", "conv-ae") else replace_nested(cfg, model="ae")
+    t0 = time.perf_counter()
+    from explorer.device import resolve_device
+
+    reducer = fit_representation(ds, ae_cfg, resolve_device(ae_cfg.device).name, noop)
+    Z = reducer.transform(ds.X)
+    train_s = time.perf_counter() - t0
+    info = getattr(reducer, "train_info_", {})
+    out["train"] = {"seconds": round(train_s, 1), "epochs_run": len(reducer.history_), "best_epoch": info.get("best_epoch"),
+                    "stop_reason": info.get("stop_reason"), "epochs_max": ae_cfg.model.epochs, "device": info.get("device")}
+    log(f"  {ds.name} seed {seed} AE trained: {len(reducer.history_)} epochs ({info.get('stop_reason')}), {train_s:.0f}s")
+
+    t0 = time.perf_counter()
+    res = cluster(Z, ClusterConfig(method="kmeans", k=k, random_state=seed))
+    record("ae_kmeans", res.labels, time.perf_counter() - t0)
+
+    for method in ("dec", "idec"):
+        t0 = time.perf_counter()
+        m_cfg = replace_nested(ae_cfg, method=method)
+        res = cluster_latent(Z, m_cfg, copy.deepcopy(reducer), ds.X, noop)  # refine trains the encoder in place
+        record(method, res.labels, time.perf_counter() - t0, iterations=res.info.get("iterations"),
+               stop_reason=res.info.get("stop_reason"))
+
+    t0 = time.perf_counter()
+    res = cluster_latent(Z, cfg, reducer, ds.X, noop)  # the default: n2d on the default model's code
+    record("n2d", res.labels, time.perf_counter() - t0, is_default=cfg.cluster.method == "n2d")
+    n2d_at_k = res
+
+    # fully automatic k: the sweep the product runs on Z when k is not given (then n2d with that k)
+    t0 = time.perf_counter()
+    sweep = sweep_k(Z, cfg.cluster.k_range, random_state=seed)
+    auto = {"k": int(sweep.suggested), "criterion": sweep.criterion, "bic_best": sweep.bic_best,
+            "ks": sweep.ks, "silhouette": [round(s, 4) for s in sweep.silhouette]}
+    if sweep.suggested == k:
+        auto.update(_scores(ds, n2d_at_k.labels))
+    else:
+        res = cluster_latent(Z, replace_nested(cfg, k=int(sweep.suggested)), reducer, ds.X, noop)
+        auto.update(_scores(ds, res.labels))
+    auto["seconds"] = round(time.perf_counter() - t0, 1)
+    out["auto_k"] = auto
+    log(f"  {ds.name} seed {seed} auto k = {auto['k']} ({auto['criterion']}): acc {auto['acc']:.3f} nmi {auto['nmi']:.3f}")
+    return out
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--datasets", nargs="+", default=None)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--quick", action="store_true", help="load_digits only, 1 seed, 3 epochs, 30 DEC batches")
+    p.add_argument("--dec-max-iter", type=int, default=None, help="cap DEC/IDEC batches (default: the product's)")
+    p.add_argument("--epochs", type=int, default=None, help="cap the autoencoder's epochs (default: the product's)")
+    p.add_argument("--epochs-above", type=int, default=0, help="apply --epochs only to datasets with more rows than this")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    from datasets import DATASETS
+
+    overrides: dict = {}
+    if args.quick:
+        names, seeds = args.datasets or ["digits"], [0]
+        overrides = {"epochs": 3, "cluster_dec_max_iter": 30}
+    else:
+        names, seeds = args.datasets or FULL, args.seeds
+    capped = {}
+    if args.epochs:
+        capped = {"epochs": args.epochs}
+        doc_cap = {"epochs": args.epochs, "above_rows": args.epochs_above}
+    if args.dec_max_iter:
+        overrides["cluster_dec_max_iter"] = args.dec_max_iter
+    path = args.out / "quality.json"
+    doc = {"machine": machine(), "quick": args.quick, "overrides": overrides, "epoch_cap": doc_cap if capped else None, "seeds": seeds, "runs": [], "missing": []}
+    start = time.perf_counter()
+    loaded = {}
+    for name in names:
+        try:
+            loaded[name] = DATASETS[name]()
+        except FileNotFoundError as exc:
+            log(f"{name}: skipped ({exc})")
+            doc["missing"].append(name)
+    for seed in seeds:  # seeds outermost: a run cut short still has every dataset at seed 0
+        for name, ds in loaded.items():
+            log(f"{name} seed {seed}: n={ds.n} d={ds.X.shape[1]}  ({time.perf_counter() - start:.0f}s so far)")
+            extra = capped if ds.n > args.epochs_above else {}
+            doc["runs"].append(run_one(ds, seed, {**overrides, **extra}))
+            doc["seconds"] = round(time.perf_counter() - start, 1)
+            write_json(path, doc)
+    doc["seconds"] = round(time.perf_counter() - start, 1)
+    write_json(path, doc)
+    log(f"quality done in {doc['seconds']:.0f}s -> {path}")
+    return doc
+
+
+if __name__ == "__main__":
+    main()

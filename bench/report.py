@@ -1,0 +1,339 @@
+"""Render docs/BENCHMARKS.md (and its SVG charts) from the JSON results of bench/run_all.py.
+
+    python bench/report.py [--results bench/results] [--doc docs/BENCHMARKS.md]
+
+Every number in the document comes from the JSON files; a missing file becomes a line saying what
+was not measured and the command that measures it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import common  # noqa: F401  (puts the repository on sys.path)
+from svg import grouped_bars, loglog_lines
+
+BENCH = Path(__file__).resolve().parent
+METHOD_NAMES = {
+    "kmeans_raw": "k-means on the features", "pca_kmeans": "PCA + k-means", "ae_kmeans": "AE + k-means",
+    "dec": "DEC", "idec": "IDEC", "n2d": "**default: AE -> UMAP -> GMM (N2D)**",
+}
+SHORT = {"kmeans_raw": "k-means", "pca_kmeans": "PCA+k-means", "ae_kmeans": "AE+k-means", "dec": "DEC", "idec": "IDEC", "n2d": "default (N2D)"}
+DATASET_NAMES = {"mnist_test": "MNIST-test", "usps": "USPS", "pendigits": "pendigits", "fashion_mnist_1k": "Fashion-MNIST 1k",
+                 "sklearn_digits": "load_digits"}
+# published (ACC, NMI) from ../shared/data/README.md; None where not published
+PUBLISHED = {
+    "mnist_test": {"kmeans_raw": "0.54 / 0.50 (scikit-learn)", "n2d": "0.948 / 0.882 (N2D paper)"},
+    "usps": {"kmeans_raw": "0.67 / 0.63 (DEC-keras)", "ae_kmeans": "0.693 / - (IDEC paper)",
+             "dec": "0.741 / - (IDEC paper); 0.76 / 0.79 (DEC-keras)", "idec": "0.761 / - (IDEC paper)",
+             "n2d": "0.958 / 0.901 (N2D paper)"},
+    "pendigits": {"n2d": "0.885 / 0.863 (N2D paper)"},
+    "sklearn_digits": {"kmeans_raw": "v-measure (= NMI) 0.62-0.69, ARI 0.47-0.57 (scikit-learn example)"},
+}
+# (dataset, metric, bar) for the default pipeline
+TARGETS = [("mnist_test", "acc", 0.95), ("mnist_test", "nmi", 0.89), ("usps", "acc", 0.96), ("usps", "nmi", 0.91),
+           ("pendigits", "nmi", 0.87), ("sklearn_digits", "nmi", 0.90)]
+
+
+def load(results: Path, name: str) -> dict | None:
+    path = results / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def ms(values: list[float]) -> tuple[float, float]:
+    """mean and sample standard deviation (ddof=1; 0 for a single value)."""
+    a = np.asarray(values, dtype=float)
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+def fmt(values: list[float]) -> str:
+    m, s = ms(values)
+    return f"{m:.3f} ± {s:.3f}" if len(values) > 1 else f"{m:.3f}"
+
+
+def quality_summary(q: dict) -> dict:
+    """{dataset: {"runs": [...], "methods": {method: {"acc": [...], ...}}, "auto": [...], "train": [...]}}"""
+    out: dict = {}
+    for run in q["runs"]:
+        d = out.setdefault(run["dataset"], {"runs": [], "methods": {}, "auto": [], "train": [], "n": run["n"], "d": run["d"], "k": run["k"]})
+        d["runs"].append(run)
+        for m, r in run["methods"].items():
+            mm = d["methods"].setdefault(m, {"acc": [], "nmi": [], "ari": [], "seconds": [], "iterations": []})
+            for key in ("acc", "nmi", "ari", "seconds"):
+                mm[key].append(r[key])
+            if r.get("iterations") is not None:
+                mm["iterations"].append(r["iterations"])
+        if "auto_k" in run:
+            d["auto"].append(run["auto_k"])
+        if "train" in run:
+            d["train"].append(run["train"])
+    return out
+
+
+def section_quality(q: dict | None, svg_dir: Path, doc_dir: Path, lines: list[str], verdicts: list[tuple[str, str, str]]) -> None:
+    lines += ["## Quality", ""]
+    if not q:
+        lines += ["Not measured yet: run `python bench/quality.py`.", ""]
+        return
+    summ = quality_summary(q)
+    ov = q.get("overrides", {})
+    cfg0 = q["runs"][0]["config"] if q["runs"] else {}
+    lines += [
+        "Command: `" + _cmd(q) + "`.",
+        "",
+        f"Seeds: {', '.join(str(s) for s in q['seeds'])}; k = the number of classes (the protocol of the published "
+        "results). Each (dataset, seed) trains one autoencoder with the product's defaults "
+        "(`explorer.pipeline.default_config(ds)`), which serves AE + k-means, DEC, IDEC (each refining a copy) and the "
+        "default N2D clustering. k-means on the features and PCA + k-means use the same seed. Mean ± standard "
+        "deviation over the seeds (ddof = 1). ACC is accuracy after Hungarian matching.",
+        "",
+    ]
+    changes = [f"`{k} = {v}`" for k, v in ov.items() if k != "epochs" or q.get("quick")]
+    cap = q.get("epoch_cap")
+    if cap:
+        changes.append(f"`epochs = {cap['epochs']}` for the sets with more than {cap['above_rows']:,} rows")
+    if changes:
+        lines += [f"**Settings changed from the product's defaults for this run: {'; '.join(changes)}.** The default model "
+                  f"trains up to {_default_epochs()} epochs with early stopping and DEC/IDEC run up to "
+                  f"{_default_dec_iter()} batches; the caps were needed to fit the run into the time available on the "
+                  "shared 2-core CPU (see *What is missing*).", ""]
+    if q.get("missing"):
+        lines += [f"Data not found, skipped: {', '.join(q['missing'])}.", ""]
+    if cfg0:
+        m, c = cfg0["model"], cfg0["cluster"]
+        lines += [f"Default configuration as run: model `{m['kind']}` hidden {tuple(m['hidden'])} latent {m['latent_dim']}, "
+                  f"epochs {m['epochs']}, batch {m['batch_size']}, lr {m['lr']}, augment {m['augment']}; clustering "
+                  f"`{c['method']}` (UMAP to k dims, {c['umap_neighbors']} neighbours, min_dist {c['umap_min_dist']}, "
+                  f"full GMM); DEC/IDEC at most {c['dec_max_iter']} batches, update interval {c['dec_update_interval']}.", ""]
+    for ds, d in summ.items():
+        seeds = len(d["runs"])
+        lines += [f"### {DATASET_NAMES.get(ds, ds)} ({d['n']:,} x {d['d']}, {d['k']} classes, {seeds} seed{'s' if seeds > 1 else ''})", ""]
+        lines += ["| method | ACC | NMI | ARI | published ACC / NMI | seconds (median) |", "|---|---|---|---|---|---|"]
+        for m in ("kmeans_raw", "pca_kmeans", "ae_kmeans", "dec", "idec", "n2d"):
+            if m not in d["methods"]:
+                continue
+            r = d["methods"][m]
+            pub = PUBLISHED.get(ds, {}).get(m, "")
+            lines.append(f"| {METHOD_NAMES[m]} | {fmt(r['acc'])} | {fmt(r['nmi'])} | {fmt(r['ari'])} | {pub} | {np.median(r['seconds']):.0f} |")
+        tr = d["train"]
+        if tr:
+            lines += ["", f"Autoencoder training: {', '.join(str(t['epochs_run']) for t in tr)} epochs run of at most {tr[0]['epochs_max']} "
+                      f"(stop: {', '.join(t['stop_reason'] for t in tr)}), median {np.median([t['seconds'] for t in tr]):.0f} s per training."]
+        if d["auto"]:
+            au = d["auto"]
+            picks = ", ".join(str(a["k"]) for a in au)
+            lines += ["", f"Fully automatic k (the k sweep on the autoencoder's code, as when no k is given): picks "
+                      f"k = {picks} (true {d['k']}); the default pipeline at that k scores ACC {fmt([a['acc'] for a in au])}, "
+                      f"NMI {fmt([a['nmi'] for a in au])}."]
+        lines.append("")
+    # the chart
+    groups = [ds for ds in summ]
+    series = [m for m in SHORT if any(m in summ[g]["methods"] for g in groups)]
+    vals = {(DATASET_NAMES.get(g, g), SHORT[m]): ms(summ[g]["methods"][m]["nmi"])[0] for g in groups for m in series if m in summ[g]["methods"]}
+    errs = {(DATASET_NAMES.get(g, g), SHORT[m]): ms(summ[g]["methods"][m]["nmi"])[1] for g in groups for m in series if m in summ[g]["methods"]}
+    marks = {DATASET_NAMES.get(ds, ds): bar for ds, metric, bar in TARGETS if metric == "nmi" and ds in summ}
+    svg = grouped_bars([DATASET_NAMES.get(g, g) for g in groups], [SHORT[m] for m in series], vals, errs,
+                       title="NMI by method (mean over seeds, bars: ± std)", ylabel="NMI", marks=marks)
+    (svg_dir / "benchmarks_nmi.svg").write_text(svg)
+    lines += [f"![NMI by method and dataset]({_rel(svg_dir / 'benchmarks_nmi.svg', doc_dir)})", ""]
+    # verdicts
+    for ds, metric, bar in TARGETS:
+        if ds not in summ or "n2d" not in summ[ds]["methods"]:
+            verdicts.append((f"{DATASET_NAMES.get(ds, ds)} {metric.upper()} >= {bar}", "not measured", "-"))
+            continue
+        v = ms(summ[ds]["methods"]["n2d"][metric])[0]
+        verdicts.append((f"{DATASET_NAMES.get(ds, ds)} {metric.upper()} >= {bar}", f"{v:.3f}",
+                         "met" if v >= bar else f"**not met** (short by {bar - v:.3f})"))
+    for ds, d in summ.items():
+        if "n2d" in d["methods"] and len(d["methods"]["n2d"]["acc"]) > 1:
+            s = ms(d["methods"]["n2d"]["acc"])[1]
+            verdicts.append((f"{DATASET_NAMES.get(ds, ds)}: seed-to-seed std of ACC <= 0.02", f"{s:.3f}",
+                             "met" if s <= 0.02 else f"**not met** (over by {s - 0.02:.3f})"))
+        else:
+            verdicts.append((f"{DATASET_NAMES.get(ds, ds)}: seed-to-seed std of ACC <= 0.02", "one seed only", "-"))
+    for ds, d in summ.items():
+        if ds == "pendigits" and "n2d" in d["methods"]:  # the one labeled table (standardized features)
+            a, b = ms(d["methods"]["n2d"]["acc"])[0], ms(d["methods"]["kmeans_raw"]["acc"])[0]
+            n1, n2 = ms(d["methods"]["n2d"]["nmi"])[0], ms(d["methods"]["kmeans_raw"]["nmi"])[0]
+            ok = a >= b and n1 >= n2
+            verdicts.append(("pendigits (table): default not below k-means on the standardized features",
+                             f"ACC {a:.3f} vs {b:.3f}, NMI {n1:.3f} vs {n2:.3f}", "met" if ok else "**not met**"))
+
+
+def _default_epochs() -> int:
+    from explorer.pipeline import ModelConfig
+
+    return ModelConfig().epochs
+
+
+def _default_dec_iter() -> int:
+    from explorer.cluster import ClusterConfig
+
+    return ClusterConfig().dec_max_iter
+
+
+def _cmd(q: dict) -> str:
+    parts = ["python bench/quality.py"]
+    if q.get("quick"):
+        parts.append("--quick")
+    ov = q.get("overrides", {})
+    if q.get("epoch_cap"):
+        parts.append(f"--epochs {q['epoch_cap']['epochs']} --epochs-above {q['epoch_cap']['above_rows']}")
+    if "cluster_dec_max_iter" in ov and not q.get("quick"):
+        parts.append(f"--dec-max-iter {ov['cluster_dec_max_iter']}")
+    env = "BENCH_THREADS=%s " % q["machine"]["bench_threads_env"] if q.get("machine", {}).get("bench_threads_env") else ""
+    return env + " ".join(parts)
+
+
+def _rel(path: Path, base: Path) -> str:
+    import os
+
+    return os.path.relpath(path, base)
+
+
+def section_speed(res: Path, svg_dir: Path, doc_dir: Path, lines: list[str], verdicts: list) -> None:
+    lines += ["## Speed", ""]
+    o = load(res, "overhead")
+    lines += ["### The product against plain code", ""]
+    if o:
+        s = o["settings"]
+        lines += [
+            f"`bench/reference_pipeline.py` runs the default pipeline's steps written plainly (its own training loop on "
+            f"tensor slices, `umap.UMAP`, `sklearn.mixture.GaussianMixture`) with the same settings: {o['dataset']} "
+            f"first {o['n']:,} rows, architecture {o['d']}-{'-'.join(map(str, s['hidden']))}-{s['latent_dim']}, "
+            f"{o['epochs']} epochs, batch {s['batch_size']}, k = {o['k']}, device {o['device']}. {o['repeats']} repeats, "
+            "product and reference alternating, in one process. Command: `python bench/speed.py overhead`.",
+            "",
+            "| stage (median s) | product | reference | ratio |", "|---|---|---|---|",
+        ]
+        for st, v in o["stages"].items():
+            lines.append(f"| {st} | {v['product']:.1f} | {v['reference']:.1f} | {v['product'] / max(v['reference'], 1e-9):.2f} |")
+        mp, mr = o["median"]["product"], o["median"]["reference"]
+        lines += [f"| **same steps (train + cluster + project)** | {mp['same_steps']:.1f} | {mr['same_steps']:.1f} | "
+                  f"{mp['same_steps'] / mr['same_steps']:.2f} |",
+                  f"| whole call (the product also scores the run: anomaly scores, silhouette, trustworthiness) | {mp['wall']:.1f} | {mr['wall']:.1f} | {mp['wall'] / mr['wall']:.2f} |",
+                  "", f"Overhead on the same steps: **{o['overhead_same_steps']:+.1%}** (per repeat: "
+                  f"{', '.join(f'{x:+.1%}' for x in o['overhead_per_repeat'])}). Accuracy, product vs reference: "
+                  f"{np.median([r['acc'] for r in o['runs'] if r['who'] == 'product']):.3f} vs "
+                  f"{np.median([r['acc'] for r in o['runs'] if r['who'] == 'reference']):.3f}.", ""]
+        v = o["overhead_same_steps"]
+        verdicts.append(("product overhead over the plain reference <= 5%", f"{v:+.1%}",
+                         "met" if v <= 0.05 else f"**not met** (over by {v - 0.05:.1%})"))
+    else:
+        lines += ["Not measured yet: `python bench/speed.py overhead`.", ""]
+        verdicts.append(("product overhead over the plain reference <= 5%", "not measured", "-"))
+
+    lines += ["### Autoencoder training throughput", ""]
+    for tag, label in (("", "CPU"), ("_gpu", "GPU")):
+        t = load(res, "throughput" + tag)
+        if not t:
+            continue
+        med = t["median_samples_per_s"]
+        lines += [f"{label} ({t['device']}): {t['dataset']} {t['n']:,} x {t['d']}, architecture {t['d']}-{'-'.join(map(str, t['hidden']))}, "
+                  f"batch {t['batch_size']}, {t['epochs']} epochs per measurement, {t['repeats']} repeats alternating; median samples/s:", "",
+                  "| loop | samples/s |", "|---|---|",
+                  f"| explorer.train (data resident on the device, batches indexed there) | {med['explorer']:,.0f} |",
+                  f"| torch DataLoader (TensorDataset, shuffle=True, batch moved per step) | {med['dataloader']:,.0f} |",
+                  f"| plain tensor slicing (the reference's loop) | {med['slicing']:,.0f} |", "",
+                  f"explorer / DataLoader = **{t['explorer_over_dataloader']:.2f}x**.", ""]
+    if not load(res, "throughput"):
+        lines += ["Not measured yet: `python bench/speed.py throughput`.", ""]
+
+    lines += ["### The CLI end to end on MNIST-test", ""]
+    c = load(res, "cli")
+    if c:
+        lines += [f"`{c['command']}` ({c['dataset']}, {c['n']:,} images as an .npz of uint8 28x28 with y): wall time "
+                  f"**{c['wall_s']:.0f} s** ({c['wall_s'] / 60:.1f} min), peak memory of the child (ru_maxrss) **{c['peak_rss_mb']:,} MB**; "
+                  f"the run scored ACC {c['metrics'].get('acc')}, NMI {c['metrics'].get('nmi')} on device {c['metrics'].get('device')}. "
+                  "Command: `python bench/speed.py cli`.", ""]
+        full = "--epochs" not in c["command"]
+        verdicts.append(("MNIST-test end to end via the CLI <= 5 min (2-core CPU)", f"{c['wall_s'] / 60:.1f} min" + ("" if full else " (epochs capped, see text)"),
+                         ("met" if c["wall_s"] <= 300 else f"**not met** (over by {(c['wall_s'] - 300) / 60:.1f} min)")))
+    else:
+        lines += ["Not measured yet: `python bench/speed.py cli`.", ""]
+        verdicts.append(("MNIST-test end to end via the CLI <= 5 min (2-core CPU)", "not measured", "-"))
+
+    lines += ["### GPU", ""]
+    cg = load(res, "cli_gpu")
+    if cg:
+        lines += [f"`{cg['command']}` on {cg['machine'].get('gpu')}: wall time **{cg['wall_s']:.0f} s**, peak host memory "
+                  f"{cg['peak_rss_mb']:,} MB; ACC {cg['metrics'].get('acc')}, NMI {cg['metrics'].get('nmi')}. Throughput: see above.", ""]
+    else:
+        lines += ["Not measured here (no GPU on this machine). Filled by `bash bench/gpu.sh` run on a GPU machine "
+                  "(the CLI end to end with `--device cuda`, and the throughput comparison on the GPU), then "
+                  "`python bench/report.py`.", ""]
+
+    lines += ["### How cost grows", ""]
+    sc = load(res, "scaling")
+    if sc:
+        rows = sc["rows"]
+        stages = list(rows[0]["seconds"].keys())
+        lines += ["20 Gaussian blobs in 32 dimensions written as a CSV, loaded with `explorer.data.load`, then "
+                  "`run_pipeline` with the default table configuration and k = 20; the stage times are the pipeline's "
+                  f"`timings`. Device {sc['device']}. Command: `python bench/speed.py scaling`.", "",
+                  "| rows | epochs | " + " | ".join(f"{s} (s)" for s in stages) + " | total (s) | train s / epoch | ACC |",
+                  "|---" * (len(stages) + 5) + "|"]
+        for r in rows:
+            lines.append(f"| {r['n']:,} | {r['epochs_run']} | " + " | ".join(f"{r['seconds'][s]:.1f}" for s in stages)
+                         + f" | {r['total']:.1f} | {r['train_s_per_epoch']:.2f} | {r['acc']:.3f} |")
+        eps = sorted({r["epochs"] for r in rows})
+        lines += ["", f"Epochs per size: {', '.join('%s: %s' % (format(r['n'], ','), r['epochs']) for r in rows)} (the default trains up to "
+                  "100 with early stopping; training time grows linearly with rows x epochs, see s / epoch)." if len(eps) > 1 else "", ""]
+        if len(rows) > 1:
+            svg = loglog_lines([r["n"] for r in rows], {s: [r["seconds"][s] for r in rows] for s in stages},
+                               title="Seconds per stage against rows", xlabel="rows", ylabel="seconds")
+            (svg_dir / "benchmarks_scaling.svg").write_text(svg)
+            lines += [f"![Seconds per stage against rows]({_rel(svg_dir / 'benchmarks_scaling.svg', doc_dir)})", ""]
+    else:
+        lines += ["Not measured yet: `python bench/speed.py scaling`.", ""]
+
+    lines += ["### The dashboard in a browser", "",
+              "Not measured yet (re-colour and selection time on 10k and 100k points in a real browser): the "
+              "browser tests are being built separately.", ""]
+
+
+def render(results: Path, doc: Path) -> str:
+    doc_dir = doc.parent
+    svg_dir = doc_dir
+    svg_dir.mkdir(parents=True, exist_ok=True)
+    q = load(results, "quality")
+    mach = next((x["machine"] for x in (q, load(results, "overhead"), load(results, "cli"), load(results, "scaling")) if x), None)
+    lines = ["# Benchmarks", "",
+             "Generated by `python bench/report.py` from the JSON in `bench/results/`; regenerate everything with "
+             "`python bench/run_all.py` (about an hour on a 2-core CPU; `--quick` is the smoke test). Do not edit by hand.", ""]
+    if mach:
+        lines += [f"Machine: {mach['cpu']}, {mach['cores']} cores, torch {mach['torch']} ({mach['torch_threads']} threads per "
+                  f"process{'' if not mach.get('bench_threads_env') else ', set by BENCH_THREADS'}), scikit-learn {mach['sklearn']}, "
+                  f"umap-learn {mach.get('umap')}, Python {mach['python']}, GPU {mach.get('gpu') or 'none'}; measured {mach['date']}. "
+                  f"The machine was shared with other work while measuring (load average at the start "
+                  f"{', '.join(f'{x:.1f}' for x in mach.get('load_average_at_start', []))}), so absolute times are noisy; "
+                  "comparisons are made side by side in one process.", ""]
+    body: list[str] = []
+    verdicts: list[tuple[str, str, str]] = []
+    section_quality(q, svg_dir, doc_dir, body, verdicts)
+    section_speed(results, svg_dir, doc_dir, body, verdicts)
+    lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in verdicts]
+    lines += [""] + body
+    notes = results / "NOTES.md"
+    if notes.is_file():
+        lines += [notes.read_text().strip(), ""]
+    text = "\n".join(lines).rstrip() + "\n"
+    doc.write_text(text)
+    return text
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results", type=Path, default=BENCH / "results")
+    p.add_argument("--doc", type=Path, default=BENCH.parent / "docs" / "BENCHMARKS.md")
+    a = p.parse_args(argv)
+    render(a.results, a.doc)
+    print(f"wrote {a.doc}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Run every benchmark and render docs/BENCHMARKS.md.
+
+    python bench/run_all.py            # full: quality (3 seeds), speed, scaling; then the report
+    python bench/run_all.py --quick    # smoke test: load_digits / synthetic data, tiny sizes, < 2 min
+    python bench/run_all.py --only quality cli --dec-max-iter 300
+
+Each step runs in its own process, one after another (two CPU-heavy processes at once on a small
+machine slow each other down many times), and writes bench/results/<step>.json (or --out DIR).
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+STEPS = ("quality", "overhead", "throughput", "cli", "scaling")
+
+
+def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list[str]]:
+    q = ["--quick"] if quick else []
+    o = ["--out", str(out)]
+    dec = ["--dec-max-iter", str(dec_max_iter)] if dec_max_iter else []
+    py, b = sys.executable, str(BENCH)
+    return {
+        "quality": [py, f"{b}/quality.py", *q, *o, *dec],
+        "overhead": [py, f"{b}/speed.py", "overhead", *q, *o],
+        "throughput": [py, f"{b}/speed.py", "throughput", *q, *o],
+        "cli": [py, f"{b}/speed.py", "cli", *q, *o],
+        "scaling": [py, f"{b}/speed.py", "scaling", *q, *o],
+    }
+
+
+def in_process(cmd: list[str]) -> int:
+    """Run a step's main() in this process (the quick mode: UMAP's compilation is paid once, not per step)."""
+    import importlib
+    import traceback
+
+    sys.path.insert(0, str(BENCH))
+    module = importlib.import_module(Path(cmd[1]).stem)
+    try:
+        module.main(cmd[2:])
+        return 0
+    except Exception:  # report and go on with the next step, like a failed subprocess
+        traceback.print_exc()
+        return 1
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--only", nargs="+", choices=STEPS, default=list(STEPS))
+    p.add_argument("--out", type=Path, default=BENCH / "results")
+    p.add_argument("--doc", type=Path, default=None, help="where to write the report (default docs/BENCHMARKS.md; with --quick, OUT/BENCHMARKS.md)")
+    p.add_argument("--dec-max-iter", type=int, default=None)
+    a = p.parse_args(argv)
+    a.out.mkdir(parents=True, exist_ok=True)
+    cmds = commands(a.out, a.quick, a.dec_max_iter)
+    failed = []
+    for step in a.only:
+        t0 = time.perf_counter()
+        print(f"== {step}: {' '.join(cmds[step][1:])}", flush=True)
+        rc = in_process(cmds[step]) if a.quick else subprocess.call(cmds[step])
+        print(f"== {step}: exit {rc} after {time.perf_counter() - t0:.0f}s", flush=True)
+        if rc:
+            failed.append(step)
+    doc = a.doc or (a.out / "BENCHMARKS.md" if a.quick else BENCH.parent / "docs" / "BENCHMARKS.md")
+    report = [sys.executable, str(BENCH / "report.py"), "--results", str(a.out), "--doc", str(doc)]
+    rc = in_process(report) if a.quick else subprocess.call(report)
+    return 1 if failed or rc else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
