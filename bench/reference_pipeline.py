@@ -131,7 +131,7 @@ def run_reference(X: np.ndarray, s: ReferenceSettings) -> dict:
 
     t0 = time.perf_counter()
     E = umap.UMAP(n_components=s.k, n_neighbors=s.umap_neighbors, min_dist=s.umap_min_dist, random_state=s.seed,
-                  low_memory=True).fit_transform(Z)
+                  low_memory=True, n_jobs=1).fit_transform(Z)
     E64 = E.astype(np.float64)
     gm = GaussianMixture(s.k, covariance_type="full", n_init=s.gmm_restarts, random_state=s.seed).fit(E64)
     labels = gm.predict(E64)
@@ -139,6 +139,6 @@ def run_reference(X: np.ndarray, s: ReferenceSettings) -> dict:
 
     t0 = time.perf_counter()
     Y = umap.UMAP(n_components=2, n_neighbors=s.display_neighbors, min_dist=s.display_min_dist, random_state=s.seed,
-                  low_memory=True).fit_transform(Z)
+                  low_memory=True, n_jobs=1).fit_transform(Z)
     timings["project"] = time.perf_counter() - t0
     return {"labels": labels, "embedding": Y, "timings": timings, "epochs_run": epochs_run}

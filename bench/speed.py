@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -149,25 +149,21 @@ def cli(dataset: str, device: str, extra: list[str] | None = None) -> dict:
                "--device", device, "--out", str(Path(tmp) / "runs"), *(extra or [])]
         log("cli: " + " ".join(cmd[1:]))
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        out, err = proc.communicate()
-        wall = time.perf_counter() - t0
-        _, _, usage = os.wait4(proc.pid, 0) if proc.returncode is None else (None, None, resource_children())
+        with open(Path(tmp) / "stdout", "w+") as out, open(Path(tmp) / "stderr", "w+") as err:
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, text=True)
+            _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (peak RSS)
+            wall = time.perf_counter() - t0
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0), err.seek(0)
+            stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
-        raise RuntimeError(f"the CLI failed ({proc.returncode}): {err[-2000:]}")
-    metrics = json.loads(out.strip().splitlines()[-1])
+        raise RuntimeError(f"the CLI failed ({proc.returncode}): {stderr[-2000:]}")
+    metrics = json.loads(stdout.strip().splitlines()[-1])
     peak_mb = usage.ru_maxrss / 1024  # Linux: kilobytes
     log(f"cli: {wall:.1f}s, peak RSS {peak_mb:.0f} MB, acc {metrics.get('acc')}")
     return {"dataset": ds.name, "n": ds.n, "command": "python -m explorer run <data>.npz --k %d --json --device %s%s"
             % (ds.n_classes, device, "".join(" " + e for e in extra or [])), "wall_s": round(wall, 1),
             "peak_rss_mb": round(peak_mb), "metrics": {k: metrics.get(k) for k in ("acc", "nmi", "ari", "k", "seconds", "device")}}
-
-
-def resource_children():
-    """rusage of the finished children (the CLI is this process's only child at that point)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_CHILDREN)
 
 
 # -- how cost grows ----------------------------------------------------------------------------------------
@@ -182,7 +178,7 @@ def blobs_csv(path: Path, n: int, d: int = 32, centers: int = 20, seed: int = 0)
     df.to_csv(path, index=False)
 
 
-def scaling(sizes: list[int], epochs: dict[int, int], device: str) -> dict:
+def scaling(sizes: list[int], epochs: dict[int, int], device: str, save=None) -> dict:
     from explorer.data import TableOptions, load
     from explorer.pipeline import default_config, run_pipeline
 
@@ -204,6 +200,8 @@ def scaling(sizes: list[int], epochs: dict[int, int], device: str) -> dict:
                "acc": round(float(res.metrics.get("acc") or 0), 4), "nmi": round(float(res.metrics.get("nmi") or 0), 4)}
         rows.append(row)
         log(f"scaling n={n}: " + ", ".join(f"{k} {v:.1f}s" for k, v in t.items()) + f"  acc {row['acc']:.3f}")
+        if save is not None:  # keep what is done if a long size is stopped
+            save({"rows": rows, "device": _device(device)})
     return {"rows": rows, "device": _device(device)}
 
 
@@ -220,17 +218,18 @@ def main(argv=None) -> None:
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--tag", default="", help="suffix of the JSON file name (e.g. _gpu)")
     a = p.parse_args(argv)
-    result = run(a)
     path = a.out / f"{a.what}{a.tag}.json"
-    write_json(path, {"machine": machine(), "quick": a.quick, **result})
+    mach = machine()
+    save = lambda result: write_json(path, {"machine": mach, "quick": a.quick, **result})  # noqa: E731
+    save(run(a, save))
     log(f"-> {path}")
 
 
-def run(a) -> dict:
+def run(a, save=None) -> dict:
     quick = a.quick
     if a.what == "overhead":
         dataset = "digits" if quick else a.dataset
-        return overhead(dataset, a.n or (None if quick else 5000), a.epochs or (2 if quick else 5), 1 if quick else a.repeats, a.device)
+        return overhead(dataset, a.n or (600 if quick else 5000), a.epochs or (2 if quick else 5), 1 if quick else a.repeats, a.device)
     if a.what == "throughput":
         dataset = "digits" if quick else a.dataset
         return throughput(dataset, a.n, a.epochs or (1 if quick else 3), 1 if quick else a.repeats, a.device)
@@ -243,7 +242,7 @@ def run(a) -> dict:
         epochs = {n: 2 for n in sizes}
     else:  # the same few epochs everywhere (the default trains up to 100 with early stopping); fewer at 100k
         epochs = {n: a.epochs or (2 if n >= 100_000 else 5) for n in sizes}
-    return scaling(sizes, epochs, a.device)
+    return scaling(sizes, epochs, a.device, save)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,10 @@ class Limits:
         max_unzipped_bytes: bytes a zip may expand to, both as its entries declare and as actually
             read (guards against zip bombs); also caps the total bytes read for one image set.
         max_epochs: epochs of one training run.
-        max_train_seconds: wall-clock seconds of one training run.
+        max_train_seconds: wall-clock seconds of one training run (it stops there, keeping the best
+            weights so far).
+        max_session_train_seconds: wall-clock seconds of training one dashboard session may use in
+            all; the dashboard checks it before it starts another training job.
     """
 
     max_upload_bytes: int = 200 * 2**20
@@ -39,6 +42,7 @@ class Limits:
     max_unzipped_bytes: int = 2 * 2**30
     max_epochs: int = 500
     max_train_seconds: float = 3600.0
+    max_session_train_seconds: float = 4 * 3600.0
 
     @classmethod
     def from_env(cls, environ: "os._Environ[str] | dict[str, str] | None" = None) -> "Limits":

@@ -11,11 +11,12 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .pipeline import ModelConfig, PipelineConfig, dataset_fingerprint, model_key
+from .pipeline import PipelineConfig, dataset_fingerprint, model_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .dataset import Dataset
     from .jobs import Job, JobManager
+    from .limits import Limits
     from .pipeline import RunResult
     from .reducers import Reducer
 
@@ -37,6 +38,21 @@ class Workspace:
     current: str | None = None  # key of the run on show
     jobs: dict[str, str] = field(default_factory=dict)  # purpose ("train", "run", "project") -> job id
     messages: list[tuple[str, str]] = field(default_factory=list)  # (level, text) to show once
+    train_seconds: float = 0.0  # wall-clock seconds this session's training jobs have run
+
+    # -- the session's training budget ----------------------------------------------------------------
+    def training_allowance(self, limits: "Limits") -> float:
+        """Seconds the next training job may run: the per-run cap, or what is left of the session's
+        ``max_session_train_seconds`` if that is less. A spent budget is a LimitError that says how to raise it."""
+        from .errors import LimitError
+        from .limits import how_to_raise
+
+        left = float(limits.max_session_train_seconds) - self.train_seconds
+        if left <= 0:
+            raise LimitError(f"this session has trained for {self.train_seconds:,.0f} seconds, the limit "
+                             f"max_session_train_seconds={limits.max_session_train_seconds:,.0f}. "
+                             f"{how_to_raise('max_session_train_seconds')}")
+        return min(float(limits.max_train_seconds), left)
 
     # -- data ----------------------------------------------------------------------------------------
     def set_dataset(self, dataset: "Dataset", source: str) -> bool:
@@ -131,6 +147,8 @@ class Workspace:
             self.jobs.pop(purpose, None)
             manager.forget(job_id, self.owner)
             done.append(job)
+            if job.meta.get("trains"):
+                self.train_seconds += job.elapsed
             if job.status == "failed":
                 self.messages.append(("error", f"{job.name} failed: {job.error}"))
                 continue
@@ -152,10 +170,3 @@ class Workspace:
     def pop_messages(self) -> list[tuple[str, str]]:
         out, self.messages = self.messages, []
         return out
-
-
-def default_model_config(dataset: "Dataset") -> ModelConfig:
-    """The model the product would pick for this data (see :func:`explorer.pipeline.default_config`)."""
-    from .pipeline import default_config
-
-    return default_config(dataset).model

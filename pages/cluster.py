@@ -9,6 +9,7 @@ import streamlit as st
 from explorer import plots
 from explorer.cluster import METHODS, cluster_sizes
 from explorer.device import resolve_device
+from explorer.limits import Limits
 from explorer.pipeline import ProjectionConfig, default_config, run_with_representation
 from explorer.project import PROJECTION_METHODS, TSNE_SLOW_ROWS
 from explorer.reducers import AE_KINDS
@@ -106,14 +107,18 @@ def start_run(cfg) -> None:
     ds, reducer = ws.dataset, ws.model(cfg)
     refine = cfg.cluster.method in ("dec", "idec")
     train_here = reducer is None and cfg.model.kind != "none"
+    run_cfg = cfg
+    if train_here or refine:  # training, and DEC / IDEC refining, count against the session's budget
+        run_cfg = replace(cfg, model=replace(cfg.model, max_seconds=ws.training_allowance(Limits.from_env())))
 
     def run(job):
-        return run_with_representation(ds, cfg, reducer, on_event=job.emit, should_stop=job.should_stop)
+        result = run_with_representation(ds, run_cfg, reducer, on_event=job.emit, should_stop=job.should_stop)
+        return replace(result, config=cfg)  # recorded with the settings chosen (the time cap only says when to stop)
 
     ws.start(manager, "run", run, name=f"{'Training and c' if train_here else 'C'}lustering ({cfg.cluster.method})",
              device=resolve_device(cfg.device).name,
              meta={"run_key": ws.run_key(ws.fingerprint, cfg), "model_key": ws.model_key(cfg),
-                   "cache_model": train_here and not refine})
+                   "cache_model": train_here and not refine, "trains": train_here or refine})
     ws.collect(manager)  # a job that already ended (synchronous mode) is taken in at once
 
 

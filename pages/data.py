@@ -24,9 +24,11 @@ def choose_source() -> tuple[str, str, object, str | None] | None:
                               format_func=lambda s: SAMPLE_TITLES.get(s, s))
         key, name, data = ui.sample_source(sample)
         return key, name, data, sample
+    # No type= filter: Streamlit would refuse other files with an exception before the page runs; the
+    # loader names what it can read instead, in an error box.
     files = st.file_uploader(
         "Tables (CSV, TSV, Parquet), images (PNG, JPEG, … or a zip of them) or arrays / embeddings (.npy, .npz)",
-        type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS], accept_multiple_files=True, key="upload",
+        accept_multiple_files=True, key="upload", help="Readable: " + ", ".join(SUPPORTED_EXTENSIONS),
     )
     if files:  # keep the bytes: Streamlit forgets the upload when the user visits another page
         st.session_state["upload_files"] = ("upload:" + "|".join(f.file_id for f in files),

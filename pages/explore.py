@@ -22,24 +22,26 @@ ui.show_messages()
 if ui.job_progress("project"):
     st.stop()
 result = ui.need_result()
-run_tag = ws.current if not ui.read_only() else result.run_id
+run_tag = ui.short(ws.current if not ui.read_only() else result.run_id)  # names this run's widgets
 
 
-def view_settings() -> tuple[str, str, int]:
+def view_settings() -> tuple[str, int]:
     c1, c2, c3 = st.columns(3)
     with c1:
+        method = result.config.projection.method
         if ui.read_only():
-            projection = result.config.projection.method
-            st.markdown(f"**Projection:** {PROJECTION_LABELS[projection]}")
-        else:
-            projection = ui.selectbox("Projection", list(PROJECTION_METHODS), key=ui.pkey("explore_projection", run_tag),
-                                      default=result.config.projection.method, format_func=PROJECTION_LABELS.get)
+            st.markdown(f"**Projection:** {PROJECTION_LABELS[method]}")
+        else:  # always shows this run's map; picking another shows the run on that map (a job, or at once)
+            key = f"projection-{run_tag}"
+            st.session_state[key] = method
+            st.selectbox("Projection", list(PROJECTION_METHODS), key=key, format_func=PROJECTION_LABELS.get,
+                         on_change=lambda: ui.safely(change_projection, st.session_state[key]))
     with c2:
-        color_by = ui.selectbox("Colour by", views.color_options(result), key=ui.pkey("color_by", run_tag), default="cluster")
+        color_by = ui.selectbox("Colour by", views.color_options(result), key=ui.pkey("color_by"), default="cluster")
     with c3:
         cap = ui.number("Points drawn at most", ui.pkey("cap"), DISPLAY_CAP, min_value=1000, max_value=2_000_000,
                         step=10_000, help="Above this a uniform sample is drawn; clustering always uses every point.")
-    return projection, color_by, int(cap)
+    return color_by, int(cap)
 
 
 def change_projection(method: str) -> None:
@@ -48,10 +50,10 @@ def change_projection(method: str) -> None:
     key = ws.run_key(ws.fingerprint, cfg)
     if key in ws.runs:
         ws.current = key
-        st.rerun()
+        return
     ws.start(manager, "project", lambda job: reproject(result, cfg.projection), name=f"Projecting with {PROJECTION_LABELS[method]}",
              meta={"run_key": key})
-    st.rerun()
+    ws.collect(manager)  # a job that already ended (synchronous mode) is taken in at once
 
 
 def scatter_figure(color_by: str, cap: int):
@@ -93,9 +95,7 @@ def selection_panel(rows: np.ndarray) -> None:
 
 
 with ui.guard("Explore"):
-    projection, color_by, cap = view_settings()
-    if projection != result.config.projection.method:
-        change_projection(projection)
+    color_by, cap = view_settings()
     fig = scatter_figure(color_by, cap)
     left, right = st.columns([3, 2])
     with left:

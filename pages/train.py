@@ -37,7 +37,7 @@ def model_settings() -> tuple[ModelConfig, str, int]:
     with c1:
         latent = ui.number("Latent size", ui.pkey("latent", ns), int(min(d.latent_dim, ds.X.shape[1])) if kind == "pca" else int(d.latent_dim),
                            min_value=1, max_value=int(ds.X.shape[1]) if kind == "pca" else 512, step=1)
-    model = replace(d, kind=kind, latent_dim=int(latent), max_seconds=limits.max_train_seconds)
+    model = replace(d, kind=kind, latent_dim=int(latent), augment=False if kind == "pca" else d.augment)
     if kind != "pca":
         with c2:
             epochs = ui.number("Epochs", ui.pkey("epochs", ns), int(min(d.epochs, limits.max_epochs)), min_value=1,
@@ -57,8 +57,13 @@ def model_settings() -> tuple[ModelConfig, str, int]:
                               step=0.05, disabled=kind != "dae", help="std of the Gaussian noise added to the input")
             kl = ui.number("KL weight (VAE)", ui.pkey("kl", ns), float(d.kl_weight), min_value=0.0, max_value=100.0,
                            step=0.1, disabled=kind != "vae")
+        augment = False
+        if ds.images is not None:
+            augment = ui.checkbox("Augment: also train on shifted and slightly rotated copies of the images",
+                                  ui.pkey("augment", ns), bool(d.augment),
+                                  help="Codes that ignore small shifts and turns cluster digits and shapes better (DEC-DA).")
         model = replace(model, epochs=int(epochs), batch_size=int(batch), lr=float(lr), hidden=tuple(hidden),
-                        noise=float(noise), kl_weight=float(kl))
+                        noise=float(noise), kl_weight=float(kl), augment=bool(augment))
     c7, c8 = st.columns(2)
     with c7:
         device = ui.selectbox("Device", available_devices(), key=ui.pkey("device"), default="auto")
@@ -69,12 +74,14 @@ def model_settings() -> tuple[ModelConfig, str, int]:
 
 def start_training(cfg) -> None:
     device = resolve_device(cfg.device).name
-    key = ws.model_key(cfg)
+    key = ws.model_key(cfg)  # the cache key leaves out the time cap: it only says when to stop
+    run_cfg = replace(cfg, model=replace(cfg.model, max_seconds=ws.training_allowance(limits)))
 
     def train(job):
-        return fit_representation(ds, cfg, device, job.emit, job.should_stop)
+        return fit_representation(ds, run_cfg, device, job.emit, job.should_stop)
 
-    ws.start(manager, "train", train, name=f"Training {cfg.model.kind}", device=device, meta={"model_key": key})
+    ws.start(manager, "train", train, name=f"Training {cfg.model.kind}", device=device,
+             meta={"model_key": key, "trains": True})
     ws.collect(manager)  # a job that already ended (synchronous mode) is taken in at once
 
 

@@ -157,8 +157,9 @@ def need_dataset():
 def table_preview(source_key: str, _data: Any, name: str):
     """(rows, column summary) of a table, before loading it (cached per upload)."""
     from explorer.data import read_table_preview
+    from explorer.limits import Limits
 
-    return read_table_preview(_data, name, nrows=10_000)
+    return read_table_preview(_data, name, nrows=10_000, limits=Limits.from_env())
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading the data…")
@@ -240,6 +241,13 @@ def collect_jobs() -> None:
 # -- widgets that keep their value across pages ---------------------------------------------------------
 # Each helper seeds its key with the default (or resets a stored value the options no longer hold) and
 # creates the widget with persist_state="session", so a choice survives visits to other pages.
+def short(text: str | None) -> str:
+    """A short stable tag for a long key (a run's settings), to name widgets by."""
+    import hashlib
+
+    return hashlib.blake2b(str(text).encode(), digest_size=6).hexdigest()
+
+
 def pkey(*parts: Any) -> str:
     return PERSIST_PREFIX + ":".join(str(p) for p in parts)
 

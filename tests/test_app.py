@@ -182,6 +182,16 @@ def test_csv_upload_train_cluster_explore_evaluate_share(runs_dir):
     ok(at)
     assert "points selected" in texts(at.markdown)
     assert [d for d in at.get("download_button") if "selection" in d.proto.label]
+    by_label(at.selectbox, "Colour by").set_value("a").run()  # a number: one trace on a colour scale
+    ok(at)
+    assert '"colorscale"' in at.get("plotly_chart")[0].proto.spec
+    pca_run = ws.result
+    by_label(at.selectbox, "Projection").set_value("tsne").run()  # the same run on another map
+    ok(at)
+    assert ws.result.config.projection.method == "tsne" and ws.result.clusters is pca_run.clusters
+    by_label(at.selectbox, "Projection").set_value("pca").run()  # back: at once, from the session's runs
+    ok(at)
+    assert ws.result is pca_run and len(ws.runs) == 2
 
     at.switch_page("pages/reconstruct.py").run()
     ok(at)
@@ -305,3 +315,13 @@ def test_bad_upload_shows_the_error_and_keeps_the_data(runs_dir):
     assert at.error and at.session_state["ws"].dataset is before
     upload(at, "blobs.csv", blobs_csv(), "text/csv")  # and the app still works
     assert not at.error and at.session_state["ws"].dataset.name == "blobs"
+
+
+def test_a_spent_training_budget_says_how_to_raise_it(runs_dir, monkeypatch):
+    monkeypatch.setenv("EXPLORER_MAX_SESSION_TRAIN_SECONDS", "0.001")
+    at = app()
+    train(at, "pca", **{"Latent size": 3})  # the first training may start (and uses the budget up)
+    assert "Training pca: done." in texts(at.success)
+    click(at, "Train again")
+    assert "EXPLORER_MAX_SESSION_TRAIN_SECONDS" in texts(at.error)
+    assert at.session_state["ws"].has_model(at.session_state["ws"].config)  # the model made stays

@@ -106,6 +106,18 @@ def test_raising_a_cap_through_the_environment_lets_the_file_in(corpus):
         Limits.from_env({"EXPLORER_MAX_ROWS": "lots"})
 
 
+def test_every_cap_is_set_by_its_variable_and_named_when_hit():
+    from dataclasses import fields
+
+    for f in fields(Limits):
+        var = f"EXPLORER_{f.name.upper()}"
+        limits = Limits.from_env({var: "7"})
+        assert getattr(limits, f.name) == 7
+        with pytest.raises(LimitError) as hit:
+            limits.check(f.name, 8, "this asks for 8")
+        assert f"{f.name}=7" in str(hit.value) and var in str(hit.value)
+
+
 class _Canary:
     """Unpickling this makes a folder: the proof that a file's pickle ran."""
 

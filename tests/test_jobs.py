@@ -187,3 +187,26 @@ def test_workspace_collects_models_runs_and_errors():
     ws.collect(manager)
     assert ("error", "Clustering failed: no good") in ws.pop_messages()
     assert ws.result is not None  # a failed job loses nothing already made
+
+
+def test_a_session_trains_within_its_budget():
+    from explorer.errors import LimitError
+    from explorer.limits import Limits
+    from explorer.workspace import Workspace
+
+    manager = JobManager(synchronous=True)
+    ws = Workspace()
+    limits = Limits(max_train_seconds=100.0, max_session_train_seconds=250.0)
+    assert ws.training_allowance(limits) == 100.0
+    ws.train_seconds = 200.0
+    assert ws.training_allowance(limits) == 50.0  # what is left of the session's budget
+    job = ws.start(manager, "train", lambda job: time.sleep(0.05), name="Training", meta={"trains": True, "model_key": "k"})
+    ws.collect(manager)
+    assert ws.train_seconds >= 200.05 and job.elapsed >= 0.05
+    ws.start(manager, "run", lambda job: time.sleep(0.05), name="Clustering")  # no training: not counted
+    before = ws.train_seconds
+    ws.jobs.clear()
+    assert ws.train_seconds == before
+    ws.train_seconds = 250.0
+    with pytest.raises(LimitError, match="EXPLORER_MAX_SESSION_TRAIN_SECONDS"):
+        ws.training_allowance(limits)

@@ -128,7 +128,7 @@ def array_dataset(A: np.ndarray, fname: str, report: LoadReport, limits: Limits,
     n = A.shape[0]
     labels = _check_side(labels, n, "labels", fname)
     if labels is not None:
-        labels = usable_labels(labels, f"The labels of {fname}", report)
+        labels = usable_labels(labels, f"The label array of {fname}", report)
     ids_str = _check_side(ids, n, "ids", fname)
     if ids_str is not None and len(np.unique(ids_str)) < n:
         raise InputError(f"{fname}: the ids are not unique; give each row its own id.")

@@ -379,12 +379,12 @@ def load_images(source: Source | list[Source], name: str | None = None, options:
     for sentence in skipped.notes():
         report.note(sentence)
     if not pixels:
-        fix = "Check that it opens in an image viewer, or save it again as PNG or JPEG."
         if len(entries) == 1 and title == entries[0].id:
             raise InputError(f"{title} could not be read as an image (it is truncated, damaged or not an image "
-                             f"at all). {fix}")
+                             "at all). Check that it opens in an image viewer, or save it again as PNG or JPEG.")
         raise InputError(f"{title}: none of the {plural(len(entries), 'file')} could be read as an image. "
-                         + " ".join(skipped.notes()) + " " + fix.replace("it opens", "they open").replace("save it", "save them"))
+                         + " ".join(skipped.notes())
+                         + " Check that they open in an image viewer, or save them again as PNG or JPEG.")
     check_min_rows(len(pixels), title, "images")
     if animated:
         report.note(f"{plural(animated, 'file')} had several frames (animation or pages); the first was used.")

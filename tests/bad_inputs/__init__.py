@@ -104,6 +104,21 @@ def _zip_bomb(megabytes: int = 48) -> bytes:
     return buf.getvalue()
 
 
+def _lying_zip(megabytes: int = 4) -> bytes:
+    """Good images, and one entry of zeros whose headers claim it holds only 1,000 bytes."""
+    data = bytearray(_zip({**_good_pngs(4), "liar.png": bytes(megabytes << 20)}))
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("liar.png")
+    struct.pack_into("<I", data, info.header_offset + 22, 1000)  # the local header's uncompressed size
+    central = data.rfind(b"PK\x01\x02")
+    while central != -1:  # the central directory entry of liar.png
+        name_length = struct.unpack_from("<H", data, central + 28)[0]
+        if data[central + 46: central + 46 + name_length] == b"liar.png":
+            struct.pack_into("<I", data, central + 24, 1000)
+            break
+        central = data.rfind(b"PK\x01\x02", 0, central)
+    return bytes(data)
+
+
 def _npy(a: np.ndarray, allow_pickle: bool = False) -> bytes:
     buf = io.BytesIO()
     np.save(buf, a, allow_pickle=allow_pickle)
@@ -232,6 +247,7 @@ def _images() -> list[tuple[Case, Callable[[], bytes]]]:
         (Case("zip slip beside good images", "zip_slip_mixed.zip", "images", "ok", "unsafe path"),
          lambda: _zip({**_good_pngs(4, "ok/"), "../escape.png": png, "a/../../escape2.png": png})),
         (Case("a zip bomb", "zip_bomb.zip", "images", "error", "zip bomb"), _zip_bomb),
+        (Case("a zip entry that lies about its size", "liar.zip", "images", "ok", "could not be read"), _lying_zip),
         (Case("a zip holding only a zip", "nested.zip", "images", "error", "nested zips"),
          lambda: _zip({"inner.zip": _zip(_good_pngs(4))})),
         (Case("a zip with a zip beside images", "nested_mixed.zip", "images", "ok", "nested zips"),
