@@ -107,6 +107,7 @@ def main(argv=None) -> dict:
     p.add_argument("--epochs", type=int, default=None, help="cap the autoencoder's epochs (default: the product's)")
     p.add_argument("--epochs-above", type=int, default=0, help="apply --epochs only to datasets with more rows than this")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--tag", default="", help="suffix of the JSON file name (quality<tag>.json)")
     args = p.parse_args(argv)
     from datasets import DATASETS
 
@@ -122,7 +123,7 @@ def main(argv=None) -> dict:
         doc_cap = {"epochs": args.epochs, "above_rows": args.epochs_above}
     if args.dec_max_iter:
         overrides["cluster_dec_max_iter"] = args.dec_max_iter
-    path = args.out / "quality.json"
+    path = args.out / f"quality{args.tag}.json"
     doc = {"machine": machine(), "quick": args.quick, "overrides": overrides, "epoch_cap": doc_cap if capped else None, "seeds": seeds, "runs": [], "missing": []}
     start = time.perf_counter()
     loaded = {}

@@ -72,7 +72,8 @@ def quality_summary(q: dict) -> dict:
     return out
 
 
-def section_quality(q: dict | None, svg_dir: Path, doc_dir: Path, lines: list[str], verdicts: list[tuple[str, str, str]]) -> None:
+def section_quality(q: dict | None, svg_dir: Path, doc_dir: Path, lines: list[str], verdicts: list[tuple[str, str, str]],
+                    results_dir: Path) -> None:
     lines += ["## Quality", ""]
     if not q:
         lines += ["Not measured yet: run `python bench/quality.py`.", ""]
@@ -137,6 +138,21 @@ def section_quality(q: dict | None, svg_dir: Path, doc_dir: Path, lines: list[st
         better = [f"{SHORT[m]} {ms(r['nmi'])[0]:.3f}" for m, r in d["methods"].items() if m != "n2d" and ms(r["nmi"])[0] > base]
         lines.append(f"- {DATASET_NAMES.get(ds, ds)}: default {base:.3f}; " + (f"better: {', '.join(better)}" if better else "no alternative did better"))
     lines.append("")
+    uncapped = load(results_dir, "quality_uncapped")
+    if uncapped and uncapped["runs"]:
+        lines += ["### Check: the default without the epoch cap", "",
+                  "The same benchmark with the product's defaults untouched (up to "
+                  f"{_default_epochs()} epochs, early stopping) on the large sets, seed(s) "
+                  f"{', '.join(map(str, uncapped['seeds']))} only (time allowed no more): `" + _cmd(uncapped) + " --datasets ... --tag _uncapped`.", "",
+                  "| dataset | seed | epochs run | default (N2D) ACC | NMI | same seed, capped ACC | NMI |", "|---|---|---|---|---|---|---|"]
+        capped = {(r["dataset"], r["seed"]): r for r in q["runs"]}
+        for r in uncapped["runs"]:
+            c = capped.get((r["dataset"], r["seed"]))
+            cm = c["methods"]["n2d"] if c else None
+            lines.append(f"| {DATASET_NAMES.get(r['dataset'], r['dataset'])} | {r['seed']} | {r['train']['epochs_run']} | "
+                         f"{r['methods']['n2d']['acc']:.3f} | {r['methods']['n2d']['nmi']:.3f} | "
+                         + (f"{cm['acc']:.3f} | {cm['nmi']:.3f} |" if cm else "- | - |"))
+        lines.append("")
     # the chart
     groups = [ds for ds in summ]
     series = [m for m in SHORT if any(m in summ[g]["methods"] for g in groups)]
@@ -369,7 +385,7 @@ def render(results: Path, doc: Path) -> str:
                   "comparisons are made side by side in one process.", ""]
     body: list[str] = []
     verdicts: list[tuple[str, str, str]] = []
-    section_quality(q, svg_dir, doc_dir, body, verdicts)
+    section_quality(q, svg_dir, doc_dir, body, verdicts, results)
     section_speed(results, svg_dir, doc_dir, body, verdicts)
     lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in verdicts]

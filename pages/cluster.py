@@ -144,7 +144,9 @@ if not running:
     if cached is not None and ws.result is not cached:
         ws.current = ws.run_key(ws.fingerprint, cfg)  # the same settings again: the run comes back at once
     if cached is None:
-        st.button("Run clustering", type="primary", icon="▶️", on_click=ui.safely, args=(start_run, cfg))
+        training = ws.job(manager, "train") is not None  # one model at a time: wait for the Train page's
+        st.button("Run clustering", type="primary", icon="▶️", on_click=ui.safely, args=(start_run, cfg),
+                  disabled=training, help="Training is still running on the Train page" if training else None)
     result = ws.result
     if result is not None:
         if cached is None:

@@ -114,7 +114,7 @@ with ui.guard("Reading the data"):
     picked = choose_source()
 if picked is not None:
     key, name, data, sample = picked
-    with ui.guard(f"{name}"):
+    with ui.guard():  # the message names the file itself
         kind = "images" if isinstance(data, list) else sniff_kind(name)
         table = image = None
         if kind == "table":

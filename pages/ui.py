@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
@@ -33,6 +34,25 @@ PAGES = {  # name: (file, title, icon, url path)
     "evaluate": ("pages/evaluate.py", "Evaluate", "📏", "evaluate"),
     "share": ("pages/share.py", "Share", "🔗", "share"),
 }
+
+
+def _leave_legacy_pages_mode() -> None:
+    """Make sure app.py runs, whatever URL the server's first visitor opens.
+
+    A folder named ``pages/`` beside app.py makes Streamlit start in its legacy multipage mode (every
+    file in it a page of its own, run without app.py) until app.py calls ``st.navigation``. If the first
+    request of a fresh server is a sub-page URL, app.py would never run and the whole server would stay
+    in that mode. This module is imported by every page, so on its first import, still in legacy mode,
+    it switches the mode off and reruns: the rerun goes through app.py. (Renaming the folder avoids this.)
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_pages_mode()
 
 
 # -- session, jobs, the viewed run ----------------------------------------------------------------------
@@ -88,7 +108,7 @@ def handle_run_link():
     except ExplorerError as exc:
         st.session_state["view_id"] = None
         st.query_params.pop("run", None)
-        shown = view_id if len(view_id) <= 40 else view_id[:40] + "…"
+        shown = re.sub(r"[^A-Za-z0-9_-]", "?", view_id[:40]) + ("…" if len(view_id) > 40 else "")  # no markup from a link
         prefix = "" if isinstance(exc, RunNotFound) else "the saved run can't be opened: "
         st.error(f"Can't open the shared run `{shown}`: {prefix}{exc}")
         return None
