@@ -26,7 +26,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 run: install
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	EXPLORER_LIST_RUNS=1 $(PY) -m streamlit run app.py --server.port $(PORT)
 
 test: install-dev chromium
 	$(PY) -m pytest -q

@@ -70,7 +70,7 @@ def workspace() -> Workspace:
 
 
 def list_runs_enabled() -> bool:
-    return os.environ.get(LIST_RUNS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    return os.environ.get(LIST_RUNS_ENV, "0").strip().lower() in ("1", "true", "yes", "on")
 
 
 @st.cache_resource(max_entries=8, ttl=3600, show_spinner="Opening the saved run…")

@@ -272,9 +272,10 @@ def test_run_link_opens_the_run_read_only(runs_dir):
     assert not [d for d in at.get("download_button") if d.proto.label == "Whole run (zip)" and d.proto.disabled]
 
 
-def test_a_cli_run_opens_from_the_run_picker(runs_dir, tmp_path):
+def test_a_cli_run_opens_from_the_run_picker(runs_dir, tmp_path, monkeypatch):
     from explorer.cli import main
 
+    monkeypatch.setenv("EXPLORER_LIST_RUNS", "1")  # as `make run` sets it on a laptop
     csv = tmp_path / "blobs.csv"
     csv.write_bytes(blobs_csv(90))
     argv = ["run", str(csv), "--label", "kind", "--model", "pca", "--cluster", "kmeans", "--k", "3",
@@ -287,9 +288,9 @@ def test_a_cli_run_opens_from_the_run_picker(runs_dir, tmp_path):
     assert_read_only(at, run_id)
 
 
-def test_run_picker_can_be_hidden(runs_dir, monkeypatch):
+def test_run_picker_is_hidden_by_default(runs_dir, monkeypatch):
     saved_run(runs_dir)
-    monkeypatch.setenv("EXPLORER_LIST_RUNS", "0")
+    monkeypatch.delenv("EXPLORER_LIST_RUNS", raising=False)  # a hosted server lists nobody's runs
     at = app()
     assert not [s for s in at.selectbox if s.key == "run_picker"]
     assert "Saved runs" not in texts(at.subheader)
@@ -318,7 +319,7 @@ def test_bad_upload_shows_the_error_and_keeps_the_data(runs_dir):
 
 
 def test_a_spent_training_budget_says_how_to_raise_it(runs_dir, monkeypatch):
-    monkeypatch.setenv("EXPLORER_MAX_SESSION_TRAIN_SECONDS", "0.001")
+    monkeypatch.setenv("EXPLORER_MAX_SESSION_TRAIN_SECONDS", "1e-9")  # any real training spends it
     at = app()
     train(at, "pca", **{"Latent size": 3})  # the first training may start (and uses the budget up)
     assert "Training pca: done." in texts(at.success)
