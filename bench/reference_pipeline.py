@@ -2,7 +2,7 @@
 
 Same steps as ``explorer.pipeline.run_pipeline`` with the default config: a dense autoencoder
 d-500-500-2000-z (Glorot init, ReLU, MSE, Adam, a 10% validation split with early stopping that keeps
-the best weights), its code Z, UMAP of Z to k dimensions (min_dist 0), a full-covariance Gaussian
+the best weights; for images, trained on randomly shifted and rotated copies of each batch), its code Z, UMAP of Z to k dimensions (min_dist 0), a full-covariance Gaussian
 mixture with 10 restarts on that (N2D), and a 2-D UMAP of Z for display. The settings come in as
 arguments (``bench/speed.py`` passes the product's defaults), so both run the same epochs,
 architecture and batch size. Used only to measure the product's overhead.
@@ -34,6 +34,7 @@ class ReferenceSettings:
     device: str = "cpu"
     seed: int = 0
     loader: str = "slicing"  # "slicing": index a tensor on the device; "dataloader": TensorDataset + DataLoader
+    augment_shape: tuple[int, int, int] | None = None  # images (h, w, c): train on shifted / rotated copies
 
 
 def autoencoder(d: int, hidden: tuple[int, ...], latent: int):
@@ -54,6 +55,23 @@ def autoencoder(d: int, hidden: tuple[int, ...], latent: int):
             nn.init.xavier_uniform_(m.weight)
             nn.init.zeros_(m.bias)
     return enc, dec
+
+
+def shift_rotate(x, shape: tuple[int, int, int], max_shift: float = 0.1, max_degrees: float = 10.0):
+    """Each flat HWC image of the batch x (n, h*w*c) moved by up to 10% of its side and turned by up to 10 degrees."""
+    import math
+
+    import torch
+    import torch.nn.functional as F
+
+    h, w, c = shape
+    imgs = x.reshape(len(x), h, w, c).permute(0, 3, 1, 2)
+    a = (torch.rand(len(x), device=x.device) * 2 - 1) * math.radians(max_degrees)
+    t = (torch.rand(len(x), 2, device=x.device) * 2 - 1) * 2 * max_shift
+    theta = torch.stack([torch.stack([a.cos(), -a.sin(), t[:, 0]], 1), torch.stack([a.sin(), a.cos(), t[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta.to(imgs.dtype), list(imgs.shape), align_corners=False)
+    out = F.grid_sample(imgs, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.permute(0, 2, 3, 1).reshape(len(x), -1)
 
 
 def train_autoencoder(X: np.ndarray, s: ReferenceSettings):
@@ -87,6 +105,8 @@ def train_autoencoder(X: np.ndarray, s: ReferenceSettings):
             perm = torch.randperm(len(train), generator=gen).to(dev)
             it = (train[perm[i : i + s.batch_size]] for i in range(0, len(train), s.batch_size))
         for xb in it:
+            if s.augment_shape is not None:
+                xb = shift_rotate(xb, s.augment_shape)
             with amp:
                 loss = F.mse_loss(model(xb), xb)
             opt.zero_grad(set_to_none=True)

@@ -36,23 +36,29 @@ PAGES = {  # name: (file, title, icon, url path)
 }
 
 
-def _leave_legacy_pages_mode() -> None:
-    """Make sure app.py runs, whatever URL the server's first visitor opens.
+def _leave_legacy_pages_mode() -> bool:
+    """Make sure app.py runs, whatever URL the server's first visitor opens; True when this call
+    switched the legacy mode off (the run in progress should then start again, through app.py).
 
     A folder named ``pages/`` beside app.py makes Streamlit start in its legacy multipage mode (every
     file in it a page of its own, run without app.py) until app.py calls ``st.navigation``. If the first
     request of a fresh server is a sub-page URL, app.py would never run and the whole server would stay
-    in that mode. This module is imported by every page, so on its first import, still in legacy mode,
-    it switches the mode off and reruns: the rerun goes through app.py. (Renaming the folder avoids this.)
+    in that mode. This module is imported by every page, so its first import switches the mode off.
+    (Renaming the folder avoids this.)
     """
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        return True
+    return False
 
 
-_leave_legacy_pages_mode()
+# The rerun waits for the first workspace() call (every page and app.py make one early): raised during
+# this module's import, it broke the same import in every other session importing it at that moment -
+# a fresh server's first visitors, or all open tabs reconnecting after a restart - which then failed
+# with "cannot import name 'ui' from 'pages'" (found by tests/browser/test_load.py).
+_rerun_through_app = _leave_legacy_pages_mode()
 
 
 # -- session, jobs, the viewed run ----------------------------------------------------------------------
@@ -64,6 +70,10 @@ def job_manager() -> JobManager:
 
 def workspace() -> Workspace:
     """This session's work (never shared: it lives in the session's own state)."""
+    global _rerun_through_app
+    if _rerun_through_app:  # the first run after leaving the legacy pages mode (see above)
+        _rerun_through_app = False
+        st.rerun()
     if "ws" not in st.session_state:
         st.session_state["ws"] = Workspace()
     return st.session_state["ws"]

@@ -76,10 +76,12 @@ def test_stop_during_dec_leaves_a_usable_result():
 
 def test_defaults_by_data_kind():
     ds = blobs_dataset(n=1000, d=20)
-    assert default_config(ds).model.kind == "ae"
+    assert default_config(ds).model.kind == "ae" and default_config(ds).cluster.method == "n2d"
     emb = blobs_dataset(kind="embeddings")
     assert default_config(emb).model.kind == "none"
-    assert default_config(blobs_dataset(n=100)).model.kind == "pca"
+    small = default_config(blobs_dataset(n=100))
+    assert small.model.kind == "pca" and small.cluster.method == "kmeans"
+    assert default_config(blobs_dataset(n=100), k=5).cluster.k == 5
     assert default_config(ds).cluster.method == "n2d" and default_config(ds).cluster.k is None
 
 

@@ -471,6 +471,26 @@ def _pick_columns(df: "pd.DataFrame", options: TableOptions, fname: str,
     return [c for c in dict.fromkeys(options.columns) if c not in reserved], labels, ids
 
 
+def _weight_categories(X: np.ndarray, names: list[str], report: LoadReport) -> None:
+    """Divide each one-hot group of m indicator columns by sqrt(m), in place.
+
+    After scaling, every indicator has the spread of a whole numeric column, so a category with m
+    levels would weigh m times as much as a number and distances (k-means, UMAP) would split the
+    rows by category first. Weighted, each categorical column counts as much as one numeric column
+    (the weighting of factor analysis of mixed data).
+    """
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        if name.split("=", 1)[0] in report.encoded and "=" in name:
+            groups.setdefault(name.split("=", 1)[0], []).append(i)
+    weighted = [col for col, idx in groups.items() if len(idx) > 1]
+    for col in weighted:
+        X[:, groups[col]] /= np.sqrt(len(groups[col]))
+    if weighted:
+        report.note(f"Weighted the one-hot columns of {', '.join(repr(c) for c in weighted)} by 1/sqrt(number of "
+                    "categories), so each categorical column counts as much as one numeric column.")
+
+
 def load_table(source: Source, name: str | None = None, options: TableOptions | None = None,
                limits: Limits | None = None) -> Dataset:
     """Load a CSV, TSV or Parquet table as a Dataset.
@@ -499,6 +519,8 @@ def load_table(source: Source, name: str | None = None, options: TableOptions | 
     X = scale_features(X, options.scaling)
     report.scaling = options.scaling
     report.note(scaling_sentence(options.scaling, X.shape[1]))
+    if options.scaling != "none":
+        _weight_categories(X, names, report)
     X32 = np.clip(X, -np.finfo(np.float32).max, np.finfo(np.float32).max).astype(np.float32)
     report.n_rows, report.n_features = X32.shape
     return Dataset(X=X32, feature_names=names, ids=ids, report=report, kind="table",

@@ -1,0 +1,132 @@
+"""The dashboard end to end in a real headless Chromium against a real `streamlit run app.py`: upload a
+CSV through the uploader, train a small autoencoder, cluster, see the WebGL scatter, box-select points
+and see them with their cluster make-up, save the run and open its share link read-only in a second
+browser context. Each step leaves a screenshot in test-output/screenshots/."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .conftest import write_csv
+
+pytestmark = pytest.mark.browser
+
+ALL_PAGES = ["Data", "Train", "Cluster", "Explore", "Reconstructions & anomalies", "Evaluate", "Share"]
+READ_ONLY_PAGES = ["Explore", "Cluster", "Reconstructions & anomalies", "Evaluate", "Share"]
+LABEL = "Label column (optional; evaluation only, never used to fit)"
+
+
+def blobs_rows(n: int = 150, seed: int = 0) -> list[list]:
+    """id (s<row>), four numbers in three well separated groups, and the group's name."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(3), n // 3)
+    X = rng.normal(size=(n, 4)) + 6 * np.eye(3, 4)[y]
+    return [[f"s{i}", *(f"{v:.4f}" for v in X[i]), "xyz"[y[i]]] for i in range(n)]
+
+
+def rows_in_box(traces: list[dict], box: tuple[float, float, float, float]) -> set[int]:
+    """Row numbers (customdata) of the drawn points inside the box (xmin, xmax, ymin, ymax)."""
+    xmin, xmax, ymin, ymax = box
+    return {int(r) for t in traces for x, y, r in zip(t["x"], t["y"], t["customdata"])
+            if xmin <= x <= xmax and ymin <= y <= ymax}
+
+
+def selected_rows(traces: list[dict]) -> dict[str, list[int]]:
+    """Cluster (trace name) -> row numbers Plotly marks selected."""
+    return {t["name"]: [int(t["customdata"][i]) for i in t["selectedpoints"]]
+            for t in traces if t["selectedpoints"]}
+
+
+def test_upload_train_explore_select_and_share(new_session, server, run, tmp_path):
+    csv = write_csv(tmp_path / "blobs.csv", ["sample_id", "a", "b", "c", "d", "kind"], blobs_rows())
+    owner = new_session("owner", server.url)
+
+    async def own_work() -> tuple[str, list[dict]]:
+        await owner.open()
+        await owner.shot("01-data")
+        await owner.upload(csv, "blobs")
+        await owner.choose(LABEL, "kind")
+        await owner.choose("ID column (optional)", "sample_id")
+        await owner.see("150 rows × 4 features")
+        await owner.shot("02-uploaded")
+        assert await owner.nav_titles() == ALL_PAGES
+
+        await owner.train("dense autoencoder", **{"Latent size": 3, "Epochs": 3, "Batch size": 32,
+                                                  "Hidden layers (encoder; the decoder mirrors them)": "16"})
+        assert await owner.page.locator('[data-testid="stPlotlyChart"]').count() == 1  # the loss curve
+        await owner.shot("03-trained")
+
+        await owner.cluster_kmeans(3)
+        await owner.shot("04-clustered")
+
+        await owner.go("Explore")
+        plot = await owner.scatter()
+        traces = await owner.figure()
+        assert {t["type"] for t in traces} == {"scattergl"} and sorted(t["name"] for t in traces) == ["0", "1", "2"]
+        assert sum(len(t["x"]) for t in traces) == 150
+        assert await plot.locator("canvas").count() >= 1  # drawn with WebGL
+        await owner.shot("05-scatter")
+
+        box = await owner.box_select((0.02, 0.02, 0.55, 0.98))
+        count = await owner.selected_count()
+        traces = await owner.figure()
+        chosen = selected_rows(traces)
+        inside = rows_in_box(traces, box)
+        assert 0 < count < 150 and count == len(inside) == sum(map(len, chosen.values()))
+        assert set().union(*map(set, chosen.values())) == inside
+        makeup = await owner.dataframe(0)
+        assert makeup[0][:2] == ["cluster", "selected"]
+        assert {r[0]: int(r[1]) for r in makeup[1:]} == {c: len(r) for c, r in chosen.items()}
+        table = await owner.dataframe(1)  # the selected rows themselves, with their cluster
+        assert table[0][:2] == ["id", "cluster"]
+        cluster_of = {row: cluster for cluster, rows in chosen.items() for row in rows}
+        shown = [(int(r[0].removeprefix("s")), r[1]) for r in table[1:]]
+        assert shown and all(cluster_of.get(row) == cluster for row, cluster in shown)
+        await owner.shot("06-selected")
+
+        run_id = await owner.save_run()
+        await owner.shot("07-saved")
+        assert await owner.errors() == []
+        return run_id, traces
+
+    run_id, traces = run(own_work())
+    assert (server.runs_dir / run_id / "config.json").is_file()
+
+    viewer = new_session("viewer", server.url)
+
+    async def shared_view() -> None:
+        await viewer.open(f"?run={run_id}", heading="Explore")
+        await viewer.scatter()
+        seen = await viewer.figure()
+        assert [(t["name"], t["x"], t["y"], t["customdata"]) for t in seen] == \
+               [(t["name"], t["x"], t["y"], t["customdata"]) for t in traces]  # the same map, point for point
+        sidebar = " ".join(await viewer.page.locator('[data-testid="stSidebar"] [data-testid="stAlert"]').all_inner_texts())
+        assert f"Viewing saved run {run_id} (read-only)" in sidebar.replace("`", "")
+        assert await viewer.nav_titles() == READ_ONLY_PAGES  # no Data, no Train
+        assert await viewer.page.locator('input[type="file"]').count() == 0
+        await viewer.shot("08-shared-explore")
+        await viewer.go("Share")
+        await viewer.see(f"Saved run {run_id}.")
+        assert await viewer.page.get_by_role("button", name="Save this run").count() == 0
+        await viewer.shot("09-shared-share")
+        assert await viewer.errors() == []
+
+    run(shared_view())
+
+
+def test_a_broken_upload_shows_its_error_and_the_app_goes_on(new_session, server, run, tmp_path):
+    bad = tmp_path / "broken.csv"
+    bad.write_text("a,b,c\n1,2,3\n4,5\n6,7,8\n9,10,11\n")
+    user = new_session("broken-upload", server.url)
+
+    async def steps() -> None:
+        await user.open()
+        await user.page.get_by_text("My own files", exact=True).click()
+        await user.page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(bad))
+        await user.see("line 3 has 2 fields but the header has 3")
+        errors = await user.errors()  # the check every other test makes finds this one
+        assert len(errors) == 1 and "line 3 has 2 fields" in errors[0]
+        await user.heading("In use: penguins")  # the data in use stay as they were
+        await user.shot("10-broken-upload")
+
+    run(steps())
