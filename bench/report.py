@@ -146,9 +146,10 @@ def section_quality(q: dict | None, svg_dir: Path, doc_dir: Path, lines: list[st
     lines.append("")
     uncapped = load(results_dir, "quality_uncapped")
     if uncapped and uncapped["runs"]:
-        lines += ["### Check: the default without the epoch cap", "",
-                  "The same benchmark with the product's defaults untouched (up to "
-                  f"{_default_epochs()} epochs, early stopping) on the large sets, seed(s) "
+        m0 = uncapped["runs"][0]["config"]["model"]
+        lines += ["### Check: the defaults as they were at the time of this check, without the epoch cap", "",
+                  f"The same benchmark with `default_config` untouched (model `{m0['kind']}`, up to {m0['epochs']} epochs with "
+                  f"early stopping, augment {m0['augment']}), seed(s) "
                   f"{', '.join(map(str, uncapped['seeds']))} only (time allowed no more): `" + _cmd(uncapped) + " --datasets ... --tag _uncapped`.", "",
                   "| dataset | seed | epochs run | default (N2D) ACC | NMI | same seed, capped ACC | NMI |", "|---|---|---|---|---|---|---|"]
         capped = {(r["dataset"], r["seed"]): r for r in q["runs"]}
@@ -310,7 +311,10 @@ def section_speed(res: Path, svg_dir: Path, doc_dir: Path, lines: list[str], ver
                   f"explorer / DataLoader = **{t['explorer_over_dataloader']:.2f}x** (ratio of the medians; per repeat: "
                   + ", ".join(f"{a['samples_per_s'] / b['samples_per_s']:.2f}x" for a, b in zip(
                       [x for x in t["runs"] if x["loop"] == "explorer"], [x for x in t["runs"] if x["loop"] == "dataloader"]))
-                  + "). The loss is the plain reconstruction loss here (no augmentation), so only the data path differs.", ""]
+                  + "). The loss is the plain reconstruction loss here (no augmentation), so only the data path differs."
+                  + ("" if t.get("warmup") else " This measurement had no untimed warm-up: the first loop of the first "
+                     "repeat includes the device's start-up cost, which the median discounts (the current "
+                     "`bench/speed.py` warms up first)."), ""]
     if not load(res, "throughput"):
         lines += ["Not measured yet: `python bench/speed.py throughput`.", ""]
 
@@ -342,7 +346,9 @@ def section_speed(res: Path, svg_dir: Path, doc_dir: Path, lines: list[str], ver
     lines += ["### GPU", ""]
     cg = load(res, "cli_gpu")
     if cg:
-        lines += [f"`{cg['command']}` on {cg['machine'].get('gpu')}: wall time **{cg['wall_s']:.0f} s**, peak host memory "
+        gm = cg["machine"]
+        lines += [f"Machine: {gm.get('gpu')}, host CPU {gm['cpu']} ({gm['cores']} cores), torch {gm['torch']}; measured {gm['date']}.", "",
+                  f"`{cg['command']}` on {gm.get('gpu')}: wall time **{cg['wall_s']:.0f} s**, peak host memory "
                   f"{cg['peak_rss_mb']:,} MB; ACC {_num(cg['metrics'].get('acc'))}, NMI {_num(cg['metrics'].get('nmi'))}. Throughput: see above.", ""]
     else:
         lines += ["Not measured here (no GPU on this machine). Filled by `bash bench/gpu.sh` run on a GPU machine "
@@ -362,6 +368,9 @@ def section_speed(res: Path, svg_dir: Path, doc_dir: Path, lines: list[str], ver
         for r in rows:
             lines.append(f"| {r['n']:,} | {r['epochs_run']} | " + " | ".join(f"{r['seconds'][s]:.1f}" for s in stages)
                          + f" | {r['total']:.1f} | {r['train_s_per_epoch']:.2f} | {r['acc']:.3f} |")
+        lines += ["", "The first size's cluster stage includes numba's one-time compilation of UMAP's kernels (the first UMAP "
+                  "call in the process). The cluster stage (n2d: UMAP to k = 20 dimensions, then a full-covariance GMM with "
+                  "10 restarts) costs several times the 2-D projection (one UMAP) at every size."]
         eps = sorted({r["epochs"] for r in rows})
         lines += ["", f"Epochs per size: {', '.join('%s: %s' % (format(r['n'], ','), r['epochs']) for r in rows)} (the default trains up to "
                   "100 with early stopping; training time grows linearly with rows x epochs, see s / epoch)." if len(eps) > 1 else "", ""]

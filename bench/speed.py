@@ -118,28 +118,31 @@ def throughput(dataset: str, n: int | None, epochs: int, repeats: int, device: s
     loss = lambda module, xb: F.mse_loss(module.decode(module.encode(xb)), xb)  # noqa: E731
     runs = []
     loops = ("explorer", "dataloader", "slicing")
-    for r in range(repeats):
+    # repeat -1 is an untimed warm-up of every loop (CUDA context, cuBLAS handles, allocator)
+    for r in range(-1, repeats):
         for who in (loops if r % 2 == 0 else loops[::-1]):
             if dev.startswith("cuda"):
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
             if who == "explorer":  # explorer.train's loop: data moved to the device once, batches indexed there
-                torch.manual_seed(r)
+                torch.manual_seed(max(r, 0))
                 fit_module(DenseNet(X.shape[1], list(m.hidden), m.latent_dim), X, loss,
-                           TrainConfig(epochs=epochs, batch_size=m.batch_size, lr=m.lr, val_fraction=0.0, device=dev, seed=r))
+                           TrainConfig(epochs=1 if r < 0 else epochs, batch_size=m.batch_size, lr=m.lr, val_fraction=0.0, device=dev, seed=max(r, 0)))
             else:
-                train_autoencoder(X, ReferenceSettings(k=2, latent_dim=m.latent_dim, hidden=tuple(m.hidden), epochs=epochs,
+                train_autoencoder(X, ReferenceSettings(k=2, latent_dim=m.latent_dim, hidden=tuple(m.hidden), epochs=1 if r < 0 else epochs,
                                                        batch_size=m.batch_size, lr=m.lr, val_fraction=0.0, device=dev,
-                                                       seed=r, loader=who))
+                                                       seed=max(r, 0), loader=who))
             if dev.startswith("cuda"):
                 torch.cuda.synchronize()
             sec = time.perf_counter() - t0
+            if r < 0:
+                continue
             runs.append({"loop": who, "repeat": r, "seconds": round(sec, 3), "samples_per_s": round(epochs * len(X) / sec, 1)})
             log(f"throughput repeat {r} {who:<10} {epochs * len(X) / sec:9.0f} samples/s")
     med = {who: median([x["samples_per_s"] for x in runs if x["loop"] == who]) for who in loops}
     return {"dataset": ds.name, "n": len(X), "d": X.shape[1], "epochs": epochs, "repeats": repeats, "device": dev,
             "batch_size": m.batch_size, "hidden": list(m.hidden), "runs": runs, "median_samples_per_s": med,
-            "explorer_over_dataloader": med["explorer"] / med["dataloader"]}
+            "explorer_over_dataloader": med["explorer"] / med["dataloader"], "warmup": True}
 
 
 # -- the CLI end to end ----------------------------------------------------------------------------------

@@ -49,7 +49,9 @@ def test_csv_report_facts_and_encoding(tmp_path):
     assert list(ds.ids[:3]) == ["0", "1", "2"]
     assert list(ds.table.columns) == ["age", "income", "color", "const", "kind"]
     np.testing.assert_allclose(ds.X.mean(axis=0), 0, atol=1e-5)
-    np.testing.assert_allclose(ds.X.std(axis=0), 1, atol=1e-4)
+    # numbers at std 1; the 4 one-hot columns of 'color' weighted by 1/sqrt(4), so 'color' counts as one column
+    np.testing.assert_allclose(ds.X.std(axis=0), [1, 1, 0.5, 0.5, 0.5, 0.5], atol=1e-4)
+    assert "1/sqrt(number of categories)" in r.to_text()
     text = r.to_text()
     assert "'other'" in text and "single value" in text and "Filled 5 missing values" in text
 
