@@ -11,27 +11,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+pytestmark = pytest.mark.usefixtures("navigation_only")  # tests/conftest.py
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LABEL = "Label column (optional; evaluation only, never used to fit)"
-
-
-@pytest.fixture(autouse=True)
-def navigation_only(monkeypatch):
-    """Run app.py on every AppTest run, as the server does.
-
-    A folder named ``pages/`` makes Streamlit start in its legacy multipage mode until the entrypoint
-    calls ``st.navigation``; a server does that once, but AppTest resets the flag before each run, so
-    later runs would execute the page file alone, without app.py. Pin the flag off after it is set.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 @pytest.fixture

@@ -11,24 +11,12 @@ from streamlit.testing.v1 import AppTest
 
 from bad_inputs import LIMITS_ENV, Case, build_corpus, mime_type
 
+pytestmark = pytest.mark.usefixtures("navigation_only")  # tests/conftest.py
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LABEL = "Label column (optional; evaluation only, never used to fit)"
 GOOD_CSV = b"a,b,c,kind\n" + b"".join(b"%d,%d,%d,k%d\n" % (i % 2 * 9 + i % 3, i % 5, i % 2 * 7, i % 2)
                                       for i in range(40))
-
-
-@pytest.fixture(autouse=True)
-def navigation_only(monkeypatch):
-    """Run app.py on every AppTest run, as a server does (see the same fixture in test_app.py)."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 @pytest.fixture
