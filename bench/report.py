@@ -527,9 +527,21 @@ def section_speed(res: Path, svg_dir: Path, doc_dir: Path, lines: list[str], ver
     else:
         lines += ["Not measured yet: `python bench/speed.py scaling`.", ""]
 
-    lines += ["### The dashboard in a browser", "",
-              "Not measured yet (re-colour and selection time on 10k and 100k points in a real browser): the "
-              "browser tests are being built separately.", ""]
+    lines += ["### The dashboard in a browser", ""]
+    b = load(res, "browser")
+    if b:
+        m = b.get("machine", {})
+        lines += [f"`python bench/browser_timing.py` ({b['what']}; {b['repeats']} repeats; {m.get('cores')} cores, "
+                  f"load average at the start {', '.join(f'{v:.1f}' for v in m.get('load_average_at_start', []))}). "
+                  "More in [LOAD.md](LOAD.md).", "",
+                  "| points | open the link (s) | re-colour (s, median) | box-select (s, median) | server RSS (MiB) |",
+                  "|---|---|---|---|---|"]
+        for r in b["results"]:
+            lines.append(f"| {r['points']:,} | {r['open_link_s']} | {r['recolour_s']['median']} | "
+                         f"{r['box_select_s']['median']} | {r['server_rss_mib']} |")
+        lines.append("")
+    else:
+        lines += ["Not measured yet: `python bench/browser_timing.py`.", ""]
 
 
 def section_missing(results: Path, q: dict | None) -> list[str]:
@@ -580,7 +592,8 @@ def section_missing(results: Path, q: dict | None) -> list[str]:
         items.append("speed: the CPU CLI time with the cores to itself (it was measured on one thread on a shared machine)")
     if not load(results, "cli_gpu"):
         items.append("GPU numbers: to be filled by `bash bench/gpu.sh` on a GPU machine")
-    items.append("the dashboard in a real browser (re-colour / select on 10k and 100k points): not measured yet")
+    if not load(results, "browser"):
+        items.append("the dashboard in a real browser (re-colour / select on 10k and 100k points): not measured yet")
     return out + [f"- {i}." for i in items] + [""]
 
 
