@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
-from .driver import ROOT, VIEWPORT, Dash, chromium_missing, launch, streamlit_server
+from .driver import ROOT, SCREENSHOTS, VIEWPORT, Dash, chromium_missing, launch, streamlit_server
 
 SERVER_LOG = ROOT / "test-output" / "browser-server.log"
 
@@ -76,6 +76,7 @@ def new_session(request, browser, run) -> Callable[[str, str], Dash]:
         return Dash(await context.new_page(), base_url, name)
 
     def new(name: str, base_url: str) -> Dash:
+        (SCREENSHOTS / f"{name}-failed.png").unlink(missing_ok=True)  # an earlier run's
         dash = run(make(name, base_url))
         sessions.append(dash)
         return dash

@@ -77,14 +77,6 @@ class Server:
             pass
         return 0
 
-    def cpu_seconds(self) -> float:
-        """CPU time the server has used so far, all its threads (user + system, from /proc)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            return 0.0
-
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
@@ -125,6 +117,12 @@ def streamlit_server(runs_dir: Path, log: Path, env: dict[str, str] | None = Non
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+
+def _expect(locator):
+    from playwright.async_api import expect  # here, so that without playwright the tests skip, not fail
+
+    return expect(locator)
 
 
 async def launch(playwright):
@@ -178,35 +176,50 @@ class Dash:
         if (await box.input_value()) == option:
             return
         await box.click()
-        await self.page.get_by_role("option", name=option, exact=True).click()
-        await self.settle()
+        async with self.rerun():
+            await self.page.get_by_role("option", name=option, exact=True).click()
         await self._value_is(box, option)
 
     async def number(self, label: str, value: float | str) -> None:
         """Type ``value`` into the number or text input labelled ``label`` and commit it (Enter)."""
         box = self.page.get_by_label(label, exact=True)
         await box.fill(str(value))
-        await box.press("Enter")
-        await self.settle()
+        async with self.rerun():
+            await box.press("Enter")
         await self._value_is(box, str(value))
 
     async def tick(self, label: str, on: bool) -> None:
         box = self.page.get_by_role("checkbox", name=label, exact=True)
         if await box.is_checked() != on:
-            await self.page.locator('[data-testid="stCheckbox"]', has_text=label).locator("label").click()
-            await self.settle()
-        from playwright.async_api import expect
+            async with self.rerun():
+                await self.page.locator('[data-testid="stCheckbox"]', has_text=label).locator("label").click()
+        await (_expect(box).to_be_checked() if on else _expect(box).not_to_be_checked())
 
-        await (expect(box).to_be_checked() if on else expect(box).not_to_be_checked())
+    @contextlib.asynccontextmanager
+    async def rerun(self, start_s: float = 3, timeout_s: float = 120):
+        """``async with dash.rerun(): <change a widget>`` waits for the rerun the change starts to end.
 
-    async def settle(self, start_s: float = 1.5, timeout_s: float = 60) -> None:
-        """Wait for the rerun a widget change starts to finish. A button's callback gets the values of
-        the last finished run, and a widget the rerun draws again may lose a value typed meanwhile, so
-        each change waits for its rerun before the next one."""
-        with contextlib.suppress(Exception):  # a quick rerun may be over before it is seen
-            await self.page.wait_for_function(
-                "() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'running'",
-                timeout=start_s * 1000)
+        A button's callback gets the values of the last finished run, and a widget that a rerun draws
+        again may lose a value typed meanwhile, so each change waits for its rerun before the next.
+        A MutationObserver counts the app's script state turning "running", however briefly; if no
+        run starts within ``start_s`` seconds (nothing changed), it carries on.
+        """
+        await self.page.evaluate("""() => {
+            const app = document.querySelector('[data-testid=stApp]');
+            window.__explorerRuns = 0;
+            window.__explorerObserver?.disconnect();
+            window.__explorerObserver = new MutationObserver(() => {
+                if (app.dataset.testScriptState === 'running') window.__explorerRuns += 1;
+            });
+            window.__explorerObserver.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+        }""")
+        yield
+        with contextlib.suppress(Exception):
+            await self.page.wait_for_function("() => window.__explorerRuns > 0", timeout=start_s * 1000)
+        await self.settle(timeout_s)
+
+    async def settle(self, timeout_s: float = 120) -> None:
+        """Wait until no script run is in progress."""
         await self.page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
             timeout=timeout_s * 1000)
 
@@ -215,9 +228,7 @@ class Dash:
 
     @staticmethod
     async def _value_is(box, value: str) -> None:
-        from playwright.async_api import expect
-
-        await expect(box).to_have_value(value, timeout=10_000)
+        await _expect(box).to_have_value(value, timeout=10_000)
 
     # -- the steps -----------------------------------------------------------------------------------------
     async def upload(self, path: Path, name: str) -> None:
@@ -243,10 +254,8 @@ class Dash:
         await self.number("k (clusters)", k)
         await self.choose("Projection for the scatter", "PCA")
         await self.click("Run clustering")
-        from playwright.async_api import expect
-
         metric = self.page.locator('[data-testid="stMetric"]', has_text="clusters").locator('[data-testid="stMetricValue"]')
-        await expect(metric).to_have_text(str(k), timeout=timeout_s * 1000)
+        await _expect(metric).to_have_text(str(k), timeout=timeout_s * 1000)
 
     async def scatter(self, timeout_s: float = 60):
         """The Explore page's Plotly figure, once its WebGL canvas is drawn."""
@@ -254,13 +263,19 @@ class Dash:
         await plot.locator("canvas").first.wait_for(timeout=timeout_s * 1000)
         return plot
 
-    async def box_select(self, frac=(0.05, 0.05, 0.6, 0.95)) -> tuple[float, float, float, float]:
+    async def plot_area(self) -> dict:
+        """The scatter's plot area (where dragging selects) in page pixels: x, y, width, height."""
+        plot = await self.scatter()
+        return await plot.locator(".nsewdrag").first.bounding_box()
+
+    async def drag_box(self, frac=(0.05, 0.05, 0.6, 0.95)) -> tuple[float, float, float, float]:
         """Box Select in Plotly's modebar, then drag over the plot area from (x0, y0) to (x1, y1),
-        given as fractions of the plot area. Returns the box in data coordinates (xmin, xmax, ymin, ymax)."""
+        given as fractions of the plot area; returns as soon as the mouse is released, with the box
+        in page pixels (x0, y0, x1, y1)."""
         plot = await self.scatter()
         await plot.hover()  # the modebar shows on hover
         await plot.locator('.modebar-btn[data-title="Box Select"]').click()
-        area = await plot.locator(".nsewdrag").first.bounding_box()
+        area = await self.plot_area()
         x0, y0 = area["x"] + frac[0] * area["width"], area["y"] + frac[1] * area["height"]
         x1, y1 = area["x"] + frac[2] * area["width"], area["y"] + frac[3] * area["height"]
         mouse = self.page.mouse
@@ -269,6 +284,12 @@ class Dash:
         await mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=5)
         await mouse.move(x1, y1, steps=5)
         await mouse.up()
+        return x0, y0, x1, y1
+
+    async def box_select(self, frac=(0.05, 0.05, 0.6, 0.95)) -> tuple[float, float, float, float]:
+        """drag_box(frac); returns the box in data coordinates (xmin, xmax, ymin, ymax)."""
+        x0, y0, x1, y1 = await self.drag_box(frac)
+        plot = await self.scatter()
         x_range = await self._to_data(plot, "xaxis", [x0, x1])
         y_range = await self._to_data(plot, "yaxis", [y0, y1])
         return min(x_range), max(x_range), min(y_range), max(y_range)

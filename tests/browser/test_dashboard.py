@@ -112,6 +112,7 @@ def test_upload_train_explore_select_and_share(new_session, server, run, tmp_pat
         assert await viewer.errors() == []
 
     run(shared_view())
+    assert "Traceback" not in server.log.read_text(errors="replace"), server.log_tail()
 
 
 def test_a_broken_upload_shows_its_error_and_the_app_goes_on(new_session, server, run, tmp_path):
