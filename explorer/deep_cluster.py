@@ -9,7 +9,6 @@ between two target updates, after ``dec_max_iter`` batches, or when ``should_sto
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -132,7 +131,3 @@ def refine(
         info={"iterations": iterations, "last_label_change": delta, "stop_reason": stopped, "start": "kmeans"},
     )
 
-
-def dec_config(cfg: ClusterConfig, **changes) -> ClusterConfig:
-    """A copy of ``cfg`` with changes (a small helper for callers building DEC/IDEC settings)."""
-    return replace(cfg, **changes)
