@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer.data.common import resolve_scaling, scale_features
 from explorer.dataset import Dataset, LoadReport
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,10 +33,13 @@ def _images(name: str, images: np.ndarray, y: np.ndarray) -> Dataset:
 
 
 def _table(name: str, X: np.ndarray, y: np.ndarray) -> Dataset:
-    X = ((X - X.mean(0)) / np.where(X.std(0) > 0, X.std(0), 1)).astype(np.float32)
+    """Scaled as the product's table loader scales by default ("auto": pendigits' 16 columns all span
+    0..100, so they are scaled together)."""
+    scaling = resolve_scaling(X, "auto")
+    X = scale_features(X.astype(np.float64), scaling).astype(np.float32)
     n = len(X)
     return Dataset(X=X, feature_names=[f"f{i}" for i in range(X.shape[1])], ids=np.array([str(i) for i in range(n)]),
-                   report=LoadReport(source=name, kind="table", n_rows=n, n_features=X.shape[1], scaling="standard"),
+                   report=LoadReport(source=name, kind="table", n_rows=n, n_features=X.shape[1], scaling=scaling),
                    kind="table", name=name, labels=y.astype(str))
 
 

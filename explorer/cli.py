@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("data", help="a table (.csv .tsv .parquet), images (.zip, image files, a folder) or arrays (.npy .npz)")
     r.add_argument("--label", help="table column holding known labels (for evaluation only; never used for fitting)")
     r.add_argument("--id", dest="id_column", help="table column holding row ids")
-    r.add_argument("--scaling", choices=("standard", "minmax", "none"), help="table feature scaling (default standard)")
+    r.add_argument("--scaling", choices=("auto", "standard", "minmax", "none"),
+                   help="table feature scaling (default auto: columns sharing one range are scaled together, others standardized)")
     r.add_argument("--model", choices=MODEL_CHOICES, help="representation (default: by data type)")
     r.add_argument("--cluster", choices=CLUSTER_CHOICES, help="clustering method (default n2d: AE -> UMAP -> GMM)")
     r.add_argument("--k", type=int, help="number of clusters (default: suggested by a k sweep)")
@@ -118,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         limits.check("max_epochs", args.epochs, f"--epochs asks for {args.epochs:,} epochs")
     if not Path(args.data).exists():
         raise CliError(f"{args.data}: no such file or folder.")
-    table_opts = TableOptions(label_column=args.label, id_column=args.id_column, scaling=args.scaling or "standard")
+    table_opts = TableOptions(label_column=args.label, id_column=args.id_column, scaling=args.scaling or "auto")
     dataset = load(args.data, table=table_opts, images=ImageOptions(), limits=limits)
     if args.label and dataset.kind != "table":
         print(f"note: --label applies to tables; {dataset.kind} take labels from folders or a 'y' array.", file=sys.stderr)

@@ -24,6 +24,7 @@ StopCheck = Callable[[], bool]
 
 REDUCER_CHOICES = (*MODEL_KINDS, "none")
 SMALL_TABLE_ROWS = 1000  # below this, tables get PCA -> k-means by default
+NARROW_TABLE_COLUMNS = 32  # up to this many columns, n2d's UMAP runs on the features themselves (no autoencoder)
 
 
 @dataclass
@@ -96,7 +97,8 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
 
     - images: the DEC / N2D dense autoencoder d-500-500-2000-10, trained 150 epochs on randomly
       shifted and rotated copies of each batch, then N2D (UMAP -> GMM);
-    - tables: the same autoencoder with a code no wider than the data, then N2D; below
+    - tables: UMAP -> GMM (N2D's clustering) on the features themselves up to
+      ``NARROW_TABLE_COLUMNS`` columns; wider ones first get the autoencoder with a 10-d code; below
       ``SMALL_TABLE_ROWS`` rows, PCA then k-means;
     - embeddings: no training (the vectors are the representation), then N2D.
     k is left to the k sweep unless given.
@@ -117,7 +119,12 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
             cfg = PipelineConfig(model=ModelConfig(kind="pca", latent_dim=min(latent, d)))
             cfg.cluster.method = "kmeans"
             return replace_nested(cfg, **overrides) if overrides else cfg
-        model = ModelConfig(latent_dim=latent)
+        if d <= NARROW_TABLE_COLUMNS:
+            # an autoencoder has little to compress in a few columns: on pendigits (16) UMAP of the
+            # features gave NMI 0.877 where AE -> UMAP gave 0.857, in 6 s instead of 100 (docs/BENCHMARKS.md)
+            model = ModelConfig(kind="none", latent_dim=d)
+        else:
+            model = ModelConfig(latent_dim=latent)
     cfg = PipelineConfig(model=model)
     return replace_nested(cfg, **overrides) if overrides else cfg
 

@@ -68,9 +68,11 @@ def table_options(key: str, name: str, data: object, sample: str | None) -> tupl
         id_col = ui.selectbox("ID column (optional)", [None, *columns], key=ui.pkey("id", key), default=id_default,
                               format_func=lambda c: "— row number —" if c is None else c)
     with c3:
-        scaling = ui.radio("Scaling", ["standard", "minmax", "none"], key=ui.pkey("scaling", key),
+        scaling = ui.radio("Scaling", ["auto", "standard", "minmax", "none"], key=ui.pkey("scaling", key),
                            default=scaling_default, horizontal=True,
-                           help="standard: mean 0, standard deviation 1; minmax: 0 to 1; none: as they are")
+                           help="auto: columns that share one range (pixels, coordinates, 1-5 answers) are scaled together to 0 to 1, "
+                                "others standardized; standard: mean 0, standard deviation 1; minmax: each column 0 to 1; "
+                                "none: as they are")
     usable = [c for c in columns if c not in (label, id_col)]
     chosen = ui.multiselect("Columns to use as features", usable, key=ui.pkey("features", key, label, id_col),
                             default=usable, help="Text, date, constant and empty columns are dropped automatically.")

@@ -216,7 +216,7 @@ def sample_source(name: str) -> tuple[str, str, bytes]:
 
 
 def default_table_options(sample: str | None) -> tuple:
-    return (SAMPLE_LABELS.get(sample or ""), None, None, "standard")
+    return (SAMPLE_LABELS.get(sample or ""), None, None, "auto")
 
 
 def load_default_sample(ws: Workspace) -> None:

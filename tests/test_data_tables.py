@@ -63,6 +63,27 @@ def test_one_hot_other_gets_rare_rows(tmp_path):
     assert ds.X[:, [i for i, f in enumerate(ds.feature_names) if f.startswith("color=")]].sum(axis=1).tolist() == [1] * 200
 
 
+def test_auto_scaling_keeps_a_shared_range_together(tmp_path):
+    # pen coordinates, pixels, 1-5 answers: every column spans one range, so the spread of each column
+    # relative to the others is information; standardizing would blow up the quiet columns
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 101, size=(300, 4)).astype(float)
+    X[:, 1] = np.clip(np.round(50 + 5 * rng.standard_normal(300)), 0, 100)  # a quiet column ...
+    X[:2, 1] = [0, 100]  # ... that still spans the shared range
+    ds = load_table(write_csv(tmp_path, pd.DataFrame(X, columns=list("abcd"))))
+    assert ds.report.scaling == "shared"
+    np.testing.assert_allclose(ds.X, X / 100, atol=1e-6)
+    assert ds.X[:, 1].std() < ds.X[:, 0].std() / 3
+    assert any("share one range" in n for n in ds.report.notes)
+
+
+def test_auto_scaling_standardizes_columns_on_different_scales(tmp_path):
+    df = pd.DataFrame({"mass_g": np.linspace(3000, 6000, 50), "bill_mm": np.linspace(30, 60, 50)[::-1]})
+    ds = load_table(write_csv(tmp_path, df))
+    assert ds.report.scaling == "standard"
+    np.testing.assert_allclose(ds.X.std(axis=0), [1, 1], atol=1e-5)
+
+
 @pytest.mark.parametrize("scaling", ["minmax", "none"])
 def test_scaling_choices(tmp_path, scaling):
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 10.0], "b": [5, 5, 6, 9]})

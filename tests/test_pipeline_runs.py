@@ -10,7 +10,9 @@ import pytest
 
 from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError, RunNotFound
-from explorer.pipeline import ModelConfig, PipelineConfig, default_config, replace_nested, run_pipeline
+from explorer.pipeline import (
+    NARROW_TABLE_COLUMNS, ModelConfig, PipelineConfig, default_config, replace_nested, run_pipeline,
+)
 from explorer.runs import RUN_ID_PATTERN, list_runs, load_run, save_run, zip_run
 
 
@@ -75,8 +77,10 @@ def test_stop_during_dec_leaves_a_usable_result():
 
 
 def test_defaults_by_data_kind():
-    ds = blobs_dataset(n=1000, d=20)
+    ds = blobs_dataset(n=1000, d=40)
     assert default_config(ds).model.kind == "ae" and default_config(ds).cluster.method == "n2d"
+    narrow = default_config(blobs_dataset(n=1000, d=NARROW_TABLE_COLUMNS))  # UMAP on the columns themselves
+    assert narrow.model.kind == "none" and narrow.cluster.method == "n2d"
     emb = blobs_dataset(kind="embeddings")
     assert default_config(emb).model.kind == "none"
     small = default_config(blobs_dataset(n=100))

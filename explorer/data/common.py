@@ -181,14 +181,48 @@ def usable_labels(labels: np.ndarray, what: str, report: "LoadReport", *, id_hin
     return labels
 
 
+SCALINGS = ("auto", "standard", "minmax", "none")
+
+
+def shares_one_range(X: np.ndarray, tol: float = 0.01) -> bool:
+    """True when the columns of X (n, d >= 2) are measured on one scale: every non-constant column
+    spans the same [min, max] (within ``tol`` of that span), as pen coordinates in 0..100, pixel
+    intensities or answers on one 1-5 scale do. Their relative spread then carries meaning."""
+    if X.ndim != 2 or X.shape[1] < 2 or len(X) < 2:
+        return False
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    varying = hi > lo
+    if varying.sum() < 2:
+        return False
+    glo, ghi = lo[varying].min(), hi[varying].max()
+    span = ghi - glo
+    return bool(np.all(np.abs(lo[varying] - glo) <= tol * span) and np.all(np.abs(hi[varying] - ghi) <= tol * span))
+
+
+def resolve_scaling(X: np.ndarray, how: str) -> str:
+    """The scaling ``how`` means for this X: "auto" becomes "shared" when the columns share one range
+    (:func:`shares_one_range`), else "standard"; the others are returned as they are."""
+    if how == "auto":
+        return "shared" if shares_one_range(X) else "standard"
+    return how
+
+
 def scale_features(X: np.ndarray, how: str) -> np.ndarray:
-    """Scale the columns of X (n, d) float64: "standard" (mean 0, std 1), "minmax" ([0, 1]) or "none".
+    """Scale the columns of X (n, d) float64: "standard" (mean 0, std 1), "minmax" ([0, 1] per column),
+    "shared" (one [min, max] for all columns mapped to [0, 1], keeping their relative spread),
+    "auto" (:func:`resolve_scaling`) or "none".
 
     Constant columns are left at 0. Columns are first divided by their largest absolute value so that
     squaring very large values cannot overflow.
     """
+    how = resolve_scaling(X, how)
     if how == "none":
         return X
+    if how == "shared":
+        lo, hi = (X.min(), X.max()) if X.size else (0.0, 1.0)
+        out = (X - lo) / (hi - lo if hi > lo else 1.0)
+        out[:, X.min(axis=0) == X.max(axis=0)] = 0.0
+        return out
     peak = np.max(np.abs(X), axis=0) if len(X) else np.ones(X.shape[1])
     peak[peak == 0] = 1.0
     Z = X / peak
@@ -201,10 +235,13 @@ def scale_features(X: np.ndarray, how: str) -> np.ndarray:
         span = hi - lo
         span[span == 0] = 1.0
         return (Z - lo) / span
-    raise InputError(f"scaling '{how}' is not known; choose one of: standard, minmax, none.")
+    raise InputError(f"scaling '{how}' is not known; choose one of: {', '.join(SCALINGS)}.")
 
 
 def scaling_sentence(how: str, d: int) -> str:
+    if how == "shared":
+        return (f"The {plural(d, 'feature')} share one range, so they were scaled together to 0 to 1 "
+                "(their relative spread is kept).")
     if how == "standard":
         return f"Scaled the {plural(d, 'feature')} to mean 0 and standard deviation 1."
     if how == "minmax":

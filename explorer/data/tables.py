@@ -19,14 +19,14 @@ from ..dataset import Dataset, LoadReport
 from ..errors import InputError
 from ..limits import Limits
 from .common import (
-    Source, check_min_rows, display_name, extension, list_some, plural, read_source, scale_features,
-    scaling_sentence, usable_labels, values_to_str,
+    SCALINGS, Source, check_min_rows, display_name, extension, list_some, plural, read_source, resolve_scaling,
+    scale_features, scaling_sentence, usable_labels, values_to_str,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
-Scaling = Literal["standard", "minmax", "none"]
+Scaling = Literal["auto", "standard", "minmax", "none"]
 DELIMITERS = ",;\t|"
 NUMERIC_SHARE = 0.9  # a text column is numeric when this share of its values parse as numbers
 TEXT_UNIQUE_SHARE = 0.8  # ... and free text when this share of its values are distinct
@@ -52,15 +52,15 @@ class TableOptions:
     label_column: str | None = None
     id_column: str | None = None
     columns: list[str] | None = None
-    scaling: Scaling = "standard"
+    scaling: Scaling = "auto"
     max_categories: int = 30
     min_category_fraction: float = 0.01
     delimiter: str | None = None
     encoding: str | None = None
 
     def validate(self) -> None:
-        if self.scaling not in ("standard", "minmax", "none"):
-            raise InputError(f"scaling '{self.scaling}' is not known; choose one of: standard, minmax, none.")
+        if self.scaling not in SCALINGS:
+            raise InputError(f"scaling '{self.scaling}' is not known; choose one of: {', '.join(SCALINGS)}.")
         if self.max_categories < 1:
             raise InputError(f"max_categories must be at least 1, got {self.max_categories}.")
         if not 0 <= self.min_category_fraction < 1:
@@ -516,10 +516,11 @@ def load_table(source: Source, name: str | None = None, options: TableOptions | 
                       if len(df.columns) == 1 and re.search(r"[^\w\s.()-]", str(df.columns[0])) else "")
         raise InputError(f"{fname}: no usable feature columns are left ({why}). "
                          f"Choose other columns, or add numeric or categorical columns.{one_column}")
-    X = scale_features(X, options.scaling)
-    report.scaling = options.scaling
-    report.note(scaling_sentence(options.scaling, X.shape[1]))
-    if options.scaling != "none":
+    scaling = resolve_scaling(X, options.scaling)  # "auto": one shared range if the columns have one, else standard
+    X = scale_features(X, scaling)
+    report.scaling = scaling
+    report.note(scaling_sentence(scaling, X.shape[1]))
+    if scaling != "none":
         _weight_categories(X, names, report)
     X32 = np.clip(X, -np.finfo(np.float32).max, np.finfo(np.float32).max).astype(np.float32)
     report.n_rows, report.n_features = X32.shape
