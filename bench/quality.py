@@ -19,7 +19,7 @@ import numpy as np
 
 from common import RESULTS, log, machine, write_json
 
-from explorer.cluster import ClusterConfig, cluster, sweep_k
+from explorer.cluster import ClusterConfig, cluster
 from explorer.device import resolve_device
 from explorer.metrics import external_metrics
 from explorer.pipeline import cluster_latent, default_config, fit_representation, replace_nested
@@ -56,7 +56,8 @@ def run_one(ds, seed: int, overrides: dict) -> dict:
 
     # the one autoencoder of this (dataset, seed); the default's own model kind, or the dense AE when
     # the default is not an autoencoder (never the case on these five sets)
-    ae_cfg = cfg if cfg.model.kind in ("ae", "dae", "vae", "conv-ae") else replace_nested(cfg, model="ae")
+    ae_cfg = cfg if cfg.model.kind in ("ae", "dae", "vae", "conv-ae") else replace_nested(
+        cfg, model="ae", latent_dim=int(min(10, max(2, ds.X.shape[1] - 1))))
     t0 = time.perf_counter()
     reducer = fit_representation(ds, ae_cfg, resolve_device(ae_cfg.device).name, noop)
     Z = reducer.transform(ds.X)
@@ -78,20 +79,23 @@ def run_one(ds, seed: int, overrides: dict) -> dict:
                stop_reason=res.info.get("stop_reason"))
 
     t0 = time.perf_counter()
-    res = cluster_latent(Z, cfg, reducer, ds.X, noop)  # the default: n2d on the default model's code
-    record("n2d", res.labels, time.perf_counter() - t0, is_default=cfg.cluster.method == "n2d")
-    n2d_at_k = res
+    res = cluster_latent(Z, ae_cfg, reducer, ds.X, noop)  # n2d on the autoencoder's code
+    if cfg is ae_cfg:
+        record("n2d", res.labels, time.perf_counter() - t0, is_default=cfg.cluster.method == "n2d")
+    else:  # the default trains no autoencoder (narrow tables): AE -> UMAP -> GMM is an alternative
+        record("ae_n2d", res.labels, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        Z = ds.X if cfg.model.kind == "none" else fit_representation(ds, cfg, "cpu", noop).transform(ds.X)
+        res = cluster_latent(Z, cfg, None, ds.X, noop)
+        record("n2d", res.labels, time.perf_counter() - t0, is_default=True)
 
-    # fully automatic k: the sweep the product runs on Z when k is not given (then n2d with that k)
+    # fully automatic k: what the product runs when k is not given (for n2d: the sweep on a UMAP embedding)
     t0 = time.perf_counter()
-    sweep = sweep_k(Z, cfg.cluster.k_range, random_state=seed)
-    auto = {"k": int(sweep.suggested), "criterion": sweep.criterion, "bic_best": sweep.bic_best,
-            "ks": sweep.ks, "silhouette": [round(s, 4) for s in sweep.silhouette]}
-    if sweep.suggested == k:
-        auto.update(_scores(ds, n2d_at_k.labels))
-    else:
-        res = cluster_latent(Z, replace_nested(cfg, k=int(sweep.suggested)), reducer, ds.X, noop)
-        auto.update(_scores(ds, res.labels))
+    res = cluster_latent(Z, replace_nested(cfg, k=None), reducer if cfg is ae_cfg else None, ds.X, noop)
+    sweep = res.sweep
+    auto = {"k": int(res.k), "criterion": sweep.criterion if sweep else None, "bic_best": sweep.bic_best if sweep else None,
+            "ks": sweep.ks if sweep else None, "silhouette": [round(s, 4) for s in sweep.silhouette] if sweep else None}
+    auto.update(_scores(ds, res.labels), sweep_on="product")
     auto["seconds"] = round(time.perf_counter() - t0, 1)
     out["auto_k"] = auto
     log(f"  {ds.name} seed {seed} auto k = {auto['k']} ({auto['criterion']}): acc {auto['acc']:.3f} nmi {auto['nmi']:.3f}")

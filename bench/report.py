@@ -19,9 +19,10 @@ from svg import grouped_bars, loglog_lines
 BENCH = Path(__file__).resolve().parent
 METHOD_NAMES = {
     "kmeans_raw": "k-means on the features", "pca_kmeans": "PCA + k-means", "ae_kmeans": "AE + k-means",
-    "dec": "DEC", "idec": "IDEC", "n2d": "**default: AE -> UMAP -> GMM (N2D)**",
+    "dec": "DEC", "idec": "IDEC", "ae_n2d": "AE -> UMAP -> GMM (N2D)",
+    "n2d": "**default: UMAP -> GMM (N2D) of the default model's code, or of the features where it trains none**",
 }
-SHORT = {"kmeans_raw": "k-means", "pca_kmeans": "PCA+k-means", "ae_kmeans": "AE+k-means", "dec": "DEC", "idec": "IDEC", "n2d": "default (N2D)"}
+SHORT = {"kmeans_raw": "k-means", "pca_kmeans": "PCA+k-means", "ae_kmeans": "AE+k-means", "dec": "DEC", "idec": "IDEC", "ae_n2d": "AE+N2D", "n2d": "default (N2D)"}
 DATASET_NAMES = {"mnist_test": "MNIST-test", "usps": "USPS", "pendigits": "pendigits", "sklearn_digits": "load_digits",
                  "fashion_mnist_1k": "Fashion-MNIST 1k"}  # also the order of the datasets in the document
 # published (ACC, NMI) from ../shared/data/README.md; None where not published
@@ -102,10 +103,12 @@ def _dataset_tables(q: dict, summ: dict, datasets: list[str], lines: list[str], 
         so_far = f" of {planned_seeds} planned, so far" if planned_seeds and n_seeds < planned_seeds else ""
         m = d["runs"][0]["config"]["model"]
         lines += [f"#### {DATASET_NAMES.get(ds, ds)} ({d['n']:,} x {d['d']}, {d['k']} classes, {_seeds(n_seeds)}{so_far})", "",
-                  f"Model as run: `{m['kind']}` hidden {tuple(m['hidden'])} latent {m['latent_dim']}, up to {m['epochs']} epochs, "
-                  f"augment {m['augment']}.", ""]
+                  (f"Model as run: `{m['kind']}` hidden {tuple(m['hidden'])} latent {m['latent_dim']}, up to {m['epochs']} epochs, "
+                   f"augment {m['augment']}." if m["kind"] != "none" else
+                   "Default model: none (UMAP of the features themselves); the autoencoder rows use the dense AE "
+                   f"hidden {tuple(m['hidden'])}, up to {m['epochs']} epochs."), ""]
         lines += ["| method | ACC | NMI | ARI | published ACC / NMI | seconds (median) |", "|---|---|---|---|---|---|"]
-        for meth in ("kmeans_raw", "pca_kmeans", "ae_kmeans", "dec", "idec", "n2d"):
+        for meth in ("kmeans_raw", "pca_kmeans", "ae_kmeans", "dec", "idec", "ae_n2d", "n2d"):
             if meth not in d["methods"]:
                 continue
             r = d["methods"][meth]
@@ -117,7 +120,9 @@ def _dataset_tables(q: dict, summ: dict, datasets: list[str], lines: list[str], 
                       f"(stop: {', '.join(t['stop_reason'] for t in tr)}), median {np.median([t['seconds'] for t in tr]):.0f} s per training."]
         if d["auto"]:
             au = d["auto"]
-            lines += ["", f"Automatic k as `bench/quality.py` measures it (the sweep on the autoencoder's code; see above): picks "
+            how = ("as the product runs it (for N2D the sweep on a 10-d UMAP embedding)" if all(a.get("sweep_on") == "product" for a in au)
+                   else "as the older `bench/quality.py` measured it (the sweep on the autoencoder's code, not the product's)")
+            lines += ["", f"Automatic k {how}: picks "
                       f"k = {', '.join(str(a['k']) for a in au)} (true {d['k']}); N2D at that k scores ACC {fmt([a['acc'] for a in au])}, "
                       f"NMI {fmt([a['nmi'] for a in au])}."]
         lines.append("")
@@ -166,11 +171,9 @@ def section_quality(q: dict | None, svg_dir: Path, doc_dir: Path, lines: list[st
         f"with {GMM_N_INIT} restarts). k-means on the features and PCA + k-means use the same seed. Mean ± standard "
         "deviation over the seeds (ddof = 1; n/a with one seed). ACC is accuracy after Hungarian matching.",
         "",
-        "Automatic k, as `bench/quality.py` measures it: `sweep_k` (k-means silhouette, diagonal-GMM BIC to break ties) "
-        "runs on the autoencoder's code itself, then N2D clusters at the k it picks. This is *not* what the product does "
-        "when no k is given: its `explorer.cluster.cluster()` with the n2d default sweeps k on a "
-        f"{N2D_SWEEP_DIM}-dimensional UMAP embedding of the code and fits the GMM on that embedding. The automatic-k "
-        "lines below therefore measure a different sweep from the product's own.",
+        "Automatic k: `bench/quality.py` now runs the product's own path with no k (for the n2d default, `sweep_k` "
+        f"— k-means silhouette, diagonal-GMM BIC to break ties — on a {N2D_SWEEP_DIM}-dimensional UMAP embedding, then the "
+        "GMM at the k it picks). Rows measured before this change swept the autoencoder's code instead; each line says which.",
         "",
     ]
     # headline: the default per dataset
