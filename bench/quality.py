@@ -17,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from common import RESULTS, log, machine, write_json
+from common import RESULTS, log, machine, read_json, write_json
 
 from explorer.cluster import ClusterConfig, cluster
 from explorer.device import resolve_device
 from explorer.metrics import external_metrics
 from explorer.pipeline import cluster_latent, default_config, fit_representation, replace_nested
 
+RUN_NAMES = {"digits": "sklearn_digits", "fashion_1k": "fashion_mnist_1k"}  # --datasets name -> the dataset's own name
 FULL = ["digits", "fashion_1k", "pendigits", "usps", "mnist_test"]  # small first: a cut-short run still covers most
 
 
@@ -112,6 +113,8 @@ def main(argv=None) -> dict:
     p.add_argument("--epochs-above", type=int, default=0, help="apply --epochs only to datasets with more rows than this")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--tag", default="", help="suffix of the JSON file name (quality<tag>.json)")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the runs of other datasets already in quality<tag>.json (re-measure only --datasets)")
     args = p.parse_args(argv)
     from datasets import DATASETS
 
@@ -129,6 +132,10 @@ def main(argv=None) -> dict:
         overrides["cluster_dec_max_iter"] = args.dec_max_iter
     path = args.out / f"quality{args.tag}.json"
     doc = {"machine": machine(), "quick": args.quick, "overrides": overrides, "epoch_cap": doc_cap if capped else None, "seeds": seeds, "runs": [], "missing": []}
+    if args.merge and path.is_file():
+        old = read_json(path)
+        kept = [r for r in old["runs"] if r["dataset"] not in {RUN_NAMES.get(n, n) for n in names}]
+        doc = {**old, "runs": kept, "merged": old.get("merged", []) + [{"datasets": names, "date": doc["machine"]["date"]}]}
     start = time.perf_counter()
     loaded = {}
     for name in names:
@@ -143,7 +150,7 @@ def main(argv=None) -> dict:
         for name, ds in loaded.items():
             log(f"{name} seed {seed}: n={ds.n} d={ds.X.shape[1]}  ({time.perf_counter() - start:.0f}s so far)")
             extra = capped if ds.n > args.epochs_above else {}
-            doc["runs"].append(run_one(ds, seed, {**overrides, **extra}))
+            doc["runs"].append({**run_one(ds, seed, {**overrides, **extra}), "measured": time.strftime("%Y-%m-%d %H:%M")})
             doc["seconds"] = round(time.perf_counter() - start, 1)
             write_json(path, doc)
     doc["seconds"] = round(time.perf_counter() - start, 1)

@@ -20,7 +20,7 @@ BENCH = Path(__file__).resolve().parent
 METHOD_NAMES = {
     "kmeans_raw": "k-means on the features", "pca_kmeans": "PCA + k-means", "ae_kmeans": "AE + k-means",
     "dec": "DEC", "idec": "IDEC", "ae_n2d": "AE -> UMAP -> GMM (N2D)",
-    "n2d": "**default: UMAP -> GMM (N2D) of the default model's code, or of the features where it trains none**",
+    "n2d": "**the default (N2D: UMAP -> GMM)**",
 }
 SHORT = {"kmeans_raw": "k-means", "pca_kmeans": "PCA+k-means", "ae_kmeans": "AE+k-means", "dec": "DEC", "idec": "IDEC", "ae_n2d": "AE+N2D", "n2d": "default (N2D)"}
 DATASET_NAMES = {"mnist_test": "MNIST-test", "usps": "USPS", "pendigits": "pendigits", "sklearn_digits": "load_digits",
@@ -235,7 +235,9 @@ def section_quality(q: dict | None, svg_dir: Path, doc_dir: Path, lines: list[st
                   + (f"**Only DEC and IDEC were capped: at most {cap} batches instead of the default {_default_dec_iter()}**, "
                      "so their rows understate them; they are alternatives, not the default. " if cap else "")
                   + f"Measured {qd['machine']['date']}" + (" with `BENCH_THREADS=" + str(qd['machine']['bench_threads_env']) + "`"
-                                                          if qd["machine"].get("bench_threads_env") else "") + ".", ""]
+                                                          if qd["machine"].get("bench_threads_env") else "") + "."
+                  + "".join(f" Re-measured {m['date']} with the defaults of then (`--merge`): {', '.join(m['datasets'])}."
+                            for m in qd.get("merged", [])), ""]
         if qd.get("missing"):
             lines += [f"Data not found, skipped: {', '.join(qd['missing'])}.", ""]
         stale = _changed_defaults(qd)
@@ -617,6 +619,7 @@ def render(results: Path, doc: Path) -> str:
              "| `python bench/speed.py cli [--device cuda]` | `bench/results/cli.json` |",
              "| `python bench/speed.py scaling [--sizes ...]` | `bench/results/scaling.json` |",
              "| `bash bench/gpu.sh` (on a GPU machine) | `bench/results/cli_gpu.json`, `throughput_gpu.json` |",
+             "| `python bench/peers.py` (needs ClustPy's own environment, see the script) | `bench/results/peers.json`, then this file |",
              "| `python bench/report.py` | this file and its SVG charts in `docs/` |", "",
              "`BENCH_THREADS=1` before a command limits each process to one thread (used here because other work "
              "shared the two cores; see the machine line).", ""]
@@ -631,6 +634,9 @@ def render(results: Path, doc: Path) -> str:
     verdicts: list[tuple[str, str, str]] = []
     section_quality(q, svg_dir, doc_dir, body, verdicts, results)
     section_speed(results, svg_dir, doc_dir, body, verdicts)
+    from peers import section_peers
+
+    section_peers(load(results, "peers"), body, verdicts)
     lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in verdicts]
     if q or load(results, "quality_defaults"):

@@ -1,0 +1,68 @@
+"""bench/peers.py: the product's side runs the default pipeline, and the table says what was measured.
+
+ClustPy's side needs its own environment (never a dependency of the product), so it is not run here;
+the table and the verdicts are checked on results of a known shape instead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+peers = pytest.importorskip("peers")
+
+
+def test_the_product_side_runs_the_default_pipeline(tmp_path: Path) -> None:
+    out = tmp_path / "ours.json"
+    env = {**os.environ, "BENCH_THREADS": os.environ.get("BENCH_THREADS", "1")}
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "peers.py"), "_ours", "digits", "--seed", "1", "--epochs", "2",
+                           "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    r = json.loads(out.read_text())
+    assert len(r["labels"]) == 1797 and len(set(r["labels"])) == 10  # k = the number of classes
+    assert r["config"]["seed"] == 1 and r["config"]["model"]["epochs"] == 2 and r["config"]["model"]["augment"] is True
+    assert r["epochs_run"] == 2
+    assert set(r["timings"]) == {"train", "cluster", "project", "evaluate"}  # the whole default run is timed
+    assert r["seconds"] >= sum(r["timings"].values()) - 0.5 and r["peak_mib"] > 50
+
+
+def _cell(ds: str, seed: int, side: str, methods: dict) -> dict:
+    return {"dataset": ds, "seed": seed, "side": side, "n": 100, "d": 4, "k": 3, "methods": methods}
+
+
+def _m(acc: float, nmi: float, seconds: float) -> dict:
+    return {"acc": acc, "nmi": nmi, "ari": nmi - 0.05, "seconds": seconds, "peak_mib": 900.0}
+
+
+def test_table_and_verdicts_follow_the_numbers() -> None:
+    cells = {}
+    for seed, (ours_acc, ours_s) in enumerate([(0.97, 90.0), (0.96, 110.0), (0.965, 100.0)]):
+        cells[f"usps/{seed}/ours"] = _cell("usps", seed, "ours", {"default": _m(ours_acc, 0.92, ours_s)})
+        cells[f"usps/{seed}/clustpy"] = _cell("usps", seed, "clustpy", {
+            "n2d": _m(0.95, 0.93, 100.0), "dec": _m(0.70, 0.70, 90.0), "idec": _m(0.72, 0.69, 120.0)})
+    lines: list[str] = []
+    verdicts: list[tuple[str, str, str]] = []
+    peers.section_peers({"cells": cells, "settings": {"epochs": 150, "clustering_epochs": 50}}, lines, verdicts)
+    table = "\n".join(lines)
+    assert "| usps | **explorer default** | 0.965 ± 0.005 | 0.920 ± 0.000 |" in table
+    assert "| usps | ClustPy N2D | 0.950 ± 0.000 |" in table and "1.00×" in table  # median of 0.9, 1.1, 1.0
+    got = {name: (measured, verdict) for name, measured, verdict in verdicts}
+    assert got["usps: ahead of the best ClustPy method in ACC"][1] == "met"
+    assert got["usps: ahead of the best ClustPy method in NMI"] == ("0.920 vs 0.930 (ClustPy N2D), -0.010", "**not met**")
+    assert got["usps: time of the default <= ClustPy N2D"][1] == "met"
+    assert got["usps: default std of ACC over seeds <= 0.01"] == ("0.005", "met")
+    assert got["usps: default NMI >= 0.91"][1] == "met"
+
+
+def test_no_results_no_section() -> None:
+    lines: list[str] = []
+    peers.section_peers(None, lines, [])
+    peers.section_peers({"cells": {}}, lines, [])
+    assert lines == []
