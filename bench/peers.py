@@ -37,21 +37,20 @@ from common import RESULTS, ROOT, log, machine, read_json, write_json
 DATASETS = ["pendigits", "usps", "mnist_test"]
 PEER_METHODS = ("dec", "idec", "n2d")
 DEFAULT_PEER_PYTHON = ROOT.parent / "peers-venv" / "bin" / "python"
-OUT = RESULTS / "peers.json"
 
 
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def ours_cell(dataset: str, seed: int, epochs: int, out: Path) -> None:
+def ours_cell(dataset: str, seed: int, epochs: int, out: Path, device: str = "cpu") -> None:
     """The product's default pipeline on one (dataset, seed), in this (fresh) process."""
     from datasets import DATASETS as LOADERS
 
     from explorer.pipeline import default_config, run_pipeline
 
     ds = LOADERS[dataset]()
-    cfg = default_config(ds, k=int(ds.n_classes), seed=seed, device="cpu")
+    cfg = default_config(ds, k=int(ds.n_classes), seed=seed, device=device)
     if cfg.model.kind in ("ae", "dae", "vae", "conv-ae"):
         cfg.model.epochs = epochs
     t0 = time.perf_counter()
@@ -74,9 +73,10 @@ def run_cells(args: argparse.Namespace) -> dict:
 
     from explorer.metrics import external_metrics
 
-    results = read_json(OUT) if OUT.is_file() and not args.fresh else {"cells": {}}
+    out_path = RESULTS / f"peers{args.tag}.json"
+    results = read_json(out_path) if out_path.is_file() and not args.fresh else {"cells": {}}
     results["machine"] = machine()
-    results["settings"] = {"epochs": args.epochs, "clustering_epochs": args.clustering_epochs,
+    results["settings"] = {"epochs": args.epochs, "device": args.device, "clustering_epochs": args.clustering_epochs,
                            "clustpy_n2d_umap": {"n_neighbors": 10, "min_dist": 0.0, "n_components": "k"}}
     cells = results.setdefault("cells", {})
     sides = ["ours", "clustpy"] if args.side == "both" else [args.side]
@@ -93,12 +93,12 @@ def run_cells(args: argparse.Namespace) -> dict:
                         continue
                     out = Path(tmp) / f"{name}_{seed}_{side}.json"
                     if side == "ours":
-                        _run([sys.executable, __file__, "_ours", name, "--seed", str(seed), "--epochs", str(args.epochs), "--out", str(out)])
+                        _run([sys.executable, __file__, "_ours", name, "--seed", str(seed), "--epochs", str(args.epochs), "--device", args.device, "--out", str(out)])
                         raw = {"default": read_json(out)}
                     else:
                         _run([str(args.clustpy_python), str(Path(__file__).with_name("peers_clustpy.py")), str(data), "--k", str(k),
                               "--seed", str(seed), "--epochs", str(args.epochs), "--clustering-epochs", str(args.clustering_epochs),
-                              "--out", str(out)])
+                              "--device", args.device, "--out", str(out)])
                         raw = read_json(out)["methods"]
                     cell = {}
                     for method, r in raw.items():
@@ -108,7 +108,7 @@ def run_cells(args: argparse.Namespace) -> dict:
                             f"{r['seconds']:.0f}s {r['peak_mib']:.0f} MiB")
                     cells[key] = {"dataset": name, "seed": seed, "side": side, "n": int(ds.n), "d": int(ds.X.shape[1]),
                                   "k": k, "methods": cell}
-                    write_json(OUT, results)  # after every cell: a cut-short run keeps what it measured
+                    write_json(out_path, results)  # after every cell: a cut-short run keeps what it measured
     return results
 
 
@@ -146,7 +146,9 @@ def section_peers(results: dict | None, lines: list[str], verdicts: list[tuple[s
         return
     summ = summarize(results)
     s = results.get("settings", {})
-    lines += ["## Side by side with ClustPy", "",
+    where = "on the GPU" if s.get("device", "cpu") != "cpu" else "on the CPU"
+    mach = results.get("machine", {})
+    lines += [f"## Side by side with ClustPy, {where}", "",
               f"`python bench/peers.py` (ClustPy {_clustpy_version(results)} in its own environment, see the script). "
               f"Same input matrix for both sides, same pretraining budget: {s.get('epochs')} epochs of the "
               "784/256/16-500-500-2000-10 autoencoder where a method trains one (the product's default trains none for "
@@ -155,8 +157,11 @@ def section_peers(results: dict | None, lines: list[str], verdicts: list[tuple[s
               f"{s.get('clustering_epochs')} clustering epochs. ClustPy's three methods share one pretrained autoencoder per "
               "seed (each refines its own copy) and each method's time is that pretraining plus its own stage. The product's "
               "time is its whole default run: training, clustering, the 2-D map and the scores. Each side runs in its own "
-              "fresh process, one at a time, on the CPU (numba's one-off compile of UMAP included on both sides). "
-              "Mean ± std over seeds; time is the median over seeds; memory is the largest peak resident set.", "",
+              f"fresh process, one at a time, {where} (numba's one-off compile of UMAP included on both sides). "
+              "Mean ± std over seeds; time is the median over seeds; memory is the largest peak resident set. "
+              f"Machine: {mach.get('cpu', '?')}, {mach.get('cores', '?')} cores, GPU {mach.get('gpu') or 'none'}, torch "
+              f"{mach.get('torch', '?')} (ClustPy's side: its own torch, see `bench/results/peers*.json`); measured "
+              f"{mach.get('date', '?')}.", "",
               "| dataset | method | ACC | NMI | ARI | wall s | time / ClustPy N2D | peak MiB | seeds |",
               "|---|---|---|---|---|---|---|---|---|"]
     for ds in [d for d in DATASETS if d in summ] + [d for d in summ if d not in DATASETS]:
@@ -210,9 +215,10 @@ def main() -> None:
         p.add_argument("dataset")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--epochs", type=int, default=150)
+        p.add_argument("--device", default="cpu")
         p.add_argument("--out", type=Path, required=True)
         a = p.parse_args()
-        ours_cell(a.dataset, a.seed, a.epochs, a.out)
+        ours_cell(a.dataset, a.seed, a.epochs, a.out, a.device)
         return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clustpy-python", type=Path, default=Path(os.environ.get("CLUSTPY_PYTHON", DEFAULT_PEER_PYTHON)))
@@ -221,9 +227,13 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=150, help="pretraining epochs, both sides (the product's image default)")
     p.add_argument("--clustering-epochs", type=int, default=50, help="ClustPy DEC / IDEC clustering epochs")
     p.add_argument("--side", choices=("both", "ours", "clustpy"), default="both")
-    p.add_argument("--fresh", action="store_true", help="re-measure cells already in bench/results/peers.json")
+    p.add_argument("--fresh", action="store_true", help="re-measure cells already in bench/results/peers<tag>.json")
+    p.add_argument("--device", default="cpu", help="both sides (cpu, or cuda on a GPU machine)")
+    p.add_argument("--tag", default="", help="suffix of the results file (peers<tag>.json; _gpu for --device cuda)")
     args = p.parse_args()
-    if args.side != "ours" and not args.clustpy_python.is_file():
+    if args.device != "cpu" and not args.tag:
+        args.tag = "_gpu"
+    if args.side != "ours" and not (args.clustpy_python.is_file() or str(args.clustpy_python) == "python3"):
         sys.exit(f"ClustPy's python not found at {args.clustpy_python}: make its environment (see the top of this file) "
                  "or pass --clustpy-python.")
     run_cells(args)

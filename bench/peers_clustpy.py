@@ -31,6 +31,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=150)
     p.add_argument("--clustering-epochs", type=int, default=50)
+    p.add_argument("--device", default="cpu")
     p.add_argument("--out", required=True)
     a = p.parse_args()
 
@@ -41,8 +42,8 @@ def main() -> None:
     from clustpy.deep._train_utils import get_trained_network
 
     X = np.load(a.data, allow_pickle=False).astype(np.float32)
-    device = torch.device("cpu")
-    out = {"clustpy": __import__("clustpy").__version__ if hasattr(__import__("clustpy"), "__version__") else "0.0.3",
+    device = torch.device(a.device)
+    out = {"device": str(device), "clustpy": __import__("clustpy").__version__ if hasattr(__import__("clustpy"), "__version__") else "0.0.3",
            "torch": torch.__version__, "threads": torch.get_num_threads(), "epochs": a.epochs,
            "clustering_epochs": a.clustering_epochs, "methods": {}}
 

@@ -637,6 +637,7 @@ def render(results: Path, doc: Path) -> str:
     from peers import section_peers
 
     section_peers(load(results, "peers"), body, verdicts)
+    section_peers(load(results, "peers_gpu"), body, [])  # the targets are the CPU's; the GPU table is for reference
     lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in verdicts]
     if q or load(results, "quality_defaults"):
