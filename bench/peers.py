@@ -158,7 +158,7 @@ def section_peers(results: dict | None, lines: list[str], verdicts: list[tuple[s
               "seed (each refines its own copy) and each method's time is that pretraining plus its own stage. The product's "
               "time is its whole default run: training, clustering, the 2-D map and the scores. Each side runs in its own "
               f"fresh process, one at a time, {where} (numba's one-off compile of UMAP included on both sides). "
-              "Mean ± std over seeds; time is the median over seeds; memory is the largest peak resident set. "
+              "Mean ± std over seeds; time is the median over seeds; memory is the largest peak resident set (host memory). "
               f"Machine: {mach.get('cpu', '?')}, {mach.get('cores', '?')} cores, GPU {mach.get('gpu') or 'none'}, torch "
               f"{mach.get('torch', '?')} (ClustPy's side: its own torch, see `bench/results/peers*.json`); measured "
               f"{mach.get('date', '?')}.", "",
@@ -172,7 +172,8 @@ def section_peers(results: dict | None, lines: list[str], verdicts: list[tuple[s
             r = rows[label]
             ratio = _ratio(r, ref)
             lines.append(f"| {ds} | {'**' + label + '**' if label == 'explorer default' else label} | "
-                         + " | ".join(f"{r[m][0]:.3f} ± {r[m][1]:.3f}" for m in ("acc", "nmi", "ari"))
+                         + " | ".join(f"{r[m][0]:.3f} ± {r[m][1]:.3f}" if len(r["seeds"]) > 1 else f"{r[m][0]:.3f}"
+                                      for m in ("acc", "nmi", "ari"))
                          + f" | {r['seconds']:.0f} | {ratio if ratio is not None else '–'}"
                          + f" | {r['peak_mib']:.0f} | {len(r['seeds'])} |")
         ours = rows.get("explorer default")
@@ -192,6 +193,9 @@ def section_peers(results: dict | None, lines: list[str], verdicts: list[tuple[s
                                  "met" if ours[m][0] >= bar else "**not met**"))
             verdicts.append((f"{ds}: default std of ACC over seeds <= 0.01", f"{ours['acc'][1]:.3f}",
                              "met" if ours["acc"][1] <= 0.01 else "**not met**"))
+    missing = [d for d in DATASETS if d not in summ]
+    if missing:
+        lines += ["", f"Not measured in this run: {', '.join(missing)}."]
     lines.append("")
 
 
