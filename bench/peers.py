@@ -15,7 +15,8 @@ exactly what ``python -m explorer run`` does); ClustPy's side is ``bench/peers_c
 pretrain their autoencoders for the same ``--epochs`` (where the product's default trains one). Wall
 seconds are measured inside each process from the data in memory to the labels; peak memory is the
 process's peak resident set. Labels are used only to score. Results accumulate in
-``bench/results/peers.json`` (a cell already there is kept unless ``--fresh``), and
+``bench/results/peers.json`` (a cell already there is kept unless ``--fresh`` re-measures the cells this
+run names: its datasets, seeds and sides), and
 ``docs/BENCHMARKS.md`` is regenerated from them.
 """
 from __future__ import annotations
@@ -74,7 +75,7 @@ def run_cells(args: argparse.Namespace) -> dict:
     from explorer.metrics import external_metrics
 
     out_path = RESULTS / f"peers{args.tag}.json"
-    results = read_json(out_path) if out_path.is_file() and not args.fresh else {"cells": {}}
+    results = read_json(out_path) if out_path.is_file() else {"cells": {}}  # --fresh re-measures only this run's cells
     results["machine"] = machine()
     results["settings"] = {"epochs": args.epochs, "device": args.device, "clustering_epochs": args.clustering_epochs,
                            "clustpy_n2d_umap": {"n_neighbors": 10, "min_dist": 0.0, "n_components": "k"}}

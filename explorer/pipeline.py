@@ -43,6 +43,7 @@ class ModelConfig:
     kl_weight: float = 1.0  # variational autoencoder
     augment: bool = False  # images: train on shifted / rotated copies (DEC-DA)
     max_seconds: float | None = None
+    mixed_precision: bool = True  # bf16 autocast where the hardware has it natively; False: float32
 
     def validate(self) -> None:
         """InputError naming the first setting that cannot work, and what is allowed."""
@@ -214,6 +215,7 @@ def build_reducer(cfg: PipelineConfig, dataset: Dataset, device: str) -> Reducer
         device=device,
         random_state=cfg.seed,
         max_seconds=m.max_seconds,
+        mixed_precision=bool(m.mixed_precision),
     )
 
 

@@ -2,7 +2,8 @@
 
 Small and explicit (minGPT's Trainer): Adam, epochs / batch size / learning rate, a validation split
 with early stopping that keeps the best weights, an ``on_epoch_end`` callback that drives any progress
-bar, a ``should_stop`` check to stop from outside, bf16 autocast on CUDA, and clear handling of a
+bar, a ``should_stop`` check to stop from outside, bf16 autocast where the hardware computes bf16
+natively (CUDA GPUs; CPUs with AVX512-BF16 or AMX), and clear handling of a
 loss that becomes NaN or infinite. When the data fit in device memory they are moved there once and
 batches are indexed on the device (no DataLoader, no host-to-device copy per batch).
 """
@@ -13,6 +14,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -42,6 +44,7 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 0
     max_seconds: float | None = None  # stop (keeping the best weights) after this much wall time
+    mixed_precision: bool = True  # bf16 autocast where native (see uses_bf16); False: float32 throughout
 
     def validate(self) -> None:
         if not (isinstance(self.epochs, int) and self.epochs >= 1):
@@ -62,6 +65,7 @@ class TrainResult:
     best_epoch: int = 0
     stop_reason: str = "finished"  # finished | early_stopping | stopped | time_limit | nan
     device: str = "cpu"
+    precision: str = "float32"  # or "bf16 autocast"
     batch_size: int = 256  # the batch size that finally ran (halved on out-of-memory)
     notes: list[str] = field(default_factory=list)
 
@@ -81,13 +85,45 @@ def place_data(X: np.ndarray, device: "torch.device") -> "torch.Tensor":
     return t
 
 
-def _autocast(device: "torch.device"):
+def cpu_has_native_bf16() -> bool:
+    """True when this CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX), where bf16 autocast
+    roughly halves the time of a dense autoencoder's step (docs/BENCHMARKS.md); elsewhere it would
+    be emulated and slower."""
+    import torch
+
+    try:
+        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():  # oneDNN's own check (x86: AVX512-BF16 / AMX)
+            return False
+    except (AttributeError, RuntimeError):
+        return False
+    try:  # oneDNN also says yes to plain AVX512 cores, where bf16 is emulated: ask the CPU itself
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return True  # no /proc (macOS, Windows): trust oneDNN
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def uses_bf16(device: "torch.device", mixed_precision: bool = True) -> bool:
+    """Whether training on ``device`` runs under bf16 autocast: CUDA GPUs with bf16 and CPUs with
+    native bf16, unless ``mixed_precision`` is off. Weights, codes and reconstructions stay float32."""
+    import torch
+
+    if not mixed_precision:
+        return False
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        return cpu_has_native_bf16()
+    return False
+
+
+def _autocast(device: "torch.device", enabled: bool):
     import contextlib
 
     import torch
 
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if enabled:
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -152,6 +188,8 @@ def _train(module, X, loss_fn, cfg, device, batch_size, result, on_epoch_end, sh
 
     seed_everything(cfg.seed)
     module.to(device)
+    bf16 = uses_bf16(device, cfg.mixed_precision)
+    result.precision = "bf16 autocast" if bf16 else "float32"
     data = place_data(X, device)
     n = data.shape[0]
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -174,7 +212,7 @@ def _train(module, X, loss_fn, cfg, device, batch_size, result, on_epoch_end, sh
             if len(idx) < 2 and n_train > 1:  # a batch of one breaks batch statistics; skip it
                 continue
             xb = data[idx].to(device, non_blocking=True)
-            with _autocast(device):
+            with _autocast(device, bf16):
                 loss = loss_fn(module, xb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -182,7 +220,7 @@ def _train(module, X, loss_fn, cfg, device, batch_size, result, on_epoch_end, sh
             total += loss.detach().float() * len(idx)
             count += len(idx)
         train_loss = float(total) / max(count, 1)
-        val_loss = _evaluate(module, data, val_idx, loss_fn, device, batch_size) if n_val else None
+        val_loss = _evaluate(module, data, val_idx, loss_fn, device, batch_size, bf16) if n_val else None
         seconds = time.perf_counter() - t0
         logs = {"epoch": epoch, "loss": train_loss, "val_loss": val_loss, "seconds": seconds, "epochs": cfg.epochs}
         monitored = val_loss if val_loss is not None else train_loss
@@ -225,13 +263,13 @@ def _train(module, X, loss_fn, cfg, device, batch_size, result, on_epoch_end, sh
     module.eval()
 
 
-def _evaluate(module, data, idx, loss_fn, device, batch_size) -> float:
+def _evaluate(module, data, idx, loss_fn, device, batch_size, bf16: bool) -> float:
     """Mean loss over the rows ``idx``, without gradients (nanoGPT's estimate_loss)."""
     import torch
 
     module.eval()
     total, count = 0.0, 0
-    with torch.no_grad(), _autocast(device):
+    with torch.no_grad(), _autocast(device, bf16):
         for i in range(0, len(idx), batch_size):
             b = idx[i : i + batch_size]
             xb = data[b].to(device, non_blocking=True)

@@ -62,8 +62,12 @@ def model_settings() -> tuple[ModelConfig, str, int]:
             augment = ui.checkbox("Augment: also train on shifted and slightly rotated copies of the images",
                                   ui.pkey("augment", ns), bool(d.augment),
                                   help="Codes that ignore small shifts and turns cluster digits and shapes better (DEC-DA).")
+        mixed = ui.checkbox("Mixed precision: bf16 where the hardware computes it natively (about 2x faster)",
+                            ui.pkey("mixed", ns), bool(d.mixed_precision),
+                            help="On CUDA GPUs and CPUs with AVX512-BF16 or AMX; elsewhere training stays float32. "
+                                 "Weights and codes are always float32.")
         model = replace(model, epochs=int(epochs), batch_size=int(batch), lr=float(lr), hidden=tuple(hidden),
-                        noise=float(noise), kl_weight=float(kl), augment=bool(augment))
+                        noise=float(noise), kl_weight=float(kl), augment=bool(augment), mixed_precision=bool(mixed))
     c7, c8 = st.columns(2)
     with c7:
         device = ui.selectbox("Device", available_devices(), key=ui.pkey("device"), default="auto")

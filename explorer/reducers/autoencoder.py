@@ -59,6 +59,8 @@ class Autoencoder(Reducer):
         device: "auto", "cpu", "cuda" or "mps".
         random_state: seed for weights, batches and noise.
         max_seconds: stop training after this wall time, keeping the best weights.
+        mixed_precision: bf16 autocast where the hardware computes bf16 natively (CUDA GPUs, CPUs with
+            AVX512-BF16 or AMX); False trains in float32 throughout.
 
     After ``fit``: ``module_`` (the torch module, on ``device_``), ``history_`` (one dict per epoch),
     ``n_features_in_``, ``train_info_`` (best epoch, stop reason, device, notes).
@@ -81,6 +83,7 @@ class Autoencoder(Reducer):
         device: str = "auto",
         random_state: int = 0,
         max_seconds: float | None = None,
+        mixed_precision: bool = True,
     ):
         self.kind = kind
         self.latent_dim = latent_dim
@@ -97,6 +100,7 @@ class Autoencoder(Reducer):
         self.device = device
         self.random_state = random_state
         self.max_seconds = max_seconds
+        self.mixed_precision = mixed_precision
 
     # -- building -------------------------------------------------------------------------------
     def _validate(self, n_features: int) -> None:
@@ -174,6 +178,7 @@ class Autoencoder(Reducer):
             device=self.device,
             seed=int(self.random_state),
             max_seconds=self.max_seconds,
+            mixed_precision=bool(self.mixed_precision),
         )
         cfg.validate()
         seed_everything(int(self.random_state))
@@ -187,6 +192,7 @@ class Autoencoder(Reducer):
             "best_epoch": result.best_epoch,
             "stop_reason": result.stop_reason,
             "device": result.device,
+            "precision": result.precision,
             "batch_size": result.batch_size,
             "notes": result.notes,
         }
