@@ -339,7 +339,7 @@ def _changed_defaults(q: dict, only: set[str] | None = None) -> list[str]:
             ds = _images(run["dataset"], np.zeros((n, side, side, 1), np.uint8), np.zeros(n, int))
         now = default_config(ds).to_dict()["model"]
         capped = {"epochs"} if (q.get("epoch_cap") and n > q["epoch_cap"]["above_rows"]) or q.get("quick") else set()
-        diff = [f"{k} {recorded[k]} -> {now[k]}" for k in now if k not in capped and now[k] != recorded.get(k)
+        diff = [f"{k} {recorded.get(k)} -> {now[k]}" for k in now if k not in capped and now[k] != recorded.get(k)
                 and not (isinstance(now[k], (list, tuple)) and list(now[k]) == list(recorded.get(k) or []))]
         if capped and now["epochs"] != _default_epochs():
             diff.append(f"default epochs now {now['epochs']}")

@@ -56,6 +56,18 @@ def test_cli_default_pipeline_on_the_bundled_table(tmp_path):
     assert "Training" in out.stderr  # the progress bar ran
 
 
+def test_cli_fp32_is_recorded_in_the_run(tmp_path, capsys):
+    data = tmp_path / "t.csv"
+    rng = np.random.default_rng(0)
+    data.write_text("a,b,c\n" + "\n".join(",".join(f"{v:.3f}" for v in row) for row in rng.normal(size=(60, 3))) + "\n")
+    code = main(["run", str(data), "--model", "ae", "--epochs", "2", "--cluster", "kmeans", "--k", "2", "--projection", "pca",
+                 "--fp32", "--out", str(tmp_path / "runs"), "--quiet", "--json"])
+    assert code == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    config = json.loads((tmp_path / "runs" / run_id / "config.json").read_text())
+    assert config["pipeline"]["model"]["mixed_precision"] is False
+
+
 def test_cli_on_the_bundled_images(tmp_path, capsys):
     code = main(["run", str(ROOT / "sample_data" / "mnist_digits.zip"), "--epochs", "3", "--k", "10",
                  "--out", str(tmp_path), "--quiet"])

@@ -179,3 +179,32 @@ def test_bad_inputs():
 def test_all_model_kinds_listed():
     assert set(MODEL_KINDS) == {"pca", "ae", "conv-ae", "dae", "vae"}
     assert isinstance(make_reducer("vae"), Autoencoder)
+
+
+def test_mixed_precision_trains_as_well_and_says_which_it_used(monkeypatch):
+    import torch
+
+    import explorer.train as train
+
+    X = low_rank_data()
+    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: True)  # as on a CPU with AVX512-BF16 or AMX
+    bf16 = small("ae", epochs=60).fit(X)
+    fp32 = small("ae", epochs=60, mixed_precision=False).fit(X)
+    assert bf16.train_info_["precision"] == "bf16 autocast" and fp32.train_info_["precision"] == "float32"
+    assert bf16.transform(X).dtype == np.float32  # codes and weights stay float32
+    assert next(bf16.module_.parameters()).dtype == torch.float32
+    mean_mse = float(np.mean((X - X.mean(0)) ** 2))
+    mse16, mse32 = float(np.mean(bf16.score_samples(X))), float(np.mean(fp32.score_samples(X)))
+    assert mse16 < 0.5 * mean_mse and mse16 < 2 * mse32 + 1e-3  # bf16 matmuls, about the same fit
+
+
+def test_without_native_bf16_training_stays_float32(monkeypatch):
+    import torch
+
+    import explorer.train as train
+
+    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: False)  # emulated bf16 would be slower
+    assert not train.uses_bf16(torch.device("cpu"))
+    r = small("ae", epochs=2).fit(low_rank_data())
+    assert r.train_info_["precision"] == "float32"
+    assert not train.uses_bf16(torch.device("cpu"), mixed_precision=False)
