@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import time
 from pathlib import Path
 
@@ -92,7 +93,8 @@ def run_one(ds, seed: int, overrides: dict) -> dict:
 
     # fully automatic k: what the product runs when k is not given (for n2d: the sweep on a UMAP embedding)
     t0 = time.perf_counter()
-    res = cluster_latent(Z, replace_nested(cfg, k=None), reducer if cfg is ae_cfg else None, ds.X, noop)
+    no_k = dataclasses.replace(cfg, cluster=dataclasses.replace(cfg.cluster, k=None))  # replace_nested skips None
+    res = cluster_latent(Z, no_k, reducer if cfg is ae_cfg else None, ds.X, noop)
     sweep = res.sweep
     auto = {"k": int(res.k), "criterion": sweep.criterion if sweep else None, "bic_best": sweep.bic_best if sweep else None,
             "ks": sweep.ks if sweep else None, "silhouette": [round(s, 4) for s in sweep.silhouette] if sweep else None}
