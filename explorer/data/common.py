@@ -19,7 +19,7 @@ ARCHIVE_EXTENSIONS = (".zip",)
 ARRAY_EXTENSIONS = (".npy", ".npz")
 SUPPORTED_EXTENSIONS = TABLE_EXTENSIONS + ARCHIVE_EXTENSIONS + IMAGE_EXTENSIONS + ARRAY_EXTENSIONS
 
-MIN_ROWS = 4  # fewer rows cannot show any structure; clustering and UMAP need 4 (explorer.cluster)
+MIN_ROWS = 3  # fewer rows than this cannot show any structure
 MISSING_LABEL = "(missing)"
 UNIQUE_LABEL_MIN_ROWS = 10  # a few rows may each be their own class; more than this, it is an ID
 
