@@ -620,6 +620,7 @@ def render(results: Path, doc: Path) -> str:
              "| `python bench/speed.py scaling [--sizes ...]` | `bench/results/scaling.json` |",
              "| `bash bench/gpu.sh` (on a GPU machine) | `bench/results/cli_gpu.json`, `throughput_gpu.json` |",
              "| `python bench/peers.py` (needs ClustPy's own environment, see the script) | `bench/results/peers.json`, then this file |",
+             "| `python bench/precision.py` (float32 vs bf16 autocast) | `bench/results/precision.json` |",
              "| `python bench/report.py` | this file and its SVG charts in `docs/` |", "",
              "`BENCH_THREADS=1` before a command limits each process to one thread (used here because other work "
              "shared the two cores; see the machine line).", ""]
@@ -634,6 +635,9 @@ def render(results: Path, doc: Path) -> str:
     verdicts: list[tuple[str, str, str]] = []
     section_quality(q, svg_dir, doc_dir, body, verdicts, results)
     section_speed(results, svg_dir, doc_dir, body, verdicts)
+    from precision import section_precision
+
+    section_precision(load(results, "precision"), body)
     from peers import section_peers
 
     section_peers(load(results, "peers"), body, verdicts)

@@ -122,7 +122,7 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
             return replace_nested(cfg, **overrides) if overrides else cfg
         if d <= NARROW_TABLE_COLUMNS:
             # an autoencoder has little to compress in a few columns: on pendigits (16) UMAP of the
-            # features gave NMI 0.877 where AE -> UMAP gave 0.857, in 6 s instead of 100 (docs/BENCHMARKS.md)
+            # features gave NMI 0.877 where AE -> UMAP gave 0.871, without ~40 s of training (docs/BENCHMARKS.md)
             model = ModelConfig(kind="none", latent_dim=d)
         else:
             model = ModelConfig(latent_dim=latent)

@@ -10,6 +10,7 @@ batches are indexed on the device (no DataLoader, no host-to-device copy per bat
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 import warnings
@@ -85,9 +86,10 @@ def place_data(X: np.ndarray, device: "torch.device") -> "torch.Tensor":
     return t
 
 
+@functools.cache
 def cpu_has_native_bf16() -> bool:
     """True when this CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX), where bf16 autocast
-    roughly halves the time of a dense autoencoder's step (docs/BENCHMARKS.md); elsewhere it would
+    roughly halves the time of a dense autoencoder's step (bench/precision.py); elsewhere it would
     be emulated and slower."""
     import torch
 

@@ -66,3 +66,18 @@ def test_no_results_no_section() -> None:
     peers.section_peers(None, lines, [])
     peers.section_peers({"cells": {}}, lines, [])
     assert lines == []
+
+
+def test_precision_table_reports_both_precisions() -> None:
+    precision = pytest.importorskip("precision")
+    doc = {"machine": {"cpu": "test CPU", "date": "2026-01-01 00:00"}, "device": "cpu",
+           "steps": {"step_ms": {"float32": 30.0, "bf16": 15.0}, "step_ms_all": {"float32": [30.0] * 5, "bf16": [15.0] * 5},
+                     "native_bf16": True, "speedup": 2.0},
+           "quality": [{"seed": s, "mixed_precision": m, "precision": "bf16 autocast" if m else "float32",
+                        "train_seconds": 20.0 if m else 40.0, "acc": 0.85 + 0.01 * s, "nmi": 0.87} for s in (0, 1) for m in (False, True)]}
+    lines: list[str] = []
+    precision.section_precision(doc, lines)
+    text = "\n".join(lines)
+    assert "float32 30.0 ms, bf16 autocast 15.0 ms (2.0x" in text
+    assert "| float32 | 0.855 ± 0.007 | 0.870 ± 0.000 | 40 | 2 |" in text
+    assert "| bf16 autocast | 0.855 ± 0.007 | 0.870 ± 0.000 | 20 | 2 |" in text
