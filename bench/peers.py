@@ -100,7 +100,9 @@ def run_cells(args: argparse.Namespace) -> dict:
                         _run([str(args.clustpy_python), str(Path(__file__).with_name("peers_clustpy.py")), str(data), "--k", str(k),
                               "--seed", str(seed), "--epochs", str(args.epochs), "--clustering-epochs", str(args.clustering_epochs),
                               "--device", args.device, "--out", str(out)])
-                        raw = read_json(out)["methods"]
+                        peer = read_json(out)
+                        results["clustpy_env"] = {k: peer.get(k) for k in ("clustpy", "torch", "umap", "threads", "device")}
+                        raw = peer["methods"]
                     cell = {}
                     for method, r in raw.items():
                         scores = external_metrics(ds.labels, np.asarray(r.pop("labels")))
@@ -161,7 +163,7 @@ def section_peers(results: dict | None, lines: list[str], verdicts: list[tuple[s
               f"fresh process, one at a time, {where} (numba's one-off compile of UMAP included on both sides). "
               "Mean ± std over seeds; time is the median over seeds; memory is the largest peak resident set (host memory). "
               f"Machine: {mach.get('cpu', '?')}, {mach.get('cores', '?')} cores, GPU {mach.get('gpu') or 'none'}, torch "
-              f"{mach.get('torch', '?')} (ClustPy's side: its own torch, see `bench/results/peers*.json`); measured "
+              f"{mach.get('torch', '?')} for the product; measured "
               f"{mach.get('date', '?')}.", "",
               "| dataset | method | ACC | NMI | ARI | wall s | time / ClustPy N2D | peak MiB | seeds |",
               "|---|---|---|---|---|---|---|---|---|"]
@@ -211,7 +213,8 @@ def _ratio(r: dict, ref: dict | None) -> str | None:
 
 
 def _clustpy_version(results: dict) -> str:
-    return str(results.get("clustpy_version", "0.0.3"))
+    env = results.get("clustpy_env") or {}
+    return f"{env['clustpy']} with torch {env.get('torch')}" if env.get("clustpy") else "(version not recorded)"
 
 
 def main() -> None:

@@ -43,9 +43,10 @@ def main() -> None:
 
     X = np.load(a.data, allow_pickle=False).astype(np.float32)
     device = torch.device(a.device)
-    out = {"device": str(device), "clustpy": __import__("clustpy").__version__ if hasattr(__import__("clustpy"), "__version__") else "0.0.3",
-           "torch": torch.__version__, "threads": torch.get_num_threads(), "epochs": a.epochs,
-           "clustering_epochs": a.clustering_epochs, "methods": {}}
+    from importlib.metadata import version
+
+    out = {"device": str(device), "clustpy": version("clustpy"), "torch": torch.__version__, "umap": umap.__version__,
+           "threads": torch.get_num_threads(), "epochs": a.epochs, "clustering_epochs": a.clustering_epochs, "methods": {}}
 
     t0 = time.perf_counter()
     trainloader, _, _ = get_train_and_test_dataloader(X, 256, None)
