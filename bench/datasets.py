@@ -78,4 +78,6 @@ def digits() -> Dataset:
     return _images("sklearn_digits", X, d.target)
 
 
+# --datasets name -> the dataset's own name (where they differ)
+RUN_NAMES = {"digits": "sklearn_digits", "fashion_1k": "fashion_mnist_1k"}
 DATASETS = {"mnist_test": mnist_test, "usps": usps, "pendigits": pendigits, "fashion_1k": fashion_1k, "digits": digits}

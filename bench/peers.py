@@ -49,10 +49,11 @@ def ours_cell(dataset: str, seed: int, epochs: int, out: Path, device: str = "cp
     from datasets import DATASETS as LOADERS
 
     from explorer.pipeline import default_config, run_pipeline
+    from explorer.reducers.autoencoder import AE_KINDS
 
     ds = LOADERS[dataset]()
     cfg = default_config(ds, k=int(ds.n_classes), seed=seed, device=device)
-    if cfg.model.kind in ("ae", "dae", "vae", "conv-ae"):
+    if cfg.model.kind in AE_KINDS:
         cfg.model.epochs = epochs
     t0 = time.perf_counter()
     res = run_pipeline(ds, cfg)
@@ -101,7 +102,7 @@ def run_cells(args: argparse.Namespace) -> dict:
                               "--seed", str(seed), "--epochs", str(args.epochs), "--clustering-epochs", str(args.clustering_epochs),
                               "--device", args.device, "--out", str(out)])
                         peer = read_json(out)
-                        results["clustpy_env"] = {k: peer.get(k) for k in ("clustpy", "torch", "umap", "threads", "device")}
+                        results["clustpy_env"] = {f: peer.get(f) for f in ("clustpy", "torch", "umap", "threads", "device")}
                         raw = peer["methods"]
                     cell = {}
                     for method, r in raw.items():

@@ -24,8 +24,8 @@ from explorer.cluster import ClusterConfig, cluster
 from explorer.device import resolve_device
 from explorer.metrics import external_metrics
 from explorer.pipeline import cluster_latent, default_config, fit_representation, replace_nested
+from explorer.reducers.autoencoder import AE_KINDS
 
-RUN_NAMES = {"digits": "sklearn_digits", "fashion_1k": "fashion_mnist_1k"}  # --datasets name -> the dataset's own name
 FULL = ["digits", "fashion_1k", "pendigits", "usps", "mnist_test"]  # small first: a cut-short run still covers most
 
 
@@ -57,8 +57,8 @@ def run_one(ds, seed: int, overrides: dict) -> dict:
     record("pca_kmeans", res.labels, time.perf_counter() - t0, latent_dim=pca_cfg.model.latent_dim)
 
     # the one autoencoder of this (dataset, seed); the default's own model kind, or the dense AE when
-    # the default is not an autoencoder (never the case on these five sets)
-    ae_cfg = cfg if cfg.model.kind in ("ae", "dae", "vae", "conv-ae") else replace_nested(
+    # the default trains none (narrow tables such as pendigits)
+    ae_cfg = cfg if cfg.model.kind in AE_KINDS else replace_nested(
         cfg, model="ae", latent_dim=int(min(10, max(2, ds.X.shape[1] - 1))))
     t0 = time.perf_counter()
     reducer = fit_representation(ds, ae_cfg, resolve_device(ae_cfg.device).name, noop)
@@ -87,7 +87,7 @@ def run_one(ds, seed: int, overrides: dict) -> dict:
     else:  # the default trains no autoencoder (narrow tables): AE -> UMAP -> GMM is an alternative
         record("ae_n2d", res.labels, time.perf_counter() - t0)
         t0 = time.perf_counter()
-        Z = ds.X if cfg.model.kind == "none" else fit_representation(ds, cfg, "cpu", noop).transform(ds.X)
+        Z = ds.X if cfg.model.kind == "none" else fit_representation(ds, cfg, resolve_device(cfg.device).name, noop).transform(ds.X)
         res = cluster_latent(Z, cfg, None, ds.X, noop)
         record("n2d", res.labels, time.perf_counter() - t0, is_default=True)
 
@@ -118,7 +118,7 @@ def main(argv=None) -> dict:
     p.add_argument("--merge", action="store_true",
                    help="keep the runs of other datasets already in quality<tag>.json (re-measure only --datasets)")
     args = p.parse_args(argv)
-    from datasets import DATASETS
+    from datasets import DATASETS, RUN_NAMES
 
     overrides: dict = {}
     if args.quick:

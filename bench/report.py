@@ -84,7 +84,9 @@ def quality_summary(q: dict) -> dict:
 
 def _ds_name(run_name: str) -> str:
     """bench/quality.py's --datasets name -> the dataset's own name in the results."""
-    return {"digits": "sklearn_digits", "fashion_1k": "fashion_mnist_1k"}.get(run_name, run_name)
+    from datasets import RUN_NAMES
+
+    return RUN_NAMES.get(run_name, run_name)
 
 
 def _dec_cap(q: dict) -> int | None:
