@@ -7,16 +7,9 @@ runs) through ``pages/ui.py``. ``?run=<id>`` opens a saved run read-only for who
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-ROOT = Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:  # `pages.ui` and `explorer` import from here, whatever the working folder
-    sys.path.insert(0, str(ROOT))
-
-import streamlit as st  # noqa: E402
-
-from pages import ui  # noqa: E402
+from pages import ui  # streamlit puts this script's folder on sys.path; explorer is the installed package
 
 st.set_page_config(page_title="explorer", page_icon="🔭", layout="wide")
 

@@ -16,4 +16,4 @@ these calls::
 Heavy libraries (torch, umap, sklearn) are imported inside the functions that need them, so
 ``import explorer`` is fast.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -64,8 +64,10 @@ def run_dir(root: str | Path, run_id: str) -> Path:
 def library_versions() -> dict[str, str]:
     from importlib import metadata
 
-    versions = {"python": sys.version.split()[0]}
-    for pkg in ("explorer", "numpy", "torch", "scikit-learn", "umap-learn", "pandas", "pyarrow", "safetensors"):
+    from . import __version__
+
+    versions = {"python": sys.version.split()[0], "explorer": __version__}
+    for pkg in ("numpy", "torch", "scikit-learn", "umap-learn", "pandas", "pyarrow", "safetensors"):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
