@@ -3,47 +3,48 @@
     streamlit run app.py
 
 Each step the user takes is a page in ``pages/``; they share this session's workspace (data, models,
-runs) through ``pages/ui.py``. ``?run=<id>`` opens a saved run read-only for whoever has the link.
+runs) through ``pages/ui/``. ``?run=<id>`` opens a saved run read-only for whoever has the link.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from pages import ui  # streamlit puts this script's folder on sys.path; explorer is the installed package
+# streamlit puts this script's folder on sys.path, so pages/ imports; explorer is the installed package
+from pages.ui import feedback, links, progress, session
 
 st.set_page_config(page_title="explorer", page_icon="🔭", layout="wide")
 
-with ui.guard("Opening the run link"):
+with feedback.guard("Opening the run link"):
     st.session_state["view_run"] = None
-    st.session_state["view_run"] = ui.handle_run_link()
-with ui.guard("Collecting finished work"):
-    ui.collect_jobs()
+    st.session_state["view_run"] = links.handle_run_link()
+with feedback.guard("Collecting finished work"):
+    session.collect_jobs()
 
 # A shared run is for looking, not touching: no upload, no training, and it opens on the scatter.
-shown = ("explore", "cluster", "reconstruct", "evaluate", "share") if ui.read_only() else tuple(ui.PAGES)
+shown = links.READ_ONLY_PAGES if session.read_only() else tuple(links.PAGES)
 page = st.navigation([
-    st.Page(ui.PAGES[k][0], title=ui.PAGES[k][1], icon=ui.PAGES[k][2], url_path=ui.PAGES[k][3], default=(i == 0))
-    for i, k in enumerate(shown)
+    st.Page(file, title=title, icon=icon, url_path=path, default=(i == 0))
+    for i, (file, title, icon, path) in enumerate(links.PAGES[k] for k in shown)
 ])
 
 
 def sidebar() -> None:
-    view = ui.viewed_run()
+    view = session.viewed_run()
     with st.sidebar:
         if view is not None:
             st.info(f"Viewing saved run `{view.run_id}` (read-only): {view.dataset.name}, "
                     f"{view.clusters.method}, {view.clusters.k} clusters.")
-            st.button("Back to my own work", icon="↩️", on_click=ui.close_view)
+            st.button("Back to my own work", icon="↩️", on_click=links.close_view)
         else:
-            ws = ui.workspace()
+            ws = session.workspace()
             if ws.dataset is not None:
                 st.caption(f"Data: **{ws.dataset.name}** · {ws.dataset.n:,} rows × {ws.dataset.X.shape[1]} features")
             if ws.result is not None:
-                from explorer.views import describe_run
+                from explorer.dashboard.views import describe_run
 
                 st.caption(f"Run on show: {describe_run(ws.result)}")
-            ui.jobs_status()
-        if ui.list_runs_enabled():
+            progress.jobs_status()
+        if session.list_runs_enabled():
             run_picker()
 
 
@@ -51,20 +52,20 @@ def run_picker() -> None:
     """Saved runs in the runs folder (CLI runs too), newest first; opening one views it read-only."""
     from explorer.runs import list_runs
 
-    runs = list_runs(ui.runs_root())
+    runs = list_runs(session.runs_root())
     st.divider()
     st.subheader("Saved runs")
     if not runs:
-        st.caption("None yet. Save one on the Share page, or run `python -m explorer run DATA`.")
+        st.caption("None yet. Save one on the Share page, or run `explorer run DATA`.")
         return
     labels = {r["run_id"]: f"{r.get('name') or '?'} · k {r['metrics'].get('k', '?')} · {(r.get('created') or '')[:16].replace('T', ' ')}"
               for r in runs}
     st.selectbox("Open a saved run", list(labels), format_func=labels.get, index=None,
                  placeholder="choose a run", key="run_picker")
-    st.button("Open", key="open_run", icon="📂", on_click=ui.open_view)
+    st.button("Open", key="open_run", icon="📂", on_click=links.open_view)
 
 
-with ui.guard("The sidebar"):
+with feedback.guard("The sidebar"):
     sidebar()
-with ui.guard():
+with feedback.guard():
     page.run()

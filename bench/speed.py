@@ -107,7 +107,7 @@ def throughput(dataset: str, n: int | None, epochs: int, repeats: int, device: s
 
     from explorer.pipeline import default_config
     from explorer.reducers.networks import DenseNet
-    from explorer.train import TrainConfig, fit_module
+    from explorer.train import fit_module
 
     ds = load_bench_dataset(dataset)
     if n and n < ds.n:
@@ -127,7 +127,7 @@ def throughput(dataset: str, n: int | None, epochs: int, repeats: int, device: s
             if who == "explorer":  # explorer.train's loop: data moved to the device once, batches indexed there
                 torch.manual_seed(max(r, 0))
                 fit_module(DenseNet(X.shape[1], list(m.hidden), m.latent_dim), X, loss,
-                           TrainConfig(epochs=1 if r < 0 else epochs, batch_size=m.batch_size, lr=m.lr, val_fraction=0.0, device=dev, seed=max(r, 0)))
+                           replace(m, epochs=1 if r < 0 else epochs, val_fraction=0.0), device=dev, seed=max(r, 0))
             else:
                 train_autoencoder(X, ReferenceSettings(k=2, latent_dim=m.latent_dim, hidden=tuple(m.hidden), epochs=1 if r < 0 else epochs,
                                                        batch_size=m.batch_size, lr=m.lr, val_fraction=0.0, device=dev,

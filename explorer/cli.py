@@ -1,8 +1,10 @@
 """Command line: the dashboard's pipeline, headless.
 
-    python -m explorer run DATA [--label COL] [--model ...] [--cluster ...] [--k K] ...
-    python -m explorer show RUN
-    python -m explorer list [--runs DIR]
+    explorer run DATA [--label COL] [--model ...] [--cluster ...] [--k K] ...
+    explorer show RUN
+    explorer list [--runs DIR]
+
+(``explorer`` is the console script ``pip install .`` puts on the PATH; ``python -m explorer`` is the same.)
 
 A bad input or option prints one line on stderr and exits with status 2, never a traceback
 (set EXPLORER_DEBUG=1 to see one).
@@ -17,11 +19,14 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from .cluster import METHODS
+from .data.common import SCALINGS
+from .device import DEVICE_CHOICES
 from .errors import ExplorerError
-
-CLUSTER_CHOICES = ("kmeans", "gmm", "hdbscan", "agglomerative", "dec", "idec", "n2d")
-PROJECTION_CHOICES = ("umap", "tsne", "pca")
-MODEL_CHOICES = ("pca", "ae", "conv-ae", "dae", "vae", "none")
+from .events import Progress
+from .metrics import METRICS
+from .project import PROJECTION_METHODS
+from .reducers.config import MODEL_CHOICES
 
 
 class CliError(ExplorerError):
@@ -40,13 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("data", help="a table (.csv .tsv .parquet), images (.zip, image files, a folder) or arrays (.npy .npz)")
     r.add_argument("--label", help="table column holding known labels (for evaluation only; never used for fitting)")
     r.add_argument("--id", dest="id_column", help="table column holding row ids")
-    r.add_argument("--scaling", choices=("auto", "standard", "minmax", "none"),
+    r.add_argument("--scaling", choices=SCALINGS,
                    help="table feature scaling (default auto: columns sharing one range are scaled together, others standardized)")
     r.add_argument("--model", choices=MODEL_CHOICES, help="representation (default: by data type)")
-    r.add_argument("--cluster", choices=CLUSTER_CHOICES, help="clustering method (default n2d: AE -> UMAP -> GMM)")
+    r.add_argument("--cluster", choices=METHODS, help="clustering method (default n2d: AE -> UMAP -> GMM)")
     r.add_argument("--k", type=int, help="number of clusters (default: suggested by a k sweep)")
-    r.add_argument("--projection", choices=PROJECTION_CHOICES, help="2-D projection for display (default umap)")
-    r.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="compute device (default auto)")
+    r.add_argument("--projection", choices=PROJECTION_METHODS, help="2-D projection for display (default umap)")
+    r.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="compute device (default auto)")
     r.add_argument("--epochs", type=int, help="training epochs")
     r.add_argument("--latent-dim", type=int, help="size of the latent space")
     r.add_argument("--batch-size", type=int, help="training batch size")
@@ -74,39 +79,34 @@ class ProgressBar:
         self.start = time.perf_counter()
         self.stage = None
 
-    def __call__(self, event: dict) -> None:
+    def __call__(self, event: Progress) -> None:
         if not self.enabled:
             return
-        stage = event.get("stage")
+        stage = event.stage
         if stage != self.stage and self.stage is not None:
             self.stream.write("\n")
         self.stage = stage
-        frac = float(event.get("fraction", 0.0))
+        frac = float(min(max(event.fraction, 0.0), 1.0))
         width = 28
         bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
         extra = ""
-        if "loss" in event and event.get("loss") is not None:
-            extra = f" loss {event['loss']:.4g}"
-            if event.get("val_loss") is not None:
-                extra += f" val {event['val_loss']:.4g}"
+        if event.loss is not None:
+            extra = f" loss {event.loss:.4g}"
+            if event.val_loss is not None:
+                extra += f" val {event.val_loss:.4g}"
         elapsed = time.perf_counter() - self.start
-        self.stream.write(f"\r{stage:>8} [{bar}] {event.get('message', '')}{extra}  {elapsed:5.0f}s   ")
+        self.stream.write(f"\r{stage:>8} [{bar}] {event.message}{extra}  {elapsed:5.0f}s   ")
         self.stream.flush()
         if stage == "done":
             self.stream.write("\n")
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
-    names = [
-        ("acc", "ACC (Hungarian)"), ("nmi", "NMI"), ("ari", "ARI"), ("ami", "AMI"), ("k", "clusters"), ("n", "rows"),
-        ("n_noise", "noise points"), ("silhouette", "silhouette"), ("davies_bouldin", "Davies-Bouldin"),
-        ("calinski_harabasz", "Calinski-Harabasz"), ("trustworthiness", "trustworthiness (2-D)"),
-    ]
     lines = []
-    for key, label in names:
-        if key in metrics and metrics[key] is not None:
-            v = metrics[key]
-            lines.append(f"  {label:<24} {v:.4f}" if isinstance(v, float) else f"  {label:<24} {v}")
+    for key, metric in METRICS.items():
+        v = metrics.get(key)
+        if v is not None:
+            lines.append(f"  {metric.label:<24} {v:.4f}" if isinstance(v, float) else f"  {metric.label:<24} {v}")
     return "\n".join(lines)
 
 

@@ -12,16 +12,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 
 from .errors import InputError, LimitError
-from .project import _check_random_state, _check_umap_params, _is_int, umap_embed
-from .reducers.base import StopCheck, check_array
+from .events import StepCallback, StopCheck
+from .project import UMAP_MIN_DIST, UMAP_NEIGHBORS, umap_embed
+from .validation import (
+    MIN_ROWS, RANDOM_STATE, OneOf, Optional, Real, Whole, check_array, check_params, check_value, is_whole,
+)
 
 METHODS = ("kmeans", "gmm", "hdbscan", "agglomerative", "n2d", "dec", "idec")
-DEEP_METHODS = ("dec", "idec")  # implemented by explorer.deep_cluster.refine
+DEEP_METHODS = ("dec", "idec")  # refine an autoencoder: implemented by explorer.deep_cluster.refine
+METHOD_LABELS = {
+    "kmeans": "k-means", "gmm": "Gaussian mixture (GMM)", "hdbscan": "HDBSCAN (finds k itself, marks noise)",
+    "agglomerative": "agglomerative", "n2d": "N2D: UMAP then GMM",
+    "dec": "DEC (refines the autoencoder)", "idec": "IDEC (DEC that keeps reconstructing)",
+}
 LINKAGES = ("ward", "average", "complete", "single")
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
 AGGLOMERATIVE_MAX_ROWS = 20_000  # it needs all n^2 / 2 pairwise distances: 20k rows is ~1.6 GB already
@@ -29,8 +37,6 @@ N2D_SWEEP_DIM = 10  # UMAP dimension for n2d when k is unknown (N2D uses k; 10 c
 GMM_N_INIT = 10  # GMM restarts (each from its own k-means): on UMAP embeddings a single start merges two digits in ~1 of 3 seeds
 SILHOUETTE_TIE = 0.01  # sweep: silhouettes this close to the best count as a tie, broken by BIC
 
-# on_progress(fraction done in [0, 1], what is happening) -- the order st.progress(value, text) takes
-ProgressCallback = Callable[[float, str], None]
 
 __all__ = [
     "ClusterConfig", "ClusterResult", "KSweep", "cluster", "sweep_k", "cluster_sizes", "umap_embed",
@@ -63,33 +69,8 @@ class ClusterConfig:
 
         With ``n_rows`` the checks that depend on the data size run too (k < n, and so on).
         """
-        if self.method not in METHODS:
-            raise InputError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}.")
-        if self.k is not None and not (_is_int(self.k) and self.k >= 2):
-            raise InputError(f"k (number of clusters) must be a whole number >= 2, or None to choose it by a sweep; got {self.k!r}.")
+        check_params(self, CLUSTER_CONSTRAINTS)
         _check_k_range(self.k_range)
-        for name in ("min_cluster_size", "min_samples"):
-            value, low = getattr(self, name), 2 if name == "min_cluster_size" else 1
-            if value is not None and not (_is_int(value) and value >= low):
-                raise InputError(f"{name} must be a whole number >= {low}, or None for the default; got {value!r}.")
-        if self.linkage not in LINKAGES:
-            raise InputError(f"linkage must be one of {', '.join(LINKAGES)}; got {self.linkage!r}.")
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise InputError(f"covariance_type must be one of {', '.join(COVARIANCE_TYPES)}; got {self.covariance_type!r}.")
-        if not (_is_int(self.n_init) and self.n_init >= 1):
-            raise InputError(f"n_init must be a whole number >= 1, got {self.n_init!r}.")
-        if self.umap_dim is not None and not (_is_int(self.umap_dim) and self.umap_dim >= 1):
-            raise InputError(f"umap_dim must be a whole number >= 1, or None to use k; got {self.umap_dim!r}.")
-        _check_umap_params(self.umap_neighbors, self.umap_min_dist, ("umap_neighbors", "umap_min_dist"))
-        if not (_is_int(self.dec_max_iter) and self.dec_max_iter >= 1):
-            raise InputError(f"dec_max_iter must be a whole number >= 1, got {self.dec_max_iter!r}.")
-        if not (isinstance(self.dec_tol, (int, float)) and 0.0 <= self.dec_tol < 1.0):
-            raise InputError(f"dec_tol must be a fraction in [0, 1), got {self.dec_tol!r}.")
-        if not (_is_int(self.dec_update_interval) and self.dec_update_interval >= 1):
-            raise InputError(f"dec_update_interval must be a whole number >= 1, got {self.dec_update_interval!r}.")
-        if not (isinstance(self.idec_gamma, (int, float)) and math.isfinite(self.idec_gamma) and self.idec_gamma >= 0):
-            raise InputError(f"idec_gamma must be a number >= 0, got {self.idec_gamma!r}.")
-        _check_random_state(self.random_state)
         if n_rows is None:
             return
         if self.k is not None and self.k >= n_rows:
@@ -103,6 +84,25 @@ class ClusterConfig:
             )
         if self.method == "n2d" and self.umap_dim is not None and self.umap_dim > n_rows - 2:
             raise InputError(f"umap_dim must be at most n - 2 = {n_rows - 2} for {n_rows} rows; got {self.umap_dim}.")
+
+
+CLUSTER_CONSTRAINTS = {
+    "method": OneOf(METHODS),
+    "k": Optional(Whole(2, hint="number of clusters"), "choosing it by a sweep"),
+    "min_cluster_size": Optional(Whole(2)),
+    "min_samples": Optional(Whole(1)),
+    "linkage": OneOf(LINKAGES),
+    "covariance_type": OneOf(COVARIANCE_TYPES),
+    "n_init": Whole(1),
+    "umap_dim": Optional(Whole(1), "using k"),
+    "umap_neighbors": UMAP_NEIGHBORS,
+    "umap_min_dist": UMAP_MIN_DIST,
+    "dec_max_iter": Whole(1),
+    "dec_tol": Real(0, 1, open_high=True),
+    "dec_update_interval": Whole(1),
+    "idec_gamma": Real(0),
+    "random_state": RANDOM_STATE,
+}
 
 
 @dataclass
@@ -167,7 +167,7 @@ def cluster(
     cfg: ClusterConfig | None = None,
     *,
     should_stop: StopCheck | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: StepCallback | None = None,
 ) -> ClusterResult:
     """Cluster ``Z`` (n, d) as ``cfg`` says.
 
@@ -180,7 +180,7 @@ def cluster(
     cfg = cfg or ClusterConfig()
     if cfg.method in DEEP_METHODS:
         raise InputError("DEC and IDEC refine an autoencoder: use explorer.deep_cluster.refine(...)")
-    Z = check_array(Z, min_rows=4)
+    Z = check_array(Z, min_rows=MIN_ROWS)
     n = Z.shape[0]
     cfg.validate(n)
     report = on_progress or (lambda fraction, message: None)
@@ -303,7 +303,7 @@ def sweep_k(
     sample_size: int = 5000,
     n_init: int = 4,
     should_stop: StopCheck | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: StepCallback | None = None,
 ) -> KSweep:
     """Score each k in ``k_range`` (inclusive; the top capped at n - 1) and suggest one.
 
@@ -327,12 +327,12 @@ def sweep_k(
     from sklearn.metrics import silhouette_score
     from sklearn.mixture import GaussianMixture
 
-    Z = check_array(Z, min_rows=4)
+    Z = check_array(Z, min_rows=MIN_ROWS)
     n = Z.shape[0]
     lo, hi = _check_k_range(k_range)
-    if not (_is_int(sample_size) and sample_size >= 100):
+    if not (is_whole(sample_size) and sample_size >= 100):
         raise InputError(f"sample_size must be a whole number >= 100, got {sample_size!r}.")
-    _check_random_state(random_state)
+    check_value("random_state", random_state, RANDOM_STATE)
     if lo > n - 1:
         raise InputError(f"k_range starts at {lo}, but with {n} rows k must be at most {n - 1}.")
     ks_planned = list(range(lo, min(hi, n - 1) + 1))
@@ -385,7 +385,7 @@ def _suggest_k(ks: list[int], silhouette: list[float], bic: list[float]) -> tupl
 
 
 def _check_k_range(k_range: object) -> tuple[int, int]:
-    ok = isinstance(k_range, (tuple, list)) and len(k_range) == 2 and all(_is_int(v) for v in k_range)
+    ok = isinstance(k_range, (tuple, list)) and len(k_range) == 2 and all(is_whole(v) for v in k_range)
     if not (ok and 2 <= k_range[0] <= k_range[1]):
         raise InputError(f"k_range must be two whole numbers (low, high) with 2 <= low <= high; got {k_range!r}.")
     return int(k_range[0]), int(k_range[1])

@@ -9,14 +9,11 @@ between two target updates, after ``dec_max_iter`` batches, or when ``should_sto
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
-from .cluster import ClusterConfig, ClusterResult
+from .cluster import DEEP_METHODS, ClusterConfig, ClusterResult
 from .errors import InputError
-
-ProgressCallback = Callable[[float, str], None]
+from .events import StepCallback, StopCheck
 
 
 def soft_assign(z, centers, alpha: float = 1.0):
@@ -40,8 +37,8 @@ def refine(
     start: ClusterResult,
     cfg: ClusterConfig,
     *,
-    should_stop: Callable[[], bool] | None = None,
-    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+    on_progress: StepCallback | None = None,
     batch_size: int = 256,
     lr: float = 1e-4,
 ) -> ClusterResult:
@@ -57,7 +54,7 @@ def refine(
     from .device import seed_everything
     from .train import place_data
 
-    if cfg.method not in ("dec", "idec"):
+    if cfg.method not in DEEP_METHODS:
         raise InputError(f"refine() runs 'dec' or 'idec', not '{cfg.method}'.")
     if start.k < 2:
         raise InputError("DEC/IDEC need at least 2 clusters to start from.")

@@ -11,14 +11,41 @@ external scores and is left out of the internal ones.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .errors import InputError
-from .reducers.base import check_array
+from .validation import check_array
 
 NOISE = -1
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How a score is named and read: its short label and a sentence on what it means."""
+
+    label: str
+    help: str
+
+
+# Every score a run records, in the order they are shown (CLI, Evaluate page, the run table).
+METRICS = {
+    "acc": Metric("ACC (Hungarian)", "share of rows right after matching clusters to classes one-to-one (Hungarian)"),
+    "nmi": Metric("NMI", "normalized mutual information, 0 to 1"),
+    "ari": Metric("ARI", "adjusted Rand index; 0 is chance, 1 is perfect"),
+    "ami": Metric("AMI", "adjusted mutual information"),
+    "k": Metric("clusters", "number of clusters found (noise not counted)"),
+    "n": Metric("rows", "rows clustered"),
+    "n_noise": Metric("noise points", "rows HDBSCAN left in no cluster"),
+    "silhouette": Metric("silhouette", "-1 to 1, higher is better: points closer to their own cluster than to others"),
+    "davies_bouldin": Metric("Davies-Bouldin", "lower is better: cluster spread relative to their separation"),
+    "calinski_harabasz": Metric("Calinski-Harabasz", "higher is better: between- vs within-cluster dispersion"),
+    "trustworthiness": Metric("trustworthiness (2-D)", "0 to 1: how well the 2-D map keeps each point's neighbours"),
+}
+EXTERNAL_METRICS = ("acc", "nmi", "ari", "ami")  # need labels
+INTERNAL_METRICS = ("silhouette", "davies_bouldin", "calinski_harabasz", "trustworthiness")  # need none
 
 
 def json_float(value: Any) -> float | None:

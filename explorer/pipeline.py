@@ -7,60 +7,25 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from .cluster import ClusterConfig, ClusterResult
+from .cluster import DEEP_METHODS, ClusterConfig, ClusterResult
 from .dataset import Dataset
 from .errors import InputError
+from .events import Progress, ProgressCallback, StopCheck, ignore
 from .project import ProjectionConfig
-from .reducers import MODEL_KINDS, Reducer
+from .reducers import NO_MODEL, ModelConfig, Reducer
 
-# on_event({"stage": "train" | "cluster" | "refine" | "project" | "evaluate", "message": str,
-#           "fraction": float in [0, 1] within the stage, and for training: "epoch", "epochs", "loss", "val_loss"})
-EventCallback = Callable[[dict], None]
-StopCheck = Callable[[], bool]
-
-REDUCER_CHOICES = (*MODEL_KINDS, "none")
 SMALL_TABLE_ROWS = 1000  # below this, tables get PCA -> k-means by default
 NARROW_TABLE_COLUMNS = 32  # up to this many columns, n2d's UMAP runs on the features themselves (no autoencoder)
 
-
-@dataclass
-class ModelConfig:
-    """The representation: PCA, an autoencoder, or "none" (use the features as they are)."""
-
-    kind: str = "ae"
-    latent_dim: int = 10
-    hidden: tuple[int, ...] = (500, 500, 2000)
-    epochs: int = 100
-    batch_size: int = 256
-    lr: float = 1e-3
-    val_fraction: float = 0.1
-    patience: int = 10
-    noise: float = 0.2  # denoising autoencoder
-    kl_weight: float = 1.0  # variational autoencoder
-    augment: bool = False  # images: train on shifted / rotated copies (DEC-DA)
-    max_seconds: float | None = None
-    mixed_precision: bool = True  # bf16 autocast where the hardware has it natively; False: float32
-
-    def validate(self) -> None:
-        """InputError naming the first setting that cannot work, and what is allowed."""
-        if self.kind not in REDUCER_CHOICES:
-            raise InputError(f"model '{self.kind}' is not known; choose one of: {', '.join(REDUCER_CHOICES)}.")
-        whole = {"latent_dim": self.latent_dim, "epochs": self.epochs, "batch_size": self.batch_size, "patience": self.patience}
-        for name, value in whole.items():
-            if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
-                raise InputError(f"{name} must be a whole number >= 1, got {value!r}.")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 10):
-            raise InputError(f"lr (learning rate) must be a number between 0 and 10, got {self.lr!r}.")
-        if not 0 <= self.val_fraction < 0.9:
-            raise InputError(f"val_fraction must be in [0, 0.9), got {self.val_fraction!r}.")
-        if self.noise < 0 or self.kl_weight < 0:
-            raise InputError("noise and kl_weight must be >= 0.")
-        if any(int(h) < 1 for h in self.hidden):
-            raise InputError(f"hidden layer sizes must be >= 1, got {tuple(self.hidden)!r}.")
+__all__ = [
+    "ModelConfig", "PipelineConfig", "ProjectionConfig", "ClusterConfig", "RunResult", "default_config",
+    "replace_nested", "run_pipeline", "fit_representation", "cluster_latent", "project_for_display",
+    "anomaly_scores", "evaluate_run", "reproject",
+]
 
 
 @dataclass
@@ -78,14 +43,11 @@ class PipelineConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "PipelineConfig":
-        model = dict(d.get("model", {}))
-        if "hidden" in model:
-            model["hidden"] = tuple(model["hidden"])
         clus = dict(d.get("cluster", {}))
         if "k_range" in clus:
             clus["k_range"] = tuple(clus["k_range"])
         return cls(
-            model=ModelConfig(**model),
+            model=ModelConfig.from_dict(dict(d.get("model", {}))),
             cluster=ClusterConfig(**clus),
             projection=ProjectionConfig(**d.get("projection", {})),
             device=d.get("device", "auto"),
@@ -111,7 +73,7 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
         # MNIST-test and USPS in docs/BENCHMARKS.md
         model = ModelConfig(augment=True, epochs=150)
     elif dataset.kind == "embeddings":
-        model = ModelConfig(kind="none", latent_dim=d)
+        model = ModelConfig(kind=NO_MODEL, latent_dim=d)
     elif dataset.kind == "table":
         latent = int(min(10, max(2, d - 1))) if d > 2 else d
         if n < SMALL_TABLE_ROWS or d <= 3:
@@ -123,7 +85,7 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
         if d <= NARROW_TABLE_COLUMNS:
             # an autoencoder has little to compress in a few columns: on pendigits (16) UMAP of the
             # features gave NMI 0.877 where AE -> UMAP gave 0.871, without ~40 s of training (docs/BENCHMARKS.md)
-            model = ModelConfig(kind="none", latent_dim=d)
+            model = ModelConfig(kind=NO_MODEL, latent_dim=d)
         else:
             model = ModelConfig(latent_dim=latent)
     cfg = PipelineConfig(model=model)
@@ -186,50 +148,35 @@ class RunResult:
 
 
 def build_reducer(cfg: PipelineConfig, dataset: Dataset, device: str) -> Reducer | None:
-    """The reducer the config asks for, checked against the data (conv needs images)."""
+    """The reducer the config asks for, checked against the data (conv and augmentation need images);
+    None for "none"."""
     from .reducers import make_reducer
 
     m = cfg.model
     m.validate()
-    if m.kind == "none":
+    if m.kind == NO_MODEL:
         return None
-    if m.kind == "pca":
-        return make_reducer("pca", n_components=m.latent_dim, device=device, random_state=cfg.seed)
-    if m.augment and dataset.images is None:
-        raise InputError("augmentation applies to images only; turn it off for tables and embeddings.")
-    if m.kind == "conv-ae" and dataset.images is None:
-        raise InputError("the convolutional autoencoder needs image data; choose 'ae' for tables and embeddings.")
-    return make_reducer(
-        m.kind,
-        latent_dim=m.latent_dim,
-        hidden=tuple(m.hidden),
-        epochs=m.epochs,
-        batch_size=m.batch_size,
-        lr=m.lr,
-        val_fraction=m.val_fraction,
-        patience=m.patience,
-        noise=m.noise,
-        kl_weight=m.kl_weight,
-        image_shape=dataset.image_shape if (m.kind == "conv-ae" or m.augment) else None,
-        augment=bool(m.augment),
-        device=device,
-        random_state=cfg.seed,
-        max_seconds=m.max_seconds,
-        mixed_precision=bool(m.mixed_precision),
-    )
+    if m.kind != "pca":
+        if m.augment and dataset.images is None:
+            raise InputError("augmentation applies to images only; turn it off for tables and embeddings.")
+        if m.kind == "conv-ae" and dataset.images is None:
+            raise InputError("the convolutional autoencoder needs image data; choose 'ae' for tables and embeddings.")
+    image_shape = dataset.image_shape if (m.kind == "conv-ae" or m.augment) else None
+    return make_reducer(m, image_shape=image_shape, device=device, random_state=cfg.seed)
 
 
 def run_pipeline(
     dataset: Dataset,
     cfg: PipelineConfig | None = None,
     *,
-    on_event: EventCallback | None = None,
+    on_event: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
     reducer: Reducer | None = None,
 ) -> RunResult:
     """Fit the representation, cluster it, project it to 2-D and score it.
 
-    Pass an already fitted ``reducer`` to skip training (the dashboard's cache does this).
+    ``on_event`` receives a :class:`~explorer.events.Progress` at each step. Pass an already fitted
+    ``reducer`` to skip training (the dashboard's cache does this); DEC / IDEC train it further, in place.
     ``should_stop`` stops training (keeping the best weights) and DEC refinement early; the run
     still completes with what was learned so far.
     """
@@ -237,7 +184,7 @@ def run_pipeline(
 
     cfg = cfg or default_config(dataset)
     cfg.model.validate()
-    emit = on_event or (lambda event: None)
+    emit = on_event or ignore
     device = resolve_device(cfg.device)
     timings: dict[str, float] = {}
     notes: list[str] = []
@@ -254,23 +201,23 @@ def run_pipeline(
     timings["train"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    emit({"stage": "cluster", "message": f"Clustering with {cfg.cluster.method}", "fraction": 0.0})
+    emit(Progress("cluster", f"Clustering with {cfg.cluster.method}"))
     clusters = cluster_latent(Z, cfg, reducer, X, emit, should_stop)
     timings["cluster"] = time.perf_counter() - t0
-    if clusters.method in ("dec", "idec") and reducer is not None:
+    if clusters.method in DEEP_METHODS and reducer is not None:
         Z = reducer.transform(X)  # refinement moved the encoder: the latent space is the refined one
 
     t0 = time.perf_counter()
-    emit({"stage": "project", "message": f"Projecting to 2-D with {cfg.projection.method}", "fraction": 0.0})
+    emit(Progress("project", f"Projecting to 2-D with {cfg.projection.method}"))
     embedding = project_for_display(Z, clusters, cfg)
     timings["project"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    emit({"stage": "evaluate", "message": "Scoring", "fraction": 0.0})
+    emit(Progress("evaluate", "Scoring"))
     anomaly = anomaly_scores(reducer, X, Z, clusters)
     metrics = evaluate_run(Z, clusters, embedding, dataset)
     timings["evaluate"] = time.perf_counter() - t0
-    emit({"stage": "done", "message": "Done", "fraction": 1.0})
+    emit(Progress("done", "Done", 1.0))
     return RunResult(
         config=cfg,
         dataset=dataset,
@@ -292,19 +239,20 @@ def fit_representation(
     dataset: Dataset,
     cfg: PipelineConfig,
     device: str,
-    emit: EventCallback,
+    emit: ProgressCallback = ignore,
     should_stop: StopCheck | None = None,
 ) -> Reducer | None:
     """Build and fit the reducer the config names; None for "none"."""
     reducer = build_reducer(cfg, dataset, device)
     if reducer is None:
         return None
-    epochs = cfg.model.epochs if cfg.model.kind != "pca" else 1
+    epochs = cfg.model.epochs if cfg.model.trains else 1
 
     def on_epoch_end(epoch: int, logs: dict) -> None:
-        emit({"stage": "train", "message": f"epoch {epoch}/{epochs}", "fraction": epoch / epochs, **logs})
+        emit(Progress("train", f"epoch {epoch}/{epochs}", epoch / epochs, epoch=epoch, epochs=epochs,
+                      loss=logs.get("loss"), val_loss=logs.get("val_loss")))
 
-    emit({"stage": "train", "message": f"Training {cfg.model.kind}", "fraction": 0.0, "epoch": 0, "epochs": epochs})
+    emit(Progress("train", f"Training {cfg.model.kind}", 0.0, epoch=0, epochs=epochs))
     reducer.fit(dataset.X, on_epoch_end=on_epoch_end, should_stop=should_stop)
     return reducer
 
@@ -314,22 +262,24 @@ def cluster_latent(
     cfg: PipelineConfig,
     reducer: Reducer | None,
     X: np.ndarray,
-    emit: EventCallback,
+    emit: ProgressCallback = ignore,
     should_stop: StopCheck | None = None,
 ) -> ClusterResult:
     """Cluster Z as the config says; DEC / IDEC start from k-means and refine the autoencoder."""
     from .cluster import cluster
 
     ccfg = replace(cfg.cluster, random_state=cfg.seed)
-    if ccfg.method in ("dec", "idec"):
+    if ccfg.method in DEEP_METHODS:
         from .deep_cluster import refine
         from .reducers import Autoencoder
 
         if not isinstance(reducer, Autoencoder):
             raise InputError(f"{ccfg.method.upper()} refines an autoencoder; choose an autoencoder model, not '{cfg.model.kind}'.")
         start = cluster(Z, replace(ccfg, method="kmeans"))
-        return refine(reducer, X, start, ccfg, should_stop=should_stop, on_progress=lambda f, msg: emit({"stage": "refine", "message": msg, "fraction": f}))
-    return cluster(Z, ccfg, should_stop=should_stop)
+        return refine(reducer, X, start, ccfg, should_stop=should_stop,
+                      on_progress=lambda f, msg: emit(Progress("refine", msg, f)))
+    return cluster(Z, ccfg, should_stop=should_stop,
+                   on_progress=lambda f, msg: emit(Progress("cluster", msg, f)))
 
 
 def project_for_display(Z: np.ndarray, clusters: ClusterResult, cfg: PipelineConfig) -> np.ndarray:
@@ -372,50 +322,6 @@ def evaluate_run(Z: np.ndarray, clusters: ClusterResult, embedding: np.ndarray, 
     if (clusters.labels < 0).any():
         metrics["n_noise"] = int((clusters.labels < 0).sum())
     return metrics
-
-
-# -- for the dashboard: reuse a fitted representation, change the projection ---------------------------
-def dataset_fingerprint(dataset: Dataset) -> str:
-    """A short hash of what a model is fitted on (X, its feature names and image shape).
-
-    Two loads of the same file with the same options give the same fingerprint; the dashboard keys
-    its cache of fitted reducers by it together with :func:`model_key`.
-    """
-    import hashlib
-
-    h = hashlib.blake2b(digest_size=12)
-    X = np.ascontiguousarray(dataset.X, dtype=np.float32)
-    h.update(repr((X.shape, dataset.kind, list(dataset.feature_names), dataset.image_shape)).encode())
-    h.update(memoryview(X).cast("B"))
-    return h.hexdigest()
-
-
-def model_key(fingerprint: str, cfg: PipelineConfig) -> str:
-    """The cache key of a fitted representation: the data, every model setting, the device and the seed."""
-    import json
-
-    settings = {"model": asdict(cfg.model), "device": cfg.device, "seed": cfg.seed}
-    return fingerprint + ":" + json.dumps(settings, sort_keys=True, default=list)
-
-
-def run_with_representation(
-    dataset: Dataset,
-    cfg: PipelineConfig,
-    reducer: Reducer | None,
-    *,
-    on_event: EventCallback | None = None,
-    should_stop: StopCheck | None = None,
-) -> RunResult:
-    """:func:`run_pipeline` on an already fitted ``reducer`` (None: fit one, unless the kind is "none").
-
-    The given reducer is never changed: DEC / IDEC, which train the encoder further, refine a copy,
-    so a cached representation stays what it was.
-    """
-    import copy
-
-    if reducer is not None and cfg.cluster.method in ("dec", "idec"):
-        reducer = copy.deepcopy(reducer)
-    return run_pipeline(dataset, cfg, on_event=on_event, should_stop=should_stop, reducer=reducer)
 
 
 def reproject(result: RunResult, projection: ProjectionConfig) -> RunResult:

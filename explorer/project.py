@@ -13,9 +13,10 @@ from typing import Literal
 import numpy as np
 
 from .errors import InputError
-from .reducers.base import check_array
+from .validation import MIN_ROWS, RANDOM_STATE, OneOf, Real, Whole, check_array, check_params, check_value, is_whole
 
 PROJECTION_METHODS = ("umap", "tsne", "pca")
+PROJECTION_LABELS = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 TSNE_SLOW_ROWS = 20_000  # above this t-SNE still works but takes minutes: a page should warn first
 DISPLAY_UMAP_EPOCHS = 200  # the 2-D / 3-D map; see project()
 
@@ -33,14 +34,19 @@ class ProjectionConfig:
 
     def validate(self) -> None:
         """Raise :class:`InputError` naming the first bad field and its allowed values."""
-        if self.method not in PROJECTION_METHODS:
-            raise InputError(f"method must be one of {', '.join(PROJECTION_METHODS)}; got {self.method!r}.")
-        if not (_is_int(self.n_components) and self.n_components in (2, 3)):
-            raise InputError(f"n_components must be 2 or 3, got {self.n_components!r}.")
-        _check_umap_params(self.n_neighbors, self.min_dist)
-        if not (isinstance(self.perplexity, (int, float)) and math.isfinite(self.perplexity) and self.perplexity > 0):
-            raise InputError(f"perplexity must be a positive number (typically 5 to 50), got {self.perplexity!r}.")
-        _check_random_state(self.random_state)
+        check_params(self, PROJECTION_CONSTRAINTS)
+
+
+UMAP_NEIGHBORS = Whole(2, hint="typically 5 to 50")
+UMAP_MIN_DIST = Real(0, 1)
+PROJECTION_CONSTRAINTS = {
+    "method": OneOf(PROJECTION_METHODS),
+    "n_components": OneOf((2, 3)),
+    "n_neighbors": UMAP_NEIGHBORS,
+    "min_dist": UMAP_MIN_DIST,
+    "perplexity": Real(0, open_low=True, hint="typically 5 to 50"),
+    "random_state": RANDOM_STATE,
+}
 
 
 def project(Z: np.ndarray, cfg: ProjectionConfig | None = None) -> np.ndarray:
@@ -54,7 +60,7 @@ def project(Z: np.ndarray, cfg: ProjectionConfig | None = None) -> np.ndarray:
     """
     cfg = cfg or ProjectionConfig()
     cfg.validate()
-    Z = check_array(Z, min_rows=4)
+    Z = check_array(Z, min_rows=MIN_ROWS)
     n, d = Z.shape
     if cfg.method == "pca":
         if d < cfg.n_components:
@@ -101,12 +107,13 @@ def umap_embed(
     defaults (200 epochs above 10,000 rows, 500 below; ``n_epochs`` sets it) keep 100k rows within a
     few minutes on a CPU.
     """
-    Z = check_array(Z, min_rows=4)
+    Z = check_array(Z, min_rows=MIN_ROWS)
     n = Z.shape[0]
-    if not (_is_int(n_components) and 1 <= n_components <= n - 2):
+    if not (is_whole(n_components) and 1 <= n_components <= n - 2):
         raise InputError(f"n_components for UMAP must be a whole number from 1 to n - 2 = {n - 2}, got {n_components!r}.")
-    _check_umap_params(n_neighbors, min_dist)
-    _check_random_state(random_state)
+    check_value("n_neighbors", n_neighbors, UMAP_NEIGHBORS)
+    check_value("min_dist", min_dist, UMAP_MIN_DIST)
+    check_value("random_state", random_state, RANDOM_STATE)
     import umap  # heavy (numba): imported only when needed
 
     reducer = umap.UMAP(
@@ -126,21 +133,3 @@ def umap_embed(
         warnings.filterwarnings("ignore", message=".*[Gg]raph is not fully connected.*")
         Y = reducer.fit_transform(Z)
     return np.ascontiguousarray(Y, dtype=np.float32)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _check_umap_params(
-    n_neighbors: object, min_dist: object, names: tuple[str, str] = ("n_neighbors", "min_dist")
-) -> None:
-    if not (_is_int(n_neighbors) and n_neighbors >= 2):
-        raise InputError(f"{names[0]} must be a whole number >= 2 (typically 5 to 50), got {n_neighbors!r}.")
-    if not (isinstance(min_dist, (int, float)) and 0.0 <= min_dist <= 1.0):
-        raise InputError(f"{names[1]} must be a number from 0 to 1, got {min_dist!r}.")
-
-
-def _check_random_state(random_state: object) -> None:
-    if not (random_state is None or (_is_int(random_state) and random_state >= 0)):
-        raise InputError(f"random_state must be a whole number >= 0 (or None), got {random_state!r}.")

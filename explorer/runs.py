@@ -37,6 +37,7 @@ from .errors import InputError, RunNotFound
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")
 DEFAULT_ROOT_ENV = "EXPLORER_RUNS_DIR"
 TMP_PREFIX = ".tmp-"  # a run being written; hidden, never listed, never a valid run id
+RUN_FORMAT = 2  # 2: the model's settings saved whole (model.json params.config); 1 (explorer 0.1) still loads
 STALE_TMP_S = 24 * 3600.0  # a save left unfinished this long ago was killed: its folder is removed
 
 
@@ -147,7 +148,7 @@ def save_run(result, root: str | Path | None = None, *, name: str | None = None)
             "run_id": run_id,
             "created": created,
             "name": name or ds.name,
-            "format": 1,
+            "format": RUN_FORMAT,
             "dataset": {
                 "name": ds.name,
                 "kind": ds.kind,
@@ -180,7 +181,7 @@ def save_run(result, root: str | Path | None = None, *, name: str | None = None)
         if result.reducer is not None:
             meta, tensors = result.reducer.export_state()
             save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp / "model.safetensors"))
-            write_json(tmp / "model.json", {"kind": result.config.model.kind, "params": result.reducer.get_params(), "meta": meta})
+            write_json(tmp / "model.json", {"kind": result.config.model.kind, "params": result.reducer.export_params(), "meta": meta})
         if ds.images is not None:
             np.save(tmp / "images.npy", ds.images, allow_pickle=False)
         else:
@@ -408,6 +409,6 @@ def model_safetensors(result) -> bytes:
     if result.reducer is None:
         raise InputError("this run has no trained model (the features were used as they are).")
     meta, tensors = result.reducer.export_state()
-    header = {"kind": result.config.model.kind, "params": result.reducer.get_params(), "meta": meta}
+    header = {"kind": result.config.model.kind, "params": result.reducer.export_params(), "meta": meta}
     text = json.dumps(_clean(header), default=_json_default, allow_nan=False)
     return save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata={"explorer_model": text})

@@ -21,43 +21,15 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from .errors import InputError, TrainingError
+from .events import EpochCallback, StopCheck
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-EpochCallback = Callable[[int, dict], None]
-StopCheck = Callable[[], bool]
+    from .reducers.config import ModelConfig
+
 # loss_fn(module, xb) -> scalar loss tensor for a batch xb (already on the device)
 LossFn = Callable[["torch.nn.Module", "torch.Tensor"], "torch.Tensor"]
-
-
-@dataclass
-class TrainConfig:
-    """How to train. Every field is recorded in a run's config."""
-
-    epochs: int = 50
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    val_fraction: float = 0.1  # held out for early stopping; 0 trains on everything, no early stop
-    patience: int = 10  # epochs without a better validation loss before stopping
-    min_delta: float = 1e-4  # relative improvement that counts as better
-    device: str = "auto"
-    seed: int = 0
-    max_seconds: float | None = None  # stop (keeping the best weights) after this much wall time
-    mixed_precision: bool = True  # bf16 autocast where native (see uses_bf16); False: float32 throughout
-
-    def validate(self) -> None:
-        if not (isinstance(self.epochs, int) and self.epochs >= 1):
-            raise InputError(f"epochs must be a whole number >= 1, got {self.epochs!r}.")
-        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
-            raise InputError(f"batch_size must be a whole number >= 1, got {self.batch_size!r}.")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise InputError(f"lr (learning rate) must be a positive number, got {self.lr!r}.")
-        if not (0.0 <= self.val_fraction < 0.9):
-            raise InputError(f"val_fraction must be in [0, 0.9), got {self.val_fraction!r}.")
-        if self.patience < 1:
-            raise InputError(f"patience must be >= 1, got {self.patience!r}.")
 
 
 @dataclass
@@ -139,13 +111,17 @@ def fit_module(
     module: "torch.nn.Module",
     X: np.ndarray,
     loss_fn: LossFn,
-    cfg: TrainConfig,
+    cfg: "ModelConfig",
     *,
+    device: str = "auto",
+    seed: int = 0,
     on_epoch_end: EpochCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> TrainResult:
     """Train ``module`` on the rows of X (n, d) by minimising ``loss_fn``; returns the history.
 
+    ``cfg`` is the model's :class:`~explorer.reducers.config.ModelConfig`; the loop reads its epochs,
+    batch_size, lr, weight_decay, val_fraction, patience, min_delta, max_seconds and mixed_precision.
     The module ends with the weights of the epoch with the best validation loss (the training loss
     when there is no validation split). Running out of GPU memory halves the batch and retries, then
     falls back to the CPU, and says so in ``notes``.
@@ -158,12 +134,12 @@ def fit_module(
     n = X.shape[0]
     if n < 2:
         raise InputError(f"need at least 2 rows to train, got {n}.")
-    device = torch.device(resolve_device(cfg.device).name)
+    device = torch.device(resolve_device(device).name)
     result = TrainResult(device=str(device), batch_size=cfg.batch_size)
     batch_size = min(cfg.batch_size, n)
     while True:
         try:
-            _train(module, X, loss_fn, cfg, device, batch_size, result, on_epoch_end, should_stop)
+            _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_end, should_stop)
             result.batch_size = batch_size
             return result
         except RuntimeError as exc:  # out of memory: smaller batches, then the CPU
@@ -180,21 +156,21 @@ def fit_module(
                 result.notes.append("Out of GPU memory even with small batches: training on the CPU instead.")
                 result.device = "cpu"
             result.history.clear()
-            seed_everything(cfg.seed)
+            seed_everything(seed)
 
 
-def _train(module, X, loss_fn, cfg, device, batch_size, result, on_epoch_end, should_stop) -> None:
+def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_end, should_stop) -> None:
     import torch
 
     from .device import seed_everything
 
-    seed_everything(cfg.seed)
+    seed_everything(seed)
     module.to(device)
     bf16 = uses_bf16(device, cfg.mixed_precision)
     result.precision = "bf16 autocast" if bf16 else "float32"
     data = place_data(X, device)
     n = data.shape[0]
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(n, generator=gen)
     n_val = int(round(n * cfg.val_fraction)) if n >= 20 else 0
     val_idx, train_idx = order[:n_val], order[n_val:]

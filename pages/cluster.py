@@ -7,25 +7,18 @@ from dataclasses import replace
 import streamlit as st
 
 from explorer import plots
-from explorer.cluster import METHODS, cluster_sizes
-from explorer.device import resolve_device
+from explorer.cluster import DEEP_METHODS, LINKAGES, METHOD_LABELS, METHODS, cluster_sizes
+from explorer.dashboard import actions
+from explorer.dashboard.views import describe_run
+from explorer.dashboard.workspace import JobKind
 from explorer.limits import Limits
-from explorer.pipeline import ProjectionConfig, default_config, run_with_representation
-from explorer.project import PROJECTION_METHODS, TSNE_SLOW_ROWS
-from explorer.reducers import AE_KINDS
-from explorer.views import describe_run
-from pages import ui
-
-METHOD_LABELS = {
-    "kmeans": "k-means", "gmm": "Gaussian mixture (GMM)", "hdbscan": "HDBSCAN (finds k itself, marks noise)",
-    "agglomerative": "agglomerative", "n2d": "N2D: UMAP then GMM (default)",
-    "dec": "DEC (refines the autoencoder)", "idec": "IDEC (DEC that keeps reconstructing)",
-}
-PROJECTION_LABELS = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
+from explorer.pipeline import ProjectionConfig, default_config
+from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS, TSNE_SLOW_ROWS
+from pages.ui import display, feedback, progress, session, widgets as w
 
 st.title("🧩 Cluster")
-ws, manager = ui.workspace(), ui.job_manager()
-ui.show_messages()
+ws, manager = session.workspace(), session.job_manager()
+feedback.show_messages()
 
 
 def show_run(result) -> None:
@@ -34,10 +27,10 @@ def show_run(result) -> None:
     m = result.metrics
     cols = st.columns(5)
     cols[0].metric("clusters", result.clusters.k)
-    cols[1].metric("silhouette", ui.metric_value(m.get("silhouette")))
+    cols[1].metric("silhouette", display.metric_value(m.get("silhouette")))
     if m.get("acc") is not None:
-        cols[2].metric("accuracy (matched)", ui.metric_value(m.get("acc")))
-        cols[3].metric("NMI", ui.metric_value(m.get("nmi")))
+        cols[2].metric("accuracy (matched)", display.metric_value(m.get("acc")))
+        cols[3].metric("NMI", display.metric_value(m.get("nmi")))
     if m.get("n_noise"):
         cols[4].metric("noise points", f"{m['n_noise']:,}")
     sweep = result.clusters.sweep
@@ -65,91 +58,72 @@ def read_only_summary(result) -> None:
     show_run(result)
 
 
-def cluster_settings(base, n: int):
+def cluster_settings(base, n: int, default_method: str):
     """The clustering and projection the widgets describe."""
     d = base.cluster
     c1, c2, c3 = st.columns(3)
     with c1:
-        method = ui.selectbox("Clustering", list(METHODS), key=ui.pkey("method"), default=d.method,
-                              format_func=METHOD_LABELS.get)
+        method = w.selectbox("Clustering", list(METHODS), key=w.pkey("method"), default=d.method,
+                             format_func=METHOD_LABELS.get,
+                             help=f"The default for these data: {METHOD_LABELS[default_method]}.")
     changes = {"method": method}
     with c2:
         if method == "hdbscan":
-            size = ui.number("Min cluster size (0 = automatic)", ui.pkey("min_cluster_size"), 0, min_value=0,
+            size = w.number("Min cluster size (0 = automatic)", w.pkey("min_cluster_size"), 0, min_value=0,
                              max_value=max(n, 2), step=1)
             changes.update(k=None, min_cluster_size=int(size) or None)
-        elif ui.checkbox("Choose k by a sweep (silhouette, BIC)", ui.pkey("auto_k"), d.k is None):
-            top = ui.slider("Largest k to try", ui.pkey("k_max"), min(15, max(2, n - 1)), 2, max(2, min(30, n - 1)))
+        elif w.checkbox("Choose k by a sweep (silhouette, BIC)", w.pkey("auto_k"), d.k is None):
+            top = w.slider("Largest k to try", w.pkey("k_max"), min(15, max(2, n - 1)), 2, max(2, min(30, n - 1)))
             changes.update(k=None, k_range=(2, int(top)))
         else:
-            k = ui.number("k (clusters)", ui.pkey("k"), min(d.k or 3, max(n - 1, 2)), min_value=2, max_value=max(n - 1, 2), step=1)
+            k = w.number("k (clusters)", w.pkey("k"), min(d.k or 3, max(n - 1, 2)), min_value=2, max_value=max(n - 1, 2), step=1)
             changes.update(k=int(k))
     with c3:
         if method == "agglomerative":
-            changes["linkage"] = ui.selectbox("Linkage", ["ward", "average", "complete", "single"], key=ui.pkey("linkage"))
+            changes["linkage"] = w.selectbox("Linkage", list(LINKAGES), key=w.pkey("linkage"))
         elif method == "n2d":
-            changes["umap_neighbors"] = int(ui.number("UMAP neighbours", ui.pkey("umap_neighbors"), d.umap_neighbors,
+            changes["umap_neighbors"] = int(w.number("UMAP neighbours", w.pkey("umap_neighbors"), d.umap_neighbors,
                                                       min_value=2, max_value=200, step=1))
-        elif method in ("dec", "idec"):
-            changes["dec_max_iter"] = int(ui.number("DEC/IDEC iterations (batches)", ui.pkey("dec_iter"), d.dec_max_iter,
+        elif method in DEEP_METHODS:
+            changes["dec_max_iter"] = int(w.number("DEC/IDEC iterations (batches)", w.pkey("dec_iter"), d.dec_max_iter,
                                                     min_value=1, max_value=100_000, step=100))
             if method == "idec":
-                changes["idec_gamma"] = float(ui.number("IDEC clustering weight γ", ui.pkey("idec_gamma"), d.idec_gamma,
+                changes["idec_gamma"] = float(w.number("IDEC clustering weight γ", w.pkey("idec_gamma"), d.idec_gamma,
                                                         min_value=0.0, max_value=10.0, step=0.05))
-    projection = ui.selectbox("Projection for the scatter", list(PROJECTION_METHODS), key=ui.pkey("projection"),
+    projection = w.selectbox("Projection for the scatter", list(PROJECTION_METHODS), key=w.pkey("projection"),
                               default=base.projection.method, format_func=PROJECTION_LABELS.get)
     if projection == "tsne" and n > TSNE_SLOW_ROWS:
         st.warning(f"t-SNE on {n:,} rows takes minutes; UMAP is faster.")
     return replace(base, cluster=replace(d, **changes), projection=ProjectionConfig(method=projection))
 
 
-def start_run(cfg) -> None:
-    ds, reducer = ws.dataset, ws.model(cfg)
-    refine = cfg.cluster.method in ("dec", "idec")
-    train_here = reducer is None and cfg.model.kind != "none"
-    run_cfg = cfg
-    if train_here or refine:  # training, and DEC / IDEC refining, count against the session's budget
-        run_cfg = replace(cfg, model=replace(cfg.model, max_seconds=ws.training_allowance(Limits.from_env())))
-
-    def run(job):
-        result = run_with_representation(ds, run_cfg, reducer, on_event=job.emit, should_stop=job.should_stop)
-        return replace(result, config=cfg)  # recorded with the settings chosen (the time cap only says when to stop)
-
-    ws.start(manager, "run", run, name=f"{'Training and c' if train_here else 'C'}lustering ({cfg.cluster.method})",
-             device=resolve_device(cfg.device).name,
-             meta={"run_key": ws.run_key(ws.fingerprint, cfg), "model_key": ws.model_key(cfg),
-                   "cache_model": train_here and not refine, "trains": train_here or refine})
-    ws.collect(manager)  # a job that already ended (synchronous mode) is taken in at once
-
-
-if ui.read_only():
-    read_only_summary(ui.viewed_run())
+if session.read_only():
+    read_only_summary(session.viewed_run())
     st.stop()
 
-ds = ui.need_dataset()
+ds = session.need_dataset()
 cfg = None
-with ui.guard("Settings"):
-    cfg = cluster_settings(ws.config or default_config(ds), ds.n)
+with feedback.guard("Settings"):
+    defaults = default_config(ds)
+    cfg = cluster_settings(ws.config or defaults, ds.n, defaults.cluster.method)
     ws.config = cfg
 if cfg is None:
     st.stop()
-if cfg.cluster.method in ("dec", "idec") and cfg.model.kind not in AE_KINDS:
-    st.warning(f"{cfg.cluster.method.upper()} refines an autoencoder: choose one on the Train page (now: {cfg.model.kind}).")
-elif not ws.has_model(cfg):
-    st.info(f"The representation ({cfg.model.kind}, set on the Train page) is not trained yet; running trains it first.")
+notice = actions.run_notice(ws, cfg)
+if notice is not None:
+    {"warning": st.warning, "info": st.info}[notice[0]](notice[1])
 
-running = ui.job_progress("run", show_loss=True)
+running = progress.job_progress(JobKind.RUN, show_loss=True)
 if not running:
-    cached = ws.find_run(cfg)
-    if cached is not None and ws.result is not cached:
-        ws.current = ws.run_key(ws.fingerprint, cfg)  # the same settings again: the run comes back at once
-    if cached is None:
-        training = ws.job(manager, "train") is not None  # one model at a time: wait for the Train page's
-        st.button("Run clustering", type="primary", icon="▶️", on_click=ui.safely, args=(start_run, cfg),
+    cached = ws.show_run(cfg)  # the same settings again: the run comes back at once
+    if not cached:
+        training = ws.job(manager, JobKind.TRAIN) is not None  # one model at a time: wait for the Train page's
+        st.button("Run clustering", type="primary", icon="▶️", on_click=feedback.safely,
+                  args=(actions.start_run, ws, manager, cfg, Limits.from_env()),
                   disabled=training, help="Training is still running on the Train page" if training else None)
     result = ws.result
     if result is not None:
-        if cached is None:
+        if not cached:
             st.caption("Below: the last run, made with other settings. Press **Run clustering** for these.")
         show_run(result)
         st.page_link("pages/explore.py", label="Next: explore the clusters", icon="🔭")

@@ -5,24 +5,24 @@ import io
 
 import streamlit as st
 
-from explorer.data import SAMPLES, SUPPORTED_EXTENSIONS, sniff_kind
-from pages import ui
+from explorer.data import SAMPLES, SCALINGS, SUPPORTED_EXTENSIONS, sniff_kind
+from pages.ui import display, feedback, loading, session, widgets as w
 
 SAMPLE_TITLES = {"penguins": "Palmer penguins (table, 344 rows)", "mnist_digits": "MNIST digits (3,000 images, 28x28)"}
 SOURCES = ("A bundled sample", "My own files")
 
 st.title("📂 Data")
-ws = ui.workspace()
-ui.show_messages()
+ws = session.workspace()
+feedback.show_messages()
 
 
 def choose_source() -> tuple[str, str, object, str | None] | None:
     """(source key, file name, data, sample name) of what the user picked, or None (nothing uploaded)."""
-    source = ui.radio("Source", SOURCES, key=ui.pkey("data", "source"), horizontal=True)
+    source = w.radio("Source", SOURCES, key=w.pkey("data", "source"), horizontal=True)
     if source == SOURCES[0]:
-        sample = ui.selectbox("Sample", list(SAMPLES), key=ui.pkey("data", "sample"), default=ui.DEFAULT_SAMPLE,
+        sample = w.selectbox("Sample", list(SAMPLES), key=w.pkey("data", "sample"), default=loading.DEFAULT_SAMPLE,
                               format_func=lambda s: SAMPLE_TITLES.get(s, s))
-        key, name, data = ui.sample_source(sample)
+        key, name, data = loading.sample_source(sample)
         return key, name, data, sample
     # No type= filter: Streamlit would refuse other files with an exception before the page runs; the
     # loader names what it can read instead, in an error box.
@@ -52,29 +52,29 @@ def choose_source() -> tuple[str, str, object, str | None] | None:
 
 def table_options(key: str, name: str, data: object, sample: str | None) -> tuple:
     """Preview the table and return (label, id, feature columns or None for all, scaling)."""
-    rows, summary = ui.table_preview(key, data, name)
+    rows, summary = loading.table_preview(key, data, name)
     st.markdown(f"**Preview** of `{name}`: {len(rows):,} rows read for the preview, {len(rows.columns)} columns")
     tab_cols, tab_rows = st.tabs(["Columns (type, missing values)", "First rows"])
     tab_cols.dataframe(summary, hide_index=True, width="stretch")
     tab_rows.dataframe(rows.head(200), width="stretch")
     columns = [str(c) for c in rows.columns]
-    label_default, id_default, _, scaling_default = ui.default_table_options(sample)
+    label_default, id_default, _, scaling_default = loading.default_table_options(sample)
     c1, c2, c3 = st.columns(3)
     with c1:
-        label = ui.selectbox("Label column (optional; evaluation only, never used to fit)", [None, *columns],
-                             key=ui.pkey("label", key), default=label_default,
+        label = w.selectbox("Label column (optional; evaluation only, never used to fit)", [None, *columns],
+                             key=w.pkey("label", key), default=label_default,
                              format_func=lambda c: "— none —" if c is None else c)
     with c2:
-        id_col = ui.selectbox("ID column (optional)", [None, *columns], key=ui.pkey("id", key), default=id_default,
+        id_col = w.selectbox("ID column (optional)", [None, *columns], key=w.pkey("id", key), default=id_default,
                               format_func=lambda c: "— row number —" if c is None else c)
     with c3:
-        scaling = ui.radio("Scaling", ["auto", "standard", "minmax", "none"], key=ui.pkey("scaling", key),
+        scaling = w.radio("Scaling", list(SCALINGS), key=w.pkey("scaling", key),
                            default=scaling_default, horizontal=True,
                            help="auto: columns that share one range (pixels, coordinates, 1-5 answers) are scaled together to 0 to 1, "
                                 "others standardized; standard: mean 0, standard deviation 1; minmax: each column 0 to 1; "
                                 "none: as they are")
     usable = [c for c in columns if c not in (label, id_col)]
-    chosen = ui.multiselect("Columns to use as features", usable, key=ui.pkey("features", key, label, id_col),
+    chosen = w.multiselect("Columns to use as features", usable, key=w.pkey("features", key, label, id_col),
                             default=usable, help="Text, date, constant and empty columns are dropped automatically.")
     return (label, id_col, None if chosen == usable else tuple(chosen), scaling)
 
@@ -82,24 +82,24 @@ def table_options(key: str, name: str, data: object, sample: str | None) -> tupl
 def image_options(key: str) -> tuple:
     c1, c2 = st.columns(2)
     with c1:
-        mode = ui.radio("Colour", ["auto", "L", "RGB"], key=ui.pkey("img_mode", key), horizontal=True,
+        mode = w.radio("Colour", ["auto", "L", "RGB"], key=w.pkey("img_mode", key), horizontal=True,
                         format_func={"auto": "auto", "L": "grayscale", "RGB": "colour"}.get)
     with c2:
-        side = ui.number("Longest side (pixels; larger images are shrunk)", ui.pkey("img_side", key), 64,
+        side = w.number("Longest side (pixels; larger images are shrunk)", w.pkey("img_side", key), 64,
                          min_value=8, max_value=256, step=8)
     return (mode, int(side))
 
 
 def load_if_changed(key: str, name: str, data: object, table: tuple | None, images: tuple | None, label: str) -> None:
     load_key = (key, table, images)
-    if load_key == ui.ws_load_key(ws) and ws.dataset is not None:
+    if load_key == loading.loaded_with() and ws.dataset is not None:
         return
     failed = st.session_state.get("failed_load")
     if failed and failed[0] == load_key:
         st.error(failed[1])
         return
     try:
-        dataset = ui.load_dataset(key, data, name, table, images)
+        dataset = loading.load_dataset(key, data, name, table, images)
     except Exception as exc:  # noqa: BLE001 - shown in a box; the data in use stays as it was
         from explorer.errors import ExplorerError
 
@@ -108,15 +108,15 @@ def load_if_changed(key: str, name: str, data: object, table: tuple | None, imag
         st.error(message)
         return
     ws.set_dataset(dataset, label)
-    ui.ws_load_key(ws, load_key)
+    loading.loaded_with(load_key)
 
 
 picked = None
-with ui.guard("Reading the data"):
+with feedback.guard("Reading the data"):
     picked = choose_source()
 if picked is not None:
     key, name, data, sample = picked
-    with ui.guard():  # the message names the file itself
+    with feedback.guard():  # the message names the file itself
         kind = "images" if isinstance(data, list) else sniff_kind(name)
         table = image = None
         if kind == "table":
@@ -138,7 +138,7 @@ if ds.images is not None:
     st.markdown("**Some of the images**")
     show = min(32, ds.n)
     captions = [str(ds.labels[i]) if ds.labels is not None else None for i in range(show)]
-    ui.image_grid([ds.images[i, ..., 0] if ds.images.shape[-1] == 1 else ds.images[i] for i in range(show)], captions, columns=16, width=48)
+    display.image_grid([ds.images[i, ..., 0] if ds.images.shape[-1] == 1 else ds.images[i] for i in range(show)], captions, columns=16, width=48)
 elif ds.kind == "embeddings":
     import pandas as pd
 

@@ -7,49 +7,40 @@ import pandas as pd
 import streamlit as st
 
 from explorer import plots
-from explorer.metrics import contingency
-from explorer.views import run_summary
-from pages import ui
+from explorer.dashboard.views import run_summary
+from explorer.metrics import EXTERNAL_METRICS, INTERNAL_METRICS, METRICS, contingency
+from pages.ui import display, feedback, session
 
 st.title("📏 Evaluate")
-ui.show_messages()
-result = ui.need_result()
+feedback.show_messages()
+result = session.need_result()
 m = result.metrics
+SHORT_LABELS = {"acc": "accuracy", "trustworthiness": "trustworthiness"}  # the tiles are narrow
 
 
-def tiles(items: list[tuple[str, str, str]]) -> None:
-    cols = st.columns(len(items))
-    for col, (label, key, help_text) in zip(cols, items):
-        col.metric(label, ui.metric_value(m.get(key)), help=help_text)
+def tiles(keys: tuple[str, ...]) -> None:
+    cols = st.columns(len(keys))
+    for col, key in zip(cols, keys):
+        col.metric(SHORT_LABELS.get(key, METRICS[key].label), display.metric_value(m.get(key)), help=METRICS[key].help)
 
 
-with ui.guard("Scores"):
+with feedback.guard("Scores"):
     if result.dataset.labels is not None:
         st.subheader("Agreement with the labels")
-        tiles([
-            ("accuracy", "acc", "share of rows right after matching clusters to classes one-to-one (Hungarian)"),
-            ("NMI", "nmi", "normalized mutual information, 0 to 1"),
-            ("ARI", "ari", "adjusted Rand index; 0 is chance, 1 is perfect"),
-            ("AMI", "ami", "adjusted mutual information"),
-        ])
+        tiles(EXTERNAL_METRICS)
         table = contingency(result.dataset.labels, result.clusters.labels)
         st.plotly_chart(plots.contingency_heatmap(table.to_numpy(), list(table.index), list(table.columns)), width="stretch")
     else:
         st.info("The data have no labels, so only the internal scores apply (choose a label column on the Data page to compare).")
     st.subheader("Internal scores (no labels needed)")
-    tiles([
-        ("silhouette", "silhouette", "-1 to 1, higher is better: points closer to their own cluster than to others"),
-        ("Davies-Bouldin", "davies_bouldin", "lower is better: cluster spread relative to their separation"),
-        ("Calinski-Harabasz", "calinski_harabasz", "higher is better: between- vs within-cluster dispersion"),
-        ("trustworthiness", "trustworthiness", "0 to 1: how well the 2-D map keeps each point's neighbours"),
-    ])
+    tiles(INTERNAL_METRICS)
 
-with ui.guard("Runs"):
+with feedback.guard("Runs"):
     st.subheader("Runs compared")
-    if ui.read_only():
+    if session.read_only():
         runs = [result]
     else:
-        runs = list(ui.workspace().runs.values())
+        runs = list(session.workspace().runs.values())
     frame = pd.DataFrame([run_summary(r) | {"on show": r is result} for r in runs])
     st.dataframe(frame, hide_index=True, width="stretch")
     st.caption("This session's runs (kept while the tab is open; save one on the Share page to keep it).")

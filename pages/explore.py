@@ -3,57 +3,45 @@ point) to see the rows or images behind the points and which clusters they come 
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 import numpy as np
 import streamlit as st
 
-from explorer import plots, views
-from explorer.pipeline import ProjectionConfig, reproject
-from explorer.project import PROJECTION_METHODS
-from pages import ui
+from explorer import plots
+from explorer.dashboard import actions, views
+from explorer.dashboard.cache import short_tag
+from explorer.dashboard.workspace import JobKind
+from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS
+from pages.ui import display, feedback, progress, session, widgets as w
 
-PROJECTION_LABELS = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 DISPLAY_CAP = int(os.environ.get("EXPLORER_DISPLAY_CAP", plots.DISPLAY_CAP))
 
 st.title("🔭 Explore")
-ws, manager = ui.workspace(), ui.job_manager()
-ui.show_messages()
-if ui.job_progress("project"):
+ws, manager = session.workspace(), session.job_manager()
+feedback.show_messages()
+if progress.job_progress(JobKind.PROJECT):
     st.stop()
-result = ui.need_result()
-run_tag = ui.short(ws.current if not ui.read_only() else result.run_id)  # names this run's widgets
+result = session.need_result()
+run_tag = short_tag(ws.current if not session.read_only() else result.run_id)  # names this run's widgets
 
 
 def view_settings() -> tuple[str, int]:
     c1, c2, c3 = st.columns(3)
     with c1:
         method = result.config.projection.method
-        if ui.read_only():
+        if session.read_only():
             st.markdown(f"**Projection:** {PROJECTION_LABELS[method]}")
         else:  # always shows this run's map; picking another shows the run on that map (a job, or at once)
             key = f"projection-{run_tag}"
             st.session_state[key] = method
             st.selectbox("Projection", list(PROJECTION_METHODS), key=key, format_func=PROJECTION_LABELS.get,
-                         on_change=lambda: ui.safely(change_projection, st.session_state[key]))
+                         on_change=lambda: feedback.safely(actions.change_projection, ws, manager, result, st.session_state[key]))
     with c2:
-        color_by = ui.selectbox("Colour by", views.color_options(result), key=ui.pkey("color_by"), default="cluster")
+        color_by = w.selectbox("Colour by", views.color_options(result), key=w.pkey("color_by"), default="cluster")
     with c3:
-        cap = ui.number("Points drawn at most", ui.pkey("cap"), DISPLAY_CAP, min_value=1000, max_value=2_000_000,
+        cap = w.number("Points drawn at most", w.pkey("cap"), DISPLAY_CAP, min_value=1000, max_value=2_000_000,
                         step=10_000, help="Above this a uniform sample is drawn; clustering always uses every point.")
     return color_by, int(cap)
-
-
-def change_projection(method: str) -> None:
-    """Show the same run under another projection: at once when it was made before, else as a job."""
-    cfg = replace(result.config, projection=ProjectionConfig(method=method))
-    key = ws.run_key(ws.fingerprint, cfg)
-    if key in ws.runs:
-        ws.current = key
-        return
-    ws.start(manager, "project", lambda job: reproject(result, cfg.projection), name=f"Projecting with {PROJECTION_LABELS[method]}",
-             meta={"run_key": key})
-    ws.collect(manager)  # a job that already ended (synchronous mode) is taken in at once
 
 
 def scatter_figure(color_by: str, cap: int):
@@ -80,12 +68,12 @@ def selection_panel(rows: np.ndarray) -> None:
                  hide_index=True, width="stretch", height=min(35 * len(makeup) + 40, 220))
     if ds.images is not None:
         if len(rows) == 1:
-            st.image(ui._upscale(views.thumbnails(result, rows)[0], 200), width=200)
+            st.image(display.upscale(views.thumbnails(result, rows)[0], 200), width=200)
             st.markdown(views.hover_texts(result, rows)[0].replace("<br>", "  \n").replace("<b>", "**").replace("</b>", "**"))
         else:
             shown = rows[:60]
             captions = [f"{ds.ids[i]} · c{views.cluster_name(result.clusters.labels[i])}" for i in shown]
-            ui.image_grid(views.thumbnails(result, shown), captions, columns=5, width=64)
+            display.image_grid(views.thumbnails(result, shown), captions, columns=5, width=64)
             if len(rows) > len(shown):
                 st.caption(f"The first {len(shown)} of {len(rows):,} images.")
     else:
@@ -94,7 +82,7 @@ def selection_panel(rows: np.ndarray) -> None:
                        file_name=f"{ds.name}-selection.csv", mime="text/csv", icon="⬇️", key="download_selection")
 
 
-with ui.guard("Explore"):
+with feedback.guard("Explore"):
     color_by, cap = view_settings()
     fig = scatter_figure(color_by, cap)
     left, right = st.columns([3, 2])
@@ -108,7 +96,7 @@ with ui.guard("Explore"):
     rows = plots.rows_from_selection(event.selection.points if event else [])
     with right:
         clusters = sorted(set(int(c) for c in np.unique(result.clusters.labels)))
-        picked = ui.multiselect("Or pick clusters to inspect", clusters, key=ui.pkey("pick", run_tag),
+        picked = w.multiselect("Or pick clusters to inspect", clusters, key=w.pkey("pick", run_tag),
                                 format_func=views.cluster_name)
         if len(rows) == 0 and picked:
             rows = np.flatnonzero(np.isin(result.clusters.labels, picked))

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import plots, runs, views
-from pages import ui
+from explorer import plots, runs
+from explorer.dashboard import views
+from pages.ui import feedback, links, session
 
 st.title("🔗 Share")
-ui.show_messages()
-result = ui.need_result()
+feedback.show_messages()
+result = session.need_result()
 ds = result.dataset
-root = ui.runs_root()
+root = session.runs_root()
 stem = f"{ds.name}-{result.run_id or 'run'}"
 
 
@@ -21,20 +22,20 @@ def scatter_html() -> str:
     return plots.standalone_html(fig)
 
 
-with ui.guard("Saving"):
-    if result.run_id is None and not ui.read_only():
+with feedback.guard("Saving"):
+    if result.run_id is None and not session.read_only():
         st.markdown("Save the run to keep it and to share it: a folder of plain files (JSON, Parquet, "
                     "safetensors) in the runs folder.")
-        st.button("Save this run", type="primary", icon="💾", on_click=ui.safely, args=(runs.save_run, result, root))
+        st.button("Save this run", type="primary", icon="💾", on_click=feedback.safely, args=(runs.save_run, result, root))
     if result.run_id is not None:
-        link = ui.share_link(result.run_id)
-        st.success(f"Saved as run `{result.run_id}`." if not ui.read_only() else f"Saved run `{result.run_id}`.")
+        link = links.share_link(result.run_id)
+        st.success(f"Saved as run `{result.run_id}`." if not session.read_only() else f"Saved run `{result.run_id}`.")
         st.markdown("**Read-only link** (anyone who has it can open this run, also after the server restarts):")
         st.code(link, language=None)
         st.caption(f"The run lives in `{root}/{result.run_id}/`; `python -m explorer show {result.run_id}` prints it too.")
 
 st.subheader("Downloads")
-with ui.guard("Downloads"):
+with feedback.guard("Downloads"):
     c1, c2, c3 = st.columns(3)
     c1.download_button("Points (CSV)", data=lambda: runs.points_csv(result), file_name=f"{stem}-points.csv",
                        mime="text/csv", icon="⬇️", help="id, cluster, x, y, anomaly, label, confidence")

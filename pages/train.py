@@ -6,91 +6,80 @@ from dataclasses import replace
 import streamlit as st
 
 from explorer import plots
+from explorer.dashboard import actions
+from explorer.dashboard.forms import available_devices, parse_hidden
+from explorer.dashboard.workspace import JobKind
 from explorer.device import resolve_device
 from explorer.limits import Limits
-from explorer.pipeline import ModelConfig, default_config, fit_representation
-from explorer.reducers import MODEL_LABELS
-from explorer.views import available_devices, parse_hidden
-from pages import ui
+from explorer.pipeline import ModelConfig, default_config
+from explorer.reducers import MODEL_LABELS, NO_MODEL
+from pages.ui import feedback, progress, session, widgets as w
 
 st.title("🧠 Train a representation")
-ws, manager = ui.workspace(), ui.job_manager()
-ui.show_messages()
-ds = ui.need_dataset()
+ws, manager = session.workspace(), session.job_manager()
+feedback.show_messages()
+ds = session.need_dataset()
 defaults = default_config(ds)
 base = ws.config or defaults
 ns = ws.fingerprint  # settings are remembered per dataset; new data start from its defaults
 limits = Limits.from_env()
 
-KIND_LABELS = {**MODEL_LABELS, "none": "none (use the features as they are)"}
-kinds = ["pca", "ae", "dae", "vae"] + (["conv-ae"] if ds.images is not None else []) + ["none"]
+KIND_LABELS = {**MODEL_LABELS, NO_MODEL: "none (use the features as they are)"}
+kinds = ["pca", "ae", "dae", "vae"] + (["conv-ae"] if ds.images is not None else []) + [NO_MODEL]
 
 
 def model_settings() -> tuple[ModelConfig, str, int]:
     """The model, device and seed the widgets describe."""
     d = defaults.model
-    kind = ui.selectbox("Model", kinds, key=ui.pkey("kind", ns), default=d.kind, format_func=KIND_LABELS.get,
-                        help="PCA is instant; autoencoders learn a non-linear code; conv-ae is for images.")
-    if kind == "none":
-        return replace(d, kind="none", latent_dim=ds.X.shape[1]), "cpu", 0
+    kind = w.selectbox("Model", kinds, key=w.pkey("kind", ns), default=d.kind, format_func=KIND_LABELS.get,
+                       help="PCA is instant; autoencoders learn a non-linear code; conv-ae is for images.")
+    if kind == NO_MODEL:
+        return replace(d, kind=NO_MODEL, latent_dim=ds.X.shape[1]), "cpu", 0
     c1, c2, c3 = st.columns(3)
     with c1:
-        latent = ui.number("Latent size", ui.pkey("latent", ns), int(min(d.latent_dim, ds.X.shape[1])) if kind == "pca" else int(d.latent_dim),
-                           min_value=1, max_value=int(ds.X.shape[1]) if kind == "pca" else 512, step=1)
+        latent = w.number("Latent size", w.pkey("latent", ns), int(min(d.latent_dim, ds.X.shape[1])) if kind == "pca" else int(d.latent_dim),
+                          min_value=1, max_value=int(ds.X.shape[1]) if kind == "pca" else 512, step=1)
     model = replace(d, kind=kind, latent_dim=int(latent), augment=False if kind == "pca" else d.augment)
     if kind != "pca":
         with c2:
-            epochs = ui.number("Epochs", ui.pkey("epochs", ns), int(min(d.epochs, limits.max_epochs)), min_value=1,
-                               max_value=int(limits.max_epochs), step=1)
+            epochs = w.number("Epochs", w.pkey("epochs", ns), int(min(d.epochs, limits.max_epochs)), min_value=1,
+                              max_value=int(limits.max_epochs), step=1)
         with c3:
-            batch = ui.number("Batch size", ui.pkey("batch", ns), int(d.batch_size), min_value=2, max_value=65536, step=32)
+            batch = w.number("Batch size", w.pkey("batch", ns), int(d.batch_size), min_value=2, max_value=65536, step=32)
         c4, c5, c6 = st.columns(3)
         with c4:
-            lr = ui.number("Learning rate", ui.pkey("lr", ns), float(d.lr), min_value=1e-6, max_value=1.0, step=1e-4, format="%.5f")
+            lr = w.number("Learning rate", w.pkey("lr", ns), float(d.lr), min_value=1e-6, max_value=1.0, step=1e-4, format="%.5f")
         hidden = d.hidden
         if kind != "conv-ae":
             with c5:
-                hidden = parse_hidden(ui.text("Hidden layers (encoder; the decoder mirrors them)", ui.pkey("hidden", ns),
-                                              ", ".join(str(h) for h in d.hidden)))
+                hidden = parse_hidden(w.text("Hidden layers (encoder; the decoder mirrors them)", w.pkey("hidden", ns),
+                                             ", ".join(str(h) for h in d.hidden)))
         with c6:
-            noise = ui.number("Noise (denoising)", ui.pkey("noise", ns), float(d.noise), min_value=0.01, max_value=5.0,
-                              step=0.05, disabled=kind != "dae", help="std of the Gaussian noise added to the input")
-            kl = ui.number("KL weight (VAE)", ui.pkey("kl", ns), float(d.kl_weight), min_value=0.0, max_value=100.0,
-                           step=0.1, disabled=kind != "vae")
+            noise = w.number("Noise (denoising)", w.pkey("noise", ns), float(d.noise), min_value=0.01, max_value=5.0,
+                             step=0.05, disabled=kind != "dae", help="std of the Gaussian noise added to the input")
+            kl = w.number("KL weight (VAE)", w.pkey("kl", ns), float(d.kl_weight), min_value=0.0, max_value=100.0,
+                          step=0.1, disabled=kind != "vae")
         augment = False
         if ds.images is not None:
-            augment = ui.checkbox("Augment: also train on shifted and slightly rotated copies of the images",
-                                  ui.pkey("augment", ns), bool(d.augment),
-                                  help="Codes that ignore small shifts and turns cluster digits and shapes better (DEC-DA).")
-        mixed = ui.checkbox("Mixed precision: bf16 where the hardware computes it natively (about 2x faster)",
-                            ui.pkey("mixed", ns), bool(d.mixed_precision),
-                            help="On CUDA GPUs and CPUs with AVX512-BF16 or AMX; elsewhere training stays float32. "
-                                 "Weights and codes are always float32.")
+            augment = w.checkbox("Augment: also train on shifted and slightly rotated copies of the images",
+                                 w.pkey("augment", ns), bool(d.augment),
+                                 help="Codes that ignore small shifts and turns cluster digits and shapes better (DEC-DA).")
+        mixed = w.checkbox("Mixed precision: bf16 where the hardware computes it natively (about 2x faster)",
+                           w.pkey("mixed", ns), bool(d.mixed_precision),
+                           help="On CUDA GPUs and CPUs with AVX512-BF16 or AMX; elsewhere training stays float32. "
+                                "Weights and codes are always float32.")
         model = replace(model, epochs=int(epochs), batch_size=int(batch), lr=float(lr), hidden=tuple(hidden),
                         noise=float(noise), kl_weight=float(kl), augment=bool(augment), mixed_precision=bool(mixed))
     c7, c8 = st.columns(2)
     with c7:
-        device = ui.selectbox("Device", available_devices(), key=ui.pkey("device"), default="auto")
+        device = w.selectbox("Device", available_devices(), key=w.pkey("device"), default="auto")
     with c8:
-        seed = ui.number("Seed", ui.pkey("seed"), 0, min_value=0, max_value=2**31 - 1, step=1)
+        seed = w.number("Seed", w.pkey("seed"), 0, min_value=0, max_value=2**31 - 1, step=1)
     return model, device, int(seed)
 
 
-def start_training(cfg) -> None:
-    device = resolve_device(cfg.device).name
-    key = ws.model_key(cfg)  # the cache key leaves out the time cap: it only says when to stop
-    run_cfg = replace(cfg, model=replace(cfg.model, max_seconds=ws.training_allowance(limits)))
-
-    def train(job):
-        return fit_representation(ds, run_cfg, device, job.emit, job.should_stop)
-
-    ws.start(manager, "train", train, name=f"Training {cfg.model.kind}", device=device,
-             meta={"model_key": key, "trains": True})
-    ws.collect(manager)  # a job that already ended (synchronous mode) is taken in at once
-
-
 cfg = None
-with ui.guard("Settings"):
+with feedback.guard("Settings"):
     model, device, seed = model_settings()
     cfg = replace(base, model=model, device=device, seed=seed)
     ws.config = cfg
@@ -98,9 +87,9 @@ with ui.guard("Settings"):
 if cfg is None:
     st.stop()
 
-if ui.job_progress("train", show_loss=True):
+if progress.job_progress(JobKind.TRAIN, show_loss=True):
     st.stop()
-if cfg.model.kind == "none":
+if not cfg.model.needs_fit:
     st.success("Nothing to train: the features themselves are the representation.")
 elif ws.has_model(cfg):
     reducer = ws.model(cfg)
@@ -111,7 +100,7 @@ elif ws.has_model(cfg):
         st.info(note)
     if getattr(reducer, "history_", None):
         st.plotly_chart(plots.loss_curve(reducer.history_), width="stretch")
-    st.button("Train again", icon="🔁", on_click=ui.safely, args=(start_training, cfg))
+    st.button("Train again", icon="🔁", on_click=feedback.safely, args=(actions.start_training, ws, manager, cfg, limits))
 else:
-    st.button("Train", type="primary", icon="▶️", on_click=ui.safely, args=(start_training, cfg))
+    st.button("Train", type="primary", icon="▶️", on_click=feedback.safely, args=(actions.start_training, ws, manager, cfg, limits))
 st.page_link("pages/cluster.py", label="Next: cluster the latent space", icon="🧩")

@@ -68,9 +68,9 @@ def test_npy_float_color_images_4d(scale):
 
 
 def test_channels_first_and_odd_ranges():
-    a = np.random.default_rng(2).random((3, 3, 7, 9)) * 1000 - 500  # (n, c, h, w), values -500..500
+    a = np.random.default_rng(2).random((4, 3, 7, 9)) * 1000 - 500  # (n, c, h, w), values -500..500
     ds = load(npy_bytes(a), name="cf.npy")
-    assert ds.images.shape == (3, 7, 9, 3) and 0 <= ds.X.min() and ds.X.max() <= 1
+    assert ds.images.shape == (4, 7, 9, 3) and 0 <= ds.X.min() and ds.X.max() <= 1
     text = ds.report.to_text()
     assert "channels-first" in text and "stretched" in text
 
@@ -120,7 +120,7 @@ def test_nan_and_inf_are_located():
 @pytest.mark.parametrize("array,match", [
     (np.arange(10.0), "shape \\(10,\\)"),
     (np.zeros((2, 2, 2, 2, 2)), "shape"),
-    (np.zeros((2, 5)), "at least 3"),
+    (np.zeros((3, 5)), "at least 4"),
     (np.array(["a", "b", "c"]).reshape(3, 1), "plain numeric array"),
     (np.zeros((4, 5, 5, 2)), "2 channels"),
 ])
@@ -157,7 +157,7 @@ def test_parquet_of_vectors(tmp_path):
     dims.to_parquet(tmp_path / "dims.parquet")
     ds = load(tmp_path / "dims.parquet")
     assert ds.kind == "embeddings" and ds.feature_names == [f"dim{i}" for i in range(6)]
-    pd.DataFrame({"a": [1.0, 2, 3], "b": ["x", "y", "x"]}).to_parquet(tmp_path / "t.parquet")
+    pd.DataFrame({"a": [1.0, 2, 3, 4], "b": ["x", "y", "x", "y"]}).to_parquet(tmp_path / "t.parquet")
     assert load(tmp_path / "t.parquet").kind == "table"
 
 

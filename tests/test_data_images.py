@@ -124,10 +124,11 @@ def test_modes_are_converted():
     assert img["palette.gif"][0, 0].tolist() == [0, 0, 255]
     assert img["cmyk.jpg"][0, 0, 0] > 200 and img["cmyk.jpg"][0, 0, 1] < 60
     gray_only = load(make_zip({k: v for k, v in members.items() if k in ("deep.png", "la.png")} |
-                              {"rgb_gray.png": encode(Image.new("RGB", (8, 8), (9, 9, 9)), "png")}), name="g.zip")
+                              {"rgb_gray.png": encode(Image.new("RGB", (8, 8), (9, 9, 9)), "png"),
+                               "gray.png": encode(gray(7), "png")}), name="g.zip")
     assert gray_only.images.shape[-1] == 1  # RGB with R == G == B counts as gray
     assert load(make_zip(members), name="m.zip", images=ImageOptions(mode="L")).images.shape[-1] == 1
-    forced = load(gray_only_zip := make_zip({f"{i}.png": encode(gray(i), "png") for i in range(3)}), name="f.zip",
+    forced = load(gray_only_zip := make_zip({f"{i}.png": encode(gray(i), "png") for i in range(4)}), name="f.zip",
                   images=ImageOptions(mode="RGB"))
     assert forced.images.shape[-1] == 3 and gray_only_zip
 
@@ -148,15 +149,15 @@ def test_animated_gif_uses_first_frame():
     buffer = io.BytesIO()
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
     ds = load(make_zip({"anim.gif": buffer.getvalue(), "a.png": encode(gray(10), "png"),
-                        "b.png": encode(gray(10), "png")}), name="g.zip")
+                        "b.png": encode(gray(10), "png"), "c.png": encode(gray(10), "png")}), name="g.zip")
     assert ds.images[0, 0, 0, 0] == 10 and "first was used" in ds.report.to_text()
 
 
 def test_broken_files_are_skipped_and_named():
     good = encode(gray(5), "png")
-    ds = load(make_zip({"a.png": good, "b.png": good, "c.png": good, "cut.png": good[: len(good) // 2],
+    ds = load(make_zip({"a.png": good, "b.png": good, "c.png": good, "d.png": good, "cut.png": good[: len(good) // 2],
                         "fake.jpg": b"hello, not a jpeg"}), name="b.zip")
-    assert ds.n == 3
+    assert ds.n == 4
     note = next(n for n in ds.report.notes if "could not be read" in n)
     assert "cut.png" in note and "fake.jpg" in note
     with pytest.raises(InputError, match="none of the 2 files could be read.*fake.jpg"):
@@ -165,15 +166,15 @@ def test_broken_files_are_skipped_and_named():
         load(make_zip({"notes.txt": b"hi"}), name="t.zip")
     with pytest.raises(InputError, match="not a readable zip"):
         load(b"PK but no zip", name="z.zip")
-    with pytest.raises(InputError, match="at least 3"):
+    with pytest.raises(InputError, match="at least 4"):
         load(make_zip({"a.png": good}), name="one.zip")
 
 
 def test_zip_slip_entries_are_skipped():
     good = encode(gray(5), "png")
     members = {"../evil.png": good, "/etc/evil.png": good, "ok/../../evil2.png": good, "C:/win.png": good}
-    ds = load(make_zip(members | {f"fine/{i}.png": good for i in range(3)}), name="slip.zip")
-    assert ds.ids.tolist() == ["fine/0.png", "fine/1.png", "fine/2.png"]
+    ds = load(make_zip(members | {f"fine/{i}.png": good for i in range(4)}), name="slip.zip")
+    assert ds.ids.tolist() == ["fine/0.png", "fine/1.png", "fine/2.png", "fine/3.png"]
     note = next(n for n in ds.report.notes if "unsafe path" in n)
     assert "../evil.png" in note and "/etc/evil.png" in note
     with pytest.raises(InputError, match="no images found.*unsafe path"):

@@ -152,7 +152,7 @@ def test_chosen_columns_leave_label_out(tmp_path):
 
 
 def test_latin1_is_read_with_a_note(tmp_path):
-    (tmp_path / "l.csv").write_bytes("name,v\ncafé,1\nthé,2\nsoupe,3\n".encode("latin-1"))
+    (tmp_path / "l.csv").write_bytes("name,v\ncafé,1\nthé,2\nsoupe,3\npain,4\n".encode("latin-1"))
     ds = load(tmp_path / "l.csv")
     assert ds.table["name"][0] == "café"
     assert any("Latin-1" in n for n in ds.report.notes)
@@ -183,11 +183,11 @@ def test_preview_summary(tmp_path):
 @pytest.mark.parametrize("content,match", [
     (b"", "is empty"),
     (b"a,b,c\n", "no rows"),
-    (b"a,b\n1,2\n3,4\n", "at least 3"),
+    (b"a,b\n1,2\n3,4\n5,6\n", "at least 4"),
     (b"a,b\n1,2\n3,4,5\n6,7\n", "line 3 has 3 fields"),
     (b"a,b\n1,2\n3\n6,7\n", "line 3 has 1 fields"),
     (b"PK\x03\x04\x00\x00binary\x00junk", "binary"),
-    (b"name,day\nann,2024-01-01\nann,2024-01-02\nann,2024-01-03\n", "no usable feature columns"),
+    (b"name,day\nann,2024-01-01\nann,2024-01-02\nann,2024-01-03\nann,2024-01-04\n", "no usable feature columns"),
 ])
 def test_bad_tables(tmp_path, content, match):
     (tmp_path / "bad.csv").write_bytes(content)
@@ -205,7 +205,7 @@ def test_bad_tables(tmp_path, content, match):
     (TableOptions(encoding="ascii"), "can't be read as ascii"),
 ])
 def test_bad_options(tmp_path, options, match):
-    (tmp_path / "d.csv").write_text("key,x,y\nk1,1,2\nk2,2,2\nk3,3,é\n")
+    (tmp_path / "d.csv").write_text("key,x,y\nk1,1,2\nk2,2,2\nk3,3,é\nk4,4,3\n")
     with pytest.raises(InputError, match=match):
         load(tmp_path / "d.csv", table=options)
 

@@ -8,8 +8,10 @@ import time
 import numpy as np
 import pytest
 
+from explorer.dashboard.jobs import JobManager
+from explorer.dashboard.workspace import JobKind
 from explorer.errors import InputError
-from explorer.jobs import JobManager
+from explorer.events import Progress
 
 
 def wait(job, timeout=30.0):
@@ -30,12 +32,12 @@ def manager():
 def test_progress_events_and_result(manager):
     def work(job):
         for i in range(1, 5):
-            job.emit({"stage": "train", "message": f"epoch {i}/4", "fraction": i / 4, "epoch": i, "loss": 1 / i})
+            job.emit(Progress("train", f"epoch {i}/4", i / 4, epoch=i, loss=1 / i))
         return "fitted"
 
     job = wait(manager.submit("alice", work, name="Training"))
     assert job.status == "done" and job.result == "fitted" and job.error is None
-    assert [e["epoch"] for e in job.snapshot()] == [1, 2, 3, 4]
+    assert [e.epoch for e in job.snapshot()] == [1, 2, 3, 4]
     assert job.progress == (1.0, "done")
     assert job.elapsed >= 0 and job.started is not None and job.finished >= job.started
 
@@ -44,7 +46,7 @@ def test_progress_while_running(manager):
     go_on = threading.Event()
 
     def work(job):
-        job.emit({"stage": "train", "message": "epoch 1/2", "fraction": 0.5})
+        job.emit(Progress("train", "epoch 1/2", 0.5))
         go_on.wait(10)
         return 1
 
@@ -63,7 +65,7 @@ def test_stop_asks_the_work_to_end_and_keeps_its_result(manager):
         steps = 0
         while not job.should_stop():
             steps += 1
-            job.emit({"stage": "train", "fraction": 0.0, "message": f"step {steps}"})
+            job.emit(Progress("train", f"step {steps}"))
             time.sleep(0.005)
         return steps
 
@@ -152,7 +154,7 @@ def test_stopping_real_training_keeps_the_best_weights(manager):
     cfg = replace_nested(default_config(ds), model="ae", epochs=500, hidden=(8,), latent_dim=2, device="cpu", patience=1000)
     job = manager.submit("alice", lambda job: fit_representation(ds, cfg, "cpu", job.emit, job.should_stop), name="Training")
     end = time.time() + 30
-    while not any(e.get("epoch", 0) >= 2 for e in job.snapshot()) and time.time() < end:
+    while not any((e.epoch or 0) >= 2 for e in job.snapshot()) and time.time() < end:
         time.sleep(0.01)
     job.stop()
     reducer = wait(job).result
@@ -163,8 +165,9 @@ def test_stopping_real_training_keeps_the_best_weights(manager):
 
 
 def test_workspace_collects_models_runs_and_errors():
-    from explorer.pipeline import default_config, fit_representation, replace_nested, run_with_representation
-    from explorer.workspace import Workspace
+    from explorer.dashboard.actions import run_with_representation
+    from explorer.dashboard.workspace import Workspace
+    from explorer.pipeline import default_config, fit_representation, replace_nested
 
     manager = JobManager(synchronous=True)
     ws, other = Workspace(), Workspace()
@@ -172,18 +175,18 @@ def test_workspace_collects_models_runs_and_errors():
     ws.set_dataset(ds, "test")
     cfg = replace_nested(default_config(ds), model="pca", latent_dim=3, method="kmeans", k=3, projection_method="pca")
     assert not ws.has_model(cfg)
-    ws.start(manager, "train", lambda job: fit_representation(ds, cfg, "cpu", job.emit), name="Training pca",
-             meta={"model_key": ws.model_key(cfg)})
+    ws.start(manager, JobKind.TRAIN, lambda job: fit_representation(ds, cfg, "cpu", job.emit), name="Training pca",
+             model_key=ws.model_key(cfg))
     assert other.collect(manager) == []  # another session cannot take it
     assert [j.name for j in ws.collect(manager)] == ["Training pca"]
     assert ws.has_model(cfg) and ws.jobs == {}
     reducer = ws.model(cfg)
-    key = ws.run_key(ws.fingerprint, cfg)
-    ws.start(manager, "run", lambda job: run_with_representation(ds, cfg, reducer, on_event=job.emit), name="Clustering",
-             meta={"run_key": key})
+    key = ws.run_key(cfg)
+    ws.start(manager, JobKind.RUN, lambda job: run_with_representation(ds, cfg, reducer, on_event=job.emit), name="Clustering",
+             run_key=key)
     ws.collect(manager)
     assert ws.find_run(cfg) is ws.result and ws.result.reducer is reducer and ws.result.clusters.k == 3
-    ws.start(manager, "run", lambda job: (_ for _ in ()).throw(InputError("no good")), name="Clustering")
+    ws.start(manager, JobKind.RUN, lambda job: (_ for _ in ()).throw(InputError("no good")), name="Clustering", run_key=key)
     ws.collect(manager)
     assert ("error", "Clustering failed: no good") in ws.pop_messages()
     assert ws.result is not None  # a failed job loses nothing already made
@@ -192,7 +195,7 @@ def test_workspace_collects_models_runs_and_errors():
 def test_a_session_trains_within_its_budget():
     from explorer.errors import LimitError
     from explorer.limits import Limits
-    from explorer.workspace import Workspace
+    from explorer.dashboard.workspace import Workspace
 
     manager = JobManager(synchronous=True)
     ws = Workspace()
@@ -200,10 +203,10 @@ def test_a_session_trains_within_its_budget():
     assert ws.training_allowance(limits) == 100.0
     ws.train_seconds = 200.0
     assert ws.training_allowance(limits) == 50.0  # what is left of the session's budget
-    job = ws.start(manager, "train", lambda job: time.sleep(0.05), name="Training", meta={"trains": True, "model_key": "k"})
+    job = ws.start(manager, JobKind.TRAIN, lambda job: time.sleep(0.05), name="Training", trains=True, model_key="k")
     ws.collect(manager)
     assert ws.train_seconds >= 200.05 and job.elapsed >= 0.05
-    ws.start(manager, "run", lambda job: time.sleep(0.05), name="Clustering")  # no training: not counted
+    ws.start(manager, JobKind.RUN, lambda job: time.sleep(0.05), name="Clustering", run_key="r")  # no training: not counted
     before = ws.train_seconds
     ws.jobs.clear()
     assert ws.train_seconds == before

@@ -41,9 +41,9 @@ def test_pipeline_recovers_blobs(model):
     assert result.metrics["ari"] >= 0.9, result.metrics
     assert result.Z.shape[0] == ds.n and result.embedding.shape == (ds.n, 2)
     assert result.anomaly.shape == (ds.n,) and np.isfinite(result.anomaly).all()
-    assert {"cluster", "project", "evaluate", "done"} <= {e["stage"] for e in events}
+    assert {"cluster", "project", "evaluate", "done"} <= {e.stage for e in events}
     if model in ("ae", "dae", "vae"):
-        assert any(e["stage"] == "train" and e.get("epoch") for e in events)
+        assert any(e.stage == "train" and e.epoch for e in events)
         assert len(result.history) >= 1
 
 

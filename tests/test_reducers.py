@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from explorer.errors import InputError, TrainingError
-from explorer.reducers import MODEL_KINDS, PCA, Autoencoder, make_reducer, restore_reducer
+from explorer.reducers import MODEL_KINDS, PCA, Autoencoder, ModelConfig, make_reducer, restore_reducer
 
 
 def low_rank_data(n=400, d=24, rank=3, seed=0):
@@ -25,12 +25,15 @@ def image_data(n=200, h=12, w=12, seed=0):
     return imgs.reshape(n, -1), (h, w, 1)
 
 
+def model(kind, *, image_shape=None, device="cpu", **settings):
+    """make_reducer on a ModelConfig of ``kind`` with the given settings, on the CPU."""
+    return make_reducer(ModelConfig(kind=kind, **settings), image_shape=image_shape, device=device, random_state=0)
+
+
 def small(kind, **kw):
-    params = dict(latent_dim=3, epochs=40, batch_size=64, lr=3e-3, hidden=(32,), device="cpu", random_state=0)
     if kind == "pca":
         return PCA(n_components=3)
-    params.update(kw)
-    return make_reducer(kind, **params)
+    return model(kind, **{**dict(latent_dim=3, epochs=40, batch_size=64, lr=3e-3, hidden=(32,)), **kw})
 
 
 @pytest.mark.parametrize("kind", ["pca", "ae", "dae", "vae"])
@@ -60,7 +63,7 @@ def test_autoencoder_loss_falls_and_beats_the_mean(kind):
 
 def test_conv_autoencoder_learns_images():
     X, shape = image_data()
-    r = make_reducer("conv-ae", latent_dim=6, epochs=25, batch_size=32, lr=3e-3, image_shape=shape, device="cpu")
+    r = model("conv-ae", latent_dim=6, epochs=25, batch_size=32, lr=3e-3, image_shape=shape)
     r.fit(X)
     assert r.transform(X).shape == (len(X), 6)
     assert r.history_[-1]["loss"] < r.history_[0]["loss"]
@@ -69,7 +72,7 @@ def test_conv_autoencoder_learns_images():
 
 def test_conv_autoencoder_needs_image_shape():
     with pytest.raises(InputError, match="image_shape"):
-        make_reducer("conv-ae", epochs=1).fit(low_rank_data())
+        model("conv-ae", epochs=1).fit(low_rank_data())
 
 
 def test_pca_matches_sklearn_and_torch_up_to_sign():
@@ -99,7 +102,7 @@ def test_export_and_restore_give_identical_outputs(kind):
     X = low_rank_data()
     r = small(kind, epochs=3).fit(X)
     meta, tensors = r.export_state()
-    back = restore_reducer(kind, r.get_params(), meta, tensors)
+    back = restore_reducer(kind, r.export_params(), meta, tensors)
     np.testing.assert_array_equal(back.transform(X), r.transform(X))
     np.testing.assert_array_equal(back.inverse_transform(r.transform(X)), r.inverse_transform(r.transform(X)))
 
@@ -131,7 +134,7 @@ def test_nan_in_first_epoch_is_a_clear_error():
 def test_nan_later_keeps_best_weights_with_a_message():
     import torch
 
-    from explorer.train import TrainConfig, fit_module
+    from explorer.train import fit_module
 
     X = low_rank_data()
     module = torch.nn.Linear(X.shape[1], X.shape[1])
@@ -143,7 +146,7 @@ def test_nan_later_keeps_best_weights_with_a_message():
         return loss * float("nan") if calls["n"] > 21 else loss
 
     with pytest.warns(RuntimeWarning, match="kept the weights of epoch"):
-        result = fit_module(module, X, loss_fn, TrainConfig(epochs=10, batch_size=64, val_fraction=0.0, device="cpu"))
+        result = fit_module(module, X, loss_fn, ModelConfig(epochs=10, batch_size=64, val_fraction=0.0), device="cpu")
     assert result.stop_reason == "nan" and len(result.history) == 3
     assert all(torch.isfinite(p).all() for p in module.parameters())
     assert "kept the weights" in result.notes[0]
@@ -161,7 +164,7 @@ def test_nan_later_keeps_best_weights_with_a_message():
 )
 def test_bad_parameters_name_the_parameter(kind, params, match):
     with pytest.raises(InputError, match=match):
-        make_reducer(kind, **params).fit(low_rank_data(n=50))
+        model(kind, **params).fit(low_rank_data(n=50))
 
 
 def test_bad_inputs():
@@ -170,7 +173,7 @@ def test_bad_inputs():
     with pytest.raises(InputError, match="2-D"):
         PCA(2).fit(np.zeros(10))
     with pytest.raises(InputError, match="not known"):
-        make_reducer("tsne")
+        make_reducer(ModelConfig(kind="tsne"))
     r = PCA(2).fit(low_rank_data())
     with pytest.raises(InputError, match="features"):
         r.transform(np.zeros((3, 5)))
@@ -178,7 +181,7 @@ def test_bad_inputs():
 
 def test_all_model_kinds_listed():
     assert set(MODEL_KINDS) == {"pca", "ae", "conv-ae", "dae", "vae"}
-    assert isinstance(make_reducer("vae"), Autoencoder)
+    assert isinstance(model("vae"), Autoencoder)
 
 
 def test_mixed_precision_trains_as_well_and_says_which_it_used(monkeypatch):

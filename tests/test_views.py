@@ -1,5 +1,5 @@
-"""What the dashboard shows of a run (explorer.views), the pipeline helpers it relies on, and the
-download formats (explorer.runs exports)."""
+"""What the dashboard shows of a run (explorer.dashboard.views), the cache keys and actions it relies
+on, and the download formats (explorer.runs exports)."""
 from __future__ import annotations
 
 import io
@@ -9,13 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explorer import views
+from explorer.dashboard import forms, views
+from explorer.dashboard.actions import run_with_representation
+from explorer.dashboard.cache import dataset_fingerprint, model_key
 from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError
-from explorer.pipeline import (
-    ProjectionConfig, dataset_fingerprint, default_config, model_key, replace_nested, reproject, run_pipeline,
-    run_with_representation,
-)
+from explorer.pipeline import ProjectionConfig, default_config, replace_nested, reproject, run_pipeline
 
 
 def table_dataset(n=90, k=3, seed=0):
@@ -110,10 +109,10 @@ def test_no_model_means_no_reconstructions_but_centres_in_data_space():
 
 
 def test_parse_hidden():
-    assert views.parse_hidden("500, 500,2000") == (500, 500, 2000)
+    assert forms.parse_hidden("500, 500,2000") == (500, 500, 2000)
     for bad in ("", "a, b", "0", "-3"):
         with pytest.raises(InputError):
-            views.parse_hidden(bad)
+            forms.parse_hidden(bad)
 
 
 def test_fingerprint_and_model_key():

@@ -19,7 +19,7 @@ from ..dataset import Dataset
 from ..errors import InputError
 from ..limits import Limits
 from .arrays import load_array, load_vectors_parquet, parquet_holds_vectors
-from .common import SUPPORTED_EXTENSIONS, Source, extension, is_path, read_source, sniff_kind, source_name
+from .common import SCALINGS, SUPPORTED_EXTENSIONS, Source, extension, is_path, read_source, sniff_kind, source_name
 from .images import ImageOptions, load_images
 from .tables import TableOptions, load_table, read_table_preview
 
@@ -74,6 +74,7 @@ def load_sample(name: str, limits: Limits | None = None) -> Dataset:
 
 
 __all__ = [
+    "SCALINGS",
     "Dataset", "ImageOptions", "Limits", "SAMPLES", "SUPPORTED_EXTENSIONS", "TableOptions", "load",
     "load_array", "load_images", "load_sample", "load_table", "load_vectors_parquet", "read_table_preview",
     "sniff_kind",

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..limits import Limits
+from ..validation import MIN_ROWS
 
 if TYPE_CHECKING:
     from ..dataset import LoadReport
@@ -19,7 +20,6 @@ ARCHIVE_EXTENSIONS = (".zip",)
 ARRAY_EXTENSIONS = (".npy", ".npz")
 SUPPORTED_EXTENSIONS = TABLE_EXTENSIONS + ARCHIVE_EXTENSIONS + IMAGE_EXTENSIONS + ARRAY_EXTENSIONS
 
-MIN_ROWS = 3  # fewer rows than this cannot show any structure
 MISSING_LABEL = "(missing)"
 UNIQUE_LABEL_MIN_ROWS = 10  # a few rows may each be their own class; more than this, it is an ID
 
@@ -109,7 +109,8 @@ def read_source(source: Source, name: str | None, limits: Limits) -> tuple[str, 
 
 
 def check_min_rows(n: int, fname: str, what: str = "rows") -> None:
-    """Raise :class:`InputError` when there are fewer than ``MIN_ROWS`` rows."""
+    """Raise :class:`InputError` when there are fewer than ``explorer.validation.MIN_ROWS`` rows, the
+    fewest that clustering and the 2-D map work on (so a file that loads can also be clustered)."""
     if n < MIN_ROWS:
         raise InputError(
             f"{fname} has only {plural(n, what.rstrip('s'), what)}; at least {MIN_ROWS} are needed to find "

@@ -18,6 +18,7 @@ import numpy as np
 from ..dataset import Dataset, LoadReport
 from ..errors import InputError
 from ..limits import Limits
+from ..validation import MIN_ROWS
 from .common import (
     SCALINGS, Source, check_min_rows, display_name, extension, list_some, plural, read_source, resolve_scaling,
     scale_features, scaling_sentence, usable_labels, values_to_str,
@@ -131,7 +132,7 @@ def _scan_csv(text: str, delimiter: str, fname: str, limits: Limits, nrows: int 
     try:
         header = next(reader, None)
         if header is None:
-            raise InputError(f"{fname} is empty; it needs a header line and at least 3 rows.")
+            raise InputError(f"{fname} is empty; it needs a header line and at least {MIN_ROWS} rows.")
         limits.check("max_columns", len(header), f"{fname} has {len(header):,} columns")
         rows, last_line = 0, reader.line_num
         for row in reader:
@@ -157,7 +158,7 @@ def _scan_csv(text: str, delimiter: str, fname: str, limits: Limits, nrows: int 
         raise InputError(f"{fname}: line {reader.line_num} can't be parsed ({e}). Check that every quote is "
                          f"closed and that no field is longer than {csv.field_size_limit():,} characters.") from None
     if rows == 0:
-        raise InputError(f"{fname} has a header but no rows; it needs at least 3 rows of data.")
+        raise InputError(f"{fname} has a header but no rows; it needs at least {MIN_ROWS} rows of data.")
     return header
 
 
@@ -188,7 +189,7 @@ def _read_frame(data: bytes, fname: str, options: TableOptions, limits: Limits,
     if extension(fname) in (".parquet", ".pq"):
         return _read_parquet(data, fname, limits, report, nrows)
     if not data.strip():
-        raise InputError(f"{fname} is empty; it needs a header line and at least 3 rows.")
+        raise InputError(f"{fname} is empty; it needs a header line and at least {MIN_ROWS} rows.")
     text = _decode(data, fname, options.encoding, report)
     delimiter = options.delimiter or _detect_delimiter(text, extension(fname))
     header = _scan_csv(text, delimiter, fname, limits, nrows)

@@ -1,34 +1,47 @@
-"""Reducers: PCA and the autoencoders, one contract (see :mod:`explorer.reducers.base`)."""
+"""Reducers: PCA and the autoencoders, one contract (see :mod:`explorer.reducers.base`), one config
+(:class:`~explorer.reducers.config.ModelConfig`)."""
 from __future__ import annotations
 
 from typing import Any
 
 from ..errors import InputError
-from .autoencoder import AE_KINDS, AE_LABELS, Autoencoder
-from .base import Reducer, check_array
+from .autoencoder import Autoencoder
+from .base import Reducer
+from .config import AE_KINDS, AE_LABELS, MODEL_CHOICES, MODEL_KINDS, MODEL_LABELS, NO_MODEL, ModelConfig
 from .pca import PCA
 
-MODEL_KINDS = ("pca", *AE_KINDS)
-MODEL_LABELS = {"pca": "PCA", **AE_LABELS}
 
+def make_reducer(
+    config: ModelConfig,
+    *,
+    image_shape: tuple[int, int, int] | None = None,
+    device: str = "auto",
+    random_state: int = 0,
+) -> Reducer:
+    """The reducer ``config.kind`` names ("pca", "ae", "conv-ae", "dae", "vae"), built from the whole config.
 
-def make_reducer(kind: str, **params: Any) -> Reducer:
-    """A reducer of ``kind`` ("pca", "ae", "conv-ae", "dae", "vae") with the given parameters."""
-    if kind == "pca":
-        return PCA(**params)
-    if kind in AE_KINDS:
-        return Autoencoder(kind=kind, **params)
-    raise InputError(f"model '{kind}' is not known; choose one of: {', '.join(MODEL_KINDS)}.")
+    PCA takes ``latent_dim`` components; an autoencoder takes the config itself, which also drives
+    its training loop. ``image_shape`` (h, w, c) is needed by conv-ae and by ``augment``.
+    """
+    if not isinstance(config, ModelConfig):
+        raise InputError(f"make_reducer takes a ModelConfig, got {type(config).__name__}.")
+    if config.kind == "pca":
+        config.validate()
+        return PCA(n_components=config.latent_dim, device=device, random_state=random_state)
+    if config.kind in AE_KINDS:
+        return Autoencoder(config, image_shape=image_shape, device=device, random_state=random_state)
+    raise InputError(f"model {config.kind!r} is not known; choose one of: {', '.join(MODEL_KINDS)}.")
 
 
 def restore_reducer(kind: str, params: dict[str, Any], meta: dict[str, Any], tensors: dict, device: str = "cpu") -> Reducer:
-    """Rebuild a fitted reducer from what :meth:`export_state` gave (no pickle involved)."""
+    """Rebuild a fitted reducer from what ``export_params`` / ``export_state`` gave (no pickle involved)."""
     if kind == "pca":
         return PCA.restore(params, meta, tensors, device)
     if kind in AE_KINDS:
-        params = {k: v for k, v in params.items() if k != "kind"}
-        return Autoencoder.restore({"kind": kind, **params}, meta, tensors, device)
-    raise InputError(f"model '{kind}' is not known; choose one of: {', '.join(MODEL_KINDS)}.")
+        params = {k: v for k, v in params.items() if k != "kind"} if "config" in params else {"kind": kind, **params}
+        return Autoencoder.restore(params, meta, tensors, device)
+    raise InputError(f"model {kind!r} is not known; choose one of: {', '.join(MODEL_KINDS)}.")
 
 
-__all__ = ["PCA", "Autoencoder", "Reducer", "make_reducer", "restore_reducer", "check_array", "MODEL_KINDS", "MODEL_LABELS"]
+__all__ = ["PCA", "Autoencoder", "Reducer", "ModelConfig", "make_reducer", "restore_reducer",
+           "AE_KINDS", "AE_LABELS", "MODEL_KINDS", "MODEL_LABELS", "MODEL_CHOICES", "NO_MODEL"]

@@ -6,7 +6,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .base import Reducer, check_array
+from ..validation import check_array
+from .base import Reducer
 
 
 class PCA(Reducer):

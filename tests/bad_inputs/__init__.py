@@ -160,6 +160,7 @@ def _tables() -> list[tuple[Case, Callable[[], bytes]]]:
         (Case("header only", "header_only.csv", "table", "error", "header but no rows"), lambda: b"a,b,c\n"),
         (Case("one row", "one_row.csv", "table", "error", "only 1 row"), lambda: b"a,b,c\n1,2,3\n"),
         (Case("two rows", "two_rows.csv", "table", "error", "only 2 rows"), lambda: b"a,b\n1,2\n3,4\n"),
+        (Case("three rows", "three_rows.csv", "table", "error", "at least 4"), lambda: b"a,b\n1,2\n3,4\n5,7\n"),
         (Case("semicolons in a .csv", "semicolon.csv", "table", "ok", "separated by ';'"),
          lambda: _csv(header, rows, ";")),
         (Case("tabs in a .csv", "tabs.csv", "table", "ok", "separated by a tab"), lambda: _csv(header, rows, "\t")),

@@ -1,8 +1,8 @@
 """Background jobs for the dashboard: long work (training, DEC, UMAP on big data) off the page's thread.
 
 A :class:`JobManager` runs functions ``fn(job) -> result`` on a small thread pool. The function reports
-progress with ``job.emit(event)`` (the pipeline's event dicts) and checks ``job.should_stop()``; the
-page polls ``job.progress`` / ``job.events`` and draws them. A job is owned by one session: every
+progress with ``job.emit(event)`` (the pipeline's :class:`~explorer.events.Progress` events) and checks
+``job.should_stop()``; the page polls ``job.progress`` / ``job.snapshot()`` and draws them. A job is owned by one session: every
 lookup takes the owner, and a session never sees another's jobs.
 
 GPU jobs wait their turn: at most one job runs on each GPU device ("cuda", "cuda:1", "mps") at a
@@ -25,7 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-from .errors import ExplorerError
+from ..errors import ExplorerError
+from ..events import Progress
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +39,18 @@ FINISHED_TTL_S = 6 * 3600.0  # finished jobs nobody collected are dropped after 
 class Job:
     """One piece of background work and everything a page needs to show it.
 
-    ``events`` are the progress dicts the work emitted, oldest first (the pipeline's
-    ``{"stage", "message", "fraction", ...}``; training epochs add ``epoch``, ``loss``, ``val_loss``).
-    ``result`` is set when ``status == "done"``; ``error`` (a sentence for the user) when "failed".
-    ``meta`` is the caller's own data, e.g. what to do with the result.
+    ``events`` are the :class:`~explorer.events.Progress` events the work emitted, oldest first
+    (training epochs carry ``epoch``, ``loss``, ``val_loss``). ``result`` is set when
+    ``status == "done"``; ``error`` (a sentence for the user) when "failed". What to do with the result
+    is the caller's business (the workspace keeps a typed ticket per job).
     """
 
     id: str
     owner: str
     name: str
     device: str = "cpu"
-    meta: dict[str, Any] = field(default_factory=dict)
     status: JobStatus = "queued"
-    events: list[dict] = field(default_factory=list)
+    events: list[Progress] = field(default_factory=list)
     result: Any = None
     error: str | None = None
     created: float = field(default_factory=time.time)
@@ -60,10 +60,12 @@ class Job:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- called by the work ------------------------------------------------------------------------
-    def emit(self, event: dict) -> None:
+    def emit(self, event: Progress) -> None:
         """Record one progress event (thread-safe)."""
+        if not isinstance(event, Progress):
+            raise TypeError(f"a job's events are explorer.events.Progress, got {type(event).__name__}")
         with self._lock:
-            self.events.append(dict(event))
+            self.events.append(event)
 
     def should_stop(self) -> bool:
         """True once somebody asked the job to stop; long loops check it and stop cleanly."""
@@ -82,7 +84,7 @@ class Job:
     def done(self) -> bool:
         return self.status in ("done", "failed")
 
-    def snapshot(self) -> list[dict]:
+    def snapshot(self) -> list[Progress]:
         """A copy of the events so far (safe to iterate while the job runs)."""
         with self._lock:
             return list(self.events)
@@ -98,9 +100,8 @@ class Job:
             return 1.0, "failed" if self.status == "failed" else "done"
         if last is None:
             return 0.0, "starting"
-        fraction = float(min(max(last.get("fraction", 0.0) or 0.0, 0.0), 1.0))
-        stage = last.get("stage", "")
-        message = str(last.get("message", ""))
+        fraction = float(min(max(last.fraction or 0.0, 0.0), 1.0))
+        stage, message = last.stage, str(last.message)
         return fraction, f"{stage}: {message}" if stage and not message.lower().startswith(stage) else message
 
     @property
@@ -158,13 +159,12 @@ class JobManager:
         *,
         name: str,
         device: str = "cpu",
-        meta: dict[str, Any] | None = None,
     ) -> Job:
         """Start ``fn(job)`` for ``owner``; returns the job at once (finished already when synchronous)."""
         if not owner:
             raise ValueError("a job needs an owner")
         self._prune()
-        job = Job(id=secrets.token_urlsafe(9), owner=owner, name=name, device=device, meta=dict(meta or {}))
+        job = Job(id=secrets.token_urlsafe(9), owner=owner, name=name, device=device)
         with self._lock:
             self._jobs[job.id] = job
         if self._sync():

@@ -10,41 +10,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
+from ..metrics import EXTERNAL_METRICS, INTERNAL_METRICS
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Sequence
+
     import pandas as pd
 
-    from .pipeline import RunResult
+    from ..events import Progress
+    from ..pipeline import RunResult
 
 ColorKind = Literal["category", "number"]
 BUILT_IN_COLORS = ("cluster", "label", "anomaly", "confidence")
 MAX_RECONSTRUCT_ROWS = 5000  # per-feature errors are averaged over a seeded sample of this many rows
-
-
-# -- settings typed by hand ----------------------------------------------------------------------------
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """"500, 500, 2000" -> (500, 500, 2000): the hidden layer sizes of a dense autoencoder."""
-    parts = [p for p in str(text).replace(";", ",").replace(" ", ",").split(",") if p]
-    try:
-        sizes = tuple(int(p) for p in parts)
-    except ValueError:
-        raise InputError(f"hidden layers must be whole numbers separated by commas, like 500, 500, 2000; got {text!r}.") from None
-    if not sizes or any(s < 1 for s in sizes):
-        raise InputError(f"give at least one hidden layer size, each >= 1 (like 500, 500, 2000); got {text!r}.")
-    return sizes
-
-
-def available_devices() -> list[str]:
-    """The device choices that work on this machine: "auto", "cpu", and "cuda" / "mps" when present."""
-    import torch
-
-    out = ["auto", "cpu"]
-    if torch.cuda.is_available():
-        out.append("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        out.append("mps")
-    return out
 
 
 # -- the scatter: colours and hover ----------------------------------------------------------------------
@@ -226,7 +205,7 @@ def selection_table(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
     (tables) or the features (embeddings; at most 50)."""
     import pandas as pd
 
-    from .runs import points_table
+    from ..runs import points_table
 
     index = np.asarray(index, dtype=np.int64)
     points = points_table(result).iloc[index].reset_index(drop=True)
@@ -261,7 +240,7 @@ def cluster_makeup(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
 
 
 # -- the session's runs ------------------------------------------------------------------------------
-SUMMARY_METRICS = ("acc", "nmi", "ari", "silhouette", "davies_bouldin", "calinski_harabasz", "trustworthiness")
+SUMMARY_METRICS = (*EXTERNAL_METRICS[:3], *INTERNAL_METRICS)  # acc, nmi, ari, then the label-free scores
 
 
 def run_summary(result: "RunResult") -> dict[str, Any]:
@@ -288,6 +267,16 @@ def run_summary(result: "RunResult") -> dict[str, Any]:
 def describe_run(result: "RunResult") -> str:
     """One sentence about a run, for captions."""
     ds, cfg = result.dataset, result.config
-    model = "the features as they are" if cfg.model.kind == "none" else f"{cfg.model.kind} (latent {result.Z.shape[1]})"
+    model = "the features as they are" if not cfg.model.needs_fit else f"{cfg.model.kind} (latent {result.Z.shape[1]})"
     return (f"{ds.name}: {ds.n:,} rows, {model} on {result.device_description or result.device}, "
             f"{result.clusters.method} found {result.clusters.k} clusters")
+
+
+# -- a job's progress -----------------------------------------------------------------------------------
+def loss_history(events: "Sequence[Progress]") -> tuple[list[dict], int | None]:
+    """The training epochs among a job's progress events as history records ``{"epoch", "loss",
+    "val_loss"}`` (what :func:`explorer.plots.loss_curve` draws), and the planned number of epochs."""
+    history = [{"epoch": e.epoch, "loss": e.loss, "val_loss": e.val_loss}
+               for e in events if e.stage == "train" and e.loss is not None]
+    planned = next((e.epochs for e in reversed(events) if e.stage == "train" and e.epochs), None)
+    return history, planned

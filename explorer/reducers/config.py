@@ -1,0 +1,114 @@
+"""The model's settings: one dataclass for the reducer and the training loop (nanoGPT's ``GPTConfig``).
+
+:class:`ModelConfig` is passed whole from the pipeline to :func:`~explorer.reducers.make_reducer`,
+to the :class:`~explorer.reducers.Autoencoder` and on to :func:`~explorer.train.fit_module`; a run's
+``config.json`` records it under ``pipeline.model``. The allowed values are declared once, in
+``CONSTRAINTS``, and checked by :meth:`ModelConfig.validate`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import InputError
+from ..validation import Flag, OneOf, Optional, Real, Sizes, Whole, check_params
+
+AE_KINDS = ("ae", "conv-ae", "dae", "vae")
+AE_LABELS = {
+    "ae": "dense autoencoder",
+    "conv-ae": "convolutional autoencoder",
+    "dae": "denoising autoencoder",
+    "vae": "variational autoencoder",
+}
+MODEL_KINDS = ("pca", *AE_KINDS)  # what make_reducer builds
+MODEL_LABELS = {"pca": "PCA", **AE_LABELS}
+NO_MODEL = "none"  # use the features as they are: no reducer
+MODEL_CHOICES = (*MODEL_KINDS, NO_MODEL)  # what a run's model may be
+
+
+@dataclass
+class ModelConfig:
+    """The representation and how to train it.
+
+    Attributes:
+        kind: "pca", an autoencoder ("ae" dense, "conv-ae" convolutional, "dae" denoising, "vae"
+            variational) or "none" (the features are the representation).
+        latent_dim: size of the code z (PCA: components; capped at the data's width).
+        hidden: dense encoder layer sizes (the decoder mirrors them); 500-500-2000 is the
+            architecture of DEC (Xie et al. 2016) and N2D (McConville et al. 2020). Unused by conv-ae.
+        epochs, batch_size, lr, weight_decay: Adam's training schedule.
+        val_fraction: share of rows held out for early stopping (0: train on all, no early stop).
+        patience: epochs without a better validation loss (by ``min_delta``, relative) before stopping.
+        noise: std of the Gaussian input noise of "dae".
+        kl_weight: weight of the KL term of "vae" (loss = MSE + kl_weight * KL / d).
+        augment: images only: train on randomly shifted and slightly rotated copies of each batch
+            (DEC-DA, Guo et al. 2018), so the code ignores small translations.
+        max_seconds: stop training after this wall time, keeping the best weights (None: no cap).
+        mixed_precision: bf16 autocast where the hardware computes bf16 natively (CUDA GPUs, CPUs
+            with AVX512-BF16 or AMX); False trains in float32 throughout.
+    """
+
+    kind: str = "ae"
+    latent_dim: int = 10
+    hidden: tuple[int, ...] = (500, 500, 2000)
+    epochs: int = 100
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    val_fraction: float = 0.1
+    patience: int = 10
+    min_delta: float = 1e-4
+    noise: float = 0.2
+    kl_weight: float = 1.0
+    augment: bool = False
+    max_seconds: float | None = None
+    mixed_precision: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.hidden, list):  # from JSON
+            self.hidden = tuple(self.hidden)
+
+    @property
+    def needs_fit(self) -> bool:
+        """False for "none" (the features are the representation), True for PCA and the autoencoders."""
+        return self.kind != NO_MODEL
+
+    @property
+    def trains(self) -> bool:
+        """True for the autoencoders (epochs of training), False for PCA and "none"."""
+        return self.kind in AE_KINDS
+
+    def validate(self) -> None:
+        """InputError naming the first setting that cannot work, and what is allowed."""
+        check_params(self, CONSTRAINTS)
+        if self.kind == "dae" and not self.noise > 0:
+            raise InputError(f"noise must be > 0 for a denoising autoencoder, got {self.noise!r}.")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        """From a run's JSON; settings this version does not know are refused by name."""
+        from dataclasses import fields
+
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise InputError(f"unknown model settings: {', '.join(unknown)}.")
+        return cls(**d)
+
+
+CONSTRAINTS = {
+    "kind": OneOf(MODEL_CHOICES),
+    "latent_dim": Whole(1),
+    "hidden": Sizes(),
+    "epochs": Whole(1),
+    "batch_size": Whole(1),
+    "lr": Real(0, open_low=True, hint="the learning rate"),
+    "weight_decay": Real(0),
+    "val_fraction": Real(0, 0.9, open_high=True),
+    "patience": Whole(1),
+    "min_delta": Real(0, 1, open_high=True),
+    "noise": Real(0),
+    "kl_weight": Real(0),
+    "augment": Flag(),
+    "max_seconds": Optional(Real(0, open_low=True), "no time cap"),
+    "mixed_precision": Flag(),
+}

@@ -1,0 +1,34 @@
+"""Image grids and number formatting."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import streamlit as st
+
+
+def image_grid(images: Sequence[np.ndarray], captions: Sequence[str] | None = None, *, columns: int = 8,
+               width: int = 72) -> None:
+    """Thumbnails in rows of ``columns``, each ``width`` pixels wide (small images are scaled up, crisp)."""
+    images = list(images)
+    if not images:
+        return
+    captions = list(captions) if captions is not None else [None] * len(images)
+    for start in range(0, len(images), columns):
+        cols = st.columns(columns)
+        for col, img, cap in zip(cols, images[start:start + columns], captions[start:start + columns]):
+            col.image(upscale(img, width), caption=cap, width=width)
+
+
+def upscale(img: np.ndarray, width: int) -> np.ndarray:
+    """Nearest-neighbour upscaling so a 28x28 digit stays sharp when shown at 72 px."""
+    factor = max(1, width // max(img.shape[1], 1))
+    return np.repeat(np.repeat(img, factor, axis=0), factor, axis=1) if factor > 1 else img
+
+
+def metric_value(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)

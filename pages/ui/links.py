@@ -1,0 +1,82 @@
+"""The pages, ``?run=<id>`` links and the read-only view of a saved run."""
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from explorer.errors import ExplorerError, RunNotFound
+
+from .session import runs_root
+
+PAGES = {  # name: (file, title, icon, url path)
+    "data": ("pages/data.py", "Data", "📂", "data"),
+    "train": ("pages/train.py", "Train", "🧠", "train"),
+    "cluster": ("pages/cluster.py", "Cluster", "🧩", "cluster"),
+    "explore": ("pages/explore.py", "Explore", "🔭", "explore"),
+    "reconstruct": ("pages/reconstruct.py", "Reconstructions & anomalies", "🪞", "reconstructions"),
+    "evaluate": ("pages/evaluate.py", "Evaluate", "📏", "evaluate"),
+    "share": ("pages/share.py", "Share", "🔗", "share"),
+}
+READ_ONLY_PAGES = ("explore", "cluster", "reconstruct", "evaluate", "share")  # a shared run opens on its map
+
+
+@st.cache_resource(max_entries=8, ttl=3600, show_spinner="Opening the saved run…")
+def load_saved_run(run_id: str, root: str):
+    """A saved run, loaded once per server (only whoever has its id can ask for it)."""
+    from explorer.runs import load_run
+
+    return load_run(run_id, root)
+
+
+def handle_run_link():
+    """Open the run named by ``?run=<id>`` read-only (kept while the user moves between pages).
+
+    Returns the loaded RunResult, or None when no run is being viewed. A bad or unknown id shows a
+    message and the app goes on as usual. The URL is kept in step with what is viewed, so it can be
+    copied and shared at any time.
+    """
+    if st.session_state.pop("view_closed", False):
+        st.query_params.pop("run", None)
+    elif not st.session_state.pop("view_picked", False):
+        linked = st.query_params.get("run")
+        if linked and linked != st.session_state.get("view_id"):
+            st.session_state["view_id"] = linked
+    view_id = st.session_state.get("view_id")
+    if not view_id:
+        return None
+    try:
+        result = load_saved_run(view_id, runs_root())
+    except ExplorerError as exc:
+        st.session_state["view_id"] = None
+        st.query_params.pop("run", None)
+        shown = re.sub(r"[^A-Za-z0-9_-]", "?", view_id[:40]) + ("…" if len(view_id) > 40 else "")  # no markup from a link
+        prefix = "" if isinstance(exc, RunNotFound) else "the saved run can't be opened: "
+        st.error(f"Can't open the shared run `{shown}`: {prefix}{exc}")
+        return None
+    if st.query_params.get("run") != view_id:
+        st.query_params["run"] = view_id
+    return result
+
+
+def share_link(run_id: str) -> str:
+    """The address that opens ``run_id`` read-only: the app's root URL with ``?run=<id>``."""
+    base = (st.context.url or "").rstrip("/")
+    for _, _, _, path in PAGES.values():  # the link opens the run's map, not the page it was made on
+        if base.endswith("/" + path):
+            base = base[: -len(path) - 1]
+    return f"{base}/?run={run_id}" if base else f"?run={run_id}"
+
+
+def open_view() -> None:
+    """The run picker's Open button: view the chosen saved run read-only."""
+    run_id = st.session_state.get("run_picker")
+    if run_id:
+        st.session_state["view_id"] = run_id
+        st.session_state["view_picked"] = True
+
+
+def close_view() -> None:
+    """Leave the shared run and go back to this session's own work."""
+    st.session_state["view_id"] = None
+    st.session_state["view_closed"] = True

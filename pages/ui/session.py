@@ -1,0 +1,102 @@
+"""This session's workspace, the server's job manager and the run the pages show."""
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from explorer.dashboard.jobs import JobManager
+from explorer.dashboard.workspace import Workspace
+
+LIST_RUNS_ENV = "EXPLORER_LIST_RUNS"
+
+
+def _leave_legacy_pages_mode() -> bool:
+    """Make sure app.py runs, whatever URL the server's first visitor opens; True when this call
+    switched the legacy mode off (the run in progress should then start again, through app.py).
+
+    A folder named ``pages/`` beside app.py makes Streamlit start in its legacy multipage mode (every
+    file in it a page of its own, run without app.py) until app.py calls ``st.navigation``. If the first
+    request of a fresh server is a sub-page URL, app.py would never run and the whole server would stay
+    in that mode. This module is imported by every page, so its first import switches the mode off.
+    (Renaming the folder avoids this.)
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        return True
+    return False
+
+
+# The rerun waits for the first workspace() call (every page and app.py make one early): raised during
+# this module's import, it broke the same import in every other session importing it at that moment -
+# a fresh server's first visitors, or all open tabs reconnecting after a restart - which then failed
+# with "cannot import name 'ui' from 'pages'" (found by tests/browser/test_load.py).
+_rerun_through_app = _leave_legacy_pages_mode()
+
+
+@st.cache_resource
+def job_manager() -> JobManager:
+    """One manager per server process: jobs outlive reruns and page switches; each is owned by a session."""
+    return JobManager(max_workers=int(os.environ.get("EXPLORER_JOB_WORKERS", "2")))
+
+
+def workspace() -> Workspace:
+    """This session's work (never shared: it lives in the session's own state)."""
+    global _rerun_through_app
+    if _rerun_through_app:  # the first run after leaving the legacy pages mode (see above)
+        _rerun_through_app = False
+        st.rerun()
+    if "ws" not in st.session_state:
+        st.session_state["ws"] = Workspace()
+    return st.session_state["ws"]
+
+
+def collect_jobs() -> None:
+    """Take in this session's finished jobs (app.py, on every rerun)."""
+    workspace().collect(job_manager())
+
+
+def list_runs_enabled() -> bool:
+    return os.environ.get(LIST_RUNS_ENV, "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def runs_root() -> str:
+    from explorer.runs import default_root
+
+    return str(default_root())
+
+
+def viewed_run():
+    """The saved run opened read-only, or None."""
+    return st.session_state.get("view_run")
+
+
+def read_only() -> bool:
+    return viewed_run() is not None
+
+
+def current_result():
+    """The run the pages show: the viewed saved run, else this session's current run (or None)."""
+    return viewed_run() if read_only() else workspace().result
+
+
+def need_result():
+    """The run on show, or a hint (and the page stops) when there is none yet."""
+    result = current_result()
+    if result is None:
+        st.info("No clustering yet. Load data, train a representation, then run the clustering on the **Cluster** page.")
+        st.page_link("pages/cluster.py", label="Go to Cluster", icon="🧩")
+        st.stop()
+    return result
+
+
+def need_dataset():
+    """This session's dataset; the bundled sample is loaded when there is none yet."""
+    from .loading import load_default_sample
+
+    ws = workspace()
+    if ws.dataset is None:
+        load_default_sample(ws)
+    return ws.dataset
