@@ -26,7 +26,7 @@ from pathlib import Path
 
 from common import RESULTS, ROOT, log, machine, write_json
 
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # for tests/ (not a package that is installed); explorer itself is installed
 from tests.browser.driver import CHROMIUM, Dash, VIEWPORT, chromium_missing, launch, streamlit_server  # noqa: E402
 
 SERVER_LOG = ROOT / "test-output" / "browser-timing-server.log"

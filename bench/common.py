@@ -5,7 +5,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -24,14 +23,10 @@ if THREADS:
 
     torch.set_num_threads(int(THREADS))
 
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-if str(BENCH) not in sys.path:
-    sys.path.insert(0, str(BENCH))
-
 
 def machine() -> dict[str, Any]:
-    """Where the numbers came from: CPU model (from /proc/cpuinfo), cores, threads, library versions."""
+    """Where the numbers came from: CPU model (from /proc/cpuinfo), cores, threads, whether the CPU (and
+    the GPU, if any) computes bf16 natively, library versions."""
     import numpy as np
     import sklearn
     import torch
@@ -57,6 +52,7 @@ def machine() -> dict[str, Any]:
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
+    info.update(_bf16(torch))
     try:
         import umap
 
@@ -64,6 +60,21 @@ def machine() -> dict[str, Any]:
     except Exception:  # pragma: no cover
         pass
     return info
+
+
+def _bf16(torch: Any) -> dict[str, bool | None]:
+    """native_bf16: the CPU multiplies bf16 natively (where the product trains under bf16 autocast);
+    gpu_bf16: the same for the GPU, when there is one. None where the check is not available."""
+    out: dict[str, bool | None] = {"native_bf16": None}
+    try:
+        from explorer.train import cpu_has_native_bf16
+
+        out["native_bf16"] = bool(cpu_has_native_bf16())
+    except Exception:  # pragma: no cover  (an explorer without the check)
+        pass
+    if torch.cuda.is_available():
+        out["gpu_bf16"] = bool(torch.cuda.is_bf16_supported())
+    return out
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:

@@ -81,3 +81,5 @@ def digits() -> Dataset:
 # --datasets name -> the dataset's own name (where they differ)
 RUN_NAMES = {"digits": "sklearn_digits", "fashion_1k": "fashion_mnist_1k"}
 DATASETS = {"mnist_test": mnist_test, "usps": usps, "pendigits": pendigits, "fashion_1k": fashion_1k, "digits": digits}
+# bench/peers.py's sets (side by side with ClustPy), in the order of its table
+PEER_DATASETS = ["pendigits", "usps", "mnist_test"]

@@ -22,7 +22,6 @@ run names: its datasets, seeds and sides), and
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess
@@ -34,8 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from common import RESULTS, ROOT, log, machine, read_json, write_json
+from datasets import PEER_DATASETS as DATASETS
+from report_peers import section_peers, summarize  # noqa: F401  (the table in docs/BENCHMARKS.md)
 
-DATASETS = ["pendigits", "usps", "mnist_test"]
 PEER_METHODS = ("dec", "idec", "n2d")
 DEFAULT_PEER_PYTHON = ROOT.parent / "peers-venv" / "bin" / "python"
 
@@ -111,111 +111,9 @@ def run_cells(args: argparse.Namespace) -> dict:
                         log(f"{name} seed {seed} {side}:{method} acc {scores['acc']:.3f} nmi {scores['nmi']:.3f} "
                             f"{r['seconds']:.0f}s {r['peak_mib']:.0f} MiB")
                     cells[key] = {"dataset": name, "seed": seed, "side": side, "n": int(ds.n), "d": int(ds.X.shape[1]),
-                                  "k": k, "methods": cell}
+                                  "k": k, "methods": cell, "machine": results["machine"]}
                     write_json(out_path, results)  # after every cell: a cut-short run keeps what it measured
     return results
-
-
-# -- the table in docs/BENCHMARKS.md (rendered by bench/report.py) ------------------------------------
-def _ms(values: list[float]) -> tuple[float, float]:
-    a = np.asarray(values, float)
-    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
-
-
-def summarize(results: dict) -> dict:
-    """{dataset: {method: {"acc": (mean, std), ..., "seconds": median, "peak_mib": max, "seeds": n}}}."""
-    by: dict = {}
-    for cell in results.get("cells", {}).values():
-        for method, r in cell["methods"].items():
-            label = "explorer default" if cell["side"] == "ours" else f"ClustPy {method.upper()}"
-            by.setdefault(cell["dataset"], {}).setdefault(label, []).append({**r, "seed": cell["seed"]})
-    out: dict = {}
-    for ds, methods in by.items():
-        out[ds] = {}
-        for label, rows in methods.items():
-            out[ds][label] = {m: _ms([r[m] for r in rows]) for m in ("acc", "nmi", "ari")}
-            out[ds][label]["seconds"] = float(np.median([r["seconds"] for r in rows]))
-            out[ds][label]["peak_mib"] = float(max(r["peak_mib"] for r in rows))
-            out[ds][label]["seeds"] = sorted(r["seed"] for r in rows)
-            out[ds][label]["per_seed_seconds"] = {r["seed"]: r["seconds"] for r in rows}
-    return out
-
-
-TARGETS = {"mnist_test": {"acc": 0.96, "nmi": 0.91}, "usps": {"acc": 0.96, "nmi": 0.91}, "pendigits": {"nmi": 0.88}}
-
-
-def section_peers(results: dict | None, lines: list[str], verdicts: list[tuple[str, str, str]]) -> None:
-    """The side-by-side table and the targets of issue 6, appended to ``lines`` / ``verdicts``."""
-    if not results or not results.get("cells"):
-        return
-    summ = summarize(results)
-    s = results.get("settings", {})
-    where = "on the GPU" if s.get("device", "cpu") != "cpu" else "on the CPU"
-    mach = results.get("machine", {})
-    lines += [f"## Side by side with ClustPy, {where}", "",
-              f"`python bench/peers.py` (ClustPy {_clustpy_version(results)} in its own environment, see the script). "
-              f"Same input matrix for both sides, same pretraining budget: {s.get('epochs')} epochs of the "
-              "784/256/16-500-500-2000-10 autoencoder where a method trains one (the product's default trains none for "
-              "tables of at most 32 columns). ClustPy with its defaults otherwise (batch 256, Adam 1e-3); its N2D with "
-              "UMAP (k components, 10 neighbours, min_dist 0) as in the issue; DEC and IDEC with "
-              f"{s.get('clustering_epochs')} clustering epochs. ClustPy's three methods share one pretrained autoencoder per "
-              "seed (each refines its own copy) and each method's time is that pretraining plus its own stage. The product's "
-              "time is its whole default run: training, clustering, the 2-D map and the scores. Each side runs in its own "
-              f"fresh process, one at a time, {where} (numba's one-off compile of UMAP included on both sides). "
-              "Mean ± std over seeds; time is the median over seeds; memory is the largest peak resident set (host memory). "
-              f"Machine: {mach.get('cpu', '?')}, {mach.get('cores', '?')} cores, GPU {mach.get('gpu') or 'none'}, torch "
-              f"{mach.get('torch', '?')} for the product; measured "
-              f"{mach.get('date', '?')}.", "",
-              "| dataset | method | ACC | NMI | ARI | wall s | time / ClustPy N2D | peak MiB | seeds |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for ds in [d for d in DATASETS if d in summ] + [d for d in summ if d not in DATASETS]:
-        rows = summ[ds]
-        ref = rows.get("ClustPy N2D")
-        order = ["explorer default"] + [f"ClustPy {m.upper()}" for m in ("n2d", "idec", "dec")]
-        for label in [o for o in order if o in rows]:
-            r = rows[label]
-            ratio = _ratio(r, ref)
-            lines.append(f"| {ds} | {'**' + label + '**' if label == 'explorer default' else label} | "
-                         + " | ".join(f"{r[m][0]:.3f} ± {r[m][1]:.3f}" if len(r["seeds"]) > 1 else f"{r[m][0]:.3f}"
-                                      for m in ("acc", "nmi", "ari"))
-                         + f" | {r['seconds']:.0f} | {ratio if ratio is not None else '–'}"
-                         + f" | {r['peak_mib']:.0f} | {len(r['seeds'])} |")
-        ours = rows.get("explorer default")
-        peers = {k: v for k, v in rows.items() if k.startswith("ClustPy")}
-        if ours and peers:
-            for m in ("acc", "nmi"):
-                best_label, best = max(peers.items(), key=lambda kv: kv[1][m][0])
-                gap = ours[m][0] - best[m][0]
-                verdicts.append((f"{ds}: ahead of the best ClustPy method in {m.upper()}",
-                                 f"{ours[m][0]:.3f} vs {best[m][0]:.3f} ({best_label}), {gap:+.3f}", "met" if gap > 0 else "**not met**"))
-            ratio = _ratio(ours, ref)
-            if ratio is not None:
-                verdicts.append((f"{ds}: time of the default <= ClustPy N2D", f"{ratio} (median of per-seed ratios)",
-                                 "met" if float(ratio.rstrip('×')) <= 1.0 else "**not met**"))
-            for m, bar in TARGETS.get(ds, {}).items():
-                short = "" if ours[m][0] >= bar else f", short by {bar - ours[m][0]:.3f}"
-                verdicts.append((f"{ds}: default {m.upper()} >= {bar}", f"{ours[m][0]:.3f} ({len(ours['seeds'])} seeds{short})",
-                                 "met" if ours[m][0] >= bar else "**not met**"))
-            verdicts.append((f"{ds}: default std of ACC over seeds <= 0.01", f"{ours['acc'][1]:.3f}",
-                             "met" if ours["acc"][1] <= 0.01 else "**not met**"))
-    missing = [d for d in DATASETS if d not in summ]
-    if missing:
-        lines += ["", f"Not measured in this run: {', '.join(missing)}."]
-    lines.append("")
-
-
-def _ratio(r: dict, ref: dict | None) -> str | None:
-    if not ref:
-        return None
-    seeds = [s for s in r["per_seed_seconds"] if s in ref["per_seed_seconds"]]
-    if not seeds:
-        return None
-    return f"{np.median([r['per_seed_seconds'][s] / ref['per_seed_seconds'][s] for s in seeds]):.2f}×"
-
-
-def _clustpy_version(results: dict) -> str:
-    env = results.get("clustpy_env") or {}
-    return f"{env['clustpy']} with torch {env.get('torch')}" if env.get("clustpy") else "(version not recorded)"
 
 
 def main() -> None:

@@ -18,9 +18,8 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
-
 from common import RESULTS, log, machine, write_json
+from report_precision import section_precision  # noqa: F401  (the table in docs/BENCHMARKS.md)
 
 
 def step_times(device: str, repeats: int) -> dict:
@@ -85,7 +84,7 @@ def quality(device: str, seeds: list[int], epochs: int | None) -> list[dict]:
             m = external_metrics(ds.labels, res.labels)
             row = {"seed": seed, "mixed_precision": mixed, "precision": reducer.train_info_["precision"],
                    "train_seconds": round(train_s, 1), "epochs": len(reducer.history_),
-                   **{k: round(v, 4) for k, v in m.items()}}
+                   **{k: round(v, 4) for k, v in m.items()}, "n": int(ds.n), "d": int(ds.X.shape[1]), "config": cfg.to_dict()}
             log(f"  seed {seed} {row['precision']:<14} acc {row['acc']:.3f} nmi {row['nmi']:.3f} train {train_s:.0f}s")
             rows.append(row)
     return rows
@@ -106,29 +105,6 @@ def main(argv=None) -> None:
     doc["quality"] = quality(a.device, a.seeds, a.epochs)
     write_json(a.out / f"precision{a.tag}.json", doc)
     log(f"wrote {a.out / f'precision{a.tag}.json'}")
-
-
-def section_precision(doc: dict | None, lines: list[str]) -> None:
-    """The mixed-precision table for docs/BENCHMARKS.md."""
-    if not doc:
-        return
-    s = doc["steps"]
-    lines += ["### Mixed precision (bf16 autocast)", "",
-              f"`python bench/precision.py` on {doc['machine']['cpu']} ({doc['device']}; native bf16: "
-              f"{'yes' if s['native_bf16'] else 'no'}), measured {doc['machine']['date']}. One training step of the "
-              f"784-500-500-2000-10 autoencoder, batch 256: float32 {s['step_ms']['float32']} ms, bf16 autocast "
-              f"{s['step_ms']['bf16']} ms ({s['speedup']}x; median of {len(s['step_ms_all']['float32'])} blocks of 30 steps). "
-              "The default pipeline on load_digits with the same seeds, mixed precision off and on:", "",
-              "| precision | ACC | NMI | training s (median) | seeds |", "|---|---|---|---|---|"]
-    for mixed in (False, True):
-        rows = [r for r in doc["quality"] if r["mixed_precision"] == mixed]
-        if not rows:
-            continue
-        acc, nmi = [r["acc"] for r in rows], [r["nmi"] for r in rows]
-        sd = (lambda v: f" ± {np.std(v, ddof=1):.3f}" if len(v) > 1 else "")
-        lines.append(f"| {rows[0]['precision']} | {np.mean(acc):.3f}{sd(acc)} | {np.mean(nmi):.3f}{sd(nmi)} | "
-                     f"{statistics.median(r['train_seconds'] for r in rows):.0f} | {len(rows)} |")
-    lines.append("")
 
 
 if __name__ == "__main__":

@@ -10,19 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from datasets import DATASETS
 
-from datasets import DATASETS  # noqa: E402
-
-from explorer.cluster import ClusterConfig, cluster, sweep_k  # noqa: E402
-from explorer.metrics import external_metrics  # noqa: E402
-from explorer.pipeline import default_config, fit_representation  # noqa: E402
+from explorer.cluster import ClusterConfig, cluster, sweep_k
+from explorer.metrics import external_metrics
+from explorer.pipeline import default_config, fit_representation
 
 VARIANTS = {
     "base": {},

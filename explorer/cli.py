@@ -35,11 +35,11 @@ class CliError(ExplorerError):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
-        raise CliError(f"{message} (see python -m explorer {self.prog.split()[-1]} --help)")
+        raise CliError(f"{message} (see explorer {self.prog.split()[-1]} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m explorer", description="Find structure in unlabeled data: represent, cluster, explore.")
+    p = _Parser(prog="explorer", description="Find structure in unlabeled data: represent, cluster, explore.")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     r = sub.add_parser("run", help="load data, train, cluster, project, evaluate and save a run")
     r.add_argument("data", help="a table (.csv .tsv .parquet), images (.zip, image files, a folder) or arrays (.npy .npz)")

@@ -68,7 +68,7 @@ def scatter(
         color: (n,) values; categories get one trace each (a legend entry; "noise" is grey), numbers
             one trace with a continuous colour scale and a colour bar. None: one colour.
         hovertext: (n,) hover labels (HTML allowed), or a function rows -> their labels (e.g.
-            ``lambda rows: explorer.views.hover_texts(result, rows)``), called for the drawn rows only.
+            ``lambda rows: explorer.dashboard.views.hover_texts(result, rows)``), called for the drawn rows only.
         selected: row numbers to highlight; every other point is greyed (the same look Plotly gives a
             box or lasso selection made in the browser).
         max_points: the display cap; above it a uniform seeded sample of this many rows is drawn and

@@ -32,7 +32,7 @@ with feedback.guard("Saving"):
         st.success(f"Saved as run `{result.run_id}`." if not session.read_only() else f"Saved run `{result.run_id}`.")
         st.markdown("**Read-only link** (anyone who has it can open this run, also after the server restarts):")
         st.code(link, language=None)
-        st.caption(f"The run lives in `{root}/{result.run_id}/`; `python -m explorer show {result.run_id}` prints it too.")
+        st.caption(f"The run lives in `{root}/{result.run_id}/`; `explorer show {result.run_id}` prints it too.")
 
 st.subheader("Downloads")
 with feedback.guard("Downloads"):
