@@ -49,7 +49,7 @@ def ours_cell(dataset: str, seed: int, epochs: int, out: Path, device: str = "cp
     from datasets import DATASETS as LOADERS
 
     from explorer.pipeline import default_config, run_pipeline
-    from explorer.reducers.autoencoder import AE_KINDS
+    from explorer.reducers import AE_KINDS
 
     ds = LOADERS[dataset]()
     cfg = default_config(ds, k=int(ds.n_classes), seed=seed, device=device)

@@ -20,11 +20,11 @@ import numpy as np
 
 from common import RESULTS, log, machine, read_json, write_json
 
-from explorer.cluster import ClusterConfig, cluster
+from explorer.cluster import DEEP_METHODS, ClusterConfig, cluster
 from explorer.device import resolve_device
 from explorer.metrics import external_metrics
 from explorer.pipeline import cluster_latent, default_config, fit_representation, replace_nested
-from explorer.reducers.autoencoder import AE_KINDS
+from explorer.reducers import AE_KINDS
 
 FULL = ["digits", "fashion_1k", "pendigits", "usps", "mnist_test"]  # small first: a cut-short run still covers most
 
@@ -73,7 +73,7 @@ def run_one(ds, seed: int, overrides: dict) -> dict:
     res = cluster(Z, ClusterConfig(method="kmeans", k=k, random_state=seed))
     record("ae_kmeans", res.labels, time.perf_counter() - t0)
 
-    for method in ("dec", "idec"):
+    for method in DEEP_METHODS:
         t0 = time.perf_counter()
         m_cfg = replace_nested(ae_cfg, method=method)
         res = cluster_latent(Z, m_cfg, copy.deepcopy(reducer), ds.X, noop)  # refine trains the encoder in place

@@ -52,7 +52,7 @@ def _shapes(results: Path, sources: dict[str, QualitySource]) -> dict[str, tuple
 
 
 def _from_quality(sources: dict[str, QualitySource]) -> list[Evidence]:
-    from explorer.reducers.autoencoder import AE_KINDS
+    from explorer.reducers import AE_KINDS
 
     out = []
     for ds, s in sources.items():
