@@ -15,6 +15,9 @@ pytestmark = pytest.mark.usefixtures("navigation_only")  # tests/conftest.py
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LABEL = "Label column (optional; evaluation only, never used to fit)"
+# How long one AppTest run may take before it counts as hung: at.run() waits for the script, which
+# trains and clusters in it (EXPLORER_SYNC_JOBS=1), so on a busy 2-core machine give it room.
+RUN_TIMEOUT_S = 300
 
 
 @pytest.fixture
@@ -27,7 +30,7 @@ def runs_dir(tmp_path, monkeypatch):
 
 
 def app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     at.run()
     ok(at)
     return at
@@ -234,7 +237,7 @@ def assert_read_only(at: AppTest, run_id: str) -> None:
 
 def test_run_link_opens_the_run_read_only(runs_dir):
     run_id = saved_run(runs_dir)
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     at.query_params["run"] = run_id
     at.run()
     assert_read_only(at, run_id)
@@ -242,7 +245,7 @@ def test_run_link_opens_the_run_read_only(runs_dir):
     assert "run" not in at.query_params and at.session_state["view_run"] is None
     assert "No clustering yet" in texts(at.info)  # the same page, showing this session's own (empty) work
 
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     at.query_params["run"] = run_id
     at.run()
     for page in ("cluster", "reconstruct", "evaluate"):
@@ -281,7 +284,7 @@ def test_run_picker_is_hidden_by_default(runs_dir, monkeypatch):
 
 @pytest.mark.parametrize("link", ["not a run id", "A" * 22])
 def test_bad_run_link_says_so(runs_dir, link):
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     at.query_params["run"] = link
     at.run()
     ok(at)

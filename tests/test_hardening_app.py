@@ -15,6 +15,9 @@ pytestmark = pytest.mark.usefixtures("navigation_only")  # tests/conftest.py
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LABEL = "Label column (optional; evaluation only, never used to fit)"
+# How long one AppTest run may take before it counts as hung: at.run() waits for the script, which
+# trains and clusters in it (EXPLORER_SYNC_JOBS=1), so on a busy 2-core machine give it room.
+RUN_TIMEOUT_S = 300
 GOOD_CSV = b"a,b,c,kind\n" + b"".join(b"%d,%d,%d,k%d\n" % (i % 2 * 9 + i % 3, i % 5, i % 2 * 7, i % 2)
                                       for i in range(40))
 
@@ -44,7 +47,7 @@ def texts(elements) -> str:
 
 
 def start() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     at.run()
     assert not at.exception, texts(at.exception)
     at.radio(key="p:data:source").set_value("My own files").run()
@@ -132,7 +135,7 @@ def saved_run(root: Path) -> str:
 
 
 def open_link(link: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     at.query_params["run"] = link
     at.run()
     assert not at.exception, texts(at.exception)

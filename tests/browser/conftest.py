@@ -5,18 +5,25 @@ The tests are skipped, saying why, only when Chromium or the playwright package 
 (`make test` installs both). Screenshots of each step land in test-output/screenshots/; a failing
 test also leaves a screenshot of every session it had open, and the server log is
 test-output/browser-server.log.
+
+Every step waits for what it checks (tests/browser/driver.py), up to $EXPLORER_BROWSER_WAIT_S
+seconds (60 by default). To see that they hold on a slow machine, slow the browser down:
+EXPLORER_BROWSER_CPU_THROTTLE=8 runs each page's JavaScript 8 times slower (Chrome DevTools' CPU
+throttling), e.g. with ``taskset -c 0`` to put the server and the browser on one core.
 """
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import pytest
 
-from .driver import ROOT, SCREENSHOTS, VIEWPORT, Dash, chromium_missing, launch, streamlit_server
+from .driver import ROOT, SCREENSHOTS, VIEWPORT, WAIT_S, Dash, chromium_missing, launch, streamlit_server
 
 SERVER_LOG = ROOT / "test-output" / "browser-server.log"
+CPU_THROTTLE = float(os.environ.get("EXPLORER_BROWSER_CPU_THROTTLE", "1"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -73,7 +80,15 @@ def new_session(request, browser, run) -> Callable[[str, str], Dash]:
 
     async def make(name: str, base_url: str) -> Dash:
         context = await browser.new_context(viewport=VIEWPORT)
-        return Dash(await context.new_page(), base_url, name)
+        # Playwright's own default (30 s for an action, e.g. a click waiting for its element) is short
+        # for a busy machine; every step's own waits are given explicitly in the driver.
+        context.set_default_timeout(WAIT_S * 1000)
+        context.set_default_navigation_timeout(2 * WAIT_S * 1000)
+        page = await context.new_page()
+        if CPU_THROTTLE > 1:
+            cdp = await context.new_cdp_session(page)
+            await cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_THROTTLE})
+        return Dash(page, base_url, name)
 
     def new(name: str, base_url: str) -> Dash:
         (SCREENSHOTS / f"{name}-failed.png").unlink(missing_ok=True)  # an earlier run's

@@ -49,11 +49,11 @@ def test_upload_train_explore_select_and_share(new_session, server, run, tmp_pat
         await owner.choose("ID column (optional)", "sample_id")
         await owner.see("150 rows × 4 features")
         await owner.shot("02-uploaded")
-        assert await owner.nav_titles() == ALL_PAGES
+        assert await owner.nav_titles(expected=ALL_PAGES) == ALL_PAGES
 
         await owner.train("dense autoencoder", **{"Latent size": 3, "Epochs": 3, "Batch size": 32,
                                                   "Hidden layers (encoder; the decoder mirrors them)": "16"})
-        assert await owner.page.locator('[data-testid="stPlotlyChart"]').count() == 1  # the loss curve
+        assert await owner.count('[data-testid="stPlotlyChart"]', 1) == 1  # the loss curve (drawn after the success box)
         await owner.shot("03-trained")
 
         await owner.cluster_kmeans(3)
@@ -61,20 +61,21 @@ def test_upload_train_explore_select_and_share(new_session, server, run, tmp_pat
 
         await owner.go("Explore")
         plot = await owner.scatter()
-        traces = await owner.figure()
+        traces = await owner.figure(points=150)
         assert {t["type"] for t in traces} == {"scattergl"} and sorted(t["name"] for t in traces) == ["0", "1", "2"]
         assert sum(len(t["x"]) for t in traces) == 150
+        await owner.scatter()  # its canvas, should a rerun have drawn it again
         assert await plot.locator("canvas").count() >= 1  # drawn with WebGL
         await owner.shot("05-scatter")
 
         box = await owner.box_select((0.02, 0.02, 0.55, 0.98))
         count = await owner.selected_count()
-        traces = await owner.figure()
+        traces = await owner.figure(points=150, selected=count)  # the selection's rerun over, drawn in the figure
         chosen = selected_rows(traces)
         inside = rows_in_box(traces, box)
         assert 0 < count < 150 and count == len(inside) == sum(map(len, chosen.values()))
         assert set().union(*map(set, chosen.values())) == inside
-        makeup = await owner.dataframe(0)
+        makeup = await owner.dataframe(0, min_rows=1 + len(chosen))
         assert makeup[0][:2] == ["cluster", "selected"]
         assert {r[0]: int(r[1]) for r in makeup[1:]} == {c: len(r) for c, r in chosen.items()}
         table = await owner.dataframe(1)  # the selected rows themselves, with their cluster
@@ -97,17 +98,18 @@ def test_upload_train_explore_select_and_share(new_session, server, run, tmp_pat
     async def shared_view() -> None:
         await viewer.open(f"?run={run_id}", heading="Explore")
         await viewer.scatter()
-        seen = await viewer.figure()
+        seen = await viewer.figure(points=sum(len(t["x"]) for t in traces))
         assert [(t["name"], t["x"], t["y"], t["customdata"]) for t in seen] == \
                [(t["name"], t["x"], t["y"], t["customdata"]) for t in traces]  # the same map, point for point
-        sidebar = " ".join(await viewer.page.locator('[data-testid="stSidebar"] [data-testid="stAlert"]').all_inner_texts())
+        sidebar = " ".join(await viewer.texts('[data-testid="stSidebar"] [data-testid="stAlert"]',
+                                              contains=f"Viewing saved run {run_id} (read-only)"))
         assert f"Viewing saved run {run_id} (read-only)" in sidebar.replace("`", "")
-        assert await viewer.nav_titles() == READ_ONLY_PAGES  # no Data, no Train
-        assert await viewer.page.locator('input[type="file"]').count() == 0
+        assert await viewer.nav_titles(expected=READ_ONLY_PAGES) == READ_ONLY_PAGES  # no Data, no Train
+        assert await viewer.count('input[type="file"]', 0) == 0
         await viewer.shot("08-shared-explore")
         await viewer.go("Share")
         await viewer.see(f"Saved run {run_id}.")
-        assert await viewer.page.get_by_role("button", name="Save this run").count() == 0
+        assert await viewer.count(viewer.page.get_by_role("button", name="Save this run"), 0) == 0
         await viewer.shot("09-shared-share")
         assert await viewer.errors() == []
 
@@ -122,10 +124,10 @@ def test_a_broken_upload_shows_its_error_and_the_app_goes_on(new_session, server
 
     async def steps() -> None:
         await user.open()
-        await user.page.get_by_text("My own files", exact=True).click()
+        await user.own_files()  # "My own files", and the uploader it draws
         await user.page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(bad))
         await user.see("line 3 has 2 fields but the header has 3")
-        errors = await user.errors()  # the check every other test makes finds this one
+        errors = await user.errors()  # the check every other test makes finds this one (once the run has ended)
         assert len(errors) == 1 and "line 3 has 2 fields" in errors[0]
         await user.heading("In use: penguins")  # the data in use stay as they were
         await user.shot("10-broken-upload")
