@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Literal, Sequence
 
 import numpy as np
 
@@ -23,10 +23,12 @@ from .validation import (
     MIN_ROWS, RANDOM_STATE, OneOf, Optional, Real, Whole, check_array, check_params, check_value, is_whole,
 )
 
-METHODS = ("kmeans", "gmm", "hdbscan", "agglomerative", "n2d", "dec", "idec")
+METHODS = ("kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec")
 DEEP_METHODS = ("dec", "idec")  # refine an autoencoder: implemented by explorer.deep_cluster.refine
 METHOD_LABELS = {
-    "kmeans": "k-means", "gmm": "Gaussian mixture (GMM)", "hdbscan": "HDBSCAN (finds k itself, marks noise)",
+    "kmeans": "k-means", "gmm": "Gaussian mixture (GMM)",
+    "mixture": "mixture for numbers and categories (k-means, refined)",
+    "hdbscan": "HDBSCAN (finds k itself, marks noise)",
     "agglomerative": "agglomerative", "n2d": "N2D: UMAP then GMM",
     "dec": "DEC (refines the autoencoder)", "idec": "IDEC (DEC that keeps reconstructing)",
 }
@@ -36,6 +38,9 @@ AGGLOMERATIVE_MAX_ROWS = 20_000  # it needs all n^2 / 2 pairwise distances: 20k 
 N2D_SWEEP_DIM = 10  # UMAP dimension for n2d when k is unknown (N2D uses k; 10 covers the sweep's usual range)
 GMM_N_INIT = 10  # GMM restarts (each from its own k-means): on UMAP embeddings a single start merges two digits in ~1 of 3 seeds
 SILHOUETTE_TIE = 0.01  # sweep: silhouettes this close to the best count as a tie, broken by BIC
+MIXTURE_SILHOUETTE_TOL = 0.01  # "mixture" keeps the refined partition unless it loses more silhouette than this
+GUARD_SAMPLE = 4000  # rows the mixture's guard scores the silhouette on
+K_CRITERIA = ("silhouette", "stability")
 
 
 __all__ = [
@@ -47,8 +52,9 @@ __all__ = [
 class ClusterConfig:
     """How to cluster. Every field is recorded in a run's config."""
 
-    method: Literal["kmeans", "gmm", "hdbscan", "agglomerative", "n2d", "dec", "idec"] = "n2d"
-    k: int | None = None  # None -> suggested by sweep_k (every method but hdbscan, which ignores k)
+    method: Literal["kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec"] = "n2d"
+    k: int | None = None  # None -> suggested by a sweep (every method but hdbscan, which ignores k)
+    k_criterion: Literal["silhouette", "stability"] | None = None  # the sweep's rule; None: stability for mixture
     k_range: tuple[int, int] = (2, 15)  # inclusive range for the sweep; the top is capped at n - 1
     min_cluster_size: int | None = None  # HDBSCAN; None -> max(5, n // 200)
     min_samples: int | None = None  # HDBSCAN; None -> min_cluster_size
@@ -89,6 +95,7 @@ class ClusterConfig:
 CLUSTER_CONSTRAINTS = {
     "method": OneOf(METHODS),
     "k": Optional(Whole(2, hint="number of clusters"), "choosing it by a sweep"),
+    "k_criterion": Optional(OneOf(K_CRITERIA), "the method's own rule"),
     "min_cluster_size": Optional(Whole(2)),
     "min_samples": Optional(Whole(1)),
     "linkage": OneOf(LINKAGES),
@@ -111,7 +118,11 @@ class KSweep:
 
     ``silhouette`` and ``bic`` hold NaN where a score could not be computed. ``criterion`` says how
     ``suggested`` was chosen: "silhouette", "silhouette+bic" (a near-tie broken by BIC), "bic" (no
-    silhouette could be computed) or "default" (nothing could; the smallest k).
+    silhouette could be computed), "stability" / "stability (none stable)"
+    (:func:`explorer.stability.stability_sweep`) or "default" (nothing could; the smallest k).
+    ``stability`` holds, for a stability sweep, how alike two clusterings of disjoint halves of the
+    data are for each k (adjusted Rand index, 1 = the same). ``runner_up`` is the next-best k and
+    ``reason`` says in a sentence why ``suggested`` won and how clearly.
     """
 
     ks: list[int]
@@ -120,6 +131,9 @@ class KSweep:
     suggested: int
     criterion: str
     stopped_early: bool = False  # should_stop() cut the sweep short; the scores cover only ks
+    stability: list[float] | None = None
+    runner_up: int | None = None
+    reason: str = ""
 
     @property
     def bic_best(self) -> int | None:
@@ -134,6 +148,8 @@ class KSweep:
         out = asdict(self)
         out["silhouette"] = [json_float(v) for v in self.silhouette]
         out["bic"] = [json_float(v) for v in self.bic]
+        if self.stability is not None:
+            out["stability"] = [json_float(v) for v in self.stability]
         return out
 
 
@@ -168,14 +184,21 @@ def cluster(
     *,
     should_stop: StopCheck | None = None,
     on_progress: StepCallback | None = None,
+    groups: Sequence[np.ndarray] = (),
 ) -> ClusterResult:
     """Cluster ``Z`` (n, d) as ``cfg`` says.
 
-    When ``cfg.k`` is None (and the method takes a k) :func:`sweep_k` over ``cfg.k_range`` picks it
-    first: on ``Z`` itself, except for n2d, whose sweep runs on a UMAP embedding of fixed dimension
-    (``umap_dim`` or 10) that the GMM then clusters (the manifold is where N2D's clusters separate); ``should_stop`` is checked between the sweep's steps and ends the sweep early, clustering with
-    the best k found so far (like training, which stops and keeps the best weights). The single fits
-    themselves cannot be interrupted. ``on_progress(fraction, message)`` reports each step.
+    When ``cfg.k`` is None (and the method takes a k) a sweep over ``cfg.k_range`` picks it first:
+    :func:`sweep_k` (silhouette, ties broken by BIC) on ``Z`` itself, except for n2d, whose sweep runs
+    on a UMAP embedding of fixed dimension (``umap_dim`` or 10) that the GMM then clusters (the
+    manifold is where N2D's clusters separate); for "mixture" (or ``k_criterion="stability"``)
+    :func:`explorer.stability.stability_sweep`, the largest k whose clusters come back on disjoint
+    halves of the data. ``should_stop`` is checked between the sweep's steps and ends the sweep early,
+    clustering with the best k found so far (like training, which stops and keeps the best weights).
+    The single fits themselves cannot be interrupted. ``on_progress(fraction, message)`` reports each step.
+
+    ``groups`` (for "mixture"): the one-hot columns of each categorical column of Z
+    (:meth:`explorer.dataset.Dataset.categorical_groups`); the other columns are numbers.
     """
     cfg = cfg or ClusterConfig()
     if cfg.method in DEEP_METHODS:
@@ -193,16 +216,25 @@ def cluster(
         embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state)
         space = embedding
     if cfg.method != "hdbscan" and k is None:
-        sweep = sweep_k(
-            space, cfg.k_range, random_state=cfg.random_state, should_stop=should_stop,
-            on_progress=lambda f, m: report(0.5 * f, m),
-        )
+        criterion = cfg.k_criterion or ("stability" if cfg.method == "mixture" else "silhouette")
+        if criterion == "stability":
+            from .stability import stability_sweep
+
+            sweep = stability_sweep(space, cfg.k_range, random_state=cfg.random_state, should_stop=should_stop,
+                                    on_progress=lambda f, m: report(0.5 * f, m))
+        else:
+            sweep = sweep_k(
+                space, cfg.k_range, random_state=cfg.random_state, should_stop=should_stop,
+                on_progress=lambda f, m: report(0.5 * f, m),
+            )
         k = sweep.suggested
         report(0.5, f"sweep suggests k = {k}; running {cfg.method}")
     else:
         report(0.0, f"running {cfg.method}")
     if embedding is not None:
         result = _fit_n2d(Z, k, cfg, embedding=embedding)
+    elif cfg.method == "mixture":
+        result = _fit_mixture(Z, k, cfg, groups)
     else:
         result = _FITTERS[cfg.method](Z, k, cfg)
     result.sweep = sweep
@@ -237,6 +269,38 @@ def _gmm(X: np.ndarray, k: int, covariance_type: str, random_state: int | None):
 def _fit_gmm(Z: np.ndarray, k: int, cfg: ClusterConfig) -> ClusterResult:
     labels, proba, means, info = _gmm(Z, k, cfg.covariance_type, cfg.random_state)
     return ClusterResult(labels, k, "gmm", means, proba, info=info)
+
+
+def _fit_mixture(Z: np.ndarray, k: int, cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> ClusterResult:
+    """k-means, then the mixture for numbers and categories (:class:`explorer.mixture.MixedMixture`)
+    started from its partition; the refined partition is kept unless its silhouette (on a seeded
+    sample of Z) falls more than ``MIXTURE_SILHOUETTE_TOL`` below k-means' (then k-means' is kept:
+    the guard that falls back to the simpler model). ``info`` says which was kept and why."""
+    from sklearn.metrics import silhouette_score
+
+    from .mixture import MixedMixture
+
+    start = _fit_kmeans(Z, k, cfg)
+    n = len(Z)
+    sample = np.random.default_rng(cfg.random_state).choice(n, GUARD_SAMPLE, replace=False) if n > GUARD_SAMPLE else np.arange(n)
+
+    def silhouette(labels: np.ndarray) -> float:
+        picked = labels[sample]
+        return float(silhouette_score(Z[sample], picked)) if 2 <= len(np.unique(picked)) < len(sample) else math.nan
+
+    model = MixedMixture(k, groups).fit(Z, start.labels)
+    proba = model.predict_proba(Z)
+    labels = proba.argmax(axis=1).astype(np.int64)
+    sil_km, sil_mix = silhouette(start.labels), silhouette(labels)
+    keep = not (math.isnan(sil_mix) or (not math.isnan(sil_km) and sil_mix < sil_km - MIXTURE_SILHOUETTE_TOL))
+    info = {
+        "kept": "mixture" if keep else "kmeans", "silhouette_kmeans": sil_km, "silhouette_mixture": sil_mix,
+        "log_likelihood": model.log_likelihood_, "n_iter": int(model.n_iter_), "converged": bool(model.converged_),
+        "categorical_columns": len(groups), "moved_by_mixture": int((labels != start.labels).sum()),
+    }
+    if not keep:
+        return ClusterResult(start.labels, k, "mixture", start.centers, None, info=info)
+    return ClusterResult(labels, k, "mixture", _member_means(Z, labels, k), proba, info=info)
 
 
 def _fit_hdbscan(Z: np.ndarray, k: int | None, cfg: ClusterConfig) -> ClusterResult:
@@ -366,7 +430,25 @@ def sweep_k(
         if on_progress is not None:
             on_progress((i + 1) / len(ks_planned), f"k = {k}: silhouette {sil:.3f}, BIC {b:.4g}")
     suggested, criterion = _suggest_k(ks, silhouette, bic)
-    return KSweep(ks, silhouette, bic, suggested, criterion, stopped)
+    runner_up, reason = _silhouette_reason(ks, silhouette, suggested, criterion)
+    return KSweep(ks, silhouette, bic, suggested, criterion, stopped, runner_up=runner_up, reason=reason)
+
+
+def _silhouette_reason(ks: list[int], silhouette: list[float], pick: int, criterion: str) -> tuple[int | None, str]:
+    """(runner-up k, the sentence saying why ``pick`` won) for a silhouette sweep."""
+    sil = np.asarray(silhouette, dtype=float)
+    others = [i for i, k in enumerate(ks) if k != pick and not np.isnan(sil[i])]
+    if criterion not in ("silhouette", "silhouette+bic") or not others:
+        return None, f"k = {pick} ({criterion})."
+    ru = max(others, key=lambda i: sil[i])
+    mine = sil[ks.index(pick)]
+    margin = mine - sil[ru]
+    if criterion == "silhouette+bic":
+        why = f"its silhouette ({mine:.3f}) ties with k = {ks[ru]} ({sil[ru]:.3f}, within {SILHOUETTE_TIE}); BIC prefers k = {pick}"
+    else:
+        why = f"the highest silhouette, {mine:.3f}; runner-up k = {ks[ru]} ({sil[ru]:.3f})"
+    clear = "a clear choice" if margin > 0.05 else "a close call" if margin < 0.01 else "a fair margin"
+    return ks[ru], f"k = {pick}: {why} — {clear}."
 
 
 def _suggest_k(ks: list[int], silhouette: list[float], bic: list[float]) -> tuple[int, str]:

@@ -25,6 +25,7 @@ class LoadReport:
     dropped_columns: dict[str, str] = field(default_factory=dict)  # column -> why
     imputed: dict[str, int] = field(default_factory=dict)  # column -> how many values filled
     encoded: dict[str, list[str]] = field(default_factory=dict)  # column -> categories kept
+    transformed: dict[str, str] = field(default_factory=dict)  # column -> transform applied before scaling
     scaling: str = "none"
     notes: list[str] = field(default_factory=list)
 
@@ -88,6 +89,16 @@ class Dataset:
     def image_shape(self) -> tuple[int, int, int] | None:
         """(h, w, c) of the images, or None."""
         return None if self.images is None else tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    def categorical_groups(self) -> list[np.ndarray]:
+        """The column indices of each one-hot encoded categorical column of X, in column order: one
+        (m,) int array per categorical column with m levels. Empty for images and embeddings."""
+        groups: dict[str, list[int]] = {}
+        for j, name in enumerate(self.feature_names):
+            column = name.split("=", 1)[0]
+            if "=" in name and column in self.report.encoded:
+                groups.setdefault(column, []).append(j)
+        return [np.array(idx, dtype=np.int64) for idx in groups.values() if len(idx) > 1]
 
     @property
     def n_classes(self) -> int | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -18,11 +18,15 @@ from .events import Progress, ProgressCallback, StopCheck, ignore
 from .project import ProjectionConfig
 from .reducers import NO_MODEL, ModelConfig, Reducer
 
-SMALL_TABLE_ROWS = 1000  # below this, tables get PCA -> k-means by default
-NARROW_TABLE_COLUMNS = 32  # up to this many columns, n2d's UMAP runs on the features themselves (no autoencoder)
+SMALL_TABLE_ROWS = 1000  # shared-scale tables below this are clustered as other tables (too few rows for a manifold)
+NARROW_TABLE_COLUMNS = 32  # shared-scale tables up to this many columns: n2d's UMAP on the features (no autoencoder)
+WIDE_TABLE_COLUMNS = 64  # other tables above this many features are compressed by PCA first
+TABLE_PCA_DIM = 20
+TABLE_MAP_NEIGHBORS = 50  # the map of a table: more neighbours join a segment's category combinations into one region
+TABLE_MAP_MIN_DIST = 0.3
 
 __all__ = [
-    "ModelConfig", "PipelineConfig", "ProjectionConfig", "ClusterConfig", "RunResult", "default_config",
+    "ModelConfig", "PipelineConfig", "ProjectionConfig", "ClusterConfig", "RunResult", "default_config", "default_reason",
     "replace_nested", "run_pipeline", "fit_representation", "cluster_latent", "project_for_display",
     "anomaly_scores", "evaluate_run", "reproject",
 ]
@@ -56,40 +60,70 @@ class PipelineConfig:
 
 
 def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
-    """The product's defaults for this data (what happens when nobody changes a setting).
+    """The product's defaults for this data (what happens when nobody changes a setting); the reason
+    for them, in words, is :func:`default_reason`.
 
     - images: the DEC / N2D dense autoencoder d-500-500-2000-10, trained 150 epochs on randomly
       shifted and rotated copies of each batch, then N2D (UMAP -> GMM);
-    - tables: UMAP -> GMM (N2D's clustering) on the features themselves up to
-      ``NARROW_TABLE_COLUMNS`` columns; wider ones first get the autoencoder with a 10-d code; below
-      ``SMALL_TABLE_ROWS`` rows, PCA then k-means;
+    - tables whose columns share one scale (pen coordinates, pixels; ``report.scaling == "shared"``)
+      and have ``SMALL_TABLE_ROWS`` rows or more: N2D, on the features up to ``NARROW_TABLE_COLUMNS``
+      columns, else on the autoencoder's 10-d code (such columns trace a curved manifold that UMAP
+      unfolds: pendigits);
+    - every other table (numbers in different units, categories, counts, missing values): the
+      features themselves (PCA to ``TABLE_PCA_DIM`` above ``WIDE_TABLE_COLUMNS`` features), clustered
+      by "mixture" (k-means refined by a mixture model for numbers and categories, with k from the
+      stability sweep), and a map made with ``TABLE_MAP_NEIGHBORS`` UMAP neighbours so segments show as
+      regions, not as islands of category combinations (docs/BENCHMARKS.md, tables);
     - embeddings: no training (the vectors are the representation), then N2D.
-    k is left to the k sweep unless given.
+    k is left to the sweep unless given.
     """
     n, d = dataset.X.shape
-    model = ModelConfig()
+    cfg = PipelineConfig()
     if dataset.kind == "images":
         # shift/rotation-invariant codes (DEC-DA) need longer training to pay off: measured on
         # MNIST-test and USPS in docs/BENCHMARKS.md
-        model = ModelConfig(augment=True, epochs=150)
+        cfg.model = ModelConfig(augment=True, epochs=150)
     elif dataset.kind == "embeddings":
-        model = ModelConfig(kind=NO_MODEL, latent_dim=d)
-    elif dataset.kind == "table":
+        cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
+    elif dataset.kind == "table" and _manifold_table(dataset):
+        # an autoencoder has little to compress in a few columns: on pendigits (16) UMAP of the
+        # features gave NMI 0.877 where AE -> UMAP gave 0.871, without ~40 s of training (docs/BENCHMARKS.md)
         latent = int(min(10, max(2, d - 1))) if d > 2 else d
-        if n < SMALL_TABLE_ROWS or d <= 3:
-            # too few rows for an autoencoder or for UMAP's manifold to beat plain k-means (penguins:
-            # AE -> UMAP -> GMM split 344 rows into 11 clusters, NMI 0.47; PCA -> k-means: 2, NMI 0.75)
-            cfg = PipelineConfig(model=ModelConfig(kind="pca", latent_dim=min(latent, d)))
-            cfg.cluster.method = "kmeans"
-            return replace_nested(cfg, **overrides) if overrides else cfg
-        if d <= NARROW_TABLE_COLUMNS:
-            # an autoencoder has little to compress in a few columns: on pendigits (16) UMAP of the
-            # features gave NMI 0.877 where AE -> UMAP gave 0.871, without ~40 s of training (docs/BENCHMARKS.md)
-            model = ModelConfig(kind=NO_MODEL, latent_dim=d)
-        else:
-            model = ModelConfig(latent_dim=latent)
-    cfg = PipelineConfig(model=model)
+        cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d) if d <= NARROW_TABLE_COLUMNS else ModelConfig(latent_dim=latent)
+    elif dataset.kind == "table":
+        wide = d > WIDE_TABLE_COLUMNS
+        cfg.model = ModelConfig(kind="pca", latent_dim=TABLE_PCA_DIM) if wide else ModelConfig(kind=NO_MODEL, latent_dim=d)
+        cfg.cluster = ClusterConfig(method="mixture")
+        cfg.projection = ProjectionConfig(n_neighbors=TABLE_MAP_NEIGHBORS, min_dist=TABLE_MAP_MIN_DIST)
     return replace_nested(cfg, **overrides) if overrides else cfg
+
+
+def _manifold_table(dataset: Dataset) -> bool:
+    return dataset.report.scaling == "shared" and dataset.n >= SMALL_TABLE_ROWS
+
+
+def default_reason(dataset: Dataset) -> str:
+    """Why :func:`default_config` chose what it chose for this data, in a sentence or two."""
+    d = dataset.X.shape[1]
+    if dataset.kind == "images":
+        return ("Images: a dense autoencoder trained on shifted and slightly rotated copies of the images learns codes "
+                "that ignore small moves (DEC-DA); N2D then clusters the UMAP of those codes.")
+    if dataset.kind == "embeddings":
+        return "Embeddings are a representation already: nothing to train; N2D clusters the UMAP of the vectors."
+    if _manifold_table(dataset):
+        if d <= NARROW_TABLE_COLUMNS:
+            return (f"The {d} columns share one scale (like coordinates or pixels), so they trace a curved shape that "
+                    "UMAP unfolds: N2D clusters the UMAP of the columns themselves; an autoencoder has little to "
+                    "compress in so few columns.")
+        return (f"The {d} columns share one scale: an autoencoder compresses them to a 10-d code first, then N2D "
+                "clusters the UMAP of the code.")
+    cats = len(dataset.categorical_groups())
+    what = f"numbers in different units{f' and {cats} categorical columns' if cats else ''}"
+    model = (f"PCA first compresses the {d} features to {TABLE_PCA_DIM}" if d > WIDE_TABLE_COLUMNS
+             else "the columns themselves are the representation (no model to train)")
+    return (f"A table of {what}: {model}; the clustering is k-means refined by a mixture model for numbers and "
+            "categories, and k is the most clusters that come back on halves of the data. A manifold method "
+            "(UMAP) would split such tables into islands of category combinations (docs/BENCHMARKS.md, tables).")
 
 
 def replace_nested(cfg: PipelineConfig, **overrides: Any) -> PipelineConfig:
@@ -202,7 +236,7 @@ def run_pipeline(
 
     t0 = time.perf_counter()
     emit(Progress("cluster", f"Clustering with {cfg.cluster.method}"))
-    clusters = cluster_latent(Z, cfg, reducer, X, emit, should_stop)
+    clusters = cluster_latent(Z, cfg, reducer, X, emit, should_stop, dataset.categorical_groups())
     timings["cluster"] = time.perf_counter() - t0
     if clusters.method in DEEP_METHODS and reducer is not None:
         Z = reducer.transform(X)  # refinement moved the encoder: the latent space is the refined one
@@ -264,8 +298,10 @@ def cluster_latent(
     X: np.ndarray,
     emit: ProgressCallback = ignore,
     should_stop: StopCheck | None = None,
+    dataset_groups: Sequence[np.ndarray] = (),
 ) -> ClusterResult:
-    """Cluster Z as the config says; DEC / IDEC start from k-means and refine the autoencoder."""
+    """Cluster Z as the config says; DEC / IDEC start from k-means and refine the autoencoder.
+    ``dataset_groups``: the one-hot columns of each categorical column of X (used when Z is X)."""
     from .cluster import cluster
 
     ccfg = replace(cfg.cluster, random_state=cfg.seed)
@@ -278,7 +314,8 @@ def cluster_latent(
         start = cluster(Z, replace(ccfg, method="kmeans"))
         return refine(reducer, X, start, ccfg, should_stop=should_stop,
                       on_progress=lambda f, msg: emit(Progress("refine", msg, f)))
-    return cluster(Z, ccfg, should_stop=should_stop,
+    groups = dataset_groups if reducer is None else ()  # PCA / autoencoder codes are all numbers
+    return cluster(Z, ccfg, should_stop=should_stop, groups=groups,
                    on_progress=lambda f, msg: emit(Progress("cluster", msg, f)))
 
 

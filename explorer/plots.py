@@ -171,22 +171,27 @@ def loss_curve(history: Sequence[dict], *, epochs: int | None = None) -> go.Figu
 
 
 def k_sweep(ks: Sequence[int], silhouette: Sequence[float | None], bic: Sequence[float | None],
-            suggested: int | None = None) -> go.Figure:
-    """Silhouette (left axis, higher is better) and BIC (right axis, lower is better) for each k tried,
-    with the suggested k marked."""
+            suggested: int | None = None, stability: Sequence[float | None] | None = None) -> go.Figure:
+    """Silhouette (left axis, higher is better) and, on the right axis, BIC (lower is better) or, for a
+    stability sweep, the stability of each k (higher is better; 1 = the same clusters from either half
+    of the data), with the suggested k marked."""
     def clean(v):
         return [None if x is None or not np.isfinite(x) else float(x) for x in v]
 
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=list(ks), y=clean(silhouette), name="silhouette (higher is better)", mode="lines+markers"))
-    fig.add_trace(go.Scatter(x=list(ks), y=clean(bic), name="BIC (lower is better)", mode="lines+markers", yaxis="y2",
-                             line=dict(dash="dot")))
+    if stability is not None:
+        fig.add_trace(go.Scatter(x=list(ks), y=clean(stability), name="stability (higher is better)", mode="lines+markers",
+                                 yaxis="y2", line=dict(dash="dot")))
+    else:
+        fig.add_trace(go.Scatter(x=list(ks), y=clean(bic), name="BIC (lower is better)", mode="lines+markers", yaxis="y2",
+                                 line=dict(dash="dot")))
     if suggested is not None:
         fig.add_vline(x=suggested, line=dict(color="#d62728", width=2, dash="dash"),
                       annotation_text=f"suggested k = {suggested}", annotation_position="top")
     fig.update_layout(
         xaxis=dict(title="k (clusters)", dtick=1), yaxis=dict(title="silhouette"),
-        yaxis2=dict(title="BIC", overlaying="y", side="right", showgrid=False),
+        yaxis2=dict(title="stability" if stability is not None else "BIC", overlaying="y", side="right", showgrid=False),
         height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=1.18),
     )
     return fig

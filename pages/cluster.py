@@ -37,8 +37,11 @@ def show_run(result) -> None:
     left, right = st.columns(2)
     with left:
         if sweep is not None:
-            st.plotly_chart(plots.k_sweep(sweep.ks, sweep.silhouette, sweep.bic, sweep.suggested), width="stretch")
+            st.plotly_chart(plots.k_sweep(sweep.ks, sweep.silhouette, sweep.bic, sweep.suggested, sweep.stability),
+                            width="stretch")
             st.caption(f"The sweep suggests **k = {sweep.suggested}** (by {sweep.criterion}).")
+            if sweep.reason:
+                st.caption(sweep.reason)
         else:
             st.caption("k was given, so no k sweep ran; tick “choose k by a sweep” to see one.")
     with right:

@@ -11,7 +11,7 @@ from explorer.dashboard.forms import available_devices, parse_hidden
 from explorer.dashboard.workspace import JobKind
 from explorer.device import resolve_device
 from explorer.limits import Limits
-from explorer.pipeline import ModelConfig, default_config
+from explorer.pipeline import ModelConfig, default_config, default_reason
 from explorer.reducers import MODEL_LABELS, NO_MODEL
 from pages.ui import feedback, progress, session, widgets as w
 
@@ -25,6 +25,8 @@ ns = ws.fingerprint  # settings are remembered per dataset; new data start from 
 limits = Limits.from_env()
 
 KIND_LABELS = {**MODEL_LABELS, NO_MODEL: "none (use the features as they are)"}
+st.info(f"**Suggested for these data: {KIND_LABELS[defaults.model.kind]}.** {default_reason(ds)} "
+        "Any model below can be chosen instead; the Cluster page uses what is set here.")
 kinds = ["pca", "ae", "dae", "vae"] + (["conv-ae"] if ds.images is not None else []) + [NO_MODEL]
 
 
@@ -90,7 +92,8 @@ if cfg is None:
 if progress.job_progress(JobKind.TRAIN, show_loss=True):
     st.stop()
 if not cfg.model.needs_fit:
-    st.success("Nothing to train: the features themselves are the representation.")
+    st.success("Nothing to train: the features themselves are the representation. Go on to the Cluster page, or "
+               "choose PCA or an autoencoder above to learn a representation first.")
 elif ws.has_model(cfg):
     reducer = ws.model(cfg)
     info = getattr(reducer, "train_info_", {}) or {}

@@ -48,10 +48,14 @@ def test_csv_report_facts_and_encoding(tmp_path):
     assert set(ds.labels) == {"a", "b"} and len(ds.labels) == 200
     assert list(ds.ids[:3]) == ["0", "1", "2"]
     assert list(ds.table.columns) == ["age", "income", "color", "const", "kind"]
-    np.testing.assert_allclose(ds.X.mean(axis=0), 0, atol=1e-5)
-    # numbers at std 1; the 4 one-hot columns of 'color' weighted by 1/sqrt(4), so 'color' counts as one column
-    np.testing.assert_allclose(ds.X.std(axis=0), [1, 1, 0.5, 0.5, 0.5, 0.5], atol=1e-4)
-    assert "1/sqrt(number of categories)" in r.to_text()
+    # numbers at mean 0 and std 1; each one-hot column 0 or 1/sqrt(2), exactly one per row, so two rows of
+    # different colours are as far apart as two rows one standard deviation apart in a number
+    np.testing.assert_allclose(ds.X[:, :2].mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(ds.X[:, :2].std(axis=0), 1, atol=1e-4)
+    onehot = ds.X[:, 2:]
+    np.testing.assert_allclose(np.unique(onehot), [0.0, 1 / np.sqrt(2)], rtol=1e-6)
+    np.testing.assert_allclose((onehot > 0).sum(axis=1), 1)
+    assert "a different category counts as much as one standard deviation" in r.to_text()
     text = r.to_text()
     assert "'other'" in text and "single value" in text and "Filled 5 missing values" in text
 

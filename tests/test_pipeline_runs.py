@@ -11,7 +11,8 @@ import pytest
 from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError, RunNotFound
 from explorer.pipeline import (
-    NARROW_TABLE_COLUMNS, ModelConfig, PipelineConfig, default_config, replace_nested, run_pipeline,
+    NARROW_TABLE_COLUMNS, TABLE_MAP_NEIGHBORS, WIDE_TABLE_COLUMNS, ModelConfig, PipelineConfig, default_config,
+    default_reason, replace_nested, run_pipeline,
 )
 from explorer.runs import RUN_ID_PATTERN, list_runs, load_run, save_run, zip_run
 
@@ -76,17 +77,30 @@ def test_stop_during_dec_leaves_a_usable_result():
     assert len(np.unique(result.labels)) >= 2
 
 
+def shared_scale(ds):
+    """The dataset as the loader reports columns that share one range (pen coordinates, pixels)."""
+    ds.report.scaling = "shared"
+    return ds
+
+
 def test_defaults_by_data_kind():
-    ds = blobs_dataset(n=1000, d=40)
+    ds = shared_scale(blobs_dataset(n=1000, d=40))  # a wide manifold table: the autoencoder, then N2D
     assert default_config(ds).model.kind == "ae" and default_config(ds).cluster.method == "n2d"
-    narrow = default_config(blobs_dataset(n=1000, d=NARROW_TABLE_COLUMNS))  # UMAP on the columns themselves
+    narrow = default_config(shared_scale(blobs_dataset(n=1000, d=NARROW_TABLE_COLUMNS)))  # UMAP on the columns themselves
     assert narrow.model.kind == "none" and narrow.cluster.method == "n2d"
     emb = blobs_dataset(kind="embeddings")
     assert default_config(emb).model.kind == "none"
-    small = default_config(blobs_dataset(n=100))
-    assert small.model.kind == "pca" and small.cluster.method == "kmeans"
+    mixed = default_config(blobs_dataset(n=1000, d=12))  # columns in their own units: segments, not a manifold
+    assert mixed.model.kind == "none" and mixed.cluster.method == "mixture"
+    assert mixed.projection.n_neighbors == TABLE_MAP_NEIGHBORS
+    wide = default_config(blobs_dataset(n=500, d=WIDE_TABLE_COLUMNS + 1))
+    assert wide.model.kind == "pca" and wide.cluster.method == "mixture"
+    small = default_config(shared_scale(blobs_dataset(n=100)))  # too few rows for a manifold
+    assert small.cluster.method == "mixture"
     assert default_config(blobs_dataset(n=100), k=5).cluster.k == 5
     assert default_config(ds).cluster.method == "n2d" and default_config(ds).cluster.k is None
+    for data in (ds, emb, blobs_dataset(n=1000, d=12)):
+        assert default_reason(data)  # a sentence for the Train page
 
 
 def test_save_then_load_gives_identical_arrays(tmp_path):

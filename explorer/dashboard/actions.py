@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..cluster import DEEP_METHODS
 from ..events import ProgressCallback, StopCheck
-from ..project import PROJECTION_LABELS, ProjectionConfig
+from ..project import PROJECTION_LABELS
 from ..reducers import AE_KINDS
 from .workspace import JobKind
 
@@ -76,7 +76,7 @@ def change_projection(ws: "Workspace", manager: "JobManager", result: "RunResult
     returned), else as a job that projects it."""
     from ..pipeline import reproject
 
-    cfg = replace(result.config, projection=ProjectionConfig(method=method))
+    cfg = replace(result.config, projection=replace(result.config.projection, method=method))  # its other settings kept
     if ws.show_run(cfg):
         return None
     job = ws.start(manager, JobKind.PROJECT, lambda job: reproject(result, cfg.projection),

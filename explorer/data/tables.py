@@ -472,24 +472,47 @@ def _pick_columns(df: "pd.DataFrame", options: TableOptions, fname: str,
     return [c for c in dict.fromkeys(options.columns) if c not in reserved], labels, ids
 
 
-def _weight_categories(X: np.ndarray, names: list[str], report: LoadReport) -> None:
-    """Divide each one-hot group of m indicator columns by sqrt(m), in place.
+CATEGORY_WEIGHT = 1 / np.sqrt(2)  # a one-hot indicator's value: rows of two levels differ by 1, one std of a number
+SKEW_LOG = 1.0  # "auto" scaling takes log(1 + x) of non-negative columns more skewed than this
+SKEW_MIN_VALUES = 10  # ... that have more distinct values than this (small counts and scales stay as they are)
 
-    After scaling, every indicator has the spread of a whole numeric column, so a category with m
-    levels would weigh m times as much as a number and distances (k-means, UMAP) would split the
-    rows by category first. Weighted, each categorical column counts as much as one numeric column
-    (the weighting of factor analysis of mixed data).
+
+def _scale_mixed(X: np.ndarray, names: list[str], options: TableOptions, report: LoadReport) -> str:
+    """Scale the numeric columns of X (n, d) in place and weight the one-hot ones; returns the scaling used.
+
+    Numbers: "auto" takes log(1 + x) of strongly right-skewed non-negative columns (incomes, amounts,
+    durations: their segments differ by factors, not by fixed amounts) and then standardizes, unless
+    all numeric columns share one range (then they are scaled together). Categories: each level's
+    indicator is 0 or ``CATEGORY_WEIGHT``, so two rows of different levels are as far apart as two
+    rows one standard deviation apart in a number, whatever the number of levels; rare levels weigh
+    no more than common ones (measured over the table suite in docs/BENCHMARKS.md).
     """
-    groups: dict[str, list[int]] = {}
-    for i, name in enumerate(names):
-        if name.split("=", 1)[0] in report.encoded and "=" in name:
-            groups.setdefault(name.split("=", 1)[0], []).append(i)
-    weighted = [col for col, idx in groups.items() if len(idx) > 1]
-    for col in weighted:
-        X[:, groups[col]] /= np.sqrt(len(groups[col]))
-    if weighted:
-        report.note(f"Weighted the one-hot columns of {', '.join(repr(c) for c in weighted)} by 1/sqrt(number of "
-                    "categories), so each categorical column counts as much as one numeric column.")
+    from scipy.stats import skew
+
+    is_cat = np.array(["=" in n and n.split("=", 1)[0] in report.encoded for n in names], dtype=bool)
+    num = np.flatnonzero(~is_cat)
+    scaling = resolve_scaling(X[:, num], options.scaling) if len(num) else (
+        "standard" if options.scaling == "auto" else options.scaling)
+    if options.scaling == "auto" and scaling == "standard" and len(num):
+        logged = []
+        for j in num:
+            col = X[:, j]
+            if col.min() >= 0 and len(np.unique(col[: 50_000])) > SKEW_MIN_VALUES and skew(col) > SKEW_LOG:
+                X[:, j] = np.log1p(col)
+                logged.append(names[j])
+        if logged:
+            report.transformed = {c: "log(1 + x)" for c in logged}
+            report.note(f"Took log(1 + x) of {plural(len(logged), 'right-skewed column')} before scaling "
+                        f"(their values spread over orders of magnitude): {', '.join(repr(c) for c in logged)}.")
+    if len(num):
+        X[:, num] = scale_features(X[:, num], scaling)
+        sentence = scaling_sentence(scaling, len(num))
+        report.note(sentence.replace("feature", "numeric feature") if is_cat.any() else sentence)
+    if is_cat.any() and scaling != "none":
+        X[:, is_cat] *= CATEGORY_WEIGHT
+        report.note(f"One-hot columns are 0 or {CATEGORY_WEIGHT:.3f}, so a different category counts as much as "
+                    "one standard deviation of a number, whatever the number of categories.")
+    return scaling
 
 
 def load_table(source: Source, name: str | None = None, options: TableOptions | None = None,
@@ -517,12 +540,7 @@ def load_table(source: Source, name: str | None = None, options: TableOptions | 
                       if len(df.columns) == 1 and re.search(r"[^\w\s.()-]", str(df.columns[0])) else "")
         raise InputError(f"{fname}: no usable feature columns are left ({why}). "
                          f"Choose other columns, or add numeric or categorical columns.{one_column}")
-    scaling = resolve_scaling(X, options.scaling)  # "auto": one shared range if the columns have one, else standard
-    X = scale_features(X, scaling)
-    report.scaling = scaling
-    report.note(scaling_sentence(scaling, X.shape[1]))
-    if scaling != "none":
-        _weight_categories(X, names, report)
+    report.scaling = _scale_mixed(X, names, options, report)
     X32 = np.clip(X, -np.finfo(np.float32).max, np.finfo(np.float32).max).astype(np.float32)
     report.n_rows, report.n_features = X32.shape
     return Dataset(X=X32, feature_names=names, ids=ids, report=report, kind="table",
