@@ -75,7 +75,9 @@ def cluster_settings(base, n: int, default_method: str):
             size = w.number("Min cluster size (0 = automatic)", w.pkey("min_cluster_size"), 0, min_value=0,
                              max_value=max(n, 2), step=1)
             changes.update(k=None, min_cluster_size=int(size) or None)
-        elif w.checkbox("Choose k by a sweep (silhouette, BIC)", w.pkey("auto_k"), d.k is None):
+        elif w.checkbox("Choose k by a sweep", w.pkey("auto_k"), d.k is None,
+                        help="k-means for each k: the mixture keeps the most clusters that come back on halves of "
+                             "the data (stability); the other methods the best silhouette, ties broken by BIC."):
             top = w.slider("Largest k to try", w.pkey("k_max"), min(15, max(2, n - 1)), 2, max(2, min(30, n - 1)))
             changes.update(k=None, k_range=(2, int(top)))
         else:

@@ -245,3 +245,25 @@ def test_penguins_sample():
     assert ds.report.imputed["sex"] == 11
     with pytest.raises(InputError, match="penguins"):
         load_sample("iris")
+
+
+def test_auto_scaling_logs_right_skewed_amounts_only(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame({
+        "income": np.round(np.exp(rng.normal(10, 1.0, n)), 2),  # spread over orders of magnitude
+        "visits": rng.poisson(2, n),  # a small count: kept as a number, not logged
+        "balance": rng.normal(0, 1, n),  # symmetric, and negative values
+        "plan": rng.choice(["a", "b"], n),
+    })
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    ds = load(path)
+    assert ds.report.transformed == {"income": "log(1 + x)"}
+    assert "log(1 + x)" in ds.report.to_text() and "'income'" in ds.report.to_text()
+    col = ds.X[:, ds.feature_names.index("income")]
+    np.testing.assert_allclose(col, (np.log1p(frame["income"]) - np.log1p(frame["income"]).mean())
+                               / np.log1p(frame["income"]).std(ddof=0), atol=1e-4)
+    assert load(path, table=TableOptions(scaling="standard")).report.transformed == {}  # only "auto" transforms
+    plan_columns = [j for j, f in enumerate(ds.feature_names) if f.startswith("plan=")]
+    assert [g.tolist() for g in ds.categorical_groups()] == [plan_columns]

@@ -419,7 +419,7 @@ class Dash:
         """Cluster page: k-means with k clusters on a PCA map; waits for the run's cluster count."""
         await self.go("Cluster")
         await self.choose("Clustering", "k-means")
-        await self.tick("Choose k by a sweep (silhouette, BIC)", False)
+        await self.tick("Choose k by a sweep", False)
         await self.number("k (clusters)", k)
         await self.choose("Projection for the scatter", "PCA")
         await self.click("Run clustering")

@@ -4,6 +4,8 @@ and see them with their cluster make-up, save the run and open its share link re
 browser context. Each step leaves a screenshot in test-output/screenshots/."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -131,5 +133,52 @@ def test_a_broken_upload_shows_its_error_and_the_app_goes_on(new_session, server
         assert len(errors) == 1 and "line 3 has 2 fields" in errors[0]
         await user.heading("In use: penguins")  # the data in use stay as they were
         await user.shot("10-broken-upload")
+
+    run(steps())
+
+
+def planted_rows(n: int = 1600, seed: int = 0) -> tuple[list[str], list[list], int]:
+    """A customer table with 4 planted segments (bench/tables.py's generator, fewer rows): header, rows, k."""
+    import sys
+    from dataclasses import replace
+
+    from .driver import ROOT
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import tables  # noqa: E402  (bench/ is not a package)
+
+    spec = replace(tables.PLANTED["customers_noisy"], n=n, seed=seed)
+    frame = tables.planted(spec)
+    rows = [["" if (isinstance(v, float) and v != v) or v is None else v for v in row]
+            for row in frame.astype(object).itertuples(index=False)]
+    return list(frame.columns), rows, spec.k
+
+
+def test_a_planted_table_through_the_suggested_settings(new_session, server, run, tmp_path):
+    """An analyst's table: upload it, take every suggestion (no model, the mixture, k by stability), and
+    the dashboard finds the planted number of segments."""
+    header, rows, k = planted_rows()
+    csv = write_csv(tmp_path / "customers.csv", header, rows)
+    user = new_session("planted", server.url)
+
+    async def steps() -> None:
+        await user.open()
+        await user.upload(csv, "customers")
+        await user.choose(LABEL, "segment")
+        await user.choose("ID column (optional)", "customer_id")
+        await user.go("Train", "Train a representation")
+        await user.see("Suggested for these data: none (use the features as they are)")
+        await user.go("Cluster")
+        await user.click("Run clustering")
+        metric = user.page.locator('[data-testid="stMetric"]', has_text="clusters").locator('[data-testid="stMetricValue"]')
+        from .driver import _expect
+
+        await _expect(metric).to_have_text(str(k), timeout=240_000)
+        await user.settle()
+        await user.see("the most clusters that still come back")
+        accuracy = user.page.locator('[data-testid="stMetric"]', has_text="accuracy").locator('[data-testid="stMetricValue"]')
+        await _expect(accuracy).to_have_text(re.compile(r"^0\.9[5-9]|^1\.0"), timeout=30_000)
+        await user.shot("11-planted-table")
+        assert await user.errors() == []
 
     run(steps())
