@@ -206,20 +206,6 @@ def cluster(
     Z = check_array(Z, min_rows=MIN_ROWS)
     n = Z.shape[0]
     cfg.validate(n)
-    if cfg.method == "mixture":
-        from .relevance import unrelated_units
-
-        noise = unrelated_units(Z, groups, random_state=cfg.random_state)
-        if noise:  # cluster on the columns that can tell groups apart; report the rest
-            left_out = np.sort(np.concatenate(noise))
-            used = np.setdiff1d(np.arange(Z.shape[1]), left_out)
-            position = {int(c): i for i, c in enumerate(used)}
-            kept_groups = [np.array([position[int(c)] for c in g]) for g in groups if int(g[0]) in position]
-            result = cluster(Z[:, used], cfg, should_stop=should_stop, on_progress=on_progress, groups=kept_groups)
-            result.centers = _member_means(Z, result.labels, result.k)
-            result.info["columns_used"] = used.tolist()
-            result.info["columns_left_out"] = left_out.tolist()
-            return result
     report = on_progress or (lambda fraction, message: None)
     sweep, k = None, cfg.k
     space, embedding = Z, None

@@ -241,18 +241,9 @@ def run_pipeline(
     if clusters.method in DEEP_METHODS and reducer is not None:
         Z = reducer.transform(X)  # refinement moved the encoder: the latent space is the refined one
 
-    left_out = clusters.info.get("columns_left_out")
-    if left_out and reducer is None:
-        names = list(dict.fromkeys(dataset.feature_names[j].split("=", 1)[0] if "=" in dataset.feature_names[j]
-                                   and dataset.feature_names[j].split("=", 1)[0] in dataset.report.encoded
-                                   else dataset.feature_names[j] for j in left_out))
-        notes.append(f"Left out of the clustering and the map: {', '.join(repr(c) for c in names)}: unrelated to "
-                     "every other column (|correlation| below 0.1), so they cannot mark a group; the run keeps them.")
-
     t0 = time.perf_counter()
     emit(Progress("project", f"Projecting to 2-D with {cfg.projection.method}"))
-    used = clusters.info.get("columns_used") if reducer is None else None
-    embedding = project_for_display(Z if used is None else Z[:, used], clusters, cfg)
+    embedding = project_for_display(Z, clusters, cfg)
     timings["project"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

