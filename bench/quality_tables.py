@@ -1,6 +1,7 @@
 """Quality on tables: the product's default pipeline on the table suite (bench/tables.py), over seeds.
 
     python bench/quality_tables.py [--tables penguins tips ...] [--seeds 0 1 2] [--n2d-seeds 0 1 2] [--quick] [--out bench/results]
+    python bench/quality_tables.py --cold-only   # re-measure only customers in a fresh process (6.), into the existing file
 
 Per table and seed, with the labels used only to score:
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import os
 import subprocess
 import sys
 import time
@@ -36,7 +38,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from common import BENCH, RESULTS, log, machine, write_json
+from common import BENCH, RESULTS, log, machine, read_json, write_json
 
 import tables
 
@@ -90,6 +92,25 @@ def map_quality(embedding: np.ndarray, y: np.ndarray) -> dict[str, Any]:
             "purity10": round(purity, 4), "eps": round(eps, 5)}
 
 
+def code_version() -> dict[str, Any]:
+    """The commit measured and whether explorer/ differed from it when the run started (the library is
+    imported once, at the first run, so a later edit does not reach this process; a fresh process would see it)."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=BENCH.parent, capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = git("rev-parse", "HEAD")
+    return {"commit": commit or None, "explorer_dirty": bool(git("status", "--porcelain", "explorer")) if commit else None}
+
+
+def _left_out(ds: Any, info: dict) -> list[str]:
+    """The table's columns the clustering left out (one-hot levels named by their column), if any."""
+    names = [str(ds.feature_names[j]) for j in info.get("columns_left_out") or []]
+    return list(dict.fromkeys(n.split("=", 1)[0] for n in names))
+
+
 def run_one(name: str, seed: int, with_n2d: bool) -> dict[str, Any]:
     """Every measurement of one (table, seed)."""
     from sklearn.cluster import KMeans
@@ -103,7 +124,8 @@ def run_one(name: str, seed: int, with_n2d: bool) -> dict[str, Any]:
     y = np.asarray(ds.labels)
     k = int(ds.n_classes)
     out: dict[str, Any] = {"table": name, "seed": seed, "planted": name in tables.PLANTED, "rows": int(frame.shape[0]),
-                           "columns": int(frame.shape[1]), "features": int(ds.X.shape[1]), "k": k, "load_s": round(load_s, 2)}
+                           "columns": int(frame.shape[1]), "features": int(ds.X.shape[1]), "k": k, "load_s": round(load_s, 2),
+                           "load_average": [round(x, 2) for x in os.getloadavg()]}
 
     # 1. the default pipeline at the true k
     cfg = default_config(ds, k=k, seed=seed)
@@ -113,7 +135,7 @@ def run_one(name: str, seed: int, with_n2d: bool) -> dict[str, Any]:
     out["config"] = cfg.to_dict()
     out["default"] = {**_scores(y, res.labels), "seconds": round(sum(res.timings.values()), 2), "wall_s": round(wall, 2),
                       "timings": {k_: round(v, 2) for k_, v in res.timings.items()}, "method": res.clusters.method,
-                      "kept": res.clusters.info.get("kept")}
+                      "kept": res.clusters.info.get("kept"), "left_out": _left_out(ds, res.clusters.info)}
     d = out["default"]
     log(f"  {name} seed {seed} default   nmi {d['nmi']:.3f} ari {d['ari']:.3f} acc {d['acc']:.3f} "
         f"(kept {d['kept']}, {d['seconds']:.0f}s)")
@@ -146,7 +168,8 @@ def run_one(name: str, seed: int, with_n2d: bool) -> dict[str, Any]:
                    "runner_up": sweep.runner_up if sweep else None, "ks": list(sweep.ks) if sweep else None,
                    "stability": [None if not np.isfinite(s) else round(float(s), 4) for s in sweep.stability]
                    if sweep and sweep.stability is not None else None,
-                   "kept": res_auto.clusters.info.get("kept"), "seconds": round(sum(res_auto.timings.values()), 2),
+                   "kept": res_auto.clusters.info.get("kept"), "left_out": _left_out(ds_auto, res_auto.clusters.info),
+                   "seconds": round(sum(res_auto.timings.values()), 2),
                    "timings": {k_: round(v, 2) for k_, v in res_auto.timings.items()}, "end_to_end_s": round(e2e, 2)}
     a = out["auto"]
     log(f"  {name} seed {seed} auto k = {a['k']} (true {k}): nmi {a['nmi']:.3f}, {e2e:.0f}s end to end; {a['reason']}")
@@ -171,15 +194,16 @@ print("K", res.clusters.k)
 
 
 def cold_run(name: str) -> dict[str, Any]:
-    """The automatic default run of ``name`` in a fresh Python process (imports and UMAP's compilation
-    included), seed 0; the table itself is generated outside the timing only where the product would
-    read a file: here it is generated inside (a fraction of a second)."""
+    """The automatic default run of ``name`` in a fresh Python process, seed 0, timed from the process's
+    start: the imports, making the table and loading it, UMAP's compilation and the run (what a first run costs)."""
+    load_average = [round(x, 2) for x in os.getloadavg()]
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", COLD_SCRIPT.format(bench=str(BENCH), name=name)],
                           capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - t0
     k = next((int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("K ")), None)
-    return {"seconds": round(wall, 2), "rc": proc.returncode, "k": k,
+    return {"seconds": round(wall, 2), "rc": proc.returncode, "k": k, "load_average": load_average,
+            "measured": time.strftime("%Y-%m-%d %H:%M"),
             "error": proc.stderr[-2000:] if proc.returncode else None}
 
 
@@ -191,14 +215,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                    help="seeds of the old n2d comparison (default: all of --seeds)")
     p.add_argument("--quick", action="store_true", help=f"the planted tables at {QUICK_ROWS:,} rows, seed 0")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--cold-only", action="store_true",
+                   help=f"re-measure only {END_TO_END} in a fresh process, into the existing quality_tables.json")
     args = p.parse_args(argv)
+    path = args.out / "quality_tables.json"
+    if args.cold_only:
+        doc = read_json(path)
+        if not doc.get("end_to_end"):
+            raise SystemExit(f"{path} has no {END_TO_END} run to add the fresh-process time to")
+        e = doc["end_to_end"]
+        if e.get("cold"):
+            e.setdefault("cold_earlier", []).append(e["cold"])
+        e["cold"] = {**cold_run(END_TO_END), "code": code_version()}
+        write_json(path, doc)
+        log(f"{END_TO_END} in a fresh process: {e['cold']['seconds']:.0f}s -> {path}")
+        return doc
     if args.quick:
         names, seeds, rows = args.tables or list(tables.PLANTED), [0], QUICK_ROWS
     else:
         names, seeds, rows = args.tables or list(tables.SUITE), args.seeds, None
     n2d_seeds = seeds if args.n2d_seeds is None else args.n2d_seeds
-    path = args.out / "quality_tables.json"
-    doc: dict[str, Any] = {"machine": machine(), "quick": args.quick, "tables": names, "seeds": seeds, "n2d_seeds": n2d_seeds,
+    doc: dict[str, Any] = {"machine": machine(), "code": code_version(), "quick": args.quick, "tables": names, "seeds": seeds, "n2d_seeds": n2d_seeds,
                            "planted_rows": rows, "map": {"neighbors": MAP_NEIGHBORS, "eps_factor": EPS_FACTOR},
                            "runs": [], "end_to_end": None}
     start = time.perf_counter()

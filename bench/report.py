@@ -9,6 +9,7 @@ is written:
 - today's defaults (the headline) and the quality targets: report_headline.py
 - the commands: COMMANDS below
 - quality (bench/quality.py, the NMI chart): report_quality.py
+- tables (bench/quality_tables.py, the table suite of bench/tables.py): report_tables.py
 - speed (bench/speed.py, bench/gpu.sh, bench/browser_timing.py): report_speed.py
 - mixed precision (bench/precision.py): report_precision.py
 - side by side with ClustPy (bench/peers.py): report_peers.py
@@ -30,11 +31,14 @@ from report_peers import section_peers
 from report_precision import section_precision
 from report_quality import quality_sources, section_older, section_quality, table_vs_kmeans
 from report_speed import section_speed
+from report_tables import section_tables, table_verdicts
 
 COMMANDS = [
     ("python bench/run_all.py [--quick] [--only STEP...] [--dec-max-iter N]", "every step below in turn, one process at a time, then this document"),
     ("python bench/quality.py [--datasets ...] [--seeds 0 1 2] [--epochs E --epochs-above N] [--dec-max-iter N] [--tag T] [--merge]",
      "`bench/results/quality<T>.json` (the shipped defaults: `--dec-max-iter 100 --tag _defaults`)"),
+    ("python bench/quality_tables.py [--tables ...] [--seeds 0 1 2] [--n2d-seeds ...] [--quick]",
+     "`bench/results/quality_tables.json` (the table suite: the default against k-means on plain features)"),
     ("python bench/speed.py overhead", "`bench/results/overhead.json` (the product against `bench/reference_pipeline.py`)"),
     ("python bench/speed.py throughput [--device cuda]", "`bench/results/throughput.json`"),
     ("python bench/speed.py cli [--device cuda]", "`bench/results/cli.json`"),
@@ -63,8 +67,10 @@ def render(results: Path, doc: Path) -> str:
     sources = quality_sources(results)
     evidence = collect(results, sources)
     body: list[str] = []
-    verdicts: list[Verdict] = headline_verdicts(evidence) + table_vs_kmeans(sources)
+    tables_doc = load(results, "quality_tables")
+    verdicts: list[Verdict] = headline_verdicts(evidence) + table_vs_kmeans(sources) + table_verdicts(tables_doc)
     section_quality(sources, doc_dir, doc_dir, body)
+    section_tables(tables_doc, body)
     section_speed(results, doc_dir, doc_dir, body, verdicts, cli_changes=changes_of(evidence, "cli"))
     section_precision(load(results, "precision"), body)
     section_peers(load(results, "peers"), body, verdicts)

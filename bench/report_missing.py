@@ -7,9 +7,10 @@ from pathlib import Path
 from report_common import default_dec_iter, default_epochs, ds_label, ds_order, load
 from report_headline import Evidence, headline
 from report_quality import QualitySource, lacking_seeds
+from report_tables import missing_items as tables_missing
 
-RESULT_FILES = ("quality_defaults", "quality", "overhead", "throughput", "cli", "scaling", "browser", "precision", "peers",
-                "throughput_gpu", "cli_gpu", "peers_gpu")
+RESULT_FILES = ("quality_defaults", "quality", "quality_tables", "overhead", "throughput", "cli", "scaling", "browser",
+                "precision", "peers", "throughput_gpu", "cli_gpu", "peers_gpu")
 
 
 def _quality_items(sources: dict[str, QualitySource], evidence: list[Evidence]) -> list[str]:
@@ -43,7 +44,7 @@ def _quality_items(sources: dict[str, QualitySource], evidence: list[Evidence]) 
 
 def section_missing(results: Path, sources: dict[str, QualitySource], evidence: list[Evidence]) -> list[str]:
     """'## What is missing' as lines."""
-    items = _quality_items(sources, evidence)
+    items = _quality_items(sources, evidence) + tables_missing(load(results, "quality_tables"))
     for step in ("overhead", "throughput", "cli", "scaling"):
         if not load(results, step):
             items.append(f"speed: `python bench/speed.py {step}` has not been run")

@@ -1,6 +1,6 @@
 """Run every benchmark and render docs/BENCHMARKS.md.
 
-    python bench/run_all.py            # full: quality (3 seeds), speed, scaling; then the report
+    python bench/run_all.py            # full: quality (3 seeds), tables, speed, scaling; then the report
     python bench/run_all.py --quick    # smoke test: load_digits / synthetic data, tiny sizes, < 2 min
     python bench/run_all.py --only quality cli --dec-max-iter 300
 
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-STEPS = ("quality", "overhead", "throughput", "cli", "scaling")
+STEPS = ("quality", "tables", "overhead", "throughput", "cli", "scaling")
 
 
 def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list[str]]:
@@ -26,6 +26,7 @@ def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list
     py, b = sys.executable, str(BENCH)
     return {
         "quality": [py, f"{b}/quality.py", *q, *o, *dec],
+        "tables": [py, f"{b}/quality_tables.py", *q, *o],
         "overhead": [py, f"{b}/speed.py", "overhead", *q, *o],
         "throughput": [py, f"{b}/speed.py", "throughput", *q, *o],
         "cli": [py, f"{b}/speed.py", "cli", *q, *o],
