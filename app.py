@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 # streamlit puts this script's folder on sys.path, so pages/ imports; explorer is the installed package
+from explorer.dashboard.views import markdown_text
 from pages.ui import feedback, links, progress, session
 
 st.set_page_config(page_title="explorer", page_icon="🔭", layout="wide")
@@ -32,13 +33,13 @@ def sidebar() -> None:
     view = session.viewed_run()
     with st.sidebar:
         if view is not None:
-            st.info(f"Viewing saved run `{view.run_id}` (read-only): {view.dataset.name}, "
+            st.info(f"Viewing saved run `{view.run_id}` (read-only): {markdown_text(view.dataset.name)}, "
                     f"{view.clusters.method}, {view.clusters.k} clusters.")
             st.button("Back to my own work", icon="↩️", on_click=links.close_view)
         else:
             ws = session.workspace()
             if ws.dataset is not None:
-                st.caption(f"Data: **{ws.dataset.name}** · {ws.dataset.n:,} rows × {ws.dataset.X.shape[1]} features")
+                st.caption(f"Data: **{markdown_text(ws.dataset.name)}** · {ws.dataset.n:,} rows × {ws.dataset.X.shape[1]} features")
             if ws.result is not None:
                 from explorer.dashboard.views import describe_run
 

@@ -6,7 +6,6 @@ of customers end to end -- and the targets judged on them.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 

@@ -5,7 +5,6 @@ n2d clusterer (``explorer.cluster``) reuses it to embed ``Z`` into a few dimensi
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from typing import Literal

@@ -5,6 +5,7 @@ import io
 
 import streamlit as st
 
+from explorer.dashboard.views import markdown_text
 from explorer.data import SAMPLES, SCALINGS, SUPPORTED_EXTENSIONS, sniff_kind
 from pages.ui import display, feedback, loading, session, widgets as w
 
@@ -129,11 +130,11 @@ ds = ws.dataset
 if ds is None:
     st.stop()
 st.divider()
-st.subheader(f"In use: {ds.name}")
+st.subheader(f"In use: {markdown_text(ds.name)}")
 st.markdown(f"**{ds.n:,} rows × {ds.X.shape[1]:,} features** ({ds.kind})"
             + (f", labels: {ds.n_classes} classes" if ds.labels is not None else ", no labels"))
 with st.expander("What the loader did", expanded=True):
-    st.markdown("\n".join(f"- {note}" for note in ds.report.notes) or "Nothing needed doing.")
+    st.markdown("\n".join(f"- {markdown_text(note)}" for note in ds.report.notes) or "Nothing needed doing.")
 if ds.images is not None:
     st.markdown("**Some of the images**")
     show = min(32, ds.n)

@@ -163,3 +163,11 @@ def test_downloads(table_run, tmp_path):
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     model = restore_reducer(header["kind"], header["params"], header["meta"], tensors)
     np.testing.assert_allclose(model.transform(table_run.dataset.X), table_run.Z, rtol=1e-5, atol=1e-5)
+
+
+def test_user_text_shown_as_markdown_cannot_make_links_or_markup():
+    name = "![t](https://evil.example/x.png)[Sign in again](https://evil.example/login) <b>x</b> *a*_b_"
+    shown = views.markdown_text(name)
+    for made in ("![t](", "[Sign in again](", "<b>", "*a*", "_b_"):
+        assert made not in shown
+    assert shown.replace("\\", "") == name  # nothing dropped: only escaped

@@ -26,6 +26,16 @@ BUILT_IN_COLORS = ("cluster", "label", "anomaly", "confidence")
 MAX_RECONSTRUCT_ROWS = 5000  # per-feature errors are averaged over a seeded sample of this many rows
 
 
+# -- user text ----------------------------------------------------------------------------------------
+MARKDOWN_SPECIAL = "\\`*_[]<>#|~$"
+
+
+def markdown_text(text: object) -> str:
+    """``text`` (a file or column name, a cell, a loader's sentence that quotes them) escaped so that
+    Markdown shows it as it is: no link, image, emphasis or HTML made from what a user supplied."""
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in str(text))
+
+
 # -- the scatter: colours and hover ----------------------------------------------------------------------
 def color_options(result: "RunResult") -> list[str]:
     """What the scatter can be coloured by: cluster, label (when known), anomaly, confidence (soft
@@ -265,10 +275,10 @@ def run_summary(result: "RunResult") -> dict[str, Any]:
 
 
 def describe_run(result: "RunResult") -> str:
-    """One sentence about a run, for captions."""
+    """One sentence about a run, for captions (Markdown; the dataset's name escaped)."""
     ds, cfg = result.dataset, result.config
     model = "the features as they are" if not cfg.model.needs_fit else f"{cfg.model.kind} (latent {result.Z.shape[1]})"
-    return (f"{ds.name}: {ds.n:,} rows, {model} on {result.device_description or result.device}, "
+    return (f"{markdown_text(ds.name)}: {ds.n:,} rows, {model} on {result.device_description or result.device}, "
             f"{result.clusters.method} found {result.clusters.k} clusters")
 
 

@@ -239,14 +239,15 @@ def scale_features(X: np.ndarray, how: str) -> np.ndarray:
     raise InputError(f"scaling '{how}' is not known; choose one of: {', '.join(SCALINGS)}.")
 
 
-def scaling_sentence(how: str, d: int) -> str:
+def scaling_sentence(how: str, d: int, what: str = "feature") -> str:
+    """The report's sentence for scaling ``d`` columns called ``what`` ("feature", "numeric feature")."""
     if how == "shared":
-        return (f"The {plural(d, 'feature')} share one range, so they were scaled together to 0 to 1 "
+        return (f"The {plural(d, what)} share one range, so they were scaled together to 0 to 1 "
                 "(their relative spread is kept).")
     if how == "standard":
-        return f"Scaled the {plural(d, 'feature')} to mean 0 and standard deviation 1."
+        return f"Scaled the {plural(d, what)} to mean 0 and standard deviation 1."
     if how == "minmax":
-        return f"Scaled the {plural(d, 'feature')} to the range 0 to 1."
+        return f"Scaled the {plural(d, what)} to the range 0 to 1."
     return "The features are used as they are (no scaling)."
 
 

@@ -506,8 +506,7 @@ def _scale_mixed(X: np.ndarray, names: list[str], options: TableOptions, report:
                         f"(their values spread over orders of magnitude): {', '.join(repr(c) for c in logged)}.")
     if len(num):
         X[:, num] = scale_features(X[:, num], scaling)
-        sentence = scaling_sentence(scaling, len(num))
-        report.note(sentence.replace("feature", "numeric feature") if is_cat.any() else sentence)
+        report.note(scaling_sentence(scaling, len(num), "numeric feature" if is_cat.any() else "feature"))
     if is_cat.any() and scaling != "none":
         X[:, is_cat] *= CATEGORY_WEIGHT
         report.note(f"One-hot columns are 0 or {CATEGORY_WEIGHT:.3f}, so a different category counts as much as "

@@ -70,10 +70,6 @@ class Autoencoder(Reducer):
     def kind(self) -> str:  # type: ignore[override]
         return self.config_.kind if hasattr(self, "config_") else (self.config or ModelConfig()).kind
 
-    @property
-    def latent_dim(self) -> int:
-        return int((self.config or ModelConfig()).latent_dim)
-
     # -- building -------------------------------------------------------------------------------
     def _validate(self, n_features: int) -> ModelConfig:
         cfg = self.config or ModelConfig()
