@@ -23,6 +23,8 @@ NARROW_TABLE_COLUMNS = 32  # shared-scale tables up to this many columns: n2d's 
 WIDE_TABLE_COLUMNS = 64  # other tables above this many features are compressed by PCA first
 TABLE_PCA_DIM = 20
 TABLE_MAP_NEIGHBORS = 50  # the map of a table: more neighbours join a segment's category combinations into one region
+LARGE_TABLE_ROWS = 10_000  # from here, the map takes TABLE_MAP_NEIGHBORS_LARGE: a segment of thousands of rows
+TABLE_MAP_NEIGHBORS_LARGE = 100  # otherwise tears along a categorical column (30% segment of 30,000 rows: 0.75 -> 1.0)
 TABLE_MAP_MIN_DIST = 0.3
 
 __all__ = [
@@ -72,8 +74,9 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
     - every other table (numbers in different units, categories, counts, missing values): the
       features themselves (PCA to ``TABLE_PCA_DIM`` above ``WIDE_TABLE_COLUMNS`` features), clustered
       by "mixture" (k-means refined by a mixture model for numbers and categories, with k from the
-      stability sweep), and a map made with ``TABLE_MAP_NEIGHBORS`` UMAP neighbours so segments show as
-      regions, not as islands of category combinations (docs/BENCHMARKS.md, tables);
+      stability sweep), and a map made with ``TABLE_MAP_NEIGHBORS`` UMAP neighbours
+      (``TABLE_MAP_NEIGHBORS_LARGE`` from ``LARGE_TABLE_ROWS`` rows) so segments show as regions, not as
+      islands of category combinations (docs/BENCHMARKS.md, tables);
     - embeddings: no training (the vectors are the representation), then N2D.
     k is left to the sweep unless given.
     """
@@ -94,7 +97,8 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
         wide = d > WIDE_TABLE_COLUMNS
         cfg.model = ModelConfig(kind="pca", latent_dim=TABLE_PCA_DIM) if wide else ModelConfig(kind=NO_MODEL, latent_dim=d)
         cfg.cluster = ClusterConfig(method="mixture")
-        cfg.projection = ProjectionConfig(n_neighbors=TABLE_MAP_NEIGHBORS, min_dist=TABLE_MAP_MIN_DIST)
+        neighbors = TABLE_MAP_NEIGHBORS_LARGE if n >= LARGE_TABLE_ROWS else TABLE_MAP_NEIGHBORS
+        cfg.projection = ProjectionConfig(n_neighbors=neighbors, min_dist=TABLE_MAP_MIN_DIST)
     return replace_nested(cfg, **overrides) if overrides else cfg
 
 
@@ -122,7 +126,8 @@ def default_reason(dataset: Dataset) -> str:
     model = (f"PCA first compresses the {d} features to {TABLE_PCA_DIM}" if d > WIDE_TABLE_COLUMNS
              else "the columns themselves are the representation (no model to train)")
     return (f"A table of {what}: {model}; the clustering is k-means refined by a mixture model for numbers and "
-            "categories, and k is the most clusters that come back on halves of the data. A manifold method "
+            "categories, and k is the most clusters that come back on halves of the data and are set apart by a "
+            "thinning of the data. A manifold method "
             "(UMAP) would split such tables into islands of category combinations (docs/BENCHMARKS.md, tables).")
 
 
