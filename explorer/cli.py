@@ -2,6 +2,7 @@
 
     explorer run DATA [--label COL] [--model ...] [--cluster ...] [--k K] ...
     explorer show RUN
+    explorer explain RUN [--json]
     explorer list [--runs DIR]
 
 (``explorer`` is the console script ``pip install .`` puts on the PATH; ``python -m explorer`` is the same.)
@@ -62,10 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="folder to keep runs in (default $EXPLORER_RUNS_DIR or ./runs)")
     r.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--no-explain", action="store_true",
+                   help="do not explain the clusters (profiles, rules, stability: on by default)")
     s = sub.add_parser("show", help="print a saved run's summary")
     s.add_argument("run", help="a run id (looked up under --runs) or a run folder")
     s.add_argument("--runs", help="folder the runs are kept in")
     s.add_argument("--json", action="store_true")
+    e = sub.add_parser("explain", help="what each cluster of a saved run is: profile, rule, stability, members")
+    e.add_argument("run", help="a run id (looked up under --runs) or a run folder")
+    e.add_argument("--runs", help="folder the runs are kept in")
+    e.add_argument("--top", type=int, default=3, help="distinguishing columns shown per cluster (default 3)")
+    e.add_argument("--json", action="store_true", help="print the whole explanation as one JSON object")
     ls = sub.add_parser("list", help="list saved runs")
     ls.add_argument("--runs", help="folder the runs are kept in")
     return p
@@ -129,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "model": args.model, "method": args.cluster, "k": args.k, "projection_method": args.projection,
         "device": args.device, "epochs": args.epochs, "latent_dim": args.latent_dim, "batch_size": args.batch_size,
         "lr": args.lr, "seed": args.seed, "max_seconds": limits.max_train_seconds,
-        "mixed_precision": False if args.fp32 else None,
+        "mixed_precision": False if args.fp32 else None, "explain": False if args.no_explain else None,
     }
     cfg = replace_nested(default_config(dataset), **overrides)
     if cfg.model.epochs > limits.max_epochs:  # the default, when no --epochs was given: keep to the cap
@@ -181,6 +189,56 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_path(run: str, runs: str | None) -> Path:
+    from .runs import default_root, run_dir
+
+    path = Path(run)
+    if not (path.is_dir() and (path / "config.json").is_file()):
+        path = run_dir(runs or default_root(), run)
+    if not (path / "config.json").is_file():
+        raise CliError(f"no saved run '{run}' (looked in {path.parent}).")
+    return path
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+    from .runs import _clean, _json_default, load_run
+
+    if args.top < 1:
+        raise CliError("--top must be 1 or more.")
+    result = load_run(_run_path(args.run, args.runs))
+    ex = result.explanation
+    computed = ex is None
+    if computed:  # saved without one (explorer 0.2 runs, or --no-explain): explain it now, not saved
+        ex = explain(result)
+    if args.json:
+        print(json.dumps({"run_id": result.run_id, "computed_now": computed, **_clean(ex.to_dict())}, allow_nan=False, default=_json_default))
+        return 0
+    ids = result.dataset.ids
+    if computed:
+        print("note: the run was saved without an explanation; computed now (not saved).", file=sys.stderr)
+    print(f"run {result.run_id}: {len(ex.clusters)} clusters of {result.dataset.n:,} rows ({result.clusters.method})")
+    for c in ex.clusters:
+        level = f", {c.stability} (Jaccard {c.jaccard:.2f})" if c.stability else ""
+        print(f"\n[{c.cluster}] {c.name}: {c.size:,} rows ({c.share:.0%}){level}")
+        for d in c.distinctions[: args.top]:
+            print(f"    {d.sentence}   (separation {d.separation:.2f})")
+        if c.rule:
+            print(f"    rule: {c.rule}   (precision {c.rule_precision:.0%}, covers {c.rule_coverage:.0%})")
+        print(f"    typical: {', '.join(str(ids[i]) for i in c.typical)}")
+        print(f"    borderline: {', '.join(str(ids[i]) for i in c.borderline)}")
+    if ex.rules is not None:
+        where = "the columns" if ex.rules.on == "columns" else "the latent codes"
+        print(f"\nrules: a depth-{ex.rules.depth} tree on {where} agrees with the clusters on {ex.rules.fidelity:.0%} of rows.")
+        if ex.rules.note:
+            print(f"  {ex.rules.note}")
+    flagged = [c for c in ex.clusters if c.flagged]
+    if flagged:
+        print("\nwarning: " + "; ".join(f"cluster {c.cluster} ({c.name}) is {c.stability} (Jaccard {c.jaccard:.2f})"
+                                        for c in flagged) + ": its members would change on another run.")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from .runs import list_runs
 
@@ -202,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return {"run": cmd_run, "show": cmd_show, "list": cmd_list}[args.command](args)
+        return {"run": cmd_run, "show": cmd_show, "list": cmd_list, "explain": cmd_explain}[args.command](args)
     except ExplorerError as exc:
         if debug:
             raise

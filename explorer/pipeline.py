@@ -15,6 +15,7 @@ from .cluster import DEEP_METHODS, ClusterConfig, ClusterResult
 from .dataset import Dataset
 from .errors import InputError
 from .events import Progress, ProgressCallback, StopCheck, ignore
+from .explain import ExplainConfig, Explanation
 from .project import ProjectionConfig
 from .reducers import NO_MODEL, ModelConfig, Reducer
 
@@ -43,6 +44,7 @@ class PipelineConfig:
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)
     device: str = "auto"
     seed: int = 0
+    explain: ExplainConfig | None = field(default_factory=ExplainConfig)  # None: clusters are not explained
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,6 +60,7 @@ class PipelineConfig:
             projection=ProjectionConfig(**d.get("projection", {})),
             device=d.get("device", "auto"),
             seed=int(d.get("seed", 0)),
+            explain=ExplainConfig(**d["explain"]) if d.get("explain") else (ExplainConfig() if "explain" not in d else None),
         )
 
 
@@ -146,6 +149,8 @@ def replace_nested(cfg: PipelineConfig, **overrides: Any) -> PipelineConfig:
             clus[key[len("cluster_"):]] = value
         elif key.startswith("projection_"):
             proj[key[len("projection_"):]] = value
+        elif key == "explain":
+            top["explain"] = value if isinstance(value, ExplainConfig) else (ExplainConfig() if value else None)
         elif key == "model":
             model["kind"] = value
         elif hasattr(cfg.model, key):
@@ -180,6 +185,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     run_id: str | None = None
     created: str | None = None
+    explanation: Explanation | None = None  # what each cluster is (explorer.explain); None when not asked for
 
     @property
     def labels(self) -> np.ndarray:
@@ -256,8 +262,7 @@ def run_pipeline(
     anomaly = anomaly_scores(reducer, X, Z, clusters)
     metrics = evaluate_run(Z, clusters, embedding, dataset)
     timings["evaluate"] = time.perf_counter() - t0
-    emit(Progress("done", "Done", 1.0))
-    return RunResult(
+    result = RunResult(
         config=cfg,
         dataset=dataset,
         reducer=reducer,
@@ -272,6 +277,15 @@ def run_pipeline(
         timings=timings,
         notes=notes,
     )
+    if cfg.explain is not None:
+        from .explain import explain
+
+        t0 = time.perf_counter()
+        emit(Progress("explain", "Explaining the clusters: profiles, rules, stability"))
+        result.explanation = explain(result, replace(cfg.explain, random_state=cfg.seed), should_stop=should_stop)
+        timings["explain"] = time.perf_counter() - t0
+    emit(Progress("done", "Done", 1.0))
+    return result
 
 
 def fit_representation(

@@ -11,6 +11,8 @@ A run folder ``<root>/<run_id>/`` holds:
 - ``clusters.npz``: cluster centres / soft assignments, numeric arrays only
 - ``images.npy`` (uint8, image data) or ``features.npy`` (float32) + ``table.parquet`` (tables):
   what the dashboard needs to show reconstructions and hover previews anywhere the run is opened.
+- ``explain.json`` + ``explain_points.parquet``: what each cluster is (:mod:`explorer.explain`): names,
+  profiles, distinctions, rules, stability; per row the runner-up cluster, margin and co-assignment.
 
 The folder is first written under a temporary name in the same root, synced, then renamed into
 place: a crash while saving leaves no half-written run, only a hidden ``.tmp-<id>`` folder that
@@ -38,6 +40,8 @@ RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")
 DEFAULT_ROOT_ENV = "EXPLORER_RUNS_DIR"
 TMP_PREFIX = ".tmp-"  # a run being written; hidden, never listed, never a valid run id
 RUN_FORMAT = 2  # 2: the model's settings saved whole (model.json params.config); 1 (explorer 0.1) still loads
+EXPLAIN_JSON = "explain.json"
+EXPLAIN_POINTS = "explain_points.parquet"
 STALE_TMP_S = 24 * 3600.0  # a save left unfinished this long ago was killed: its folder is removed
 
 
@@ -188,6 +192,9 @@ def save_run(result, root: str | Path | None = None, *, name: str | None = None)
             np.save(tmp / "features.npy", np.ascontiguousarray(ds.X, np.float32), allow_pickle=False)
         if ds.table is not None:
             _table_for_parquet(ds.table).to_parquet(tmp / "table.parquet", index=False)
+        if result.explanation is not None:
+            write_json(tmp / EXPLAIN_JSON, result.explanation.to_dict())
+            result.explanation.points_frame().to_parquet(tmp / EXPLAIN_POINTS, index=False)
         _fsync_tree(tmp)
         os.rename(tmp, root / run_id)
         _fsync_dir(root)
@@ -351,9 +358,38 @@ def load_run(run_id_or_path: str | Path, root: str | Path | None = None, *, devi
             run_id=cfg["run_id"],
             created=cfg.get("created"),
         )
+        if (path / EXPLAIN_JSON).is_file() and (path / EXPLAIN_POINTS).is_file():
+            from .explain import Explanation
+
+            result.explanation = Explanation.from_dict(read_json(path / EXPLAIN_JSON), pd.read_parquet(path / EXPLAIN_POINTS),
+                                                       clusters.labels)
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise InputError(f"the run in {path} is damaged or from an incompatible version ({exc}); save it again.") from exc
     return result
+
+
+def save_names(path: str | Path, names: dict[int, str]) -> None:
+    """Store cluster names a person gave in the saved run at ``path`` (its ``explain.json``), atomically
+    (written beside, then renamed over). The run must have an explanation."""
+    from .explain import Explanation
+
+    path = Path(path)
+    target = path / EXPLAIN_JSON
+    if not target.is_file():
+        raise InputError("this run has no cluster explanation to name; explain it first.")
+    doc = read_json(target)
+    ex = Explanation.from_dict(doc, pd_read_parquet(path / EXPLAIN_POINTS), np.zeros(0))
+    ex.rename(names)
+    doc["clusters"] = ex.to_dict()["clusters"]
+    tmp = path / f"{TMP_PREFIX}{EXPLAIN_JSON}"
+    write_json(tmp, doc)
+    os.replace(tmp, target)
+
+
+def pd_read_parquet(path: Path):
+    import pandas as pd
+
+    return pd.read_parquet(path)
 
 
 def delete_run(run_id: str, root: str | Path | None = None) -> None:
