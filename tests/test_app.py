@@ -312,3 +312,43 @@ def test_a_spent_training_budget_says_how_to_raise_it(runs_dir, monkeypatch):
     click(at, "Train again")
     assert "EXPLORER_MAX_SESSION_TRAIN_SECONDS" in texts(at.error)
     assert at.session_state["ws"].has_model(at.session_state["ws"].config)  # the model made stays
+
+
+def test_the_understand_page_explains_renames_and_keeps_the_names(runs_dir):
+    at = upload(app(), "blobs.csv", blobs_csv(), "text/csv")
+    by_label(at.selectbox, LABEL).set_value("kind").run()
+    cluster_kmeans(at, 3)
+    ws = at.session_state["ws"]
+    ex = ws.result.explanation
+    assert ex is not None and len(ex.clusters) == 3
+    at.switch_page("pages/understand.py").run()
+    ok(at)
+    overview = at.dataframe[0].value
+    assert list(overview["cluster"]) == [0, 1, 2] and overview["rows"].sum() == 150
+    assert all(overview["what sets it apart"].str.len() > 0)
+    assert "agrees with the clusters on" in texts(at.caption) + texts(at.warning)
+    assert "Rule:" in texts(at.markdown) and "Typical members" in texts(at.markdown)
+    assert len(at.get("plotly_chart")) == 1  # what sets the chosen cluster apart
+
+    first = ex.clusters[0].cluster
+    at.text_input(key=f"name:{id(ws.result)}:{first}").set_value("the [big](https://evil.example) ones")
+    by_label(at.button, "Save the names").click().run()
+    ok(at)
+    assert ws.result.explanation.names[first] == "the [big](https://evil.example) ones"
+    assert "the [big](https://evil.example) ones" in list(at.dataframe[0].value["name"])
+    assert "[big](" not in texts(at.markdown) and "\\[big\\]" in texts(at.markdown)  # escaped, never a link
+
+    at.switch_page("pages/share.py").run()
+    click(at, "Save this run")
+    run_id = ws.result.run_id
+    from explorer.runs import load_run
+
+    assert load_run(run_id, runs_dir).explanation.names[first] == "the [big](https://evil.example) ones"
+
+    viewer = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
+    viewer.query_params["run"] = run_id
+    viewer.run()
+    viewer.switch_page("pages/understand.py").run()
+    ok(viewer)
+    assert "the [big](https://evil.example) ones" in list(viewer.dataframe[0].value["name"])
+    assert "read-only" in texts(viewer.caption) and not [b for b in viewer.button if b.label == "Save the names"]

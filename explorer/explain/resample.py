@@ -30,7 +30,7 @@ UNSTABLE = 0.6  # mean Jaccard below this: the cluster dissolves on resampling
 DOUBTFUL = 0.85  # below this (and from UNSTABLE): a pattern whose members would change; flagged too
 RESAMPLES = 20
 FRACTION = 0.8
-MAX_SAMPLE = 20_000
+MAX_SAMPLE = 5_000  # rows per resample: "would it come back from 5,000 rows" (bounds the cost at any size)
 MAX_AGGLOMERATIVE = 5_000
 
 

@@ -14,11 +14,12 @@ PAGES = {  # name: (file, title, icon, url path)
     "train": ("pages/train.py", "Train", "🧠", "train"),
     "cluster": ("pages/cluster.py", "Cluster", "🧩", "cluster"),
     "explore": ("pages/explore.py", "Explore", "🔭", "explore"),
+    "understand": ("pages/understand.py", "Understand", "🔎", "understand"),
     "reconstruct": ("pages/reconstruct.py", "Reconstructions & anomalies", "🪞", "reconstructions"),
     "evaluate": ("pages/evaluate.py", "Evaluate", "📏", "evaluate"),
     "share": ("pages/share.py", "Share", "🔗", "share"),
 }
-READ_ONLY_PAGES = ("explore", "cluster", "reconstruct", "evaluate", "share")  # a shared run opens on its map
+READ_ONLY_PAGES = ("explore", "understand", "cluster", "reconstruct", "evaluate", "share")  # a shared run opens on its map
 
 
 @st.cache_resource(max_entries=8, ttl=3600, show_spinner="Opening the saved run…")
