@@ -246,9 +246,11 @@ def histogram(values: np.ndarray, name: str, *, marker: float | None = None) -> 
     return fig
 
 
-def standalone_html(fig: go.Figure) -> str:
-    """The figure as one HTML page with plotly.js inlined: opens offline, anywhere."""
-    return fig.to_html(include_plotlyjs=True, full_html=True)
+def standalone_html(fig: go.Figure, after: str = "") -> str:
+    """The figure as one HTML page with plotly.js inlined: opens offline, anywhere; ``after``: an HTML
+    section put below the figure (already escaped: e.g. :func:`explorer.explain.report.to_html`)."""
+    page = fig.to_html(include_plotlyjs=True, full_html=True)
+    return page.replace("</body>", after + "</body>", 1) if after else page
 
 
 def separations(columns: Sequence[str], signed: Sequence[float], sentences: Sequence[str], title: str) -> go.Figure:
