@@ -86,8 +86,18 @@ def one_cluster() -> None:
             st.markdown(f"- {views.markdown_text(d.sentence)} · separation {d.separation:.2f}")
     if is_images:
         inside, rest, diff = ex_views.mean_images(result, chosen)
-        st.markdown("**Mean image of the cluster · of the rest · where they differ** (red: brighter in the cluster, blue: darker)")
-        display.image_grid([inside, rest, ex_views.difference_image(diff)], ["cluster", "rest", "difference"], columns=6, width=112)
+        shape = ds.image_shape
+        means = [views.as_images(m.reshape(1, -1), shape)[0] for m in (inside, rest)]
+        pictures, captions = [*means, ex_views.difference_image(diff)], ["cluster's mean", "rest's mean", "difference"]
+        if result.reducer is not None:
+            ids, centres = views.decoded_centres(result)
+            at = [i for i, c in enumerate(ids) if int(c) == chosen]
+            if at:
+                pictures.append(views.as_images(centres[at[:1]], ds.image_shape)[0])
+                captions.append("decoded centre")
+        st.markdown("**The cluster's mean image · the rest's · where they differ** (red: brighter in the cluster, "
+                    "blue: darker)" + (" · **its centre, decoded by the model**" if len(pictures) > 3 else ""))
+        display.image_grid(pictures, captions, columns=6, width=112)
     profile = ex_views.profile_of(ex, chosen)
     if profile is not None and ex.on == "columns":
         with st.expander("Profile in the data's own units", expanded=True, icon="📋"):

@@ -352,3 +352,16 @@ def test_the_understand_page_explains_renames_and_keeps_the_names(runs_dir):
     ok(viewer)
     assert "the [big](https://evil.example) ones" in list(viewer.dataframe[0].value["name"])
     assert "read-only" in texts(viewer.caption) and not [b for b in viewer.button if b.label == "Save the names"]
+
+
+def test_the_understand_page_shows_mean_images_and_members_of_an_image_set(runs_dir):
+    at = upload(app(), "shapes.zip", shapes_zip(), "application/zip")
+    train(at, "pca", **{"Latent size": 4})
+    cluster_kmeans(at, 3)
+    at.switch_page("pages/understand.py").run()
+    ok(at)
+    ex = at.session_state["ws"].result.explanation
+    assert ex.on == "latent" and len(ex.clusters) == 3
+    md = texts(at.markdown)
+    assert "mean image" in md and "Typical members" in md and "Borderline members" in md
+    assert len(at.image) >= 3 + 8  # cluster mean, rest mean, difference, then the members' thumbnails
