@@ -1,7 +1,9 @@
 """Explanations, measured (issue "explain every cluster"): results in bench/results/explain.json, a section
 of docs/BENCHMARKS.md (bench/report_explain.py).
 
-    python bench/explain.py [--seeds 0 1 2] [--mnist-epochs 30] [--skip-mnist]
+    python bench/explain.py [--seeds 0 1 2] [--mnist-epochs 30] [--skip-mnist] [--quick] [--out DIR]
+
+(``--quick``: the smoke test: 3,000 planted rows, seed 0, k given, 2-D blobs, 2,000 rows timed once, no MNIST.)
 
 1. Planted tables (bench/explain_tables.py: 20,000 rows, 5 segments each set apart in 2-3 known columns,
    noise columns, missing values): the default pipeline with k given; each found cluster is matched to a
@@ -22,6 +24,7 @@ import argparse
 import statistics
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,14 +44,14 @@ def match(labels: np.ndarray, truth: np.ndarray) -> dict[int, str]:
     return {int(clusters[r]): str(segs[c]) for r, c in zip(rows, cols)}
 
 
-def planted_run(seed: int, auto: bool) -> dict[str, Any]:
+def planted_run(seed: int, auto: bool, n: int = 20_000) -> dict[str, Any]:
     from explain_tables import distinct_segments
 
     from explorer.data import TableOptions, load
     from explorer.metrics import evaluate
     from explorer.pipeline import default_config, run_pipeline
 
-    d = distinct_segments(seed=seed)
+    d = distinct_segments(n=n, seed=seed)
     import io
 
     buf = io.BytesIO()
@@ -82,13 +85,13 @@ def planted_run(seed: int, auto: bool) -> dict[str, Any]:
             "run_s": round(wall, 2), "clusters": per}
 
 
-def stability_cases() -> list[dict[str, Any]]:
+def stability_cases(dims: tuple[int, ...] = (2, 8)) -> list[dict[str, Any]]:
     from sklearn.cluster import KMeans
 
     from explorer.explain.resample import DOUBTFUL, cluster_stability, refitter
 
     out = []
-    for dim in (2, 8):
+    for dim in dims:
         for offset in (0.0, 0.5, 4.0):
             rng = np.random.default_rng(2)
 
@@ -128,14 +131,14 @@ def mnist_fidelity(epochs: int, seed: int = 0) -> dict[str, Any]:
             "explain_s": round(time.perf_counter() - t, 2), "seconds": {k: round(v, 2) for k, v in ex.seconds.items()}}
 
 
-def timing(repeats: int = 3) -> dict[str, Any]:
+def timing(repeats: int = 3, n: int = 10_000) -> dict[str, Any]:
     from explain_tables import distinct_segments
 
     from explorer.data import TableOptions, load
     from explorer.explain import explain
     from explorer.pipeline import default_config, run_pipeline
 
-    d = distinct_segments(n=10_000, seed=0, extra_numeric=30, extra_categorical=6)
+    d = distinct_segments(n=n, seed=0, extra_numeric=30, extra_categorical=6)
     import io
 
     buf = io.BytesIO()
@@ -150,7 +153,7 @@ def timing(repeats: int = 3) -> dict[str, Any]:
         ex = explain(result)
         walls.append(time.perf_counter() - t)
         parts.append(ex.seconds)
-        log(f"  explain 10,000 x {columns}: {walls[-1]:.1f}s {({k: round(v, 1) for k, v in ex.seconds.items()})}")
+        log(f"  explain {ds.n:,} x {columns}: {walls[-1]:.1f}s {({k: round(v, 1) for k, v in ex.seconds.items()})}")
     return {"rows": ds.n, "columns": columns, "features": int(ds.X.shape[1]), "method": result.clusters.method,
             "seconds": [round(w, 2) for w in walls], "median_s": round(statistics.median(walls), 2),
             "parts": [{k: round(v, 2) for k, v in p.items()} for p in parts]}
@@ -161,24 +164,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--mnist-epochs", type=int, default=30)
     p.add_argument("--skip-mnist", action="store_true")
+    p.add_argument("--quick", action="store_true", help="the smoke test (small, seed 0, no MNIST)")
+    p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
+    quick = args.quick
+    seeds = [0] if quick else args.seeds
     start = time.perf_counter()
-    doc: dict[str, Any] = {"machine": machine(), "seeds": args.seeds, "top": TOP}
-    path = RESULTS / "explain.json"
-    log("timing: 10,000 rows x 50 columns")
-    doc["timing"] = timing()
+    doc: dict[str, Any] = {"machine": machine(), "quick": quick, "seeds": seeds, "top": TOP}
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "explain.json"
+    log("timing: explain 10,000 rows x 50 columns" if not quick else "timing (quick)")
+    doc["timing"] = timing(1, 2_000) if quick else timing()
     write_json(path, doc)
     doc["planted"] = []
-    for seed in args.seeds:
-        for auto in (False, True):
-            r = planted_run(seed, auto)
+    for seed in seeds:
+        for auto in ((False,) if quick else (False, True)):
+            r = planted_run(seed, auto, 3_000 if quick else 20_000)
             doc["planted"].append(r)
             log(f"  planted seed {seed} {'auto k' if auto else 'k given'}: k {r['k']}, ari {r['ari']:.3f}, recall "
                 f"{r['recall']:.2f}, noise in top 3: {r['noise_in_top3']}, fidelity {r['fidelity']:.3f}, explain {r['explain_s']}s")
             write_json(path, doc)
-    doc["stability"] = stability_cases()
+    doc["stability"] = stability_cases((2,) if quick else (2, 8))
     write_json(path, doc)
-    if not args.skip_mnist:
+    if not (args.skip_mnist or quick):
         log(f"MNIST-test: autoencoder {args.mnist_epochs} epochs, N2D, k = 10")
         doc["mnist"] = mnist_fidelity(args.mnist_epochs)
         log(f"  fidelity {doc['mnist']['fidelity']:.3f} (depth {doc['mnist']['rule_depth']}), acc {doc['mnist']['acc']}")

@@ -83,6 +83,8 @@ def stability_sweep(
     if lo > top:
         raise InputError(f"k_range starts at {lo}, but {n} rows allow a stability sweep up to k = {max(top, 1)}; "
                          "give k, or use more rows.")
+    from threadpoolctl import threadpool_limits
+
     rng = np.random.default_rng(random_state)
     ks, stability, silhouette = [], [], []
     stopped = False
@@ -91,13 +93,16 @@ def stability_sweep(
         if ks and should_stop is not None and should_stop():
             stopped = True
             break
-        scores = [half_stability(Z, k, rng, sample_size=sample_size, with_silhouette=r == 0) for r in range(repeats)]
+        # many small fits: one thread each is as fast, and never spin-waits when other work holds the cores
+        with threadpool_limits(limits=1):
+            scores = [half_stability(Z, k, rng, sample_size=sample_size, with_silhouette=r == 0) for r in range(repeats)]
         ks.append(k)
         stability.append(float(np.mean([s for s, _ in scores])))
         silhouette.append(scores[0][1])  # for the chart: the first repeat's
         if on_progress is not None:
             on_progress((i + 1) / len(planned), f"k = {k}: stability {stability[-1]:.2f}")
-    flat = _flat_splits(Z, ks, stability, rng, sample_size)
+    with threadpool_limits(limits=1):
+        flat = _flat_splits(Z, ks, stability, rng, sample_size)
     suggested, criterion, runner_up, reason = suggest_stable_k(ks, stability, flat)
     return KSweep(ks, silhouette, [math.nan] * len(ks), suggested, criterion, stopped,
                   stability=stability, runner_up=runner_up, reason=reason)
