@@ -234,10 +234,9 @@ def explain(result: "RunResult", cfg: ExplainConfig | None = None, *, names: dic
             c.method, len(clusters), covariance_type=getattr(result.config.cluster, "covariance_type", "full"),
             linkage=getattr(result.config.cluster, "linkage", "ward"),
             min_cluster_size=max(2, int(size * cfg.fraction)) if size else None,
-            min_samples=info.get("min_samples"), groups=result.dataset.categorical_groups() if c.method == "mixture" else ())
-        cap = 5_000 if c.method == "agglomerative" else 20_000
+            min_samples=info.get("min_samples"), groups=result.dataset.categorical_groups() if (c.method == "mixture" and result.reducer is None) else ())
         stability = cluster_stability(space, labels, fit, method=what, resamples=cfg.resamples, fraction=cfg.fraction,
-                                      random_state=cfg.random_state, max_sample=cap, should_stop=should_stop)
+                                      random_state=cfg.random_state, should_stop=should_stop)
         seconds["stability"] = time.perf_counter() - t
 
     by_profile = {p.cluster: p for p in profiles}
