@@ -165,7 +165,7 @@ def compare_labels(labels_a: Any, labels_b: Any, *, names_a: Mapping[int, str] |
     """
     a, b = _as_labels(labels_a, "A"), _as_labels(labels_b, "B")
     if len(a) != len(b):
-        raise InputError(f"A labels {len(a):,} rows and B {len(b):,}; compare two clusterings of the same rows.")
+        raise InputError(f"A has labels for {len(a):,} rows and B for {len(b):,}; compare two clusterings of the same rows.")
     if len(a) == 0:
         raise InputError("there are no rows to compare.")
     if not 0.0 < float(min_share) <= 0.5:
@@ -191,7 +191,7 @@ def compare_labels(labels_a: Any, labels_b: Any, *, names_a: Mapping[int, str] |
     unmatched_a = [c for c in order_a if c != NOISE and c not in partner]
     unmatched_b = [c for c in order_b if c != NOISE and c not in set(matched_b)]
     result = RunComparison(
-        n=int(len(a)), labels_a=order_a, labels_b=order_b, counts=counts,
+        n=len(a), labels_a=order_a, labels_b=order_b, counts=counts,
         ari=float(adjusted_rand_score(a, b)), nmi=float(normalized_mutual_info_score(a, b)),
         pairs=pairs, splits=splits, merges=merges, unmatched_a=unmatched_a, unmatched_b=unmatched_b,
         findings=[], min_share=float(min_share),
