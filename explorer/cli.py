@@ -4,6 +4,7 @@
     explorer show RUN
     explorer explain RUN [--json]
     explorer list [--runs DIR]
+    explorer compare RUN_A RUN_B [--runs DIR] [--json]
 
 (``explorer`` is the console script ``pip install .`` puts on the PATH; ``python -m explorer`` is the same.)
 
@@ -76,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print the whole explanation as one JSON object")
     ls = sub.add_parser("list", help="list saved runs")
     ls.add_argument("--runs", help="folder the runs are kept in")
+    c = sub.add_parser("compare", help="compare the clusters of two saved runs of the same data")
+    c.add_argument("run_a", help="run A: a run id (looked up under --runs) or a run folder")
+    c.add_argument("run_b", help="run B: a run id or a run folder")
+    c.add_argument("--runs", help="folder the runs are kept in")
+    c.add_argument("--json", action="store_true", help="print the comparison as one JSON object on stdout")
     return p
 
 
@@ -252,6 +258,46 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_saved(run: str, runs: str | None):
+    """A saved run from its id (under ``runs``) or its folder."""
+    from .runs import RUN_ID_PATTERN, default_root, load_run
+
+    path = Path(run)
+    if path.is_dir() and (path / "config.json").is_file():
+        return load_run(path)
+    root = Path(runs) if runs else default_root()
+    if not RUN_ID_PATTERN.match(run) or not (root / run / "config.json").is_file():
+        raise CliError(f"no saved run '{run}' (looked in {root}); give a run id from `explorer list` or a run folder.")
+    return load_run(run, root)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_runs
+
+    a, b = _load_saved(args.run_a, args.runs), _load_saved(args.run_b, args.runs)
+    comparison = compare_runs(a, b)
+    if args.json:
+        print(json.dumps(comparison.to_dict()))
+        return 0
+    for side, run in (("A", a), ("B", b)):
+        print(f"{side}  run {run.run_id}  {run.dataset.name}, {run.config.model.kind}, {run.clusters.method}, k {run.clusters.k}")
+    for note in comparison.notes:
+        print(f"note: {note}")
+    print(f"ARI {comparison.ari:.4f}   NMI {comparison.nmi:.4f}   ({comparison.n:,} rows)")
+    print("matched pairs (A -> B):")
+    for p in comparison.pairs:
+        print(f"  {comparison.name_a(p.a):>12} -> {comparison.name_b(p.b):<12} {p.rows:>7,} rows  "
+              f"{100 * p.share_of_a:3.0f}% of A's  Jaccard {p.jaccard:.2f}")
+    if not comparison.pairs:
+        print("  none")
+    print("findings:")
+    for sentence in comparison.findings:
+        print(f"  - {sentence}")
+    print("rows in both (rows: A's clusters, columns: B's):")
+    print("\n".join("  " + line for line in comparison.frame().to_string().splitlines()))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     debug = os.environ.get("EXPLORER_DEBUG") == "1"
@@ -260,7 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return {"run": cmd_run, "show": cmd_show, "list": cmd_list, "explain": cmd_explain}[args.command](args)
+        return {"run": cmd_run, "show": cmd_show, "list": cmd_list, "explain": cmd_explain,
+                "compare": cmd_compare}[args.command](args)
     except ExplorerError as exc:
         if debug:
             raise

@@ -227,6 +227,29 @@ def contingency_heatmap(counts: np.ndarray, classes: Sequence[Any], clusters: Se
     return fig
 
 
+def comparison_heatmap(counts: np.ndarray, row_names: Sequence[str], column_names: Sequence[str], *,
+                       title: str = "Clusters of run A (rows) by clusters of run B (columns)") -> go.Figure:
+    """Two clusterings of the same rows: ``counts`` (k_a, k_b) rows in both (as
+    :class:`explorer.compare.RunComparison` holds it, matched pairs on the diagonal); each cell shows
+    its count, its colour is the share of A's row (0 to 1). Names are shown as text, never as markup."""
+    import html
+
+    counts = np.asarray(counts, dtype=np.int64)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    rows = [html.escape(str(n)) for n in row_names]
+    cols = [html.escape(str(n)) for n in column_names]
+    fig = go.Figure(go.Heatmap(
+        z=share, x=cols, y=rows, zmin=0.0, zmax=1.0, colorscale="Blues", text=counts, texttemplate="%{text}",
+        colorbar={"title": {"text": "share of A's row"}, "thickness": 14},
+        hovertemplate="A: %{y}<br>B: %{x}<br>%{text} rows (%{z:.0%} of A's row)<extra></extra>",
+    ))
+    fig.update_layout(xaxis=dict(title="run B", type="category", side="top"),
+                      yaxis=dict(title="run A", type="category", autorange="reversed"),
+                      height=max(300, 28 * len(rows) + 140), margin=dict(l=10, r=10, t=60, b=10),
+                      title={"text": title, "font": {"size": 13}})
+    return fig
+
+
 def feature_errors(features: Sequence[str], errors: Sequence[float], top: int = 30) -> go.Figure:
     """Reconstruction error per feature as horizontal bars, the ``top`` largest."""
     order = np.argsort(-np.asarray(errors, dtype=np.float64), kind="stable")[:top]

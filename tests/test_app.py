@@ -365,3 +365,46 @@ def test_the_understand_page_shows_mean_images_and_members_of_an_image_set(runs_
     md = texts(at.markdown)
     assert "mean image" in md and "Typical members" in md and "Borderline members" in md
     assert len(at.image) >= 3 + 8  # cluster mean, rest mean, difference, then the members' thumbnails
+
+
+def test_evaluate_compares_two_session_runs(runs_dir):
+    at = cluster_kmeans(app(), 3)  # the bundled penguins table: no model to train
+    at.switch_page("pages/evaluate.py").run()
+    ok(at)
+    assert "Make a second run of this data" in texts(at.info)  # one run: nothing to compare yet
+    cluster_kmeans(at, 2)
+    at.switch_page("pages/evaluate.py").run()
+    ok(at)
+    assert "Compare runs" in texts(at.subheader)
+    run_a, run_b = by_label(at.selectbox, "Run A"), by_label(at.selectbox, "Run B")
+    assert "k 2" in run_a.format_func(run_a.value) and "k 3" in run_b.format_func(run_b.value)  # A: the run on show
+    assert float(by_label(at.metric, "ARI, A vs B").value) < 1.0
+    assert len(at.get("plotly_chart")) == 2  # labels by clusters, then A's clusters by B's
+    assert "splits into B's" in texts(at.markdown)  # one of k 2's clusters is two of k 3's
+    assert [d for d in at.get("download_button") if d.proto.label == "Download the comparison (JSON)"]
+    run_a.set_value(run_b.value).run()  # A is now the k 3 run, B the k 2 one
+    ok(at)
+    run_a, run_b = by_label(at.selectbox, "Run A"), by_label(at.selectbox, "Run B")
+    assert "k 3" in run_a.format_func(run_a.value) and "k 2" in run_b.format_func(run_b.value)
+    assert "merges A's" in texts(at.markdown)
+
+
+def test_evaluate_compares_a_viewed_run_with_a_saved_one(runs_dir, tmp_path, monkeypatch):
+    from explorer.cli import main
+    from explorer.runs import list_runs
+
+    monkeypatch.setenv("EXPLORER_LIST_RUNS", "1")  # saved runs are offered only where the server lists them
+    csv = tmp_path / "blobs.csv"
+    csv.write_bytes(blobs_csv(90))
+    for k in ("3", "2"):
+        assert main(["run", str(csv), "--model", "pca", "--cluster", "kmeans", "--k", k, "--projection", "pca",
+                     "--out", str(runs_dir), "--quiet"]) == 0
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
+    viewed = next(r["run_id"] for r in list_runs(runs_dir) if r["metrics"]["k"] == 3)
+    at.query_params["run"] = viewed
+    at.run()
+    at.switch_page("pages/evaluate.py").run()
+    ok(at)
+    run_a, run_b = by_label(at.selectbox, "Run A"), by_label(at.selectbox, "Run B")
+    assert run_a.value == f"viewed:{viewed}" and run_b.value.startswith("saved:")
+    assert "merges A's" in texts(at.markdown) and len(at.get("plotly_chart")) == 1  # no labels: only the comparison
