@@ -174,13 +174,9 @@ def _json_safe(d: dict) -> dict:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .runs import default_root, read_json, run_dir
+    from .runs import read_json
 
-    path = Path(args.run)
-    if not (path.is_dir() and (path / "config.json").is_file()):
-        path = run_dir(args.runs or default_root(), args.run)
-    if not (path / "config.json").is_file():
-        raise CliError(f"no saved run '{args.run}' (looked in {path.parent}).")
+    path = _run_path(args.run, args.runs)
     cfg = read_json(path / "config.json")
     metrics = read_json(path / "metrics.json")
     if args.json:
@@ -196,14 +192,16 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _run_path(run: str, runs: str | None) -> Path:
-    from .runs import default_root, run_dir
+    """A saved run's folder from its id (under ``runs``) or the folder itself."""
+    from .runs import RUN_ID_PATTERN, default_root
 
     path = Path(run)
-    if not (path.is_dir() and (path / "config.json").is_file()):
-        path = run_dir(runs or default_root(), run)
-    if not (path / "config.json").is_file():
-        raise CliError(f"no saved run '{run}' (looked in {path.parent}).")
-    return path
+    if path.is_dir() and (path / "config.json").is_file():
+        return path
+    root = Path(runs) if runs else default_root()
+    if not RUN_ID_PATTERN.fullmatch(run) or not (root / run / "config.json").is_file():
+        raise CliError(f"no saved run '{run}' (looked in {root}); give a run id from `explorer list` or a run folder.")
+    return root / run
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -260,15 +258,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _load_saved(run: str, runs: str | None):
     """A saved run from its id (under ``runs``) or its folder."""
-    from .runs import RUN_ID_PATTERN, default_root, load_run
+    from .runs import load_run
 
-    path = Path(run)
-    if path.is_dir() and (path / "config.json").is_file():
-        return load_run(path)
-    root = Path(runs) if runs else default_root()
-    if not RUN_ID_PATTERN.match(run) or not (root / run / "config.json").is_file():
-        raise CliError(f"no saved run '{run}' (looked in {root}); give a run id from `explorer list` or a run folder.")
-    return load_run(run, root)
+    return load_run(_run_path(run, runs))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
