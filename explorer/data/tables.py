@@ -290,7 +290,7 @@ def _numbers_with_commas(present: "pd.Series", numbers: "pd.Series",
         if fits[how]:
             candidate = pd.to_numeric(present.str.replace(",", "." if how == "decimal" else "", regex=False),
                                       errors="coerce")
-            if candidate.notna().mean() >= NUMERIC_SHARE:
+            if candidate.notna().mean() >= max(NUMERIC_SHARE, numbers.notna().mean()):
                 return candidate, how
     return numbers, ""
 
@@ -325,7 +325,7 @@ def profile_column(series: "pd.Series", delimiter: str | None = None) -> ColumnP
     if not pdt.is_bool_dtype(series):
         numbers = pd.to_numeric(present, errors="coerce")
         comma = ""
-        if numbers.notna().mean() < NUMERIC_SHARE and present.str.contains(",", regex=False).any():
+        if (numbers.isna() & present.str.contains(",", regex=False)).any():  # "1,500" is no junk, maybe
             numbers, comma = _numbers_with_commas(present, numbers, delimiter)
         if numbers.notna().mean() >= NUMERIC_SHARE:
             junk_mask = numbers.isna()
