@@ -6,10 +6,9 @@ import io
 
 import numpy as np
 import pytest
-
 from bad_inputs import _npy_header, _npz_raw, _png, _zip, constant_parquet
+
 from explorer.data import LoadStopped, TableOptions, load
-from explorer.data import budgets
 from explorer.errors import InputError, LimitError
 from explorer.limits import Limits
 
@@ -47,8 +46,10 @@ def test_a_header_claiming_more_than_the_file_holds_is_named_not_allocated(monke
     def never(*args, **kwargs):
         raise AssertionError("data was decoded")
 
-    monkeypatch.setattr(budgets, "decode_npy", never)
-    monkeypatch.setattr(budgets, "read_member_array", never)
+    from explorer.data import arrays
+
+    monkeypatch.setattr(arrays, "decode_npy", never)
+    monkeypatch.setattr(arrays, "read_member_array", never)
     with pytest.raises(InputError, match=r"shape \(100000, 100000\).*only 80 bytes follow.*header lies"):
         load(_npy_header((100_000, 100_000)) + bytes(80), name="liar.npy")
     with pytest.raises(InputError, match="array 'X'.*header lies"):
@@ -56,7 +57,7 @@ def test_a_header_claiming_more_than_the_file_holds_is_named_not_allocated(monke
 
 
 def test_npz_caps_come_from_the_headers_before_decompression(monkeypatch):
-    import explorer.data.arrays as arrays
+    from explorer.data import arrays
 
     def never(*args, **kwargs):
         raise AssertionError("a member was decompressed")
@@ -187,7 +188,7 @@ def test_the_load_time_cap_names_itself():
 def test_total_pixels_are_summed_from_headers_and_jpegs_count_at_their_draft_size(monkeypatch):
     from PIL import Image
 
-    import explorer.data.images as images
+    from explorer.data import images
 
     def jpeg(side: int) -> bytes:
         buf = io.BytesIO()

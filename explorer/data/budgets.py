@@ -160,7 +160,7 @@ def check_parquet(pf: object, fname: str, limits: Limits) -> None:
                         f"{fname} ({meta.num_rows:,} rows x {meta.num_columns:,} columns)")
 
 
-def read_parquet_table(data: bytes, fname: str, limits: Limits) -> "pa.Table":
+def read_parquet_table(data: bytes, fname: str, limits: Limits) -> pa.Table:
     """Read a Parquet file after :func:`check_parquet`, without letting repeated strings expand.
 
     String columns are read dictionary-encoded (each distinct value once), their expanded size is

@@ -184,12 +184,12 @@ def npz_bomb(megabytes: int) -> bytes:
     chunk by chunk so making it costs little memory; deflated ~1000 times."""
     rows = megabytes * 2**20 // (1024 * 8)
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        with zf.open("X.npy", "w", force_zip64=True) as member:
-            member.write(_npy_header((rows, 1024)))
-            chunk = bytes(1 << 20)
-            for _ in range(megabytes):
-                member.write(chunk)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf, \
+            zf.open("X.npy", "w", force_zip64=True) as member:
+        member.write(_npy_header((rows, 1024)))
+        chunk = bytes(1 << 20)
+        for _ in range(megabytes):
+            member.write(chunk)
     return buf.getvalue()
 
 
