@@ -86,19 +86,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class ProgressBar:
-    """A one-line terminal progress bar on stderr, driven by the pipeline's events."""
+    """A one-line terminal progress bar on stderr, driven by the pipeline's events.
 
-    def __init__(self, stream=sys.stderr, enabled: bool = True):
-        self.stream, self.enabled = stream, enabled
+    :meth:`end_line` ends the bar's line if it is open, so what is printed next (an error) starts a
+    line of its own."""
+
+    def __init__(self, stream=None, enabled: bool = True):
+        self.stream, self.enabled = stream or sys.stderr, enabled  # sys.stderr as it is now, not at import
         self.start = time.perf_counter()
         self.stage = None
+        self.line_open = False
+
+    def end_line(self) -> None:
+        if self.line_open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.line_open = False
 
     def __call__(self, event: Progress) -> None:
         if not self.enabled:
             return
         stage = event.stage
         if stage != self.stage and self.stage is not None:
-            self.stream.write("\n")
+            self.end_line()
         self.stage = stage
         frac = float(min(max(event.fraction, 0.0), 1.0))
         width = 28
@@ -111,8 +121,9 @@ class ProgressBar:
         elapsed = time.perf_counter() - self.start
         self.stream.write(f"\r{stage:>8} [{bar}] {event.message}{extra}  {elapsed:5.0f}s   ")
         self.stream.flush()
+        self.line_open = True
         if stage == "done":
-            self.stream.write("\n")
+            self.end_line()
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
@@ -152,7 +163,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(dataset.report.to_text(), file=sys.stderr)
         print(f"model {cfg.model.kind}, clustering {cfg.cluster.method}, k {cfg.cluster.k or 'auto'}, device {cfg.device}", file=sys.stderr)
     bar = ProgressBar(enabled=not args.quiet)
-    result = run_pipeline(dataset, cfg, on_event=bar)
+    try:
+        result = run_pipeline(dataset, cfg, on_event=bar)
+    finally:  # an error (or Ctrl-C) during the run is printed on a line of its own, not on the bar's
+        bar.end_line()
     folder = save_run(result, args.out)
     if args.json:
         print(json.dumps({**_json_safe(result.metrics), "run_id": result.run_id, "run_dir": str(folder), "device": result.device, "seconds": round(sum(result.timings.values()), 2)}))
