@@ -339,19 +339,15 @@ def test_hostile_folder_and_file_names_of_images_are_captions_as_text(server):
 
 
 def test_run_names_in_the_run_picker_are_plain_text(server, tmp_path, monkeypatch):
-    from explorer.runs import save_run
+    from explorer.runs import load_run, save_run
 
     monkeypatch.setenv("EXPLORER_LIST_RUNS", "1")
     run_id = saved_run(tmp_path / "runs")
-    from explorer.runs import load_run
-
     result = load_run(run_id, tmp_path / "runs")
     named = save_run(result, tmp_path / "runs", name=HOSTILE_NAME + "\n# injected").name
     at = start()
-    picker = at.selectbox(key="run_picker")
-    assert run_id in picker.options or any(run_id in o for o in picker.options) or True
-    labels = {o for o in picker.options}
-    assert any(o.startswith(plain_text(HOSTILE_NAME + "\n# injected") + " · k") for o in labels), labels
+    picker = at.selectbox(key="run_picker")  # options are shown as plain text, so shown literally
+    assert any(o.startswith(plain_text(HOSTILE_NAME + "\n# injected") + " · k") for o in picker.options), picker.options
     picker.set_value(named).run()
     [b for b in at.button if b.label == "Open"][0].click().run()
     assert not markup_problems(at, "opened from the picker")
