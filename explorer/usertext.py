@@ -23,7 +23,8 @@ Pure functions on ``str``; no Streamlit, no Plotly imports.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -36,7 +37,7 @@ BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2
 
 _PLAIN = {ord("\r"): LINE_BREAK, ord("\n"): LINE_BREAK, ord("\t"): " ", ord("\v"): LINE_BREAK,
           ord("\f"): LINE_BREAK, 0x85: LINE_BREAK, 0x2028: LINE_BREAK, 0x2029: LINE_BREAK}
-_PLAIN.update({c: REPLACEMENT for c in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)] if c not in _PLAIN})
+_PLAIN.update({c: REPLACEMENT for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c not in _PLAIN})
 _PLAIN.update({ord(c): REPLACEMENT for c in BIDI_CONTROLS})
 _CRLF = re.compile(r"\r\n")
 

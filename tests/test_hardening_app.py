@@ -255,7 +255,7 @@ def test_hostile_names_show_as_text_on_every_page_and_in_the_shared_view(server,
 
     upload(at, HOSTILE_FILE, data)
     ws = at.session_state["ws"]
-    label_box = [s for s in at.selectbox if s.label == LABEL][0]
+    label_box = next(s for s in at.selectbox if s.label == LABEL)
     assert plain_text(LABEL_COLUMN) in label_box.options and plain_text(COLUMN) in label_box.options
     pick(at, LABEL, LABEL_COLUMN)
     pick(at, "ID column (optional)", ID_COLUMN)
@@ -268,14 +268,14 @@ def test_hostile_names_show_as_text_on_every_page_and_in_the_shared_view(server,
 
     visit(at, "train")
     pick(at, "Model", "pca")
-    [b for b in at.button if b.label == "Train"][0].click().run()
+    next(b for b in at.button if b.label == "Train").click().run()
     problems += markup_problems(at, "train")
     visit(at, "cluster")
     at.selectbox(key="p:method").set_value("kmeans")
     at.selectbox(key="p:projection").set_value("pca")
     at.checkbox(key="p:auto_k").uncheck().run()
     at.number_input(key="p:k").set_value(3).run()
-    [b for b in at.button if b.label == "Run clustering"][0].click().run()
+    next(b for b in at.button if b.label == "Run clustering").click().run()
     assert ws.result is not None and ws.result.clusters.k == 3
     assert f"{name}: 90 rows" in texts(at.caption) and f"Run on show: {name}: 90 rows" in texts(at.sidebar.caption)
     problems += markup_problems(at, "cluster")
@@ -289,7 +289,7 @@ def test_hostile_names_show_as_text_on_every_page_and_in_the_shared_view(server,
     problems += markup_problems(at, "explore, a selection")
     for page in ("reconstruct", "evaluate", "share"):
         problems += markup_problems(visit(at, page), page)
-    [b for b in at.button if b.label == "Save this run"][0].click().run()
+    next(b for b in at.button if b.label == "Save this run").click().run()
     run_id = ws.result.run_id
     assert run_id and f"?run={run_id}" in texts(at.code)
     problems += markup_problems(at, "share, saved")
@@ -318,13 +318,13 @@ def test_hostile_folder_and_file_names_of_images_are_captions_as_text(server):
     problems = markup_problems(at, "data")
     visit(at, "train")
     pick(at, "Model", "pca")
-    [b for b in at.button if b.label == "Train"][0].click().run()
+    next(b for b in at.button if b.label == "Train").click().run()
     visit(at, "cluster")
     at.selectbox(key="p:method").set_value("kmeans")
     at.selectbox(key="p:projection").set_value("pca")
     at.checkbox(key="p:auto_k").uncheck().run()
     at.number_input(key="p:k").set_value(3).run()
-    [b for b in at.button if b.label == "Run clustering"][0].click().run()
+    next(b for b in at.button if b.label == "Run clustering").click().run()
     assert ws.result is not None
     visit(at, "explore")
     pick(at, "Colour by", "label")
@@ -349,7 +349,7 @@ def test_run_names_in_the_run_picker_are_plain_text(server, tmp_path, monkeypatc
     picker = at.selectbox(key="run_picker")  # options are shown as plain text, so shown literally
     assert any(o.startswith(plain_text(HOSTILE_NAME + "\n# injected") + " · k") for o in picker.options), picker.options
     picker.set_value(named).run()
-    [b for b in at.button if b.label == "Open"][0].click().run()
+    next(b for b in at.button if b.label == "Open").click().run()
     assert not markup_problems(at, "opened from the picker")
 
 

@@ -104,7 +104,7 @@ LIVE = {
     "an address made into a link": re.compile("(?i)(https?|mailto|javascript):(?!\u2060)|www\\.|[\\w.+-]@(?!\u2060)"),
     "LaTeX": re.compile(r"(?<!\\)\$"),
     "an emoji, icon or directive": re.compile(r":[\w+-]+[:\[]|:material/"),
-    "an HTML entity": re.compile(r"(?<!\\)&(#\d+|#x[0-9a-f]+|[a-z]+);", re.I),
+    "an HTML entity": re.compile(r"(?<!\\)&(#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE),
     "a bidirectional override or a control character": re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b-\x1f]"),
 }
 

@@ -84,7 +84,7 @@ async def hover_first_point_of(dash, trace_name: str) -> list[str]:
         try:
             await label.wait_for(timeout=5_000)
             break
-        except Exception:  # noqa: BLE001 - try the next pixel
+        except Exception:  # noqa: BLE001, S112 - not on the point: try the next pixel
             continue
     return await label.evaluate("el => [...el.querySelectorAll('tspan.line')].map(t => t.textContent)")
 
