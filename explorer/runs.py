@@ -36,7 +36,9 @@ import numpy as np
 
 from .errors import InputError, RunNotFound
 
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")
+# \A...\Z, not ^...$: "$" also matches before a final newline, so "<id>\n" passed re.match; checked
+# with fullmatch, and strict even where someone calls .match
+RUN_ID_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{22}\Z")
 DEFAULT_ROOT_ENV = "EXPLORER_RUNS_DIR"
 TMP_PREFIX = ".tmp-"  # a run being written; hidden, never listed, never a valid run id
 RUN_FORMAT = 2  # 2: the model's settings saved whole (model.json params.config); 1 (explorer 0.1) still loads
@@ -57,7 +59,7 @@ def new_run_id() -> str:
 
 def check_run_id(run_id: str) -> str:
     """The id if it has the shape of a run id, else RunNotFound (never a path outside the root)."""
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
         raise RunNotFound("this is not a valid run id; check the link (run ids are 22 letters, digits, - or _).")
     return run_id
 
@@ -266,7 +268,7 @@ def list_runs(root: str | Path | None = None) -> list[dict[str, Any]]:
         return []
     out = []
     for d in root.iterdir():
-        if not (d.is_dir() and RUN_ID_PATTERN.match(d.name)):
+        if not (d.is_dir() and RUN_ID_PATTERN.fullmatch(d.name)):
             continue
         try:
             cfg = read_json(d / "config.json")
@@ -364,7 +366,8 @@ def load_run(run_id_or_path: str | Path, root: str | Path | None = None, *, devi
             result.explanation = Explanation.from_dict(read_json(path / EXPLAIN_JSON), pd.read_parquet(path / EXPLAIN_POINTS),
                                                        clusters.labels)
     except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise InputError(f"the run in {path} is damaged or from an incompatible version ({exc}); save it again.") from exc
+        raise InputError(f"the saved run '{path.name}' is damaged or from an incompatible version "
+                         f"({_relative_reason(exc, path)}); save it again.") from exc
     return result
 
 
@@ -392,6 +395,16 @@ def pd_read_parquet(path: Path):
     return pd.read_parquet(path)
 
 
+def _relative_reason(exc: BaseException, path: Path) -> str:
+    """What went wrong, naming files relative to the run's folder: a message may be shown to visitors
+    of a hosted dashboard, who have no business knowing where the server keeps its runs."""
+    from .usertext import redact_paths
+
+    text = f"{type(exc).__name__}: {exc}" if isinstance(exc, (KeyError, TypeError)) else str(exc)
+    folders = {str(path.parent), str(path.parent.resolve()), str(path.parent.absolute())}
+    return redact_paths(text, folders).replace("…" + os.sep, "").replace("…/", "")
+
+
 def delete_run(run_id: str, root: str | Path | None = None) -> None:
     d = run_dir(root if root is not None else default_root(), run_id)
     if not d.is_dir():
@@ -415,11 +428,17 @@ def zip_run(path: str | Path) -> bytes:
 
 # -- downloads: one part of a run as the bytes of a file ------------------------------------------------
 def points_csv(result, index: np.ndarray | None = None) -> bytes:
-    """The points (id, cluster, x, y, anomaly, label, confidence) as CSV; only the rows ``index`` if given."""
+    """The points (id, cluster, x, y, anomaly, label, confidence) as CSV; only the rows ``index`` if given.
+
+    Safe to open in a spreadsheet: an id or label that would run as a formula (``=``, ``+``, ``-``,
+    ``@``, tab, CR first) gets a leading ``'``; the number columns are written as numbers.
+    """
+    from .usertext import csv_bytes
+
     table = points_table(result)
     if index is not None:
         table = table.iloc[np.asarray(index)]
-    return table.to_csv(index=False).encode("utf-8")
+    return csv_bytes(table)
 
 
 def latent_parquet(result) -> bytes:

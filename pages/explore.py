@@ -12,6 +12,7 @@ from explorer.dashboard import actions, views
 from explorer.dashboard.cache import short_tag
 from explorer.dashboard.workspace import JobKind
 from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS
+from explorer.usertext import SPREADSHEET_NOTE, file_stem
 from pages.ui import display, feedback, progress, session, widgets as w
 
 DISPLAY_CAP = int(os.environ.get("EXPLORER_DISPLAY_CAP", plots.DISPLAY_CAP))
@@ -37,7 +38,8 @@ def view_settings() -> tuple[str, int]:
             st.selectbox("Projection", list(PROJECTION_METHODS), key=key, format_func=PROJECTION_LABELS.get,
                          on_change=lambda: feedback.safely(actions.change_projection, ws, manager, result, st.session_state[key]))
     with c2:
-        color_by = w.selectbox("Colour by", views.color_options(result), key=w.pkey("color_by"), default="cluster")
+        color_by = w.selectbox("Colour by", views.color_options(result), key=w.pkey("color_by"), default="cluster",
+                               format_func=views.plain_text)
     with c3:
         cap = w.number("Points drawn at most", w.pkey("cap"), DISPLAY_CAP, min_value=1000, max_value=2_000_000,
                         step=10_000, help="Above this a uniform sample is drawn; clustering always uses every point.")
@@ -69,7 +71,7 @@ def selection_panel(rows: np.ndarray) -> None:
     if ds.images is not None:
         if len(rows) == 1:
             st.image(display.upscale(views.thumbnails(result, rows)[0], 200), width=200)
-            st.markdown(views.hover_texts(result, rows)[0].replace("<br>", "  \n").replace("<b>", "**").replace("</b>", "**"))
+            st.markdown(views.point_details(result, int(rows[0])))
         else:
             shown = rows[:60]
             captions = [f"{ds.ids[i]} · c{views.cluster_name(result.clusters.labels[i])}" for i in shown]
@@ -78,8 +80,9 @@ def selection_panel(rows: np.ndarray) -> None:
                 st.caption(f"The first {len(shown)} of {len(rows):,} images.")
     else:
         st.dataframe(views.selection_table(result, rows[:2000]), hide_index=True, width="stretch", height=320)
-    st.download_button("Download the selection (CSV)", data=lambda: views.selection_table(result, rows).to_csv(index=False),
-                       file_name=f"{ds.name}-selection.csv", mime="text/csv", icon="⬇️", key="download_selection")
+    st.download_button("Download the selection (CSV)", data=lambda: views.selection_csv(result, rows),
+                       file_name=f"{file_stem(ds.name)}-selection.csv", mime="text/csv", icon="⬇️", key="download_selection",
+                       help=SPREADSHEET_NOTE)
 
 
 with feedback.guard("Explore"):

@@ -5,6 +5,7 @@ import streamlit as st
 
 from explorer import plots, runs
 from explorer.dashboard import views
+from explorer.usertext import SPREADSHEET_NOTE, file_stem
 from pages.ui import feedback, links, session
 
 st.title("🔗 Share")
@@ -12,7 +13,7 @@ feedback.show_messages()
 result = session.need_result()
 ds = result.dataset
 root = session.runs_root()
-stem = f"{ds.name}-{result.run_id or 'run'}"
+stem = f"{file_stem(ds.name)}-{result.run_id or 'run'}"  # a file name made from the user's name: safe characters only
 
 
 def scatter_html() -> str:
@@ -32,13 +33,14 @@ with feedback.guard("Saving"):
         st.success(f"Saved as run `{result.run_id}`." if not session.read_only() else f"Saved run `{result.run_id}`.")
         st.markdown("**Read-only link** (anyone who has it can open this run, also after the server restarts):")
         st.code(link, language=None)
-        st.caption(f"The run lives in `{root}/{result.run_id}/`; `explorer show {result.run_id}` prints it too.")
+        st.caption(f"The run is kept in the server's runs folder as `{result.run_id}/`; "
+                   f"`explorer show {result.run_id}` prints it there.")  # never the server's path
 
 st.subheader("Downloads")
 with feedback.guard("Downloads"):
     c1, c2, c3 = st.columns(3)
     c1.download_button("Points (CSV)", data=lambda: runs.points_csv(result), file_name=f"{stem}-points.csv",
-                       mime="text/csv", icon="⬇️", help="id, cluster, x, y, anomaly, label, confidence")
+                       mime="text/csv", icon="⬇️", help="id, cluster, x, y, anomaly, label, confidence. " + SPREADSHEET_NOTE)
     c2.download_button("Latent space (Parquet)", data=lambda: runs.latent_parquet(result), file_name=f"{stem}-latent.parquet",
                        mime="application/octet-stream", icon="⬇️", help="id, z0 … zk, cluster")
     c3.download_button("Model (safetensors)", data=lambda: runs.model_safetensors(result), file_name=f"{stem}-model.safetensors",
