@@ -291,14 +291,14 @@ def separations(columns: Sequence[str], signed: Sequence[float], sentences: Sequ
     """What sets a cluster apart: one horizontal bar per column, its separation in [0, 1] signed by
     direction (numbers: right = higher in the cluster, left = lower; categories: right), most first
     at the top; the hover says it in words. Column names and sentences are user text: escaped."""
-    import html
+    from .usertext import plotly_text
 
-    cols = [html.escape(str(c)) for c in columns][::-1]
+    cols = [plotly_text(c) for c in columns][::-1]
     vals = [float(v) for v in signed][::-1]
-    fig = go.Figure(go.Bar(x=vals, y=cols, orientation="h", hovertext=[html.escape(str(s)) for s in sentences][::-1],
+    fig = go.Figure(go.Bar(x=vals, y=cols, orientation="h", hovertext=[plotly_text(s) for s in sentences][::-1],
                            hoverinfo="text", marker_color=["#c0392b" if v >= 0 else "#2e86c1" for v in vals]))
     fig.update_layout(xaxis=dict(title="separation (right: higher or over-represented in the cluster, left: lower)",
                                  range=[-1.05, 1.05]),
                       height=max(240, 24 * len(cols) + 90), margin=dict(l=10, r=10, t=34, b=10),
-                      title={"text": html.escape(title), "font": {"size": 13}})
+                      title={"text": plotly_text(title), "font": {"size": 13}})
     return fig

@@ -132,6 +132,17 @@ def points_table(result) -> "Any":
     return pd.DataFrame(cols)
 
 
+def named_points(result) -> "Any":
+    """:func:`points_table` with each cluster's name (``cluster_name``, from the run's explanation,
+    as a person named it or as made) beside its number: what exports carry."""
+    table = points_table(result)
+    ex = getattr(result, "explanation", None)
+    if ex is not None:
+        names = ex.names
+        table.insert(2, "cluster_name", [names.get(int(c), "noise" if c < 0 else f"cluster {c}") for c in table["cluster"]])
+    return table
+
+
 def save_run(result, root: str | Path | None = None, *, name: str | None = None) -> Path:
     """Write ``result`` (a RunResult) as a new run folder under ``root``; sets ``result.run_id``.
 
@@ -428,14 +439,15 @@ def zip_run(path: str | Path) -> bytes:
 
 # -- downloads: one part of a run as the bytes of a file ------------------------------------------------
 def points_csv(result, index: np.ndarray | None = None) -> bytes:
-    """The points (id, cluster, x, y, anomaly, label, confidence) as CSV; only the rows ``index`` if given.
+    """The points (id, cluster, cluster_name, x, y, anomaly, label, confidence) as CSV; only the rows
+    ``index`` if given.
 
     Safe to open in a spreadsheet: an id or label that would run as a formula (``=``, ``+``, ``-``,
     ``@``, tab, CR first) gets a leading ``'``; the number columns are written as numbers.
     """
     from .usertext import csv_bytes
 
-    table = points_table(result)
+    table = named_points(result)
     if index is not None:
         table = table.iloc[np.asarray(index)]
     return csv_bytes(table)

@@ -20,7 +20,11 @@ def scatter_html() -> str:
     values, kind = views.color_values(result, "cluster")
     fig = plots.scatter(result.embedding, color=values, color_kind=kind, color_name="cluster",
                         hovertext=lambda rows: views.hover_texts(result, rows), title=views.describe_run(result))
-    return plots.standalone_html(fig)
+    if result.explanation is None:
+        return plots.standalone_html(fig)
+    from explorer.explain.report import to_html
+
+    return plots.standalone_html(fig, after=to_html(result.explanation))  # the clusters, explained, below the map
 
 
 with feedback.guard("Saving"):
@@ -48,7 +52,7 @@ with feedback.guard("Downloads"):
                        help="the weights; the model's settings are in the file's metadata" if result.reducer is not None
                        else "no model was trained for this run")
     c4, c5, _ = st.columns(3)
-    c4.download_button("Scatter (HTML, works offline)", data=scatter_html, file_name=f"{stem}-scatter.html",
+    c4.download_button("Map and clusters (HTML, works offline)", data=scatter_html, file_name=f"{stem}-scatter.html",
                        mime="text/html", icon="⬇️")
     saved = result.run_id is not None
     c5.download_button("Whole run (zip)", data=(lambda: runs.zip_run(runs.run_dir(root, result.run_id))) if saved else b"",

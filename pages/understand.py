@@ -8,6 +8,7 @@ import streamlit as st
 from explorer import plots
 from explorer.dashboard import explaining as ex_views
 from explorer.dashboard import views
+from explorer.usertext import plain_text
 from pages.ui import display, feedback, session, widgets as w
 
 st.title("🔎 Understand the clusters")
@@ -64,7 +65,7 @@ def one_cluster() -> None:
     st.subheader("One cluster in detail")
     names = ex.names
     chosen = w.selectbox("Cluster", list(names), key=w.pkey("understand_cluster", key),
-                         format_func=lambda c: f"{c}: {names[c]}")
+                         format_func=lambda c: f"{c}: {plain_text(names[c])}")
     c = ex.cluster(chosen)
     mark = ex_views.STABILITY_MARK[c.stability]
     st.markdown(f"**{views.markdown_text(c.name)}**: {c.size:,} rows ({c.share:.0%}) · stability: {mark}"
@@ -138,8 +139,8 @@ def one_point() -> None:
         return
     p = ex_views.point_summary(result, ex, int(where[0]))
     a, b, c, d = st.columns(4)
-    a.metric("Cluster", f"{p['cluster']}", help=p["name"])
-    b.metric("Runner-up", "-" if p["runner_up"] < 0 else f"{p['runner_up']}", help=p["runner_up_name"])
+    a.metric("Cluster", f"{p['cluster']}", help=views.markdown_text(p["name"]))
+    b.metric("Runner-up", "-" if p["runner_up"] < 0 else f"{p['runner_up']}", help=views.markdown_text(p["runner_up_name"]))
     c.metric("Margin", f"{p['margin']:.2f}", help="0: on the boundary with the runner-up; 1: as deep inside as the centre")
     d.metric("Stays with its cluster", "-" if p["co_assignment"] != p["co_assignment"] else f"{p['co_assignment']:.0%}",
              help="Share of the subsamples (that held this row) in which it stayed with its cluster")

@@ -205,3 +205,24 @@ def test_images_are_explained_by_their_codes():
     assert ex.on == "latent" and ex.columns == [] and ex.rules.on == "latent"
     assert all(c.name.startswith("cluster ") for c in ex.clusters)
     assert ex.rules.fidelity > 0.95 and "z1" in ex.rules.rules[0].text
+
+
+def test_names_reach_the_exports_and_the_html_escapes_them(tmp_path):
+    from explorer.data import TableOptions, load
+    from explorer.explain.report import to_html
+    from explorer.pipeline import default_config, run_pipeline
+    from explorer.runs import points_csv
+
+    df, seg = planted_table(n=600)
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    ds = load(path, table=TableOptions())
+    result = run_pipeline(ds, default_config(ds, k=3, projection_method="pca", explain=ExplainConfig(resamples=4)))
+    first = result.explanation.clusters[0].cluster
+    result.explanation.rename({first: "<script>alert(1)</script> =cmd"})
+    page = to_html(result.explanation)
+    assert "<script>" not in page and "&lt;script&gt;" in page and "agrees with the clusters" in page
+    text = points_csv(result).decode()
+    header = text.splitlines()[0].split(",")
+    assert header[:3] == ["id", "cluster", "cluster_name"]
+    assert "<script>alert(1)</script> =cmd" in text  # plain text in a CSV; starts with '<', not a formula

@@ -56,7 +56,8 @@ def test_colours_and_hover(table_run):
     opts = views.color_options(table_run)
     assert opts[:3] == ["cluster", "label", "anomaly"] and {"a", "colour"} <= set(opts)
     values, kind = views.color_values(table_run, "cluster")
-    assert kind == "category" and set(values) == {"0", "1", "2"}
+    names = table_run.explanation.names
+    assert kind == "category" and set(values) == {f"{c}: {names[c]}" for c in (0, 1, 2)}  # the legend names clusters
     assert views.color_values(table_run, "a")[1] == "number"
     assert views.color_values(table_run, "colour")[1] == "category"
     with pytest.raises(InputError):

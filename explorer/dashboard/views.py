@@ -74,7 +74,8 @@ def color_values(result: "RunResult", by: str) -> tuple[np.ndarray, ColorKind]:
 
     ds = result.dataset
     if by == "cluster":
-        return np.array([cluster_name(c) for c in result.clusters.labels], dtype=object), "category"
+        names = cluster_names(result)
+        return np.array([names.get(int(c)) or cluster_name(c) for c in result.clusters.labels], dtype=object), "category"
     if by == "label":
         if ds.labels is None:
             raise InputError("this data has no labels to colour by.")
@@ -100,6 +101,16 @@ def cluster_name(label: int) -> str:
     return "noise" if int(label) < 0 else str(int(label))
 
 
+def cluster_names(result: "RunResult") -> dict[int, str]:
+    """cluster -> "3: high age, plan premium" (number and name, from the run's explanation), for the
+    legend, hover labels and tables; empty when the run has no explanation. User text: escape it where
+    it is rendered (plots and pages do)."""
+    ex = getattr(result, "explanation", None)
+    if ex is None:
+        return {}
+    return {c: f"{c}: {name}" for c, name in ex.names.items()}
+
+
 def point_fields(result: "RunResult", index: np.ndarray, max_fields: int = 8) -> list[tuple[str, list[str]]]:
     """What a point's hover label and details say, as plain text: (name, value of each row in ``index``)
     for id, cluster, label, anomaly, then up to ``max_fields`` of the row's values (table columns, or the
@@ -108,7 +119,7 @@ def point_fields(result: "RunResult", index: np.ndarray, max_fields: int = 8) ->
     index = np.asarray(index, dtype=np.int64)
     columns: list[tuple[str, list[str]]] = [
         ("id", [str(v) for v in np.asarray(ds.ids)[index]]),
-        ("cluster", [cluster_name(c) for c in result.clusters.labels[index]]),
+        ("cluster", [cluster_names(result).get(int(c)) or cluster_name(c) for c in result.clusters.labels[index]]),
     ]
     if ds.labels is not None:
         columns.append(("label", [_short(v) for v in np.asarray(ds.labels)[index]]))
@@ -245,10 +256,10 @@ def selection_table(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
     (tables) or the features (embeddings; at most 50)."""
     import pandas as pd
 
-    from ..runs import points_table
+    from ..runs import named_points
 
     index = np.asarray(index, dtype=np.int64)
-    points = points_table(result).iloc[index].reset_index(drop=True)
+    points = named_points(result).iloc[index].reset_index(drop=True)
     points = points[[c for c in points.columns if c not in ("x", "y", "z")]]
     ds = result.dataset
     if ds.table is not None:
@@ -277,7 +288,7 @@ def cluster_makeup(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
     values, counts = np.unique(chosen, return_counts=True)
     totals = np.array([(labels == v).sum() for v in values])
     frame = pd.DataFrame({
-        "cluster": [cluster_name(v) for v in values],
+        "cluster": [cluster_names(result).get(int(v)) or cluster_name(v) for v in values],
         "selected": counts.astype(np.int64),
         "share": counts / max(len(chosen), 1),
         "of_cluster": counts / np.maximum(totals, 1),
