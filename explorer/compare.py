@@ -133,9 +133,12 @@ class RunComparison:
 
 
 def _name(cluster: int, names: Mapping[int, str]) -> str:
-    if cluster in names:
-        return str(names[cluster])
-    return NOISE_NAME if cluster == NOISE else f"cluster {cluster}"
+    """'cluster 3 "high age, plan premium"', or "cluster 3" without a name (the number stays: names
+    can repeat across runs)."""
+    if cluster == NOISE:
+        return NOISE_NAME
+    name = names.get(cluster)
+    return f'cluster {cluster} "{name}"' if name and name != f"cluster {cluster}" else f"cluster {cluster}"
 
 
 def _pct(share: float) -> str:
@@ -319,7 +322,12 @@ def compare_runs(a: "RunResult", b: "RunResult", *, names_a: Mapping[int, str] |
     """Compare the clusterings of two runs on the same data (same rows, by ``dataset.ids``).
 
     Rows listed in another order are lined up by id (and a note says so); runs on different rows
-    raise an InputError naming what differs. See :func:`compare_labels` for the rest."""
+    raise an InputError naming what differs. The clusters' names default to the runs' own (their
+    explanations, as made or as a person renamed them). See :func:`compare_labels` for the rest."""
+    if names_a is None and getattr(a, "explanation", None) is not None:
+        names_a = a.explanation.names
+    if names_b is None and getattr(b, "explanation", None) is not None:
+        names_b = b.explanation.names
     where, notes = align_rows(a.dataset.ids, b.dataset.ids)
     labels_b = b.clusters.labels if where is None else np.asarray(b.clusters.labels)[where]
     result = compare_labels(a.clusters.labels, labels_b, names_a=names_a, names_b=names_b, min_share=min_share)

@@ -63,9 +63,9 @@ def test_a_planted_merge_is_found_and_worded_with_names():
     (merge,) = r.merges
     assert merge.cluster == 0 and [(p.cluster, p.share) for p in merge.parts] == [(0, 0.6), (1, 0.4)]
     assert not r.splits and r.unmatched_a == [1]
-    assert "B's under 30 merges A's young (60%) and students (40%)." in r.findings
-    assert "A's students (40 rows) has no counterpart in B; most of it (100%) is in B's under 30." in r.findings
-    assert r.row_names == ["young", "cluster 2", "students"]  # matched first, then the unmatched
+    assert "B's cluster 0 \"under 30\" merges A's cluster 0 \"young\" (60%) and cluster 1 \"students\" (40%)." in r.findings
+    assert "A's cluster 1 \"students\" (40 rows) has no counterpart in B; most of it (100%) is in B's cluster 0 \"under 30\"." in r.findings
+    assert r.row_names == ['cluster 0 "young"', "cluster 2", 'cluster 1 "students"']  # matched first, then the unmatched
 
 
 def test_a_small_spill_is_not_a_split():
@@ -170,7 +170,7 @@ def test_the_heatmap_shows_counts_coloured_by_share_of_a():
     heat = fig.data[0]
     assert np.allclose(np.asarray(heat.z), [[20 / 30, 10 / 30], [0, 1]])
     assert np.array_equal(np.asarray(heat.text), [[20, 10], [0, 30]])
-    assert list(heat.y) == ["&lt;b&gt;bold&lt;/b&gt;", "cluster 1"]  # a user's name is text, not markup
+    assert list(heat.y) == ["cluster 0 &quot;&lt;b&gt;bold&lt;/b&gt;&quot;", "cluster 1"]  # a user's name is text, not markup
 
 
 def test_the_dashboard_lists_comparable_runs(run):
