@@ -304,7 +304,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+class TerminalSafe:
+    """A text stream that replaces control characters other than newline, carriage return and tab
+    (ANSI escape sequences, bell, backspace) with U+FFFD: file, column and cluster names come from
+    users, and a name holding an escape sequence would otherwise drive the terminal it is printed in."""
+
+    _keep = {"\n", "\r", "\t"}
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        import unicodedata
+
+        clean = "".join(ch if ch in self._keep or unicodedata.category(ch) != "Cc" else "\ufffd" for ch in text)
+        return self._stream.write(clean)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    streams = sys.stdout, sys.stderr
+    if not isinstance(sys.stdout, TerminalSafe):
+        sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     debug = os.environ.get("EXPLORER_DEBUG") == "1"
     try:

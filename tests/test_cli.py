@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from explorer.cli import main
@@ -146,3 +147,20 @@ def test_cli_compare_two_saved_runs(tmp_path, capsys):
     assert err.startswith("error:") and "run A has 150 rows and run B 120" in err and "Traceback" not in err
     assert main(["compare", three, "A" * 22, "--runs", str(tmp_path / "runs")]) == 2
     assert "no saved run" in capsys.readouterr().err
+
+
+def test_names_cannot_drive_the_terminal(tmp_path, capsys):
+    """A column name holding an ANSI escape sequence (clear the screen, move the cursor) is printed
+    with the escape replaced, never sent to the terminal as it is."""
+    from explorer.cli import main
+
+    rng = np.random.default_rng(0)
+    evil = "\x1b[2J\x1b[Hbalance\x07"
+    path = tmp_path / "t.csv"
+    pd.DataFrame({evil: rng.normal(size=60), "b": rng.normal(size=60)}).to_csv(path, index=False)
+    assert main(["run", str(path), "--k", "2", "--projection", "pca", "--out", str(tmp_path / "runs"), "--quiet"]) == 0
+    run_id = next((tmp_path / "runs").iterdir()).name
+    assert main(["explain", run_id, "--runs", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr()
+    assert "\x1b" not in out.out + out.err and "\x07" not in out.out + out.err
+    assert "\ufffd[2J" in out.out  # the name is still there, defanged
