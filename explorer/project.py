@@ -136,12 +136,13 @@ class _StopOnWrite:
     True: tqdm writes to it between layout epochs, the only hook UMAP offers."""
 
     def __init__(self, should_stop: StopCheck) -> None:
-        self.should_stop = should_stop
+        self.should_stop, self.stopped = should_stop, False
 
     def write(self, text: str) -> int:
         from .errors import Stopped
 
-        if self.should_stop():
+        if not self.stopped and self.should_stop():
+            self.stopped = True  # once: tqdm writes again as the loop unwinds
             raise Stopped("UMAP was stopped.")
         return len(text)
 

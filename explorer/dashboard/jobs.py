@@ -133,9 +133,9 @@ class Job:
             return
         over = now - self.started - self.max_seconds
         if over >= 0 and not self._stop.is_set():
-            self.stop(f"it reached its time cap of {self.max_seconds:,.0f} s")
+            self.stop(f"it reached its time cap of {_secs(self.max_seconds)}")
         if over >= self.grace_s and not self._cancel.is_set():
-            self.cancel(f"it ran {self.grace_s:,.0f} s past its time cap of {self.max_seconds:,.0f} s")
+            self.cancel(f"it ran {_secs(self.grace_s)} past its time cap of {_secs(self.max_seconds)}")
 
     # -- called by the page ------------------------------------------------------------------------
     def stop(self, reason: str = "Stop was pressed") -> None:
@@ -192,6 +192,10 @@ class Job:
         return (self.finished or time.time()) - self.started
 
 
+def _secs(seconds: float) -> str:
+    return f"{seconds:,.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
 def describe_error(exc: BaseException) -> str:
     """The sentence a user sees: an ExplorerError's own message, else a short note naming the error."""
     if isinstance(exc, ExplorerError):
@@ -224,11 +228,11 @@ def client_key(owner: str, ip: str | None = None, headers: Mapping[str, str] | N
     if mode not in CLIENT_KEY_MODES:
         raise ValueError(f"{CLIENT_KEY_ENV}={mode!r}; choose one of: {', '.join(CLIENT_KEY_MODES)}.")
     address = None
-    if mode == "forwarded" and headers:
-        forwarded = next((v for k, v in headers.items() if k.lower() == "x-forwarded-for"), "")
-        address = forwarded.split(",")[0].strip() or None
-    if mode in ("ip", "forwarded") and address is None:
-        address = ip or None
+    if mode == "forwarded" and isinstance(headers, Mapping):
+        forwarded = next((v for k, v in headers.items() if str(k).lower() == "x-forwarded-for"), "")
+        address = str(forwarded).split(",")[0].strip() or None
+    if mode in ("ip", "forwarded") and address is None and isinstance(ip, str):
+        address = ip.strip() or None
     if not address:
         return f"session:{owner}"
     return "addr:" + hashlib.blake2b(address.encode(), digest_size=8).hexdigest()
@@ -376,7 +380,7 @@ class JobManager:
                 raise JobCancelled(job.stop_reason or "cancelled")
             job.result, job.status = result, "done"
         except JobCancelled:
-            job.error = f"{job.name} was cancelled: {job.stop_reason or 'cancelled'}."
+            job.result, job.error = None, f"{job.name} was cancelled: {job.stop_reason or 'cancelled'}."
             job.status = "cancelled"
         except BaseException as exc:  # noqa: BLE001 - every failure is reported, never lost
             job.error = describe_error(exc)
@@ -412,7 +416,7 @@ class JobManager:
                     job.abandoned = True
                     job.finished = now
                     job.error = (f"{job.name} was cancelled ({job.stop_reason}) and did not end within "
-                                 f"{job.grace_s:,.0f} s; its result will be dropped.")
+                                 f"{_secs(job.grace_s)}; its result will be dropped.")
                     job.status = "cancelled"
                     self.ledger.add(job.client, job.elapsed, job.trains)
                     log.warning("job %s (%s) abandoned: %s", job.id, job.name, job.stop_reason)

@@ -276,6 +276,9 @@ class Workspace:
             return
         if ticket.cache_model:
             self.add_model(ticket.model_key, result.reducer)  # type: ignore[arg-type]
+        if result is None or not hasattr(result, "config"):
+            self.messages.append(("error", f"{job.name} returned no run."))
+            return
         # a run stopped before its map is drawn with PCA, and kept under the settings it really has
         key = run_key(ticket.run_key.split(":", 1)[0], result.config)  # type: ignore[union-attr]
         self.add_run(result, key)
