@@ -2,6 +2,7 @@
 the synchronous mode the page tests use; and the workspace that collects finished jobs."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -494,3 +495,22 @@ def test_stop_during_training_keeps_the_run_going_through_n2d(warm_umap):
     cfg = replace_nested(default_config(ds), model="none", method="n2d", k=3, projection_method="pca")
     result = run_pipeline(ds, cfg, should_stop=lambda: True)
     assert result.clusters.method == "n2d" and result.clusters.k == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priorities are a Linux feature")
+def test_jobs_run_below_the_pages_and_within_their_share_of_threads():
+    from threadpoolctl import threadpool_info
+
+    manager = JobManager(max_workers=2, synchronous=False, nice=5, threads_per_job=1)
+
+    def inside(job):
+        return (os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+                max((p["num_threads"] for p in threadpool_info()), default=1))
+
+    try:
+        page = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        nice, threads = wait(manager.submit("alice", inside, name="x")).result
+        assert nice == min(19, page + 5) and threads == 1
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == page  # the caller's thread is unchanged
+    finally:
+        manager.shutdown()

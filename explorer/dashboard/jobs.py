@@ -37,6 +37,7 @@ Nothing here imports Streamlit; the dashboard keeps one manager per server proce
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -46,7 +47,7 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Iterator, Literal, Mapping
 
 from ..errors import ExplorerError, LimitError
 from ..events import Progress
@@ -60,6 +61,7 @@ CLIENT_KEY_MODES = ("ip", "forwarded", "session")
 FINISHED_TTL_S = 6 * 3600.0  # finished jobs nobody collected are dropped after this
 CANCEL_GRACE_S = 60.0  # from a job's time cap to its cancel, and from its cancel to abandoning it
 WATCH_EVERY_S = 0.5
+JOB_NICE = 5  # a job's thread runs this much "nicer" than the threads that draw the pages
 
 
 class JobCancelled(BaseException):
@@ -274,13 +276,20 @@ class JobManager:
             reads ``EXPLORER_SYNC_JOBS`` at each submit.
         per_client: jobs one client may run at once (default: ``max_workers - 1``, at least 1, so one
             client never holds every worker).
+        nice: how much lower than the pages' threads a job's thread runs (Linux ``nice``, per thread):
+            the scripts that draw every visitor's pages go first, jobs share what is left. 0: as they are.
+        threads_per_job: BLAS / OpenMP / torch threads a job may use (default: the cores shared among
+            the workers), so one job does not take every core.
     """
 
-    def __init__(self, max_workers: int = 2, synchronous: bool | None = None, per_client: int | None = None):
+    def __init__(self, max_workers: int = 2, synchronous: bool | None = None, per_client: int | None = None,
+                 nice: int = JOB_NICE, threads_per_job: int | None = None):
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         self.max_workers = max_workers
         self.per_client = per_client or max(1, max_workers - 1)
+        self.nice = nice
+        self.threads_per_job = threads_per_job or max(1, (os.cpu_count() or 1) // max_workers)
         self.synchronous = synchronous
         self.ledger = UsageLedger()
         self._jobs: dict[str, Job] = {}
@@ -364,7 +373,9 @@ class JobManager:
 
     def _run(self, job: Job, fn: Callable[[Job], Any]) -> None:
         try:
-            self._execute(job, fn)
+            _background_thread(self.nice)
+            with _thread_limit(self.threads_per_job):
+                self._execute(job, fn)
         finally:
             with self._lock:
                 self._running.pop(job.id, None)
@@ -504,6 +515,39 @@ class JobManager:
         end = time.time() + 60
         while wait and self._running and time.time() < end:
             time.sleep(0.05)
+
+
+def _background_thread(nice: int) -> None:
+    """Lower this thread's CPU priority by ``nice`` (Linux: a thread is a task of its own; raising its
+    nice value needs no privilege, and threads it starts inherit it). Elsewhere nothing happens."""
+    if nice <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError:  # pragma: no cover - not allowed here: run at the usual priority
+        pass
+
+
+@contextlib.contextmanager
+def _thread_limit(threads: int) -> Iterator[None]:
+    """At most ``threads`` BLAS / OpenMP threads for the work of this thread (OpenMP's limit is per
+    calling thread; OpenBLAS's and torch's are global and every job sets the same value)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            torch.set_num_threads(threads)
+        except RuntimeError:  # pragma: no cover
+            pass
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(limits=threads):
+        yield
 
 
 def check_budget(used: float, cap: float, field_name: str, what: str) -> float:
