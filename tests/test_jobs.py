@@ -268,7 +268,12 @@ def test_a_job_stuck_in_a_call_that_never_checks_is_abandoned_and_frees_its_work
 
 def test_cancel_reaches_inside_the_library_and_is_not_swallowed(manager):
     """should_stop() raising JobCancelled ends real training mid-way, and a whole pipeline run."""
-    from explorer.pipeline import default_config, fit_representation, replace_nested, run_pipeline
+    from explorer.pipeline import (
+        default_config,
+        fit_representation,
+        replace_nested,
+        run_pipeline,
+    )
 
     ds = blob_dataset()
     cfg = replace_nested(default_config(ds), model="ae", epochs=500, hidden=(8,), latent_dim=2, device="cpu", patience=1000,
@@ -403,9 +408,9 @@ def test_workspace_collects_models_runs_and_errors():
 
 
 def test_a_session_trains_within_its_budget():
+    from explorer.dashboard.workspace import Workspace
     from explorer.errors import LimitError
     from explorer.limits import Limits
-    from explorer.dashboard.workspace import Workspace
 
     manager = JobManager(synchronous=True)
     ws = Workspace()
@@ -514,3 +519,18 @@ def test_jobs_run_below_the_pages_and_within_their_share_of_threads():
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == page  # the caller's thread is unchanged
     finally:
         manager.shutdown()
+
+
+def test_long_jobs_and_busy_clients_sink_in_priority():
+    from explorer.dashboard.jobs import HEAVY_CLIENT_S, LONG_JOB_S, Job
+
+    manager = JobManager(nice=5, synchronous=True)
+    now = time.time()
+    fresh = Job(id="a", owner="alice", name="x", client="addr:a", started=now)
+    long = Job(id="b", owner="alice", name="x", client="addr:a", started=now - LONG_JOB_S - 1)
+    assert manager.nice_for(fresh, now) == 5 and manager.nice_for(long, now) == 10
+    manager.ledger.add("addr:busy", HEAVY_CLIENT_S + 1, trains=False, when=now)
+    busy = Job(id="c", owner="bob", name="x", client="addr:busy", started=now)
+    assert manager.nice_for(busy, now) == 10  # a client that used much lately starts lower
+    assert manager.nice_for(fresh, now) == 5  # ...and nobody else does
+    assert JobManager(nice=0).nice_for(long, now) == 0

@@ -13,7 +13,10 @@ Fairness (what one session can take from the others):
 - at most ``per_client`` of them for one client (every session from one address, see
   :func:`client_key`), so many tabs do not take every worker either; a waiting job of the client
   with the fewest running jobs, served longest ago, goes first;
-- GPU jobs take turns: at most one runs on each GPU device ("cuda", "cuda:1", "mps") at a time.
+- GPU jobs take turns: at most one runs on each GPU device ("cuda", "cuda:1", "mps") at a time;
+- job threads run at a lower CPU priority than the threads that draw the pages, lower still once a
+  job has run long or its client has used much lately (:meth:`JobManager.nice_for`), each with its
+  share of BLAS / OpenMP / torch threads.
 
 Stopping, in two strengths:
 
@@ -61,7 +64,9 @@ CLIENT_KEY_MODES = ("ip", "forwarded", "session")
 FINISHED_TTL_S = 6 * 3600.0  # finished jobs nobody collected are dropped after this
 CANCEL_GRACE_S = 60.0  # from a job's time cap to its cancel, and from its cancel to abandoning it
 WATCH_EVERY_S = 0.5
-JOB_NICE = 5  # a job's thread runs this much "nicer" than the threads that draw the pages
+JOB_NICE = 5  # a job's thread runs this much "nicer" than the threads that draw the pages (see nice_for)
+LONG_JOB_S = 10.0  # a job running this long sinks JOB_NICE further
+HEAVY_CLIENT_S, HEAVY_WINDOW_S = 30.0, 600.0  # so do the jobs of a client that used this much lately
 
 
 class JobCancelled(BaseException):
@@ -107,6 +112,8 @@ class Job:
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _cancel_at: float | None = field(default=None, repr=False)
+    _tid: int | None = field(default=None, repr=False)  # the thread's id for the OS (its priority)
+    _nice: int = field(default=0, repr=False)  # how much it has been lowered so far
 
     # -- called by the work ------------------------------------------------------------------------
     def emit(self, event: Progress) -> None:
@@ -274,20 +281,20 @@ class JobManager:
         max_workers: jobs running at once, across all owners.
         synchronous: run every job in the caller's thread inside ``submit``. None (the default)
             reads ``EXPLORER_SYNC_JOBS`` at each submit.
-        per_client: jobs one client may run at once (default: ``max_workers - 1``, at least 1, so one
-            client never holds every worker).
+        per_client: jobs one client may run at once (default: a quarter of the workers, at least 1, so
+            one client never holds more than its share).
         nice: how much lower than the pages' threads a job's thread runs (Linux ``nice``, per thread):
             the scripts that draw every visitor's pages go first, jobs share what is left. 0: as they are.
         threads_per_job: BLAS / OpenMP / torch threads a job may use (default: the cores shared among
             the workers), so one job does not take every core.
     """
 
-    def __init__(self, max_workers: int = 2, synchronous: bool | None = None, per_client: int | None = None,
+    def __init__(self, max_workers: int = 4, synchronous: bool | None = None, per_client: int | None = None,
                  nice: int = JOB_NICE, threads_per_job: int | None = None):
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         self.max_workers = max_workers
-        self.per_client = per_client or max(1, max_workers - 1)
+        self.per_client = per_client or max(1, max_workers // 4)
         self.nice = nice
         self.threads_per_job = threads_per_job or max(1, (os.cpu_count() or 1) // max_workers)
         self.synchronous = synchronous
@@ -373,7 +380,8 @@ class JobManager:
 
     def _run(self, job: Job, fn: Callable[[Job], Any]) -> None:
         try:
-            _background_thread(self.nice)
+            job._tid = threading.get_native_id()
+            self._renice(job, time.time())
             with _thread_limit(self.threads_per_job):
                 self._execute(job, fn)
         finally:
@@ -416,12 +424,31 @@ class JobManager:
             self.enforce_caps()
             time.sleep(WATCH_EVERY_S)
 
+    def nice_for(self, job: Job, now: float) -> int:
+        """How far below the pages a job's thread runs: ``nice``, and ``nice`` more for each of: it has
+        run ``LONG_JOB_S`` already, its client used ``HEAVY_CLIENT_S`` of job time in the last
+        ``HEAVY_WINDOW_S`` (a feedback queue: short jobs, most visitors' clicks, go first; long ones and
+        busy clients share what is left)."""
+        if self.nice <= 0:
+            return 0
+        level = 1 + (now - (job.started or now) >= LONG_JOB_S)
+        level += self.ledger.used(job.client, HEAVY_WINDOW_S, now=now) >= HEAVY_CLIENT_S
+        return min(19, self.nice * level)
+
+    def _renice(self, job: Job, now: float) -> None:
+        wanted = self.nice_for(job, now)
+        if job._tid is not None and wanted > job._nice:
+            _lower_priority(job._tid, wanted - job._nice)
+            job._nice = wanted
+
     def enforce_caps(self, now: float | None = None) -> None:
         """Stop jobs at their time cap, cancel them ``grace_s`` later, and abandon a cancelled job still
-        running ``grace_s`` after its cancel: it stops counting as a worker, its result is dropped."""
+        running ``grace_s`` after its cancel: it stops counting as a worker, its result is dropped.
+        Long jobs are lowered in priority (:meth:`nice_for`)."""
         now = now or time.time()
         with self._lock:
             for job in list(self._running.values()):
+                self._renice(job, now)
                 job._apply_cap(now)
                 if job.cancelled and not job.abandoned and job._cancel_at and now - job._cancel_at >= job.grace_s:
                     job.abandoned = True
@@ -517,15 +544,15 @@ class JobManager:
             time.sleep(0.05)
 
 
-def _background_thread(nice: int) -> None:
-    """Lower this thread's CPU priority by ``nice`` (Linux: a thread is a task of its own; raising its
-    nice value needs no privilege, and threads it starts inherit it). Elsewhere nothing happens."""
-    if nice <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+def _lower_priority(tid: int, by: int) -> None:
+    """Lower a thread's CPU priority by ``by`` nice levels (Linux: a thread is a task of its own;
+    raising its nice value needs no privilege, and threads it starts later inherit it). Elsewhere
+    nothing happens."""
+    if by <= 0 or not hasattr(os, "setpriority"):
         return
     try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
-    except OSError:  # pragma: no cover - not allowed here: run at the usual priority
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by))
+    except OSError:  # the thread has ended, or it is not allowed here: it runs as it is
         pass
 
 

@@ -9,7 +9,6 @@ from explorer.dashboard.workspace import JobKind
 
 from .session import job_manager, workspace
 
-
 # Stop keeps what a job has made so far where there is something to keep (a model's best weights, a
 # run with its map drawn by PCA); a load or a new projection has nothing partial, so Stop cancels them.
 CANCEL_ON_STOP = (JobKind.LOAD, JobKind.PROJECT)
@@ -22,14 +21,14 @@ STOP_HELP = {
 
 
 def job_progress(kind: JobKind, *, show_loss: bool = False) -> bool:
-    """Draw the progress of this session's job of ``kind``, refreshed twice a second by a fragment:
+    """Draw the progress of this session's job of ``kind``, refreshed every second by a fragment:
     a progress bar (or its place in the queue), the loss curve while training, and a Stop button. When
     the job ends the whole page reruns, which collects its result. Returns True while a job is running."""
     ws, manager = workspace(), job_manager()
     if ws.job(manager, kind) is None:
         return False
 
-    @st.fragment(run_every=0.5)
+    @st.fragment(run_every=1.0)  # each refresh is a script run and a redraw, for every visitor's job
     def poll() -> None:
         job = ws.job(manager, kind)
         if job is None:

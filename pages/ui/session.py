@@ -1,6 +1,7 @@
 """This session's workspace, the server's job manager and the run the pages show."""
 from __future__ import annotations
 
+import logging
 import os
 
 import streamlit as st
@@ -9,6 +10,7 @@ from explorer.dashboard.jobs import JobManager, client_key
 from explorer.dashboard.workspace import Workspace
 
 LIST_RUNS_ENV = "EXPLORER_LIST_RUNS"
+log = logging.getLogger("explorer.app")
 
 
 def _leave_legacy_pages_mode() -> bool:
@@ -41,7 +43,7 @@ def job_manager() -> JobManager:
     """One manager per server process: jobs outlive reruns and page switches; each is owned by a
     session; its ledger keeps each client's time, so budgets outlive a session (docs/SECURITY.md)."""
     per_client = os.environ.get("EXPLORER_JOBS_PER_CLIENT", "").strip()
-    return JobManager(max_workers=int(os.environ.get("EXPLORER_JOB_WORKERS", "2")),
+    return JobManager(max_workers=int(os.environ.get("EXPLORER_JOB_WORKERS", "4")),
                       per_client=int(per_client) if per_client else None)
 
 
@@ -52,8 +54,8 @@ def _client_key(owner: str) -> str:
     try:
         ip = st.context.ip_address
         headers = dict(st.context.headers)
-    except Exception:  # noqa: BLE001 - no request context (AppTest): the session counts on its own
-        pass
+    except Exception as exc:  # noqa: BLE001 - no request context (AppTest): the session counts on its own
+        log.debug("no client address for this session: %s", exc)
     return client_key(owner, ip, headers)
 
 
