@@ -150,7 +150,8 @@ def test_a_session_runs_one_job_at_a_time_and_its_next_waits(manager):
     while len(order) < 2 and time.time() < end:
         time.sleep(0.01)
     assert sorted(order) == ["bob's", "first"] and second.status == "queued"  # bob got the second worker
-    assert second.progress[1].startswith("waiting")
+    assert manager.waiting_for(second) == "waiting for your other job (first) to end"
+    assert manager.waiting_for(first) is None
     release.set()
     for job in (first, second, other):
         wait(job)
@@ -172,6 +173,7 @@ def test_one_client_never_holds_every_worker_and_the_least_served_goes_first():
             time.sleep(0.01)
         assert order == ["tab0", "bob"]  # the client's other tabs wait: one worker stays free for others
         assert [t.status for t in tabs[1:]] == ["queued", "queued"]
+        assert manager.waiting_for(tabs[1]) == "waiting for your other tabs' jobs to end"
         release.set()
         for job in (*tabs, other):
             wait(job)

@@ -482,10 +482,23 @@ class JobManager:
         with self._lock:
             return sorted((j for j in self._jobs.values() if j.owner == owner), key=lambda j: j.created)
 
-    def position(self, job: Job) -> int:
-        """How many jobs go before this waiting one (0 when it runs or is next)."""
+    def waiting_for(self, job: Job) -> str | None:
+        """Why a queued job waits, in words (None when it does not): its session's other job, its
+        client's share of the workers, the GPU, or the jobs ahead of it."""
         with self._lock:
-            return self._queue.index(job) if job in self._queue else 0
+            if job not in self._queue:
+                return None
+            running = list(self._running.values())
+            mine = [j for j in running if j.owner == job.owner and not j.abandoned]
+            if mine:
+                return f"waiting for your other job ({mine[0].name}) to end"
+            if sum(j.client == job.client for j in running) >= self.per_client:
+                return "waiting for your other tabs' jobs to end"
+            if is_gpu(job.device) and any(j.device == job.device for j in running):
+                return "waiting for the device"
+            ahead = self._queue.index(job)
+            return f"waiting for a free worker ({ahead} job{'s' if ahead != 1 else ''} ahead)" if ahead else \
+                "waiting for a free worker"
 
     def running(self) -> list[Job]:
         """The jobs running now, every owner's (for the load test and the operator; not for pages)."""

@@ -37,8 +37,7 @@ def job_progress(kind: JobKind, *, show_loss: bool = False) -> bool:
             st.rerun()
         fraction, message = job.progress
         if job.status == "queued":
-            ahead = manager.position(job)
-            message = f"{message} ({ahead} job{'s' if ahead != 1 else ''} ahead)" if ahead else message
+            message = manager.waiting_for(job) or message
         what = f"**{markdown_text(job.name)}**" + ("" if message in ("", job.name) else f" · {markdown_text(message)}")
         cap = f" of at most {job.max_seconds:,.0f} s" if job.max_seconds else ""
         st.progress(fraction, text=f"{what} · {job.elapsed:.0f} s{cap}")

@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from explorer.dashboard.jobs import JobManager, client_key
+from explorer.dashboard.jobs import JOB_NICE, JobManager, client_key
 from explorer.dashboard.workspace import Workspace
 
 LIST_RUNS_ENV = "EXPLORER_LIST_RUNS"
@@ -44,7 +44,8 @@ def job_manager() -> JobManager:
     session; its ledger keeps each client's time, so budgets outlive a session (docs/SECURITY.md)."""
     per_client = os.environ.get("EXPLORER_JOBS_PER_CLIENT", "").strip()
     return JobManager(max_workers=int(os.environ.get("EXPLORER_JOB_WORKERS", "4")),
-                      per_client=int(per_client) if per_client else None)
+                      per_client=int(per_client) if per_client else None,
+                      nice=int(os.environ.get("EXPLORER_JOB_NICE", str(JOB_NICE))))
 
 
 def _client_key(owner: str) -> str:
