@@ -227,12 +227,6 @@ class Workspace:
         self.jobs[kind] = Ticket(kind, job.id, model_key, run_key, cache_model, trains, load_key, label)
         return job
 
-    def cancel_all(self, manager: "JobManager") -> None:
-        """Cancel every job of this session (its data changed, or it is going away)."""
-        for ticket in self.jobs.values():
-            manager.forget(ticket.job_id, self.owner)
-        self.jobs.clear()
-
     def collect(self, manager: "JobManager") -> list["Job"]:
         """Take in every finished job of this session: store its result (a fitted model, a run, a new
         projection) or its error message; returns the jobs collected."""

@@ -64,7 +64,7 @@ def take_upload(files: list) -> tuple[str, object, str] | None:
             ws.take_upload(key, [(f.name, f.getvalue()) for f in files], limits)
         except LimitError as exc:
             ws.upload = None
-            st.error(str(exc))
+            st.error(str(exc))  # (escaping error boxes for Markdown is the markup work of issue 13)
             return None
     upload = ws.upload
     if upload is None:
