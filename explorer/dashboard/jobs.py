@@ -380,8 +380,11 @@ class JobManager:
 
     def _run(self, job: Job, fn: Callable[[Job], Any]) -> None:
         try:
-            job._tid = threading.get_native_id()
-            self._renice(job, time.time())
+            try:  # a lower priority is a courtesy to the other visitors: the job runs without it
+                job._tid = threading.get_native_id()
+                self._renice(job, time.time())
+            except Exception as exc:  # noqa: BLE001
+                log.debug("could not lower job %s's priority: %s", job.id, exc)
             with _thread_limit(self.threads_per_job):
                 self._execute(job, fn)
         finally:
@@ -397,7 +400,8 @@ class JobManager:
             result = fn(job)
             if job.abandoned or job.cancelled:
                 raise JobCancelled(job.stop_reason or "cancelled")
-            job.result, job.status = result, "done"
+            job.result, job.finished = result, time.time()
+            job.status = "done"  # last: a page that sees "done" finds the result and the times set
         except JobCancelled:
             job.result, job.error = None, f"{job.name} was cancelled: {job.stop_reason or 'cancelled'}."
             job.status = "cancelled"
@@ -409,8 +413,9 @@ class JobManager:
             if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: let them through
                 raise
         finally:
-            if not job.abandoned:
-                job.finished = time.time()
+            if not job.abandoned:  # (an abandoned job was counted when it was let go)
+                if job.status != "done":
+                    job.finished = time.time()
                 self.ledger.add(job.client, job.elapsed, job.trains)
 
     # -- the watchdog: time caps for work that never checks ----------------------------------------------
@@ -576,17 +581,20 @@ def _thread_limit(threads: int) -> Iterator[None]:
     import sys
 
     torch = sys.modules.get("torch")
-    if torch is not None:
+    set_threads = getattr(torch, "set_num_threads", None)  # absent while another thread imports torch
+    if set_threads is not None:
         try:
-            torch.set_num_threads(threads)
-        except RuntimeError:  # pragma: no cover
-            pass
+            set_threads(threads)
+        except Exception as exc:  # noqa: BLE001 - a limit is a courtesy: the job runs without it
+            log.debug("could not limit torch's threads: %s", exc)
+    limits = contextlib.nullcontext()
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=threads):
+
+        limits = threadpool_limits(limits=threads)
+    except Exception as exc:  # noqa: BLE001 - idem
+        log.debug("could not limit BLAS / OpenMP threads: %s", exc)
+    with limits:
         yield
 
 
