@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 # streamlit puts this script's folder on sys.path, so pages/ imports; explorer is the installed package
-from explorer.dashboard.views import markdown_text
+from explorer.dashboard.views import markdown_text, plain_text
 from pages.ui import feedback, links, progress, session
 
 st.set_page_config(page_title="explorer", page_icon="🔭", layout="wide")
@@ -43,7 +43,7 @@ def sidebar() -> None:
             if ws.result is not None:
                 from explorer.dashboard.views import describe_run
 
-                st.caption(f"Run on show: {describe_run(ws.result)}")
+                st.caption(f"Run on show: {markdown_text(describe_run(ws.result))}")
             progress.jobs_status()
         if session.list_runs_enabled():
             run_picker()
@@ -59,7 +59,7 @@ def run_picker() -> None:
     if not runs:
         st.caption("None yet. Save one on the Share page, or run `explorer run DATA`.")
         return
-    labels = {r["run_id"]: f"{r.get('name') or '?'} · k {r['metrics'].get('k', '?')} · {(r.get('created') or '')[:16].replace('T', ' ')}"
+    labels = {r["run_id"]: f"{plain_text(r.get('name') or '?')} · k {r['metrics'].get('k', '?')} · {(r.get('created') or '')[:16].replace('T', ' ')}"
               for r in runs}
     st.selectbox("Open a saved run", list(labels), format_func=labels.get, index=None,
                  placeholder="choose a run", key="run_picker")

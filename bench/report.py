@@ -31,6 +31,7 @@ from report_peers import section_peers
 from report_precision import section_precision
 from report_quality import quality_sources, section_older, section_quality, table_vs_kmeans
 from report_speed import section_speed
+from report_explain import explain_verdicts, section_explain
 from report_tables import section_tables, table_verdicts
 
 COMMANDS = [
@@ -68,9 +69,12 @@ def render(results: Path, doc: Path) -> str:
     evidence = collect(results, sources)
     body: list[str] = []
     tables_doc = load(results, "quality_tables")
-    verdicts: list[Verdict] = headline_verdicts(evidence) + table_vs_kmeans(sources) + table_verdicts(tables_doc)
+    explain_doc = load(results, "explain")
+    verdicts: list[Verdict] = (headline_verdicts(evidence) + table_vs_kmeans(sources) + table_verdicts(tables_doc)
+                               + explain_verdicts(explain_doc))
     section_quality(sources, doc_dir, doc_dir, body)
     section_tables(tables_doc, body)
+    section_explain(explain_doc, body)
     section_speed(results, doc_dir, doc_dir, body, verdicts, cli_changes=changes_of(evidence, "cli"))
     section_precision(load(results, "precision"), body)
     section_peers(load(results, "peers"), body, verdicts)

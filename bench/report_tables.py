@@ -101,7 +101,7 @@ def section_tables(doc: dict | None, lines: list[str]) -> None:
         "(penguins, tips, gapminder, wine) and generated customer tables with planted segments, each loaded through the "
         "product's own loader from a Parquet file (the labels are used only to score). The default is "
         "`explorer.pipeline.default_config(ds)` + `run_pipeline`: for these tables the \"mixture\" clustering (k-means "
-        "refined by a mixture model for numbers and categories, with a silhouette guard that may keep k-means' partition) "
+        "refined by a mixture model for numbers and categories, with a guard that keeps k-means' partition when the mixture degenerates: an emptied cluster or a component collapsed onto one value) "
         "and a UMAP map. The baseline is scikit-learn alone: `KMeans(k, n_init=10)` on median-imputed, standardized numbers "
         "and one-hot categories (`tables.plain_features`). The old manifold default is `method=\"n2d\"` (UMAP -> GMM) at "
         "the same k" + ("" if n2d_seeds == doc["seeds"] else f", **measured on seed(s) {', '.join(map(str, n2d_seeds))} only** "

@@ -2,7 +2,9 @@
 
     explorer run DATA [--label COL] [--model ...] [--cluster ...] [--k K] ...
     explorer show RUN
+    explorer explain RUN [--json]
     explorer list [--runs DIR]
+    explorer compare RUN_A RUN_B [--runs DIR] [--json]
 
 (``explorer`` is the console script ``pip install .`` puts on the PATH; ``python -m explorer`` is the same.)
 
@@ -62,29 +64,51 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="folder to keep runs in (default $EXPLORER_RUNS_DIR or ./runs)")
     r.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--no-explain", action="store_true",
+                   help="do not explain the clusters (profiles, rules, stability: on by default)")
     s = sub.add_parser("show", help="print a saved run's summary")
     s.add_argument("run", help="a run id (looked up under --runs) or a run folder")
     s.add_argument("--runs", help="folder the runs are kept in")
     s.add_argument("--json", action="store_true")
+    e = sub.add_parser("explain", help="what each cluster of a saved run is: profile, rule, stability, members")
+    e.add_argument("run", help="a run id (looked up under --runs) or a run folder")
+    e.add_argument("--runs", help="folder the runs are kept in")
+    e.add_argument("--top", type=int, default=3, help="distinguishing columns shown per cluster (default 3)")
+    e.add_argument("--json", action="store_true", help="print the whole explanation as one JSON object")
     ls = sub.add_parser("list", help="list saved runs")
     ls.add_argument("--runs", help="folder the runs are kept in")
+    c = sub.add_parser("compare", help="compare the clusters of two saved runs of the same data")
+    c.add_argument("run_a", help="run A: a run id (looked up under --runs) or a run folder")
+    c.add_argument("run_b", help="run B: a run id or a run folder")
+    c.add_argument("--runs", help="folder the runs are kept in")
+    c.add_argument("--json", action="store_true", help="print the comparison as one JSON object on stdout")
     return p
 
 
 class ProgressBar:
-    """A one-line terminal progress bar on stderr, driven by the pipeline's events."""
+    """A one-line terminal progress bar on stderr, driven by the pipeline's events.
 
-    def __init__(self, stream=sys.stderr, enabled: bool = True):
-        self.stream, self.enabled = stream, enabled
+    :meth:`end_line` ends the bar's line if it is open, so what is printed next (an error) starts a
+    line of its own."""
+
+    def __init__(self, stream=None, enabled: bool = True):
+        self.stream, self.enabled = stream or sys.stderr, enabled  # sys.stderr as it is now, not at import
         self.start = time.perf_counter()
         self.stage = None
+        self.line_open = False
+
+    def end_line(self) -> None:
+        if self.line_open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.line_open = False
 
     def __call__(self, event: Progress) -> None:
         if not self.enabled:
             return
         stage = event.stage
         if stage != self.stage and self.stage is not None:
-            self.stream.write("\n")
+            self.end_line()
         self.stage = stage
         frac = float(min(max(event.fraction, 0.0), 1.0))
         width = 28
@@ -97,8 +121,9 @@ class ProgressBar:
         elapsed = time.perf_counter() - self.start
         self.stream.write(f"\r{stage:>8} [{bar}] {event.message}{extra}  {elapsed:5.0f}s   ")
         self.stream.flush()
+        self.line_open = True
         if stage == "done":
-            self.stream.write("\n")
+            self.end_line()
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
@@ -129,7 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "model": args.model, "method": args.cluster, "k": args.k, "projection_method": args.projection,
         "device": args.device, "epochs": args.epochs, "latent_dim": args.latent_dim, "batch_size": args.batch_size,
         "lr": args.lr, "seed": args.seed, "max_seconds": limits.max_train_seconds,
-        "mixed_precision": False if args.fp32 else None,
+        "mixed_precision": False if args.fp32 else None, "explain": False if args.no_explain else None,
     }
     cfg = replace_nested(default_config(dataset), **overrides)
     if cfg.model.epochs > limits.max_epochs:  # the default, when no --epochs was given: keep to the cap
@@ -138,7 +163,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(dataset.report.to_text(), file=sys.stderr)
         print(f"model {cfg.model.kind}, clustering {cfg.cluster.method}, k {cfg.cluster.k or 'auto'}, device {cfg.device}", file=sys.stderr)
     bar = ProgressBar(enabled=not args.quiet)
-    result = run_pipeline(dataset, cfg, on_event=bar)
+    try:
+        result = run_pipeline(dataset, cfg, on_event=bar)
+    finally:  # an error (or Ctrl-C) during the run is printed on a line of its own, not on the bar's
+        bar.end_line()
     folder = save_run(result, args.out)
     if args.json:
         print(json.dumps({**_json_safe(result.metrics), "run_id": result.run_id, "run_dir": str(folder), "device": result.device, "seconds": round(sum(result.timings.values()), 2)}))
@@ -160,13 +188,9 @@ def _json_safe(d: dict) -> dict:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .runs import default_root, read_json, run_dir
+    from .runs import read_json
 
-    path = Path(args.run)
-    if not (path.is_dir() and (path / "config.json").is_file()):
-        path = run_dir(args.runs or default_root(), args.run)
-    if not (path / "config.json").is_file():
-        raise CliError(f"no saved run '{args.run}' (looked in {path.parent}).")
+    path = _run_path(args.run, args.runs)
     cfg = read_json(path / "config.json")
     metrics = read_json(path / "metrics.json")
     if args.json:
@@ -178,6 +202,58 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"model     {pl['model']['kind']}, latent {pl['model']['latent_dim']}, epochs {pl['model']['epochs']}, device {cfg.get('device_description') or cfg.get('device')}")
     print(f"clusters  {pl['cluster']['method']}, k {metrics.get('k')}; projection {pl['projection']['method']}; seed {pl['seed']}")
     print(format_metrics(metrics))
+    return 0
+
+
+def _run_path(run: str, runs: str | None) -> Path:
+    """A saved run's folder from its id (under ``runs``) or the folder itself."""
+    from .runs import RUN_ID_PATTERN, default_root
+
+    path = Path(run)
+    if path.is_dir() and (path / "config.json").is_file():
+        return path
+    root = Path(runs) if runs else default_root()
+    if not RUN_ID_PATTERN.fullmatch(run) or not (root / run / "config.json").is_file():
+        raise CliError(f"no saved run '{run}' (looked in {root}); give a run id from `explorer list` or a run folder.")
+    return root / run
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+    from .runs import _clean, _json_default, load_run
+
+    if args.top < 1:
+        raise CliError("--top must be 1 or more.")
+    result = load_run(_run_path(args.run, args.runs))
+    ex = result.explanation
+    computed = ex is None
+    if computed:  # saved without one (explorer 0.2 runs, or --no-explain): explain it now, not saved
+        ex = explain(result)
+    if args.json:
+        print(json.dumps({"run_id": result.run_id, "computed_now": computed, **_clean(ex.to_dict())}, allow_nan=False, default=_json_default))
+        return 0
+    ids = result.dataset.ids
+    if computed:
+        print("note: the run was saved without an explanation; computed now (not saved).", file=sys.stderr)
+    print(f"run {result.run_id}: {len(ex.clusters)} clusters of {result.dataset.n:,} rows ({result.clusters.method})")
+    for c in ex.clusters:
+        level = f", {c.stability} (Jaccard {c.jaccard:.2f})" if c.stability else ""
+        print(f"\n[{c.cluster}] {c.name}: {c.size:,} rows ({c.share:.0%}){level}")
+        for d in c.distinctions[: args.top]:
+            print(f"    {d.sentence}   (separation {d.separation:.2f})")
+        if c.rule:
+            print(f"    rule: {c.rule}   (precision {c.rule_precision:.0%}, covers {c.rule_coverage:.0%})")
+        print(f"    typical: {', '.join(str(ids[i]) for i in c.typical)}")
+        print(f"    borderline: {', '.join(str(ids[i]) for i in c.borderline)}")
+    if ex.rules is not None:
+        where = "the columns" if ex.rules.on == "columns" else "the latent codes"
+        print(f"\nrules: a depth-{ex.rules.depth} tree on {where} agrees with the clusters on {ex.rules.fidelity:.0%} of rows.")
+        if ex.rules.note:
+            print(f"  {ex.rules.note}")
+    flagged = [c for c in ex.clusters if c.flagged]
+    if flagged:
+        print("\nwarning: " + "; ".join(f"cluster {c.cluster} ({c.name}) is {c.stability} (Jaccard {c.jaccard:.2f})"
+                                        for c in flagged) + ": its members would change on another run.")
     return 0
 
 
@@ -194,7 +270,71 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_saved(run: str, runs: str | None):
+    """A saved run from its id (under ``runs``) or its folder."""
+    from .runs import load_run
+
+    return load_run(_run_path(run, runs))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_runs
+
+    a, b = _load_saved(args.run_a, args.runs), _load_saved(args.run_b, args.runs)
+    comparison = compare_runs(a, b)
+    if args.json:
+        print(json.dumps(comparison.to_dict()))
+        return 0
+    for side, run in (("A", a), ("B", b)):
+        print(f"{side}  run {run.run_id}  {run.dataset.name}, {run.config.model.kind}, {run.clusters.method}, k {run.clusters.k}")
+    for note in comparison.notes:
+        print(f"note: {note}")
+    print(f"ARI {comparison.ari:.4f}   NMI {comparison.nmi:.4f}   ({comparison.n:,} rows)")
+    print("matched pairs (A -> B):")
+    for p in comparison.pairs:
+        print(f"  {comparison.name_a(p.a):>12} -> {comparison.name_b(p.b):<12} {p.rows:>7,} rows  "
+              f"{100 * p.share_of_a:3.0f}% of A's  Jaccard {p.jaccard:.2f}")
+    if not comparison.pairs:
+        print("  none")
+    print("findings:")
+    for sentence in comparison.findings:
+        print(f"  - {sentence}")
+    print("rows in both (rows: A's clusters, columns: B's):")
+    print("\n".join("  " + line for line in comparison.frame().to_string().splitlines()))
+    return 0
+
+
+class TerminalSafe:
+    """A text stream that replaces control characters other than newline, carriage return and tab
+    (ANSI escape sequences, bell, backspace) with U+FFFD: file, column and cluster names come from
+    users, and a name holding an escape sequence would otherwise drive the terminal it is printed in."""
+
+    _keep = {"\n", "\r", "\t"}
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        import unicodedata
+
+        clean = "".join(ch if ch in self._keep or unicodedata.category(ch) != "Cc" else "\ufffd" for ch in text)
+        return self._stream.write(clean)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    streams = sys.stdout, sys.stderr
+    if not isinstance(sys.stdout, TerminalSafe):
+        sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     debug = os.environ.get("EXPLORER_DEBUG") == "1"
     try:
@@ -202,7 +342,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return {"run": cmd_run, "show": cmd_show, "list": cmd_list}[args.command](args)
+        return {"run": cmd_run, "show": cmd_show, "list": cmd_list, "explain": cmd_explain,
+                "compare": cmd_compare}[args.command](args)
     except ExplorerError as exc:
         if debug:
             raise

@@ -38,8 +38,7 @@ AGGLOMERATIVE_MAX_ROWS = 20_000  # it needs all n^2 / 2 pairwise distances: 20k 
 N2D_SWEEP_DIM = 10  # UMAP dimension for n2d when k is unknown (N2D uses k; 10 covers the sweep's usual range)
 GMM_N_INIT = 10  # GMM restarts (each from its own k-means): on UMAP embeddings a single start merges two digits in ~1 of 3 seeds
 SILHOUETTE_TIE = 0.01  # sweep: silhouettes this close to the best count as a tie, broken by BIC
-MIXTURE_SILHOUETTE_TOL = 0.01  # "mixture" keeps the refined partition unless it loses more silhouette than this
-GUARD_SAMPLE = 4000  # rows the mixture's guard scores the silhouette on
+MIXTURE_COLLAPSED = 2.0  # a component whose covariance has an eigenvalue under this x reg_covar has collapsed
 K_CRITERIA = ("silhouette", "stability")
 
 
@@ -274,32 +273,37 @@ def _fit_gmm(Z: np.ndarray, k: int, cfg: ClusterConfig) -> ClusterResult:
 
 def _fit_mixture(Z: np.ndarray, k: int, cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> ClusterResult:
     """k-means, then the mixture for numbers and categories (:class:`explorer.mixture.MixedMixture`)
-    started from its partition; the refined partition is kept unless its silhouette (on a seeded
-    sample of Z) falls more than ``MIXTURE_SILHOUETTE_TOL`` below k-means' (then k-means' is kept:
-    the guard that falls back to the simpler model). ``info`` says which was kept and why."""
-    from sklearn.metrics import silhouette_score
+    started from its partition. The guard that falls back to the simpler model: k-means' partition is
+    kept when the mixture degenerates, i.e. a cluster empties, or a component's covariance collapses
+    (an eigenvalue within ``MIXTURE_COLLAPSED`` of the regularization: the component sits on a single
+    value of some combination of columns, a lattice point of small-integer columns rather than a group
+    of rows). ``info`` says which was kept and why.
 
+    Not the silhouette: it scores partitions by k-means' own spherical yardstick, and on the table
+    suite it rejected a mixture that found the classes better (gapminder: NMI 0.25 against 0.20) while
+    catching the one real failure (tips: a component collapsed onto party size 2) no better than this."""
     from .mixture import MixedMixture
 
     start = _fit_kmeans(Z, k, cfg)
-    n = len(Z)
-    sample = np.random.default_rng(cfg.random_state).choice(n, GUARD_SAMPLE, replace=False) if n > GUARD_SAMPLE else np.arange(n)
-
-    def silhouette(labels: np.ndarray) -> float:
-        picked = labels[sample]
-        return float(silhouette_score(Z[sample], picked)) if 2 <= len(np.unique(picked)) < len(sample) else math.nan
-
     model = MixedMixture(k, groups).fit(Z, start.labels)
     proba = model.predict_proba(Z)
     labels = proba.argmax(axis=1).astype(np.int64)
-    sil_km, sil_mix = silhouette(start.labels), silhouette(labels)
-    keep = not (math.isnan(sil_mix) or (not math.isnan(sil_km) and sil_mix < sil_km - MIXTURE_SILHOUETTE_TOL))
+    cov = model.covariances_
+    smallest = (float(min(np.linalg.eigvalsh(c).min() for c in cov)) if cov.ndim == 3 and cov.shape[1]
+                else float(cov.min()) if cov.size else math.inf)
+    found = len(np.unique(labels))
+    why = None
+    if found < k:
+        why = f"the mixture left {k - found} of the {k} clusters empty"
+    elif smallest < MIXTURE_COLLAPSED * model.reg_covar:
+        why = ("a mixture component collapsed onto a single value of some columns "
+               f"(smallest variance {smallest:.2g}), a lattice point rather than a group")
     info = {
-        "kept": "mixture" if keep else "kmeans", "silhouette_kmeans": sil_km, "silhouette_mixture": sil_mix,
+        "kept": "kmeans" if why else "mixture", "why_kmeans": why, "smallest_variance": smallest,
         "log_likelihood": model.log_likelihood_, "n_iter": int(model.n_iter_), "converged": bool(model.converged_),
         "categorical_columns": len(groups), "moved_by_mixture": int((labels != start.labels).sum()),
     }
-    if not keep:
+    if why:
         return ClusterResult(start.labels, k, "mixture", start.centers, None, info=info)
     return ClusterResult(labels, k, "mixture", _member_means(Z, labels, k), proba, info=info)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Callable, Literal
 
-Stage = Literal["train", "cluster", "refine", "project", "evaluate", "done"]
+Stage = Literal["train", "cluster", "refine", "project", "evaluate", "explain", "done"]
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,18 @@ class Limits:
         max_images: images in one load (files in a zip, a folder or a list; n of an image array).
         max_image_pixels: width * height of one image, checked from its header before decoding
             (guards against decompression bombs).
+        max_total_pixels: pixels decoded for one image set in all (every image's width * height,
+            or the reduced size a JPEG is decoded at), summed from the headers before any image is
+            decoded; it bounds the time decoding takes (about 10 to 40 ns a pixel on one core).
+        max_decoded_bytes: memory the loaded data may take once decoded, estimated from the file's
+            metadata before decoding (Parquet footer, npy headers, the rows and columns of a CSV) at
+            8 bytes a value (the float64 the encoder works in), plus the text of string columns.
+        max_compression_ratio: how many times one member of a zip or .npz may expand (when it
+            expands to more than 32 MiB); more is refused as a zip bomb.
         max_unzipped_bytes: bytes a zip may expand to, both as its entries declare and as actually
             read (guards against zip bombs); also caps the total bytes read for one image set.
+        max_load_seconds: wall-clock seconds one load may take; the loaders check it between
+            images, batches of rows and columns, and stop with a message when it is passed.
         max_epochs: epochs of one training run.
         max_train_seconds: wall-clock seconds of one training run (it stops there, keeping the best
             weights so far).
@@ -36,7 +46,6 @@ class Limits:
         max_job_seconds: wall-clock seconds one dashboard job (a run, a training, a projection) may
             take: at the cap it is asked to stop (training keeps its best weights, the map falls back
             to PCA); a minute later it is cancelled.
-        max_load_seconds: wall-clock seconds reading one upload may take in the dashboard.
         max_client_job_seconds: wall-clock seconds of dashboard jobs of any kind one client may use
             within ``budget_window_seconds``.
         budget_window_seconds: the window the client budgets are counted over (a rolling day).
@@ -50,12 +59,15 @@ class Limits:
     max_columns: int = 10_000
     max_images: int = 60_000
     max_image_pixels: int = 40_000_000
+    max_total_pixels: int = 500_000_000
+    max_decoded_bytes: int = 512 * 2**20
+    max_compression_ratio: int = 200
     max_unzipped_bytes: int = 2 * 2**30
+    max_load_seconds: float = 120.0
     max_epochs: int = 500
     max_train_seconds: float = 3600.0
     max_session_train_seconds: float = 4 * 3600.0
     max_job_seconds: float = 2 * 3600.0
-    max_load_seconds: float = 120.0
     max_client_job_seconds: float = 8 * 3600.0
     budget_window_seconds: float = 24 * 3600.0
     max_session_upload_bytes: int = 200 * 2**20

@@ -5,9 +5,9 @@ column, its own distribution over that column's levels; given the component, the
 and the numbers are independent. This is the model behind latent class analysis and its mixed-data
 extensions (e.g. Hunt & Jorgensen 2003, "Mixture model clustering for mixed data"; Browne &
 McNicholas 2012). Fitted by EM from a start partition (k-means on the same features), so it refines
-a partition rather than searching from random starts: its maximum-likelihood optimum need not be the
-segments a person means when the numbers are skewed, which is why the clustering keeps it only when it
-holds up on an internal score (:mod:`explorer.cluster`, method "mixture").
+a partition rather than searching from random starts; the clustering keeps the k-means partition when
+the fitted mixture degenerates (an emptied cluster, or a component collapsed onto one value of some
+columns: :mod:`explorer.cluster`, method "mixture").
 
 Categorical columns are given as groups of one-hot columns of X (:meth:`explorer.dataset.Dataset.
 categorical_groups`); every other column is numeric.

@@ -15,6 +15,7 @@ from .cluster import DEEP_METHODS, ClusterConfig, ClusterResult
 from .dataset import Dataset
 from .errors import InputError, Stopped
 from .events import Progress, ProgressCallback, StopCheck, ignore
+from .explain import ExplainConfig, Explanation
 from .project import ProjectionConfig
 from .reducers import NO_MODEL, ModelConfig, Reducer
 
@@ -23,6 +24,8 @@ NARROW_TABLE_COLUMNS = 32  # shared-scale tables up to this many columns: n2d's 
 WIDE_TABLE_COLUMNS = 64  # other tables above this many features are compressed by PCA first
 TABLE_PCA_DIM = 20
 TABLE_MAP_NEIGHBORS = 50  # the map of a table: more neighbours join a segment's category combinations into one region
+LARGE_TABLE_ROWS = 10_000  # from here, the map takes TABLE_MAP_NEIGHBORS_LARGE: a segment of thousands of rows
+TABLE_MAP_NEIGHBORS_LARGE = 100  # otherwise tears along a categorical column (30% segment of 30,000 rows: 0.75 -> 1.0)
 TABLE_MAP_MIN_DIST = 0.3
 
 __all__ = [
@@ -41,6 +44,7 @@ class PipelineConfig:
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)
     device: str = "auto"
     seed: int = 0
+    explain: ExplainConfig | None = field(default_factory=ExplainConfig)  # None: clusters are not explained
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,6 +60,7 @@ class PipelineConfig:
             projection=ProjectionConfig(**d.get("projection", {})),
             device=d.get("device", "auto"),
             seed=int(d.get("seed", 0)),
+            explain=ExplainConfig(**d["explain"]) if d.get("explain") else (ExplainConfig() if "explain" not in d else None),
         )
 
 
@@ -72,8 +77,9 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
     - every other table (numbers in different units, categories, counts, missing values): the
       features themselves (PCA to ``TABLE_PCA_DIM`` above ``WIDE_TABLE_COLUMNS`` features), clustered
       by "mixture" (k-means refined by a mixture model for numbers and categories, with k from the
-      stability sweep), and a map made with ``TABLE_MAP_NEIGHBORS`` UMAP neighbours so segments show as
-      regions, not as islands of category combinations (docs/BENCHMARKS.md, tables);
+      stability sweep), and a map made with ``TABLE_MAP_NEIGHBORS`` UMAP neighbours
+      (``TABLE_MAP_NEIGHBORS_LARGE`` from ``LARGE_TABLE_ROWS`` rows) so segments show as regions, not as
+      islands of category combinations (docs/BENCHMARKS.md, tables);
     - embeddings: no training (the vectors are the representation), then N2D.
     k is left to the sweep unless given.
     """
@@ -94,7 +100,8 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
         wide = d > WIDE_TABLE_COLUMNS
         cfg.model = ModelConfig(kind="pca", latent_dim=TABLE_PCA_DIM) if wide else ModelConfig(kind=NO_MODEL, latent_dim=d)
         cfg.cluster = ClusterConfig(method="mixture")
-        cfg.projection = ProjectionConfig(n_neighbors=TABLE_MAP_NEIGHBORS, min_dist=TABLE_MAP_MIN_DIST)
+        neighbors = TABLE_MAP_NEIGHBORS_LARGE if n >= LARGE_TABLE_ROWS else TABLE_MAP_NEIGHBORS
+        cfg.projection = ProjectionConfig(n_neighbors=neighbors, min_dist=TABLE_MAP_MIN_DIST)
     return replace_nested(cfg, **overrides) if overrides else cfg
 
 
@@ -122,7 +129,8 @@ def default_reason(dataset: Dataset) -> str:
     model = (f"PCA first compresses the {d} features to {TABLE_PCA_DIM}" if d > WIDE_TABLE_COLUMNS
              else "the columns themselves are the representation (no model to train)")
     return (f"A table of {what}: {model}; the clustering is k-means refined by a mixture model for numbers and "
-            "categories, and k is the most clusters that come back on halves of the data. A manifold method "
+            "categories, and k is the most clusters that come back on halves of the data and are set apart by a "
+            "thinning of the data. A manifold method "
             "(UMAP) would split such tables into islands of category combinations (docs/BENCHMARKS.md, tables).")
 
 
@@ -141,6 +149,8 @@ def replace_nested(cfg: PipelineConfig, **overrides: Any) -> PipelineConfig:
             clus[key[len("cluster_"):]] = value
         elif key.startswith("projection_"):
             proj[key[len("projection_"):]] = value
+        elif key == "explain":
+            top["explain"] = value if isinstance(value, ExplainConfig) else (ExplainConfig() if value else None)
         elif key == "model":
             model["kind"] = value
         elif hasattr(cfg.model, key):
@@ -175,6 +185,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     run_id: str | None = None
     created: str | None = None
+    explanation: Explanation | None = None  # what each cluster is (explorer.explain); None when not asked for
 
     @property
     def labels(self) -> np.ndarray:
@@ -264,8 +275,7 @@ def run_pipeline(
     _stopped(should_stop)  # a cancelled job ends here
     metrics = evaluate_run(Z, clusters, embedding, dataset)
     timings["evaluate"] = time.perf_counter() - t0
-    emit(Progress("done", "Done", 1.0))
-    return RunResult(
+    result = RunResult(
         config=cfg,
         dataset=dataset,
         reducer=reducer,
@@ -280,6 +290,15 @@ def run_pipeline(
         timings=timings,
         notes=notes,
     )
+    if cfg.explain is not None:
+        from .explain import explain
+
+        t0 = time.perf_counter()
+        emit(Progress("explain", "Explaining the clusters: profiles, rules, stability"))
+        result.explanation = explain(result, replace(cfg.explain, random_state=cfg.seed), should_stop=should_stop)
+        timings["explain"] = time.perf_counter() - t0
+    emit(Progress("done", "Done", 1.0))
+    return result
 
 
 def fit_representation(

@@ -3,6 +3,11 @@
 The scatter keeps each point's row number in ``customdata`` so a box / lasso / click selection maps
 back to rows (:func:`rows_from_selection`); above ``max_points`` it shows a uniform seeded sample and
 says so in its title ("showing N of M points").
+
+Every string a builder is given (titles, category and class names, column and feature names) is plain
+text: the builder escapes it (:func:`explorer.usertext.plotly_text`), because Plotly reads its text as
+HTML (``<br>``, ``<b>``, ``<a href>``) and entities. Only hover text is passed as Plotly's HTML, built
+with the same escaping (:func:`explorer.dashboard.views.hover_texts`).
 """
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+
+from .usertext import plotly_text
 
 DISPLAY_CAP = 100_000  # points drawn in the scatter; above it a uniform sample is shown
 MAX_CATEGORIES = 40  # categories drawn as their own trace; the rest fold into "other"
@@ -67,7 +74,8 @@ def scatter(
         embedding: (n, 2) or (n, 3) array; the first two columns are drawn.
         color: (n,) values; categories get one trace each (a legend entry; "noise" is grey), numbers
             one trace with a continuous colour scale and a colour bar. None: one colour.
-        hovertext: (n,) hover labels (HTML allowed), or a function rows -> their labels (e.g.
+        hovertext: (n,) hover labels as Plotly HTML whose user text is escaped with
+            :func:`explorer.usertext.plotly_text`, or a function rows -> their labels (e.g.
             ``lambda rows: explorer.dashboard.views.hover_texts(result, rows)``), called for the drawn rows only.
         selected: row numbers to highlight; every other point is greyed (the same look Plotly gives a
             box or lasso selection made in the browser).
@@ -91,7 +99,7 @@ def scatter(
     def trace(mask: np.ndarray, name: str, marker: dict, showlegend: bool) -> go.Scattergl:
         r = rows[mask]
         t = go.Scattergl(
-            x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=name, showlegend=showlegend,
+            x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=plotly_text(name), showlegend=showlegend,
             customdata=r, marker={"size": size, **marker},
             hovertext=None if hover is None else hover[mask].tolist(),
             hoverinfo="text" if hover is not None else "x+y+name",
@@ -111,7 +119,7 @@ def scatter(
             traces.append(trace(~finite, "missing", {"color": OTHER_COLOR, "opacity": 0.6}, True))
         traces.append(trace(finite, color_name, {
             "color": values[finite], "colorscale": SCALE, "opacity": 0.85, "showscale": True,
-            "colorbar": {"title": {"text": color_name}, "thickness": 14},
+            "colorbar": {"title": {"text": plotly_text(color_name)}, "thickness": 14},
         }, False))
     else:
         values = np.asarray(color).astype(str)[rows]
@@ -131,8 +139,8 @@ def scatter(
 
     fig = go.Figure(traces)
     fig.update_layout(
-        title={"text": (title + " · " if title else "") + showing_text(len(rows), n), "font": {"size": 13}},
-        legend={"title": {"text": color_name}, "itemsizing": "constant"},
+        title={"text": (plotly_text(title) + " · " if title else "") + showing_text(len(rows), n), "font": {"size": 13}},
+        legend={"title": {"text": plotly_text(color_name)}, "itemsizing": "constant"},
         dragmode="lasso", hovermode="closest", clickmode="event+select",
         margin=dict(l=10, r=10, t=40, b=10), height=620, uirevision="scatter",
         xaxis=dict(showticklabels=False, zeroline=False, title=None),
@@ -199,7 +207,7 @@ def k_sweep(ks: Sequence[int], silhouette: Sequence[float | None], bic: Sequence
 
 def cluster_sizes(clusters: Sequence[Any], sizes: Sequence[int]) -> go.Figure:
     """Rows per cluster as bars (noise grey)."""
-    names = [str(c) if str(c) != "-1" else "noise" for c in clusters]
+    names = [plotly_text(c) if str(c) != "-1" else "noise" for c in clusters]
     colors = palette()
     bar_colors, i = [], 0
     for name in names:
@@ -218,7 +226,8 @@ def contingency_heatmap(counts: np.ndarray, classes: Sequence[Any], clusters: Se
     """Rows per (class, cluster) after the Hungarian matching (matched pairs on the diagonal)."""
     counts = np.asarray(counts)
     fig = go.Figure(go.Heatmap(
-        z=counts, x=[f"cluster {c}" if str(c) != "-1" else "noise" for c in clusters], y=[str(c) for c in classes],
+        z=counts, x=[f"cluster {plotly_text(c)}" if str(c) != "-1" else "noise" for c in clusters],
+        y=[plotly_text(c) for c in classes],
         colorscale="Blues", text=counts, texttemplate="%{text}", hovertemplate="class %{y}<br>%{x}<br>%{z} rows<extra></extra>",
     ))
     fig.update_layout(xaxis=dict(title="cluster", type="category"), yaxis=dict(title="class", type="category", autorange="reversed"),
@@ -227,10 +236,34 @@ def contingency_heatmap(counts: np.ndarray, classes: Sequence[Any], clusters: Se
     return fig
 
 
+def comparison_heatmap(counts: np.ndarray, row_names: Sequence[str], column_names: Sequence[str], *,
+                       title: str = "Clusters of run A (rows) by clusters of run B (columns)") -> go.Figure:
+    """Two clusterings of the same rows: ``counts`` (k_a, k_b) rows in both (as
+    :class:`explorer.compare.RunComparison` holds it, matched pairs on the diagonal); each cell shows
+    its count, its colour is the share of A's row (0 to 1). Names are shown as text, never as markup."""
+    import html
+
+    counts = np.asarray(counts, dtype=np.int64)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    rows = [html.escape(str(n)) for n in row_names]
+    cols = [html.escape(str(n)) for n in column_names]
+    fig = go.Figure(go.Heatmap(
+        z=share, x=cols, y=rows, zmin=0.0, zmax=1.0, colorscale="Blues", text=counts, texttemplate="%{text}",
+        colorbar={"title": {"text": "share of A's row"}, "thickness": 14},
+        hovertemplate="A: %{y}<br>B: %{x}<br>%{text} rows (%{z:.0%} of A's row)<extra></extra>",
+    ))
+    fig.update_layout(xaxis=dict(title="run B", type="category", side="top"),
+                      yaxis=dict(title="run A", type="category", autorange="reversed"),
+                      height=max(300, 28 * len(rows) + 140), margin=dict(l=10, r=10, t=60, b=10),
+                      title={"text": title, "font": {"size": 13}})
+    return fig
+
+
 def feature_errors(features: Sequence[str], errors: Sequence[float], top: int = 30) -> go.Figure:
     """Reconstruction error per feature as horizontal bars, the ``top`` largest."""
     order = np.argsort(-np.asarray(errors, dtype=np.float64), kind="stable")[:top]
-    fig = go.Figure(go.Bar(x=[float(errors[i]) for i in order][::-1], y=[str(features[i]) for i in order][::-1], orientation="h"))
+    fig = go.Figure(go.Bar(x=[float(errors[i]) for i in order][::-1], y=[plotly_text(features[i]) for i in order][::-1],
+                           orientation="h"))
     fig.update_layout(xaxis=dict(title="mean squared reconstruction error"), height=max(260, 22 * len(order) + 80),
                       margin=dict(l=10, r=10, t=30, b=10), title={"text": "Reconstruction error per feature", "font": {"size": 13}})
     return fig
@@ -238,6 +271,7 @@ def feature_errors(features: Sequence[str], errors: Sequence[float], top: int = 
 
 def histogram(values: np.ndarray, name: str, *, marker: float | None = None) -> go.Figure:
     """A histogram of ``values``, with an optional vertical line (e.g. the anomaly cut-off)."""
+    name = plotly_text(name)
     fig = go.Figure(go.Histogram(x=np.asarray(values, dtype=np.float64), nbinsx=60, name=name))
     if marker is not None:
         fig.add_vline(x=float(marker), line=dict(color="#d62728", dash="dash"))
@@ -246,6 +280,25 @@ def histogram(values: np.ndarray, name: str, *, marker: float | None = None) -> 
     return fig
 
 
-def standalone_html(fig: go.Figure) -> str:
-    """The figure as one HTML page with plotly.js inlined: opens offline, anywhere."""
-    return fig.to_html(include_plotlyjs=True, full_html=True)
+def standalone_html(fig: go.Figure, after: str = "") -> str:
+    """The figure as one HTML page with plotly.js inlined: opens offline, anywhere; ``after``: an HTML
+    section put below the figure (already escaped: e.g. :func:`explorer.explain.report.to_html`)."""
+    page = fig.to_html(include_plotlyjs=True, full_html=True)
+    return page.replace("</body>", after + "</body>", 1) if after else page
+
+
+def separations(columns: Sequence[str], signed: Sequence[float], sentences: Sequence[str], title: str) -> go.Figure:
+    """What sets a cluster apart: one horizontal bar per column, its separation in [0, 1] signed by
+    direction (numbers: right = higher in the cluster, left = lower; categories: right), most first
+    at the top; the hover says it in words. Column names and sentences are user text: escaped."""
+    from .usertext import plotly_text
+
+    cols = [plotly_text(c) for c in columns][::-1]
+    vals = [float(v) for v in signed][::-1]
+    fig = go.Figure(go.Bar(x=vals, y=cols, orientation="h", hovertext=[plotly_text(s) for s in sentences][::-1],
+                           hoverinfo="text", marker_color=["#c0392b" if v >= 0 else "#2e86c1" for v in vals]))
+    fig.update_layout(xaxis=dict(title="separation (right: higher or over-represented in the cluster, left: lower)",
+                                 range=[-1.05, 1.05]),
+                      height=max(240, 24 * len(cols) + 90), margin=dict(l=10, r=10, t=34, b=10),
+                      title={"text": plotly_text(title), "font": {"size": 13}})
+    return fig

@@ -11,6 +11,8 @@ A run folder ``<root>/<run_id>/`` holds:
 - ``clusters.npz``: cluster centres / soft assignments, numeric arrays only
 - ``images.npy`` (uint8, image data) or ``features.npy`` (float32) + ``table.parquet`` (tables):
   what the dashboard needs to show reconstructions and hover previews anywhere the run is opened.
+- ``explain.json`` + ``explain_points.parquet``: what each cluster is (:mod:`explorer.explain`): names,
+  profiles, distinctions, rules, stability; per row the runner-up cluster, margin and co-assignment.
 
 The folder is first written under a temporary name in the same root, synced, then renamed into
 place: a crash while saving leaves no half-written run, only a hidden ``.tmp-<id>`` folder that
@@ -34,10 +36,14 @@ import numpy as np
 
 from .errors import InputError, RunNotFound
 
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")
+# \A...\Z, not ^...$: "$" also matches before a final newline, so "<id>\n" passed re.match; checked
+# with fullmatch, and strict even where someone calls .match
+RUN_ID_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{22}\Z")
 DEFAULT_ROOT_ENV = "EXPLORER_RUNS_DIR"
 TMP_PREFIX = ".tmp-"  # a run being written; hidden, never listed, never a valid run id
 RUN_FORMAT = 2  # 2: the model's settings saved whole (model.json params.config); 1 (explorer 0.1) still loads
+EXPLAIN_JSON = "explain.json"
+EXPLAIN_POINTS = "explain_points.parquet"
 STALE_TMP_S = 24 * 3600.0  # a save left unfinished this long ago was killed: its folder is removed
 
 
@@ -53,7 +59,7 @@ def new_run_id() -> str:
 
 def check_run_id(run_id: str) -> str:
     """The id if it has the shape of a run id, else RunNotFound (never a path outside the root)."""
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
         raise RunNotFound("this is not a valid run id; check the link (run ids are 22 letters, digits, - or _).")
     return run_id
 
@@ -126,6 +132,17 @@ def points_table(result) -> "Any":
     return pd.DataFrame(cols)
 
 
+def named_points(result) -> "Any":
+    """:func:`points_table` with each cluster's name (``cluster_name``, from the run's explanation,
+    as a person named it or as made) beside its number: what exports carry."""
+    table = points_table(result)
+    ex = getattr(result, "explanation", None)
+    if ex is not None:
+        names = ex.names
+        table.insert(2, "cluster_name", [names.get(int(c), "noise" if c < 0 else f"cluster {c}") for c in table["cluster"]])
+    return table
+
+
 def save_run(result, root: str | Path | None = None, *, name: str | None = None) -> Path:
     """Write ``result`` (a RunResult) as a new run folder under ``root``; sets ``result.run_id``.
 
@@ -188,6 +205,9 @@ def save_run(result, root: str | Path | None = None, *, name: str | None = None)
             np.save(tmp / "features.npy", np.ascontiguousarray(ds.X, np.float32), allow_pickle=False)
         if ds.table is not None:
             _table_for_parquet(ds.table).to_parquet(tmp / "table.parquet", index=False)
+        if result.explanation is not None:
+            write_json(tmp / EXPLAIN_JSON, result.explanation.to_dict())
+            result.explanation.points_frame().to_parquet(tmp / EXPLAIN_POINTS, index=False)
         _fsync_tree(tmp)
         os.rename(tmp, root / run_id)
         _fsync_dir(root)
@@ -259,7 +279,7 @@ def list_runs(root: str | Path | None = None) -> list[dict[str, Any]]:
         return []
     out = []
     for d in root.iterdir():
-        if not (d.is_dir() and RUN_ID_PATTERN.match(d.name)):
+        if not (d.is_dir() and RUN_ID_PATTERN.fullmatch(d.name)):
             continue
         try:
             cfg = read_json(d / "config.json")
@@ -351,9 +371,49 @@ def load_run(run_id_or_path: str | Path, root: str | Path | None = None, *, devi
             run_id=cfg["run_id"],
             created=cfg.get("created"),
         )
+        if (path / EXPLAIN_JSON).is_file() and (path / EXPLAIN_POINTS).is_file():
+            from .explain import Explanation
+
+            result.explanation = Explanation.from_dict(read_json(path / EXPLAIN_JSON), pd.read_parquet(path / EXPLAIN_POINTS),
+                                                       clusters.labels)
     except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise InputError(f"the run in {path} is damaged or from an incompatible version ({exc}); save it again.") from exc
+        raise InputError(f"the saved run '{path.name}' is damaged or from an incompatible version "
+                         f"({_relative_reason(exc, path)}); save it again.") from exc
     return result
+
+
+def save_names(path: str | Path, names: dict[int, str]) -> None:
+    """Store cluster names a person gave in the saved run at ``path`` (its ``explain.json``), atomically
+    (written beside, then renamed over). The run must have an explanation."""
+    from .explain import Explanation
+
+    path = Path(path)
+    target = path / EXPLAIN_JSON
+    if not target.is_file():
+        raise InputError("this run has no cluster explanation to name; explain it first.")
+    doc = read_json(target)
+    ex = Explanation.from_dict(doc, pd_read_parquet(path / EXPLAIN_POINTS), np.zeros(0))
+    ex.rename(names)
+    doc["clusters"] = ex.to_dict()["clusters"]
+    tmp = path / f"{TMP_PREFIX}{EXPLAIN_JSON}"
+    write_json(tmp, doc)
+    os.replace(tmp, target)
+
+
+def pd_read_parquet(path: Path):
+    import pandas as pd
+
+    return pd.read_parquet(path)
+
+
+def _relative_reason(exc: BaseException, path: Path) -> str:
+    """What went wrong, naming files relative to the run's folder: a message may be shown to visitors
+    of a hosted dashboard, who have no business knowing where the server keeps its runs."""
+    from .usertext import redact_paths
+
+    text = f"{type(exc).__name__}: {exc}" if isinstance(exc, (KeyError, TypeError)) else str(exc)
+    folders = {str(path.parent), str(path.parent.resolve()), str(path.parent.absolute())}
+    return redact_paths(text, folders).replace("…" + os.sep, "").replace("…/", "")
 
 
 def delete_run(run_id: str, root: str | Path | None = None) -> None:
@@ -379,11 +439,18 @@ def zip_run(path: str | Path) -> bytes:
 
 # -- downloads: one part of a run as the bytes of a file ------------------------------------------------
 def points_csv(result, index: np.ndarray | None = None) -> bytes:
-    """The points (id, cluster, x, y, anomaly, label, confidence) as CSV; only the rows ``index`` if given."""
-    table = points_table(result)
+    """The points (id, cluster, cluster_name, x, y, anomaly, label, confidence) as CSV; only the rows
+    ``index`` if given.
+
+    Safe to open in a spreadsheet: an id or label that would run as a formula (``=``, ``+``, ``-``,
+    ``@``, tab, CR first) gets a leading ``'``; the number columns are written as numbers.
+    """
+    from .usertext import csv_bytes
+
+    table = named_points(result)
     if index is not None:
         table = table.iloc[np.asarray(index)]
-    return table.to_csv(index=False).encode("utf-8")
+    return csv_bytes(table)
 
 
 def latent_parquet(result) -> bytes:

@@ -9,7 +9,7 @@ import streamlit as st
 from explorer import plots
 from explorer.cluster import DEEP_METHODS, LINKAGES, METHOD_LABELS, METHODS, cluster_sizes
 from explorer.dashboard import actions
-from explorer.dashboard.views import describe_run
+from explorer.dashboard.views import describe_run, markdown_text
 from explorer.dashboard.workspace import JobKind
 from explorer.limits import Limits
 from explorer.pipeline import ProjectionConfig, default_config
@@ -23,7 +23,7 @@ feedback.show_messages()
 
 def show_run(result) -> None:
     """What a run found: its scores, the k sweep and the cluster sizes."""
-    st.caption(describe_run(result))
+    st.caption(markdown_text(describe_run(result)))
     m = result.metrics
     cols = st.columns(5)
     cols[0].metric("clusters", result.clusters.k)
@@ -53,7 +53,7 @@ def show_run(result) -> None:
 def read_only_summary(result) -> None:
     cfg = result.config
     st.info("A saved run, read-only.")
-    st.markdown(f"**Data** {result.dataset.name} ({result.dataset.kind}, {result.dataset.n:,} rows) · "
+    st.markdown(f"**Data** {markdown_text(result.dataset.name)} ({result.dataset.kind}, {result.dataset.n:,} rows) · "
                 f"**model** {cfg.model.kind} (latent {result.Z.shape[1]}) on {result.device_description or result.device} · "
                 f"**clustering** {result.clusters.method} · **projection** {cfg.projection.method} · **seed** {cfg.seed}")
     if result.history:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.dashboard.views import markdown_text
+from explorer.dashboard.views import markdown_text, plain_text
 from explorer.data import SAMPLES, SCALINGS, SUPPORTED_EXTENSIONS, sniff_kind
 from pages.ui import display, feedback, loading, session, widgets as w
 
@@ -41,7 +41,7 @@ def choose_source() -> tuple[str, str, object, str | None] | None:
 def table_options(key: str, name: str, data: object, sample: str | None) -> tuple:
     """Preview the table and return (label, id, feature columns or None for all, scaling)."""
     rows, summary = loading.table_preview(key, data, name)
-    st.markdown(f"**Preview** of `{name}`: {len(rows):,} rows read for the preview, {len(rows.columns)} columns")
+    st.markdown(f"**Preview** of {markdown_text(name)}: {len(rows):,} rows read for the preview, {len(rows.columns)} columns")
     tab_cols, tab_rows = st.tabs(["Columns (type, missing values)", "First rows"])
     tab_cols.dataframe(summary, hide_index=True, width="stretch")
     tab_rows.dataframe(rows.head(200), width="stretch")
@@ -51,10 +51,10 @@ def table_options(key: str, name: str, data: object, sample: str | None) -> tupl
     with c1:
         label = w.selectbox("Label column (optional; evaluation only, never used to fit)", [None, *columns],
                              key=w.pkey("label", key), default=label_default,
-                             format_func=lambda c: "— none —" if c is None else c)
+                             format_func=lambda c: "— none —" if c is None else plain_text(c))
     with c2:
         id_col = w.selectbox("ID column (optional)", [None, *columns], key=w.pkey("id", key), default=id_default,
-                              format_func=lambda c: "— row number —" if c is None else c)
+                              format_func=lambda c: "— row number —" if c is None else plain_text(c))
     with c3:
         scaling = w.radio("Scaling", list(SCALINGS), key=w.pkey("scaling", key),
                            default=scaling_default, horizontal=True,
@@ -63,7 +63,8 @@ def table_options(key: str, name: str, data: object, sample: str | None) -> tupl
                                 "none: as they are")
     usable = [c for c in columns if c not in (label, id_col)]
     chosen = w.multiselect("Columns to use as features", usable, key=w.pkey("features", key, label, id_col),
-                            default=usable, help="Text, date, constant and empty columns are dropped automatically.")
+                            default=usable, format_func=plain_text,
+                            help="Text, date, constant and empty columns are dropped automatically.")
     return (label, id_col, None if chosen == usable else tuple(chosen), scaling)
 
 
@@ -104,7 +105,7 @@ ds = ws.dataset
 if ds is None:
     st.stop()
 st.divider()
-st.subheader(f"In use: {markdown_text(ds.name)}")
+st.subheader(f"In use: {markdown_text(ds.name)}", anchor=False)  # no anchor made from a user's name
 st.markdown(f"**{ds.n:,} rows × {ds.X.shape[1]:,} features** ({ds.kind})"
             + (f", labels: {ds.n_classes} classes" if ds.labels is not None else ", no labels"))
 with st.expander("What the loader did", expanded=True):

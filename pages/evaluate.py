@@ -1,15 +1,20 @@
 """Evaluate: how good the clustering is. With labels, agreement with them (accuracy after the Hungarian
-matching, NMI, ARI) and the class-by-cluster table; always the internal scores; and this session's runs
-side by side."""
+matching, NMI, ARI) and the class-by-cluster table; always the internal scores; this session's runs
+side by side; and two runs of the same data compared cluster by cluster."""
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 import streamlit as st
 
 from explorer import plots
-from explorer.dashboard.views import run_summary
+from explorer.compare import compare_runs
+from explorer.dashboard import comparison
+from explorer.dashboard.views import markdown_text, run_summary
+from explorer.errors import InputError
 from explorer.metrics import EXTERNAL_METRICS, INTERNAL_METRICS, METRICS, contingency
-from pages.ui import display, feedback, session
+from pages.ui import display, feedback, links, session, widgets
 
 st.title("📏 Evaluate")
 feedback.show_messages()
@@ -44,3 +49,62 @@ with feedback.guard("Runs"):
     frame = pd.DataFrame([run_summary(r) | {"on show": r is result} for r in runs])
     st.dataframe(frame, hide_index=True, width="stretch")
     st.caption("This session's runs (kept while the tab is open; save one on the Share page to keep it).")
+
+
+def pick_runs(ws) -> tuple:
+    """The two runs to compare (A defaults to the run on show), or (None, None) with a hint."""
+    saved = []
+    if session.list_runs_enabled():
+        from explorer.runs import list_runs
+
+        saved = list_runs(session.runs_root())
+    choices = comparison.comparable_runs(ws.runs, session.viewed_run(), saved)
+    by_key = {c.key: c for c in choices}
+    shown = comparison.choice_of(choices, result, ws.runs)
+    if not any(comparison.same_rows(choices, c) for c in choices):
+        st.info("Make a second run of this data (another clustering on the **Cluster** page) to compare two runs here.")
+        return None, None
+    left, right = st.columns(2)
+    with left:
+        a = widgets.selectbox("Run A", list(by_key), key=widgets.pkey("compare", "a"), default=shown.key if shown else None,
+                              format_func=lambda k: by_key[k].label)
+    others = comparison.same_rows(choices, by_key[a])
+    if not others:
+        st.info("No other run has as many rows as run A; pick another run A, or make a second run of its data.")
+        return None, None
+    with right:
+        b = widgets.selectbox("Run B", [c.key for c in others], key=widgets.pkey("compare", "b"),
+                              format_func=lambda k: by_key[k].label)
+    return load(by_key[a], ws), load(by_key[b], ws)
+
+
+def load(choice, ws):
+    if choice.source == "session":
+        return ws.runs[choice.ref]
+    if choice.source == "viewed":
+        return session.viewed_run()
+    return links.load_saved_run(choice.ref, session.runs_root())
+
+
+with feedback.guard("Compare runs"):
+    st.subheader("Compare runs")
+    st.caption("Two runs of the same data: which clusters of A correspond to which of B, and which split or merge.")
+    run_a, run_b = pick_runs(session.workspace())
+    found = None
+    if run_a is not None:
+        try:
+            found = compare_runs(run_a, run_b)
+        except InputError as exc:  # the message may quote row ids: text, not markup
+            st.error(markdown_text(exc))
+    if found is not None:
+        for note in found.notes:
+            st.caption(markdown_text(note))
+        c1, c2, c3 = st.columns(3)
+        c1.metric("ARI, A vs B", display.metric_value(found.ari), help="adjusted Rand index between the two clusterings; 1 is the same")
+        c2.metric("NMI, A vs B", display.metric_value(found.nmi), help="normalized mutual information between them, 0 to 1")
+        c3.metric("matched pairs", len(found.pairs), help="clusters of A matched one-to-one with B's (Hungarian)")
+        st.plotly_chart(plots.comparison_heatmap(found.counts, found.row_names, found.column_names), width="stretch")
+        st.markdown("\n".join(f"- {markdown_text(s)}" for s in found.findings))
+        st.dataframe(comparison.pairs_table(found), hide_index=True, width="stretch")
+        st.download_button("Download the comparison (JSON)", data=json.dumps(found.to_dict(), indent=2),
+                           file_name="comparison.json", mime="application/json", icon="⬇️", key="download_comparison")

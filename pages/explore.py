@@ -13,6 +13,7 @@ from explorer.dashboard.cache import short_tag
 from explorer.dashboard.workspace import JobKind
 from explorer.limits import Limits
 from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS
+from explorer.usertext import SPREADSHEET_NOTE, file_stem, plain_text
 from pages.ui import display, feedback, progress, session, widgets as w
 
 LIMITS = Limits.from_env()
@@ -39,7 +40,8 @@ def view_settings() -> tuple[str, int]:
             st.selectbox("Projection", list(PROJECTION_METHODS), key=key, format_func=PROJECTION_LABELS.get,
                          on_change=lambda: feedback.safely(actions.change_projection, ws, manager, result, st.session_state[key], LIMITS))
     with c2:
-        color_by = w.selectbox("Colour by", views.color_options(result), key=w.pkey("color_by"), default="cluster")
+        color_by = w.selectbox("Colour by", views.color_options(result), key=w.pkey("color_by"), default="cluster",
+                               format_func=views.plain_text)
     with c3:
         asked = w.number("Points drawn at most", w.pkey("cap"), DISPLAY_CAP, min_value=1000,
                          max_value=int(LIMITS.max_display_points), step=10_000,
@@ -53,7 +55,7 @@ def view_settings() -> tuple[str, int]:
 def scatter_figure(color_by: str, cap: int):
     """The scatter, built once per run, colouring and cap and kept in this session (100k hover labels
     take a while to build; the session cache keeps one user's hover text away from everyone else)."""
-    key = (run_tag, id(result), color_by, cap)
+    key = (run_tag, id(result), color_by, cap, tuple(sorted(views.cluster_names(result).items())))  # names: renames redraw
     cached = st.session_state.get("scatter_cache")
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -72,10 +74,17 @@ def selection_panel(rows: np.ndarray) -> None:
     makeup = views.cluster_makeup(result, rows)
     st.dataframe(makeup.assign(share=makeup["share"].round(3), of_cluster=makeup["of_cluster"].round(3)),
                  hide_index=True, width="stretch", height=min(35 * len(makeup) + 40, 220))
+    if len(rows) == 1 and result.explanation is not None:
+        from explorer.dashboard.explaining import point_summary
+
+        p = point_summary(result, result.explanation, int(rows[0]))
+        runner = "none" if p["runner_up"] < 0 else f"{p['runner_up']}: {p['runner_up_name']}"
+        st.caption(views.markdown_text(f"In cluster {p['cluster']}: {p['name']} · runner-up {runner} · margin "
+                                       f"{p['margin']:.2f} (0: on the boundary, 1: deep inside)"))
     if ds.images is not None:
         if len(rows) == 1:
             st.image(display.upscale(views.thumbnails(result, rows)[0], 200), width=200)
-            st.markdown(views.hover_texts(result, rows)[0].replace("<br>", "  \n").replace("<b>", "**").replace("</b>", "**"))
+            st.markdown(views.point_details(result, int(rows[0])))
         else:
             shown = rows[:60]
             captions = [f"{ds.ids[i]} · c{views.cluster_name(result.clusters.labels[i])}" for i in shown]
@@ -84,8 +93,9 @@ def selection_panel(rows: np.ndarray) -> None:
                 st.caption(f"The first {len(shown)} of {len(rows):,} images.")
     else:
         st.dataframe(views.selection_table(result, rows[:2000]), hide_index=True, width="stretch", height=320)
-    st.download_button("Download the selection (CSV)", data=lambda: views.selection_table(result, rows).to_csv(index=False),
-                       file_name=f"{ds.name}-selection.csv", mime="text/csv", icon="⬇️", key="download_selection")
+    st.download_button("Download the selection (CSV)", data=lambda: views.selection_csv(result, rows),
+                       file_name=f"{file_stem(ds.name)}-selection.csv", mime="text/csv", icon="⬇️", key="download_selection",
+                       help=SPREADSHEET_NOTE)
 
 
 with feedback.guard("Explore"):
@@ -103,7 +113,7 @@ with feedback.guard("Explore"):
     with right:
         clusters = sorted(set(int(c) for c in np.unique(result.clusters.labels)))
         picked = w.multiselect("Or pick clusters to inspect", clusters, key=w.pkey("pick", run_tag),
-                                format_func=views.cluster_name)
+                                format_func=lambda c: plain_text(views.cluster_names(result).get(c) or views.cluster_name(c)))
         if len(rows) == 0 and picked:
             rows = np.flatnonzero(np.isin(result.clusters.labels, picked))
         if len(rows):

@@ -5,6 +5,7 @@ import streamlit as st
 
 from explorer import plots, runs
 from explorer.dashboard import views
+from explorer.usertext import SPREADSHEET_NOTE, file_stem
 from pages.ui import feedback, links, session
 
 st.title("🔗 Share")
@@ -12,14 +13,18 @@ feedback.show_messages()
 result = session.need_result()
 ds = result.dataset
 root = session.runs_root()
-stem = f"{ds.name}-{result.run_id or 'run'}"
+stem = f"{file_stem(ds.name)}-{result.run_id or 'run'}"  # a file name made from the user's name: safe characters only
 
 
 def scatter_html() -> str:
     values, kind = views.color_values(result, "cluster")
     fig = plots.scatter(result.embedding, color=values, color_kind=kind, color_name="cluster",
                         hovertext=lambda rows: views.hover_texts(result, rows), title=views.describe_run(result))
-    return plots.standalone_html(fig)
+    if result.explanation is None:
+        return plots.standalone_html(fig)
+    from explorer.explain.report import to_html
+
+    return plots.standalone_html(fig, after=to_html(result.explanation))  # the clusters, explained, below the map
 
 
 with feedback.guard("Saving"):
@@ -32,13 +37,14 @@ with feedback.guard("Saving"):
         st.success(f"Saved as run `{result.run_id}`." if not session.read_only() else f"Saved run `{result.run_id}`.")
         st.markdown("**Read-only link** (anyone who has it can open this run, also after the server restarts):")
         st.code(link, language=None)
-        st.caption(f"The run lives in `{root}/{result.run_id}/`; `explorer show {result.run_id}` prints it too.")
+        st.caption(f"The run is kept in the server's runs folder as `{result.run_id}/`; "
+                   f"`explorer show {result.run_id}` prints it there.")  # never the server's path
 
 st.subheader("Downloads")
 with feedback.guard("Downloads"):
     c1, c2, c3 = st.columns(3)
     c1.download_button("Points (CSV)", data=lambda: runs.points_csv(result), file_name=f"{stem}-points.csv",
-                       mime="text/csv", icon="⬇️", help="id, cluster, x, y, anomaly, label, confidence")
+                       mime="text/csv", icon="⬇️", help="id, cluster, x, y, anomaly, label, confidence. " + SPREADSHEET_NOTE)
     c2.download_button("Latent space (Parquet)", data=lambda: runs.latent_parquet(result), file_name=f"{stem}-latent.parquet",
                        mime="application/octet-stream", icon="⬇️", help="id, z0 … zk, cluster")
     c3.download_button("Model (safetensors)", data=lambda: runs.model_safetensors(result), file_name=f"{stem}-model.safetensors",
@@ -46,7 +52,7 @@ with feedback.guard("Downloads"):
                        help="the weights; the model's settings are in the file's metadata" if result.reducer is not None
                        else "no model was trained for this run")
     c4, c5, _ = st.columns(3)
-    c4.download_button("Scatter (HTML, works offline)", data=scatter_html, file_name=f"{stem}-scatter.html",
+    c4.download_button("Map and clusters (HTML, works offline)", data=scatter_html, file_name=f"{stem}-scatter.html",
                        mime="text/html", icon="⬇️")
     saved = result.run_id is not None
     c5.download_button("Whole run (zip)", data=(lambda: runs.zip_run(runs.run_dir(root, result.run_id))) if saved else b"",

@@ -328,3 +328,99 @@ def test_an_upload_over_the_session_budget_is_refused_whole(runs_dir, monkeypatc
     upload(at, "a.csv", blobs_csv(), "text/csv")
     assert not at.error and at.session_state["ws"].dataset.name == "a"
     assert at.session_state["ws"].upload.nbytes == len(blobs_csv())
+
+
+def test_the_understand_page_explains_renames_and_keeps_the_names(runs_dir):
+    at = upload(app(), "blobs.csv", blobs_csv(), "text/csv")
+    by_label(at.selectbox, LABEL).set_value("kind").run()
+    cluster_kmeans(at, 3)
+    ws = at.session_state["ws"]
+    ex = ws.result.explanation
+    assert ex is not None and len(ex.clusters) == 3
+    at.switch_page("pages/understand.py").run()
+    ok(at)
+    overview = at.dataframe[0].value
+    assert list(overview["cluster"]) == [0, 1, 2] and overview["rows"].sum() == 150
+    assert all(overview["what sets it apart"].str.len() > 0)
+    assert "agrees with the clusters on" in texts(at.caption) + texts(at.warning)
+    assert "Rule:" in texts(at.markdown) and "Typical members" in texts(at.markdown)
+    assert len(at.get("plotly_chart")) == 1  # what sets the chosen cluster apart
+
+    first = ex.clusters[0].cluster
+    at.text_input(key=f"name:{id(ws.result)}:{first}").set_value("the [big](https://evil.example) ones")
+    by_label(at.button, "Save the names").click().run()
+    ok(at)
+    assert ws.result.explanation.names[first] == "the [big](https://evil.example) ones"
+    assert "the [big](https://evil.example) ones" in list(at.dataframe[0].value["name"])
+    assert "[big](" not in texts(at.markdown) and "\\[big\\]" in texts(at.markdown)  # escaped, never a link
+
+    at.switch_page("pages/share.py").run()
+    click(at, "Save this run")
+    run_id = ws.result.run_id
+    from explorer.runs import load_run
+
+    assert load_run(run_id, runs_dir).explanation.names[first] == "the [big](https://evil.example) ones"
+
+    viewer = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
+    viewer.query_params["run"] = run_id
+    viewer.run()
+    viewer.switch_page("pages/understand.py").run()
+    ok(viewer)
+    assert "the [big](https://evil.example) ones" in list(viewer.dataframe[0].value["name"])
+    assert "read-only" in texts(viewer.caption) and not [b for b in viewer.button if b.label == "Save the names"]
+
+
+def test_the_understand_page_shows_mean_images_and_members_of_an_image_set(runs_dir):
+    at = upload(app(), "shapes.zip", shapes_zip(), "application/zip")
+    train(at, "pca", **{"Latent size": 4})
+    cluster_kmeans(at, 3)
+    at.switch_page("pages/understand.py").run()
+    ok(at)
+    ex = at.session_state["ws"].result.explanation
+    assert ex.on == "latent" and len(ex.clusters) == 3
+    md = texts(at.markdown)
+    assert "mean image" in md and "Typical members" in md and "Borderline members" in md
+    assert len(at.image) >= 3 + 8  # cluster mean, rest mean, difference, then the members' thumbnails
+
+
+def test_evaluate_compares_two_session_runs(runs_dir):
+    at = cluster_kmeans(app(), 3)  # the bundled penguins table: no model to train
+    at.switch_page("pages/evaluate.py").run()
+    ok(at)
+    assert "Make a second run of this data" in texts(at.info)  # one run: nothing to compare yet
+    cluster_kmeans(at, 2)
+    at.switch_page("pages/evaluate.py").run()
+    ok(at)
+    assert "Compare runs" in texts(at.subheader)
+    run_a, run_b = by_label(at.selectbox, "Run A"), by_label(at.selectbox, "Run B")
+    assert "k 2" in run_a.format_func(run_a.value) and "k 3" in run_b.format_func(run_b.value)  # A: the run on show
+    assert float(by_label(at.metric, "ARI, A vs B").value) < 1.0
+    assert len(at.get("plotly_chart")) == 2  # labels by clusters, then A's clusters by B's
+    assert "splits into B's" in texts(at.markdown)  # one of k 2's clusters is two of k 3's
+    assert [d for d in at.get("download_button") if d.proto.label == "Download the comparison (JSON)"]
+    run_a.set_value(run_b.value).run()  # A is now the k 3 run, B the k 2 one
+    ok(at)
+    run_a, run_b = by_label(at.selectbox, "Run A"), by_label(at.selectbox, "Run B")
+    assert "k 3" in run_a.format_func(run_a.value) and "k 2" in run_b.format_func(run_b.value)
+    assert "merges A's" in texts(at.markdown)
+
+
+def test_evaluate_compares_a_viewed_run_with_a_saved_one(runs_dir, tmp_path, monkeypatch):
+    from explorer.cli import main
+    from explorer.runs import list_runs
+
+    monkeypatch.setenv("EXPLORER_LIST_RUNS", "1")  # saved runs are offered only where the server lists them
+    csv = tmp_path / "blobs.csv"
+    csv.write_bytes(blobs_csv(90))
+    for k in ("3", "2"):
+        assert main(["run", str(csv), "--model", "pca", "--cluster", "kmeans", "--k", k, "--projection", "pca",
+                     "--out", str(runs_dir), "--quiet"]) == 0
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
+    viewed = next(r["run_id"] for r in list_runs(runs_dir) if r["metrics"]["k"] == 3)
+    at.query_params["run"] = viewed
+    at.run()
+    at.switch_page("pages/evaluate.py").run()
+    ok(at)
+    run_a, run_b = by_label(at.selectbox, "Run A"), by_label(at.selectbox, "Run B")
+    assert run_a.value == f"viewed:{viewed}" and run_b.value.startswith("saved:")
+    assert "merges A's" in texts(at.markdown) and len(at.get("plotly_chart")) == 1  # no labels: only the comparison

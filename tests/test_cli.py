@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from explorer.cli import main
@@ -110,3 +111,56 @@ def test_cli_subprocess_bad_input_has_no_traceback(tmp_path):
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and out.stderr.startswith("error:")
     assert "pickle" in out.stderr.lower() or "object" in out.stderr.lower()
+
+
+def test_cli_compare_two_saved_runs(tmp_path, capsys):
+    """Two quick runs of one small table (k-means k 3 and k 2): compare finds the merge; --json is the
+    comparison's dict; a run of other data is one clear error line."""
+    from explorer.data import TableOptions, load
+    from explorer.pipeline import ModelConfig, PipelineConfig, replace_nested, run_pipeline
+    from explorer.runs import save_run
+
+    def saved(table: Path, k: int) -> str:
+        ds = load(str(table), table=TableOptions(label_column="kind"))
+        cfg = replace_nested(PipelineConfig(model=ModelConfig(kind="none", latent_dim=ds.X.shape[1]), device="cpu"),
+                             method="kmeans", k=k, projection_method="pca")
+        result = run_pipeline(ds, cfg)
+        save_run(result, tmp_path / "runs")
+        return result.run_id
+
+    table = small_table(tmp_path / "t.csv")
+    three, two = saved(table, 3), saved(table, 2)
+    assert main(["compare", three, two, "--runs", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert f"A  run {three}" in out and "ARI" in out and "NMI" in out and "matched pairs" in out
+    assert "merges A's cluster" in out  # two of the three blobs share one cluster at k 2
+    assert "rows in both" in out and "cluster 0" in out
+
+    assert main(["compare", str(tmp_path / "runs" / three), str(tmp_path / "runs" / three), "--json"]) == 0
+    same = json.loads(capsys.readouterr().out)
+    assert same["ari"] == 1.0 and len(same["pairs"]) == 3 and same["splits"] == same["merges"] == []
+    assert sum(map(sum, same["contingency"]["counts"])) == 150
+
+    other = saved(small_table(tmp_path / "u.csv", n=120), 3)
+    assert main(["compare", three, other, "--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "run A has 150 rows and run B 120" in err and "Traceback" not in err
+    assert main(["compare", three, "A" * 22, "--runs", str(tmp_path / "runs")]) == 2
+    assert "no saved run" in capsys.readouterr().err
+
+
+def test_names_cannot_drive_the_terminal(tmp_path, capsys):
+    """A column name holding an ANSI escape sequence (clear the screen, move the cursor) is printed
+    with the escape replaced, never sent to the terminal as it is."""
+    from explorer.cli import main
+
+    rng = np.random.default_rng(0)
+    evil = "\x1b[2J\x1b[Hbalance\x07"
+    path = tmp_path / "t.csv"
+    pd.DataFrame({evil: rng.normal(size=60), "b": rng.normal(size=60)}).to_csv(path, index=False)
+    assert main(["run", str(path), "--k", "2", "--projection", "pca", "--out", str(tmp_path / "runs"), "--quiet"]) == 0
+    run_id = next((tmp_path / "runs").iterdir()).name
+    assert main(["explain", run_id, "--runs", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr()
+    assert "\x1b" not in out.out + out.err and "\x07" not in out.out + out.err
+    assert "\ufffd[2J" in out.out  # the name is still there, defanged

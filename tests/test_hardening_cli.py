@@ -97,3 +97,21 @@ def test_a_bad_cap_setting_is_one_line(corpus, caps, capsys, monkeypatch):
 def test_show_refuses_what_is_not_a_saved_run(tmp_path, capsys, run):
     code, _, err = run_cli(["show", run, "--runs", str(tmp_path)], capsys)
     assert code == 2 and err.count("error:") == 1 and "Traceback" not in err
+
+
+def test_an_error_after_the_progress_bar_started_gets_a_line_of_its_own(corpus, caps, capsys, monkeypatch):
+    import explorer.pipeline
+    from explorer.errors import TrainingError
+    from explorer.events import Progress
+
+    def failing_run(dataset, cfg, on_event, **kwargs):
+        on_event(Progress("train", "epoch 1/3", 0.3, loss=1.0))  # the bar's line is open now
+        raise TrainingError("the loss became NaN")
+
+    monkeypatch.setattr(explorer.pipeline, "run_pipeline", failing_run)
+    folder, _ = corpus
+    code, _, err = run_cli(["run", str(folder / "data" / "tabs.csv"), "--model", "pca", "--out", str(folder / "x")],
+                           capsys)
+    lines = err.replace("\r", "\n").splitlines()  # the bar redraws itself with \r
+    assert code == 2 and "error: the loss became NaN" in lines
+    assert any(line.strip().startswith("train [") for line in lines)

@@ -41,7 +41,12 @@ def test_the_corpus_covers_the_issue(corpus):
                    "label with missing values", "label with one class", "label with all-unique values",
                    "more columns than rows", "over the upload limit", "mixed sizes and modes", "truncated PNG",
                    "text file renamed .png", "20000x20000", "zip slip", "zip bomb", "zip holding only a zip",
-                   "zip with no images", "object-dtype .npy"):
+                   "zip with no images", "object-dtype .npy",
+                   # issue 13: small files that decode to a lot, and the loader gaps
+                   "constant columns that decodes past the memory cap", "repeating one long string",
+                   "header claims 10^13", "claims more than it holds", ".npz bomb", "row cap by its header",
+                   "40 PNGs of 6000x6000", "CR-only", "Excel sep=;", "UTF-32 with", "UTF-32 without",
+                   '"1,000"', "list-of-strings", "two list-of-strings"):
         assert wanted in names, wanted
     assert {c.expect for c in cases} == {"error", "ok"} and all(c.message_fragment or c.expect == "ok" for c in cases)
 
@@ -157,7 +162,8 @@ def test_object_arrays_are_never_unpickled(tmp_path, monkeypatch, suffix):
     monkeypatch.setattr(np, "load", np_load)
     with pytest.raises(InputError, match="never unpickled"):
         load(path, limits=LIMITS)
-    assert asked and not any(asked) and not canary.exists()
+    # refused from the header's dtype, before numpy is asked to read anything (and never to unpickle)
+    assert not any(asked) and not canary.exists()
 
 
 @pytest.mark.parametrize("link", ["../", "../../etc/passwd", "..%2F..%2Fetc", "/etc/passwd", "runs/../..", "", " ",
@@ -190,3 +196,36 @@ def test_run_ids_carry_128_random_bits():
     for run_id in list(ids)[:200]:
         assert RUN_ID_PATTERN.match(run_id)
         assert len(base64.urlsafe_b64decode(run_id + "==")) == 16
+
+
+# ----------------------------------------------------------------------- paths that are not files
+@pytest.mark.parametrize("kind", ["fifo", "device_link", "dangling_link", "folder_named_csv"])
+def test_a_path_that_is_not_a_regular_file_is_named_and_never_read(tmp_path, kind):
+    """A FIFO would block a reader forever and /dev/zero never ends: each is called what it is."""
+    path = tmp_path / "data.csv"
+    if kind == "fifo":
+        os.mkfifo(path)  # nobody writes to it: opening it to read (blocking) would hang this test
+        expected = "named pipe"
+    elif kind == "device_link":
+        path.symlink_to("/dev/zero")
+        expected = "character device (a link to /dev/zero)"
+    elif kind == "dangling_link":
+        path.symlink_to(tmp_path / "gone.csv")
+        expected = "which does not exist"
+    else:
+        path.mkdir()
+        (path / "x.png").write_bytes(b"not an image")
+        expected = "could be read as an image"  # a folder is an image folder, whatever its name
+    with pytest.raises(InputError) as refused:
+        load(path, limits=LIMITS)
+    assert expected in str(refused.value) and "no such file" not in str(refused.value)
+
+
+def test_a_fifo_in_an_image_folder_is_skipped_not_read(tmp_path):
+    from bad_inputs import _good_pngs
+
+    for name, data in _good_pngs(4).items():
+        (tmp_path / name).write_bytes(data)
+    os.mkfifo(tmp_path / "pipe.png")
+    ds = load(tmp_path, limits=LIMITS)
+    assert ds.n == 4 and any("not regular files" in n and "pipe.png" in n for n in ds.report.notes)

@@ -131,3 +131,54 @@ def test_tiny_inputs(n):
     emb, labels = points(n=n)
     fig = plots.scatter(emb, color=labels.astype(str))
     assert n_drawn(fig) == n
+
+
+def figure_strings(fig) -> list[str]:
+    """Every string in the figure's JSON that Plotly may draw as text (names, titles, ticks, hover)."""
+    out: list[str] = []
+
+    def walk(node):
+        if isinstance(node, str):
+            out.append(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key not in ("colorscale", "template", "type", "mode", "hoverinfo", "dragmode", "hovermode",
+                               "clickmode", "uirevision", "orientation", "textposition", "texttemplate",
+                               "hovertemplate", "color", "marker_color", "itemsizing", "autorange", "side",
+                               "overlaying", "dash", "xref", "yref", "annotation_position"):
+                    walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(fig.to_plotly_json())
+    return out
+
+
+def test_user_names_in_figures_are_text_not_html():
+    """Category levels, column names, class labels and titles are escaped by the builders: Plotly would
+    otherwise draw <b>, <br> and <a href> in them, and decode entities."""
+    import html
+
+    from bad_inputs.markup import COLUMN, LABELS, LEVELS
+
+    from explorer.usertext import plain_text
+
+    emb, groups = points(90)
+    levels = np.array(LEVELS)[groups % 3]
+    figures = [
+        plots.scatter(emb, color=levels, color_kind="category", color_name=COLUMN, title="<a href='https://evil.example'>t</a>"),
+        plots.scatter(emb, color=np.linspace(0, 1, 90), color_kind="number", color_name=COLUMN),
+        plots.contingency_heatmap(np.eye(3, dtype=int), LABELS, [0, 1, 2]),
+        plots.feature_errors([COLUMN, *LEVELS], np.array([0.1, 0.2, 0.3, 0.4])),
+        plots.cluster_sizes(LABELS, [1, 2, 3]),
+        plots.histogram(np.arange(5.0), f"anomaly of {COLUMN}"),
+    ]
+    for fig in figures:
+        for text in figure_strings(fig):
+            assert "<" not in text and ">" not in text and "$" not in text, text
+    drawn = {html.unescape(t.name) for t in figures[0].data}
+    assert drawn == {plain_text(v) for v in LEVELS}  # each level, shown as it reads
+    assert html.unescape(figures[0].layout.legend.title.text) == COLUMN
+    assert html.unescape(figures[1].data[-1].marker.colorbar.title.text) == COLUMN
+    assert [html.unescape(y) for y in figures[2].data[0].y] == LABELS

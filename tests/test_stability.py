@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from explorer.cluster import ClusterConfig, cluster
-from explorer.stability import STABLE, stability_sweep, suggest_stable_k
+from explorer.stability import STABLE, VALLEY, stability_sweep, suggest_stable_k, valley_ratio
 
 
 def test_planted_blobs_are_stable_at_their_number(make_blobs, single_thread):
@@ -32,6 +32,44 @@ def test_the_rule_takes_the_finest_stable_k():
     assert "k = 6" in reason
     k, criterion, runner_up, _ = suggest_stable_k([2, 3, 4], [0.5, 0.7, 0.6])
     assert (k, criterion, runner_up) == (3, "stability (none stable)", 4)
+
+
+def flat_slab_and_blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three round groups and one large group spread evenly (no dip) along x: k-means cuts the slab in
+    two the same way on every half, so stability alone also rewards k = 5."""
+    rng = np.random.default_rng(seed)
+    blobs = [rng.normal([c, 12.0], 0.6, (700, 2)) for c in (-10.0, 0.0, 10.0)]
+    slab = np.column_stack([rng.uniform(-5, 5, 3000), rng.normal(-6.0, 0.6, 3000)])
+    X = np.concatenate([*blobs, slab]).astype(np.float32)
+    return X, np.repeat([0, 1, 2, 3], [700, 700, 700, 3000])
+
+
+def test_a_cut_through_an_even_spread_has_no_valley_and_a_real_boundary_has_one():
+    X, y = flat_slab_and_blobs()
+    slab = X[y == 3]
+    halves = (slab[:, 0] > 0).astype(int)
+    centers = np.stack([slab[halves == 0].mean(0), slab[halves == 1].mean(0)])
+    flat, near = valley_ratio(slab, halves, centers, 0, 1)
+    assert flat >= VALLEY and near > 100
+    pair = X[y < 2]
+    gap, _ = valley_ratio(pair, y[y < 2], np.stack([pair[y[y < 2] == c].mean(0) for c in (0, 1)]), 0, 1)
+    assert gap < 0.1
+
+
+def test_the_sweep_does_not_cut_an_even_spread_that_comes_back_on_every_half(single_thread):
+    X, _ = flat_slab_and_blobs()
+    sweep = stability_sweep(X, (2, 7), random_state=0)
+    by_k = dict(zip(sweep.ks, sweep.stability))
+    assert by_k[5] >= STABLE  # the trap is there: the slab's halves come back
+    assert sweep.suggested == 4
+    assert "does not thin out" in sweep.reason and "k = 5" in sweep.reason
+
+
+def test_passed_over_ks_are_named_and_when_all_are_flat_the_coarsest_is_taken():
+    k, _, _, reason = suggest_stable_k([2, 3, 4, 5], [1.0, 1.0, 0.99, 0.6], {4: 0.97})
+    assert k == 3 and "k = 4 also comes back" in reason
+    k, criterion, _, reason = suggest_stable_k([2, 3, 4], [0.99, 0.98, 0.5], {2: 1.0, 3: 0.9})
+    assert (k, criterion) == (2, "stability") and "continuum" in reason
 
 
 def test_the_mixture_method_sweeps_by_stability_and_saves_it(make_blobs, single_thread, tmp_path):

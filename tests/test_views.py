@@ -9,6 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bad_inputs.markup import (FOLDERS, HOSTILE, HOSTILE_FILE, ID_COLUMN, ISSUE_FILE, LABEL_COLUMN, LABELS, LEVELS,
+                               TEXT_COLUMN, hostile_table, live_markup, table_csv, unmark)
+from explorer import runs, usertext
 from explorer.dashboard import forms, views
 from explorer.dashboard.actions import run_with_representation
 from explorer.dashboard.cache import dataset_fingerprint, model_key
@@ -53,7 +56,8 @@ def test_colours_and_hover(table_run):
     opts = views.color_options(table_run)
     assert opts[:3] == ["cluster", "label", "anomaly"] and {"a", "colour"} <= set(opts)
     values, kind = views.color_values(table_run, "cluster")
-    assert kind == "category" and set(values) == {"0", "1", "2"}
+    names = table_run.explanation.names
+    assert kind == "category" and set(values) == {f"{c}: {names[c]}" for c in (0, 1, 2)}  # the legend names clusters
     assert views.color_values(table_run, "a")[1] == "number"
     assert views.color_values(table_run, "colour")[1] == "category"
     with pytest.raises(InputError):
@@ -165,9 +169,104 @@ def test_downloads(table_run, tmp_path):
     np.testing.assert_allclose(model.transform(table_run.dataset.X), table_run.Z, rtol=1e-5, atol=1e-5)
 
 
-def test_user_text_shown_as_markdown_cannot_make_links_or_markup():
-    name = "![t](https://evil.example/x.png)[Sign in again](https://evil.example/login) <b>x</b> *a*_b_"
-    shown = views.markdown_text(name)
-    for made in ("![t](", "[Sign in again](", "<b>", "*a*", "_b_"):
-        assert made not in shown
-    assert shown.replace("\\", "") == name  # nothing dropped: only escaped
+# -- user text: shown as it reads, exported without formulas --------------------------------------------
+def hostile_run(model="pca"):
+    from explorer.data import TableOptions, load
+
+    ds = load(table_csv(hostile_table()), name=HOSTILE_FILE, table=TableOptions(label_column=LABEL_COLUMN, id_column=ID_COLUMN))
+    return run_pipeline(ds, small_cfg(ds, model=model, latent_dim=2))
+
+
+def test_markdown_text_makes_no_markup_and_reads_as_it_was():
+    for text in [*HOSTILE, *LEVELS, *LABELS, *FOLDERS]:
+        shown = usertext.markdown_text(text)
+        assert live_markup(shown) == [], (text, shown)
+        assert "\n" not in shown and "\r" not in shown  # a line break could start a heading or a list
+        assert unmark(shown) == usertext.plain_text(text), text  # nothing dropped: only escaped
+    assert usertext.markdown_text("EXPLORER_MAX_ROWS: 1,000 rows (a.csv)") == "EXPLORER_MAX_ROWS: 1,000 rows (a.csv)"
+    assert usertext.markdown_text("_b_ *a*").count("\\") == 4  # emphasis is escaped, snake_case is not
+    for start in ("# x", "- x", "+ x", "1. x", "2) x", "> x", "= x", "    x"):  # what begins a block
+        assert usertext.markdown_text(start)[:1] in ("\\", "\u00a0") or usertext.markdown_text(start)[1] == "\\", start
+
+
+def test_plain_text_shows_line_breaks_controls_and_direction_overrides():
+    assert usertext.plain_text("a\r\nb\nc\td") == "a↵b↵c d"
+    assert usertext.plain_text("photo\u202egnp.exe") == "photo\ufffdgnp.exe"  # would read "photoexe.png"
+    assert usertext.plain_text("\x00\x1b[31m") == "\ufffd\ufffd[31m"
+    assert usertext.plain_text("Zoë 東京 😀") == "Zoë 東京 😀"
+
+
+def test_plotly_text_is_entities_not_tags():
+    import html
+
+    for text in HOSTILE:
+        shown = usertext.plotly_text(text)
+        assert not set("<>$\n\r") & set(shown), shown
+        assert html.unescape(shown) == usertext.plain_text(text)  # what Plotly's entity decoding shows
+
+
+def test_hover_text_cannot_forge_lines_or_links():
+    import html
+
+    result = hostile_run()
+    fields = views.point_fields(result, np.arange(result.dataset.n))
+    hover = views.hover_texts(result, np.arange(result.dataset.n))
+    for row, text in enumerate(hover):
+        lines = text.split("<br>")
+        assert len(lines) == len(fields)  # one line per field, whatever the values hold
+        for line, (name, values) in zip(lines, fields):
+            assert line.startswith("<b>") and "</b>: " in line
+            shown_name, shown_value = line[3:].split("</b>: ", 1)
+            assert "<" not in shown_name + shown_value and ">" not in shown_name + shown_value
+            assert html.unescape(shown_value) == usertext.plain_text(values[row])
+            assert html.unescape(shown_name) == usertext.plain_text(name)
+    assert any(html.unescape(t).count("x<br><b>cluster</b>: 3") for t in hover)  # the value, shown as it is
+    details = views.point_details(result, 0)
+    assert live_markup(details) == [] and unmark(details).startswith("**id**: =1+1 #0")
+
+
+def test_describe_run_and_the_run_table_are_plain_text():
+    result = hostile_run()
+    assert views.describe_run(result).startswith(usertext.plain_text(result.dataset.name) + ": 90 rows")
+    assert views.run_summary(result)["data"] == usertext.plain_text(result.dataset.name)
+
+
+def test_exports_neutralize_formulas_and_keep_numbers():
+    result = hostile_run()
+    for blob in (runs.points_csv(result), views.selection_csv(result, np.arange(result.dataset.n))):
+        frame = pd.read_csv(io.BytesIO(blob), dtype=str, keep_default_na=False)
+        for column in frame.columns:
+            assert not column.startswith(usertext.FORMULA_PREFIXES), column
+            for cell in frame[column]:
+                assert not cell.startswith(usertext.FORMULA_PREFIXES) or usertext.is_number_text(cell), (column, cell)
+        assert "'=1+1 #0" in set(frame["id"]) and "-5" in set(frame["id"])  # a formula-like id, a number-like one
+        assert "'-2+3" in set(frame["label"])
+        numbers = pd.read_csv(io.BytesIO(blob))
+        for column in ("cluster", "anomaly"):
+            assert pd.api.types.is_numeric_dtype(numbers[column])
+    selection = pd.read_csv(io.BytesIO(views.selection_csv(result, np.arange(result.dataset.n))))
+    assert pd.api.types.is_float_dtype(selection["b"]) and (selection["b"] < 0).all()  # negative numbers stay numbers
+    np.testing.assert_allclose(selection["b"], result.dataset.table["b"], atol=1e-4)
+    assert "'@id" in selection.columns
+    assert set(selection[TEXT_COLUMN]) == {"x<br><b>cluster</b>: 3", "'" + LEVELS[1], LEVELS[2]}
+
+
+def test_spreadsheet_cells():
+    cell = usertext.spreadsheet_cell
+    for risky in ("=1+1", "+A1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "-", "+cmd|' /C calc'!A0"):
+        assert cell(risky) == "'" + risky
+    for kept in ("-3", "+1.5e3", "-0.25", "a=b", " =1", "", "text"):
+        assert cell(kept) == kept
+    assert cell(-3.5) == -3.5 and cell(None) is None
+
+
+def test_file_stems_and_redacted_paths():
+    import re
+
+    stem = usertext.file_stem(ISSUE_FILE)
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,59}", stem) and stem.startswith("t_https_evil.example")
+    assert usertext.file_stem("../../etc/passwd") == "etc_passwd" and usertext.file_stem("...") == "data"
+    message = "[Errno 2] No such file: '/srv/explorer/runs/abc/points.parquet'"
+    assert usertext.redact_paths(message, ["/srv/explorer/runs", "/"]) == "[Errno 2] No such file: '…/abc/points.parquet'"
+    root = views.server_folders()[0]
+    assert views.visitor_text(f"{root}/x failed") == "…/x failed"

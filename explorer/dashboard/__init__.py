@@ -7,6 +7,7 @@
 - :mod:`~explorer.dashboard.cache`: the keys models and runs are cached by.
 - :mod:`~explorer.dashboard.views`: what a page shows of a run, as arrays and tables.
 - :mod:`~explorer.dashboard.forms`: values typed by hand, the devices this machine has.
+- :mod:`~explorer.dashboard.comparison`: the runs the Evaluate page can compare.
 
 The pages in ``pages/`` hold the widgets and call these; the library outside this package knows
 nothing of the dashboard.

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..metrics import EXTERNAL_METRICS, INTERNAL_METRICS
+from ..usertext import csv_bytes, markdown_text, plain_text, plotly_text, redact_paths
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Sequence
@@ -26,14 +27,27 @@ BUILT_IN_COLORS = ("cluster", "label", "anomaly", "confidence")
 MAX_RECONSTRUCT_ROWS = 5000  # per-feature errors are averaged over a seeded sample of this many rows
 
 
-# -- user text ----------------------------------------------------------------------------------------
-MARKDOWN_SPECIAL = "\\`*_[]<>#|~$"
+# -- user text: escaped in one place, explorer.usertext (the pages import its helpers from here) -----------
+def server_folders() -> list[str]:
+    """Folders of the server a message must not show a visitor: the runs folder, the working folder, the
+    home and temporary folders, Python's prefix and this package's checkout."""
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from ..runs import default_root
+
+    root = default_root()
+    found = [str(root.absolute()), str(root.resolve()), os.getcwd(), str(Path.home()), tempfile.gettempdir(),
+             sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[2])]
+    return [f for f in found if os.path.isabs(f)]
 
 
-def markdown_text(text: object) -> str:
-    """``text`` (a file or column name, a cell, a loader's sentence that quotes them) escaped so that
-    Markdown shows it as it is: no link, image, emphasis or HTML made from what a user supplied."""
-    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in str(text))
+def visitor_text(message: object) -> str:
+    """A message (an error, a notice: plain text that may quote file, column or run names) as Markdown
+    for the page: the server's folders left out (:func:`server_folders`), the rest escaped."""
+    return markdown_text(redact_paths(message, server_folders()))
 
 
 # -- the scatter: colours and hover ----------------------------------------------------------------------
@@ -60,7 +74,8 @@ def color_values(result: "RunResult", by: str) -> tuple[np.ndarray, ColorKind]:
 
     ds = result.dataset
     if by == "cluster":
-        return np.array([cluster_name(c) for c in result.clusters.labels], dtype=object), "category"
+        names = cluster_names(result)
+        return np.array([names.get(int(c)) or cluster_name(c) for c in result.clusters.labels], dtype=object), "category"
     if by == "label":
         if ds.labels is None:
             raise InputError("this data has no labels to colour by.")
@@ -86,27 +101,53 @@ def cluster_name(label: int) -> str:
     return "noise" if int(label) < 0 else str(int(label))
 
 
-def hover_texts(result: "RunResult", index: np.ndarray, max_fields: int = 8) -> list[str]:
-    """One hover label per row in ``index``: id, cluster, label, anomaly, then up to ``max_fields``
-    of the row's values (table columns, or the first features of embeddings)."""
+def cluster_names(result: "RunResult") -> dict[int, str]:
+    """cluster -> "3: high age, plan premium" (number and name, from the run's explanation), for the
+    legend, hover labels and tables; empty when the run has no explanation. User text: escape it where
+    it is rendered (plots and pages do)."""
+    ex = getattr(result, "explanation", None)
+    if ex is None:
+        return {}
+    return {c: f"{c}: {name}" for c, name in ex.names.items()}
+
+
+def point_fields(result: "RunResult", index: np.ndarray, max_fields: int = 8) -> list[tuple[str, list[str]]]:
+    """What a point's hover label and details say, as plain text: (name, value of each row in ``index``)
+    for id, cluster, label, anomaly, then up to ``max_fields`` of the row's values (table columns, or the
+    first features of embeddings; long values cut to 40 characters)."""
     ds = result.dataset
     index = np.asarray(index, dtype=np.int64)
-    columns: list[tuple[str, Any]] = [
-        ("id", np.asarray(ds.ids)[index]),
-        ("cluster", [cluster_name(c) for c in result.clusters.labels[index]]),
+    columns: list[tuple[str, list[str]]] = [
+        ("id", [str(v) for v in np.asarray(ds.ids)[index]]),
+        ("cluster", [cluster_names(result).get(int(c)) or cluster_name(c) for c in result.clusters.labels[index]]),
     ]
     if ds.labels is not None:
-        columns.append(("label", np.asarray(ds.labels)[index]))
+        columns.append(("label", [_short(v) for v in np.asarray(ds.labels)[index]]))
     columns.append(("anomaly", [f"{v:.4g}" for v in result.anomaly[index]]))
     if ds.table is not None:
         table = ds.table.iloc[index]  # type: ignore[attr-defined]
         for col in list(table.columns)[:max_fields]:
-            columns.append((str(col), [_short(v) for v in table[col].tolist()]))
+            columns.append((_short(col), [_short(v) for v in table[col].tolist()]))
     elif ds.kind == "embeddings":
         for j in range(min(max_fields, ds.X.shape[1])):
-            columns.append((ds.feature_names[j], [f"{v:.4g}" for v in ds.X[index, j]]))
-    names = [name for name, _ in columns]
-    return ["<br>".join(f"<b>{n}</b>: {v}" for n, v in zip(names, row)) for row in zip(*(vals for _, vals in columns))]
+            columns.append((_short(ds.feature_names[j]), [f"{v:.4g}" for v in ds.X[index, j]]))
+    return columns
+
+
+def hover_texts(result: "RunResult", index: np.ndarray, max_fields: int = 8) -> list[str]:
+    """One Plotly hover label per row in ``index`` (:func:`point_fields`, a ``<b>name</b>: value`` line
+    each). Every name and value is escaped (:func:`explorer.usertext.plotly_text`): a value such as
+    ``x<br><b>cluster</b>: 3`` shows as it is and can't add a line or a link."""
+    columns = [(f"<b>{plotly_text(name)}</b>: ", [plotly_text(v) for v in values])
+               for name, values in point_fields(result, index, max_fields)]
+    return ["<br>".join(n + v for n, v in zip((n for n, _ in columns), row))
+            for row in zip(*(values for _, values in columns))]
+
+
+def point_details(result: "RunResult", row: int) -> str:
+    """One point's fields (:func:`point_fields`) as Markdown lines ``**name**: value``, user text escaped."""
+    return "  \n".join(f"**{markdown_text(name)}**: {markdown_text(values[0])}"
+                       for name, values in point_fields(result, np.array([row]), max_fields=20))
 
 
 def _short(value: Any, width: int = 40) -> str:
@@ -215,10 +256,10 @@ def selection_table(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
     (tables) or the features (embeddings; at most 50)."""
     import pandas as pd
 
-    from ..runs import points_table
+    from ..runs import named_points
 
     index = np.asarray(index, dtype=np.int64)
-    points = points_table(result).iloc[index].reset_index(drop=True)
+    points = named_points(result).iloc[index].reset_index(drop=True)
     points = points[[c for c in points.columns if c not in ("x", "y", "z")]]
     ds = result.dataset
     if ds.table is not None:
@@ -231,6 +272,12 @@ def selection_table(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
     return points
 
 
+def selection_csv(result: "RunResult", index: np.ndarray) -> bytes:
+    """The rows ``index`` (:func:`selection_table`) as CSV, safe to open in a spreadsheet: text cells
+    that would run as formulas are prefixed with ``'`` (:func:`explorer.usertext.spreadsheet_safe`)."""
+    return csv_bytes(selection_table(result, index))
+
+
 def cluster_makeup(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
     """Which clusters a selection holds: cluster, selected (rows), share (of the selection),
     of_cluster (share of that cluster that is selected); largest first."""
@@ -241,7 +288,7 @@ def cluster_makeup(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
     values, counts = np.unique(chosen, return_counts=True)
     totals = np.array([(labels == v).sum() for v in values])
     frame = pd.DataFrame({
-        "cluster": [cluster_name(v) for v in values],
+        "cluster": [cluster_names(result).get(int(v)) or cluster_name(v) for v in values],
         "selected": counts.astype(np.int64),
         "share": counts / max(len(chosen), 1),
         "of_cluster": counts / np.maximum(totals, 1),
@@ -258,7 +305,7 @@ def run_summary(result: "RunResult") -> dict[str, Any]:
     cfg = result.config
     row: dict[str, Any] = {
         "run": result.run_id or "(not saved)",
-        "data": result.dataset.name,
+        "data": plain_text(result.dataset.name),
         "rows": result.dataset.n,
         "model": cfg.model.kind,
         "latent": int(result.Z.shape[1]),
@@ -275,10 +322,11 @@ def run_summary(result: "RunResult") -> dict[str, Any]:
 
 
 def describe_run(result: "RunResult") -> str:
-    """One sentence about a run, for captions (Markdown; the dataset's name escaped)."""
+    """One sentence about a run, as plain text (escape it for where it is shown: ``markdown_text``,
+    or pass it to :mod:`explorer.plots`, which escapes what it draws)."""
     ds, cfg = result.dataset, result.config
     model = "the features as they are" if not cfg.model.needs_fit else f"{cfg.model.kind} (latent {result.Z.shape[1]})"
-    return (f"{markdown_text(ds.name)}: {ds.n:,} rows, {model} on {result.device_description or result.device}, "
+    return (f"{plain_text(ds.name)}: {ds.n:,} rows, {model} on {result.device_description or result.device}, "
             f"{result.clusters.method} found {result.clusters.k} clusters")
 
 

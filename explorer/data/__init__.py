@@ -17,9 +17,10 @@ from pathlib import Path
 
 from ..dataset import Dataset
 from ..errors import InputError
+from ..events import StopCheck
 from ..limits import Limits
 from .arrays import load_array, load_vectors_parquet, parquet_holds_vectors
-from .common import SCALINGS, SUPPORTED_EXTENSIONS, Source, extension, is_path, read_source, sniff_kind, source_name
+from .common import SCALINGS, SUPPORTED_EXTENSIONS, LoadStopped, Source, extension, is_path, read_source, sniff_kind, source_name
 from .images import ImageOptions, load_images
 from .tables import TableOptions, load_table, read_table_preview
 
@@ -31,30 +32,36 @@ SAMPLES: dict[str, Path] = {
 
 
 def load(source: Source | list[Source], *, name: str | None = None, table: TableOptions | None = None,
-         images: ImageOptions | None = None, limits: Limits | None = None) -> Dataset:
+         images: ImageOptions | None = None, limits: Limits | None = None,
+         should_stop: StopCheck | None = None) -> Dataset:
     """Load any supported source as a Dataset, choosing the loader by the file's extension.
 
     ``source`` is a path (a file or a folder of images), bytes, a binary file object (such as an
     upload; its ``.name`` gives the format) or a list of those (several images). ``name`` gives the
     file name when ``source`` is bytes. ``table`` and ``images`` are the options of those loaders.
+
+    Every cap of ``limits`` that metadata can answer (rows, columns, decoded bytes, pixels, the
+    compression ratio) is checked before the data is decoded. ``should_stop()`` (optional: a Stop
+    button) and ``limits.max_load_seconds`` are checked between images, batches of rows and columns;
+    they end the load with :class:`~explorer.data.common.LoadStopped` and :class:`LimitError`.
     """
     limits = limits or Limits()
     if isinstance(source, (list, tuple)) or (is_path(source) and os.path.isdir(source)):  # type: ignore[arg-type]
-        return load_images(source, name, images, limits)
+        return load_images(source, name, images, limits, should_stop=should_stop)
     fname = source_name(source, name)
     kind = sniff_kind(fname) if not is_path(source) else sniff_kind(source)  # type: ignore[arg-type]
     if kind == "images":
-        return load_images(source, name, images, limits)
+        return load_images(source, name, images, limits, should_stop=should_stop)
     if kind == "array":
-        return load_array(source, name, limits)
+        return load_array(source, name, limits, should_stop=should_stop)
     if extension(fname) in (".parquet", ".pq"):
         fname, data = read_source(source, name, limits)
         if parquet_holds_vectors(data):
             options = table or TableOptions()
             return load_vectors_parquet(data, fname, limits, label_column=options.label_column,
                                         id_column=options.id_column)
-        return load_table(data, fname, table, limits)
-    return load_table(source, name, table, limits)
+        return load_table(data, fname, table, limits, should_stop=should_stop)
+    return load_table(source, name, table, limits, should_stop=should_stop)
 
 
 def load_sample(name: str, limits: Limits | None = None) -> Dataset:
@@ -75,7 +82,7 @@ def load_sample(name: str, limits: Limits | None = None) -> Dataset:
 
 __all__ = [
     "SCALINGS",
-    "Dataset", "ImageOptions", "Limits", "SAMPLES", "SUPPORTED_EXTENSIONS", "TableOptions", "load",
+    "Dataset", "ImageOptions", "Limits", "LoadStopped", "SAMPLES", "SUPPORTED_EXTENSIONS", "TableOptions", "load",
     "load_array", "load_images", "load_sample", "load_table", "load_vectors_parquet", "read_table_preview",
     "sniff_kind",
 ]

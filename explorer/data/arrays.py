@@ -14,52 +14,53 @@ import numpy as np
 
 from ..dataset import Dataset, LoadReport
 from ..errors import InputError
+from ..events import StopCheck
 from ..limits import Limits
+from .budgets import (
+    OBJECT_MESSAGE, check_array_shape, check_npy_size, decode_npy, npy_decoded_bytes, read_member_array,
+    read_npy_header, read_parquet_table,
+)
 from .common import (
-    Source, check_min_rows, display_name, extension, list_some, plural, read_source, scale_features,
-    scaling_sentence, to_uint8, usable_labels, values_to_str,
+    LoadGuard, Source, check_decoded_bytes, check_expansion, check_min_rows, display_name, extension, list_some,
+    plural, read_source, scale_features, scaling_sentence, to_uint8, usable_labels, values_to_str,
 )
 
 FEATURE_KEYS = ("X", "x", "data", "embeddings")
 LABEL_KEYS = ("y", "labels", "label")
 ID_KEYS = ("ids", "id")
 DIM_COLUMN_RE = re.compile(r"^dim_?\d+$", re.IGNORECASE)
-OBJECT_MESSAGE = "holds Python objects, which are never unpickled; save a numeric array"
 
 
-def _np_load(data: bytes, fname: str) -> object:
+def _read_npy(data: bytes, fname: str, limits: Limits) -> np.ndarray:
+    """An .npy -> its array, after its header has been checked against the file's size and the caps."""
+    stream = io.BytesIO(data)
+    header = read_npy_header(stream, fname)
+    check_npy_size(header, len(data) - header.offset, fname)
+    check_array_shape(header.shape, fname, limits)
+    check_decoded_bytes(limits, npy_decoded_bytes(header), f"{fname} (an array of shape {header.shape})")
+    return decode_npy(data, header)
+
+
+def _read_npz(data: bytes, fname: str, limits: Limits, report: LoadReport,
+              guard: LoadGuard) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """An .npz -> (features, labels or None, ids or None), by the conventional key names.
+
+    Before anything is decompressed: every member's compression ratio and the declared total are
+    checked; then the headers of the members used (features, labels, ids), against their declared
+    sizes, the row caps and ``max_decoded_bytes``. Only then is each read, into an array of the size
+    its header gave.
+    """
     try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as e:
-        if "allow_pickle" in str(e) or "Object arrays" in str(e):
-            raise InputError(f"{fname} {OBJECT_MESSAGE}.") from None
-        raise InputError(f"{fname} is not a readable NumPy file ({e}).") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise InputError(f"{fname} is not a readable NumPy file ({e}).") from None
-
-
-def _member(npz: object, key: str, fname: str) -> np.ndarray:
-    try:
-        return np.asarray(npz[key])  # type: ignore[index]
-    except ValueError as e:
-        if "allow_pickle" in str(e) or "Object arrays" in str(e):
-            raise InputError(f"{fname}: array '{key}' {OBJECT_MESSAGE}.") from None
-        raise InputError(f"{fname}: array '{key}' can't be read ({e}).") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise InputError(f"{fname}: array '{key}' can't be read ({e}).") from None
-
-
-def _read_npz(data: bytes, fname: str, limits: Limits,
-              report: LoadReport) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """An .npz -> (features, labels or None, ids or None), by the conventional key names."""
-    try:
-        sizes = {i.filename.removesuffix(".npy"): i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist()}
-    except zipfile.BadZipFile as e:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise InputError(f"{fname} is not a readable .npz file ({e}).") from None
-    declared = sum(sizes.values())
+    members = {i.filename.removesuffix(".npy"): i for i in infos}
+    declared = sum(i.file_size for i in infos)
     limits.check("max_unzipped_bytes", declared, f"{fname} expands to {declared:,} bytes")
-    npz = _np_load(data, fname)
-    keys = list(npz.files)  # type: ignore[attr-defined]
+    for key, info in members.items():
+        check_expansion(limits, f"{fname}: array '{key}'", info.file_size, info.compress_size)
+    keys = list(members)
     if not keys:
         raise InputError(f"{fname} holds no arrays.")
     label_key = next((k for k in LABEL_KEYS if k in keys), None)
@@ -69,18 +70,38 @@ def _read_npz(data: bytes, fname: str, limits: Limits,
     if feature_key is None:
         if not others:
             raise InputError(f"{fname} holds only labels or ids ({', '.join(keys)}); add the features as 'X'.")
-        feature_key = max(others, key=lambda k: sizes.get(k, 0))
+        feature_key = max(others, key=lambda k: members[k].file_size)
         if len(others) > 1:
             report.note(f"{fname} has no array named X; used '{feature_key}', the largest, as the features.")
     ignored = [k for k in others if k != feature_key]
     if ignored:
         report.note(f"Ignored the arrays {list_some([repr(k) for k in ignored])} in {fname}.")
-    X = _member(npz, feature_key, fname)
-    labels = None if label_key is None else _member(npz, label_key, fname)
-    ids = None if id_key is None else _member(npz, id_key, fname)
-    if labels is not None:
+    used = [k for k in (feature_key, label_key, id_key) if k is not None]
+    headers = {}
+    for key in used:
+        what = f"{fname}: array '{key}'"
+        try:
+            with zf.open(members[key]) as f:
+                headers[key] = read_npy_header(f, what)
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as e:  # RuntimeError: encrypted
+            raise InputError(f"{what} can't be read ({e}).") from None
+        check_npy_size(headers[key], members[key].file_size - headers[key].offset, what)
+    check_array_shape(headers[feature_key].shape, fname, limits)
+    check_decoded_bytes(limits, sum(npy_decoded_bytes(h) for h in headers.values()),
+                        f"{fname} (arrays {', '.join(f'{k} {headers[k].shape}' for k in used)})")
+    arrays = {}
+    for key in used:
+        guard.check(f"loading {fname}")
+        what = f"{fname}: array '{key}'"
+        try:
+            with zf.open(members[key]) as f:
+                f.read(headers[key].offset)
+                arrays[key] = read_member_array(f, headers[key], what)
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise InputError(f"{what} can't be read ({e}).") from None
+    if label_key is not None:
         report.note(f"Array '{label_key}' holds the labels; they are used only for evaluation.")
-    return X, labels, ids
+    return arrays[feature_key], arrays.get(label_key or ""), arrays.get(id_key or "")
 
 
 def _check_finite(a: np.ndarray, fname: str, what: str) -> None:
@@ -186,21 +207,24 @@ def _image_array(A: np.ndarray, fname: str, report: LoadReport, limits: Limits) 
 
 
 def load_array(source: Source, name: str | None = None, limits: Limits | None = None, *,
-               scaling: str = "none") -> Dataset:
+               scaling: str = "none", should_stop: StopCheck | None = None) -> Dataset:
     """Load an .npy or .npz file (never unpickling anything) as a Dataset.
 
     An .npz holds the features as X (or x, data, embeddings; else its largest array), optional
     labels as y (or labels) and ids as ids. 2-D features -> kind "embeddings" with feature names
     "dim0".., X (n, d) float32; 3-D/4-D -> kind "images", see :func:`array_dataset`.
+    Headers are checked before any data is decoded (see :mod:`explorer.data.budgets`);
+    ``should_stop()`` and ``limits.max_load_seconds`` are checked between the arrays of an .npz.
     """
     limits = limits or Limits()
+    guard = LoadGuard(limits, should_stop)
     fname, data = read_source(source, name, limits)
     report = LoadReport(source=fname, kind="embeddings")
     ext = extension(fname)
     if ext == ".npz":
-        A, labels, ids = _read_npz(data, fname, limits, report)
+        A, labels, ids = _read_npz(data, fname, limits, report, guard)
     elif ext == ".npy":
-        A, labels, ids = np.asarray(_np_load(data, fname)), None, None
+        A, labels, ids = _read_npy(data, fname, limits), None, None
     else:
         raise InputError(f"{fname}: arrays must be .npy or .npz files.")
     return array_dataset(A, fname, report, limits, labels, ids, scaling)
@@ -208,8 +232,9 @@ def load_array(source: Source, name: str | None = None, limits: Limits | None = 
 
 # --------------------------------------------------------------------------------- parquet vectors
 def parquet_holds_vectors(data: bytes) -> bool:
-    """True when a Parquet file is vectors: a list column, or only numeric columns named dim0, dim1, ...
-    (besides id and label columns). False also when it can't be read (the table loader says why)."""
+    """True when a Parquet file is vectors: a list column of numbers, or only numeric columns named
+    dim0, dim1, ... (besides id and label columns). A list of strings (tags) is no vector: such a file
+    is a table. False also when it can't be read (the table loader says why)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -217,7 +242,7 @@ def parquet_holds_vectors(data: bytes) -> bool:
         schema = pq.read_schema(io.BytesIO(data))
     except (pa.ArrowException, OSError, ValueError):
         return False
-    if any(_is_list(f.type) for f in schema):
+    if any(_is_number_list(f.type) for f in schema):
         return True
     rest = [f for f in schema if f.name.lower() not in LABEL_KEYS + ID_KEYS]
     return bool(rest) and all(DIM_COLUMN_RE.match(f.name) and (pa.types.is_integer(f.type) or
@@ -228,6 +253,16 @@ def _is_list(t: object) -> bool:
     import pyarrow as pa
 
     return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+
+
+def _is_number_list(t: object) -> bool:
+    """A list whose items are numbers (ints, floats; bools count as 0/1): a vector column."""
+    import pyarrow as pa
+
+    if not _is_list(t):
+        return False
+    item = t.value_type  # type: ignore[attr-defined]
+    return pa.types.is_integer(item) or pa.types.is_floating(item) or pa.types.is_boolean(item)
 
 
 def load_vectors_parquet(source: Source, name: str | None = None, limits: Limits | None = None, *,
@@ -241,26 +276,21 @@ def load_vectors_parquet(source: Source, name: str | None = None, limits: Limits
     """
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     limits = limits or Limits()
     fname, data = read_source(source, name, limits)
     report = LoadReport(source=fname, kind="embeddings")
-    try:
-        meta = pq.ParquetFile(io.BytesIO(data)).metadata
-        limits.check("max_rows", meta.num_rows, f"{fname} has {meta.num_rows:,} rows")
-        table = pq.read_table(io.BytesIO(data))
-    except (pa.ArrowException, OSError, ValueError) as e:
-        raise InputError(f"{fname} is not a readable Parquet file ({e}).") from None
+    table = read_parquet_table(data, fname, limits)
     names = table.column_names
     for col, role in ((label_column, "label"), (id_column, "ID")):
         if col is not None and col not in names:
             raise InputError(f"{fname}: the {role} column '{col}' does not exist; choose one of: {list_some(names, 30)}.")
     label_column = label_column or next((c for c in names if c.lower() in LABEL_KEYS), None)
     id_column = id_column or next((c for c in names if c.lower() in ID_KEYS), None)
-    list_cols = [c for c in names if _is_list(table.schema.field(c).type)]
+    list_cols = [c for c in names if _is_number_list(table.schema.field(c).type)]
     if len(list_cols) > 1:
-        raise InputError(f"{fname} has {len(list_cols)} list columns ({', '.join(list_cols)}); keep only the vectors.")
+        raise InputError(f"{fname} has {len(list_cols)} columns of number lists ({', '.join(list_cols)}); "
+                         "keep only the vectors.")
     if list_cols:
         col = table.column(list_cols[0]).combine_chunks()
         if col.null_count:
@@ -270,7 +300,10 @@ def load_vectors_parquet(source: Source, name: str | None = None, limits: Limits
             raise InputError(f"{fname}: the vectors in '{list_cols[0]}' have different lengths "
                              f"({lengths.min()} to {lengths.max()}); they must all have the same length.")
         d = int(lengths[0]) if len(lengths) else 0
-        A = col.flatten().to_numpy(zero_copy_only=False).astype(np.float64).reshape(len(col), d)
+        try:
+            A = col.flatten().cast(pa.float64()).to_numpy(zero_copy_only=False).reshape(len(col), d)
+        except (pa.ArrowException, ValueError) as e:
+            raise InputError(f"{fname}: the vectors in '{list_cols[0]}' can't be read as numbers ({e}).") from None
         vector_cols, feature_names = list_cols, None
     else:
         vector_cols = [c for c in names if DIM_COLUMN_RE.match(c)]

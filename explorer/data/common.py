@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import os
+import stat
+import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal, Union
 
 import numpy as np
 
-from ..errors import InputError
-from ..limits import Limits
+from ..errors import ExplorerError, InputError, LimitError
+from ..events import StopCheck
+from ..limits import Limits, how_to_raise
 from ..validation import MIN_ROWS
 
 if TYPE_CHECKING:
@@ -20,6 +23,8 @@ ARCHIVE_EXTENSIONS = (".zip",)
 ARRAY_EXTENSIONS = (".npy", ".npz")
 SUPPORTED_EXTENSIONS = TABLE_EXTENSIONS + ARCHIVE_EXTENSIONS + IMAGE_EXTENSIONS + ARRAY_EXTENSIONS
 
+VALUE_BYTES = 8  # what one decoded value costs: the float64 the encoder (and most arrays) work in
+BOMB_MIN_BYTES = 32 * 2**20  # a zip or .npz member expanding past this is checked for its compression ratio
 MISSING_LABEL = "(missing)"
 UNIQUE_LABEL_MIN_ROWS = 10  # a few rows may each be their own class; more than this, it is an ID
 
@@ -75,19 +80,124 @@ def display_name(file_name: str) -> str:
     return Path(file_name).stem or file_name
 
 
+class LoadStopped(ExplorerError):
+    """A load was stopped because its ``should_stop()`` said so (the dashboard's Stop button)."""
+
+
+class LoadGuard:
+    """Checked between the steps of one load (images, batches of rows, columns): raises
+    :class:`LoadStopped` when ``should_stop()`` says so and :class:`LimitError` once the load has run
+    past ``limits.max_load_seconds``. A load never blocks between two checks for long: each step is
+    bounded by the caps checked before it (pixels, rows, bytes)."""
+
+    def __init__(self, limits: Limits, should_stop: StopCheck | None = None) -> None:
+        self.limits, self.should_stop = limits, should_stop
+        self.start = time.monotonic()
+
+    def check(self, what: str) -> None:
+        """``what``: the load, for messages ("loading data.csv")."""
+        if self.should_stop is not None and self.should_stop():
+            raise LoadStopped(f"{what} was stopped.")
+        elapsed = time.monotonic() - self.start
+        if elapsed > self.limits.max_load_seconds:
+            raise LimitError(f"{what} took over {elapsed:,.0f} seconds, more than the limit max_load_seconds="
+                             f"{self.limits.max_load_seconds:,.0f}. {how_to_raise('max_load_seconds')}")
+
+
+def human_bytes(n: float) -> str:
+    """"512 MiB", "1.2 GiB", "40 KiB", "17 bytes"."""
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            value = n / size
+            return f"{value:,.0f} {unit}" if value >= 10 or value.is_integer() else f"{value:.1f} {unit}"
+    return f"{int(n):,} bytes"
+
+
+def check_decoded_bytes(limits: Limits, n_bytes: int, what: str) -> None:
+    """Refuse, before decoding, data whose decoded size (estimated: :data:`VALUE_BYTES` a value plus
+    any text) is over ``limits.max_decoded_bytes``. ``what``: "data.parquet (1,000,000 rows x 100 columns)"."""
+    cap = limits.max_decoded_bytes
+    if n_bytes > cap:
+        raise LimitError(
+            f"{what} would take about {human_bytes(n_bytes)} of memory once decoded, more than the limit "
+            f"max_decoded_bytes={cap:,} ({human_bytes(cap)}); it was refused before decoding. Load fewer rows or "
+            f"columns. {how_to_raise('max_decoded_bytes')}"
+        )
+
+
+def check_expansion(limits: Limits, what: str, expanded: int, compressed: int) -> None:
+    """Refuse a zip or .npz member that expands more than ``limits.max_compression_ratio`` times to
+    more than :data:`BOMB_MIN_BYTES` (a zip bomb), from its declared sizes, before reading it."""
+    ratio = expanded / max(compressed, 1)
+    if expanded > BOMB_MIN_BYTES and ratio > limits.max_compression_ratio:
+        raise LimitError(
+            f"{what} expands {ratio:,.0f} times (from {compressed:,} to {expanded:,} bytes), more than the limit "
+            f"max_compression_ratio={limits.max_compression_ratio:,}; that looks like a zip bomb, so it was "
+            f"refused. {how_to_raise('max_compression_ratio')}"
+        )
+
+
+def _not_a_file(path: Path, mode: int) -> str:
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a folder" if stat.S_ISDIR(mode) else "not a regular file")
+    via = f" (a link to {os.path.realpath(path)})" if path.is_symlink() else ""
+    return (f"{path}: is {kind}{via}, not a regular file, so it is not read (reading it could block or never "
+            "end). Copy the data into a file and load that.")
+
+
+def read_path(path: Path, limits: Limits, fname: str | None = None) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limits.max_upload_bytes`` of them.
+
+    Opened without blocking and checked on the open file (no race with a swap of the path): a FIFO,
+    a device (or a link to one), a socket or a folder is refused as what it is, never read; a path
+    that does not exist, or a link to nothing, says so.
+    """
+    fname = fname or path.name
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise InputError(f"{path}: is a link to {os.readlink(path)}, which does not exist.") from None
+        raise InputError(f"{path}: no such file; check the path.") from None
+    except IsADirectoryError:
+        raise InputError(_not_a_file(path, stat.S_IFDIR)) from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied; make the file readable.") from None
+    except OSError as e:
+        raise InputError(f"{path}: can't be opened ({e.strerror or e}).") from None
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(_not_a_file(path, mode))
+        size = os.fstat(fd).st_size
+        limits.check("max_upload_bytes", size, f"{fname} is {size:,} bytes")
+        data = _read_at_most(f, limits.max_upload_bytes + 1)
+    limits.check("max_upload_bytes", len(data), f"{fname} is over {limits.max_upload_bytes:,} bytes")
+    return data
+
+
+def _read_at_most(f: IO[bytes], n: int) -> bytes:
+    chunks, left = [], n
+    while left > 0:
+        chunk = f.read(min(left, 1 << 24))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_source(source: Source, name: str | None, limits: Limits) -> tuple[str, bytes]:
     """Read one file-like source completely, checking ``limits.max_upload_bytes``.
 
-    Returns (file name, the bytes). A file-like object is read from its start.
+    Returns (file name, the bytes). A file-like object is read from its start; a path must be a
+    regular file (see :func:`read_path`).
     """
     fname = source_name(source, name)
     cap = limits.max_upload_bytes
     if is_path(source):
-        path = Path(source)  # type: ignore[arg-type]
-        if not path.is_file():
-            raise InputError(f"{path}: no such file; check the path.")
-        limits.check("max_upload_bytes", path.stat().st_size, f"{fname} is {path.stat().st_size:,} bytes")
-        return fname, path.read_bytes()
+        return fname, read_path(Path(source), limits, fname)  # type: ignore[arg-type]
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif hasattr(source, "read"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import warnings
 import zipfile
 from collections import Counter
@@ -21,10 +22,11 @@ import numpy as np
 
 from ..dataset import Dataset, LoadReport
 from ..errors import InputError, LimitError
+from ..events import StopCheck
 from ..limits import Limits, how_to_raise
 from .common import (
-    IMAGE_EXTENSIONS, Source, check_min_rows, display_name, extension, is_path, list_some, plural, read_source,
-    source_name, to_uint8,
+    IMAGE_EXTENSIONS, LoadGuard, Source, check_expansion, check_min_rows, display_name, extension, is_path,
+    list_some, plural, read_path, read_source, source_name, to_uint8,
 )
 
 if TYPE_CHECKING:
@@ -33,8 +35,7 @@ if TYPE_CHECKING:
 # Decoders PIL may use; anything else (EPS, which calls Ghostscript, among others) is refused.
 PIL_FORMATS = ("PNG", "JPEG", "BMP", "DIB", "GIF", "WEBP", "TIFF")  # JPEG covers MPO too
 GRAY_TOLERANCE = 2  # levels by which R, G, B may differ in an image still counted as gray
-BOMB_RATIO = 200  # a member that expands more than this ...
-BOMB_MIN_BYTES = 32 * 2**20  # ... and to more than this is refused as a zip bomb
+HEADER_BYTES = 64 * 2**10  # what is read of each file to learn its size before anything is decoded
 
 
 @dataclass
@@ -62,10 +63,12 @@ class ImageOptions:
 
 @dataclass
 class _Entry:
-    """One candidate image: its id (a relative path) and how to get its bytes."""
+    """One candidate image: its id (a relative path), how to get its bytes, and its first
+    ``HEADER_BYTES`` (enough for the header of nearly every image, read without counting)."""
 
     id: str
     read: Callable[[], bytes]
+    peek: Callable[[], bytes]
 
 
 class _Skipped:
@@ -77,6 +80,7 @@ class _Skipped:
         "encrypted": "Skipped {n} that are encrypted: {names}.",
         "not_image": "Skipped {n} that are not images (by their extension): {names}.",
         "unreadable": "Skipped {n} that could not be read as images (truncated or not an image): {names}.",
+        "not_regular": "Skipped {n} that are not regular files (pipes, devices, sockets; never read): {names}.",
     }
 
     def __init__(self) -> None:
@@ -99,6 +103,24 @@ class _ByteBudget:
     def take(self, n: int) -> None:
         self.used += n
         self.limits.check("max_unzipped_bytes", self.used, f"{self.what} adds up to {self.used:,} bytes so far")
+
+
+class _PixelBudget:
+    """Counts the pixels to be decoded across one image set against ``limits.max_total_pixels``."""
+
+    def __init__(self, limits: Limits, what: str, n_images: int) -> None:
+        self.limits, self.used, self.what, self.n_images, self.counted = limits, 0, what, n_images, 0
+
+    def take(self, pixels: int) -> None:
+        self.used += pixels
+        self.counted += 1
+        if self.used > self.limits.max_total_pixels:
+            some = f" (in {plural(self.counted, 'image')} of {self.n_images:,})" if self.counted < self.n_images else ""
+            raise LimitError(
+                f"{self.what} holds {self.used:,} pixels to decode{some}, more than the limit max_total_pixels="
+                f"{self.limits.max_total_pixels:,}; it was refused from the image headers, before decoding. Use fewer "
+                f"or smaller images. {how_to_raise('max_total_pixels')}"
+            )
 
 
 # ------------------------------------------------------------------------------------ collecting
@@ -132,13 +154,18 @@ def _zip_entries(zf: zipfile.ZipFile, prefix: str, zname: str, limits: Limits, b
             continue
         declared += info.file_size
         limits.check("max_unzipped_bytes", declared, f"{zname} expands to over {declared:,} bytes of images")
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > BOMB_MIN_BYTES and ratio > BOMB_RATIO:
-            raise LimitError(f"{zname}: '{raw}' expands {ratio:,.0f} times (to {info.file_size:,} bytes); "
-                             "that looks like a zip bomb, so the zip was refused.")
+        check_expansion(limits, f"{zname}: '{raw}'", info.file_size, info.compress_size)
         entries.append(_Entry("/".join((prefix, *parts)) if prefix else "/".join(parts),
-                              _member_reader(zf, info, budget)))
+                              _member_reader(zf, info, budget), _member_peek(zf, info)))
     return entries
+
+
+def _member_peek(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], bytes]:
+    def peek() -> bytes:
+        with zf.open(info) as f:
+            return f.read(HEADER_BYTES)
+
+    return peek
 
 
 def _member_reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _ByteBudget) -> Callable[[], bytes]:
@@ -161,12 +188,24 @@ def _file_reader(data: bytes, budget: _ByteBudget) -> Callable[[], bytes]:
     return read
 
 
-def _path_reader(path: Path, budget: _ByteBudget) -> Callable[[], bytes]:
+def _path_reader(path: Path, budget: _ByteBudget, limits: Limits) -> Callable[[], bytes]:
     def read() -> bytes:
-        budget.take(path.stat().st_size)
-        return path.read_bytes()
+        data = read_path(path, limits)
+        budget.take(len(data))
+        return data
 
     return read
+
+
+def _path_peek(path: Path) -> Callable[[], bytes]:
+    def peek() -> bytes:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return b""
+            return f.read(HEADER_BYTES)
+
+    return peek
 
 
 def _zip_from_bytes(data: bytes, fname: str) -> zipfile.ZipFile:
@@ -176,15 +215,21 @@ def _zip_from_bytes(data: bytes, fname: str) -> zipfile.ZipFile:
         raise InputError(f"{fname} is not a readable zip file ({e}); zip the images again.") from None
 
 
-def _dir_entries(root: Path, budget: _ByteBudget, skipped: _Skipped) -> list[_Entry]:
+def _dir_entries(root: Path, budget: _ByteBudget, skipped: _Skipped, limits: Limits) -> list[_Entry]:
     entries = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).parts
         if path.is_dir() or _hidden(rel):
             continue
         ext = extension(path.name)
-        if ext in IMAGE_EXTENSIONS:
-            entries.append(_Entry("/".join(rel), _path_reader(path, budget)))
+        try:
+            regular = stat.S_ISREG(path.stat().st_mode)  # stat does not open: a FIFO can't block here
+        except OSError:
+            regular = False
+        if not regular:
+            skipped.add("not_regular", "/".join(rel))
+        elif ext in IMAGE_EXTENSIONS:
+            entries.append(_Entry("/".join(rel), _path_reader(path, budget, limits), _path_peek(path)))
         else:
             skipped.add("nested" if ext == ".zip" else "not_image", "/".join(rel))
     return entries
@@ -195,7 +240,7 @@ def _collect(source: Source | list[Source], name: str | None, limits: Limits, bu
     """Every candidate image of ``source`` -> (what it is, for messages, entries with unique ids)."""
     if is_path(source) and Path(source).is_dir():  # type: ignore[arg-type]
         root = Path(source).resolve()  # type: ignore[arg-type]
-        return root.name + "/", _dir_entries(root, budget, skipped)
+        return root.name + "/", _dir_entries(root, budget, skipped, limits)
     items = list(source) if isinstance(source, (list, tuple)) else [source]
     if not items:
         raise InputError("no files were given; pass image files, a zip of images or a folder.")
@@ -214,7 +259,7 @@ def _collect(source: Source | list[Source], name: str | None, limits: Limits, bu
             prefix = PurePosixPath(rel).with_suffix("").as_posix() if len(items) > 1 else ""
             entries += _zip_entries(_zip_from_bytes(data, fname), prefix, fname, limits, budget, skipped)
         elif extension(fname) in IMAGE_EXTENSIONS:
-            entries.append(_Entry(rel, _file_reader(data, budget)))
+            entries.append(_Entry(rel, _file_reader(data, budget), lambda data=data: data[:HEADER_BYTES]))
         else:
             skipped.add("not_image", fname)
     label = source_name(items[0], given) if len(items) == 1 else f"{len(items)} files"
@@ -302,13 +347,9 @@ def _resize(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(a).resize((hw[1], hw[0]), Image.Resampling.LANCZOS))
 
 
-def _decode(data: bytes, entry_id: str, options: ImageOptions,
-            limits: Limits) -> tuple[np.ndarray, tuple[int, int], bool]:
-    """Bytes -> (pixels (h', w') or (h', w', 3) uint8 already shrunk, original (h, w), multi-frame)."""
-    from PIL import ImageOps
-
-    im = _open_checked(data, entry_id, limits)
-    frames = getattr(im, "n_frames", 1)
+def _plan(im: "Image.Image", options: ImageOptions) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(original (h, w) as displayed, target (h, w)) of an opened image; a JPEG is set to decode at
+    1/2, 1/4 or 1/8 of its size when the target is that small (``im.size`` then says so)."""
     w, h = im.size
     if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF orientation that turns the image sideways
         w, h = h, w
@@ -316,6 +357,35 @@ def _decode(data: bytes, entry_id: str, options: ImageOptions,
     if im.format in ("JPEG", "MPO"):
         swap = (w, h) != im.size
         im.draft(im.mode, (target[0], target[1]) if swap else (target[1], target[0]))  # decode at 1/2, 1/4, 1/8
+    return (h, w), target  # type: ignore[return-value]
+
+
+def _pixels_from_header(head: bytes, entry_id: str, options: ImageOptions, limits: Limits) -> int | None:
+    """The pixels decoding will produce, from the first bytes of the file alone (None when those
+    are not enough to tell; the image is then counted when it is opened in full). Refuses an image
+    over ``max_image_pixels``."""
+    try:
+        im = _open_checked(head, entry_id, limits)
+        _plan(im, options)
+        return im.size[0] * im.size[1]
+    except LimitError:
+        raise
+    except Exception:  # noqa: BLE001 - a header cut short (or no image): counted, or skipped, later
+        return None
+
+
+def _decode(data: bytes, entry_id: str, options: ImageOptions, limits: Limits,
+            pixels: _PixelBudget | None = None) -> tuple[np.ndarray, tuple[int, int], bool]:
+    """Bytes -> (pixels (h', w') or (h', w', 3) uint8 already shrunk, original (h, w), multi-frame).
+
+    ``pixels``, when given, counts this image's decoded pixels before it is decoded."""
+    from PIL import ImageOps
+
+    im = _open_checked(data, entry_id, limits)
+    frames = getattr(im, "n_frames", 1)
+    (h, w), target = _plan(im, options)
+    if pixels is not None:
+        pixels.take(im.size[0] * im.size[1])
     im.load()
     im = _to_l_or_rgb(ImageOps.exif_transpose(im))
     if options.mode == "L" and im.mode == "RGB":
@@ -342,17 +412,22 @@ def _folder_labels(ids: list[str]) -> np.ndarray | None:
 
 
 def load_images(source: Source | list[Source], name: str | None = None, options: ImageOptions | None = None,
-                limits: Limits | None = None) -> Dataset:
+                limits: Limits | None = None, *, should_stop: StopCheck | None = None) -> Dataset:
     """Load image files, a zip of images, or a folder of images as a Dataset.
 
     Returns a Dataset with images (n, h, w, c) uint8 (c = 1 or 3), X (n, h*w*c) float32 in [0, 1],
     feature_names "px0".., ids (n,) str (relative paths) and, when the images sit in two or more
     class folders, labels (n,) str (the folder names).
+
+    Before any image is decoded, every header is read: each image's pixels against
+    ``limits.max_image_pixels`` and their sum against ``limits.max_total_pixels``.
+    ``should_stop()`` and ``limits.max_load_seconds`` are checked between images.
     """
     from PIL import Image
 
     options, limits = options or ImageOptions(), limits or Limits()
     options.validate()
+    guard = LoadGuard(limits, should_stop)
     # PIL's own guard is a backstop behind the header check in _open_checked (a process-wide setting).
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
     skipped = _Skipped()
@@ -363,10 +438,25 @@ def load_images(source: Source | list[Source], name: str | None = None, options:
         found = " ".join(skipped.notes()) or "It holds no files."
         raise InputError(f"{title}: no images found. {found} Supported images: {', '.join(IMAGE_EXTENSIONS)}.")
     report = LoadReport(source=title, kind="images", n_rows_read=len(entries))
-    pixels, originals, ids, animated = [], [], [], 0
-    for entry in entries:
+    budget = _PixelBudget(limits, title, len(entries))
+    unknown = set()
+    for i, entry in enumerate(entries):
+        if i % 64 == 0:
+            guard.check(f"loading {title}")
         try:
-            a, original, multi = _decode(entry.read(), entry.id, options, limits)
+            head = entry.peek()
+        except Exception:  # noqa: BLE001 - unreadable: it is skipped, named, when it is read
+            head = b""
+        counted = _pixels_from_header(head, entry.id, options, limits)
+        if counted is None:
+            unknown.add(i)
+        else:
+            budget.take(counted)
+    pixels, originals, ids, animated = [], [], [], 0
+    for i, entry in enumerate(entries):
+        guard.check(f"loading {title}")
+        try:
+            a, original, multi = _decode(entry.read(), entry.id, options, limits, budget if i in unknown else None)
         except LimitError:
             raise
         except Exception:  # noqa: BLE001 - a broken file makes decoders raise anything; skip it, named

@@ -10,6 +10,7 @@ import csv
 import datetime
 import io
 import re
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -17,11 +18,13 @@ import numpy as np
 
 from ..dataset import Dataset, LoadReport
 from ..errors import InputError
+from ..events import StopCheck
 from ..limits import Limits
 from ..validation import MIN_ROWS
+from .budgets import read_parquet_table
 from .common import (
-    SCALINGS, Source, check_min_rows, display_name, extension, list_some, plural, read_source, resolve_scaling,
-    scale_features, scaling_sentence, usable_labels, values_to_str,
+    SCALINGS, VALUE_BYTES, LoadGuard, Source, check_decoded_bytes, check_min_rows, display_name, extension,
+    list_some, plural, read_source, resolve_scaling, scale_features, scaling_sentence, usable_labels, values_to_str,
 )
 
 if TYPE_CHECKING:
@@ -37,6 +40,9 @@ DATE_RE = re.compile(
     r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$"
 )
 DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d*,\d+$")
+THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # "1,000", "12,345.5"
+EXCEL_SEP_RE = re.compile(r'^"?sep=(.)"?\s*$', re.IGNORECASE)  # Excel's hint line: sep=;
+GUARD_EVERY_ROWS = 20_000  # how often the row scan checks Stop and the time cap
 
 
 @dataclass
@@ -85,6 +91,7 @@ class ColumnProfile:
     junk: int = 0  # non-numbers in a numeric column
     nonfinite: int = 0  # +-inf or |v| > 1e300
     decimal_comma: bool = False
+    thousands: bool = False  # "1,000" read as 1000
     examples: tuple[str, ...] = ()  # a few junk values, for the note
 
 
@@ -96,10 +103,20 @@ def _decode(data: bytes, fname: str, encoding: str | None, report: LoadReport | 
         except (UnicodeDecodeError, LookupError) as e:
             raise InputError(f"{fname} can't be read as {encoding} text ({e}); give the file's real encoding "
                              "or save it as UTF-8.") from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:65536]:
-        raise InputError(f"{fname} does not look like a text table (it holds binary data). "
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                       (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):  # UTF-32's LE mark starts like UTF-16's
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as e:
+                raise InputError(f"{fname} starts with a {codec.upper()} byte-order mark but is not valid {codec.upper()} "
+                                 f"({e}); save it as UTF-8.") from None
+    head = data[:65536]
+    if b"\x00" in head:
+        wide = ""
+        if len(head) >= 8 and head[1::2].count(0) > 0.9 * (len(head) // 2) or head[0::2].count(0) > 0.9 * (len(head) // 2):
+            wide = " It looks like UTF-16 or UTF-32 text without a byte-order mark: save it as UTF-8."
+        raise InputError(f"{fname} does not look like a text table (it holds binary data).{wide} "
                          "Save it as CSV (UTF-8) or Parquet.")
     try:
         return data.decode("utf-8-sig")
@@ -125,9 +142,10 @@ def _detect_delimiter(text: str, ext: str) -> str:
     return "\t" if ext in (".tsv", ".tab") else ","
 
 
-def _scan_csv(text: str, delimiter: str, fname: str, limits: Limits, nrows: int | None) -> list[str]:
+def _scan_csv(text: str, delimiter: str, fname: str, limits: Limits, nrows: int | None,
+              guard: LoadGuard) -> tuple[list[str], int]:
     """Check every row has the header's number of fields (naming the first line that does not) and
-    the row and column limits. Returns the header."""
+    the row and column limits. Returns (the header, the number of rows)."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
     try:
         header = next(reader, None)
@@ -150,6 +168,8 @@ def _scan_csv(text: str, delimiter: str, fname: str, limits: Limits, nrows: int 
                     f"(delimiter {delimiter!r}). Fix that line, or quote fields that contain the delimiter."
                 )
             rows += 1
+            if rows % GUARD_EVERY_ROWS == 0:
+                guard.check(f"loading {fname}")
             if nrows is not None and rows >= nrows:
                 break
             if rows > limits.max_rows:
@@ -159,7 +179,7 @@ def _scan_csv(text: str, delimiter: str, fname: str, limits: Limits, nrows: int 
                          f"closed and that no field is longer than {csv.field_size_limit():,} characters.") from None
     if rows == 0:
         raise InputError(f"{fname} has a header but no rows; it needs at least {MIN_ROWS} rows of data.")
-    return header
+    return header, rows
 
 
 def _unique_names(names: list[str], report: LoadReport | None) -> list[str]:
@@ -182,17 +202,27 @@ def _unique_names(names: list[str], report: LoadReport | None) -> list[str]:
 
 
 def _read_frame(data: bytes, fname: str, options: TableOptions, limits: Limits,
-                report: LoadReport | None, nrows: int | None = None) -> "pd.DataFrame":
-    """Bytes of a CSV/TSV/Parquet file -> DataFrame with unique string column names."""
+                report: LoadReport | None, nrows: int | None = None,
+                guard: LoadGuard | None = None) -> "pd.DataFrame":
+    """Bytes of a CSV/TSV/Parquet file -> DataFrame with unique string column names.
+
+    The decoded size is checked against ``limits.max_decoded_bytes`` before pandas parses anything:
+    from the Parquet footer, or from the CSV's rows x columns counted by the scan.
+    """
     import pandas as pd
 
+    guard = guard or LoadGuard(limits)
     if extension(fname) in (".parquet", ".pq"):
         return _read_parquet(data, fname, limits, report, nrows)
     if not data.strip():
         raise InputError(f"{fname} is empty; it needs a header line and at least {MIN_ROWS} rows.")
     text = _decode(data, fname, options.encoding, report)
-    delimiter = options.delimiter or _detect_delimiter(text, extension(fname))
-    header = _scan_csv(text, delimiter, fname, limits, nrows)
+    text = _normalize_newlines(text, fname, report)
+    text, hinted = _excel_sep_line(text, fname, report)
+    delimiter = options.delimiter or hinted or _detect_delimiter(text, extension(fname))
+    header, n_rows = _scan_csv(text, delimiter, fname, limits, nrows, guard)
+    check_decoded_bytes(limits, n_rows * len(header) * VALUE_BYTES + sys.getsizeof(text),
+                        f"{fname} ({n_rows:,} rows x {len(header):,} columns)")
     names = _unique_names(header, report)
     try:
         df = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=names, nrows=nrows,
@@ -201,24 +231,38 @@ def _read_frame(data: bytes, fname: str, options: TableOptions, limits: Limits,
         raise InputError(f"{fname} can't be parsed as a table ({str(e).strip()}).") from None
     if report is not None and delimiter != ",":
         report.note(f"Columns are separated by {'a tab' if delimiter == chr(9) else repr(delimiter)}.")
+    df.attrs["delimiter"] = delimiter  # decides what a comma inside a number means (profile_column)
     return df
+
+
+def _normalize_newlines(text: str, fname: str, report: LoadReport | None) -> str:
+    """Lines ended by a lone CR (classic Mac OS, some exports) -> LF, which the csv module needs."""
+    if "\r" not in text or not re.search(r"\r(?!\n)", text):
+        return text
+    if report is not None and "\n" not in text:
+        report.note(f"{fname} ends its lines with CR only (old Mac style); they were read as line breaks.")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _excel_sep_line(text: str, fname: str, report: LoadReport | None) -> tuple[str, str | None]:
+    """Excel's optional first line ``sep=;`` names the delimiter: use it and skip the line."""
+    first, _, rest = text.partition("\n")
+    found = EXCEL_SEP_RE.match(first.strip("\ufeff"))
+    if not found:
+        return text, None
+    if report is not None:
+        report.note(f"The first line of {fname}, {first.strip()!r}, names the delimiter (an Excel hint); "
+                    "it was used and skipped.")
+    return rest, found.group(1)
 
 
 def _read_parquet(data: bytes, fname: str, limits: Limits, report: LoadReport | None,
                   nrows: int | None) -> "pd.DataFrame":
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        meta = pq.ParquetFile(io.BytesIO(data)).metadata
-        limits.check("max_rows", meta.num_rows, f"{fname} has {meta.num_rows:,} rows")
-        limits.check("max_columns", meta.num_columns, f"{fname} has {meta.num_columns:,} columns")
-        table = pq.read_table(io.BytesIO(data))
-    except (pa.ArrowException, OSError, ValueError) as e:
-        raise InputError(f"{fname} is not a readable Parquet file ({e}).") from None
+    table = read_parquet_table(data, fname, limits)
     if nrows is not None:
         table = table.slice(0, nrows)
-    df = table.to_pandas()
+    df = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
     df.columns = _unique_names([str(c) for c in df.columns], report)
     if len(df.columns) == 0:
         raise InputError(f"{fname} has no columns.")
@@ -226,8 +270,36 @@ def _read_parquet(data: bytes, fname: str, limits: Limits, report: LoadReport | 
 
 
 # ---------------------------------------------------------------------------------------- profiles
-def profile_column(series: "pd.Series") -> ColumnProfile:
-    """Decide what a column holds: numeric, categorical, text, date, constant, empty or other."""
+def _numbers_with_commas(present: "pd.Series", numbers: "pd.Series",
+                         delimiter: str | None) -> tuple["pd.Series", str]:
+    """Text numbers holding a comma -> (numbers, "decimal" | "thousands" | "").
+
+    Spreadsheets pair the two marks by locale: where "3,5" is a decimal, the list separator is ";",
+    so a comma-separated file (or a Parquet, which has none) that quotes "1,000" or "12,345.5" means
+    thousands; a ";"- or tab-separated one means decimal commas. Each reading is taken only when every
+    value with a comma fits it ("1,000" fits both; "3,5" only a decimal; "1,234.5" only thousands)
+    and it makes the column numeric; otherwise nothing is guessed (the values stay junk or text).
+    """
+    import pandas as pd
+
+    with_comma = present[present.str.contains(",", regex=False)]
+    fits = {"decimal": bool(with_comma.str.match(DECIMAL_COMMA_RE).all()),
+            "thousands": bool(with_comma.str.match(THOUSANDS_RE).all())}
+    order = ("thousands", "decimal") if delimiter in (",", None) else ("decimal", "thousands")
+    for how in order:
+        if fits[how]:
+            candidate = pd.to_numeric(present.str.replace(",", "." if how == "decimal" else "", regex=False),
+                                      errors="coerce")
+            if candidate.notna().mean() >= max(NUMERIC_SHARE, numbers.notna().mean()):
+                return candidate, how
+    return numbers, ""
+
+
+def profile_column(series: "pd.Series", delimiter: str | None = None) -> ColumnProfile:
+    """Decide what a column holds: numeric, categorical, text, date, constant, empty or other.
+
+    ``delimiter`` is the file's column separator (None for Parquet): it decides whether a comma
+    inside a number is a decimal comma or groups thousands (see :func:`_numbers_with_commas`)."""
     import pandas as pd
     from pandas.api import types as pdt
 
@@ -252,19 +324,17 @@ def profile_column(series: "pd.Series") -> ColumnProfile:
         return ColumnProfile("empty", strings, n, 0)
     if not pdt.is_bool_dtype(series):
         numbers = pd.to_numeric(present, errors="coerce")
-        comma = False
-        if numbers.notna().mean() < NUMERIC_SHARE and present.str.match(DECIMAL_COMMA_RE).any():
-            # "3,5" in a semicolon-separated file: a decimal comma
-            with_dot = pd.to_numeric(present.str.replace(",", ".", regex=False), errors="coerce")
-            if with_dot.notna().mean() >= NUMERIC_SHARE:
-                numbers, comma = with_dot, True
+        comma = ""
+        if (numbers.isna() & present.str.contains(",", regex=False)).any():  # "1,500" is no junk, maybe
+            numbers, comma = _numbers_with_commas(present, numbers, delimiter)
         if numbers.notna().mean() >= NUMERIC_SHARE:
             junk_mask = numbers.isna()
             bad = numbers.notna() & (~np.isfinite(numbers.fillna(0)) | (numbers.abs() > HUGE))
             values = pd.Series(np.nan, index=series.index, dtype="float64")
             values[numbers.index] = numbers.mask(bad)
             profile = _numeric(values, int(bad.sum()))
-            profile.junk, profile.decimal_comma = int(junk_mask.sum()), comma
+            profile.junk = int(junk_mask.sum())
+            profile.decimal_comma, profile.thousands = comma == "decimal", comma == "thousands"
             profile.examples = tuple(dict.fromkeys(present[junk_mask].astype(str)))[:3]
             return profile
         if present.str.match(DATE_RE).mean() >= NUMERIC_SHARE:
@@ -292,7 +362,7 @@ def summarize(df: "pd.DataFrame") -> "pd.DataFrame":
 
     rows = []
     for col in df.columns:
-        p = profile_column(df[col])
+        p = profile_column(df[col], df.attrs.get("delimiter"))
         note = []
         if p.junk:
             note.append(f"{p.junk} non-numeric values")
@@ -300,14 +370,16 @@ def summarize(df: "pd.DataFrame") -> "pd.DataFrame":
             note.append(f"{p.nonfinite} infinite or huge values")
         if p.decimal_comma:
             note.append("decimal commas")
+        if p.thousands:
+            note.append("thousands separators")
         rows.append({"column": col, "dtype": str(df[col].dtype), "kind": p.kind, "missing": p.missing,
                      "unique": p.unique, "note": "; ".join(note)})
     return pd.DataFrame(rows, columns=["column", "dtype", "kind", "missing", "unique", "note"])
 
 
 def read_table_preview(source: Source, name: str | None = None, nrows: int | None = 10_000,
-                       options: TableOptions | None = None,
-                       limits: Limits | None = None) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+                       options: TableOptions | None = None, limits: Limits | None = None, *,
+                       should_stop: StopCheck | None = None) -> tuple["pd.DataFrame", "pd.DataFrame"]:
     """The first ``nrows`` rows (None: all) and a summary of their columns, before a real load.
 
     Returns (rows as read, summary with columns [column, dtype, kind, missing, unique, note]) where
@@ -316,7 +388,7 @@ def read_table_preview(source: Source, name: str | None = None, nrows: int | Non
     """
     options, limits = options or TableOptions(), limits or Limits()
     fname, data = read_source(source, name, limits)
-    df = _read_frame(data, fname, options, limits, None, nrows)
+    df = _read_frame(data, fname, options, limits, None, nrows, LoadGuard(limits, should_stop))
     return df, summarize(df)
 
 
@@ -353,9 +425,16 @@ def _is_row_number(name: str, values: "pd.Series") -> bool:
 
 
 def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, report: LoadReport,
-            auto: bool) -> tuple[np.ndarray, list[str]]:
-    """Feature columns -> (X (n, d) float64, d names); fills report.dropped_columns/imputed/encoded."""
+            auto: bool, limits: Limits, guard: LoadGuard) -> tuple[np.ndarray, list[str]]:
+    """Feature columns -> (X (n, d) float64, d names); fills report.dropped_columns/imputed/encoded.
+
+    One-hot encoding widens the table: X's size is checked against ``limits.max_decoded_bytes`` as
+    each column is added, before it is built."""
     n = len(df)
+
+    def widen(k: int) -> None:
+        check_decoded_bytes(limits, n * (len(names) + k) * VALUE_BYTES,
+                            f"{report.source} encoded ({n:,} rows x {len(names) + k:,} features)")
     blocks: list[np.ndarray] = []
     names: list[str] = []
     drops: dict[str, list[str]] = {}
@@ -365,7 +444,8 @@ def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, 
         report.dropped_columns[col] = DROP_REASONS[why]
 
     for col in feature_cols:
-        p = profile_column(df[col])
+        guard.check(f"loading {report.source}")
+        p = profile_column(df[col], df.attrs.get("delimiter"))
         if p.kind not in ("numeric", "categorical"):
             drop(col, p.kind)
             continue
@@ -381,10 +461,14 @@ def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, 
                             f"(|v| > 1e300); they were treated as missing.")
             if p.decimal_comma:
                 report.note(f"Column '{col}' uses decimal commas; they were read as decimal points.")
+            if p.thousands:
+                report.note(f"Column '{col}' groups thousands with commas (\"1,000\" is one thousand); "
+                            "they were read as such.")
             values = p.values.to_numpy(dtype=np.float64)
             if p.missing:
                 values = np.where(np.isnan(values), float(np.nanmedian(values)), values)
                 report.imputed[col] = p.missing
+            widen(1)
             blocks.append(values[:, None])
             names.append(col)
             continue
@@ -403,6 +487,7 @@ def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, 
         if folded:
             report.note(f"In column '{col}', {plural(folded, 'rare category', 'rare categories')} "
                         f"were folded into 'other'.")
+        widen(len(categories))
         arr = values.to_numpy(dtype=object)
         onehot = np.stack([arr == c for c in keep] + ([~np.isin(arr, keep)] if folded else []), axis=1)
         blocks.append(onehot.astype(np.float64))
@@ -515,23 +600,26 @@ def _scale_mixed(X: np.ndarray, names: list[str], options: TableOptions, report:
 
 
 def load_table(source: Source, name: str | None = None, options: TableOptions | None = None,
-               limits: Limits | None = None) -> Dataset:
+               limits: Limits | None = None, *, should_stop: StopCheck | None = None) -> Dataset:
     """Load a CSV, TSV or Parquet table as a Dataset.
 
     Returns a Dataset with X (n, d) float32 (numbers as they are, categories one-hot, missing values
     filled, scaled as ``options.scaling`` says), feature_names like "age" and "color=red", labels (n,)
     str from the label column, ids (n,) str, and ``table``: the n rows as read.
-    Raises InputError (or LimitError) with a message that says what to fix.
+    Raises InputError (or LimitError) with a message that says what to fix. ``should_stop()`` and
+    ``limits.max_load_seconds`` are checked between batches of rows and between columns.
     """
     options, limits = options or TableOptions(), limits or Limits()
     options.validate()
+    guard = LoadGuard(limits, should_stop)
     fname, data = read_source(source, name, limits)
     report = LoadReport(source=fname, kind="table")
-    df = _read_frame(data, fname, options, limits, report)
+    df = _read_frame(data, fname, options, limits, report, guard=guard)
+    del data
     report.n_rows_read = len(df)
     check_min_rows(len(df), fname)
     feature_cols, labels, ids = _pick_columns(df, options, fname, report)
-    X, names = _encode(df, feature_cols, options, report, auto=options.columns is None)
+    X, names = _encode(df, feature_cols, options, report, options.columns is None, limits, guard)
     if not names:
         why = "; ".join(f"'{c}': {r}" for c, r in report.dropped_columns.items()) or "no columns were chosen"
         one_column = (" Only one column was found: if the file's columns are separated by something other than "

@@ -6,10 +6,13 @@ from typing import Any, Sequence
 import numpy as np
 import streamlit as st
 
+from explorer.dashboard.views import markdown_text
+
 
 def image_grid(images: Sequence[np.ndarray], captions: Sequence[str] | None = None, *, columns: int = 8,
                width: int = 72) -> None:
-    """Thumbnails in rows of ``columns``, each ``width`` pixels wide (small images are scaled up, crisp)."""
+    """Thumbnails in rows of ``columns``, each ``width`` pixels wide (small images are scaled up, crisp).
+    ``captions`` are plain text (file names, labels): escaped here, since Streamlit renders them as Markdown."""
     images = list(images)
     if not images:
         return
@@ -17,7 +20,7 @@ def image_grid(images: Sequence[np.ndarray], captions: Sequence[str] | None = No
     for start in range(0, len(images), columns):
         cols = st.columns(columns)
         for col, img, cap in zip(cols, images[start:start + columns], captions[start:start + columns]):
-            col.image(upscale(img, width), caption=cap, width=width)
+            col.image(upscale(img, width), caption=None if cap is None else markdown_text(cap), width=width)
 
 
 def upscale(img: np.ndarray, width: int) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 import streamlit as st
 
+from explorer.dashboard.views import redact_paths, server_folders, visitor_text
 from explorer.errors import ExplorerError
 
 from .session import workspace
@@ -16,14 +17,15 @@ log = logging.getLogger("explorer.app")
 
 @contextmanager
 def guard(what: str = "") -> Iterator[None]:
-    """Show any error of the block in a box and carry on; what the user made stays in the session."""
+    """Show any error of the block in a box and carry on; what the user made stays in the session.
+    The message quotes file and column names: it is escaped, and server folders are left out."""
     try:
         yield
     except ExplorerError as exc:
-        st.error(f"{what}{': ' if what else ''}{exc}")
+        st.error(f"{what}{': ' if what else ''}{visitor_text(exc)}")
     except Exception as exc:  # noqa: BLE001 - never a traceback page; Streamlit's own rerun/stop are BaseException
         log.exception("unexpected error in the dashboard")
-        st.error(f"{what + ': ' if what else ''}something went wrong ({type(exc).__name__}: {exc}). "
+        st.error(f"{what + ': ' if what else ''}something went wrong ({visitor_text(f'{type(exc).__name__}: {exc}')}). "
                  "Your data, models and results are kept; change the settings or try again.")
 
 
@@ -32,13 +34,14 @@ def safely(fn, *args: Any) -> None:
     try:
         fn(*args)
     except ExplorerError as exc:
-        workspace().messages.append(("error", str(exc)))
+        workspace().messages.append(("error", redact_paths(exc, server_folders())))
     except Exception as exc:  # noqa: BLE001
         log.exception("unexpected error in a callback")
-        workspace().messages.append(("error", f"something went wrong ({type(exc).__name__}: {exc}); your work is kept."))
+        reason = redact_paths(f"{type(exc).__name__}: {exc}", server_folders())
+        workspace().messages.append(("error", f"something went wrong ({reason}); your work is kept."))
 
 
 def show_messages() -> None:
-    """The messages finished jobs left for this session, once."""
+    """The messages finished jobs and callbacks left for this session, once (plain text: escaped here)."""
     for level, text in workspace().pop_messages():
-        {"error": st.error, "warning": st.warning, "success": st.success}.get(level, st.info)(text)
+        {"error": st.error, "warning": st.warning, "success": st.success}.get(level, st.info)(visitor_text(text))

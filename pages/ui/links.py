@@ -5,6 +5,7 @@ import re
 
 import streamlit as st
 
+from explorer.dashboard.views import visitor_text
 from explorer.errors import ExplorerError, RunNotFound
 
 from .session import runs_root
@@ -14,11 +15,12 @@ PAGES = {  # name: (file, title, icon, url path)
     "train": ("pages/train.py", "Train", "🧠", "train"),
     "cluster": ("pages/cluster.py", "Cluster", "🧩", "cluster"),
     "explore": ("pages/explore.py", "Explore", "🔭", "explore"),
+    "understand": ("pages/understand.py", "Understand", "🔎", "understand"),
     "reconstruct": ("pages/reconstruct.py", "Reconstructions & anomalies", "🪞", "reconstructions"),
     "evaluate": ("pages/evaluate.py", "Evaluate", "📏", "evaluate"),
     "share": ("pages/share.py", "Share", "🔗", "share"),
 }
-READ_ONLY_PAGES = ("explore", "cluster", "reconstruct", "evaluate", "share")  # a shared run opens on its map
+READ_ONLY_PAGES = ("explore", "understand", "cluster", "reconstruct", "evaluate", "share")  # a shared run opens on its map
 
 
 @st.cache_resource(max_entries=8, ttl=3600, show_spinner="Opening the saved run…")
@@ -52,7 +54,7 @@ def handle_run_link():
         st.query_params.pop("run", None)
         shown = re.sub(r"[^A-Za-z0-9_-]", "?", view_id[:40]) + ("…" if len(view_id) > 40 else "")  # no markup from a link
         prefix = "" if isinstance(exc, RunNotFound) else "the saved run can't be opened: "
-        st.error(f"Can't open the shared run `{shown}`: {prefix}{exc}")
+        st.error(f"Can't open the shared run `{shown}`: {visitor_text(prefix + str(exc))}")
         return None
     if st.query_params.get("run") != view_id:
         st.query_params["run"] = view_id

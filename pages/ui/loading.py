@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from explorer.dashboard.views import markdown_text, visitor_text
 from explorer.dashboard.workspace import JobKind, Workspace
 
 DEFAULT_SAMPLE = "penguins"
@@ -64,14 +65,14 @@ def take_upload(files: list) -> tuple[str, object, str] | None:
             ws.take_upload(key, [(f.name, f.getvalue()) for f in files], limits)
         except LimitError as exc:
             ws.upload = None
-            st.error(str(exc))  # (escaping error boxes for Markdown is the markup work of issue 13)
+            st.error(visitor_text(exc))  # it quotes the file names
             return None
     upload = ws.upload
     if upload is None:
         return None
     named = upload.files
     if not files:
-        st.caption(f"Using your upload: {', '.join(n for n, _ in named[:5])}{' …' if len(named) > 5 else ''}")
+        st.caption(f"Using your upload: {markdown_text(', '.join(n for n, _ in named[:5]))}{' …' if len(named) > 5 else ''}")
     if len(named) == 1:
         return upload.key, named[0][1], named[0][0]
     sources = []
@@ -97,7 +98,7 @@ def load_upload(key: str, data: Any, name: str, table: tuple | None, images: tup
     if load_key == ws.loaded_key and ws.dataset is not None:
         return
     if ws.load_error is not None and ws.load_error[0] == load_key:
-        st.error(ws.load_error[1])
+        st.error(visitor_text(ws.load_error[1]))
         return
     ticket = ws.jobs.get(JobKind.LOAD)
     if ticket is None or ticket.load_key != load_key:
@@ -107,7 +108,7 @@ def load_upload(key: str, data: Any, name: str, table: tuple | None, images: tup
         except ExplorerError as exc:  # a spent budget, a bad cap setting: said once for this upload
             ws.load_error = (load_key, str(exc))
     if ws.load_error is not None and ws.load_error[0] == load_key:  # failed at once (synchronous jobs)
-        st.error(ws.load_error[1])
+        st.error(visitor_text(ws.load_error[1]))
         return
     job_progress(JobKind.LOAD)
 

@@ -4,6 +4,8 @@
 through the library (tests/test_hardening_library.py), the CLI (test_hardening_cli.py) and the
 dashboard's uploader (test_hardening_app.py). Nothing here is committed as a binary: the bombs are
 made small (a PNG header that claims 20000x20000, a zip of zeros that compresses ~1000 times).
+The resource bombs of issue 13 (files that are small but decode to a lot) are here too, each refused
+from its metadata before decoding; ``worst_files`` builds them at full size for the peak-memory test.
 
 The caps the cases are written against are in ``LIMITS_ENV``; the tests set them in the environment,
 so they also show that the caps are configurable (``EXPLORER_<CAP>``).
@@ -26,6 +28,8 @@ LIMITS_ENV = {
     "EXPLORER_MAX_COLUMNS": "500",
     "EXPLORER_MAX_IMAGES": "200",
     "EXPLORER_MAX_IMAGE_PIXELS": "40_000_000",
+    "EXPLORER_MAX_TOTAL_PIXELS": "100_000_000",
+    "EXPLORER_MAX_DECODED_BYTES": "32_000_000",
 }
 
 
@@ -140,6 +144,66 @@ def _parquet(columns: dict[str, list]) -> bytes:
     return buf.getvalue()
 
 
+def constant_parquet(rows: int, columns: int) -> bytes:
+    """rows x columns of 0.0: a few hundred KB on disk (dictionary and run-length encoded), rows x
+    columns x 8 bytes decoded. Built from one shared array, so making it costs one column's memory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    column = pa.array(np.zeros(rows))
+    buf = io.BytesIO()
+    pq.write_table(pa.table({f"c{j}": column for j in range(columns)}), buf, row_group_size=rows)
+    return buf.getvalue()
+
+
+def repeated_string_parquet(rows: int, length: int) -> bytes:
+    """A numeric column and one string of ``length`` characters repeated on every row: the footer's
+    sizes are small (the string is stored once, in the dictionary); expanded it is rows x length."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array(["x" * length]))
+    buf = io.BytesIO()  # without the stored Arrow schema, a reader takes the column for plain strings
+    pq.write_table(pa.table({"a": pa.array(np.arange(rows) % 7 * 1.0), "note": text}), buf, store_schema=False)
+    return buf.getvalue()
+
+
+def _npy_header(shape: tuple[int, ...], dtype: str = "<f8") -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return buf.getvalue()  # the magic, the version and the header
+
+
+def lying_npy(elements: int = 10**13) -> bytes:
+    """An .npy whose header claims ``elements`` float64 values, followed by 160 bytes of data."""
+    return _npy_header((elements,)) + bytes(160)
+
+
+def npz_bomb(megabytes: int) -> bytes:
+    """An .npz whose member X holds ``megabytes`` MiB of float64 zeros (shape (n, 1024)), written
+    chunk by chunk so making it costs little memory; deflated ~1000 times."""
+    rows = megabytes * 2**20 // (1024 * 8)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf, \
+            zf.open("X.npy", "w", force_zip64=True) as member:
+        member.write(_npy_header((rows, 1024)))
+        chunk = bytes(1 << 20)
+        for _ in range(megabytes):
+            member.write(chunk)
+    return buf.getvalue()
+
+
+def _npz_raw(members: dict[str, bytes]) -> bytes:
+    """An .npz made of the given member bytes (headers that may lie)."""
+    return _zip({f"{k}.npy": v for k, v in members.items()})
+
+
+def big_png_zip(n: int = 40, side: int = 6000) -> bytes:
+    """n PNGs of side x side black pixels in a zip: ~20 KB on disk, n x side^2 pixels to decode."""
+    png = _png(np.zeros((side, side), np.uint8))
+    return _zip({f"big{i:02d}.png": png for i in range(n)})
+
+
 # ------------------------------------------------------------------------------------------ corpus
 def _tables() -> list[tuple[Case, Callable[[], bytes]]]:
     header = ["a", "b", "c"]
@@ -213,6 +277,28 @@ def _tables() -> list[tuple[Case, Callable[[], bytes]]]:
          lambda: b"PAR1 this is not really parquet PAR1"),
         (Case("vectors of different lengths", "ragged_vectors.parquet", "table", "error", "different lengths"),
          lambda: _parquet({"embedding": [[1.0, 2.0], [3.0], [4.0, 5.0], [6.0, 7.0]]})),
+        # issue 13: small files that decode to a lot, refused from their metadata
+        (Case("a Parquet of constant columns that decodes past the memory cap", "constant_columns.parquet", "table",
+              "error", "max_decoded_bytes"), lambda: constant_parquet(20_000, 400)),
+        (Case("a Parquet repeating one long string", "repeated_string.parquet", "table", "error",
+              "max_decoded_bytes"), lambda: repeated_string_parquet(20_000, 4_000)),
+        # issue 13: loader gaps
+        (Case("CR-only line endings", "cr_only.csv", "table", "ok", "CR only"),
+         lambda: _csv(header, rows).replace(b"\n", b"\r")),
+        (Case("an Excel sep=; first line", "excel_sep.csv", "table", "ok", "Excel hint"),
+         lambda: b"sep=;\n" + _csv(header, rows, ";")),
+        (Case("UTF-32 with a byte-order mark", "utf32.csv", "table", "ok", ""),
+         lambda: _csv(header, rows).decode().encode("utf-32")),
+        (Case("UTF-32 without a byte-order mark", "utf32le.csv", "table", "error", "UTF-16 or UTF-32"),
+         lambda: _csv(header, rows).decode().encode("utf-32-le")),
+        (Case('quoted "1,000" in a comma-separated file', "thousands.csv", "table", "ok", "groups thousands"),
+         lambda: _csv(["amount", "b", "c"], [[f'"{i % 2 * 5 + 1},{i:03d}"', r[1], r[2]] for i, r in enumerate(rows)])),
+        (Case("a Parquet with a list-of-strings column", "tags.parquet", "table", "ok", "lists or other objects"),
+         lambda: _parquet({"tags": [["a", "b"], ["c"]] * 20, "a": [float(r[0]) for r in rows],
+                           "b": [float(r[1]) for r in rows]})),
+        (Case("a Parquet with two list-of-strings columns", "two_tag_columns.parquet", "table", "ok",
+              "lists or other objects"),
+         lambda: _parquet({"tags": [["a", "b"], ["c"]] * 20, "more": [["x"]] * 40, "a": [float(r[0]) for r in rows]})),
     ]
 
 
@@ -263,6 +349,8 @@ def _images() -> list[tuple[Case, Callable[[], bytes]]]:
          lambda: _zip({f"{i}.png": _png(np.full((1, 1), i % 256, np.uint8)) for i in range(201)})),
         (Case("hidden and macOS files beside images", "hidden.zip", "images", "ok", ""),
          lambda: _zip({**_good_pngs(4), "__MACOSX/._000.png": b"junk", ".DS_Store": b"junk"})),
+        (Case("a zip of 40 PNGs of 6000x6000 pixels", "big_pngs.zip", "images", "error", "max_total_pixels"),
+         big_png_zip),
     ]
 
 
@@ -287,6 +375,14 @@ def _arrays() -> list[tuple[Case, Callable[[], bytes]]]:
          lambda: _npy(np.zeros(5, dtype=[("a", "f4"), ("b", "i4")]))),
         (Case("an .npz of labels only", "labels_only.npz", "array", "error", "only labels"),
          lambda: _npz(y=np.arange(5))),
+        # issue 13
+        (Case("an .npy whose header claims 10^13 elements", "lying.npy", "array", "error", "header lies"),
+         lying_npy),
+        (Case("an .npz member whose header claims more than it holds", "lying.npz", "array", "error", "header lies"),
+         lambda: _npz_raw({"X": _npy_header((1000, 1000)) + bytes(800)})),
+        (Case("an .npz bomb", "bomb.npz", "array", "error", "max_compression_ratio"), lambda: npz_bomb(40)),
+        (Case("an .npz over the row cap by its header", "many_rows.npz", "array", "error", "max_rows"),
+         lambda: _npz(X=np.zeros((30_000, 4)))),
     ]
 
 

@@ -13,8 +13,8 @@ from .conftest import write_csv
 
 pytestmark = pytest.mark.browser
 
-ALL_PAGES = ["Data", "Train", "Cluster", "Explore", "Reconstructions & anomalies", "Evaluate", "Share"]
-READ_ONLY_PAGES = ["Explore", "Cluster", "Reconstructions & anomalies", "Evaluate", "Share"]
+ALL_PAGES = ["Data", "Train", "Cluster", "Explore", "Understand", "Reconstructions & anomalies", "Evaluate", "Share"]
+READ_ONLY_PAGES = ["Explore", "Understand", "Cluster", "Reconstructions & anomalies", "Evaluate", "Share"]
 LABEL = "Label column (optional; evaluation only, never used to fit)"
 
 
@@ -179,6 +179,29 @@ def test_a_planted_table_through_the_suggested_settings(new_session, server, run
         accuracy = user.page.locator('[data-testid="stMetric"]', has_text="accuracy").locator('[data-testid="stMetricValue"]')
         await _expect(accuracy).to_have_text(re.compile(r"^0\.9[5-9]|^1\.0"), timeout=30_000)
         await user.shot("11-planted-table")
+        assert await user.errors() == []
+
+        # what each segment is: the Understand page
+        await user.go("Understand", "🔎 Understand the clusters")
+        overview = await user.dataframe(0, min_rows=k + 1)
+        assert len(overview) == k + 1 and overview[0][:3] == ["cluster", "name", "rows"]
+        assert all(row[1] for row in overview[1:])  # every cluster has a name made from its distinctions
+        await user.see("Every cluster came back")
+        await user.see("Rule:")
+        await user.see("Typical members")
+        await user.count('[data-testid="stPlotlyChart"]', 1)
+        await user.page.get_by_text("Rename the clusters").first.click()
+        box = user.page.get_by_label("Cluster 0", exact=True)
+        await box.fill("loyal <b>seniors</b>")
+        await user.click("Save the names")
+        from .driver import _expect
+
+        cell = user.page.locator('[data-testid="stDataFrame"]').first
+        await _expect(cell).to_contain_text("loyal <b>seniors</b>", timeout=60_000)  # shown as written, not as markup
+        await user.go("Explore")
+        legend = user.page.locator("g.legend")
+        await _expect(legend.first).to_contain_text("0: loyal <b>seniors</b>", timeout=60_000)  # the legend names it
+        await user.shot("12-understand")
         assert await user.errors() == []
 
     run(steps())
