@@ -5,6 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# make run listens on this address only: the loopback one by default, so no one else on the network
+# reaches your dashboard. HOST=0.0.0.0 (or EXPLORER_HOST=0.0.0.0) serves it to the network.
+HOST ?= $(or $(EXPLORER_HOST),127.0.0.1)
+# The sidebar's list of every saved run: on when only this machine can reach the dashboard, off when
+# HOST opens it to others (they would see, and open, every run). LIST_RUNS=1 forces it on.
+LIST_RUNS ?= $(if $(filter 127.0.0.1 localhost ::1,$(HOST)),1,0)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test install install-dev chromium test-fast bench clean
@@ -27,7 +33,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 run: install
-	EXPLORER_LIST_RUNS=1 $(PY) -m streamlit run app.py --server.port $(PORT)
+	EXPLORER_LIST_RUNS=$(LIST_RUNS) $(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT)
 
 test: install-dev chromium
 	$(PY) -m pytest -q

@@ -212,7 +212,8 @@ def cluster(
         # N2D's manifold is where the clusters separate: sweep k there, with a fixed UMAP dimension
         report(0.0, "UMAP of the latent space")
         dim = min(cfg.umap_dim or N2D_SWEEP_DIM, n - 2)
-        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state)
+        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state,
+                               should_stop=_stop_from_now(should_stop))
         space = embedding
     if cfg.method != "hdbscan" and k is None:
         criterion = cfg.k_criterion or ("stability" if cfg.method == "mixture" else "silhouette")
@@ -230,8 +231,8 @@ def cluster(
         report(0.5, f"sweep suggests k = {k}; running {cfg.method}")
     else:
         report(0.0, f"running {cfg.method}")
-    if embedding is not None:
-        result = _fit_n2d(Z, k, cfg, embedding=embedding)
+    if embedding is not None or cfg.method == "n2d":
+        result = _fit_n2d(Z, k, cfg, embedding=embedding, should_stop=_stop_from_now(should_stop))
     elif cfg.method == "mixture":
         result = _fit_mixture(Z, k, cfg, groups)
     else:
@@ -333,11 +334,22 @@ def _fit_agglomerative(Z: np.ndarray, k: int, cfg: ClusterConfig) -> ClusterResu
     return ClusterResult(labels, k, "agglomerative", _member_means(Z, labels, k), info={"linkage": cfg.linkage})
 
 
-def _fit_n2d(Z: np.ndarray, k: int, cfg: ClusterConfig, embedding: np.ndarray | None = None) -> ClusterResult:
+def _stop_from_now(should_stop: StopCheck | None) -> StopCheck | None:
+    """``should_stop`` for a step with no partial result to keep (a UMAP): only a stop asked after this
+    moment ends it; one asked before (Stop during training: the run goes on with the best weights)
+    does not. A check that raises (a cancelled dashboard job) still ends it."""
+    if should_stop is None:
+        return None
+    already = bool(should_stop())
+    return lambda: bool(should_stop()) and not already
+
+
+def _fit_n2d(Z: np.ndarray, k: int, cfg: ClusterConfig, embedding: np.ndarray | None = None,
+             should_stop: StopCheck | None = None) -> ClusterResult:
     n = Z.shape[0]
     if embedding is None:
         dim = cfg.umap_dim or min(k, n - 2)
-        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state)
+        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state, should_stop=should_stop)
     dim = embedding.shape[1]
     labels, proba, _, info = _gmm(embedding, k, "full", cfg.random_state)
     info.update(umap_dim=int(dim), umap_neighbors=int(min(cfg.umap_neighbors, n - 1)), umap_min_dist=float(cfg.umap_min_dist))

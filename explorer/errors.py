@@ -28,3 +28,9 @@ class LimitError(InputError):
 
 class RunNotFound(ExplorerError, LookupError):
     """No saved run has this id (or the id is not a valid run id)."""
+
+
+class Stopped(ExplorerError):
+    """Work was stopped on request (the Stop button, a time cap) before it had a result to return."""
+
+    stopped = True

@@ -41,7 +41,17 @@ class Limits:
         max_train_seconds: wall-clock seconds of one training run (it stops there, keeping the best
             weights so far).
         max_session_train_seconds: wall-clock seconds of training one dashboard session may use in
-            all; the dashboard checks it before it starts another training job.
+            all, and one client (every session from one address, see ``EXPLORER_CLIENT_KEY``) may use
+            within ``budget_window_seconds``; the dashboard checks both before it starts a job that trains.
+        max_job_seconds: wall-clock seconds one dashboard job (a run, a training, a projection) may
+            take: at the cap it is asked to stop (training keeps its best weights, the map falls back
+            to PCA); a minute later it is cancelled.
+        max_client_job_seconds: wall-clock seconds of dashboard jobs of any kind one client may use
+            within ``budget_window_seconds``.
+        budget_window_seconds: the window the client budgets are counted over (a rolling day).
+        max_session_upload_bytes: bytes of uploaded files one dashboard session holds at once (all
+            files of an upload together; a replaced upload is freed).
+        max_display_points: points the dashboard's scatter may draw ("Points drawn at most").
     """
 
     max_upload_bytes: int = 200 * 2**20
@@ -57,6 +67,11 @@ class Limits:
     max_epochs: int = 500
     max_train_seconds: float = 3600.0
     max_session_train_seconds: float = 4 * 3600.0
+    max_job_seconds: float = 2 * 3600.0
+    max_client_job_seconds: float = 8 * 3600.0
+    budget_window_seconds: float = 24 * 3600.0
+    max_session_upload_bytes: int = 200 * 2**20
+    max_display_points: int = 200_000
 
     @classmethod
     def from_env(cls, environ: "os._Environ[str] | dict[str, str] | None" = None) -> "Limits":

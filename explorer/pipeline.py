@@ -13,7 +13,7 @@ import numpy as np
 
 from .cluster import DEEP_METHODS, ClusterConfig, ClusterResult
 from .dataset import Dataset
-from .errors import InputError
+from .errors import InputError, Stopped
 from .events import Progress, ProgressCallback, StopCheck, ignore
 from .explain import ExplainConfig, Explanation
 from .project import ProjectionConfig
@@ -222,8 +222,10 @@ def run_pipeline(
 
     ``on_event`` receives a :class:`~explorer.events.Progress` at each step. Pass an already fitted
     ``reducer`` to skip training (the dashboard's cache does this); DEC / IDEC train it further, in place.
-    ``should_stop`` stops training (keeping the best weights) and DEC refinement early; the run
-    still completes with what was learned so far.
+    ``should_stop`` stops training (keeping the best weights), DEC refinement and the k sweep early;
+    the run still completes with what was learned so far, its map then drawn with PCA (UMAP and
+    t-SNE stop too, see :func:`explorer.project.project`). It is checked between the stages as well,
+    so a caller whose ``should_stop`` raises (a cancelled dashboard job) ends the run there.
     """
     from .device import resolve_device
 
@@ -246,6 +248,7 @@ def run_pipeline(
     timings["train"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    _stopped(should_stop)
     emit(Progress("cluster", f"Clustering with {cfg.cluster.method}"))
     clusters = cluster_latent(Z, cfg, reducer, X, emit, should_stop, dataset.categorical_groups())
     timings["cluster"] = time.perf_counter() - t0
@@ -253,13 +256,23 @@ def run_pipeline(
         Z = reducer.transform(X)  # refinement moved the encoder: the latent space is the refined one
 
     t0 = time.perf_counter()
+    if _stopped(should_stop) and cfg.projection.method != "pca":
+        # stopped (Stop, or the job's time cap): draw the map with PCA, in a moment, not UMAP / t-SNE
+        notes.append(f"Stopped before the map: drawn with PCA instead of {cfg.projection.method}.")
+        cfg = replace(cfg, projection=replace(cfg.projection, method="pca"))
     emit(Progress("project", f"Projecting to 2-D with {cfg.projection.method}"))
-    embedding = project_for_display(Z, clusters, cfg)
+    try:
+        embedding = project_for_display(Z, clusters, cfg, should_stop)
+    except Stopped:
+        notes.append(f"Stopped while drawing the map with {cfg.projection.method}: drawn with PCA instead.")
+        cfg = replace(cfg, projection=replace(cfg.projection, method="pca"))
+        embedding = project_for_display(Z, clusters, cfg)
     timings["project"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    emit(Progress("evaluate", "Scoring"))
+    emit(Progress("evaluate", "Scoring"))  # bounded: the costly scores use a sample of 5,000 rows
     anomaly = anomaly_scores(reducer, X, Z, clusters)
+    _stopped(should_stop)  # a cancelled job ends here
     metrics = evaluate_run(Z, clusters, embedding, dataset)
     timings["evaluate"] = time.perf_counter() - t0
     result = RunResult(
@@ -338,8 +351,14 @@ def cluster_latent(
                    on_progress=lambda f, msg: emit(Progress("cluster", msg, f)))
 
 
-def project_for_display(Z: np.ndarray, clusters: ClusterResult, cfg: PipelineConfig) -> np.ndarray:
-    """The 2-D (or 3-D) projection shown in the scatter, from the latent space Z."""
+def _stopped(should_stop: StopCheck | None) -> bool:
+    return should_stop is not None and bool(should_stop())
+
+
+def project_for_display(Z: np.ndarray, clusters: ClusterResult, cfg: PipelineConfig,
+                        should_stop: StopCheck | None = None) -> np.ndarray:
+    """The 2-D (or 3-D) projection shown in the scatter, from the latent space Z. With ``should_stop``,
+    UMAP and t-SNE raise :class:`~explorer.errors.Stopped` when it turns True (see ``project``)."""
     from .project import project
 
     pcfg = replace(cfg.projection, random_state=cfg.seed)
@@ -347,7 +366,7 @@ def project_for_display(Z: np.ndarray, clusters: ClusterResult, cfg: PipelineCon
         out = np.zeros((Z.shape[0], pcfg.n_components), np.float32)
         out[:, : Z.shape[1]] = Z
         return out
-    return project(Z, pcfg)
+    return project(Z, pcfg, should_stop=should_stop)
 
 
 def anomaly_scores(reducer: Reducer | None, X: np.ndarray, Z: np.ndarray, clusters: ClusterResult) -> np.ndarray:
@@ -380,13 +399,17 @@ def evaluate_run(Z: np.ndarray, clusters: ClusterResult, embedding: np.ndarray, 
     return metrics
 
 
-def reproject(result: RunResult, projection: ProjectionConfig) -> RunResult:
+def reproject(result: RunResult, projection: ProjectionConfig, should_stop: StopCheck | None = None) -> RunResult:
     """A copy of ``result`` shown with another projection (UMAP / t-SNE / PCA): new embedding, config
-    and trustworthiness; the clusters and every other score stay as they are."""
+    and trustworthiness; the clusters and every other score stay as they are. ``should_stop`` turning
+    True raises :class:`~explorer.errors.Stopped` (there is nothing partial to show)."""
     from .metrics import json_float, trustworthiness
 
     cfg = replace(result.config, projection=projection)
-    embedding = project_for_display(result.Z, result.clusters, cfg)
+    if _stopped(should_stop):
+        raise Stopped(f"projecting with {projection.method} was stopped; the run on show is unchanged.")
+    embedding = project_for_display(result.Z, result.clusters, cfg, should_stop)
+    _stopped(should_stop)
     metrics = dict(result.metrics)
     metrics["trustworthiness"] = json_float(trustworthiness(result.Z, embedding))
     return replace(result, config=cfg, embedding=embedding, metrics=metrics, run_id=None, created=None)

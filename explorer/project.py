@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from .errors import InputError
+from .events import StopCheck
 from .validation import MIN_ROWS, RANDOM_STATE, OneOf, Real, Whole, check_array, check_params, check_value, is_whole
 
 PROJECTION_METHODS = ("umap", "tsne", "pca")
@@ -48,8 +49,12 @@ PROJECTION_CONSTRAINTS = {
 }
 
 
-def project(Z: np.ndarray, cfg: ProjectionConfig | None = None) -> np.ndarray:
+def project(Z: np.ndarray, cfg: ProjectionConfig | None = None, *, should_stop: StopCheck | None = None) -> np.ndarray:
     """Project ``Z`` (n, d) to (n, cfg.n_components) float32.
+
+    ``should_stop`` (optional) makes the slow methods stoppable: UMAP checks it between its layout
+    epochs (not during its nearest-neighbour search), and t-SNE then runs in a child process that is
+    killed when it turns True (polled twice a second). Either raises :class:`~explorer.errors.Stopped`.
 
     - ``"pca"``: scikit-learn PCA; needs d >= n_components.
     - ``"umap"``: :func:`umap_embed` with euclidean distances (n_neighbors capped at n - 1).
@@ -73,21 +78,76 @@ def project(Z: np.ndarray, cfg: ProjectionConfig | None = None) -> np.ndarray:
     elif cfg.method == "umap":
         # a map to look at: 200 optimisation epochs (UMAP's own choice above 10,000 rows) are enough
         # at every size, and take 40% of the 500 it spends below that (n2d's clustering keeps 500)
-        Y = umap_embed(Z, cfg.n_components, cfg.n_neighbors, cfg.min_dist, cfg.random_state, n_epochs=DISPLAY_UMAP_EPOCHS)
+        Y = umap_embed(Z, cfg.n_components, cfg.n_neighbors, cfg.min_dist, cfg.random_state, n_epochs=DISPLAY_UMAP_EPOCHS,
+                       should_stop=should_stop)
     else:
-        from sklearn.manifold import TSNE
-
         # sklearn needs perplexity < n; (n - 1) / 3 is the usual bound (3 * perplexity neighbours).
-        perplexity = float(min(cfg.perplexity, max(1.0, (n - 1) / 3)))
-        tsne = TSNE(
-            n_components=cfg.n_components,
-            perplexity=perplexity,
-            init="pca",
-            learning_rate="auto",
-            random_state=cfg.random_state,
-        )
-        Y = tsne.fit_transform(Z)
+        params = {"n_components": cfg.n_components, "perplexity": float(min(cfg.perplexity, max(1.0, (n - 1) / 3))),
+                  "random_state": cfg.random_state}
+        Y = _tsne(Z, params) if should_stop is None else _tsne_in_child(Z, params, should_stop)
     return np.ascontiguousarray(Y, dtype=np.float32)
+
+
+def _tsne(Z: np.ndarray, params: dict) -> np.ndarray:
+    from sklearn.manifold import TSNE
+
+    return TSNE(init="pca", learning_rate="auto", **params).fit_transform(Z)
+
+
+def _tsne_in_child(Z: np.ndarray, params: dict, should_stop: StopCheck) -> np.ndarray:
+    """t-SNE (which has no way to stop it from outside) in a child process, killed when
+    ``should_stop()`` turns True or raises. Arrays travel as .npy bytes (``allow_pickle=False``)."""
+    import io
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from .errors import Stopped
+
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(Z, np.float32), allow_pickle=False)
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.Popen([sys.executable, "-m", "explorer.project", json.dumps(params)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    send: bytes | None = buf.getvalue()
+    try:
+        while True:
+            if should_stop():
+                raise Stopped("t-SNE was stopped.")
+            try:
+                out, err = proc.communicate(send, timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                send = None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"t-SNE failed in its child process: {err.decode(errors='replace')[-500:]}")
+    return np.load(io.BytesIO(out), allow_pickle=False)
+
+
+class _StopOnWrite:
+    """A file for UMAP's epoch progress bar (tqdm) that raises Stopped when ``should_stop()`` turns
+    True: tqdm writes to it between layout epochs, the only hook UMAP offers."""
+
+    def __init__(self, should_stop: StopCheck) -> None:
+        self.should_stop, self.stopped = should_stop, False
+
+    def write(self, text: str) -> int:
+        from .errors import Stopped
+
+        if not self.stopped and self.should_stop():
+            self.stopped = True  # once: tqdm writes again as the loop unwinds
+            raise Stopped("UMAP was stopped.")
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def umap_embed(
@@ -97,6 +157,7 @@ def umap_embed(
     min_dist: float = 0.1,
     random_state: int | None = 0,
     n_epochs: int | None = None,
+    should_stop: StopCheck | None = None,
 ) -> np.ndarray:
     """UMAP of ``Z`` (n, d) to (n, n_components) float32, euclidean metric.
 
@@ -104,7 +165,7 @@ def umap_embed(
     UMAP runs on one thread (its own rule); ``random_state=None`` runs in parallel but differs per run.
     ``low_memory=True`` keeps the nearest-neighbour search within memory on large data; the other
     defaults (200 epochs above 10,000 rows, 500 below; ``n_epochs`` sets it) keep 100k rows within a
-    few minutes on a CPU.
+    few minutes on a CPU. ``should_stop`` is checked between layout epochs (see :func:`project`).
     """
     Z = check_array(Z, min_rows=MIN_ROWS)
     n = Z.shape[0]
@@ -125,6 +186,8 @@ def umap_embed(
         n_jobs=1 if random_state is not None else -1,
         low_memory=True,
         verbose=False,
+        tqdm_kwds=None if should_stop is None else {"disable": False, "file": _StopOnWrite(should_stop),
+                                                    "mininterval": 0.25, "ascii": True},
     )
     with warnings.catch_warnings():
         # spectral initialisation on tiny or disconnected graphs warns and falls back; not actionable
@@ -132,3 +195,17 @@ def umap_embed(
         warnings.filterwarnings("ignore", message=".*[Gg]raph is not fully connected.*")
         Y = reducer.fit_transform(Z)
     return np.ascontiguousarray(Y, dtype=np.float32)
+
+
+if __name__ == "__main__":  # the child process of _tsne_in_child: .npy in on stdin, .npy out on stdout
+    import io
+    import json
+    import os
+    import sys
+
+    os.nice(5)  # a background map: the server's own threads go first
+    params = json.loads(sys.argv[1])
+    Z = np.load(io.BytesIO(sys.stdin.buffer.read()), allow_pickle=False)
+    out = io.BytesIO()
+    np.save(out, np.ascontiguousarray(_tsne(Z, params), np.float32), allow_pickle=False)
+    sys.stdout.buffer.write(out.getvalue())

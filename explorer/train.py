@@ -43,6 +43,8 @@ class TrainResult:
     notes: list[str] = field(default_factory=list)
 
 
+STOP_CHECK_BATCHES = 32  # should_stop() is also checked every this many batches, for long epochs
+
 def place_data(X: np.ndarray, device: "torch.device") -> "torch.Tensor":
     """X as a float32 tensor, on ``device`` when it fits comfortably, else pinned on the CPU."""
     import torch
@@ -185,7 +187,9 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
         module.train()
         perm = train_idx[torch.randperm(n_train, generator=gen).to(train_idx.device)]
         total, count = torch.zeros((), device=device), 0
-        for i in range(0, n_train, batch_size):
+        for b, i in enumerate(range(0, n_train, batch_size)):
+            if b and b % STOP_CHECK_BATCHES == 0 and should_stop is not None and should_stop():
+                break  # a long epoch ends early too; the check after the epoch then stops training
             idx = perm[i : i + batch_size]
             if len(idx) < 2 and n_train > 1:  # a batch of one breaks batch statistics; skip it
                 continue

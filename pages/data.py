@@ -1,11 +1,9 @@
 """Data: pick a bundled sample or upload files; preview them; choose the label, ID and feature columns."""
 from __future__ import annotations
 
-import io
-
 import streamlit as st
 
-from explorer.dashboard.views import markdown_text, plain_text, visitor_text
+from explorer.dashboard.views import markdown_text, plain_text
 from explorer.data import SAMPLES, SCALINGS, SUPPORTED_EXTENSIONS, sniff_kind
 from pages.ui import display, feedback, loading, session, widgets as w
 
@@ -31,24 +29,13 @@ def choose_source() -> tuple[str, str, object, str | None] | None:
         "Tables (CSV, TSV, Parquet), images (PNG, JPEG, … or a zip of them) or arrays / embeddings (.npy, .npz)",
         accept_multiple_files=True, key="upload", help="Readable: " + ", ".join(SUPPORTED_EXTENSIONS),
     )
-    if files:  # keep the bytes: Streamlit forgets the upload when the user visits another page
-        st.session_state["upload_files"] = ("upload:" + "|".join(f.file_id for f in files),
-                                            [(f.name, f.getvalue()) for f in files])
-    stored = st.session_state.get("upload_files")
-    if not stored:
-        st.info("Upload a file to start, or pick a bundled sample above.")
+    picked = loading.take_upload(files)  # kept in the session (within its upload budget): Streamlit
+    if picked is None:                   # forgets the upload when the user visits another page
+        if not files:
+            st.info("Upload a file to start, or pick a bundled sample above.")
         return None
-    key, named = stored
-    if not files:
-        st.caption(f"Using your upload: {markdown_text(', '.join(n for n, _ in named[:5]))}{' …' if len(named) > 5 else ''}")
-    if len(named) == 1:
-        return key, named[0][0], named[0][1], None
-    sources = []
-    for name, data in named:
-        buf = io.BytesIO(data)
-        buf.name = name
-        sources.append(buf)
-    return key, f"{len(named)} files", sources, None
+    key, data, name = picked
+    return key, name, data, None
 
 
 def table_options(key: str, name: str, data: object, sample: str | None) -> tuple:
@@ -92,25 +79,12 @@ def image_options(key: str) -> tuple:
     return (mode, int(side))
 
 
-def load_if_changed(key: str, name: str, data: object, table: tuple | None, images: tuple | None, label: str) -> None:
-    load_key = (key, table, images)
-    if load_key == loading.loaded_with() and ws.dataset is not None:
-        return
-    failed = st.session_state.get("failed_load")
-    if failed and failed[0] == load_key:
-        st.error(visitor_text(failed[1]))
-        return
-    try:
-        dataset = loading.load_dataset(key, data, name, table, images)
-    except Exception as exc:  # noqa: BLE001 - shown in a box; the data in use stays as it was
-        from explorer.errors import ExplorerError
-
-        message = str(exc) if isinstance(exc, ExplorerError) else f"{name} could not be read ({type(exc).__name__}: {exc})."
-        st.session_state["failed_load"] = (load_key, message)
-        st.error(visitor_text(message))
-        return
-    ws.set_dataset(dataset, label)
-    loading.loaded_with(load_key)
+def load_if_changed(key: str, name: str, data: object, table: tuple | None, images: tuple | None,
+                    sample: str | None) -> None:
+    if sample:
+        loading.load_sample(ws, key, data, name, table, images, f"sample {sample}")
+    else:
+        loading.load_upload(key, data, name, table, images, f"upload {name}")
 
 
 picked = None
@@ -125,7 +99,7 @@ if picked is not None:
             table = table_options(key, name, data, sample)
         elif kind == "images":
             image = image_options(key)
-        load_if_changed(key, name, data, table, image, f"sample {sample}" if sample else f"upload {name}")
+        load_if_changed(key, name, data, table, image, sample)
 
 ds = ws.dataset
 if ds is None:

@@ -11,11 +11,13 @@ from explorer import plots
 from explorer.dashboard import actions, views
 from explorer.dashboard.cache import short_tag
 from explorer.dashboard.workspace import JobKind
+from explorer.limits import Limits
 from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS
 from explorer.usertext import SPREADSHEET_NOTE, file_stem, plain_text
 from pages.ui import display, feedback, progress, session, widgets as w
 
-DISPLAY_CAP = int(os.environ.get("EXPLORER_DISPLAY_CAP", plots.DISPLAY_CAP))
+LIMITS = Limits.from_env()
+DISPLAY_CAP = actions.display_cap(os.environ.get("EXPLORER_DISPLAY_CAP", plots.DISPLAY_CAP), LIMITS)[0]
 
 st.title("🔭 Explore")
 ws, manager = session.workspace(), session.job_manager()
@@ -36,14 +38,18 @@ def view_settings() -> tuple[str, int]:
             key = f"projection-{run_tag}"
             st.session_state[key] = method
             st.selectbox("Projection", list(PROJECTION_METHODS), key=key, format_func=PROJECTION_LABELS.get,
-                         on_change=lambda: feedback.safely(actions.change_projection, ws, manager, result, st.session_state[key]))
+                         on_change=lambda: feedback.safely(actions.change_projection, ws, manager, result, st.session_state[key], LIMITS))
     with c2:
         color_by = w.selectbox("Colour by", views.color_options(result), key=w.pkey("color_by"), default="cluster",
                                format_func=views.plain_text)
     with c3:
-        cap = w.number("Points drawn at most", w.pkey("cap"), DISPLAY_CAP, min_value=1000, max_value=2_000_000,
-                        step=10_000, help="Above this a uniform sample is drawn; clustering always uses every point.")
-    return color_by, int(cap)
+        asked = w.number("Points drawn at most", w.pkey("cap"), DISPLAY_CAP, min_value=1000,
+                         max_value=int(LIMITS.max_display_points), step=10_000,
+                         help="Above this a uniform sample is drawn; clustering always uses every point.")
+    cap, note = actions.display_cap(asked, LIMITS)  # checked here too, not only by the widget
+    if note:
+        st.caption(note)
+    return color_by, cap
 
 
 def scatter_figure(color_by: str, cap: int):

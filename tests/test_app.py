@@ -314,6 +314,22 @@ def test_a_spent_training_budget_says_how_to_raise_it(runs_dir, monkeypatch):
     assert at.session_state["ws"].has_model(at.session_state["ws"].config)  # the model made stays
 
 
+def test_an_upload_over_the_session_budget_is_refused_whole(runs_dir, monkeypatch):
+    """Each file fits, the two together do not: refused with the cap's name, nothing of it kept, the
+    data in use stay; one of them alone then loads (the refused upload is not counted)."""
+    monkeypatch.setenv("EXPLORER_MAX_SESSION_UPLOAD_BYTES", str(int(1.5 * len(blobs_csv()))))
+    at = app()
+    before = at.session_state["ws"].dataset
+    at.radio(key="p:data:source").set_value("My own files").run()
+    at.file_uploader[0].set_value([("a.csv", blobs_csv(), "text/csv"), ("b.csv", blobs_csv(), "text/csv")]).run()
+    ok(at)
+    assert "EXPLORER_MAX_SESSION_UPLOAD_BYTES" in texts(at.error) and "bytes together" in texts(at.error)
+    assert at.session_state["ws"].dataset is before and at.session_state["ws"].upload is None
+    upload(at, "a.csv", blobs_csv(), "text/csv")
+    assert not at.error and at.session_state["ws"].dataset.name == "a"
+    assert at.session_state["ws"].upload.nbytes == len(blobs_csv())
+
+
 def test_the_understand_page_explains_renames_and_keeps_the_names(runs_dir):
     at = upload(app(), "blobs.csv", blobs_csv(), "text/csv")
     by_label(at.selectbox, LABEL).set_value("kind").run()

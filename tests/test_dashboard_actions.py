@@ -147,3 +147,101 @@ def test_the_model_cache_key_ignores_the_time_cap(session):
     assert ws.model_key(cfg) == ws.model_key(replace(cfg, model=replace(cfg.model, max_seconds=5.0)))
     assert ws.run_key(cfg) == ws.run_key(replace(cfg, model=replace(cfg.model, max_seconds=5.0)))
     assert ws.model_key(cfg) != ws.model_key(replace_nested(cfg, epochs=31))
+
+
+# -- loading an upload as a job; the upload budget; the display cap ------------------------------------------
+GOOD_CSV = b"id,a,b\n" + b"".join(f"r{i},{i % 3 * 5 + i * 0.01:.2f},{i % 3:.1f}\n".encode() for i in range(60))
+
+
+def test_an_upload_is_read_by_a_job_and_put_in_use(session):
+    from explorer.data import TableOptions
+
+    ws, manager, limits = session
+    before = ws.dataset
+    key = ("upload:a", ("label", None, None, "auto"), None)
+    job = actions.start_load(ws, manager, key, GOOD_CSV, "good.csv", TableOptions(id_column="id"), None, limits, "upload good.csv")
+    assert job.status == "done" and job.max_seconds == limits.max_load_seconds
+    assert ws.dataset is not before and ws.dataset.n == 60 and ws.loaded_key == key and ws.load_error is None
+    assert ws.jobs == {}
+
+
+def test_an_upload_that_fails_keeps_the_data_in_use_and_its_message(session):
+    ws, manager, limits = session
+    before = ws.dataset
+    key = ("upload:b", None, None)
+    actions.start_load(ws, manager, key, b"\x00\x01garbage", "bad.csv", None, None, limits, "upload bad.csv")
+    assert ws.dataset is before and ws.loaded_key != key
+    assert ws.load_error[0] == key and "bad.csv" in ws.load_error[1]
+    assert not [m for m in ws.pop_messages() if m[0] == "success"]
+
+
+def test_a_load_past_its_cap_is_cancelled_and_the_next_upload_goes_on(monkeypatch):
+    import threading
+    import time
+
+    import explorer.data as data_mod
+
+    manager, ws = JobManager(synchronous=False), Workspace()
+    release = threading.Event()
+    real_load = data_mod.load
+
+    def load(data, **kw):  # a decode that checks nothing for a while (a bomb's worth of pixels)
+        if data == b"slow":
+            release.wait(30)
+        return real_load(data, **kw)
+
+    monkeypatch.setattr(data_mod, "load", load)
+
+    def finish(job):
+        end = time.time() + 30
+        while not job.done and time.time() < end:
+            time.sleep(0.02)
+        ws.collect(manager)
+        return job
+
+    try:
+        slow = finish(actions.start_load(ws, manager, ("upload:slow", None, None), b"slow", "slow.csv", None, None,
+                                         Limits(max_load_seconds=0.2), "slow"))
+        assert slow.status == "cancelled" and slow.abandoned  # 0.2 s cap + 0.2 s grace, then let go
+        assert ws.load_error[0] == ("upload:slow", None, None) and "time cap" in ws.load_error[1]
+        good = actions.start_load(ws, manager, ("upload:good", None, None), GOOD_CSV, "good.csv", None, None,
+                                  Limits(), "good")
+        release.set()  # the abandoned read returns meanwhile; its result is dropped
+        assert finish(good).status == "done"
+        assert ws.dataset is not None and ws.dataset.n == 60 and ws.loaded_key == ("upload:good", None, None)
+    finally:
+        release.set()
+        manager.shutdown()
+
+
+def test_the_upload_budget_counts_all_files_together_and_frees_a_replaced_upload():
+    ws, limits = Workspace(), Limits(max_session_upload_bytes=1000)
+    ws.take_upload("u1", [("a.csv", b"x" * 600)], limits)
+    assert ws.upload.nbytes == 600
+    ws.take_upload("u2", [("b.csv", b"y" * 900)], limits)  # replaces the first: 900, not 1,500
+    assert ws.upload.key == "u2" and ws.upload.nbytes == 900
+    with pytest.raises(LimitError, match="EXPLORER_MAX_SESSION_UPLOAD_BYTES") as err:
+        ws.take_upload("u3", [("c.csv", b"z" * 600), ("d.csv", b"z" * 600)], limits)  # each fits, together not
+    assert "1,200 bytes together" in str(err.value)
+    assert ws.upload is None  # nothing over the budget is kept, and the old upload is freed too
+
+
+@pytest.mark.parametrize("asked, drawn, note", [
+    (50_000, 50_000, None),
+    (2_000_000, 200_000, "max_display_points"),
+    (10, 1000, "At least"),
+    ("lots", 100_000, "not a number"),
+    (float("inf"), 100_000, "not a number"),
+])
+def test_points_drawn_at_most_is_checked_on_the_server(asked, drawn, note):
+    cap, text = actions.display_cap(asked, Limits())
+    assert cap == drawn and (text is None if note is None else note in text)
+
+
+def test_every_job_gets_a_time_cap(session):
+    ws, manager, limits = session
+    limits = replace(limits, max_job_seconds=321.0)
+    cfg = replace_nested(default_config(ws.dataset), model="pca", latent_dim=3, method="kmeans", k=3, projection_method="pca")
+    assert actions.start_training(ws, manager, cfg, limits).max_seconds == 321.0
+    assert actions.start_run(ws, manager, cfg, limits).max_seconds == 321.0
+    assert actions.change_projection(ws, manager, ws.result, "tsne", limits).max_seconds == 321.0

@@ -1,11 +1,15 @@
-"""Data loading for the Data page, cached by what was loaded and how (``st.cache_data``)."""
+"""Data loading for the Data page: bundled samples on the page's thread (cached, ``st.cache_data``),
+uploads as a background job with a time cap and a Stop button (``explorer.dashboard.actions.start_load``),
+within the session's upload budget."""
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import streamlit as st
 
-from explorer.dashboard.workspace import Workspace
+from explorer.dashboard.views import markdown_text, visitor_text
+from explorer.dashboard.workspace import JobKind, Workspace
 
 DEFAULT_SAMPLE = "penguins"
 SAMPLE_LABELS = {"penguins": "species"}  # the label column each bundled table sample comes with
@@ -20,19 +24,99 @@ def table_preview(source_key: str, _data: Any, name: str):
     return read_table_preview(_data, name, nrows=10_000, limits=Limits.from_env())
 
 
-@st.cache_data(max_entries=8, show_spinner="Loading the data…")
-def load_dataset(source_key: str, _data: Any, name: str, table: tuple | None, images: tuple | None):
-    """The Dataset of one source with the given options (cached per upload and options).
-
-    ``table`` = (label, id, columns or None, scaling); ``images`` = (mode, max_side).
-    """
-    from explorer.data import ImageOptions, TableOptions, load
-    from explorer.limits import Limits
+def options(table: tuple | None, images: tuple | None):
+    """(TableOptions or None, ImageOptions or None) from the page's plain tuples:
+    ``table`` = (label, id, columns or None, scaling); ``images`` = (mode, max_side)."""
+    from explorer.data import ImageOptions, TableOptions
 
     t = None if table is None else TableOptions(label_column=table[0], id_column=table[1],
                                                 columns=None if table[2] is None else list(table[2]), scaling=table[3])
     i = None if images is None else ImageOptions(mode=images[0], max_side=int(images[1]))
+    return t, i
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading the data…")
+def load_dataset(source_key: str, _data: Any, name: str, table: tuple | None, images: tuple | None):
+    """The Dataset of a bundled sample with the given options (cached per sample and options; the
+    samples are ours and small, so they load on the page's thread)."""
+    from explorer.data import load
+    from explorer.limits import Limits
+
+    t, i = options(table, images)
     return load(_data, name=name, table=t, images=i, limits=Limits.from_env())
+
+
+def take_upload(files: list) -> tuple[str, object, str] | None:
+    """Keep the uploaded files as the session's upload (replacing and freeing the one before), within
+    ``max_session_upload_bytes`` for all of them together; returns (source key, data, name) of what is
+    in use, or None when nothing is. Over the budget: an error box, and nothing is kept."""
+    from explorer.errors import LimitError
+    from explorer.limits import Limits
+
+    ws = workspace_of_page()
+    if files:
+        key = "upload:" + "|".join(f.file_id for f in files)
+        limits = Limits.from_env()
+        try:
+            # the sizes first: nothing over the budget is copied
+            limits.check("max_session_upload_bytes", sum(int(f.size) for f in files),
+                         f"these {len(files)} files hold {sum(int(f.size) for f in files):,} bytes together"
+                         if len(files) > 1 else f"this file holds {int(files[0].size):,} bytes")
+            ws.take_upload(key, [(f.name, f.getvalue()) for f in files], limits)
+        except LimitError as exc:
+            ws.upload = None
+            st.error(visitor_text(exc))  # it quotes the file names
+            return None
+    upload = ws.upload
+    if upload is None:
+        return None
+    named = upload.files
+    if not files:
+        st.caption(f"Using your upload: {markdown_text(', '.join(n for n, _ in named[:5]))}{' …' if len(named) > 5 else ''}")
+    if len(named) == 1:
+        return upload.key, named[0][1], named[0][0]
+    sources = []
+    for name, data in named:
+        buf = io.BytesIO(data)
+        buf.name = name
+        sources.append(buf)
+    return upload.key, sources, f"{len(named)} files"
+
+
+def load_upload(key: str, data: Any, name: str, table: tuple | None, images: tuple | None, label: str) -> None:
+    """Put the upload read with these options in use: at once when it is already, else as a job whose
+    progress (with Stop) is drawn here; a failed read shows its message."""
+    from explorer.dashboard import actions
+    from explorer.errors import ExplorerError
+    from explorer.limits import Limits
+
+    from .progress import job_progress
+    from .session import job_manager
+
+    ws, manager = workspace_of_page(), job_manager()
+    load_key = (key, table, images)
+    if load_key == ws.loaded_key and ws.dataset is not None:
+        return
+    if ws.load_error is not None and ws.load_error[0] == load_key:
+        st.error(visitor_text(ws.load_error[1]))
+        return
+    ticket = ws.jobs.get(JobKind.LOAD)
+    if ticket is None or ticket.load_key != load_key:
+        t, i = options(table, images)
+        try:
+            actions.start_load(ws, manager, load_key, data, name, t, i, Limits.from_env(), label)
+        except ExplorerError as exc:  # a spent budget, a bad cap setting: said once for this upload
+            ws.load_error = (load_key, str(exc))
+    if ws.load_error is not None and ws.load_error[0] == load_key:  # failed at once (synchronous jobs)
+        st.error(visitor_text(ws.load_error[1]))
+        return
+    job_progress(JobKind.LOAD)
+
+
+def workspace_of_page() -> Workspace:
+    from .session import workspace
+
+    return workspace()
 
 
 def sample_source(name: str) -> tuple[str, str, bytes]:
@@ -52,11 +136,14 @@ def load_default_sample(ws: Workspace) -> None:
     """Load the default sample with its default options (what the Data page shows first)."""
     key, name, data = sample_source(DEFAULT_SAMPLE)
     ws.set_dataset(load_dataset(key, data, name, default_table_options(DEFAULT_SAMPLE), None), f"sample {DEFAULT_SAMPLE}")
-    loaded_with((key, default_table_options(DEFAULT_SAMPLE), None))
+    ws.loaded_key = (key, default_table_options(DEFAULT_SAMPLE), None)
 
 
-def loaded_with(key: tuple | None = None) -> tuple | None:
-    """The (source, options) the session's dataset was loaded with; set it when ``key`` is given."""
-    if key is not None:
-        st.session_state["load_key"] = key
-    return st.session_state.get("load_key")
+def load_sample(ws: Workspace, key: str, data: Any, name: str, table: tuple | None, images: tuple | None,
+                label: str) -> None:
+    """Put a bundled sample read with these options in use (on the page's thread; cached)."""
+    load_key = (key, table, images)
+    if load_key == ws.loaded_key and ws.dataset is not None:
+        return
+    ws.set_dataset(load_dataset(key, data, name, table, images), label)
+    ws.loaded_key = load_key

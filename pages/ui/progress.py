@@ -4,21 +4,31 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import plots
-from explorer.dashboard.views import loss_history
+from explorer.dashboard.views import loss_history, markdown_text
 from explorer.dashboard.workspace import JobKind
 
 from .session import job_manager, workspace
 
+# Stop keeps what a job has made so far where there is something to keep (a model's best weights, a
+# run with its map drawn by PCA); a load or a new projection has nothing partial, so Stop cancels them.
+CANCEL_ON_STOP = (JobKind.LOAD, JobKind.PROJECT)
+STOP_HELP = {
+    JobKind.LOAD: "Stop reading this file; the data in use stay",
+    JobKind.PROJECT: "Stop projecting; the map on show stays",
+    JobKind.TRAIN: "Stop early and keep the best weights so far",
+    JobKind.RUN: "Stop early: training keeps its best weights, the sweep its best k, the map is drawn with PCA",
+}
+
 
 def job_progress(kind: JobKind, *, show_loss: bool = False) -> bool:
-    """Draw the progress of this session's job of ``kind``, refreshed twice a second by a fragment:
-    a progress bar, the loss curve while training, and a Stop button. When the job ends the whole page
-    reruns, which collects its result. Returns True while a job is running."""
+    """Draw the progress of this session's job of ``kind``, refreshed every second by a fragment:
+    a progress bar (or its place in the queue), the loss curve while training, and a Stop button. When
+    the job ends the whole page reruns, which collects its result. Returns True while a job is running."""
     ws, manager = workspace(), job_manager()
     if ws.job(manager, kind) is None:
         return False
 
-    @st.fragment(run_every=0.5)
+    @st.fragment(run_every=1.0)  # each refresh is a script run and a redraw, for every visitor's job
     def poll() -> None:
         job = ws.job(manager, kind)
         if job is None:
@@ -26,16 +36,22 @@ def job_progress(kind: JobKind, *, show_loss: bool = False) -> bool:
         if job.done:
             st.rerun()
         fraction, message = job.progress
-        what = f"**{job.name}**" + ("" if message in ("", job.name) else f" · {message}")
-        st.progress(fraction, text=f"{what} · {job.elapsed:.0f} s")
+        if job.status == "queued":
+            message = manager.waiting_for(job) or message
+        what = f"**{markdown_text(job.name)}**" + ("" if message in ("", job.name) else f" · {markdown_text(message)}")
+        cap = f" of at most {job.max_seconds:,.0f} s" if job.max_seconds else ""
+        st.progress(fraction, text=f"{what} · {job.elapsed:.0f} s{cap}")
         if show_loss:
             history, epochs = loss_history(job.snapshot())
             if history:
                 st.plotly_chart(plots.loss_curve(history, epochs=epochs), width="stretch")
         if job.stop_requested:
-            st.caption("Stopping after the current step; the best result so far is kept…")
-        elif st.button("Stop", key=f"stop-{job.id}", icon="⏹️", help="Stop early and keep the best weights so far"):
-            job.stop()
+            st.caption(f"Stopping ({markdown_text(job.stop_reason or 'asked')}) after the current step…")
+        elif st.button("Stop", key=f"stop-{job.id}", icon="⏹️", help=STOP_HELP.get(kind)):
+            if kind in CANCEL_ON_STOP:
+                manager.cancel(job.id, ws.owner, "Stop was pressed")
+            else:
+                job.stop()
             st.rerun(scope="fragment")
 
     poll()
@@ -51,10 +67,10 @@ def jobs_status() -> None:
 
     @st.fragment(run_every=1.0)
     def poll() -> None:
-        jobs = [manager.get(ticket.job_id, ws.owner) for ticket in ws.jobs.values()]
+        jobs = [manager.get(ticket.job_id, ws.owner) for ticket in list(ws.jobs.values())]
         if any(job is None or job.done for job in jobs):
             st.rerun()
         for job in jobs:
-            st.caption(f"⏳ {job.name}: {job.progress[1]} ({job.elapsed:.0f} s)")
+            st.caption(f"⏳ {markdown_text(job.name)}: {markdown_text(job.progress[1])} ({job.elapsed:.0f} s)")
 
     poll()

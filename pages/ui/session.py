@@ -1,14 +1,16 @@
 """This session's workspace, the server's job manager and the run the pages show."""
 from __future__ import annotations
 
+import logging
 import os
 
 import streamlit as st
 
-from explorer.dashboard.jobs import JobManager
+from explorer.dashboard.jobs import JOB_NICE, JobManager, client_key
 from explorer.dashboard.workspace import Workspace
 
 LIST_RUNS_ENV = "EXPLORER_LIST_RUNS"
+log = logging.getLogger("explorer.app")
 
 
 def _leave_legacy_pages_mode() -> bool:
@@ -38,8 +40,24 @@ _rerun_through_app = _leave_legacy_pages_mode()
 
 @st.cache_resource
 def job_manager() -> JobManager:
-    """One manager per server process: jobs outlive reruns and page switches; each is owned by a session."""
-    return JobManager(max_workers=int(os.environ.get("EXPLORER_JOB_WORKERS", "2")))
+    """One manager per server process: jobs outlive reruns and page switches; each is owned by a
+    session; its ledger keeps each client's time, so budgets outlive a session (docs/SECURITY.md)."""
+    per_client = os.environ.get("EXPLORER_JOBS_PER_CLIENT", "").strip()
+    return JobManager(max_workers=int(os.environ.get("EXPLORER_JOB_WORKERS", "4")),
+                      per_client=int(per_client) if per_client else None,
+                      nice=int(os.environ.get("EXPLORER_JOB_NICE", str(JOB_NICE))))
+
+
+def _client_key(owner: str) -> str:
+    """Who this session's work counts against: its address (or the proxy's X-Forwarded-For), by
+    EXPLORER_CLIENT_KEY; see explorer.dashboard.jobs.client_key."""
+    ip = headers = None
+    try:
+        ip = st.context.ip_address
+        headers = dict(st.context.headers)
+    except Exception as exc:  # noqa: BLE001 - no request context (AppTest): the session counts on its own
+        log.debug("no client address for this session: %s", exc)
+    return client_key(owner, ip, headers)
 
 
 def workspace() -> Workspace:
@@ -49,7 +67,9 @@ def workspace() -> Workspace:
         _rerun_through_app = False
         st.rerun()
     if "ws" not in st.session_state:
-        st.session_state["ws"] = Workspace()
+        ws = Workspace()
+        ws.client = _client_key(ws.owner)
+        st.session_state["ws"] = ws
     return st.session_state["ws"]
 
 
