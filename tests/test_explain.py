@@ -226,3 +226,12 @@ def test_names_reach_the_exports_and_the_html_escapes_them(tmp_path):
     header = text.splitlines()[0].split(",")
     assert header[:3] == ["id", "cluster", "cluster_name"]
     assert "<script>alert(1)</script> =cmd" in text  # plain text in a CSV; starts with '<', not a formula
+
+
+def test_infinite_values_are_explained_as_missing():
+    df = pd.DataFrame({"a": [1.0, 2.0, np.inf, 10.0, 11.0, -np.inf, 12.0, 1.5] * 10, "b": list("xxxyyyyx") * 10})
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, 0] * 10)
+    rules = surrogate_rules(df, labels, depth=2)
+    assert rules.fidelity > 0.7 and len(rules.rules) == 2
+    p = profile_clusters(df, labels)
+    assert all(np.isfinite(x.effect) for q in p for x in q.numeric)

@@ -83,6 +83,9 @@ def _design(frame: "pd.DataFrame", categorical: Sequence[str]) -> tuple[np.ndarr
             parts.append((text == level).to_numpy(dtype=np.float64))
             names.append((col, "level", str(level)))
     X = np.column_stack(parts) if parts else np.zeros((len(frame), 0))
+    # the tree works in float32 and takes missing values, not infinite ones: a value that is infinite (or
+    # beyond float32's range, 1e308) reads as missing
+    X[np.abs(X) >= np.finfo(np.float32).max] = np.nan
     return X, names
 
 

@@ -64,7 +64,7 @@ def test_upload_train_explore_select_and_share(new_session, server, run, tmp_pat
         await owner.go("Explore")
         plot = await owner.scatter()
         traces = await owner.figure(points=150)
-        assert {t["type"] for t in traces} == {"scattergl"} and sorted(t["name"] for t in traces) == ["0", "1", "2"]
+        assert {t["type"] for t in traces} == {"scattergl"} and sorted(t["name"].split(":")[0] for t in traces) == ["0", "1", "2"]
         assert sum(len(t["x"]) for t in traces) == 150
         await owner.scatter()  # its canvas, should a rerun have drawn it again
         assert await plot.locator("canvas").count() >= 1  # drawn with WebGL
