@@ -1,6 +1,6 @@
 """Run every benchmark and render docs/BENCHMARKS.md.
 
-    python bench/run_all.py            # full: quality (3 seeds), tables, speed, scaling; then the report
+    python bench/run_all.py            # full: quality (3 seeds), tables, explanations, speed, scaling; then the report
     python bench/run_all.py --quick    # smoke test: load_digits / synthetic data, tiny sizes, < 2 min
     python bench/run_all.py --only quality cli --dec-max-iter 300
 
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-STEPS = ("quality", "tables", "overhead", "throughput", "cli", "scaling")
+STEPS = ("quality", "tables", "explain", "overhead", "throughput", "cli", "scaling")
 
 
 def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list[str]]:
