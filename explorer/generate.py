@@ -311,8 +311,8 @@ def to_data_units(dataset: "Dataset", X: np.ndarray) -> DataUnits:
             u = (X[:, int(j)] - b) / a  # type: ignore[arg-type]
         values = np.expm1(np.minimum(u, 700.0)) if logged else u
         out[column] = np.round(values).astype(np.int64) if whole and np.isfinite(values).all() else values
-    notes = ["Numbers are in the data's own units (the loader's scaling and log(1 + x) undone); categories are "
-             "the level the model's one-hot output favours most."]
+    notes = [("Numbers are in the data's own units (the loader's scaling and log(1 + x) undone); categories are "
+              "the level the model's one-hot output favours most.")]
     if scaled:
         notes.append(f"{len(scaled)} column(s) could not be brought back to the data's units (the run does not "
                      f"record how they were scaled) and are shown scaled: {', '.join(repr(c) for c in scaled[:10])}.")

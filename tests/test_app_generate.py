@@ -4,13 +4,24 @@ the noise slider; models that can't do a thing get a sentence, a bad row id a me
 from __future__ import annotations
 
 import pytest
+from test_app import (  # noqa: F401
+    LABEL,
+    app,
+    blobs_csv,
+    by_label,
+    cluster_kmeans,
+    ok,
+    runs_dir,
+    shapes_zip,
+    texts,
+    train,
+    upload,
+)
 
-from test_app import LABEL, app, blobs_csv, by_label, cluster_kmeans, ok, runs_dir, shapes_zip, texts, train, upload  # noqa: F401
-
-pytestmark = pytest.mark.usefixtures("navigation_only")
+pytestmark = pytest.mark.usefixtures("navigation_only", "runs_dir")  # runs_dir: tests/test_app.py
 
 
-def test_a_vae_on_images_generates_and_interpolates(runs_dir):
+def test_a_vae_on_images_generates_and_interpolates():
     at = upload(app(), "shapes.zip", shapes_zip(), "application/zip")
     train(at, "vae", **{"Epochs": 3, "Latent size": 3, "Batch size": 16, "Hidden layers": "32"})
     assert "Training vae: done." in texts(at.success)
@@ -33,7 +44,7 @@ def test_a_vae_on_images_generates_and_interpolates(runs_dir):
     assert not at.error
 
 
-def test_a_dae_on_a_table_denoises_per_column_and_interpolates_rows(runs_dir):
+def test_a_dae_on_a_table_denoises_per_column_and_interpolates_rows():
     at = upload(app(), "blobs.csv", blobs_csv(), "text/csv")
     by_label(at.selectbox, LABEL).set_value("kind").run()
     by_label(at.selectbox, "ID column (optional)").set_value("sample_id").run()
@@ -59,7 +70,7 @@ def test_a_dae_on_a_table_denoises_per_column_and_interpolates_rows(runs_dir):
     by_label(at.text_input, "To row id").set_value("s149").run()
     ok(at)
     strip = next(d.value for d in at.dataframe if "step" in d.value.columns)
-    assert list(strip["step"])[0] == "s0" and list(strip["step"])[-1] == "s149" and len(strip) == 8
+    assert strip["step"].iloc[0] == "s0" and strip["step"].iloc[-1] == "s149" and len(strip) == 8
     assert {"a", "b", "c", "d", "shape"} <= set(strip.columns)  # rows in the table's own columns
     by_label(at.text_input, "To row id").set_value("<b>nobody</b>").run()
     ok(at)
