@@ -112,20 +112,35 @@ def cluster_codes(run: "RunResult", cluster: int) -> np.ndarray:
     return np.asarray(run.Z[labels == int(cluster)], np.float64)
 
 
-def cluster_gaussian(run: "RunResult", cluster: int) -> tuple[np.ndarray, np.ndarray]:
-    """A Gaussian fitted to a cluster's latent codes: (mean (latent,), covariance (latent, latent)).
+GMM_REG = 1e-3  # added to a GMM component's covariance, as a share of its mean variance, so it stays full-rank
 
-    The covariance is Ledoit-Wolf shrunk towards a multiple of the identity, so a small cluster (fewer
-    rows than latent dimensions) still gives a proper, full-rank Gaussian. A GMM's own component would
-    do as well, but a run keeps only the means, so every clustering is treated alike.
+
+def cluster_gaussian(run: "RunResult", cluster: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Gaussian of a cluster's region of the latent space: (mean (latent,), covariance (latent, latent)).
+
+    For a Gaussian mixture clustered on the codes ("gmm"), the cluster's own component: its mean and
+    covariance re-estimated from the run's soft assignments (one M-step, which gives back the fitted
+    component; a run keeps the mixture's means and responsibilities, not its covariances). For every
+    other clustering, a Gaussian fitted to the cluster's codes, its covariance Ledoit-Wolf shrunk
+    towards a multiple of the identity so a small cluster (fewer rows than latent dimensions) still
+    gives a proper, full-rank Gaussian.
     """
     from sklearn.covariance import LedoitWolf
 
     codes = cluster_codes(run, cluster)
     if len(codes) < 2:
         raise InputError(f"cluster {cluster} has {len(codes)} row; a region needs at least 2 rows to draw from.")
-    cov = LedoitWolf().fit(codes).covariance_
-    return codes.mean(axis=0), cov
+    proba, Z = run.clusters.proba, np.asarray(run.Z, np.float64)
+    if run.clusters.method == "gmm" and proba is not None and proba.shape == (len(Z), run.clusters.k):
+        weights = np.asarray(proba[:, int(cluster)], np.float64)
+        if weights.sum() > 1.0:
+            weights = weights / weights.sum()
+            mean = weights @ Z
+            centred = Z - mean
+            cov = (centred * weights[:, None]).T @ centred
+            cov += GMM_REG * max(float(np.trace(cov)) / len(cov), 1e-12) * np.eye(len(cov))
+            return mean, cov
+    return codes.mean(axis=0), LedoitWolf().fit(codes).covariance_
 
 
 def sample_cluster(run: "RunResult", cluster: int, n: int, seed: int = 0) -> np.ndarray:

@@ -233,3 +233,20 @@ def test_rows_that_cannot_be_inverted_say_so(tmp_path):
     assert not units.exact and "shown scaled" in units.notes[0]
     with pytest.raises(InputError, match="expected rows of 2 features"):
         generate.to_data_units(emb, np.zeros((2, 3)))
+
+
+def test_a_gmm_clusters_region_is_its_own_component(make_blobs):
+    X, _ = make_blobs(n=600, k=3, d=4, std=1.0, seed=2)
+    X[:, 0] *= 3.0  # elongated clusters: the component's covariance is not round
+    ds = Dataset(X=X, feature_names=list("abcd"), ids=np.array([f"r{i}" for i in range(len(X))]),
+                 report=LoadReport(source="b.npy", kind="embeddings"), kind="embeddings", name="b")
+    run = run_pipeline(ds, replace_nested(default_config(ds), model="none", method="gmm", k=3,
+                                          projection_method="pca", explain=None))
+    for c in range(3):
+        mean, cov = generate.cluster_gaussian(run, c)
+        np.testing.assert_allclose(mean, run.clusters.centers[c], atol=1e-3)  # the mixture's own mean
+        members = X[run.clusters.labels == c]
+        np.testing.assert_allclose(cov, np.cov(members, rowvar=False), rtol=0.1, atol=0.1)
+        assert cov[0, 0] > 4 * cov[1, 1]  # the stretch along the first axis is kept
+        samples = generate.sample_cluster(run, c, 200, seed=0)  # no model: the latent space is the data's
+        assert np.linalg.norm(samples.mean(axis=0) - mean) < 0.6
