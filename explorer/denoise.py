@@ -57,19 +57,23 @@ class Denoised:
     """Clean rows, the same rows with noise added, and the model's reconstruction of the noisy ones.
 
     rows: (m,) int64 indices into the run's data; clean, noisy, denoised: (m, d) float32 in the model's
-    space; noise: the std used.
+    space; reconstructed: the model's reconstruction of the clean rows (what it loses without any noise);
+    noise: the std used.
     """
 
     rows: np.ndarray
     clean: np.ndarray
     noisy: np.ndarray
     denoised: np.ndarray
+    reconstructed: np.ndarray
     noise: float
 
     def errors(self) -> dict[str, float]:
-        """Mean squared error against the clean rows: "noisy" (the noise itself) and "denoised"."""
+        """Mean squared error against the clean rows: "noisy" (the noise itself), "denoised" (the model
+        on the noisy rows) and "reconstruction" (the model on the clean rows: its floor)."""
         return {"noisy": float(np.mean((self.noisy - self.clean) ** 2)),
-                "denoised": float(np.mean((self.denoised - self.clean) ** 2))}
+                "denoised": float(np.mean((self.denoised - self.clean) ** 2)),
+                "reconstruction": float(np.mean((self.reconstructed - self.clean) ** 2))}
 
 
 def denoise(run: "RunResult", rows: np.ndarray | None = None, noise: float | None = None, seed: int = 0) -> Denoised:
@@ -93,18 +97,21 @@ def denoise(run: "RunResult", rows: np.ndarray | None = None, noise: float | Non
         index = np.sort(np.random.default_rng(seed).choice(index, MAX_DENOISE_ROWS, replace=False))
     clean = np.asarray(run.dataset.X[index], np.float32)
     noisy = add_noise(clean, level, seed)
-    return Denoised(index, clean, noisy, run.reducer.reconstruct(noisy), level)
+    return Denoised(index, clean, noisy, run.reducer.reconstruct(noisy), run.reducer.reconstruct(clean), level)
 
 
 def column_errors(result: Denoised, feature_names: list[str]) -> "pd.DataFrame":
     """Per feature, the mean squared error against the clean values before denoising (``noisy``: the
     noise itself) and after (``denoised``: the model's reconstruction of the noisy rows), and the share
-    of the error removed (``removed``, 1 - denoised / noisy; negative where the model adds error).
-    Columns: feature, noisy, denoised, removed; sorted by ``denoised``, largest first."""
+    of the error removed (``removed``, 1 - denoised / noisy; negative where the model adds error), and
+    the model's error on the clean rows (``reconstruction``: what it loses with no noise at all).
+    Columns: feature, noisy, denoised, removed, reconstruction; sorted by ``denoised``, largest first."""
     import pandas as pd
 
     before = np.mean((result.noisy - result.clean) ** 2, axis=0).astype(np.float64)
     after = np.mean((result.denoised - result.clean) ** 2, axis=0).astype(np.float64)
     removed = np.where(before > 0, 1.0 - after / np.where(before > 0, before, 1.0), np.nan)
-    frame = pd.DataFrame({"feature": list(feature_names), "noisy": before, "denoised": after, "removed": removed})
+    floor = np.mean((result.reconstructed - result.clean) ** 2, axis=0).astype(np.float64)
+    frame = pd.DataFrame({"feature": list(feature_names), "noisy": before, "denoised": after, "removed": removed,
+                          "reconstruction": floor})
     return frame.sort_values("denoised", ascending=False, kind="stable").reset_index(drop=True)

@@ -173,7 +173,8 @@ def denoise_section() -> None:
         out = denoise.denoise(result, None, level, views.GENERATE_SEED)
         frame = denoise.column_errors(out, list(ds.feature_names))
         st.dataframe(frame.rename(columns={"noisy": "error with noise", "denoised": "error after denoising",
-                                           "removed": "share removed"}), hide_index=True, width="stretch")
+                                           "removed": "share removed", "reconstruction": "error on clean rows"}),
+                     hide_index=True, width="stretch")
         st.caption(f"Per feature, mean squared error against the clean values (scaled units), over {len(out.rows):,} rows.")
     st.markdown(views.denoise_summary(out.errors()))
 

@@ -165,6 +165,7 @@ def test_a_dae_removes_most_of_its_training_noise_from_images():
     errors = result.errors()
     assert errors["noisy"] == pytest.approx(0.09, rel=0.05)  # the noise itself: std 0.3
     assert errors["denoised"] < 0.25 * errors["noisy"]
+    assert errors["reconstruction"] <= errors["denoised"]  # the noise costs the model something
     np.testing.assert_array_equal(result.noisy, denoise.denoise(run, seed=0).noisy)  # seeded
     quiet = denoise.denoise(run, noise=0.05, seed=0).errors()
     assert quiet["noisy"] < errors["noisy"]
@@ -174,7 +175,8 @@ def test_a_dae_lowers_every_columns_error_on_a_table():
     ds = blobs_table()
     run = fit_run(ds, "dae", noise=0.5, latent_dim=2, hidden=(32,))
     frame = denoise.column_errors(denoise.denoise(run, seed=3), ds.feature_names)
-    assert list(frame.columns) == ["feature", "noisy", "denoised", "removed"] and set(frame["feature"]) == set("abcdef")
+    assert list(frame.columns) == ["feature", "noisy", "denoised", "removed", "reconstruction"]
+    assert set(frame["feature"]) == set("abcdef")
     assert (frame["denoised"] < frame["noisy"]).all(), frame
     assert frame["removed"].median() > 0.5
 
@@ -250,3 +252,12 @@ def test_a_gmm_clusters_region_is_its_own_component(make_blobs):
         assert cov[0, 0] > 4 * cov[1, 1]  # the stretch along the first axis is kept
         samples = generate.sample_cluster(run, c, 200, seed=0)  # no model: the latent space is the data's
         assert np.linalg.norm(samples.mean(axis=0) - mean) < 0.6
+
+
+def test_the_denoise_summary_says_when_the_model_blurs_more_than_the_noise():
+    from explorer.dashboard.views import denoise_summary
+
+    good = denoise_summary({"noisy": 0.04, "denoised": 0.01, "reconstruction": 0.008})
+    assert "75% of it removed" in good and "outweighs" not in good
+    bad = denoise_summary({"noisy": 0.04, "denoised": 0.056, "reconstruction": 0.05})
+    assert "removed" not in bad and "outweighs the noise" in bad and "0.05" in bad

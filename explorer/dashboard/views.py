@@ -368,8 +368,14 @@ def interpolation_codes(result: "RunResult", between: Literal["clusters", "rows"
 
 
 def denoise_summary(errors: dict[str, float]) -> str:
-    """One sentence: the mean squared error of the noisy inputs and of the model's reconstructions of them."""
-    before, after = errors["noisy"], errors["denoised"]
-    share = f", {1 - after / before:.0%} of it removed" if before > 0 else ""
-    return (f"Mean squared error against the clean rows: {before:.4g} with the noise, {after:.4g} after "
-            f"denoising{share}.")
+    """What the denoising did, in sentences: the mean squared error against the clean rows with the noise,
+    after denoising, and the model's own error on the clean rows (what it loses with no noise)."""
+    before, after, floor = errors["noisy"], errors["denoised"], errors.get("reconstruction")
+    text = f"Mean squared error against the clean rows: {before:.4g} with the noise, {after:.4g} after denoising"
+    text += f" ({1 - after / before:.0%} of it removed)." if before > 0 and after < before else "."
+    if floor is not None:
+        text += f" On the clean rows the model's error is {floor:.4g}: what it loses with no noise at all."
+        if before > 0 and after >= before:
+            text += (" At this noise level that loss outweighs the noise: the model blurs more than the noise "
+                     "disturbs. Raise the noise, or train the model longer.")
+    return text
