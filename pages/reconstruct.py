@@ -75,7 +75,7 @@ def anomalies() -> None:
 
 
 def show_generated(X: np.ndarray, captions: list[str] | None = None, row_label: str = "sample") -> None:
-    """Generated rows as a strip of thumbnails (images) or a table in the data's units."""
+    """Generated rows as a strip of thumbnails (images) or a table in the data's units, with a CSV download."""
     thumbs, frame, notes = views.generated_view(result, X)
     if thumbs is not None:
         display.image_grid(thumbs, captions, columns=min(10, len(thumbs)), width=64)
@@ -84,6 +84,8 @@ def show_generated(X: np.ndarray, captions: list[str] | None = None, row_label: 
     st.dataframe(frame, hide_index=True, width="stretch")
     for note in notes:
         st.caption(views.visitor_text(note))
+    st.download_button("Download these rows (CSV)", views.csv_bytes(frame), file_name=f"{row_label}s.csv",
+                       mime="text/csv", key=f"download_{row_label}s")
 
 
 def generate_section() -> None:

@@ -72,6 +72,7 @@ def test_a_dae_on_a_table_denoises_per_column_and_interpolates_rows():
     strip = next(d.value for d in at.dataframe if "step" in d.value.columns)
     assert strip["step"].iloc[0] == "s0" and strip["step"].iloc[-1] == "s149" and len(strip) == 8
     assert {"a", "b", "c", "d", "shape"} <= set(strip.columns)  # rows in the table's own columns
+    assert [d for d in at.get("download_button") if d.proto.label == "Download these rows (CSV)"]
     by_label(at.text_input, "To row id").set_value("<b>nobody</b>").run()
     ok(at)
     assert "no row has the id" in texts(at.error)  # a message, not a traceback
