@@ -153,6 +153,22 @@ def sample_cluster(run: "RunResult", cluster: int, n: int, seed: int = 0) -> np.
     return decode(run, z)
 
 
+def sample_each_cluster(run: "RunResult", n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` rows from each cluster's region (:func:`sample_cluster`, cluster c seeded ``seed + c``):
+    (cluster of each row (m * n,) int64, rows (m * n, d) float32), clusters in order; at most
+    ``MAX_SAMPLES`` rows in all (LimitError beyond)."""
+    ids = sorted(int(c) for c in np.unique(run.clusters.labels) if c >= 0)
+    n = _check_count(n, "the number of samples per cluster", MAX_SAMPLES)
+    if n * len(ids) > MAX_SAMPLES:
+        raise LimitError(f"{n} samples from each of {len(ids)} clusters is {n * len(ids)} rows, more than the cap "
+                         f"of {MAX_SAMPLES}; ask for at most {max(1, MAX_SAMPLES // max(len(ids), 1))} per cluster.")
+    drawable = [c for c in ids if int((run.clusters.labels == c).sum()) >= 2]
+    if not drawable:
+        raise InputError("no cluster has the 2 rows a region needs to draw from.")
+    rows = [sample_cluster(run, c, n, seed + c) for c in drawable]
+    return np.repeat(np.array(drawable, np.int64), n), np.concatenate(rows)
+
+
 def decode(run: "RunResult", Z: np.ndarray) -> np.ndarray:
     """Codes Z (n, latent) -> rows (n, d) float32 through the run's decoder; without a model the latent
     space is the data space and Z is returned as it is."""

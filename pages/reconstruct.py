@@ -104,14 +104,26 @@ def generate_section() -> None:
         st.caption("New examples decoded from the VAE's latent space (seeded: the same draw on every rerun).")
         c1, c2 = st.columns([2, 1])
         with c1:
-            source = w.selectbox("Draw from", ["prior", *clusters], key=w.pkey("gen_source"),
-                                 format_func=lambda c: "the prior, N(0, I)" if c == "prior" else f"the region of {cluster_label(c)}")
+            source = w.selectbox("Draw from", ["prior", "each", *clusters], key=w.pkey("gen_source"),
+                                 format_func=lambda c: {"prior": "the prior, N(0, I)", "each": "every cluster's region"}.get(
+                                     c, f"the region of {cluster_label(c)}" if isinstance(c, int) else str(c)))
         with c2:
             count = w.slider("Samples", w.pkey("gen_count"), 10, 2, 40)
         seed = views.GENERATE_SEED
-        X = (generate.sample_prior(result.reducer, count, seed) if source == "prior"
-             else generate.sample_cluster(result, int(source), count, seed))
-        show_generated(X)
+        if source == "each":
+            per = max(1, min(count, generate.MAX_SAMPLES // max(len(clusters), 1)))
+            of, X = generate.sample_each_cluster(result, per, seed)
+            st.caption(f"{per} from each cluster's region, one cluster a row.")
+            if is_images:
+                for c in dict.fromkeys(of.tolist()):
+                    st.markdown(f"**{views.markdown_text(cluster_label(c))}**")
+                    show_generated(X[of == c])
+            else:
+                show_generated(X, [cluster_label(c) for c in of], row_label="cluster")
+        else:
+            X = (generate.sample_prior(result.reducer, count, seed) if source == "prior"
+                 else generate.sample_cluster(result, int(source), count, seed))
+            show_generated(X)
     else:
         st.info(can.why_not_sample)
     st.markdown("**Interpolation**")

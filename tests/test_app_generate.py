@@ -34,7 +34,10 @@ def test_a_vae_on_images_generates_and_interpolates():
     by_label(at.slider, "Samples").set_value(4).run()
     ok(at)
     assert len(at.image) == before - 6  # 10 prior samples became 4
-    by_label(at.selectbox, "Draw from").set_value(1).run()  # a cluster's region
+    by_label(at.selectbox, "Draw from").set_value("each").run()  # a row of samples for every cluster
+    ok(at)
+    assert len(at.image) == before - 6 + 3 * 4 - 4 and "4 from each cluster's region" in texts(at.caption)
+    by_label(at.selectbox, "Draw from").set_value(1).run()  # one cluster's region
     ok(at)
     by_label(at.slider, "Steps").set_value(5).run()
     by_label(at.radio, "Path").set_value("spherical").run()

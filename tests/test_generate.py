@@ -82,6 +82,14 @@ def test_cluster_samples_look_like_their_own_cluster(vae_run):
         assert int(np.argmin(distance)) == ids.index(c), (c, distance)
 
 
+def test_each_cluster_gets_its_own_samples(vae_run):
+    of, X = generate.sample_each_cluster(vae_run, 5, seed=0)
+    assert of.tolist() == [0] * 5 + [1] * 5 + [2] * 5 and X.shape == (15, 100)
+    np.testing.assert_array_equal(X[of == 1], generate.sample_cluster(vae_run, 1, 5, seed=1))
+    with pytest.raises(LimitError, match="at most 66 per cluster"):
+        generate.sample_each_cluster(vae_run, 100)
+
+
 def test_cluster_gaussian_is_full_rank_even_for_a_small_cluster(vae_run):
     mean, cov = generate.cluster_gaussian(vae_run, 0)
     assert mean.shape == (2,) and cov.shape == (2, 2) and np.all(np.linalg.eigvalsh(cov) > 0)
