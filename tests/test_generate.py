@@ -269,3 +269,25 @@ def test_the_denoise_summary_says_when_the_model_blurs_more_than_the_noise():
     assert "75% of it removed" in good and "outweighs" not in good
     bad = denoise_summary({"noisy": 0.04, "denoised": 0.056, "reconstruction": 0.05})
     assert "removed" not in bad and "outweighs the noise" in bad and "0.05" in bad
+
+
+def test_a_saved_run_generates_the_same_as_the_run_it_was(vae_run, tmp_path):
+    from explorer.runs import load_run, save_run
+
+    again = load_run(save_run(vae_run, tmp_path / "runs"))
+    np.testing.assert_allclose(generate.sample_prior(again.reducer, 8, seed=3),
+                               generate.sample_prior(vae_run.reducer, 8, seed=3), atol=1e-5)
+    np.testing.assert_allclose(generate.sample_cluster(again, 1, 8, seed=3), generate.sample_cluster(vae_run, 1, 8, seed=3),
+                               atol=1e-4)
+
+
+def test_a_saved_table_run_still_comes_back_in_its_units(tmp_path):
+    from explorer.runs import load_run, save_run
+
+    ds = mixed_table(tmp_path)
+    run = fit_run(ds, "pca", latent_dim=3)
+    again = load_run(save_run(run, tmp_path / "runs"))
+    rows = generate.interpolate(again.reducer, again.Z[0], again.Z[1], 4)
+    before, after = generate.to_data_units(ds, rows), generate.to_data_units(again.dataset, rows)
+    assert after.exact and list(after.frame.columns) == list(before.frame.columns)
+    pd.testing.assert_frame_equal(after.frame, before.frame, check_dtype=False, atol=1e-3)
