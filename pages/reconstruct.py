@@ -1,11 +1,12 @@
 """Reconstructions and anomalies: what each cluster looks like (its decoded centre), originals beside
-the model's reconstructions, the per-feature error of tables, and the rows the model reconstructs worst."""
+the model's reconstructions, the per-feature error of tables, and the rows the model reconstructs worst;
+then Generate (a VAE's new examples, interpolation for any model that decodes) and Denoise (a DAE)."""
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from explorer import plots
+from explorer import denoise, generate, plots
 from explorer.dashboard import views
 from pages.ui import display, feedback, session, widgets as w
 
@@ -73,6 +74,125 @@ def anomalies() -> None:
         st.dataframe(views.selection_table(result, top), hide_index=True, width="stretch")
 
 
+def show_generated(X: np.ndarray, captions: list[str] | None = None, row_label: str = "sample") -> None:
+    """Generated rows as a strip of thumbnails (images) or a table in the data's units, with a CSV download."""
+    thumbs, frame, notes = views.generated_view(result, X)
+    if thumbs is not None:
+        display.image_grid(thumbs, captions, columns=min(10, len(thumbs)), width=64)
+        return
+    frame.insert(0, row_label, captions or [str(i + 1) for i in range(len(frame))])
+    st.dataframe(frame, hide_index=True, width="stretch")
+    for note in notes:
+        st.caption(views.visitor_text(note))
+    st.download_button("Download these rows (CSV)", views.csv_bytes(frame), file_name=f"{row_label}s.csv",
+                       mime="text/csv", key=f"download_{row_label}s")
+
+
+def generate_section() -> None:
+    st.subheader("Generate")
+    can = generate.support(result)
+    if not can.interpolate:
+        st.info(can.why_not_interpolate)
+        return
+    clusters = [int(c) for c in views.cluster_centres(result)[0]]
+    names = views.cluster_names(result)
+
+    def cluster_label(c: int) -> str:
+        return names.get(c) or f"cluster {views.cluster_name(c)}"
+
+    if can.sample:
+        st.caption("New examples decoded from the VAE's latent space (seeded: the same draw on every rerun).")
+        c1, c2 = st.columns([2, 1])
+        with c1:
+            source = w.selectbox("Draw from", ["prior", "each", *clusters], key=w.pkey("gen_source"),
+                                 format_func=lambda c: {"prior": "the prior, N(0, I)", "each": "every cluster's region"}.get(
+                                     c, f"the region of {cluster_label(c)}" if isinstance(c, int) else str(c)))
+        with c2:
+            count = w.slider("Samples", w.pkey("gen_count"), 10, 2, 40)
+        seed = views.GENERATE_SEED
+        if source == "each":
+            per = max(1, min(count, generate.MAX_SAMPLES // max(len(clusters), 1)))
+            of, X = generate.sample_each_cluster(result, per, seed)
+            st.caption(f"{per} from each cluster's region, one cluster a row.")
+            if is_images:
+                for c in dict.fromkeys(of.tolist()):
+                    st.markdown(f"**{views.markdown_text(cluster_label(c))}**")
+                    show_generated(X[of == c])
+            else:
+                show_generated(X, [cluster_label(c) for c in of], row_label="cluster")
+        else:
+            X = (generate.sample_prior(result.reducer, count, seed) if source == "prior"
+                 else generate.sample_cluster(result, int(source), count, seed))
+            show_generated(X)
+    else:
+        st.info(can.why_not_sample)
+    st.markdown("**Interpolation**")
+    between = w.radio("Between", ["clusters", "rows"], key=w.pkey("interp_between"), horizontal=True,
+                      format_func=lambda v: {"clusters": "two cluster centres", "rows": "two rows (by id)"}[v])
+    c1, c2, c3 = st.columns(3)
+    if between == "clusters":
+        if len(clusters) < 2:
+            st.info("Interpolation between clusters needs two clusters; this run has fewer.")
+            return
+        with c1:
+            a = w.selectbox("From", clusters, key=w.pkey("interp_a"), default=clusters[0], format_func=cluster_label)
+        with c2:
+            b = w.selectbox("To", clusters, key=w.pkey("interp_b"), default=clusters[1], format_func=cluster_label)
+    else:
+        ids = result.dataset.ids
+        with c1:
+            a = w.text("From row id", w.pkey("interp_row_a"), str(ids[0]))
+        with c2:
+            b = w.text("To row id", w.pkey("interp_row_b"), str(ids[-1]))
+    with c3:
+        steps = w.slider("Steps", w.pkey("interp_steps"), 8, 3, min(20, generate.MAX_STEPS))
+    method = "linear"
+    if can.sample:
+        method = w.radio("Path", ["linear", "spherical"], key=w.pkey("interp_path"), horizontal=True,
+                         help="Spherical follows the VAE's Gaussian prior, whose mass lies near a sphere, "
+                              "instead of cutting through its centre.")
+    z_a, z_b = views.interpolation_codes(result, between, a, b)
+    strip = generate.interpolate(result.reducer, z_a, z_b, steps, method)
+    ends = (cluster_label(a), cluster_label(b)) if between == "clusters" else (str(a), str(b))
+    captions = [ends[0][:14]] + [f"{i / (steps - 1):.2f}" for i in range(1, steps - 1)] + [ends[1][:14]]
+    st.caption(f"{method.capitalize()} path through the latent space, decoded: the first and last are the two "
+               "ends' decodings.")
+    show_generated(strip, captions, row_label="step")
+
+
+def denoise_section() -> None:
+    st.subheader("Denoise")
+    can = generate.support(result)
+    if not can.denoise:
+        st.info(can.why_not_denoise)
+        return
+    trained = denoise.training_noise(result.reducer)
+    top = float(max(1.0, round(3 * trained, 2)))
+    key = w.pkey("denoise_noise")
+    if not isinstance(st.session_state.get(key), float) or not 0.0 <= st.session_state[key] <= top:
+        st.session_state[key] = float(trained)
+    level = st.slider("Noise (std of the Gaussian noise added to each value)", min_value=0.0, max_value=top,
+                      step=0.01, key=key, persist_state="session",
+                      help=f"The model was trained with noise {trained:g}; higher shows how far its cleaning carries.")
+    if is_images:
+        count = w.slider("Examples", w.pkey("denoise_count"), 10, 2, 30)
+        rows = np.sort(np.random.default_rng(views.GENERATE_SEED).choice(ds.n, min(count, ds.n), replace=False))
+        out = denoise.denoise(result, rows, level, views.GENERATE_SEED)
+        st.caption("Top: originals · middle: with the noise · bottom: the model's reconstruction of the noisy ones")
+        columns = min(10, len(rows))
+        display.image_grid(views.thumbnails(result, rows), [str(ds.ids[i])[-14:] for i in rows], columns=columns, width=64)
+        display.image_grid(list(views.as_images(out.noisy, ds.image_shape)), None, columns=columns, width=64)
+        display.image_grid(list(views.as_images(out.denoised, ds.image_shape)), None, columns=columns, width=64)
+    else:
+        out = denoise.denoise(result, None, level, views.GENERATE_SEED)
+        frame = denoise.column_errors(out, list(ds.feature_names))
+        st.dataframe(frame.rename(columns={"noisy": "error with noise", "denoised": "error after denoising",
+                                           "removed": "share removed", "reconstruction": "error on clean rows"}),
+                     hide_index=True, width="stretch")
+        st.caption(f"Per feature, mean squared error against the clean values (scaled units), over {len(out.rows):,} rows.")
+    st.markdown(views.denoise_summary(out.errors()))
+
+
 with feedback.guard("Reconstructions"):
     if is_images:
         cluster_pictures()
@@ -80,3 +200,7 @@ with feedback.guard("Reconstructions"):
         table_errors()
 with feedback.guard("Anomalies"):
     anomalies()
+with feedback.guard("Generate"):
+    generate_section()
+with feedback.guard("Denoise"):
+    denoise_section()

@@ -338,3 +338,44 @@ def loss_history(events: "Sequence[Progress]") -> tuple[list[dict], int | None]:
                for e in events if e.stage == "train" and e.loss is not None]
     planned = next((e.epochs for e in reversed(events) if e.stage == "train" and e.epochs), None)
     return history, planned
+
+
+# -- generation and denoising (explorer.generate, explorer.denoise) ---------------------------------------
+GENERATE_SEED = 0  # the seed of the Generate and Denoise sections: the same draw on every rerun
+
+
+def generated_view(result: "RunResult", X: np.ndarray) -> tuple[list[np.ndarray] | None, "pd.DataFrame | None", list[str]]:
+    """Generated rows X (n, d) as the page shows them: (thumbnails, None, []) for images, else
+    (None, a table in the data's units, notes saying what could not be inverted). Notes are plain
+    text that quotes column names: escape them where shown."""
+    from ..generate import to_data_units
+
+    ds = result.dataset
+    if ds.images is not None and ds.image_shape is not None and X.shape[1] == int(np.prod(ds.image_shape)):
+        return list(as_images(X, ds.image_shape)), None, []
+    units = to_data_units(ds, X)
+    return None, units.frame, units.notes
+
+
+def interpolation_codes(result: "RunResult", between: Literal["clusters", "rows"], a: object, b: object) -> tuple[np.ndarray, np.ndarray]:
+    """The two latent codes (latent,) an interpolation walks between: two clusters' centres, or the
+    codes of the rows whose ids are ``a`` and ``b``."""
+    from ..generate import cluster_centre, row_code
+
+    if between == "clusters":
+        return cluster_centre(result, int(a)), cluster_centre(result, int(b))  # type: ignore[call-overload]
+    return row_code(result, str(a)), row_code(result, str(b))
+
+
+def denoise_summary(errors: dict[str, float]) -> str:
+    """What the denoising did, in sentences: the mean squared error against the clean rows with the noise,
+    after denoising, and the model's own error on the clean rows (what it loses with no noise)."""
+    before, after, floor = errors["noisy"], errors["denoised"], errors.get("reconstruction")
+    text = f"Mean squared error against the clean rows: {before:.4g} with the noise, {after:.4g} after denoising"
+    text += f" ({1 - after / before:.0%} of it removed)." if before > 0 and after < before else "."
+    if floor is not None:
+        text += f" On the clean rows the model's error is {floor:.4g}: what it loses with no noise at all."
+        if before > 0 and after >= before:
+            text += (" At this noise level that loss outweighs the noise: the model blurs more than the noise "
+                     "disturbs. Raise the noise, or train the model longer.")
+    return text
