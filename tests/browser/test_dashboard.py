@@ -82,7 +82,7 @@ def test_upload_train_explore_select_and_share(new_session, server, run, tmp_pat
         assert {r[0]: int(r[1]) for r in makeup[1:]} == {c: len(r) for c, r in chosen.items()}
         table = await owner.dataframe(1)  # the selected rows themselves, with their cluster
         assert table[0][:2] == ["id", "cluster"]
-        cluster_of = {row: cluster for cluster, rows in chosen.items() for row in rows}
+        cluster_of = {row: cluster.split(":")[0] for cluster, rows in chosen.items() for row in rows}  # legend: "0: name"
         shown = [(int(r[0].removeprefix("s")), r[1]) for r in table[1:]]
         assert shown and all(cluster_of.get(row) == cluster for row, cluster in shown)
         await owner.shot("06-selected")
