@@ -190,11 +190,15 @@ def test_a_planted_table_through_the_suggested_settings(new_session, server, run
         await user.see("Rule:")
         await user.see("Typical members")
         await user.count('[data-testid="stPlotlyChart"]', 1)
+        from .driver import _expect
+
         await user.page.get_by_text("Rename the clusters").first.click()
         box = user.page.get_by_label("Cluster 0", exact=True)
+        await box.wait_for(state="visible", timeout=60_000)
+        await user.settle()  # no run in progress that could draw the box again and drop what is typed
         await box.fill("loyal <b>seniors</b>")
-        await user.click("Save the names")
-        from .driver import _expect
+        await _expect(box).to_have_value("loyal <b>seniors</b>", timeout=60_000)
+        await user.page.get_by_role("button", name="Save the names").first.click()  # the form sends what the box holds
 
         cell = user.page.locator('[data-testid="stDataFrame"]').first
         await _expect(cell).to_contain_text("loyal <b>seniors</b>", timeout=60_000)  # shown as written, not as markup
