@@ -28,6 +28,7 @@ def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list
         "quality": [py, f"{b}/quality.py", *q, *o, *dec],
         "tables": [py, f"{b}/quality_tables.py", *q, *o],
         "explain": [py, f"{b}/explain.py", *q, *o],
+        "apply": [py, f"{b}/apply.py", *q, *o],
         "overhead": [py, f"{b}/speed.py", "overhead", *q, *o],
         "throughput": [py, f"{b}/speed.py", "throughput", *q, *o],
         "cli": [py, f"{b}/speed.py", "cli", *q, *o],

@@ -400,8 +400,8 @@ def _table_notes(report: ApplyReport, recipe: dict[str, Any]) -> None:
         report.note(f"Ignored columns the run was not trained on: {names(report.extra_columns)}.")
     for col, levels in report.unseen_levels.items():
         shown = ", ".join(f"'{v}' ({k})" for v, k in list(levels.items())[:5])
-        report.note(f"Column '{col}' has levels not seen in training: {shown}; those rows have all of '{col}''s "
-                    "indicators at 0 (no level), so the column does not pull them toward any cluster.")
+        report.note(f"Column '{col}' has levels not seen in training: {shown}; those rows have every indicator of "
+                    f"'{col}' at 0 (no level), so the column does not pull them toward any cluster.")
     for col, k in report.not_numbers.items():
         report.note(f"Column '{col}' has {k} values that are not numbers; they were treated as missing.")
     filled = {c: k for c, k in report.imputed.items() if c not in report.missing_columns}
