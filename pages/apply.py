@@ -24,14 +24,15 @@ files = st.file_uploader("New data of the same kind as the run's (a table, image
                          key=f"apply_upload-{run_tag}", help="Readable: " + ", ".join(SUPPORTED_EXTENSIONS))
 fill = st.checkbox("Fill feature columns the new data lacks with the training value (otherwise they are refused)",
                    key=f"apply_fill-{run_tag}")
-state_key = f"applied-{run_tag}"
 if files and st.button("Apply to this run", type="primary", icon="➕"):
+    st.session_state.pop("applied", None)  # one applied set per session: the last one asked for
     with feedback.guard("Applying"), st.spinner("Applying the run to the new data…"):
-        st.session_state[state_key] = applying.apply_upload(result, [(f.name, f.getvalue()) for f in files], fill)
+        st.session_state["applied"] = (run_tag, applying.apply_upload(result, [(f.name, f.getvalue()) for f in files], fill))
 elif not files:
     st.info("Upload new data to see where it falls on this run's map.")
 
-applied = st.session_state.get(state_key)
+kept = st.session_state.get("applied")
+applied = kept[1] if kept is not None and kept[0] == run_tag else None
 if applied is not None:
     with feedback.guard("Showing the new rows"):
         drift = applied.drift

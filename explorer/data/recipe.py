@@ -311,6 +311,10 @@ def apply_recipe(recipe: dict[str, Any] | None, source: Any, name: str | None = 
         used = {c["name"] for c in recipe["columns"]} | {recipe.get("label_column"), recipe.get("id_column")}
         report.extra_columns = [c for c in df.columns if c not in used]
         report.missing_columns = [c["name"] for c in recipe["columns"] if c["name"] not in df.columns]
+        from .common import VALUE_BYTES, check_decoded_bytes
+
+        check_decoded_bytes(limits, 2 * len(df) * int(recipe["n_features"]) * VALUE_BYTES,
+                            f"{title} encoded ({len(df):,} rows x {recipe['n_features']:,} features)")
         X, names = _encode_with(recipe, df, report, missing)
         _table_notes(report, recipe)
         labels = ids = None
