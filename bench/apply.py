@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from common import RESULTS, log, machine, write_json
 
 NEIGHBORS = 10

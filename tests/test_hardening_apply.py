@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from bad_inputs import LIMITS_ENV, build_corpus
+
 from explorer.apply import apply_run
 from explorer.data import TableOptions, load
 from explorer.errors import ExplorerError, InputError, LimitError

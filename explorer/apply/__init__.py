@@ -19,9 +19,23 @@ from typing import Any
 
 import numpy as np
 
-from ..data.recipe import ApplyReport, MissingColumns, apply_recipe, raw_columns, record_preprocessing
+from ..data.recipe import (
+    ApplyReport,
+    MissingColumns,
+    apply_recipe,
+    raw_columns,
+    record_preprocessing,
+)
 from ..errors import InputError
-from .assign import PLACE_NEIGHBORS, Assignment, anomaly, assign, assignment_arrays, neighbors, place
+from .assign import (
+    PLACE_NEIGHBORS,
+    Assignment,
+    anomaly,
+    assign,
+    assignment_arrays,
+    neighbors,
+    place,
+)
 from .drift import DriftReport, drift_report
 
 __all__ = ["AppliedRun", "ApplyReport", "DriftReport", "apply_run", "save_applied", "run_recipe", "run_assignment"]

@@ -183,7 +183,7 @@ def assign(result: Any, arrays: dict[str, np.ndarray], Z_new: np.ndarray,
 
 
 def _vote(result: Any, Z_new: np.ndarray) -> Assignment:
-    dist, idx = neighbors(result.Z, Z_new, VOTE_NEIGHBORS)
+    _, idx = neighbors(result.Z, Z_new, VOTE_NEIGHBORS)
     votes = result.clusters.labels[idx]  # (m, k), -1 is noise
     ks = np.arange(-1, result.clusters.k)
     counts = np.stack([(votes == c).sum(axis=1) for c in ks], axis=1)

@@ -69,7 +69,7 @@ def record_preprocessing(dataset: "Dataset") -> dict[str, Any] | None:
     if dataset.kind == "images":
         if dataset.images is None:
             return None
-        n, h, w, c = dataset.images.shape
+        _, h, w, c = dataset.images.shape
         return {"version": RECIPE_VERSION, "kind": "images", "size": [int(h), int(w)], "mode": "L" if c == 1 else "RGB",
                 "scaling": "pixels/255", "n_features": int(dataset.X.shape[1])}
     if dataset.kind == "embeddings" or dataset.table is None:
@@ -356,7 +356,7 @@ def apply_recipe(recipe: dict[str, Any] | None, source: Any, name: str | None = 
                 raise InputError(f"the run was made on images; {ds.report.source} holds a {ds.kind}.")
             changed = [n for n in ds.report.notes if "resized" in n]
             if changed:
-                report.note(changed[0].replace("as asked", f"the run's image size"))
+                report.note(changed[0].replace("as asked", "the run's image size"))
         report.n_rows = ds.n
         return ds, report
     ds = source if isinstance(source, Dataset) else _load_any(source, name, limits)
