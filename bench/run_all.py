@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-STEPS = ("quality", "tables", "overhead", "throughput", "cli", "scaling")
+STEPS = ("quality", "tables", "explain", "apply", "overhead", "throughput", "cli", "scaling")
 
 
 def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list[str]]:

@@ -263,3 +263,24 @@ def test_cli_apply(saved_runs, table_data, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "'age'" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert main(["apply", run.run_id, str(new), "--runs", str(root), "--fill-missing"]) == 0
+
+
+def test_a_run_saved_before_the_records_is_applied_when_they_can_be_rebuilt(saved_runs, table_data, tmp_path):
+    """Runs of an older explorer have no preprocess.json / assign.npz: the recipe is rebuilt from the saved
+    rows (and used only because it gives back the saved features), the GMM from the saved soft assignments."""
+    import shutil
+
+    df, _ = table_data
+    root, runs = saved_runs
+    old = tmp_path / runs["gmm"].run_id
+    shutil.copytree(Path(root) / runs["gmm"].run_id, old)
+    (old / "preprocess.json").unlink()
+    (old / "assign.npz").unlink()
+    run = load_run(old)
+    assert run.preprocessing is None and run.assignment is None
+    applied = apply_run(run, df)
+    assert np.mean(applied.labels == run.labels) >= 0.99
+    features = np.load(old / "features.npy")
+    np.save(old / "features.npy", features + 1.0)  # the saved rows no longer give the saved features
+    with pytest.raises(InputError, match="can't be rebuilt"):
+        apply_run(load_run(old), df)
