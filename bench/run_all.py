@@ -36,6 +36,17 @@ def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list
     }
 
 
+def use_this_checkout() -> None:
+    """Make every step import ``explorer`` from this checkout, not another copy installed in the environment
+    (in this process for --quick, through PYTHONPATH for the step subprocesses)."""
+    import os
+
+    root = str(BENCH.parent)
+    if root not in sys.path:
+        sys.path.insert(1, root)
+    os.environ["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
 def in_process(cmd: list[str]) -> int:
     """Run a step's main() in this process (the quick mode: UMAP's compilation is paid once, not per step)."""
     import importlib
@@ -60,6 +71,7 @@ def main(argv=None) -> int:
     p.add_argument("--doc", type=Path, default=None, help="where to write the report (default docs/BENCHMARKS.md; with --quick, OUT/BENCHMARKS.md)")
     p.add_argument("--dec-max-iter", type=int, default=None)
     a = p.parse_args(argv)
+    use_this_checkout()
     a.out.mkdir(parents=True, exist_ok=True)
     cmds = commands(a.out, a.quick, a.dec_max_iter)
     failed = []
