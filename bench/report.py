@@ -10,6 +10,7 @@ is written:
 - the commands: COMMANDS below
 - quality (bench/quality.py, the NMI chart): report_quality.py
 - tables (bench/quality_tables.py, the table suite of bench/tables.py): report_tables.py
+- applying a run to new data (bench/apply.py): report_apply.py
 - speed (bench/speed.py, bench/gpu.sh, bench/browser_timing.py): report_speed.py
 - mixed precision (bench/precision.py): report_precision.py
 - side by side with ClustPy (bench/peers.py): report_peers.py
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from report_apply import apply_verdicts, section_apply
 from report_common import BENCH, Verdict, load
 from report_headline import changes_of, collect, headline_verdicts, section_headline
 from report_missing import section_missing
@@ -40,6 +42,8 @@ COMMANDS = [
      "`bench/results/quality<T>.json` (the shipped defaults: `--dec-max-iter 100 --tag _defaults`)"),
     ("python bench/quality_tables.py [--tables ...] [--seeds 0 1 2] [--n2d-seeds ...] [--quick]",
      "`bench/results/quality_tables.json` (the table suite: the default against k-means on plain features)"),
+    ("python bench/apply.py [--mnist-epochs 30] [--skip-mnist] [--quick]",
+     "`bench/results/apply.json` (a run made on one half, applied to the other: ACC, placement, time)"),
     ("python bench/speed.py overhead", "`bench/results/overhead.json` (the product against `bench/reference_pipeline.py`)"),
     ("python bench/speed.py throughput [--device cuda]", "`bench/results/throughput.json`"),
     ("python bench/speed.py cli [--device cuda]", "`bench/results/cli.json`"),
@@ -70,11 +74,13 @@ def render(results: Path, doc: Path) -> str:
     body: list[str] = []
     tables_doc = load(results, "quality_tables")
     explain_doc = load(results, "explain")
+    apply_doc = load(results, "apply")
     verdicts: list[Verdict] = (headline_verdicts(evidence) + table_vs_kmeans(sources) + table_verdicts(tables_doc)
-                               + explain_verdicts(explain_doc))
+                               + explain_verdicts(explain_doc) + apply_verdicts(apply_doc))
     section_quality(sources, doc_dir, doc_dir, body)
     section_tables(tables_doc, body)
     section_explain(explain_doc, body)
+    section_apply(apply_doc, body)
     section_speed(results, doc_dir, doc_dir, body, verdicts, cli_changes=changes_of(evidence, "cli"))
     section_precision(load(results, "precision"), body)
     section_peers(load(results, "peers"), body, verdicts)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-STEPS = ("quality", "tables", "explain", "overhead", "throughput", "cli", "scaling")
+STEPS = ("quality", "tables", "explain", "apply", "overhead", "throughput", "cli", "scaling")
 
 
 def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list[str]]:
@@ -28,11 +28,23 @@ def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list
         "quality": [py, f"{b}/quality.py", *q, *o, *dec],
         "tables": [py, f"{b}/quality_tables.py", *q, *o],
         "explain": [py, f"{b}/explain.py", *q, *o],
+        "apply": [py, f"{b}/apply.py", *q, *o],
         "overhead": [py, f"{b}/speed.py", "overhead", *q, *o],
         "throughput": [py, f"{b}/speed.py", "throughput", *q, *o],
         "cli": [py, f"{b}/speed.py", "cli", *q, *o],
         "scaling": [py, f"{b}/speed.py", "scaling", *q, *o],
     }
+
+
+def use_this_checkout() -> None:
+    """Make every step import ``explorer`` from this checkout, not another copy installed in the environment
+    (in this process for --quick, through PYTHONPATH for the step subprocesses)."""
+    import os
+
+    root = str(BENCH.parent)
+    if root not in sys.path:
+        sys.path.insert(1, root)
+    os.environ["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def in_process(cmd: list[str]) -> int:
@@ -59,6 +71,7 @@ def main(argv=None) -> int:
     p.add_argument("--doc", type=Path, default=None, help="where to write the report (default docs/BENCHMARKS.md; with --quick, OUT/BENCHMARKS.md)")
     p.add_argument("--dec-max-iter", type=int, default=None)
     a = p.parse_args(argv)
+    use_this_checkout()
     a.out.mkdir(parents=True, exist_ok=True)
     cmds = commands(a.out, a.quick, a.dec_max_iter)
     failed = []

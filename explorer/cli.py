@@ -82,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("run_b", help="run B: a run id or a run folder")
     c.add_argument("--runs", help="folder the runs are kept in")
     c.add_argument("--json", action="store_true", help="print the comparison as one JSON object on stdout")
+    a = sub.add_parser("apply", help="apply a saved run to new data: clusters, map positions, anomaly, drift")
+    a.add_argument("run", help="a run id (looked up under --runs) or a run folder")
+    a.add_argument("data", help="new data of the run's kind: a table, images (.zip, files, a folder) or arrays")
+    a.add_argument("--runs", help="folder the runs are kept in")
+    a.add_argument("--out", help="save the applied rows as a run of their own in this folder (linked to RUN)")
+    a.add_argument("--fill-missing", action="store_true",
+                   help="fill feature columns the new data lacks with the training value (default: refuse)")
+    a.add_argument("--points", help="write the new rows' cluster, confidence, runner-up, margin, anomaly, x, y as CSV here")
+    a.add_argument("--json", action="store_true", help="print the result (preprocessing, drift) as one JSON object")
     return p
 
 
@@ -257,6 +266,40 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_apply(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .apply import apply_run, save_applied
+    from .runs import _clean, _json_default, load_run
+    from .usertext import csv_bytes
+
+    run = load_run(_run_path(args.run, args.runs))
+    data = Path(args.data)
+    if not data.exists():
+        raise CliError(f"no file or folder '{args.data}'.")
+    applied = apply_run(run, data, missing="impute" if args.fill_missing else "refuse")
+    names = run.explanation.names if run.explanation is not None else {}
+    saved = None
+    if args.out:
+        saved = save_applied(applied, run, args.out)
+    if args.points:
+        Path(args.points).write_bytes(csv_bytes(applied.points_frame(names)))
+    if args.json:
+        out = applied.summary() | {"saved_run": saved.name if saved else None,
+                                   "clusters": {str(c): int(k) for c, k in zip(*np.unique(applied.labels, return_counts=True))}}
+        print(json.dumps(_clean(out), allow_nan=False, default=_json_default))
+        return 0
+    print(f"applied run {run.run_id} to {applied.report.n_rows:,} new rows of {applied.dataset.report.source}")
+    print(f"  clusters: {applied.assignment.how}")
+    print(f"  map: {applied.placement}")
+    for note in applied.report.notes:
+        print(f"  - {note}")
+    print(applied.drift.to_text())
+    if saved is not None:
+        print(f"saved as run {saved.name} ({saved}), applied_to {run.run_id}")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from .runs import list_runs
 
@@ -343,7 +386,7 @@ def _main(argv: Sequence[str] | None) -> int:
             parser.print_help()
             return 2
         return {"run": cmd_run, "show": cmd_show, "list": cmd_list, "explain": cmd_explain,
-                "compare": cmd_compare}[args.command](args)
+                "compare": cmd_compare, "apply": cmd_apply}[args.command](args)
     except ExplorerError as exc:
         if debug:
             raise

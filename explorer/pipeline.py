@@ -186,6 +186,8 @@ class RunResult:
     run_id: str | None = None
     created: str | None = None
     explanation: Explanation | None = None  # what each cluster is (explorer.explain); None when not asked for
+    preprocessing: dict | None = None  # the loader's steps as JSON (explorer.data.recipe); set by save_run / load_run
+    assignment: dict | None = None  # arrays that assign new rows to the clusters (explorer.apply.assign)
 
     @property
     def labels(self) -> np.ndarray:

@@ -13,6 +13,11 @@ A run folder ``<root>/<run_id>/`` holds:
   what the dashboard needs to show reconstructions and hover previews anywhere the run is opened.
 - ``explain.json`` + ``explain_points.parquet``: what each cluster is (:mod:`explorer.explain`): names,
   profiles, distinctions, rules, stability; per row the runner-up cluster, margin and co-assignment.
+- ``preprocess.json``: the loader's steps (column order, kinds, fill values, transforms, scaling
+  parameters, category levels, image size and mode), to prepare new data the same way
+  (:mod:`explorer.data.recipe`); ``assign.npz``: the clustering's parameters (centres, GMM / mixture
+  weights, means, covariances, level tables) that assign new rows (:mod:`explorer.apply.assign`).
+  A run of applied rows has ``"applied_to": <source run id>`` in its config.json.
 
 The folder is first written under a temporary name in the same root, synced, then renamed into
 place: a crash while saving leaves no half-written run, only a hidden ``.tmp-<id>`` folder that
@@ -83,6 +88,8 @@ def library_versions() -> dict[str, str]:
 
 
 def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.bool_):
+        return bool(obj)
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (np.floating,)):
@@ -143,8 +150,10 @@ def named_points(result) -> "Any":
     return table
 
 
-def save_run(result, root: str | Path | None = None, *, name: str | None = None) -> Path:
+def save_run(result, root: str | Path | None = None, *, name: str | None = None,
+             extra: dict[str, Any] | None = None) -> Path:
     """Write ``result`` (a RunResult) as a new run folder under ``root``; sets ``result.run_id``.
+    ``extra``: more top-level keys for config.json (an applied run's ``applied_to``), never overriding one.
 
     Returns the run's folder. Atomic: until the final rename, the run does not exist.
     """
@@ -183,6 +192,8 @@ def save_run(result, root: str | Path | None = None, *, name: str | None = None)
             "timings": result.timings,
             "notes": result.notes,
         }
+        for key, value in (extra or {}).items():
+            config.setdefault(key, value)
         write_json(tmp / "config.json", config)
         write_json(tmp / "metrics.json", result.metrics)
         write_json(tmp / "history.json", result.history)
@@ -205,6 +216,7 @@ def save_run(result, root: str | Path | None = None, *, name: str | None = None)
             np.save(tmp / "features.npy", np.ascontiguousarray(ds.X, np.float32), allow_pickle=False)
         if ds.table is not None:
             _table_for_parquet(ds.table).to_parquet(tmp / "table.parquet", index=False)
+        _save_apply_records(result, tmp)
         if result.explanation is not None:
             write_json(tmp / EXPLAIN_JSON, result.explanation.to_dict())
             result.explanation.points_frame().to_parquet(tmp / EXPLAIN_POINTS, index=False)
@@ -217,6 +229,32 @@ def save_run(result, root: str | Path | None = None, *, name: str | None = None)
     result.run_id = run_id
     result.created = created
     return root / run_id
+
+
+def _save_apply_records(result, folder: Path) -> None:
+    """``preprocess.json`` (when the loader's steps can be recorded faithfully) and ``assign.npz``."""
+    from .apply.assign import ASSIGN_FILE, assignment_arrays
+    from .data.recipe import RECIPE_FILE, record_preprocessing
+
+    recipe = getattr(result, "preprocessing", None) or record_preprocessing(result.dataset)
+    if recipe is not None:
+        write_json(folder / RECIPE_FILE, recipe)
+        result.preprocessing = recipe
+    arrays = getattr(result, "assignment", None) or assignment_arrays(result)
+    np.savez(folder / ASSIGN_FILE, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    result.assignment = arrays
+
+
+def _load_apply_records(path: Path) -> tuple[dict | None, dict | None]:
+    from .apply.assign import ASSIGN_FILE
+    from .data.recipe import RECIPE_FILE
+
+    recipe = read_json(path / RECIPE_FILE) if (path / RECIPE_FILE).is_file() else None
+    arrays = None
+    if (path / ASSIGN_FILE).is_file():
+        with np.load(path / ASSIGN_FILE, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    return recipe, arrays
 
 
 def _table_for_parquet(table):
@@ -371,6 +409,7 @@ def load_run(run_id_or_path: str | Path, root: str | Path | None = None, *, devi
             run_id=cfg["run_id"],
             created=cfg.get("created"),
         )
+        result.preprocessing, result.assignment = _load_apply_records(path)
         if (path / EXPLAIN_JSON).is_file() and (path / EXPLAIN_POINTS).is_file():
             from .explain import Explanation
 

@@ -424,3 +424,48 @@ def test_evaluate_compares_a_viewed_run_with_a_saved_one(runs_dir, tmp_path, mon
     run_a, run_b = by_label(at.selectbox, "Run A"), by_label(at.selectbox, "Run B")
     assert run_a.value == f"viewed:{viewed}" and run_b.value.startswith("saved:")
     assert "merges A's" in texts(at.markdown) and len(at.get("plotly_chart")) == 1  # no labels: only the comparison
+
+
+def test_add_new_data_to_the_current_and_a_viewed_run(runs_dir):
+    """The bundled penguins run, saved; new rows with an unseen island and a shifted bill go through it:
+    the map holds both layers, the drift tables name the column, the rows download and save as a linked run."""
+    import json
+
+    from explorer.data import load_sample
+
+    at = cluster_kmeans(app(), 3)
+    at.switch_page("pages/share.py").run()
+    click(at, "Save this run")
+    source = at.session_state["ws"].result
+    table = load_sample("penguins").table.copy()
+    table["bill_length_mm"] = table["bill_length_mm"] + 15
+    table.loc[table.index[:10], "island"] = "<b>Atlantis</b>"
+    table["note"] = "extra"
+    at.switch_page("pages/apply.py").run()
+    ok(at)
+    assert "Upload new data" in texts(at.info)
+    at.file_uploader[0].set_value(("new.csv", table.to_csv(index=False).encode(), "text/csv")).run()
+    click(at, "Apply to this run")
+    assert not at.error, texts(at.error)
+    captions = texts(at.caption)
+    assert "Atlantis" in captions and "'note'" in captions  # the unseen level and the extra column, stated
+    assert "<b>Atlantis</b>" not in captions  # the user's text is escaped, not rendered as HTML
+    assert by_label(at.metric, "Drift").value == "yes"
+    columns = next(d.value for d in at.dataframe if "statistic" in d.value.columns)
+    assert bool(columns.set_index("column").loc["bill_length_mm", "drifted"])
+    fig = at.get("plotly_chart")[0]
+    assert '"the run\'s rows"' in fig.proto.spec or "the run's rows" in fig.proto.spec
+    assert [d for d in at.get("download_button") if d.proto.label == "Download the new rows (CSV)"]
+    click(at, "Save the new rows as a run")
+    saved = [r for r in runs_dir.iterdir() if r.name != source.run_id and not r.name.startswith(".")]
+    assert len(saved) == 1 and json.loads((saved[0] / "config.json").read_text())["applied_to"] == source.run_id
+
+    viewer = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)  # a stranger with the link: applies, cannot save
+    viewer.query_params["run"] = source.run_id
+    viewer.run()
+    viewer.switch_page("pages/apply.py").run()
+    ok(viewer)
+    viewer.file_uploader[0].set_value(("new.csv", load_sample("penguins").table.to_csv(index=False).encode(), "text/csv")).run()
+    click(viewer, "Apply to this run")
+    assert by_label(viewer.metric, "Drift").value == "no"
+    assert not [b for b in viewer.button if b.label == "Save the new rows as a run"]

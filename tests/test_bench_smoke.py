@@ -21,7 +21,7 @@ def test_bench_quick_mode_writes_results_and_report(tmp_path: Path) -> None:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,  # about 1 min on an idle 2-core machine; generous for a shared one
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for name in ("quality", "overhead", "throughput", "cli", "scaling", "explain"):
+    for name in ("quality", "overhead", "throughput", "cli", "scaling", "explain", "apply"):
         data = json.loads((tmp_path / f"{name}.json").read_text())
         assert data["quick"] is True
         assert data["machine"]["cores"] >= 1
@@ -30,6 +30,7 @@ def test_bench_quick_mode_writes_results_and_report(tmp_path: Path) -> None:
     assert set(methods) == {"kmeans_raw", "pca_kmeans", "ae_kmeans", "dec", "idec", "n2d"}
     assert all(0.0 <= m["nmi"] <= 1.0 for m in methods.values())
     doc = (tmp_path / "BENCHMARKS.md").read_text()
-    for heading in ("## Targets", "## Quality", "## Speed", "### GPU", "### How cost grows", "## Explaining clusters"):
+    for heading in ("## Targets", "## Quality", "## Speed", "### GPU", "### How cost grows", "## Explaining clusters",
+                    "## Applying a run to new data"):
         assert heading in doc
     assert (tmp_path / "benchmarks_nmi.svg").read_text().startswith("<svg")

@@ -17,10 +17,11 @@ PAGES = {  # name: (file, title, icon, url path)
     "explore": ("pages/explore.py", "Explore", "🔭", "explore"),
     "understand": ("pages/understand.py", "Understand", "🔎", "understand"),
     "reconstruct": ("pages/reconstruct.py", "Reconstructions & anomalies", "🪞", "reconstructions"),
+    "apply": ("pages/apply.py", "Add new data", "➕", "apply"),
     "evaluate": ("pages/evaluate.py", "Evaluate", "📏", "evaluate"),
     "share": ("pages/share.py", "Share", "🔗", "share"),
 }
-READ_ONLY_PAGES = ("explore", "understand", "cluster", "reconstruct", "evaluate", "share")  # a shared run opens on its map
+READ_ONLY_PAGES = ("explore", "understand", "cluster", "reconstruct", "apply", "evaluate", "share")  # a shared run opens on its map
 
 
 @st.cache_resource(max_entries=8, ttl=3600, show_spinner="Opening the saved run…")

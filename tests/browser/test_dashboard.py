@@ -13,8 +13,8 @@ from .conftest import write_csv
 
 pytestmark = pytest.mark.browser
 
-ALL_PAGES = ["Data", "Train", "Cluster", "Explore", "Understand", "Reconstructions & anomalies", "Evaluate", "Share"]
-READ_ONLY_PAGES = ["Explore", "Understand", "Cluster", "Reconstructions & anomalies", "Evaluate", "Share"]
+ALL_PAGES = ["Data", "Train", "Cluster", "Explore", "Understand", "Reconstructions & anomalies", "Add new data", "Evaluate", "Share"]
+READ_ONLY_PAGES = ["Explore", "Understand", "Cluster", "Reconstructions & anomalies", "Add new data", "Evaluate", "Share"]
 LABEL = "Label column (optional; evaluation only, never used to fit)"
 
 

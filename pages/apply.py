@@ -1,0 +1,74 @@
+"""Add new data to this run: upload rows (or images) of the same kind, see where they fall on the run's
+map, which clusters they join and what drifted; download them, or save them as a run linked to this one."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.dashboard import applying
+from explorer.dashboard.cache import short_tag
+from explorer.dashboard.views import markdown_text
+from explorer.data import SUPPORTED_EXTENSIONS
+from explorer.usertext import SPREADSHEET_NOTE, file_stem
+from pages.ui import feedback, session
+
+st.title("➕ Add new data")
+ws = session.workspace()
+feedback.show_messages()
+result = session.need_result()
+run_tag = short_tag(result.run_id or ws.current)
+st.markdown("New rows go through this run's saved preprocessing (column order, fill values, scaling, categories, "
+            "image size), its model and its clustering, without retraining; they are placed on its map beside its "
+            "own points, which do not move.")
+
+files = st.file_uploader("New data of the same kind as the run's (a table, images or arrays)", accept_multiple_files=True,
+                         key=f"apply_upload-{run_tag}", help="Readable: " + ", ".join(SUPPORTED_EXTENSIONS))
+fill = st.checkbox("Fill feature columns the new data lacks with the training value (otherwise they are refused)",
+                   key=f"apply_fill-{run_tag}")
+if files and st.button("Apply to this run", type="primary", icon="➕"):
+    st.session_state.pop("applied", None)  # one applied set per session: the last one asked for
+    with feedback.guard("Applying"), st.spinner("Applying the run to the new data…"):
+        st.session_state["applied"] = (run_tag, applying.apply_upload(result, [(f.name, f.getvalue()) for f in files], fill))
+elif not files:
+    st.info("Upload new data to see where it falls on this run's map.")
+
+kept = st.session_state.get("applied")
+applied = kept[1] if kept is not None and kept[0] == run_tag else None
+if applied is not None:
+    with feedback.guard("Showing the new rows"):
+        drift = applied.drift
+        c1, c2, c3 = st.columns(3)
+        c1.metric("New rows", f"{applied.dataset.n:,}")
+        c2.metric("Like none of the clusters", f"{drift.unusual_share:.1%}", help="anomaly above the run's 99th percentile "
+                  "(1% of the run's own rows)")
+        c3.metric("Drift", "yes" if drift.drifted else "no", help="yes when a cluster's share moved 5 points or more, a column's "
+                  "KS or TVD reached 0.1, or 2% of the rows look like none of the clusters (each beyond chance)")
+        for note in applied.report.notes:
+            st.caption(markdown_text(note))
+        st.caption(markdown_text(f"Clusters: {applied.assignment.how}. Map: {applied.placement}."))
+        fig = applying.applied_figure(result, applied)
+        st.plotly_chart(fig, key=f"applied-map-{run_tag}", width="stretch")
+        meta = fig.layout.meta or {}
+        if meta.get("shown_new", 0) < meta.get("total_new", 0):
+            st.caption(f"Showing {meta['shown_new']:,} of {meta['total_new']:,} new rows: a uniform sample.")
+        st.subheader("What drifted")
+        st.markdown("**Cluster shares**, then (the run) and now (the new rows)")
+        st.dataframe(applying.share_table(result, applied), hide_index=True, width="stretch")
+        if drift.columns:
+            st.markdown("**Columns**: numbers by the Kolmogorov-Smirnov statistic, categories by total variation distance")
+            st.dataframe(applying.column_table(applied), hide_index=True, width="stretch")
+        for note in drift.notes:
+            st.caption(markdown_text(note))
+        st.download_button("Download the new rows (CSV)", data=lambda: applying.applied_csv(result, applied),
+                           file_name=f"{file_stem(applied.dataset.name)}-applied.csv", mime="text/csv", icon="⬇️",
+                           help="id, cluster, cluster_name, x, y, confidence, runner_up, margin, anomaly, unusual. "
+                           + SPREADSHEET_NOTE)
+        if not session.read_only() and result.run_id is not None:
+            def save() -> None:
+                from explorer.apply import save_applied
+
+                path = save_applied(applied, result, session.runs_root())
+                ws.messages.append(("success", f"Saved the new rows as run {path.name}, linked to run {result.run_id}."))
+
+            st.button("Save the new rows as a run", icon="💾", on_click=feedback.safely, args=(save,))
+        elif not session.read_only():
+            st.caption("Save this run on the Share page first to keep the new rows as a run linked to it.")
