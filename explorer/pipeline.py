@@ -15,7 +15,7 @@ from .cluster import DEEP_METHODS, ClusterConfig, ClusterResult
 from .dataset import Dataset
 from .errors import InputError, Stopped
 from .events import Progress, ProgressCallback, StopCheck, ignore
-from .explain import ExplainConfig, Explanation
+from .explain import ExplainConfig, Explanation, explain
 from .project import ProjectionConfig
 from .reducers import NO_MODEL, ModelConfig, Reducer
 
@@ -293,8 +293,6 @@ def run_pipeline(
         notes=notes,
     )
     if cfg.explain is not None:
-        from .explain import explain
-
         t0 = time.perf_counter()
         emit(Progress("explain", "Explaining the clusters: profiles, rules, stability"))
         result.explanation = explain(result, replace(cfg.explain, random_state=cfg.seed), should_stop=should_stop)

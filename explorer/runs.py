@@ -424,6 +424,8 @@ def load_run(run_id_or_path: str | Path, root: str | Path | None = None, *, devi
 def save_names(path: str | Path, names: dict[int, str]) -> None:
     """Store cluster names a person gave in the saved run at ``path`` (its ``explain.json``), atomically
     (written beside, then renamed over). The run must have an explanation."""
+    import pandas as pd
+
     from .explain import Explanation
 
     path = Path(path)
@@ -431,18 +433,12 @@ def save_names(path: str | Path, names: dict[int, str]) -> None:
     if not target.is_file():
         raise InputError("this run has no cluster explanation to name; explain it first.")
     doc = read_json(target)
-    ex = Explanation.from_dict(doc, pd_read_parquet(path / EXPLAIN_POINTS), np.zeros(0))
+    ex = Explanation.from_dict(doc, pd.read_parquet(path / EXPLAIN_POINTS), np.zeros(0))
     ex.rename(names)
     doc["clusters"] = ex.to_dict()["clusters"]
     tmp = path / f"{TMP_PREFIX}{EXPLAIN_JSON}"
     write_json(tmp, doc)
     os.replace(tmp, target)
-
-
-def pd_read_parquet(path: Path):
-    import pandas as pd
-
-    return pd.read_parquet(path)
 
 
 def _relative_reason(exc: BaseException, path: Path) -> str:

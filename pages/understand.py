@@ -32,9 +32,9 @@ def overview() -> None:
     table = ex_views.overview(ex)
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0, max_value=1)})
-    st.caption(ex_views.stability_sentence(ex))
+    st.caption(views.markdown_text(ex_views.stability_sentence(ex)))  # names flagged clusters: user text
     if ex.rules is not None:
-        (st.warning if ex.rules.note else st.caption)(ex_views.fidelity_sentence(ex))
+        (st.warning if ex.rules.note else st.caption)(views.markdown_text(ex_views.fidelity_sentence(ex)))
 
 
 def rename() -> None:

@@ -353,6 +353,7 @@ def test_the_understand_page_explains_renames_and_keeps_the_names(runs_dir):
     assert ws.result.explanation.names[first] == "the [big](https://evil.example) ones"
     assert "the [big](https://evil.example) ones" in list(at.dataframe[0].value["name"])
     assert "[big](" not in texts(at.markdown) and "\\[big\\]" in texts(at.markdown)  # escaped, never a link
+    assert "[big](" not in texts(at.caption) + texts(at.warning)
 
     at.switch_page("pages/share.py").run()
     click(at, "Save this run")

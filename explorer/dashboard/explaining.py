@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..explain import Explanation, explain
-from ..explain.profiles import ClusterProfile, number
+from ..explain.profiles import ClusterProfile
+from ..explain.resample import DOUBTFUL, MAX_SAMPLE
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -123,12 +124,12 @@ def stability_sentence(ex: Explanation) -> str:
     st = ex.stability
     flagged = [c for c in ex.clusters if c.flagged]
     head = (f"Each cluster was looked for again in {st.resamples} random subsamples ({st.fraction:.0%} of the rows, "
-            f"at most 5,000) by {st.method}; its stability is the mean overlap (Jaccard) with its best match.")
+            f"at most {MAX_SAMPLE:,}) by {st.method}; its stability is the mean overlap (Jaccard) with its best match.")
     if not flagged:
-        return head + " Every cluster came back (Jaccard >= 0.85)."
+        return head + f" Every cluster came back (Jaccard >= {DOUBTFUL})."
     return head + " " + "; ".join(f"{c.name} is {c.stability} ({c.jaccard:.2f})" for c in flagged) + \
         ": their members would change on another run."
 
 
 __all__ = ["explanation_of", "overview", "numeric_table", "categorical_table", "separations", "point_summary",
-           "mean_images", "difference_image", "fidelity_sentence", "stability_sentence", "number"]
+           "mean_images", "difference_image", "fidelity_sentence", "stability_sentence"]

@@ -74,8 +74,7 @@ def color_values(result: "RunResult", by: str) -> tuple[np.ndarray, ColorKind]:
 
     ds = result.dataset
     if by == "cluster":
-        names = cluster_names(result)
-        return np.array([names.get(int(c)) or cluster_name(c) for c in result.clusters.labels], dtype=object), "category"
+        return np.array(_named(result, result.clusters.labels), dtype=object), "category"
     if by == "label":
         if ds.labels is None:
             raise InputError("this data has no labels to colour by.")
@@ -111,6 +110,12 @@ def cluster_names(result: "RunResult") -> dict[int, str]:
     return {c: f"{c}: {name}" for c, name in ex.names.items()}
 
 
+def _named(result: "RunResult", labels: np.ndarray) -> list[str]:
+    """How each of ``labels`` is shown: "3: its name" (:func:`cluster_names`), else :func:`cluster_name`."""
+    names = cluster_names(result)  # once per call: hover labels are built for up to 100,000 rows
+    return [names.get(int(c)) or cluster_name(c) for c in labels]
+
+
 def point_fields(result: "RunResult", index: np.ndarray, max_fields: int = 8) -> list[tuple[str, list[str]]]:
     """What a point's hover label and details say, as plain text: (name, value of each row in ``index``)
     for id, cluster, label, anomaly, then up to ``max_fields`` of the row's values (table columns, or the
@@ -119,7 +124,7 @@ def point_fields(result: "RunResult", index: np.ndarray, max_fields: int = 8) ->
     index = np.asarray(index, dtype=np.int64)
     columns: list[tuple[str, list[str]]] = [
         ("id", [str(v) for v in np.asarray(ds.ids)[index]]),
-        ("cluster", [cluster_names(result).get(int(c)) or cluster_name(c) for c in result.clusters.labels[index]]),
+        ("cluster", _named(result, result.clusters.labels[index])),
     ]
     if ds.labels is not None:
         columns.append(("label", [_short(v) for v in np.asarray(ds.labels)[index]]))
@@ -288,7 +293,7 @@ def cluster_makeup(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
     values, counts = np.unique(chosen, return_counts=True)
     totals = np.array([(labels == v).sum() for v in values])
     frame = pd.DataFrame({
-        "cluster": [cluster_names(result).get(int(v)) or cluster_name(v) for v in values],
+        "cluster": _named(result, values),
         "selected": counts.astype(np.int64),
         "share": counts / max(len(chosen), 1),
         "of_cluster": counts / np.maximum(totals, 1),

@@ -88,11 +88,6 @@ class ClusterExplanation:
     def flagged(self) -> bool:
         return self.stability in ("doubtful", "unstable")
 
-    def summary(self, top: int = 3) -> str:
-        """One line: name, size, what sets it apart."""
-        apart = "; ".join(d.sentence for d in self.distinctions[:top])
-        return f"{self.name} ({self.size:,} rows, {self.share:.0%})" + (f": {apart}" if apart else "")
-
 
 @dataclass
 class Explanation:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from .resample import DOUBTFUL, UNSTABLE
+
 if TYPE_CHECKING:  # pragma: no cover
     from . import Explanation
 
@@ -37,8 +39,8 @@ def to_html(ex: "Explanation", *, top: int = 3) -> str:
                      f"{ex.rules.fidelity:.0%} of rows. {_e(ex.rules.note)}")
     if ex.stability is not None:
         notes.append(f"Stability: mean Jaccard over {ex.stability.resamples} subsamples re-clustered by "
-                     f"{_e(ex.stability.method)}; below 0.85 a cluster's members would change on another run, "
-                     "below 0.6 it dissolves.")
+                     f"{_e(ex.stability.method)}; below {DOUBTFUL} a cluster's members would change on another run, "
+                     f"below {UNSTABLE} it dissolves.")
     return (STYLE + '<section class="explorer-ex"><h2>The clusters</h2><table><tr><th>#</th><th>name</th><th>rows</th>'
             "<th>stability</th><th>what sets it apart</th><th>rule</th></tr>" + "".join(rows) + "</table>"
             + "".join(f"<p>{n}</p>" for n in notes) + "</section>")

@@ -14,8 +14,8 @@ the share of the samples that held it in which it stayed in its cluster's match.
 What is re-fitted: k-means, GMM, HDBSCAN and agglomerative as in the run; the mixture as k-means then
 the mixture; N2D as its GMM on the run's own UMAP embedding (the UMAP itself is not re-run: that would
 cost a UMAP per sample); DEC and IDEC as k-means on their codes (their own refinement starts from it).
-Subsamples are capped at ``MAX_SAMPLE`` rows, and agglomerative at ``MAX_AGGLOMERATIVE`` (its cost grows
-with the square of the rows).
+Subsamples are capped at ``MAX_SAMPLE`` rows, which also bounds agglomerative (its cost grows with the
+square of the rows).
 """
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ DOUBTFUL = 0.85  # below this (and from UNSTABLE): a pattern whose members would
 RESAMPLES = 20
 FRACTION = 0.8
 MAX_SAMPLE = 5_000  # rows per resample: "would it come back from 5,000 rows" (bounds the cost at any size)
-MAX_AGGLOMERATIVE = 5_000
 
 
 @dataclass
