@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from .project import UMAP_MIN_DIST, UMAP_NEIGHBORS, umap_embed
 from .validation import (
     MIN_ROWS, RANDOM_STATE, OneOf, Optional, Real, Whole, check_array, check_params, check_value, is_whole,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .scale import Neighbors
 
 METHODS = ("kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec")
 DEEP_METHODS = ("dec", "idec")  # refine an autoencoder: implemented by explorer.deep_cluster.refine
@@ -184,6 +187,7 @@ def cluster(
     should_stop: StopCheck | None = None,
     on_progress: StepCallback | None = None,
     groups: Sequence[np.ndarray] = (),
+    knn: "Neighbors | None" = None,
 ) -> ClusterResult:
     """Cluster ``Z`` (n, d) as ``cfg`` says.
 
@@ -198,6 +202,7 @@ def cluster(
 
     ``groups`` (for "mixture"): the one-hot columns of each categorical column of Z
     (:meth:`explorer.dataset.Dataset.categorical_groups`); the other columns are numbers.
+    ``knn`` (for n2d): the run's nearest-neighbour graph of these rows (:class:`explorer.scale.Neighbors`).
     """
     cfg = cfg or ClusterConfig()
     if cfg.method in DEEP_METHODS:
@@ -213,7 +218,7 @@ def cluster(
         report(0.0, "UMAP of the latent space")
         dim = min(cfg.umap_dim or N2D_SWEEP_DIM, n - 2)
         embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state,
-                               should_stop=_stop_from_now(should_stop))
+                               should_stop=_stop_from_now(should_stop), knn=knn)
         space = embedding
     if cfg.method != "hdbscan" and k is None:
         criterion = cfg.k_criterion or ("stability" if cfg.method == "mixture" else "silhouette")
@@ -232,7 +237,7 @@ def cluster(
     else:
         report(0.0, f"running {cfg.method}")
     if embedding is not None or cfg.method == "n2d":
-        result = _fit_n2d(Z, k, cfg, embedding=embedding, should_stop=_stop_from_now(should_stop))
+        result = _fit_n2d(Z, k, cfg, embedding=embedding, should_stop=_stop_from_now(should_stop), knn=knn)
     elif cfg.method == "mixture":
         result = _fit_mixture(Z, k, cfg, groups)
     else:
@@ -345,11 +350,12 @@ def _stop_from_now(should_stop: StopCheck | None) -> StopCheck | None:
 
 
 def _fit_n2d(Z: np.ndarray, k: int, cfg: ClusterConfig, embedding: np.ndarray | None = None,
-             should_stop: StopCheck | None = None) -> ClusterResult:
+             should_stop: StopCheck | None = None, knn: "Neighbors | None" = None) -> ClusterResult:
     n = Z.shape[0]
     if embedding is None:
         dim = cfg.umap_dim or min(k, n - 2)
-        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state, should_stop=should_stop)
+        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state, should_stop=should_stop,
+                               knn=knn)
     dim = embedding.shape[1]
     labels, proba, _, info = _gmm(embedding, k, "full", cfg.random_state)
     info.update(umap_dim=int(dim), umap_neighbors=int(min(cfg.umap_neighbors, n - 1)), umap_min_dist=float(cfg.umap_min_dist))

@@ -57,7 +57,7 @@ class Limits:
     max_upload_bytes: int = 200 * 2**20
     max_rows: int = 1_000_000
     max_columns: int = 10_000
-    max_images: int = 60_000
+    max_images: int = 100_000
     max_image_pixels: int = 40_000_000
     max_total_pixels: int = 500_000_000
     max_decoded_bytes: int = 512 * 2**20

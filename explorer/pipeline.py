@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from .explain import ExplainConfig, Explanation, explain
 from .project import ProjectionConfig
 from .reducers import NO_MODEL, ModelConfig, Reducer
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .scale import Neighbors, RowPlan
+
 SMALL_TABLE_ROWS = 1000  # shared-scale tables below this are clustered as other tables (too few rows for a manifold)
 NARROW_TABLE_COLUMNS = 32  # shared-scale tables up to this many columns: n2d's UMAP on the features (no autoencoder)
 WIDE_TABLE_COLUMNS = 64  # other tables above this many features are compressed by PCA first
@@ -27,6 +30,8 @@ TABLE_MAP_NEIGHBORS = 50  # the map of a table: more neighbours join a segment's
 LARGE_TABLE_ROWS = 10_000  # from here, the map takes TABLE_MAP_NEIGHBORS_LARGE: a segment of thousands of rows
 TABLE_MAP_NEIGHBORS_LARGE = 100  # otherwise tears along a categorical column (30% segment of 30,000 rows: 0.75 -> 1.0)
 TABLE_MAP_MIN_DIST = 0.3
+IMAGE_EXAMPLES = 1_500_000  # images: 150 epochs of MNIST-test's 10,000 rows, then fewer epochs (max_examples)
+TABLE_EXAMPLES = 500_000  # tables with an autoencoder: 100 epochs of 5,000 rows
 
 __all__ = [
     "ModelConfig", "PipelineConfig", "ProjectionConfig", "ClusterConfig", "RunResult", "default_config", "default_reason",
@@ -81,21 +86,24 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
       (``TABLE_MAP_NEIGHBORS_LARGE`` from ``LARGE_TABLE_ROWS`` rows) so segments show as regions, not as
       islands of category combinations (docs/BENCHMARKS.md, tables);
     - embeddings: no training (the vectors are the representation), then N2D.
-    k is left to the sweep unless given.
+    k is left to the sweep unless given. Training looks at ``IMAGE_EXAMPLES`` / ``TABLE_EXAMPLES``
+    rows at most (``max_examples``: on large data, fewer epochs); above ``explorer.scale.EXACT_ROWS``
+    rows, UMAP, the clustering and the map fit on a sample and place the rest (:func:`plan_for`).
     """
     n, d = dataset.X.shape
     cfg = PipelineConfig()
     if dataset.kind == "images":
         # shift/rotation-invariant codes (DEC-DA) need longer training to pay off: measured on
         # MNIST-test and USPS in docs/BENCHMARKS.md
-        cfg.model = ModelConfig(augment=True, epochs=150)
+        cfg.model = ModelConfig(augment=True, epochs=150, max_examples=IMAGE_EXAMPLES)
     elif dataset.kind == "embeddings":
         cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
     elif dataset.kind == "table" and _manifold_table(dataset):
         # an autoencoder has little to compress in a few columns: on pendigits (16) UMAP of the
         # features gave NMI 0.877 where AE -> UMAP gave 0.871, without ~40 s of training (docs/BENCHMARKS.md)
         latent = int(min(10, max(2, d - 1))) if d > 2 else d
-        cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d) if d <= NARROW_TABLE_COLUMNS else ModelConfig(latent_dim=latent)
+        cfg.model = (ModelConfig(kind=NO_MODEL, latent_dim=d) if d <= NARROW_TABLE_COLUMNS
+                     else ModelConfig(latent_dim=latent, max_examples=TABLE_EXAMPLES))
     elif dataset.kind == "table":
         wide = d > WIDE_TABLE_COLUMNS
         cfg.model = ModelConfig(kind="pca", latent_dim=TABLE_PCA_DIM) if wide else ModelConfig(kind=NO_MODEL, latent_dim=d)
@@ -186,6 +194,7 @@ class RunResult:
     run_id: str | None = None
     created: str | None = None
     explanation: Explanation | None = None  # what each cluster is (explorer.explain); None when not asked for
+    fitted: np.ndarray | None = None  # (n,) bool: rows the costly stages fitted on (explorer.scale); None: every row
     preprocessing: dict | None = None  # the loader's steps as JSON (explorer.data.recipe); set by save_run / load_run
     assignment: dict | None = None  # arrays that assign new rows to the clusters (explorer.apply.assign)
 
@@ -251,11 +260,18 @@ def run_pipeline(
 
     t0 = time.perf_counter()
     _stopped(should_stop)
+    plan = plan_for(dataset.n, cfg)
+    if plan.sampled:
+        notes.append(plan.sentence())
+    graph = _shared_graph(Z, plan, cfg, before_clustering=True)
+    timings["neighbors"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     emit(Progress("cluster", f"Clustering with {cfg.cluster.method}"))
-    clusters = cluster_latent(Z, cfg, reducer, X, emit, should_stop, dataset.categorical_groups())
+    clusters = cluster_latent(Z, cfg, reducer, X, emit, should_stop, dataset.categorical_groups(), plan=plan, knn=graph)
     timings["cluster"] = time.perf_counter() - t0
     if clusters.method in DEEP_METHODS and reducer is not None:
         Z = reducer.transform(X)  # refinement moved the encoder: the latent space is the refined one
+        graph = None
 
     t0 = time.perf_counter()
     if _stopped(should_stop) and cfg.projection.method != "pca":
@@ -264,7 +280,7 @@ def run_pipeline(
         cfg = replace(cfg, projection=replace(cfg.projection, method="pca"))
     emit(Progress("project", f"Projecting to 2-D with {cfg.projection.method}"))
     try:
-        embedding = project_for_display(Z, clusters, cfg, should_stop)
+        embedding = project_for_display(Z, clusters, cfg, should_stop, plan=plan, knn=graph)
     except Stopped:
         notes.append(f"Stopped while drawing the map with {cfg.projection.method}: drawn with PCA instead.")
         cfg = replace(cfg, projection=replace(cfg.projection, method="pca"))
@@ -291,7 +307,10 @@ def run_pipeline(
         device_description=device.description,
         timings=timings,
         notes=notes,
+        fitted=plan.mask() if plan.sampled else None,
     )
+    if plan.sampled:
+        metrics["rows_fitted"] = len(plan.fit)
     if cfg.explain is not None:
         t0 = time.perf_counter()
         emit(Progress("explain", "Explaining the clusters: profiles, rules, stability"))
@@ -315,7 +334,8 @@ def fit_representation(
     epochs = cfg.model.epochs if cfg.model.trains else 1
 
     def on_epoch_end(epoch: int, logs: dict) -> None:
-        emit(Progress("train", f"epoch {epoch}/{epochs}", epoch / epochs, epoch=epoch, epochs=epochs,
+        planned = int(logs.get("epochs") or epochs)  # fewer than asked on large data (max_examples)
+        emit(Progress("train", f"epoch {epoch}/{planned}", epoch / planned, epoch=epoch, epochs=planned,
                       loss=logs.get("loss"), val_loss=logs.get("val_loss")))
 
     emit(Progress("train", f"Training {cfg.model.kind}", 0.0, epoch=0, epochs=epochs))
@@ -331,9 +351,13 @@ def cluster_latent(
     emit: ProgressCallback = ignore,
     should_stop: StopCheck | None = None,
     dataset_groups: Sequence[np.ndarray] = (),
+    plan: "RowPlan | None" = None,
+    knn: "Neighbors | None" = None,
 ) -> ClusterResult:
     """Cluster Z as the config says; DEC / IDEC start from k-means and refine the autoencoder.
-    ``dataset_groups``: the one-hot columns of each categorical column of X (used when Z is X)."""
+    ``dataset_groups``: the one-hot columns of each categorical column of X (used when Z is X).
+    ``plan`` (:func:`plan_for`): when it samples, the clustering fits on its rows and the others are
+    assigned (:func:`explorer.scale.vote`; k-means: the nearest centre); ``knn``: the shared graph."""
     from .cluster import cluster
 
     ccfg = replace(cfg.cluster, random_state=cfg.seed)
@@ -347,8 +371,79 @@ def cluster_latent(
         return refine(reducer, X, start, ccfg, should_stop=should_stop,
                       on_progress=lambda f, msg: emit(Progress("refine", msg, f)))
     groups = dataset_groups if reducer is None else ()  # PCA / autoencoder codes are all numbers
-    return cluster(Z, ccfg, should_stop=should_stop, groups=groups,
-                   on_progress=lambda f, msg: emit(Progress("cluster", msg, f)))
+    progress = lambda f, msg: emit(Progress("cluster", msg, f))  # noqa: E731
+    if plan is None or not plan.sampled:
+        return cluster(Z, ccfg, should_stop=should_stop, groups=groups, on_progress=progress, knn=knn)
+    fitted = cluster(Z[plan.fit], ccfg, should_stop=should_stop, groups=groups, on_progress=progress, knn=knn)
+    emit(Progress("cluster", f"Assigning the other {len(plan.rest):,} rows", 1.0))
+    return _assign_rest(fitted, Z, plan, knn)
+
+
+def plan_for(n: int, cfg: PipelineConfig) -> "RowPlan":
+    """Which rows the costly stages of this run fit on (:mod:`explorer.scale`): every row up to
+    ``EXACT_ROWS`` (agglomerative clustering: up to the rows it can hold), else a seeded sample."""
+    from .cluster import AGGLOMERATIVE_MAX_ROWS
+    from .scale import EXACT_ROWS, FIT_ROWS, plan_rows
+
+    # DEC / IDEC refine on every row whatever the plan (explorer.deep_cluster); the map follows it
+
+    exact = min(EXACT_ROWS, AGGLOMERATIVE_MAX_ROWS) if cfg.cluster.method == "agglomerative" else EXACT_ROWS
+    return plan_rows(n, cfg.seed, exact_rows=exact, fit_rows=min(FIT_ROWS, exact))
+
+
+def _shared_graph(Z: np.ndarray, plan: "RowPlan", cfg: PipelineConfig, before_clustering: bool) -> "Neighbors | None":
+    """The run's one nearest-neighbour graph of the fitted rows of Z, when a UMAP will use it or rows
+    must be placed; None otherwise (and for DEC / IDEC before clustering: they move Z)."""
+    from .scale import PLACE_NEIGHBORS, Neighbors
+
+    if before_clustering and cfg.cluster.method in DEEP_METHODS:
+        return None
+    wants = [PLACE_NEIGHBORS] if plan.sampled else []
+    if cfg.cluster.method == "n2d" and before_clustering:
+        wants.append(cfg.cluster.umap_neighbors)
+    if cfg.projection.method == "umap" and Z.shape[1] > cfg.projection.n_components:
+        wants.append(cfg.projection.n_neighbors)
+    return Neighbors(Z[plan.fit], k=max(wants), random_state=cfg.seed) if wants else None
+
+
+def _rest_neighbors(Z: np.ndarray, plan: "RowPlan", knn: "Neighbors") -> tuple[np.ndarray, np.ndarray]:
+    """The nearest fitted rows of every placed row, asked of the graph once and kept on it."""
+    cached = getattr(knn, "rest_", None)
+    if cached is None:
+        cached = knn.rest_ = knn.query(Z[plan.rest])
+    return cached
+
+
+def _assign_rest(fitted: ClusterResult, Z: np.ndarray, plan: "RowPlan", knn: "Neighbors | None") -> ClusterResult:
+    """``fitted`` (the clustering of the plan's fitted rows) extended to every row of Z."""
+    from .scale import Neighbors, place, vote
+
+    knn = knn or Neighbors(Z[plan.fit], k=10, random_state=None)
+    n, k = plan.n, fitted.k
+    labels = np.empty(n, np.int64)
+    labels[plan.fit] = fitted.labels
+    proba = None
+    if fitted.method == "kmeans" and fitted.centers is not None:  # k-means' own rule: the nearest centre
+        from sklearn.metrics import pairwise_distances_argmin
+
+        labels[plan.rest] = pairwise_distances_argmin(Z[plan.rest], fitted.centers)
+    else:
+        idx, dist = _rest_neighbors(Z, plan, knn)
+        rest_labels, rest_proba = vote(fitted.labels, idx, dist, fitted.proba, k=k)
+        labels[plan.rest] = rest_labels
+        if fitted.proba is not None:
+            proba = np.empty((n, fitted.proba.shape[1]), np.float32)
+            proba[plan.fit], proba[plan.rest] = fitted.proba, rest_proba
+    embedding = None
+    if fitted.embedding is not None:
+        idx, dist = _rest_neighbors(Z, plan, knn)
+        embedding = np.empty((n, fitted.embedding.shape[1]), np.float32)
+        embedding[plan.fit], embedding[plan.rest] = fitted.embedding, place(fitted.embedding, idx, dist)
+    info = dict(fitted.info, rows_fitted=int(len(plan.fit)), rows_assigned=int(len(plan.rest)))
+    if fitted.method == "hdbscan":
+        info["n_noise"] = int((labels < 0).sum())
+        info["noise_fraction"] = info["n_noise"] / n
+    return replace(fitted, labels=labels, proba=proba, embedding=embedding, info=info)
 
 
 def _stopped(should_stop: StopCheck | None) -> bool:
@@ -356,17 +451,28 @@ def _stopped(should_stop: StopCheck | None) -> bool:
 
 
 def project_for_display(Z: np.ndarray, clusters: ClusterResult, cfg: PipelineConfig,
-                        should_stop: StopCheck | None = None) -> np.ndarray:
+                        should_stop: StopCheck | None = None, *, plan: "RowPlan | None" = None,
+                        knn: "Neighbors | None" = None) -> np.ndarray:
     """The 2-D (or 3-D) projection shown in the scatter, from the latent space Z. With ``should_stop``,
-    UMAP and t-SNE raise :class:`~explorer.errors.Stopped` when it turns True (see ``project``)."""
+    UMAP and t-SNE raise :class:`~explorer.errors.Stopped` when it turns True (see ``project``).
+    With a sampling ``plan``, UMAP and t-SNE map its fitted rows and the others are placed among
+    them (:func:`explorer.scale.place`); PCA maps every row. ``knn``: the run's shared graph."""
     from .project import project
+    from .scale import place
 
     pcfg = replace(cfg.projection, random_state=cfg.seed)
     if Z.shape[1] <= pcfg.n_components:
         out = np.zeros((Z.shape[0], pcfg.n_components), np.float32)
         out[:, : Z.shape[1]] = Z
         return out
-    return project(Z, pcfg, should_stop=should_stop)
+    if plan is None or not plan.sampled or pcfg.method == "pca":
+        return project(Z, pcfg, should_stop=should_stop, knn=knn if knn is not None and knn.n == len(Z) else None)
+    knn = knn if knn is not None and knn.n == len(plan.fit) else _shared_graph(Z, plan, cfg, before_clustering=False)
+    Y = np.empty((len(Z), pcfg.n_components), np.float32)
+    Y[plan.fit] = project(Z[plan.fit], pcfg, should_stop=should_stop, knn=knn)
+    idx, dist = _rest_neighbors(Z, plan, knn)
+    Y[plan.rest] = place(Y[plan.fit], idx, dist)
+    return Y
 
 
 def anomaly_scores(reducer: Reducer | None, X: np.ndarray, Z: np.ndarray, clusters: ClusterResult) -> np.ndarray:
@@ -408,7 +514,12 @@ def reproject(result: RunResult, projection: ProjectionConfig, should_stop: Stop
     cfg = replace(result.config, projection=projection)
     if _stopped(should_stop):
         raise Stopped(f"projecting with {projection.method} was stopped; the run on show is unchanged.")
-    embedding = project_for_display(result.Z, result.clusters, cfg, should_stop)
+    plan = None
+    if result.fitted is not None:
+        from .scale import RowPlan
+
+        plan = RowPlan(len(result.fitted), np.flatnonzero(result.fitted), np.flatnonzero(~result.fitted))
+    embedding = project_for_display(result.Z, result.clusters, cfg, should_stop, plan=plan)
     _stopped(should_stop)
     metrics = dict(result.metrics)
     metrics["trustworthiness"] = json_float(trustworthiness(result.Z, embedding))

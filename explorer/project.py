@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .errors import InputError
 from .events import StopCheck
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .scale import Neighbors
 from .validation import MIN_ROWS, RANDOM_STATE, OneOf, Real, Whole, check_array, check_params, check_value, is_whole
 
 PROJECTION_METHODS = ("umap", "tsne", "pca")
@@ -49,7 +52,8 @@ PROJECTION_CONSTRAINTS = {
 }
 
 
-def project(Z: np.ndarray, cfg: ProjectionConfig | None = None, *, should_stop: StopCheck | None = None) -> np.ndarray:
+def project(Z: np.ndarray, cfg: ProjectionConfig | None = None, *, should_stop: StopCheck | None = None,
+            knn: "Neighbors | None" = None) -> np.ndarray:
     """Project ``Z`` (n, d) to (n, cfg.n_components) float32.
 
     ``should_stop`` (optional) makes the slow methods stoppable: UMAP checks it between its layout
@@ -57,7 +61,8 @@ def project(Z: np.ndarray, cfg: ProjectionConfig | None = None, *, should_stop: 
     killed when it turns True (polled twice a second). Either raises :class:`~explorer.errors.Stopped`.
 
     - ``"pca"``: scikit-learn PCA; needs d >= n_components.
-    - ``"umap"``: :func:`umap_embed` with euclidean distances (n_neighbors capped at n - 1).
+    - ``"umap"``: :func:`umap_embed` with euclidean distances (n_neighbors capped at n - 1); ``knn``, the
+      run's shared graph of these rows (:class:`explorer.scale.Neighbors`), spares building it again.
     - ``"tsne"``: scikit-learn Barnes-Hut t-SNE, ``init="pca"``, ``learning_rate="auto"``. Its cost
       grows like n log n with a large constant: above ``TSNE_SLOW_ROWS`` (20,000) rows it takes minutes on a CPU (run it
       as a background job, or project a sample); it still works.
@@ -79,7 +84,7 @@ def project(Z: np.ndarray, cfg: ProjectionConfig | None = None, *, should_stop: 
         # a map to look at: 200 optimisation epochs (UMAP's own choice above 10,000 rows) are enough
         # at every size, and take 40% of the 500 it spends below that (n2d's clustering keeps 500)
         Y = umap_embed(Z, cfg.n_components, cfg.n_neighbors, cfg.min_dist, cfg.random_state, n_epochs=DISPLAY_UMAP_EPOCHS,
-                       should_stop=should_stop)
+                       should_stop=should_stop, knn=knn)
     else:
         # sklearn needs perplexity < n; (n - 1) / 3 is the usual bound (3 * perplexity neighbours).
         params = {"n_components": cfg.n_components, "perplexity": float(min(cfg.perplexity, max(1.0, (n - 1) / 3))),
@@ -158,6 +163,7 @@ def umap_embed(
     random_state: int | None = 0,
     n_epochs: int | None = None,
     should_stop: StopCheck | None = None,
+    knn: "Neighbors | None" = None,
 ) -> np.ndarray:
     """UMAP of ``Z`` (n, d) to (n, n_components) float32, euclidean metric.
 
@@ -166,6 +172,8 @@ def umap_embed(
     ``low_memory=True`` keeps the nearest-neighbour search within memory on large data; the other
     defaults (200 epochs above 10,000 rows, 500 below; ``n_epochs`` sets it) keep 100k rows within a
     few minutes on a CPU. ``should_stop`` is checked between layout epochs (see :func:`project`).
+    ``knn``: the nearest-neighbour graph of exactly these rows, built once per run
+    (:class:`explorer.scale.Neighbors`) and shared by every UMAP of the run; None builds UMAP's own.
     """
     Z = check_array(Z, min_rows=MIN_ROWS)
     n = Z.shape[0]
@@ -176,9 +184,13 @@ def umap_embed(
     check_value("random_state", random_state, RANDOM_STATE)
     import umap  # heavy (numba): imported only when needed
 
+    neighbors = int(min(n_neighbors, n - 1))
+    shared = {}
+    if knn is not None and knn.n == n and knn.k >= neighbors:
+        shared["precomputed_knn"] = knn.precomputed(neighbors)
     reducer = umap.UMAP(
         n_components=int(n_components),
-        n_neighbors=int(min(n_neighbors, n - 1)),
+        n_neighbors=neighbors,
         min_dist=float(min_dist),
         metric="euclidean",
         random_state=random_state,
@@ -188,11 +200,13 @@ def umap_embed(
         verbose=False,
         tqdm_kwds=None if should_stop is None else {"disable": False, "file": _StopOnWrite(should_stop),
                                                     "mininterval": 0.25, "ascii": True},
+        **shared,
     )
     with warnings.catch_warnings():
         # spectral initialisation on tiny or disconnected graphs warns and falls back; not actionable
         warnings.filterwarnings("ignore", message=".*[Ss]pectral.*")
         warnings.filterwarnings("ignore", message=".*[Gg]raph is not fully connected.*")
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*")  # a small shared graph has no index
         Y = reducer.fit_transform(Z)
     return np.ascontiguousarray(Y, dtype=np.float32)
 

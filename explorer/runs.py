@@ -4,7 +4,8 @@ A run folder ``<root>/<run_id>/`` holds:
 
 - ``config.json``: every parameter, the seed, the device, library versions, the dataset's description
 - ``metrics.json``: the scores; ``history.json``: one entry per training epoch
-- ``points.parquet``: id, cluster, x, y (z), anomaly, label (if any), confidence (if any)
+- ``points.parquet``: id, cluster, x, y (z), anomaly, label (if any), confidence (if any), fitted (large
+  data only: True for the rows the costly stages fitted on, False for the rows placed; explorer.scale)
 - ``latent.npy``: Z (n, k) float32; ``embedding`` lives in points
 - ``model.safetensors`` + ``model.json``: the fitted reducer (absent for "none")
 - ``report.json``: what the loader did; ``sweep.json``: the k sweep, when one ran
@@ -136,6 +137,8 @@ def points_table(result) -> "Any":
         cols["confidence"] = result.clusters.proba.max(axis=1).astype(np.float32)
     if ds.labels is not None:
         cols["label"] = np.asarray(ds.labels).astype(str)
+    if getattr(result, "fitted", None) is not None:  # large data: which rows were fitted, which placed
+        cols["fitted"] = np.asarray(result.fitted, dtype=bool)
     return pd.DataFrame(cols)
 
 
@@ -408,6 +411,7 @@ def load_run(run_id_or_path: str | Path, root: str | Path | None = None, *, devi
             notes=cfg.get("notes", []),
             run_id=cfg["run_id"],
             created=cfg.get("created"),
+            fitted=points["fitted"].to_numpy().astype(bool) if "fitted" in points else None,
         )
         result.preprocessing, result.assignment = _load_apply_records(path)
         if (path / EXPLAIN_JSON).is_file() and (path / EXPLAIN_POINTS).is_file():

@@ -40,10 +40,28 @@ class TrainResult:
     device: str = "cpu"
     precision: str = "float32"  # or "bf16 autocast"
     batch_size: int = 256  # the batch size that finally ran (halved on out-of-memory)
+    epochs: int = 0  # the epochs planned (fewer than asked under max_examples, see training_schedule)
+    rows_per_epoch: int = 0  # rows each epoch looked at (all the training rows unless max_examples drew fewer)
     notes: list[str] = field(default_factory=list)
 
 
 STOP_CHECK_BATCHES = 32  # should_stop() is also checked every this many batches, for long epochs
+MAX_VAL_ROWS = 10_000  # the validation split never holds more rows: it scores the model, it does not train it
+MIN_EPOCHS_IN_BUDGET = 10  # a capped schedule still has this many epochs: progress, early stopping, best weights
+
+
+def training_schedule(epochs: int, n_train: int, max_examples: int | None) -> tuple[int, int]:
+    """(epochs, rows per epoch) for ``n_train`` training rows under the ``max_examples`` budget.
+
+    Without a budget, or when ``epochs`` full passes fit in it: ``(epochs, n_train)``. Otherwise the
+    budget is spent in at least ``MIN_EPOCHS_IN_BUDGET`` epochs (fewer only if ``epochs`` is smaller),
+    each a fresh random draw of at most ``n_train`` rows: 70,000 rows under 1.5M examples train 21
+    full epochs; 900,000 rows under 500,000 examples train 10 epochs of 50,000 rows.
+    """
+    if max_examples is None or epochs * n_train <= max_examples:
+        return epochs, n_train
+    rows = max(1, min(n_train, max_examples // min(epochs, MIN_EPOCHS_IN_BUDGET)))
+    return max(1, min(epochs, max_examples // rows)), rows
 
 def place_data(X: np.ndarray, device: "torch.device") -> "torch.Tensor":
     """X as a float32 tensor, on ``device`` when it fits comfortably, else pinned on the CPU."""
@@ -174,7 +192,7 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
     n = data.shape[0]
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(n, generator=gen)
-    n_val = int(round(n * cfg.val_fraction)) if n >= 20 else 0
+    n_val = min(int(round(n * cfg.val_fraction)), MAX_VAL_ROWS) if n >= 20 else 0
     val_idx, train_idx = order[:n_val], order[n_val:]
     if data.device.type != "cpu":
         val_idx, train_idx = val_idx.to(data.device), train_idx.to(data.device)
@@ -182,12 +200,18 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
     best_loss, best_state, best_epoch, bad_epochs = math.inf, None, 0, 0
     start = time.perf_counter()
     n_train = len(train_idx)
-    for epoch in range(1, cfg.epochs + 1):
+    epochs, rows = training_schedule(cfg.epochs, n_train, cfg.max_examples)
+    if (epochs, rows) != (cfg.epochs, n_train):
+        drawn = f" of {rows:,} rows drawn at random" if rows < n_train else ""
+        result.notes.append(f"{n_train:,} training rows: {epochs} epochs{drawn} instead of {cfg.epochs}, "
+                            f"{epochs * rows:,} examples in all (max_examples={cfg.max_examples:,}).")
+    result.epochs, result.rows_per_epoch = epochs, rows
+    for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         module.train()
-        perm = train_idx[torch.randperm(n_train, generator=gen).to(train_idx.device)]
+        perm = train_idx[torch.randperm(n_train, generator=gen).to(train_idx.device)[:rows]]
         total, count = torch.zeros((), device=device), 0
-        for b, i in enumerate(range(0, n_train, batch_size)):
+        for b, i in enumerate(range(0, rows, batch_size)):
             if b and b % STOP_CHECK_BATCHES == 0 and should_stop is not None and should_stop():
                 break  # a long epoch ends early too; the check after the epoch then stops training
             idx = perm[i : i + batch_size]
@@ -204,7 +228,7 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
         train_loss = float(total) / max(count, 1)
         val_loss = _evaluate(module, data, val_idx, loss_fn, device, batch_size, bf16) if n_val else None
         seconds = time.perf_counter() - t0
-        logs = {"epoch": epoch, "loss": train_loss, "val_loss": val_loss, "seconds": seconds, "epochs": cfg.epochs}
+        logs = {"epoch": epoch, "loss": train_loss, "val_loss": val_loss, "seconds": seconds, "epochs": epochs}
         monitored = val_loss if val_loss is not None else train_loss
         if not math.isfinite(monitored) or not math.isfinite(train_loss):
             result.stop_reason = "nan"

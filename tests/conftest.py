@@ -60,3 +60,22 @@ def navigation_only(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def _make_dataset(X, labels=None, kind="table", name="blobs"):
+    import pandas as pd
+
+    from explorer.dataset import Dataset, LoadReport
+
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n, d = X.shape
+    table = pd.DataFrame(X, columns=[f"f{i}" for i in range(d)])
+    return Dataset(X=X, feature_names=list(table.columns), ids=np.array([str(i) for i in range(n)]),
+                   report=LoadReport(source=name, kind=kind, n_rows=n, n_features=d), kind=kind, name=name,
+                   labels=None if labels is None else np.array([f"c{v}" for v in labels]), table=table)
+
+
+@pytest.fixture
+def make_dataset():
+    """A Dataset of an array (a table of numbers): make_dataset(X, labels=None, kind="table")."""
+    return _make_dataset

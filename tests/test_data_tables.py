@@ -226,7 +226,7 @@ def test_limits(tmp_path):
 
 def test_limits_from_env():
     limits = Limits.from_env({"EXPLORER_MAX_ROWS": "2_000", "EXPLORER_MAX_TRAIN_SECONDS": "1.5"})
-    assert limits.max_rows == 2000 and limits.max_train_seconds == 1.5 and limits.max_images == 60_000
+    assert limits.max_rows == 2000 and limits.max_train_seconds == 1.5 and limits.max_images == Limits().max_images
     with pytest.raises(InputError, match="EXPLORER_MAX_ROWS"):
         Limits.from_env({"EXPLORER_MAX_ROWS": "lots"})
 

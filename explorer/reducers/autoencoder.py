@@ -147,6 +147,8 @@ class Autoencoder(Reducer):
             "device": result.device,
             "precision": result.precision,
             "batch_size": result.batch_size,
+            "epochs": result.epochs,
+            "rows_per_epoch": result.rows_per_epoch,
             "notes": result.notes,
         }
         return self

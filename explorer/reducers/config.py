@@ -42,6 +42,11 @@ class ModelConfig:
         kl_weight: weight of the KL term of "vae" (loss = MSE + kl_weight * KL / d).
         augment: images only: train on randomly shifted and slightly rotated copies of each batch
             (DEC-DA, Guo et al. 2018), so the code ignores small translations.
+        max_examples: the most rows training looks at in all, over every epoch (None: ``epochs`` full
+            passes whatever the size). When ``epochs`` passes over the training rows would look at more,
+            training runs fewer epochs, and on very large data epochs of a fresh random draw of rows
+            (:func:`explorer.train.training_schedule`): the work stops growing with the rows once the
+            data hold more examples than the model needs to learn from.
         max_seconds: stop training after this wall time, keeping the best weights (None: no cap).
         mixed_precision: bf16 autocast where the hardware computes bf16 natively (CUDA GPUs, CPUs
             with AVX512-BF16 or AMX); False trains in float32 throughout.
@@ -60,6 +65,7 @@ class ModelConfig:
     noise: float = 0.2
     kl_weight: float = 1.0
     augment: bool = False
+    max_examples: int | None = None
     max_seconds: float | None = None
     mixed_precision: bool = True
 
@@ -109,6 +115,7 @@ CONSTRAINTS = {
     "noise": Real(0),
     "kl_weight": Real(0),
     "augment": Flag(),
+    "max_examples": Optional(Whole(1), "no cap on the examples seen"),
     "max_seconds": Optional(Real(0, open_low=True), "no time cap"),
     "mixed_precision": Flag(),
 }

@@ -1,0 +1,160 @@
+"""Large data: which rows the costly stages fit on, one nearest-neighbour graph per run, and placing
+the other rows.
+
+Loading, PCA, k-means, the autoencoder's encoder and the scores grow linearly with the rows (or are
+computed on a sample already). The stages that grow faster (UMAP, t-SNE, GMM restarts, HDBSCAN,
+agglomerative clustering, the k sweep) fit on a seeded sample of ``FIT_ROWS`` rows once the data
+hold more than ``EXACT_ROWS``; every other row is then *placed*: its ``PLACE_NEIGHBORS`` nearest
+fitted rows in the latent space are found once (pynndescent's search index, built with the graph),
+and the row takes their distance-weighted mean position on each map and their distance-weighted vote
+for the cluster (HDBSCAN's noise votes too). Below ``EXACT_ROWS`` every stage sees every row, as
+before; the graph is still built once and shared by the clustering UMAP (N2D) and the map.
+
+The run records the choice: ``RunResult.fitted`` is the mask of fitted rows and
+``metrics["rows_fitted"]`` their number.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+EXACT_ROWS = 100_000  # up to this many rows every stage fits on every row
+FIT_ROWS = 25_000  # above EXACT_ROWS the non-linear stages fit on a seeded sample of this many rows
+PLACE_NEIGHBORS = 10  # a placed row's position and cluster come from this many nearest fitted rows
+SMALL_GRAPH_ROWS = 4096  # below this UMAP itself uses exact neighbours; so does the shared graph
+
+__all__ = ["EXACT_ROWS", "FIT_ROWS", "Neighbors", "RowPlan", "plan_rows", "place", "vote"]
+
+
+@dataclass
+class RowPlan:
+    """Which rows the costly stages fit on: ``fit`` are sorted row indices (every row when the data
+    are small), ``rest`` the rows placed afterwards (empty when small)."""
+
+    n: int
+    fit: np.ndarray
+    rest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def sampled(self) -> bool:
+        return len(self.rest) > 0
+
+    def mask(self) -> np.ndarray:
+        """(n,) bool: True for the fitted rows."""
+        out = np.zeros(self.n, bool)
+        out[self.fit] = True
+        return out
+
+    def sentence(self) -> str:
+        if not self.sampled:
+            return f"All {self.n:,} rows fitted."
+        return (f"{self.n:,} rows: UMAP, the clustering and the map fitted on a seeded sample of {len(self.fit):,}; "
+                f"the other {len(self.rest):,} placed by their {PLACE_NEIGHBORS} nearest fitted rows.")
+
+
+def plan_rows(n: int, seed: int | None = 0, *, exact_rows: int = EXACT_ROWS, fit_rows: int = FIT_ROWS) -> RowPlan:
+    """Every row up to ``exact_rows``; above, a seeded sample of ``fit_rows`` rows to fit on."""
+    if n <= exact_rows:
+        return RowPlan(n, np.arange(n))
+    rng = np.random.default_rng(seed)
+    fit = np.sort(rng.choice(n, min(fit_rows, n), replace=False))
+    rest = np.setdiff1d(np.arange(n), fit, assume_unique=True)
+    return RowPlan(n, fit, rest)
+
+
+class Neighbors:
+    """The k-nearest-neighbour graph of the fitted rows of Z, built once, with the search index that
+    finds each other row's nearest fitted rows.
+
+    ``graph(k)`` -> (indices, distances), each (n_fit, k), the row itself first, in the form UMAP
+    takes as ``precomputed_knn``. Exact below ``SMALL_GRAPH_ROWS`` rows (as UMAP is itself there),
+    else nearest-neighbour descent (pynndescent, UMAP's own settings). ``query(Z_rest)`` ->
+    (indices into the fitted rows, distances), each (m, ``PLACE_NEIGHBORS``).
+    """
+
+    def __init__(self, Z_fit: np.ndarray, k: int, random_state: int | None = 0) -> None:
+        self.n = int(Z_fit.shape[0])
+        self.k = int(min(k, self.n - 1))
+        self.random_state = random_state
+        self._Z = Z_fit
+        self.index = None
+        if self.n < SMALL_GRAPH_ROWS:
+            from sklearn.neighbors import NearestNeighbors
+
+            nn = NearestNeighbors(n_neighbors=self.k).fit(Z_fit)
+            dist, idx = nn.kneighbors(Z_fit)
+            self._nn = nn
+        else:
+            from pynndescent import NNDescent
+
+            n_trees = min(64, 5 + int(round(self.n ** 0.5 / 20.0)))  # UMAP's choice for its own graph
+            n_iters = max(5, int(round(math.log2(self.n))))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.index = NNDescent(Z_fit, n_neighbors=self.k, metric="euclidean", random_state=random_state,
+                                       n_trees=n_trees, n_iters=n_iters, max_candidates=60, low_memory=True,
+                                       n_jobs=1 if random_state is not None else -1, compressed=False, verbose=False)
+            idx, dist = self.index.neighbor_graph
+        self.indices = np.ascontiguousarray(idx, dtype=np.int64)
+        self.distances = np.ascontiguousarray(dist, dtype=np.float32)
+
+    def graph(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        k = int(min(k, self.k))
+        return self.indices[:, :k], self.distances[:, :k]
+
+    def precomputed(self, k: int) -> tuple:
+        """``precomputed_knn`` for a UMAP of the fitted rows with ``k`` neighbours."""
+        idx, dist = self.graph(k)
+        return (idx, dist, self.index) if self.index is not None else (idx, dist)
+
+    def query(self, Z_rest: np.ndarray, k: int = PLACE_NEIGHBORS, batch: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+        k = int(min(k, self.n))
+        if len(Z_rest) == 0:
+            return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
+        out_i, out_d = [], []
+        for s in range(0, len(Z_rest), batch):
+            part = np.ascontiguousarray(Z_rest[s:s + batch], dtype=np.float32)
+            if self.index is None:
+                d, i = self._nn.kneighbors(part, n_neighbors=k)
+            else:
+                i, d = self.index.query(part, k=k)
+            out_i.append(np.asarray(i, np.int64))
+            out_d.append(np.asarray(d, np.float32))
+        return np.concatenate(out_i), np.concatenate(out_d)
+
+
+def _weights(dist: np.ndarray) -> np.ndarray:
+    """Inverse-distance weights per row, summing to 1; a row on top of a fitted row takes it alone."""
+    d = np.asarray(dist, np.float64)
+    scale = np.maximum(np.median(d[:, -1]) if d.size else 1.0, 1e-12)
+    w = 1.0 / (d / scale + 1e-6)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def place(Y_fit: np.ndarray, idx: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Positions of placed rows: the distance-weighted mean of their neighbours' positions in ``Y_fit``."""
+    w = _weights(dist)
+    return np.einsum("mk,mkd->md", w, Y_fit[idx].astype(np.float64)).astype(np.float32)
+
+
+def vote(labels_fit: np.ndarray, idx: np.ndarray, dist: np.ndarray, proba_fit: np.ndarray | None = None,
+         k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(labels (m,), proba (m, k)) of placed rows: their neighbours' distance-weighted vote; the votes
+    are the neighbours' soft assignments where the clustering gives them, else their labels. A noise
+    label (-1) is a candidate of its own: a row whose neighbours are mostly noise is noise."""
+    w = _weights(dist)
+    k = int(k if k is not None else labels_fit.max() + 1)
+    if proba_fit is not None:
+        proba = np.einsum("mk,mkc->mc", w, proba_fit[idx].astype(np.float64))
+        return proba.argmax(1).astype(np.int64), proba.astype(np.float32)
+    lab = labels_fit[idx]
+    scores = np.zeros((len(idx), k + 1))  # the last column: noise
+    cols = np.where(lab >= 0, lab, k)
+    np.add.at(scores, (np.repeat(np.arange(len(idx)), idx.shape[1]), cols.ravel()), w.ravel())
+    labels = scores.argmax(1)
+    labels = np.where(labels == k, -1, labels).astype(np.int64)
+    proba = scores[:, :k] / np.maximum(scores[:, :k].sum(1, keepdims=True), 1e-12)
+    return labels, proba.astype(np.float32)
