@@ -3,7 +3,8 @@
     python bench/speed.py overhead   [--dataset mnist_test] [--n 5000] [--epochs 5] [--repeats 3]
     python bench/speed.py throughput [--dataset mnist_test] [--epochs 3] [--repeats 3] [--device cpu]
     python bench/speed.py cli        [--dataset mnist_test] [--device auto]
-    python bench/speed.py scaling    [--sizes 1000 10000 100000]
+    python bench/speed.py scaling    [--sizes 10000 30000 100000 200000 1000000]
+    python bench/speed.py images70k  (70,000 images made from MNIST-test by augmentation)
     (add --quick for tiny sizes; --out DIR for the JSON, default bench/results)
 
 Comparisons are measured side by side in one process, alternating the order, and summarised by the
@@ -178,47 +179,119 @@ def cli(dataset: str, device: str, extra: list[str] | None = None) -> dict:
 
 
 # -- how cost grows ----------------------------------------------------------------------------------------
-def blobs_csv(path: Path, n: int, d: int = 32, centers: int = 20, seed: int = 0) -> None:
-    """n rows of ``centers`` Gaussian blobs in d dimensions, written as a CSV with a label column."""
-    import pandas as pd
-    from sklearn.datasets import make_blobs
-
-    X, y = make_blobs(n_samples=n, n_features=d, centers=centers, cluster_std=2.0, random_state=seed)
-    df = pd.DataFrame(X.astype(np.float32), columns=[f"x{i}" for i in range(d)])
-    df["label"] = y
-    df.to_csv(path, index=False)
+SCALING_SIZES = [10_000, 30_000, 100_000, 200_000, 1_000_000]
+SCALING_D, SCALING_K = 40, 8
 
 
-def scaling(sizes: list[int], epochs: dict[int, int], device: str, save=None) -> dict:
-    from explorer.data import TableOptions, load
-    from explorer.pipeline import default_config, run_pipeline
+def blobs_parquet(path: Path, n: int, d: int = SCALING_D, centers: int = SCALING_K, seed: int = 0,
+                  shared: bool = True) -> None:
+    """n rows of ``centers`` well-separated Gaussian blobs in d float32 columns, written as Parquet with a
+    label column. ``shared``: every column rescaled to 0..100 (a table measured on one scale, as
+    sensor read-outs or pre-normalized features are: the loader then keeps the columns' relative
+    spread and the default trains the autoencoder); else each column in its own units."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
+    rng = np.random.default_rng(seed)
+    means = rng.normal(0, 6.0, (centers, d)).astype(np.float32)
+    y = rng.integers(0, centers, n)
+    cols = {}
+    for j in range(d):  # column by column: a million rows never exist as float64
+        col = means[y, j] + rng.standard_normal(n, dtype=np.float32)
+        if shared:
+            col = 100 * (col - col.min()) / (col.max() - col.min())
+        cols[f"x{j}"] = col.astype(np.float32)
+    cols["label"] = y.astype(np.int64)
+    pq.write_table(pa.table(cols), path, row_group_size=100_000)
+
+
+def _cli_run(data: Path, args: list[str], tmp: Path) -> dict:
+    """``python -m explorer run DATA ...`` in a child process: wall, peak RSS, the run's stage timings."""
+    import json
+
+    cmd = [sys.executable, "-m", "explorer", "run", str(data), "--json", "--quiet", "--out", str(tmp / "runs"), *args]
+    t0 = time.perf_counter()
+    with open(tmp / "stdout", "w+") as out, open(tmp / "stderr", "w+") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"the CLI failed: {stderr[-2000:]}")
+    metrics = json.loads(stdout.strip().splitlines()[-1])
+    cfg = json.loads((Path(metrics["run_dir"]) / "config.json").read_text())
+    timings = {k: round(float(v), 2) for k, v in cfg.get("timings", {}).items()}
+    timings["load, imports and saving"] = round(wall - sum(timings.values()), 2)
+    return {"wall_s": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024), "seconds": timings,
+            "metrics": {k: metrics.get(k) for k in ("acc", "nmi", "ari", "k", "rows_fitted")},
+            "model": cfg["pipeline"]["model"]["kind"], "cluster": cfg["pipeline"]["cluster"]["method"],
+            "epochs_run": len(json.loads((Path(metrics["run_dir"]) / "history.json").read_text())),
+            "command": "python -m explorer run <data> --json " + " ".join(args)}
+
+
+def scaling(sizes: list[int], device: str, save=None, extra: list[str] | None = None, shared: bool = True) -> dict:
+    """The default pipeline through the CLI on blobs tables of growing size: wall time and peak memory
+    per size, per stage, and each stage's measured exponent (time ~ n^a between sizes)."""
     rows = []
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"blobs_{n}.csv"
-            blobs_csv(path, n)
-            t0 = time.perf_counter()
-            ds = load(str(path), table=TableOptions(label_column="label"))
-            t_load = time.perf_counter() - t0
-        cfg = default_config(ds, k=20, epochs=epochs[n], device=device)
-        res = run_pipeline(ds, cfg)
-        t = {"load": t_load, **res.timings}
-        row = {"n": n, "d": ds.X.shape[1], "k": 20, "epochs": epochs[n], "epochs_run": len(res.history),
-               "model": cfg.model.kind, "cluster": cfg.cluster.method, "projection": cfg.projection.method,
-               "seconds": {k: round(v, 2) for k, v in t.items()}, "total": round(sum(t.values()), 2),
-               "train_s_per_epoch": round(res.timings["train"] / max(len(res.history), 1), 3),
-               "acc": round(float(res.metrics.get("acc") or 0), 4), "nmi": round(float(res.metrics.get("nmi") or 0), 4)}
+            tmp = Path(tmp)
+            path = tmp / f"blobs_{n}.parquet"
+            blobs_parquet(path, n, shared=shared)
+            row = {"n": n, "d": SCALING_D, "k": SCALING_K, "shared": shared,
+                   **_cli_run(path, ["--label", "label", "--k", str(SCALING_K), "--device", device, *(extra or [])], tmp)}
         rows.append(row)
-        log(f"scaling n={n}: " + ", ".join(f"{k} {v:.1f}s" for k, v in t.items()) + f"  acc {row['acc']:.3f}")
+        log(f"scaling n={n:,}: {row['wall_s']} s, {row['peak_rss_mb']} MB, " + ", ".join(
+            f"{k} {v:.1f}s" for k, v in row["seconds"].items()) + f", nmi {row['metrics'].get('nmi')}")
         if save is not None:  # keep what is done if a long size is stopped
-            save({"rows": rows, "device": _device(device)})
-    return {"rows": rows, "device": _device(device)}
+            save({"rows": rows, "device": _device(device), "exponents": exponents(rows)})
+    return {"rows": rows, "device": _device(device), "exponents": exponents(rows)}
+
+
+def exponents(rows: list[dict]) -> dict:
+    """Per stage (and the whole run), the slope of log time against log rows, fitted over the sizes."""
+    out = {}
+    stages = sorted({s for r in rows for s in r["seconds"]} | {"wall_s"})
+    for st in stages:
+        pts = [(r["n"], r["wall_s"] if st == "wall_s" else r["seconds"].get(st)) for r in rows]
+        pts = [(n, t) for n, t in pts if t is not None and t > 0.05]
+        if len(pts) >= 2:
+            a = np.polyfit(np.log([p[0] for p in pts]), np.log([p[1] for p in pts]), 1)[0]
+            out[st] = round(float(a), 2)
+    return out
+
+
+def images70k(device: str, copies: int = 7, save=None) -> dict:
+    """70,000 28x28 images (MNIST's size) made from the shared MNIST-test by augmentation (each image
+    and 6 randomly shifted / rotated copies), through the CLI with the image defaults."""
+    from scipy import ndimage
+
+    ds = load_bench_dataset("mnist_test")
+    imgs = ds.images[..., 0] if ds.images.shape[-1] == 1 else ds.images
+    rng = np.random.default_rng(0)
+    out, labels = [imgs], [np.asarray(ds.labels).astype(np.int64)]
+    for _ in range(copies - 1):
+        moved = np.empty_like(imgs)
+        for i, im in enumerate(imgs):
+            r = ndimage.rotate(im.astype(np.float32), rng.uniform(-10, 10), reshape=False, order=1)
+            moved[i] = np.clip(ndimage.shift(r, rng.integers(-2, 3, 2), order=0), 0, 255).astype(imgs.dtype)
+        out.append(moved)
+        labels.append(labels[0])
+    X, y = np.concatenate(out), np.concatenate(labels)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        path = tmp / "mnist70k.npz"
+        np.savez(path, X=X, y=y)
+        row = {"n": int(len(X)), "shape": list(X.shape[1:]),
+               **_cli_run(path, ["--k", "10", "--device", device], tmp)}
+    log(f"images 70k: {row['wall_s']} s, {row['peak_rss_mb']} MB, {row['seconds']}, {row['metrics']}")
+    return {"row": row, "device": _device(device)}
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=("overhead", "throughput", "cli", "scaling"))
+    p.add_argument("what", choices=("overhead", "throughput", "cli", "scaling", "images70k"))
     p.add_argument("--dataset", default="mnist_test")
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--epochs", type=int, default=None)
@@ -226,6 +299,7 @@ def main(argv=None) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--sizes", type=int, nargs="+", default=None)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--units", action="store_true", help="scaling: each column in its own units (no autoencoder)")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--tag", default="", help="suffix of the JSON file name (e.g. _gpu)")
     a = p.parse_args(argv)
@@ -248,12 +322,10 @@ def run(a, save=None) -> dict:
         if quick:
             return cli("digits", a.device, ["--epochs", "2"])
         return cli(a.dataset, a.device, ["--epochs", str(a.epochs)] if a.epochs else None)
-    sizes = a.sizes or ([500, 1000] if quick else [1000, 10_000, 100_000])
-    if quick:
-        epochs = {n: 2 for n in sizes}
-    else:  # the same few epochs everywhere (the default trains up to 100 with early stopping); fewer at 100k
-        epochs = {n: a.epochs or (2 if n >= 100_000 else 5) for n in sizes}
-    return scaling(sizes, epochs, a.device, save)
+    if a.what == "images70k":
+        return images70k(a.device, save=save)
+    return scaling(a.sizes or ([2000, 4000] if quick else SCALING_SIZES), a.device, save,
+                   ["--epochs", "2"] if quick else None, shared=not a.units)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,12 @@ class PipelineConfig:
     device: str = "auto"
     seed: int = 0
     explain: ExplainConfig | None = field(default_factory=ExplainConfig)  # None: clusters are not explained
+    reproducible: bool = True  # False: UMAP and its neighbour search unseeded, on every core (faster, runs differ)
+
+    @property
+    def umap_seed(self) -> int | None:
+        """The seed the UMAPs and the neighbour graph take: None (parallel, unseeded) unless reproducible."""
+        return self.seed if self.reproducible else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +71,7 @@ class PipelineConfig:
             projection=ProjectionConfig(**d.get("projection", {})),
             device=d.get("device", "auto"),
             seed=int(d.get("seed", 0)),
+            reproducible=bool(d.get("reproducible", True)),
             explain=ExplainConfig(**d["explain"]) if d.get("explain") else (ExplainConfig() if "explain" not in d else None),
         )
 
@@ -149,7 +156,7 @@ def replace_nested(cfg: PipelineConfig, **overrides: Any) -> PipelineConfig:
     for key, value in overrides.items():
         if value is None:
             continue
-        if key in ("device", "seed"):
+        if key in ("device", "seed", "reproducible"):
             top[key] = value
         elif key in ("k", "method"):
             clus[key] = value
@@ -360,7 +367,7 @@ def cluster_latent(
     assigned (:func:`explorer.scale.vote`; k-means: the nearest centre); ``knn``: the shared graph."""
     from .cluster import cluster
 
-    ccfg = replace(cfg.cluster, random_state=cfg.seed)
+    ccfg = replace(cfg.cluster, random_state=cfg.umap_seed if cfg.cluster.method == "n2d" else cfg.seed)
     if ccfg.method in DEEP_METHODS:
         from .deep_cluster import refine
         from .reducers import Autoencoder
@@ -403,7 +410,7 @@ def _shared_graph(Z: np.ndarray, plan: "RowPlan", cfg: PipelineConfig, before_cl
         wants.append(cfg.cluster.umap_neighbors)
     if cfg.projection.method == "umap" and Z.shape[1] > cfg.projection.n_components:
         wants.append(cfg.projection.n_neighbors)
-    return Neighbors(Z[plan.fit], k=max(wants), random_state=cfg.seed) if wants else None
+    return Neighbors(Z[plan.fit], k=max(wants), random_state=cfg.umap_seed) if wants else None
 
 
 def _rest_neighbors(Z: np.ndarray, plan: "RowPlan", knn: "Neighbors") -> tuple[np.ndarray, np.ndarray]:
@@ -460,7 +467,7 @@ def project_for_display(Z: np.ndarray, clusters: ClusterResult, cfg: PipelineCon
     from .project import project
     from .scale import place
 
-    pcfg = replace(cfg.projection, random_state=cfg.seed)
+    pcfg = replace(cfg.projection, random_state=cfg.umap_seed if cfg.projection.method == "umap" else cfg.seed)
     if Z.shape[1] <= pcfg.n_components:
         out = np.zeros((Z.shape[0], pcfg.n_components), np.float32)
         out[:, : Z.shape[1]] = Z
