@@ -410,7 +410,15 @@ def _shared_graph(Z: np.ndarray, plan: "RowPlan", cfg: PipelineConfig, before_cl
         wants.append(cfg.cluster.umap_neighbors)
     if cfg.projection.method == "umap" and Z.shape[1] > cfg.projection.n_components:
         wants.append(cfg.projection.n_neighbors)
-    return Neighbors(Z[plan.fit], k=max(wants), random_state=cfg.umap_seed) if wants else None
+    return Neighbors(Z[plan.fit], k=max(wants), random_state=cfg.umap_seed, device=_knn_device(cfg)) if wants else None
+
+
+def _knn_device(cfg: PipelineConfig) -> str:
+    """Where the shared graph is built: the run's CUDA GPU when it has one (torch, exact), else the CPU."""
+    from .device import resolve_device
+
+    name = resolve_device(cfg.device).name
+    return name if name.startswith("cuda") else "cpu"
 
 
 def _rest_neighbors(Z: np.ndarray, plan: "RowPlan", knn: "Neighbors") -> tuple[np.ndarray, np.ndarray]:
@@ -492,7 +500,7 @@ def anomaly_scores(reducer: Reducer | None, X: np.ndarray, Z: np.ndarray, cluste
     if not ks:
         return np.sum((Z - Z.mean(0)) ** 2, axis=1).astype(np.float32)
     centers = np.stack([Z[labels == c].mean(0) for c in ks])
-    d2 = ((Z[:, None, :] - centers[None, :, :]) ** 2).sum(-1) if len(Z) * len(ks) < 5e7 else None
+    d2 = ((Z[:, None, :] - centers[None, :, :]) ** 2).sum(-1) if Z.size * len(ks) < 5e7 else None
     if d2 is None:
         d2 = np.stack([((Z - c) ** 2).sum(1) for c in centers], axis=1)
     own = np.array([ks.index(c) if c >= 0 else -1 for c in labels])

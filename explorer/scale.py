@@ -82,14 +82,17 @@ class Neighbors:
     20x cheaper than comparing with every fitted row (the row-wise selection is what costs).
     """
 
-    def __init__(self, Z_fit: np.ndarray, k: int, random_state: int | None = 0) -> None:
+    def __init__(self, Z_fit: np.ndarray, k: int, random_state: int | None = 0, device: str = "cpu") -> None:
         self.n = int(Z_fit.shape[0])
         self.k = int(min(k, self.n - 1))
         self.random_state = random_state
+        self.device = device
         self._Z = Z_fit
         self.index = None
         self._cells: _Cells | None = None
-        if self.n <= EXACT_GRAPH_ROWS:
+        if device != "cpu":  # a GPU: exact, by brute force in torch, at every size
+            idx, dist = torch_knn(Z_fit, Z_fit, self.k, device)
+        elif self.n <= EXACT_GRAPH_ROWS:
             from sklearn.neighbors import NearestNeighbors
 
             dist, idx = NearestNeighbors(n_neighbors=self.k, algorithm="brute").fit(Z_fit).kneighbors(Z_fit)
@@ -120,6 +123,8 @@ class Neighbors:
         k = int(min(k, self.n))
         if len(Z_rest) == 0:
             return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
+        if self.device != "cpu":
+            return torch_knn(Z_rest, self._Z, k, self.device)
         if self._cells is None:
             self._cells = _Cells(self._Z, self.random_state)
         out_i, out_d = [], []
@@ -128,6 +133,24 @@ class Neighbors:
             out_i.append(i)
             out_d.append(d)
         return np.concatenate(out_i), np.concatenate(out_d)
+
+
+def torch_knn(Q: np.ndarray, F: np.ndarray, k: int, device: str, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest rows of F for each row of Q, by brute force in torch on ``device`` (a GPU: the
+    distances are one matrix product per chunk of queries and ``topk`` selects): (indices, distances)."""
+    import torch
+
+    dev = torch.device(device)
+    Ft = torch.from_numpy(np.ascontiguousarray(F, dtype=np.float32)).to(dev)
+    norms = (Ft * Ft).sum(1)
+    out_i, out_d = [], []
+    for s in range(0, len(Q), chunk):
+        q = torch.from_numpy(np.ascontiguousarray(Q[s:s + chunk], dtype=np.float32)).to(dev)
+        d2 = torch.addmm(norms[None, :], q, Ft.T, alpha=-2.0) + (q * q).sum(1, keepdim=True)
+        val, idx = torch.topk(d2, k, dim=1, largest=False)
+        out_d.append(val.clamp_min_(0).sqrt_().cpu().numpy())
+        out_i.append(idx.cpu().numpy().astype(np.int64))
+    return np.concatenate(out_i), np.concatenate(out_d).astype(np.float32)
 
 
 class _Cells:

@@ -139,3 +139,17 @@ def test_training_budget_reported_and_kept(make_blobs, make_dataset):
     info = result.reducer.train_info_
     assert info["epochs"] == 10 and info["rows_per_epoch"] == 900 and len(result.history) == 10
     assert any("max_examples" in note for note in result.notes)
+
+
+def test_torch_knn_is_exact(make_blobs):
+    """The GPU's graph (torch brute force), run here on the CPU: the same neighbours as scikit-learn."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from explorer.scale import torch_knn
+
+    X, _ = make_blobs(n=500, k=3, d=6)
+    idx, dist = torch_knn(X[:100], X, 5, "cpu", chunk=32)
+    d_ref, i_ref = NearestNeighbors(n_neighbors=5).fit(X).kneighbors(X[:100])
+    assert np.allclose(dist[:, 1:], d_ref[:, 1:], rtol=1e-3, atol=1e-3)
+    assert (dist[:, 0] < 0.02).all()  # a row's distance to itself, up to float32 cancellation
+    assert (idx[:, 1:] == i_ref[:, 1:]).mean() > 0.99  # ties aside
