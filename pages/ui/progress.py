@@ -10,11 +10,13 @@ from explorer.dashboard.workspace import JobKind
 from .session import job_manager, workspace
 
 # Stop keeps what a job has made so far where there is something to keep (a model's best weights, a
-# run with its map drawn by PCA); a load or a new projection has nothing partial, so Stop cancels them.
-CANCEL_ON_STOP = (JobKind.LOAD, JobKind.PROJECT)
+# run with its map drawn by PCA); a load, a new projection or applying new data has nothing partial, so
+# Stop cancels them.
+CANCEL_ON_STOP = (JobKind.LOAD, JobKind.PROJECT, JobKind.APPLY)
 STOP_HELP = {
     JobKind.LOAD: "Stop reading this file; the data in use stay",
     JobKind.PROJECT: "Stop projecting; the map on show stays",
+    JobKind.APPLY: "Stop applying the run; the new rows shown before (if any) stay",
     JobKind.TRAIN: "Stop early and keep the best weights so far",
     JobKind.RUN: "Stop early: training keeps its best weights, the sweep its best k, the map is drawn with PCA",
 }
