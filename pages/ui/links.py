@@ -101,7 +101,7 @@ def applied_note(result) -> None:
     if source is None:
         return
     run_id, name = source
-    named = " (no longer in the runs folder)" if name is None else f" ({markdown_text(name)})" if name else ""
+    named = " (not in this runs folder)" if name is None else f" ({markdown_text(name)})" if name else ""
     st.info(f"This run holds new rows applied to run `{run_id}`{named}: the same model and clustering, "
             "their clusters and map places as that run gave them.")
     if name is not None:

@@ -54,10 +54,22 @@ def job_progress(kind: JobKind, *, show_loss: bool = False) -> bool:
                 manager.cancel(job.id, ws.owner, "Stop was pressed")
             else:
                 job.stop()
-            st.rerun(scope="fragment")
+            _rerun_poll()
 
     poll()
     return True
+
+
+def _rerun_poll() -> None:
+    """Redraw the polling fragment. A click inside it reruns only the fragment in a browser; where the
+    click reran the whole script (AppTest, or a full rerun that came first) rerun it whole instead:
+    Streamlit refuses ``scope="fragment"`` outside a fragment's own rerun."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
 
 
 def jobs_status() -> None:
