@@ -175,7 +175,8 @@ class _Steps:
 
     def __call__(self, stage: str, message: str, within: float = 0.0) -> None:
         if self.should_stop is not None and self.should_stop():
-            raise Stopped(f"applying the run was stopped before it could {stage} the new rows; nothing was changed.")
+            raise Stopped(f"applying the run was stopped (before its {stage} step); the run and the rows shown before "
+                          "are as they were.")
         if self.on_event is not None:
             i = STAGES.index(stage)
             self.on_event(Progress(stage, message, (i + within) / len(STAGES)))  # type: ignore[arg-type]
