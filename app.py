@@ -36,6 +36,7 @@ def sidebar() -> None:
             st.info(f"Viewing saved run `{view.run_id}` (read-only): {markdown_text(view.dataset.name)}, "
                     f"{view.clusters.method}, {view.clusters.k} clusters.")
             st.button("Back to my own work", icon="↩️", on_click=links.close_view)
+            links.applied_note(view)
         else:
             ws = session.workspace()
             if ws.dataset is not None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Callable, Literal
 
-Stage = Literal["train", "cluster", "refine", "project", "evaluate", "explain", "done"]
+# the last five are the stages of applying a saved run to new data (explorer.apply.apply_run)
+Stage = Literal["train", "cluster", "refine", "project", "evaluate", "explain", "done",
+               "preprocess", "encode", "assign", "place", "drift"]
 
 
 @dataclass(frozen=True)

@@ -348,3 +348,80 @@ def to_data_units(dataset: "Dataset", X: np.ndarray) -> DataUnits:
         notes.append(f"{len(scaled)} column(s) could not be brought back to the data's units (the run does not "
                      f"record how they were scaled) and are shown scaled: {', '.join(repr(c) for c in scaled[:10])}.")
     return DataUnits(pd.DataFrame(out), notes, exact=not scaled)
+
+
+# -- downloads ----------------------------------------------------------------------------------------
+STRIP_GAP = 2  # pixels of white between two images of a PNG strip
+
+
+def _uint8_images(images: "np.ndarray | list[np.ndarray]") -> list[np.ndarray]:
+    """Images (n, h, w) gray or (n, h, w, 3) colour, uint8, as a list; InputError for anything else."""
+    out = [np.asarray(img) for img in images]
+    if not out:
+        raise InputError("there are no images to download.")
+    shapes = {img.shape for img in out}
+    if len(shapes) != 1 or out[0].dtype != np.uint8 or out[0].ndim not in (2, 3) \
+            or (out[0].ndim == 3 and out[0].shape[-1] not in (1, 3)):
+        raise InputError(f"images to download must share one shape and be uint8 gray (h, w) or colour (h, w, 3); "
+                         f"got {sorted(map(str, shapes))[:3]} of {out[0].dtype}.")
+    return [img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img for img in out]
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """One uint8 image (h, w) or (h, w, 3) as PNG bytes."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def png_strip(images: "np.ndarray | list[np.ndarray]", columns: int | None = None, gap: int = STRIP_GAP) -> bytes:
+    """Images (n, h, w) or (n, h, w, 3) uint8 side by side as one PNG: ``columns`` a row (default all
+    n: one strip), ``gap`` white pixels between them, at their own size (no scaling)."""
+    imgs = _uint8_images(images)
+    n, (h, w) = len(imgs), imgs[0].shape[:2]
+    cols = n if columns is None else max(1, min(int(columns), n))
+    rows = -(-n // cols)
+    channels = () if imgs[0].ndim == 2 else (3,)
+    sheet = np.full((rows * h + (rows - 1) * gap, cols * w + (cols - 1) * gap, *channels), 255, np.uint8)
+    for i, img in enumerate(imgs):
+        r, c = divmod(i, cols)
+        sheet[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = img
+    return png_bytes(sheet)
+
+
+def png_zip(images: "np.ndarray | list[np.ndarray]", names: "list[str] | None" = None, stem: str = "image") -> bytes:
+    """A zip of one PNG per image, in order: ``001-<name>.png`` ... (names are user text, e.g. cluster
+    names or row ids: made safe file names; numbered, so two equal names never collide)."""
+    import io
+    import zipfile
+
+    from .usertext import file_stem
+
+    imgs = _uint8_images(images)
+    names = list(names) if names is not None else [stem] * len(imgs)
+    if len(names) != len(imgs):
+        raise InputError(f"{len(names)} names for {len(imgs)} images.")
+    width = max(3, len(str(len(imgs))))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i, (img, name) in enumerate(zip(imgs, names), start=1):
+            zf.writestr(f"{i:0{width}d}-{file_stem(name, stem, 40)}.png", png_bytes(img))
+    return buf.getvalue()
+
+
+def rows_csv(dataset: "Dataset", X: np.ndarray, labels: "list[str] | None" = None, label_name: str = "sample") -> bytes:
+    """Generated rows X (n, d) of a table as CSV in the data's own units (:func:`to_data_units`), a first
+    column ``label_name`` (``labels``, default 1..n); formula-safe (:func:`explorer.usertext.csv_bytes`),
+    so a column name or level that starts with ``=`` is not run by a spreadsheet."""
+    from .usertext import csv_bytes
+
+    frame = to_data_units(dataset, X).frame
+    labels = [str(i + 1) for i in range(len(frame))] if labels is None else [str(v) for v in labels]
+    if len(labels) != len(frame):
+        raise InputError(f"{len(labels)} labels for {len(frame)} rows.")
+    frame.insert(0, label_name if label_name not in frame.columns else f"{label_name} ", labels)
+    return csv_bytes(frame)

@@ -1,5 +1,6 @@
 """Add new data to this run: upload rows (or images) of the same kind, see where they fall on the run's
-map, which clusters they join and what drifted; download them, or save them as a run linked to this one."""
+map, which clusters they join and what drifted; download them, or save them as a run linked to this one.
+Applying runs as a background job of the session (progress, Stop), as training does."""
 from __future__ import annotations
 
 import streamlit as st
@@ -7,12 +8,13 @@ import streamlit as st
 from explorer.dashboard import applying
 from explorer.dashboard.cache import short_tag
 from explorer.dashboard.views import markdown_text
+from explorer.dashboard.workspace import JobKind
 from explorer.data import SUPPORTED_EXTENSIONS
 from explorer.usertext import SPREADSHEET_NOTE, file_stem
-from pages.ui import feedback, session
+from pages.ui import feedback, links, progress, session
 
 st.title("➕ Add new data")
-ws = session.workspace()
+ws, manager = session.workspace(), session.job_manager()
 feedback.show_messages()
 result = session.need_result()
 run_tag = short_tag(result.run_id or ws.current)
@@ -20,22 +22,33 @@ st.markdown("New rows go through this run's saved preprocessing (column order, f
             "image size), its model and its clustering, without retraining; they are placed on its map beside its "
             "own points, which do not move.")
 
+upload_key, fill_key = f"apply_upload-{run_tag}", f"apply_fill-{run_tag}"
 files = st.file_uploader("New data of the same kind as the run's (a table, images or arrays)", accept_multiple_files=True,
-                         key=f"apply_upload-{run_tag}", help="Readable: " + ", ".join(SUPPORTED_EXTENSIONS))
-fill = st.checkbox("Fill feature columns the new data lacks with the training value (otherwise they are refused)",
-                   key=f"apply_fill-{run_tag}")
-if files and st.button("Apply to this run", type="primary", icon="➕"):
-    st.session_state.pop("applied", None)  # one applied set per session: the last one asked for
-    with feedback.guard("Applying"), st.spinner("Applying the run to the new data…"):
-        st.session_state["applied"] = (run_tag, applying.apply_upload(result, [(f.name, f.getvalue()) for f in files], fill))
-elif not files:
+                         key=upload_key, help="Readable: " + ", ".join(SUPPORTED_EXTENSIONS))
+st.checkbox("Fill feature columns the new data lacks with the training value (otherwise they are refused)", key=fill_key)
+
+
+def start() -> None:
+    """The Apply button: the files chosen now (read at the click, not on every rerun) -> a job."""
+    from explorer.limits import Limits
+
+    chosen = st.session_state.get(upload_key) or []
+    applying.start_apply(ws, manager, result, run_tag, [(f.name, f.getvalue()) for f in chosen],
+                         bool(st.session_state.get(fill_key)), Limits.from_env())
+
+
+running = progress.job_progress(JobKind.APPLY)  # the progress bar and Stop while a job runs; the page reruns when it ends
+if files and not running:
+    st.button("Apply to this run", type="primary", icon="➕", on_click=feedback.safely, args=(start,))
+elif not files and not running:
     st.info("Upload new data to see where it falls on this run's map.")
 
-kept = st.session_state.get("applied")
-applied = kept[1] if kept is not None and kept[0] == run_tag else None
+applied = applying.applied_for(ws, run_tag)
 if applied is not None:
     with feedback.guard("Showing the new rows"):
         drift = applied.drift
+        st.caption(f"New rows from **{markdown_text(applied.dataset.report.source or applied.dataset.name)}**"
+                   + (" (a newer upload is being applied)" if running else ""))
         c1, c2, c3 = st.columns(3)
         c1.metric("New rows", f"{applied.dataset.n:,}")
         c2.metric("Like none of the clusters", f"{drift.unusual_share:.1%}", help="anomaly above the run's 99th percentile "
@@ -67,8 +80,12 @@ if applied is not None:
                 from explorer.apply import save_applied
 
                 path = save_applied(applied, result, session.runs_root())
+                st.session_state["applied_saved"] = (run_tag, path.name)
                 ws.messages.append(("success", f"Saved the new rows as run {path.name}, linked to run {result.run_id}."))
 
             st.button("Save the new rows as a run", icon="💾", on_click=feedback.safely, args=(save,))
+            saved = st.session_state.get("applied_saved")
+            if saved is not None and saved[0] == run_tag:
+                links.run_link(saved[1], "Open the saved new rows (read-only)")
         elif not session.read_only():
             st.caption("Save this run on the Share page first to keep the new rows as a run linked to it.")

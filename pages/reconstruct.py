@@ -8,6 +8,7 @@ import streamlit as st
 
 from explorer import denoise, generate, plots
 from explorer.dashboard import views
+from explorer.usertext import SPREADSHEET_NOTE
 from pages.ui import display, feedback, session, widgets as w
 
 st.title("🪞 Reconstructions & anomalies")
@@ -74,18 +75,28 @@ def anomalies() -> None:
         st.dataframe(views.selection_table(result, top), hide_index=True, width="stretch")
 
 
-def show_generated(X: np.ndarray, captions: list[str] | None = None, row_label: str = "sample") -> None:
-    """Generated rows as a strip of thumbnails (images) or a table in the data's units, with a CSV download."""
+def show_generated(X: np.ndarray, captions: list[str] | None = None, row_label: str = "sample", key: str = "samples") -> None:
+    """Generated rows as a strip of thumbnails (images) or a table in the data's units, with downloads:
+    the images as one PNG strip and as a zip of PNGs, the rows as CSV (formula-safe)."""
     thumbs, frame, notes = views.generated_view(result, X)
+    labels = captions or [str(i + 1) for i in range(len(X))]
     if thumbs is not None:
         display.image_grid(thumbs, captions, columns=min(10, len(thumbs)), width=64)
+        c1, c2, _ = st.columns(3)
+        c1.download_button("Download as one PNG strip", data=lambda: generate.png_strip(thumbs), icon="⬇️",
+                           file_name=f"{key}.png", mime="image/png", key=f"download_strip_{key}",
+                           help="the images side by side at their own size, in the order shown")
+        c2.download_button("Download as PNGs (zip)", data=lambda: generate.png_zip(thumbs, labels, row_label), icon="⬇️",
+                           file_name=f"{key}.zip", mime="application/zip", key=f"download_zip_{key}",
+                           help="one PNG per image, numbered in the order shown")
         return
-    frame.insert(0, row_label, captions or [str(i + 1) for i in range(len(frame))])
+    frame.insert(0, row_label, labels)
     st.dataframe(frame, hide_index=True, width="stretch")
     for note in notes:
         st.caption(views.visitor_text(note))
-    st.download_button("Download these rows (CSV)", views.csv_bytes(frame), file_name=f"{row_label}s.csv",
-                       mime="text/csv", key=f"download_{row_label}s")
+    st.download_button("Download these rows (CSV)", data=lambda: generate.rows_csv(ds, X, labels, row_label),
+                       file_name=f"{key}.csv", mime="text/csv", key=f"download_csv_{key}", icon="⬇️",
+                       help="in the data's own units. " + SPREADSHEET_NOTE)
 
 
 def generate_section() -> None:
@@ -117,7 +128,7 @@ def generate_section() -> None:
             if is_images:
                 for c in dict.fromkeys(of.tolist()):
                     st.markdown(f"**{views.markdown_text(cluster_label(c))}**")
-                    show_generated(X[of == c])
+                    show_generated(X[of == c], key=f"samples-cluster{c}")
             else:
                 show_generated(X, [cluster_label(c) for c in of], row_label="cluster")
         else:
@@ -157,7 +168,7 @@ def generate_section() -> None:
     captions = [ends[0][:14]] + [f"{i / (steps - 1):.2f}" for i in range(1, steps - 1)] + [ends[1][:14]]
     st.caption(f"{method.capitalize()} path through the latent space, decoded: the first and last are the two "
                "ends' decodings.")
-    show_generated(strip, captions, row_label="step")
+    show_generated(strip, captions, row_label="step", key="interpolation")
 
 
 def denoise_section() -> None:

@@ -44,6 +44,8 @@ def test_a_vae_on_images_generates_and_interpolates():
     ok(at)
     assert len(at.image) == before - 6 - 3  # the strip: 8 steps became 5
     assert "Spherical path through the latent space" in texts(at.caption)
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert downloads.count("Download as one PNG strip") == 2 and downloads.count("Download as PNGs (zip)") == 2  # samples, strip
     assert not at.error
 
 

@@ -253,6 +253,11 @@ def test_cli_apply(saved_runs, table_data, tmp_path, capsys):
     assert out["preprocessing"]["extra_columns"] == ["extra"]
     saved = json.loads((tmp_path / "out" / out["saved_run"] / "config.json").read_text())
     assert saved["applied_to"] == run.run_id
+    from explorer.dashboard.applying import applied_source
+
+    copy = load_run(tmp_path / "out" / out["saved_run"])  # the dashboard names the run it came from
+    assert applied_source(copy, str(tmp_path / "out")) == (run.run_id, None)  # the source lives in another folder
+    assert applied_source(run, str(root)) is None  # a run of its own came from none
     points = pd.read_csv(tmp_path / "points.csv")
     assert len(points) == len(df) and {"cluster", "x", "y", "confidence", "runner_up", "margin", "anomaly"} <= set(points)
     assert main(["apply", run.run_id, str(new), "--runs", str(root)]) == 0
@@ -284,3 +289,55 @@ def test_a_run_saved_before_the_records_is_applied_when_they_can_be_rebuilt(save
     np.save(old / "features.npy", features + 1.0)  # the saved rows no longer give the saved features
     with pytest.raises(InputError, match="can't be rebuilt"):
         apply_run(load_run(old), df)
+
+
+# -- progress and Stop (the dashboard's job) -------------------------------------------------------------
+def test_applying_reports_each_stage_in_order(saved_runs, table_data):
+    from explorer.apply import STAGES
+
+    df, _ = table_data
+    events = []
+    applied = apply_run(saved_runs[1]["kmeans"], df.head(200), on_event=events.append)
+    assert [e.stage for e in events] == list(STAGES)  # preprocess, encode, assign, place, drift
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] < 1.0
+    assert "200 rows" in events[2].message and applied.dataset.n == 200
+
+
+@pytest.mark.parametrize("stage", ["preprocess", "encode", "assign", "place"])  # stopped in drift, the last, it ends
+def test_stop_ends_applying_at_the_next_stage_and_changes_nothing(saved_runs, table_data, stage):
+    from explorer.errors import Stopped
+
+    df, _ = table_data
+    run = saved_runs[1]["gmm"]
+    labels, embedding = run.labels.copy(), run.embedding.copy()
+    seen = []
+
+    def stop_at_stage() -> bool:
+        return stage in seen
+
+    with pytest.raises(Stopped, match="stopped"):
+        apply_run(run, df.head(100), on_event=lambda e: seen.append(e.stage), should_stop=stop_at_stage)
+    assert seen[-1] == stage  # it went no further than the stage it was stopped in
+    np.testing.assert_array_equal(run.labels, labels)  # the run is as it was
+    np.testing.assert_array_equal(run.embedding, embedding)
+
+
+def test_encoding_in_blocks_gives_the_same_codes(tmp_path, monkeypatch):
+    import explorer.apply as apply_mod
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (60, 5)), rng.normal(5, 1, (60, 5))]).astype(np.float32)
+    np.save(tmp_path / "v.npy", X)
+    ds = load(tmp_path / "v.npy")
+    res = run_pipeline(ds, default_config(ds, model="pca", latent_dim=2, method="kmeans", k=2, explain=False,
+                                          projection_method="pca"))
+    whole = apply_run(res, ds)
+    monkeypatch.setattr(apply_mod, "ENCODE_BLOCK", 25)
+    events = []
+    blocks = apply_run(res, ds, on_event=events.append)
+    np.testing.assert_allclose(blocks.Z, whole.Z, atol=1e-6)
+    np.testing.assert_array_equal(blocks.labels, whole.labels)
+    encode = [e for e in events if e.stage == "encode"]
+    assert len(encode) == 5 and "rows 101-120 of 120" in encode[-1].message  # 120 rows in blocks of 25
+    assert [e.fraction for e in encode] == sorted(e.fraction for e in encode)

@@ -291,3 +291,67 @@ def test_a_saved_table_run_still_comes_back_in_its_units(tmp_path):
     before, after = generate.to_data_units(ds, rows), generate.to_data_units(again.dataset, rows)
     assert after.exact and list(after.frame.columns) == list(before.frame.columns)
     pd.testing.assert_frame_equal(after.frame, before.frame, check_dtype=False, atol=1e-3)
+
+
+# -- downloads of generated output -------------------------------------------------------------------------
+def _read_png(data: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def test_a_png_strip_holds_every_image_in_order_at_its_own_size():
+    images = np.stack([np.full((10, 12), 20 * (i + 1), np.uint8) for i in range(5)])  # each its own grey
+    strip = _read_png(generate.png_strip(images))
+    assert strip.shape == (10, 5 * 12 + 4 * generate.STRIP_GAP)
+    for i in range(5):
+        x = i * (12 + generate.STRIP_GAP)
+        assert (strip[:, x:x + 12] == 20 * (i + 1)).all()  # the i-th image, exactly
+    assert (strip[:, 12:12 + generate.STRIP_GAP] == 255).all()  # the white gap between two
+    grid = _read_png(generate.png_strip(images, columns=2, gap=0))  # 3 rows of 2, the last half empty
+    assert grid.shape == (30, 24) and (grid[20:, :12] == 100).all() and (grid[20:, 12:] == 255).all()
+    colour = _read_png(generate.png_strip(np.zeros((3, 4, 4, 3), np.uint8)))
+    assert colour.shape == (4, 3 * 4 + 2 * generate.STRIP_GAP, 3)
+    with pytest.raises(InputError, match="no images"):
+        generate.png_strip([])
+    with pytest.raises(InputError, match="one shape"):
+        generate.png_strip([np.zeros((4, 4), np.uint8), np.zeros((5, 4), np.uint8)])
+
+
+def test_a_zip_of_pngs_has_one_safe_numbered_file_per_image():
+    import io
+    import zipfile
+
+    images = [np.full((6, 6), v, np.uint8) for v in (10, 200, 90)]
+    names = ["../../etc/passwd", "=cmd|' /C calc'!A0", "../../etc/passwd"]  # hostile and repeated
+    with zipfile.ZipFile(io.BytesIO(generate.png_zip(images, names))) as zf:
+        files = zf.namelist()
+        assert len(files) == 3 and len(set(files)) == 3  # equal names never collide
+        assert all("/" not in f and "\\" not in f and not f.startswith(".") and f.endswith(".png") for f in files)
+        assert files[0].startswith("001-") and files[2].startswith("003-")
+        for f, img in zip(files, images):
+            np.testing.assert_array_equal(_read_png(zf.read(f)), img)  # lossless, in order
+    with pytest.raises(InputError, match="2 names for 3 images"):
+        generate.png_zip(images, names[:2])
+
+
+def test_generated_rows_download_in_the_datas_units_and_formula_safe(tmp_path):
+    import io
+
+    ds = mixed_table(tmp_path)
+    ds.table["plan"] = ds.table["plan"].replace("premium", "=HYPERLINK(\"http://evil\")")  # a hostile level
+    ds.feature_names = [f.replace("plan=premium", "plan==HYPERLINK(\"http://evil\")") for f in ds.feature_names]
+    ds.report.encoded["plan"] = ["basic", "=HYPERLINK(\"http://evil\")", "family"]
+    data = generate.rows_csv(ds, ds.X[:6], ["=1+1", "b", "c", "d", "e", "f"], "sample")
+    back = pd.read_csv(io.BytesIO(data))
+    assert list(back.columns) == ["sample", "income", "age", "visits", "plan"]
+    assert back["sample"][0] == "'=1+1"  # a label that would run as a formula is quoted
+    assert not back["plan"].astype(str).str.startswith("=").any() and back["plan"].astype(str).str.startswith("'=").any()
+    seen = ds.table["income"][:6].notna().to_numpy()
+    np.testing.assert_allclose(back["income"][seen], ds.table["income"][:6][seen], rtol=1e-4)  # own units, not scaled
+    assert (back["age"] == ds.table["age"][:6]).all()
+    with pytest.raises(InputError, match="2 labels for 6 rows"):
+        generate.rows_csv(ds, ds.X[:6], ["a", "b"])

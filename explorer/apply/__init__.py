@@ -26,7 +26,8 @@ from ..data.recipe import (
     raw_columns,
     record_preprocessing,
 )
-from ..errors import InputError
+from ..errors import InputError, Stopped
+from ..events import Progress, ProgressCallback, StopCheck
 from .assign import (
     PLACE_NEIGHBORS,
     Assignment,
@@ -107,18 +108,26 @@ def run_assignment(run: Any) -> dict[str, np.ndarray]:
 
 
 def apply_run(run: Any, data: Any, name: str | None = None, *, missing: MissingColumns = "refuse",
-              limits: Any = None) -> AppliedRun:
+              limits: Any = None, on_event: ProgressCallback | None = None,
+              should_stop: StopCheck | None = None) -> AppliedRun:
     """Apply ``run`` (a RunResult, current or loaded by :func:`explorer.runs.load_run`) to ``data``:
     a path, bytes with ``name``, an upload, a pandas DataFrame of rows as read, or a Dataset.
 
     ``missing``: "refuse" (default) raises InputError naming feature columns the new data lacks;
     "impute" fills them with the training value and records it. Raises InputError for data of another
     kind than the run's or a run whose preprocessing can't be known.
+
+    ``on_event`` gets a :class:`~explorer.events.Progress` event as each stage starts (preprocess,
+    encode, assign, place, drift; the model's encoding also between blocks of ``ENCODE_BLOCK`` rows).
+    ``should_stop()`` is checked between them: applying has nothing partial to return, so True
+    raises :class:`~explorer.errors.Stopped` and the run is left as it was.
     """
     timings: dict[str, float] = {}
+    step = _Steps(on_event, should_stop)
     recipe = run_recipe(run)
     if recipe["kind"] != _kind_of(run):
         raise InputError("the run's preprocessing record does not match its data; save the run again.")
+    step("preprocess", "reading the new data and preparing it as the run's was")
     t0 = time.perf_counter()
     ds, report = apply_recipe(recipe, data, name, missing=missing, limits=limits)
     if ds.kind != run.dataset.kind:
@@ -128,15 +137,17 @@ def apply_run(run: Any, data: Any, name: str | None = None, *, missing: MissingC
                          "give data with the same columns (or images) as the run's.")
     timings["preprocess"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    Z = (np.ascontiguousarray(ds.X, np.float32) if run.reducer is None
-         else np.asarray(run.reducer.transform(ds.X), np.float32))
+    Z = _encode(run.reducer, ds.X, step)
     timings["model"] = time.perf_counter() - t0
+    step("assign", f"joining {ds.n:,} rows to the run's {run.clusters.k} clusters")
     t0 = time.perf_counter()
     nn = neighbors(run.Z, Z, PLACE_NEIGHBORS)
     a = assign(run, run_assignment(run), Z, nn)
     score = anomaly(run, ds.X, Z, a.labels)
+    step("place", "placing the new rows on the run's map")
     embedding = place(run.embedding, *nn)
     timings["assign_and_place"] = time.perf_counter() - t0
+    step("drift", "comparing the new rows with the run's")
     t0 = time.perf_counter()
     names = run.explanation.names if getattr(run, "explanation", None) is not None else {}
     train_cols = new_cols = None
@@ -150,6 +161,42 @@ def apply_run(run: Any, data: Any, name: str | None = None, *, missing: MissingC
     unusual = score > drift.unusual_threshold
     return AppliedRun(run.run_id, ds, Z, a, score, unusual, embedding, nn[0][:, 0].astype(np.float32), report, drift,
                       timings=timings)
+
+
+ENCODE_BLOCK = 20_000  # rows the model encodes between two checks of Stop (and two progress events)
+STAGES = ("preprocess", "encode", "assign", "place", "drift")
+
+
+class _Steps:
+    """Reports a stage of :func:`apply_run` (its place among ``STAGES`` as the fraction) and checks Stop."""
+
+    def __init__(self, on_event: ProgressCallback | None, should_stop: StopCheck | None) -> None:
+        self.on_event, self.should_stop = on_event, should_stop
+
+    def __call__(self, stage: str, message: str, within: float = 0.0) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise Stopped(f"applying the run was stopped (before its {stage} step); the run and the rows shown before "
+                          "are as they were.")
+        if self.on_event is not None:
+            i = STAGES.index(stage)
+            self.on_event(Progress(stage, message, (i + within) / len(STAGES)))  # type: ignore[arg-type]
+
+
+def _encode(reducer: Any, X: np.ndarray, step: _Steps) -> np.ndarray:
+    """The latent codes (n, latent) float32 of X: the features themselves without a model, else the
+    model's encoding, in blocks of ``ENCODE_BLOCK`` rows when there are more (Stop checked between)."""
+    if reducer is None:
+        step("encode", "no model: the features are the latent space")
+        return np.ascontiguousarray(X, np.float32)
+    n = len(X)
+    if n <= ENCODE_BLOCK:
+        step("encode", f"running the model on {n:,} rows")
+        return np.asarray(reducer.transform(X), np.float32)
+    blocks = []
+    for start in range(0, n, ENCODE_BLOCK):
+        step("encode", f"running the model on rows {start + 1:,}-{min(start + ENCODE_BLOCK, n):,} of {n:,}", start / n)
+        blocks.append(np.asarray(reducer.transform(X[start:start + ENCODE_BLOCK]), np.float32))
+    return np.concatenate(blocks)
 
 
 def _kind_of(run: Any) -> str:

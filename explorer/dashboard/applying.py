@@ -1,5 +1,6 @@
-"""The "Add new data to this run" page's logic, without Streamlit: an upload -> :func:`explorer.apply.apply_run`,
-the map with the new rows drawn over the run's, the drift report as tables, the download."""
+"""The "Add new data to this run" page's logic, without Streamlit: an upload -> :func:`explorer.apply.apply_run`
+as a background job of the session (:func:`start_apply`), the map with the new rows drawn over the run's,
+the drift report as tables, the download, and the run an applied run was made from (:func:`applied_source`)."""
 from __future__ import annotations
 
 import io
@@ -14,7 +15,11 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from ..apply import AppliedRun
+    from ..events import ProgressCallback, StopCheck
+    from ..limits import Limits
     from ..pipeline import RunResult
+    from .jobs import Job, JobManager
+    from .workspace import Workspace
 
 MAP_CAP = 50_000  # points of each layer drawn at most (a uniform sample beyond); every row is assigned
 
@@ -31,13 +36,76 @@ def upload_source(files: list[tuple[str, bytes]]) -> tuple[Any, str]:
     return sources, f"{len(files)} files"
 
 
-def apply_upload(result: "RunResult", files: list[tuple[str, bytes]], fill_missing: bool) -> "AppliedRun":
+def apply_upload(result: "RunResult", files: list[tuple[str, bytes]], fill_missing: bool, *,
+                 limits: "Limits | None" = None, on_event: "ProgressCallback | None" = None,
+                 should_stop: "StopCheck | None" = None) -> "AppliedRun":
     """Apply ``result`` to uploaded files, through the loader's path and this server's limits."""
     from ..apply import apply_run
     from ..limits import Limits
 
     source, name = upload_source(files)
-    return apply_run(result, source, name, missing="impute" if fill_missing else "refuse", limits=Limits.from_env())
+    return apply_run(result, source, name, missing="impute" if fill_missing else "refuse",
+                     limits=limits or Limits.from_env(), on_event=on_event, should_stop=should_stop)
+
+
+def start_apply(ws: "Workspace", manager: "JobManager", result: "RunResult", run_key: str,
+                files: list[tuple[str, bytes]], fill_missing: bool, limits: "Limits") -> "Job":
+    """Apply ``result`` (the run shown under ``run_key``) to uploaded (name, bytes) files as this
+    session's job (one at a time, with the fair job system's caps; Stop cancels it). The new rows
+    arrive as ``ws.applied``; until then, and when it fails or is stopped, the rows applied before
+    stay. The files together must fit ``max_session_upload_bytes``; the job's time is capped like
+    every job's (``max_job_seconds``, or what is left of the client's budget)."""
+    from .workspace import JobKind
+
+    if not files:
+        from ..errors import InputError
+
+        raise InputError("no file was uploaded; choose a table, images or arrays of the same kind as the run's.")
+    total = sum(len(data) for _, data in files)
+    limits.check("max_session_upload_bytes", total, f"the new data ({len(files)} file{'s' if len(files) > 1 else ''}) "
+                 f"holds {total:,} bytes")
+    kept = list(files)
+    name = files[0][0] if len(files) == 1 else f"{len(files)} files"
+
+    def work(job: "Job") -> "AppliedRun":
+        return apply_upload(result, kept, fill_missing, limits=limits, on_event=job.emit, should_stop=job.should_stop)
+
+    job = ws.start(manager, JobKind.APPLY, work, name=f"Applying the run to {name}", run_key=run_key,
+                   max_seconds=ws.job_allowance(limits, manager))
+    job.grace_s = min(job.grace_s, 10.0)  # nothing partial to keep: a stopped or capped apply is let go soon
+    ws.collect(manager)  # a job that already ended (synchronous mode) is taken in at once
+    return job
+
+
+def applied_for(ws: "Workspace", run_key: str) -> "AppliedRun | None":
+    """The new rows last applied to the run shown under ``run_key``, or None."""
+    kept = ws.applied
+    return kept[1] if kept is not None and kept[0] == run_key else None
+
+
+def applied_source(result: "RunResult", root: str) -> tuple[str, str | None] | None:
+    """(source run id, its name) when ``result`` is a saved run of applied rows, else None; the name is
+    None when the source run is no longer under ``root``, "" when it has none.
+
+    Read from the run's config.json (``applied_to``) under ``root``; an id that is not a run id (a
+    hand-edited file) is not shown. The name is the source run's own, user text: escape it where shown."""
+    from ..errors import ExplorerError
+    from ..runs import RUN_ID_PATTERN, read_json, run_dir
+
+    run_id = getattr(result, "run_id", None)
+    if not run_id:
+        return None
+    try:
+        source = read_json(run_dir(root, run_id) / "config.json").get("applied_to")
+    except (OSError, ValueError, AttributeError, ExplorerError):
+        return None
+    if not isinstance(source, str) or not RUN_ID_PATTERN.fullmatch(source):
+        return None
+    try:
+        name = str(read_json(run_dir(root, source) / "config.json").get("name") or "")
+    except (OSError, ValueError, AttributeError):
+        name = None  # the source run was deleted since: its id is still what it came from
+    return source, name
 
 
 def _names(result: "RunResult") -> dict[int, str]:

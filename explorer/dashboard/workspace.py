@@ -33,6 +33,7 @@ class JobKind(str, Enum):
     TRAIN = "train"  # a fitted representation (a Reducer, or None for "none"), cached by model key
     RUN = "run"  # a RunResult: train if needed, cluster, project, score
     PROJECT = "project"  # a RunResult: the run on show under another projection
+    APPLY = "apply"  # an AppliedRun: new rows through a run (run_key: the run they were applied to)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Ticket:
         kind: what the job makes.
         job_id: the job in the :class:`~explorer.dashboard.jobs.JobManager`.
         model_key: where a fitted model goes (TRAIN), or where the run's own model is cached (RUN).
-        run_key: where the run goes (RUN, PROJECT).
+        run_key: where the run goes (RUN, PROJECT); APPLY: the run the new rows are applied to.
         cache_model: RUN only: keep the model the run trained, for the next run with these settings.
         trains: the job trains (or refines) a model, so its time counts against the session's budget.
         load_key: LOAD only: the (source, options) the dataset is read with; label: how it is named.
@@ -65,6 +66,8 @@ class Ticket:
             raise ValueError("a training job needs the model_key its model is kept under")
         if self.kind in (JobKind.RUN, JobKind.PROJECT) and self.run_key is None:
             raise ValueError(f"a {self.kind.value} job needs the run_key its run is kept under")
+        if self.kind is JobKind.APPLY and self.run_key is None:
+            raise ValueError("an apply job needs the run_key of the run its rows are applied to")
         if self.cache_model and self.model_key is None:
             raise ValueError("cache_model needs a model_key")
 
@@ -88,6 +91,7 @@ class Workspace:
     loaded_key: tuple | None = None  # the (source, options) the dataset in use was read with
     load_error: tuple[tuple, str] | None = None  # (load key, message) of the last load that failed
     upload: "Upload | None" = None  # the files in use (their bytes), within max_session_upload_bytes
+    applied: "tuple[str, Any] | None" = None  # (run key, AppliedRun): the last new rows applied to a run
 
     @property
     def client_id(self) -> str:
@@ -262,6 +266,10 @@ class Workspace:
         if ticket.kind is JobKind.LOAD:
             self.set_dataset(result, ticket.label or result.name)
             self.loaded_key, self.load_error = ticket.load_key, None
+            return
+        if ticket.kind is JobKind.APPLY:  # kept until the next apply succeeds: a failed one loses nothing
+            self.applied = (str(ticket.run_key), result)
+            self.messages.append(("success", f"{job.name}: done."))
             return
         if ticket.kind is JobKind.TRAIN:
             self.add_model(ticket.model_key, result)  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ import re
 
 import streamlit as st
 
-from explorer.dashboard.views import visitor_text
+from explorer.dashboard.views import markdown_text, visitor_text
 from explorer.errors import ExplorerError, RunNotFound
 
 from .session import runs_root
@@ -83,3 +83,26 @@ def close_view() -> None:
     """Leave the shared run and go back to this session's own work."""
     st.session_state["view_id"] = None
     st.session_state["view_closed"] = True
+
+
+def run_link(run_id: str, label: str) -> None:
+    """A link that opens the saved run ``run_id`` read-only (only a well-formed run id becomes a link)."""
+    from explorer.runs import RUN_ID_PATTERN
+
+    if RUN_ID_PATTERN.fullmatch(str(run_id)):
+        st.markdown(f"[{markdown_text(label)}](?run={run_id})")
+
+
+def applied_note(result) -> None:
+    """For a saved run of applied rows: which run it was applied to (its name escaped), with a link."""
+    from explorer.dashboard.applying import applied_source
+
+    source = applied_source(result, runs_root())
+    if source is None:
+        return
+    run_id, name = source
+    named = " (not in this runs folder)" if name is None else f" ({markdown_text(name)})" if name else ""
+    st.info(f"This run holds new rows applied to run `{run_id}`{named}: the same model and clustering, "
+            "their clusters and map places as that run gave them.")
+    if name is not None:
+        run_link(run_id, "Open the run it came from")

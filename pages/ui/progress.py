@@ -10,11 +10,13 @@ from explorer.dashboard.workspace import JobKind
 from .session import job_manager, workspace
 
 # Stop keeps what a job has made so far where there is something to keep (a model's best weights, a
-# run with its map drawn by PCA); a load or a new projection has nothing partial, so Stop cancels them.
-CANCEL_ON_STOP = (JobKind.LOAD, JobKind.PROJECT)
+# run with its map drawn by PCA); a load, a new projection or applying new data has nothing partial, so
+# Stop cancels them.
+CANCEL_ON_STOP = (JobKind.LOAD, JobKind.PROJECT, JobKind.APPLY)
 STOP_HELP = {
     JobKind.LOAD: "Stop reading this file; the data in use stay",
     JobKind.PROJECT: "Stop projecting; the map on show stays",
+    JobKind.APPLY: "Stop applying the run; the new rows shown before (if any) stay",
     JobKind.TRAIN: "Stop early and keep the best weights so far",
     JobKind.RUN: "Stop early: training keeps its best weights, the sweep its best k, the map is drawn with PCA",
 }
@@ -52,10 +54,22 @@ def job_progress(kind: JobKind, *, show_loss: bool = False) -> bool:
                 manager.cancel(job.id, ws.owner, "Stop was pressed")
             else:
                 job.stop()
-            st.rerun(scope="fragment")
+            _rerun_poll()
 
     poll()
     return True
+
+
+def _rerun_poll() -> None:
+    """Redraw the polling fragment. A click inside it reruns only the fragment in a browser; where the
+    click reran the whole script (AppTest, or a full rerun that came first) rerun it whole instead:
+    Streamlit refuses ``scope="fragment"`` outside a fragment's own rerun."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
 
 
 def jobs_status() -> None:
