@@ -262,3 +262,30 @@ def test_cli_apply_on_the_cluster(cluster, saved, tmp_path, capsys):
     assert "--out" in capsys.readouterr().err
     assert main(["apply", str(run_path), str(data), "--resume"]) == 2
     assert "--scheduler" in capsys.readouterr().err
+
+
+def test_only_table_runs_are_applied_over_partitions(blobs, tmp_path):
+    import io
+
+    X, _ = blobs
+    buf = io.BytesIO()
+    np.savez(buf, X=X)
+    ds = load(buf.getvalue(), name="vectors.npz")
+    run_path = save_run(run_pipeline(ds, default_config(ds, method="kmeans", k=5, explain=False, projection_method="pca")),
+                        tmp_path / "runs")
+    pd.DataFrame(X[:10]).to_parquet(tmp_path / "p.parquet")
+    with pytest.raises(InputError, match="runs made on tables"):
+        apply_partitioned(run_path, tmp_path / "p.parquet", tmp_path / "out", scheduler="tcp://127.0.0.1:1")
+
+
+def test_the_dask_extra_pins_what_the_tests_install():
+    root = Path(__file__).resolve().parents[1]
+
+    def pins(name: str) -> set[str]:
+        return {line.strip() for line in (root / name).read_text().splitlines() if line.strip() and not line.startswith("#")}
+
+    extra = pins("requirements-dask.txt")
+    assert {p.split("==")[0] for p in extra} == {"dask", "distributed"}
+    assert extra <= pins("requirements-dev.txt")  # CI (make test) installs the same versions
+    assert "dask" not in (root / "requirements.txt").read_text()  # never needed by make run
+    assert 'optional-dependencies.dask = { file = ["requirements-dask.txt"] }' in (root / "pyproject.toml").read_text()

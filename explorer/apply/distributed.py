@@ -315,6 +315,11 @@ def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *
     run_path, out = Path(run_path), Path(out)
     if not (run_path / "config.json").is_file():
         raise InputError(f"no saved run in {run_path}.")
+    config = read_json(run_path / "config.json")
+    kind = config.get("dataset", {}).get("kind")
+    if kind != "table":
+        raise InputError(f"the run was made on {kind}; applying over Parquet partitions is for runs made on tables. "
+                         "Apply images or vectors with explorer apply without --scheduler.")
     parts = list_partitions(data, out)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file; give a folder for the assignments.")
@@ -324,7 +329,7 @@ def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *
         raise InputError(f"{out} already holds assignments for {len(done_already)} of the {len(parts)} partitions; "
                          "pass --resume to write only the missing ones, or choose another folder.")
     todo = [p for p in parts if not Path(p.output).is_file()]
-    report = PartitionedApply(read_json(run_path / "config.json").get("run_id"), str(out), len(parts),
+    report = PartitionedApply(config.get("run_id"), str(out), len(parts),
                               skipped=[p.name for p in parts if Path(p.output).is_file()])
     distributed = require_dask()
     client, close = connect(scheduler)

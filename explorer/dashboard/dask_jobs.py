@@ -179,8 +179,11 @@ class DaskJobBackend:
                     break
                 except TimeoutError:
                     continue
-                except BaseException:
+                except BaseException as exc:
                     finished = future.done()
+                    if type(exc).__name__ == "KilledWorker":
+                        raise ClusterUnavailable(f"{job.name} stopped: the workers that ran it died (out of memory, or "
+                                                 "restarted); try again, with less data or a smaller model.") from exc
                     raise
             self._relay(queue, job)  # what was emitted just before the end
             return result
