@@ -83,6 +83,7 @@ def test_cancel_ends_the_work_on_the_worker(manager, tmp_path):
     marker = tmp_path / "ended"
 
     def work(job):
+        job.emit(Progress("cluster", "started", 0.0))
         try:
             while True:  # ignores Stop: only a cancel ends it
                 job.should_stop()
@@ -91,8 +92,7 @@ def test_cancel_ends_the_work_on_the_worker(manager, tmp_path):
             Path(marker).write_text("ended")
 
     job = manager.submit("alice", work, name="Clustering")
-    wait_for(lambda: job.status == "running", what="the job to start")
-    time.sleep(0.3)  # let it reach the worker (the cancel is checked before the work starts too)
+    wait_for(lambda: job.snapshot(), what="the work to start on the worker")
     assert manager.cancel(job.id, "alice", reason="it was replaced")
     wait_for(lambda: job.done, what="the cancelled job to end")
     assert job.status == "cancelled" and job.result is None

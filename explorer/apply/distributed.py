@@ -369,7 +369,8 @@ def _why(exc: Any) -> str:
         exc = exc[1]  # as_completed(raise_errors=False) gives (type, value, traceback)
     name = type(exc).__name__
     if name == "KilledWorker":
-        return "the workers running it died (it was tried on several); check the workers' memory and logs"
+        return ("the worker running it died, as many times as the scheduler allows (allowed-failures); check the "
+                "workers' memory and logs")
     if isinstance(exc, ExplorerError):
         return str(exc)
     if isinstance(exc, BaseException):
