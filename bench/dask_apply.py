@@ -60,7 +60,7 @@ def main() -> None:
         new.iloc[:200].to_parquet(warm / "w.parquet", index=False)
         rows = []
         for n in args.workers:
-            with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
+            with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, \
                     distributed.Client(lc) as client:
                 client.wait_for_workers(n)
                 client.run(_warm_up, str(run_path), str(warm / "w.parquet"))  # on every worker, before the clock

@@ -73,7 +73,7 @@ def same_assignments(got: pd.DataFrame, want: pd.DataFrame) -> None:
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, \
             distributed.Client(lc) as client:
         yield client
 
@@ -225,7 +225,7 @@ def test_killed_worker_without_retries_names_partitions_then_resume(big_parts, t
     run_path, data, want = big_parts
     out = tmp_path / "out"
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
-            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, \
             distributed.Client(lc) as client:
         t, done, box = _apply_in_thread(run_path=run_path, data=data, out=out, scheduler=client)
         assert _kill_a_busy_worker(client, done), "no partition was seen running"

@@ -287,7 +287,7 @@ def connect(scheduler: Any) -> tuple[Any, Callable[[], None]]:
         if n and not n.isdigit():
             raise InputError(f"--scheduler {text}: give local:N with N a number of worker processes.")
         cluster = distributed.LocalCluster(n_workers=int(n) if n else None, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
+                                           dashboard_address=":0")
         client = distributed.Client(cluster)
         return client, lambda: (client.close(), cluster.close())
     try:
