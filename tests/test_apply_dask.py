@@ -159,6 +159,10 @@ def test_bad_inputs_say_what_to_do(saved, tmp_path):
         dist_apply.list_partitions(tmp_path / "nope", tmp_path / "out")
     with pytest.raises(InputError, match="no saved run"):
         apply_partitioned(tmp_path, data, tmp_path / "out", scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(InputError, match="local:N"):
+        dist_apply.connect("local:two")
+    with pytest.raises(InputError, match="could not reach the Dask scheduler"):
+        dist_apply.connect("tcp://127.0.0.1:1", timeout_s=1)
     parts = dist_apply.list_partitions(str(data / "**" / "*.parquet"), tmp_path / "o")
     assert [p.name for p in parts] == [p.relative_to(data).as_posix() for p in sorted(data.rglob("part-*.parquet"))]
 

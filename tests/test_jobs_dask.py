@@ -154,3 +154,14 @@ def test_an_unreachable_cluster_fails_the_job_with_a_sentence():
     m = JobManager(max_workers=1, synchronous=True, backend=DaskJobBackend("tcp://127.0.0.1:1", connect_timeout_s=1))
     job = m.submit("erin", lambda job: 1, name="Training")
     assert job.status == "failed" and "can't be reached" in job.error
+
+
+def test_dask_is_imported_only_when_used():
+    import subprocess
+    import sys
+
+    code = ("import sys, explorer.apply, explorer.cli, explorer.dashboard.jobs, explorer.dashboard.dask_jobs; "
+            "print(' '.join(m for m in ('dask', 'distributed') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1], env={**os.environ, "EXPLORER_DASK_SCHEDULER": ""})
+    assert out.stdout.strip() == ""

@@ -52,6 +52,7 @@ TMP_PREFIX = ".explorer-tmp-"
 TASK_PREFIX = "explorer-apply"
 INSTALL_HINT = 'dask is not installed; install the extra with  pip install "explorer[dask]"  (dask and distributed).'
 WORKER_RUNS_KEPT = 2  # runs one worker keeps loaded at once
+CONNECT_TIMEOUT_S = 20.0
 
 
 def require_dask() -> Any:
@@ -274,7 +275,7 @@ class PartitionedApply:
         return "\n".join(lines)
 
 
-def connect(scheduler: Any) -> tuple[Any, Callable[[], None]]:
+def connect(scheduler: Any, timeout_s: float = CONNECT_TIMEOUT_S) -> tuple[Any, Callable[[], None]]:
     """(a Client, what closes what was opened here) for ``scheduler``: a Client (used as it is), a
     scheduler address (``tcp://host:8786``), or "local" / "local:N" (a LocalCluster of N worker
     processes on this machine, one thread each; N defaults to the cores)."""
@@ -291,7 +292,7 @@ def connect(scheduler: Any) -> tuple[Any, Callable[[], None]]:
         client = distributed.Client(cluster)
         return client, lambda: (client.close(), cluster.close())
     try:
-        client = distributed.Client(text, timeout="20s")
+        client = distributed.Client(text, timeout=timeout_s)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"could not reach the Dask scheduler at {text} ({exc}); check the address "
                          "(tcp://host:8786) and that the scheduler is running.") from exc
