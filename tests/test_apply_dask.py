@@ -159,6 +159,8 @@ def test_bad_inputs_say_what_to_do(saved, tmp_path):
         dist_apply.list_partitions(tmp_path / "nope", tmp_path / "out")
     with pytest.raises(InputError, match="no saved run"):
         apply_partitioned(tmp_path, data, tmp_path / "out", scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(InputError, match="inside the input"):
+        dist_apply.list_partitions(data, data / "out")
     with pytest.raises(InputError, match="local:N"):
         dist_apply.connect("local:two")
     with pytest.raises(InputError, match="could not reach the Dask scheduler"):

@@ -95,6 +95,9 @@ def list_partitions(data: str | Path, out: str | Path) -> list[Partition]:
     if not files:
         raise InputError(f"'{text}' holds no Parquet files (.parquet, .pq); give a folder or a glob of them.")
     out = Path(out)
+    if out.resolve().is_relative_to(root.resolve()):
+        raise InputError(f"the output folder {out} is inside the input {root}; its files would be read as partitions. "
+                         "Choose a folder outside it.")
     parts = []
     for p in files:
         rel = p.relative_to(root)
@@ -337,6 +340,13 @@ def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *
     t0 = time.perf_counter()
     try:
         report.workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        if not report.workers and todo:
+            try:
+                client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+            except TimeoutError as exc:
+                raise InputError(f"the Dask scheduler has no workers (waited {CONNECT_TIMEOUT_S:.0f} s); start some "
+                                 "(dask worker ADDRESS), then run the same command with --resume.") from exc
+            report.workers = len(client.scheduler_info(n_workers=-1)["workers"])
         ref = RunRef(str(run_path.resolve()), run_digest(run_path), ship_run, device)
         archive = client.scatter(zip_run(run_path), broadcast=True) if ship_run else None
         token = secrets.token_hex(4)
