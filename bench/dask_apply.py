@@ -11,7 +11,8 @@ worker), then the whole dataset applied into a fresh folder, timed from submit t
 (:func:`explorer.apply.apply_partitioned`). The load average before and after each measurement is
 recorded, and the workers' CPU seconds: ``busy_workers`` (CPU seconds / wall seconds) near the worker
 count means each worker had a core; well below it, they waited for cores other processes held (the
-2-core machine is shared). ``rows_per_cpu_second`` staying flat across worker counts says the work
+2-core machine is shared; with Linux's autogroup scheduling the workers, all in this session, share
+one session's slice of a saturated CPU however many they are). ``rows_per_cpu_second`` staying flat across worker counts says the work
 itself scales; the wall-clock speedup is then what the free cores allow.
 """
 from __future__ import annotations
