@@ -88,11 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("run", help="a run id (looked up under --runs) or a run folder")
     a.add_argument("data", help="new data of the run's kind: a table, images (.zip, files, a folder) or arrays")
     a.add_argument("--runs", help="folder the runs are kept in")
-    a.add_argument("--out", help="save the applied rows as a run of their own in this folder (linked to RUN)")
+    a.add_argument("--out", help="save the applied rows as a run of their own in this folder (linked to RUN); "
+                        "with --scheduler: the folder the assignments are written to")
     a.add_argument("--fill-missing", action="store_true",
                    help="fill feature columns the new data lacks with the training value (default: refuse)")
     a.add_argument("--points", help="write the new rows' cluster, confidence, runner-up, margin, anomaly, x, y as CSV here")
     a.add_argument("--json", action="store_true", help="print the result (preprocessing, drift) as one JSON object")
+    a.add_argument("--scheduler", metavar="ADDRESS",
+                   help="apply on a Dask cluster (tcp://host:8786, or local:N for N processes here): DATA is a folder "
+                        "or glob of Parquet files and --out the folder that gets one Parquet file of assignments per "
+                        'input file (pip install "explorer[dask]")')
+    a.add_argument("--resume", action="store_true",
+                   help="with --scheduler: write only the partitions whose output is not in --out yet")
+    a.add_argument("--ship-run", action="store_true",
+                   help="with --scheduler: send the run's files to the workers instead of having them read RUN's folder")
     return p
 
 
@@ -269,6 +278,33 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _apply_on_cluster(args: argparse.Namespace) -> int:
+    """``explorer apply RUN DATA --scheduler ADDRESS --out DIR [--resume]``: one Parquet file per partition."""
+    from .apply.distributed import apply_partitioned
+    from .runs import _clean, _json_default
+
+    if not args.scheduler:
+        raise CliError("--resume and --ship-run go with --scheduler ADDRESS.")
+    if not args.out:
+        raise CliError("--scheduler needs --out DIR: the folder the assignments are written to.")
+    if args.points:
+        raise CliError("--points writes one CSV; with --scheduler the assignments go to --out as Parquet files.")
+
+    def progress(done: int, total: int) -> None:
+        if not args.json:
+            print(f"\r{done}/{total} partitions", end="", file=sys.stderr, flush=True)
+
+    report = apply_partitioned(_run_path(args.run, args.runs), args.data, args.out, scheduler=args.scheduler,
+                               resume=args.resume, missing="impute" if args.fill_missing else "refuse",
+                               ship_run=args.ship_run, on_partition=progress)
+    if args.json:
+        print(json.dumps(_clean(report.to_dict()), allow_nan=False, default=_json_default))
+    else:
+        print(file=sys.stderr)
+        print(report.to_text())
+    return 0 if report.ok else 1
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -276,6 +312,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from .runs import _clean, _json_default, load_run
     from .usertext import csv_bytes
 
+    if args.scheduler or args.resume or args.ship_run:
+        return _apply_on_cluster(args)
     run = load_run(_run_path(args.run, args.runs))
     data = Path(args.data)
     if not data.exists():

@@ -38,8 +38,10 @@ from .assign import (
     place,
 )
 from .drift import DriftReport, drift_report
+from .distributed import PartitionedApply, apply_partitioned  # dask itself is imported only when used
 
-__all__ = ["AppliedRun", "ApplyReport", "DriftReport", "apply_run", "save_applied", "run_recipe", "run_assignment"]
+__all__ = ["AppliedRun", "ApplyReport", "DriftReport", "PartitionedApply", "apply_partitioned", "apply_run", "save_applied",
+           "run_recipe", "run_assignment"]
 
 PLACEMENT = (f"each new row at the distance-weighted mean (weights 1/d) of the map positions of its {PLACE_NEIGHBORS} "
              "nearest training rows in the latent space; the run's own points do not move")

@@ -32,6 +32,10 @@ Stopping, in two strengths:
 Time spent is written to a :class:`UsageLedger` per client, so budgets (training seconds, job seconds
 in a rolling window) survive a new tab; see :meth:`JobManager.seconds_used`.
 
+Where the work runs: on the job's thread here, by default; with ``EXPLORER_DASK_SCHEDULER`` set (or a
+``backend`` given), on a Dask cluster's workers (:mod:`.dask_jobs`), the thread only waiting and relaying
+progress and Stop. Everything above holds either way.
+
 With ``synchronous=True`` (or ``EXPLORER_SYNC_JOBS=1`` in the environment) ``submit`` runs the job in
 the caller's thread and returns it finished, which makes page tests deterministic.
 
@@ -50,7 +54,7 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Literal, Mapping
+from typing import Any, Callable, Iterator, Literal, Mapping, Protocol
 
 from ..errors import ExplorerError, LimitError
 from ..events import Progress
@@ -59,6 +63,7 @@ log = logging.getLogger(__name__)
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 SYNC_ENV = "EXPLORER_SYNC_JOBS"
+DASK_SCHEDULER_ENV = "EXPLORER_DASK_SCHEDULER"  # jobs run on this Dask cluster's workers (dask_jobs.py)
 CLIENT_KEY_ENV = "EXPLORER_CLIENT_KEY"
 CLIENT_KEY_MODES = ("ip", "forwarded", "session")
 FINISHED_TTL_S = 6 * 3600.0  # finished jobs nobody collected are dropped after this
@@ -273,6 +278,24 @@ class UsageLedger:
             return sum(s for _, s, t in entries if t or not trains_only)
 
 
+class JobBackend(Protocol):
+    """Where a job's work runs: ``execute(job, fn)`` returns ``fn``'s result, or raises what it raised."""
+
+    def execute(self, job: Job, fn: Callable[[Job], Any]) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+def backend_from_env() -> JobBackend | None:
+    """The Dask backend when ``EXPLORER_DASK_SCHEDULER`` names a scheduler, else None (jobs run here)."""
+    address = os.environ.get(DASK_SCHEDULER_ENV, "").strip()
+    if not address:
+        return None
+    from .dask_jobs import DaskJobBackend
+
+    return DaskJobBackend(address)
+
+
 class JobManager:
     """Runs jobs fairly: at most ``max_workers`` at once, one per session, ``per_client`` per client,
     one at a time per GPU device; each job belongs to one owner.
@@ -287,10 +310,12 @@ class JobManager:
             the scripts that draw every visitor's pages go first, jobs share what is left. 0: as they are.
         threads_per_job: BLAS / OpenMP / torch threads a job may use (default: the cores shared among
             the workers), so one job does not take every core.
+        backend: where the work runs (:class:`JobBackend`); None: ``$EXPLORER_DASK_SCHEDULER``'s cluster
+            when set, else this process.
     """
 
     def __init__(self, max_workers: int = 4, synchronous: bool | None = None, per_client: int | None = None,
-                 nice: int = JOB_NICE, threads_per_job: int | None = None):
+                 nice: int = JOB_NICE, threads_per_job: int | None = None, backend: JobBackend | None = None):
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         self.max_workers = max_workers
@@ -298,6 +323,7 @@ class JobManager:
         self.nice = nice
         self.threads_per_job = threads_per_job or max(1, (os.cpu_count() or 1) // max_workers)
         self.synchronous = synchronous
+        self.backend = backend if backend is not None else backend_from_env()
         self.ledger = UsageLedger()
         self._jobs: dict[str, Job] = {}
         self._fns: dict[str, Callable[[Job], Any]] = {}
@@ -397,7 +423,7 @@ class JobManager:
         try:
             if job.cancelled:
                 raise JobCancelled(job.stop_reason or "cancelled")
-            result = fn(job)
+            result = fn(job) if self.backend is None else self.backend.execute(job, fn)
             if job.abandoned or job.cancelled:
                 raise JobCancelled(job.stop_reason or "cancelled")
             job.result, job.finished = result, time.time()
@@ -560,6 +586,8 @@ class JobManager:
         end = time.time() + 60
         while wait and self._running and time.time() < end:
             time.sleep(0.05)
+        if self.backend is not None:
+            self.backend.close()
 
 
 def _lower_priority(tid: int, by: int) -> None:
