@@ -20,7 +20,7 @@ from .errors import InputError, LimitError
 from .events import StepCallback, StopCheck
 from .project import UMAP_MIN_DIST, UMAP_NEIGHBORS, umap_embed
 from .validation import (
-    MIN_ROWS, RANDOM_STATE, OneOf, Optional, Real, Whole, check_array, check_params, check_value, is_whole,
+    MIN_ROWS, RANDOM_STATE, Flag, OneOf, Optional, Real, Whole, check_array, check_params, check_value, is_whole,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,6 +70,7 @@ class ClusterConfig:
     dec_tol: float = 0.001  # stop when fewer than this fraction of labels change
     dec_update_interval: int = 140
     idec_gamma: float = 0.1
+    selftrain: bool = False  # images: self-labelling on augmented copies after the clustering (explorer.selftrain)
     random_state: int = 0
 
     def validate(self, n_rows: int | None = None) -> None:
@@ -110,6 +111,7 @@ CLUSTER_CONSTRAINTS = {
     "dec_tol": Real(0, 1, open_high=True),
     "dec_update_interval": Whole(1),
     "idec_gamma": Real(0),
+    "selftrain": Flag(),
     "random_state": RANDOM_STATE,
 }
 

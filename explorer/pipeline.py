@@ -279,6 +279,10 @@ def run_pipeline(
     if clusters.method in DEEP_METHODS and reducer is not None:
         Z = reducer.transform(X)  # refinement moved the encoder: the latent space is the refined one
         graph = None
+    if cfg.cluster.selftrain:
+        t1 = time.perf_counter()
+        clusters = _self_label(dataset, reducer, Z, clusters, cfg, emit, should_stop, notes)
+        timings["selftrain"] = time.perf_counter() - t1
 
     t0 = time.perf_counter()
     if _stopped(should_stop) and cfg.projection.method != "pca":
@@ -384,6 +388,33 @@ def cluster_latent(
     fitted = cluster(Z[plan.fit], ccfg, should_stop=should_stop, groups=groups, on_progress=progress, knn=knn)
     emit(Progress("cluster", f"Assigning the other {len(plan.rest):,} rows", 1.0))
     return _assign_rest(fitted, Z, plan, knn)
+
+
+def _self_label(dataset: Dataset, reducer: Reducer | None, Z: np.ndarray, clusters: ClusterResult, cfg: PipelineConfig,
+                emit: ProgressCallback, should_stop: StopCheck | None, notes: list[str]) -> ClusterResult:
+    """The clustering after self-labelling on augmented images (:mod:`explorer.selftrain`); as it was,
+    with a note, where self-labelling does not apply (no images, no autoencoder, noise labels)."""
+    from .reducers import Autoencoder
+    from .selftrain import self_train
+
+    why = ("it needs images" if dataset.images is None else
+           "it needs an autoencoder's encoder" if not isinstance(reducer, Autoencoder) else
+           "HDBSCAN's noise has no cluster to learn" if (clusters.labels < 0).any() else None)
+    if why:
+        notes.append(f"Self-labelling skipped: {why}.")
+        return clusters
+    confidence = clusters.proba.max(1) if clusters.proba is not None else np.ones(len(Z), np.float32)
+    emit(Progress("selftrain", "Self-labelling on shifted and rotated copies", 0.0))
+    labels, proba, info = self_train(reducer, dataset.X, dataset.image_shape, clusters.labels, confidence, clusters.k,
+                                     seed=cfg.seed, should_stop=should_stop,
+                                     on_progress=lambda f, m: emit(Progress("selftrain", m, f)))
+    if info["kept"] != "selftrain":
+        notes.append(f"Self-labelling kept the clustering as it was: {info['why']}.")
+        return replace(clusters, info={**clusters.info, "selftrain": info})
+    from .cluster import _member_means
+
+    return replace(clusters, labels=labels, proba=proba, centers=_member_means(Z, labels, clusters.k),
+                   info={**clusters.info, "selftrain": info})
 
 
 def plan_for(n: int, cfg: PipelineConfig) -> "RowPlan":
