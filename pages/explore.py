@@ -45,32 +45,49 @@ def view_settings() -> tuple[str, int]:
     with c3:
         asked = w.number("Points drawn at most", w.pkey("cap"), DISPLAY_CAP, min_value=1000,
                          max_value=int(LIMITS.max_display_points), step=10_000,
-                         help="Above this a uniform sample is drawn; clustering always uses every point.")
+                         help="Above this, every point is drawn as a density image and a uniform sample of this many as "
+                              "markers on top (hover, click). A box or lasso selects every point inside it, "
+                              "drawn or not; clustering always uses every point.")
     cap, note = actions.display_cap(asked, LIMITS)  # checked here too, not only by the widget
     if note:
         st.caption(note)
     return color_by, cap
 
 
+def hover_labels(cap: int) -> list[str]:
+    """Hover labels of the rows drawn as markers, built once per run, cap and names and kept in this
+    session (50k labels take a while; the colouring does not change them, so a re-colour reuses them)."""
+    key = (run_tag, id(result), cap, tuple(sorted(views.cluster_names(result).items())))
+    cached = st.session_state.get("hover_cache")
+    if cached is None or cached[0] != key:
+        cached = (key, views.hover_texts(result, plots.sample_indices(result.dataset.n, cap)))
+        st.session_state["hover_cache"] = cached
+    return cached[1]
+
+
 def scatter_figure(color_by: str, cap: int):
-    """The scatter, built once per run, colouring and cap and kept in this session (100k hover labels
-    take a while to build; the session cache keeps one user's hover text away from everyone else)."""
+    """The scatter (above the cap: a density image of every point under a sample of markers), built once
+    per run, colouring and cap and kept in this session (the session cache keeps one user's hover text
+    away from everyone else)."""
     key = (run_tag, id(result), color_by, cap, tuple(sorted(views.cluster_names(result).items())))  # names: renames redraw
     cached = st.session_state.get("scatter_cache")
     if cached is not None and cached[0] == key:
         return cached[1]
     values, kind = views.color_values(result, color_by)
     fig = plots.scatter(result.embedding, color=values, color_kind=kind, color_name=color_by,
-                        hovertext=lambda rows: views.hover_texts(result, rows), max_points=cap,
+                        hovertext=lambda rows: hover_labels(cap), max_points=cap,
                         title=PROJECTION_LABELS.get(result.config.projection.method, ""))
     st.session_state["scatter_cache"] = (key, fig)
     return fig
 
 
-def selection_panel(rows: np.ndarray) -> None:
+def selection_panel(rows: np.ndarray, cap: int) -> None:
     """The selected points: their cluster make-up, then the images or rows, and a CSV download."""
     ds = result.dataset
     st.markdown(f"**{len(rows):,} points selected**")
+    note = views.selection_note(rows, plots.sample_indices(ds.n, cap), ds.n)
+    if note:
+        st.caption(note)
     makeup = views.cluster_makeup(result, rows)
     st.dataframe(makeup.assign(share=makeup["share"].round(3), of_cluster=makeup["of_cluster"].round(3)),
                  hide_index=True, width="stretch", height=min(35 * len(makeup) + 40, 220))
@@ -106,10 +123,14 @@ with feedback.guard("Explore"):
         event = st.plotly_chart(fig, key=f"scatter-{run_tag}", on_select="rerun",
                                 selection_mode=("box", "lasso", "points"), width="stretch")
         meta = fig.layout.meta or {}
-        if meta.get("shown", 0) < meta.get("total", 0):
+        if meta.get("density"):
+            st.caption(f"All {meta['total']:,} points are drawn as a density image; {meta['shown']:,} of them, a "
+                       "uniform sample, as markers on top (hover, click). A box or lasso selects every point inside it.")
+        elif meta.get("shown", 0) < meta.get("total", 0):
             st.caption(f"Showing {meta['shown']:,} of {meta['total']:,} points: a uniform sample. "
                        "Clustering and scores use every point.")
-    rows = plots.rows_from_selection(event.selection.points if event else [])
+    inside = views.rows_in_selection(result.embedding, event.selection) if event else None  # every point in a box / lasso
+    rows = inside if inside is not None else plots.rows_from_selection(event.selection.points if event else [])
     with right:
         clusters = sorted(set(int(c) for c in np.unique(result.clusters.labels)))
         picked = w.multiselect("Or pick clusters to inspect", clusters, key=w.pkey("pick", run_tag),
@@ -117,7 +138,7 @@ with feedback.guard("Explore"):
         if len(rows) == 0 and picked:
             rows = np.flatnonzero(np.isin(result.clusters.labels, picked))
         if len(rows):
-            selection_panel(rows)
+            selection_panel(rows, cap)
         else:
             st.caption("Drag a box or a lasso over the map, or click a point, to see what is there. "
                        "Unselected points stay visible, greyed. Double-click the map to clear the selection.")
