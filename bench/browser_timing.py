@@ -92,7 +92,7 @@ async def drawn_with(dash: Dash, colour: str, timeout_s: float = 300) -> None:
             if (!traces) return false;
             const wanted = (gd.layout.images || []).map(i => i.source);
             if (!wanted.length) return true;  // no density image: the markers are all
-            const drawn = [...gd.querySelectorAll('.layer-below image, .layer-above image')];
+            const drawn = [...gd.querySelectorAll('.imagelayer image')];
             return drawn.length === wanted.length && drawn.every((el, i) => (el.href ? el.href.baseVal : el.getAttribute('href')) === wanted[i]);
         }""", arg=colour, timeout=timeout_s * 1000)
     await dash.page.evaluate("""() => Promise.all([...document.querySelectorAll('.js-plotly-plot image')].map(

@@ -10,7 +10,7 @@ markers, and changing the colouring is a few ``np.bincount`` calls here and one 
   (pixels whose points have no value take ``missing_color``).
 
 In both, a pixel's opacity grows with the log of its count, from ``MIN_ALPHA`` (one point) to opaque
-(the densest pixel); empty pixels are transparent. Deterministic: the same points give the same bytes.
+(the densest pixel; opaque everywhere when no pixel holds more than one); empty pixels are transparent. Deterministic: the same points give the same bytes.
 Row 0 of an image is its top (the largest y), as images are drawn.
 """
 from __future__ import annotations
@@ -105,7 +105,7 @@ def _alpha(counts: np.ndarray) -> np.ndarray:
     top = counts.max() if counts.size else 0
     if top <= 0:
         return np.zeros(counts.shape, np.uint8)
-    level = np.log1p(counts) / np.log1p(top) if top > 1 else (counts > 0).astype(np.float64)
+    level = np.log(np.maximum(counts, 1)) / np.log(top) if top > 1 else np.ones(counts.shape)  # 1 point: 0
     alpha = np.where(counts > 0, MIN_ALPHA + (1 - MIN_ALPHA) * level, 0.0)
     return np.round(alpha * 255).astype(np.uint8)
 

@@ -101,6 +101,12 @@ def scale_lut(scale: str = SCALE, steps: int = 256) -> np.ndarray:
     return hex_to_rgb(pc.sample_colorscale(scale, list(np.linspace(0, 1, steps))))
 
 
+def _template_text(text: object) -> str:
+    """A name for a hover template: :func:`plotly_text`, and ``%`` as an entity (``%{...}`` would be
+    read as a field of the point)."""
+    return plotly_text(text).replace("%", "&#37;")
+
+
 def scatter(
     embedding: np.ndarray,
     *,
@@ -114,6 +120,7 @@ def scatter(
     title: str | None = None,
     point_size: float | None = None,
     density: bool = True,
+    hover_fields: Callable[[np.ndarray], Sequence[tuple[str, Sequence[str]]]] | None = None,
 ) -> go.Figure:
     """The 2-D projection as a WebGL scatter (``go.Scattergl``), over a density image of every point
     when there are more than ``max_points``.
@@ -132,9 +139,14 @@ def scatter(
         density: above ``max_points``, draw all n points beneath the markers as one image
             (:mod:`explorer.density`, a layout image in data coordinates, coloured as the markers);
             False: the sample alone.
+        hover_fields: instead of ``hovertext``, a function rows -> [(name, values of those rows)]
+            in plain text (e.g. :func:`explorer.dashboard.views.point_fields`): the hover label is one
+            ``name: value`` line each, the names written once in the trace's ``hovertemplate`` and the
+            values (escaped here) in ``customdata`` -- a fifth of the bytes of a label per point.
 
-    Each trace's ``customdata`` holds the row numbers of its points; ``layout.meta`` holds
-    ``shown`` (markers), ``total`` (n) and ``density`` (whether the image is there).
+    Each trace's ``customdata`` holds the row numbers of its points (with ``hover_fields``: each
+    point's ``[row, value, value, ...]``); ``layout.meta`` holds ``shown`` (markers), ``total`` (n)
+    and ``density`` (whether the image is there).
     """
     embedding = np.asarray(embedding)
     n = len(embedding)
@@ -143,8 +155,17 @@ def scatter(
     xy = embedding[rows, :2].astype(np.float64)
     size = point_size or (7 if len(rows) <= 2_000 else 4 if len(rows) <= 30_000 else 2.5)
     chosen = None if selected is None else np.asarray(sorted(set(int(i) for i in selected)), dtype=np.int64)
-    hover = None
-    if callable(hovertext):
+    hover = template = None
+    custom: np.ndarray = rows
+    if hover_fields is not None:
+        fields = list(hover_fields(rows))
+        custom = np.empty((len(rows), 1 + len(fields)), dtype=object)
+        custom[:, 0] = rows.tolist()
+        for j, (_, values) in enumerate(fields):
+            custom[:, j + 1] = [plotly_text(v) for v in values]
+        template = "<br>".join(f"<b>{_template_text(name)}</b>: %{{customdata[{j + 1}]}}"
+                               for j, (name, _) in enumerate(fields)) + "<extra></extra>"
+    elif callable(hovertext):
         hover = np.asarray(list(hovertext(rows)), dtype=object)
     elif hovertext is not None:
         hover = np.asarray(hovertext, dtype=object)[rows]
@@ -153,9 +174,9 @@ def scatter(
         r = rows[mask]
         t = go.Scattergl(
             x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=plotly_text(name), showlegend=showlegend,
-            customdata=r, marker={"size": size, **marker},
-            hovertext=None if hover is None else hover[mask].tolist(),
-            hoverinfo="text" if hover is not None else "x+y+name",
+            customdata=custom[mask], marker={"size": size, **marker},
+            hovertext=None if hover is None else hover[mask].tolist(), hovertemplate=template,
+            hoverinfo="text" if hover is not None else None if template is not None else "x+y+name",
             unselected=UNSELECTED, selected=dict(marker=dict(opacity=1.0)),
         )
         if chosen is not None:

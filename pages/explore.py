@@ -54,13 +54,14 @@ def view_settings() -> tuple[str, int]:
     return color_by, cap
 
 
-def hover_labels(cap: int) -> list[str]:
-    """Hover labels of the rows drawn as markers, built once per run, cap and names and kept in this
-    session (50k labels take a while; the colouring does not change them, so a re-colour reuses them)."""
+def hover_fields(cap: int) -> list[tuple[str, list[str]]]:
+    """What the hover label says of each row drawn as a marker (:func:`views.point_fields`), built once
+    per run, cap and names and kept in this session: the colouring does not change it, so a re-colour
+    reuses it (and one user's values stay away from everyone else)."""
     key = (run_tag, id(result), cap, tuple(sorted(views.cluster_names(result).items())))
     cached = st.session_state.get("hover_cache")
     if cached is None or cached[0] != key:
-        cached = (key, views.hover_texts(result, plots.sample_indices(result.dataset.n, cap)))
+        cached = (key, views.point_fields(result, plots.sample_indices(result.dataset.n, cap)))
         st.session_state["hover_cache"] = cached
     return cached[1]
 
@@ -75,7 +76,7 @@ def scatter_figure(color_by: str, cap: int):
         return cached[1]
     values, kind = views.color_values(result, color_by)
     fig = plots.scatter(result.embedding, color=values, color_kind=kind, color_name=color_by,
-                        hovertext=lambda rows: hover_labels(cap), max_points=cap,
+                        hover_fields=lambda rows: hover_fields(cap), max_points=cap,
                         title=PROJECTION_LABELS.get(result.config.projection.method, ""))
     st.session_state["scatter_cache"] = (key, fig)
     return fig

@@ -242,3 +242,25 @@ def test_user_names_in_figures_are_text_not_html():
     assert html.unescape(figures[0].layout.legend.title.text) == COLUMN
     assert html.unescape(figures[1].data[-1].marker.colorbar.title.text) == COLUMN
     assert [html.unescape(y) for y in figures[2].data[0].y] == LABELS
+
+
+def test_hover_fields_write_names_once_and_values_escaped_per_point():
+    """Hover as fields: the names in each trace's template (escaped, and ``%`` kept from reading as a
+    field), the values escaped in customdata after the row number, which selections still read."""
+    emb, labels = points(n=400)
+    asked = []
+
+    def fields(rows):
+        asked.append(len(rows))
+        return [("id", [f"r{r}" for r in rows]), ("<b>bold</b> %{x}", ["<a href='x'>v</a>" if r % 2 else "$1" for r in rows])]
+
+    fig = plots.scatter(emb, color=labels.astype(str), hover_fields=fields, max_points=100)
+    assert asked == [100]
+    for t in fig.data:
+        assert t.hovertemplate == ("<b>id</b>: %{customdata[1]}<br><b>&lt;b&gt;bold&lt;/b&gt; &#37;{x}</b>: "
+                                   "%{customdata[2]}<extra></extra>")
+        for row, ident, value in t.customdata:
+            assert ident == f"r{row}" and "<" not in value and "$" not in value
+    rows = [int(t.customdata[0][0]) for t in fig.data]
+    event = [{"customdata": list(t.customdata[0])} for t in fig.data]
+    np.testing.assert_array_equal(plots.rows_from_selection(event), sorted(rows))
