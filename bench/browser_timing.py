@@ -12,7 +12,10 @@ pipeline, so a million points take seconds), saved; for each interactive cap (th
 - re-colour: from picking another "Colour by" (cluster <-> anomaly) until Plotly has drawn the scatter
   with the new colouring (its traces carry the new names, two animation frames later);
 - box-select: from releasing the mouse after dragging a box with Plotly's Box Select tool until the
-  selection panel shows "N points selected" and its cluster make-up table.
+  selection panel shows "N points selected" and its cluster make-up table (every point inside the box
+  counts, drawn or not);
+- the server's share of each (``server_median``): until the page's websocket reports the end of the
+  script run the step asked for.
 
 It drives the page with the browser tests' driver (tests/browser/driver.py). WebGL in headless
 Chromium is software (SwiftShader): drawing is CPU work here, on the same cores as the server.
@@ -100,36 +103,51 @@ async def drawn_with(dash: Dash, colour: str, timeout_s: float = 300) -> None:
     await dash.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
-async def recolour_times(dash: Dash, repeats: int) -> list[float]:
+async def server_done(dash: Dash, before: int, t0: float, timeout_s: float = 300) -> float:
+    """Seconds from t0 until the server reports the end of the script run asked for after ``before``
+    (the page's websocket: ScriptRuns), i.e. the server's share of a step."""
+    deadline = time.monotonic() + timeout_s
+    while dash.runs.finished <= before and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return time.perf_counter() - t0
+
+
+async def recolour_times(dash: Dash, repeats: int) -> tuple[list[float], list[float]]:
     box = dash.page.get_by_role("combobox", name="Colour by", exact=True)
-    times = []
+    times, server = [], []
     for i in range(repeats):
         colour = COLOURS[i % 2]
         await box.click()
         option = dash.page.get_by_role("option", name=colour, exact=True)
         await option.wait_for()
+        before = dash.runs.seq
         t0 = time.perf_counter()
         await option.click()
+        served = asyncio.ensure_future(server_done(dash, before, t0))
         await drawn_with(dash, colour)
         times.append(time.perf_counter() - t0)
+        server.append(await served)
         await dash.settle()
-    return times
+    return times, server
 
 
-async def box_select_times(dash: Dash, repeats: int) -> tuple[list[float], list[int]]:
-    times, counts = [], []
+async def box_select_times(dash: Dash, repeats: int) -> tuple[list[float], list[int], list[float]]:
+    times, counts, server = [], [], []
     hint = dash.page.get_by_text("Drag a box or a lasso over the map")
     for i in range(repeats):
         await hint.wait_for(timeout=120_000)  # nothing selected
+        before = dash.runs.seq
         await dash.drag_box((0.1, 0.1, 0.45 + 0.05 * i, 0.9))
         t0 = time.perf_counter()
+        served = asyncio.ensure_future(server_done(dash, before, t0))
         counts.append(await dash.selected_count(timeout_s=300))
         await dash.page.locator('[data-testid="stDataFrame"]').first.locator("table").wait_for(state="attached")
         times.append(time.perf_counter() - t0)
+        server.append(await served)
         await dash.settle()
         area = await dash.plot_area()  # a double-click outside the box clears the selection
         await dash.page.mouse.dblclick(area["x"] + 0.97 * area["width"], area["y"] + 0.03 * area["height"])
-    return times, counts
+    return times, counts, server
 
 
 async def measure(url: str, run_id: str, repeats: int) -> dict:
@@ -144,10 +162,10 @@ async def measure(url: str, run_id: str, repeats: int) -> dict:
         first = time.perf_counter() - t0
         await dash.settle()
         try:
-            recolour = await recolour_times(dash, repeats)
+            recolour, recolour_server = await recolour_times(dash, repeats)
             await dash.choose("Colour by", "cluster")
             await drawn_with(dash, "cluster")
-            select, counts = await box_select_times(dash, repeats)
+            select, counts, select_server = await box_select_times(dash, repeats)
         except Exception:
             log(f"failed; the page as it was: {await dash.shot('browser-timing-failed')}")
             raise
@@ -156,9 +174,10 @@ async def measure(url: str, run_id: str, repeats: int) -> dict:
     assert not errors, errors
     return {
         "open_link_s": round(first, 2),
-        "recolour_s": {"median": round(statistics.median(recolour), 2), "all": [round(t, 2) for t in recolour]},
+        "recolour_s": {"median": round(statistics.median(recolour), 2), "all": [round(t, 2) for t in recolour],
+                       "server_median": round(statistics.median(recolour_server), 2)},
         "box_select_s": {"median": round(statistics.median(select), 2), "all": [round(t, 2) for t in select],
-                         "points_selected": counts},
+                         "server_median": round(statistics.median(select_server), 2), "points_selected": counts},
     }
 
 

@@ -1,8 +1,10 @@
 """Plotly figure builders: arrays in, ``go.Figure`` out. No Streamlit here; the pages only place them.
 
-The scatter keeps each point's row number in ``customdata`` so a box / lasso / click selection maps
-back to rows (:func:`rows_from_selection`); above ``max_points`` it shows a uniform seeded sample and
-says so in its title ("showing N of M points").
+The scatter keeps each point's row number in ``customdata`` so a click selection maps back to rows
+(:func:`rows_from_selection`; a box or lasso selects every point inside it, drawn or not:
+:func:`explorer.dashboard.views.rows_in_selection`). Above ``max_points`` (the interactive cap,
+``DISPLAY_CAP`` by default, chosen by measurement in docs/MAP.md) it draws every point as a density
+image (:mod:`explorer.density`) beneath a uniform seeded sample of markers, and says so in its title.
 
 Every string a builder is given (titles, category and class names, column and feature names) is plain
 text: the builder escapes it (:func:`explorer.usertext.plotly_text`), because Plotly reads its text as
@@ -11,6 +13,7 @@ with the same escaping (:func:`explorer.dashboard.views.hover_texts`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -101,6 +104,27 @@ def scale_lut(scale: str = SCALE, steps: int = 256) -> np.ndarray:
     return hex_to_rgb(pc.sample_colorscale(scale, list(np.linspace(0, 1, steps))))
 
 
+@dataclass(frozen=True)
+class HoverTable:
+    """Hover labels as fields: ``template`` (Plotly's ``hovertemplate``, the names escaped, one
+    ``name: %{customdata[j]}`` line each) and ``values`` (m, fields) str, escaped, one row per point."""
+
+    template: str
+    values: np.ndarray
+
+
+def hover_table(fields: Sequence[tuple[str, Sequence[str]]]) -> HoverTable:
+    """[(name, values)] in plain text (:func:`explorer.dashboard.views.point_fields`) -> a
+    :class:`HoverTable`, every name and value escaped (:func:`explorer.usertext.plotly_text`). Values
+    are a str array (not objects): Plotly copies and writes it many times faster."""
+    fields = list(fields)
+    m = len(fields[0][1]) if fields else 0
+    values = np.array([[plotly_text(v) for v in column] for _, column in fields], dtype=str).T.reshape(m, len(fields))
+    template = "<br>".join(f"<b>{_template_text(name)}</b>: %{{customdata[{j + 1}]}}"
+                           for j, (name, _) in enumerate(fields)) + "<extra></extra>"
+    return HoverTable(template, values)
+
+
 def _template_text(text: object) -> str:
     """A name for a hover template: :func:`plotly_text`, and ``%`` as an entity (``%{...}`` would be
     read as a field of the point)."""
@@ -120,7 +144,7 @@ def scatter(
     title: str | None = None,
     point_size: float | None = None,
     density: bool = True,
-    hover_fields: Callable[[np.ndarray], Sequence[tuple[str, Sequence[str]]]] | None = None,
+    hover_fields: "Callable[[np.ndarray], Sequence[tuple[str, Sequence[str]]] | HoverTable] | None" = None,
 ) -> go.Figure:
     """The 2-D projection as a WebGL scatter (``go.Scattergl``), over a density image of every point
     when there are more than ``max_points``.
@@ -140,12 +164,13 @@ def scatter(
             (:mod:`explorer.density`, a layout image in data coordinates, coloured as the markers);
             False: the sample alone.
         hover_fields: instead of ``hovertext``, a function rows -> [(name, values of those rows)]
-            in plain text (e.g. :func:`explorer.dashboard.views.point_fields`): the hover label is one
+            in plain text (e.g. :func:`explorer.dashboard.views.point_fields`) or their
+            :func:`hover_table` (escaped once, to reuse for another colouring): the hover label is one
             ``name: value`` line each, the names written once in the trace's ``hovertemplate`` and the
             values (escaped here) in ``customdata`` -- a fifth of the bytes of a label per point.
 
     Each trace's ``customdata`` holds the row numbers of its points (with ``hover_fields``: each
-    point's ``[row, value, value, ...]``); ``layout.meta`` holds ``shown`` (markers), ``total`` (n)
+    point's ``[row, value, value, ...]`` as text); ``layout.meta`` holds ``shown`` (markers), ``total`` (n)
     and ``density`` (whether the image is there).
     """
     embedding = np.asarray(embedding)
@@ -158,13 +183,11 @@ def scatter(
     hover = template = None
     custom: np.ndarray = rows
     if hover_fields is not None:
-        fields = list(hover_fields(rows))
-        custom = np.empty((len(rows), 1 + len(fields)), dtype=object)
-        custom[:, 0] = rows.tolist()
-        for j, (_, values) in enumerate(fields):
-            custom[:, j + 1] = [plotly_text(v) for v in values]
-        template = "<br>".join(f"<b>{_template_text(name)}</b>: %{{customdata[{j + 1}]}}"
-                               for j, (name, _) in enumerate(fields)) + "<extra></extra>"
+        table = hover_fields(rows)
+        table = table if isinstance(table, HoverTable) else hover_table(table)
+        if len(table.values) != len(rows):
+            raise ValueError(f"hover fields for {len(table.values)} rows, but {len(rows)} are drawn")
+        custom, template = np.column_stack([rows.astype(str), table.values]), table.template
     elif callable(hovertext):
         hover = np.asarray(list(hovertext(rows)), dtype=object)
     elif hovertext is not None:

@@ -54,14 +54,14 @@ def view_settings() -> tuple[str, int]:
     return color_by, cap
 
 
-def hover_fields(cap: int) -> list[tuple[str, list[str]]]:
+def hover_fields(cap: int) -> plots.HoverTable:
     """What the hover label says of each row drawn as a marker (:func:`views.point_fields`), built once
     per run, cap and names and kept in this session: the colouring does not change it, so a re-colour
     reuses it (and one user's values stay away from everyone else)."""
     key = (run_tag, id(result), cap, tuple(sorted(views.cluster_names(result).items())))
     cached = st.session_state.get("hover_cache")
     if cached is None or cached[0] != key:
-        cached = (key, views.point_fields(result, plots.sample_indices(result.dataset.n, cap)))
+        cached = (key, plots.hover_table(views.point_fields(result, plots.sample_indices(result.dataset.n, cap))))
         st.session_state["hover_cache"] = cached
     return cached[1]
 

@@ -261,6 +261,7 @@ def test_hover_fields_write_names_once_and_values_escaped_per_point():
                                    "%{customdata[2]}<extra></extra>")
         for row, ident, value in t.customdata:
             assert ident == f"r{row}" and "<" not in value and "$" not in value
+            assert value in ("&#36;1", "&lt;a href='x'&gt;v&lt;/a&gt;")
     rows = [int(t.customdata[0][0]) for t in fig.data]
     event = [{"customdata": list(t.customdata[0])} for t in fig.data]
     np.testing.assert_array_equal(plots.rows_from_selection(event), sorted(rows))
