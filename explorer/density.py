@@ -39,11 +39,13 @@ class Bounds:
     def of(cls, xy: np.ndarray, pad: float = 0.02) -> "Bounds":
         """The finite points' bounding box, widened by ``pad`` of its size on each side (a point on the
         edge stays inside; a box of zero width gets width 1)."""
-        xy = np.asarray(xy, dtype=np.float64)[:, :2]
-        finite = xy[np.isfinite(xy).all(axis=1)]
-        if len(finite) == 0:
-            return cls(-1.0, 1.0, -1.0, 1.0)
-        lo, hi = finite.min(axis=0), finite.max(axis=0)
+        xy = np.asarray(xy)[:, :2]
+        lo, hi = xy.min(axis=0).astype(np.float64), xy.max(axis=0).astype(np.float64)  # fast: no copy
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):  # NaN or inf somewhere: leave them out
+            finite = xy[np.isfinite(xy).all(axis=1)].astype(np.float64)
+            if len(finite) == 0:
+                return cls(-1.0, 1.0, -1.0, 1.0)
+            lo, hi = finite.min(axis=0), finite.max(axis=0)
         size = np.where(hi - lo > 0, hi - lo, 1.0)
         lo, hi = lo - pad * size, hi + pad * size
         return cls(float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))

@@ -133,7 +133,7 @@ with feedback.guard("Explore"):
     inside = views.rows_in_selection(result.embedding, event.selection) if event else None  # every point in a box / lasso
     rows = inside if inside is not None else plots.rows_from_selection(event.selection.points if event else [])
     with right:
-        clusters = sorted(set(int(c) for c in np.unique(result.clusters.labels)))
+        clusters = views.cluster_ids(result)
         picked = w.multiselect("Or pick clusters to inspect", clusters, key=w.pkey("pick", run_tag),
                                 format_func=lambda c: plain_text(views.cluster_names(result).get(c) or views.cluster_name(c)))
         if len(rows) == 0 and picked:

@@ -110,6 +110,16 @@ def cluster_names(result: "RunResult") -> dict[int, str]:
     return {c: f"{c}: {name}" for c, name in ex.names.items()}
 
 
+def cluster_ids(result: "RunResult") -> list[int]:
+    """The run's cluster numbers that have rows, sorted (-1 first when there is noise); a count, not a
+    sort, so it stays quick at a million rows."""
+    labels = np.asarray(result.clusters.labels, dtype=np.int64)
+    if len(labels) == 0:
+        return []
+    low = int(labels.min())
+    return [int(c) + low for c in np.flatnonzero(np.bincount(labels - low))]
+
+
 def _named(result: "RunResult", labels: np.ndarray) -> list[str]:
     """How each of ``labels`` is shown: "3: its name" (:func:`cluster_names`), else :func:`cluster_name`."""
     names = cluster_names(result)  # once per call, and once per distinct label: maps hold a million rows

@@ -26,16 +26,21 @@ def blobs_rows(n: int = 150, seed: int = 0) -> list[list]:
     return [[f"s{i}", *(f"{v:.4f}" for v in X[i]), "xyz"[y[i]]] for i in range(n)]
 
 
+def row_of(customdata) -> int:
+    """A point's row number: its customdata, or the first of it (with the hover fields after it)."""
+    return int(customdata[0] if isinstance(customdata, (list, tuple)) else customdata)
+
+
 def rows_in_box(traces: list[dict], box: tuple[float, float, float, float]) -> set[int]:
     """Row numbers (customdata) of the drawn points inside the box (xmin, xmax, ymin, ymax)."""
     xmin, xmax, ymin, ymax = box
-    return {int(r) for t in traces for x, y, r in zip(t["x"], t["y"], t["customdata"])
+    return {row_of(r) for t in traces for x, y, r in zip(t["x"], t["y"], t["customdata"])
             if xmin <= x <= xmax and ymin <= y <= ymax}
 
 
 def selected_rows(traces: list[dict]) -> dict[str, list[int]]:
     """Cluster (trace name) -> row numbers Plotly marks selected."""
-    return {t["name"]: [int(t["customdata"][i]) for i in t["selectedpoints"]]
+    return {t["name"]: [row_of(t["customdata"][i]) for i in t["selectedpoints"]]
             for t in traces if t["selectedpoints"]}
 
 
@@ -267,7 +272,7 @@ def test_a_large_map_is_a_density_image_and_a_box_or_lasso_selects_every_point_i
         await user.scatter()
         traces = await user.figure(points=cap)
         assert sum(len(t["x"]) for t in traces) == cap  # the markers: the sample
-        drawn = {int(cd[0]) for t in traces for cd in t["customdata"]}
+        drawn = {row_of(cd) for t in traces for cd in t["customdata"]}
         assert len(drawn) == cap
         image = await user.page.evaluate("""() => {
             const gd = document.querySelector('.js-plotly-plot');
