@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from .density import Bounds, DensityImage, category_image, hex_to_rgb, value_image
 from .usertext import plotly_text
 
-DISPLAY_CAP = 10_000  # markers drawn in the scatter; above it a density image of every point under a sample (docs/MAP.md)
+DISPLAY_CAP = 5_000  # markers drawn in the scatter; above it a density image of every point under a sample (docs/MAP.md)
 MAX_CATEGORIES = 40  # categories drawn as their own trace; the rest fold into "other"
 UNSELECTED = dict(marker=dict(color="#c8c8c8", opacity=0.25))  # how points outside a selection look
 NOISE_COLOR = "#9a9a9a"
