@@ -51,11 +51,6 @@ def showing_text(shown: int, total: int, density: bool = False) -> str:
     return f"showing {shown:,} of {total:,} points (a uniform sample)"
 
 
-def _category_order(values: np.ndarray) -> list[Any]:
-    uniq, counts = np.unique(values.astype(str), return_counts=True)
-    return _order(list(uniq), counts)
-
-
 def _order(names: list[str], counts: np.ndarray) -> list[str]:
     def key(item):
         name, count = item

@@ -82,11 +82,11 @@ def scatter_figure(color_by: str, cap: int):
     return fig
 
 
-def selection_panel(rows: np.ndarray, cap: int) -> None:
-    """The selected points: their cluster make-up, then the images or rows, and a CSV download."""
+def selection_panel(rows: np.ndarray, note: str | None = None) -> None:
+    """The selected points: their cluster make-up, then the images or rows, and a CSV download;
+    ``note``: what the count means when the map draws a sample (:func:`views.selection_note`)."""
     ds = result.dataset
     st.markdown(f"**{len(rows):,} points selected**")
-    note = views.selection_note(rows, plots.sample_indices(ds.n, cap), ds.n)
     if note:
         st.caption(note)
     makeup = views.cluster_makeup(result, rows)
@@ -139,7 +139,8 @@ with feedback.guard("Explore"):
         if len(rows) == 0 and picked:
             rows = np.flatnonzero(np.isin(result.clusters.labels, picked))
         if len(rows):
-            selection_panel(rows, cap)
+            drawn = plots.sample_indices(result.dataset.n, cap)
+            selection_panel(rows, views.selection_note(rows, drawn, result.dataset.n) if inside is not None else None)
         else:
             st.caption("Drag a box or a lasso over the map, or click a point, to see what is there. "
                        "Unselected points stay visible, greyed. Double-click the map to clear the selection.")
