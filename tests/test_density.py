@@ -135,3 +135,14 @@ def test_the_selection_note_counts_the_drawn_part():
     assert views.selection_note(np.arange(10), np.arange(100), 100) is None
     note = views.selection_note(np.arange(0, 2000, 2), np.arange(0, 2000, 4), 5000)
     assert "shows 500 of them" in note
+
+
+def test_bounds_hold_the_finite_points_and_leave_out_nan_and_inf():
+    xy = np.array([[0.0, 1.0], [2.0, 3.0], [np.nan, 100.0], [np.inf, 0.0], [1.0, -np.inf]], np.float32)
+    b = Bounds.of(xy, pad=0.0)
+    assert (b.xmin, b.xmax, b.ymin, b.ymax) == (0.0, 2.0, 1.0, 3.0)
+    assert Bounds.of(np.full((3, 2), np.nan)) == Bounds(-1.0, 1.0, -1.0, 1.0)
+    point = Bounds.of(np.array([[5.0, 5.0]]), pad=0.5)  # one point: a box of size 1 around it
+    assert (point.xmin, point.xmax) == (4.5, 5.5)
+    assert density.image_shape(Bounds(0, 4, 0, 1), side=40) == (10, 40)
+    assert density.image_shape(Bounds(0, 1, 0, 4), side=40) == (40, 10)
