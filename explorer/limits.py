@@ -51,7 +51,11 @@ class Limits:
         budget_window_seconds: the window the client budgets are counted over (a rolling day).
         max_session_upload_bytes: bytes of uploaded files one dashboard session holds at once (all
             files of an upload together; a replaced upload is freed).
-        max_display_points: points the dashboard's scatter may draw ("Points drawn at most").
+        max_display_points: the most points the dashboard's map may draw as markers: the highest
+            "Points drawn at most" a visitor may ask for (the interactive sample, with hover and
+            click). It caps the browser's work, not what the map holds: above the number asked for,
+            every point is drawn as one density image beneath a uniform sample of markers, and a box
+            or lasso selects every point inside it, drawn or not (docs/MAP.md).
     """
 
     max_upload_bytes: int = 200 * 2**20

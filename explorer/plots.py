@@ -1,8 +1,10 @@
 """Plotly figure builders: arrays in, ``go.Figure`` out. No Streamlit here; the pages only place them.
 
-The scatter keeps each point's row number in ``customdata`` so a box / lasso / click selection maps
-back to rows (:func:`rows_from_selection`); above ``max_points`` it shows a uniform seeded sample and
-says so in its title ("showing N of M points").
+The scatter keeps each point's row number in ``customdata`` so a click selection maps back to rows
+(:func:`rows_from_selection`; a box or lasso selects every point inside it, drawn or not:
+:func:`explorer.dashboard.views.rows_in_selection`). Above ``max_points`` (the interactive cap,
+``DISPLAY_CAP`` by default, chosen by measurement in docs/MAP.md) it draws every point as a density
+image (:mod:`explorer.density`) beneath a uniform seeded sample of markers, and says so in its title.
 
 Every string a builder is given (titles, category and class names, column and feature names) is plain
 text: the builder escapes it (:func:`explorer.usertext.plotly_text`), because Plotly reads its text as
@@ -11,14 +13,16 @@ with the same escaping (:func:`explorer.dashboard.views.hover_texts`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
+from .density import Bounds, DensityImage, category_image, hex_to_rgb, value_image
 from .usertext import plotly_text
 
-DISPLAY_CAP = 100_000  # points drawn in the scatter; above it a uniform sample is shown
+DISPLAY_CAP = 5_000  # markers drawn in the scatter; above it a density image of every point under a sample (docs/MAP.md)
 MAX_CATEGORIES = 40  # categories drawn as their own trace; the rest fold into "other"
 UNSELECTED = dict(marker=dict(color="#c8c8c8", opacity=0.25))  # how points outside a selection look
 NOISE_COLOR = "#9a9a9a"
@@ -39,20 +43,87 @@ def sample_indices(n: int, max_points: int = DISPLAY_CAP, seed: int = 0) -> np.n
     return np.sort(np.random.default_rng(seed).choice(n, int(max_points), replace=False))
 
 
-def showing_text(shown: int, total: int) -> str:
-    return f"showing {shown:,} of {total:,} points (a uniform sample)" if shown < total else f"{total:,} points"
+def showing_text(shown: int, total: int, density: bool = False) -> str:
+    if shown >= total:
+        return f"{total:,} points"
+    if density:
+        return f"all {total:,} points as a density image · {shown:,} as markers (a uniform sample)"
+    return f"showing {shown:,} of {total:,} points (a uniform sample)"
 
 
-def _category_order(values: np.ndarray) -> list[Any]:
-    uniq, counts = np.unique(values.astype(str), return_counts=True)
-
+def _order(names: list[str], counts: np.ndarray) -> list[str]:
     def key(item):
         name, count = item
         special = name in ("noise", "other", "(missing)")
         numeric = name.lstrip("-").isdigit()
         return (special, not numeric, int(name) if numeric else 0, -count, name)
 
-    return [name for name, _ in sorted(zip(uniq, counts), key=key)]
+    return [name for name, _ in sorted(zip(names, counts), key=key)]
+
+
+def categories(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Category values (n,) -> (codes (n,) int64 into names, names in legend order): numbers first in
+    numeric order, then by size; "noise", "other" and "(missing)" last. Past ``MAX_CATEGORIES`` the
+    smallest fold into "other". Hash-based (pandas.factorize): fast for a million rows."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    names = [str(u) for u in uniques]
+    counts = np.bincount(codes, minlength=len(names))
+    order = _order(names, counts)
+    if len(order) > MAX_CATEGORIES:
+        kept = [name for name in order if name != "other"][: MAX_CATEGORIES - 1]
+        order = _order(kept + ["other"], np.array([counts[names.index(n)] for n in kept] + [0]))
+    position = {name: i for i, name in enumerate(order)}
+    other = position.get("other", -1)
+    remap = np.array([position.get(name, other) for name in names], dtype=np.int64)
+    return remap[codes], order
+
+
+def category_colors(names: Sequence[str]) -> list[str]:
+    """One colour per category name, in order: the palette, "noise" and "other" / "(missing)" grey."""
+    colors, out, i = palette(), [], 0
+    for name in names:
+        if name in ("noise", "other", "(missing)"):
+            out.append(NOISE_COLOR if name == "noise" else OTHER_COLOR)
+        else:
+            out.append(colors[i % len(colors)])
+            i += 1
+    return out
+
+
+def scale_lut(scale: str = SCALE, steps: int = 256) -> np.ndarray:
+    """The colour scale as (steps, 3) uint8 RGB, first row at its low end."""
+    import plotly.colors as pc
+
+    return hex_to_rgb(pc.sample_colorscale(scale, list(np.linspace(0, 1, steps))))
+
+
+@dataclass(frozen=True)
+class HoverTable:
+    """Hover labels as fields: ``template`` (Plotly's ``hovertemplate``, the names escaped, one
+    ``name: %{customdata[j]}`` line each) and ``values`` (m, fields) str, escaped, one row per point."""
+
+    template: str
+    values: np.ndarray
+
+
+def hover_table(fields: Sequence[tuple[str, Sequence[str]]]) -> HoverTable:
+    """[(name, values)] in plain text (:func:`explorer.dashboard.views.point_fields`) -> a
+    :class:`HoverTable`, every name and value escaped (:func:`explorer.usertext.plotly_text`). Values
+    are a str array (not objects): Plotly copies and writes it many times faster."""
+    fields = list(fields)
+    m = len(fields[0][1]) if fields else 0
+    values = np.array([[plotly_text(v) for v in column] for _, column in fields], dtype=str).T.reshape(m, len(fields))
+    template = "<br>".join(f"<b>{_template_text(name)}</b>: %{{customdata[{j + 1}]}}"
+                           for j, (name, _) in enumerate(fields)) + "<extra></extra>"
+    return HoverTable(template, values)
+
+
+def _template_text(text: object) -> str:
+    """A name for a hover template: :func:`plotly_text`, and ``%`` as an entity (``%{...}`` would be
+    read as a field of the point)."""
+    return plotly_text(text).replace("%", "&#37;")
 
 
 def scatter(
@@ -67,8 +138,11 @@ def scatter(
     seed: int = 0,
     title: str | None = None,
     point_size: float | None = None,
+    density: bool = True,
+    hover_fields: "Callable[[np.ndarray], Sequence[tuple[str, Sequence[str]]] | HoverTable] | None" = None,
 ) -> go.Figure:
-    """The 2-D projection as a WebGL scatter (``go.Scattergl``).
+    """The 2-D projection as a WebGL scatter (``go.Scattergl``), over a density image of every point
+    when there are more than ``max_points``.
 
     Args:
         embedding: (n, 2) or (n, 3) array; the first two columns are drawn.
@@ -79,19 +153,37 @@ def scatter(
             ``lambda rows: explorer.dashboard.views.hover_texts(result, rows)``), called for the drawn rows only.
         selected: row numbers to highlight; every other point is greyed (the same look Plotly gives a
             box or lasso selection made in the browser).
-        max_points: the display cap; above it a uniform seeded sample of this many rows is drawn and
-            the title says "showing N of M points".
+        max_points: the interactive cap: above it a uniform seeded sample of this many rows is drawn
+            as markers (hover, click, Plotly's selection look) and the title says how many.
+        density: above ``max_points``, draw all n points beneath the markers as one image
+            (:mod:`explorer.density`, a layout image in data coordinates, coloured as the markers);
+            False: the sample alone.
+        hover_fields: instead of ``hovertext``, a function rows -> [(name, values of those rows)]
+            in plain text (e.g. :func:`explorer.dashboard.views.point_fields`) or their
+            :func:`hover_table` (escaped once, to reuse for another colouring): the hover label is one
+            ``name: value`` line each, the names written once in the trace's ``hovertemplate`` and the
+            values (escaped here) in ``customdata`` -- a fifth of the bytes of a label per point.
 
-    Each trace's ``customdata`` holds the row numbers of its points.
+    Each trace's ``customdata`` holds the row numbers of its points (with ``hover_fields``: each
+    point's ``[row, value, value, ...]`` as text); ``layout.meta`` holds ``shown`` (markers), ``total`` (n)
+    and ``density`` (whether the image is there).
     """
     embedding = np.asarray(embedding)
     n = len(embedding)
     rows = sample_indices(n, max_points, seed)
+    with_image = bool(density) and len(rows) < n
     xy = embedding[rows, :2].astype(np.float64)
     size = point_size or (7 if len(rows) <= 2_000 else 4 if len(rows) <= 30_000 else 2.5)
-    chosen = None if selected is None else set(int(i) for i in selected)
-    hover = None
-    if callable(hovertext):
+    chosen = None if selected is None else np.asarray(sorted(set(int(i) for i in selected)), dtype=np.int64)
+    hover = template = None
+    custom: np.ndarray = rows
+    if hover_fields is not None:
+        table = hover_fields(rows)
+        table = table if isinstance(table, HoverTable) else hover_table(table)
+        if len(table.values) != len(rows):
+            raise ValueError(f"hover fields for {len(table.values)} rows, but {len(rows)} are drawn")
+        custom, template = np.column_stack([rows.astype(str), table.values]), table.template
+    elif callable(hovertext):
         hover = np.asarray(list(hovertext(rows)), dtype=object)
     elif hovertext is not None:
         hover = np.asarray(hovertext, dtype=object)[rows]
@@ -100,53 +192,62 @@ def scatter(
         r = rows[mask]
         t = go.Scattergl(
             x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=plotly_text(name), showlegend=showlegend,
-            customdata=r, marker={"size": size, **marker},
-            hovertext=None if hover is None else hover[mask].tolist(),
-            hoverinfo="text" if hover is not None else "x+y+name",
+            customdata=custom[mask], marker={"size": size, **marker},
+            hovertext=None if hover is None else hover[mask].tolist(), hovertemplate=template,
+            hoverinfo="text" if hover is not None else None if template is not None else "x+y+name",
             unselected=UNSELECTED, selected=dict(marker=dict(opacity=1.0)),
         )
         if chosen is not None:
-            t.selectedpoints = [i for i, row in enumerate(r) if int(row) in chosen]
+            t.selectedpoints = np.flatnonzero(np.isin(r, chosen)).tolist()
         return t
 
     traces: list[go.Scattergl] = []
+    image: DensityImage | None = None
+    bounds = Bounds.of(embedding[:, :2]) if with_image else None
     if color is None:
         traces.append(trace(np.ones(len(rows), bool), "points", {"color": palette()[0], "opacity": 0.8}, False))
+        if with_image:
+            image = category_image(embedding[:, :2], np.zeros(n, np.int64), hex_to_rgb([palette()[0]]), bounds=bounds)
     elif color_kind == "number":
-        values = np.asarray(color, dtype=np.float64)[rows]
+        every = np.asarray(color, dtype=np.float64)
+        values = every[rows]
         finite = np.isfinite(values)
+        known = every[np.isfinite(every)]
+        lo, hi = (float(known.min()), float(known.max())) if len(known) else (0.0, 1.0)
         if (~finite).any():
             traces.append(trace(~finite, "missing", {"color": OTHER_COLOR, "opacity": 0.6}, True))
         traces.append(trace(finite, color_name, {
-            "color": values[finite], "colorscale": SCALE, "opacity": 0.85, "showscale": True,
+            "color": values[finite], "colorscale": SCALE, "cmin": lo, "cmax": hi, "opacity": 0.85, "showscale": True,
             "colorbar": {"title": {"text": plotly_text(color_name)}, "thickness": 14},
         }, False))
+        if with_image:
+            image = value_image(embedding[:, :2], every, scale_lut(), vmin=lo, vmax=hi, bounds=bounds,
+                                missing_color=tuple(hex_to_rgb([OTHER_COLOR])[0]))
     else:
-        values = np.asarray(color).astype(str)[rows]
-        order = _category_order(values)
-        if len(order) > MAX_CATEGORIES:
-            keep = set(order[: MAX_CATEGORIES - 1])
-            values = np.where(np.isin(values, list(keep)), values, "other")
-            order = _category_order(values)
-        colors = palette()
-        i = 0
-        for name in order:
-            if name in ("noise", "other", "(missing)"):
-                c = NOISE_COLOR if name == "noise" else OTHER_COLOR
-            else:
-                c, i = colors[i % len(colors)], i + 1
-            traces.append(trace(values == name, name, {"color": c, "opacity": 0.85}, True))
+        codes, order = categories(np.asarray(color, dtype=object))
+        colors = category_colors(order)
+        drawn = codes[rows]
+        for j, name in enumerate(order):
+            traces.append(trace(drawn == j, name, {"color": colors[j], "opacity": 0.85}, True))
+        if with_image:
+            image = category_image(embedding[:, :2], codes, hex_to_rgb(colors), bounds=bounds)
 
     fig = go.Figure(traces)
     fig.update_layout(
-        title={"text": (plotly_text(title) + " · " if title else "") + showing_text(len(rows), n), "font": {"size": 13}},
+        title={"text": (plotly_text(title) + " · " if title else "") + showing_text(len(rows), n, with_image),
+               "font": {"size": 13}},
         legend={"title": {"text": plotly_text(color_name)}, "itemsizing": "constant"},
         dragmode="lasso", hovermode="closest", clickmode="event+select",
         margin=dict(l=10, r=10, t=40, b=10), height=620, uirevision="scatter",
         xaxis=dict(showticklabels=False, zeroline=False, title=None),
         yaxis=dict(showticklabels=False, zeroline=False, title=None, scaleanchor="x", scaleratio=1),
     )
-    fig.layout.meta = {"shown": int(len(rows)), "total": int(n)}
+    if image is not None:
+        b = image.bounds
+        fig.add_layout_image(source=image.data_uri(), xref="x", yref="y", x=b.xmin, y=b.ymax, sizex=b.width,
+                             sizey=b.height, sizing="stretch", layer="below", xanchor="left", yanchor="top")
+        fig.update_layout(xaxis_range=[b.xmin, b.xmax], yaxis_range=[b.ymin, b.ymax])
+    fig.layout.meta = {"shown": int(len(rows)), "total": int(n), "density": with_image}
     return fig
 
 

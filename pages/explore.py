@@ -45,32 +45,50 @@ def view_settings() -> tuple[str, int]:
     with c3:
         asked = w.number("Points drawn at most", w.pkey("cap"), DISPLAY_CAP, min_value=1000,
                          max_value=int(LIMITS.max_display_points), step=10_000,
-                         help="Above this a uniform sample is drawn; clustering always uses every point.")
+                         help="Above this, every point is drawn as a density image and a uniform sample of this many as "
+                              "markers on top (hover, click). A box or lasso selects every point inside it, "
+                              "drawn or not; clustering always uses every point.")
     cap, note = actions.display_cap(asked, LIMITS)  # checked here too, not only by the widget
     if note:
         st.caption(note)
     return color_by, cap
 
 
+def hover_fields(cap: int) -> plots.HoverTable:
+    """What the hover label says of each row drawn as a marker (:func:`views.point_fields`), built once
+    per run, cap and names and kept in this session: the colouring does not change it, so a re-colour
+    reuses it (and one user's values stay away from everyone else)."""
+    key = (run_tag, id(result), cap, tuple(sorted(views.cluster_names(result).items())))
+    cached = st.session_state.get("hover_cache")
+    if cached is None or cached[0] != key:
+        cached = (key, plots.hover_table(views.point_fields(result, plots.sample_indices(result.dataset.n, cap))))
+        st.session_state["hover_cache"] = cached
+    return cached[1]
+
+
 def scatter_figure(color_by: str, cap: int):
-    """The scatter, built once per run, colouring and cap and kept in this session (100k hover labels
-    take a while to build; the session cache keeps one user's hover text away from everyone else)."""
+    """The scatter (above the cap: a density image of every point under a sample of markers), built once
+    per run, colouring and cap and kept in this session (the session cache keeps one user's hover text
+    away from everyone else)."""
     key = (run_tag, id(result), color_by, cap, tuple(sorted(views.cluster_names(result).items())))  # names: renames redraw
     cached = st.session_state.get("scatter_cache")
     if cached is not None and cached[0] == key:
         return cached[1]
     values, kind = views.color_values(result, color_by)
     fig = plots.scatter(result.embedding, color=values, color_kind=kind, color_name=color_by,
-                        hovertext=lambda rows: views.hover_texts(result, rows), max_points=cap,
+                        hover_fields=lambda rows: hover_fields(cap), max_points=cap,
                         title=PROJECTION_LABELS.get(result.config.projection.method, ""))
     st.session_state["scatter_cache"] = (key, fig)
     return fig
 
 
-def selection_panel(rows: np.ndarray) -> None:
-    """The selected points: their cluster make-up, then the images or rows, and a CSV download."""
+def selection_panel(rows: np.ndarray, note: str | None = None) -> None:
+    """The selected points: their cluster make-up, then the images or rows, and a CSV download;
+    ``note``: what the count means when the map draws a sample (:func:`views.selection_note`)."""
     ds = result.dataset
     st.markdown(f"**{len(rows):,} points selected**")
+    if note:
+        st.caption(note)
     makeup = views.cluster_makeup(result, rows)
     st.dataframe(makeup.assign(share=makeup["share"].round(3), of_cluster=makeup["of_cluster"].round(3)),
                  hide_index=True, width="stretch", height=min(35 * len(makeup) + 40, 220))
@@ -106,18 +124,23 @@ with feedback.guard("Explore"):
         event = st.plotly_chart(fig, key=f"scatter-{run_tag}", on_select="rerun",
                                 selection_mode=("box", "lasso", "points"), width="stretch")
         meta = fig.layout.meta or {}
-        if meta.get("shown", 0) < meta.get("total", 0):
+        if meta.get("density"):
+            st.caption(f"All {meta['total']:,} points are drawn as a density image; {meta['shown']:,} of them, a "
+                       "uniform sample, as markers on top (hover, click). A box or lasso selects every point inside it.")
+        elif meta.get("shown", 0) < meta.get("total", 0):
             st.caption(f"Showing {meta['shown']:,} of {meta['total']:,} points: a uniform sample. "
                        "Clustering and scores use every point.")
-    rows = plots.rows_from_selection(event.selection.points if event else [])
+    inside = views.rows_in_selection(result.embedding, event.selection) if event else None  # every point in a box / lasso
+    rows = inside if inside is not None else plots.rows_from_selection(event.selection.points if event else [])
     with right:
-        clusters = sorted(set(int(c) for c in np.unique(result.clusters.labels)))
+        clusters = views.cluster_ids(result)
         picked = w.multiselect("Or pick clusters to inspect", clusters, key=w.pkey("pick", run_tag),
                                 format_func=lambda c: plain_text(views.cluster_names(result).get(c) or views.cluster_name(c)))
         if len(rows) == 0 and picked:
             rows = np.flatnonzero(np.isin(result.clusters.labels, picked))
         if len(rows):
-            selection_panel(rows)
+            drawn = plots.sample_indices(result.dataset.n, cap)
+            selection_panel(rows, views.selection_note(rows, drawn, result.dataset.n) if inside is not None else None)
         else:
             st.caption("Drag a box or a lasso over the map, or click a point, to see what is there. "
                        "Unselected points stay visible, greyed. Double-click the map to clear the selection.")

@@ -61,14 +61,74 @@ def test_unselected_points_are_greyed_and_selected_ones_marked():
 
 def test_display_cap_draws_a_uniform_sample_and_says_so():
     emb, labels = points(n=5000)
-    fig = plots.scatter(emb, color=labels.astype(str), max_points=1000)
-    assert n_drawn(fig) == 1000
+    fig = plots.scatter(emb, color=labels.astype(str), max_points=1000, density=False)
+    assert n_drawn(fig) == 1000 and not fig.layout.images
     assert "showing 1,000 of 5,000 points" in fig.layout.title.text
-    assert fig.layout.meta == {"shown": 1000, "total": 5000}
+    assert fig.layout.meta == {"shown": 1000, "total": 5000, "density": False}
     rows = np.concatenate([np.asarray(t.customdata) for t in fig.data])
     assert len(np.unique(rows)) == 1000 and rows.max() > 4000  # spread over all rows, not the first 1000
     small = plots.scatter(emb[:500], color=labels[:500].astype(str), max_points=1000)
-    assert n_drawn(small) == 500 and "showing" not in small.layout.title.text
+    assert n_drawn(small) == 500 and "showing" not in small.layout.title.text and not small.layout.images
+    assert small.layout.meta == {"shown": 500, "total": 500, "density": False}
+
+
+def decoded(fig) -> np.ndarray:
+    """The figure's layout image as an (h, w, 4) array."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    source = fig.layout.images[0].source
+    assert source.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))).convert("RGBA"))
+
+
+def test_above_the_cap_every_point_is_in_a_density_image_under_the_sample():
+    """Two clusters side by side: the image (placed in data coordinates under the markers) is the left
+    cluster's colour on the left and the right one's on the right, the markers the same colours."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 3000)
+    emb = np.c_[np.where(labels == 0, -5.0, 5.0) + rng.uniform(-1, 1, 6000), rng.uniform(-1, 1, 6000)]
+    fig = plots.scatter(emb, color=labels.astype(str), max_points=500)
+    assert fig.layout.meta == {"shown": 500, "total": 6000, "density": True}
+    assert n_drawn(fig) == 500 and "all 6,000 points as a density image" in fig.layout.title.text
+    image = fig.layout.images[0]
+    assert (image.xref, image.yref, image.layer, image.sizing) == ("x", "y", "below", "stretch")
+    assert image.x <= emb[:, 0].min() and image.x + image.sizex >= emb[:, 0].max()
+    assert image.y >= emb[:, 1].max() and image.y - image.sizey <= emb[:, 1].min()
+    np.testing.assert_allclose(fig.layout.xaxis.range, [image.x, image.x + image.sizex])
+    pixels = decoded(fig)
+    colors = {t.name: t.marker.color for t in fig.data}
+    from explorer.density import hex_to_rgb
+
+    h, w = pixels.shape[:2]
+    filled = pixels[..., 3] > 0
+    left, right = pixels[:, : w // 2][filled[:, : w // 2]], pixels[:, w // 2:][filled[:, w // 2:]]
+    assert len(left) > 100 and len(right) > 100
+    assert (left[:, :3] == hex_to_rgb([colors["0"]])[0]).all()
+    assert (right[:, :3] == hex_to_rgb([colors["1"]])[0]).all()
+    assert not filled[:, int(w * 0.45): int(w * 0.55)].any()  # the gap between them is empty
+
+    values = labels.astype(np.float64)
+    numeric = plots.scatter(emb, color=values, color_kind="number", color_name="x", max_points=500)
+    marker = [t for t in numeric.data if t.marker.colorscale is not None][0].marker
+    assert (marker.cmin, marker.cmax) == (0.0, 1.0)  # the markers' scale is the image's
+    pixels = decoded(numeric)
+    lut = plots.scale_lut()
+    filled = pixels[..., 3] > 0
+    assert (pixels[:, : w // 2][filled[:, : w // 2]][:, :3] == lut[0]).all()  # low values: the scale's low end
+    assert (pixels[:, w // 2:][filled[:, w // 2:]][:, :3] == lut[-1]).all()
+
+
+def test_categories_are_coded_in_legend_order_and_fold_past_the_cap():
+    codes, names = plots.categories(np.array(["10", "2", "noise", "b", "2", "a", "a", "a"], dtype=object))
+    assert names == ["2", "10", "a", "b", "noise"]  # numbers in order, then by size, noise last
+    assert [names[c] for c in codes] == ["10", "2", "noise", "b", "2", "a", "a", "a"]
+    many = np.array([f"c{i}" for i in range(100)] + ["c0"] * 5, dtype=object)
+    codes, names = plots.categories(many)
+    assert len(names) == plots.MAX_CATEGORIES and names[-1] == "other" and names[0] == "c0"
+    assert (np.asarray(names, dtype=object)[codes][:100] == "other").sum() == 100 - (plots.MAX_CATEGORIES - 1)
 
 
 def test_hover_function_is_called_for_the_drawn_rows_only():
@@ -182,3 +242,26 @@ def test_user_names_in_figures_are_text_not_html():
     assert html.unescape(figures[0].layout.legend.title.text) == COLUMN
     assert html.unescape(figures[1].data[-1].marker.colorbar.title.text) == COLUMN
     assert [html.unescape(y) for y in figures[2].data[0].y] == LABELS
+
+
+def test_hover_fields_write_names_once_and_values_escaped_per_point():
+    """Hover as fields: the names in each trace's template (escaped, and ``%`` kept from reading as a
+    field), the values escaped in customdata after the row number, which selections still read."""
+    emb, labels = points(n=400)
+    asked = []
+
+    def fields(rows):
+        asked.append(len(rows))
+        return [("id", [f"r{r}" for r in rows]), ("<b>bold</b> %{x}", ["<a href='x'>v</a>" if r % 2 else "$1" for r in rows])]
+
+    fig = plots.scatter(emb, color=labels.astype(str), hover_fields=fields, max_points=100)
+    assert asked == [100]
+    for t in fig.data:
+        assert t.hovertemplate == ("<b>id</b>: %{customdata[1]}<br><b>&lt;b&gt;bold&lt;/b&gt; &#37;{x}</b>: "
+                                   "%{customdata[2]}<extra></extra>")
+        for row, ident, value in t.customdata:
+            assert ident == f"r{row}" and "<" not in value and "$" not in value
+            assert value in ("&#36;1", "&lt;a href='x'&gt;v&lt;/a&gt;")
+    rows = [int(t.customdata[0][0]) for t in fig.data]
+    event = [{"customdata": list(t.customdata[0])} for t in fig.data]
+    np.testing.assert_array_equal(plots.rows_from_selection(event), sorted(rows))

@@ -85,6 +85,19 @@ def test_selection_table_and_makeup(table_run):
     assert makeup["selected"].sum() == 7 and makeup["share"].iloc[0] == 1.0
 
 
+def test_the_selection_table_is_the_run_exports_rows(table_run):
+    """Built from the selected rows only (a map may hold a million), it holds what the whole run's
+    export holds for those rows, in their order; cluster names per row as the legend has them."""
+    rows = np.array([44, 3, 61, 0])
+    table = views.selection_table(table_run, rows)
+    whole = runs.named_points(table_run).iloc[rows].reset_index(drop=True)
+    pd.testing.assert_frame_equal(table[[c for c in whole.columns if c not in ("x", "y", "z")]],
+                                  whole[[c for c in whole.columns if c not in ("x", "y", "z")]])
+    values, _ = views.color_values(table_run, "cluster")
+    names = views.cluster_names(table_run)
+    assert list(values) == [names[int(c)] for c in table_run.clusters.labels]
+
+
 def test_run_summary_and_description(table_run):
     row = views.run_summary(table_run)
     assert row["model"] == "pca" and row["k"] == 3 and "acc" in row and row["run"] == "(not saved)"
@@ -270,3 +283,11 @@ def test_file_stems_and_redacted_paths():
     assert usertext.redact_paths(message, ["/srv/explorer/runs", "/"]) == "[Errno 2] No such file: '…/abc/points.parquet'"
     root = views.server_folders()[0]
     assert views.visitor_text(f"{root}/x failed") == "…/x failed"
+
+
+def test_cluster_ids_are_the_labels_that_have_rows(table_run):
+    assert views.cluster_ids(table_run) == sorted(set(int(c) for c in table_run.clusters.labels))
+    from dataclasses import replace
+
+    noisy = replace(table_run, clusters=replace(table_run.clusters, labels=np.array([3, -1, 3, 0, -1])))
+    assert views.cluster_ids(noisy) == [-1, 0, 3]

@@ -110,10 +110,22 @@ def cluster_names(result: "RunResult") -> dict[int, str]:
     return {c: f"{c}: {name}" for c, name in ex.names.items()}
 
 
+def cluster_ids(result: "RunResult") -> list[int]:
+    """The run's cluster numbers that have rows, sorted (-1 first when there is noise); a count, not a
+    sort, so it stays quick at a million rows."""
+    labels = np.asarray(result.clusters.labels, dtype=np.int64)
+    if len(labels) == 0:
+        return []
+    low = int(labels.min())
+    return [int(c) + low for c in np.flatnonzero(np.bincount(labels - low))]
+
+
 def _named(result: "RunResult", labels: np.ndarray) -> list[str]:
     """How each of ``labels`` is shown: "3: its name" (:func:`cluster_names`), else :func:`cluster_name`."""
-    names = cluster_names(result)  # once per call: hover labels are built for up to 100,000 rows
-    return [names.get(int(c)) or cluster_name(c) for c in labels]
+    names = cluster_names(result)  # once per call, and once per distinct label: maps hold a million rows
+    distinct, which = np.unique(np.asarray(labels, dtype=np.int64), return_inverse=True)
+    shown = np.array([names.get(int(c)) or cluster_name(c) for c in distinct] or [""], dtype=object)
+    return shown[which.reshape(-1)].tolist()
 
 
 def point_fields(result: "RunResult", index: np.ndarray, max_fields: int = 8) -> list[tuple[str, list[str]]]:
@@ -256,6 +268,87 @@ def top_anomalies(result: "RunResult", n: int = 20) -> np.ndarray:
 
 
 # -- selections ---------------------------------------------------------------------------------------
+def points_in_box(xy: np.ndarray, x: "Sequence[float]", y: "Sequence[float]") -> np.ndarray:
+    """(n,) bool: which points ``xy`` (n, 2) lie in the box spanning ``x`` = (x0, x1), ``y`` = (y0, y1)
+    (either order; edges included)."""
+    xy = np.asarray(xy)
+    (x0, x1), (y0, y1) = sorted(map(float, x[:2])), sorted(map(float, y[:2]))
+    px, py = xy[:, 0], xy[:, 1]
+    return (px >= x0) & (px <= x1) & (py >= y0) & (py <= y1)
+
+
+def points_in_polygon(xy: np.ndarray, x: "Sequence[float]", y: "Sequence[float]") -> np.ndarray:
+    """(n,) bool: which points ``xy`` (n, 2) lie inside the polygon with vertices ``x``, ``y`` (closed
+    for you; even-odd rule, as Plotly's lasso).
+
+    Vectorised and fast for a million points and a lasso of hundreds of vertices: the points are
+    sorted by y once, and each edge looks only at the points level with it (a ray cast to the left
+    crosses the edge, which flips their inside-ness)."""
+    xy = np.asarray(xy)
+    vx, vy = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    inside = np.zeros(len(xy), bool)
+    if len(vx) < 3 or len(vx) != len(vy) or len(xy) == 0:
+        return inside
+    px, py = xy[:, 0].astype(np.float64), xy[:, 1].astype(np.float64)
+    box = points_in_box(xy, (vx.min(), vx.max()), (vy.min(), vy.max()))
+    candidates = np.flatnonzero(box)
+    order = candidates[np.argsort(py[candidates], kind="stable")]
+    ys, xs = py[order], px[order]
+    flips = np.zeros(len(order), bool)
+    for (x1, y1), (x2, y2) in zip(zip(vx, vy), zip(np.roll(vx, -1), np.roll(vy, -1))):
+        if y1 == y2:
+            continue  # a level edge: a ray crosses it nowhere
+        lo, hi = np.searchsorted(ys, min(y1, y2), "left"), np.searchsorted(ys, max(y1, y2), "left")
+        if hi <= lo:
+            continue  # points with min(y) <= y < max(y): the half-open rule counts a shared vertex once
+        crossing = x1 + (ys[lo:hi] - y1) * (x2 - x1) / (y2 - y1)
+        flips[lo:hi] ^= xs[lo:hi] < crossing
+    inside[order] = flips
+    return inside
+
+
+def selection_shapes(selection: Any) -> list[tuple[str, list[float], list[float]]]:
+    """The boxes and lasso polygons of a Streamlit Plotly selection (``event.selection``: its ``box``
+    and ``lasso`` lists of ``{"x": [...], "y": [...]}`` in data coordinates) as ("box" | "lasso", x, y);
+    shapes that are malformed (not numbers, too few vertices) are left out."""
+    out: list[tuple[str, list[float], list[float]]] = []
+    for kind, need in (("box", 2), ("lasso", 3)):
+        shapes = selection.get(kind) if isinstance(selection, dict) else getattr(selection, kind, None)
+        for shape in shapes or []:
+            try:
+                x = [float(v) for v in shape.get("x", [])]
+                y = [float(v) for v in shape.get("y", [])]
+            except (AttributeError, TypeError, ValueError):
+                continue
+            if len(x) >= need and len(x) == len(y) and np.isfinite(x).all() and np.isfinite(y).all():
+                out.append((kind, x, y))
+    return out
+
+
+def rows_in_selection(embedding: np.ndarray, selection: Any) -> np.ndarray | None:
+    """Every row of the map ``embedding`` (n, 2+) inside the selection's boxes and lassos (their union),
+    whatever was drawn of it: sorted row numbers; None when the selection has no shape (nothing
+    dragged: a click, or nothing at all), so that the clicked points' rows count instead."""
+    shapes = selection_shapes(selection)
+    if not shapes:
+        return None
+    xy = np.asarray(embedding)[:, :2]
+    chosen = np.zeros(len(xy), bool)
+    for kind, x, y in shapes:
+        chosen |= points_in_box(xy, x, y) if kind == "box" else points_in_polygon(xy, x, y)
+    return np.flatnonzero(chosen)
+
+
+def selection_note(selected: np.ndarray, drawn: np.ndarray, total: int) -> str | None:
+    """When the map draws a sample of its ``total`` points as markers (rows ``drawn``), what the count of
+    the ``selected`` rows means: "The drawn sample shows 1,234 of them; ..."; None when all are drawn."""
+    if len(drawn) >= total:
+        return None
+    shown = int(np.isin(np.asarray(selected, dtype=np.int64), np.asarray(drawn, dtype=np.int64)).sum())
+    return (f"The sample drawn as markers shows {shown:,} of them: the selection holds every point inside "
+            "the shape, drawn or not.")
+
+
 def selection_table(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
     """The rows ``index`` for display and download: id, cluster, label, anomaly, then the table's columns
     (tables) or the features (embeddings; at most 50)."""
@@ -264,7 +357,7 @@ def selection_table(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
     from ..runs import named_points
 
     index = np.asarray(index, dtype=np.int64)
-    points = named_points(result).iloc[index].reset_index(drop=True)
+    points = named_points(_rows_of(result, index))  # the selected rows only: a map may hold a million
     points = points[[c for c in points.columns if c not in ("x", "y", "z")]]
     ds = result.dataset
     if ds.table is not None:
@@ -275,6 +368,19 @@ def selection_table(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
         names = ds.feature_names[:50]
         return pd.concat([points, pd.DataFrame(ds.X[index, : len(names)], columns=names)], axis=1)
     return points
+
+
+def _rows_of(result: "RunResult", index: np.ndarray) -> Any:
+    """What :func:`explorer.runs.named_points` reads of a run, for rows ``index`` only."""
+    from types import SimpleNamespace
+
+    ds, c = result.dataset, result.clusters
+    pick = (lambda a: None if a is None else np.asarray(a)[index])
+    return SimpleNamespace(
+        dataset=SimpleNamespace(ids=pick(ds.ids), labels=pick(ds.labels)),
+        clusters=SimpleNamespace(labels=c.labels[index], proba=pick(c.proba)),
+        embedding=result.embedding[index], anomaly=result.anomaly[index],
+        explanation=getattr(result, "explanation", None))
 
 
 def selection_csv(result: "RunResult", index: np.ndarray) -> bytes:

@@ -26,16 +26,21 @@ def blobs_rows(n: int = 150, seed: int = 0) -> list[list]:
     return [[f"s{i}", *(f"{v:.4f}" for v in X[i]), "xyz"[y[i]]] for i in range(n)]
 
 
+def row_of(customdata) -> int:
+    """A point's row number: its customdata, or the first of it (with the hover fields after it)."""
+    return int(customdata[0] if isinstance(customdata, (list, tuple)) else customdata)
+
+
 def rows_in_box(traces: list[dict], box: tuple[float, float, float, float]) -> set[int]:
     """Row numbers (customdata) of the drawn points inside the box (xmin, xmax, ymin, ymax)."""
     xmin, xmax, ymin, ymax = box
-    return {int(r) for t in traces for x, y, r in zip(t["x"], t["y"], t["customdata"])
+    return {row_of(r) for t in traces for x, y, r in zip(t["x"], t["y"], t["customdata"])
             if xmin <= x <= xmax and ymin <= y <= ymax}
 
 
 def selected_rows(traces: list[dict]) -> dict[str, list[int]]:
     """Cluster (trace name) -> row numbers Plotly marks selected."""
-    return {t["name"]: [int(t["customdata"][i]) for i in t["selectedpoints"]]
+    return {t["name"]: [row_of(t["customdata"][i]) for i in t["selectedpoints"]]
             for t in traces if t["selectedpoints"]}
 
 
@@ -206,6 +211,103 @@ def test_a_planted_table_through_the_suggested_settings(new_session, server, run
         legend = user.page.locator("g.legend")
         await _expect(legend.first).to_contain_text("0: loyal <b>seniors</b>", timeout=60_000)  # the legend names it
         await user.shot("12-understand")
+        assert await user.errors() == []
+
+    run(steps())
+
+
+def big_run(runs_dir, n: int = 60_000, seed: int = 1):
+    """A saved run of n points in 10 blobs on a ring (bench/browser_timing.py's synthetic run: arrays,
+    no pipeline)."""
+    import sys
+
+    from explorer.runs import save_run
+
+    from .driver import ROOT
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import browser_timing  # noqa: E402  (bench/ is not a package)
+
+    result = browser_timing.synthetic_result(n, seed=seed)
+    save_run(result, runs_dir)
+    return result
+
+
+async def drag_lasso(dash, corners: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Lasso Select in Plotly's modebar, then drag through ``corners`` (fractions of the plot area) and
+    back to the first; returns the path in data coordinates as the mouse drew it."""
+    plot = await dash.scatter()
+    await plot.hover()
+    await plot.locator('.modebar-btn[data-title="Lasso Select"]').click()
+    area = await dash.plot_area()
+    pixels = [(area["x"] + fx * area["width"], area["y"] + fy * area["height"]) for fx, fy in corners]
+    mouse = dash.page.mouse
+    await mouse.move(*pixels[0])
+    await mouse.down()
+    path = [pixels[0]]
+    for (x0, y0), (x1, y1) in zip(pixels, pixels[1:] + pixels[:1]):
+        for step in range(1, 11):
+            point = (x0 + (x1 - x0) * step / 10, y0 + (y1 - y0) * step / 10)
+            await mouse.move(*point)
+            path.append(point)
+    await mouse.up()
+    xs = await dash._to_data(plot, "xaxis", [p[0] for p in path])
+    ys = await dash._to_data(plot, "yaxis", [p[1] for p in path])
+    return list(zip(xs, ys))
+
+
+def test_a_large_map_is_a_density_image_and_a_box_or_lasso_selects_every_point_inside(new_session, server, run):
+    """60,000 points, more than the interactive cap: every point is drawn as a density image under a
+    uniform sample of markers, and a box or a lasso selects every point inside it, drawn or not."""
+    from explorer import plots
+    from explorer.dashboard import views
+
+    result = big_run(server.runs_dir)
+    emb = result.embedding.astype(np.float64)
+    cap = plots.DISPLAY_CAP
+    user = new_session("bigmap", server.url)
+
+    async def steps() -> None:
+        await user.open(f"?run={result.run_id}", heading="Explore")
+        await user.scatter()
+        traces = await user.figure(points=cap)
+        assert sum(len(t["x"]) for t in traces) == cap  # the markers: the sample
+        drawn = {row_of(cd) for t in traces for cd in t["customdata"]}
+        assert len(drawn) == cap
+        image = await user.page.evaluate("""() => {
+            const gd = document.querySelector('.js-plotly-plot');
+            const el = gd.querySelector('.imagelayer image');
+            return {source: (gd.layout.images[0] || {}).source.slice(0, 22), drawn: !!el,
+                    x: gd.layout.images[0].x, sizex: gd.layout.images[0].sizex};
+        }""")
+        assert image["source"] == "data:image/png;base64," and image["drawn"]  # every point, as one picture
+        assert image["x"] <= emb[:, 0].min() and image["x"] + image["sizex"] >= emb[:, 0].max()
+        await user.see(f"All {len(emb):,} points are drawn as a density image")
+        await user.shot("13-density")
+
+        xmin, xmax, ymin, ymax = await user.box_select((0.05, 0.05, 0.5, 0.55))
+        count = await user.selected_count()
+        x, y = emb[:, 0], emb[:, 1]
+        pad_x, pad_y = 0.002 * (xmax - xmin), 0.002 * (ymax - ymin)  # a pixel or so either way
+        surely = ((x > xmin + pad_x) & (x < xmax - pad_x) & (y > ymin + pad_y) & (y < ymax - pad_y)).sum()
+        maybe = ((x > xmin - pad_x) & (x < xmax + pad_x) & (y > ymin - pad_y) & (y < ymax + pad_y)).sum()
+        drawn_inside = sum(1 for r in drawn if xmin <= x[r] <= xmax and ymin <= y[r] <= ymax)
+        assert surely <= count <= maybe and count > drawn_inside > 0  # all points inside, not the sample's
+        note = await user.see("The sample drawn as markers shows")
+        shown = int(re.search(r"shows ([\d,]+) of them", await note.inner_text()).group(1).replace(",", ""))
+        assert abs(shown - drawn_inside) <= max(3, 0.01 * drawn_inside)
+        await user.shot("14-density-box")
+        assert await user.errors() == []
+
+        area = await user.plot_area()  # a double-click clears the selection
+        await user.page.mouse.dblclick(area["x"] + 0.97 * area["width"], area["y"] + 0.03 * area["height"])
+        await user.see("Drag a box or a lasso over the map")
+        path = await drag_lasso(user, [(0.5, 0.1), (0.95, 0.5), (0.5, 0.9)])
+        count = await user.selected_count()
+        px, py = zip(*path)
+        expected = int(views.points_in_polygon(emb, px, py).sum())
+        assert expected > cap // 10 and abs(count - expected) <= max(20, 0.01 * expected)
+        await user.shot("15-density-lasso")
         assert await user.errors() == []
 
     run(steps())
