@@ -216,10 +216,12 @@ def _browser(b: dict | None, lines: list[str]) -> None:
     m = b.get("machine", {})
     lines += [f"`python bench/browser_timing.py` ({b['what']}; {b['repeats']} repeats; {m.get('cores')} cores, "
               f"load average at the start {load_average(m)}). More in [LOAD.md](LOAD.md).", "",
-              "| points | open the link (s) | re-colour (s, median) | box-select (s, median) | server RSS (MiB) |",
-              "|---|---|---|---|---|"]
+              "| points | markers drawn | open the link (s) | re-colour (s, median) | box-select (s, median) | server RSS (MiB) |",
+              "|---|---|---|---|---|---|"]
     for r in b["results"]:
-        lines.append(f"| {r['points']:,} | {r['open_link_s']} | {r['recolour_s']['median']} | "
+        markers = r.get("display_cap")
+        drawn = (f"{min(markers, r['points']):,}" + (" + density image" if r.get("density_image") else "")) if markers else "all"
+        lines.append(f"| {r['points']:,} | {drawn} | {r['open_link_s']} | {r['recolour_s']['median']} | "
                      f"{r['box_select_s']['median']} | {r['server_rss_mib']} |")
     lines.append("")
 

@@ -107,7 +107,9 @@ class Neighbors:
                                        n_trees=n_trees, n_iters=n_iters, max_candidates=60, low_memory=True,
                                        n_jobs=1 if random_state is not None else -1, compressed=False, verbose=False)
             idx, dist = self.index.neighbor_graph
-        self.indices = np.ascontiguousarray(idx, dtype=np.int64)
+        # int32 / float32, as pynndescent gives them: the dtypes UMAP's compiled (and cached) kernels were
+        # compiled for; int64 indices would make numba compile them afresh, minutes on a busy machine
+        self.indices = np.ascontiguousarray(idx, dtype=np.int32)
         self.distances = np.ascontiguousarray(dist, dtype=np.float32)
 
     def graph(self, k: int) -> tuple[np.ndarray, np.ndarray]:
