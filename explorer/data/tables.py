@@ -12,7 +12,7 @@ import io
 import re
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -23,9 +23,11 @@ from ..limits import Limits
 from ..validation import MIN_ROWS
 from .budgets import read_parquet_table
 from .common import (
-    SCALINGS, VALUE_BYTES, LoadGuard, Source, check_decoded_bytes, check_min_rows, display_name, extension,
-    list_some, plural, read_source, resolve_scaling, scale_features, scaling_sentence, usable_labels, values_to_str,
+    FEATURE_BYTES, SCALINGS, VALUE_BYTES, LoadGuard, Source, check_decoded_bytes, check_min_rows, display_name,
+    extension, list_some, plural, ranges_shared, read_source, scale_features, scaling_sentence, source_name,
+    usable_labels, values_to_str,
 )
+from . import streamed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -201,19 +203,25 @@ def _unique_names(names: list[str], report: LoadReport | None) -> list[str]:
     return out
 
 
-def _read_frame(data: bytes, fname: str, options: TableOptions, limits: Limits,
+def _read_frame(data: "bytes | IO[bytes]", fname: str, options: TableOptions, limits: Limits,
                 report: LoadReport | None, nrows: int | None = None,
                 guard: LoadGuard | None = None) -> "pd.DataFrame":
-    """Bytes of a CSV/TSV/Parquet file -> DataFrame with unique string column names.
+    """Bytes (or a seekable binary file) of a CSV/TSV/Parquet file -> DataFrame with unique string
+    column names.
 
     The decoded size is checked against ``limits.max_decoded_bytes`` before pandas parses anything:
-    from the Parquet footer, or from the CSV's rows x columns counted by the scan.
+    from the Parquet footer, or from the CSV's rows x columns counted by the scan. A Parquet file is
+    read in batches; a CSV of :data:`~explorer.data.streamed.STREAM_MIN_BYTES` or more (or a file,
+    not bytes) is streamed by pyarrow (see ``streamed.py``), smaller ones are read whole.
     """
     import pandas as pd
 
     guard = guard or LoadGuard(limits)
     if extension(fname) in (".parquet", ".pq"):
-        return _read_parquet(data, fname, limits, report, nrows)
+        return _read_parquet(data, fname, limits, report, nrows, guard)
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) >= streamed.STREAM_MIN_BYTES:
+        return streamed.read_csv_streamed(io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data,
+                                 fname, options, limits, report, nrows, guard)
     if not data.strip():
         raise InputError(f"{fname} is empty; it needs a header line and at least {MIN_ROWS} rows.")
     text = _decode(data, fname, options.encoding, report)
@@ -233,6 +241,19 @@ def _read_frame(data: bytes, fname: str, options: TableOptions, limits: Limits,
         report.note(f"Columns are separated by {'a tab' if delimiter == chr(9) else repr(delimiter)}.")
     df.attrs["delimiter"] = delimiter  # decides what a comma inside a number means (profile_column)
     return df
+
+
+def table_input(source: Source, name: str | None, limits: Limits) -> "tuple[str, bytes | IO[bytes]]":
+    """(file name, what :func:`_read_frame` reads): a :class:`~explorer.data.sources.ServerFile`
+    stays a file (streamed; ``max_upload_bytes`` does not apply) unless it is a small CSV, which is
+    read whole like an upload; anything else is read by :func:`read_source`."""
+    from .sources import ServerFile
+
+    if isinstance(source, ServerFile):
+        fname = source_name(source, name)
+        if extension(fname) in (".parquet", ".pq") or source.size is None or source.size >= streamed.STREAM_MIN_BYTES:
+            return fname, source
+    return read_source(source, name, limits)
 
 
 def _normalize_newlines(text: str, fname: str, report: LoadReport | None) -> str:
@@ -256,11 +277,9 @@ def _excel_sep_line(text: str, fname: str, report: LoadReport | None) -> tuple[s
     return rest, found.group(1)
 
 
-def _read_parquet(data: bytes, fname: str, limits: Limits, report: LoadReport | None,
-                  nrows: int | None) -> "pd.DataFrame":
-    table = read_parquet_table(data, fname, limits)
-    if nrows is not None:
-        table = table.slice(0, nrows)
+def _read_parquet(data: "bytes | IO[bytes]", fname: str, limits: Limits, report: LoadReport | None,
+                  nrows: int | None, guard: LoadGuard) -> "pd.DataFrame":
+    table = read_parquet_table(data, fname, limits, nrows=nrows, between_batches=lambda: guard.check(f"loading {fname}"))
     df = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
     df.columns = _unique_names([str(c) for c in df.columns], report)
@@ -387,7 +406,7 @@ def read_table_preview(source: Source, name: str | None = None, nrows: int | Non
     treat the column; missing counts what it would fill in (blanks, junk, infinities).
     """
     options, limits = options or TableOptions(), limits or Limits()
-    fname, data = read_source(source, name, limits)
+    fname, data = table_input(source, name, limits)
     df = _read_frame(data, fname, options, limits, None, nrows, LoadGuard(limits, should_stop))
     return df, summarize(df)
 
@@ -424,19 +443,61 @@ def _is_row_number(name: str, values: "pd.Series") -> bool:
     return bool(np.array_equal(v, start) or np.array_equal(v, start + 1))
 
 
-def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, report: LoadReport,
-            auto: bool, limits: Limits, guard: LoadGuard) -> tuple[np.ndarray, list[str]]:
-    """Feature columns -> (X (n, d) float64, d names); fills report.dropped_columns/imputed/encoded.
+@dataclass
+class _Feature:
+    """One source column's share of X, planned before X is built: a number (its imputed float64
+    values, kept only when they can't be taken from the table again cheaply) or a category's codes."""
 
-    One-hot encoding widens the table: X's size is checked against ``limits.max_decoded_bytes`` as
-    each column is added, before it is built."""
+    column: str
+    names: list[str]
+    fill: float = 0.0  # the median put in for missing numbers
+    lo: float = 0.0  # the numbers' range, after filling
+    hi: float = 0.0
+    skewed: bool = False  # a log(1 + x) candidate for "auto" scaling
+    values: np.ndarray | None = None  # (n,) float64, for numbers parsed from text
+    codes: np.ndarray | None = None  # (n,) int16 level index of a categorical column (-1: none of them)
+
+    @property
+    def numeric(self) -> bool:
+        return self.codes is None
+
+
+def _numbers(series: "pd.Series") -> np.ndarray:
+    """A numeric column as float64 (n,), infinities and huge values made missing (as :func:`profile_column`)."""
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values) | (np.abs(values) > HUGE)
+    if bad.any():
+        values = np.where(bad, np.nan, values)
+    return values
+
+
+def _feature_values(df: "pd.DataFrame", feature: _Feature) -> np.ndarray:
+    """The filled float64 values (n,) of a numeric feature, from what was kept or from the table."""
+    if feature.values is not None:
+        return feature.values
+    values = _numbers(df[feature.column])
+    missing = np.isnan(values)
+    return np.where(missing, feature.fill, values) if missing.any() else values
+
+
+def _plan(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, report: LoadReport,
+          auto: bool, limits: Limits, guard: LoadGuard) -> list[_Feature]:
+    """Feature columns -> their plan (d names in all); fills report.dropped_columns/imputed/encoded.
+
+    Each column is profiled once; numbers keep only their fill value, range and skew (their values
+    are taken from the table again when X is built), categories their (n,) level codes. So no
+    float64 copy of the features is held. One-hot encoding widens the table: X's size (float32) is
+    checked against ``limits.max_decoded_bytes`` as each column is added, before it is built."""
+    from pandas.api import types as pdt
+    from scipy.stats import skew
+
     n = len(df)
+    plan: list[_Feature] = []
+    width = 0
 
     def widen(k: int) -> None:
-        check_decoded_bytes(limits, n * (len(names) + k) * VALUE_BYTES,
-                            f"{report.source} encoded ({n:,} rows x {len(names) + k:,} features)")
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
+        check_decoded_bytes(limits, n * (width + k) * FEATURE_BYTES,
+                            f"{report.source} encoded ({n:,} rows x {width + k:,} features)")
     drops: dict[str, list[str]] = {}
 
     def drop(col: str, why: str) -> None:
@@ -465,12 +526,17 @@ def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, 
                 report.note(f"Column '{col}' groups thousands with commas (\"1,000\" is one thousand); "
                             "they were read as such.")
             values = p.values.to_numpy(dtype=np.float64)
+            fill = float(np.nanmedian(values)) if p.missing else 0.0
             if p.missing:
-                values = np.where(np.isnan(values), float(np.nanmedian(values)), values)
+                values = np.where(np.isnan(values), fill, values)
                 report.imputed[col] = p.missing
             widen(1)
-            blocks.append(values[:, None])
-            names.append(col)
+            from_text = not (pdt.is_numeric_dtype(df[col]) and not pdt.is_bool_dtype(df[col]))
+            lo, hi = float(values.min()), float(values.max())
+            skewed = bool(options.scaling == "auto" and lo >= 0 and len(np.unique(values[: 50_000])) > SKEW_MIN_VALUES
+                          and skew(values) > SKEW_LOG)
+            plan.append(_Feature(col, [col], fill, lo, hi, skewed, values if from_text else None))
+            width += 1
             continue
         values = p.values
         counts = values.value_counts()
@@ -489,9 +555,11 @@ def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, 
                         f"were folded into 'other'.")
         widen(len(categories))
         arr = values.to_numpy(dtype=object)
-        onehot = np.stack([arr == c for c in keep] + ([~np.isin(arr, keep)] if folded else []), axis=1)
-        blocks.append(onehot.astype(np.float64))
-        names.extend(f"{col}={c}" for c in categories)
+        codes = np.full(n, len(keep) if folded else -1, dtype=np.int16)
+        for k, c in enumerate(keep):
+            codes[arr == c] = k
+        plan.append(_Feature(col, [f"{col}={c}" for c in categories], codes=codes))
+        width += len(categories)
         report.encoded[col] = [str(c) for c in categories]
 
     for why, cols in drops.items():
@@ -504,8 +572,7 @@ def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, 
     if report.encoded:
         detail = ", ".join(f"'{c}' ({len(v)})" for c, v in report.encoded.items())
         report.note(f"One-hot encoded {plural(len(report.encoded), 'categorical column')}: {detail}.")
-    X = np.hstack(blocks) if blocks else np.zeros((n, 0))
-    return X, names
+    return plan
 
 
 # ------------------------------------------------------------------------------------------- load
@@ -562,8 +629,10 @@ SKEW_LOG = 1.0  # "auto" scaling takes log(1 + x) of non-negative columns more s
 SKEW_MIN_VALUES = 10  # ... that have more distinct values than this (small counts and scales stay as they are)
 
 
-def _scale_mixed(X: np.ndarray, names: list[str], options: TableOptions, report: LoadReport) -> str:
-    """Scale the numeric columns of X (n, d) in place and weight the one-hot ones; returns the scaling used.
+def _build(df: "pd.DataFrame", plan: list[_Feature], options: TableOptions, report: LoadReport,
+           guard: LoadGuard) -> np.ndarray:
+    """X (n, d) float32, filled one column at a time: each number scaled in float64 and then stored,
+    each category's indicators written where its codes say; returns X, sets ``report.scaling``.
 
     Numbers: "auto" takes log(1 + x) of strongly right-skewed non-negative columns (incomes, amounts,
     durations: their segments differ by factors, not by fixed amounts) and then standardizes, unless
@@ -572,31 +641,52 @@ def _scale_mixed(X: np.ndarray, names: list[str], options: TableOptions, report:
     rows one standard deviation apart in a number, whatever the number of levels; rare levels weigh
     no more than common ones (measured over the table suite in docs/BENCHMARKS.md).
     """
-    from scipy.stats import skew
-
-    is_cat = np.array(["=" in n and n.split("=", 1)[0] in report.encoded for n in names], dtype=bool)
-    num = np.flatnonzero(~is_cat)
-    scaling = resolve_scaling(X[:, num], options.scaling) if len(num) else (
-        "standard" if options.scaling == "auto" else options.scaling)
-    if options.scaling == "auto" and scaling == "standard" and len(num):
-        logged = []
-        for j in num:
-            col = X[:, j]
-            if col.min() >= 0 and len(np.unique(col[: 50_000])) > SKEW_MIN_VALUES and skew(col) > SKEW_LOG:
-                X[:, j] = np.log1p(col)
-                logged.append(names[j])
-        if logged:
-            report.transformed = {c: "log(1 + x)" for c in logged}
-            report.note(f"Took log(1 + x) of {plural(len(logged), 'right-skewed column')} before scaling "
-                        f"(their values spread over orders of magnitude): {', '.join(repr(c) for c in logged)}.")
-    if len(num):
-        X[:, num] = scale_features(X[:, num], scaling)
-        report.note(scaling_sentence(scaling, len(num), "numeric feature" if is_cat.any() else "feature"))
-    if is_cat.any() and scaling != "none":
-        X[:, is_cat] *= CATEGORY_WEIGHT
+    numbers = [f for f in plan if f.numeric]
+    has_cat = len(numbers) < len(plan)
+    lo = np.array([f.lo for f in numbers])
+    hi = np.array([f.hi for f in numbers])
+    if options.scaling == "auto":
+        scaling = "shared" if len(numbers) >= 2 and ranges_shared(lo, hi) else "standard"
+    else:
+        scaling = options.scaling
+    logged = [f.column for f in numbers if f.skewed] if options.scaling == "auto" and scaling == "standard" else []
+    if logged:
+        report.transformed = {c: "log(1 + x)" for c in logged}
+        report.note(f"Took log(1 + x) of {plural(len(logged), 'right-skewed column')} before scaling "
+                    f"(their values spread over orders of magnitude): {', '.join(repr(c) for c in logged)}.")
+    if numbers:
+        report.note(scaling_sentence(scaling, len(numbers), "numeric feature" if has_cat else "feature"))
+    weight = CATEGORY_WEIGHT if scaling != "none" else 1.0
+    if has_cat and scaling != "none":
         report.note(f"One-hot columns are 0 or {CATEGORY_WEIGHT:.3f}, so a different category counts as much as "
                     "one standard deviation of a number, whatever the number of categories.")
-    return scaling
+    shared_lo, shared_hi = (float(lo.min()), float(hi.max())) if len(numbers) else (0.0, 1.0)
+    X = np.zeros((len(df), sum(len(f.names) for f in plan)), dtype=np.float32)
+    top = np.finfo(np.float32).max
+    j = 0
+    for feature in plan:
+        guard.check(f"loading {report.source}")
+        if feature.numeric:
+            values = _feature_values(df, feature)
+            if feature.column in report.transformed:
+                values = np.log1p(values)
+            if scaling == "shared":
+                values = (values - shared_lo) / (shared_hi - shared_lo if shared_hi > shared_lo else 1.0)
+                if feature.lo == feature.hi:
+                    values = np.zeros_like(values)
+            else:
+                values = scale_features(values[:, None], scaling)[:, 0]
+            X[:, j] = np.clip(values, -top, top)
+            feature.values = None  # the float64 copy is done with
+            j += 1
+            continue
+        codes = feature.codes
+        for k in range(len(feature.names)):
+            X[codes == k, j + k] = weight  # type: ignore[operator]
+        feature.codes = None
+        j += len(feature.names)
+    report.scaling = scaling
+    return X
 
 
 def load_table(source: Source, name: str | None = None, options: TableOptions | None = None,
@@ -612,14 +702,15 @@ def load_table(source: Source, name: str | None = None, options: TableOptions | 
     options, limits = options or TableOptions(), limits or Limits()
     options.validate()
     guard = LoadGuard(limits, should_stop)
-    fname, data = read_source(source, name, limits)
+    fname, data = table_input(source, name, limits)
     report = LoadReport(source=fname, kind="table")
     df = _read_frame(data, fname, options, limits, report, guard=guard)
     del data
     report.n_rows_read = len(df)
     check_min_rows(len(df), fname)
     feature_cols, labels, ids = _pick_columns(df, options, fname, report)
-    X, names = _encode(df, feature_cols, options, report, options.columns is None, limits, guard)
+    plan = _plan(df, feature_cols, options, report, options.columns is None, limits, guard)
+    names = [n for f in plan for n in f.names]
     if not names:
         why = "; ".join(f"'{c}': {r}" for c, r in report.dropped_columns.items()) or "no columns were chosen"
         one_column = (" Only one column was found: if the file's columns are separated by something other than "
@@ -627,8 +718,7 @@ def load_table(source: Source, name: str | None = None, options: TableOptions | 
                       if len(df.columns) == 1 and re.search(r"[^\w\s.()-]", str(df.columns[0])) else "")
         raise InputError(f"{fname}: no usable feature columns are left ({why}). "
                          f"Choose other columns, or add numeric or categorical columns.{one_column}")
-    report.scaling = _scale_mixed(X, names, options, report)
-    X32 = np.clip(X, -np.finfo(np.float32).max, np.finfo(np.float32).max).astype(np.float32)
-    report.n_rows, report.n_features = X32.shape
-    return Dataset(X=X32, feature_names=names, ids=ids, report=report, kind="table",
+    X = _build(df, plan, options, report, guard)
+    report.n_rows, report.n_features = X.shape
+    return Dataset(X=X, feature_names=names, ids=ids, report=report, kind="table",
                    name=display_name(fname), labels=labels, table=df)
