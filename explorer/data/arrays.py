@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from typing import IO
 
 import numpy as np
 
@@ -231,7 +232,7 @@ def load_array(source: Source, name: str | None = None, limits: Limits | None = 
 
 
 # --------------------------------------------------------------------------------- parquet vectors
-def parquet_holds_vectors(data: bytes) -> bool:
+def parquet_holds_vectors(data: "bytes | IO[bytes]") -> bool:
     """True when a Parquet file is vectors: a list column of numbers, or only numeric columns named
     dim0, dim1, ... (besides id and label columns). A list of strings (tags) is no vector: such a file
     is a table. False also when it can't be read (the table loader says why)."""
@@ -239,7 +240,11 @@ def parquet_holds_vectors(data: bytes) -> bool:
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(io.BytesIO(data))
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            schema = pq.read_schema(io.BytesIO(data))
+        else:
+            data.seek(0)
+            schema = pq.read_schema(data)
     except (pa.ArrowException, OSError, ValueError):
         return False
     if any(_is_number_list(f.type) for f in schema):
@@ -277,8 +282,10 @@ def load_vectors_parquet(source: Source, name: str | None = None, limits: Limits
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from .tables import table_input
+
     limits = limits or Limits()
-    fname, data = read_source(source, name, limits)
+    fname, data = table_input(source, name, limits)
     report = LoadReport(source=fname, kind="embeddings")
     table = read_parquet_table(data, fname, limits)
     names = table.column_names

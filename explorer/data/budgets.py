@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import ExplorerError, InputError
 from ..limits import Limits
 from .common import VALUE_BYTES, check_decoded_bytes
 
@@ -227,6 +227,8 @@ def read_parquet_table(data: "bytes | IO[bytes]", fname: str, limits: Limits, *,
                 break
         table = pa.Table.from_batches(batches, schema=batches[0].schema) if batches else \
             pf.schema_arrow.empty_table()  # type: ignore[attr-defined]
+    except ExplorerError:  # a cap, Stop: they say what they are
+        raise
     except (pa.ArrowException, OSError, ValueError) as e:
         raise InputError(f"{fname} is not a readable Parquet file ({e}).") from None
     del batches

@@ -37,6 +37,7 @@ ENV_URL_SCHEMES = "EXPLORER_URL_SCHEMES"
 NEVER_SCHEMES = frozenset({"file", "local"})  # the server's own disk: only through EXPLORER_DATA_DIR
 HTTP_SCHEMES = frozenset({"http", "https"})
 MAX_SPEC_CHARS = 2_000
+READ_PIECE_BYTES = 8 * 2**20  # a read fetches this much at a time, reporting progress after each piece
 
 # on_progress(bytes read so far, total bytes or None when the size is not known)
 ReadProgress = Callable[[int, "int | None"], None]
@@ -128,14 +129,24 @@ class ServerFile:
 
     # the file protocol -----------------------------------------------------------------------
     def read(self, n: int = -1) -> bytes:
-        data = self._raw.read(n if n is not None and n >= 0 else -1)
-        self._advanced()
-        return data
+        """At most ``n`` bytes (all that is left when ``n`` < 0), fetched in pieces of
+        :data:`READ_PIECE_BYTES` so that progress and the time cap are checked while a big read runs."""
+        pieces = []
+        left = n if n is not None and n >= 0 else None
+        while left is None or left > 0:
+            piece = self._raw.read(READ_PIECE_BYTES if left is None else min(left, READ_PIECE_BYTES))
+            if not piece:
+                break
+            pieces.append(piece)
+            if left is not None:
+                left -= len(piece)
+            self._advanced()
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def readinto(self, buffer: "bytearray | memoryview") -> int:
-        got = self._raw.readinto(buffer)  # type: ignore[attr-defined]
-        self._advanced()
-        return got or 0
+        data = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
 
     def seek(self, offset: int, whence: int = 0) -> int:
         return self._raw.seek(offset, whence)
