@@ -275,7 +275,7 @@ def _open_url(spec: str, limits: Limits, on_progress: ReadProgress | None, polic
     except ImportError as e:
         raise InputError(f"{spec}: reading {scheme}:// URLs needs a package that is not installed ({e}).") from None
     options: dict[str, object] = {}
-    if scheme in HTTP_SCHEMES:
+    if scheme in HTTP_SCHEMES and not policy.any_url:  # the dashboard; the CLI's user may fetch their own hosts
         _refuse_private_host(spec)
         options["allow_redirects"] = False  # a public address must not send us on to a private one
     try:

@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Literal
 import numpy as np
 
 from ..dataset import Dataset, LoadReport
-from ..errors import InputError
+from ..errors import InputError, LimitError
 from ..events import StopCheck
 from ..limits import Limits
 from ..validation import MIN_ROWS
@@ -244,16 +244,42 @@ def _read_frame(data: "bytes | IO[bytes]", fname: str, options: TableOptions, li
 
 
 def table_input(source: Source, name: str | None, limits: Limits) -> "tuple[str, bytes | IO[bytes]]":
-    """(file name, what :func:`_read_frame` reads): a :class:`~explorer.data.sources.ServerFile`
-    stays a file (streamed; ``max_upload_bytes`` does not apply) unless it is a small CSV, which is
-    read whole like an upload; anything else is read by :func:`read_source`."""
+    """(file name, what :func:`_read_frame` reads). A Parquet file, or a CSV of
+    :data:`~explorer.data.streamed.STREAM_MIN_BYTES` or more, given as a path or as a
+    :class:`~explorer.data.sources.ServerFile` stays a file, read in batches; anything else is read
+    whole by :func:`read_source`. A path is held to ``max_upload_bytes`` (from its size, before it is
+    read); a ServerFile (a path or URL the server opened for a user) is not."""
+    import os
+
+    from .common import is_path, open_regular_file
     from .sources import ServerFile
 
-    if isinstance(source, ServerFile):
-        fname = source_name(source, name)
-        if extension(fname) in (".parquet", ".pq") or source.size is None or source.size >= streamed.STREAM_MIN_BYTES:
-            return fname, source
+    fname = source_name(source, name)
+    parquet = extension(fname) in (".parquet", ".pq")
+    if is_path(source):
+        from pathlib import Path
+
+        raw = open_regular_file(Path(source))  # type: ignore[arg-type]
+        size = os.fstat(raw.fileno()).st_size
+        if parquet or size >= streamed.STREAM_MIN_BYTES:
+            try:
+                limits.check("max_upload_bytes", size, f"{fname} is {size:,} bytes")
+            except LimitError:
+                raw.close()
+                raise
+            return fname, ServerFile(raw, fname, str(source), size, limits)
+        raw.close()
+    if isinstance(source, ServerFile) and (parquet or source.size is None or source.size >= streamed.STREAM_MIN_BYTES):
+        return fname, source
     return read_source(source, name, limits)
+
+
+def _close_opened(source: Source, data: object) -> None:
+    """Close the file :func:`table_input` opened for a path (one given open stays open)."""
+    from .common import is_path
+
+    if is_path(source) and hasattr(data, "close"):
+        data.close()  # type: ignore[union-attr]
 
 
 def _normalize_newlines(text: str, fname: str, report: LoadReport | None) -> str:
@@ -407,7 +433,10 @@ def read_table_preview(source: Source, name: str | None = None, nrows: int | Non
     """
     options, limits = options or TableOptions(), limits or Limits()
     fname, data = table_input(source, name, limits)
-    df = _read_frame(data, fname, options, limits, None, nrows, LoadGuard(limits, should_stop))
+    try:
+        df = _read_frame(data, fname, options, limits, None, nrows, LoadGuard(limits, should_stop))
+    finally:
+        _close_opened(source, data)
     return df, summarize(df)
 
 
@@ -704,7 +733,10 @@ def load_table(source: Source, name: str | None = None, options: TableOptions | 
     guard = LoadGuard(limits, should_stop)
     fname, data = table_input(source, name, limits)
     report = LoadReport(source=fname, kind="table")
-    df = _read_frame(data, fname, options, limits, report, guard=guard)
+    try:
+        df = _read_frame(data, fname, options, limits, report, guard=guard)
+    finally:
+        _close_opened(source, data)
     del data
     report.n_rows_read = len(df)
     check_min_rows(len(df), fname)
