@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Callable, Literal
 
-Stage = Literal["train", "cluster", "refine", "project", "evaluate", "explain", "done"]
+Stage = Literal["load", "train", "cluster", "refine", "project", "evaluate", "explain", "done"]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import posixpath
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -99,16 +100,25 @@ class SourcePolicy:
         """One sentence on what may be opened, for the dashboard's help text."""
         parts = []
         if self.allows_paths:
-            parts.append("any path on the server" if self.any_path else f"files under {self.data_dir}")
+            parts.append("any path on the server" if self.any_path else "paths of files in the server's data folder "
+                         "(relative to it)")
         if self.allows_urls:
             parts.append("URLs of any scheme" if self.any_url else
                          "URLs starting " + ", ".join(f"{s}://" for s in sorted(self.url_schemes)))
         return "You can give " + " or ".join(parts) + "." if parts else "Nothing on the server can be opened."
 
 
+IPV6_HOST_RE = re.compile(r"\[[0-9A-Fa-f:.%]*\]")  # "[::1]": its colons are no chain
+
+
 def is_url(spec: str) -> bool:
     """True when ``spec`` names a URL ("s3://bucket/key", "memory://x") rather than a local path."""
-    return "://" in spec or "::" in spec
+    return "://" in spec or _chained(spec)
+
+
+def _chained(spec: str) -> bool:
+    """fsspec's chained URLs ("simplecache::s3://...") join several file systems with "::"."""
+    return "::" in IPV6_HOST_RE.sub("", spec)
 
 
 class ServerFile:
@@ -242,21 +252,25 @@ def _open_path(spec: str, limits: Limits, on_progress: ReadProgress | None, poli
         given = root / given
     real = Path(os.path.realpath(given))  # every link and ".." resolved
     if root is not None and not real.is_relative_to(root):
-        raise InputError(f"{spec}: is outside the folder files may be read from ({root}), once its links "
-                         "and '..' are followed; give a path inside that folder.")
+        raise InputError(f"{spec}: is outside the server's data folder once its links and '..' are followed; "
+                         "give a path inside that folder.")
     if real.is_dir():
         return real
-    raw = open_regular_file(real)
+    try:
+        raw = open_regular_file(real)
+    except InputError as e:  # named as the user wrote it: the server's own folders are not shown
+        raise InputError(str(e).replace(str(real), spec)) from None
     return ServerFile(raw, real.name, spec, os.fstat(raw.fileno()).st_size, limits, on_progress)
 
 
 # -------------------------------------------------------------------------------------------- URLs
 def _open_url(spec: str, limits: Limits, on_progress: ReadProgress | None, policy: SourcePolicy) -> ServerFile:
-    if "::" in spec:
+    if _chained(spec):
         raise InputError(f"{spec}: chained URLs (with '::') are not read; give one plain URL.")
     scheme = spec.split("://", 1)[0].lower()
     if scheme in NEVER_SCHEMES:
-        raise InputError(f"{spec}: {scheme}:// URLs are never read; give a path under the data folder instead.")
+        instead = "its path" if policy.any_path else "a path under the data folder"
+        raise InputError(f"{spec}: {scheme}:// URLs are never read; give {instead} instead.")
     if not policy.allows_urls:
         raise InputError(f"reading URLs is off here; an operator can allow some schemes with "
                          f"{ENV_URL_SCHEMES}=s3,gs,https (see docs/SECURITY.md).")
@@ -264,6 +278,10 @@ def _open_url(spec: str, limits: Limits, on_progress: ReadProgress | None, polic
         allowed = ", ".join(f"{s}://" for s in sorted(policy.url_schemes))
         raise InputError(f"{spec}: {scheme}:// URLs are not allowed here (allowed: {allowed}); an operator can "
                          f"change {ENV_URL_SCHEMES}.")
+    options: dict[str, object] = {}
+    if scheme in HTTP_SCHEMES and not policy.any_url:  # the dashboard; the CLI's user may fetch their own hosts
+        _refuse_private_host(spec)
+        options["allow_redirects"] = False  # a public address must not send us on to a private one
     try:
         import fsspec
     except ImportError:
@@ -274,10 +292,6 @@ def _open_url(spec: str, limits: Limits, on_progress: ReadProgress | None, polic
         raise InputError(f"{spec}: the URL scheme {scheme}:// is not known to fsspec.") from None
     except ImportError as e:
         raise InputError(f"{spec}: reading {scheme}:// URLs needs a package that is not installed ({e}).") from None
-    options: dict[str, object] = {}
-    if scheme in HTTP_SCHEMES and not policy.any_url:  # the dashboard; the CLI's user may fetch their own hosts
-        _refuse_private_host(spec)
-        options["allow_redirects"] = False  # a public address must not send us on to a private one
     try:
         fs, path = fsspec.core.url_to_fs(spec, **options)
         info = fs.info(path)
@@ -314,3 +328,19 @@ def _refuse_private_host(spec: str) -> None:
         if not address.is_global or address.is_multicast:
             raise InputError(f"{spec}: the host {host} is a local or private address ({address}); only public hosts "
                              "can be fetched.")
+
+
+def load_from_server(spec: str, *, table: "object | None" = None, images: "object | None" = None,
+                     limits: Limits | None = None, policy: SourcePolicy | None = None,
+                     on_progress: ReadProgress | None = None, should_stop: "Callable[[], bool] | None" = None) -> "object":
+    """:func:`open_source` then :func:`explorer.data.load` (``table``, ``images``: their options),
+    closing the file whatever happens; returns the Dataset. What a dashboard job runs."""
+    from . import load
+
+    limits = limits or Limits()
+    source = open_source(spec, limits, on_progress, policy=policy)
+    try:
+        return load(source, table=table, images=images, limits=limits, should_stop=should_stop)  # type: ignore[arg-type]
+    finally:
+        if isinstance(source, ServerFile):
+            source.close()
