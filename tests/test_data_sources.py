@@ -273,3 +273,43 @@ def test_the_cli_reads_a_url(tmp_path, capsys):
     assert main(["run", "file:///etc/passwd", "--out", str(tmp_path / "runs")]) == 2
     assert "never read" in capsys.readouterr().err
     assert os.listdir(tmp_path / "runs")  # the first run was saved
+
+
+# ------------------------------------------------------------------------------ the Data page
+SERVER_CHOICE = "A path or URL on the server"
+
+
+def data_page(tmp_path, monkeypatch, **env: str):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EXPLORER_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("EXPLORER_SYNC_JOBS", "1")
+    for var in ("EXPLORER_DATA_DIR", "EXPLORER_URL_SCHEMES"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.usefixtures("navigation_only")
+def test_the_data_page_offers_a_server_path_only_when_the_operator_allows_one(tmp_path, monkeypatch, folder):
+    at = data_page(tmp_path, monkeypatch)
+    assert SERVER_CHOICE not in at.radio(key="p:data:source").options
+    at = data_page(tmp_path, monkeypatch, EXPLORER_DATA_DIR=str(folder))
+    assert SERVER_CHOICE in at.radio(key="p:data:source").options
+    at.radio(key="p:data:source").set_value(SERVER_CHOICE).run()
+    before = at.session_state["ws"].dataset
+    at.text_input(key="p:data:server_path").set_value("../secret.csv").run()
+    assert not at.exception
+    errors = " ".join(str(e.value) for e in at.error)
+    assert "outside the server's data folder" in errors and str(folder) not in errors
+    assert at.session_state["ws"].dataset is before  # the data in use stay
+    at.text_input(key="p:data:server_path").set_value("sub/t.parquet").run()
+    assert not at.exception and not at.error
+    ds = at.session_state["ws"].dataset
+    assert ds.name == "t" and ds.n == 300 and ds.X.dtype == np.float32
