@@ -22,7 +22,7 @@ from ..limits import Limits
 from .arrays import load_array, load_vectors_parquet, parquet_holds_vectors
 from .common import SCALINGS, SUPPORTED_EXTENSIONS, LoadStopped, Source, extension, is_path, read_source, sniff_kind, source_name
 from .images import ImageOptions, load_images
-from .sources import ServerFile, SourcePolicy, open_source
+from .sources import ServerFile, SourcePolicy, load_from_server, open_source
 from .tables import TableOptions, load_table, read_table_preview, table_input
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
@@ -86,7 +86,7 @@ def load_sample(name: str, limits: Limits | None = None) -> Dataset:
 __all__ = [
     "SCALINGS",
     "Dataset", "ImageOptions", "Limits", "LoadStopped", "SAMPLES", "SUPPORTED_EXTENSIONS", "ServerFile", "SourcePolicy",
-    "TableOptions", "load", "open_source",
+    "TableOptions", "load", "load_from_server", "open_source",
     "load_array", "load_images", "load_sample", "load_table", "load_vectors_parquet", "read_table_preview",
     "sniff_kind",
 ]
