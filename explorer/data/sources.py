@@ -173,6 +173,9 @@ class ServerFile:
     def writable(self) -> bool:
         return False
 
+    def flush(self) -> None:  # what io.TextIOWrapper asks of a file it reads
+        pass
+
     @property
     def closed(self) -> bool:
         return bool(getattr(self._raw, "closed", False))

@@ -107,6 +107,7 @@ def read_csv_streamed(f: IO[bytes], fname: str, options: "object", limits: Limit
             if "UTF8" in message and codec.startswith("utf-8") and getattr(options, "encoding", None) is None:
                 codec = _to_latin1(fname, report)
                 continue
+            _name_the_broken_line(f, fname, codec, delimiter, skip - 1, limits, guard)
             raise InputError(f"{fname} can't be parsed as a table ({message.removeprefix('CSV parse error: ')}; "
                              f"delimiter {delimiter!r}). Fix that line, or quote fields that contain the delimiter.") from None
         if codec.startswith("utf-8") and getattr(options, "encoding", None) is None and \
@@ -124,6 +125,22 @@ def read_csv_streamed(f: IO[bytes], fname: str, options: "object", limits: Limit
         report.note(f"Columns are separated by {'a tab' if delimiter == chr(9) else repr(delimiter)}.")
     df.attrs["delimiter"] = delimiter
     return df
+
+
+def _name_the_broken_line(f: IO[bytes], fname: str, codec: str, delimiter: str, skip: int, limits: Limits,
+                          guard: LoadGuard) -> None:
+    """pyarrow says a row has the wrong number of fields but not where: scan the file line by line,
+    as the whole-file reader does, to raise its message with the line's number (within the time cap)."""
+    from .tables import _scan_csv
+
+    f.seek(0)
+    lines = io.TextIOWrapper(f, encoding=codec, errors="replace", newline="")  # type: ignore[arg-type]
+    try:
+        for _ in range(skip):  # Excel's sep= line, not counted (as the whole-file reader drops it)
+            next(lines, None)
+        _scan_csv(lines, delimiter, fname, limits, None, guard)
+    finally:
+        lines.detach()  # the file stays open for its owner
 
 
 def _to_latin1(fname: str, report: LoadReport | None) -> str:

@@ -12,7 +12,7 @@ import io
 import re
 import sys
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Iterable, Literal
 
 import numpy as np
 
@@ -144,11 +144,12 @@ def _detect_delimiter(text: str, ext: str) -> str:
     return "\t" if ext in (".tsv", ".tab") else ","
 
 
-def _scan_csv(text: str, delimiter: str, fname: str, limits: Limits, nrows: int | None,
+def _scan_csv(text: "str | Iterable[str]", delimiter: str, fname: str, limits: Limits, nrows: int | None,
               guard: LoadGuard) -> tuple[list[str], int]:
     """Check every row has the header's number of fields (naming the first line that does not) and
-    the row and column limits. Returns (the header, the number of rows)."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+    the row and column limits. Returns (the header, the number of rows). ``text``: the whole text, or
+    its lines (a text file: the streamed reader names a broken line this way)."""
+    reader = csv.reader(io.StringIO(text) if isinstance(text, str) else text, delimiter=delimiter, skipinitialspace=True)
     try:
         header = next(reader, None)
         if header is None:
