@@ -58,12 +58,16 @@ def load(source: Source | list[Source], *, name: str | None = None, table: Table
     if kind == "array":
         return load_array(source, name, limits, should_stop=should_stop)
     if extension(fname) in (".parquet", ".pq"):
-        fname, data = table_input(source, name, limits)  # a file the server opened stays a file
-        if parquet_holds_vectors(data):
-            options = table or TableOptions()
-            return load_vectors_parquet(data, fname, limits, label_column=options.label_column,
-                                        id_column=options.id_column)
-        return load_table(data, fname, table, limits, should_stop=should_stop)
+        fname, data = table_input(source, name, limits)  # a path or a server's file stays a file
+        try:
+            if parquet_holds_vectors(data):
+                options = table or TableOptions()
+                return load_vectors_parquet(data, fname, limits, label_column=options.label_column,
+                                            id_column=options.id_column)
+            return load_table(data, fname, table, limits, should_stop=should_stop)
+        finally:
+            if is_path(source) and isinstance(data, ServerFile):  # opened here, for the path
+                data.close()
     return load_table(source, name, table, limits, should_stop=should_stop)
 
 
