@@ -315,3 +315,24 @@ def test_the_data_page_offers_a_server_path_only_when_the_operator_allows_one(tm
     assert not at.exception and not at.error
     ds = at.session_state["ws"].dataset
     assert ds.name == "t" and ds.n == 300 and ds.X.dtype == np.float32
+
+
+def test_the_pages_progress_is_the_bytes_read_at_most_twice_a_second(monkeypatch):
+    from explorer.events import Progress
+    from pages.ui import loading
+
+    class Job:
+        events: list[Progress] = []
+
+        def emit(self, event: Progress) -> None:
+            self.events.append(event)
+
+    clock = iter([100.0, 100.1, 100.2, 100.7, 100.8, 100.9])
+    monkeypatch.setattr(loading.time, "monotonic", lambda: next(clock))
+    job = Job()
+    report = loading._read_progress(job)
+    for done in (1, 2, 3, 4, 5):
+        report(done * 2**20, 5 * 2**20)
+    assert [e.stage for e in job.events] == ["load"] * 3  # at 100.0, 100.7 and the end (whenever it comes)
+    assert [round(e.fraction, 2) for e in job.events] == [0.2, 0.8, 1.0]
+    assert job.events[-1].message == "5 MiB read of 5 MiB"
