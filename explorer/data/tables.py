@@ -341,11 +341,13 @@ def _numbers_with_commas(present: "pd.Series", numbers: "pd.Series",
     return numbers, ""
 
 
-def profile_column(series: "pd.Series", delimiter: str | None = None) -> ColumnProfile:
+def profile_column(series: "pd.Series", delimiter: str | None = None, *, count_unique: bool = True) -> ColumnProfile:
     """Decide what a column holds: numeric, categorical, text, date, constant, empty or other.
 
     ``delimiter`` is the file's column separator (None for Parquet): it decides whether a comma
-    inside a number is a decimal comma or groups thousands (see :func:`_numbers_with_commas`)."""
+    inside a number is a decimal comma or groups thousands (see :func:`_numbers_with_commas`).
+    ``count_unique=False``: a numeric column's ``unique`` is only 0, 1 or 2 (two or more), which
+    decides its kind as well and spares the load hashing every value (the preview counts them)."""
     import pandas as pd
     from pandas.api import types as pdt
 
@@ -356,7 +358,7 @@ def profile_column(series: "pd.Series", delimiter: str | None = None) -> ColumnP
         values = series.astype("float64")
         bad = values.notna() & ~np.isfinite(values.fillna(0)) | (values.abs() > HUGE)
         values = values.mask(bad)
-        return _numeric(values, int(bad.sum()))
+        return _numeric(values, int(bad.sum()), count_unique)
     present = series[series.notna()]
     sample = present.iloc[:1000]
     if len(sample) and all(isinstance(v, (datetime.date, datetime.time)) for v in sample):
@@ -378,7 +380,7 @@ def profile_column(series: "pd.Series", delimiter: str | None = None) -> ColumnP
             bad = numbers.notna() & (~np.isfinite(numbers.fillna(0)) | (numbers.abs() > HUGE))
             values = pd.Series(np.nan, index=series.index, dtype="float64")
             values[numbers.index] = numbers.mask(bad)
-            profile = _numeric(values, int(bad.sum()))
+            profile = _numeric(values, int(bad.sum()), count_unique)
             profile.junk = int(junk_mask.sum())
             profile.decimal_comma, profile.thousands = comma == "decimal", comma == "thousands"
             profile.examples = tuple(dict.fromkeys(present[junk_mask].astype(str)))[:3]
@@ -395,9 +397,12 @@ def profile_column(series: "pd.Series", delimiter: str | None = None) -> ColumnP
     return ColumnProfile(kind, strings, n - len(present), unique)
 
 
-def _numeric(values: "pd.Series", nonfinite: int) -> ColumnProfile:
+def _numeric(values: "pd.Series", nonfinite: int, count_unique: bool = True) -> ColumnProfile:
     missing = int(values.isna().sum())
-    unique = int(values.nunique())
+    if count_unique:
+        unique = int(values.nunique())
+    else:  # 0, 1 or 2 ("two or more"): all the load needs, without hashing a million values
+        unique = 0 if missing == len(values) else 1 if values.min() == values.max() else 2
     kind = "empty" if missing == len(values) else "constant" if unique <= 1 else "numeric"
     return ColumnProfile(kind, values, missing, unique, nonfinite=nonfinite)
 
@@ -536,7 +541,7 @@ def _plan(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, re
 
     for col in feature_cols:
         guard.check(f"loading {report.source}")
-        p = profile_column(df[col], df.attrs.get("delimiter"))
+        p = profile_column(df[col], df.attrs.get("delimiter"), count_unique=False)
         if p.kind not in ("numeric", "categorical"):
             drop(col, p.kind)
             continue
