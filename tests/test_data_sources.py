@@ -336,3 +336,13 @@ def test_the_pages_progress_is_the_bytes_read_at_most_twice_a_second(monkeypatch
     assert [e.stage for e in job.events] == ["load"] * 3  # at 100.0, 100.7 and the end (whenever it comes)
     assert [round(e.fraction, 2) for e in job.events] == [0.2, 0.8, 1.0]
     assert job.events[-1].message == "5 MiB read of 5 MiB"
+
+
+def test_invalid_utf8_late_in_a_streamed_file_is_read_as_latin1(monkeypatch):
+    monkeypatch.setattr(streamed, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(streamed, "CSV_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(streamed, "HEAD_BYTES", 4096)  # the head is plain ASCII: the Latin-1 byte comes later
+    body = "".join(f"{['red', 'blue'][i % 2]},{i % 9}\n" for i in range(3_000)).encode() + "r\xf6d,1\n".encode("latin-1")
+    ds = load(b"colour,n\n" + body, name="t.csv")
+    assert ds.n == 3_001 and sum("read as Latin-1" in n for n in ds.report.notes) == 1
+    assert ds.table["colour"].iloc[-1] == "r\u00f6d"

@@ -8,7 +8,8 @@ caps are checked after each batch, and only the batches are kept, never the text
 the encoding, Excel's ``sep=`` line and the header are taken from the file's first bytes as the
 whole-file reader takes them from all of it; a column whose type pyarrow guessed from the first
 block but which later holds something else is read again as text (the profile then decides, as
-for a small file).
+for a small file): the file is read once more for each such column, so a file whose columns turn to
+text late costs a few passes. A broken line is found by a line scan, to be named by its number.
 """
 from __future__ import annotations
 
@@ -101,11 +102,11 @@ def read_csv_streamed(f: IO[bytes], fname: str, options: "object", limits: Limit
         except pa.ArrowInvalid as e:
             message = str(e)
             column = COLUMN_RE.search(message)
-            if column and int(column.group(1)) < len(names) and names[int(column.group(1))] not in forced:
-                forced[names[int(column.group(1))]] = pa.string()
-                continue
             if "UTF8" in message and codec.startswith("utf-8") and getattr(options, "encoding", None) is None:
                 codec = _to_latin1(fname, report)
+                continue
+            if column and int(column.group(1)) < len(names) and names[int(column.group(1))] not in forced:
+                forced[names[int(column.group(1))]] = pa.string()  # its type was guessed from the first block
                 continue
             _name_the_broken_line(f, fname, codec, delimiter, skip - 1, limits, guard)
             raise InputError(f"{fname} can't be parsed as a table ({message.removeprefix('CSV parse error: ')}; "
