@@ -346,3 +346,19 @@ def test_invalid_utf8_late_in_a_streamed_file_is_read_as_latin1(monkeypatch):
     ds = load(b"colour,n\n" + body, name="t.csv")
     assert ds.n == 3_001 and sum("read as Latin-1" in n for n in ds.report.notes) == 1
     assert ds.table["colour"].iloc[-1] == "r\u00f6d"
+
+
+def test_a_folder_of_images_loads_unless_a_link_inside_it_leaves_the_data_folder(folder):
+    from PIL import Image
+
+    images = folder / "imgs"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (8, 8)).astype(np.uint8), "L").save(images / f"{i}.png")
+    policy = SourcePolicy.from_env({"EXPLORER_DATA_DIR": str(folder)})
+    assert load_from_server("imgs", policy=policy).n == 6
+    Image.fromarray(np.zeros((8, 8), np.uint8), "L").save(folder.parent / "outside.png")
+    (images / "7.png").symlink_to(folder.parent / "outside.png")
+    with pytest.raises(InputError, match="imgs/7.png: is a link that leads outside the server's data folder"):
+        load_from_server("imgs", policy=policy)

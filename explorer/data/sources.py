@@ -258,12 +258,25 @@ def _open_path(spec: str, limits: Limits, on_progress: ReadProgress | None, poli
         raise InputError(f"{spec}: is outside the server's data folder once its links and '..' are followed; "
                          "give a path inside that folder.")
     if real.is_dir():
+        if root is not None:
+            _refuse_links_out(real, root, spec)
         return real
     try:
         raw = open_regular_file(real)
     except InputError as e:  # named as the user wrote it: the server's own folders are not shown
         raise InputError(str(e).replace(str(real), spec)) from None
     return ServerFile(raw, real.name, spec, os.fstat(raw.fileno()).st_size, limits, on_progress)
+
+
+def _refuse_links_out(folder: Path, root: Path, spec: str) -> None:
+    """A folder of images is read file by file: refuse it when a link inside it leads out of ``root``."""
+    for here, dirs, files in os.walk(folder):  # links to folders are not followed (nor by the image loader)
+        for entry in dirs + files:
+            path = Path(here) / entry
+            if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(root):
+                shown = posixpath.join(spec.rstrip("/"), path.relative_to(folder).as_posix())
+                raise InputError(f"{shown}: is a link that leads outside the server's data folder; remove it, or "
+                                 "give a folder without such links.")
 
 
 # -------------------------------------------------------------------------------------------- URLs
