@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..events import StopCheck
 from ..limits import Limits
 from .arrays import load_array, load_vectors_parquet, parquet_holds_vectors
-from .common import SCALINGS, SUPPORTED_EXTENSIONS, LoadStopped, Source, extension, is_path, read_source, sniff_kind, source_name
+from .common import SCALINGS, SUPPORTED_EXTENSIONS, LoadStopped, Source, extension, is_path, sniff_kind, source_name
 from .images import ImageOptions, load_images
 from .sources import ServerFile, SourcePolicy, load_from_server, open_source
 from .tables import TableOptions, load_table, read_table_preview, table_input

@@ -23,7 +23,7 @@ from .budgets import (
 )
 from .common import (
     LoadGuard, Source, check_decoded_bytes, check_expansion, check_min_rows, display_name, extension, list_some,
-    plural, read_source, scale_features, scaling_sentence, to_uint8, usable_labels, values_to_str,
+    plural, read_source, scale_to_float32, scaling_sentence, to_uint8, usable_labels, values_to_str,
 )
 
 FEATURE_KEYS = ("X", "x", "data", "embeddings")
@@ -164,7 +164,7 @@ def array_dataset(A: np.ndarray, fname: str, report: LoadReport, limits: Limits,
             _check_finite(A, fname, "rows")
             if scaling == "none":
                 _check_float32_range(A, fname)
-        X = scale_features(A.astype(np.float64), scaling).astype(np.float32) if scaling != "none" else A.astype(np.float32)
+        X = scale_to_float32(A, scaling) if scaling != "none" else A.astype(np.float32, copy=False)
         report.kind, report.scaling = "embeddings", scaling
         report.note(f"{n:,} vectors of {A.shape[1]:,} dimensions. " + scaling_sentence(scaling, A.shape[1]))
         names = feature_names or [f"dim{i}" for i in range(A.shape[1])]

@@ -373,6 +373,29 @@ def scale_features(X: np.ndarray, how: str) -> np.ndarray:
     raise InputError(f"scaling '{how}' is not known; choose one of: {', '.join(SCALINGS)}.")
 
 
+SCALE_BLOCK_COLUMNS = 64  # columns scaled at a time by scale_to_float32 (its float64 working copy)
+
+
+def scale_to_float32(A: np.ndarray, how: str) -> np.ndarray:
+    """:func:`scale_features` of A (n, d) as a new float32 array, worked out a block of
+    :data:`SCALE_BLOCK_COLUMNS` columns at a time in float64: the same values, without a float64 copy
+    of all of A (or three, for "standard"). ``how`` is resolved on A first ("auto")."""
+    how = resolve_scaling(A, how)
+    out = np.empty(A.shape, dtype=np.float32)
+    if how == "shared":
+        lo, hi = (float(A.min()), float(A.max())) if A.size else (0.0, 1.0)
+        constant = A.min(axis=0) == A.max(axis=0) if len(A) else np.zeros(A.shape[1], bool)
+    for start in range(0, A.shape[1], SCALE_BLOCK_COLUMNS):
+        block = A[:, start:start + SCALE_BLOCK_COLUMNS].astype(np.float64)
+        if how == "shared":
+            block = (block - lo) / (hi - lo if hi > lo else 1.0)
+            block[:, constant[start:start + SCALE_BLOCK_COLUMNS]] = 0.0
+        else:
+            block = scale_features(block, how)
+        out[:, start:start + SCALE_BLOCK_COLUMNS] = block
+    return out
+
+
 def scaling_sentence(how: str, d: int, what: str = "feature") -> str:
     """The report's sentence for scaling ``d`` columns called ``what`` ("feature", "numeric feature")."""
     if how == "shared":

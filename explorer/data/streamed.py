@@ -64,7 +64,6 @@ def read_csv_streamed(f: IO[bytes], fname: str, options: "object", limits: Limit
     """A CSV/TSV file (a seekable binary file) -> DataFrame with unique string column names, read in
     batches (see the module's docstring); ``options`` is the load's TableOptions."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
     from pandas._libs.parsers import STR_NA_VALUES
 
     from .tables import EXCEL_SEP_RE, _detect_delimiter, _unique_names
