@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import streamlit as st
@@ -67,8 +68,6 @@ def server_policy():
 def server_source(spec: str) -> tuple[str, str, ServerSpec] | None:
     """(source key, name, ServerSpec) of the path or URL the user typed, checked by opening it (and
     closing it again); refused or missing: an error box that says why, and None."""
-    from pathlib import Path
-
     from explorer.data import sniff_kind
     from explorer.data.sources import ServerFile, open_source
     from explorer.errors import InputError
@@ -77,18 +76,22 @@ def server_source(spec: str) -> tuple[str, str, ServerSpec] | None:
     try:
         source = open_source(spec, Limits.from_env())
         if isinstance(source, ServerFile):
-            name, size = source.name, source.size
+            name, stamp = source.name, "" if source.size is None else f":{source.size}"  # changed size: read again
             source.close()
             kind = sniff_kind(name)
         else:  # a folder of images
-            name, size, kind = source.name, None, "images"
+            name, stamp, kind = source.name, f":{_mtime(source)}", "images"
     except InputError as exc:
         st.error(visitor_text(exc))
         return None
-    stamp = "" if size is None else f":{size}"  # a file that changed size is read again
-    if isinstance(source, Path):
-        stamp = f":{source.stat().st_mtime_ns}"
     return f"server:{spec}{stamp}", name, ServerSpec(spec.strip(), name, kind)
+
+
+def _mtime(folder: Path) -> int:
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def options(table: tuple | None, images: tuple | None):
