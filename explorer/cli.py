@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="explorer", description="Find structure in unlabeled data: represent, cluster, explore.")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     r = sub.add_parser("run", help="load data, train, cluster, project, evaluate and save a run")
-    r.add_argument("data", help="a table (.csv .tsv .parquet), images (.zip, image files, a folder) or arrays (.npy .npz)")
+    r.add_argument("data", help="a table (.csv .tsv .parquet), images (.zip, image files, a folder) or arrays (.npy .npz): "
+                                "a path, or a URL fsspec can read (s3://, gs://, https://, ...)")
     r.add_argument("--label", help="table column holding known labels (for evaluation only; never used for fitting)")
     r.add_argument("--id", dest="id_column", help="table column holding row ids")
     r.add_argument("--scaling", choices=SCALINGS,
@@ -164,10 +165,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     limits = Limits.from_env()  # the same caps as the dashboard (EXPLORER_MAX_*)
     if args.epochs is not None:
         limits.check("max_epochs", args.epochs, f"--epochs asks for {args.epochs:,} epochs")
-    if not Path(args.data).exists():
-        raise CliError(f"{args.data}: no such file or folder.")
+    source = _data_source(args.data, limits, quiet=args.quiet)
     table_opts = TableOptions(label_column=args.label, id_column=args.id_column, scaling=args.scaling or "auto")
-    dataset = load(args.data, table=table_opts, images=ImageOptions(), limits=limits)
+    try:
+        dataset = load(source, table=table_opts, images=ImageOptions(), limits=limits)
+    finally:
+        if hasattr(source, "close"):
+            source.close()
     if args.label and dataset.kind != "table":
         print(f"note: --label applies to tables; {dataset.kind} take labels from folders or a 'y' array.", file=sys.stderr)
     overrides = {
@@ -200,6 +204,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  time: {times}")
         print(f"saved run {result.run_id} in {folder}")
     return 0
+
+
+def _data_source(spec: str, limits: "Limits", *, quiet: bool = False) -> object:
+    """What ``explorer run`` reads: a local path as it is (a file or a folder), or a URL (s3://,
+    gs://, https://, ... any scheme fsspec can read but file://) opened by
+    :func:`explorer.data.open_source`; the person running the CLI owns the machine, so no scheme is
+    off (the dashboard's EXPLORER_URL_SCHEMES does not apply here)."""
+    from .data.sources import SourcePolicy, is_url, open_source
+
+    if not is_url(spec):
+        if not Path(spec).exists():
+            raise CliError(f"{spec}: no such file or folder.")
+        return spec
+    last_step = [-1]
+
+    def progress(done: int, total: int | None) -> None:  # a line every 10 % (every 64 MiB when the size is unknown)
+        step = 10 * done // total if total else done // 2**26
+        if quiet or step == last_step[0]:
+            return
+        last_step[0] = step
+        of = f" of {total / 2**20:,.0f} MiB" if total else ""
+        print(f"reading {spec}: {done / 2**20:,.0f} MiB{of}", file=sys.stderr)
+
+    return open_source(spec, limits, progress, policy=SourcePolicy.unrestricted())
 
 
 def _json_safe(d: dict) -> dict:

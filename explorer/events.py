@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Literal
 
 # the last five are the stages of applying a saved run to new data (explorer.apply.apply_run)
-Stage = Literal["train", "cluster", "refine", "selftrain", "project", "evaluate", "explain", "done",
+Stage = Literal["load", "train", "cluster", "refine", "selftrain", "project", "evaluate", "explain", "done",
                "preprocess", "encode", "assign", "place", "drift"]
 
 

@@ -1,4 +1,5 @@
-"""Data: pick a bundled sample or upload files; preview them; choose the label, ID and feature columns."""
+"""Data: pick a bundled sample, upload files or (where the operator allows it) name a path or URL on
+the server; preview them; choose the label, ID and feature columns."""
 from __future__ import annotations
 
 import streamlit as st
@@ -9,15 +10,31 @@ from pages.ui import display, feedback, loading, session, widgets as w
 
 SAMPLE_TITLES = {"penguins": "Palmer penguins (table, 344 rows)", "mnist_digits": "MNIST digits (3,000 images, 28x28)"}
 SOURCES = ("A bundled sample", "My own files")
+SERVER_SOURCE = "A path or URL on the server"  # offered only when the operator allows one (docs/SECURITY.md)
 
 st.title("📂 Data")
 ws = session.workspace()
 feedback.show_messages()
+server_policy = loading.server_policy()
 
 
 def choose_source() -> tuple[str, str, object, str | None] | None:
     """(source key, file name, data, sample name) of what the user picked, or None (nothing uploaded)."""
-    source = w.radio("Source", SOURCES, key=w.pkey("data", "source"), horizontal=True)
+    offered = SOURCES + ((SERVER_SOURCE,) if server_policy is not None else ())
+    source = w.radio("Source", offered, key=w.pkey("data", "source"), horizontal=True)
+    if source == SERVER_SOURCE:
+        spec = w.text("Path or URL on the server", w.pkey("data", "server_path"), "",
+                      placeholder="big/customers.parquet or s3://bucket/table.csv",
+                      help=server_policy.describe() + " Files above the upload cap can be read this way; "
+                           "the row, memory and time caps still apply.")
+        if not spec.strip():
+            st.info("Type the path of a file in the server's data folder, or a URL, and press Enter.")
+            return None
+        picked = loading.server_source(spec)
+        if picked is None:
+            return None
+        key, name, data = picked
+        return key, name, data, None
     if source == SOURCES[0]:
         sample = w.selectbox("Sample", list(SAMPLES), key=w.pkey("data", "sample"), default=loading.DEFAULT_SAMPLE,
                               format_func=lambda s: SAMPLE_TITLES.get(s, s))
@@ -83,6 +100,8 @@ def load_if_changed(key: str, name: str, data: object, table: tuple | None, imag
                     sample: str | None) -> None:
     if sample:
         loading.load_sample(ws, key, data, name, table, images, f"sample {sample}")
+    elif isinstance(data, loading.ServerSpec):
+        loading.load_server(key, data, table, images, f"server file {name}")
     else:
         loading.load_upload(key, data, name, table, images, f"upload {name}")
 
@@ -93,7 +112,7 @@ with feedback.guard("Reading the data"):
 if picked is not None:
     key, name, data, sample = picked
     with feedback.guard():  # the message names the file itself
-        kind = "images" if isinstance(data, list) else sniff_kind(name)
+        kind = data.kind if isinstance(data, loading.ServerSpec) else "images" if isinstance(data, list) else sniff_kind(name)
         table = image = None
         if kind == "table":
             table = table_options(key, name, data, sample)

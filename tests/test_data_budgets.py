@@ -222,3 +222,16 @@ def test_an_image_whose_header_is_past_the_first_bytes_is_counted_when_opened():
     assert load(data, name="t.zip", limits=Limits(max_total_pixels=200_000)).n == 4  # 4 x 40,000
     with pytest.raises(LimitError, match="max_total_pixels=100,000"):
         load(data, name="t.zip", limits=Limits(max_total_pixels=100_000))
+
+
+@pytest.mark.parametrize("how", ["standard", "minmax", "auto", "shared"])
+def test_vectors_scaled_block_by_block_equal_the_whole_array_in_float64(how):
+    from explorer.data.common import SCALE_BLOCK_COLUMNS, scale_features, scale_to_float32
+
+    rng = np.random.default_rng(0)
+    A = (rng.random((3_000, 2 * SCALE_BLOCK_COLUMNS + 5)) * 255).astype(np.float32)  # one range: auto is shared
+    A[:, 3] = 7.0  # a constant column
+    whole = scale_features(A.astype(np.float64), how).astype(np.float32)
+    blocks = scale_to_float32(A, how)
+    assert blocks.dtype == np.float32 and np.array_equal(blocks, whole)
+    assert np.all(blocks[:, 3] == 0)

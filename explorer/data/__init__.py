@@ -20,9 +20,10 @@ from ..errors import InputError
 from ..events import StopCheck
 from ..limits import Limits
 from .arrays import load_array, load_vectors_parquet, parquet_holds_vectors
-from .common import SCALINGS, SUPPORTED_EXTENSIONS, LoadStopped, Source, extension, is_path, read_source, sniff_kind, source_name
+from .common import SCALINGS, SUPPORTED_EXTENSIONS, LoadStopped, Source, extension, is_path, sniff_kind, source_name
 from .images import ImageOptions, load_images
-from .tables import TableOptions, load_table, read_table_preview
+from .sources import ServerFile, SourcePolicy, load_from_server, open_source
+from .tables import TableOptions, load_table, read_table_preview, table_input
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 SAMPLES: dict[str, Path] = {
@@ -37,7 +38,9 @@ def load(source: Source | list[Source], *, name: str | None = None, table: Table
     """Load any supported source as a Dataset, choosing the loader by the file's extension.
 
     ``source`` is a path (a file or a folder of images), bytes, a binary file object (such as an
-    upload; its ``.name`` gives the format) or a list of those (several images). ``name`` gives the
+    upload; its ``.name`` gives the format), a :class:`ServerFile` (a path or URL the server opened
+    with :func:`open_source`: tables are streamed from it and ``max_upload_bytes`` does not apply)
+    or a list of those (several images). ``name`` gives the
     file name when ``source`` is bytes. ``table`` and ``images`` are the options of those loaders.
 
     Every cap of ``limits`` that metadata can answer (rows, columns, decoded bytes, pixels, the
@@ -55,12 +58,16 @@ def load(source: Source | list[Source], *, name: str | None = None, table: Table
     if kind == "array":
         return load_array(source, name, limits, should_stop=should_stop)
     if extension(fname) in (".parquet", ".pq"):
-        fname, data = read_source(source, name, limits)
-        if parquet_holds_vectors(data):
-            options = table or TableOptions()
-            return load_vectors_parquet(data, fname, limits, label_column=options.label_column,
-                                        id_column=options.id_column)
-        return load_table(data, fname, table, limits, should_stop=should_stop)
+        fname, data = table_input(source, name, limits)  # a path or a server's file stays a file
+        try:
+            if parquet_holds_vectors(data):
+                options = table or TableOptions()
+                return load_vectors_parquet(data, fname, limits, label_column=options.label_column,
+                                            id_column=options.id_column)
+            return load_table(data, fname, table, limits, should_stop=should_stop)
+        finally:
+            if is_path(source) and isinstance(data, ServerFile):  # opened here, for the path
+                data.close()
     return load_table(source, name, table, limits, should_stop=should_stop)
 
 
@@ -82,7 +89,8 @@ def load_sample(name: str, limits: Limits | None = None) -> Dataset:
 
 __all__ = [
     "SCALINGS",
-    "Dataset", "ImageOptions", "Limits", "LoadStopped", "SAMPLES", "SUPPORTED_EXTENSIONS", "TableOptions", "load",
+    "Dataset", "ImageOptions", "Limits", "LoadStopped", "SAMPLES", "SUPPORTED_EXTENSIONS", "ServerFile", "SourcePolicy",
+    "TableOptions", "load", "load_from_server", "open_source",
     "load_array", "load_images", "load_sample", "load_table", "load_vectors_parquet", "read_table_preview",
     "sniff_kind",
 ]

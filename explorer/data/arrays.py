@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from typing import IO
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from .budgets import (
 )
 from .common import (
     LoadGuard, Source, check_decoded_bytes, check_expansion, check_min_rows, display_name, extension, list_some,
-    plural, read_source, scale_features, scaling_sentence, to_uint8, usable_labels, values_to_str,
+    plural, read_source, scale_to_float32, scaling_sentence, to_uint8, usable_labels, values_to_str,
 )
 
 FEATURE_KEYS = ("X", "x", "data", "embeddings")
@@ -163,7 +164,7 @@ def array_dataset(A: np.ndarray, fname: str, report: LoadReport, limits: Limits,
             _check_finite(A, fname, "rows")
             if scaling == "none":
                 _check_float32_range(A, fname)
-        X = scale_features(A.astype(np.float64), scaling).astype(np.float32) if scaling != "none" else A.astype(np.float32)
+        X = scale_to_float32(A, scaling) if scaling != "none" else A.astype(np.float32, copy=False)
         report.kind, report.scaling = "embeddings", scaling
         report.note(f"{n:,} vectors of {A.shape[1]:,} dimensions. " + scaling_sentence(scaling, A.shape[1]))
         names = feature_names or [f"dim{i}" for i in range(A.shape[1])]
@@ -231,7 +232,7 @@ def load_array(source: Source, name: str | None = None, limits: Limits | None = 
 
 
 # --------------------------------------------------------------------------------- parquet vectors
-def parquet_holds_vectors(data: bytes) -> bool:
+def parquet_holds_vectors(data: "bytes | IO[bytes]") -> bool:
     """True when a Parquet file is vectors: a list column of numbers, or only numeric columns named
     dim0, dim1, ... (besides id and label columns). A list of strings (tags) is no vector: such a file
     is a table. False also when it can't be read (the table loader says why)."""
@@ -239,7 +240,11 @@ def parquet_holds_vectors(data: bytes) -> bool:
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(io.BytesIO(data))
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            schema = pq.read_schema(io.BytesIO(data))
+        else:
+            data.seek(0)
+            schema = pq.read_schema(data)
     except (pa.ArrowException, OSError, ValueError):
         return False
     if any(_is_number_list(f.type) for f in schema):
@@ -277,8 +282,10 @@ def load_vectors_parquet(source: Source, name: str | None = None, limits: Limits
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from .tables import table_input
+
     limits = limits or Limits()
-    fname, data = read_source(source, name, limits)
+    fname, data = table_input(source, name, limits)
     report = LoadReport(source=fname, kind="embeddings")
     table = read_parquet_table(data, fname, limits)
     names = table.column_names

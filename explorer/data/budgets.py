@@ -12,11 +12,11 @@ import io
 import math
 import zipfile
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import ExplorerError, InputError
 from ..limits import Limits
 from .common import VALUE_BYTES, check_decoded_bytes
 
@@ -127,27 +127,42 @@ def check_array_shape(shape: tuple[int, ...], what: str, limits: Limits) -> None
 
 
 # ------------------------------------------------------------------------------------------ parquet
-def parquet_file(data: bytes, fname: str) -> object:
-    """A ``pyarrow.parquet.ParquetFile`` over ``data``; only its footer is read."""
+PARQUET_BATCH_ROWS = 65_536  # rows per batch of a streamed Parquet read (Stop and the time cap are checked between)
+TEXT_TYPES = ("BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY")  # the physical types whose pages hold the values' bytes
+
+
+def _parquet_input(data: "bytes | IO[bytes]") -> "IO[bytes]":
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return io.BytesIO(data)
+    data.seek(0)
+    return data
+
+
+def parquet_file(data: "bytes | IO[bytes]", fname: str, **options: object) -> object:
+    """A ``pyarrow.parquet.ParquetFile`` over ``data`` (bytes or a seekable binary file); only its
+    footer is read. ``options`` go to ParquetFile (``read_dictionary``)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        return pq.ParquetFile(io.BytesIO(data))
+        return pq.ParquetFile(_parquet_input(data), **options)
     except (pa.ArrowException, OSError, ValueError) as e:
         raise InputError(f"{fname} is not a readable Parquet file ({e}).") from None
 
 
 def parquet_decoded_bytes(meta: object) -> int:
     """Decoded size of a Parquet file from its footer alone: every value (``num_values`` of each
-    column chunk: list elements count one each) at :data:`VALUE_BYTES`, plus the uncompressed bytes
-    of its pages (the text of string columns lives there)."""
+    column chunk: list elements count one each) at :data:`VALUE_BYTES`, plus, for columns of text or
+    bytes, the uncompressed bytes of their pages (where the text lives). A number's pages hold the
+    same 8 bytes its value is counted at, so they are not counted twice."""
     total = 0
     for r in range(meta.num_row_groups):  # type: ignore[attr-defined]
         group = meta.row_group(r)  # type: ignore[attr-defined]
         for c in range(group.num_columns):
             chunk = group.column(c)
-            total += max(chunk.num_values, 0) * VALUE_BYTES + max(chunk.total_uncompressed_size, 0)
+            total += max(chunk.num_values, 0) * VALUE_BYTES
+            if chunk.physical_type in TEXT_TYPES:
+                total += max(chunk.total_uncompressed_size, 0)
     return total
 
 
@@ -160,35 +175,63 @@ def check_parquet(pf: object, fname: str, limits: Limits) -> None:
                         f"{fname} ({meta.num_rows:,} rows x {meta.num_columns:,} columns)")
 
 
-def read_parquet_table(data: bytes, fname: str, limits: Limits) -> pa.Table:
-    """Read a Parquet file after :func:`check_parquet`, without letting repeated strings expand.
-
-    String columns are read dictionary-encoded (each distinct value once), their expanded size is
-    summed from the dictionary's lengths and checked against ``max_decoded_bytes``, and only then are
-    they turned into plain strings; so a small file repeating one long string a million times is
-    refused instead of decoded.
-    """
+def _batch_bytes(batch: "pa.RecordBatch") -> int:
+    """What a batch holds once its text is expanded: dictionary columns count their indices and the
+    length of the value each row points to (not the dictionary, which batches of a row group share)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+
+    total = 0
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type):
+            total += len(column) * column.indices.type.bit_width // 8
+            if len(column):
+                lengths = pc.binary_length(column.dictionary).cast(pa.int64())
+                total += int(pc.sum(pc.take(lengths, column.indices)).as_py() or 0) + 8 * len(column)
+        else:
+            total += column.nbytes
+    return total
+
+
+def read_parquet_table(data: "bytes | IO[bytes]", fname: str, limits: Limits, *, nrows: int | None = None,
+                       between_batches: "Callable[[], None] | None" = None) -> "pa.Table":
+    """Read a Parquet file after :func:`check_parquet`, in batches, without letting repeated strings expand.
+
+    String columns are read dictionary-encoded (each distinct value once); as each batch arrives, its
+    size with the text expanded is added up and checked against ``max_decoded_bytes``, and only at
+    the end are they turned into plain strings; so a small file repeating one long string a million
+    times is refused instead of decoded. ``nrows``: read only the first rows. ``between_batches()``
+    (the load's Stop and time cap) is called after each batch.
+    """
+    import pyarrow as pa
 
     pf = parquet_file(data, fname)
     check_parquet(pf, fname, limits)
-    schema = pf.schema_arrow
+    schema = pf.schema_arrow  # type: ignore[attr-defined]
     strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
                or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    pf = parquet_file(data, fname, read_dictionary=strings or None)
+    batches, rows, expanded = [], 0, 0
     try:
-        table = pq.ParquetFile(io.BytesIO(data), read_dictionary=strings or None).read()
+        for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS):  # type: ignore[attr-defined]
+            if nrows is not None and rows + batch.num_rows > nrows:
+                batch = batch.slice(0, nrows - rows)
+            batches.append(batch)
+            rows += batch.num_rows
+            expanded += _batch_bytes(batch)
+            check_decoded_bytes(limits, expanded, f"{fname} ({rows:,} rows read, its text expanded)",
+                                while_reading=rows < pf.metadata.num_rows)  # type: ignore[attr-defined]
+            if between_batches is not None:
+                between_batches()
+            if nrows is not None and rows >= nrows:
+                break
+        table = pa.Table.from_batches(batches, schema=batches[0].schema) if batches else \
+            pf.schema_arrow.empty_table()  # type: ignore[attr-defined]
+    except ExplorerError:  # a cap, Stop: they say what they are
+        raise
     except (pa.ArrowException, OSError, ValueError) as e:
         raise InputError(f"{fname} is not a readable Parquet file ({e}).") from None
-    expanded = table.nbytes
-    for name in strings:
-        column = table.column(name)
-        for chunk in column.chunks:
-            if pa.types.is_dictionary(chunk.type) and len(chunk):
-                lengths = pc.binary_length(chunk.dictionary).cast(pa.int64())
-                expanded += int(pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0)
-    check_decoded_bytes(limits, expanded, f"{fname} ({table.num_rows:,} rows, its text expanded)")
+    del batches
     for name in strings:
         i = table.schema.get_field_index(name)
         table = table.set_column(i, name, table.column(name).cast(schema.field(name).type))

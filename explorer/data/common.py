@@ -23,7 +23,8 @@ ARCHIVE_EXTENSIONS = (".zip",)
 ARRAY_EXTENSIONS = (".npy", ".npz")
 SUPPORTED_EXTENSIONS = TABLE_EXTENSIONS + ARCHIVE_EXTENSIONS + IMAGE_EXTENSIONS + ARRAY_EXTENSIONS
 
-VALUE_BYTES = 8  # what one decoded value costs: the float64 the encoder (and most arrays) work in
+VALUE_BYTES = 8  # what one value read costs: a float64 cell of the table as read (and of most arrays)
+FEATURE_BYTES = 4  # what one feature costs once encoded: Dataset.X is float32, filled column by column
 BOMB_MIN_BYTES = 32 * 2**20  # a zip or .npz member expanding past this is checked for its compression ratio
 MISSING_LABEL = "(missing)"
 UNIQUE_LABEL_MIN_ROWS = 10  # a few rows may each be their own class; more than this, it is an ID
@@ -113,14 +114,18 @@ def human_bytes(n: float) -> str:
     return f"{int(n):,} bytes"
 
 
-def check_decoded_bytes(limits: Limits, n_bytes: int, what: str) -> None:
+def check_decoded_bytes(limits: Limits, n_bytes: int, what: str, *, while_reading: bool = False) -> None:
     """Refuse, before decoding, data whose decoded size (estimated: :data:`VALUE_BYTES` a value plus
-    any text) is over ``limits.max_decoded_bytes``. ``what``: "data.parquet (1,000,000 rows x 100 columns)"."""
+    any text) is over ``limits.max_decoded_bytes``. ``what``: "data.parquet (1,000,000 rows x 100 columns)".
+
+    ``while_reading``: ``n_bytes`` is what a streamed read holds so far (its size was not known
+    before), and the read stops there."""
     cap = limits.max_decoded_bytes
     if n_bytes > cap:
+        when = ("it was stopped while being read" if while_reading else "it was refused before decoding")
         raise LimitError(
             f"{what} would take about {human_bytes(n_bytes)} of memory once decoded, more than the limit "
-            f"max_decoded_bytes={cap:,} ({human_bytes(cap)}); it was refused before decoding. Load fewer rows or "
+            f"max_decoded_bytes={cap:,} ({human_bytes(cap)}); {when}. Load fewer rows or "
             f"columns. {how_to_raise('max_decoded_bytes')}"
         )
 
@@ -146,14 +151,13 @@ def _not_a_file(path: Path, mode: int) -> str:
             "end). Copy the data into a file and load that.")
 
 
-def read_path(path: Path, limits: Limits, fname: str | None = None) -> bytes:
-    """The bytes of the regular file ``path``, at most ``limits.max_upload_bytes`` of them.
+def open_regular_file(path: Path) -> IO[bytes]:
+    """``path`` opened for reading in binary mode, when it is a regular file.
 
     Opened without blocking and checked on the open file (no race with a swap of the path): a FIFO,
     a device (or a link to one), a socket or a folder is refused as what it is, never read; a path
     that does not exist, or a link to nothing, says so.
     """
-    fname = fname or path.name
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
@@ -166,11 +170,19 @@ def read_path(path: Path, limits: Limits, fname: str | None = None) -> bytes:
         raise InputError(f"{path}: permission denied; make the file readable.") from None
     except OSError as e:
         raise InputError(f"{path}: can't be opened ({e.strerror or e}).") from None
-    with os.fdopen(fd, "rb", buffering=0) as f:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InputError(_not_a_file(path, mode))
-        size = os.fstat(fd).st_size
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise InputError(_not_a_file(path, mode))
+    return os.fdopen(fd, "rb", buffering=0)
+
+
+def read_path(path: Path, limits: Limits, fname: str | None = None) -> bytes:
+    """The bytes of the regular file ``path`` (see :func:`open_regular_file`), at most
+    ``limits.max_upload_bytes`` of them."""
+    fname = fname or path.name
+    with open_regular_file(path) as f:
+        size = os.fstat(f.fileno()).st_size
         limits.check("max_upload_bytes", size, f"{fname} is {size:,} bytes")
         data = _read_at_most(f, limits.max_upload_bytes + 1)
     limits.check("max_upload_bytes", len(data), f"{fname} is over {limits.max_upload_bytes:,} bytes")
@@ -192,10 +204,16 @@ def read_source(source: Source, name: str | None, limits: Limits) -> tuple[str, 
     """Read one file-like source completely, checking ``limits.max_upload_bytes``.
 
     Returns (file name, the bytes). A file-like object is read from its start; a path must be a
-    regular file (see :func:`read_path`).
+    regular file (see :func:`read_path`). A :class:`~explorer.data.sources.ServerFile` (a path or
+    URL the server opened) is not an upload: it is read whole only when it fits
+    ``limits.max_decoded_bytes`` (tables are streamed instead, see ``tables.py``).
     """
+    from .sources import ServerFile
+
     fname = source_name(source, name)
     cap = limits.max_upload_bytes
+    if isinstance(source, ServerFile):
+        return fname, source.read_all(limits)
     if is_path(source):
         return fname, read_path(Path(source), limits, fname)  # type: ignore[arg-type]
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -301,7 +319,13 @@ def shares_one_range(X: np.ndarray, tol: float = 0.01) -> bool:
     intensities or answers on one 1-5 scale do. Their relative spread then carries meaning."""
     if X.ndim != 2 or X.shape[1] < 2 or len(X) < 2:
         return False
-    lo, hi = X.min(axis=0), X.max(axis=0)
+    return ranges_shared(X.min(axis=0), X.max(axis=0), tol)
+
+
+def ranges_shared(lo: np.ndarray, hi: np.ndarray, tol: float = 0.01) -> bool:
+    """:func:`shares_one_range` from the columns' minima and maxima (d,) alone (the table loader
+    knows them before it builds X)."""
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
     varying = hi > lo
     if varying.sum() < 2:
         return False
@@ -347,6 +371,29 @@ def scale_features(X: np.ndarray, how: str) -> np.ndarray:
         span[span == 0] = 1.0
         return (Z - lo) / span
     raise InputError(f"scaling '{how}' is not known; choose one of: {', '.join(SCALINGS)}.")
+
+
+SCALE_BLOCK_COLUMNS = 64  # columns scaled at a time by scale_to_float32 (its float64 working copy)
+
+
+def scale_to_float32(A: np.ndarray, how: str) -> np.ndarray:
+    """:func:`scale_features` of A (n, d) as a new float32 array, worked out a block of
+    :data:`SCALE_BLOCK_COLUMNS` columns at a time in float64: the same values, without a float64 copy
+    of all of A (or three, for "standard"). ``how`` is resolved on A first ("auto")."""
+    how = resolve_scaling(A, how)
+    out = np.empty(A.shape, dtype=np.float32)
+    if how == "shared":
+        lo, hi = (float(A.min()), float(A.max())) if A.size else (0.0, 1.0)
+        constant = A.min(axis=0) == A.max(axis=0) if len(A) else np.zeros(A.shape[1], bool)
+    for start in range(0, A.shape[1], SCALE_BLOCK_COLUMNS):
+        block = A[:, start:start + SCALE_BLOCK_COLUMNS].astype(np.float64)
+        if how == "shared":
+            block = (block - lo) / (hi - lo if hi > lo else 1.0)
+            block[:, constant[start:start + SCALE_BLOCK_COLUMNS]] = 0.0
+        else:
+            block = scale_features(block, how)
+        out[:, start:start + SCALE_BLOCK_COLUMNS] = block
+    return out
 
 
 def scaling_sentence(how: str, d: int, what: str = "feature") -> str:

@@ -92,9 +92,11 @@ def _record_table(dataset: "Dataset") -> dict[str, Any] | None:
     df = dataset.table
     report = dataset.report
     delimiter = df.attrs.get("delimiter")  # type: ignore[union-attr]
+    scaling = report.scaling
+    if scaling not in ("standard", "minmax", "shared", "none"):
+        return None
     columns: list[dict[str, Any]] = []
     seen: set[str] = set()
-    numeric_blocks: list[np.ndarray] = []
     for name in dataset.feature_names:
         col = name.split("=", 1)[0] if "=" in name and name.split("=", 1)[0] in report.encoded else name
         if col in seen:
@@ -123,16 +125,17 @@ def _record_table(dataset: "Dataset") -> dict[str, Any] | None:
         transform = report.transformed.get(col)
         if transform:
             values = np.log1p(values)
-        columns.append({"name": col, "kind": "numeric", "fill": fill, "transform": "log1p" if transform else None})
-        numeric_blocks.append(values)
-    scaling = report.scaling
-    if scaling not in ("standard", "minmax", "shared", "none"):
-        return None
-    if numeric_blocks:
-        N = np.stack(numeric_blocks, axis=1)
-        params = _scaling_params(N, scaling)
-        for spec, (peak, center, scale, constant) in zip([c for c in columns if c["kind"] == "numeric"], params):
-            spec.update(peak=peak, center=center, scale=scale, constant=constant)
+        peak, center, scale, constant = _scaling_params(values, scaling)
+        columns.append({"name": col, "kind": "numeric", "fill": fill, "transform": "log1p" if transform else None,
+                        "peak": peak, "center": center, "scale": scale, "constant": constant,
+                        "lo": float(values.min()), "hi": float(values.max())})
+    numeric = [c for c in columns if c["kind"] == "numeric"]
+    if scaling == "shared" and numeric:  # one range for all: from each column's, once they are all known
+        lo, hi = min(c["lo"] for c in numeric), max(c["hi"] for c in numeric)
+        for c in numeric:
+            c.update(peak=1.0, center=lo, scale=(hi - lo) if hi > lo else 1.0)
+    for c in numeric:
+        del c["lo"], c["hi"]
     has_cat = any(c["kind"] == "categorical" for c in columns)
     return {
         "version": RECIPE_VERSION, "kind": "table", "columns": columns, "feature_names": list(dataset.feature_names),
@@ -142,27 +145,21 @@ def _record_table(dataset: "Dataset") -> dict[str, Any] | None:
     }
 
 
-def _scaling_params(N: np.ndarray, how: str) -> list[tuple[float, float, float, bool]]:
-    """Per numeric column (peak, center, scale, constant) such that the loader's scaling is
-    ``(x / peak - center) / scale``, constant columns 0 (:func:`explorer.data.common.scale_features`)."""
-    d = N.shape[1]
-    lo_col, hi_col = N.min(axis=0), N.max(axis=0)
-    constant = lo_col == hi_col
+def _scaling_params(values: np.ndarray, how: str) -> tuple[float, float, float, bool]:
+    """(peak, center, scale, constant) of one numeric column (n,) such that the loader's scaling is
+    ``(x / peak - center) / scale``, constant columns 0 (:func:`explorer.data.common.scale_features`,
+    column by column; "shared" gets its one range from the caller)."""
+    lo, hi = float(values.min()), float(values.max())
     if how == "none":
-        return [(1.0, 0.0, 1.0, False)] * d
+        return 1.0, 0.0, 1.0, False
     if how == "shared":
-        lo, hi = float(N.min()), float(N.max())
-        return [(1.0, lo, (hi - lo) if hi > lo else 1.0, bool(constant[j])) for j in range(d)]
-    peak = np.max(np.abs(N), axis=0)
-    peak[peak == 0] = 1.0
-    Z = N / peak
+        return 1.0, 0.0, 1.0, lo == hi
+    peak = float(np.max(np.abs(values))) or 1.0
+    z = values / peak
     if how == "standard":
-        std = Z.std(axis=0)
-        std[std == 0] = 1.0
-        return [(float(peak[j]), float(Z[:, j].mean()), float(std[j]), False) for j in range(d)]
-    lo, span = Z.min(axis=0), Z.max(axis=0) - Z.min(axis=0)
-    span[span == 0] = 1.0
-    return [(float(peak[j]), float(lo[j]), float(span[j]), False) for j in range(d)]
+        return peak, float(z.mean()), float(z.std()) or 1.0, False
+    span = float(z.max() - z.min()) or 1.0
+    return peak, float(z.min()), span, False
 
 
 def _matching_column(df: "pd.DataFrame", values: np.ndarray | None, ids: bool = False) -> str | None:
@@ -213,7 +210,12 @@ def _encode_with(recipe: dict[str, Any], df: "pd.DataFrame", report: ApplyReport
         raise InputError(f"the new data lacks {len(absent)} of the run's feature column{'s' if len(absent) > 1 else ''}: "
                          f"{shown}. Add {'them' if len(absent) > 1 else 'it'} (same name as in the training data), "
                          "or choose to fill missing columns with the training values.")
-    blocks: list[np.ndarray] = []
+    # X is filled a column (or a category's columns) at a time, each computed in float64 and stored as
+    # float32: no float64 copy of the features is held
+    X = np.zeros((n, sum(1 if c["kind"] == "numeric" else len(c["levels"]) + bool(c["other"]) for c in recipe["columns"])),
+                 dtype=np.float32)
+    top = np.finfo(np.float32).max
+    j = 0
     for spec in recipe["columns"]:
         name = spec["name"]
         if spec["kind"] == "numeric":
@@ -240,7 +242,8 @@ def _encode_with(recipe: dict[str, Any], df: "pd.DataFrame", report: ApplyReport
                 values = (values / spec["peak"] - spec["center"]) / spec["scale"]
                 if spec.get("constant"):
                     values = np.zeros(n)
-            blocks.append(values[:, None])
+            X[:, j] = np.clip(values, -top, top)
+            j += 1
             continue
         levels, other = spec["levels"], spec["other"]
         if name in df.columns:
@@ -263,8 +266,8 @@ def _encode_with(recipe: dict[str, Any], df: "pd.DataFrame", report: ApplyReport
             vals, counts = np.unique(arr[unseen], return_counts=True)
             order = np.argsort(-counts, kind="stable")
             report.unseen_levels[name] = {str(vals[i]): int(counts[i]) for i in order[:50]}
-        blocks.append(onehot.astype(np.float64) * recipe["indicator_value"])
-    X = np.hstack(blocks) if blocks else np.zeros((n, 0))
+        X[:, j:j + onehot.shape[1]] = onehot * np.float32(recipe["indicator_value"])
+        j += onehot.shape[1]
     return X, list(recipe["feature_names"])
 
 
@@ -329,7 +332,7 @@ def apply_recipe(recipe: dict[str, Any] | None, source: Any, name: str | None = 
             if len(np.unique(ids)) != len(ids):
                 report.note(f"The ID column '{recipe['id_column']}' repeats values in the new data; rows are numbered instead.")
                 ids = None
-        X32 = np.clip(X, -np.finfo(np.float32).max, np.finfo(np.float32).max).astype(np.float32)
+        X32 = X  # float32 already, clipped to its range
         lr = LoadReport(source=str(title), kind="table", n_rows_read=len(df), n_rows=len(df), n_features=X32.shape[1],
                         scaling=recipe["scaling"], notes=list(report.notes))
         lr.encoded = {c["name"]: c["levels"] + (["other"] if c["other"] else []) for c in recipe["columns"]

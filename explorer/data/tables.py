@@ -12,20 +12,22 @@ import io
 import re
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Iterable, Literal
 
 import numpy as np
 
 from ..dataset import Dataset, LoadReport
-from ..errors import InputError
+from ..errors import InputError, LimitError
 from ..events import StopCheck
 from ..limits import Limits
 from ..validation import MIN_ROWS
 from .budgets import read_parquet_table
 from .common import (
-    SCALINGS, VALUE_BYTES, LoadGuard, Source, check_decoded_bytes, check_min_rows, display_name, extension,
-    list_some, plural, read_source, resolve_scaling, scale_features, scaling_sentence, usable_labels, values_to_str,
+    FEATURE_BYTES, SCALINGS, VALUE_BYTES, LoadGuard, Source, check_decoded_bytes, check_min_rows, display_name,
+    extension, list_some, plural, ranges_shared, read_source, scale_features, scaling_sentence, source_name,
+    usable_labels, values_to_str,
 )
+from . import streamed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,11 +144,12 @@ def _detect_delimiter(text: str, ext: str) -> str:
     return "\t" if ext in (".tsv", ".tab") else ","
 
 
-def _scan_csv(text: str, delimiter: str, fname: str, limits: Limits, nrows: int | None,
+def _scan_csv(text: "str | Iterable[str]", delimiter: str, fname: str, limits: Limits, nrows: int | None,
               guard: LoadGuard) -> tuple[list[str], int]:
     """Check every row has the header's number of fields (naming the first line that does not) and
-    the row and column limits. Returns (the header, the number of rows)."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+    the row and column limits. Returns (the header, the number of rows). ``text``: the whole text, or
+    its lines (a text file: the streamed reader names a broken line this way)."""
+    reader = csv.reader(io.StringIO(text) if isinstance(text, str) else text, delimiter=delimiter, skipinitialspace=True)
     try:
         header = next(reader, None)
         if header is None:
@@ -201,19 +204,25 @@ def _unique_names(names: list[str], report: LoadReport | None) -> list[str]:
     return out
 
 
-def _read_frame(data: bytes, fname: str, options: TableOptions, limits: Limits,
+def _read_frame(data: "bytes | IO[bytes]", fname: str, options: TableOptions, limits: Limits,
                 report: LoadReport | None, nrows: int | None = None,
                 guard: LoadGuard | None = None) -> "pd.DataFrame":
-    """Bytes of a CSV/TSV/Parquet file -> DataFrame with unique string column names.
+    """Bytes (or a seekable binary file) of a CSV/TSV/Parquet file -> DataFrame with unique string
+    column names.
 
     The decoded size is checked against ``limits.max_decoded_bytes`` before pandas parses anything:
-    from the Parquet footer, or from the CSV's rows x columns counted by the scan.
+    from the Parquet footer, or from the CSV's rows x columns counted by the scan. A Parquet file is
+    read in batches; a CSV of :data:`~explorer.data.streamed.STREAM_MIN_BYTES` or more (or a file,
+    not bytes) is streamed by pyarrow (see ``streamed.py``), smaller ones are read whole.
     """
     import pandas as pd
 
     guard = guard or LoadGuard(limits)
     if extension(fname) in (".parquet", ".pq"):
-        return _read_parquet(data, fname, limits, report, nrows)
+        return _read_parquet(data, fname, limits, report, nrows, guard)
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) >= streamed.STREAM_MIN_BYTES:
+        return streamed.read_csv_streamed(io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data,
+                                 fname, options, limits, report, nrows, guard)
     if not data.strip():
         raise InputError(f"{fname} is empty; it needs a header line and at least {MIN_ROWS} rows.")
     text = _decode(data, fname, options.encoding, report)
@@ -233,6 +242,45 @@ def _read_frame(data: bytes, fname: str, options: TableOptions, limits: Limits,
         report.note(f"Columns are separated by {'a tab' if delimiter == chr(9) else repr(delimiter)}.")
     df.attrs["delimiter"] = delimiter  # decides what a comma inside a number means (profile_column)
     return df
+
+
+def table_input(source: Source, name: str | None, limits: Limits) -> "tuple[str, bytes | IO[bytes]]":
+    """(file name, what :func:`_read_frame` reads). A Parquet file, or a CSV of
+    :data:`~explorer.data.streamed.STREAM_MIN_BYTES` or more, given as a path or as a
+    :class:`~explorer.data.sources.ServerFile` stays a file, read in batches; anything else is read
+    whole by :func:`read_source`. A path is held to ``max_upload_bytes`` (from its size, before it is
+    read); a ServerFile (a path or URL the server opened for a user) is not."""
+    import os
+
+    from .common import is_path, open_regular_file
+    from .sources import ServerFile
+
+    fname = source_name(source, name)
+    parquet = extension(fname) in (".parquet", ".pq")
+    if is_path(source):
+        from pathlib import Path
+
+        raw = open_regular_file(Path(source))  # type: ignore[arg-type]
+        size = os.fstat(raw.fileno()).st_size
+        if parquet or size >= streamed.STREAM_MIN_BYTES:
+            try:
+                limits.check("max_upload_bytes", size, f"{fname} is {size:,} bytes")
+            except LimitError:
+                raw.close()
+                raise
+            return fname, ServerFile(raw, fname, str(source), size, limits)
+        raw.close()
+    if isinstance(source, ServerFile) and (parquet or source.size is None or source.size >= streamed.STREAM_MIN_BYTES):
+        return fname, source
+    return read_source(source, name, limits)
+
+
+def _close_opened(source: Source, data: object) -> None:
+    """Close the file :func:`table_input` opened for a path (one given open stays open)."""
+    from .common import is_path
+
+    if is_path(source) and hasattr(data, "close"):
+        data.close()  # type: ignore[union-attr]
 
 
 def _normalize_newlines(text: str, fname: str, report: LoadReport | None) -> str:
@@ -256,11 +304,9 @@ def _excel_sep_line(text: str, fname: str, report: LoadReport | None) -> tuple[s
     return rest, found.group(1)
 
 
-def _read_parquet(data: bytes, fname: str, limits: Limits, report: LoadReport | None,
-                  nrows: int | None) -> "pd.DataFrame":
-    table = read_parquet_table(data, fname, limits)
-    if nrows is not None:
-        table = table.slice(0, nrows)
+def _read_parquet(data: "bytes | IO[bytes]", fname: str, limits: Limits, report: LoadReport | None,
+                  nrows: int | None, guard: LoadGuard) -> "pd.DataFrame":
+    table = read_parquet_table(data, fname, limits, nrows=nrows, between_batches=lambda: guard.check(f"loading {fname}"))
     df = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
     df.columns = _unique_names([str(c) for c in df.columns], report)
@@ -295,11 +341,13 @@ def _numbers_with_commas(present: "pd.Series", numbers: "pd.Series",
     return numbers, ""
 
 
-def profile_column(series: "pd.Series", delimiter: str | None = None) -> ColumnProfile:
+def profile_column(series: "pd.Series", delimiter: str | None = None, *, count_unique: bool = True) -> ColumnProfile:
     """Decide what a column holds: numeric, categorical, text, date, constant, empty or other.
 
     ``delimiter`` is the file's column separator (None for Parquet): it decides whether a comma
-    inside a number is a decimal comma or groups thousands (see :func:`_numbers_with_commas`)."""
+    inside a number is a decimal comma or groups thousands (see :func:`_numbers_with_commas`).
+    ``count_unique=False``: a numeric column's ``unique`` is only 0, 1 or 2 (two or more), which
+    decides its kind as well and spares the load hashing every value (the preview counts them)."""
     import pandas as pd
     from pandas.api import types as pdt
 
@@ -310,7 +358,7 @@ def profile_column(series: "pd.Series", delimiter: str | None = None) -> ColumnP
         values = series.astype("float64")
         bad = values.notna() & ~np.isfinite(values.fillna(0)) | (values.abs() > HUGE)
         values = values.mask(bad)
-        return _numeric(values, int(bad.sum()))
+        return _numeric(values, int(bad.sum()), count_unique)
     present = series[series.notna()]
     sample = present.iloc[:1000]
     if len(sample) and all(isinstance(v, (datetime.date, datetime.time)) for v in sample):
@@ -332,7 +380,7 @@ def profile_column(series: "pd.Series", delimiter: str | None = None) -> ColumnP
             bad = numbers.notna() & (~np.isfinite(numbers.fillna(0)) | (numbers.abs() > HUGE))
             values = pd.Series(np.nan, index=series.index, dtype="float64")
             values[numbers.index] = numbers.mask(bad)
-            profile = _numeric(values, int(bad.sum()))
+            profile = _numeric(values, int(bad.sum()), count_unique)
             profile.junk = int(junk_mask.sum())
             profile.decimal_comma, profile.thousands = comma == "decimal", comma == "thousands"
             profile.examples = tuple(dict.fromkeys(present[junk_mask].astype(str)))[:3]
@@ -349,9 +397,12 @@ def profile_column(series: "pd.Series", delimiter: str | None = None) -> ColumnP
     return ColumnProfile(kind, strings, n - len(present), unique)
 
 
-def _numeric(values: "pd.Series", nonfinite: int) -> ColumnProfile:
+def _numeric(values: "pd.Series", nonfinite: int, count_unique: bool = True) -> ColumnProfile:
     missing = int(values.isna().sum())
-    unique = int(values.nunique())
+    if count_unique:
+        unique = int(values.nunique())
+    else:  # 0, 1 or 2 ("two or more"): all the load needs, without hashing a million values
+        unique = 0 if missing == len(values) else 1 if values.min() == values.max() else 2
     kind = "empty" if missing == len(values) else "constant" if unique <= 1 else "numeric"
     return ColumnProfile(kind, values, missing, unique, nonfinite=nonfinite)
 
@@ -387,8 +438,11 @@ def read_table_preview(source: Source, name: str | None = None, nrows: int | Non
     treat the column; missing counts what it would fill in (blanks, junk, infinities).
     """
     options, limits = options or TableOptions(), limits or Limits()
-    fname, data = read_source(source, name, limits)
-    df = _read_frame(data, fname, options, limits, None, nrows, LoadGuard(limits, should_stop))
+    fname, data = table_input(source, name, limits)
+    try:
+        df = _read_frame(data, fname, options, limits, None, nrows, LoadGuard(limits, should_stop))
+    finally:
+        _close_opened(source, data)
     return df, summarize(df)
 
 
@@ -424,19 +478,61 @@ def _is_row_number(name: str, values: "pd.Series") -> bool:
     return bool(np.array_equal(v, start) or np.array_equal(v, start + 1))
 
 
-def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, report: LoadReport,
-            auto: bool, limits: Limits, guard: LoadGuard) -> tuple[np.ndarray, list[str]]:
-    """Feature columns -> (X (n, d) float64, d names); fills report.dropped_columns/imputed/encoded.
+@dataclass
+class _Feature:
+    """One source column's share of X, planned before X is built: a number (its imputed float64
+    values, kept only when they can't be taken from the table again cheaply) or a category's codes."""
 
-    One-hot encoding widens the table: X's size is checked against ``limits.max_decoded_bytes`` as
-    each column is added, before it is built."""
+    column: str
+    names: list[str]
+    fill: float = 0.0  # the median put in for missing numbers
+    lo: float = 0.0  # the numbers' range, after filling
+    hi: float = 0.0
+    skewed: bool = False  # a log(1 + x) candidate for "auto" scaling
+    values: np.ndarray | None = None  # (n,) float64, for numbers parsed from text
+    codes: np.ndarray | None = None  # (n,) int16 level index of a categorical column (-1: none of them)
+
+    @property
+    def numeric(self) -> bool:
+        return self.codes is None
+
+
+def _numbers(series: "pd.Series") -> np.ndarray:
+    """A numeric column as float64 (n,), infinities and huge values made missing (as :func:`profile_column`)."""
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values) | (np.abs(values) > HUGE)
+    if bad.any():
+        values = np.where(bad, np.nan, values)
+    return values
+
+
+def _feature_values(df: "pd.DataFrame", feature: _Feature) -> np.ndarray:
+    """The filled float64 values (n,) of a numeric feature, from what was kept or from the table."""
+    if feature.values is not None:
+        return feature.values
+    values = _numbers(df[feature.column])
+    missing = np.isnan(values)
+    return np.where(missing, feature.fill, values) if missing.any() else values
+
+
+def _plan(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, report: LoadReport,
+          auto: bool, limits: Limits, guard: LoadGuard) -> list[_Feature]:
+    """Feature columns -> their plan (d names in all); fills report.dropped_columns/imputed/encoded.
+
+    Each column is profiled once; numbers keep only their fill value, range and skew (their values
+    are taken from the table again when X is built), categories their (n,) level codes. So no
+    float64 copy of the features is held. One-hot encoding widens the table: X's size (float32) is
+    checked against ``limits.max_decoded_bytes`` as each column is added, before it is built."""
+    from pandas.api import types as pdt
+    from scipy.stats import skew
+
     n = len(df)
+    plan: list[_Feature] = []
+    width = 0
 
     def widen(k: int) -> None:
-        check_decoded_bytes(limits, n * (len(names) + k) * VALUE_BYTES,
-                            f"{report.source} encoded ({n:,} rows x {len(names) + k:,} features)")
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
+        check_decoded_bytes(limits, n * (width + k) * FEATURE_BYTES,
+                            f"{report.source} encoded ({n:,} rows x {width + k:,} features)")
     drops: dict[str, list[str]] = {}
 
     def drop(col: str, why: str) -> None:
@@ -445,7 +541,7 @@ def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, 
 
     for col in feature_cols:
         guard.check(f"loading {report.source}")
-        p = profile_column(df[col], df.attrs.get("delimiter"))
+        p = profile_column(df[col], df.attrs.get("delimiter"), count_unique=False)
         if p.kind not in ("numeric", "categorical"):
             drop(col, p.kind)
             continue
@@ -465,12 +561,17 @@ def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, 
                 report.note(f"Column '{col}' groups thousands with commas (\"1,000\" is one thousand); "
                             "they were read as such.")
             values = p.values.to_numpy(dtype=np.float64)
+            fill = float(np.nanmedian(values)) if p.missing else 0.0
             if p.missing:
-                values = np.where(np.isnan(values), float(np.nanmedian(values)), values)
+                values = np.where(np.isnan(values), fill, values)
                 report.imputed[col] = p.missing
             widen(1)
-            blocks.append(values[:, None])
-            names.append(col)
+            from_text = not (pdt.is_numeric_dtype(df[col]) and not pdt.is_bool_dtype(df[col]))
+            lo, hi = float(values.min()), float(values.max())
+            skewed = bool(options.scaling == "auto" and lo >= 0 and len(np.unique(values[: 50_000])) > SKEW_MIN_VALUES
+                          and skew(values) > SKEW_LOG)
+            plan.append(_Feature(col, [col], fill, lo, hi, skewed, values if from_text else None))
+            width += 1
             continue
         values = p.values
         counts = values.value_counts()
@@ -489,9 +590,11 @@ def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, 
                         f"were folded into 'other'.")
         widen(len(categories))
         arr = values.to_numpy(dtype=object)
-        onehot = np.stack([arr == c for c in keep] + ([~np.isin(arr, keep)] if folded else []), axis=1)
-        blocks.append(onehot.astype(np.float64))
-        names.extend(f"{col}={c}" for c in categories)
+        codes = np.full(n, len(keep) if folded else -1, dtype=np.int16)
+        for k, c in enumerate(keep):
+            codes[arr == c] = k
+        plan.append(_Feature(col, [f"{col}={c}" for c in categories], codes=codes))
+        width += len(categories)
         report.encoded[col] = [str(c) for c in categories]
 
     for why, cols in drops.items():
@@ -504,8 +607,7 @@ def _encode(df: "pd.DataFrame", feature_cols: list[str], options: TableOptions, 
     if report.encoded:
         detail = ", ".join(f"'{c}' ({len(v)})" for c, v in report.encoded.items())
         report.note(f"One-hot encoded {plural(len(report.encoded), 'categorical column')}: {detail}.")
-    X = np.hstack(blocks) if blocks else np.zeros((n, 0))
-    return X, names
+    return plan
 
 
 # ------------------------------------------------------------------------------------------- load
@@ -562,8 +664,10 @@ SKEW_LOG = 1.0  # "auto" scaling takes log(1 + x) of non-negative columns more s
 SKEW_MIN_VALUES = 10  # ... that have more distinct values than this (small counts and scales stay as they are)
 
 
-def _scale_mixed(X: np.ndarray, names: list[str], options: TableOptions, report: LoadReport) -> str:
-    """Scale the numeric columns of X (n, d) in place and weight the one-hot ones; returns the scaling used.
+def _build(df: "pd.DataFrame", plan: list[_Feature], options: TableOptions, report: LoadReport,
+           guard: LoadGuard) -> np.ndarray:
+    """X (n, d) float32, filled one column at a time: each number scaled in float64 and then stored,
+    each category's indicators written where its codes say; returns X, sets ``report.scaling``.
 
     Numbers: "auto" takes log(1 + x) of strongly right-skewed non-negative columns (incomes, amounts,
     durations: their segments differ by factors, not by fixed amounts) and then standardizes, unless
@@ -572,31 +676,52 @@ def _scale_mixed(X: np.ndarray, names: list[str], options: TableOptions, report:
     rows one standard deviation apart in a number, whatever the number of levels; rare levels weigh
     no more than common ones (measured over the table suite in docs/BENCHMARKS.md).
     """
-    from scipy.stats import skew
-
-    is_cat = np.array(["=" in n and n.split("=", 1)[0] in report.encoded for n in names], dtype=bool)
-    num = np.flatnonzero(~is_cat)
-    scaling = resolve_scaling(X[:, num], options.scaling) if len(num) else (
-        "standard" if options.scaling == "auto" else options.scaling)
-    if options.scaling == "auto" and scaling == "standard" and len(num):
-        logged = []
-        for j in num:
-            col = X[:, j]
-            if col.min() >= 0 and len(np.unique(col[: 50_000])) > SKEW_MIN_VALUES and skew(col) > SKEW_LOG:
-                X[:, j] = np.log1p(col)
-                logged.append(names[j])
-        if logged:
-            report.transformed = {c: "log(1 + x)" for c in logged}
-            report.note(f"Took log(1 + x) of {plural(len(logged), 'right-skewed column')} before scaling "
-                        f"(their values spread over orders of magnitude): {', '.join(repr(c) for c in logged)}.")
-    if len(num):
-        X[:, num] = scale_features(X[:, num], scaling)
-        report.note(scaling_sentence(scaling, len(num), "numeric feature" if is_cat.any() else "feature"))
-    if is_cat.any() and scaling != "none":
-        X[:, is_cat] *= CATEGORY_WEIGHT
+    numbers = [f for f in plan if f.numeric]
+    has_cat = len(numbers) < len(plan)
+    lo = np.array([f.lo for f in numbers])
+    hi = np.array([f.hi for f in numbers])
+    if options.scaling == "auto":
+        scaling = "shared" if len(numbers) >= 2 and ranges_shared(lo, hi) else "standard"
+    else:
+        scaling = options.scaling
+    logged = [f.column for f in numbers if f.skewed] if options.scaling == "auto" and scaling == "standard" else []
+    if logged:
+        report.transformed = {c: "log(1 + x)" for c in logged}
+        report.note(f"Took log(1 + x) of {plural(len(logged), 'right-skewed column')} before scaling "
+                    f"(their values spread over orders of magnitude): {', '.join(repr(c) for c in logged)}.")
+    if numbers:
+        report.note(scaling_sentence(scaling, len(numbers), "numeric feature" if has_cat else "feature"))
+    weight = CATEGORY_WEIGHT if scaling != "none" else 1.0
+    if has_cat and scaling != "none":
         report.note(f"One-hot columns are 0 or {CATEGORY_WEIGHT:.3f}, so a different category counts as much as "
                     "one standard deviation of a number, whatever the number of categories.")
-    return scaling
+    shared_lo, shared_hi = (float(lo.min()), float(hi.max())) if len(numbers) else (0.0, 1.0)
+    X = np.zeros((len(df), sum(len(f.names) for f in plan)), dtype=np.float32)
+    top = np.finfo(np.float32).max
+    j = 0
+    for feature in plan:
+        guard.check(f"loading {report.source}")
+        if feature.numeric:
+            values = _feature_values(df, feature)
+            if feature.column in report.transformed:
+                values = np.log1p(values)
+            if scaling == "shared":
+                values = (values - shared_lo) / (shared_hi - shared_lo if shared_hi > shared_lo else 1.0)
+                if feature.lo == feature.hi:
+                    values = np.zeros_like(values)
+            else:
+                values = scale_features(values[:, None], scaling)[:, 0]
+            X[:, j] = np.clip(values, -top, top)
+            feature.values = None  # the float64 copy is done with
+            j += 1
+            continue
+        codes = feature.codes
+        for k in range(len(feature.names)):
+            X[codes == k, j + k] = weight  # type: ignore[operator]
+        feature.codes = None
+        j += len(feature.names)
+    report.scaling = scaling
+    return X
 
 
 def load_table(source: Source, name: str | None = None, options: TableOptions | None = None,
@@ -612,14 +737,18 @@ def load_table(source: Source, name: str | None = None, options: TableOptions | 
     options, limits = options or TableOptions(), limits or Limits()
     options.validate()
     guard = LoadGuard(limits, should_stop)
-    fname, data = read_source(source, name, limits)
+    fname, data = table_input(source, name, limits)
     report = LoadReport(source=fname, kind="table")
-    df = _read_frame(data, fname, options, limits, report, guard=guard)
+    try:
+        df = _read_frame(data, fname, options, limits, report, guard=guard)
+    finally:
+        _close_opened(source, data)
     del data
     report.n_rows_read = len(df)
     check_min_rows(len(df), fname)
     feature_cols, labels, ids = _pick_columns(df, options, fname, report)
-    X, names = _encode(df, feature_cols, options, report, options.columns is None, limits, guard)
+    plan = _plan(df, feature_cols, options, report, options.columns is None, limits, guard)
+    names = [n for f in plan for n in f.names]
     if not names:
         why = "; ".join(f"'{c}': {r}" for c, r in report.dropped_columns.items()) or "no columns were chosen"
         one_column = (" Only one column was found: if the file's columns are separated by something other than "
@@ -627,8 +756,7 @@ def load_table(source: Source, name: str | None = None, options: TableOptions | 
                       if len(df.columns) == 1 and re.search(r"[^\w\s.()-]", str(df.columns[0])) else "")
         raise InputError(f"{fname}: no usable feature columns are left ({why}). "
                          f"Choose other columns, or add numeric or categorical columns.{one_column}")
-    report.scaling = _scale_mixed(X, names, options, report)
-    X32 = np.clip(X, -np.finfo(np.float32).max, np.finfo(np.float32).max).astype(np.float32)
-    report.n_rows, report.n_features = X32.shape
-    return Dataset(X=X32, feature_names=names, ids=ids, report=report, kind="table",
+    X = _build(df, plan, options, report, guard)
+    report.n_rows, report.n_features = X.shape
+    return Dataset(X=X, feature_names=names, ids=ids, report=report, kind="table",
                    name=display_name(fname), labels=labels, table=df)
