@@ -14,6 +14,7 @@ A bad input or option prints one line on stderr and exits with status 2, never a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -163,6 +164,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runs import save_run
 
     limits = Limits.from_env()  # the same caps as the dashboard (EXPLORER_MAX_*)
+    if "EXPLORER_MAX_UPLOAD_BYTES" not in os.environ:
+        # a file on your own disk is not an upload: its size is bounded by the memory budget
+        # (max_decoded_bytes, from the file's metadata) and the row cap, not by the upload cap
+        limits = dataclasses.replace(limits, max_upload_bytes=2**62)
     if args.epochs is not None:
         limits.check("max_epochs", args.epochs, f"--epochs asks for {args.epochs:,} epochs")
     source = _data_source(args.data, limits, quiet=args.quiet)

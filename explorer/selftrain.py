@@ -31,14 +31,14 @@ class SelfTrainConfig:
     """How the self-labelling runs. Recorded in a run's config under ``cluster.selftrain``."""
 
     rounds: int = 3
-    epochs: int = 4  # per round, over the confident rows
+    steps: int = 300  # optimiser steps per round, on batches of the confident rows
     confident: float = 0.5  # share of each cluster's rows (the surest) taken as targets
     views: int = 4  # augmented copies averaged with the image when relabelling
-    lr: float = 1e-4
+    lr: float = 1e-4  # the encoder's; the new linear layer learns 10x faster
     batch_size: int = 256
 
     def validate(self) -> None:
-        check_params(self, {"rounds": Whole(1, 20), "epochs": Whole(1, 100), "confident": Real(0.05, 1),
+        check_params(self, {"rounds": Whole(1, 20), "steps": Whole(1, 100_000), "confident": Real(0.05, 1),
                             "views": Whole(0, 16), "lr": Real(0, open_low=True), "batch_size": Whole(2)})
 
     def to_dict(self) -> dict:
@@ -91,9 +91,10 @@ def self_train(
     encoder = copy.deepcopy(reducer.module_).to(device)
     latent = int(reducer.config_.latent_dim)
     head = torch.nn.Linear(latent, k).to(device)
-    params = list(encoder.parameters()) + list(head.parameters())
-    opt = torch.optim.Adam(params, lr=cfg.lr)
     data = place_data(X, device)
+    _nearest_centre_head(head, encoder, data, labels, k, device)
+    opt = torch.optim.Adam([{"params": encoder.parameters(), "lr": cfg.lr},
+                            {"params": head.parameters(), "lr": 10 * cfg.lr}])
     n = data.shape[0]
     gen = torch.Generator().manual_seed(seed)
     shape = tuple(int(v) for v in image_shape)
@@ -113,17 +114,15 @@ def self_train(
         idx_t = torch.from_numpy(targets_idx).to(data.device)
         y_t = torch.from_numpy(current[targets_idx]).to(device)
         encoder.train(), head.train()
-        for _ in range(cfg.epochs):
-            perm = torch.randperm(len(idx_t), generator=gen).to(data.device)
-            for i in range(0, len(perm), cfg.batch_size):
-                b = perm[i:i + cfg.batch_size]
-                if len(b) < 2:
-                    continue
-                xb = random_affine(data[idx_t[b]].to(device), shape)
-                loss = F.cross_entropy(logits(xb), y_t[b.to(device)])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+        for step in range(cfg.steps):
+            if step % 50 == 0 and should_stop is not None and should_stop():
+                break
+            b = torch.randint(len(idx_t), (min(cfg.batch_size, len(idx_t)),), generator=gen).to(data.device)
+            xb = random_affine(data[idx_t[b]].to(device), shape)
+            loss = F.cross_entropy(logits(xb), y_t[b.to(device)])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
         proba = _predict(logits, encoder, head, data, device, shape, cfg.views, cfg.batch_size * 8)
         current, conf = proba.argmax(1).astype(np.int64), proba.max(1)
         report((r + 1) / cfg.rounds, f"self-labelling round {r + 1}/{cfg.rounds}: "
@@ -140,6 +139,22 @@ def self_train(
         return start, None, info
     info["kept"] = "selftrain"
     return current, proba.astype(np.float32), info
+
+
+def _nearest_centre_head(head, encoder, data, labels: np.ndarray, k: int, device) -> None:
+    """Start the linear layer as the nearest-centre rule in the code space: logit_c = 2 z.mu_c - |mu_c|^2
+    (= |z|^2 - |z - mu_c|^2), scaled so the logits span a few units; mu_c the mean code of cluster c."""
+    import torch
+
+    encoder.eval()
+    with torch.no_grad():
+        Z = torch.cat([encoder.encode(data[i:i + 4096].to(device)) for i in range(0, data.shape[0], 4096)]).float()
+        lab = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
+        mu = torch.stack([Z[lab == c].mean(0) if (lab == c).any() else Z.mean(0) for c in range(k)])
+        W, b = 2 * mu, -(mu * mu).sum(1)
+        scale = 4.0 / max(float((Z @ W.T + b).std()), 1e-6)
+        head.weight.copy_(W * scale)
+        head.bias.copy_(b * scale)
 
 
 def _predict(logits, encoder, head, data, device, shape, views: int, batch: int) -> np.ndarray:

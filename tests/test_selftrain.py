@@ -50,7 +50,7 @@ def test_self_labelling_corrects_unsure_mistakes(trained):
     start = np.where(wrong, 1 - y, y)
     confidence = np.where(wrong, 0.55, 0.95).astype(np.float32)  # the clustering was unsure where it erred
     labels, proba, info = self_train(ae, X, shape, start, confidence, 2,
-                                     SelfTrainConfig(rounds=2, epochs=10, batch_size=32, lr=1e-3), seed=0)
+                                     SelfTrainConfig(rounds=2, steps=150, batch_size=32, lr=1e-3), seed=0)
     assert info["kept"] == "selftrain" and proba.shape == (len(y), 2)
     assert (labels == y).mean() > (start == y).mean() + 0.1  # 0.8 at the start
     assert info["moved"] > 0
@@ -63,7 +63,7 @@ def test_self_labelling_keeps_the_start_when_a_cluster_would_vanish(trained, mon
     monkeypatch.setattr(st, "MIN_SHARE", 1.01)  # any shrinking counts as collapse
     start = np.where(np.arange(len(y)) % 3 == 0, 1 - y, y)
     labels, proba, info = self_train(ae, X, shape, start, np.ones(len(y), np.float32), 2,
-                                     SelfTrainConfig(rounds=1, epochs=3, batch_size=32, lr=1e-3), seed=0)
+                                     SelfTrainConfig(rounds=1, steps=30, batch_size=32, lr=1e-3), seed=0)
     assert info["kept"] == "start" and "shrank" in info["why"] and proba is None
     assert np.array_equal(labels, start)
 
