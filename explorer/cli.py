@@ -61,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fp32", action="store_true",
                    help="train in float32 throughout (default: bf16 autocast on GPUs and on CPUs that compute bf16 natively)")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    r.add_argument("--out", help="folder to keep runs in (default $EXPLORER_RUNS_DIR or ./runs)")
+    r.add_argument("--out", "--runs-dir", dest="out",
+                   help="folder or fsspec URL (memory://, s3://...) to keep runs in (default $EXPLORER_RUNS_DIR or ./runs)")
+    r.add_argument("--devices", type=int,
+                   help="train the autoencoder data-parallel in this many processes (one per GPU, or CPU processes): "
+                        "starts torchrun itself; only the first process clusters and saves the run")
     r.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--no-explain", action="store_true",
@@ -145,11 +149,41 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import distributed
+
+    if args.devices is not None:  # start torchrun, which runs this same command once per process
+        distributed.check_devices(args.devices, args.device)
+        if args.devices > 1:
+            return distributed.launch(args.devices, _without_devices(args.argv))
+    group = distributed.init_from_env()  # None unless started by torchrun with several processes
+    try:
+        with distributed.data_parallel(group):
+            return _run(args, group)
+    finally:
+        distributed.leave()
+
+
+def _without_devices(argv: Sequence[str]) -> list[str]:
+    """The command line again, without its --devices N (torchrun's processes must not start torchrun)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--devices":
+            skip = True
+        elif not arg.startswith("--devices="):
+            out.append(arg)
+    return out
+
+
+def _run(args: argparse.Namespace, group) -> int:
     from .data import ImageOptions, TableOptions, load
     from .limits import Limits
-    from .pipeline import default_config, replace_nested, run_pipeline
+    from .pipeline import default_config, fit_representation, replace_nested, run_pipeline
     from .runs import save_run
 
+    if group is not None and not group.is_main:  # a helper rank: train its part, print nothing, save nothing
+        args.quiet, args.json = True, False
     limits = Limits.from_env()  # the same caps as the dashboard (EXPLORER_MAX_*)
     if args.epochs is not None:
         limits.check("max_epochs", args.epochs, f"--epochs asks for {args.epochs:,} epochs")
@@ -168,6 +202,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = replace_nested(default_config(dataset), **overrides)
     if cfg.model.epochs > limits.max_epochs:  # the default, when no --epochs was given: keep to the cap
         cfg = replace_nested(cfg, epochs=int(limits.max_epochs))
+    if group is not None and not group.is_main:
+        from .device import resolve_device
+
+        if cfg.model.trains:  # PCA and "none" have nothing to train together: rank 0 does the whole run
+            fit_representation(dataset, cfg, resolve_device(cfg.device).name)
+        return 0
     if not args.quiet:
         print(dataset.report.to_text(), file=sys.stderr)
         print(f"model {cfg.model.kind}, clustering {cfg.cluster.method}, k {cfg.cluster.k or 'auto'}, device {cfg.device}", file=sys.stderr)
@@ -382,6 +422,7 @@ def _main(argv: Sequence[str] | None) -> int:
     debug = os.environ.get("EXPLORER_DEBUG") == "1"
     try:
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # explorer run --devices N runs it again
         if args.command is None:
             parser.print_help()
             return 2

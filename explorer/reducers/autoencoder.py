@@ -148,6 +148,7 @@ class Autoencoder(Reducer):
             "precision": result.precision,
             "batch_size": result.batch_size,
             "notes": result.notes,
+            "processes": result.processes,  # > 1: trained data-parallel (explorer.distributed)
         }
         return self
 
