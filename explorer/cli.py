@@ -153,14 +153,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.devices is not None:  # start torchrun, which runs this same command once per process
         distributed.check_devices(args.devices, args.device)
+        if not Path(args.data).exists():  # said once here, not once per process
+            raise CliError(f"{args.data}: no such file or folder.")
         if args.devices > 1:
             return distributed.launch(args.devices, _without_devices(args.argv))
     group = distributed.init_from_env()  # None unless started by torchrun with several processes
     try:
-        with distributed.data_parallel(group):
-            return _run(args, group)
-    finally:
-        distributed.leave()
+        return _run(args, group)
+    finally:  # after an error on this rank: leave at once (torchrun then stops the others)
+        distributed.abandon()
 
 
 def _without_devices(argv: Sequence[str]) -> list[str]:
@@ -202,18 +203,26 @@ def _run(args: argparse.Namespace, group) -> int:
     cfg = replace_nested(default_config(dataset), **overrides)
     if cfg.model.epochs > limits.max_epochs:  # the default, when no --epochs was given: keep to the cap
         cfg = replace_nested(cfg, epochs=int(limits.max_epochs))
-    if group is not None and not group.is_main:
-        from .device import resolve_device
-
-        if cfg.model.trains:  # PCA and "none" have nothing to train together: rank 0 does the whole run
-            fit_representation(dataset, cfg, resolve_device(cfg.device).name)
-        return 0
     if not args.quiet:
         print(dataset.report.to_text(), file=sys.stderr)
         print(f"model {cfg.model.kind}, clustering {cfg.cluster.method}, k {cfg.cluster.k or 'auto'}, device {cfg.device}", file=sys.stderr)
     bar = ProgressBar(enabled=not args.quiet)
+    reducer, train_seconds = None, 0.0
+    if group is not None:  # every rank trains its part; PCA and "none" have nothing to train together
+        from .device import resolve_device
+        from .distributed import data_parallel, leave
+
+        t0 = time.perf_counter()
+        if cfg.model.trains:
+            with data_parallel(group):
+                reducer = fit_representation(dataset, cfg, resolve_device(cfg.device).name, bar)
+        leave(group)  # together, once trained: rank 0 alone does the rest
+        train_seconds = time.perf_counter() - t0
+        if not group.is_main:
+            return 0
     try:
-        result = run_pipeline(dataset, cfg, on_event=bar)
+        result = run_pipeline(dataset, cfg, on_event=bar, reducer=reducer)
+        result.timings["train"] = result.timings.get("train", 0.0) + train_seconds
     finally:  # an error (or Ctrl-C) during the run is printed on a line of its own, not on the bar's
         bar.end_line()
     folder = save_run(result, args.out)

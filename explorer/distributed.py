@@ -15,8 +15,10 @@ saves the one run.
 
 In Python, around any autoencoder's ``fit`` in a script launched by torchrun::
 
-    with data_parallel(init_from_env()):   # None outside torchrun: training as usual
+    group = init_from_env()                # None outside torchrun: training as usual
+    with data_parallel(group):
         model.fit(X)
+    leave(group)                           # every rank, together
 
 The backend is gloo for tensors on the CPU and NCCL for CUDA tensors. Nothing here is imported
 unless training runs under torchrun with more than one process.
@@ -150,8 +152,22 @@ def init_from_env() -> Group | None:
                  local_rank=int(os.environ.get("LOCAL_RANK", "0")), backend=str(dist.get_backend()))
 
 
-def leave() -> None:
-    """Leave the process group, if this process is in one."""
+def leave(group: Group | None) -> None:
+    """Leave the process group (all ranks together: a barrier first), if this process is in one.
+
+    Called by every rank once training is over, so that no rank's exit looks like a failure to the
+    others while rank 0 goes on alone with clustering and the map."""
+    if group is None:
+        return
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def abandon() -> None:
+    """Leave the process group alone, without waiting for the others (after an error), if in one."""
     try:
         import torch.distributed as dist
     except ImportError:  # pragma: no cover
