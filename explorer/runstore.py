@@ -8,7 +8,7 @@ left are removed by a later save once a day old. Deleting removes the manifest f
 
 ``file://`` URLs are local folders and go the local way (:mod:`explorer.runs`: written under a hidden
 name, then renamed into place). fsspec itself comes with PyTorch; a store needs its own package
-(``pip install "explorer[s3]"`` for s3://, ``explorer[gcs]`` for gs://).
+(``pip install "explorer[s3]"`` for s3://, ``explorer[gcs]`` for gs://, ``explorer[azure]`` for az://).
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
 MANIFEST = "_manifest.json"  # written last; a run folder without it is a save not finished
 FILE_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")  # what a run's file may be called (no / or ..)
 URL = re.compile(r"\A[A-Za-z][A-Za-z0-9+.-]*://")
-EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}  # protocol -> explorer's extra holding its package
+# protocol -> the explorer extra that installs its fsspec package (pyproject.toml)
+EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
 
 
 def is_url(root: object) -> bool:
