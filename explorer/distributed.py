@@ -89,7 +89,7 @@ class Group:
         return idx[lo:hi]
 
     def shard(self, idx: "torch.Tensor") -> "torch.Tensor":
-        """Every world_size-th index from this rank's: its share of the validation rows."""
+        """Every world_size-th index, from this rank's own on: its share of the validation rows."""
         return idx[self.rank :: self.world_size]
 
     def sum(self, *values: float) -> list[float]:
