@@ -159,10 +159,13 @@ def leave(group: Group | None) -> None:
     others while rank 0 goes on alone with clustering and the map."""
     if group is None:
         return
+    import gc
+
     import torch.distributed as dist
 
     if dist.is_initialized():
         dist.barrier()
+        gc.collect()  # training's DDP wrapper (and its hold on the group) goes now, not at interpreter exit
         dist.destroy_process_group()
 
 
