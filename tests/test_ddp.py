@@ -143,12 +143,23 @@ def test_cli_devices_saves_one_run(tmp_path, planted):
     assert model["meta"]["train_info"]["processes"] == 2 and len(model["meta"]["history"]) == 4
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--devices", "0"], "--devices must be 1 or more"),
+@pytest.mark.parametrize("argv, setting, message", [
+    (["--devices", "0"], None, "--devices must be 1 or more"),
+    (["--devices", "2"], "one gpu", "more processes than the 1 GPUs"),
+    (["--devices", "2"], "under torchrun", "under torchrun leave it out"),
+    (["--devices", "2", "--device", "cpu"], "missing data", "no such file"),
 ])
-def test_cli_bad_devices_is_one_line(tmp_path, capsys, argv, message):
+def test_cli_bad_devices_is_one_line(tmp_path, capsys, monkeypatch, argv, setting, message):
     data = tmp_path / "t.csv"
     data.write_text("a,b\n1,2\n3,4\n")
+    if setting == "one gpu":
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    elif setting == "under torchrun":
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        monkeypatch.setenv("RANK", "1")
+    elif setting == "missing data":
+        data = tmp_path / "nothing.csv"
     assert main(["run", str(data), *argv, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
