@@ -65,7 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument("--parallel", action="store_true",
                    help="UMAP and its neighbour search unseeded, on every core: faster, but two runs differ slightly")
-    r.add_argument("--out", help="folder to keep runs in (default $EXPLORER_RUNS_DIR or ./runs)")
+    r.add_argument("--out", "--runs-dir", dest="out",
+                   help="folder or fsspec URL (memory://, s3://...) to keep runs in (default $EXPLORER_RUNS_DIR or ./runs)")
+    r.add_argument("--devices", type=int,
+                   help="train the autoencoder data-parallel in this many processes (one per GPU, or CPU processes): "
+                        "starts torchrun itself; only the first process clusters and saves the run")
     r.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--no-explain", action="store_true",
@@ -158,11 +162,42 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import distributed
+
+    if args.devices is not None:  # start torchrun, which runs this same command once per process
+        distributed.check_devices(args.devices, args.device)
+        if not Path(args.data).exists():  # said once here, not once per process
+            raise CliError(f"{args.data}: no such file or folder.")
+        if args.devices > 1:
+            return distributed.launch(args.devices, _without_devices(args.argv))
+    group = distributed.init_from_env()  # None unless started by torchrun with several processes
+    try:
+        return _run(args, group)
+    finally:  # after an error on this rank: leave at once (torchrun then stops the others)
+        distributed.abandon()
+
+
+def _without_devices(argv: Sequence[str]) -> list[str]:
+    """The command line again, without its --devices N (torchrun's processes must not start torchrun)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--devices":
+            skip = True
+        elif not arg.startswith("--devices="):
+            out.append(arg)
+    return out
+
+
+def _run(args: argparse.Namespace, group) -> int:
     from .data import ImageOptions, TableOptions, load
     from .limits import Limits
-    from .pipeline import default_config, replace_nested, run_pipeline
+    from .pipeline import default_config, fit_representation, replace_nested, run_pipeline
     from .runs import save_run
 
+    if group is not None and not group.is_main:  # a helper rank: train its part, print nothing, save nothing
+        args.quiet, args.json = True, False
     limits = Limits.from_env()  # the same caps as the dashboard (EXPLORER_MAX_*)
     if "EXPLORER_MAX_UPLOAD_BYTES" not in os.environ:
         # a file on your own disk is not an upload: its size is bounded by the memory budget
@@ -193,8 +228,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(dataset.report.to_text(), file=sys.stderr)
         print(f"model {cfg.model.kind}, clustering {cfg.cluster.method}, k {cfg.cluster.k or 'auto'}, device {cfg.device}", file=sys.stderr)
     bar = ProgressBar(enabled=not args.quiet)
+    reducer, train_seconds = None, 0.0
+    if group is not None:  # every rank trains its part; PCA and "none" have nothing to train together
+        from .device import resolve_device
+        from .distributed import data_parallel, leave
+
+        t0 = time.perf_counter()
+        if cfg.model.trains:
+            with data_parallel(group):
+                reducer = fit_representation(dataset, cfg, resolve_device(cfg.device).name, bar)
+        leave(group)  # together, once trained: rank 0 alone does the rest
+        train_seconds = time.perf_counter() - t0
+        if not group.is_main:
+            return 0
     try:
-        result = run_pipeline(dataset, cfg, on_event=bar)
+        result = run_pipeline(dataset, cfg, on_event=bar, reducer=reducer)
+        result.timings["train"] = result.timings.get("train", 0.0) + train_seconds
     finally:  # an error (or Ctrl-C) during the run is printed on a line of its own, not on the bar's
         bar.end_line()
     folder = save_run(result, args.out)
@@ -456,6 +505,7 @@ def _main(argv: Sequence[str] | None) -> int:
     debug = os.environ.get("EXPLORER_DEBUG") == "1"
     try:
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # explorer run --devices N runs it again
         if args.command is None:
             parser.print_help()
             return 2

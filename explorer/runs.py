@@ -24,6 +24,10 @@ The folder is first written under a temporary name in the same root, synced, the
 place: a crash while saving leaves no half-written run, only a hidden ``.tmp-<id>`` folder that
 :func:`list_runs` ignores and :func:`cleanup_partial` (also called by every save, for day-old ones)
 removes. Run ids are 128 random bits (URL-safe).
+
+The root may also be an fsspec URL (``memory://``, ``s3://bucket/runs``, ``gs://...`` with the matching
+package installed; ``file://`` is the local folder): there the files are written in place and published by
+a small manifest written last, which readers require (:mod:`explorer.runstore`).
 """
 from __future__ import annotations
 
@@ -53,9 +57,22 @@ EXPLAIN_POINTS = "explain_points.parquet"
 STALE_TMP_S = 24 * 3600.0  # a save left unfinished this long ago was killed: its folder is removed
 
 
-def default_root() -> Path:
-    """Where runs are kept: $EXPLORER_RUNS_DIR, else ./runs."""
-    return Path(os.environ.get(DEFAULT_ROOT_ENV, "runs")).expanduser()
+def default_root() -> Path | str:
+    """Where runs are kept: $EXPLORER_RUNS_DIR, else ./runs; a URL (``s3://bucket/runs``) stays text."""
+    from .runstore import is_url
+
+    value = os.environ.get(DEFAULT_ROOT_ENV, "runs")
+    return value if is_url(value) else Path(value).expanduser()
+
+
+def _root(root: str | Path | None) -> Path | str:
+    """``root`` (None: :func:`default_root`) as a local folder, or as the URL of an object store."""
+    from .runstore import is_url, local_folder
+
+    root = default_root() if root is None else root
+    if is_url(root):
+        return local_folder(str(root)) or str(root)  # file:// is a folder: renamed into place like any other
+    return Path(root)
 
 
 def new_run_id() -> str:
@@ -154,84 +171,100 @@ def named_points(result) -> "Any":
 
 
 def save_run(result, root: str | Path | None = None, *, name: str | None = None,
-             extra: dict[str, Any] | None = None) -> Path:
+             extra: dict[str, Any] | None = None) -> Path | str:
     """Write ``result`` (a RunResult) as a new run folder under ``root``; sets ``result.run_id``.
     ``extra``: more top-level keys for config.json (an applied run's ``applied_to``), never overriding one.
 
-    Returns the run's folder. Atomic: until the final rename, the run does not exist.
+    Returns the run's folder (its URL, under a store's URL). Atomic: until the final rename (on an
+    object store: until its manifest is written), the run does not exist.
     """
-    from dataclasses import asdict
-
-    from safetensors.numpy import save_file
-
-    root = Path(root) if root is not None else default_root()
-    root.mkdir(parents=True, exist_ok=True)
+    root = _root(root)
     run_id = new_run_id()
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if isinstance(root, str):  # an object store: written in place, then published by its manifest
+        from .runstore import save_to_store
+
+        location = save_to_store(root, run_id, lambda folder: _write_run_files(result, folder, run_id, created, name, extra))
+    else:
+        location = _save_local(result, root, run_id, created, name, extra)
+    result.run_id = run_id
+    result.created = created
+    return location
+
+
+def _save_local(result, root: Path, run_id: str, created: str, name: str | None, extra: dict | None) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
     cleanup_partial(root, STALE_TMP_S)
     tmp = root / f"{TMP_PREFIX}{run_id}"
     tmp.mkdir()
     try:
-        ds = result.dataset
-        config = {
-            "run_id": run_id,
-            "created": created,
-            "name": name or ds.name,
-            "format": RUN_FORMAT,
-            "dataset": {
-                "name": ds.name,
-                "kind": ds.kind,
-                "source": ds.report.source,
-                "n": ds.n,
-                "n_features": int(ds.X.shape[1]),
-                "image_shape": ds.image_shape,
-                "has_labels": ds.labels is not None,
-                "feature_names": list(ds.feature_names),
-            },
-            "pipeline": result.config.to_dict(),
-            "device": result.device,
-            "device_description": result.device_description,
-            "versions": library_versions(),
-            "timings": result.timings,
-            "notes": result.notes,
-        }
-        for key, value in (extra or {}).items():
-            config.setdefault(key, value)
-        write_json(tmp / "config.json", config)
-        write_json(tmp / "metrics.json", result.metrics)
-        write_json(tmp / "history.json", result.history)
-        write_json(tmp / "report.json", ds.report.to_dict())
-        points_table(result).to_parquet(tmp / "points.parquet", index=False)
-        np.save(tmp / "latent.npy", np.ascontiguousarray(result.Z, np.float32), allow_pickle=False)
-        c = result.clusters
-        arrays = {k: v for k, v in {"centers": c.centers, "proba": c.proba, "cluster_embedding": c.embedding}.items() if v is not None}
-        np.savez(tmp / "clusters.npz", **{k: np.asarray(v, np.float32) for k, v in arrays.items()})
-        write_json(tmp / "clusters.json", {"method": c.method, "k": c.k, "info": c.info})
-        if c.sweep is not None:
-            write_json(tmp / "sweep.json", asdict(c.sweep))
-        if result.reducer is not None:
-            meta, tensors = result.reducer.export_state()
-            save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp / "model.safetensors"))
-            write_json(tmp / "model.json", {"kind": result.config.model.kind, "params": result.reducer.export_params(), "meta": meta})
-        if ds.images is not None:
-            np.save(tmp / "images.npy", ds.images, allow_pickle=False)
-        else:
-            np.save(tmp / "features.npy", np.ascontiguousarray(ds.X, np.float32), allow_pickle=False)
-        if ds.table is not None:
-            _table_for_parquet(ds.table).to_parquet(tmp / "table.parquet", index=False)
-        _save_apply_records(result, tmp)
-        if result.explanation is not None:
-            write_json(tmp / EXPLAIN_JSON, result.explanation.to_dict())
-            result.explanation.points_frame().to_parquet(tmp / EXPLAIN_POINTS, index=False)
+        _write_run_files(result, tmp, run_id, created, name, extra)
         _fsync_tree(tmp)
         os.rename(tmp, root / run_id)
         _fsync_dir(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    result.run_id = run_id
-    result.created = created
     return root / run_id
+
+
+def _write_run_files(result, tmp: Path, run_id: str, created: str, name: str | None, extra: dict | None) -> None:
+    """Every file of the run into the (new, empty) folder ``tmp``."""
+    from dataclasses import asdict
+
+    from safetensors.numpy import save_file
+
+    ds = result.dataset
+    config = {
+        "run_id": run_id,
+        "created": created,
+        "name": name or ds.name,
+        "format": RUN_FORMAT,
+        "dataset": {
+            "name": ds.name,
+            "kind": ds.kind,
+            "source": ds.report.source,
+            "n": ds.n,
+            "n_features": int(ds.X.shape[1]),
+            "image_shape": ds.image_shape,
+            "has_labels": ds.labels is not None,
+            "feature_names": list(ds.feature_names),
+        },
+        "pipeline": result.config.to_dict(),
+        "device": result.device,
+        "device_description": result.device_description,
+        "versions": library_versions(),
+        "timings": result.timings,
+        "notes": result.notes,
+    }
+    for key, value in (extra or {}).items():
+        config.setdefault(key, value)
+    write_json(tmp / "config.json", config)
+    write_json(tmp / "metrics.json", result.metrics)
+    write_json(tmp / "history.json", result.history)
+    write_json(tmp / "report.json", ds.report.to_dict())
+    points_table(result).to_parquet(tmp / "points.parquet", index=False)
+    np.save(tmp / "latent.npy", np.ascontiguousarray(result.Z, np.float32), allow_pickle=False)
+    c = result.clusters
+    arrays = {k: v for k, v in {"centers": c.centers, "proba": c.proba, "cluster_embedding": c.embedding}.items() if v is not None}
+    np.savez(tmp / "clusters.npz", **{k: np.asarray(v, np.float32) for k, v in arrays.items()})
+    write_json(tmp / "clusters.json", {"method": c.method, "k": c.k, "info": c.info})
+    if c.sweep is not None:
+        write_json(tmp / "sweep.json", asdict(c.sweep))
+    if result.reducer is not None:
+        meta, tensors = result.reducer.export_state()
+        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp / "model.safetensors"))
+        write_json(tmp / "model.json", {"kind": result.config.model.kind, "params": result.reducer.export_params(), "meta": meta})
+    if ds.images is not None:
+        np.save(tmp / "images.npy", ds.images, allow_pickle=False)
+    else:
+        np.save(tmp / "features.npy", np.ascontiguousarray(ds.X, np.float32), allow_pickle=False)
+    if ds.table is not None:
+        _table_for_parquet(ds.table).to_parquet(tmp / "table.parquet", index=False)
+    _save_apply_records(result, tmp)
+    if result.explanation is not None:
+        write_json(tmp / EXPLAIN_JSON, result.explanation.to_dict())
+        result.explanation.points_frame().to_parquet(tmp / EXPLAIN_POINTS, index=False)
 
 
 def _save_apply_records(result, folder: Path) -> None:
@@ -293,8 +326,13 @@ def cleanup_partial(root: str | Path | None = None, older_than_s: float = STALE_
 
     Only folders last changed more than ``older_than_s`` seconds ago go, so a save still running in
     another process (several servers may share one root) is left alone. Finished runs are never touched.
+    Under a store's URL: the files of saves that never wrote their manifest (their URLs are returned).
     """
-    root = Path(root) if root is not None else default_root()
+    root = _root(root)
+    if isinstance(root, str):
+        from .runstore import cleanup_unpublished
+
+        return cleanup_unpublished(root, older_than_s)  # type: ignore[return-value]
     if not root.is_dir():
         return []
     removed = []
@@ -314,8 +352,12 @@ def cleanup_partial(root: str | Path | None = None, older_than_s: float = STALE_
 
 def list_runs(root: str | Path | None = None) -> list[dict[str, Any]]:
     """Summaries of the saved runs under ``root``, newest first (unreadable folders, and the hidden
-    ``.tmp-*`` folders of saves not finished, are skipped)."""
-    root = Path(root) if root is not None else default_root()
+    ``.tmp-*`` folders of saves not finished, are skipped; on a store, runs without their manifest)."""
+    root = _root(root)
+    if isinstance(root, str):
+        from .runstore import list_store
+
+        return list_store(root)
     if not root.is_dir():
         return []
     out = []
@@ -349,7 +391,12 @@ def load_run(run_id_or_path: str | Path, root: str | Path | None = None, *, devi
     if isinstance(run_id_or_path, os.PathLike):  # a folder the caller chose (never text from a link)
         path = Path(run_id_or_path)
     else:  # text, as from a ?run= link: only ever a run id under the root
-        path = run_dir(root if root is not None else default_root(), run_id_or_path)
+        where = _root(root)
+        if isinstance(where, str):  # an object store: a local copy of the published run, loaded as a folder
+            from .runstore import load_from_store
+
+            return load_from_store(where, check_run_id(run_id_or_path), lambda folder: load_run(folder, device=device))
+        path = run_dir(where, run_id_or_path)
     if not (path / "config.json").is_file():
         raise RunNotFound(f"no saved run '{path.name}'; it may have been deleted, or the link is wrong.")
     try:
@@ -456,7 +503,14 @@ def _relative_reason(exc: BaseException, path: Path) -> str:
 
 
 def delete_run(run_id: str, root: str | Path | None = None) -> None:
-    d = run_dir(root if root is not None else default_root(), run_id)
+    """Remove the saved run ``run_id`` under ``root`` (on a store: its manifest first, so it is gone at once)."""
+    where = _root(root)
+    if isinstance(where, str):
+        from .runstore import delete_from_store
+
+        delete_from_store(where, check_run_id(run_id))
+        return
+    d = run_dir(where, run_id)
     if not d.is_dir():
         raise RunNotFound(f"no saved run '{run_id}'.")
     shutil.rmtree(d)

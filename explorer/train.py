@@ -43,6 +43,7 @@ class TrainResult:
     epochs: int = 0  # the epochs planned (fewer than asked under max_examples, see training_schedule)
     rows_per_epoch: int = 0  # rows each epoch looked at (all the training rows unless max_examples drew fewer)
     notes: list[str] = field(default_factory=list)
+    processes: int = 1  # data-parallel processes that trained together (explorer.distributed)
 
 
 STOP_CHECK_BATCHES = 32  # should_stop() is also checked every this many batches, for long epochs
@@ -145,18 +146,30 @@ def fit_module(
     The module ends with the weights of the epoch with the best validation loss (the training loss
     when there is no validation split). Running out of GPU memory halves the batch and retries, then
     falls back to the CPU, and says so in ``notes``.
+
+    Inside :func:`explorer.distributed.data_parallel` (a process launched by torchrun) the module
+    trains data-parallel with the other processes: each computes its part of every batch of
+    ``batch_size`` rows, and all take the same decisions (see :mod:`explorer.distributed`).
     """
     import torch
 
     from .device import resolve_device, seed_everything
+    from .distributed import active
 
     cfg.validate()
     n = X.shape[0]
     if n < 2:
         raise InputError(f"need at least 2 rows to train, got {n}.")
     device = torch.device(resolve_device(device).name)
+    group = active()
+    if group is not None:
+        device = group.local_device(device)
     result = TrainResult(device=str(device), batch_size=cfg.batch_size)
     batch_size = min(cfg.batch_size, n)
+    if group is not None:
+        result.processes = group.world_size
+        result.notes.append(f"Trained data-parallel in {group.world_size} processes ({group.backend}), "
+                            f"{max(batch_size // group.world_size, 1)} rows of each batch of {batch_size} per process.")
     while True:
         try:
             _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_end, should_stop)
@@ -165,6 +178,9 @@ def fit_module(
         except RuntimeError as exc:  # out of memory: smaller batches, then the CPU
             if not _is_oom(exc) or device.type == "cpu":
                 raise
+            if group is not None:  # the other processes cannot follow a retry: stop with a hint
+                raise TrainingError(f"out of GPU memory on rank {group.rank} with batches of {batch_size} rows; "
+                                    "give a smaller --batch-size.") from exc
             if device.type == "cuda":
                 torch.cuda.empty_cache()
             if batch_size > 16:
@@ -183,8 +199,12 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
     import torch
 
     from .device import seed_everything
+    from .distributed import active
 
+    group = active()  # None: one process, as always; else this rank's part of data-parallel training
     seed_everything(seed)
+    if group is not None:
+        group.seed(seed)
     module.to(device)
     bf16 = uses_bf16(device, cfg.mixed_precision)
     result.precision = "bf16 autocast" if bf16 else "float32"
@@ -197,6 +217,7 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
     if data.device.type != "cpu":
         val_idx, train_idx = val_idx.to(data.device), train_idx.to(data.device)
     opt = torch.optim.Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    parallel = group.wrap(module, loss_fn) if group is not None else None  # forward(xb) -> loss, synchronised
     best_loss, best_state, best_epoch, bad_epochs = math.inf, None, 0, 0
     start = time.perf_counter()
     n_train = len(train_idx)
@@ -212,21 +233,31 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
         perm = train_idx[torch.randperm(n_train, generator=gen).to(train_idx.device)[:rows]]
         total, count = torch.zeros((), device=device), 0
         for b, i in enumerate(range(0, rows, batch_size)):
-            if b and b % STOP_CHECK_BATCHES == 0 and should_stop is not None and should_stop():
+            if b and b % STOP_CHECK_BATCHES == 0 and _asked_to_stop(should_stop, group):
                 break  # a long epoch ends early too; the check after the epoch then stops training
             idx = perm[i : i + batch_size]
             if len(idx) < 2 and n_train > 1:  # a batch of one breaks batch statistics; skip it
                 continue
+            if group is not None:
+                if len(idx) < group.world_size:  # a last batch too small to give every rank a row
+                    continue
+                idx = group.part(idx)
             xb = data[idx].to(device, non_blocking=True)
             with _autocast(device, bf16):
-                loss = loss_fn(module, xb)
+                loss = loss_fn(module, xb) if parallel is None else parallel(xb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             total += loss.detach().float() * len(idx)
             count += len(idx)
+        if group is not None:  # every rank: the loss over all ranks' rows, and over the whole validation split
+            total, count = group.sum(float(total), count)
         train_loss = float(total) / max(count, 1)
-        val_loss = _evaluate(module, data, val_idx, loss_fn, device, batch_size, bf16) if n_val else None
+        if group is not None and n_val:
+            val_loss_sum, val_count = group.sum(*_loss_sum(module, data, group.shard(val_idx), loss_fn, device, batch_size, bf16))
+            val_loss = val_loss_sum / max(val_count, 1)
+        else:
+            val_loss = _evaluate(module, data, val_idx, loss_fn, device, batch_size, bf16) if n_val else None
         seconds = time.perf_counter() - t0
         logs = {"epoch": epoch, "loss": train_loss, "val_loss": val_loss, "seconds": seconds, "epochs": epochs}
         monitored = val_loss if val_loss is not None else train_loss
@@ -257,10 +288,11 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
         if n_val and bad_epochs >= cfg.patience:
             result.stop_reason = "early_stopping"
             break
-        if should_stop is not None and should_stop():
+        if _asked_to_stop(should_stop, group):
             result.stop_reason = "stopped"
             break
-        if cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds:
+        over_time = cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds
+        if over_time if group is None else group.any(over_time):
             result.stop_reason = "time_limit"
             result.notes.append(f"Training stopped at the time limit of {cfg.max_seconds:.0f} s.")
             break
@@ -271,6 +303,12 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
 
 def _evaluate(module, data, idx, loss_fn, device, batch_size, bf16: bool) -> float:
     """Mean loss over the rows ``idx``, without gradients (nanoGPT's estimate_loss)."""
+    total, count = _loss_sum(module, data, idx, loss_fn, device, batch_size, bf16)
+    return total / max(count, 1)
+
+
+def _loss_sum(module, data, idx, loss_fn, device, batch_size, bf16: bool) -> tuple[float, int]:
+    """(sum of the per-row loss, rows) over the rows ``idx``, without gradients."""
     import torch
 
     module.eval()
@@ -281,7 +319,13 @@ def _evaluate(module, data, idx, loss_fn, device, batch_size, bf16: bool) -> flo
             xb = data[b].to(device, non_blocking=True)
             total += float(loss_fn(module, xb)) * len(b)
             count += len(b)
-    return total / max(count, 1)
+    return total, count
+
+
+def _asked_to_stop(should_stop: StopCheck | None, group) -> bool:
+    """should_stop() here, or, training data-parallel, on any rank (all ranks must stop together)."""
+    asked = should_stop is not None and bool(should_stop())
+    return asked if group is None else group.any(asked)
 
 
 def predict_batches(fn, X: np.ndarray, device: "torch.device", batch_size: int = 4096) -> np.ndarray:

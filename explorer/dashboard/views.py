@@ -38,7 +38,7 @@ def server_folders() -> list[str]:
 
     from ..runs import default_root
 
-    root = default_root()
+    root = Path(default_root())  # a store's URL (s3://...) makes no local folder; harmless here
     found = [str(root.absolute()), str(root.resolve()), os.getcwd(), str(Path.home()), tempfile.gettempdir(),
              sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[2])]
     return [f for f in found if os.path.isabs(f)]

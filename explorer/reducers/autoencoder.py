@@ -150,6 +150,7 @@ class Autoencoder(Reducer):
             "epochs": result.epochs,
             "rows_per_epoch": result.rows_per_epoch,
             "notes": result.notes,
+            "processes": result.processes,  # > 1: trained data-parallel (explorer.distributed)
         }
         return self
 
