@@ -207,10 +207,16 @@ def _weights(dist: np.ndarray) -> np.ndarray:
     return w / w.sum(axis=1, keepdims=True)
 
 
+CHUNK = 100_000  # rows placed or voted at once: bounds the (rows, neighbours, dims) gather
+
+
 def place(Y_fit: np.ndarray, idx: np.ndarray, dist: np.ndarray) -> np.ndarray:
     """Positions of placed rows: the distance-weighted mean of their neighbours' positions in ``Y_fit``."""
-    w = _weights(dist)
-    return np.einsum("mk,mkd->md", w, Y_fit[idx].astype(np.float64)).astype(np.float32)
+    out = np.empty((len(idx), Y_fit.shape[1]), np.float32)
+    for s in range(0, len(idx), CHUNK):
+        w = _weights(dist[s:s + CHUNK])
+        out[s:s + CHUNK] = np.einsum("mk,mkd->md", w, Y_fit[idx[s:s + CHUNK]].astype(np.float64))
+    return out
 
 
 def vote(labels_fit: np.ndarray, idx: np.ndarray, dist: np.ndarray, proba_fit: np.ndarray | None = None,
@@ -218,11 +224,11 @@ def vote(labels_fit: np.ndarray, idx: np.ndarray, dist: np.ndarray, proba_fit: n
     """(labels (m,), proba (m, k)) of placed rows: their neighbours' distance-weighted vote; the votes
     are the neighbours' soft assignments where the clustering gives them, else their labels. A noise
     label (-1) is a candidate of its own: a row whose neighbours are mostly noise is noise."""
-    w = _weights(dist)
     k = int(k if k is not None else labels_fit.max() + 1)
     if proba_fit is not None:
-        proba = np.einsum("mk,mkc->mc", w, proba_fit[idx].astype(np.float64))
-        return proba.argmax(1).astype(np.int64), proba.astype(np.float32)
+        proba = place(proba_fit, idx, dist)  # the same weighted mean, of the neighbours' soft assignments
+        return proba.argmax(1).astype(np.int64), proba
+    w = _weights(dist)
     lab = labels_fit[idx]
     scores = np.zeros((len(idx), k + 1))  # the last column: noise
     cols = np.where(lab >= 0, lab, k)
