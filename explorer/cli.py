@@ -327,7 +327,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise CliError("--top must be 1 or more.")
-    result = load_run(_run_path(args.run, args.runs))
+    result = _load_saved(args.run, args.runs)
     ex = result.explanation
     computed = ex is None
     if computed:  # saved without one (explorer 0.2 runs, or --no-explain): explain it now, not saved
@@ -396,7 +396,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
     if args.scheduler or args.resume or args.ship_run:
         return _apply_on_cluster(args)
-    run = load_run(_run_path(args.run, args.runs))
+    run = _load_saved(args.run, args.runs)
     data = Path(args.data)
     if not data.exists():
         raise CliError(f"no file or folder '{args.data}'.")
@@ -405,10 +405,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     saved = None
     if args.out:
         saved = save_applied(applied, run, args.out)
+    saved_id = Path(str(saved)).name if saved else None  # a folder, or a run on a store (its URL)
     if args.points:
         Path(args.points).write_bytes(csv_bytes(applied.points_frame(names)))
     if args.json:
-        out = applied.summary() | {"saved_run": saved.name if saved else None,
+        out = applied.summary() | {"saved_run": saved_id,
                                    "clusters": {str(c): int(k) for c, k in zip(*np.unique(applied.labels, return_counts=True))}}
         print(json.dumps(_clean(out), allow_nan=False, default=_json_default))
         return 0
@@ -419,7 +420,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         print(f"  - {note}")
     print(applied.drift.to_text())
     if saved is not None:
-        print(f"saved as run {saved.name} ({saved}), applied_to {run.run_id}")
+        print(f"saved as run {saved_id} ({saved}), applied_to {run.run_id}")
     return 0
 
 
@@ -437,9 +438,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _load_saved(run: str, runs: str | None):
-    """A saved run from its id (under ``runs``) or its folder."""
-    from .runs import load_run
+    """A saved run from its id (under ``runs``, a folder or an fsspec URL) or its folder."""
+    from .errors import RunNotFound
+    from .runs import default_root, load_run
+    from .runstore import is_url
 
+    root = runs or default_root()
+    if isinstance(root, str) and is_url(root) and not Path(run).is_dir():
+        try:
+            return load_run(run, root=root)
+        except RunNotFound as exc:
+            raise CliError(f"no saved run '{run}' in {root} ({exc}); give a run id from `explorer list`.") from None
     return load_run(_run_path(run, runs))
 
 

@@ -192,6 +192,15 @@ def test_runs_dir_env_and_cli(tmp_path, monkeypatch, capsys):
     assert [r["run_id"] for r in list_runs(flag_url)] == [second["run_id"]]
     assert main(["list", "--runs", flag_url]) == 0
     assert second["run_id"] in capsys.readouterr().out
+    # the commands that read a saved run find it on the store too
+    assert main(["explain", second["run_id"], "--runs", flag_url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["clusters"]
+    np.save(tmp_path / "new.npy", X[:30].astype(np.float32))
+    assert main(["apply", second["run_id"], str(tmp_path / "new.npy"), "--runs", flag_url, "--json"]) == 0
+    applied = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sum(applied["clusters"].values()) == 30
+    assert main(["compare", first["run_id"], second["run_id"], "--runs", flag_url]) == 2  # first is not there
+    assert "no saved run" in capsys.readouterr().err
     for url in (env_url, flag_url):
         fs, path = open_store(url)
         fs.rm(path, recursive=True)
