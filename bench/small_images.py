@@ -1,0 +1,72 @@
+"""A small image set through the upload path (issue 16): 3,000 MNIST-test images written as a zip of PNG
+files in one folder per digit, loaded with ``explorer.data.load`` (what the dashboard's uploader and the
+CLI call), then the default pipeline with k = 10, over seeds. Results in bench/results/small_images.json.
+
+    python bench/small_images.py [--n 3000] [--seeds 0 1 2] [--out DIR]
+
+The folder names carry the labels, which only score the run. The subset is drawn once (seeded); the
+seeds vary the pipeline (training, UMAP, GMM).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from common import RESULTS, log, machine, write_json
+
+
+def write_zip(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    from PIL import Image
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i, (img, y) in enumerate(zip(images, labels)):
+            buf = io.BytesIO()
+            Image.fromarray(img.squeeze(-1) if img.ndim == 3 else img).save(buf, format="PNG")
+            zf.writestr(f"digits/{y}/{i:05d}.png", buf.getvalue())
+
+
+def main(argv: list[str] | None = None) -> None:
+    from datasets import mnist_test
+
+    from explorer.data import load
+    from explorer.metrics import external_metrics
+    from explorer.pipeline import default_config, run_pipeline
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=3000)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--out", type=Path, default=RESULTS)
+    a = p.parse_args(argv)
+    full = mnist_test()
+    pick = np.sort(np.random.default_rng(0).choice(full.n, a.n, replace=False))
+    doc = {"machine": machine(), "n": a.n, "source": "MNIST-test, a seeded subset, as a zip of PNGs (one folder per digit)",
+           "runs": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "digits.zip"
+        write_zip(path, full.images[pick], np.asarray(full.labels)[pick])
+        for seed in a.seeds:
+            t0 = time.perf_counter()
+            ds = load(str(path))
+            cfg = default_config(ds, k=10, seed=seed, explain=False)
+            res = run_pipeline(ds, cfg)
+            m = external_metrics(ds.labels, res.labels)
+            row = {"seed": seed, "seconds": round(time.perf_counter() - t0, 1), "epochs_run": len(res.history),
+                   **{k: round(float(v), 4) for k, v in m.items()}}
+            doc["runs"].append(row)
+            log(f"{a.n} images, seed {seed}: ACC {row['acc']:.4f}, NMI {row['nmi']:.4f}, {row['epochs_run']} epochs, "
+                f"{row['seconds']} s")
+            write_json(a.out / "small_images.json", doc)
+    accs, nmis = [r["acc"] for r in doc["runs"]], [r["nmi"] for r in doc["runs"]]
+    doc.update(acc_mean=float(np.mean(accs)), acc_std=float(np.std(accs)), nmi_mean=float(np.mean(nmis)),
+               nmi_std=float(np.std(nmis)))
+    write_json(a.out / "small_images.json", doc)
+    log(f"mean ACC {doc['acc_mean']:.4f} (std {doc['acc_std']:.4f}), NMI {doc['nmi_mean']:.4f}")
+
+
+if __name__ == "__main__":
+    main()
