@@ -323,7 +323,7 @@ def _run_path(run: str, runs: str | None) -> Path:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from .explain import explain
-    from .runs import _clean, _json_default, load_run
+    from .runs import _clean, _json_default
 
     if args.top < 1:
         raise CliError("--top must be 1 or more.")
@@ -391,7 +391,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .apply import apply_run, save_applied
-    from .runs import _clean, _json_default, load_run
+    from .runs import _clean, _json_default
     from .usertext import csv_bytes
 
     if args.scheduler or args.resume or args.ship_run:

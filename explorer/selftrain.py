@@ -95,7 +95,6 @@ def self_train(
     _nearest_centre_head(head, encoder, data, labels, k, device)
     opt = torch.optim.Adam([{"params": encoder.parameters(), "lr": cfg.lr},
                             {"params": head.parameters(), "lr": 10 * cfg.lr}])
-    n = data.shape[0]
     gen = torch.Generator().manual_seed(seed)
     shape = tuple(int(v) for v in image_shape)
     start = np.asarray(labels, np.int64)
