@@ -56,7 +56,7 @@ def training_schedule(epochs: int, n_train: int, max_examples: int | None) -> tu
 
     Without a budget, or when ``epochs`` full passes fit in it: ``(epochs, n_train)``. Otherwise the
     budget is spent in at least ``MIN_EPOCHS_IN_BUDGET`` epochs (fewer only if ``epochs`` is smaller),
-    each a fresh random draw of at most ``n_train`` rows: 70,000 rows under 1.5M examples train 21
+    each a fresh random draw of at most ``n_train`` rows: 63,000 rows under 1.5M examples train 23
     full epochs; 900,000 rows under 500,000 examples train 10 epochs of 50,000 rows.
     """
     if max_examples is None or epochs * n_train <= max_examples:
