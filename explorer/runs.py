@@ -492,6 +492,30 @@ def save_names(path: str | Path, names: dict[int, str]) -> None:
     os.replace(tmp, target)
 
 
+def name_saved_run(run_id: str, names: dict[int, str], root: str | Path | None = None) -> None:
+    """:func:`save_names` for the saved run ``run_id`` under ``root``, a folder or an object store."""
+    where = _root(root)
+    if isinstance(where, str):
+        from .runstore import update_in_store
+
+        update_in_store(where, check_run_id(run_id), lambda folder: save_names(folder, names))
+        return
+    folder = run_dir(where, run_id)
+    if not folder.is_dir():
+        raise RunNotFound(f"no saved run '{run_id}'.")
+    save_names(folder, names)
+
+
+def zip_saved_run(run_id: str, root: str | Path | None = None) -> bytes:
+    """:func:`zip_run` of the saved run ``run_id`` under ``root``, a folder or an object store."""
+    where = _root(root)
+    if isinstance(where, str):
+        from .runstore import load_from_store
+
+        return load_from_store(where, check_run_id(run_id), zip_run)
+    return zip_run(run_dir(where, run_id))
+
+
 def _relative_reason(exc: BaseException, path: Path) -> str:
     """What went wrong, naming files relative to the run's folder: a message may be shown to visitors
     of a hosted dashboard, who have no business knowing where the server keeps its runs."""

@@ -170,6 +170,24 @@ def load_from_store(root: str, run_id: str, load: Callable[[Path], Any]) -> Any:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def update_in_store(root: str, run_id: str, change: Callable[[Path], None]) -> None:
+    """``change(folder)`` on a local copy of the published run, then the files it changed or added are
+    put back and the manifest rewritten last (each object is replaced whole, as the store does)."""
+    fs, base = open_store(root)
+
+    def apply(folder: Path) -> None:
+        before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+        change(folder)
+        files = sorted(p for p in folder.iterdir() if p.is_file() and FILE_NAME.fullmatch(p.name))
+        for p in files:
+            if before.get(p.name) != p.read_bytes():
+                fs.put_file(str(p), _join(base, run_id, p.name))
+        doc = {"run_id": run_id, "files": {p.name: p.stat().st_size for p in files}, "published": time.time()}
+        fs.pipe_file(_join(base, run_id, MANIFEST), json.dumps(doc).encode())
+
+    load_from_store(root, run_id, apply)
+
+
 def delete_from_store(root: str, run_id: str) -> None:
     """Unpublish (the manifest goes first), then remove the run's files."""
     fs, base = open_store(root)

@@ -55,6 +55,6 @@ with feedback.guard("Downloads"):
     c4.download_button("Map and clusters (HTML, works offline)", data=scatter_html, file_name=f"{stem}-scatter.html",
                        mime="text/html", icon="⬇️")
     saved = result.run_id is not None
-    c5.download_button("Whole run (zip)", data=(lambda: runs.zip_run(runs.run_dir(root, result.run_id))) if saved else b"",
+    c5.download_button("Whole run (zip)", data=(lambda: runs.zip_saved_run(result.run_id, root)) if saved else b"",
                        file_name=f"{stem}.zip", mime="application/zip", icon="⬇️", disabled=not saved,
                        help="every file of the saved run" if saved else "save the run first")

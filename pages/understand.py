@@ -51,13 +51,13 @@ def rename() -> None:
             if st.form_submit_button("Save the names", icon="💾"):
                 ex.rename(given)
                 if result.run_id:
-                    from pathlib import Path
+                    from explorer.errors import InputError, RunNotFound
+                    from explorer.runs import name_saved_run
 
-                    from explorer.runs import run_dir, save_names
-
-                    folder = run_dir(session.runs_root(), result.run_id)
-                    if Path(folder).is_dir():
-                        save_names(folder, ex.names)
+                    try:  # a folder or an object store (EXPLORER_RUNS_DIR may be a URL)
+                        name_saved_run(result.run_id, ex.names, session.runs_root())
+                    except (RunNotFound, InputError):
+                        pass  # not saved under this root, or saved without an explanation: the names stay with the session
                 st.rerun()
 
 

@@ -204,3 +204,21 @@ def test_runs_dir_env_and_cli(tmp_path, monkeypatch, capsys):
     for url in (env_url, flag_url):
         fs, path = open_store(url)
         fs.rm(path, recursive=True)
+
+
+def test_names_and_zip_of_a_run_on_a_store(store, result):
+    """The Understand page's names and the Share page's zip work on a run kept on a store."""
+    import io
+    import zipfile
+
+    from pathlib import Path
+
+    from explorer.runs import load_run, name_saved_run, save_run, zip_saved_run
+
+    assert result.explanation is not None
+    run_id = Path(str(save_run(result, store))).name
+    name_saved_run(run_id, {0: "the first one"}, store)
+    back = load_run(run_id, root=store)
+    assert back.explanation.names[0] == "the first one"
+    names = zipfile.ZipFile(io.BytesIO(zip_saved_run(run_id, store))).namelist()
+    assert f"{run_id}/explain.json" in names and f"{run_id}/config.json" in names
