@@ -457,17 +457,16 @@ def _knn_device(cfg: PipelineConfig) -> str:
 
 def _rest_neighbors(Z: np.ndarray, plan: "RowPlan", knn: "Neighbors") -> tuple[np.ndarray, np.ndarray]:
     """The nearest fitted rows of every placed row, asked of the graph once and kept on it."""
-    cached = getattr(knn, "rest_", None)
-    if cached is None:
-        cached = knn.rest_ = knn.query(Z[plan.rest])
-    return cached
+    if knn.placed is None:
+        knn.placed = knn.query(Z[plan.rest])
+    return knn.placed
 
 
 def _assign_rest(fitted: ClusterResult, Z: np.ndarray, plan: "RowPlan", knn: "Neighbors | None") -> ClusterResult:
     """``fitted`` (the clustering of the plan's fitted rows) extended to every row of Z."""
-    from .scale import Neighbors, place, vote
+    from .scale import PLACE_NEIGHBORS, Neighbors, place, vote
 
-    knn = knn or Neighbors(Z[plan.fit], k=10, random_state=None)
+    knn = knn or Neighbors(Z[plan.fit], k=PLACE_NEIGHBORS)
     n, k = plan.n, fitted.k
     labels = np.empty(n, np.int64)
     labels[plan.fit] = fitted.labels

@@ -90,6 +90,7 @@ class Neighbors:
         self._Z = Z_fit
         self.index = None
         self._cells: _Cells | None = None
+        self.placed: tuple[np.ndarray, np.ndarray] | None = None  # the run's placed rows' neighbours, once found
         if device != "cpu":  # a GPU: exact, by brute force in torch, at every size
             idx, dist = torch_knn(Z_fit, Z_fit, self.k, device)
         elif self.n <= EXACT_GRAPH_ROWS:
