@@ -509,11 +509,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr = streams
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The parsed arguments; a run id that starts with ``-`` (made before ids avoided it) read as an option,
+    so the error then says how to pass it."""
+    from .runs import RUN_ID_PATTERN
+
+    try:
+        return parser.parse_args(argv)
+    except CliError as exc:
+        dashed = [a for a in (sys.argv[1:] if argv is None else argv) if a.startswith("-") and RUN_ID_PATTERN.fullmatch(a)]
+        if dashed:
+            raise CliError(f"{exc}; {dashed[0]!r} looks like a run id that starts with '-': put it after '--' "
+                           f"(explorer compare -- {dashed[0]} OTHER) or give the run's folder path") from None
+        raise
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     debug = os.environ.get("EXPLORER_DEBUG") == "1"
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
         args.argv = list(sys.argv[1:] if argv is None else argv)  # explorer run --devices N runs it again
         if args.command is None:
             parser.print_help()

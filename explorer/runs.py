@@ -76,8 +76,15 @@ def _root(root: str | Path | None) -> Path | str:
 
 
 def new_run_id() -> str:
-    """22 URL-safe characters holding 128 random bits."""
-    return secrets.token_urlsafe(16)[:22]
+    """22 URL-safe characters holding about 126 random bits, starting with a letter or digit.
+
+    An id that began with ``-`` read as an option on a command line (``explorer compare -x... y``), so the first
+    character is drawn again until it is alphanumeric (ids made before this still load).
+    """
+    while True:
+        run_id = secrets.token_urlsafe(16)[:22]
+        if run_id[0].isalnum():
+            return run_id
 
 
 def check_run_id(run_id: str) -> str:

@@ -164,3 +164,13 @@ def test_names_cannot_drive_the_terminal(tmp_path, capsys):
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and "\x07" not in out.out + out.err
     assert "\ufffd[2J" in out.out  # the name is still there, defanged
+
+
+def test_a_run_id_that_starts_with_a_dash_gets_a_way_to_pass_it(tmp_path, capsys):
+    """Ids made before ids avoided a leading '-' read as options: the one-line error says to put them after '--'."""
+    old = "-" + "a" * 21
+    assert main(["compare", old, "b" * 22, "--runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "after '--'" in err and old in err and "Traceback" not in err
+    assert main(["compare", "--runs", str(tmp_path), "--", old, "b" * 22]) == 2  # parsed now: the run is missing
+    assert "no saved run" in capsys.readouterr().err

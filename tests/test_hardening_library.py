@@ -190,9 +190,12 @@ def test_a_link_is_never_taken_as_a_path(tmp_path):
         load_run(elsewhere, root)
 
 
-def test_run_ids_carry_128_random_bits():
+def test_run_ids_carry_random_bits_and_never_read_as_an_option():
+    """Over 100 random bits each, and never a leading ``-`` (one in 64 would have: the CLI read it as an option)."""
     ids = {new_run_id() for _ in range(20_000)}
     assert len(ids) == 20_000
+    assert all(run_id[0].isalnum() for run_id in ids)
+    assert len({run_id[0] for run_id in ids}) == 62  # the first character still varies over letters and digits
     for run_id in list(ids)[:200]:
         assert RUN_ID_PATTERN.match(run_id)
         assert len(base64.urlsafe_b64decode(run_id + "==")) == 16
