@@ -2,7 +2,10 @@
 files in one folder per digit, loaded with ``explorer.data.load`` (what the dashboard's uploader and the
 CLI call), then the default pipeline with k = 10, over seeds. Results in bench/results/small_images.json.
 
-    python bench/small_images.py [--n 3000] [--seeds 0 1 2] [--out DIR]
+    python bench/small_images.py [--n 3000] [--seeds 0 1 2] [--members M] [--out DIR]
+
+``--members M`` overrides the default's number of autoencoders side by side (results then in
+small_images_members<M>.json, beside the default's).
 
 The folder names carry the labels, which only score the run. The subset is drawn once (seeded); the
 seeds vary the pipeline (training, UMAP, GMM).
@@ -40,8 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=3000)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--members", type=int, default=None, help="autoencoders side by side (default: the product's)")
     p.add_argument("--out", type=Path, default=RESULTS)
     a = p.parse_args(argv)
+    name = "small_images.json" if a.members is None else f"small_images_members{a.members}.json"
     full = mnist_test()
     pick = np.sort(np.random.default_rng(0).choice(full.n, a.n, replace=False))
     doc = {"machine": machine(), "n": a.n, "source": "MNIST-test, a seeded subset, as a zip of PNGs (one folder per digit)",
@@ -52,19 +57,21 @@ def main(argv: list[str] | None = None) -> None:
         for seed in a.seeds:
             t0 = time.perf_counter()
             ds = load(str(path))
-            cfg = default_config(ds, k=10, seed=seed, explain=False)
+            cfg = default_config(ds, k=10, seed=seed, explain=False, members=a.members)
             res = run_pipeline(ds, cfg)
             m = external_metrics(ds.labels, res.labels)
+            doc["members"] = int(cfg.model.members)
             row = {"seed": seed, "seconds": round(time.perf_counter() - t0, 1), "epochs_run": len(res.history),
+                   "train_s": round(float(res.timings.get("train", float("nan"))), 1),
                    **{k: round(float(v), 4) for k, v in m.items()}}
             doc["runs"].append(row)
             log(f"{a.n} images, seed {seed}: ACC {row['acc']:.4f}, NMI {row['nmi']:.4f}, {row['epochs_run']} epochs, "
                 f"{row['seconds']} s")
-            write_json(a.out / "small_images.json", doc)
+            write_json(a.out / name, doc)
     accs, nmis = [r["acc"] for r in doc["runs"]], [r["nmi"] for r in doc["runs"]]
     doc.update(acc_mean=float(np.mean(accs)), acc_std=float(np.std(accs)), nmi_mean=float(np.mean(nmis)),
                nmi_std=float(np.std(nmis)))
-    write_json(a.out / "small_images.json", doc)
+    write_json(a.out / name, doc)
     log(f"mean ACC {doc['acc_mean']:.4f} (std {doc['acc_std']:.4f}), NMI {doc['nmi_mean']:.4f}")
 
 

@@ -80,8 +80,8 @@ def _check_count(n: object, what: str, cap: int, low: int = 1) -> int:
 
 
 def _latent_dim(reducer: "Reducer") -> int:
-    if hasattr(reducer, "config_"):
-        return int(reducer.config_.latent_dim)  # type: ignore[attr-defined]
+    if hasattr(reducer, "code_dim_") and hasattr(reducer, "config_"):
+        return int(reducer.code_dim_)  # type: ignore[attr-defined]
     if hasattr(reducer, "n_components_"):
         return int(reducer.n_components_)  # type: ignore[attr-defined]
     raise InputError("the model is not fitted yet; train it first.")

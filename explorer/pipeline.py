@@ -34,6 +34,9 @@ IMAGE_EPOCHS = 500  # images: at most this many epochs, and ...
 IMAGE_EXAMPLES = 1_350_000  # ... at most MNIST-test's 150 epochs of 9,000 training rows in examples: small sets train
 # longer (3,000 MNIST images: ~260 epochs before early stopping, ACC 0.87 -> 0.92), large ones fewer epochs
 TABLE_EXAMPLES = 500_000  # tables with an autoencoder: 100 epochs of 5,000 rows
+SMALL_IMAGE_SET = 5_000  # images up to this many: IMAGE_MEMBERS autoencoders side by side, codes joined
+IMAGE_MEMBERS = 3  # (3,000 MNIST images: one autoencoder folds two digits together in 1 of 3 seeds)
+ONE_MEMBER_KINDS = ("pca", "vae")  # models that are never joined (ModelConfig.members)
 
 __all__ = [
     "ModelConfig", "PipelineConfig", "ProjectionConfig", "ClusterConfig", "RunResult", "default_config", "default_reason",
@@ -105,7 +108,8 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
     if dataset.kind == "images":
         # shift/rotation-invariant codes (DEC-DA) need longer training to pay off: measured on
         # MNIST-test and USPS in docs/BENCHMARKS.md
-        cfg.model = ModelConfig(augment=True, epochs=IMAGE_EPOCHS, max_examples=IMAGE_EXAMPLES)
+        cfg.model = ModelConfig(augment=True, epochs=IMAGE_EPOCHS, max_examples=IMAGE_EXAMPLES,
+                                members=IMAGE_MEMBERS if n <= SMALL_IMAGE_SET else 1)
     elif dataset.kind == "embeddings":
         cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
     elif dataset.kind == "table" and _manifold_table(dataset):
@@ -131,8 +135,11 @@ def default_reason(dataset: Dataset) -> str:
     """Why :func:`default_config` chose what it chose for this data, in a sentence or two."""
     d = dataset.X.shape[1]
     if dataset.kind == "images":
+        few = (f" With {dataset.n:,} images (up to {SMALL_IMAGE_SET:,}), {IMAGE_MEMBERS} autoencoders train side by "
+               "side from different starting weights and their codes are joined: on small sets one alone sometimes "
+               "folds two groups together." if dataset.n <= SMALL_IMAGE_SET else "")
         return ("Images: a dense autoencoder trained on shifted and slightly rotated copies of the images learns codes "
-                "that ignore small moves (DEC-DA); N2D then clusters the UMAP of those codes.")
+                "that ignore small moves (DEC-DA); N2D then clusters the UMAP of those codes." + few)
     if dataset.kind == "embeddings":
         return "Embeddings are a representation already: nothing to train; N2D clusters the UMAP of the vectors."
     if _manifold_table(dataset):
@@ -175,6 +182,8 @@ def replace_nested(cfg: PipelineConfig, **overrides: Any) -> PipelineConfig:
             model[key] = value
         else:
             raise InputError(f"'{key}' is not a pipeline setting.")
+    if model.get("kind") in (*ONE_MEMBER_KINDS, NO_MODEL) and "members" not in model:
+        model["members"] = 1  # the default's ensemble is of autoencoders that can be joined
     return replace(
         cfg,
         model=replace(cfg.model, **model),

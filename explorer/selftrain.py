@@ -89,7 +89,7 @@ def self_train(
     seed_everything(seed)
     device = torch.device(getattr(reducer, "device_", "cpu"))
     encoder = copy.deepcopy(reducer.module_).to(device)
-    latent = int(reducer.config_.latent_dim)
+    latent = int(reducer.code_dim_)
     head = torch.nn.Linear(latent, k).to(device)
     data = place_data(X, device)
     _nearest_centre_head(head, encoder, data, labels, k, device)

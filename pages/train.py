@@ -41,7 +41,8 @@ def model_settings() -> tuple[ModelConfig, str, int]:
     with c1:
         latent = w.number("Latent size", w.pkey("latent", ns), int(min(d.latent_dim, ds.X.shape[1])) if kind == "pca" else int(d.latent_dim),
                           min_value=1, max_value=int(ds.X.shape[1]) if kind == "pca" else 512, step=1)
-    model = replace(d, kind=kind, latent_dim=int(latent), augment=False if kind == "pca" else d.augment)
+    model = replace(d, kind=kind, latent_dim=int(latent), augment=False if kind == "pca" else d.augment,
+                    members=1 if kind in ("pca", "vae") else d.members)
     if kind != "pca":
         with c2:
             epochs = w.number("Epochs", w.pkey("epochs", ns), int(min(d.epochs, limits.max_epochs)), min_value=1,
@@ -66,12 +67,18 @@ def model_settings() -> tuple[ModelConfig, str, int]:
             augment = w.checkbox("Augment: also train on shifted and slightly rotated copies of the images",
                                  w.pkey("augment", ns), bool(d.augment),
                                  help="Codes that ignore small shifts and turns cluster digits and shapes better (DEC-DA).")
+        members = w.number("Autoencoders side by side (their codes joined; each costs one training)",
+                           w.pkey("members", ns), 1 if kind == "vae" else int(d.members), min_value=1, max_value=8,
+                           step=1, disabled=kind == "vae",
+                           help="Several autoencoders from different starting weights: where one folds two groups "
+                                "together the others keep them apart. Suggested for small image sets.")
         mixed = w.checkbox("Mixed precision: bf16 where the hardware computes it natively (about 2x faster)",
                            w.pkey("mixed", ns), bool(d.mixed_precision),
                            help="On CUDA GPUs and CPUs with AVX512-BF16 or AMX; elsewhere training stays float32. "
                                 "Weights and codes are always float32.")
         model = replace(model, epochs=int(epochs), batch_size=int(batch), lr=float(lr), hidden=tuple(hidden),
-                        noise=float(noise), kl_weight=float(kl), augment=bool(augment), mixed_precision=bool(mixed))
+                        noise=float(noise), kl_weight=float(kl), augment=bool(augment), mixed_precision=bool(mixed),
+                        members=1 if kind == "vae" else int(members))
     c7, c8 = st.columns(2)
     with c7:
         device = w.selectbox("Device", available_devices(), key=w.pkey("device"), default="auto")

@@ -211,3 +211,70 @@ def test_without_native_bf16_training_stays_float32(monkeypatch):
     r = small("ae", epochs=2).fit(low_rank_data())
     assert r.train_info_["precision"] == "float32"
     assert not train.uses_bf16(torch.device("cpu"), mixed_precision=False)
+
+
+# ----------------------------------------------------------------------- autoencoders side by side
+def test_an_ensemble_joins_its_members_codes_each_at_one_spread():
+    """members=3: the code is 3 x latent_dim wide, each member's block at unit spread on the training rows,
+    the members different models (their own starting weights), the reconstruction good, and a save and
+    restore gives the same codes and reconstructions."""
+    X = low_rank_data()
+    r = small("ae", members=3).fit(X)
+    Z = r.transform(X)
+    assert Z.shape == (len(X), 9) and r.code_dim_ == 9
+    blocks = [Z[:, 3 * i: 3 * i + 3] for i in range(3)]
+    for b in blocks:
+        assert np.sqrt(np.mean(b.var(axis=0))) == pytest.approx(1.0, rel=1e-3)
+    assert not np.allclose(blocks[0], blocks[1], atol=0.1)  # not one model three times
+    recon = r.inverse_transform(Z)
+    assert recon.shape == X.shape
+    assert np.mean((recon - X) ** 2) < 0.5 * np.mean((X - X.mean(0)) ** 2)
+    meta, tensors = r.export_state()
+    assert any(k.startswith("members.2.") for k in tensors) and "scale" in tensors
+    back = restore_reducer("ae", r.export_params(), meta, tensors)
+    np.testing.assert_array_equal(back.transform(X), Z)
+    np.testing.assert_array_equal(back.inverse_transform(Z), recon)
+    with pytest.raises(InputError, match=r"\(n, 9\)"):
+        r.inverse_transform(Z[:, :3])
+
+
+def test_each_member_learns_on_its_own_loss():
+    """The members are trained as independent autoencoders: each one alone reconstructs the rows (a joint
+    loss on the averaged reconstruction would let one member lean on the others)."""
+    import torch
+
+    X = low_rank_data()
+    r = small("ae", members=2, epochs=60).fit(X)
+    x = torch.from_numpy(X)
+    base = float(np.mean((X - X.mean(0)) ** 2))
+    with torch.no_grad():
+        for m in r.module_.members:
+            assert float(torch.mean((m.decode(m.encode(x)) - x) ** 2)) < 0.3 * base
+
+
+def test_a_convolutional_ensemble_with_augmentation_trains():
+    X, shape = image_data(n=120)
+    r = model("conv-ae", image_shape=shape, latent_dim=4, epochs=2, batch_size=32, augment=True, members=2).fit(X)
+    assert r.transform(X).shape == (120, 8) and r.inverse_transform(r.transform(X)).shape == X.shape
+
+
+def test_a_variational_ensemble_is_refused_and_the_default_never_builds_one():
+    from explorer.dataset import Dataset, LoadReport
+    from explorer.pipeline import SMALL_IMAGE_SET, default_config, replace_nested
+
+    with pytest.raises(InputError, match="members = 1"):
+        ModelConfig(kind="vae", members=2).validate()
+
+    def images(n):
+        imgs = np.zeros((n, 8, 8, 1), np.uint8)
+        return Dataset(X=imgs.reshape(n, -1).astype(np.float32), feature_names=[f"px{i}" for i in range(64)],
+                       ids=np.array([f"{i}.png" for i in range(n)]), report=LoadReport(source="x", kind="images"),
+                       kind="images", name="x", images=imgs)
+
+    small_set = default_config(images(300))
+    assert small_set.model.members == 3
+    assert default_config(images(SMALL_IMAGE_SET + 1)).model.members == 1
+    for kind in ("vae", "pca", "none"):  # choosing a model that is never joined drops the default's members
+        assert replace_nested(small_set, model=kind).model.members == 1
+    assert replace_nested(small_set, model="dae").model.members == 3
+    assert replace_nested(small_set, model="ae", members=2).model.members == 2

@@ -13,6 +13,8 @@ from .config import AE_KINDS, AE_LABELS, ModelConfig
 
 __all__ = ["AE_KINDS", "AE_LABELS", "Autoencoder", "random_affine"]
 
+SCALE_ROWS = 10_000  # rows that measure each ensemble member's code spread
+
 
 def random_affine(x, image_shape: tuple[int, int, int], max_shift: float = 0.1, max_degrees: float = 10.0):
     """Random small shifts (up to ``max_shift`` of the side) and rotations of flat HWC images (n, h*w*c).
@@ -89,11 +91,16 @@ class Autoencoder(Reducer):
         return cfg
 
     def _build(self, cfg: ModelConfig, n_features: int):
-        from .networks import ConvNet, DenseNet
+        from .networks import ConvNet, DenseNet, Ensemble
 
-        if cfg.kind == "conv-ae":
-            return ConvNet(tuple(int(s) for s in self.image_shape), int(cfg.latent_dim))  # type: ignore[arg-type]
-        return DenseNet(n_features, [int(h) for h in cfg.hidden], int(cfg.latent_dim), variational=cfg.kind == "vae")
+        def one():
+            if cfg.kind == "conv-ae":
+                return ConvNet(tuple(int(s) for s in self.image_shape), int(cfg.latent_dim))  # type: ignore[arg-type]
+            return DenseNet(n_features, [int(h) for h in cfg.hidden], int(cfg.latent_dim), variational=cfg.kind == "vae")
+
+        if cfg.members == 1:
+            return one()
+        return Ensemble([one() for _ in range(int(cfg.members))], int(cfg.latent_dim))
 
     def _loss_fn(self, cfg: ModelConfig):
         import torch
@@ -103,7 +110,13 @@ class Autoencoder(Reducer):
         shape = tuple(int(v) for v in self.image_shape) if cfg.augment else None
 
         def loss(module, x):
-            if shape is not None and module.training:
+            members = getattr(module, "members", None)
+            if members is not None:  # an ensemble: each member learns on its own loss (and its own augmentation)
+                return sum(one(m, x, module.training) for m in members) / len(members)
+            return one(module, x, module.training)
+
+        def one(module, x, training: bool):
+            if shape is not None and training:
                 x = random_affine(x, shape)
             if kind == "vae":
                 mu, logvar = module.encode_params(x)
@@ -136,6 +149,11 @@ class Autoencoder(Reducer):
         module = self._build(cfg, X.shape[1])
         result = fit_module(module, X, self._loss_fn(cfg), cfg, device=self.device, seed=int(self.random_state),
                             on_epoch_end=on_epoch_end, should_stop=should_stop)
+        if hasattr(module, "set_scale"):  # an ensemble: weigh the members' codes alike
+            import torch
+
+            rows = np.random.default_rng(int(self.random_state)).permutation(len(X))[:SCALE_ROWS]
+            module.eval().set_scale(torch.from_numpy(np.ascontiguousarray(X[np.sort(rows)], dtype=np.float32)).to(result.device))
         self.config_ = cfg
         self.module_ = module.eval()
         self.device_ = result.device
@@ -154,8 +172,14 @@ class Autoencoder(Reducer):
         }
         return self
 
+    @property
+    def code_dim_(self) -> int:
+        """Width of the code: ``latent_dim``, times ``members`` for an ensemble."""
+        cfg = self.config_ if hasattr(self, "config_") else (self.config or ModelConfig())
+        return int(cfg.latent_dim) * int(cfg.members)
+
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """X (n, d) -> the code Z (n, latent_dim); for a VAE the posterior mean."""
+        """X (n, d) -> the code Z (n, code_dim_); for a VAE the posterior mean."""
         import torch
 
         from ..train import predict_batches
@@ -166,14 +190,14 @@ class Autoencoder(Reducer):
         return predict_batches(self.module_.encode, X, torch.device(self.device_))
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
-        """Z (n, latent_dim) -> reconstructions (n, d)."""
+        """Z (n, code_dim_) -> reconstructions (n, d) (an ensemble's: the mean of its members')."""
         import torch
 
         from ..train import predict_batches
 
         self._check_fitted()
         Z = np.asarray(Z, dtype=np.float32)
-        latent = self.config_.latent_dim
+        latent = self.code_dim_
         if Z.ndim != 2 or Z.shape[1] != latent:
             raise InputError(f"expected codes of shape (n, {latent}), got {Z.shape}.")
         return predict_batches(self.module_.decode, Z, torch.device(self.device_))

@@ -48,6 +48,11 @@ class ModelConfig:
             (:func:`explorer.train.training_schedule`): the work stops growing with the rows once the
             data hold more examples than the model needs to learn from.
         max_seconds: stop training after this wall time, keeping the best weights (None: no cap).
+        members: autoencoders of this kind trained side by side from different starting weights, each
+            on its own loss; the code is their codes next to each other (``members * latent_dim`` wide,
+            each member's scaled to one spread) and a reconstruction is the mean of theirs. On small image
+            sets one autoencoder sometimes folds two digits together that the others keep apart
+            (docs/BENCHMARKS.md, small image sets); costs ``members`` times the training. Not for "vae".
         mixed_precision: bf16 autocast where the hardware computes bf16 natively (CUDA GPUs, CPUs
             with AVX512-BF16 or AMX); False trains in float32 throughout.
     """
@@ -67,6 +72,7 @@ class ModelConfig:
     augment: bool = False
     max_examples: int | None = None
     max_seconds: float | None = None
+    members: int = 1
     mixed_precision: bool = True
 
     def __post_init__(self) -> None:
@@ -86,6 +92,8 @@ class ModelConfig:
     def validate(self) -> None:
         """InputError naming the first setting that cannot work, and what is allowed."""
         check_params(self, CONSTRAINTS)
+        if self.kind == "vae" and self.members > 1:
+            raise InputError("a variational autoencoder generates from one latent space: train it with members = 1.")
         if self.kind == "dae" and not self.noise > 0:
             raise InputError(f"noise must be > 0 for a denoising autoencoder, got {self.noise!r}.")
 
@@ -117,5 +125,6 @@ CONSTRAINTS = {
     "augment": Flag(),
     "max_examples": Optional(Whole(1), "no cap on the examples seen"),
     "max_seconds": Optional(Real(0, open_low=True), "no time cap"),
+    "members": Whole(1, 8),
     "mixed_precision": Flag(),
 }

@@ -103,3 +103,44 @@ class ConvNet(nn.Module):
         feats = self.from_code(z).view(-1, *self.feat_shape)
         img = self.deconv(feats)[:, :, :h, :w]
         return img.permute(0, 2, 3, 1).reshape(-1, h * w * c)
+
+
+class Ensemble(nn.Module):
+    """Several autoencoders of one architecture, each from its own starting weights, side by side.
+
+    The code is the members' codes next to each other, each divided by its spread on the training rows
+    (``scale``, set after training by :meth:`set_scale`), so no member outweighs the others in the
+    distances the clustering sees; ``decode`` splits a code back into the members' parts and averages
+    their reconstructions. Each member trains on its own loss (see ``Autoencoder._loss_fn``), so the
+    members stay independent models: where one of them folds two groups together, the others mostly
+    keep them apart, and their joined code keeps them apart too.
+    """
+
+    def __init__(self, members: list[nn.Module], latent_dim: int):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.latent_dim = int(latent_dim)
+        self.variational = bool(getattr(members[0], "variational", False))
+        self.register_buffer("scale", torch.ones(len(members)))
+
+    def encode_params(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        parts = [m.encode_params(x) for m in self.members]
+        mu = torch.cat([p[0] / s for p, s in zip(parts, self.scale)], dim=1)
+        if not self.variational:
+            return mu, None
+        return mu, torch.cat([p[1] - 2 * torch.log(s) for p, s in zip(parts, self.scale)], dim=1)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encode_params(x)[0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        parts = z.split(self.latent_dim, dim=1)
+        return torch.stack([m.decode(p * s) for m, p, s in zip(self.members, parts, self.scale)]).mean(0)
+
+    @torch.no_grad()
+    def set_scale(self, x: torch.Tensor) -> None:
+        """Each member's code spread (the root mean square of its coordinates' standard deviations) on
+        the rows ``x``, so the joined code weighs the members alike."""
+        for i, m in enumerate(self.members):
+            z = m.encode(x).float()
+            self.scale[i] = torch.sqrt(torch.mean(z.var(dim=0, unbiased=False))).clamp_min(1e-8)
