@@ -82,7 +82,7 @@ def render(results: Path, doc: Path) -> str:
     section_tables(tables_doc, body)
     section_explain(explain_doc, body)
     section_apply(apply_doc, body)
-    verdicts += section_small(load(results, "small_images"), body, load(results, "small_images_members1"))
+    verdicts += section_small(load(results, "small_images"), body, load(results, "small_images_members1"), load(results, "small_images_fp32"))
     section_speed(results, doc_dir, doc_dir, body, verdicts, cli_changes=changes_of(evidence, "cli"))
     section_precision(load(results, "precision"), body)
     section_peers(load(results, "peers"), body, verdicts)

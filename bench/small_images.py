@@ -44,9 +44,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=3000)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--members", type=int, default=None, help="autoencoders side by side (default: the product's)")
+    p.add_argument("--fp32", action="store_true", help="train in float32 (a CPU without native bf16); small_images_fp32.json")
     p.add_argument("--out", type=Path, default=RESULTS)
     a = p.parse_args(argv)
-    name = "small_images.json" if a.members is None else f"small_images_members{a.members}.json"
+    name = ("small_images" + ("" if a.members is None else f"_members{a.members}") + ("_fp32" if a.fp32 else "")) + ".json"
     full = mnist_test()
     pick = np.sort(np.random.default_rng(0).choice(full.n, a.n, replace=False))
     doc = {"machine": machine(), "n": a.n, "source": "MNIST-test, a seeded subset, as a zip of PNGs (one folder per digit)",
@@ -57,11 +58,13 @@ def main(argv: list[str] | None = None) -> None:
         for seed in a.seeds:
             t0 = time.perf_counter()
             ds = load(str(path))
-            cfg = default_config(ds, k=10, seed=seed, explain=False, members=a.members)
+            cfg = default_config(ds, k=10, seed=seed, explain=False, members=a.members,
+                                 mixed_precision=False if a.fp32 else None)
             res = run_pipeline(ds, cfg)
             m = external_metrics(ds.labels, res.labels)
             doc["members"] = int(cfg.model.members)
             row = {"seed": seed, "seconds": round(time.perf_counter() - t0, 1), "epochs_run": len(res.history),
+                   "notes": [n for n in res.reducer.train_info_.get("notes", []) if "time_budget" in n],
                    "train_s": round(float(res.timings.get("train", float("nan"))), 1),
                    **{k: round(float(v), 4) for k, v in m.items()}}
             doc["runs"].append(row)

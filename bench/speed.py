@@ -171,11 +171,15 @@ def cli(dataset: str, device: str, extra: list[str] | None = None) -> dict:
             raise RuntimeError(f"the CLI failed ({proc.returncode}): {stderr[-2000:]}")
         metrics = json.loads(stdout.strip().splitlines()[-1])
         run_cfg = json.loads((Path(metrics["run_dir"]) / "config.json").read_text()).get("pipeline", {})
+        model_json = Path(metrics["run_dir"]) / "model.json"
+        train = json.loads(model_json.read_text()).get("meta", {}).get("train_info", {}) if model_json.is_file() else {}
     peak_mb = usage.ru_maxrss / 1024  # Linux: kilobytes
     log(f"cli: {wall:.1f}s, peak RSS {peak_mb:.0f} MB, acc {metrics.get('acc')}")
     return {"dataset": ds.name, "n": ds.n, "command": "python -m explorer run <data>.npz --k %d --json --device %s%s"
             % (ds.n_classes, device, "".join(" " + e for e in extra or [])), "wall_s": round(wall, 1),
-            "peak_rss_mb": round(peak_mb), "model": run_cfg.get("model"), "cluster_method": run_cfg.get("cluster", {}).get("method"), "metrics": {k: metrics.get(k) for k in ("acc", "nmi", "ari", "k", "seconds", "device")}}
+            "peak_rss_mb": round(peak_mb), "model": run_cfg.get("model"), "cluster_method": run_cfg.get("cluster", {}).get("method"), "metrics": {k: metrics.get(k) for k in ("acc", "nmi", "ari", "k", "seconds", "device")},
+            "train": {k: train.get(k) for k in ("epochs", "best_epoch", "stop_reason", "precision", "notes")},
+            "epochs_run": len(json.loads(model_json.read_text()).get("meta", {}).get("history", [])) if model_json.is_file() else None}
 
 
 # -- how cost grows ----------------------------------------------------------------------------------------
@@ -302,6 +306,7 @@ def main(argv=None) -> None:
     p.add_argument("--units", action="store_true", help="scaling: each column in its own units (no autoencoder)")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--tag", default="", help="suffix of the JSON file name (e.g. _gpu)")
+    p.add_argument("--fp32", action="store_true", help="cli: train in float32 (the path of a CPU without native bf16)")
     a = p.parse_args(argv)
     path = a.out / f"{a.what}{a.tag}.json"
     mach = machine()
@@ -321,7 +326,7 @@ def run(a, save=None) -> dict:
     if a.what == "cli":
         if quick:
             return cli("digits", a.device, ["--epochs", "2"])
-        return cli(a.dataset, a.device, ["--epochs", str(a.epochs)] if a.epochs else None)
+        return cli(a.dataset, a.device, (["--epochs", str(a.epochs)] if a.epochs else []) + (["--fp32"] if a.fp32 else []))
     if a.what == "images70k":
         return images70k(a.device, save=save)
     return scaling(a.sizes or ([2000, 4000] if quick else SCALING_SIZES), a.device, save,

@@ -224,6 +224,8 @@ def _run(args: argparse.Namespace, group) -> int:
         "reproducible": False if args.parallel else None,
     }
     cfg = replace_nested(default_config(dataset), **overrides)
+    if args.epochs:  # epochs asked for by name are trained in full: no time budget cuts them
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, time_budget=None))
     if cfg.model.epochs > limits.max_epochs:  # the default, when no --epochs was given: keep to the cap
         cfg = replace_nested(cfg, epochs=int(limits.max_epochs))
     if not args.quiet:

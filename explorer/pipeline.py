@@ -34,6 +34,8 @@ IMAGE_EPOCHS = 500  # images: at most this many epochs, and ...
 IMAGE_EXAMPLES = 1_350_000  # ... at most MNIST-test's 150 epochs of 9,000 training rows in examples: small sets train
 # longer (3,000 MNIST images: ~260 epochs before early stopping, ACC 0.87 -> 0.92), large ones fewer epochs
 TABLE_EXAMPLES = 500_000  # tables with an autoencoder: 100 epochs of 5,000 rows
+IMAGE_TRAIN_SECONDS = 180.0  # images: the epochs planned to fit in this on a slow machine (MNIST-test: 150 epochs take
+# ~70 s with bf16 and ~170 s in float32 on the 2-core EPYC; a CPU 1.7x slower still ends the run within 5 minutes)
 SMALL_IMAGE_SET = 5_000  # images up to this many: IMAGE_MEMBERS autoencoders side by side, codes joined
 IMAGE_MEMBERS = 3  # (3,000 MNIST images: one autoencoder folds two digits together in 1 of 3 seeds)
 ONE_MEMBER_KINDS = ("pca", "vae")  # models that are never joined (ModelConfig.members)
@@ -87,7 +89,9 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
 
     - images: the DEC / N2D dense autoencoder d-500-500-2000-10, trained on randomly shifted and
       rotated copies of each batch for ``IMAGE_EXAMPLES`` examples (MNIST-test: 150 epochs; a small set
-      more epochs, up to ``IMAGE_EPOCHS``, with early stopping), then N2D (UMAP -> GMM);
+      more epochs, up to ``IMAGE_EPOCHS``, with early stopping), fewer where they would not fit in
+      ``IMAGE_TRAIN_SECONDS`` on this machine; up to ``SMALL_IMAGE_SET`` images, ``IMAGE_MEMBERS``
+      of them side by side (``members``); then N2D (UMAP -> GMM);
     - tables whose columns share one scale (pen coordinates, pixels; ``report.scaling == "shared"``)
       and have ``SMALL_TABLE_ROWS`` rows or more: N2D, on the features up to ``NARROW_TABLE_COLUMNS``
       columns, else on the autoencoder's 10-d code (such columns trace a curved manifold that UMAP
@@ -109,7 +113,7 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
         # shift/rotation-invariant codes (DEC-DA) need longer training to pay off: measured on
         # MNIST-test and USPS in docs/BENCHMARKS.md
         cfg.model = ModelConfig(augment=True, epochs=IMAGE_EPOCHS, max_examples=IMAGE_EXAMPLES,
-                                members=IMAGE_MEMBERS if n <= SMALL_IMAGE_SET else 1)
+                                time_budget=IMAGE_TRAIN_SECONDS, members=IMAGE_MEMBERS if n <= SMALL_IMAGE_SET else 1)
     elif dataset.kind == "embeddings":
         cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
     elif dataset.kind == "table" and _manifold_table(dataset):

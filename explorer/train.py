@@ -49,6 +49,16 @@ class TrainResult:
 STOP_CHECK_BATCHES = 32  # should_stop() is also checked every this many batches, for long epochs
 MAX_VAL_ROWS = 10_000  # the validation split never holds more rows: it scores the model, it does not train it
 MIN_EPOCHS_IN_BUDGET = 10  # a capped schedule still has this many epochs: progress, early stopping, best weights
+PLAN_AFTER_EPOCHS = 2  # time_budget: the epochs that fit are decided once, from the speed of the first epochs
+
+
+def epochs_in_time(planned: int, done: int, elapsed: float, budget: float) -> int:
+    """How many epochs in all fit in ``budget`` seconds when ``done`` epochs took ``elapsed``: at most
+    ``planned``, at least ``done`` and at least ``MIN_EPOCHS_IN_BUDGET`` (when planned)."""
+    if done <= 0 or elapsed <= 0:
+        return planned
+    fit = int(budget / (elapsed / done))
+    return max(done, min(planned, max(fit, min(planned, MIN_EPOCHS_IN_BUDGET))))
 
 
 def training_schedule(epochs: int, n_train: int, max_examples: int | None) -> tuple[int, int]:
@@ -227,7 +237,9 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
         result.notes.append(f"{n_train:,} training rows: {epochs} epochs{drawn} instead of {cfg.epochs}, "
                             f"{epochs * rows:,} examples in all (max_examples={cfg.max_examples:,}).")
     result.epochs, result.rows_per_epoch = epochs, rows
-    for epoch in range(1, epochs + 1):
+    epoch = 0
+    while epoch < epochs:
+        epoch += 1
         t0 = time.perf_counter()
         module.train()
         perm = train_idx[torch.randperm(n_train, generator=gen).to(train_idx.device)[:rows]]
@@ -259,6 +271,8 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
         else:
             val_loss = _evaluate(module, data, val_idx, loss_fn, device, batch_size, bf16) if n_val else None
         seconds = time.perf_counter() - t0
+        if cfg.time_budget is not None and epoch == PLAN_AFTER_EPOCHS:
+            epochs = _plan_in_time(cfg, epochs, epoch, time.perf_counter() - start, group, result)
         logs = {"epoch": epoch, "loss": train_loss, "val_loss": val_loss, "seconds": seconds, "epochs": epochs}
         monitored = val_loss if val_loss is not None else train_loss
         if not math.isfinite(monitored) or not math.isfinite(train_loss):
@@ -299,6 +313,20 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
     if best_state is not None:
         module.load_state_dict(best_state)
     module.eval()
+
+
+def _plan_in_time(cfg, epochs: int, done: int, elapsed: float, group, result: TrainResult) -> int:
+    """The epochs that fit in ``cfg.time_budget`` at the speed of the first ``done`` epochs (every process of
+    a data-parallel run takes their mean, so all decide alike), with a note when that is fewer than planned."""
+    if group is not None:
+        elapsed = group.sum(elapsed)[0] / group.world_size
+    fit = epochs_in_time(epochs, done, elapsed, float(cfg.time_budget))
+    if fit < epochs:
+        result.notes.append(f"At {elapsed / done:.2f} s per epoch on this machine, {fit} of the {epochs} planned "
+                            f"epochs fit in the training budget of {cfg.time_budget:.0f} s (time_budget); a faster "
+                            "machine (bf16, a GPU) trains them all.")
+        result.epochs = fit
+    return fit
 
 
 def _evaluate(module, data, idx, loss_fn, device, batch_size, bf16: bool) -> float:

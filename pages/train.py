@@ -52,6 +52,11 @@ def model_settings() -> tuple[ModelConfig, str, int]:
         c4, c5, c6 = st.columns(3)
         with c4:
             lr = w.number("Learning rate", w.pkey("lr", ns), float(d.lr), min_value=1e-6, max_value=1.0, step=1e-4, format="%.5f")
+            members = w.number("Autoencoders side by side", w.pkey("members", ns), 1 if kind == "vae" else int(d.members),
+                               min_value=1, max_value=8, step=1, disabled=kind == "vae",
+                               help="Several autoencoders from different starting weights, their codes joined: where one "
+                                    "folds two groups together the others keep them apart. Each costs one training. "
+                                    "Suggested for small image sets.")
         hidden = d.hidden
         if kind != "conv-ae":
             with c5:
@@ -67,11 +72,6 @@ def model_settings() -> tuple[ModelConfig, str, int]:
             augment = w.checkbox("Augment: also train on shifted and slightly rotated copies of the images",
                                  w.pkey("augment", ns), bool(d.augment),
                                  help="Codes that ignore small shifts and turns cluster digits and shapes better (DEC-DA).")
-        members = w.number("Autoencoders side by side (their codes joined; each costs one training)",
-                           w.pkey("members", ns), 1 if kind == "vae" else int(d.members), min_value=1, max_value=8,
-                           step=1, disabled=kind == "vae",
-                           help="Several autoencoders from different starting weights: where one folds two groups "
-                                "together the others keep them apart. Suggested for small image sets.")
         mixed = w.checkbox("Mixed precision: bf16 where the hardware computes it natively (about 2x faster)",
                            w.pkey("mixed", ns), bool(d.mixed_precision),
                            help="On CUDA GPUs and CPUs with AVX512-BF16 or AMX; elsewhere training stays float32. "

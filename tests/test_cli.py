@@ -75,6 +75,10 @@ def test_cli_on_the_bundled_images(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "ACC" in out and "NMI" in out and "saved run" in out
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    model = json.loads((run / "config.json").read_text())["pipeline"]["model"]
+    assert model["members"] == 3  # 3,000 images: a small set, three autoencoders side by side
+    assert model["epochs"] == 3 and model["time_budget"] is None  # epochs asked for by name train in full
 
 
 @pytest.mark.parametrize(

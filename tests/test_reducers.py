@@ -278,3 +278,27 @@ def test_a_variational_ensemble_is_refused_and_the_default_never_builds_one():
         assert replace_nested(small_set, model=kind).model.members == 1
     assert replace_nested(small_set, model="dae").model.members == 3
     assert replace_nested(small_set, model="ae", members=2).model.members == 2
+
+
+# ----------------------------------------------------------------------- a time budget for training
+def test_epochs_in_time_fit_the_budget_within_their_bounds():
+    from explorer.train import MIN_EPOCHS_IN_BUDGET, epochs_in_time
+
+    assert epochs_in_time(150, 2, 4.0, 180) == 90  # 2 s an epoch: 90 fit
+    assert epochs_in_time(150, 2, 1.0, 180) == 150  # all fit: the plan stands
+    assert epochs_in_time(150, 2, 100.0, 180) == MIN_EPOCHS_IN_BUDGET  # never fewer than the floor ...
+    assert epochs_in_time(5, 2, 100.0, 10) == 5  # ... nor cut a plan already under it
+    assert epochs_in_time(150, 0, 0.0, 180) == 150
+
+
+@pytest.mark.parametrize("budget,trained", [(1e-6, 10), (1e6, 30)])
+def test_a_time_budget_plans_the_epochs_once_and_says_so(budget, trained):
+    """A budget no machine meets trains the floor of 10 epochs and says why; one every machine meets changes nothing."""
+    X = low_rank_data()
+    r = small("ae", epochs=30, patience=100, time_budget=budget).fit(X)
+    assert len(r.history_) == trained and r.train_info_["epochs"] == trained
+    assert all(h["epochs"] == trained for h in r.history_[1:])  # the progress bar's total, from the plan on
+    said = [n for n in r.train_info_["notes"] if "time_budget" in n]
+    assert bool(said) == (trained < 30)
+    if said:
+        assert "10 of the 30 planned epochs" in said[0]

@@ -48,6 +48,9 @@ class ModelConfig:
             (:func:`explorer.train.training_schedule`): the work stops growing with the rows once the
             data hold more examples than the model needs to learn from.
         max_seconds: stop training after this wall time, keeping the best weights (None: no cap).
+        time_budget: plan the epochs to fit in this many seconds: after the first epochs, when the planned
+            ones would take longer at the speed measured, train only as many as fit (decided once, and
+            said in the run's notes; None: no budget). A machine fast enough never changes the schedule.
         members: autoencoders of this kind trained side by side from different starting weights, each
             on its own loss; the code is their codes next to each other (``members * latent_dim`` wide,
             each member's scaled to one spread) and a reconstruction is the mean of theirs. On small image
@@ -72,6 +75,7 @@ class ModelConfig:
     augment: bool = False
     max_examples: int | None = None
     max_seconds: float | None = None
+    time_budget: float | None = None
     members: int = 1
     mixed_precision: bool = True
 
@@ -125,6 +129,7 @@ CONSTRAINTS = {
     "augment": Flag(),
     "max_examples": Optional(Whole(1), "no cap on the examples seen"),
     "max_seconds": Optional(Real(0, open_low=True), "no time cap"),
+    "time_budget": Optional(Real(0, open_low=True), "no time budget"),
     "members": Whole(1, 8),
     "mixed_precision": Flag(),
 }
