@@ -124,7 +124,7 @@ def _precisions(res: Path, lines: list[str], verdicts: list[Verdict]) -> None:
         return
     lines += ["MNIST-test through the CLI (`python bench/speed.py cli [--fp32 --tag _fp32]`; the one-thread row with "
               "`BENCH_THREADS=1`). Images train for MNIST-test's 150 epochs unless they would not fit in the training "
-              "budget of 180 s on the machine (`time_budget`, planned once from the speed of the first 2 epochs): "
+              "budget of 180 s per autoencoder on the machine (`time_budget`, planned once from the speed of the first 2 epochs): "
               "this CPU multiplies bf16 natively, and in float32 it runs at the speed of an AVX2-only CPU (MKL takes "
               "its AVX2 path on AMD: 34.7 ms against 35.6 ms a step with AVX-512 switched off), so the float32 rows "
               "stand for a CPU without native bf16.", "",
@@ -133,7 +133,7 @@ def _precisions(res: Path, lines: list[str], verdicts: list[Verdict]) -> None:
     for label, c in runs:
         cm, t = c["metrics"], c["train"]
         worst = max(worst, float(c["wall_s"]))
-        lines.append(f"| {label} | {c['wall_s']:.0f} | {c.get('epochs_run') or t.get('epochs')} of {t.get('epochs')} planned | "
+        lines.append(f"| {label} | {c['wall_s']:.0f} | {t.get('epochs')} ({t.get('stop_reason')}) | "
                      f"{num(cm.get('acc'))} | {num(cm.get('nmi'))} | {machine_text(c['machine'])}, load {load_average(c['machine'])} |")
     lines.append("")
     for label, c in runs:

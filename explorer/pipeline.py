@@ -34,7 +34,7 @@ IMAGE_EPOCHS = 500  # images: at most this many epochs, and ...
 IMAGE_EXAMPLES = 1_350_000  # ... at most MNIST-test's 150 epochs of 9,000 training rows in examples: small sets train
 # longer (3,000 MNIST images: ~260 epochs before early stopping, ACC 0.87 -> 0.92), large ones fewer epochs
 TABLE_EXAMPLES = 500_000  # tables with an autoencoder: 100 epochs of 5,000 rows
-IMAGE_TRAIN_SECONDS = 180.0  # images: the epochs planned to fit in this on a slow machine (MNIST-test: 150 epochs take
+IMAGE_TRAIN_SECONDS = 180.0  # images: the epochs planned to fit in this (per autoencoder) on a slow machine (MNIST-test: 150 epochs take
 # ~70 s with bf16 and ~170 s in float32 on the 2-core EPYC; a CPU 1.7x slower still ends the run within 5 minutes)
 SMALL_IMAGE_SET = 5_000  # images up to this many: IMAGE_MEMBERS autoencoders side by side, codes joined
 IMAGE_MEMBERS = 3  # (3,000 MNIST images: one autoencoder folds two digits together in 1 of 3 seeds)

@@ -320,10 +320,11 @@ def _plan_in_time(cfg, epochs: int, done: int, elapsed: float, group, result: Tr
     a data-parallel run takes their mean, so all decide alike), with a note when that is fewer than planned."""
     if group is not None:
         elapsed = group.sum(elapsed)[0] / group.world_size
-    fit = epochs_in_time(epochs, done, elapsed, float(cfg.time_budget))
+    budget = float(cfg.time_budget) * int(cfg.members)  # per autoencoder: an ensemble of 3 gets 3 times it
+    fit = epochs_in_time(epochs, done, elapsed, budget)
     if fit < epochs:
         result.notes.append(f"At {elapsed / done:.2f} s per epoch on this machine, {fit} of the {epochs} planned "
-                            f"epochs fit in the training budget of {cfg.time_budget:.0f} s (time_budget); a faster "
+                            f"epochs fit in the training budget of {budget:.0f} s (time_budget); a faster "
                             "machine (bf16, a GPU) trains them all.")
         result.epochs = fit
     return fit

@@ -48,7 +48,8 @@ class ModelConfig:
             (:func:`explorer.train.training_schedule`): the work stops growing with the rows once the
             data hold more examples than the model needs to learn from.
         max_seconds: stop training after this wall time, keeping the best weights (None: no cap).
-        time_budget: plan the epochs to fit in this many seconds: after the first epochs, when the planned
+        time_budget: plan the epochs to fit in this many seconds per autoencoder (``members`` times it in
+            all, since each member costs one training): after the first epochs, when the planned
             ones would take longer at the speed measured, train only as many as fit (decided once, and
             said in the run's notes; None: no budget). A machine fast enough never changes the schedule.
         members: autoencoders of this kind trained side by side from different starting weights, each
