@@ -80,7 +80,7 @@ def _check_count(n: object, what: str, cap: int, low: int = 1) -> int:
 
 
 def _latent_dim(reducer: "Reducer") -> int:
-    if hasattr(reducer, "code_dim_") and hasattr(reducer, "config_"):
+    if hasattr(reducer, "config_"):  # an autoencoder (an ensemble's code is members x latent_dim wide)
         return int(reducer.code_dim_)  # type: ignore[attr-defined]
     if hasattr(reducer, "n_components_"):
         return int(reducer.n_components_)  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from explorer.dashboard.forms import available_devices, parse_hidden
 from explorer.dashboard.workspace import JobKind
 from explorer.device import resolve_device
 from explorer.limits import Limits
-from explorer.pipeline import ModelConfig, default_config, default_reason
+from explorer.pipeline import ONE_MEMBER_KINDS, ModelConfig, default_config, default_reason
 from explorer.reducers import MODEL_LABELS, NO_MODEL
 from pages.ui import feedback, progress, session, widgets as w
 
@@ -42,7 +42,7 @@ def model_settings() -> tuple[ModelConfig, str, int]:
         latent = w.number("Latent size", w.pkey("latent", ns), int(min(d.latent_dim, ds.X.shape[1])) if kind == "pca" else int(d.latent_dim),
                           min_value=1, max_value=int(ds.X.shape[1]) if kind == "pca" else 512, step=1)
     model = replace(d, kind=kind, latent_dim=int(latent), augment=False if kind == "pca" else d.augment,
-                    members=1 if kind in ("pca", "vae") else d.members)
+                    members=1 if kind in ONE_MEMBER_KINDS else d.members)
     if kind != "pca":
         with c2:
             epochs = w.number("Epochs", w.pkey("epochs", ns), int(min(d.epochs, limits.max_epochs)), min_value=1,

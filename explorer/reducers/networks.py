@@ -106,7 +106,8 @@ class ConvNet(nn.Module):
 
 
 class Ensemble(nn.Module):
-    """Several autoencoders of one architecture, each from its own starting weights, side by side.
+    """Several autoencoders of one architecture, each from its own starting weights, side by side
+    (never variational ones: ``ModelConfig.validate`` refuses them, a VAE generates from one latent space).
 
     The code is the members' codes next to each other, each divided by its spread on the training rows
     (``scale``, set after training by :meth:`set_scale`), so no member outweighs the others in the
@@ -120,18 +121,10 @@ class Ensemble(nn.Module):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.latent_dim = int(latent_dim)
-        self.variational = bool(getattr(members[0], "variational", False))
         self.register_buffer("scale", torch.ones(len(members)))
 
-    def encode_params(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        parts = [m.encode_params(x) for m in self.members]
-        mu = torch.cat([p[0] / s for p, s in zip(parts, self.scale)], dim=1)
-        if not self.variational:
-            return mu, None
-        return mu, torch.cat([p[1] - 2 * torch.log(s) for p, s in zip(parts, self.scale)], dim=1)
-
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encode_params(x)[0]
+        return torch.cat([m.encode(x) / s for m, s in zip(self.members, self.scale)], dim=1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         parts = z.split(self.latent_dim, dim=1)
