@@ -32,7 +32,7 @@ from report_missing import section_missing
 from report_peers import section_peers
 from report_precision import section_precision
 from report_quality import quality_sources, section_older, section_quality, table_vs_kmeans
-from report_small import section_small
+from report_small import VARIANTS as SMALL_VARIANTS, section_small
 from report_speed import section_speed
 from report_explain import explain_verdicts, section_explain
 from report_tables import section_tables, table_verdicts
@@ -82,7 +82,7 @@ def render(results: Path, doc: Path) -> str:
     section_tables(tables_doc, body)
     section_explain(explain_doc, body)
     section_apply(apply_doc, body)
-    verdicts += section_small(load(results, "small_images"), body, load(results, "small_images_members1"), load(results, "small_images_fp32"))
+    verdicts += section_small({name: load(results, name) for name, _ in SMALL_VARIANTS}, body)
     section_speed(results, doc_dir, doc_dir, body, verdicts, cli_changes=changes_of(evidence, "cli"))
     section_precision(load(results, "precision"), body)
     section_peers(load(results, "peers"), body, verdicts)

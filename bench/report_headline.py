@@ -57,12 +57,13 @@ def _from_quality(sources: dict[str, QualitySource]) -> list[Evidence]:
     out = []
     for ds, s in sources.items():
         d = s.summary
-        if "n2d" not in d["methods"]:
+        default = "n2d_refined" if "n2d_refined" in d["methods"] else "n2d"  # images: refined after N2D
+        if default not in d["methods"]:
             continue
         trains = d["runs"][0]["config"]["model"]["kind"] in AE_KINDS  # else the recorded training served the alternatives
-        per_run = [r["methods"]["n2d"]["seconds"] + (r["train"]["seconds"] if trains and "train" in r else 0) for r in d["runs"]]
+        per_run = [r["methods"][default]["seconds"] + (r["train"]["seconds"] if trains and "train" in r else 0) for r in d["runs"]]
         device = (d["runs"][0].get("train") or {}).get("device") or "cpu"
-        out.append(Evidence(ds, "bench/quality.py", s.stem, d["methods"]["n2d"]["acc"], d["methods"]["n2d"]["nmi"],
+        out.append(Evidence(ds, "bench/quality.py", s.stem, d["methods"][default]["acc"], d["methods"][default]["nmi"],
                             float(np.median(per_run)), "training + clustering" if trains else "clustering; no model to train",
                             s.doc["machine"], device.startswith("cuda"), max(r.get("measured", s.doc["machine"]["date"]) for r in d["runs"]),
                             s.changes + s.overrides, rank=1))

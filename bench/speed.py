@@ -170,7 +170,8 @@ def cli(dataset: str, device: str, extra: list[str] | None = None) -> dict:
         if proc.returncode != 0:
             raise RuntimeError(f"the CLI failed ({proc.returncode}): {stderr[-2000:]}")
         metrics = json.loads(stdout.strip().splitlines()[-1])
-        run_cfg = json.loads((Path(metrics["run_dir"]) / "config.json").read_text()).get("pipeline", {})
+        saved = json.loads((Path(metrics["run_dir"]) / "config.json").read_text())
+        run_cfg = saved.get("pipeline", {})
         model_json = Path(metrics["run_dir"]) / "model.json"
         train = json.loads(model_json.read_text()).get("meta", {}).get("train_info", {}) if model_json.is_file() else {}
     peak_mb = usage.ru_maxrss / 1024  # Linux: kilobytes
@@ -179,7 +180,10 @@ def cli(dataset: str, device: str, extra: list[str] | None = None) -> dict:
             % (ds.n_classes, device, "".join(" " + e for e in extra or [])), "wall_s": round(wall, 1),
             "peak_rss_mb": round(peak_mb), "model": run_cfg.get("model"), "cluster_method": run_cfg.get("cluster", {}).get("method"), "metrics": {k: metrics.get(k) for k in ("acc", "nmi", "ari", "k", "seconds", "device")},
             "train": {k: train.get(k) for k in ("epochs", "best_epoch", "stop_reason", "precision", "notes")},
-            "epochs_run": len(json.loads(model_json.read_text()).get("meta", {}).get("history", [])) if model_json.is_file() else None}
+            "epochs_run": len(json.loads(model_json.read_text()).get("meta", {}).get("history", [])) if model_json.is_file() else None,
+            "timings": {k: round(float(v), 1) for k, v in saved.get("timings", {}).items()},
+            "refine": bool(run_cfg.get("cluster", {}).get("refine")),
+            "notes": [n for n in saved.get("notes", []) if "refined" in n or "Refinement" in n or "time_budget" in n]}
 
 
 # -- how cost grows ----------------------------------------------------------------------------------------

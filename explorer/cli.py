@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--lr", type=float, help="learning rate")
     r.add_argument("--members", type=int,
                    help="autoencoders trained side by side, their codes joined (default: 3 on small image sets, else 1)")
+    r.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
+                   help="images: after the clustering, train the encoder further on shifted and rotated copies "
+                        "(IDEC from those clusters, as DEC-DA), then cluster the refined code again "
+                        "(default: on for images)")
     r.add_argument("--fp32", action="store_true",
                    help="train in float32 throughout (default: bf16 autocast on GPUs and on CPUs that compute bf16 natively)")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -219,7 +223,7 @@ def _run(args: argparse.Namespace, group) -> int:
     overrides = {
         "model": args.model, "method": args.cluster, "k": args.k, "projection_method": args.projection,
         "device": args.device, "epochs": args.epochs, "latent_dim": args.latent_dim, "batch_size": args.batch_size,
-        "lr": args.lr, "members": args.members, "seed": args.seed, "max_seconds": limits.max_train_seconds,
+        "lr": args.lr, "members": args.members, "cluster_refine": args.refine, "seed": args.seed, "max_seconds": limits.max_train_seconds,
         "mixed_precision": False if args.fp32 else None, "explain": False if args.no_explain else None,
         "reproducible": False if args.parallel else None,
     }

@@ -71,6 +71,9 @@ class ClusterConfig:
     dec_update_interval: int = 140
     idec_gamma: float = 0.1
     selftrain: bool = False  # images: self-labelling on augmented copies after the clustering (explorer.selftrain)
+    refine: bool = False  # images + autoencoder: IDEC on shifted / rotated copies from these clusters, then this method
+    # again on the refined code (DEC-DA; explorer.deep_cluster.refine); its batches: dec_max_iter, dec_update_interval
+    refine_seconds: float | None = None  # the refinement's batches planned to fit in this on a slow machine; None: all
     random_state: int = 0
 
     def validate(self, n_rows: int | None = None) -> None:
@@ -112,6 +115,8 @@ CLUSTER_CONSTRAINTS = {
     "dec_update_interval": Whole(1),
     "idec_gamma": Real(0),
     "selftrain": Flag(),
+    "refine": Flag(),
+    "refine_seconds": Optional(Real(0, open_low=True), "no time budget"),
     "random_state": RANDOM_STATE,
 }
 

@@ -12,7 +12,7 @@ from explorer.dashboard import actions
 from explorer.dashboard.views import describe_run, markdown_text
 from explorer.dashboard.workspace import JobKind
 from explorer.limits import Limits
-from explorer.pipeline import ProjectionConfig, default_config
+from explorer.pipeline import REFINE_KINDS, ProjectionConfig, default_config
 from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS, TSNE_SLOW_ROWS
 from pages.ui import display, feedback, progress, session, widgets as w
 
@@ -61,7 +61,7 @@ def read_only_summary(result) -> None:
     show_run(result)
 
 
-def cluster_settings(base, n: int, default_method: str):
+def cluster_settings(base, n: int, default_method: str, images: bool = False):
     """The clustering and projection the widgets describe."""
     d = base.cluster
     c1, c2, c3 = st.columns(3)
@@ -95,6 +95,15 @@ def cluster_settings(base, n: int, default_method: str):
             if method == "idec":
                 changes["idec_gamma"] = float(w.number("IDEC clustering weight γ", w.pkey("idec_gamma"), d.idec_gamma,
                                                         min_value=0.0, max_value=10.0, step=0.05))
+    if not (images and base.model.kind in REFINE_KINDS) or method in DEEP_METHODS or method == "hdbscan":
+        changes["refine"] = False  # it applies to images with an autoencoder, after a method that does not refine
+    else:
+        changes["refine"] = w.checkbox(
+            "Refine on shifted and rotated copies", w.pkey("refine"), bool(d.refine),
+            help="After the clustering, the encoder trains further so that a slightly moved or turned image lands "
+                 "in its original's cluster (IDEC on augmented copies, as DEC-DA), then the clustering runs again "
+                 "on the refined code. MNIST-test: ACC 0.96 -> 0.98. Needs an autoencoder; takes about as long "
+                 "as training again.")
     projection = w.selectbox("Projection for the scatter", list(PROJECTION_METHODS), key=w.pkey("projection"),
                               default=base.projection.method, format_func=PROJECTION_LABELS.get)
     if projection == "tsne" and n > TSNE_SLOW_ROWS:
@@ -110,7 +119,7 @@ ds = session.need_dataset()
 cfg = None
 with feedback.guard("Settings"):
     defaults = default_config(ds)
-    cfg = cluster_settings(ws.config or defaults, ds.n, defaults.cluster.method)
+    cfg = cluster_settings(ws.config or defaults, ds.n, defaults.cluster.method, images=ds.images is not None)
     ws.config = cfg
 if cfg is None:
     st.stop()

@@ -62,6 +62,44 @@ def navigation_only(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
+def _bars(n=400, side=12, seed=0):
+    """Images of a horizontal or a vertical bar at a random place: (X flat in [0, 1], y, shape)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    imgs = np.zeros((n, side, side), np.float32)
+    for i, c in enumerate(y):
+        at = rng.integers(2, side - 2)
+        if c == 0:
+            imgs[i, at - 1:at + 1, 1:-1] = 1.0
+        else:
+            imgs[i, 1:-1, at - 1:at + 1] = 1.0
+    imgs += rng.normal(0, 0.05, imgs.shape).astype(np.float32)
+    return np.clip(imgs, 0, 1).reshape(n, -1), y, (side, side, 1)
+
+
+def _bars_dataset(n=300, side=12, seed=0):
+    """:func:`_bars` as an image Dataset (labels "0" horizontal, "1" vertical)."""
+    from explorer.dataset import Dataset, LoadReport
+
+    X, y, shape = _bars(n, side, seed)
+    images = (X.reshape(-1, *shape) * 255).astype(np.uint8)
+    return Dataset(X=X, feature_names=[f"px{i}" for i in range(X.shape[1])], ids=np.array([f"{i}.png" for i in range(n)]),
+                   report=LoadReport(source="bars", kind="images", n_rows=n, n_features=X.shape[1]), kind="images",
+                   name="bars", labels=np.array([str(v) for v in y]), images=images)
+
+
+@pytest.fixture(scope="session")
+def bars():
+    """The bar images maker: bars(n=400, side=12, seed=0) -> (X flat in [0, 1], y, (side, side, 1))."""
+    return _bars
+
+
+@pytest.fixture(scope="session")
+def bars_dataset():
+    """The same as an image Dataset: bars_dataset(n=300, side=12, seed=0)."""
+    return _bars_dataset
+
+
 def _make_dataset(X, labels=None, kind="table", name="blobs"):
     import pandas as pd
 

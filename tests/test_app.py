@@ -200,7 +200,12 @@ def test_image_zip_with_a_convolutional_autoencoder(runs_dir):
 
     train(at, "conv-ae", **{"Epochs": 2, "Latent size": 3, "Batch size": 16})
     assert "Training conv-ae: done." in texts(at.success)
+    trained = {k: v.clone() for k, v in ws.model(ws.config).module_.state_dict().items()}
     cluster_kmeans(at, 3)
+    assert at.checkbox(key="p:refine").value  # on by default for images with an autoencoder
+    assert "refine" in ws.result.clusters.info and ws.result.config.cluster.refine
+    cached = ws.model(ws.config).module_.state_dict()  # the refinement trained a copy: the cached model is as trained
+    assert all(bool((cached[k] == v).all()) for k, v in trained.items())
 
     at.switch_page("pages/reconstruct.py").run()
     ok(at)
@@ -375,6 +380,8 @@ def test_the_understand_page_shows_mean_images_and_members_of_an_image_set(runs_
     at = upload(app(), "shapes.zip", shapes_zip(), "application/zip")
     train(at, "pca", **{"Latent size": 4})
     cluster_kmeans(at, 3)
+    assert not [c for c in at.checkbox if c.key == "p:refine"]
+    assert not at.session_state["ws"].result.config.cluster.refine  # PCA: nothing to refine, and no note about it
     at.switch_page("pages/understand.py").run()
     ok(at)
     ex = at.session_state["ws"].result.explanation

@@ -9,23 +9,8 @@ from explorer.pipeline import ClusterConfig, ModelConfig, PipelineConfig, Projec
 from explorer.selftrain import SelfTrainConfig, self_train, surest_rows
 
 
-def bars(n=400, side=12, seed=0):
-    """Images of a horizontal or a vertical bar at a random place: (X flat in [0, 1], y, shape)."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    imgs = np.zeros((n, side, side), np.float32)
-    for i, c in enumerate(y):
-        at = rng.integers(2, side - 2)
-        if c == 0:
-            imgs[i, at - 1:at + 1, 1:-1] = 1.0
-        else:
-            imgs[i, 1:-1, at - 1:at + 1] = 1.0
-    imgs += rng.normal(0, 0.05, imgs.shape).astype(np.float32)
-    return np.clip(imgs, 0, 1).reshape(n, -1), y, (side, side, 1)
-
-
 @pytest.fixture(scope="module")
-def trained():
+def trained(bars):
     from explorer.reducers import make_reducer
 
     X, y, shape = bars()
@@ -68,14 +53,8 @@ def test_self_labelling_keeps_the_start_when_a_cluster_would_vanish(trained, mon
     assert np.array_equal(labels, start)
 
 
-def test_pipeline_self_labels_images_and_skips_tables(make_blobs, make_dataset):
-    from explorer.dataset import Dataset, LoadReport
-
-    X, y, shape = bars(n=300)
-    images = (X.reshape(-1, *shape) * 255).astype(np.uint8)
-    ds = Dataset(X=X, feature_names=[f"px{i}" for i in range(X.shape[1])], ids=np.array([f"{i}.png" for i in range(300)]),
-                 report=LoadReport(source="bars", kind="images", n_rows=300, n_features=X.shape[1]), kind="images",
-                 name="bars", labels=np.array([str(v) for v in y]), images=images)
+def test_pipeline_self_labels_images_and_skips_tables(make_blobs, make_dataset, bars_dataset):
+    ds = bars_dataset(n=300)
     cfg = PipelineConfig(model=ModelConfig(kind="ae", latent_dim=4, hidden=(64,), epochs=10, batch_size=32, lr=3e-3),
                          cluster=ClusterConfig(method="kmeans", k=2, selftrain=True),
                          projection=ProjectionConfig(method="pca"), explain=None)

@@ -71,14 +71,16 @@ def start_run(ws: "Workspace", manager: "JobManager", cfg: "PipelineConfig", lim
     """Cluster, project and score the session's data with ``cfg``, as a job.
 
     The model cached for these settings is reused; without one, the run trains it first and keeps it
-    for the next run (unless DEC / IDEC, which change the model, are asked for). Training and
+    for the next run (unless DEC / IDEC or the refinement on augmented copies, which change the model,
+    are asked for). Training and
     refining count against the session's training budget. The run is recorded with the settings
     chosen, without the time cap.
     """
     from ..device import resolve_device
+    from ..pipeline import refines_model
 
     ds, reducer = _dataset(ws), ws.model(cfg)
-    refine = cfg.cluster.method in DEEP_METHODS
+    refine = refines_model(cfg)
     train_here = reducer is None and cfg.model.needs_fit
     run_cfg = with_time_cap(cfg, ws, limits, manager) if (train_here or refine) else cfg
     cap = ws.job_allowance(limits, manager)
@@ -135,12 +137,12 @@ def run_with_representation(
     """:func:`~explorer.pipeline.run_pipeline` on an already fitted ``reducer`` (None: fit one, unless
     the kind is "none").
 
-    The given reducer is never changed: DEC / IDEC, which train the encoder further, refine a copy,
-    so a cached representation stays what it was.
+    The given reducer is never changed: DEC / IDEC and the refinement on augmented copies, which train
+    the encoder further, refine a copy, so a cached representation stays what it was.
     """
-    from ..pipeline import run_pipeline
+    from ..pipeline import refines_model, run_pipeline
 
-    if reducer is not None and cfg.cluster.method in DEEP_METHODS:
+    if reducer is not None and refines_model(cfg):
         reducer = copy.deepcopy(reducer)
     return run_pipeline(dataset, cfg, on_event=on_event, should_stop=should_stop, reducer=reducer)
 
