@@ -88,8 +88,10 @@ def run_one(ds, seed: int, overrides: dict) -> dict:
         if cfg.cluster.refine:  # images: DEC-DA's refinement from N2D's clusters, then N2D again (the default)
             t0 = time.perf_counter()
             notes: list[str] = []
-            refined, _, _ = _refine_on_copies(ds, copy.deepcopy(reducer), Z, res, cfg, noop, None, notes,
-                                              plan_for(ds.n, cfg), None)
+            own = dataclasses.replace(cfg, cluster=dataclasses.replace(  # its own batches, whatever --dec-max-iter says
+                cfg.cluster, dec_max_iter=default_config(ds).cluster.dec_max_iter))
+            refined, _, _ = _refine_on_copies(ds, copy.deepcopy(reducer), Z, res, own, noop, None, notes,
+                                              plan_for(ds.n, own), None)
             info = refined.info.get("refine", {})
             record("n2d_refined", refined.labels, n2d_s + time.perf_counter() - t0, is_default=True,
                    iterations=info.get("iterations"), refine_seconds=info.get("seconds"))

@@ -55,9 +55,9 @@ def seeds_text(n: int) -> str:
     return f"{n} seed{'' if n == 1 else 's'}"
 
 
-def num(v: Any) -> str:
-    """A score with three decimals, '-' where there is none."""
-    return "-" if v is None else f"{float(v):.3f}"
+def num(v: Any, digits: int = 3) -> str:
+    """A score with three decimals (or ``digits``), '-' where there is none."""
+    return "-" if v is None else f"{float(v):.{digits}f}"
 
 
 def rel(path: Path, base: Path) -> str:

@@ -44,7 +44,6 @@ def section_small(docs: dict[str, dict | None], lines: list[str]) -> list[Verdic
     if not doc or "acc_mean" not in doc:
         lines += ["Not measured yet: `python bench/small_images.py`.", ""]
         return [(target, "not measured", "-")]
-    m = doc["machine"]
     lines += [f"`python bench/small_images.py`: {doc['n']:,} images of {doc['source']}, loaded with "
               "`explorer.data.load` (the uploader's path), then the default pipeline with k = 10; the seeds vary "
               "the pipeline. Images train for a budget of examples (MNIST-test's 150 epochs of 9,000 rows), so a small "

@@ -122,23 +122,29 @@ def _precisions(res: Path, lines: list[str], verdicts: list[Verdict]) -> None:
         lines += ["Not measured yet: `python bench/speed.py cli`, `python bench/speed.py cli --fp32 --tag _fp32` and "
                   "`BENCH_THREADS=1 python bench/speed.py cli --fp32 --tag _fp32_1thread`.", ""]
         return
+    from explorer.pipeline import IMAGE_REFINE_SECONDS, IMAGE_TRAIN_SECONDS
+
     lines += ["MNIST-test through the CLI (`python bench/speed.py cli [--fp32 --tag _fp32]`; the one-thread row with "
               "`BENCH_THREADS=1`). Images train for MNIST-test's 150 epochs unless they would not fit in the training "
-              "budget of 180 s per autoencoder on the machine (`time_budget`, planned once from the speed of the first 2 epochs): "
+              f"budget of {IMAGE_TRAIN_SECONDS:g} s per autoencoder on the machine (`time_budget`, planned once from the "
+              "speed of the first 2 epochs), and the refinement on augmented copies runs its batches unless they would "
+              f"not fit in {IMAGE_REFINE_SECONDS:g} s (`refine_seconds`, planned from its first 140 batches): "
               "this CPU multiplies bf16 natively, and in float32 it runs at the speed of an AVX2-only CPU (MKL takes "
               "its AVX2 path on AMD: 34.7 ms against 35.6 ms a step with AVX-512 switched off), so the float32 rows "
               "stand for a CPU without native bf16.", "",
-              "| precision | wall s | epochs trained | ACC | NMI | machine |", "|---|---|---|---|---|---|"]
+              "| precision | wall s | epochs trained | training s | refinement s (with N2D again) | ACC | NMI | machine |",
+              "|---|---|---|---|---|---|---|---|"]
     worst = 0.0
     for label, c in runs:
-        cm, t = c["metrics"], c["train"]
+        cm, t, tm = c["metrics"], c["train"], c.get("timings") or {}
         worst = max(worst, float(c["wall_s"]))
-        lines.append(f"| {label} | {c['wall_s']:.0f} | {t.get('epochs')} ({t.get('stop_reason')}) | "
-                     f"{num(cm.get('acc'))} | {num(cm.get('nmi'))} | {machine_text(c['machine'])}, load {load_average(c['machine'])} |")
+        lines.append(f"| {label} | {c['wall_s']:.0f} | {t.get('epochs')} ({t.get('stop_reason')}) | {num(tm.get('train'), 0)} | "
+                     f"{num(tm.get('refine'), 0)} | {num(cm.get('acc'))} | {num(cm.get('nmi'))} | "
+                     f"{machine_text(c['machine'])}, load {load_average(c['machine'])} |")
     lines.append("")
     for label, c in runs:
-        for note in c["train"].get("notes") or []:
-            if "time_budget" in note:
+        for note in (c["train"].get("notes") or []) + [n for n in c.get("notes") or [] if "refined" in n]:
+            if "time_budget" in note or "refined" in note:
                 lines += [f"{label}: {note}", ""]
     names = {label for label, _ in runs}
     both = len(names) >= 2

@@ -38,7 +38,8 @@ IMAGE_TRAIN_SECONDS = 150.0  # images: the epochs planned to fit in this (per au
 # 150 epochs take ~70 s with bf16 and ~170 s in float32 on the 2-core EPYC; with the refinement's IMAGE_REFINE_SECONDS
 # and the rest, a CPU without bf16, or one half as fast, still ends the run within 5 minutes)
 IMAGE_REFINE_EPOCHS = 50  # images: the refinement on augmented copies makes this many passes over the data (as
-# DEC-DA's ~70), between MIN_BATCHES and the DEC_MAX_ITER batches of 256 (MNIST-test: 1,954 batches; 3,000 images: 586)
+# DEC-DA's ~70), between IMAGE_REFINE_MIN_BATCHES and DEC's 2,000 batches of 256 (MNIST-test: 1,954; 3,000 images: 586)
+IMAGE_REFINE_MIN_BATCHES = 100  # (a few hundred images: 100 batches, still dozens of passes)
 IMAGE_REFINE_SECONDS = 60.0  # ... fewer where they would not fit in this (per autoencoder) on a slow machine
 # (MNIST-test: 2,000 batches take ~45 s with bf16 on the 2-core EPYC; 1,500 batches already give ACC 0.978)
 SMALL_IMAGE_SET = 5_000  # images up to this many: IMAGE_MEMBERS autoencoders side by side, codes joined
@@ -143,10 +144,8 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
 
 def refine_batches(n: int, batch_size: int = 256) -> int:
     """Batches of the default refinement for ``n`` images: ``IMAGE_REFINE_EPOCHS`` passes over the data,
-    at least ``deep_cluster.MIN_BATCHES`` and at most DEC's own ``dec_max_iter``."""
-    from .deep_cluster import MIN_BATCHES
-
-    return int(min(ClusterConfig.dec_max_iter, max(MIN_BATCHES, -(-IMAGE_REFINE_EPOCHS * n // batch_size))))
+    at least ``IMAGE_REFINE_MIN_BATCHES`` and at most DEC's own ``dec_max_iter``."""
+    return int(min(ClusterConfig.dec_max_iter, max(IMAGE_REFINE_MIN_BATCHES, -(-IMAGE_REFINE_EPOCHS * n // batch_size))))
 
 
 def _manifold_table(dataset: Dataset) -> bool:

@@ -27,7 +27,7 @@ def test_bench_quick_mode_writes_results_and_report(tmp_path: Path) -> None:
         assert data["machine"]["cores"] >= 1
     quality = json.loads((tmp_path / "quality.json").read_text())
     methods = quality["runs"][0]["methods"]
-    assert set(methods) == {"kmeans_raw", "pca_kmeans", "ae_kmeans", "dec", "idec", "n2d"}
+    assert set(methods) == {"kmeans_raw", "pca_kmeans", "ae_kmeans", "dec", "idec", "n2d", "n2d_refined"}  # digits are images
     assert all(0.0 <= m["nmi"] <= 1.0 for m in methods.values())
     doc = (tmp_path / "BENCHMARKS.md").read_text()
     for heading in ("## Targets", "## Quality", "## Speed", "### GPU", "### How cost grows", "## Explaining clusters",

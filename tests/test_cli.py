@@ -70,7 +70,7 @@ def test_cli_fp32_is_recorded_in_the_run(tmp_path, capsys):
 
 
 def test_cli_on_the_bundled_images(tmp_path, capsys):
-    code = main(["run", str(ROOT / "sample_data" / "mnist_digits.zip"), "--epochs", "3", "--k", "10",
+    code = main(["run", str(ROOT / "sample_data" / "mnist_digits.zip"), "--epochs", "3", "--k", "10", "--no-refine",
                  "--out", str(tmp_path), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
@@ -79,6 +79,7 @@ def test_cli_on_the_bundled_images(tmp_path, capsys):
     model = json.loads((run / "config.json").read_text())["pipeline"]["model"]
     assert model["members"] == 3  # 3,000 images: a small set, three autoencoders side by side
     assert model["epochs"] == 3 and model["time_budget"] is None  # epochs asked for by name train in full
+    assert json.loads((run / "config.json").read_text())["pipeline"]["cluster"]["refine"] is False  # --no-refine
 
 
 @pytest.mark.parametrize(
