@@ -50,8 +50,9 @@ def section_apply(doc: dict | None, lines: list[str]) -> None:
                     f"own {mn['knn_overlap_same_model_reference']:.3f})")
         else:
             full = "the full map is UMAP of all 10,000 images' codes from the same model"
-        lines += [f"MNIST: the default image pipeline (dense autoencoder with augmentation, N2D, k = 10) trained "
-                  f"{epochs}; {full}. Clusters of applied images: " + mn["how"] + f". Time to apply {mn.get('rows_timed', 10_000):,} images: "
+        lines += [f"MNIST: the default image pipeline (dense autoencoder with augmentation, N2D, k = 10; on the 5,000 "
+                  "images of a half, three autoencoders side by side; then the refinement on augmented copies and N2D "
+                  f"again: every model the run saves is the refined one) trained {epochs}; {full}. Clusters of applied images: " + mn["how"] + f". Time to apply {mn.get('rows_timed', 10_000):,} images: "
                   + ", ".join(f"{k} {v:.2f} s" for k, v in mn["apply_10k_parts"].items()) + "."]
     t = doc["table"]
     lines += ["", f"Table: `bench/explain_tables.py`'s planted customers ({t['n_train'] + t['n_applied']:,} rows, 5 segments, "
