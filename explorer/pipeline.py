@@ -475,9 +475,9 @@ def _refine_on_copies(dataset: Dataset, reducer: Reducer | None, Z: np.ndarray, 
                                                    if info["planned"] < cfg.cluster.dec_max_iter else "")
     if info["stop_reason"] == "stopped" or _stopped(should_stop):
         notes.append(f"Refinement on shifted and rotated copies stopped after {planned}: the clusters are its own "
-                     f"assignment, not {cfg.cluster.method} again.")
-        return replace(refined, method=clusters.method, sweep=clusters.sweep,
-                       info={**clusters.info, "refine": info}), Z, None
+                     f"assignment (IDEC's, to centres in the refined code), not {cfg.cluster.method} again.")
+        # method "idec": what the labels are, so new rows are later assigned the same way (explorer.apply)
+        return replace(refined, sweep=clusters.sweep, info={**clusters.info, "refine": info}), Z, None
     graph = _shared_graph(Z, plan, cfg, before_clustering=True)
     emit(Progress("cluster", f"Clustering the refined code with {cfg.cluster.method}"))
     again = cluster_latent(Z, cfg, reducer, dataset.X, emit, should_stop, plan=plan, knn=graph)

@@ -134,7 +134,8 @@ def test_stop_during_the_refinement_keeps_its_own_assignment(bars_dataset):
     result = run_pipeline(ds, _small_cfg(), on_event=on_event, should_stop=lambda: seen["refine"] > 1)
     assert result.clusters.info["refine"]["stop_reason"] == "stopped"
     assert any("stopped after" in n and "its own assignment" in n for n in result.notes)
-    assert result.labels.shape == (200,) and result.clusters.method == "kmeans"
+    assert result.labels.shape == (200,) and result.clusters.method == "idec"  # what the labels are: IDEC's
+    assert result.clusters.centers.shape == (2, 4) and result.clusters.proba.shape == (200, 2)
 
 
 def test_defaults_refine_images_only(bars_dataset, make_blobs, make_dataset):
