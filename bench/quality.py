@@ -33,7 +33,7 @@ def _scores(ds, labels) -> dict:
     return {k: round(v, 4) for k, v in external_metrics(ds.labels, labels).items()}
 
 
-def run_one(ds, seed: int, overrides: dict) -> dict:
+def run_one(ds, seed: int, overrides: dict, refine_batches: int | None = None) -> dict:
     """All methods on one dataset with one seed: {"methods": {...}, "auto_k": {...}, "train": {...}}."""
     k = int(ds.n_classes)
     cfg = default_config(ds, k=k, seed=seed, **overrides)
@@ -89,7 +89,7 @@ def run_one(ds, seed: int, overrides: dict) -> dict:
             t0 = time.perf_counter()
             notes: list[str] = []
             own = dataclasses.replace(cfg, cluster=dataclasses.replace(  # its own batches, whatever --dec-max-iter says
-                cfg.cluster, dec_max_iter=default_config(ds).cluster.dec_max_iter))
+                cfg.cluster, dec_max_iter=refine_batches or default_config(ds).cluster.dec_max_iter))
             refined, _, _ = _refine_on_copies(ds, copy.deepcopy(reducer), Z, res, own, noop, None, notes,
                                               plan_for(ds.n, own), None)
             info = refined.info.get("refine", {})
@@ -163,7 +163,8 @@ def main(argv=None) -> dict:
         for name, ds in loaded.items():
             log(f"{name} seed {seed}: n={ds.n} d={ds.X.shape[1]}  ({time.perf_counter() - start:.0f}s so far)")
             extra = capped if ds.n > args.epochs_above else {}
-            doc["runs"].append({**run_one(ds, seed, {**overrides, **extra}), "measured": time.strftime("%Y-%m-%d %H:%M")})
+            doc["runs"].append({**run_one(ds, seed, {**overrides, **extra}, refine_batches=30 if args.quick else None),
+                                "measured": time.strftime("%Y-%m-%d %H:%M")})
             doc["seconds"] = round(time.perf_counter() - start, 1)
             write_json(path, doc)
     doc["seconds"] = round(time.perf_counter() - start, 1)

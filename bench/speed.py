@@ -329,7 +329,7 @@ def run(a, save=None) -> dict:
         return throughput(dataset, a.n, a.epochs or (1 if quick else 3), 1 if quick else a.repeats, a.device)
     if a.what == "cli":
         if quick:
-            return cli("digits", a.device, ["--epochs", "2"])
+            return cli("digits", a.device, ["--epochs", "2", "--members", "1"])  # a smoke test: one autoencoder
         return cli(a.dataset, a.device, (["--epochs", str(a.epochs)] if a.epochs else []) + (["--fp32"] if a.fp32 else []))
     if a.what == "images70k":
         return images70k(a.device, save=save)
