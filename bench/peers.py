@@ -1,7 +1,7 @@
 """The product's default pipeline side by side with ClustPy's DEC, IDEC and N2D.
 
     python bench/peers.py [--clustpy-python PATH] [--datasets mnist_test usps pendigits] [--seeds 0 1 2]
-                          [--epochs 150] [--clustering-epochs 50] [--side both|ours|clustpy] [--fresh]
+                          [--epochs N] [--clustering-epochs 50] [--side both|ours|clustpy] [--fresh]
 
 ClustPy (PyPI ``clustpy``) lives in its own environment and is never a dependency of the product:
 
@@ -12,7 +12,9 @@ Each (dataset, seed, side) runs in a fresh process, one at a time, on the same i
 benchmark set as the product loads it): the product's side is ``run_pipeline`` with
 ``default_config(dataset, k=classes, seed=seed)`` (training, clustering, the 2-D map and the scores,
 exactly what ``python -m explorer run`` does); ClustPy's side is ``bench/peers_clustpy.py``. Both
-pretrain their autoencoders for the same ``--epochs`` (where the product's default trains one). Wall
+pretrain their autoencoders for ``--epochs`` when it is given (where the product's default trains one);
+without it the product trains as its default plans (MNIST-test: 150 epochs, its budget of examples) and
+ClustPy for ``PEER_EPOCHS`` (150, the product's on MNIST-test). Wall
 seconds are measured inside each process from the data in memory to the labels; peak memory is the
 process's peak resident set. Labels are used only to score. Results accumulate in
 ``bench/results/peers.json`` (a cell already there is kept unless ``--fresh`` re-measures the cells this
@@ -40,12 +42,20 @@ PEER_METHODS = ("dec", "idec", "n2d")
 DEFAULT_PEER_PYTHON = ROOT.parent / "peers-venv" / "bin" / "python"
 
 
+PEER_EPOCHS = 150  # ClustPy's pretraining epochs without --epochs: the product's plan on MNIST-test
+
+
+def _peer_epochs(args: argparse.Namespace) -> int:
+    return PEER_EPOCHS if args.epochs is None else int(args.epochs)
+
+
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def ours_cell(dataset: str, seed: int, epochs: int, out: Path, device: str = "cpu") -> None:
-    """The product's default pipeline on one (dataset, seed), in this (fresh) process."""
+def ours_cell(dataset: str, seed: int, epochs: int | None, out: Path, device: str = "cpu") -> None:
+    """The product's default pipeline on one (dataset, seed), in this (fresh) process; ``epochs``: the
+    autoencoder's, in place of the default's (None: the default's)."""
     from datasets import DATASETS as LOADERS
 
     from explorer.pipeline import default_config, run_pipeline
@@ -53,7 +63,7 @@ def ours_cell(dataset: str, seed: int, epochs: int, out: Path, device: str = "cp
 
     ds = LOADERS[dataset]()
     cfg = default_config(ds, k=int(ds.n_classes), seed=seed, device=device)
-    if cfg.model.kind in AE_KINDS:
+    if epochs is not None and cfg.model.kind in AE_KINDS:
         cfg.model.epochs = epochs
     t0 = time.perf_counter()
     res = run_pipeline(ds, cfg)
@@ -78,7 +88,7 @@ def run_cells(args: argparse.Namespace) -> dict:
     out_path = RESULTS / f"peers{args.tag}.json"
     results = read_json(out_path) if out_path.is_file() else {"cells": {}}  # --fresh re-measures only this run's cells
     results["machine"] = machine()
-    results["settings"] = {"epochs": args.epochs, "device": args.device, "clustering_epochs": args.clustering_epochs,
+    results["settings"] = {"epochs": args.epochs, "peer_epochs": _peer_epochs(args), "device": args.device, "clustering_epochs": args.clustering_epochs,
                            "clustpy_n2d_umap": {"n_neighbors": 10, "min_dist": 0.0, "n_components": "k"}}
     cells = results.setdefault("cells", {})
     sides = ["ours", "clustpy"] if args.side == "both" else [args.side]
@@ -95,11 +105,12 @@ def run_cells(args: argparse.Namespace) -> dict:
                         continue
                     out = Path(tmp) / f"{name}_{seed}_{side}.json"
                     if side == "ours":
-                        _run([sys.executable, __file__, "_ours", name, "--seed", str(seed), "--epochs", str(args.epochs), "--device", args.device, "--out", str(out)])
+                        epochs = [] if args.epochs is None else ["--epochs", str(args.epochs)]
+                        _run([sys.executable, __file__, "_ours", name, "--seed", str(seed), *epochs, "--device", args.device, "--out", str(out)])
                         raw = {"default": read_json(out)}
                     else:
                         _run([str(args.clustpy_python), str(Path(__file__).with_name("peers_clustpy.py")), str(data), "--k", str(k),
-                              "--seed", str(seed), "--epochs", str(args.epochs), "--clustering-epochs", str(args.clustering_epochs),
+                              "--seed", str(seed), "--epochs", str(_peer_epochs(args)), "--clustering-epochs", str(args.clustering_epochs),
                               "--device", args.device, "--out", str(out)])
                         peer = read_json(out)
                         results["clustpy_env"] = {f: peer.get(f) for f in ("clustpy", "torch", "umap", "threads", "device")}
@@ -122,7 +133,7 @@ def main() -> None:
         p.add_argument("cmd")
         p.add_argument("dataset")
         p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--epochs", type=int, default=150)
+        p.add_argument("--epochs", type=int, default=None)
         p.add_argument("--device", default="cpu")
         p.add_argument("--out", type=Path, required=True)
         a = p.parse_args()
@@ -132,7 +143,8 @@ def main() -> None:
     p.add_argument("--clustpy-python", type=Path, default=Path(os.environ.get("CLUSTPY_PYTHON", DEFAULT_PEER_PYTHON)))
     p.add_argument("--datasets", nargs="+", default=DATASETS)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--epochs", type=int, default=150, help="pretraining epochs, both sides (the product's image default)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"pretraining epochs, both sides (default: the product's own plan; ClustPy {PEER_EPOCHS})")
     p.add_argument("--clustering-epochs", type=int, default=50, help="ClustPy DEC / IDEC clustering epochs")
     p.add_argument("--side", choices=("both", "ours", "clustpy"), default="both")
     p.add_argument("--fresh", action="store_true", help="re-measure cells already in bench/results/peers<tag>.json")

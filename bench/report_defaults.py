@@ -35,11 +35,20 @@ def default_config_dict(dataset: str, n: int, d: int) -> dict:
     from explorer.pipeline import default_config
 
     if dataset in TABLE_DATASETS:
-        ds = _table(dataset, np.zeros((n, d), np.float32), np.zeros(n, int))
+        # every column spanning one range, as pendigits' 0..100 (the loader then scales them together and
+        # the default is N2D); constant zeros would read as columns of different units
+        X = np.tile(np.linspace(0, 100, n, dtype=np.float32)[:, None], (1, d))
+        ds = _table(dataset, X, np.zeros(n, int))
     else:
         side = int(round(math.sqrt(d)))
         ds = _images(dataset, np.zeros((n, side, side, 1), np.uint8), np.zeros(n, int))
     return default_config(ds).to_dict()
+
+
+def _planned(model: dict, n: int) -> int:
+    from explorer.train import planned_epochs
+
+    return planned_epochs(model, int(n))
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -66,7 +75,11 @@ def config_changes(dataset: str, n: int, d: int, recorded: dict, device: str,
                 continue
             value = (entry or {}).get(key, value)
             label = name if part == "model" else f"{part}.{name}"
-            if name in recorded[part]:
+            if key == ("model", "epochs") and name in recorded[part] and "max_examples" in recorded[part]:
+                then, today = _planned(recorded[part], n), _planned({**fields, "epochs": value}, n)
+                if then != today:  # the epochs a run trains, not the knob: 150 of 500 under a budget of examples = 150
+                    out.append(f"{label} (planned for {int(n):,} rows): {then} -> {today}")
+            elif name in recorded[part]:
                 if not _same(recorded[part][name], value):
                     out.append(f"{label}: {recorded[part][name]} -> {value}")
             elif key in LEGACY:

@@ -32,6 +32,16 @@ def summarize(results: dict) -> dict:
 TARGETS = {"mnist_test": {"acc": 0.975, "nmi": 0.935}, "usps": {"acc": 0.98, "nmi": 0.95}, "pendigits": {"nmi": 0.88}}
 
 
+def _epochs_text(settings: dict) -> str:
+    """How long each side pretrained, as the run's settings say (older runs: one number for both)."""
+    if settings.get("epochs") is not None:
+        return f"{settings['epochs']} epochs on both sides"
+    from explorer.pipeline import IMAGE_EXAMPLES
+
+    return (f"the product as its default plans (images: {IMAGE_EXAMPLES:,} examples in all, as many epochs as that makes "
+            f"of the training rows: the cells' configs record them), ClustPy {settings.get('peer_epochs', '?')} epochs")
+
+
 def section_peers(results: dict | None, lines: list[str], verdicts: list[Verdict]) -> None:
     """The side-by-side table and the targets of issue 6, appended to ``lines`` / ``verdicts``."""
     if not results or not results.get("cells"):
@@ -42,8 +52,8 @@ def section_peers(results: dict | None, lines: list[str], verdicts: list[Verdict
     mach = results.get("machine", {})
     lines += [f"## Side by side with ClustPy, {where}", "",
               f"`python bench/peers.py` (ClustPy {_clustpy_version(results)} in its own environment, see the script). "
-              f"Same input matrix for both sides, same pretraining budget: {s.get('epochs')} epochs of the "
-              "784/256/16-500-500-2000-10 autoencoder where a method trains one (the product's default trains none for "
+              f"Same input matrix for both sides. Pretraining of the 784/256/16-500-500-2000-10 autoencoder where a "
+              f"method trains one: {_epochs_text(s)} (the product's default trains none for "
               "tables of at most 32 columns). ClustPy with its defaults otherwise (batch 256, Adam 1e-3); its N2D with "
               "UMAP (k components, 10 neighbours, min_dist 0) as in the issue; DEC and IDEC with "
               f"{s.get('clustering_epochs')} clustering epochs. ClustPy's three methods share one pretrained autoencoder per "

@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--k", type=int, help="number of clusters (default: suggested by a k sweep)")
     r.add_argument("--projection", choices=PROJECTION_METHODS, help="2-D projection for display (default umap)")
     r.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="compute device (default auto)")
-    r.add_argument("--epochs", type=int, help="training epochs")
+    r.add_argument("--epochs", type=int,
+                   help="training epochs, trained in full (as is the refinement): no time budget cuts them")
     r.add_argument("--latent-dim", type=int, help="size of the latent space")
     r.add_argument("--batch-size", type=int, help="training batch size")
     r.add_argument("--lr", type=float, help="learning rate")
@@ -228,8 +229,10 @@ def _run(args: argparse.Namespace, group) -> int:
         "reproducible": False if args.parallel else None,
     }
     cfg = replace_nested(default_config(dataset), **overrides)
-    if args.epochs:  # epochs asked for by name are trained in full: no time budget cuts them
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, time_budget=None))
+    if args.epochs:  # epochs asked for by name are trained in full, and the refinement's batches too:
+        # no time budget cuts either, so the run does not depend on this machine's speed
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, time_budget=None),
+                                  cluster=dataclasses.replace(cfg.cluster, refine_seconds=None))
     if cfg.model.epochs > limits.max_epochs:  # the default, when no --epochs was given: keep to the cap
         cfg = replace_nested(cfg, epochs=int(limits.max_epochs))
     if not args.quiet:

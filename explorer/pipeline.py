@@ -437,7 +437,12 @@ def refines_model(cfg: PipelineConfig) -> bool:
 
 def refine_skipped(dataset: Dataset, cfg: PipelineConfig) -> str | None:
     """Why the refinement on augmented copies (``ClusterConfig.refine``) does not apply to this run, or None."""
-    if dataset.images is None or dataset.image_shape is None:
+    return refine_skipped_for(dataset.images is not None and dataset.image_shape is not None, cfg)
+
+
+def refine_skipped_for(images: bool, cfg: PipelineConfig) -> str | None:
+    """:func:`refine_skipped` for data that are images or not (what a settings form knows)."""
+    if not images:
         return "it shifts and rotates images, and these data are not images"
     if cfg.model.kind not in REFINE_KINDS:
         return f"it trains an autoencoder's encoder further, and the model is '{cfg.model.kind}'"

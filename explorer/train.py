@@ -61,6 +61,20 @@ def epochs_in_time(planned: int, done: int, elapsed: float, budget: float) -> in
     return max(done, min(planned, max(fit, min(planned, MIN_EPOCHS_IN_BUDGET))))
 
 
+def validation_rows(n: int, val_fraction: float) -> int:
+    """Rows of ``n`` held out to score the model (none below 20 rows; never more than ``MAX_VAL_ROWS``)."""
+    return min(int(round(n * val_fraction)), MAX_VAL_ROWS) if n >= 20 else 0
+
+
+def planned_epochs(model: dict, n: int) -> int:
+    """The epochs a model config (as recorded: ``ModelConfig.to_dict()``) plans for ``n`` rows before any
+    time budget: ``epochs``, fewer under ``max_examples`` (:func:`training_schedule`)."""
+    from .reducers.config import ModelConfig
+
+    n_train = n - validation_rows(n, float(model.get("val_fraction", ModelConfig.val_fraction)))
+    return training_schedule(int(model["epochs"]), n_train, model.get("max_examples"))[0]
+
+
 def training_schedule(epochs: int, n_train: int, max_examples: int | None) -> tuple[int, int]:
     """(epochs, rows per epoch) for ``n_train`` training rows under the ``max_examples`` budget.
 
@@ -222,7 +236,7 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
     n = data.shape[0]
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(n, generator=gen)
-    n_val = min(int(round(n * cfg.val_fraction)), MAX_VAL_ROWS) if n >= 20 else 0
+    n_val = validation_rows(n, cfg.val_fraction)
     val_idx, train_idx = order[:n_val], order[n_val:]
     if data.device.type != "cpu":
         val_idx, train_idx = val_idx.to(data.device), train_idx.to(data.device)

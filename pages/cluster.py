@@ -12,7 +12,7 @@ from explorer.dashboard import actions
 from explorer.dashboard.views import describe_run, markdown_text
 from explorer.dashboard.workspace import JobKind
 from explorer.limits import Limits
-from explorer.pipeline import REFINE_KINDS, ProjectionConfig, default_config
+from explorer.pipeline import ProjectionConfig, default_config, refine_skipped_for
 from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS, TSNE_SLOW_ROWS
 from pages.ui import display, feedback, progress, session, widgets as w
 
@@ -95,8 +95,8 @@ def cluster_settings(base, n: int, default_method: str, images: bool = False):
             if method == "idec":
                 changes["idec_gamma"] = float(w.number("IDEC clustering weight γ", w.pkey("idec_gamma"), d.idec_gamma,
                                                         min_value=0.0, max_value=10.0, step=0.05))
-    if not (images and base.model.kind in REFINE_KINDS) or method in DEEP_METHODS or method == "hdbscan":
-        changes["refine"] = False  # it applies to images with an autoencoder, after a method that does not refine
+    if refine_skipped_for(images, replace(base, cluster=replace(d, method=method))):
+        changes["refine"] = False
     else:
         changes["refine"] = w.checkbox(
             "Refine on shifted and rotated copies", w.pkey("refine"), bool(d.refine),

@@ -79,7 +79,9 @@ def test_cli_on_the_bundled_images(tmp_path, capsys):
     model = json.loads((run / "config.json").read_text())["pipeline"]["model"]
     assert model["members"] == 3  # 3,000 images: a small set, three autoencoders side by side
     assert model["epochs"] == 3 and model["time_budget"] is None  # epochs asked for by name train in full
-    assert json.loads((run / "config.json").read_text())["pipeline"]["cluster"]["refine"] is False  # --no-refine
+    cluster = json.loads((run / "config.json").read_text())["pipeline"]["cluster"]
+    assert cluster["refine"] is False  # --no-refine
+    assert cluster["refine_seconds"] is None  # and the refinement, had it run, would not be cut by time either
 
 
 @pytest.mark.parametrize(

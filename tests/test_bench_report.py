@@ -1,0 +1,35 @@
+"""bench/report_defaults.py: does a recorded run measure today's defaults? (what the headline trusts)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+report_defaults = pytest.importorskip("report_defaults")
+
+from explorer.train import planned_epochs  # noqa: E402
+
+
+def test_planned_epochs_follow_the_budget_of_examples() -> None:
+    model = {"epochs": 500, "max_examples": 1_350_000, "val_fraction": 0.1}
+    assert planned_epochs(model, 10_000) == 150  # MNIST-test: 9,000 training rows
+    assert planned_epochs(model, 9_298) == 161  # USPS: 8,368
+    assert planned_epochs({"epochs": 40, "max_examples": None}, 10_000) == 40
+
+
+def test_a_run_that_trained_the_same_epochs_is_todays_default() -> None:
+    now = report_defaults.default_config_dict("mnist_test", 10_000, 784)
+    recorded = {"model": {**now["model"], "epochs": 150}, "cluster": now["cluster"]}
+    assert report_defaults.config_changes("mnist_test", 10_000, 784, recorded, "cpu") == []  # 150 of 500 = 150
+    usps = report_defaults.default_config_dict("usps", 9_298, 256)
+    recorded = {"model": {**usps["model"], "epochs": 150}, "cluster": usps["cluster"]}
+    assert report_defaults.config_changes("usps", 9_298, 256, recorded, "cpu") == ["epochs (planned for 9,298 rows): 150 -> 161"]
+
+
+def test_the_pendigits_stand_in_gets_the_tables_default() -> None:
+    now = report_defaults.default_config_dict("pendigits", 10_992, 16)
+    assert now["cluster"]["method"] == "n2d" and now["model"]["kind"] == "none"  # one scale: N2D on the features
