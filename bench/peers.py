@@ -53,18 +53,21 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def ours_cell(dataset: str, seed: int, epochs: int | None, out: Path, device: str = "cpu") -> None:
+def ours_cell(dataset: str, seed: int, epochs: int | None, out: Path, device: str = "cpu", quick: bool = False) -> None:
     """The product's default pipeline on one (dataset, seed), in this (fresh) process; ``epochs``: the
-    autoencoder's, in place of the default's (None: the default's)."""
+    autoencoder's, in place of the default's (None: the default's); ``quick`` (the test's smoke run): one
+    autoencoder and 30 refinement batches."""
     from datasets import DATASETS as LOADERS
 
-    from explorer.pipeline import default_config, run_pipeline
+    from explorer.pipeline import default_config, replace_nested, run_pipeline
     from explorer.reducers import AE_KINDS
 
     ds = LOADERS[dataset]()
     cfg = default_config(ds, k=int(ds.n_classes), seed=seed, device=device)
     if epochs is not None and cfg.model.kind in AE_KINDS:
         cfg.model.epochs = epochs
+    if quick:
+        cfg = replace_nested(cfg, members=1, cluster_dec_max_iter=30)
     t0 = time.perf_counter()
     res = run_pipeline(ds, cfg)
     seconds = time.perf_counter() - t0
@@ -136,8 +139,9 @@ def main() -> None:
         p.add_argument("--epochs", type=int, default=None)
         p.add_argument("--device", default="cpu")
         p.add_argument("--out", type=Path, required=True)
+        p.add_argument("--quick", action="store_true")
         a = p.parse_args()
-        ours_cell(a.dataset, a.seed, a.epochs, a.out, a.device)
+        ours_cell(a.dataset, a.seed, a.epochs, a.out, a.device, a.quick)
         return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clustpy-python", type=Path, default=Path(os.environ.get("CLUSTPY_PYTHON", DEFAULT_PEER_PYTHON)))

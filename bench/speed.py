@@ -37,7 +37,7 @@ def load_bench_dataset(name: str):
 
 
 # -- product vs the plain reference --------------------------------------------------------------------
-def overhead(dataset: str, n: int | None, epochs: int, repeats: int, device: str) -> dict:
+def overhead(dataset: str, n: int | None, epochs: int, repeats: int, device: str, quick: bool = False) -> dict:
     from reference_pipeline import ReferenceSettings, run_reference
 
     from explorer.metrics import external_metrics
@@ -48,6 +48,8 @@ def overhead(dataset: str, n: int | None, epochs: int, repeats: int, device: str
         ds = ds.subset(np.arange(n))
     k = int(ds.n_classes)
     cfg = default_config(ds, k=k, epochs=epochs, device=device)
+    if quick:  # a smoke test: one autoencoder, a short refinement (the compared steps are the same)
+        cfg = replace_nested(cfg, members=1, cluster_dec_max_iter=30)
     m, c, p = cfg.model, cfg.cluster, cfg.projection
     if m.kind != "ae" or c.method != "n2d" or p.method != "umap":
         log(f"note: the default is {m.kind} + {c.method} + {p.method}; the reference implements ae + n2d + umap")
@@ -61,7 +63,7 @@ def overhead(dataset: str, n: int | None, epochs: int, repeats: int, device: str
     # nearest-neighbour search (used above 4,096 rows) only when first needed
     warmup_rows = min(4500, ds.n)
     warm = ds.subset(np.arange(warmup_rows))
-    run_pipeline(warm, replace_nested(cfg, epochs=1))
+    run_pipeline(warm, replace_nested(cfg, epochs=1, members=1, cluster_refine=False))  # compiles; nothing measured
     run_reference(warm.X, replace(settings, epochs=1))
     runs = []
     for r in range(repeats):
@@ -323,13 +325,14 @@ def run(a, save=None) -> dict:
     quick = a.quick
     if a.what == "overhead":
         dataset = "digits" if quick else a.dataset
-        return overhead(dataset, a.n or (600 if quick else 5000), a.epochs or (2 if quick else 5), 1 if quick else a.repeats, a.device)
+        return overhead(dataset, a.n or (600 if quick else 5000), a.epochs or (2 if quick else 5), 1 if quick else a.repeats, a.device,
+                        quick=quick)
     if a.what == "throughput":
         dataset = "digits" if quick else a.dataset
         return throughput(dataset, a.n, a.epochs or (1 if quick else 3), 1 if quick else a.repeats, a.device)
     if a.what == "cli":
         if quick:
-            return cli("digits", a.device, ["--epochs", "2", "--members", "1"])  # a smoke test: one autoencoder
+            return cli("digits", a.device, ["--epochs", "2", "--members", "1", "--dec-batches", "30"])  # a smoke test
         return cli(a.dataset, a.device, (["--epochs", str(a.epochs)] if a.epochs else []) + (["--fp32"] if a.fp32 else []))
     if a.what == "images70k":
         return images70k(a.device, save=save)

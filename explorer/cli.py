@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .cluster import METHODS
+from .cluster import MAX_DEC_BATCHES, METHODS
 from .data.common import SCALINGS
 from .device import DEVICE_CHOICES
 from .errors import ExplorerError
@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="images: after the clustering, train the encoder further on shifted and rotated copies "
                         "(IDEC from those clusters, as DEC-DA), then cluster the refined code again "
                         "(default: on for images)")
+    r.add_argument("--dec-batches", type=int,
+                   help="batches of DEC / IDEC, and of the refinement for images (default: DEC's 2,000; the "
+                        "refinement 50 passes over the data, 100 to 2,000)")
     r.add_argument("--fp32", action="store_true",
                    help="train in float32 throughout (default: bf16 autocast on GPUs and on CPUs that compute bf16 natively)")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -212,6 +215,8 @@ def _run(args: argparse.Namespace, group) -> int:
         limits = dataclasses.replace(limits, max_upload_bytes=2**62)
     if args.epochs is not None:
         limits.check("max_epochs", args.epochs, f"--epochs asks for {args.epochs:,} epochs")
+    if args.dec_batches is not None and not 1 <= args.dec_batches <= MAX_DEC_BATCHES:
+        raise CliError(f"--dec-batches must be between 1 and {MAX_DEC_BATCHES:,}, got {args.dec_batches:,}.")
     source = _data_source(args.data, limits, quiet=args.quiet)
     table_opts = TableOptions(label_column=args.label, id_column=args.id_column, scaling=args.scaling or "auto")
     try:
@@ -224,7 +229,8 @@ def _run(args: argparse.Namespace, group) -> int:
     overrides = {
         "model": args.model, "method": args.cluster, "k": args.k, "projection_method": args.projection,
         "device": args.device, "epochs": args.epochs, "latent_dim": args.latent_dim, "batch_size": args.batch_size,
-        "lr": args.lr, "members": args.members, "cluster_refine": args.refine, "seed": args.seed, "max_seconds": limits.max_train_seconds,
+        "lr": args.lr, "members": args.members, "cluster_refine": args.refine,
+        "cluster_dec_max_iter": args.dec_batches, "seed": args.seed, "max_seconds": limits.max_train_seconds,
         "mixed_precision": False if args.fp32 else None, "explain": False if args.no_explain else None,
         "reproducible": False if args.parallel else None,
     }

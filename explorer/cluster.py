@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 METHODS = ("kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec")
 DEEP_METHODS = ("dec", "idec")  # refine an autoencoder: implemented by explorer.deep_cluster.refine
+MAX_DEC_BATCHES = 100_000  # the most DEC / IDEC / refinement batches a run may ask for (a job of hours on a CPU)
 METHOD_LABELS = {
     "kmeans": "k-means", "gmm": "Gaussian mixture (GMM)",
     "mixture": "mixture for numbers and categories (k-means, refined)",
@@ -110,7 +111,7 @@ CLUSTER_CONSTRAINTS = {
     "umap_dim": Optional(Whole(1), "using k"),
     "umap_neighbors": UMAP_NEIGHBORS,
     "umap_min_dist": UMAP_MIN_DIST,
-    "dec_max_iter": Whole(1),
+    "dec_max_iter": Whole(1, MAX_DEC_BATCHES),
     "dec_tol": Real(0, 1, open_high=True),
     "dec_update_interval": Whole(1),
     "idec_gamma": Real(0),

@@ -7,7 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from explorer import plots
-from explorer.cluster import DEEP_METHODS, LINKAGES, METHOD_LABELS, METHODS, cluster_sizes
+from explorer.cluster import DEEP_METHODS, LINKAGES, MAX_DEC_BATCHES, METHOD_LABELS, METHODS, cluster_sizes
 from explorer.dashboard import actions
 from explorer.dashboard.views import describe_run, markdown_text
 from explorer.dashboard.workspace import JobKind
@@ -91,7 +91,7 @@ def cluster_settings(base, n: int, default_method: str, images: bool = False):
                                                       min_value=2, max_value=200, step=1))
         elif method in DEEP_METHODS:
             changes["dec_max_iter"] = int(w.number("DEC/IDEC iterations (batches)", w.pkey("dec_iter"), d.dec_max_iter,
-                                                    min_value=1, max_value=100_000, step=100))
+                                                    min_value=1, max_value=MAX_DEC_BATCHES, step=100))
             if method == "idec":
                 changes["idec_gamma"] = float(w.number("IDEC clustering weight γ", w.pkey("idec_gamma"), d.idec_gamma,
                                                         min_value=0.0, max_value=10.0, step=0.05))

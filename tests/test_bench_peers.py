@@ -23,13 +23,14 @@ def test_the_product_side_runs_the_default_pipeline(tmp_path: Path) -> None:
     out = tmp_path / "ours.json"
     env = {**os.environ, "BENCH_THREADS": os.environ.get("BENCH_THREADS", "1")}
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "peers.py"), "_ours", "digits", "--seed", "1", "--epochs", "2",
-                           "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+                           "--quick", "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     r = json.loads(out.read_text())
     assert len(r["labels"]) == 1797 and len(set(r["labels"])) == 10  # k = the number of classes
     assert r["config"]["seed"] == 1 and r["config"]["model"]["epochs"] == 2 and r["config"]["model"]["augment"] is True
     assert r["epochs_run"] == 2
     assert r["config"]["cluster"]["refine"] is True  # images: the refinement on augmented copies after N2D
+    assert r["config"]["model"]["members"] == 1 and r["config"]["cluster"]["dec_max_iter"] == 30  # --quick
     assert set(r["timings"]) == {"train", "neighbors", "cluster", "refine", "project", "evaluate", "explain"}  # the whole run
     assert r["seconds"] >= sum(r["timings"].values()) - 0.5 and r["peak_mib"] > 50
 

@@ -70,7 +70,7 @@ def test_cli_fp32_is_recorded_in_the_run(tmp_path, capsys):
 
 
 def test_cli_on_the_bundled_images(tmp_path, capsys):
-    code = main(["run", str(ROOT / "sample_data" / "mnist_digits.zip"), "--epochs", "3", "--k", "10", "--no-refine",
+    code = main(["run", str(ROOT / "sample_data" / "mnist_digits.zip"), "--epochs", "3", "--k", "10", "--no-refine", "--dec-batches", "40",
                  "--out", str(tmp_path), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
@@ -82,6 +82,7 @@ def test_cli_on_the_bundled_images(tmp_path, capsys):
     cluster = json.loads((run / "config.json").read_text())["pipeline"]["cluster"]
     assert cluster["refine"] is False  # --no-refine
     assert cluster["refine_seconds"] is None  # and the refinement, had it run, would not be cut by time either
+    assert cluster["dec_max_iter"] == 40  # --dec-batches
 
 
 @pytest.mark.parametrize(
@@ -92,6 +93,7 @@ def test_cli_on_the_bundled_images(tmp_path, capsys):
         (["run", "{table}", "--label", "nope"], "nope"),
         (["run", "{table}", "--model", "transformer"], "invalid choice"),
         (["run", "{table}", "--epochs", "0"], "epochs"),
+        (["run", "{table}", "--dec-batches", "0"], "--dec-batches must be between 1 and 100,000"),
         (["run", "{empty}"], "empty"),
         (["show", "not-a-run"], "run"),
         (["frobnicate"], "invalid choice"),
