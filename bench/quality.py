@@ -23,7 +23,8 @@ from common import RESULTS, log, machine, read_json, write_json
 from explorer.cluster import DEEP_METHODS, ClusterConfig, cluster
 from explorer.device import resolve_device
 from explorer.metrics import external_metrics
-from explorer.pipeline import _refine_on_copies, cluster_latent, default_config, fit_representation, plan_for, replace_nested
+from explorer.pipeline import (_refine_on_copies, cluster_latent, default_config, fit_representation, plan_for, refine_skipped,
+                               replace_nested)
 from explorer.reducers import AE_KINDS
 
 FULL = ["digits", "fashion_1k", "pendigits", "usps", "mnist_test"]  # small first: a cut-short run still covers most
@@ -85,15 +86,16 @@ def run_one(ds, seed: int, overrides: dict, refine_batches: int | None = None) -
     if cfg is ae_cfg:
         n2d_s = time.perf_counter() - t0
         record("n2d", res.labels, n2d_s, is_default=cfg.cluster.method == "n2d" and not cfg.cluster.refine)
-        if cfg.cluster.refine:  # images: DEC-DA's refinement from N2D's clusters, then N2D again (the default)
+        own = dataclasses.replace(cfg, cluster=dataclasses.replace(  # its own batches, whatever --dec-max-iter says
+            cfg.cluster, refine=True, dec_max_iter=refine_batches or default_config(ds).cluster.dec_max_iter))
+        if refine_skipped(ds, own) is None:  # images: DEC-DA's refinement from N2D's clusters, then N2D again
+            # (the default from explorer.pipeline.REFINE_MIN_IMAGES images; measured below that too)
             t0 = time.perf_counter()
             notes: list[str] = []
-            own = dataclasses.replace(cfg, cluster=dataclasses.replace(  # its own batches, whatever --dec-max-iter says
-                cfg.cluster, dec_max_iter=refine_batches or default_config(ds).cluster.dec_max_iter))
             refined, _, _ = _refine_on_copies(ds, copy.deepcopy(reducer), Z, res, own, noop, None, notes,
                                               plan_for(ds.n, own), None)
             info = refined.info.get("refine", {})
-            record("n2d_refined", refined.labels, n2d_s + time.perf_counter() - t0, is_default=True,
+            record("n2d_refined", refined.labels, n2d_s + time.perf_counter() - t0, is_default=bool(cfg.cluster.refine),
                    iterations=info.get("iterations"), refine_seconds=info.get("seconds"))
     else:  # the default trains no autoencoder (narrow tables): AE -> UMAP -> GMM is an alternative
         record("ae_n2d", res.labels, time.perf_counter() - t0)
@@ -147,8 +149,10 @@ def main(argv=None) -> dict:
     doc = {"machine": machine(), "quick": args.quick, "overrides": overrides, "epoch_cap": doc_cap if capped else None, "seeds": seeds, "runs": [], "missing": []}
     if args.merge and path.is_file():
         old = read_json(path)
-        kept = [r for r in old["runs"] if r["dataset"] not in {RUN_NAMES.get(n, n) for n in names}]
-        doc = {**old, "runs": kept, "merged": old.get("merged", []) + [{"datasets": names, "date": doc["machine"]["date"]}]}
+        kept = [{"machine": old["machine"], **r} for r in old["runs"] if r["dataset"] not in {RUN_NAMES.get(n, n) for n in names}]
+        # the file's machine is this run's (each kept run carries the machine it was measured on)
+        doc = {**old, "machine": doc["machine"], "runs": kept,
+               "merged": old.get("merged", []) + [{"datasets": names, "date": doc["machine"]["date"]}]}
     start = time.perf_counter()
     loaded = {}
     for name in names:

@@ -15,7 +15,7 @@ import numpy as np
 
 from report_common import (Verdict, bf16_text, ds_label, ds_order, load, machine_text, ms, seeds_text, verdict)
 from report_defaults import cli_settings, config_changes, default_config_dict
-from report_quality import TARGETS, QualitySource
+from report_quality import TARGETS, QualitySource, default_method
 
 STD_BAR = 0.02  # seed-to-seed std of the default's ACC
 
@@ -57,7 +57,7 @@ def _from_quality(sources: dict[str, QualitySource]) -> list[Evidence]:
     out = []
     for ds, s in sources.items():
         d = s.summary
-        default = "n2d_refined" if "n2d_refined" in d["methods"] else "n2d"  # images: refined after N2D
+        default = default_method(d)  # images: refined after N2D (from 2,000 images)
         if default not in d["methods"]:
             continue
         trains = d["runs"][0]["config"]["model"]["kind"] in AE_KINDS  # else the recorded training served the alternatives
@@ -134,11 +134,17 @@ def collect(results: Path, sources: dict[str, QualitySource]) -> list[Evidence]:
 
 
 def headline(evidence: list[Evidence]) -> list[Evidence]:
-    """Per (dataset, CPU or GPU): the measurement of today's defaults with the most seeds."""
+    """Per (dataset, CPU or GPU): the measurement of today's defaults with the most seeds, among those whose
+    whole configuration was compared with today's where there is one (a run that recorded only part of its
+    settings may have run code that has changed since)."""
     best: dict[tuple[str, bool], Evidence] = {}
+
+    def merit(e: Evidence) -> tuple:
+        return (not e.unchecked, len(e.acc), -e.rank)
+
     for e in evidence:
         key = (e.dataset, e.on_gpu)
-        if e.current and (key not in best or (len(e.acc), -e.rank) > (len(best[key].acc), -best[key].rank)):
+        if e.current and (key not in best or merit(e) > merit(best[key])):
             best[key] = e
     return [e for e in evidence if best.get((e.dataset, e.on_gpu)) is e]
 

@@ -23,6 +23,15 @@ METHOD_NAMES = {
     "n2d_refined": "**the default for images: N2D, the encoder refined on augmented copies, N2D again**",
 }
 N2D_BEFORE_REFINING = "N2D: UMAP -> GMM (the default before its refinement)"  # the n2d row where a refined one is there
+REFINED_NOT_DEFAULT = "N2D, refined on augmented copies, N2D again (not the default: too few images)"
+
+
+def default_method(summary: dict) -> str:
+    """The method row that is the default pipeline in a dataset's summary: the refined N2D where the run's
+    default refined (images from explorer.pipeline.REFINE_MIN_IMAGES; older runs recorded no flag and
+    refined every image set), else N2D."""
+    refined = "n2d_refined" in summary["methods"] and summary["runs"][0]["config"]["cluster"].get("refine", True)
+    return "n2d_refined" if refined else "n2d"
 SHORT = {"kmeans_raw": "k-means", "pca_kmeans": "PCA+k-means", "ae_kmeans": "AE+k-means", "dec": "DEC", "idec": "IDEC",
          "ae_n2d": "AE+N2D", "n2d": "default (N2D)", "n2d_refined": "default (refined)"}
 # published (ACC, NMI) from ../shared/data/README.md; absent where not published
@@ -174,7 +183,9 @@ def _dataset_tables(q: dict, summ: dict, datasets: list[str], lines: list[str]) 
                   "| method | ACC | NMI | ARI | published ACC / NMI | seconds (median) |", "|---|---|---|---|---|---|"]
         for meth in (x for x in METHODS if x in d["methods"]):
             r = d["methods"][meth]
-            name = N2D_BEFORE_REFINING if meth == "n2d" and "n2d_refined" in d["methods"] else names[meth]
+            default = default_method(d)
+            name = (N2D_BEFORE_REFINING if meth == "n2d" and default == "n2d_refined" else
+                    REFINED_NOT_DEFAULT if meth == "n2d_refined" and default == "n2d" else names[meth])
             lines.append(f"| {name} | {fmt(r['acc'])} | {fmt(r['nmi'])} | {fmt(r['ari'])} | "
                          f"{PUBLISHED.get(ds, {}).get(meth, '')} | {np.median(r['seconds']):.0f} |")
         tr = d["train"]
@@ -206,7 +217,7 @@ def _chart(sources: dict[str, QualitySource], svg_dir: Path, doc_dir: Path, line
     lines += ["Where the default stands (mean NMI; a method listed beat the default):", ""]
     for ds, s in sources.items():
         methods = s.summary["methods"]
-        default = "n2d_refined" if "n2d_refined" in methods else "n2d"
+        default = default_method(s.summary)
         if default not in methods:
             continue
         base = ms(methods[default]["nmi"])[0]

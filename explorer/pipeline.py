@@ -42,6 +42,9 @@ IMAGE_REFINE_EPOCHS = 50  # images: the refinement on augmented copies makes thi
 IMAGE_REFINE_MIN_BATCHES = 100  # (a few hundred images: 100 batches, still dozens of passes)
 IMAGE_REFINE_SECONDS = 60.0  # ... fewer where they would not fit in this (per autoencoder) on a slow machine
 # (MNIST-test: 2,000 batches take ~45 s with bf16 on the 2-core EPYC; 1,500 batches already give ACC 0.978)
+REFINE_MIN_IMAGES = 2_000  # images: the refinement is on by default from this many (it lowered NMI by 0.016 on
+# load_digits' 1,797 and by 0.020 on 1,000 Fashion-MNIST images, and raised it on 3,000 MNIST images, USPS and
+# MNIST-test, 3 seeds each: docs/BENCHMARKS.md)
 SMALL_IMAGE_SET = 5_000  # images up to this many: IMAGE_MEMBERS autoencoders side by side, codes joined
 IMAGE_MEMBERS = 3  # (3,000 MNIST images: one autoencoder folds two digits together in 1 of 3 seeds)
 ONE_MEMBER_KINDS = ("pca", "vae")  # models that are never joined (ModelConfig.members)
@@ -100,7 +103,7 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
       ``IMAGE_TRAIN_SECONDS`` on this machine; up to ``SMALL_IMAGE_SET`` images, ``IMAGE_MEMBERS``
       of them side by side (``members``); then N2D (UMAP -> GMM), DEC-DA's refinement of the encoder on
       augmented copies from N2D's clusters (``refine``, within ``IMAGE_REFINE_SECONDS`` on a slow
-      machine) and N2D again on the refined code;
+      machine; from ``REFINE_MIN_IMAGES`` images) and N2D again on the refined code;
     - tables whose columns share one scale (pen coordinates, pixels; ``report.scaling == "shared"``)
       and have ``SMALL_TABLE_ROWS`` rows or more: N2D, on the features up to ``NARROW_TABLE_COLUMNS``
       columns, else on the autoencoder's 10-d code (such columns trace a curved manifold that UMAP
@@ -124,7 +127,8 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
         cfg.model = ModelConfig(augment=True, epochs=IMAGE_EPOCHS, max_examples=IMAGE_EXAMPLES,
                                 time_budget=IMAGE_TRAIN_SECONDS, members=IMAGE_MEMBERS if n <= SMALL_IMAGE_SET else 1)
         # DEC-DA's refinement after N2D: MNIST-test ACC 0.958 -> 0.977, 3 seeds (docs/BENCHMARKS.md)
-        cfg.cluster = ClusterConfig(refine=True, refine_seconds=IMAGE_REFINE_SECONDS, dec_max_iter=refine_batches(n))
+        cfg.cluster = ClusterConfig(refine=n >= REFINE_MIN_IMAGES, refine_seconds=IMAGE_REFINE_SECONDS,
+                                    dec_max_iter=refine_batches(n))
     elif dataset.kind == "embeddings":
         cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
     elif dataset.kind == "table" and _manifold_table(dataset):
@@ -159,10 +163,13 @@ def default_reason(dataset: Dataset) -> str:
         few = (f" With {dataset.n:,} images (up to {SMALL_IMAGE_SET:,}), {IMAGE_MEMBERS} autoencoders train side by "
                "side from different starting weights and their codes are joined: on small sets one alone sometimes "
                "folds two groups together." if dataset.n <= SMALL_IMAGE_SET else "")
+        refined = (" The encoder is then refined so that a moved copy of an image falls in its original's cluster, "
+                   "and N2D clusters the refined codes again." if dataset.n >= REFINE_MIN_IMAGES else
+                   f" With fewer than {REFINE_MIN_IMAGES:,} images the encoder is not refined on moved copies afterwards: "
+                   "on sets of 1,000-1,800 images that lowered the agreement with the true groups (the Cluster page "
+                   "can still turn it on).")
         return ("Images: a dense autoencoder trained on shifted and slightly rotated copies of the images learns codes "
-                "that ignore small moves (DEC-DA); N2D then clusters the UMAP of those codes; the encoder is then "
-                "refined so that a moved copy of an image falls in its original's cluster, and N2D clusters the "
-                "refined codes again." + few)
+                "that ignore small moves (DEC-DA); N2D then clusters the UMAP of those codes." + refined + few)
     if dataset.kind == "embeddings":
         return "Embeddings are a representation already: nothing to train; N2D clusters the UMAP of the vectors."
     if _manifold_table(dataset):

@@ -202,7 +202,10 @@ def test_image_zip_with_a_convolutional_autoencoder(runs_dir):
     assert "Training conv-ae: done." in texts(at.success)
     trained = {k: v.clone() for k, v in ws.model(ws.config).module_.state_dict().items()}
     cluster_kmeans(at, 3)
-    assert at.checkbox(key="p:refine").value  # on by default for images with an autoencoder
+    assert not at.checkbox(key="p:refine").value  # offered for images with an autoencoder; off below 2,000 images
+    assert "refine" not in ws.result.clusters.info and not ws.result.config.cluster.refine
+    at.checkbox(key="p:refine").check().run()
+    click(at, "Run clustering")
     assert "refine" in ws.result.clusters.info and ws.result.config.cluster.refine
     cached = ws.model(ws.config).module_.state_dict()  # the refinement trained a copy: the cached model is as trained
     assert all(bool((cached[k] == v).all()) for k, v in trained.items())

@@ -11,7 +11,8 @@ import pytest
 from explorer.cluster import ClusterConfig, ClusterResult
 from explorer.deep_cluster import MIN_BATCHES, batches_in_time, reconstruction_loss, refine
 from explorer.metrics import hungarian_accuracy
-from explorer.pipeline import ModelConfig, PipelineConfig, ProjectionConfig, default_config, refines_model, run_pipeline
+from explorer.pipeline import (REFINE_MIN_IMAGES, ModelConfig, PipelineConfig, ProjectionConfig, default_config, default_reason,
+                               refines_model, run_pipeline)
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +139,12 @@ def test_stop_during_the_refinement_keeps_its_own_assignment(bars_dataset):
     assert result.clusters.centers.shape == (2, 4) and result.clusters.proba.shape == (200, 2)
 
 
-def test_defaults_refine_images_only(bars_dataset, make_blobs, make_dataset):
-    images = default_config(bars_dataset(n=60))
+def test_defaults_refine_images_only_from_2000(bars_dataset, make_blobs, make_dataset):
+    images = default_config(bars_dataset(n=REFINE_MIN_IMAGES))
     assert images.cluster.refine and images.cluster.refine_seconds and refines_model(images)
+    few = bars_dataset(n=REFINE_MIN_IMAGES - 1)
+    assert not default_config(few).cluster.refine and not refines_model(default_config(few))
+    assert "not refined" in default_reason(few) and "refined codes again" in default_reason(bars_dataset(n=REFINE_MIN_IMAGES))
     Xt, _ = make_blobs(n=100)
     assert not default_config(make_dataset(Xt)).cluster.refine
     with pytest.raises(Exception, match="refine_seconds"):
