@@ -66,10 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
                    help="images: after the clustering, train the encoder further on shifted and rotated copies "
                         "(IDEC from those clusters, as DEC-DA), then cluster the refined code again "
-                        "(default: on for images)")
+                        "(default: on for sets of 2,000 images or more)")
     r.add_argument("--dec-batches", type=int,
-                   help="batches of DEC / IDEC, and of the refinement for images (default: DEC's 2,000; the "
-                        "refinement 50 passes over the data, 100 to 2,000)")
+                   help="batches of DEC / IDEC, and of the refinement for images (default: 2,000; for images "
+                        "50 passes over the data, between 100 and 2,000)")
     r.add_argument("--fp32", action="store_true",
                    help="train in float32 throughout (default: bf16 autocast on GPUs and on CPUs that compute bf16 natively)")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -14,6 +14,15 @@ result = session.need_result()
 ds = result.dataset
 root = session.runs_root()
 stem = f"{file_stem(ds.name)}-{result.run_id or 'run'}"  # a file name made from the user's name: safe characters only
+# Up to this many rows the table downloads are made with the page (milliseconds) and the button is a plain link;
+# above, only when clicked. A click-time download is a round trip to the server that a rerun landing at the
+# same moment can leave pending (seen in CI: the button spun for minutes and no file came).
+EAGER_DOWNLOAD_ROWS = 20_000
+
+
+def ready(make):
+    """``make`` itself (made when clicked) for a large run, else what it makes, now."""
+    return make() if ds.n <= EAGER_DOWNLOAD_ROWS else make
 
 
 def scatter_html() -> str:
@@ -43,9 +52,9 @@ with feedback.guard("Saving"):
 st.subheader("Downloads")
 with feedback.guard("Downloads"):
     c1, c2, c3 = st.columns(3)
-    c1.download_button("Points (CSV)", data=lambda: runs.points_csv(result), file_name=f"{stem}-points.csv",
+    c1.download_button("Points (CSV)", data=ready(lambda: runs.points_csv(result)), file_name=f"{stem}-points.csv",
                        mime="text/csv", icon="⬇️", help="id, cluster, x, y, anomaly, label, confidence. " + SPREADSHEET_NOTE)
-    c2.download_button("Latent space (Parquet)", data=lambda: runs.latent_parquet(result), file_name=f"{stem}-latent.parquet",
+    c2.download_button("Latent space (Parquet)", data=ready(lambda: runs.latent_parquet(result)), file_name=f"{stem}-latent.parquet",
                        mime="application/octet-stream", icon="⬇️", help="id, z0 … zk, cluster")
     c3.download_button("Model (safetensors)", data=lambda: runs.model_safetensors(result), file_name=f"{stem}-model.safetensors",
                        mime="application/octet-stream", icon="⬇️", disabled=result.reducer is None,

@@ -140,15 +140,18 @@ def test_hostile_names_render_as_text_everywhere(new_session, server, run, tmp_p
         return run_id, problems
 
     async def download_of(session, label: str, attempts: int = 3):
-        """The file a download button gives, once the page is idle; a click a rerun swallowed (seen once in CI
-        on a loaded machine: no download in 60 s) is tried again, up to ``attempts`` times in all."""
+        """The file a download button gives, once the page is idle; a click a rerun swallowed (seen in CI on a
+        loaded machine: no download, the button left spinning) is tried again on the page drawn anew, up to
+        ``attempts`` times in all."""
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         for attempt in range(attempts):
+            if attempt:
+                await session.go("Share")
             await session.settle()
             try:
                 async with session.page.expect_download(timeout=30_000) as info:
-                    await session.page.get_by_role("button", name=label).click()
+                    await session.page.get_by_role("button", name=label).click(timeout=30_000)
                 return await info.value
             except PlaywrightTimeout:
                 if attempt == attempts - 1:
