@@ -12,6 +12,8 @@ from typing import Any, Callable
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
+# the smoke runs' default pipeline (--quick): one autoencoder and a short refinement, the same steps
+QUICK_OVERRIDES = {"members": 1, "cluster_dec_max_iter": 30}  # explorer.pipeline.replace_nested names
 
 # Threads per benchmark process: $BENCH_THREADS (default: torch's own choice). On a small shared machine
 # one thread each avoids the oversubscription that slows two concurrent 2-thread processes down 5-10x.

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import RESULTS, ROOT, log, machine, read_json, write_json
+from common import QUICK_OVERRIDES, RESULTS, ROOT, log, machine, read_json, write_json
 from datasets import PEER_DATASETS as DATASETS
 from report_peers import section_peers, summarize  # noqa: F401  (the table in docs/BENCHMARKS.md)
 
@@ -67,7 +67,7 @@ def ours_cell(dataset: str, seed: int, epochs: int | None, out: Path, device: st
     if epochs is not None and cfg.model.kind in AE_KINDS:
         cfg.model.epochs = epochs
     if quick:
-        cfg = replace_nested(cfg, members=1, cluster_dec_max_iter=30)
+        cfg = replace_nested(cfg, **QUICK_OVERRIDES)
     t0 = time.perf_counter()
     res = run_pipeline(ds, cfg)
     seconds = time.perf_counter() - t0

@@ -24,14 +24,6 @@ METHOD_NAMES = {
 }
 N2D_BEFORE_REFINING = "N2D: UMAP -> GMM (the default before its refinement)"  # the n2d row where a refined one is there
 REFINED_NOT_DEFAULT = "N2D, refined on augmented copies, N2D again (not the default: too few images)"
-
-
-def default_method(summary: dict) -> str:
-    """The method row that is the default pipeline in a dataset's summary: the refined N2D where the run's
-    default refined (images from explorer.pipeline.REFINE_MIN_IMAGES; older runs recorded no flag and
-    refined every image set), else N2D."""
-    refined = "n2d_refined" in summary["methods"] and summary["runs"][0]["config"]["cluster"].get("refine", True)
-    return "n2d_refined" if refined else "n2d"
 SHORT = {"kmeans_raw": "k-means", "pca_kmeans": "PCA+k-means", "ae_kmeans": "AE+k-means", "dec": "DEC", "idec": "IDEC",
          "ae_n2d": "AE+N2D", "n2d": "default (N2D)", "n2d_refined": "default (refined)"}
 # published (ACC, NMI) from ../shared/data/README.md; absent where not published
@@ -46,6 +38,14 @@ PUBLISHED = {
 # (dataset, metric, bar) for the default pipeline
 TARGETS = [("mnist_test", "acc", 0.95), ("mnist_test", "nmi", 0.89), ("usps", "acc", 0.96), ("usps", "nmi", 0.91),
            ("pendigits", "nmi", 0.87), ("sklearn_digits", "nmi", 0.90)]
+
+
+def default_method(summary: dict) -> str:
+    """The method row that is the default pipeline in a dataset's summary: the refined N2D where the run's
+    default refined (images from explorer.pipeline.REFINE_MIN_IMAGES; older runs recorded no flag and
+    refined every image set), else N2D."""
+    refined = "n2d_refined" in summary["methods"] and summary["runs"][0]["config"]["cluster"].get("refine", True)
+    return "n2d_refined" if refined else "n2d"
 
 
 @dataclass
@@ -181,9 +181,9 @@ def _dataset_tables(q: dict, summ: dict, datasets: list[str], lines: list[str]) 
                    "Default model: none (UMAP of the features themselves); the autoencoder rows use the dense AE "
                    f"hidden {tuple(m['hidden'])}, up to {m['epochs']} epochs."), "",
                   "| method | ACC | NMI | ARI | published ACC / NMI | seconds (median) |", "|---|---|---|---|---|---|"]
+        default = default_method(d)
         for meth in (x for x in METHODS if x in d["methods"]):
             r = d["methods"][meth]
-            default = default_method(d)
             name = (N2D_BEFORE_REFINING if meth == "n2d" and default == "n2d_refined" else
                     REFINED_NOT_DEFAULT if meth == "n2d_refined" and default == "n2d" else names[meth])
             lines.append(f"| {name} | {fmt(r['acc'])} | {fmt(r['nmi'])} | {fmt(r['ari'])} | "

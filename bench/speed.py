@@ -22,7 +22,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
-from common import RESULTS, ROOT, log, machine, median, write_json
+from common import QUICK_OVERRIDES, RESULTS, ROOT, log, machine, median, write_json
 
 
 def load_bench_dataset(name: str):
@@ -49,7 +49,7 @@ def overhead(dataset: str, n: int | None, epochs: int, repeats: int, device: str
     k = int(ds.n_classes)
     cfg = default_config(ds, k=k, epochs=epochs, device=device)
     if quick:  # a smoke test: one autoencoder, a short refinement (the compared steps are the same)
-        cfg = replace_nested(cfg, members=1, cluster_dec_max_iter=30)
+        cfg = replace_nested(cfg, **QUICK_OVERRIDES)
     m, c, p = cfg.model, cfg.cluster, cfg.projection
     if m.kind != "ae" or c.method != "n2d" or p.method != "umap":
         log(f"note: the default is {m.kind} + {c.method} + {p.method}; the reference implements ae + n2d + umap")
