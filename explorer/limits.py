@@ -56,6 +56,9 @@ class Limits:
             click). It caps the browser's work, not what the map holds: above the number asked for,
             every point is drawn as one density image beneath a uniform sample of markers, and a box
             or lasso selects every point inside it, drawn or not (docs/MAP.md).
+        max_eager_download_rows: the most rows a dashboard download may have to be made with the page
+            (a plain link, no wait); a larger file is made when the visitor clicks its "Prepare" button,
+            so a page draw never costs the server more than a file of this size.
     """
 
     max_upload_bytes: int = 200 * 2**20
@@ -76,6 +79,7 @@ class Limits:
     budget_window_seconds: float = 24 * 3600.0
     max_session_upload_bytes: int = 200 * 2**20
     max_display_points: int = 200_000
+    max_eager_download_rows: int = 20_000
 
     @classmethod
     def from_env(cls, environ: "os._Environ[str] | dict[str, str] | None" = None) -> "Limits":

@@ -11,7 +11,7 @@ from explorer.dashboard.views import markdown_text
 from explorer.dashboard.workspace import JobKind
 from explorer.data import SUPPORTED_EXTENSIONS
 from explorer.usertext import SPREADSHEET_NOTE, file_stem
-from pages.ui import feedback, links, progress, session
+from pages.ui import downloads, feedback, links, progress, session
 
 st.title("➕ Add new data")
 ws, manager = session.workspace(), session.job_manager()
@@ -71,8 +71,9 @@ if applied is not None:
             st.dataframe(applying.column_table(applied), hide_index=True, width="stretch")
         for note in drift.notes:
             st.caption(markdown_text(note))
-        st.download_button("Download the new rows (CSV)", data=lambda: applying.applied_csv(result, applied),
-                           file_name=f"{file_stem(applied.dataset.name)}-applied.csv", mime="text/csv", icon="⬇️",
+        downloads.download("Download the new rows (CSV)", lambda: applying.applied_csv(result, applied),
+                           rows=applied.dataset.n, owner=(result, applied), key="applied",
+                           file_name=f"{file_stem(applied.dataset.name)}-applied.csv", mime="text/csv",
                            help="id, cluster, cluster_name, x, y, confidence, runner_up, margin, anomaly, unusual. "
                            + SPREADSHEET_NOTE)
         if not session.read_only() and result.run_id is not None:

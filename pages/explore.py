@@ -14,7 +14,7 @@ from explorer.dashboard.workspace import JobKind
 from explorer.limits import Limits
 from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS
 from explorer.usertext import SPREADSHEET_NOTE, file_stem, plain_text
-from pages.ui import display, feedback, progress, session, widgets as w
+from pages.ui import display, downloads, feedback, progress, session, widgets as w
 
 LIMITS = Limits.from_env()
 DISPLAY_CAP = actions.display_cap(os.environ.get("EXPLORER_DISPLAY_CAP", plots.DISPLAY_CAP), LIMITS)[0]
@@ -111,9 +111,9 @@ def selection_panel(rows: np.ndarray, note: str | None = None) -> None:
                 st.caption(f"The first {len(shown)} of {len(rows):,} images.")
     else:
         st.dataframe(views.selection_table(result, rows[:2000]), hide_index=True, width="stretch", height=320)
-    st.download_button("Download the selection (CSV)", data=lambda: views.selection_csv(result, rows),
-                       file_name=f"{file_stem(ds.name)}-selection.csv", mime="text/csv", icon="⬇️", key="download_selection",
-                       help=SPREADSHEET_NOTE)
+    downloads.download("Download the selection (CSV)", lambda: views.selection_csv(result, rows), rows=len(rows),
+                       owner=(result, rows), key="selection", file_name=f"{file_stem(ds.name)}-selection.csv",
+                       mime="text/csv", help=SPREADSHEET_NOTE)
 
 
 with feedback.guard("Explore"):

@@ -9,7 +9,7 @@ import streamlit as st
 from explorer import denoise, generate, plots
 from explorer.dashboard import views
 from explorer.usertext import SPREADSHEET_NOTE
-from pages.ui import display, feedback, session, widgets as w
+from pages.ui import display, downloads, feedback, session, widgets as w
 
 st.title("🪞 Reconstructions & anomalies")
 feedback.show_messages()
@@ -83,19 +83,19 @@ def show_generated(X: np.ndarray, captions: list[str] | None = None, row_label: 
     if thumbs is not None:
         display.image_grid(thumbs, captions, columns=min(10, len(thumbs)), width=64)
         c1, c2, _ = st.columns(3)
-        c1.download_button("Download as one PNG strip", data=lambda: generate.png_strip(thumbs), icon="⬇️",
-                           file_name=f"{key}.png", mime="image/png", key=f"download_strip_{key}",
+        downloads.download("Download as one PNG strip", lambda: generate.png_strip(thumbs), rows=len(X),
+                           owner=(result, X), key=f"strip_{key}", file_name=f"{key}.png", mime="image/png", where=c1,
                            help="the images side by side at their own size, in the order shown")
-        c2.download_button("Download as PNGs (zip)", data=lambda: generate.png_zip(thumbs, labels, row_label), icon="⬇️",
-                           file_name=f"{key}.zip", mime="application/zip", key=f"download_zip_{key}",
+        downloads.download("Download as PNGs (zip)", lambda: generate.png_zip(thumbs, labels, row_label), rows=len(X),
+                           owner=(result, X), key=f"zip_{key}", file_name=f"{key}.zip", mime="application/zip", where=c2,
                            help="one PNG per image, numbered in the order shown")
         return
     frame.insert(0, row_label, labels)
     st.dataframe(frame, hide_index=True, width="stretch")
     for note in notes:
         st.caption(views.visitor_text(note))
-    st.download_button("Download these rows (CSV)", data=lambda: generate.rows_csv(ds, X, labels, row_label),
-                       file_name=f"{key}.csv", mime="text/csv", key=f"download_csv_{key}", icon="⬇️",
+    downloads.download("Download these rows (CSV)", lambda: generate.rows_csv(ds, X, labels, row_label), rows=len(X),
+                       owner=(result, X), key=f"csv_{key}", file_name=f"{key}.csv", mime="text/csv",
                        help="in the data's own units. " + SPREADSHEET_NOTE)
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 from explorer import plots, runs
 from explorer.dashboard import views
 from explorer.usertext import SPREADSHEET_NOTE, file_stem
-from pages.ui import feedback, links, session
+from pages.ui import downloads, feedback, links, session
 
 st.title("🔗 Share")
 feedback.show_messages()
@@ -14,15 +14,6 @@ result = session.need_result()
 ds = result.dataset
 root = session.runs_root()
 stem = f"{file_stem(ds.name)}-{result.run_id or 'run'}"  # a file name made from the user's name: safe characters only
-# Up to this many rows the table downloads are made with the page (milliseconds) and the button is a plain link;
-# above, only when clicked. A click-time download is a round trip to the server that a rerun landing at the
-# same moment can leave pending (seen in CI: the button spun for minutes and no file came).
-EAGER_DOWNLOAD_ROWS = 20_000
-
-
-def ready(make):
-    """``make`` itself (made when clicked) for a large run, else what it makes, now."""
-    return make() if ds.n <= EAGER_DOWNLOAD_ROWS else make
 
 
 def scatter_html() -> str:
@@ -49,21 +40,24 @@ with feedback.guard("Saving"):
         st.caption(f"The run is kept in the server's runs folder as `{result.run_id}/`; "
                    f"`explorer show {result.run_id}` prints it there.")  # never the server's path
 
-st.subheader("Downloads")
+st.subheader("Downloads")  # large runs: each file made on a "Prepare" click (pages.ui.downloads)
 with feedback.guard("Downloads"):
     c1, c2, c3 = st.columns(3)
-    c1.download_button("Points (CSV)", data=ready(lambda: runs.points_csv(result)), file_name=f"{stem}-points.csv",
-                       mime="text/csv", icon="⬇️", help="id, cluster, x, y, anomaly, label, confidence. " + SPREADSHEET_NOTE)
-    c2.download_button("Latent space (Parquet)", data=ready(lambda: runs.latent_parquet(result)), file_name=f"{stem}-latent.parquet",
-                       mime="application/octet-stream", icon="⬇️", help="id, z0 … zk, cluster")
-    c3.download_button("Model (safetensors)", data=lambda: runs.model_safetensors(result), file_name=f"{stem}-model.safetensors",
-                       mime="application/octet-stream", icon="⬇️", disabled=result.reducer is None,
+    owner = (result, result.run_id)
+    downloads.download("Points (CSV)", lambda: runs.points_csv(result), rows=ds.n, owner=owner, key="points",
+                       file_name=f"{stem}-points.csv", mime="text/csv", where=c1,
+                       help="id, cluster, x, y, anomaly, label, confidence. " + SPREADSHEET_NOTE)
+    downloads.download("Latent space (Parquet)", lambda: runs.latent_parquet(result), rows=ds.n, owner=owner, key="latent",
+                       file_name=f"{stem}-latent.parquet", mime="application/octet-stream", where=c2, help="id, z0 … zk, cluster")
+    downloads.download("Model (safetensors)", lambda: runs.model_safetensors(result), rows=0, owner=owner, key="model",
+                       file_name=f"{stem}-model.safetensors", mime="application/octet-stream", where=c3,
+                       disabled=result.reducer is None,
                        help="the weights; the model's settings are in the file's metadata" if result.reducer is not None
-                       else "no model was trained for this run")
+                       else "no model was trained for this run")  # rows=0: the weights, whatever the rows
     c4, c5, _ = st.columns(3)
-    c4.download_button("Map and clusters (HTML, works offline)", data=scatter_html, file_name=f"{stem}-scatter.html",
-                       mime="text/html", icon="⬇️")
+    downloads.download("Map and clusters (HTML, works offline)", scatter_html, rows=ds.n, owner=owner, key="scatter",
+                       file_name=f"{stem}-scatter.html", mime="text/html", where=c4)
     saved = result.run_id is not None
-    c5.download_button("Whole run (zip)", data=(lambda: runs.zip_saved_run(result.run_id, root)) if saved else b"",
-                       file_name=f"{stem}.zip", mime="application/zip", icon="⬇️", disabled=not saved,
+    downloads.download("Whole run (zip)", lambda: runs.zip_saved_run(result.run_id, root), rows=ds.n, owner=owner,
+                       key="zip", file_name=f"{stem}.zip", mime="application/zip", where=c5, disabled=not saved,
                        help="every file of the saved run" if saved else "save the run first")

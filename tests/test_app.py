@@ -192,6 +192,35 @@ def test_csv_upload_train_cluster_explore_evaluate_share(runs_dir):
     assert len(at.get("download_button")) == 5
 
 
+def test_large_runs_prepare_each_download_then_offer_it(runs_dir, monkeypatch):
+    """Above EAGER_ROWS a download is made on a "Prepare" click, kept for this run only, and then a
+    plain download (never a click-time one, which a rerun can leave pending)."""
+    from pages.ui import downloads
+
+    monkeypatch.setattr(downloads, "EAGER_ROWS", 100)  # the 150-row run counts as large
+    at = upload(app(), "blobs.csv", blobs_csv(), "text/csv")
+    train(at, "pca")
+    cluster_kmeans(at, 3)
+    at.switch_page("pages/share.py").run()
+    ok(at)
+    def labels() -> list[str]:
+        return sorted(d.proto.label for d in at.get("download_button"))
+
+    assert labels() == ["Model (safetensors)", "Whole run (zip)"]  # weights are made with the page; unsaved: no zip
+    assert {b.label for b in at.button} >= {"Prepare: Points (CSV)", "Prepare: Latent space (Parquet)",
+                                              "Prepare: Map and clusters (HTML, works offline)"}
+    click(at, "Prepare: Points (CSV)")
+    assert "Points (CSV)" in labels() and "Prepare: Points (CSV)" not in {b.label for b in at.button}
+    kept = at.session_state["_prepared_downloads"]["points"][1]
+    assert kept.splitlines()[0].startswith(b"id,cluster") and len(kept.splitlines()) == 151
+    at.run()  # a rerun keeps it
+    assert "Points (CSV)" in labels()
+    cluster_kmeans(at, 2)  # another run: its own file, prepared anew
+    at.switch_page("pages/share.py").run()
+    ok(at)
+    assert "Points (CSV)" not in labels() and "Prepare: Points (CSV)" in {b.label for b in at.button}
+
+
 def test_image_zip_with_a_convolutional_autoencoder(runs_dir):
     at = upload(app(), "shapes.zip", shapes_zip(), "application/zip")
     ws = at.session_state["ws"]

@@ -33,6 +33,9 @@ SMALL_CAPS = {
     "EXPLORER_MAX_EPOCHS": "50",
     "EXPLORER_MAX_TRAIN_SECONDS": "60",
     "EXPLORER_MAX_SESSION_TRAIN_SECONDS": "300",
+    # downloads of more rows than this take a "Prepare" click first: the 150-row runs of test_dashboard go
+    # that way, the markup test's 90 rows and the apply test's 40 are made with the page
+    "EXPLORER_MAX_EAGER_DOWNLOAD_ROWS": "100",
 }
 # How long a step waits for what it checks, by default. Generous: on a busy 2-core machine a rerun
 # can take many seconds to start and a chart many more to draw; a wait ends as soon as its thing shows.

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from .conftest import write_csv
+from .driver import WAIT_S
 
 pytestmark = pytest.mark.browser
 
@@ -94,6 +95,17 @@ def test_upload_train_explore_select_and_share(new_session, server, run, tmp_pat
 
         run_id = await owner.save_run()
         await owner.shot("07-saved")
+        # 150 rows, over the server's 100 for a download made with the page: prepared on request, then a plain link
+        await owner.click("Prepare: Points (CSV)")
+        button = owner.page.get_by_role("button", name="Points (CSV)", exact=True)
+        await button.wait_for(timeout=WAIT_S * 1000)
+        await owner.settle()
+        async with owner.page.expect_download(timeout=WAIT_S * 1000) as info:
+            await button.click()
+        points = tmp_path / "points.csv"
+        await (await info.value).save_as(str(points))
+        assert len(points.read_text().splitlines()) == 151 and points.read_text().startswith("id,cluster")
+        assert await owner.count(owner.page.get_by_role("button", name="Prepare: Latent space (Parquet)"), 1) == 1
         assert await owner.errors() == []
         return run_id, traces
 
