@@ -58,12 +58,32 @@ def test_table_and_verdicts_follow_the_numbers() -> None:
     got = {name: (measured, verdict) for name, measured, verdict in verdicts}
     assert got["usps: ahead of the best ClustPy method in ACC"][1] == "met"
     assert got["usps: ahead of the best ClustPy method in NMI"] == ("0.920 vs 0.930 (ClustPy N2D), -0.010", "**not met**")
-    assert got["usps: time of the default <= ClustPy N2D"][1] == "met"
+    assert got["usps: time of the default <= ClustPy N2D"] == ("1.00× (median of per-seed ratios; **not side by side**: "
+                                                             "ClustPy's cells from another run)", "met")  # no run recorded
     assert got["usps: default std of ACC over seeds <= 0.01"] == ("0.005", "met")
     from report_peers import TARGETS
 
     bar = TARGETS["usps"]["nmi"]  # the default's own target: 0.92 is short of it by bar - 0.92
     assert got[f"usps: default NMI >= {bar}"] == (f"0.920 (3 seeds, short by {bar - 0.92:.3f})", "**not met**")
+
+
+def test_a_time_ratio_is_side_by_side_only_when_both_cells_come_from_one_run() -> None:
+    cells = {}
+    for seed in (0, 1):
+        ours_run, peer_run = "2026-12-02 06:33", ("2026-12-02 06:33" if seed == 0 else "2026-11-26 10:00")
+        cells[f"usps/{seed}/ours"] = {**_cell("usps", seed, "ours", {"default": _m(0.97, 0.92, 90.0)}),
+                                      "machine": {"date": ours_run}}
+        cells[f"usps/{seed}/clustpy"] = {**_cell("usps", seed, "clustpy", {"n2d": _m(0.95, 0.90, 100.0)}),
+                                         "machine": {"date": peer_run}}
+
+    def ratio_verdict(cells: dict) -> str:
+        verdicts: list[tuple[str, str, str]] = []
+        peers.section_peers({"cells": cells, "settings": {}}, [], verdicts)
+        return {name: measured for name, measured, _ in verdicts}["usps: time of the default <= ClustPy N2D"]
+
+    assert "**not side by side**" in ratio_verdict(cells)  # seed 1's ClustPy cell is from another day
+    cells["usps/1/clustpy"]["machine"] = {"date": "2026-12-02 06:33"}
+    assert ratio_verdict(cells) == "0.90× (median of per-seed ratios; side by side)"
 
 
 def test_no_results_no_section() -> None:
