@@ -3,8 +3,8 @@
 Streamlit's click-time ("deferred") download asks the server for the file when the button is clicked; a
 rerun landing during that round trip can leave it pending, the button spinning and no file coming (seen in
 CI on the Share page). So a file is either made with the page, where that is cheap (up to
-``max_eager_download_rows`` rows, :class:`explorer.limits.Limits`), or made when the user asks with a "Prepare" button, kept in the session, and then downloaded
-through a plain link.
+``max_eager_download_rows`` rows, :class:`explorer.limits.Limits`), or made when the user asks with a
+"Prepare" button, kept in the session, and then downloaded through a plain link.
 """
 from __future__ import annotations
 
