@@ -42,7 +42,7 @@ test-fast: install-dev
 	$(PY) -m pytest -q -m "not browser and not slow"
 
 bench: install-dev
-	$(PY) bench/run_all.py
+	$(PY) -m bench.run_all
 
 clean:
 	rm -rf $(VENV) .pytest_cache runs test-output

@@ -52,7 +52,7 @@ def sidebar() -> None:
 
 def run_picker() -> None:
     """Saved runs in the runs folder (CLI runs too), newest first; opening one views it read-only."""
-    from explorer.runs import list_runs
+    from explorer.runs.files import list_runs
 
     runs = list_runs(session.runs_root())
     st.divider()

@@ -3,13 +3,13 @@
 #   bash bench/gpu.sh            # writes bench/results/*_gpu.json and prints them as JSON
 # The CLI end to end on MNIST-test (default pipeline, --k 10, --device cuda) with its peak host
 # memory, and the training throughput: explorer.train's loop (data resident on the GPU) against a
-# torch DataLoader loop. Then `python bench/report.py` puts the numbers in the GPU section.
+# torch DataLoader loop. Then `python -m bench.report` puts the numbers in the GPU section.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 OUT=${BENCH_OUT:-bench/results}
-$PY bench/speed.py cli --device cuda --out "$OUT" --tag _gpu >&2
-$PY bench/speed.py throughput --device cuda --epochs ${EPOCHS:-5} --repeats ${REPEATS:-3} --out "$OUT" --tag _gpu >&2
+$PY -m bench.measure.speed cli --device cuda --out "$OUT" --tag _gpu >&2
+$PY -m bench.measure.speed throughput --device cuda --epochs ${EPOCHS:-5} --repeats ${REPEATS:-3} --out "$OUT" --tag _gpu >&2
 $PY - "$OUT" <<'PYEOF'
 import json, sys, pathlib
 out = pathlib.Path(sys.argv[1])

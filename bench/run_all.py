@@ -1,8 +1,8 @@
 """Run every benchmark and render docs/BENCHMARKS.md.
 
-    python bench/run_all.py            # full: quality (3 seeds), tables, explanations, speed, scaling; then the report
-    python bench/run_all.py --quick    # smoke test: load_digits / synthetic data, tiny sizes, < 2 min
-    python bench/run_all.py --only quality cli --dec-max-iter 300
+    python -m bench.run_all            # full: quality (3 seeds), tables, explanations, speed, scaling; then the report
+    python -m bench.run_all --quick    # smoke test: load_digits / synthetic data, tiny sizes, < 2 min
+    python -m bench.run_all --only quality cli --dec-max-iter 300
 
 Each step runs in its own process, one after another (two CPU-heavy processes at once on a small
 machine slow each other down many times), and writes bench/results/<step>.json (or --out DIR).
@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 STEPS = ("quality", "tables", "explain", "apply", "overhead", "throughput", "cli", "scaling")
 
 
@@ -23,40 +24,37 @@ def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list
     q = ["--quick"] if quick else []
     o = ["--out", str(out)]
     dec = ["--dec-max-iter", str(dec_max_iter)] if dec_max_iter else []
-    py, b = sys.executable, str(BENCH)
+    m = [sys.executable, "-m"]
     return {
-        "quality": [py, f"{b}/quality.py", *q, *o, *dec],
-        "tables": [py, f"{b}/quality_tables.py", *q, *o],
-        "explain": [py, f"{b}/explain.py", *q, *o],
-        "apply": [py, f"{b}/apply.py", *q, *o],
-        "overhead": [py, f"{b}/speed.py", "overhead", *q, *o],
-        "throughput": [py, f"{b}/speed.py", "throughput", *q, *o],
-        "cli": [py, f"{b}/speed.py", "cli", *q, *o],
-        "scaling": [py, f"{b}/speed.py", "scaling", *q, *o],
+        "quality": [*m, "bench.measure.quality", *q, *o, *dec],
+        "tables": [*m, "bench.measure.quality_tables", *q, *o],
+        "explain": [*m, "bench.measure.explain", *q, *o],
+        "apply": [*m, "bench.measure.apply", *q, *o],
+        "overhead": [*m, "bench.measure.speed", "overhead", *q, *o],
+        "throughput": [*m, "bench.measure.speed", "throughput", *q, *o],
+        "cli": [*m, "bench.measure.speed", "cli", *q, *o],
+        "scaling": [*m, "bench.measure.speed", "scaling", *q, *o],
     }
 
 
 def use_this_checkout() -> None:
-    """Make every step import ``explorer`` from this checkout, not another copy installed in the environment
-    (in this process for --quick, through PYTHONPATH for the step subprocesses)."""
+    """Make every step subprocess import ``bench`` and ``explorer`` from this checkout, not another copy
+    installed in the environment, wherever it was started from (PYTHONPATH). This process already does:
+    ``python -m bench.run_all`` found bench (and so explorer) in the checkout, ahead of site-packages."""
     import os
 
-    root = str(BENCH.parent)
-    if root not in sys.path:
-        sys.path.insert(1, root)
-    os.environ["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def in_process(cmd: list[str]) -> int:
-    """Run a step's main() in this process (the quick mode: UMAP's compilation is paid once, not per step)."""
+    """Run a step's main() in this process (the quick mode: UMAP's compilation is paid once, not per step);
+    ``cmd``: [python, "-m", module, *args], as :func:`commands` makes it."""
     import importlib
     import traceback
 
-    if str(BENCH) not in sys.path:  # the steps import their sibling modules (common, datasets, ...)
-        sys.path.insert(0, str(BENCH))
-    module = importlib.import_module(Path(cmd[1]).stem)
+    module = importlib.import_module(cmd[2])
     try:
-        module.main(cmd[2:])
+        module.main(cmd[3:])
         return 0
     except Exception:  # report and go on with the next step, like a failed subprocess
         traceback.print_exc()
@@ -82,8 +80,8 @@ def main(argv=None) -> int:
         print(f"== {step}: exit {rc} after {time.perf_counter() - t0:.0f}s", flush=True)
         if rc:
             failed.append(step)
-    doc = a.doc or (a.out / "BENCHMARKS.md" if a.quick else BENCH.parent / "docs" / "BENCHMARKS.md")
-    report = [sys.executable, str(BENCH / "report.py"), "--results", str(a.out), "--doc", str(doc)]
+    doc = a.doc or (a.out / "BENCHMARKS.md" if a.quick else ROOT / "docs" / "BENCHMARKS.md")
+    report = [sys.executable, "-m", "bench.report.document", "--results", str(a.out), "--doc", str(doc)]
     rc = in_process(report) if a.quick else subprocess.call(report)
     return 1 if failed or rc else 0
 

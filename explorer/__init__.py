@@ -7,7 +7,7 @@ layers over these calls::
 
     from explorer.data import TableOptions, load
     from explorer.pipeline import default_config, run_pipeline
-    from explorer.runs import save_run
+    from explorer.runs.files import save_run
 
     ds = load("sample_data/penguins.csv", table=TableOptions(label_column="species"))
     result = run_pipeline(ds, default_config(ds))

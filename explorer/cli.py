@@ -22,14 +22,14 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .cluster import MAX_DEC_BATCHES, METHODS
-from .data.common import SCALINGS
-from .device import DEVICE_CHOICES
-from .errors import ExplorerError
-from .events import Progress
-from .metrics import METRICS
-from .project import PROJECTION_METHODS
-from .reducers.config import MODEL_CHOICES
+from explorer.cluster.types import MAX_DEC_BATCHES, METHODS
+from explorer.data.common import SCALINGS
+from explorer.device import DEVICE_CHOICES
+from explorer.errors import ExplorerError
+from explorer.events import Progress
+from explorer.metrics import METRICS
+from explorer.project import PROJECTION_METHODS
+from explorer.reducers.config import MODEL_CHOICES
 
 
 class CliError(ExplorerError):
@@ -172,8 +172,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import distributed
-
+    from explorer.reducers import distributed
     if args.devices is not None:  # start torchrun, which runs this same command once per process
         distributed.check_devices(args.devices, args.device)
         if not Path(args.data).exists():  # said once here, not once per process
@@ -201,10 +200,10 @@ def _without_devices(argv: Sequence[str]) -> list[str]:
 
 
 def _run(args: argparse.Namespace, group) -> int:
-    from .data import ImageOptions, TableOptions, load
-    from .limits import Limits
-    from .pipeline import default_config, fit_representation, replace_nested, run_pipeline
-    from .runs import save_run
+    from explorer.data import ImageOptions, TableOptions, load
+    from explorer.limits import Limits
+    from explorer.pipeline import default_config, fit_representation, replace_nested, run_pipeline
+    from explorer.runs.files import save_run
 
     if group is not None and not group.is_main:  # a helper rank: train its part, print nothing, save nothing
         args.quiet, args.json = True, False
@@ -247,8 +246,8 @@ def _run(args: argparse.Namespace, group) -> int:
     bar = ProgressBar(enabled=not args.quiet)
     reducer, train_seconds = None, 0.0
     if group is not None:  # every rank trains its part; PCA and "none" have nothing to train together
-        from .device import resolve_device
-        from .distributed import data_parallel, leave
+        from explorer.device import resolve_device
+        from explorer.reducers.distributed import data_parallel, leave
 
         t0 = time.perf_counter()
         if cfg.model.trains:
@@ -282,7 +281,7 @@ def _data_source(spec: str, limits: "Limits", *, quiet: bool = False) -> object:
     gs://, https://, ... any scheme fsspec can read but file://) opened by
     :func:`explorer.data.open_source`; the person running the CLI owns the machine, so no scheme is
     off (the dashboard's EXPLORER_URL_SCHEMES does not apply here)."""
-    from .data.sources import SourcePolicy, is_url, open_source
+    from explorer.data.sources import SourcePolicy, is_url, open_source
 
     if not is_url(spec):
         if not Path(spec).exists():
@@ -308,7 +307,7 @@ def _json_safe(d: dict) -> dict:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .runs import read_json
+    from explorer.runs.files import read_json
 
     path = _run_path(args.run, args.runs)
     cfg = read_json(path / "config.json")
@@ -327,7 +326,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _run_path(run: str, runs: str | None) -> Path:
     """A saved run's folder from its id (under ``runs``) or the folder itself."""
-    from .runs import RUN_ID_PATTERN, default_root
+    from explorer.runs.files import RUN_ID_PATTERN, default_root
 
     path = Path(run)
     if path.is_dir() and (path / "config.json").is_file():
@@ -339,8 +338,8 @@ def _run_path(run: str, runs: str | None) -> Path:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .explain import explain
-    from .runs import _clean, _json_default
+    from explorer.explain import explain
+    from explorer.runs.files import _clean, _json_default
 
     if args.top < 1:
         raise CliError("--top must be 1 or more.")
@@ -379,8 +378,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def _apply_on_cluster(args: argparse.Namespace) -> int:
     """``explorer apply RUN DATA --scheduler ADDRESS --out DIR [--resume]``: one Parquet file per partition."""
-    from .apply.distributed import apply_partitioned
-    from .runs import _clean, _json_default
+    from explorer.apply.distributed import apply_partitioned
+    from explorer.runs.files import _clean, _json_default
 
     if not args.scheduler:
         raise CliError("--resume and --ship-run go with --scheduler ADDRESS.")
@@ -407,9 +406,9 @@ def _apply_on_cluster(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .apply import apply_run, save_applied
-    from .runs import _clean, _json_default
-    from .usertext import csv_bytes
+    from explorer.apply import apply_run, save_applied
+    from explorer.runs.files import _clean, _json_default
+    from explorer.display.usertext import csv_bytes
 
     if args.scheduler or args.resume or args.ship_run:
         return _apply_on_cluster(args)
@@ -442,7 +441,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .runs import list_runs
+    from explorer.runs.files import list_runs
 
     runs = list_runs(args.runs)
     if not runs:
@@ -456,9 +455,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _load_saved(run: str, runs: str | None):
     """A saved run from its id (under ``runs``, a folder or an fsspec URL) or its folder."""
-    from .errors import RunNotFound
-    from .runs import default_root, load_run
-    from .runstore import is_url
+    from explorer.errors import RunNotFound
+    from explorer.runs.files import default_root, load_run
+    from explorer.runs.store import is_url
 
     root = runs or default_root()
     if isinstance(root, str) and is_url(root) and not Path(run).is_dir():
@@ -470,7 +469,7 @@ def _load_saved(run: str, runs: str | None):
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare_runs
+    from explorer.compare import compare_runs
 
     a, b = _load_saved(args.run_a, args.runs), _load_saved(args.run_b, args.runs)
     comparison = compare_runs(a, b)
@@ -529,7 +528,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
     """The parsed arguments; a run id that starts with ``-`` (made before ids avoided it) read as an option,
     so the error then says how to pass it."""
-    from .runs import RUN_ID_PATTERN
+    from explorer.runs.files import RUN_ID_PATTERN
 
     try:
         return parser.parse_args(argv)

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from .errors import InputError
+from explorer.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .pipeline import RunResult
+    from explorer.pipeline import RunResult
 
 NOISE = -1
 NOISE_NAME = "noise"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import InputError
+from explorer.errors import InputError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 

@@ -34,3 +34,11 @@ class Stopped(ExplorerError):
     """Work was stopped on request (the Stop button, a time cap) before it had a result to return."""
 
     stopped = True
+
+
+class JobCancelled(BaseException):
+    """Raised inside a job's work by ``should_stop()`` / ``emit()`` once the job was cancelled.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``), so that library code catching ``Exception`` does
+    not swallow it: the work ends at its next check, whatever it is doing.
+    """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 
-from .errors import InputError, LimitError
+from explorer.errors import InputError, LimitError
 
 ENV_PREFIX = "EXPLORER_"
 

@@ -1,7 +1,7 @@
 """Projections of the latent space ``Z`` to 2-D or 3-D for plotting: UMAP, t-SNE or PCA.
 
 ``project(Z, cfg) -> (n, n_components) float32``. ``umap_embed`` is the one place UMAP is called; the
-n2d clusterer (``explorer.cluster``) reuses it to embed ``Z`` into a few dimensions before its GMM.
+n2d clusterer (``explorer.cluster.methods``) reuses it to embed ``Z`` into a few dimensions before its GMM.
 """
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .errors import InputError
-from .events import StopCheck
+from explorer.errors import InputError
+from explorer.events import StopCheck
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .scale import Neighbors
-from .validation import MIN_ROWS, RANDOM_STATE, OneOf, Real, Whole, check_array, check_params, check_value, is_whole
+    from explorer.neighbors import Neighbors
+from explorer.validation import MIN_ROWS, RANDOM_STATE, OneOf, Real, Whole, check_array, check_params, check_value, is_whole
 
 PROJECTION_METHODS = ("umap", "tsne", "pca")
 PROJECTION_LABELS = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
@@ -62,7 +62,7 @@ def project(Z: np.ndarray, cfg: ProjectionConfig | None = None, *, should_stop: 
 
     - ``"pca"``: scikit-learn PCA; needs d >= n_components.
     - ``"umap"``: :func:`umap_embed` with euclidean distances (n_neighbors capped at n - 1); ``knn``, the
-      run's shared graph of these rows (:class:`explorer.scale.Neighbors`), spares building it again.
+      run's shared graph of these rows (:class:`explorer.neighbors.Neighbors`), spares building it again.
     - ``"tsne"``: scikit-learn Barnes-Hut t-SNE, ``init="pca"``, ``learning_rate="auto"``. Its cost
       grows like n log n with a large constant: above ``TSNE_SLOW_ROWS`` (20,000) rows it takes minutes on a CPU (run it
       as a background job, or project a sample); it still works.
@@ -109,7 +109,7 @@ def _tsne_in_child(Z: np.ndarray, params: dict, should_stop: StopCheck) -> np.nd
     import sys
     from pathlib import Path
 
-    from .errors import Stopped
+    from explorer.errors import Stopped
 
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(Z, np.float32), allow_pickle=False)
@@ -144,7 +144,7 @@ class _StopOnWrite:
         self.should_stop, self.stopped = should_stop, False
 
     def write(self, text: str) -> int:
-        from .errors import Stopped
+        from explorer.errors import Stopped
 
         if not self.stopped and self.should_stop():
             self.stopped = True  # once: tqdm writes again as the loop unwinds
@@ -173,7 +173,7 @@ def umap_embed(
     defaults (200 epochs above 10,000 rows, 500 below; ``n_epochs`` sets it) keep 100k rows within a
     few minutes on a CPU. ``should_stop`` is checked between layout epochs (see :func:`project`).
     ``knn``: the nearest-neighbour graph of exactly these rows, built once per run
-    (:class:`explorer.scale.Neighbors`) and shared by every UMAP of the run; None builds UMAP's own.
+    (:class:`explorer.neighbors.Neighbors`) and shared by every UMAP of the run; None builds UMAP's own.
     """
     Z = check_array(Z, min_rows=MIN_ROWS)
     n = Z.shape[0]

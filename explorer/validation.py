@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import InputError
+from explorer.errors import InputError
 
 MIN_ROWS = 4  # clustering, UMAP and t-SNE need 4 rows; fewer cannot show any structure either
 

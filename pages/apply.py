@@ -10,7 +10,7 @@ from explorer.dashboard.cache import short_tag
 from explorer.dashboard.views import markdown_text
 from explorer.dashboard.workspace import JobKind
 from explorer.data import SUPPORTED_EXTENSIONS
-from explorer.usertext import SPREADSHEET_NOTE, file_stem
+from explorer.display.usertext import SPREADSHEET_NOTE, file_stem
 from pages.ui import downloads, feedback, links, progress, session
 
 st.title("➕ Add new data")

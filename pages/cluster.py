@@ -6,13 +6,14 @@ from dataclasses import replace
 
 import streamlit as st
 
-from explorer import plots
-from explorer.cluster import DEEP_METHODS, LINKAGES, MAX_DEC_BATCHES, METHOD_LABELS, METHODS, cluster_sizes
+from explorer.display import plots
+from explorer.cluster.types import DEEP_METHODS, LINKAGES, MAX_DEC_BATCHES, METHOD_LABELS, METHODS, cluster_sizes
 from explorer.dashboard import actions
 from explorer.dashboard.views import describe_run, markdown_text
 from explorer.dashboard.workspace import JobKind
 from explorer.limits import Limits
-from explorer.pipeline import ProjectionConfig, default_config, refine_skipped_for
+from explorer.pipeline import ProjectionConfig, default_config
+from explorer.pipeline.defaults import refine_skipped_for
 from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS, TSNE_SLOW_ROWS
 from pages.ui import display, feedback, progress, session, widgets as w
 

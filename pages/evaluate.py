@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from explorer import plots
+from explorer.display import plots
 from explorer.compare import compare_runs
 from explorer.dashboard import comparison
 from explorer.dashboard.views import markdown_text, run_summary
@@ -55,7 +55,7 @@ def pick_runs(ws) -> tuple:
     """The two runs to compare (A defaults to the run on show), or (None, None) with a hint."""
     saved = []
     if session.list_runs_enabled():
-        from explorer.runs import list_runs
+        from explorer.runs.files import list_runs
 
         saved = list_runs(session.runs_root())
     choices = comparison.comparable_runs(ws.runs, session.viewed_run(), saved)

@@ -7,13 +7,13 @@ import os
 import numpy as np
 import streamlit as st
 
-from explorer import plots
+from explorer.display import plots
 from explorer.dashboard import actions, views
 from explorer.dashboard.cache import short_tag
 from explorer.dashboard.workspace import JobKind
 from explorer.limits import Limits
 from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS
-from explorer.usertext import SPREADSHEET_NOTE, file_stem, plain_text
+from explorer.display.usertext import SPREADSHEET_NOTE, file_stem, plain_text
 from pages.ui import display, downloads, feedback, progress, session, widgets as w
 
 LIMITS = Limits.from_env()

@@ -6,9 +6,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import denoise, generate, plots
+from explorer.reducers import denoise
+
+from explorer.reducers import generate
+
+from explorer.display import plots
 from explorer.dashboard import views
-from explorer.usertext import SPREADSHEET_NOTE
+from explorer.display.usertext import SPREADSHEET_NOTE
 from pages.ui import display, downloads, feedback, session, widgets as w
 
 st.title("🪞 Reconstructions & anomalies")

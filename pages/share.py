@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import plots, runs
+from explorer.display import plots
+
+from explorer.runs import files as runs
 from explorer.dashboard import views
-from explorer.usertext import SPREADSHEET_NOTE, file_stem
+from explorer.display.usertext import SPREADSHEET_NOTE, file_stem
 from pages.ui import downloads, feedback, links, session
 
 st.title("🔗 Share")

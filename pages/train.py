@@ -5,13 +5,14 @@ from dataclasses import replace
 
 import streamlit as st
 
-from explorer import plots
+from explorer.display import plots
 from explorer.dashboard import actions
 from explorer.dashboard.forms import available_devices, parse_hidden
 from explorer.dashboard.workspace import JobKind
 from explorer.device import resolve_device
 from explorer.limits import Limits
-from explorer.pipeline import ONE_MEMBER_KINDS, ModelConfig, default_config, default_reason
+from explorer.pipeline.defaults import ONE_MEMBER_KINDS
+from explorer.pipeline import ModelConfig, default_config, default_reason
 from explorer.reducers import MODEL_LABELS, NO_MODEL
 from pages.ui import feedback, progress, session, widgets as w
 

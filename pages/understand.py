@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import plots
+from explorer.display import plots
 from explorer.dashboard import explaining as ex_views
 from explorer.dashboard import views
-from explorer.usertext import plain_text
+from explorer.display.usertext import plain_text
 from pages.ui import display, feedback, session, widgets as w
 
 st.title("🔎 Understand the clusters")
@@ -52,7 +52,7 @@ def rename() -> None:
                 ex.rename(given)
                 if result.run_id:
                     from explorer.errors import InputError, RunNotFound
-                    from explorer.runs import name_saved_run
+                    from explorer.runs.files import name_saved_run
 
                     try:  # a folder or an object store (EXPLORER_RUNS_DIR may be a URL)
                         name_saved_run(result.run_id, ex.names, session.runs_root())

@@ -203,6 +203,7 @@ def test_large_runs_prepare_each_download_then_offer_it(runs_dir, monkeypatch):
     cluster_kmeans(at, 3)
     at.switch_page("pages/share.py").run()
     ok(at)
+
     def labels() -> list[str]:
         return sorted(d.proto.label for d in at.get("download_button"))
 
@@ -253,7 +254,7 @@ def test_image_zip_with_a_convolutional_autoencoder(runs_dir):
 def saved_run(root: Path) -> str:
     from explorer.data import TableOptions, load
     from explorer.pipeline import default_config, replace_nested, run_pipeline
-    from explorer.runs import save_run
+    from explorer.runs.files import save_run
 
     ds = load(blobs_csv(90), name="blobs.csv", table=TableOptions(label_column="kind"))
     cfg = replace_nested(default_config(ds), model="pca", latent_dim=3, method="kmeans", k=3, projection_method="pca")
@@ -395,7 +396,7 @@ def test_the_understand_page_explains_renames_and_keeps_the_names(runs_dir):
     at.switch_page("pages/share.py").run()
     click(at, "Save this run")
     run_id = ws.result.run_id
-    from explorer.runs import load_run
+    from explorer.runs.files import load_run
 
     assert load_run(run_id, runs_dir).explanation.names[first] == "the [big](https://evil.example) ones"
 
@@ -447,7 +448,7 @@ def test_evaluate_compares_two_session_runs(runs_dir):
 
 def test_evaluate_compares_a_viewed_run_with_a_saved_one(runs_dir, tmp_path, monkeypatch):
     from explorer.cli import main
-    from explorer.runs import list_runs
+    from explorer.runs.files import list_runs
 
     monkeypatch.setenv("EXPLORER_LIST_RUNS", "1")  # saved runs are offered only where the server lists them
     csv = tmp_path / "blobs.csv"

@@ -13,7 +13,7 @@ from explorer.data import TableOptions, load
 from explorer.data.recipe import apply_recipe, record_preprocessing
 from explorer.errors import InputError
 from explorer.pipeline import default_config, run_pipeline
-from explorer.runs import load_run, save_run
+from explorer.runs.files import load_run, save_run
 
 
 def mixed_table(n: int = 900, seed: int = 0) -> pd.DataFrame:
@@ -293,7 +293,7 @@ def test_a_run_saved_before_the_records_is_applied_when_they_can_be_rebuilt(save
 
 # -- progress and Stop (the dashboard's job) -------------------------------------------------------------
 def test_applying_reports_each_stage_in_order(saved_runs, table_data):
-    from explorer.apply import STAGES
+    from explorer.apply.run import STAGES
 
     df, _ = table_data
     events = []

@@ -21,7 +21,7 @@ from explorer.apply import distributed as dist_apply  # noqa: E402
 from explorer.data import TableOptions, load  # noqa: E402
 from explorer.errors import InputError  # noqa: E402
 from explorer.pipeline import default_config, run_pipeline  # noqa: E402
-from explorer.runs import load_run, save_run  # noqa: E402
+from explorer.runs.files import load_run, save_run  # noqa: E402
 
 COMPARED = ["cluster", "confidence", "runner_up", "margin", "anomaly", "unusual", "x", "y"]
 

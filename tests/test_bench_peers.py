@@ -1,4 +1,4 @@
-"""bench/peers.py: the product's side runs the default pipeline, and the table says what was measured.
+"""bench/measure/peers.py: the product's side runs the default pipeline, and the table says what was measured.
 
 ClustPy's side needs its own environment (never a dependency of the product), so it is not run here;
 the table and the verdicts are checked on results of a known shape instead.
@@ -14,15 +14,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
 
-peers = pytest.importorskip("peers")
+peers = pytest.importorskip("bench.measure.peers")
 
 
 def test_the_product_side_runs_the_default_pipeline(tmp_path: Path) -> None:
     out = tmp_path / "ours.json"
     env = {**os.environ, "BENCH_THREADS": os.environ.get("BENCH_THREADS", "1")}
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "peers.py"), "_ours", "digits", "--seed", "1", "--epochs", "2",
+    proc = subprocess.run([sys.executable, "-m", "bench.measure.peers", "_ours", "digits", "--seed", "1", "--epochs", "2",
                            "--quick", "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     r = json.loads(out.read_text())
@@ -61,7 +60,7 @@ def test_table_and_verdicts_follow_the_numbers() -> None:
     assert got["usps: time of the default <= ClustPy N2D"] == ("1.00× (median of per-seed ratios; **not side by side**: "
                                                              "ClustPy's cells from another run)", "met")  # no run recorded
     assert got["usps: default std of ACC over seeds <= 0.01"] == ("0.005", "met")
-    from report_peers import TARGETS
+    from bench.report.peers import TARGETS
 
     bar = TARGETS["usps"]["nmi"]  # the default's own target: 0.92 is short of it by bar - 0.92
     assert got[f"usps: default NMI >= {bar}"] == (f"0.920 (3 seeds, short by {bar - 0.92:.3f})", "**not met**")
@@ -94,7 +93,7 @@ def test_no_results_no_section() -> None:
 
 
 def test_precision_table_reports_both_precisions() -> None:
-    precision = pytest.importorskip("precision")
+    precision = pytest.importorskip("bench.measure.precision")
     doc = {"machine": {"cpu": "test CPU", "date": "2026-01-01 00:00"}, "device": "cpu",
            "steps": {"step_ms": {"float32": 30.0, "bf16": 15.0}, "step_ms_all": {"float32": [30.0] * 5, "bf16": [15.0] * 5},
                      "native_bf16": True, "speedup": 2.0},

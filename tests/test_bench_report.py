@@ -1,17 +1,11 @@
-"""bench/report_defaults.py: does a recorded run measure today's defaults? (what the headline trusts)."""
+"""bench/report/defaults.py: does a recorded run measure today's defaults? (what the headline trusts)."""
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
+report_defaults = pytest.importorskip("bench.report.defaults")
 
-report_defaults = pytest.importorskip("report_defaults")
-
-from explorer.train import planned_epochs  # noqa: E402
+from explorer.reducers.train import planned_epochs  # noqa: E402
 
 
 def test_planned_epochs_follow_the_budget_of_examples() -> None:

@@ -1,6 +1,6 @@
 """The benchmarks' quick mode runs end to end and writes its results and the report (a smoke test).
 
-Runs ``python bench/run_all.py --quick`` in a subprocess on scikit-learn's digits and synthetic blobs
+Runs ``python -m bench.run_all --quick`` in a subprocess on scikit-learn's digits and synthetic blobs
 (no ../shared/data needed); tiny sizes, one seed, a few epochs.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_bench_quick_mode_writes_results_and_report(tmp_path: Path) -> None:
     env = {**os.environ, "BENCH_THREADS": os.environ.get("BENCH_THREADS", "1"), "EXPLORER_BENCH_DATA": str(tmp_path / "no-data")}
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run_all.py"), "--quick", "--out", str(tmp_path)],
+        [sys.executable, "-m", "bench.run_all", "--quick", "--out", str(tmp_path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,  # about 1 min on an idle 2-core machine; generous for a shared one
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

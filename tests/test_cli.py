@@ -127,7 +127,7 @@ def test_cli_compare_two_saved_runs(tmp_path, capsys):
     comparison's dict; a run of other data is one clear error line."""
     from explorer.data import TableOptions, load
     from explorer.pipeline import ModelConfig, PipelineConfig, replace_nested, run_pipeline
-    from explorer.runs import save_run
+    from explorer.runs.files import save_run
 
     def saved(table: Path, k: int) -> str:
         ds = load(str(table), table=TableOptions(label_column="kind"))

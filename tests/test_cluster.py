@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from explorer import cluster as cluster_module
-from explorer.cluster import ClusterConfig, cluster, cluster_sizes, sweep_k, umap_embed
+from explorer.cluster import methods as cluster_module
+from explorer.cluster.types import ClusterConfig, cluster_sizes
+from explorer.cluster.methods import cluster, sweep_k, umap_embed
 from explorer.errors import InputError, LimitError
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -116,7 +117,7 @@ def test_same_seed_same_labels(blobs):
 
 @pytest.mark.parametrize("method", ["dec", "idec"])
 def test_dec_and_idec_point_to_deep_cluster(method, blobs):
-    with pytest.raises(InputError, match=r"explorer\.deep_cluster\.refine"):
+    with pytest.raises(InputError, match=r"explorer\.cluster\.deep\.refine"):
         cluster(blobs[0], ClusterConfig(method=method, k=5))
 
 

@@ -1,4 +1,4 @@
-"""Data-parallel training (explorer.distributed): 2 CPU processes on gloo, started by torchrun, train
+"""Data-parallel training (explorer.reducers.distributed): 2 CPU processes on gloo, started by torchrun, train
 as one process does; every rank takes the same decisions; the CLI's --devices saves one run."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ TIMEOUT_S = 240
 WORKER = """
 import hashlib, json, sys
 import numpy as np
-from explorer.distributed import data_parallel, init_from_env, leave
+from explorer.reducers.distributed import data_parallel, init_from_env, leave
 from explorer.reducers import Autoencoder, ModelConfig
 
 X = np.load(sys.argv[1])
@@ -108,7 +108,7 @@ def test_ranks_stop_early_together(tmp_path, planted):
 
 def test_batch_parts_cover_every_row_once():
     """Each rank's part of a global batch is contiguous, sizes differ by at most one, none is lost."""
-    from explorer.distributed import Group
+    from explorer.reducers.distributed import Group
 
     for n, world in ((256, 2), (7, 3), (5, 4), (64, 1)):
         idx = torch.arange(n)

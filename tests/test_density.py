@@ -1,13 +1,13 @@
-"""The density image of every point (explorer.density) and the selection of every point inside a box or
+"""The density image of every point (explorer.display.density) and the selection of every point inside a box or
 a lasso (explorer.dashboard.views), on points with known places."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from explorer import density
+from explorer.display import density
 from explorer.dashboard import views
-from explorer.density import Bounds
+from explorer.display.density import Bounds
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 

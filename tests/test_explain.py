@@ -167,7 +167,7 @@ def test_overlapping_clusters_are_flagged_unstable_and_separated_ones_are_not():
 def test_explain_a_run_and_keep_it_through_save_and_load(tmp_path):
     from explorer.data import TableOptions, load
     from explorer.pipeline import default_config, run_pipeline
-    from explorer.runs import load_run, save_run
+    from explorer.runs.files import load_run, save_run
 
     df, seg = planted_table(n=900)
     df["segment"] = np.array(["A", "B", "C"])[seg]
@@ -211,7 +211,7 @@ def test_names_reach_the_exports_and_the_html_escapes_them(tmp_path):
     from explorer.data import TableOptions, load
     from explorer.explain.report import to_html
     from explorer.pipeline import default_config, run_pipeline
-    from explorer.runs import points_csv
+    from explorer.runs.files import points_csv
 
     df, seg = planted_table(n=600)
     path = tmp_path / "t.csv"

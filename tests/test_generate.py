@@ -1,4 +1,4 @@
-"""Generation and denoising (explorer.generate, explorer.denoise) on data with planted structure: a tiny
+"""Generation and denoising (explorer.reducers.generate, explorer.reducers.denoise) on data with planted structure: a tiny
 VAE's prior samples look like the data, a cluster's samples look like that cluster, interpolation ends on
 its endpoints' decodings, a DAE removes most of the noise it was trained on, tables come back in their
 own units, and models that can't do a thing say so."""
@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explorer import denoise, generate
+from explorer.reducers import denoise
+
+from explorer.reducers import generate
 from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError, LimitError
 from explorer.pipeline import default_config, replace_nested, run_pipeline
@@ -272,7 +274,7 @@ def test_the_denoise_summary_says_when_the_model_blurs_more_than_the_noise():
 
 
 def test_a_saved_run_generates_the_same_as_the_run_it_was(vae_run, tmp_path):
-    from explorer.runs import load_run, save_run
+    from explorer.runs.files import load_run, save_run
 
     again = load_run(save_run(vae_run, tmp_path / "runs"))
     np.testing.assert_allclose(generate.sample_prior(again.reducer, 8, seed=3),
@@ -282,7 +284,7 @@ def test_a_saved_run_generates_the_same_as_the_run_it_was(vae_run, tmp_path):
 
 
 def test_a_saved_table_run_still_comes_back_in_its_units(tmp_path):
-    from explorer.runs import load_run, save_run
+    from explorer.runs.files import load_run, save_run
 
     ds = mixed_table(tmp_path)
     run = fit_run(ds, "pca", latent_dim=3)

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from bad_inputs import LIMITS_ENV, Case, build_corpus, mime_type
 from bad_inputs.markup import (COLUMN, FOLDERS, HOSTILE_FILE, HOSTILE_NAME, ID_COLUMN, ISSUE_FILE, LABEL_COLUMN,
                                TEXT_COLUMN, hostile_table, hostile_zip, live_markup, table_csv, unmark)
-from explorer.usertext import markdown_text, plain_text
+from explorer.display.usertext import markdown_text, plain_text
 
 pytestmark = pytest.mark.usefixtures("navigation_only")  # tests/conftest.py
 
@@ -134,7 +134,7 @@ def test_a_path_in_the_upload_name_is_only_a_name(server):
 def saved_run(root: Path) -> str:
     from explorer.data import TableOptions, load
     from explorer.pipeline import default_config, replace_nested, run_pipeline
-    from explorer.runs import save_run
+    from explorer.runs.files import save_run
 
     ds = load(GOOD_CSV, name="good.csv", table=TableOptions(label_column="kind"))
     cfg = replace_nested(default_config(ds), model="pca", latent_dim=2, method="kmeans", k=2, projection_method="pca")
@@ -152,7 +152,7 @@ def open_link(link: str) -> AppTest:
 
 
 def test_run_links_that_are_not_saved_runs_say_so(server, tmp_path):
-    from explorer.runs import new_run_id
+    from explorer.runs.files import new_run_id
 
     elsewhere = tmp_path / "private"
     run_id = saved_run(elsewhere)  # a real run, but not in the runs folder
@@ -339,7 +339,7 @@ def test_hostile_folder_and_file_names_of_images_are_captions_as_text(server):
 
 
 def test_run_names_in_the_run_picker_are_plain_text(server, tmp_path, monkeypatch):
-    from explorer.runs import load_run, save_run
+    from explorer.runs.files import load_run, save_run
 
     monkeypatch.setenv("EXPLORER_LIST_RUNS", "1")
     run_id = saved_run(tmp_path / "runs")

@@ -16,7 +16,7 @@ from explorer.data import TableOptions, load
 from explorer.errors import ExplorerError, InputError, LimitError
 from explorer.limits import Limits
 from explorer.pipeline import default_config, run_pipeline
-from explorer.runs import load_run, save_run
+from explorer.runs.files import load_run, save_run
 
 LIMITS = Limits.from_env(LIMITS_ENV)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.runs import RUN_ID_PATTERN, TMP_PREFIX, cleanup_partial, list_runs, load_run, save_run
+from explorer.runs.files import RUN_ID_PATTERN, TMP_PREFIX, cleanup_partial, list_runs, load_run, save_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAVER = """
 import sys, time
 from pathlib import Path
-import explorer.runs as runs
+import explorer.runs.files as runs
 result = runs.load_run(Path(sys.argv[1]))
 if sys.argv[3] == "slow":
     runs._fsync_tree = lambda path: time.sleep(60)
@@ -110,7 +110,7 @@ def test_a_save_killed_midway_leaves_only_a_hidden_folder_that_is_cleaned_up(see
 
 RESTART = """
 import json, sys
-import explorer.runs as runs
+import explorer.runs.files as runs
 root = sys.argv[1]
 out = {}
 for r in runs.list_runs(root):

@@ -16,7 +16,7 @@ from bad_inputs import LIMITS_ENV, Case, build_corpus
 from explorer.data import TableOptions, load
 from explorer.errors import InputError, LimitError, RunNotFound
 from explorer.limits import Limits
-from explorer.runs import RUN_ID_PATTERN, load_run, new_run_id
+from explorer.runs.files import RUN_ID_PATTERN, load_run, new_run_id
 
 LIMITS = Limits.from_env(LIMITS_ENV)
 

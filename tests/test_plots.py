@@ -6,9 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explorer import plots
-
-
+from explorer.display import plots
 def points(n=300, seed=0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, 2)).astype(np.float32), rng.integers(0, 3, n)
@@ -100,7 +98,7 @@ def test_above_the_cap_every_point_is_in_a_density_image_under_the_sample():
     np.testing.assert_allclose(fig.layout.xaxis.range, [image.x, image.x + image.sizex])
     pixels = decoded(fig)
     colors = {t.name: t.marker.color for t in fig.data}
-    from explorer.density import hex_to_rgb
+    from explorer.display.density import hex_to_rgb
 
     h, w = pixels.shape[:2]
     filled = pixels[..., 3] > 0
@@ -222,7 +220,7 @@ def test_user_names_in_figures_are_text_not_html():
 
     from bad_inputs.markup import COLUMN, LABELS, LEVELS
 
-    from explorer.usertext import plain_text
+    from explorer.display.usertext import plain_text
 
     emb, groups = points(90)
     levels = np.array(LEVELS)[groups % 3]

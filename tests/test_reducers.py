@@ -134,7 +134,7 @@ def test_nan_in_first_epoch_is_a_clear_error():
 def test_nan_later_keeps_best_weights_with_a_message():
     import torch
 
-    from explorer.train import fit_module
+    from explorer.reducers.train import fit_module
 
     X = low_rank_data()
     module = torch.nn.Linear(X.shape[1], X.shape[1])
@@ -187,7 +187,7 @@ def test_all_model_kinds_listed():
 def test_mixed_precision_trains_as_well_and_says_which_it_used(monkeypatch):
     import torch
 
-    import explorer.train as train
+    import explorer.reducers.train as train
 
     X = low_rank_data()
     monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: True)  # as on a CPU with AVX512-BF16 or AMX
@@ -204,7 +204,7 @@ def test_mixed_precision_trains_as_well_and_says_which_it_used(monkeypatch):
 def test_without_native_bf16_training_stays_float32(monkeypatch):
     import torch
 
-    import explorer.train as train
+    import explorer.reducers.train as train
 
     monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: False)  # emulated bf16 would be slower
     assert not train.uses_bf16(torch.device("cpu"))
@@ -260,7 +260,8 @@ def test_a_convolutional_ensemble_with_augmentation_trains():
 
 def test_a_variational_ensemble_is_refused_and_the_default_never_builds_one():
     from explorer.dataset import Dataset, LoadReport
-    from explorer.pipeline import SMALL_IMAGE_SET, default_config, replace_nested
+    from explorer.pipeline.defaults import SMALL_IMAGE_SET
+    from explorer.pipeline import default_config, replace_nested
 
     with pytest.raises(InputError, match="members = 1"):
         ModelConfig(kind="vae", members=2).validate()
@@ -282,7 +283,7 @@ def test_a_variational_ensemble_is_refused_and_the_default_never_builds_one():
 
 # ----------------------------------------------------------------------- a time budget for training
 def test_epochs_in_time_fit_the_budget_within_their_bounds():
-    from explorer.train import MIN_EPOCHS_IN_BUDGET, epochs_in_time
+    from explorer.reducers.train import MIN_EPOCHS_IN_BUDGET, epochs_in_time
 
     assert epochs_in_time(150, 2, 4.0, 180) == 90  # 2 s an epoch: 90 fit
     assert epochs_in_time(150, 2, 1.0, 180) == 150  # all fit: the plan stands

@@ -1,4 +1,4 @@
-"""The refinement on augmented copies (DEC-DA; ClusterConfig.refine, explorer.deep_cluster.refine):
+"""The refinement on augmented copies (DEC-DA; ClusterConfig.refine, explorer.cluster.deep.refine):
 augmentation keeps it nearer the truth than the plain loop, it keeps to a time budget, trains
 an ensemble's members on their own reconstructions, and runs in the pipeline only where it applies."""
 from __future__ import annotations
@@ -8,11 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from explorer.cluster import ClusterConfig, ClusterResult
-from explorer.deep_cluster import MIN_BATCHES, batches_in_time, reconstruction_loss, refine
+from explorer.cluster.types import ClusterConfig, ClusterResult
+from explorer.cluster.deep import MIN_BATCHES, batches_in_time, reconstruction_loss, refine
 from explorer.metrics import hungarian_accuracy
-from explorer.pipeline import (REFINE_MIN_IMAGES, ModelConfig, PipelineConfig, ProjectionConfig, default_config, default_reason,
-                               refines_model, run_pipeline)
+from explorer.pipeline.defaults import REFINE_MIN_IMAGES, refines_model
+from explorer.pipeline import ModelConfig, PipelineConfig, ProjectionConfig, default_config, default_reason, run_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_augmented_copies_keep_the_refinement_nearer_the_truth_than_without(trai
 def test_time_budget_cuts_the_batches_to_the_floor(trained, monkeypatch):
     import copy
 
-    import explorer.deep_cluster as dc
+    import explorer.cluster.deep as dc
 
     ae, X, y, shape = trained
     monkeypatch.setattr(dc, "MIN_BATCHES", 60)
@@ -153,7 +153,7 @@ def test_defaults_refine_images_only_from_2000(bars_dataset, make_blobs, make_da
 
 def test_a_refined_run_saved_and_applied_to_its_own_data_gives_its_clusters(bars_dataset, tmp_path):
     from explorer.apply import apply_run
-    from explorer.runs import load_run, save_run
+    from explorer.runs.files import load_run, save_run
 
     ds = bars_dataset(n=200)
     result = run_pipeline(ds, _small_cfg())

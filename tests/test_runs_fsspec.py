@@ -1,4 +1,4 @@
-"""Runs kept behind an fsspec URL (explorer.runstore): fsspec's memory filesystem (an object store: no
+"""Runs kept behind an fsspec URL (explorer.runs.store): fsspec's memory filesystem (an object store: no
 rename, published by a manifest written last) and its local one (file://: renamed into place). Saved
 runs list, load identical and delete; a save that dies midway leaves nothing a reader sees; run ids
 from links are checked as for folders."""
@@ -12,8 +12,8 @@ import pytest
 
 from explorer.cli import main
 from explorer.errors import InputError, RunNotFound
-from explorer.runs import cleanup_partial, delete_run, list_runs, load_run, save_run
-from explorer.runstore import MANIFEST, is_url, open_store
+from explorer.runs.files import cleanup_partial, delete_run, list_runs, load_run, save_run
+from explorer.runs.store import MANIFEST, is_url, open_store
 
 fsspec = pytest.importorskip("fsspec")
 
@@ -103,7 +103,7 @@ def test_a_save_killed_midway_leaves_no_visible_run(store, result, monkeypatch):
     save_run(result, store)
     good = result.run_id
     if store.startswith("memory"):
-        import explorer.runstore as runstore
+        import explorer.runs.store as runstore
 
         calls = {"n": 0}
         fs, _ = open_store(store)
@@ -118,8 +118,8 @@ def test_a_save_killed_midway_leaves_no_visible_run(store, result, monkeypatch):
         monkeypatch.setattr(fs, "put_file", dying_put)
         monkeypatch.setattr(runstore, "_remove", lambda fs, path: None)  # killed: nothing tidies up
     else:
-        monkeypatch.setattr("explorer.runs._fsync_tree", lambda path: (_ for _ in ()).throw(KeyboardInterrupt()))
-        monkeypatch.setattr("explorer.runs.shutil.rmtree", lambda *a, **k: None)
+        monkeypatch.setattr("explorer.runs.files._fsync_tree", lambda path: (_ for _ in ()).throw(KeyboardInterrupt()))
+        monkeypatch.setattr("explorer.runs.files.shutil.rmtree", lambda *a, **k: None)
     with pytest.raises(KeyboardInterrupt):
         save_run(result, store)
     monkeypatch.undo()
@@ -213,7 +213,7 @@ def test_names_and_zip_of_a_run_on_a_store(store, result):
 
     from pathlib import Path
 
-    from explorer.runs import load_run, name_saved_run, save_run, zip_saved_run
+    from explorer.runs.files import load_run, name_saved_run, save_run, zip_saved_run
 
     assert result.explanation is not None
     run_id = Path(str(save_run(result, store))).name

@@ -1,4 +1,4 @@
-"""Large data on small data: the sample-then-place path (explorer.scale), the shared neighbour
+"""Large data on small data: the sample-then-place path (explorer.neighbors), the shared neighbour
 graph, and the training budget (max_examples), with the thresholds lowered so a few hundred rows
 take the large-data path."""
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import explorer.scale as scale
+import explorer.neighbors as scale
 from explorer.metrics import external_metrics
 from explorer.pipeline import ModelConfig, PipelineConfig, ProjectionConfig, ClusterConfig, run_pipeline
-from explorer.scale import Neighbors, place, plan_rows, vote
-from explorer.train import training_schedule
+from explorer.neighbors import Neighbors, place, plan_rows, vote
+from explorer.reducers.train import training_schedule
 
 
 def test_training_schedule_keeps_small_data_and_caps_large_data():
@@ -93,7 +93,7 @@ def test_sampled_run_assigns_every_row(large_threshold, warm_umap, make_blobs, m
 
 
 def test_sampled_run_saves_and_loads_its_fitted_rows(large_threshold, tmp_path, make_blobs, make_dataset):
-    from explorer.runs import load_run, save_run
+    from explorer.runs.files import load_run, save_run
 
     X, y = make_blobs(n=400, k=3, d=4)
     cfg = PipelineConfig(model=ModelConfig(kind="none", latent_dim=4), cluster=ClusterConfig(method="kmeans", k=3),
@@ -145,7 +145,7 @@ def test_torch_knn_is_exact(make_blobs):
     """The GPU's graph (torch brute force), run here on the CPU: the same neighbours as scikit-learn."""
     from sklearn.neighbors import NearestNeighbors
 
-    from explorer.scale import torch_knn
+    from explorer.neighbors import torch_knn
 
     X, _ = make_blobs(n=500, k=3, d=6)
     idx, dist = torch_knn(X[:100], X, 5, "cpu", chunk=32)

@@ -1,4 +1,4 @@
-"""Self-labelling on augmented images (explorer.selftrain): it corrects the rows the clustering got
+"""Self-labelling on augmented images (explorer.cluster.selftrain): it corrects the rows the clustering got
 wrong and was unsure of, keeps the start when it would collapse a cluster, and runs in the pipeline."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from explorer.pipeline import ClusterConfig, ModelConfig, PipelineConfig, ProjectionConfig, run_pipeline
-from explorer.selftrain import SelfTrainConfig, self_train, surest_rows
+from explorer.cluster.selftrain import SelfTrainConfig, self_train, surest_rows
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_self_labelling_corrects_unsure_mistakes(trained):
 
 
 def test_self_labelling_keeps_the_start_when_a_cluster_would_vanish(trained, monkeypatch):
-    import explorer.selftrain as st
+    import explorer.cluster.selftrain as st
 
     ae, X, y, shape = trained
     monkeypatch.setattr(st, "MIN_SHARE", 1.01)  # any shrinking counts as collapse

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.cluster import ClusterConfig, cluster
-from explorer.stability import STABLE, VALLEY, stability_sweep, suggest_stable_k, valley_ratio
+from explorer.cluster.types import ClusterConfig
+from explorer.cluster.methods import cluster
+from explorer.cluster.stability import STABLE, VALLEY, stability_sweep, suggest_stable_k, valley_ratio
 
 
 def test_planted_blobs_are_stable_at_their_number(make_blobs, single_thread):

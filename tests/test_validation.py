@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.cluster import ClusterConfig, cluster
+from explorer.cluster.types import ClusterConfig
+from explorer.cluster.methods import cluster
 from explorer.data import load
 from explorer.errors import InputError
 from explorer.project import ProjectionConfig, project

@@ -1,5 +1,5 @@
 """What the dashboard shows of a run (explorer.dashboard.views), the cache keys and actions it relies
-on, and the download formats (explorer.runs exports)."""
+on, and the download formats (explorer.runs.files exports)."""
 from __future__ import annotations
 
 import io
@@ -11,7 +11,8 @@ import pytest
 
 from bad_inputs.markup import (FOLDERS, HOSTILE, HOSTILE_FILE, ID_COLUMN, ISSUE_FILE, LABEL_COLUMN, LABELS, LEVELS,
                                TEXT_COLUMN, hostile_table, live_markup, table_csv, unmark)
-from explorer import runs, usertext
+from explorer.runs import files as runs
+from explorer.display import usertext
 from explorer.dashboard import forms, views
 from explorer.dashboard.actions import run_with_representation
 from explorer.dashboard.cache import dataset_fingerprint, model_key
@@ -165,7 +166,7 @@ def test_dec_refines_a_copy_of_the_cached_model():
 def test_downloads(table_run, tmp_path):
     from safetensors import safe_open
 
-    from explorer import runs
+    from explorer.runs import files as runs
     from explorer.reducers import restore_reducer
 
     csv = pd.read_csv(io.BytesIO(runs.points_csv(table_run, np.array([2, 0]))))

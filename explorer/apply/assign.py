@@ -5,7 +5,7 @@ What each method keeps (``assign.npz``, numeric arrays only, never pickled):
 - k-means (and "mixture" when it kept the k-means partition): the centres; a new row joins the
   nearest centre (exactly k-means' own predict).
 - GMM: weights, means and covariances (``gmm_*``) in the latent space; the posterior of each component.
-- mixture: the :class:`~explorer.mixture.MixedMixture` parameters (weights, means, covariances, one
+- mixture: the :class:`~explorer.cluster.mixture.MixedMixture` parameters (weights, means, covariances, one
   level-probability table per categorical column, the one-hot columns of each) and its posterior.
 - n2d: the GMM in n2d's UMAP space. A UMAP cannot be saved without pickling, so a new row's position
   in that space is the distance-weighted mean of the positions of its ``k`` nearest training rows in
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from explorer.errors import InputError
 
 ASSIGN_FILE = "assign.npz"
 PLACE_NEIGHBORS = 10  # training rows that place a new row on the map (and in n2d's space)
@@ -64,7 +64,7 @@ def assignment_arrays(result: Any) -> dict[str, np.ndarray]:
         out.update(gmm_weights=w, gmm_means=means, gmm_covariances=cov,
                    gmm_type=np.array([_COV_TYPES.index(cov_type)], np.int64))
     elif c.method == "mixture":
-        from ..mixture import MixedMixture
+        from explorer.cluster.mixture import MixedMixture
 
         groups = result.dataset.categorical_groups() if result.reducer is None else []
         model = MixedMixture(c.k, groups)
@@ -102,7 +102,7 @@ def _gmm_proba(X: np.ndarray, arrays: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _mixture_proba(Z: np.ndarray, arrays: dict[str, np.ndarray]) -> np.ndarray:
-    from ..mixture import MixedMixture
+    from explorer.cluster.mixture import MixedMixture
 
     n_groups = int(arrays["mix_n_groups"][0])
     groups = [arrays[f"mix_group_{i}"] for i in range(n_groups)]
@@ -149,7 +149,7 @@ def assign(result: Any, arrays: dict[str, np.ndarray], Z_new: np.ndarray,
            nn: tuple[np.ndarray, np.ndarray]) -> Assignment:
     """New rows' latent codes ``Z_new`` (m, latent) -> their :class:`Assignment` to ``result``'s clusters.
     ``nn``: their nearest training rows (:func:`neighbors`, ``PLACE_NEIGHBORS`` of them)."""
-    from ..explain.members import membership
+    from explorer.explain.members import membership
 
     c = result.clusters
     method = c.method

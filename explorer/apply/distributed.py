@@ -38,13 +38,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from ..errors import InputError
+from explorer.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..data.recipe import MissingColumns
-    from ..limits import Limits
+    from explorer.data.recipe import MissingColumns
+    from explorer.limits import Limits
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 SUMMARY_FILE = "_apply.json"  # written last, beside the partitions (a leading "_" keeps it out of listings)
@@ -111,13 +111,13 @@ def assign_table(run: Any, data: Any, name: str | None = None, *, missing: "Miss
     """:func:`explorer.apply.apply_run` on one table without its drift report: the rows of ``data`` (a
     path, a DataFrame, ...) -> the frame of :meth:`AppliedRun.points_frame` (id, cluster, cluster_name,
     x, y, (z), confidence, runner_up, margin, anomaly, unusual, (label)), one row per input row, in order."""
-    from . import AppliedRun, _kind_of, run_assignment, run_recipe
-    from ..data.recipe import apply_recipe
-    from .assign import PLACE_NEIGHBORS, anomaly, assign, neighbors, place
-    from .drift import UNUSUAL_QUANTILE
+    from explorer.apply.run import AppliedRun, kind_of, run_assignment, run_recipe
+    from explorer.data.recipe import apply_recipe
+    from explorer.apply.assign import PLACE_NEIGHBORS, anomaly, assign, neighbors, place
+    from explorer.apply.drift import UNUSUAL_QUANTILE
 
     recipe = run_recipe(run)
-    if recipe["kind"] != _kind_of(run):
+    if recipe["kind"] != kind_of(run):
         raise InputError("the run's preprocessing record does not match its data; save the run again.")
     ds, report = apply_recipe(recipe, data, name, missing=missing, limits=limits)
     if ds.X.shape[1] != run.dataset.X.shape[1]:
@@ -169,7 +169,7 @@ def worker_loads() -> int:
 def _worker_run(ref: RunRef, archive: bytes | None) -> Any:
     """The run ``ref`` names, loaded on this worker at most once (a lock: a worker may run threads)."""
     global _worker_loads
-    from ..runs import load_run
+    from explorer.runs.files import load_run
 
     with _worker_lock:
         run = _worker_runs.get(ref.digest)
@@ -197,7 +197,7 @@ def _worker_run(ref: RunRef, archive: bytes | None) -> Any:
 
 
 def _unzip_run(archive: bytes, folder: Path) -> Path:
-    """Extract :func:`explorer.runs.zip_run`'s archive (one folder of plain files) into ``folder``."""
+    """Extract :func:`explorer.runs.files.zip_run`'s archive (one folder of plain files) into ``folder``."""
     import io
     import zipfile
 
@@ -314,7 +314,7 @@ def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *
     workers (once each) instead of having them read ``run_path``. ``on_partition(done, total)`` is
     called here as partitions finish. The data and ``out`` must be paths every worker reads and writes.
     """
-    from ..runs import read_json, zip_run
+    from explorer.runs.files import read_json, zip_run
 
     run_path, out = Path(run_path), Path(out)
     if not (run_path / "config.json").is_file():
@@ -366,7 +366,7 @@ def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *
         close()
     report.written.sort()
     out.mkdir(parents=True, exist_ok=True)
-    from ..runs import write_json
+    from explorer.runs.files import write_json
 
     write_json(out / SUMMARY_FILE, report.to_dict())
     return report
@@ -374,7 +374,7 @@ def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *
 
 def _why(exc: Any) -> str:
     """A failed partition's reason, in a sentence."""
-    from ..errors import ExplorerError
+    from explorer.errors import ExplorerError
 
     if isinstance(exc, tuple) and len(exc) == 3 and isinstance(exc[1], BaseException):
         exc = exc[1]  # as_completed(raise_errors=False) gives (type, value, traceback)

@@ -10,20 +10,20 @@ import copy
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..cluster import DEEP_METHODS
-from ..events import ProgressCallback, StopCheck
-from ..project import PROJECTION_LABELS
-from ..reducers import AE_KINDS
-from .workspace import JobKind
+from explorer.cluster.types import DEEP_METHODS
+from explorer.events import ProgressCallback, StopCheck
+from explorer.project import PROJECTION_LABELS
+from explorer.reducers import AE_KINDS
+from explorer.dashboard.workspace import JobKind
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..data import ImageOptions, TableOptions
-    from ..dataset import Dataset
-    from ..limits import Limits
-    from ..pipeline import PipelineConfig, RunResult
-    from ..reducers import Reducer
-    from .jobs import Job, JobManager
-    from .workspace import Workspace
+    from explorer.data import ImageOptions, TableOptions
+    from explorer.dataset import Dataset
+    from explorer.limits import Limits
+    from explorer.pipeline import PipelineConfig, RunResult
+    from explorer.reducers import Reducer
+    from explorer.dashboard.jobs import Job, JobManager
+    from explorer.dashboard.workspace import Workspace
 
 
 def with_time_cap(cfg: "PipelineConfig", ws: "Workspace", limits: "Limits",
@@ -39,7 +39,7 @@ def start_load(ws: "Workspace", manager: "JobManager", load_key: tuple, data: An
     dataset is put in use when it arrives (a failure is kept as ``ws.load_error`` for that upload).
     Stop cancels it (the loader checks it between images, batches of rows and columns, as it does its
     own ``max_load_seconds``); the dataset in use stays."""
-    from ..data import load
+    from explorer.data import load
 
     cap = min(float(limits.max_load_seconds), ws.job_allowance(limits, manager))
     job = ws.start(manager, JobKind.LOAD,
@@ -53,8 +53,8 @@ def start_load(ws: "Workspace", manager: "JobManager", load_key: tuple, data: An
 def start_training(ws: "Workspace", manager: "JobManager", cfg: "PipelineConfig", limits: "Limits") -> "Job":
     """Fit the representation ``cfg.model`` names on the session's data, as a job; the model is kept
     under its settings (the time cap left out: it only says when to stop)."""
-    from ..device import resolve_device
-    from ..pipeline import fit_representation
+    from explorer.device import resolve_device
+    from explorer.pipeline import fit_representation
 
     ds = _dataset(ws)
     device = resolve_device(cfg.device).name
@@ -76,8 +76,8 @@ def start_run(ws: "Workspace", manager: "JobManager", cfg: "PipelineConfig", lim
     refining count against the session's training budget. The run is recorded with the settings
     chosen, without the time cap.
     """
-    from ..device import resolve_device
-    from ..pipeline import refines_model
+    from explorer.device import resolve_device
+    from explorer.pipeline.defaults import refines_model
 
     ds, reducer = _dataset(ws), ws.model(cfg)
     refine = refines_model(cfg)
@@ -101,8 +101,8 @@ def change_projection(ws: "Workspace", manager: "JobManager", result: "RunResult
                       limits: "Limits | None" = None) -> "Job | None":
     """Show ``result`` under another projection: at once when that run was made before (None is
     returned), else as a job that projects it (Stop cancels it; the run on show stays)."""
-    from ..limits import Limits
-    from ..pipeline import reproject
+    from explorer.limits import Limits
+    from explorer.pipeline import reproject
 
     limits = limits or Limits.from_env()
     cfg = replace(result.config, projection=replace(result.config.projection, method=method))  # its other settings kept
@@ -140,7 +140,8 @@ def run_with_representation(
     The given reducer is never changed: DEC / IDEC and the refinement on augmented copies, which train
     the encoder further, refine a copy, so a cached representation stays what it was.
     """
-    from ..pipeline import refines_model, run_pipeline
+    from explorer.pipeline.defaults import refines_model
+    from explorer.pipeline import run_pipeline
 
     if reducer is not None and refines_model(cfg):
         reducer = copy.deepcopy(reducer)
@@ -166,7 +167,7 @@ def display_cap(requested: Any, limits: "Limits") -> tuple[int, str | None]:
 
 def _dataset(ws: "Workspace") -> "Dataset":
     if ws.dataset is None:
-        from ..errors import InputError
+        from explorer.errors import InputError
 
         raise InputError("no data loaded yet; choose a sample or upload a file on the Data page.")
     return ws.dataset

@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..usertext import csv_bytes, plain_text, plotly_text
+from explorer.display.usertext import csv_bytes, plain_text, plotly_text
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from ..apply import AppliedRun
-    from ..events import ProgressCallback, StopCheck
-    from ..limits import Limits
-    from ..pipeline import RunResult
-    from .jobs import Job, JobManager
-    from .workspace import Workspace
+    from explorer.apply import AppliedRun
+    from explorer.events import ProgressCallback, StopCheck
+    from explorer.limits import Limits
+    from explorer.pipeline import RunResult
+    from explorer.dashboard.jobs import Job, JobManager
+    from explorer.dashboard.workspace import Workspace
 
 MAP_CAP = 50_000  # points of each layer drawn at most (a uniform sample beyond); every row is assigned
 
@@ -40,8 +40,8 @@ def apply_upload(result: "RunResult", files: list[tuple[str, bytes]], fill_missi
                  limits: "Limits | None" = None, on_event: "ProgressCallback | None" = None,
                  should_stop: "StopCheck | None" = None) -> "AppliedRun":
     """Apply ``result`` to uploaded files, through the loader's path and this server's limits."""
-    from ..apply import apply_run
-    from ..limits import Limits
+    from explorer.apply import apply_run
+    from explorer.limits import Limits
 
     source, name = upload_source(files)
     return apply_run(result, source, name, missing="impute" if fill_missing else "refuse",
@@ -55,10 +55,10 @@ def start_apply(ws: "Workspace", manager: "JobManager", result: "RunResult", run
     arrive as ``ws.applied``; until then, and when it fails or is stopped, the rows applied before
     stay. The files together must fit ``max_session_upload_bytes``; the job's time is capped like
     every job's (``max_job_seconds``, or what is left of the client's budget)."""
-    from .workspace import JobKind
+    from explorer.dashboard.workspace import JobKind
 
     if not files:
-        from ..errors import InputError
+        from explorer.errors import InputError
 
         raise InputError("no file was uploaded; choose a table, images or arrays of the same kind as the run's.")
     total = sum(len(data) for _, data in files)
@@ -89,8 +89,8 @@ def applied_source(result: "RunResult", root: str) -> tuple[str, str | None] | N
 
     Read from the run's config.json (``applied_to``) under ``root``; an id that is not a run id (a
     hand-edited file) is not shown. The name is the source run's own, user text: escape it where shown."""
-    from ..errors import ExplorerError
-    from ..runs import RUN_ID_PATTERN, read_json, run_dir
+    from explorer.errors import ExplorerError
+    from explorer.runs.files import RUN_ID_PATTERN, read_json, run_dir
 
     run_id = getattr(result, "run_id", None)
     if not run_id:

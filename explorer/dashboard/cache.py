@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..dataset import Dataset
-    from ..pipeline import PipelineConfig
+    from explorer.dataset import Dataset
+    from explorer.pipeline import PipelineConfig
 
 
 def dataset_fingerprint(dataset: "Dataset") -> str:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..compare import RunComparison
-    from ..pipeline import RunResult
+    from explorer.compare import RunComparison
+    from explorer.pipeline import RunResult
 
 RunSource = Literal["session", "viewed", "saved"]
 SOURCE_WORDS = {"session": "this session", "viewed": "viewing", "saved": "saved"}
@@ -45,7 +45,7 @@ def _label(data: str, method: str, k: Any, model: str, source: RunSource, run_id
 def comparable_runs(session_runs: Mapping[str, "RunResult"], viewed: "RunResult | None" = None,
                     saved: Sequence[Mapping[str, Any]] = ()) -> list[RunChoice]:
     """Every run that can be picked for a comparison: the session's runs (newest first), the viewed
-    saved run, then the saved runs (summaries from :func:`explorer.runs.list_runs`) not listed already."""
+    saved run, then the saved runs (summaries from :func:`explorer.runs.files.list_runs`) not listed already."""
     out: list[RunChoice] = []
     seen: set[str] = set()
 

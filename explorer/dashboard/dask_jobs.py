@@ -31,11 +31,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import ExplorerError
-from ..events import Progress
+from explorer.errors import ExplorerError, JobCancelled
+from explorer.events import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .jobs import Job
+    from explorer.dashboard.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,6 @@ class RemoteJob:
         return self._stopped
 
     def _check(self, force: bool) -> None:
-        from .jobs import JobCancelled
-
         now = time.monotonic()
         if force or now - self._checked >= REMOTE_CHECK_S:
             self._checked = now
@@ -150,8 +148,6 @@ class DaskJobBackend:
         Stop / cancel to the worker while it runs. Raises what the work raised."""
         import cloudpickle
         from distributed import Event, Queue
-
-        from .jobs import JobCancelled
 
         try:
             payload = cloudpickle.dumps(fn)

@@ -5,14 +5,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..explain import Explanation, explain
-from ..explain.profiles import ClusterProfile
-from ..explain.resample import DOUBTFUL, MAX_SAMPLE
+from explorer.explain import Explanation, explain
+from explorer.explain.profiles import ClusterProfile
+from explorer.explain.resample import DOUBTFUL, MAX_SAMPLE
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..pipeline import RunResult
+    from explorer.pipeline import RunResult
 
 STABILITY_MARK = {"stable": "stable", "doubtful": "⚠️ doubtful", "unstable": "⛔ unstable", None: "not measured"}
 

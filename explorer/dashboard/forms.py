@@ -2,7 +2,7 @@
 values, and the choices that depend on this machine."""
 from __future__ import annotations
 
-from ..errors import InputError
+from explorer.errors import InputError
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:

@@ -56,8 +56,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal, Mapping, Protocol
 
-from ..errors import ExplorerError, LimitError
-from ..events import Progress
+from explorer.errors import ExplorerError, JobCancelled, LimitError
+from explorer.events import Progress
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,6 @@ WATCH_EVERY_S = 0.5
 JOB_NICE = 5  # a job's thread runs this much "nicer" than the threads that draw the pages (see nice_for)
 LONG_JOB_S = 10.0  # a job running this long sinks JOB_NICE further
 HEAVY_CLIENT_S, HEAVY_WINDOW_S = 30.0, 600.0  # so do the jobs of a client that used this much lately
-
-
-class JobCancelled(BaseException):
-    """Raised inside a job's work by ``should_stop()`` / ``emit()`` once the job was cancelled.
-
-    A ``BaseException`` (like ``KeyboardInterrupt``), so that library code catching ``Exception`` does
-    not swallow it: the work ends at its next check, whatever it is doing.
-    """
 
 
 @dataclass
@@ -291,7 +283,7 @@ def backend_from_env() -> JobBackend | None:
     address = os.environ.get(DASK_SCHEDULER_ENV, "").strip()
     if not address:
         return None
-    from .dask_jobs import DaskJobBackend
+    from explorer.dashboard.dask_jobs import DaskJobBackend
 
     return DaskJobBackend(address)
 
@@ -628,7 +620,7 @@ def _thread_limit(threads: int) -> Iterator[None]:
 
 def check_budget(used: float, cap: float, field_name: str, what: str) -> float:
     """Seconds left of a budget; a spent one is a LimitError naming the cap and how to raise it."""
-    from ..limits import how_to_raise
+    from explorer.limits import how_to_raise
 
     left = float(cap) - used
     if left <= 0:

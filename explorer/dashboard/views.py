@@ -2,7 +2,7 @@
 cluster prototypes, per-feature errors, anomalies, selections, the session's run table.
 
 Plain functions on a :class:`~explorer.pipeline.RunResult`; the figures are drawn by
-:mod:`explorer.plots` and the pages only lay them out.
+:mod:`explorer.display.plots` and the pages only lay them out.
 """
 from __future__ import annotations
 
@@ -10,24 +10,24 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ..errors import InputError
-from ..metrics import EXTERNAL_METRICS, INTERNAL_METRICS
-from ..usertext import csv_bytes, markdown_text, plain_text, plotly_text, redact_paths
+from explorer.errors import InputError
+from explorer.metrics import EXTERNAL_METRICS, INTERNAL_METRICS
+from explorer.display.usertext import csv_bytes, markdown_text, plain_text, plotly_text, redact_paths
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Sequence
 
     import pandas as pd
 
-    from ..events import Progress
-    from ..pipeline import RunResult
+    from explorer.events import Progress
+    from explorer.pipeline import RunResult
 
 ColorKind = Literal["category", "number"]
 BUILT_IN_COLORS = ("cluster", "label", "anomaly", "confidence")
 MAX_RECONSTRUCT_ROWS = 5000  # per-feature errors are averaged over a seeded sample of this many rows
 
 
-# -- user text: escaped in one place, explorer.usertext (the pages import its helpers from here) -----------
+# -- user text: escaped in one place, explorer.display.usertext (the pages import its helpers from here) -----------
 def server_folders() -> list[str]:
     """Folders of the server a message must not show a visitor: the runs folder, the working folder, the
     home and temporary folders, Python's prefix and this package's checkout."""
@@ -36,7 +36,7 @@ def server_folders() -> list[str]:
     import tempfile
     from pathlib import Path
 
-    from ..runs import default_root
+    from explorer.runs.files import default_root
 
     root = Path(default_root())  # a store's URL (s3://...) makes no local folder; harmless here
     found = [str(root.absolute()), str(root.resolve()), os.getcwd(), str(Path.home()), tempfile.gettempdir(),
@@ -153,7 +153,7 @@ def point_fields(result: "RunResult", index: np.ndarray, max_fields: int = 8) ->
 
 def hover_texts(result: "RunResult", index: np.ndarray, max_fields: int = 8) -> list[str]:
     """One Plotly hover label per row in ``index`` (:func:`point_fields`, a ``<b>name</b>: value`` line
-    each). Every name and value is escaped (:func:`explorer.usertext.plotly_text`): a value such as
+    each). Every name and value is escaped (:func:`explorer.display.usertext.plotly_text`): a value such as
     ``x<br><b>cluster</b>: 3`` shows as it is and can't add a line or a link."""
     columns = [(f"<b>{plotly_text(name)}</b>: ", [plotly_text(v) for v in values])
                for name, values in point_fields(result, index, max_fields)]
@@ -354,7 +354,7 @@ def selection_table(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
     (tables) or the features (embeddings; at most 50)."""
     import pandas as pd
 
-    from ..runs import named_points
+    from explorer.runs.files import named_points
 
     index = np.asarray(index, dtype=np.int64)
     points = named_points(_rows_of(result, index))  # the selected rows only: a map may hold a million
@@ -371,7 +371,7 @@ def selection_table(result: "RunResult", index: np.ndarray) -> "pd.DataFrame":
 
 
 def _rows_of(result: "RunResult", index: np.ndarray) -> Any:
-    """What :func:`explorer.runs.named_points` reads of a run, for rows ``index`` only."""
+    """What :func:`explorer.runs.files.named_points` reads of a run, for rows ``index`` only."""
     from types import SimpleNamespace
 
     ds, c = result.dataset, result.clusters
@@ -385,7 +385,7 @@ def _rows_of(result: "RunResult", index: np.ndarray) -> Any:
 
 def selection_csv(result: "RunResult", index: np.ndarray) -> bytes:
     """The rows ``index`` (:func:`selection_table`) as CSV, safe to open in a spreadsheet: text cells
-    that would run as formulas are prefixed with ``'`` (:func:`explorer.usertext.spreadsheet_safe`)."""
+    that would run as formulas are prefixed with ``'`` (:func:`explorer.display.usertext.spreadsheet_safe`)."""
     return csv_bytes(selection_table(result, index))
 
 
@@ -434,7 +434,7 @@ def run_summary(result: "RunResult") -> dict[str, Any]:
 
 def describe_run(result: "RunResult") -> str:
     """One sentence about a run, as plain text (escape it for where it is shown: ``markdown_text``,
-    or pass it to :mod:`explorer.plots`, which escapes what it draws)."""
+    or pass it to :mod:`explorer.display.plots`, which escapes what it draws)."""
     ds, cfg = result.dataset, result.config
     model = "the features as they are" if not cfg.model.needs_fit else f"{cfg.model.kind} (latent {result.Z.shape[1]})"
     return (f"{plain_text(ds.name)}: {ds.n:,} rows, {model} on {result.device_description or result.device}, "
@@ -444,14 +444,14 @@ def describe_run(result: "RunResult") -> str:
 # -- a job's progress -----------------------------------------------------------------------------------
 def loss_history(events: "Sequence[Progress]") -> tuple[list[dict], int | None]:
     """The training epochs among a job's progress events as history records ``{"epoch", "loss",
-    "val_loss"}`` (what :func:`explorer.plots.loss_curve` draws), and the planned number of epochs."""
+    "val_loss"}`` (what :func:`explorer.display.plots.loss_curve` draws), and the planned number of epochs."""
     history = [{"epoch": e.epoch, "loss": e.loss, "val_loss": e.val_loss}
                for e in events if e.stage == "train" and e.loss is not None]
     planned = next((e.epochs for e in reversed(events) if e.stage == "train" and e.epochs), None)
     return history, planned
 
 
-# -- generation and denoising (explorer.generate, explorer.denoise) ---------------------------------------
+# -- generation and denoising (explorer.reducers.generate, explorer.reducers.denoise) ---------------------------------------
 GENERATE_SEED = 0  # the seed of the Generate and Denoise sections: the same draw on every rerun
 
 
@@ -459,7 +459,7 @@ def generated_view(result: "RunResult", X: np.ndarray) -> tuple[list[np.ndarray]
     """Generated rows X (n, d) as the page shows them: (thumbnails, None, []) for images, else
     (None, a table in the data's units, notes saying what could not be inverted). Notes are plain
     text that quotes column names: escape them where shown."""
-    from ..generate import to_data_units
+    from explorer.reducers.generate import to_data_units
 
     ds = result.dataset
     if ds.images is not None and ds.image_shape is not None and X.shape[1] == int(np.prod(ds.image_shape)):
@@ -471,7 +471,7 @@ def generated_view(result: "RunResult", X: np.ndarray) -> tuple[list[np.ndarray]
 def interpolation_codes(result: "RunResult", between: Literal["clusters", "rows"], a: object, b: object) -> tuple[np.ndarray, np.ndarray]:
     """The two latent codes (latent,) an interpolation walks between: two clusters' centres, or the
     codes of the rows whose ids are ``a`` and ``b``."""
-    from ..generate import cluster_centre, row_code
+    from explorer.reducers.generate import cluster_centre, row_code
 
     if between == "clusters":
         return cluster_centre(result, int(a)), cluster_centre(result, int(b))  # type: ignore[call-overload]

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
 
-from .cache import dataset_fingerprint, model_key, run_key
+from explorer.dashboard.cache import dataset_fingerprint, model_key, run_key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..dataset import Dataset
-    from ..limits import Limits
-    from ..pipeline import PipelineConfig, RunResult
-    from ..reducers import Reducer
-    from .jobs import Job, JobManager
+    from explorer.dataset import Dataset
+    from explorer.limits import Limits
+    from explorer.pipeline import PipelineConfig, RunResult
+    from explorer.reducers import Reducer
+    from explorer.dashboard.jobs import Job, JobManager
 
 MAX_RUNS = 12  # runs kept per session (the oldest is dropped; saved runs stay on disk)
 MAX_MODELS = 8  # fitted representations kept per session
@@ -102,7 +102,7 @@ class Workspace:
         """Seconds the next training job may run: the per-run cap, or what is left of the session's
         ``max_session_train_seconds`` (and, with ``manager``, of its client's within the budget window)
         if that is less. A spent budget is a LimitError that says how to raise it."""
-        from .jobs import check_budget
+        from explorer.dashboard.jobs import check_budget
 
         cap = limits.max_session_train_seconds
         left = check_budget(self.train_seconds, cap, "max_session_train_seconds", "this session has trained for")
@@ -115,7 +115,7 @@ class Workspace:
     def job_allowance(self, limits: "Limits", manager: "JobManager") -> float:
         """Seconds the next job may run: ``max_job_seconds``, or what is left of the client's
         ``max_client_job_seconds`` in the budget window if that is less (a LimitError when spent)."""
-        from .jobs import check_budget
+        from explorer.dashboard.jobs import check_budget
 
         used = manager.seconds_used(self.client_id, limits.budget_window_seconds)
         left = check_budget(used, limits.max_client_job_seconds, "max_client_job_seconds",

@@ -15,15 +15,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..dataset import Dataset
-from ..errors import InputError
-from ..events import StopCheck
-from ..limits import Limits
-from .arrays import load_array, load_vectors_parquet, parquet_holds_vectors
-from .common import SCALINGS, SUPPORTED_EXTENSIONS, LoadStopped, Source, extension, is_path, sniff_kind, source_name
-from .images import ImageOptions, load_images
-from .sources import ServerFile, SourcePolicy, load_from_server, open_source
-from .tables import TableOptions, load_table, read_table_preview, table_input
+from explorer.dataset import Dataset
+from explorer.errors import InputError
+from explorer.events import StopCheck
+from explorer.limits import Limits
+from explorer.data.arrays import load_array, load_vectors_parquet, parquet_holds_vectors
+from explorer.data.common import SCALINGS, SUPPORTED_EXTENSIONS, LoadStopped, Source, extension, is_path, sniff_kind, source_name
+from explorer.data.images import ImageOptions, load_images
+from explorer.data.sources import ServerFile, SourcePolicy, load_from_server, open_source
+from explorer.data.tables import TableOptions, load_table, read_table_preview, table_input
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 SAMPLES: dict[str, Path] = {

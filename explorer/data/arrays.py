@@ -13,15 +13,15 @@ from typing import IO
 
 import numpy as np
 
-from ..dataset import Dataset, LoadReport
-from ..errors import InputError
-from ..events import StopCheck
-from ..limits import Limits
-from .budgets import (
+from explorer.dataset import Dataset, LoadReport
+from explorer.errors import InputError
+from explorer.events import StopCheck
+from explorer.limits import Limits
+from explorer.data.budgets import (
     OBJECT_MESSAGE, check_array_shape, check_npy_size, decode_npy, npy_decoded_bytes, read_member_array,
     read_npy_header, read_parquet_table,
 )
-from .common import (
+from explorer.data.common import (
     LoadGuard, Source, check_decoded_bytes, check_expansion, check_min_rows, display_name, extension, list_some,
     plural, read_source, scale_to_float32, scaling_sentence, to_uint8, usable_labels, values_to_str,
 )
@@ -282,7 +282,7 @@ def load_vectors_parquet(source: Source, name: str | None = None, limits: Limits
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .tables import table_input
+    from explorer.data.tables import table_input
 
     limits = limits or Limits()
     fname, data = table_input(source, name, limits)

@@ -16,9 +16,9 @@ from typing import IO, TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ..errors import ExplorerError, InputError
-from ..limits import Limits
-from .common import VALUE_BYTES, check_decoded_bytes
+from explorer.errors import ExplorerError, InputError
+from explorer.limits import Limits
+from explorer.data.common import VALUE_BYTES, check_decoded_bytes
 
 if TYPE_CHECKING:
     import pyarrow as pa

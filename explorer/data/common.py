@@ -9,13 +9,13 @@ from typing import IO, TYPE_CHECKING, Literal, Union
 
 import numpy as np
 
-from ..errors import ExplorerError, InputError, LimitError
-from ..events import StopCheck
-from ..limits import Limits, how_to_raise
-from ..validation import MIN_ROWS
+from explorer.errors import ExplorerError, InputError, LimitError
+from explorer.events import StopCheck
+from explorer.limits import Limits, how_to_raise
+from explorer.validation import MIN_ROWS
 
 if TYPE_CHECKING:
-    from ..dataset import LoadReport
+    from explorer.dataset import LoadReport
 
 TABLE_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".parquet", ".pq")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -208,7 +208,7 @@ def read_source(source: Source, name: str | None, limits: Limits) -> tuple[str, 
     URL the server opened) is not an upload: it is read whole only when it fits
     ``limits.max_decoded_bytes`` (tables are streamed instead, see ``tables.py``).
     """
-    from .sources import ServerFile
+    from explorer.data.sources import ServerFile
 
     fname = source_name(source, name)
     cap = limits.max_upload_bytes

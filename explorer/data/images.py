@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Callable, Literal
 
 import numpy as np
 
-from ..dataset import Dataset, LoadReport
-from ..errors import InputError, LimitError
-from ..events import StopCheck
-from ..limits import Limits, how_to_raise
-from .common import (
+from explorer.dataset import Dataset, LoadReport
+from explorer.errors import InputError, LimitError
+from explorer.events import StopCheck
+from explorer.limits import Limits, how_to_raise
+from explorer.data.common import (
     IMAGE_EXTENSIONS, LoadGuard, Source, check_expansion, check_min_rows, display_name, extension, is_path,
     list_some, plural, read_path, read_source, source_name, to_uint8,
 )

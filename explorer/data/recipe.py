@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ..errors import InputError
+from explorer.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..dataset import Dataset
+    from explorer.dataset import Dataset
 
 RECIPE_VERSION = 1
 RECIPE_FILE = "preprocess.json"
@@ -87,7 +87,7 @@ def record_preprocessing(dataset: "Dataset") -> dict[str, Any] | None:
 
 
 def _record_table(dataset: "Dataset") -> dict[str, Any] | None:
-    from .tables import CATEGORY_WEIGHT, profile_column
+    from explorer.data.tables import CATEGORY_WEIGHT, profile_column
 
     df = dataset.table
     report = dataset.report
@@ -164,7 +164,7 @@ def _scaling_params(values: np.ndarray, how: str) -> tuple[float, float, float, 
 
 def _matching_column(df: "pd.DataFrame", values: np.ndarray | None, ids: bool = False) -> str | None:
     """The column of ``df`` whose values are ``values`` (the label or ID column the load was given)."""
-    from .common import values_to_str
+    from explorer.data.common import values_to_str
 
     if values is None:
         return None
@@ -185,7 +185,7 @@ def _as_strings(series: "pd.Series") -> "pd.Series":
     """A column as the loader sees a categorical: stripped text, blanks missing (whole floats as ints)."""
     from pandas.api import types as pdt
 
-    from .common import values_to_str
+    from explorer.data.common import values_to_str
 
     if pdt.is_numeric_dtype(series) and not pdt.is_bool_dtype(series):
         out = series.astype(object).where(series.notna())
@@ -200,7 +200,7 @@ def _encode_with(recipe: dict[str, Any], df: "pd.DataFrame", report: ApplyReport
                  missing: MissingColumns) -> tuple[np.ndarray, list[str]]:
     import pandas as pd
 
-    from .tables import profile_column
+    from explorer.data.tables import profile_column
 
     n = len(df)
     delimiter = df.attrs.get("delimiter")
@@ -283,10 +283,10 @@ def apply_recipe(recipe: dict[str, Any] | None, source: Any, name: str | None = 
     """
     import pandas as pd
 
-    from ..dataset import Dataset, LoadReport
-    from ..limits import Limits
-    from .common import display_name
-    from .tables import TableOptions, read_table_preview
+    from explorer.dataset import Dataset, LoadReport
+    from explorer.limits import Limits
+    from explorer.data.common import display_name
+    from explorer.data.tables import TableOptions, read_table_preview
 
     if recipe is None:
         raise InputError("this run was saved without a record of its preprocessing (explorer before 0.4, or a subset "
@@ -305,7 +305,7 @@ def apply_recipe(recipe: dict[str, Any] | None, source: Any, name: str | None = 
         elif isinstance(source, pd.DataFrame):
             df, title = source, name or "new data"
         else:
-            from .common import source_name
+            from explorer.data.common import source_name
 
             title = source_name(source, name)
             df, _ = read_table_preview(source, name, nrows=None, options=TableOptions(), limits=limits)
@@ -314,7 +314,7 @@ def apply_recipe(recipe: dict[str, Any] | None, source: Any, name: str | None = 
         used = {c["name"] for c in recipe["columns"]} | {recipe.get("label_column"), recipe.get("id_column")}
         report.extra_columns = [c for c in df.columns if c not in used]
         report.missing_columns = [c["name"] for c in recipe["columns"] if c["name"] not in df.columns]
-        from .common import VALUE_BYTES, check_decoded_bytes
+        from explorer.data.common import VALUE_BYTES, check_decoded_bytes
 
         check_decoded_bytes(limits, 2 * len(df) * int(recipe["n_features"]) * VALUE_BYTES,
                             f"{title} encoded ({len(df):,} rows x {recipe['n_features']:,} features)")
@@ -322,11 +322,11 @@ def apply_recipe(recipe: dict[str, Any] | None, source: Any, name: str | None = 
         _table_notes(report, recipe)
         labels = ids = None
         if recipe.get("label_column") in df.columns:
-            from .common import values_to_str
+            from explorer.data.common import values_to_str
 
             labels = values_to_str(df[recipe["label_column"]].to_numpy())
         if recipe.get("id_column") in df.columns:
-            from .common import values_to_str
+            from explorer.data.common import values_to_str
 
             ids = values_to_str(df[recipe["id_column"]].to_numpy())
             if len(np.unique(ids)) != len(ids):
@@ -342,7 +342,7 @@ def apply_recipe(recipe: dict[str, Any] | None, source: Any, name: str | None = 
         report.n_rows = ds.n
         return ds, report
     if kind == "images":
-        from .images import ImageOptions
+        from explorer.data.images import ImageOptions
 
         h, w = recipe["size"]
         if isinstance(source, Dataset):
@@ -352,7 +352,7 @@ def apply_recipe(recipe: dict[str, Any] | None, source: Any, name: str | None = 
             if ds.image_shape != (h, w, 1 if recipe["mode"] == "L" else 3):
                 ds = _conform_images(ds, h, w, recipe["mode"], report)
         else:
-            from . import load
+            from explorer.data import load
 
             ds = load(source, name=name, images=ImageOptions(mode=recipe["mode"], size=(h, w)), limits=limits)
             if ds.kind != "images":
@@ -371,7 +371,7 @@ def apply_recipe(recipe: dict[str, Any] | None, source: Any, name: str | None = 
 
 
 def _load_any(source: Any, name: str | None, limits: Any) -> "Dataset":
-    from . import load
+    from explorer.data import load
 
     return load(source, name=name, limits=limits)
 
@@ -380,7 +380,7 @@ def _conform_images(ds: "Dataset", h: int, w: int, mode: str, report: ApplyRepor
     """Images of another size or mode -> the run's, resized (Lanczos) and converted as the loader does."""
     from PIL import Image
 
-    from ..dataset import Dataset
+    from explorer.dataset import Dataset
 
     c = 1 if mode == "L" else 3
     out = np.empty((ds.n, h, w, c), np.uint8)
@@ -421,7 +421,7 @@ def raw_columns(recipe: dict[str, Any], df: "pd.DataFrame") -> dict[str, np.ndar
     missing), categories as str objects (None missing); columns ``df`` lacks are left out (for drift)."""
     import pandas as pd
 
-    from .tables import profile_column
+    from explorer.data.tables import profile_column
 
     out: dict[str, np.ndarray] = {}
     for spec in recipe.get("columns", []):

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import IO, Callable
 from urllib.parse import urlsplit
 
-from ..errors import InputError, LimitError
-from ..limits import Limits, how_to_raise
-from .common import human_bytes, open_regular_file
+from explorer.errors import InputError, LimitError
+from explorer.limits import Limits, how_to_raise
+from explorer.data.common import human_bytes, open_regular_file
 
 ENV_DATA_DIR = "EXPLORER_DATA_DIR"
 ENV_URL_SCHEMES = "EXPLORER_URL_SCHEMES"
@@ -351,7 +351,7 @@ def load_from_server(spec: str, *, table: "object | None" = None, images: "objec
                      on_progress: ReadProgress | None = None, should_stop: "Callable[[], bool] | None" = None) -> "object":
     """:func:`open_source` then :func:`explorer.data.load` (``table``, ``images``: their options),
     closing the file whatever happens; returns the Dataset. What a dashboard job runs."""
-    from . import load
+    from explorer.data import load
 
     limits = limits or Limits()
     source = open_source(spec, limits, on_progress, policy=policy)

@@ -19,11 +19,11 @@ import io
 import re
 from typing import IO, TYPE_CHECKING
 
-from ..dataset import LoadReport
-from ..errors import InputError
-from ..limits import Limits
-from ..validation import MIN_ROWS
-from .common import LoadGuard, check_decoded_bytes, extension
+from explorer.dataset import LoadReport
+from explorer.errors import InputError
+from explorer.limits import Limits
+from explorer.validation import MIN_ROWS
+from explorer.data.common import LoadGuard, check_decoded_bytes, extension
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +38,7 @@ BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xf
 def _head_text(head: bytes, fname: str, encoding: str | None) -> tuple[str, str]:
     """(the decoded first bytes, the codec to read the file with). Refuses binary data as the
     whole-file reader does."""
-    from .tables import _decode
+    from explorer.data.tables import _decode
 
     codec = encoding
     if codec is None:
@@ -66,7 +66,7 @@ def read_csv_streamed(f: IO[bytes], fname: str, options: "object", limits: Limit
     import pyarrow as pa
     from pandas._libs.parsers import STR_NA_VALUES
 
-    from .tables import EXCEL_SEP_RE, _detect_delimiter, _unique_names
+    from explorer.data.tables import EXCEL_SEP_RE, _detect_delimiter, _unique_names
 
     f.seek(0)
     head = f.read(HEAD_BYTES)
@@ -131,7 +131,7 @@ def _name_the_broken_line(f: IO[bytes], fname: str, codec: str, delimiter: str, 
                           guard: LoadGuard) -> None:
     """pyarrow says a row has the wrong number of fields but not where: scan the file line by line,
     as the whole-file reader does, to raise its message with the line's number (within the time cap)."""
-    from .tables import _scan_csv
+    from explorer.data.tables import _scan_csv
 
     f.seek(0)
     lines = io.TextIOWrapper(f, encoding=codec, errors="replace", newline="")  # type: ignore[arg-type]

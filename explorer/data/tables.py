@@ -16,18 +16,18 @@ from typing import IO, TYPE_CHECKING, Iterable, Literal
 
 import numpy as np
 
-from ..dataset import Dataset, LoadReport
-from ..errors import InputError, LimitError
-from ..events import StopCheck
-from ..limits import Limits
-from ..validation import MIN_ROWS
-from .budgets import read_parquet_table
-from .common import (
+from explorer.dataset import Dataset, LoadReport
+from explorer.errors import InputError, LimitError
+from explorer.events import StopCheck
+from explorer.limits import Limits
+from explorer.validation import MIN_ROWS
+from explorer.data.budgets import read_parquet_table
+from explorer.data.common import (
     FEATURE_BYTES, SCALINGS, VALUE_BYTES, LoadGuard, Source, check_decoded_bytes, check_min_rows, display_name,
     extension, list_some, plural, ranges_shared, read_source, scale_features, scaling_sentence, source_name,
     usable_labels, values_to_str,
 )
-from . import streamed
+from explorer.data import streamed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -252,8 +252,8 @@ def table_input(source: Source, name: str | None, limits: Limits) -> "tuple[str,
     read); a ServerFile (a path or URL the server opened for a user) is not."""
     import os
 
-    from .common import is_path, open_regular_file
-    from .sources import ServerFile
+    from explorer.data.common import is_path, open_regular_file
+    from explorer.data.sources import ServerFile
 
     fname = source_name(source, name)
     parquet = extension(fname) in (".parquet", ".pq")
@@ -277,7 +277,7 @@ def table_input(source: Source, name: str | None, limits: Limits) -> "tuple[str,
 
 def _close_opened(source: Source, data: object) -> None:
     """Close the file :func:`table_input` opened for a path (one given open stays open)."""
-    from .common import is_path
+    from explorer.data.common import is_path
 
     if is_path(source) and hasattr(data, "close"):
         data.close()  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ the top distinctions), :mod:`.members` (margins, runner-ups, typical and borderl
 :mod:`.resample` (per-cluster stability, Hennig's clusterboot), :mod:`.images` (mean images).
 What is explained: for tables, the columns as read (before scaling and one-hot); for embeddings, the
 extra columns of the file if it has some; for images, the pictures (mean images) and the latent codes
-(rules). Saved in a run folder as ``explain.json`` + ``explain_points.parquet`` (:mod:`explorer.runs`).
+(rules). Saved in a run folder as ``explain.json`` + ``explain_points.parquet`` (:mod:`explorer.runs.files`).
 """
 from __future__ import annotations
 
@@ -21,20 +21,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..events import StopCheck
-from ..errors import InputError
-from ..validation import Optional, Whole, check_params
-from . import profiles as _profiles
-from .members import Membership, membership, typical_and_borderline
-from .names import auto_names
-from .profiles import ClusterProfile, Distinction
-from .resample import DOUBTFUL, FRACTION, RESAMPLES, UNSTABLE, ClusterStability, cluster_stability, refitter, stability_level
-from .rules import RuleSet, surrogate_rules
+from explorer.events import StopCheck
+from explorer.errors import InputError
+from explorer.validation import Optional, Whole, check_params
+from explorer.explain import profiles as _profiles
+from explorer.explain.members import Membership, membership, typical_and_borderline
+from explorer.explain.names import auto_names
+from explorer.explain.profiles import ClusterProfile, Distinction
+from explorer.explain.resample import DOUBTFUL, FRACTION, RESAMPLES, UNSTABLE, ClusterStability, cluster_stability, refitter, stability_level
+from explorer.explain.rules import RuleSet, surrogate_rules
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..pipeline import RunResult
+    from explorer.pipeline import RunResult
 
 EXPLAIN_FORMAT = 1
 EXPLAIN_CONSTRAINTS = {"members": Whole(1, 100), "resamples": Whole(0, 500), "rule_depth": Optional(Whole(1, 12), "by k"),
@@ -112,7 +112,7 @@ class Explanation:
 
     def rename(self, names: dict[int, str]) -> None:
         """Set names given by a person (empty: back to the automatic name); names stay unique."""
-        from .names import clean_name
+        from explorer.explain.names import clean_name
 
         for x in self.clusters:
             if x.cluster in names:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .profiles import MISSING, Distinction
+from explorer.explain.profiles import MISSING, Distinction
 
 NAME_PARTS = 2  # distinctions per name
 MIN_SEPARATION = 0.2  # a distinction weaker than this is not worth naming a cluster after

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from explorer.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

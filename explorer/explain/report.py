@@ -5,10 +5,10 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from .resample import DOUBTFUL, UNSTABLE
+from explorer.explain.resample import DOUBTFUL, UNSTABLE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import Explanation
+    from explorer.explain import Explanation
 
 STYLE = ("<style>.explorer-ex{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;color:#222}"
          ".explorer-ex table{border-collapse:collapse;width:100%;font-size:13px}"

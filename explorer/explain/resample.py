@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..events import StopCheck
+from explorer.events import StopCheck
 
 UNSTABLE = 0.6  # mean Jaccard below this: the cluster dissolves on resampling
 DOUBTFUL = 0.85  # below this (and from UNSTABLE): a pattern whose members would change; flagged too
@@ -83,7 +83,7 @@ def refitter(method: str, k: int, *, covariance_type: str = "full", linkage: str
         return gmm, "GMM" if method == "gmm" else "GMM on the run's UMAP embedding"
     if method == "mixture":
         def mixture(X: np.ndarray, seed: int) -> np.ndarray:
-            from ..mixture import MixedMixture
+            from explorer.cluster.mixture import MixedMixture
 
             start = kmeans(X, seed)
             return MixedMixture(k, groups, max_iter=50).fit(X, start).predict(X)

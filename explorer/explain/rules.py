@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .profiles import MISSING, column_kinds, number
+from explorer.explain.profiles import MISSING, column_kinds, number
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InputError
-from .autoencoder import Autoencoder
-from .base import Reducer
-from .config import AE_KINDS, AE_LABELS, MODEL_CHOICES, MODEL_KINDS, MODEL_LABELS, NO_MODEL, ModelConfig
-from .pca import PCA
+from explorer.errors import InputError
+from explorer.reducers.autoencoder import Autoencoder
+from explorer.reducers.base import Reducer
+from explorer.reducers.config import AE_KINDS, AE_LABELS, MODEL_CHOICES, MODEL_KINDS, MODEL_LABELS, NO_MODEL, ModelConfig
+from explorer.reducers.pca import PCA
 
 
 def make_reducer(

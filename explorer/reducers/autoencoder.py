@@ -5,11 +5,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from ..events import EpochCallback, StopCheck
-from ..validation import check_array
-from .base import Reducer
-from .config import AE_KINDS, AE_LABELS, ModelConfig
+from explorer.errors import InputError
+from explorer.events import EpochCallback, StopCheck
+from explorer.validation import check_array
+from explorer.reducers.base import Reducer
+from explorer.reducers.config import AE_KINDS, AE_LABELS, ModelConfig
 
 __all__ = ["AE_KINDS", "AE_LABELS", "Autoencoder", "random_affine"]
 
@@ -91,7 +91,7 @@ class Autoencoder(Reducer):
         return cfg
 
     def _build(self, cfg: ModelConfig, n_features: int):
-        from .networks import ConvNet, DenseNet, Ensemble
+        from explorer.reducers.networks import ConvNet, DenseNet, Ensemble
 
         def one():
             if cfg.kind == "conv-ae":
@@ -140,8 +140,8 @@ class Autoencoder(Reducer):
     ) -> "Autoencoder":
         """Train on X (n, d). ``on_epoch_end(epoch, logs)`` is called after each epoch;
         ``should_stop()`` returning True stops after the current epoch, keeping the best weights."""
-        from ..device import seed_everything
-        from ..train import fit_module
+        from explorer.device import seed_everything
+        from explorer.reducers.train import fit_module
 
         X = check_array(X, min_rows=2)
         cfg = self._validate(X.shape[1])
@@ -168,7 +168,7 @@ class Autoencoder(Reducer):
             "epochs": result.epochs,
             "rows_per_epoch": result.rows_per_epoch,
             "notes": result.notes,
-            "processes": result.processes,  # > 1: trained data-parallel (explorer.distributed)
+            "processes": result.processes,  # > 1: trained data-parallel (explorer.reducers.distributed)
         }
         return self
 
@@ -182,7 +182,7 @@ class Autoencoder(Reducer):
         """X (n, d) -> the code Z (n, code_dim_); for a VAE the posterior mean."""
         import torch
 
-        from ..train import predict_batches
+        from explorer.reducers.train import predict_batches
 
         self._check_fitted()
         X = check_array(X)
@@ -193,7 +193,7 @@ class Autoencoder(Reducer):
         """Z (n, code_dim_) -> reconstructions (n, d) (an ensemble's: the mean of its members')."""
         import torch
 
-        from ..train import predict_batches
+        from explorer.reducers.train import predict_batches
 
         self._check_fitted()
         Z = np.asarray(Z, dtype=np.float32)
@@ -231,7 +231,7 @@ class Autoencoder(Reducer):
         """
         import torch
 
-        from ..device import resolve_device
+        from explorer.device import resolve_device
 
         params = dict(params)
         if "config" in params:

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from ..validation import check_array
+from explorer.errors import InputError
+from explorer.validation import check_array
 
 
 class Reducer:

@@ -1,7 +1,7 @@
 """The model's settings: one dataclass for the reducer and the training loop (nanoGPT's ``GPTConfig``).
 
 :class:`ModelConfig` is passed whole from the pipeline to :func:`~explorer.reducers.make_reducer`,
-to the :class:`~explorer.reducers.Autoencoder` and on to :func:`~explorer.train.fit_module`; a run's
+to the :class:`~explorer.reducers.Autoencoder` and on to :func:`~explorer.reducers.train.fit_module`; a run's
 ``config.json`` records it under ``pipeline.model``. The allowed values are declared once, in
 ``CONSTRAINTS``, and checked by :meth:`ModelConfig.validate`.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InputError
-from ..validation import Flag, OneOf, Optional, Real, Sizes, Whole, check_params
+from explorer.errors import InputError
+from explorer.validation import Flag, OneOf, Optional, Real, Sizes, Whole, check_params
 
 AE_KINDS = ("ae", "conv-ae", "dae", "vae")
 AE_LABELS = {
@@ -45,7 +45,7 @@ class ModelConfig:
         max_examples: the most rows training looks at in all, over every epoch (None: ``epochs`` full
             passes whatever the size). When ``epochs`` passes over the training rows would look at more,
             training runs fewer epochs, and on very large data epochs of a fresh random draw of rows
-            (:func:`explorer.train.training_schedule`): the work stops growing with the rows once the
+            (:func:`explorer.reducers.train.training_schedule`): the work stops growing with the rows once the
             data hold more examples than the model needs to learn from.
         max_seconds: stop training after this wall time, keeping the best weights (None: no cap).
         time_budget: plan the epochs to fit in this many seconds per autoencoder (``members`` times it in

@@ -5,9 +5,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from ..validation import check_array
-from .base import Reducer
+from explorer.errors import InputError
+from explorer.validation import check_array
+from explorer.reducers.base import Reducer
 
 
 class PCA(Reducer):
@@ -32,7 +32,7 @@ class PCA(Reducer):
 
     def fit(self, X: np.ndarray, y: None = None, **_ignored: Any) -> "PCA":
         """Fit on X (n, d); progress callbacks are accepted and ignored (PCA has no epochs)."""
-        from ..device import resolve_device
+        from explorer.device import resolve_device
 
         X = check_array(X, min_rows=2)
         n, d = X.shape

@@ -36,12 +36,6 @@ def _owner(parts: tuple) -> tuple:
     return tuple(_token(p) for p in parts)
 
 
-def prepared(key: str, owner: tuple) -> bytes | str | None:
-    """The file prepared for ``key`` while the page showed ``owner``, else None."""
-    kept = st.session_state.get(_PREPARED, {}).get(key)
-    return kept[1] if kept is not None and kept[0] == _owner(owner) else None
-
-
 def download(label: str, make: Callable[[], bytes | str], *, rows: int, owner: tuple, key: str, file_name: str,
              mime: str, where: Any = None, help: str | None = None, disabled: bool = False) -> None:
     """A download button for what ``make()`` returns.
@@ -56,12 +50,16 @@ def download(label: str, make: Callable[[], bytes | str], *, rows: int, owner: t
     if disabled:
         where.download_button(label, data=b"", disabled=True, **common)
         return
-    data = prepared(key, owner)
-    if data is None and rows <= EAGER_ROWS:
+    if rows <= EAGER_ROWS:  # made now, with the page
+        data = None
         with feedback.guard(label):
             data = make()
-        if data is None:  # it failed: the message is on the page
-            return
+        if data is not None:  # else it failed: the message is on the page
+            where.download_button(label, data=data, **common)
+        return
+    tokens = _owner(owner)
+    kept = st.session_state.get(_PREPARED, {}).get(key)
+    data = kept[1] if kept is not None and kept[0] == tokens else None
     if data is None:
         where = where.empty()  # one slot: the download button, once made, takes the Prepare button's place
         ask = where.button(f"Prepare: {label}", key=f"prepare:{key}", icon="⚙️",
@@ -70,10 +68,8 @@ def download(label: str, make: Callable[[], bytes | str], *, rows: int, owner: t
             return
         with feedback.guard(label), st.spinner("Making the file…"):
             data = make()
-            tokens = _owner(owner)
-            kept = {k: v for k, v in st.session_state.get(_PREPARED, {}).items() if v[0] == tokens}
-            kept[key] = (tokens, data, owner)
-            st.session_state[_PREPARED] = kept
+            others = {k: v for k, v in st.session_state.get(_PREPARED, {}).items() if v[0] == tokens}
+            st.session_state[_PREPARED] = {**others, key: (tokens, data, owner)}
         if data is None:
             return
     where.download_button(label, data=data, **common)

@@ -27,7 +27,7 @@ READ_ONLY_PAGES = ("explore", "understand", "cluster", "reconstruct", "apply", "
 @st.cache_resource(max_entries=8, ttl=3600, show_spinner="Opening the saved run…")
 def load_saved_run(run_id: str, root: str):
     """A saved run, loaded once per server (only whoever has its id can ask for it)."""
-    from explorer.runs import load_run
+    from explorer.runs.files import load_run
 
     return load_run(run_id, root)
 
@@ -87,7 +87,7 @@ def close_view() -> None:
 
 def run_link(run_id: str, label: str) -> None:
     """A link that opens the saved run ``run_id`` read-only (only a well-formed run id becomes a link)."""
-    from explorer.runs import RUN_ID_PATTERN
+    from explorer.runs.files import RUN_ID_PATTERN
 
     if RUN_ID_PATTERN.fullmatch(str(run_id)):
         st.markdown(f"[{markdown_text(label)}](?run={run_id})")

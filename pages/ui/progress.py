@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import plots
+from explorer.display import plots
 from explorer.dashboard.views import loss_history, markdown_text
 from explorer.dashboard.workspace import JobKind
 

@@ -83,7 +83,7 @@ def list_runs_enabled() -> bool:
 
 
 def runs_root() -> str:
-    from explorer.runs import default_root
+    from explorer.runs.files import default_root
 
     return str(default_root())
 

@@ -1,6 +1,6 @@
 """Hostile text: names and values that would turn into markup, links, formulas or reordered text if a
 page or an export took them as anything but data. Used by the view, plot, dashboard (AppTest) and
-browser tests of explorer.usertext's promise: what a user supplied is shown as it reads.
+browser tests of explorer.display.usertext's promise: what a user supplied is shown as it reads.
 
 ``HOSTILE`` are the strings; ``hostile_table`` puts them in a table as the column names, category
 levels, label values and row ids, ``hostile_zip`` as image folder names (labels) and file names (ids),
@@ -111,7 +111,7 @@ LIVE = {
 
 def unmark(body: str) -> str:
     """What a reader sees of an escaped Markdown body: backslash escapes and word joiners taken out."""
-    from explorer.usertext import WORD_JOINER
+    from explorer.display.usertext import WORD_JOINER
 
     return _ESCAPE.sub(r"\1", body).replace(WORD_JOINER, "").replace("\u00a0", " ")
 

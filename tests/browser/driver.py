@@ -1,6 +1,6 @@
 """Drive the dashboard in a real browser: start a server, and do what a user does on each page.
 
-Shared by the browser tests (``tests/browser/``) and ``bench/browser_timing.py``. Playwright's async
+Shared by the browser tests (``tests/browser/``) and ``bench/measure/browser_timing.py``. Playwright's async
 API, so that several sessions (one browser context each) can be driven at once from one thread with
 ``asyncio.gather`` (its sync API may not be used from several threads).
 """

@@ -21,7 +21,7 @@ def saved_run(runs_dir, tmp_path) -> str:
     from explorer.data import TableOptions, load
     from explorer.pipeline import default_config
     from explorer.pipeline import run_pipeline
-    from explorer.runs import save_run
+    from explorer.runs.files import save_run
 
     rows = [[*r[:5], SHAPES["xyz".index(r[5])], r[5]] for r in blobs_rows()]
     csv = write_csv(tmp_path / "groups.csv", ["sample_id", "a", "b", "c", "d", "shape", "kind"], rows)

@@ -155,17 +155,13 @@ def test_a_broken_upload_shows_its_error_and_the_app_goes_on(new_session, server
 
 
 def planted_rows(n: int = 1600, seed: int = 0) -> tuple[list[str], list[list], int]:
-    """A customer table with 4 planted segments (bench/tables.py's generator, fewer rows): header, rows, k."""
-    import sys
+    """A customer table with 4 planted segments (bench/suites/table_suite.py's generator, fewer rows): header, rows, k."""
     from dataclasses import replace
 
-    from .driver import ROOT
+    from bench.suites import table_suite
 
-    sys.path.insert(0, str(ROOT / "bench"))
-    import tables  # noqa: E402  (bench/ is not a package)
-
-    spec = replace(tables.PLANTED["customers_noisy"], n=n, seed=seed)
-    frame = tables.planted(spec)
+    spec = replace(table_suite.PLANTED["customers_noisy"], n=n, seed=seed)
+    frame = table_suite.planted(spec)
     rows = [["" if (isinstance(v, float) and v != v) or v is None else v for v in row]
             for row in frame.astype(object).itertuples(index=False)]
     return list(frame.columns), rows, spec.k
@@ -229,18 +225,12 @@ def test_a_planted_table_through_the_suggested_settings(new_session, server, run
 
 
 def big_run(runs_dir, n: int = 60_000, seed: int = 1):
-    """A saved run of n points in 10 blobs on a ring (bench/browser_timing.py's synthetic run: arrays,
+    """A saved run of n points in 10 blobs on a ring (bench/measure/browser_timing.py's synthetic run: arrays,
     no pipeline)."""
-    import sys
+    from bench.measure.browser_timing import synthetic_result
+    from explorer.runs.files import save_run
 
-    from explorer.runs import save_run
-
-    from .driver import ROOT
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    import browser_timing  # noqa: E402  (bench/ is not a package)
-
-    result = browser_timing.synthetic_result(n, seed=seed)
+    result = synthetic_result(n, seed=seed)
     save_run(result, runs_dir)
     return result
 
@@ -271,7 +261,7 @@ async def drag_lasso(dash, corners: list[tuple[float, float]]) -> list[tuple[flo
 def test_a_large_map_is_a_density_image_and_a_box_or_lasso_selects_every_point_inside(new_session, server, run):
     """60,000 points, more than the interactive cap: every point is drawn as a density image under a
     uniform sample of markers, and a box or a lasso selects every point inside it, drawn or not."""
-    from explorer import plots
+    from explorer.display import plots
     from explorer.dashboard import views
 
     result = big_run(server.runs_dir)

@@ -9,7 +9,7 @@ the median time per session and the server's peak memory. docs/LOAD.md has the n
 Fairness: one abusive session (a big table, a big autoencoder, Train pressed again and again, each
 press a job of minutes, stopped and started anew) beside normal ones, which must take at most
 ``FAIRNESS`` (1.5) times as long per step (median over sessions) as on the same server without it.
-In CI ``EXPLORER_FAIR_NORMAL`` (3) normal sessions; ``bench/load_fairness.py`` runs the full 7 + 1.
+In CI ``EXPLORER_FAIR_NORMAL`` (3) normal sessions; ``bench/measure/load_fairness.py`` runs the full 7 + 1.
 """
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ def test_eight_sessions_at_once(new_session, run, tmp_path):
 
 def check_no_cross_talk(done: list[dict], files: list, runs_dir: Path) -> None:
     """Every session's saved run holds its own upload: name, columns, ids and values."""
-    from explorer.runs import load_run
+    from explorer.runs.files import load_run
 
     assert len({d["run_id"] for d in done}) == len(done)
     for d in done:
@@ -268,7 +268,7 @@ async def abusive_session(user, csv: Path, started: asyncio.Event, done: asyncio
 
 
 def run_fairness(new_session, run, tmp_path: Path, normal: int, log_name: str, rounds: int = 2) -> dict:
-    """The measurement the test and bench/load_fairness.py share: the normal sessions' step times on an
+    """The measurement the test and bench/measure/load_fairness.py share: the normal sessions' step times on an
     idle server, then beside the abusive session (fresh sessions each time); returns the report."""
     files = []
     for i in range(normal + 1):

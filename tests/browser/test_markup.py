@@ -14,7 +14,7 @@ import pytest
 
 from bad_inputs.markup import (EVIL, HOSTILE_FILE, HOSTILE_NAME, ID_COLUMN, LABEL_COLUMN, LABELS, LEVELS, TEXT_COLUMN,
                                hostile_table, table_csv)
-from explorer.usertext import FORMULA_PREFIXES, WORD_JOINER, is_number_text, plain_text, plotly_text
+from explorer.display.usertext import FORMULA_PREFIXES, WORD_JOINER, is_number_text, plain_text, plotly_text
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,11 @@
+"""Clustering a latent space ``Z``: the methods and their settings, the k sweep and k by stability, the
+mixture for numbers and categories, and the deep methods that refine an autoencoder (DEC, IDEC, DEC-DA).
+
+``cluster(Z, ClusterConfig(...)) -> ClusterResult`` is the one call; the submodules are its parts.
+"""
+from explorer.cluster.methods import cluster
+from explorer.cluster.sweep import sweep_k
+from explorer.cluster.types import ClusterConfig, ClusterResult, KSweep, cluster_sizes
+from explorer.project import umap_embed
+
+__all__ = ["ClusterConfig", "ClusterResult", "KSweep", "cluster", "sweep_k", "cluster_sizes", "umap_embed"]

@@ -1,0 +1,154 @@
+"""A mixture model for tables of numbers and categories (a latent class model with Gaussian numbers).
+
+Each component has a full-covariance Gaussian over the numeric columns and, for every categorical
+column, its own distribution over that column's levels; given the component, the categorical columns
+and the numbers are independent. This is the model behind latent class analysis and its mixed-data
+extensions (e.g. Hunt & Jorgensen 2003, "Mixture model clustering for mixed data"; Browne &
+McNicholas 2012). Fitted by EM from a start partition (k-means on the same features), so it refines
+a partition rather than searching from random starts; the clustering keeps the k-means partition when
+the fitted mixture degenerates (an emptied cluster, or a component collapsed onto one value of some
+columns: :mod:`explorer.cluster.methods`, method "mixture").
+
+Categorical columns are given as groups of one-hot columns of X (:meth:`explorer.dataset.Dataset.
+categorical_groups`); every other column is numeric.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from explorer.errors import InputError
+from explorer.validation import check_array
+
+FULL_COVARIANCE_MAX_DIM = 64  # more numeric columns than this get diagonal covariances (cost grows as d^2)
+
+
+class MixedMixture:
+    """EM for a mixture of (Gaussian numbers x categorical levels); scikit-learn's fit / predict shape.
+
+    Args:
+        n_components: k.
+        groups: one index array per categorical column: the one-hot columns of X holding its levels.
+        reg_covar: added to the covariances' diagonal (numbers are standardized, so 1e-3 of a variance).
+        max_iter, tol: EM stops after ``max_iter`` steps or when the log-likelihood per row improves
+            by less than ``tol``.
+        alpha: pseudo-count added to every level's count (a rare level never gets probability 0).
+
+    After ``fit``: ``weights_`` (k,), ``means_`` (k, p) and ``covariances_`` (k, p, p) or (k, p)
+    over the p numeric columns, ``level_probs_`` (one (k, m) array per group), ``log_likelihood_``
+    (total), ``n_iter_``, ``converged_``.
+    """
+
+    def __init__(self, n_components: int, groups: Sequence[np.ndarray] = (), *, reg_covar: float = 1e-3,
+                 max_iter: int = 200, tol: float = 1e-6, alpha: float = 1.0):
+        self.n_components = n_components
+        self.groups = groups
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.tol = tol
+        self.alpha = alpha
+
+    # -- data ----------------------------------------------------------------------------------------
+    def _split(self, X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(numeric part (n, p) float64, level codes (n,) int64 per group)."""
+        cat_cols = np.concatenate([np.asarray(g, np.int64) for g in self.groups]) if len(self.groups) else np.zeros(0, np.int64)
+        if len(cat_cols) and (cat_cols.min() < 0 or cat_cols.max() >= X.shape[1]):
+            raise InputError(f"categorical groups name columns outside X's {X.shape[1]} columns.")
+        numeric = np.setdiff1d(np.arange(X.shape[1]), cat_cols)
+        codes = [np.argmax(X[:, np.asarray(g, np.int64)], axis=1).astype(np.int64) for g in self.groups]
+        return X[:, numeric].astype(np.float64), codes
+
+    # -- EM ------------------------------------------------------------------------------------------
+    def _log_resp(self, N: np.ndarray, codes: list[np.ndarray]) -> np.ndarray:
+        """(n, k) log p(row, component)."""
+        k, n = self.n_components, len(N)
+        out = np.tile(np.log(np.maximum(self.weights_, 1e-300)), (n, 1))
+        p = N.shape[1]
+        for j in range(k):
+            if p == 0:
+                break
+            D = N - self.means_[j]
+            if self.covariances_.ndim == 3:
+                L = np.linalg.cholesky(self.covariances_[j])
+                sol = np.linalg.solve(L, D.T)
+                out[:, j] += -0.5 * np.einsum("ij,ij->j", sol, sol) - np.log(np.diag(L)).sum() - 0.5 * p * np.log(2 * np.pi)
+            else:
+                var = self.covariances_[j]
+                out[:, j] += -0.5 * np.sum(D * D / var + np.log(2 * np.pi * var), axis=1)
+        for c, probs in zip(codes, self.level_probs_):
+            out += np.log(probs[:, c]).T
+        return out
+
+    def _m_step(self, N: np.ndarray, codes: list[np.ndarray], R: np.ndarray) -> None:
+        n, k = R.shape
+        nk = R.sum(axis=0) + 10 * np.finfo(float).eps
+        self.weights_ = nk / n
+        p = N.shape[1]
+        self.means_ = (R.T @ N) / nk[:, None] if p else np.zeros((k, 0))
+        if p and p <= FULL_COVARIANCE_MAX_DIM:
+            cov = np.empty((k, p, p))
+            for j in range(k):
+                D = N - self.means_[j]
+                cov[j] = (D * R[:, j, None]).T @ D / nk[j] + self.reg_covar * np.eye(p)
+            self.covariances_ = cov
+        else:
+            self.covariances_ = np.stack([(R[:, j] @ (N - self.means_[j]) ** 2) / nk[j] + self.reg_covar
+                                          for j in range(k)]) if p else np.zeros((k, 0))
+        self.level_probs_ = []
+        for c, g in zip(codes, self.groups):
+            m = len(g)
+            counts = np.stack([np.bincount(c, weights=R[:, j], minlength=m) for j in range(k)])
+            self.level_probs_.append((counts + self.alpha) / (counts.sum(axis=1, keepdims=True) + self.alpha * m))
+
+    def fit(self, X: np.ndarray, init_labels: np.ndarray) -> "MixedMixture":
+        """Fit on X (n, d) starting from the partition ``init_labels`` (n,) in range(k)."""
+        from scipy.special import logsumexp
+
+        X = check_array(X, min_rows=2)
+        k = int(self.n_components)
+        init = np.asarray(init_labels, dtype=np.int64)
+        if init.shape != (len(X),) or init.min() < 0 or init.max() >= k:
+            raise InputError(f"init_labels must be {len(X)} cluster numbers in 0..{k - 1}.")
+        N, codes = self._split(X)
+        R = np.full((len(X), k), 0.02 / k)
+        R[np.arange(len(X)), init] += 0.98
+        previous, self.converged_ = -np.inf, False
+        for it in range(1, int(self.max_iter) + 1):
+            self._m_step(N, codes, R)
+            log_p = self._log_resp(N, codes)
+            per_row = logsumexp(log_p, axis=1)
+            R = np.exp(log_p - per_row[:, None])
+            total = float(per_row.sum())
+            self.n_iter_ = it
+            if (total - previous) / len(X) < self.tol:
+                self.converged_ = True
+                break
+            previous = total
+        self.log_likelihood_ = total
+        self._resp = R
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """(n, k) float32 posterior probabilities of the components."""
+        from scipy.special import logsumexp
+
+        N, codes = self._split(check_array(X))
+        log_p = self._log_resp(N, codes)
+        return np.exp(log_p - logsumexp(log_p, axis=1, keepdims=True)).astype(np.float32)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.predict_proba(X).argmax(axis=1).astype(np.int64)
+
+    def n_parameters(self) -> int:
+        k, p = self.n_components, self.means_.shape[1]
+        cov = p * (p + 1) // 2 if self.covariances_.ndim == 3 else p
+        return int(k - 1 + k * (p + cov) + sum(k * (probs.shape[1] - 1) for probs in self.level_probs_))
+
+    def bic(self, X: np.ndarray) -> float:
+        """Bayesian information criterion of the fitted model on X (lower is better)."""
+        from scipy.special import logsumexp
+
+        N, codes = self._split(check_array(X))
+        ll = float(logsumexp(self._log_resp(N, codes), axis=1).sum())
+        return -2 * ll + self.n_parameters() * np.log(len(X))

@@ -1,0 +1,200 @@
+"""Would the clusters come back? Stability of a clustering across halves of the data, and the k it picks.
+
+For each k: the rows are drawn at random (at most ``sample_size``), split into two disjoint halves,
+each half clustered on its own (k-means), and both clusterings applied to all drawn rows; the
+adjusted Rand index between the two labelings is the stability of k (1: the same partition from
+either half). Structure that is really there comes back from any half; a k that splits a group in two
+(or merges two) does so differently each time. Repeated ``repeats`` times and averaged (Ben-Hur,
+Elisseeff & Guyon 2002; Lange, Roth, Braun & Buhmann 2004, "Stability-based validation of clustering
+solutions").
+
+The pick: the largest k whose stability is at least ``STABLE`` (0.95) and whose clusters are each
+separated from their nearest neighbour by a valley in density: the finest partition that still comes
+back and cuts only where the data thins out. The second condition is needed because k-means splits a
+large group along its longest axis the same way on every half, so stability alone also rewards cutting
+a flat, gapless spread (a segment's uniform "lucky number" column) in two. Along the line between the
+two centres, the rows near the middle are counted against the rows near each centre
+(:func:`valley_ratio`); a real boundary has far fewer in the middle (ratios up to 0.4 measured on the
+planted tables), a cut through a flat spread about as many (0.9 and over). The check is the idea of
+dip-means (Kalogeratos & Likas 2012: split only where the data is not unimodal), made cheap.
+Measured on tables with planted segments (docs/BENCHMARKS.md), where the silhouette merges segments
+(it favours few, far-apart groups) and BIC splits skewed ones.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from explorer.errors import InputError
+from explorer.events import StepCallback, StopCheck
+from explorer.validation import MIN_ROWS, RANDOM_STATE, check_array, check_value
+
+STABLE = 0.95  # a k whose halves agree this well (adjusted Rand index) comes back
+STABILITY_SAMPLE = 8000  # rows drawn per repeat, split into two halves
+STABILITY_REPEATS = 4
+SILHOUETTE_SAMPLE = 4000
+VALLEY = 0.8  # a pair of clusters with this many rows (relative) in the middle as near a centre: no valley
+VALLEY_WINDOW = 0.2  # half-width of the windows at each centre and at the midpoint, as a share of their distance
+VALLEY_MIN_ROWS = 50  # fewer rows near a centre than this: too few to tell, the pair is not judged
+
+
+def half_stability(Z: np.ndarray, k: int, rng: np.random.Generator, *, sample_size: int = STABILITY_SAMPLE,
+                   n_init: int = 8, with_silhouette: bool = True) -> tuple[float, float]:
+    """One repeat for one k: (adjusted Rand index between the two halves' k-means, applied to the
+    drawn rows; the silhouette of the first half's labels on the drawn rows, NaN when undefined or
+    not asked for: on 4,000 rows it costs as much as the two k-means fits)."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, silhouette_score
+
+    n = len(Z)
+    drawn = rng.choice(n, min(n, sample_size), replace=False)
+    a, b = drawn[: len(drawn) // 2], drawn[len(drawn) // 2:]
+    seed = int(rng.integers(2**31 - 1))
+    ka = KMeans(k, n_init=n_init, random_state=seed).fit(Z[a])
+    kb = KMeans(k, n_init=n_init, random_state=seed + 1).fit(Z[b])
+    la, lb = ka.predict(Z[drawn]), kb.predict(Z[drawn])
+    score = float(adjusted_rand_score(la, lb))
+    s = drawn[:SILHOUETTE_SAMPLE]
+    scorable = with_silhouette and 2 <= len(np.unique(la[: len(s)])) < len(s)
+    return score, float(silhouette_score(Z[s], la[: len(s)])) if scorable else math.nan
+
+
+def stability_sweep(
+    Z: np.ndarray,
+    k_range: tuple[int, int] = (2, 15),
+    *,
+    random_state: int | None = 0,
+    repeats: int = STABILITY_REPEATS,
+    sample_size: int = STABILITY_SAMPLE,
+    should_stop: StopCheck | None = None,
+    on_progress: StepCallback | None = None,
+):
+    """Stability (and, for the chart, the first repeat's silhouette) of k-means for each k in ``k_range``; suggests the
+    largest stable k. Returns a :class:`~explorer.cluster.methods.KSweep` with ``stability`` filled and
+    ``bic`` NaN. ``should_stop`` ends the sweep early (between ks), as :func:`explorer.cluster.methods.sweep_k`."""
+    from explorer.cluster.types import KSweep, check_k_range
+
+    Z = check_array(Z, min_rows=MIN_ROWS)
+    n = len(Z)
+    lo, hi = check_k_range(k_range)
+    check_value("random_state", random_state, RANDOM_STATE)
+    top = min(hi, min(n, sample_size) // 2 - 1)  # each half must hold more rows than k
+    if lo > top:
+        raise InputError(f"k_range starts at {lo}, but {n} rows allow a stability sweep up to k = {max(top, 1)}; "
+                         "give k, or use more rows.")
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(random_state)
+    ks, stability, silhouette = [], [], []
+    stopped = False
+    planned = list(range(lo, top + 1))
+    for i, k in enumerate(planned):
+        if ks and should_stop is not None and should_stop():
+            stopped = True
+            break
+        # many small fits: one thread each is as fast, and never spin-waits when other work holds the cores
+        with threadpool_limits(limits=1):
+            scores = [half_stability(Z, k, rng, sample_size=sample_size, with_silhouette=r == 0) for r in range(repeats)]
+        ks.append(k)
+        stability.append(float(np.mean([s for s, _ in scores])))
+        silhouette.append(scores[0][1])  # for the chart: the first repeat's
+        if on_progress is not None:
+            on_progress((i + 1) / len(planned), f"k = {k}: stability {stability[-1]:.2f}")
+    with threadpool_limits(limits=1):
+        flat = _flat_splits(Z, ks, stability, rng, sample_size)
+    suggested, criterion, runner_up, reason = suggest_stable_k(ks, stability, flat)
+    return KSweep(ks, silhouette, [math.nan] * len(ks), suggested, criterion, stopped,
+                  stability=stability, runner_up=runner_up, reason=reason)
+
+
+def valley_ratio(Z: np.ndarray, labels: np.ndarray, centers: np.ndarray, i: int, j: int) -> tuple[float, int]:
+    """How flat the data is between clusters ``i`` and ``j``: the rows of both projected on the line
+    through their centres (``i`` at 0, ``j`` at 1), the count within ``VALLEY_WINDOW`` of the midpoint
+    over the smaller count within it of a centre; and that smaller count (how much the ratio rests on).
+    Near 1 or above: no gap between them; well below 1: a valley."""
+    rows = Z[(labels == i) | (labels == j)]
+    u = centers[j] - centers[i]
+    t = (rows - centers[i]) @ u / max(float(u @ u), 1e-12)
+    near = min(int(np.sum(np.abs(t) < VALLEY_WINDOW)), int(np.sum(np.abs(t - 1) < VALLEY_WINDOW)))
+    mid = int(np.sum(np.abs(t - 0.5) < VALLEY_WINDOW))
+    return (mid / near if near else math.inf), near
+
+
+def flat_pair(Z: np.ndarray, labels: np.ndarray, centers: np.ndarray) -> tuple[int, int, float] | None:
+    """The first cluster and its nearest neighbour (by centre) with no valley between them, judged on
+    enough rows, as (i, j, ratio); None when every cluster is set apart from its nearest neighbour."""
+    d = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    for i in range(len(centers)):
+        j = int(np.argmin(d[i]))
+        ratio, near = valley_ratio(Z, labels, centers, i, j)
+        if near >= VALLEY_MIN_ROWS and ratio >= VALLEY:
+            return i, j, ratio
+    return None
+
+
+def _flat_splits(Z: np.ndarray, ks: list[int], stability: list[float], rng: np.random.Generator,
+                 sample_size: int) -> dict[int, float]:
+    """For the stable ks, finest first, until one passes: k -> the valley ratio of a pair of its
+    clusters with no valley between them (k-means on a drawn sample). The ks not in the result passed
+    or were not needed."""
+    from sklearn.cluster import KMeans
+
+    out: dict[int, float] = {}
+    drawn = rng.choice(len(Z), min(len(Z), sample_size), replace=False)
+    for k, s in sorted(zip(ks, stability), reverse=True):
+        if s < STABLE or k < 2:
+            continue
+        km = KMeans(k, n_init=8, random_state=int(rng.integers(2**31 - 1))).fit(Z[drawn])
+        found = flat_pair(Z[drawn], km.labels_, km.cluster_centers_)
+        if found is None:
+            break
+        out[k] = found[2]
+    return out
+
+
+def suggest_stable_k(ks: list[int], stability: list[float], flat: dict[int, float] | None = None
+                     ) -> tuple[int, str, int | None, str]:
+    """(k, criterion, runner-up k, the sentence why) from the stability of each k; ``flat``: the stable
+    ks passed over because two of their clusters have no valley between them (k -> valley ratio)."""
+    flat = flat or {}
+    st = np.asarray(stability, dtype=float)
+    stable = [i for i in range(len(ks)) if st[i] >= STABLE]
+    if stable:
+        kept = [i for i in stable if ks[i] not in flat]
+        if kept:
+            pick = max(kept, key=lambda i: ks[i])
+            why = (f"k = {ks[pick]}: the most clusters that still come back on disjoint halves of the data "
+                   f"(stability {st[pick]:.2f} >= {STABLE})")
+        else:  # every stable k cuts a flat spread: the coarsest cuts least
+            pick = min(stable, key=lambda i: ks[i])
+            why = (f"k = {ks[pick]}: the fewest clusters that come back on disjoint halves of the data "
+                   f"(stability {st[pick]:.2f} >= {STABLE}); every stable k cuts some group where the data does "
+                   "not thin out, so the groups may be parts of a continuum")
+        if flat and kept:
+            passed = sorted(flat)
+            one = len(passed) == 1
+            why += (f", each set apart from its nearest neighbour by a thinning of the data; "
+                    f"{' and '.join(f'k = {k}' for k in passed)} also come{'s' if one else ''} back but "
+                    f"cut{'s' if one else ''} a group where it does not thin out (as many rows between the two "
+                    f"parts as near their centres: {', '.join(f'{flat[k]:.2f}' for k in passed)})")
+        below = [i for i in kept if i != pick]  # the next-finest kept k, else the most stable other
+        others = below or [i for i in range(len(ks)) if i != pick]
+        ru = max(others, key=lambda i: ks[i] if below else st[i]) if others else None
+        if ru is None:
+            return ks[pick], "stability", None, why + "."
+        why += f"; runner-up k = {ks[ru]} (stability {st[ru]:.2f})"
+        beyond = [i for i in range(len(ks)) if ks[i] > ks[pick] and ks[i] not in flat]
+        nxt = min(beyond, key=lambda i: ks[i]) if beyond else None
+        if nxt is not None:
+            why += f"; k = {ks[nxt]} falls to {st[nxt]:.2f}"
+        clear = bool(kept) and (nxt is None or st[pick] - st[nxt] > 0.1) and st[pick] - st[ru] > -0.05
+        return ks[pick], "stability", ks[ru], why + (" — a clear choice." if clear else " — a close call.")
+    best = int(np.argmax(st))
+    others = [i for i in range(len(ks)) if i != best]
+    ru = max(others, key=lambda i: st[i]) if others else None
+    reason = (f"k = {ks[best]}: no k comes back reliably (the best stability is {st[best]:.2f} < {STABLE}), "
+              "so the structure is weak; this is the most stable k"
+              + (f", runner-up k = {ks[ru]} ({st[ru]:.2f})." if ru is not None else "."))
+    return ks[best], "stability (none stable)", (ks[ru] if ru is not None else None), reason

@@ -1,0 +1,192 @@
+"""What clustering takes and gives: the methods' names, :class:`ClusterConfig`, :class:`KSweep`, :class:`ClusterResult`."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from explorer.errors import InputError, LimitError
+from explorer.project import UMAP_MIN_DIST, UMAP_NEIGHBORS
+from explorer.validation import (
+    RANDOM_STATE, Flag, OneOf, Optional, Real, Whole, check_params, is_whole,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+METHODS = ("kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec")
+DEEP_METHODS = ("dec", "idec")  # refine an autoencoder: implemented by explorer.cluster.deep.refine
+MAX_DEC_BATCHES = 100_000  # the most DEC / IDEC / refinement batches a run may ask for (a job of hours on a CPU)
+METHOD_LABELS = {
+    "kmeans": "k-means", "gmm": "Gaussian mixture (GMM)",
+    "mixture": "mixture for numbers and categories (k-means, refined)",
+    "hdbscan": "HDBSCAN (finds k itself, marks noise)",
+    "agglomerative": "agglomerative", "n2d": "N2D: UMAP then GMM",
+    "dec": "DEC (refines the autoencoder)", "idec": "IDEC (DEC that keeps reconstructing)",
+}
+LINKAGES = ("ward", "average", "complete", "single")
+COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
+AGGLOMERATIVE_MAX_ROWS = 20_000  # it needs all n^2 / 2 pairwise distances: 20k rows is ~1.6 GB already
+N2D_SWEEP_DIM = 10  # UMAP dimension for n2d when k is unknown (N2D uses k; 10 covers the sweep's usual range)
+GMM_N_INIT = 10  # GMM restarts (each from its own k-means): on UMAP embeddings a single start merges two digits in ~1 of 3 seeds
+SILHOUETTE_TIE = 0.01  # sweep: silhouettes this close to the best count as a tie, broken by BIC
+MIXTURE_COLLAPSED = 2.0  # a component whose covariance has an eigenvalue under this x reg_covar has collapsed
+K_CRITERIA = ("silhouette", "stability")
+
+
+
+@dataclass
+class ClusterConfig:
+    """How to cluster. Every field is recorded in a run's config."""
+
+    method: Literal["kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec"] = "n2d"
+    k: int | None = None  # None -> suggested by a sweep (every method but hdbscan, which ignores k)
+    k_criterion: Literal["silhouette", "stability"] | None = None  # the sweep's rule; None: stability for mixture
+    k_range: tuple[int, int] = (2, 15)  # inclusive range for the sweep; the top is capped at n - 1
+    min_cluster_size: int | None = None  # HDBSCAN; None -> max(5, n // 200)
+    min_samples: int | None = None  # HDBSCAN; None -> min_cluster_size
+    linkage: Literal["ward", "average", "complete", "single"] = "ward"  # agglomerative
+    covariance_type: Literal["full", "diag", "tied", "spherical"] = "full"  # GMM (n2d always uses full)
+    n_init: int = 10  # k-means restarts (GMM uses GMM_N_INIT)
+    umap_dim: int | None = None  # n2d: UMAP target dims; None -> k
+    umap_neighbors: int = 20  # n2d
+    umap_min_dist: float = 0.0  # n2d
+    dec_max_iter: int = 2000  # DEC/IDEC batches
+    dec_tol: float = 0.001  # stop when fewer than this fraction of labels change
+    dec_update_interval: int = 140
+    idec_gamma: float = 0.1
+    selftrain: bool = False  # images: self-labelling on augmented copies after the clustering (explorer.cluster.selftrain)
+    refine: bool = False  # images + autoencoder: IDEC on shifted / rotated copies from these clusters, then this method
+    # again on the refined code (DEC-DA; explorer.cluster.deep.refine); its batches: dec_max_iter, dec_update_interval
+    refine_seconds: float | None = None  # the refinement's batches planned to fit in this on a slow machine; None: all
+    random_state: int = 0
+
+    def validate(self, n_rows: int | None = None) -> None:
+        """Raise :class:`InputError` naming the first bad field and its allowed values.
+
+        With ``n_rows`` the checks that depend on the data size run too (k < n, and so on).
+        """
+        check_params(self, CLUSTER_CONSTRAINTS)
+        check_k_range(self.k_range)
+        if n_rows is None:
+            return
+        if self.k is not None and self.k >= n_rows:
+            raise InputError(f"k (number of clusters) must be less than the number of rows ({n_rows}); got {self.k}.")
+        if self.min_cluster_size is not None and self.min_cluster_size > n_rows:
+            raise InputError(f"min_cluster_size must be at most the number of rows ({n_rows}); got {self.min_cluster_size}.")
+        if self.method == "agglomerative" and n_rows > AGGLOMERATIVE_MAX_ROWS:
+            raise LimitError(
+                f"agglomerative clustering needs all pairwise distances and is limited to {AGGLOMERATIVE_MAX_ROWS:,} "
+                f"rows; the data have {n_rows:,}. Use kmeans, gmm, hdbscan or n2d, or cluster a sample."
+            )
+        if self.method == "n2d" and self.umap_dim is not None and self.umap_dim > n_rows - 2:
+            raise InputError(f"umap_dim must be at most n - 2 = {n_rows - 2} for {n_rows} rows; got {self.umap_dim}.")
+
+
+CLUSTER_CONSTRAINTS = {
+    "method": OneOf(METHODS),
+    "k": Optional(Whole(2, hint="number of clusters"), "choosing it by a sweep"),
+    "k_criterion": Optional(OneOf(K_CRITERIA), "the method's own rule"),
+    "min_cluster_size": Optional(Whole(2)),
+    "min_samples": Optional(Whole(1)),
+    "linkage": OneOf(LINKAGES),
+    "covariance_type": OneOf(COVARIANCE_TYPES),
+    "n_init": Whole(1),
+    "umap_dim": Optional(Whole(1), "using k"),
+    "umap_neighbors": UMAP_NEIGHBORS,
+    "umap_min_dist": UMAP_MIN_DIST,
+    "dec_max_iter": Whole(1, MAX_DEC_BATCHES),
+    "dec_tol": Real(0, 1, open_high=True),
+    "dec_update_interval": Whole(1),
+    "idec_gamma": Real(0),
+    "selftrain": Flag(),
+    "refine": Flag(),
+    "refine_seconds": Optional(Real(0, open_low=True), "no time budget"),
+    "random_state": RANDOM_STATE,
+}
+
+
+@dataclass
+class KSweep:
+    """Scores of k-means (silhouette) and a diagonal GMM (BIC) for each k tried; ``suggested`` is the pick.
+
+    ``silhouette`` and ``bic`` hold NaN where a score could not be computed. ``criterion`` says how
+    ``suggested`` was chosen: "silhouette", "silhouette+bic" (a near-tie broken by BIC), "bic" (no
+    silhouette could be computed), "stability" / "stability (none stable)"
+    (:func:`explorer.cluster.stability.stability_sweep`) or "default" (nothing could; the smallest k).
+    ``stability`` holds, for a stability sweep, how alike two clusterings of disjoint halves of the
+    data are for each k (adjusted Rand index, 1 = the same). ``runner_up`` is the next-best k and
+    ``reason`` says in a sentence why ``suggested`` won and how clearly.
+    """
+
+    ks: list[int]
+    silhouette: list[float]
+    bic: list[float]
+    suggested: int
+    criterion: str
+    stopped_early: bool = False  # should_stop() cut the sweep short; the scores cover only ks
+    stability: list[float] | None = None
+    runner_up: int | None = None
+    reason: str = ""
+
+    @property
+    def bic_best(self) -> int | None:
+        """The k with the lowest BIC, or None when no BIC was computed."""
+        bic = np.asarray(self.bic, dtype=float)
+        return None if np.isnan(bic).all() else self.ks[int(np.nanargmin(bic))]
+
+    def to_dict(self) -> dict:
+        """JSON-ready: NaN becomes None."""
+        from explorer.metrics import json_float
+
+        out = asdict(self)
+        out["silhouette"] = [json_float(v) for v in self.silhouette]
+        out["bic"] = [json_float(v) for v in self.bic]
+        if self.stability is not None:
+            out["stability"] = [json_float(v) for v in self.stability]
+        return out
+
+
+@dataclass
+class ClusterResult:
+    """What :func:`cluster` found.
+
+    labels: (n,) int64 in ``range(k)``; HDBSCAN's noise is -1 (kept as its own label, not counted in k).
+    k: number of clusters (for HDBSCAN the number found; for the others the k asked for, even if a GMM
+       leaves a component empty -- ``info["n_empty_clusters"]`` says so).
+    centers: (k, d) float32 in the space of ``Z`` (k-means centres, GMM means, else the mean of the
+       members; NaN rows for empty clusters).
+    proba: (n, k) float32 soft assignments for GMM and n2d, else None.
+    embedding: n2d's UMAP embedding (n, umap_dim) float32, else None.
+    sweep: the :class:`KSweep` when k was chosen by it.
+    info: JSON-ready extras (bic, n_noise, n_iter, effective parameters, ...).
+    """
+
+    labels: np.ndarray
+    k: int
+    method: str
+    centers: np.ndarray | None = None
+    proba: np.ndarray | None = None
+    embedding: np.ndarray | None = None
+    sweep: KSweep | None = None
+    info: dict = field(default_factory=dict)
+
+
+def check_k_range(k_range: object) -> tuple[int, int]:
+    ok = isinstance(k_range, (tuple, list)) and len(k_range) == 2 and all(is_whole(v) for v in k_range)
+    if not (ok and 2 <= k_range[0] <= k_range[1]):
+        raise InputError(f"k_range must be two whole numbers (low, high) with 2 <= low <= high; got {k_range!r}.")
+    return int(k_range[0]), int(k_range[1])
+
+
+def cluster_sizes(labels: np.ndarray) -> "pandas.DataFrame":
+    """One row per label, sorted by label (noise -1 first): columns ``cluster``, ``size``, ``fraction``."""
+    import pandas as pd
+
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise InputError(f"labels must be a 1-D array, got shape {labels.shape}.")
+    values, counts = np.unique(labels, return_counts=True)
+    total = max(int(counts.sum()), 1)
+    return pd.DataFrame({"cluster": values, "size": counts.astype(np.int64), "fraction": counts / total})

@@ -1,0 +1,405 @@
+"""Plotly figure builders: arrays in, ``go.Figure`` out. No Streamlit here; the pages only place them.
+
+The scatter keeps each point's row number in ``customdata`` so a click selection maps back to rows
+(:func:`rows_from_selection`; a box or lasso selects every point inside it, drawn or not:
+:func:`explorer.dashboard.views.rows_in_selection`). Above ``max_points`` (the interactive cap,
+``DISPLAY_CAP`` by default, chosen by measurement in docs/MAP.md) it draws every point as a density
+image (:mod:`explorer.display.density`) beneath a uniform seeded sample of markers, and says so in its title.
+
+Every string a builder is given (titles, category and class names, column and feature names) is plain
+text: the builder escapes it (:func:`explorer.display.usertext.plotly_text`), because Plotly reads its text as
+HTML (``<br>``, ``<b>``, ``<a href>``) and entities. Only hover text is passed as Plotly's HTML, built
+with the same escaping (:func:`explorer.dashboard.views.hover_texts`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explorer.display.density import Bounds, DensityImage, category_image, hex_to_rgb, value_image
+from explorer.display.usertext import plotly_text
+
+DISPLAY_CAP = 5_000  # markers drawn in the scatter; above it a density image of every point under a sample (docs/MAP.md)
+MAX_CATEGORIES = 40  # categories drawn as their own trace; the rest fold into "other"
+UNSELECTED = dict(marker=dict(color="#c8c8c8", opacity=0.25))  # how points outside a selection look
+NOISE_COLOR = "#9a9a9a"
+OTHER_COLOR = "#bbbbbb"
+SCALE = "Viridis"
+
+
+def palette() -> list[str]:
+    import plotly.colors as pc
+
+    return list(pc.qualitative.Plotly) + list(pc.qualitative.D3) + list(pc.qualitative.Dark24) + list(pc.qualitative.Light24)
+
+
+def sample_indices(n: int, max_points: int = DISPLAY_CAP, seed: int = 0) -> np.ndarray:
+    """Rows to draw: all ``n`` when ``n <= max_points``, else a uniform seeded sample, sorted."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, int(max_points), replace=False))
+
+
+def showing_text(shown: int, total: int, density: bool = False) -> str:
+    if shown >= total:
+        return f"{total:,} points"
+    if density:
+        return f"all {total:,} points as a density image · {shown:,} as markers (a uniform sample)"
+    return f"showing {shown:,} of {total:,} points (a uniform sample)"
+
+
+def _order(names: list[str], counts: np.ndarray) -> list[str]:
+    def key(item):
+        name, count = item
+        special = name in ("noise", "other", "(missing)")
+        numeric = name.lstrip("-").isdigit()
+        return (special, not numeric, int(name) if numeric else 0, -count, name)
+
+    return [name for name, _ in sorted(zip(names, counts), key=key)]
+
+
+def categories(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Category values (n,) -> (codes (n,) int64 into names, names in legend order): numbers first in
+    numeric order, then by size; "noise", "other" and "(missing)" last. Past ``MAX_CATEGORIES`` the
+    smallest fold into "other". Hash-based (pandas.factorize): fast for a million rows."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    names = [str(u) for u in uniques]
+    counts = np.bincount(codes, minlength=len(names))
+    order = _order(names, counts)
+    if len(order) > MAX_CATEGORIES:
+        kept = [name for name in order if name != "other"][: MAX_CATEGORIES - 1]
+        order = _order(kept + ["other"], np.array([counts[names.index(n)] for n in kept] + [0]))
+    position = {name: i for i, name in enumerate(order)}
+    other = position.get("other", -1)
+    remap = np.array([position.get(name, other) for name in names], dtype=np.int64)
+    return remap[codes], order
+
+
+def category_colors(names: Sequence[str]) -> list[str]:
+    """One colour per category name, in order: the palette, "noise" and "other" / "(missing)" grey."""
+    colors, out, i = palette(), [], 0
+    for name in names:
+        if name in ("noise", "other", "(missing)"):
+            out.append(NOISE_COLOR if name == "noise" else OTHER_COLOR)
+        else:
+            out.append(colors[i % len(colors)])
+            i += 1
+    return out
+
+
+def scale_lut(scale: str = SCALE, steps: int = 256) -> np.ndarray:
+    """The colour scale as (steps, 3) uint8 RGB, first row at its low end."""
+    import plotly.colors as pc
+
+    return hex_to_rgb(pc.sample_colorscale(scale, list(np.linspace(0, 1, steps))))
+
+
+@dataclass(frozen=True)
+class HoverTable:
+    """Hover labels as fields: ``template`` (Plotly's ``hovertemplate``, the names escaped, one
+    ``name: %{customdata[j]}`` line each) and ``values`` (m, fields) str, escaped, one row per point."""
+
+    template: str
+    values: np.ndarray
+
+
+def hover_table(fields: Sequence[tuple[str, Sequence[str]]]) -> HoverTable:
+    """[(name, values)] in plain text (:func:`explorer.dashboard.views.point_fields`) -> a
+    :class:`HoverTable`, every name and value escaped (:func:`explorer.display.usertext.plotly_text`). Values
+    are a str array (not objects): Plotly copies and writes it many times faster."""
+    fields = list(fields)
+    m = len(fields[0][1]) if fields else 0
+    values = np.array([[plotly_text(v) for v in column] for _, column in fields], dtype=str).T.reshape(m, len(fields))
+    template = "<br>".join(f"<b>{_template_text(name)}</b>: %{{customdata[{j + 1}]}}"
+                           for j, (name, _) in enumerate(fields)) + "<extra></extra>"
+    return HoverTable(template, values)
+
+
+def _template_text(text: object) -> str:
+    """A name for a hover template: :func:`plotly_text`, and ``%`` as an entity (``%{...}`` would be
+    read as a field of the point)."""
+    return plotly_text(text).replace("%", "&#37;")
+
+
+def scatter(
+    embedding: np.ndarray,
+    *,
+    color: np.ndarray | None = None,
+    color_kind: str = "category",
+    color_name: str = "cluster",
+    hovertext: Sequence[str] | Callable[[np.ndarray], Sequence[str]] | None = None,
+    selected: Iterable[int] | None = None,
+    max_points: int = DISPLAY_CAP,
+    seed: int = 0,
+    title: str | None = None,
+    point_size: float | None = None,
+    density: bool = True,
+    hover_fields: "Callable[[np.ndarray], Sequence[tuple[str, Sequence[str]]] | HoverTable] | None" = None,
+) -> go.Figure:
+    """The 2-D projection as a WebGL scatter (``go.Scattergl``), over a density image of every point
+    when there are more than ``max_points``.
+
+    Args:
+        embedding: (n, 2) or (n, 3) array; the first two columns are drawn.
+        color: (n,) values; categories get one trace each (a legend entry; "noise" is grey), numbers
+            one trace with a continuous colour scale and a colour bar. None: one colour.
+        hovertext: (n,) hover labels as Plotly HTML whose user text is escaped with
+            :func:`explorer.display.usertext.plotly_text`, or a function rows -> their labels (e.g.
+            ``lambda rows: explorer.dashboard.views.hover_texts(result, rows)``), called for the drawn rows only.
+        selected: row numbers to highlight; every other point is greyed (the same look Plotly gives a
+            box or lasso selection made in the browser).
+        max_points: the interactive cap: above it a uniform seeded sample of this many rows is drawn
+            as markers (hover, click, Plotly's selection look) and the title says how many.
+        density: above ``max_points``, draw all n points beneath the markers as one image
+            (:mod:`explorer.display.density`, a layout image in data coordinates, coloured as the markers);
+            False: the sample alone.
+        hover_fields: instead of ``hovertext``, a function rows -> [(name, values of those rows)]
+            in plain text (e.g. :func:`explorer.dashboard.views.point_fields`) or their
+            :func:`hover_table` (escaped once, to reuse for another colouring): the hover label is one
+            ``name: value`` line each, the names written once in the trace's ``hovertemplate`` and the
+            values (escaped here) in ``customdata`` -- a fifth of the bytes of a label per point.
+
+    Each trace's ``customdata`` holds the row numbers of its points (with ``hover_fields``: each
+    point's ``[row, value, value, ...]`` as text); ``layout.meta`` holds ``shown`` (markers), ``total`` (n)
+    and ``density`` (whether the image is there).
+    """
+    embedding = np.asarray(embedding)
+    n = len(embedding)
+    rows = sample_indices(n, max_points, seed)
+    with_image = bool(density) and len(rows) < n
+    xy = embedding[rows, :2].astype(np.float64)
+    size = point_size or (7 if len(rows) <= 2_000 else 4 if len(rows) <= 30_000 else 2.5)
+    chosen = None if selected is None else np.asarray(sorted(set(int(i) for i in selected)), dtype=np.int64)
+    hover = template = None
+    custom: np.ndarray = rows
+    if hover_fields is not None:
+        table = hover_fields(rows)
+        table = table if isinstance(table, HoverTable) else hover_table(table)
+        if len(table.values) != len(rows):
+            raise ValueError(f"hover fields for {len(table.values)} rows, but {len(rows)} are drawn")
+        custom, template = np.column_stack([rows.astype(str), table.values]), table.template
+    elif callable(hovertext):
+        hover = np.asarray(list(hovertext(rows)), dtype=object)
+    elif hovertext is not None:
+        hover = np.asarray(hovertext, dtype=object)[rows]
+
+    def trace(mask: np.ndarray, name: str, marker: dict, showlegend: bool) -> go.Scattergl:
+        r = rows[mask]
+        t = go.Scattergl(
+            x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=plotly_text(name), showlegend=showlegend,
+            customdata=custom[mask], marker={"size": size, **marker},
+            hovertext=None if hover is None else hover[mask].tolist(), hovertemplate=template,
+            hoverinfo="text" if hover is not None else None if template is not None else "x+y+name",
+            unselected=UNSELECTED, selected=dict(marker=dict(opacity=1.0)),
+        )
+        if chosen is not None:
+            t.selectedpoints = np.flatnonzero(np.isin(r, chosen)).tolist()
+        return t
+
+    traces: list[go.Scattergl] = []
+    image: DensityImage | None = None
+    bounds = Bounds.of(embedding[:, :2]) if with_image else None
+    if color is None:
+        traces.append(trace(np.ones(len(rows), bool), "points", {"color": palette()[0], "opacity": 0.8}, False))
+        if with_image:
+            image = category_image(embedding[:, :2], np.zeros(n, np.int64), hex_to_rgb([palette()[0]]), bounds=bounds)
+    elif color_kind == "number":
+        every = np.asarray(color, dtype=np.float64)
+        values = every[rows]
+        finite = np.isfinite(values)
+        known = every[np.isfinite(every)]
+        lo, hi = (float(known.min()), float(known.max())) if len(known) else (0.0, 1.0)
+        if (~finite).any():
+            traces.append(trace(~finite, "missing", {"color": OTHER_COLOR, "opacity": 0.6}, True))
+        traces.append(trace(finite, color_name, {
+            "color": values[finite], "colorscale": SCALE, "cmin": lo, "cmax": hi, "opacity": 0.85, "showscale": True,
+            "colorbar": {"title": {"text": plotly_text(color_name)}, "thickness": 14},
+        }, False))
+        if with_image:
+            image = value_image(embedding[:, :2], every, scale_lut(), vmin=lo, vmax=hi, bounds=bounds,
+                                missing_color=tuple(hex_to_rgb([OTHER_COLOR])[0]))
+    else:
+        codes, order = categories(np.asarray(color, dtype=object))
+        colors = category_colors(order)
+        drawn = codes[rows]
+        for j, name in enumerate(order):
+            traces.append(trace(drawn == j, name, {"color": colors[j], "opacity": 0.85}, True))
+        if with_image:
+            image = category_image(embedding[:, :2], codes, hex_to_rgb(colors), bounds=bounds)
+
+    fig = go.Figure(traces)
+    fig.update_layout(
+        title={"text": (plotly_text(title) + " · " if title else "") + showing_text(len(rows), n, with_image),
+               "font": {"size": 13}},
+        legend={"title": {"text": plotly_text(color_name)}, "itemsizing": "constant"},
+        dragmode="lasso", hovermode="closest", clickmode="event+select",
+        margin=dict(l=10, r=10, t=40, b=10), height=620, uirevision="scatter",
+        xaxis=dict(showticklabels=False, zeroline=False, title=None),
+        yaxis=dict(showticklabels=False, zeroline=False, title=None, scaleanchor="x", scaleratio=1),
+    )
+    if image is not None:
+        b = image.bounds
+        fig.add_layout_image(source=image.data_uri(), xref="x", yref="y", x=b.xmin, y=b.ymax, sizex=b.width,
+                             sizey=b.height, sizing="stretch", layer="below", xanchor="left", yanchor="top")
+        fig.update_layout(xaxis_range=[b.xmin, b.xmax], yaxis_range=[b.ymin, b.ymax])
+    fig.layout.meta = {"shown": int(len(rows)), "total": int(n), "density": with_image}
+    return fig
+
+
+def rows_from_selection(points: Iterable[dict]) -> np.ndarray:
+    """The row numbers of the points in a Plotly selection event (``event.selection.points``), from each
+    point's ``customdata`` as :func:`scatter` set it; sorted, unique."""
+    rows = []
+    for p in points or []:
+        cd = p.get("customdata") if isinstance(p, dict) else getattr(p, "customdata", None)
+        if isinstance(cd, (list, tuple)):
+            cd = cd[0] if cd else None
+        if cd is not None:
+            rows.append(int(cd))
+    return np.unique(np.asarray(rows, dtype=np.int64))
+
+
+def loss_curve(history: Sequence[dict], *, epochs: int | None = None) -> go.Figure:
+    """Training and validation loss per epoch (log scale); ``epochs`` fixes the x range while training."""
+    ep = [h.get("epoch", i + 1) for i, h in enumerate(history)]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ep, y=[h.get("loss") for h in history], mode="lines+markers", name="training loss"))
+    if any(h.get("val_loss") is not None for h in history):
+        fig.add_trace(go.Scatter(x=ep, y=[h.get("val_loss") for h in history], mode="lines+markers", name="validation loss"))
+    fig.update_layout(
+        xaxis=dict(title="epoch", range=[0.5, epochs + 0.5] if epochs else None),
+        yaxis=dict(title="loss", type="log"), height=300, margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(orientation="h", y=1.12), title={"text": "Loss", "font": {"size": 13}},
+    )
+    return fig
+
+
+def k_sweep(ks: Sequence[int], silhouette: Sequence[float | None], bic: Sequence[float | None],
+            suggested: int | None = None, stability: Sequence[float | None] | None = None) -> go.Figure:
+    """Silhouette (left axis, higher is better) and, on the right axis, BIC (lower is better) or, for a
+    stability sweep, the stability of each k (higher is better; 1 = the same clusters from either half
+    of the data), with the suggested k marked."""
+    def clean(v):
+        return [None if x is None or not np.isfinite(x) else float(x) for x in v]
+
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=list(ks), y=clean(silhouette), name="silhouette (higher is better)", mode="lines+markers"))
+    if stability is not None:
+        fig.add_trace(go.Scatter(x=list(ks), y=clean(stability), name="stability (higher is better)", mode="lines+markers",
+                                 yaxis="y2", line=dict(dash="dot")))
+    else:
+        fig.add_trace(go.Scatter(x=list(ks), y=clean(bic), name="BIC (lower is better)", mode="lines+markers", yaxis="y2",
+                                 line=dict(dash="dot")))
+    if suggested is not None:
+        fig.add_vline(x=suggested, line=dict(color="#d62728", width=2, dash="dash"),
+                      annotation_text=f"suggested k = {suggested}", annotation_position="top")
+    fig.update_layout(
+        xaxis=dict(title="k (clusters)", dtick=1), yaxis=dict(title="silhouette"),
+        yaxis2=dict(title="stability" if stability is not None else "BIC", overlaying="y", side="right", showgrid=False),
+        height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=1.18),
+    )
+    return fig
+
+
+def cluster_sizes(clusters: Sequence[Any], sizes: Sequence[int]) -> go.Figure:
+    """Rows per cluster as bars (noise grey)."""
+    names = [plotly_text(c) if str(c) != "-1" else "noise" for c in clusters]
+    colors = palette()
+    bar_colors, i = [], 0
+    for name in names:
+        if name == "noise":
+            bar_colors.append(NOISE_COLOR)
+        else:
+            bar_colors.append(colors[i % len(colors)])
+            i += 1
+    fig = go.Figure(go.Bar(x=names, y=list(sizes), marker_color=bar_colors, text=list(sizes), textposition="outside"))
+    fig.update_layout(xaxis=dict(title="cluster", type="category"), yaxis=dict(title="rows"), height=300,
+                      margin=dict(l=10, r=10, t=30, b=10), title={"text": "Cluster sizes", "font": {"size": 13}})
+    return fig
+
+
+def contingency_heatmap(counts: np.ndarray, classes: Sequence[Any], clusters: Sequence[Any]) -> go.Figure:
+    """Rows per (class, cluster) after the Hungarian matching (matched pairs on the diagonal)."""
+    counts = np.asarray(counts)
+    fig = go.Figure(go.Heatmap(
+        z=counts, x=[f"cluster {plotly_text(c)}" if str(c) != "-1" else "noise" for c in clusters],
+        y=[plotly_text(c) for c in classes],
+        colorscale="Blues", text=counts, texttemplate="%{text}", hovertemplate="class %{y}<br>%{x}<br>%{z} rows<extra></extra>",
+    ))
+    fig.update_layout(xaxis=dict(title="cluster", type="category"), yaxis=dict(title="class", type="category", autorange="reversed"),
+                      height=max(300, 28 * len(classes) + 120), margin=dict(l=10, r=10, t=30, b=10),
+                      title={"text": "Classes vs clusters (matched pairs on the diagonal)", "font": {"size": 13}})
+    return fig
+
+
+def comparison_heatmap(counts: np.ndarray, row_names: Sequence[str], column_names: Sequence[str], *,
+                       title: str = "Clusters of run A (rows) by clusters of run B (columns)") -> go.Figure:
+    """Two clusterings of the same rows: ``counts`` (k_a, k_b) rows in both (as
+    :class:`explorer.compare.RunComparison` holds it, matched pairs on the diagonal); each cell shows
+    its count, its colour is the share of A's row (0 to 1). Names are shown as text, never as markup."""
+    import html
+
+    counts = np.asarray(counts, dtype=np.int64)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    rows = [html.escape(str(n)) for n in row_names]
+    cols = [html.escape(str(n)) for n in column_names]
+    fig = go.Figure(go.Heatmap(
+        z=share, x=cols, y=rows, zmin=0.0, zmax=1.0, colorscale="Blues", text=counts, texttemplate="%{text}",
+        colorbar={"title": {"text": "share of A's row"}, "thickness": 14},
+        hovertemplate="A: %{y}<br>B: %{x}<br>%{text} rows (%{z:.0%} of A's row)<extra></extra>",
+    ))
+    fig.update_layout(xaxis=dict(title="run B", type="category", side="top"),
+                      yaxis=dict(title="run A", type="category", autorange="reversed"),
+                      height=max(300, 28 * len(rows) + 140), margin=dict(l=10, r=10, t=60, b=10),
+                      title={"text": title, "font": {"size": 13}})
+    return fig
+
+
+def feature_errors(features: Sequence[str], errors: Sequence[float], top: int = 30) -> go.Figure:
+    """Reconstruction error per feature as horizontal bars, the ``top`` largest."""
+    order = np.argsort(-np.asarray(errors, dtype=np.float64), kind="stable")[:top]
+    fig = go.Figure(go.Bar(x=[float(errors[i]) for i in order][::-1], y=[plotly_text(features[i]) for i in order][::-1],
+                           orientation="h"))
+    fig.update_layout(xaxis=dict(title="mean squared reconstruction error"), height=max(260, 22 * len(order) + 80),
+                      margin=dict(l=10, r=10, t=30, b=10), title={"text": "Reconstruction error per feature", "font": {"size": 13}})
+    return fig
+
+
+def histogram(values: np.ndarray, name: str, *, marker: float | None = None) -> go.Figure:
+    """A histogram of ``values``, with an optional vertical line (e.g. the anomaly cut-off)."""
+    name = plotly_text(name)
+    fig = go.Figure(go.Histogram(x=np.asarray(values, dtype=np.float64), nbinsx=60, name=name))
+    if marker is not None:
+        fig.add_vline(x=float(marker), line=dict(color="#d62728", dash="dash"))
+    fig.update_layout(xaxis=dict(title=name), yaxis=dict(title="rows"), height=260, margin=dict(l=10, r=10, t=30, b=10),
+                      title={"text": f"Distribution of {name}", "font": {"size": 13}}, showlegend=False)
+    return fig
+
+
+def standalone_html(fig: go.Figure, after: str = "") -> str:
+    """The figure as one HTML page with plotly.js inlined: opens offline, anywhere; ``after``: an HTML
+    section put below the figure (already escaped: e.g. :func:`explorer.explain.report.to_html`)."""
+    page = fig.to_html(include_plotlyjs=True, full_html=True)
+    return page.replace("</body>", after + "</body>", 1) if after else page
+
+
+def separations(columns: Sequence[str], signed: Sequence[float], sentences: Sequence[str], title: str) -> go.Figure:
+    """What sets a cluster apart: one horizontal bar per column, its separation in [0, 1] signed by
+    direction (numbers: right = higher in the cluster, left = lower; categories: right), most first
+    at the top; the hover says it in words. Column names and sentences are user text: escaped."""
+    from explorer.display.usertext import plotly_text
+
+    cols = [plotly_text(c) for c in columns][::-1]
+    vals = [float(v) for v in signed][::-1]
+    fig = go.Figure(go.Bar(x=vals, y=cols, orientation="h", hovertext=[plotly_text(s) for s in sentences][::-1],
+                           hoverinfo="text", marker_color=["#c0392b" if v >= 0 else "#2e86c1" for v in vals]))
+    fig.update_layout(xaxis=dict(title="separation (right: higher or over-represented in the cluster, left: lower)",
+                                 range=[-1.05, 1.05]),
+                      height=max(240, 24 * len(cols) + 90), margin=dict(l=10, r=10, t=34, b=10),
+                      title={"text": plotly_text(title), "font": {"size": 13}})
+    return fig
