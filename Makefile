@@ -13,7 +13,10 @@ HOST ?= $(or $(EXPLORER_HOST),127.0.0.1)
 LIST_RUNS ?= $(if $(filter 127.0.0.1 localhost ::1,$(HOST)),1,0)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev chromium test-fast bench clean
+# What `make lint` checks with ruff (lint and format); mypy's files are in pyproject.toml.
+LINT_PATHS ?= app.py explorer pages tests bench tools
+
+.PHONY: run test lint install install-dev chromium test-fast bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +41,12 @@ run: install
 test: install-dev chromium
 	$(PY) -m pytest -q
 
+# ruff (lint, then format check) and mypy, with the settings in pyproject.toml; .ci/run runs it before the tests.
+lint: install-dev
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
+	$(PY) -m mypy
+
 test-fast: install-dev
 	$(PY) -m pytest -q -m "not browser and not slow"
 
@@ -45,4 +54,4 @@ bench: install-dev
 	$(PY) -m bench.run_all
 
 clean:
-	rm -rf $(VENV) .pytest_cache runs test-output
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache runs test-output

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 # streamlit puts this script's folder on sys.path, so pages/ imports; explorer is the installed package
-from explorer.dashboard.views import markdown_text, plain_text
+from explorer.display.usertext import markdown_text, plain_text
 from pages.ui import feedback, links, progress, session
 
 st.set_page_config(page_title="explorer", page_icon="🔭", layout="wide")
@@ -40,14 +40,21 @@ def sidebar() -> None:
         else:
             ws = session.workspace()
             if ws.dataset is not None:
-                st.caption(f"Data: **{markdown_text(ws.dataset.name)}** · {ws.dataset.n:,} rows × {ws.dataset.X.shape[1]} features")
+                st.caption(f"Data: **{markdown_text(ws.dataset.name)}** · "
+                           f"{ws.dataset.n:,} rows × {ws.dataset.X.shape[1]} features")
             if ws.result is not None:
-                from explorer.dashboard.views import describe_run
+                from explorer.dashboard.run_view import describe_run
 
                 st.caption(f"Run on show: {markdown_text(describe_run(ws.result))}")
             progress.jobs_status()
         if session.list_runs_enabled():
             run_picker()
+
+
+def run_label(run: dict) -> str:
+    """A saved run in the picker: its name (plain text), k and when it was made."""
+    created = (run.get("created") or "")[:16].replace("T", " ")
+    return f"{plain_text(run.get('name') or '?')} · k {run['metrics'].get('k', '?')} · {created}"
 
 
 def run_picker() -> None:
@@ -60,9 +67,8 @@ def run_picker() -> None:
     if not runs:
         st.caption("None yet. Save one on the Share page, or run `explorer run DATA`.")
         return
-    labels = {r["run_id"]: f"{plain_text(r.get('name') or '?')} · k {r['metrics'].get('k', '?')} · {(r.get('created') or '')[:16].replace('T', ' ')}"
-              for r in runs}
-    st.selectbox("Open a saved run", list(labels), format_func=labels.get, index=None,
+    labels = {r["run_id"]: run_label(r) for r in runs}
+    st.selectbox("Open a saved run", list(labels), format_func=lambda run_id: labels[run_id], index=None,
                  placeholder="choose a run", key="run_picker")
     st.button("Open", key="open_run", icon="📂", on_click=links.open_view)
 

@@ -56,7 +56,7 @@ def in_process(cmd: list[str]) -> int:
     try:
         module.main(cmd[3:])
         return 0
-    except Exception:  # report and go on with the next step, like a failed subprocess
+    except Exception:  # noqa: BLE001 - report and go on with the next step, like a failed subprocess
         traceback.print_exc()
         return 1
 

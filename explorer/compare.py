@@ -9,8 +9,9 @@ plain sentence per finding.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -105,7 +106,7 @@ class RunComparison:
         return (f"A's {self.name_a(pair.a)} matches B's {self.name_b(pair.b)}: {pair.rows:,} rows in both, "
                 f"{_pct(pair.share_of_a)} of A's {self.name_a(pair.a)}, Jaccard {pair.jaccard:.2f}.")
 
-    def frame(self) -> "pd.DataFrame":
+    def frame(self) -> pd.DataFrame:
         """The contingency table as a DataFrame: index A's cluster names, columns B's."""
         import pandas as pd
 
@@ -217,7 +218,7 @@ def _match(counts: np.ndarray, ids_a: np.ndarray, ids_b: np.ndarray) -> list[Mat
     sub = counts[np.ix_(keep_a, keep_b)]
     size_a, size_b = counts.sum(axis=1), counts.sum(axis=0)
     pairs = []
-    for i, j in zip(*linear_sum_assignment(sub, maximize=True)):
+    for i, j in zip(*linear_sum_assignment(sub, maximize=True), strict=True):
         shared = int(sub[i, j])
         if shared == 0:
             continue
@@ -317,17 +318,18 @@ def align_rows(ids_a: Any, ids_b: Any) -> tuple[np.ndarray | None, list[str]]:
     return where, ["Run B lists the same rows in another order; its rows were lined up with A's by id."]
 
 
-def compare_runs(a: "RunResult", b: "RunResult", *, names_a: Mapping[int, str] | None = None,
+def compare_runs(a: RunResult, b: RunResult, *, names_a: Mapping[int, str] | None = None,
                  names_b: Mapping[int, str] | None = None, min_share: float = DEFAULT_MIN_SHARE) -> RunComparison:
     """Compare the clusterings of two runs on the same data (same rows, by ``dataset.ids``).
 
     Rows listed in another order are lined up by id (and a note says so); runs on different rows
     raise an InputError naming what differs. The clusters' names default to the runs' own (their
     explanations, as made or as a person renamed them). See :func:`compare_labels` for the rest."""
-    if names_a is None and getattr(a, "explanation", None) is not None:
-        names_a = a.explanation.names
-    if names_b is None and getattr(b, "explanation", None) is not None:
-        names_b = b.explanation.names
+    explained_a, explained_b = getattr(a, "explanation", None), getattr(b, "explanation", None)
+    if names_a is None and explained_a is not None:
+        names_a = explained_a.names
+    if names_b is None and explained_b is not None:
+        names_b = explained_b.names
     where, notes = align_rows(a.dataset.ids, b.dataset.ids)
     labels_b = b.clusters.labels if where is None else np.asarray(b.clusters.labels)[where]
     result = compare_labels(a.clusters.labels, labels_b, names_a=names_a, names_b=names_b, min_share=min_share)

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DataKind = Literal["table", "images", "embeddings"]
 
@@ -56,6 +59,9 @@ class Dataset:
         kind: "table", "images" or "embeddings".
         name: short name for display (the file name without extension).
         table: for tables, the rows as read (before encoding and scaling) for previews and hover.
+        table_encoder: for a loaded table, the fitted ``explorer.data.encoder.TableEncoder`` that made X
+            from ``table``: a run saves it (``preprocess.json``) to prepare new rows exactly as these.
+            A subset (``subset``) leaves it out, as it does not say how the subset's X was scaled.
     """
 
     X: np.ndarray
@@ -66,7 +72,8 @@ class Dataset:
     name: str
     labels: np.ndarray | None = None
     images: np.ndarray | None = None
-    table: "object | None" = None  # pandas.DataFrame; typed loosely so importing this module stays light
+    table: pd.DataFrame | None = None  # pandas is imported for type checking only: this module stays light
+    table_encoder: object | None = None  # a TableEncoder: typed loosely, as this floor imports nothing above it
 
     def __post_init__(self) -> None:
         n = self.X.shape[0]
@@ -88,7 +95,7 @@ class Dataset:
     @property
     def image_shape(self) -> tuple[int, int, int] | None:
         """(h, w, c) of the images, or None."""
-        return None if self.images is None else tuple(self.images.shape[1:])  # type: ignore[return-value]
+        return None if self.images is None else tuple(self.images.shape[1:])
 
     def categorical_groups(self) -> list[np.ndarray]:
         """The column indices of each one-hot encoded categorical column of X, in column order: one
@@ -102,14 +109,14 @@ class Dataset:
 
     @property
     def n_classes(self) -> int | None:
-        return None if self.labels is None else int(len(np.unique(self.labels)))
+        return None if self.labels is None else len(np.unique(self.labels))
 
-    def subset(self, index: np.ndarray) -> "Dataset":
+    def subset(self, index: np.ndarray) -> Dataset:
         """The rows at ``index`` (an int array or boolean mask), as a new Dataset."""
         index = np.asarray(index)
         table = None
         if self.table is not None:
-            table = self.table.iloc[index].reset_index(drop=True)  # type: ignore[attr-defined]
+            table = self.table.iloc[index].reset_index(drop=True)
         return Dataset(
             X=self.X[index],
             feature_names=list(self.feature_names),

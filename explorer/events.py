@@ -6,8 +6,9 @@ terminal bar, a dashboard job records them for its page to poll. Training also c
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 # the last five are the stages of applying a saved run to new data (explorer.apply.apply_run)
 Stage = Literal["load", "train", "cluster", "refine", "selftrain", "project", "evaluate", "explain", "done",

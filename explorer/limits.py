@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from explorer.errors import InputError, LimitError
 
@@ -82,14 +83,14 @@ class Limits:
     max_eager_download_rows: int = 20_000
 
     @classmethod
-    def from_env(cls, environ: "os._Environ[str] | dict[str, str] | None" = None) -> "Limits":
+    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Limits:
         """The defaults, each overridden by ``EXPLORER_<FIELD>`` when set (e.g. ``EXPLORER_MAX_ROWS``).
 
         Values may use ``_`` as a digit separator (``2_000_000``). A value that is not a positive
         number raises :class:`InputError` naming the variable.
         """
         environ = os.environ if environ is None else environ
-        changes: dict[str, float | int] = {}
+        changes: dict[str, Any] = {}  # each field's own type: float or int, as its `kind` above
         for f in fields(cls):
             var = ENV_PREFIX + f.name.upper()
             raw = environ.get(var)

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from explorer.errors import InputError
 from explorer.validation import check_array
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NOISE = -1
 
@@ -81,7 +84,7 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     except TypeError:  # mixed types that do not compare: order them by their text
         as_text = np.array([str(v) for v in values], dtype=object)
         text_uniques, codes = np.unique(as_text, return_inverse=True)
-        first = {t: v for v, t in zip(values[::-1], as_text[::-1])}
+        first = {t: v for v, t in zip(values[::-1], as_text[::-1], strict=True)}
         uniques = np.array([first[t] for t in text_uniques], dtype=object)
     return codes.astype(np.int64).ravel(), uniques
 
@@ -129,12 +132,12 @@ def match_clusters(y_true: Any, y_pred: Any) -> dict:
     """
     counts, classes, clusters = _table(y_true, y_pred)
     mapping = {_plain(c): _plain(classes[counts[:, j].argmax()]) for j, c in enumerate(clusters)}
-    for r, c in zip(*_matching(counts)):
+    for r, c in zip(*_matching(counts), strict=True):
         mapping[_plain(clusters[c])] = _plain(classes[r])
     return mapping
 
 
-def contingency(y_true: Any, y_pred: Any) -> "pandas.DataFrame":
+def contingency(y_true: Any, y_pred: Any) -> pd.DataFrame:
     """Counts of rows per (class, cluster): a (classes x clusters) DataFrame, index "class", columns "cluster".
 
     Ordered so that the diagonal is the Hungarian match: row i and column i are a matched pair for
@@ -246,7 +249,7 @@ def evaluate(
     Z, labels = _check_labels(Z, labels)
     n_noise = int((labels == NOISE).sum())
     scores: dict[str, Any] = {
-        "n_clusters": int(len(np.unique(labels[labels != NOISE]))),
+        "n_clusters": len(np.unique(labels[labels != NOISE])),
         "n_noise": n_noise,
         "noise_fraction": n_noise / len(labels),
     }

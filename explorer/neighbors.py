@@ -1,18 +1,23 @@
-"""Large data: which rows the costly stages fit on, one nearest-neighbour graph per run, and placing
-the other rows.
+"""Large data and new data: which rows the costly stages fit on, one nearest-neighbour graph per run,
+and the one rule that places and assigns a row by its nearest fitted rows.
 
 Loading, PCA, k-means, the autoencoder's encoder and the scores grow linearly with the rows (or are
 computed on a sample already). The stages that grow faster (UMAP, t-SNE, GMM restarts, HDBSCAN,
 agglomerative clustering, the k sweep) fit on a seeded sample of ``FIT_ROWS`` rows once the data
-hold more than ``EXACT_ROWS``; every other row is then *placed*: its ``PLACE_NEIGHBORS`` nearest
-fitted rows in the latent space are found once (pynndescent's search index, built with the graph),
-and the row takes their distance-weighted mean position on each map and their distance-weighted vote
-for the cluster (HDBSCAN's noise votes too). Below ``EXACT_ROWS`` every stage sees every row, as
-before; the graph is still built once and shared by the clustering UMAP (N2D) and the map.
+hold more than ``EXACT_ROWS``; every other row is then *placed*. Below ``EXACT_ROWS`` every stage
+sees every row; the graph is still built once and shared by the clustering UMAP (N2D) and the map.
+
+The rule, the same for a large run's placed rows and for rows applied to a saved run later
+(:mod:`explorer.apply`): a row's ``PLACE_NEIGHBORS`` nearest fitted rows in the latent space
+(:class:`Search`), weighted by inverse distance (a row identical to a fitted row takes that row
+alone); its place on a map (or in n2d's UMAP space) is their weighted mean position (:func:`place`),
+its cluster their weighted vote (:func:`vote`: HDBSCAN's noise votes too; soft assignments are
+averaged where the clustering gives them).
 
 The run records the choice: ``RunResult.fitted`` is the mask of fitted rows and
 ``metrics["rows_fitted"]`` their number.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,11 +28,25 @@ import numpy as np
 
 EXACT_ROWS = 100_000  # up to this many rows every stage fits on every row
 FIT_ROWS = 25_000  # above EXACT_ROWS the non-linear stages fit on a seeded sample of this many rows
-PLACE_NEIGHBORS = 10  # a placed row's position and cluster come from this many nearest fitted rows
+PLACE_NEIGHBORS = 10  # a placed or applied row's position and cluster come from this many nearest fitted rows
 EXACT_GRAPH_ROWS = 30_000  # the shared graph is exact (brute force, no compilation) up to this many rows
-PROBE_CELLS = 8  # placing: the fitted rows searched are those of the query's nearest cells, this many
+PROBE_CELLS = 8  # a large run's search: the fitted rows searched are those of the row's nearest cells, this many
+SEARCH_SEED = 0  # the search's cells: fixed, so the index built again on the same rows is the same
+BLOCK = 1 << 23  # elements of one (rows, candidates) block of the search
+CHUNK = 100_000  # rows placed at once: bounds the (rows, neighbours, dims) gather
 
-__all__ = ["EXACT_ROWS", "FIT_ROWS", "Neighbors", "RowPlan", "plan_rows", "place", "vote"]
+__all__ = [
+    "EXACT_ROWS",
+    "FIT_ROWS",
+    "PLACE_NEIGHBORS",
+    "Neighbors",
+    "RowPlan",
+    "Search",
+    "plan_rows",
+    "place",
+    "vote",
+    "vote_shares",
+]
 
 
 @dataclass
@@ -52,8 +71,10 @@ class RowPlan:
     def sentence(self) -> str:
         if not self.sampled:
             return f"All {self.n:,} rows fitted."
-        return (f"{self.n:,} rows: UMAP, the clustering and the map fitted on a seeded sample of {len(self.fit):,}; "
-                f"the other {len(self.rest):,} placed by their {PLACE_NEIGHBORS} nearest fitted rows.")
+        return (
+            f"{self.n:,} rows: UMAP, the clustering and the map fitted on a seeded sample of {len(self.fit):,}; "
+            f"the other {len(self.rest):,} placed by their {PLACE_NEIGHBORS} nearest fitted rows."
+        )
 
 
 def plan_rows(n: int, seed: int | None = 0, *, exact_rows: int = EXACT_ROWS, fit_rows: int = FIT_ROWS) -> RowPlan:
@@ -67,19 +88,17 @@ def plan_rows(n: int, seed: int | None = 0, *, exact_rows: int = EXACT_ROWS, fit
 
 
 class Neighbors:
-    """The k-nearest-neighbour graph of the fitted rows of Z, built once, with the search index that
-    finds each other row's nearest fitted rows.
+    """The k-nearest-neighbour graph of the fitted rows of Z, built once, with the search that finds
+    each other row's nearest fitted rows.
 
     ``graph(k)`` -> (indices, distances), each (n_fit, k), the row itself first, in the form UMAP
     takes as ``precomputed_knn``. Exact up to ``EXACT_GRAPH_ROWS`` rows (brute force: 25,000 rows in
     40 dimensions take seconds, where nearest-neighbour descent first spends half a minute compiling),
     else nearest-neighbour descent (pynndescent, with UMAP's own settings).
 
-    ``query(Z_rest)`` -> (indices into the fitted rows, distances), each (m, ``PLACE_NEIGHBORS``): an
-    inverted-file search (as FAISS' IVF): the fitted rows are split into about sqrt(n) cells by
-    k-means, and a row is compared with the fitted rows of its ``PROBE_CELLS`` nearest cells only.
-    Approximate (a true neighbour in a farther cell is missed), which placing tolerates, and about
-    20x cheaper than comparing with every fitted row (the row-wise selection is what costs).
+    ``query(Z_rest)`` -> (indices into the fitted rows, distances), each (m, ``PLACE_NEIGHBORS``): the
+    approximate :class:`Search` over the fitted rows, built on first use; apply builds the same one on a
+    large run's fitted rows, so a row gets the same neighbours as a placed row and as an applied one.
     """
 
     def __init__(self, Z_fit: np.ndarray, k: int, random_state: int | None = 0, device: str = "cpu") -> None:
@@ -89,7 +108,7 @@ class Neighbors:
         self.device = device
         self._Z = Z_fit
         self.index = None
-        self._cells: _Cells | None = None
+        self._search: Search | None = None
         self.placed: tuple[np.ndarray, np.ndarray] | None = None  # the run's placed rows' neighbours, once found
         if device != "cpu":  # a GPU: exact, by brute force in torch, at every size
             idx, dist = torch_knn(Z_fit, Z_fit, self.k, device)
@@ -100,13 +119,23 @@ class Neighbors:
         else:
             from pynndescent import NNDescent
 
-            n_trees = min(64, 5 + int(round(self.n ** 0.5 / 20.0)))  # UMAP's choice for its own graph
-            n_iters = max(5, int(round(math.log2(self.n))))
+            n_trees = min(64, 5 + round(self.n**0.5 / 20.0))  # UMAP's choice for its own graph
+            n_iters = max(5, round(math.log2(self.n)))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                self.index = NNDescent(Z_fit, n_neighbors=self.k, metric="euclidean", random_state=random_state,
-                                       n_trees=n_trees, n_iters=n_iters, max_candidates=60, low_memory=True,
-                                       n_jobs=1 if random_state is not None else -1, compressed=False, verbose=False)
+                self.index = NNDescent(
+                    Z_fit,
+                    n_neighbors=self.k,
+                    metric="euclidean",
+                    random_state=random_state,
+                    n_trees=n_trees,
+                    n_iters=n_iters,
+                    max_candidates=60,
+                    low_memory=True,
+                    n_jobs=1 if random_state is not None else -1,
+                    compressed=False,
+                    verbose=False,
+                )
             idx, dist = self.index.neighbor_graph
         # int32 / float32, as pynndescent gives them: the dtypes UMAP's compiled (and cached) kernels were
         # compiled for; int64 indices would make numba compile them afresh, minutes on a busy machine
@@ -122,25 +151,106 @@ class Neighbors:
         idx, dist = self.graph(k)
         return (idx, dist, self.index) if self.index is not None else (idx, dist)
 
-    def query(self, Z_rest: np.ndarray, k: int = PLACE_NEIGHBORS, batch: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+    def query(self, Z_rest: np.ndarray, k: int = PLACE_NEIGHBORS) -> tuple[np.ndarray, np.ndarray]:
+        """(indices (m, k) into the fitted rows, distances (m, k)) of the rows ``Z_rest`` (m, d):
+        :meth:`Search.query`."""
+        if self._search is None:
+            self._search = Search(self._Z, self.device, approximate=True)
+        return self._search.query(Z_rest, k)
+
+
+class Search:
+    """The nearest reference rows (a run's fitted rows) of other rows, the one search behind placing and
+    assigning by neighbours: a large run's placed rows and rows applied to a run later.
+
+    On a GPU (``device``), exact by brute force in torch (:func:`torch_knn`). On the CPU, exact (brute
+    force) over the rows of a run that fitted on every row; ``approximate`` (the sample a large run
+    fitted on, its other rows placed by the hundred thousand), an inverted file (as FAISS' IVF): the
+    reference rows are split into about sqrt(n) cells by k-means, and a row is compared with the rows of its
+    ``PROBE_CELLS`` nearest cells only. Approximate (a true neighbour in a farther cell is missed), which
+    placing tolerates, and a few times cheaper than comparing with every row. The cells depend on the
+    reference rows alone (a fixed seed), so the index built again on them (apply, a Dask worker)
+    answers as the run's did.
+
+    The distances returned are computed again from differences for the neighbours found (float64): 0
+    for a row identical to a reference row, which then takes that row's place and vote alone.
+    """
+
+    def __init__(self, Z_ref: np.ndarray, device: str = "cpu", approximate: bool = False) -> None:
+        self.F = np.ascontiguousarray(Z_ref, dtype=np.float32)
+        self.n = len(self.F)
+        self.device = device
+        self.norms = (self.F**2).sum(1)
+        self.centroids: np.ndarray | None = None  # None: exact
+        self.members: list[np.ndarray] = []
+        self.probes = np.zeros((0, 0), np.int64)
+        cells = int(np.clip(round(np.sqrt(self.n)), 1, 1024))
+        if device != "cpu" or not approximate or cells < 2:
+            return
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import pairwise_distances_argmin
+
+        rng = np.random.default_rng(SEARCH_SEED)
+        train = self.F[rng.choice(self.n, min(self.n, 50 * cells), replace=False)]
+        self.centroids = KMeans(cells, n_init=1, max_iter=25, random_state=SEARCH_SEED).fit(train).cluster_centers_
+        owner = pairwise_distances_argmin(self.F, self.centroids)
+        self.members = [np.flatnonzero(owner == c) for c in range(cells)]
+        cc = ((self.centroids[:, None, :] - self.centroids[None, :, :]) ** 2).sum(-1)
+        self.probes = np.argsort(cc, axis=1)[:, : min(PROBE_CELLS, cells)]
+
+    def query(self, Z_new: np.ndarray, k: int = PLACE_NEIGHBORS) -> tuple[np.ndarray, np.ndarray]:
+        """(indices (m, k) int64 into the reference rows, distances (m, k) float32), nearest first, of
+        each row of ``Z_new`` (m, d)."""
         k = int(min(k, self.n))
-        if len(Z_rest) == 0:
+        Q = np.ascontiguousarray(Z_new, dtype=np.float32)
+        if len(Q) == 0:
             return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
         if self.device != "cpu":
-            return torch_knn(Z_rest, self._Z, k, self.device)
-        if self._cells is None:
-            self._cells = _Cells(self._Z, self.random_state)
-        out_i, out_d = [], []
-        for s in range(0, len(Z_rest), batch):
-            i, d = self._cells.search(np.ascontiguousarray(Z_rest[s:s + batch], dtype=np.float32), k)
-            out_i.append(i)
-            out_d.append(d)
-        return np.concatenate(out_i), np.concatenate(out_d)
+            return torch_knn(Q, self.F, k, self.device)
+        out_i = np.empty((len(Q), k), np.int64)
+        out_d = np.empty((len(Q), k), np.float32)
+        step = max(1, BLOCK // (k * Q.shape[1]))  # bounds the (rows, neighbours, dims) block of exact_distances
+        if self.centroids is None:  # every reference row: scikit-learn's brute-force k-smallest selection
+            from sklearn.neighbors import NearestNeighbors
+
+            nn = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(self.F)
+            for s in range(0, len(Q), step):
+                top = nn.kneighbors(Q[s : s + step], return_distance=False)
+                out_i[s : s + step], out_d[s : s + step] = exact_distances(Q[s : s + step], self.F, top)
+            return out_i, out_d
+        from sklearn.metrics import pairwise_distances_argmin
+
+        home = pairwise_distances_argmin(Q, self.centroids)
+        for c in np.unique(home):
+            rows = np.flatnonzero(home == c)
+            cand = np.concatenate([self.members[p] for p in self.probes[c]])
+            if len(cand) < k:  # a tiny neighbourhood: every reference row is a candidate
+                cand = np.arange(self.n)
+            block = max(1, min(BLOCK // len(cand), step))  # bounds the (rows, candidates) block too
+            for s in range(0, len(rows), block):
+                part = rows[s : s + block]
+                rank = Q[part] @ self.F[cand].T  # |c|^2 - 2 q.c ranks the candidates as |q - c|^2 does
+                rank *= -2.0
+                rank += self.norms[cand][None, :]
+                top = np.argpartition(rank, k - 1, axis=1)[:, :k]  # k <= len(cand): its k best, unordered
+                out_i[part], out_d[part] = exact_distances(Q[part], self.F, cand[top])
+        return out_i, out_d
+
+
+def exact_distances(Q: np.ndarray, F: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(idx, distances (m, k) float32) of each row of Q (m, d) to its candidate rows ``idx`` (m, k) of F,
+    from differences in float64 (exactly 0 for identical rows), both sorted nearest first."""
+    diff = F[idx].astype(np.float64)
+    diff -= Q[:, None, :]
+    d = np.sqrt(np.einsum("mkd,mkd->mk", diff, diff))
+    order = np.argsort(d, axis=1, kind="stable")
+    return np.take_along_axis(idx, order, 1).astype(np.int64), np.take_along_axis(d, order, 1).astype(np.float32)
 
 
 def torch_knn(Q: np.ndarray, F: np.ndarray, k: int, device: str, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest rows of F for each row of Q, by brute force in torch on ``device`` (a GPU: the
-    distances are one matrix product per chunk of queries and ``topk`` selects): (indices, distances)."""
+    distances are one matrix product per chunk of queries and ``topk`` selects; the chosen ones are
+    then computed from differences, 0 for identical rows): (indices, distances), nearest first."""
     import torch
 
     dev = torch.device(device)
@@ -148,93 +258,58 @@ def torch_knn(Q: np.ndarray, F: np.ndarray, k: int, device: str, chunk: int = 81
     norms = (Ft * Ft).sum(1)
     out_i, out_d = [], []
     for s in range(0, len(Q), chunk):
-        q = torch.from_numpy(np.ascontiguousarray(Q[s:s + chunk], dtype=np.float32)).to(dev)
+        q = torch.from_numpy(np.ascontiguousarray(Q[s : s + chunk], dtype=np.float32)).to(dev)
         d2 = torch.addmm(norms[None, :], q, Ft.T, alpha=-2.0) + (q * q).sum(1, keepdim=True)
-        val, idx = torch.topk(d2, k, dim=1, largest=False)
-        out_d.append(val.clamp_min_(0).sqrt_().cpu().numpy())
-        out_i.append(idx.cpu().numpy().astype(np.int64))
+        idx = torch.topk(d2, k, dim=1, largest=False).indices
+        dist = (Ft[idx] - q[:, None, :]).pow_(2).sum(-1).sqrt_()
+        dist, order = torch.sort(dist, dim=1, stable=True)
+        out_d.append(dist.cpu().numpy())
+        out_i.append(torch.gather(idx, 1, order).cpu().numpy().astype(np.int64))
     return np.concatenate(out_i), np.concatenate(out_d).astype(np.float32)
 
 
-class _Cells:
-    """An inverted file over the rows of F: k-means cells, each with its member rows and its
-    ``PROBE_CELLS`` nearest cells (itself first)."""
-
-    def __init__(self, F: np.ndarray, random_state: int | None) -> None:
-        from sklearn.cluster import KMeans
-        from sklearn.metrics import pairwise_distances_argmin
-
-        self.F = np.ascontiguousarray(F, dtype=np.float32)
-        self.norms = (self.F ** 2).sum(1)
-        n = len(self.F)
-        cells = int(np.clip(round(np.sqrt(n)), 1, 1024))
-        rng = np.random.default_rng(random_state)
-        train = self.F[rng.choice(n, min(n, 50 * cells), replace=False)]
-        self.centroids = KMeans(cells, n_init=1, max_iter=25, random_state=random_state).fit(train).cluster_centers_
-        owner = pairwise_distances_argmin(self.F, self.centroids)
-        self.members = [np.flatnonzero(owner == c) for c in range(cells)]
-        cc = ((self.centroids[:, None, :] - self.centroids[None, :, :]) ** 2).sum(-1)
-        self.probes = np.argsort(cc, axis=1)[:, :min(PROBE_CELLS, cells)]
-
-    def search(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        from sklearn.metrics import pairwise_distances_argmin
-
-        home = pairwise_distances_argmin(Q, self.centroids)
-        out_i = np.empty((len(Q), k), np.int64)
-        out_d = np.empty((len(Q), k), np.float32)
-        for c in np.unique(home):
-            rows = np.flatnonzero(home == c)
-            cand = np.concatenate([self.members[p] for p in self.probes[c]])
-            if len(cand) < k:  # a tiny neighbourhood: every fitted row is a candidate
-                cand = np.arange(len(self.F))
-            q = Q[rows]
-            rank = q @ self.F[cand].T  # |c|^2 - 2 q.c ranks the candidates as |q - c|^2 does
-            rank *= -2.0
-            rank += self.norms[cand][None, :]
-            part = np.argpartition(rank, k - 1, axis=1)[:, :k]
-            top = np.take_along_axis(rank, part, 1)
-            order = np.argsort(top, axis=1)
-            out_i[rows] = cand[np.take_along_axis(part, order, 1)]
-            top = np.take_along_axis(top, order, 1) + (q.astype(np.float64) ** 2).sum(1)[:, None]
-            out_d[rows] = np.sqrt(np.maximum(top, 0.0))
-        return out_i, out_d
-
-
 def _weights(dist: np.ndarray) -> np.ndarray:
-    """Inverse-distance weights per row, summing to 1; a row on top of a fitted row takes it alone."""
+    """(m, k) distances -> (m, k) weights summing to 1 per row: inverse distance; a row at distance 0
+    from some of its neighbours (a reference row itself, a duplicate) takes those alone, equally."""
     d = np.asarray(dist, np.float64)
-    scale = np.maximum(np.median(d[:, -1]) if d.size else 1.0, 1e-12)
-    w = 1.0 / (d / scale + 1e-6)
+    hit = d <= 0.0
+    w = np.where(hit.any(axis=1, keepdims=True), hit, 1.0 / np.maximum(d, np.finfo(np.float64).tiny))
     return w / w.sum(axis=1, keepdims=True)
 
 
-CHUNK = 100_000  # rows placed or voted at once: bounds the (rows, neighbours, dims) gather
-
-
-def place(Y_fit: np.ndarray, idx: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """Positions of placed rows: the distance-weighted mean of their neighbours' positions in ``Y_fit``."""
-    out = np.empty((len(idx), Y_fit.shape[1]), np.float32)
+def place(values: np.ndarray, idx: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """(m, q) float32: each row's inverse-distance-weighted mean of its neighbours' ``values`` (n, q)
+    (a map's positions, n2d's UMAP space, soft assignments); ``idx``, ``dist`` (m, k) from a search."""
+    out = np.empty((len(idx), values.shape[1]), np.float32)
     for s in range(0, len(idx), CHUNK):
-        w = _weights(dist[s:s + CHUNK])
-        out[s:s + CHUNK] = np.einsum("mk,mkd->md", w, Y_fit[idx[s:s + CHUNK]].astype(np.float64))
+        w = _weights(dist[s : s + CHUNK])
+        out[s : s + CHUNK] = np.einsum("mk,mkd->md", w, np.asarray(values)[idx[s : s + CHUNK]].astype(np.float64))
     return out
 
 
-def vote(labels_fit: np.ndarray, idx: np.ndarray, dist: np.ndarray, proba_fit: np.ndarray | None = None,
-         k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(labels (m,), proba (m, k)) of placed rows: their neighbours' distance-weighted vote; the votes
-    are the neighbours' soft assignments where the clustering gives them, else their labels. A noise
-    label (-1) is a candidate of its own: a row whose neighbours are mostly noise is noise."""
+def vote_shares(labels_fit: np.ndarray, idx: np.ndarray, dist: np.ndarray, k: int) -> np.ndarray:
+    """(m, k + 1) each candidate's share of a row's inverse-distance-weighted vote of its neighbours'
+    labels (``labels_fit`` (n,), -1 noise): columns 0..k-1 the clusters, the last noise; rows sum to 1."""
+    m, nb = idx.shape
+    lab = np.asarray(labels_fit)[idx]
+    cols = np.where(lab >= 0, lab, k).ravel()
+    rows = np.repeat(np.arange(m), nb)
+    return np.bincount(rows * (k + 1) + cols, weights=_weights(dist).ravel(), minlength=m * (k + 1)).reshape(m, k + 1)
+
+
+def vote(
+    labels_fit: np.ndarray, idx: np.ndarray, dist: np.ndarray, proba_fit: np.ndarray | None = None, k: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels (m,), proba (m, k)) of rows by their neighbours: the weighted mean of the neighbours' soft
+    assignments ``proba_fit`` where the clustering gives them, else the weighted vote of their labels
+    (:func:`vote_shares`; a noise label (-1) is a candidate of its own: a row whose neighbours are
+    mostly noise is noise; ties go to the lowest cluster)."""
     k = int(k if k is not None else labels_fit.max() + 1)
     if proba_fit is not None:
-        proba = place(proba_fit, idx, dist)  # the same weighted mean, of the neighbours' soft assignments
+        proba = place(proba_fit, idx, dist)
         return proba.argmax(1).astype(np.int64), proba
-    w = _weights(dist)
-    lab = labels_fit[idx]
-    scores = np.zeros((len(idx), k + 1))  # the last column: noise
-    cols = np.where(lab >= 0, lab, k)
-    np.add.at(scores, (np.repeat(np.arange(len(idx)), idx.shape[1]), cols.ravel()), w.ravel())
-    labels = scores.argmax(1)
+    shares = vote_shares(labels_fit, idx, dist, k)
+    labels = shares.argmax(1)
     labels = np.where(labels == k, -1, labels).astype(np.int64)
-    proba = scores[:, :k] / np.maximum(scores[:, :k].sum(1, keepdims=True), 1e-12)
+    proba = shares[:, :k] / np.maximum(shares[:, :k].sum(1, keepdims=True), 1e-12)
     return labels, proba.astype(np.float32)

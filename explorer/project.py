@@ -16,9 +16,20 @@ from explorer.events import StopCheck
 
 if TYPE_CHECKING:  # pragma: no cover
     from explorer.neighbors import Neighbors
-from explorer.validation import MIN_ROWS, RANDOM_STATE, OneOf, Real, Whole, check_array, check_params, check_value, is_whole
+from explorer.validation import (
+    MIN_ROWS,
+    RANDOM_STATE,
+    OneOf,
+    Real,
+    Whole,
+    check_array,
+    check_params,
+    check_value,
+    is_whole,
+)
 
-PROJECTION_METHODS = ("umap", "tsne", "pca")
+ProjectionMethod = Literal["umap", "tsne", "pca"]
+PROJECTION_METHODS: tuple[ProjectionMethod, ...] = ("umap", "tsne", "pca")
 PROJECTION_LABELS = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 TSNE_SLOW_ROWS = 20_000  # above this t-SNE still works but takes minutes: a page should warn first
 DISPLAY_UMAP_EPOCHS = 200  # the 2-D / 3-D map; see project()
@@ -28,12 +39,12 @@ DISPLAY_UMAP_EPOCHS = 200  # the 2-D / 3-D map; see project()
 class ProjectionConfig:
     """How to project ``Z`` for plotting. Every field is recorded in a run's config."""
 
-    method: Literal["umap", "tsne", "pca"] = "umap"
+    method: ProjectionMethod = "umap"
     n_components: int = 2  # 2 or 3
     n_neighbors: int = 15  # umap; capped at n - 1
     min_dist: float = 0.1  # umap
     perplexity: float = 30.0  # tsne; capped at (n - 1) / 3 so small data still work
-    random_state: int = 0
+    random_state: int | None = 0  # None: unseeded, a different map each run (UMAP then runs in parallel)
 
     def validate(self) -> None:
         """Raise :class:`InputError` naming the first bad field and its allowed values."""
@@ -53,7 +64,7 @@ PROJECTION_CONSTRAINTS = {
 
 
 def project(Z: np.ndarray, cfg: ProjectionConfig | None = None, *, should_stop: StopCheck | None = None,
-            knn: "Neighbors | None" = None) -> np.ndarray:
+            knn: Neighbors | None = None) -> np.ndarray:
     """Project ``Z`` (n, d) to (n, cfg.n_components) float32.
 
     ``should_stop`` (optional) makes the slow methods stoppable: UMAP checks it between its layout
@@ -163,7 +174,7 @@ def umap_embed(
     random_state: int | None = 0,
     n_epochs: int | None = None,
     should_stop: StopCheck | None = None,
-    knn: "Neighbors | None" = None,
+    knn: Neighbors | None = None,
 ) -> np.ndarray:
     """UMAP of ``Z`` (n, d) to (n, n_components) float32, euclidean metric.
 

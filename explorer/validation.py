@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -22,12 +23,12 @@ from explorer.errors import InputError
 MIN_ROWS = 4  # clustering, UMAP and t-SNE need 4 rows; fewer cannot show any structure either
 
 
-def is_whole(value: object) -> bool:
+def is_whole(value: object) -> TypeGuard[int | np.integer]:
     """True for a Python or NumPy integer (not a bool)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def is_real(value: object) -> bool:
+def is_real(value: object) -> TypeGuard[float | np.integer | np.floating]:
     """True for a finite int or float (not a bool)."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -73,7 +74,7 @@ class Whole(Constraint):
     hint: str = ""
 
     def ok(self, value: Any) -> bool:
-        return is_whole(value) and value >= self.low and (self.high is None or value <= self.high)
+        return bool(is_whole(value) and value >= self.low and (self.high is None or value <= self.high))
 
     def describe(self) -> str:
         span = f">= {self.low}" if self.high is None else f"from {self.low} to {self.high}"

@@ -3,15 +3,21 @@ map, which clusters they join and what drifted; download them, or save them as a
 Applying runs as a background job of the session (progress, Stop), as training does."""
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from explorer.dashboard import applying
+from explorer.dashboard import apply
 from explorer.dashboard.cache import short_tag
-from explorer.dashboard.views import markdown_text
 from explorer.dashboard.workspace import JobKind
 from explorer.data import SUPPORTED_EXTENSIONS
-from explorer.display.usertext import SPREADSHEET_NOTE, file_stem
+from explorer.display.usertext import SPREADSHEET_NOTE, file_stem, markdown_text
 from pages.ui import downloads, feedback, links, progress, session
+
+if TYPE_CHECKING:
+    from explorer.apply import AppliedRun
 
 st.title("➕ Add new data")
 ws, manager = session.workspace(), session.job_manager()
@@ -33,7 +39,7 @@ def start() -> None:
     from explorer.limits import Limits
 
     chosen = st.session_state.get(upload_key) or []
-    applying.start_apply(ws, manager, result, run_tag, [(f.name, f.getvalue()) for f in chosen],
+    apply.start_apply(ws, manager, result, run_tag, [(f.name, f.getvalue()) for f in chosen],
                          bool(st.session_state.get(fill_key)), Limits.from_env())
 
 
@@ -43,7 +49,7 @@ if files and not running:
 elif not files and not running:
     st.info("Upload new data to see where it falls on this run's map.")
 
-applied = applying.applied_for(ws, run_tag)
+applied = apply.applied_for(ws, run_tag)
 if applied is not None:
     with feedback.guard("Showing the new rows"):
         drift = applied.drift
@@ -58,33 +64,33 @@ if applied is not None:
         for note in applied.report.notes:
             st.caption(markdown_text(note))
         st.caption(markdown_text(f"Clusters: {applied.assignment.how}. Map: {applied.placement}."))
-        fig = applying.applied_figure(result, applied)
+        fig = apply.applied_figure(result, applied)
         st.plotly_chart(fig, key=f"applied-map-{run_tag}", width="stretch")
         meta = fig.layout.meta or {}
         if meta.get("shown_new", 0) < meta.get("total_new", 0):
             st.caption(f"Showing {meta['shown_new']:,} of {meta['total_new']:,} new rows: a uniform sample.")
         st.subheader("What drifted")
         st.markdown("**Cluster shares**, then (the run) and now (the new rows)")
-        st.dataframe(applying.share_table(result, applied), hide_index=True, width="stretch")
+        st.dataframe(apply.share_table(result, applied), hide_index=True, width="stretch")
         if drift.columns:
             st.markdown("**Columns**: numbers by the Kolmogorov-Smirnov statistic, categories by total variation distance")
-            st.dataframe(applying.column_table(applied), hide_index=True, width="stretch")
+            st.dataframe(apply.column_table(applied), hide_index=True, width="stretch")
         for note in drift.notes:
             st.caption(markdown_text(note))
-        downloads.download("Download the new rows (CSV)", lambda: applying.applied_csv(result, applied),
+        downloads.download("Download the new rows (CSV)", partial(apply.applied_csv, result, applied),
                            rows=applied.dataset.n, owner=(result, applied), key="applied",
                            file_name=f"{file_stem(applied.dataset.name)}-applied.csv", mime="text/csv",
                            help="id, cluster, cluster_name, x, y, confidence, runner_up, margin, anomaly, unusual. "
                            + SPREADSHEET_NOTE)
         if not session.read_only() and result.run_id is not None:
-            def save() -> None:
+            def save(rows: AppliedRun) -> None:
                 from explorer.apply import save_applied
 
-                path = save_applied(applied, result, session.runs_root())
-                st.session_state["applied_saved"] = (run_tag, path.name)
-                ws.messages.append(("success", f"Saved the new rows as run {path.name}, linked to run {result.run_id}."))
+                saved_id = Path(str(save_applied(rows, result, session.runs_root()))).name  # a folder, or a store's URL
+                st.session_state["applied_saved"] = (run_tag, saved_id)
+                ws.messages.append(("success", f"Saved the new rows as run {saved_id}, linked to run {result.run_id}."))
 
-            st.button("Save the new rows as a run", icon="💾", on_click=feedback.safely, args=(save,))
+            st.button("Save the new rows as a run", icon="💾", on_click=feedback.safely, args=(save, applied))
             saved = st.session_state.get("applied_saved")
             if saved is not None and saved[0] == run_tag:
                 links.run_link(saved[1], "Open the saved new rows (read-only)")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.dashboard.views import markdown_text, plain_text
 from explorer.data import SAMPLES, SCALINGS, SUPPORTED_EXTENSIONS, sniff_kind
+from explorer.display.usertext import markdown_text, plain_text
 from pages.ui import display, feedback, loading, session, widgets as w
 
 SAMPLE_TITLES = {"penguins": "Palmer penguins (table, 344 rows)", "mnist_digits": "MNIST digits (3,000 images, 28x28)"}
@@ -30,16 +30,12 @@ def choose_source() -> tuple[str, str, object, str | None] | None:
         if not spec.strip():
             st.info("Type the path of a file in the server's data folder, or a URL, and press Enter.")
             return None
-        picked = loading.server_source(spec)
-        if picked is None:
-            return None
-        key, name, data = picked
-        return key, name, data, None
+        typed = loading.server_source(spec)
+        return None if typed is None else (*typed, None)
     if source == SOURCES[0]:
         sample = w.selectbox("Sample", list(SAMPLES), key=w.pkey("data", "sample"), default=loading.DEFAULT_SAMPLE,
                               format_func=lambda s: SAMPLE_TITLES.get(s, s))
-        key, name, data = loading.sample_source(sample)
-        return key, name, data, sample
+        return (*loading.sample_source(sample), sample)
     # No type= filter: Streamlit would refuse other files with an exception before the page runs; the
     # loader names what it can read instead, in an error box.
     files = st.file_uploader(

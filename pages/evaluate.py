@@ -8,10 +8,11 @@ import json
 import pandas as pd
 import streamlit as st
 
-from explorer.display import plots
 from explorer.compare import compare_runs
-from explorer.dashboard import comparison
-from explorer.dashboard.views import markdown_text, run_summary
+from explorer.dashboard import evaluate
+from explorer.dashboard.run_view import run_summary
+from explorer.display import plots
+from explorer.display.usertext import markdown_text
 from explorer.errors import InputError
 from explorer.metrics import EXTERNAL_METRICS, INTERNAL_METRICS, METRICS, contingency
 from pages.ui import display, feedback, links, session, widgets
@@ -25,7 +26,7 @@ SHORT_LABELS = {"acc": "accuracy", "trustworthiness": "trustworthiness"}  # the 
 
 def tiles(keys: tuple[str, ...]) -> None:
     cols = st.columns(len(keys))
-    for col, key in zip(cols, keys):
+    for col, key in zip(cols, keys, strict=True):
         col.metric(SHORT_LABELS.get(key, METRICS[key].label), display.metric_value(m.get(key)), help=METRICS[key].help)
 
 
@@ -36,7 +37,8 @@ with feedback.guard("Scores"):
         table = contingency(result.dataset.labels, result.clusters.labels)
         st.plotly_chart(plots.contingency_heatmap(table.to_numpy(), list(table.index), list(table.columns)), width="stretch")
     else:
-        st.info("The data have no labels, so only the internal scores apply (choose a label column on the Data page to compare).")
+        st.info("The data have no labels, so only the internal scores apply "
+                "(choose a label column on the Data page to compare).")
     st.subheader("Internal scores (no labels needed)")
     tiles(INTERNAL_METRICS)
 
@@ -58,17 +60,17 @@ def pick_runs(ws) -> tuple:
         from explorer.runs.files import list_runs
 
         saved = list_runs(session.runs_root())
-    choices = comparison.comparable_runs(ws.runs, session.viewed_run(), saved)
+    choices = evaluate.comparable_runs(ws.runs, session.viewed_run(), saved)
     by_key = {c.key: c for c in choices}
-    shown = comparison.choice_of(choices, result, ws.runs)
-    if not any(comparison.same_rows(choices, c) for c in choices):
+    shown = evaluate.choice_of(choices, result, ws.runs)
+    if not any(evaluate.same_rows(choices, c) for c in choices):
         st.info("Make a second run of this data (another clustering on the **Cluster** page) to compare two runs here.")
         return None, None
     left, right = st.columns(2)
     with left:
         a = widgets.selectbox("Run A", list(by_key), key=widgets.pkey("compare", "a"), default=shown.key if shown else None,
                               format_func=lambda k: by_key[k].label)
-    others = comparison.same_rows(choices, by_key[a])
+    others = evaluate.same_rows(choices, by_key[a])
     if not others:
         st.info("No other run has as many rows as run A; pick another run A, or make a second run of its data.")
         return None, None
@@ -105,6 +107,6 @@ with feedback.guard("Compare runs"):
         c3.metric("matched pairs", len(found.pairs), help="clusters of A matched one-to-one with B's (Hungarian)")
         st.plotly_chart(plots.comparison_heatmap(found.counts, found.row_names, found.column_names), width="stretch")
         st.markdown("\n".join(f"- {markdown_text(s)}" for s in found.findings))
-        st.dataframe(comparison.pairs_table(found), hide_index=True, width="stretch")
+        st.dataframe(evaluate.pairs_table(found), hide_index=True, width="stretch")
         st.download_button("Download the comparison (JSON)", data=json.dumps(found.to_dict(), indent=2),
                            file_name="comparison.json", mime="application/json", icon="⬇️", key="download_comparison")

@@ -6,13 +6,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.reducers import denoise
-
-from explorer.reducers import generate
-
+from explorer.dashboard import reconstruct, run_view
+from explorer.dashboard.messages import visitor_text
 from explorer.display import plots
-from explorer.dashboard import views
-from explorer.display.usertext import SPREADSHEET_NOTE
+from explorer.display.usertext import SPREADSHEET_NOTE, markdown_text
+from explorer.reducers import denoise, generate
 from pages.ui import display, downloads, feedback, session, widgets as w
 
 st.title("🪞 Reconstructions & anomalies")
@@ -24,12 +22,12 @@ is_images = ds.images is not None
 
 
 def cluster_pictures() -> None:
-    ids, centres = views.decoded_centres(result)
+    ids, centres = reconstruct.decoded_centres(result)
     sizes = {int(c): int((result.clusters.labels == c).sum()) for c in ids}
     st.subheader("What each cluster looks like")
     st.caption("Each cluster's centre in the latent space, decoded back to an image." if has_model
                else "The mean image of each cluster (no model: the features are the latent space).")
-    display.image_grid(list(views.as_images(centres, ds.image_shape)), [f"cluster {c} ({sizes[int(c)]:,})" for c in ids],
+    display.image_grid(list(run_view.as_images(centres, ds.image_shape)), [f"cluster {c} ({sizes[int(c)]:,})" for c in ids],
                   columns=10, width=80)
     if not has_model:
         return
@@ -39,10 +37,10 @@ def cluster_pictures() -> None:
         chosen = w.selectbox("Cluster", [int(c) for c in ids], key=w.pkey("recon_cluster"), format_func=lambda c: f"cluster {c} ({sizes[c]:,} rows)")
     with c2:
         count = w.slider("Examples", w.pkey("recon_count"), 10, 2, 30)
-    rows = views.cluster_members(result, chosen, count)
+    rows = reconstruct.cluster_members(result, chosen, count)
     st.caption("Top: originals · bottom: reconstructions")
-    display.image_grid(views.thumbnails(result, rows), [str(ds.ids[i])[-14:] for i in rows], columns=min(10, len(rows)), width=64)
-    display.image_grid(list(views.as_images(views.reconstructions(result, rows), ds.image_shape)), None, columns=min(10, len(rows)), width=64)
+    display.image_grid(run_view.thumbnails(result, rows), [str(ds.ids[i])[-14:] for i in rows], columns=min(10, len(rows)), width=64)
+    display.image_grid(list(run_view.as_images(reconstruct.reconstructions(result, rows), ds.image_shape)), None, columns=min(10, len(rows)), width=64)
 
 
 def table_errors() -> None:
@@ -52,12 +50,12 @@ def table_errors() -> None:
         return
     clusters = ["all rows"] + [int(c) for c in np.unique(result.clusters.labels)]
     chosen = w.selectbox("Rows", clusters, key=w.pkey("feature_error_rows"),
-                          format_func=lambda c: c if isinstance(c, str) else f"cluster {views.cluster_name(c)}")
+                          format_func=lambda c: c if isinstance(c, str) else f"cluster {run_view.cluster_name(c)}")
     index = None if isinstance(chosen, str) else np.flatnonzero(result.clusters.labels == chosen)
-    errors = views.feature_errors(result, index)
+    errors = reconstruct.feature_errors(result, index)
     st.plotly_chart(plots.feature_errors(errors["feature"].tolist(), errors["error"].to_numpy()), width="stretch")
     st.caption("Features the model reconstructs badly are the ones the latent space does not capture (in scaled units).")
-    ids, centres = views.decoded_centres(result)
+    ids, centres = reconstruct.decoded_centres(result)
     import pandas as pd
 
     st.markdown("**Cluster centres, decoded to the features** (scaled units)")
@@ -68,21 +66,21 @@ def anomalies() -> None:
     st.subheader("Anomalies")
     what = "reconstruction error" if has_model else "squared distance to the cluster centre"
     n = w.slider("How many", w.pkey("anomaly_count"), 20, 5, 100)
-    top = views.top_anomalies(result, n)
+    top = reconstruct.top_anomalies(result, n)
     cut = float(result.anomaly[top[-1]]) if len(top) else None
     st.plotly_chart(plots.histogram(result.anomaly, f"anomaly score ({what})", marker=cut), width="stretch")
     st.caption(f"The {len(top)} rows with the highest {what}, highest first.")
     if is_images:
         captions = [f"{ds.ids[i]} · {result.anomaly[i]:.3g}" for i in top]
-        display.image_grid(views.thumbnails(result, top), captions, columns=10, width=64)
+        display.image_grid(run_view.thumbnails(result, top), captions, columns=10, width=64)
     else:
-        st.dataframe(views.selection_table(result, top), hide_index=True, width="stretch")
+        st.dataframe(run_view.selection_table(result, top), hide_index=True, width="stretch")
 
 
 def show_generated(X: np.ndarray, captions: list[str] | None = None, row_label: str = "sample", key: str = "samples") -> None:
     """Generated rows as a strip of thumbnails (images) or a table in the data's units, with downloads:
     the images as one PNG strip and as a zip of PNGs, the rows as CSV (formula-safe)."""
-    thumbs, frame, notes = views.generated_view(result, X)
+    thumbs, frame, notes = reconstruct.generated_view(result, X)
     labels = captions or [str(i + 1) for i in range(len(X))]
     if thumbs is not None:
         display.image_grid(thumbs, captions, columns=min(10, len(thumbs)), width=64)
@@ -94,10 +92,11 @@ def show_generated(X: np.ndarray, captions: list[str] | None = None, row_label: 
                            owner=(result, X), key=f"zip_{key}", file_name=f"{key}.zip", mime="application/zip", where=c2,
                            help="one PNG per image, numbered in the order shown")
         return
+    assert frame is not None  # rows that are not images come back as a table
     frame.insert(0, row_label, labels)
     st.dataframe(frame, hide_index=True, width="stretch")
     for note in notes:
-        st.caption(views.visitor_text(note))
+        st.caption(visitor_text(note))
     downloads.download("Download these rows (CSV)", lambda: generate.rows_csv(ds, X, labels, row_label), rows=len(X),
                        owner=(result, X), key=f"csv_{key}", file_name=f"{key}.csv", mime="text/csv",
                        help="in the data's own units. " + SPREADSHEET_NOTE)
@@ -109,11 +108,11 @@ def generate_section() -> None:
     if not can.interpolate:
         st.info(can.why_not_interpolate)
         return
-    clusters = [int(c) for c in views.cluster_centres(result)[0]]
-    names = views.cluster_names(result)
+    clusters = [int(c) for c in reconstruct.cluster_centres(result)[0]]
+    names = run_view.cluster_names(result)
 
     def cluster_label(c: int) -> str:
-        return names.get(c) or f"cluster {views.cluster_name(c)}"
+        return names.get(c) or f"cluster {run_view.cluster_name(c)}"
 
     if can.sample:
         st.caption("New examples decoded from the VAE's latent space (seeded: the same draw on every rerun).")
@@ -124,14 +123,14 @@ def generate_section() -> None:
                                      c, f"the region of {cluster_label(c)}" if isinstance(c, int) else str(c)))
         with c2:
             count = w.slider("Samples", w.pkey("gen_count"), 10, 2, 40)
-        seed = views.GENERATE_SEED
+        seed = reconstruct.GENERATE_SEED
         if source == "each":
             per = max(1, min(count, generate.MAX_SAMPLES // max(len(clusters), 1)))
             of, X = generate.sample_each_cluster(result, per, seed)
             st.caption(f"{per} from each cluster's region, one cluster a row.")
             if is_images:
                 for c in dict.fromkeys(of.tolist()):
-                    st.markdown(f"**{views.markdown_text(cluster_label(c))}**")
+                    st.markdown(f"**{markdown_text(cluster_label(c))}**")
                     show_generated(X[of == c], key=f"samples-cluster{c}")
             else:
                 show_generated(X, [cluster_label(c) for c in of], row_label="cluster")
@@ -161,12 +160,12 @@ def generate_section() -> None:
             b = w.text("To row id", w.pkey("interp_row_b"), str(ids[-1]))
     with c3:
         steps = w.slider("Steps", w.pkey("interp_steps"), 8, 3, min(20, generate.MAX_STEPS))
-    method = "linear"
+    method: generate.Path = "linear"
     if can.sample:
         method = w.radio("Path", ["linear", "spherical"], key=w.pkey("interp_path"), horizontal=True,
                          help="Spherical follows the VAE's Gaussian prior, whose mass lies near a sphere, "
                               "instead of cutting through its centre.")
-    z_a, z_b = views.interpolation_codes(result, between, a, b)
+    z_a, z_b = reconstruct.interpolation_codes(result, between, a, b)
     strip = generate.interpolate(result.reducer, z_a, z_b, steps, method)
     ends = (cluster_label(a), cluster_label(b)) if between == "clusters" else (str(a), str(b))
     captions = [ends[0][:14]] + [f"{i / (steps - 1):.2f}" for i in range(1, steps - 1)] + [ends[1][:14]]
@@ -191,21 +190,21 @@ def denoise_section() -> None:
                       help=f"The model was trained with noise {trained:g}; higher shows how far its cleaning carries.")
     if is_images:
         count = w.slider("Examples", w.pkey("denoise_count"), 10, 2, 30)
-        rows = np.sort(np.random.default_rng(views.GENERATE_SEED).choice(ds.n, min(count, ds.n), replace=False))
-        out = denoise.denoise(result, rows, level, views.GENERATE_SEED)
+        rows = np.sort(np.random.default_rng(reconstruct.GENERATE_SEED).choice(ds.n, min(count, ds.n), replace=False))
+        out = denoise.denoise(result, rows, level, reconstruct.GENERATE_SEED)
         st.caption("Top: originals · middle: with the noise · bottom: the model's reconstruction of the noisy ones")
         columns = min(10, len(rows))
-        display.image_grid(views.thumbnails(result, rows), [str(ds.ids[i])[-14:] for i in rows], columns=columns, width=64)
-        display.image_grid(list(views.as_images(out.noisy, ds.image_shape)), None, columns=columns, width=64)
-        display.image_grid(list(views.as_images(out.denoised, ds.image_shape)), None, columns=columns, width=64)
+        display.image_grid(run_view.thumbnails(result, rows), [str(ds.ids[i])[-14:] for i in rows], columns=columns, width=64)
+        display.image_grid(list(run_view.as_images(out.noisy, ds.image_shape)), None, columns=columns, width=64)
+        display.image_grid(list(run_view.as_images(out.denoised, ds.image_shape)), None, columns=columns, width=64)
     else:
-        out = denoise.denoise(result, None, level, views.GENERATE_SEED)
+        out = denoise.denoise(result, None, level, reconstruct.GENERATE_SEED)
         frame = denoise.column_errors(out, list(ds.feature_names))
         st.dataframe(frame.rename(columns={"noisy": "error with noise", "denoised": "error after denoising",
                                            "removed": "share removed", "reconstruction": "error on clean rows"}),
                      hide_index=True, width="stretch")
         st.caption(f"Per feature, mean squared error against the clean values (scaled units), over {len(out.rows):,} rows.")
-    st.markdown(views.denoise_summary(out.errors()))
+    st.markdown(reconstruct.denoise_summary(out.errors()))
 
 
 with feedback.guard("Reconstructions"):

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer.dashboard import explore, run_view
 from explorer.display import plots
-
-from explorer.runs import files as runs
-from explorer.dashboard import views
 from explorer.display.usertext import SPREADSHEET_NOTE, file_stem
+from explorer.runs import exports
+from explorer.runs.files import save_run
 from pages.ui import downloads, feedback, links, session
 
 st.title("🔗 Share")
@@ -19,9 +19,9 @@ stem = f"{file_stem(ds.name)}-{result.run_id or 'run'}"  # a file name made from
 
 
 def scatter_html() -> str:
-    values, kind = views.color_values(result, "cluster")
+    values, kind = explore.color_values(result, "cluster")
     fig = plots.scatter(result.embedding, color=values, color_kind=kind, color_name="cluster",
-                        hovertext=lambda rows: views.hover_texts(result, rows), title=views.describe_run(result))
+                        hovertext=lambda rows: explore.hover_texts(result, rows), title=run_view.describe_run(result))
     if result.explanation is None:
         return plots.standalone_html(fig)
     from explorer.explain.report import to_html
@@ -33,7 +33,7 @@ with feedback.guard("Saving"):
     if result.run_id is None and not session.read_only():
         st.markdown("Save the run to keep it and to share it: a folder of plain files (JSON, Parquet, "
                     "safetensors) in the runs folder.")
-        st.button("Save this run", type="primary", icon="💾", on_click=feedback.safely, args=(runs.save_run, result, root))
+        st.button("Save this run", type="primary", icon="💾", on_click=feedback.safely, args=(save_run, result, root))
     if result.run_id is not None:
         link = links.share_link(result.run_id)
         st.success(f"Saved as run `{result.run_id}`." if not session.read_only() else f"Saved run `{result.run_id}`.")
@@ -46,12 +46,12 @@ st.subheader("Downloads")  # large runs: each file made on a "Prepare" click (pa
 with feedback.guard("Downloads"):
     c1, c2, c3 = st.columns(3)
     owner = (result, result.run_id)
-    downloads.download("Points (CSV)", lambda: runs.points_csv(result), rows=ds.n, owner=owner, key="points",
+    downloads.download("Points (CSV)", lambda: exports.points_csv(result), rows=ds.n, owner=owner, key="points",
                        file_name=f"{stem}-points.csv", mime="text/csv", where=c1,
                        help="id, cluster, x, y, anomaly, label, confidence. " + SPREADSHEET_NOTE)
-    downloads.download("Latent space (Parquet)", lambda: runs.latent_parquet(result), rows=ds.n, owner=owner, key="latent",
+    downloads.download("Latent space (Parquet)", lambda: exports.latent_parquet(result), rows=ds.n, owner=owner, key="latent",
                        file_name=f"{stem}-latent.parquet", mime="application/octet-stream", where=c2, help="id, z0 … zk, cluster")
-    downloads.download("Model (safetensors)", lambda: runs.model_safetensors(result), rows=0, owner=owner, key="model",
+    downloads.download("Model (safetensors)", lambda: exports.model_safetensors(result), rows=0, owner=owner, key="model",
                        file_name=f"{stem}-model.safetensors", mime="application/octet-stream", where=c3,
                        disabled=result.reducer is None,
                        help="the weights; the model's settings are in the file's metadata" if result.reducer is not None
@@ -60,6 +60,6 @@ with feedback.guard("Downloads"):
     downloads.download("Map and clusters (HTML, works offline)", scatter_html, rows=ds.n, owner=owner, key="scatter",
                        file_name=f"{stem}-scatter.html", mime="text/html", where=c4)
     saved = result.run_id is not None
-    downloads.download("Whole run (zip)", lambda: runs.zip_saved_run(result.run_id, root), rows=ds.n, owner=owner,
+    downloads.download("Whole run (zip)", lambda: exports.zip_saved_run(result.run_id, root), rows=ds.n, owner=owner,
                        key="zip", file_name=f"{stem}.zip", mime="application/zip", where=c5, disabled=not saved,
                        help="every file of the saved run" if saved else "save the run first")

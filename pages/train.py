@@ -5,14 +5,14 @@ from dataclasses import replace
 
 import streamlit as st
 
-from explorer.display import plots
-from explorer.dashboard import actions
+from explorer.dashboard import train
 from explorer.dashboard.forms import available_devices, parse_hidden
 from explorer.dashboard.workspace import JobKind
 from explorer.device import resolve_device
+from explorer.display import plots
 from explorer.limits import Limits
-from explorer.pipeline.defaults import ONE_MEMBER_KINDS
 from explorer.pipeline import ModelConfig, default_config, default_reason
+from explorer.pipeline.defaults import ONE_MEMBER_KINDS
 from explorer.reducers import MODEL_LABELS, NO_MODEL
 from pages.ui import feedback, progress, session, widgets as w
 
@@ -109,9 +109,10 @@ elif ws.has_model(cfg):
     st.success(f"Trained with these settings (kept for this session).{extra}")
     for note in info.get("notes", []):
         st.info(note)
-    if getattr(reducer, "history_", None):
-        st.plotly_chart(plots.loss_curve(reducer.history_), width="stretch")
-    st.button("Train again", icon="🔁", on_click=feedback.safely, args=(actions.start_training, ws, manager, cfg, limits))
+    history = getattr(reducer, "history_", None)  # PCA has none
+    if history:
+        st.plotly_chart(plots.loss_curve(history), width="stretch")
+    st.button("Train again", icon="🔁", on_click=feedback.safely, args=(train.start_training, ws, manager, cfg, limits))
 else:
-    st.button("Train", type="primary", icon="▶️", on_click=feedback.safely, args=(actions.start_training, ws, manager, cfg, limits))
+    st.button("Train", type="primary", icon="▶️", on_click=feedback.safely, args=(train.start_training, ws, manager, cfg, limits))
 st.page_link("pages/cluster.py", label="Next: cluster the latent space", icon="🧩")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from explorer.dashboard import reconstruct, run_view, understand
 from explorer.display import plots
-from explorer.dashboard import explaining as ex_views
-from explorer.dashboard import views
-from explorer.display.usertext import plain_text
+from explorer.display.usertext import markdown_text, plain_text
 from pages.ui import display, feedback, session, widgets as w
 
 st.title("🔎 Understand the clusters")
@@ -23,18 +22,18 @@ if result.explanation is None:
     if not st.button("Explain the clusters now", icon="🔎", key="explain_now"):
         st.stop()
     with feedback.guard("Explaining the clusters"), st.spinner("Profiles, rules and stability…"):
-        ex_views.explanation_of(result)
+        understand.explanation_of(result)
 ex = result.explanation
 
 
 def overview() -> None:
     st.subheader("Every cluster at a glance")
-    table = ex_views.overview(ex)
+    table = understand.overview(ex)
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0, max_value=1)})
-    st.caption(views.markdown_text(ex_views.stability_sentence(ex)))  # names flagged clusters: user text
+    st.caption(markdown_text(understand.stability_sentence(ex)))  # names flagged clusters: user text
     if ex.rules is not None:
-        (st.warning if ex.rules.note else st.caption)(views.markdown_text(ex_views.fidelity_sentence(ex)))
+        (st.warning if ex.rules.note else st.caption)(markdown_text(understand.fidelity_sentence(ex)))
 
 
 def rename() -> None:
@@ -57,7 +56,8 @@ def rename() -> None:
                     try:  # a folder or an object store (EXPLORER_RUNS_DIR may be a URL)
                         name_saved_run(result.run_id, ex.names, session.runs_root())
                     except (RunNotFound, InputError):
-                        pass  # not saved under this root, or saved without an explanation: the names stay with the session
+                        # not saved under this root, or saved without an explanation: the names stay with the session
+                        pass
                 st.rerun()
 
 
@@ -67,45 +67,46 @@ def one_cluster() -> None:
     chosen = w.selectbox("Cluster", list(names), key=w.pkey("understand_cluster", key),
                          format_func=lambda c: f"{c}: {plain_text(names[c])}")
     c = ex.cluster(chosen)
-    mark = ex_views.STABILITY_MARK[c.stability]
-    st.markdown(f"**{views.markdown_text(c.name)}**: {c.size:,} rows ({c.share:.0%}) · stability: {mark}"
+    mark = understand.STABILITY_MARK[c.stability]
+    st.markdown(f"**{markdown_text(c.name)}**: {c.size:,} rows ({c.share:.0%}) · stability: {mark}"
                 + (f" (Jaccard {c.jaccard:.2f})" if c.stability else ""))
     if c.flagged:
         st.warning("This cluster does not come back reliably on subsamples of the data: its members (and perhaps the "
                    "cluster itself) would change on another run. Read it as a tendency, not a group.")
     if c.rule:
-        st.markdown(f"**Rule:** {views.markdown_text(c.rule)}  \n"
-                    f"({c.rule_precision:.0%} of the rows it matches are in the cluster; it covers {c.rule_coverage:.0%} of the cluster)")
+        st.markdown(f"**Rule:** {markdown_text(c.rule)}  \n"
+                    f"({c.rule_precision:.0%} of the rows it matches are in the cluster; "
+                    f"it covers {c.rule_coverage:.0%} of the cluster)")
     left, right = st.columns([3, 2])
     with left:
-        cols, signed, sentences = ex_views.separations(ex, chosen)
+        cols, signed, sentences = understand.separations(ex, chosen)
         if cols:
             st.plotly_chart(plots.separations(cols, signed, sentences, "What sets it apart"), width="stretch",
                             key=f"sep:{key}:{chosen}")
     with right:
         for d in c.distinctions[:5]:
-            st.markdown(f"- {views.markdown_text(d.sentence)} · separation {d.separation:.2f}")
+            st.markdown(f"- {markdown_text(d.sentence)} · separation {d.separation:.2f}")
     if is_images:
-        inside, rest, diff = ex_views.mean_images(result, chosen)
+        inside, rest, diff = understand.mean_images(result, chosen)
         shape = ds.image_shape
-        means = [views.as_images(m.reshape(1, -1), shape)[0] for m in (inside, rest)]
-        pictures, captions = [*means, ex_views.difference_image(diff)], ["cluster's mean", "rest's mean", "difference"]
+        means = [run_view.as_images(m.reshape(1, -1), shape)[0] for m in (inside, rest)]
+        pictures, captions = [*means, understand.difference_image(diff)], ["cluster's mean", "rest's mean", "difference"]
         if result.reducer is not None:
-            ids, centres = views.decoded_centres(result)
+            ids, centres = reconstruct.decoded_centres(result)
             at = [i for i, c in enumerate(ids) if int(c) == chosen]
             if at:
-                pictures.append(views.as_images(centres[at[:1]], ds.image_shape)[0])
+                pictures.append(run_view.as_images(centres[at[:1]], ds.image_shape)[0])
                 captions.append("decoded centre")
         st.markdown("**The cluster's mean image · the rest's · where they differ** (red: brighter in the cluster, "
                     "blue: darker)" + (" · **its centre, decoded by the model**" if len(pictures) > 3 else ""))
         display.image_grid(pictures, captions, columns=6, width=112)
-    profile = ex_views.profile_of(ex, chosen)
+    profile = understand.profile_of(ex, chosen)
     if profile is not None and ex.on == "columns":
         with st.expander("Profile in the data's own units", expanded=True, icon="📋"):
             if profile.numeric:
-                st.dataframe(ex_views.numeric_table(profile), hide_index=True, width="stretch")
+                st.dataframe(understand.numeric_table(profile), hide_index=True, width="stretch")
             if profile.categorical:
-                st.dataframe(ex_views.categorical_table(profile), hide_index=True, width="stretch",
+                st.dataframe(understand.categorical_table(profile), hide_index=True, width="stretch",
                              column_config={"in cluster": st.column_config.NumberColumn(format="percent"),
                                             "overall": st.column_config.NumberColumn(format="percent")})
     members(c)
@@ -121,9 +122,9 @@ def members(c) -> None:
         idx = np.asarray(rows, dtype=np.int64)
         if is_images:
             caps = [f"{str(ds.ids[i])[-12:]} · {ex.points.margin[i]:.2f}" for i in idx]
-            display.image_grid(views.thumbnails(result, idx), caps, columns=8, width=64)
+            display.image_grid(run_view.thumbnails(result, idx), caps, columns=8, width=64)
         else:
-            table = views.selection_table(result, idx)
+            table = run_view.selection_table(result, idx)
             table.insert(2, "margin", ex.points.margin[idx])
             table.insert(3, "runner-up", [ex.names.get(int(r), "-") for r in ex.points.runner_up[idx]])
             st.dataframe(table, hide_index=True, width="stretch")
@@ -137,14 +138,14 @@ def one_point() -> None:
     if not len(where):
         st.caption("No row has that id.")
         return
-    p = ex_views.point_summary(result, ex, int(where[0]))
+    p = understand.point_summary(result, ex, int(where[0]))
     a, b, c, d = st.columns(4)
-    a.metric("Cluster", f"{p['cluster']}", help=views.markdown_text(p["name"]))
-    b.metric("Runner-up", "-" if p["runner_up"] < 0 else f"{p['runner_up']}", help=views.markdown_text(p["runner_up_name"]))
+    a.metric("Cluster", f"{p['cluster']}", help=markdown_text(p["name"]))
+    b.metric("Runner-up", "-" if p["runner_up"] < 0 else f"{p['runner_up']}", help=markdown_text(p["runner_up_name"]))
     c.metric("Margin", f"{p['margin']:.2f}", help="0: on the boundary with the runner-up; 1: as deep inside as the centre")
     d.metric("Stays with its cluster", "-" if p["co_assignment"] != p["co_assignment"] else f"{p['co_assignment']:.0%}",
              help="Share of the subsamples (that held this row) in which it stayed with its cluster")
-    st.caption(f"{views.markdown_text(p['name'])} · runner-up: {views.markdown_text(p['runner_up_name'])}")
+    st.caption(f"{markdown_text(p['name'])} · runner-up: {markdown_text(p['runner_up_name'])}")
 
 
 with feedback.guard("The overview"):

@@ -44,22 +44,13 @@ def single_thread():
 
 
 @pytest.fixture
-def navigation_only(monkeypatch):
-    """Run app.py on every AppTest run, as the server does.
+def navigation_only():
+    """Run app.py on every AppTest run, as the server does (pages/ui/compat.py: Streamlit's legacy
+    multipage mode, which AppTest turns back on before each run)."""
+    from pages.ui.compat import navigation_only
 
-    A folder named ``pages/`` makes Streamlit start in its legacy multipage mode until the entrypoint
-    calls ``st.navigation``; a server does that once, but AppTest resets the flag before each run, so
-    later runs would execute the page file alone, without app.py. Pin the flag off after it is set.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+    with navigation_only():
+        yield
 
 
 def _bars(n=400, side=12, seed=0):

@@ -25,7 +25,7 @@ from test_app import (  # noqa: F401
     upload,
 )
 
-from explorer.dashboard import applying
+from explorer.dashboard import apply
 from explorer.dashboard.workspace import JobKind
 
 pytestmark = pytest.mark.usefixtures("navigation_only", "runs_dir")  # runs_dir: tests/test_app.py
@@ -78,7 +78,7 @@ def test_applying_is_a_job_with_progress_and_a_stop_that_keeps_the_rows_before(m
     at = saved_blobs_run(app())
     monkeypatch.setenv("EXPLORER_SYNC_JOBS", "0")  # from here on, jobs run on the manager's threads
     jobs, gate = [], threading.Event()
-    real = applying.apply_upload
+    real = apply.apply_upload
 
     def held(result, files, fill_missing, *, limits=None, on_event=None, should_stop=None):
         """The real apply, held at its assign stage until the gate opens (checking Stop meanwhile)."""
@@ -92,7 +92,7 @@ def test_applying_is_a_job_with_progress_and_a_stop_that_keeps_the_rows_before(m
 
         return real(result, files, fill_missing, limits=limits, on_event=on, should_stop=should_stop)
 
-    monkeypatch.setattr(applying, "apply_upload", held)
+    monkeypatch.setattr(apply, "apply_upload", held)
     gate.set()
     apply_file(at, new_rows(60, name="first.csv"))  # the first set goes through
     said = texts(at.success)  # "done" shows once: in this run if the job ended during it, else in the next
@@ -163,7 +163,7 @@ def test_bad_uploads_give_a_message_and_the_page_keeps_working():
     assert not at.error
 
 
-def test_saved_new_rows_open_as_a_run_that_names_its_source_escaped(runs_dir):
+def test_saved_new_rows_open_as_a_run_that_names_its_source_escaped(runs_dir):  # noqa: F811 - test_app's fixture
     import json
 
     hostile = "[evil](javascript:alert(1)) <img src=x onerror=alert(1)>.csv"  # no slash: a name, not a path

@@ -10,10 +10,12 @@ import pytest
 
 from explorer.apply import apply_run, save_applied
 from explorer.data import TableOptions, load
-from explorer.data.recipe import apply_recipe, record_preprocessing
+from explorer.data.preprocessing import apply_preprocessing, record_preprocessing
 from explorer.errors import InputError
 from explorer.pipeline import default_config, run_pipeline
 from explorer.runs.files import load_run, save_run
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def mixed_table(n: int = 900, seed: int = 0) -> pd.DataFrame:
@@ -47,7 +49,7 @@ def table_data():
 
 @pytest.fixture(scope="module")
 def saved_runs(table_data, tmp_path_factory):
-    df, ds = table_data
+    _df, ds = table_data
     root = tmp_path_factory.mktemp("runs")
     out = {}
     for method in ("kmeans", "gmm", "mixture", "n2d"):
@@ -57,18 +59,19 @@ def saved_runs(table_data, tmp_path_factory):
 
 
 # -- the recorded preprocessing ------------------------------------------------------------------
-def test_record_replays_the_loader_exactly(table_data):
+def test_the_record_is_the_loaders_encoder(table_data):
     df, ds = table_data
     recipe = record_preprocessing(ds)
-    assert recipe is not None and recipe["kind"] == "table" and recipe["label_column"] == "segment"
+    assert recipe == ds.table_encoder.to_json()  # the encoder the load fitted, not a replay of it
+    assert recipe["version"] == 2 and recipe["kind"] == "table" and recipe["label_column"] == "segment"
     kinds = {c["name"]: c for c in recipe["columns"]}
     assert kinds["amount"]["transform"] == "log1p" and kinds["age"]["fill"] == pytest.approx(df["age"].median())
     assert kinds["colour"]["levels"] == ["blue", "green", "red"] or set(kinds["colour"]["levels"]) == {"red", "green", "blue"}
     assert kinds["size"]["other"] and kinds["size"]["folded"] == ["XXL"]
     assert recipe["indicator_value"] == pytest.approx(1 / np.sqrt(2))
     json.dumps(recipe)  # plain JSON
-    new, report = apply_recipe(recipe, csv_bytes(df), "mixed.csv")
-    np.testing.assert_allclose(new.X, ds.X, atol=1e-6)
+    new, report = apply_preprocessing(recipe, csv_bytes(df), "mixed.csv")
+    np.testing.assert_array_equal(new.X, ds.X)  # the same code made both
     assert new.feature_names == ds.feature_names and report.extra_columns == [] and not report.unseen_levels
     np.testing.assert_array_equal(new.labels, ds.labels)
 
@@ -79,8 +82,8 @@ def test_unseen_level_missing_and_extra_columns_are_stated(table_data):
     new = df.head(40).copy()
     new.loc[new.index[:5], "colour"] = "purple"
     new["note"] = "x"
-    X_ref, _ = apply_recipe(recipe, df.head(40))
-    got, report = apply_recipe(recipe, new)
+    X_ref, _ = apply_preprocessing(recipe, df.head(40))
+    got, report = apply_preprocessing(recipe, new)
     cols = [j for j, f in enumerate(ds.feature_names) if f.startswith("colour=")]
     assert np.all(got.X[:5][:, cols] == 0)  # unseen level: no indicator set
     np.testing.assert_allclose(got.X[5:], X_ref.X[5:], atol=1e-6)
@@ -90,11 +93,48 @@ def test_unseen_level_missing_and_extra_columns_are_stated(table_data):
     other = ds.feature_names.index("size=other")
     assert got.X[0, other] > 0
     with pytest.raises(InputError, match="'age'"):
-        apply_recipe(recipe, new.drop(columns=["age"]))
-    filled, report = apply_recipe(recipe, new.drop(columns=["age"]), missing="impute")
+        apply_preprocessing(recipe, new.drop(columns=["age"]))
+    filled, report = apply_preprocessing(recipe, new.drop(columns=["age"]), missing="impute")
     assert report.missing_columns == ["age"] and any("'age'" in n for n in report.notes)
     j = ds.feature_names.index("age")
     assert np.allclose(filled.X[:, j], filled.X[0, j])  # every row has the training median, scaled
+
+
+def _new_rows() -> pd.DataFrame:
+    """New rows with every fallback: an unseen colour, numbers that do not parse, gaps, an extra column."""
+    new = mixed_table(120, seed=3)
+    new.loc[new.index[:5], "colour"] = "purple"
+    new["age"] = new["age"].astype(object)
+    new.loc[new.index[5:8], "age"] = "n/a"
+    new["note"] = "x"
+    return new
+
+
+def test_a_run_with_the_old_record_applies_new_rows_as_before(table_data, tmp_path):
+    """A preprocess.json of version 1, written by explorer before the table encoder (tests/fixtures: the record of
+    this file's mixed table, and the features that code gave _new_rows() with and without 'amount'), still loads
+    and gives the same features, to the bit; as does the encoder saved now."""
+    _, ds = table_data
+    res = run_pipeline(ds, default_config(ds, method="kmeans", k=3, explain=False, projection_method="pca"))
+    folder = save_run(res, tmp_path)
+    assert json.loads((folder / "preprocess.json").read_text())["version"] == 2
+    v1 = json.loads((FIXTURES / "preprocess_v1_mixed.json").read_text())
+    assert v1["version"] == 1 and "params" not in v1
+    expected = np.load(FIXTURES / "applied_v1_mixed.npz")
+    now = load_run(folder)
+    (folder / "preprocess.json").write_text(json.dumps(v1))
+    old = load_run(folder)
+    assert old.preprocessing["version"] == 1
+    new = _new_rows()
+    for run in (old, now):
+        applied = apply_run(run, new)
+        np.testing.assert_array_equal(applied.dataset.X, expected["refuse"])
+        assert applied.report.unseen_levels == {"colour": {"purple": 5}} and applied.report.extra_columns == ["note"]
+        assert applied.report.not_numbers == {"age": 3}
+        imputed = apply_run(run, new.drop(columns=["amount"]), missing="impute")
+        np.testing.assert_array_equal(imputed.dataset.X, expected["impute"])
+        assert imputed.report.missing_columns == ["amount"]
+    np.testing.assert_array_equal(apply_run(old, new).labels, apply_run(now, new).labels)
 
 
 def test_a_subset_has_no_faithful_record_and_says_so(table_data):
@@ -168,7 +208,7 @@ def test_rows_unlike_any_cluster_are_counted(saved_runs, table_data):
 
 def test_the_applied_rows_saved_as_a_run_link_to_their_source(saved_runs, table_data, tmp_path):
     df, _ = table_data
-    root, runs = saved_runs
+    _root, runs = saved_runs
     run = runs["kmeans"]
     applied = apply_run(run, df.sample(300, random_state=2))
     path = save_applied(applied, run, tmp_path)
@@ -187,7 +227,11 @@ def test_a_saved_run_keeps_its_records_as_plain_files(saved_runs):
     path = Path(root) / runs["mixture"].run_id
     assert (path / "preprocess.json").is_file()
     with np.load(path / "assign.npz", allow_pickle=False) as npz:
-        assert {"mix_weights", "mix_means", "mix_covariances"} <= set(npz.files)
+        assert {"assign_format", "mix_weights", "mix_means", "mix_covariances"} <= set(npz.files)
+    with np.load(Path(root) / runs["gmm"].run_id / "assign.npz", allow_pickle=False) as npz:
+        # the fitted mixture's own precision factors (explorer.cluster.predict), not covariances to rebuild it from
+        assert {"gmm_weights", "gmm_means", "gmm_precisions_cholesky", "gmm_type"} <= set(npz.files)
+        assert "gmm_covariances" not in npz.files
 
 
 # -- images and vectors --------------------------------------------------------------------------
@@ -253,7 +297,7 @@ def test_cli_apply(saved_runs, table_data, tmp_path, capsys):
     assert out["preprocessing"]["extra_columns"] == ["extra"]
     saved = json.loads((tmp_path / "out" / out["saved_run"] / "config.json").read_text())
     assert saved["applied_to"] == run.run_id
-    from explorer.dashboard.applying import applied_source
+    from explorer.dashboard.apply import applied_source
 
     copy = load_run(tmp_path / "out" / out["saved_run"])  # the dashboard names the run it came from
     assert applied_source(copy, str(tmp_path / "out")) == (run.run_id, None)  # the source lives in another folder

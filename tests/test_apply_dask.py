@@ -16,12 +16,15 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from explorer.apply import apply_partitioned, apply_run  # noqa: E402
-from explorer.apply import distributed as dist_apply  # noqa: E402
-from explorer.data import TableOptions, load  # noqa: E402
-from explorer.errors import InputError  # noqa: E402
-from explorer.pipeline import default_config, run_pipeline  # noqa: E402
-from explorer.runs.files import load_run, save_run  # noqa: E402
+from explorer.apply import (
+    apply_partitioned,
+    apply_run,
+    distributed as dist_apply,
+)
+from explorer.data import TableOptions, load
+from explorer.errors import InputError
+from explorer.pipeline import default_config, run_pipeline
+from explorer.runs.files import load_run, save_run
 
 COMPARED = ["cluster", "confidence", "runner_up", "margin", "anomaly", "unusual", "x", "y"]
 
@@ -138,7 +141,7 @@ def test_resume_writes_only_missing_partitions(cluster, saved, tmp_path):
 
 
 def test_a_bad_partition_is_named_and_the_others_written(cluster, saved, tmp_path):
-    run_path, data, want, _ = saved
+    run_path, data, _want, _ = saved
     bad = tmp_path / "data"
     bad.mkdir()
     for i, p in enumerate(sorted(data.rglob("part-*.parquet"))[:3]):
@@ -152,7 +155,7 @@ def test_a_bad_partition_is_named_and_the_others_written(cluster, saved, tmp_pat
 
 
 def test_bad_inputs_say_what_to_do(saved, tmp_path):
-    run_path, data, _, _ = saved
+    _run_path, data, _, _ = saved
     with pytest.raises(InputError, match="no Parquet files"):
         dist_apply.list_partitions(tmp_path, tmp_path / "out")
     with pytest.raises(InputError, match="no file, folder"):

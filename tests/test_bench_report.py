@@ -5,7 +5,7 @@ import pytest
 
 report_defaults = pytest.importorskip("bench.report.defaults")
 
-from explorer.reducers.train import planned_epochs  # noqa: E402
+from explorer.reducers.train import planned_epochs
 
 
 def test_planned_epochs_follow_the_budget_of_examples() -> None:

@@ -21,7 +21,7 @@ def small_table(path: Path, n=150, seed=0) -> Path:
     X, y = make_blobs(n_samples=n, centers=3, n_features=5, random_state=seed)
     lines = ["a,b,c,d,e,colour,kind"]
     colours = ["red", "green", "blue"]
-    for row, label in zip(X, y):
+    for row, label in zip(X, y, strict=True):
         lines.append(",".join(f"{v:.4f}" for v in row) + f",{colours[label]},k{label}")
     path.write_text("\n".join(lines) + "\n")
     return path

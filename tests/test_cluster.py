@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from explorer.cluster import methods as cluster_module
-from explorer.cluster.types import ClusterConfig, cluster_sizes
+from explorer.cluster import registry
 from explorer.cluster.methods import cluster, sweep_k, umap_embed
+from explorer.cluster.types import AGGLOMERATIVE_MAX_ROWS, ClusterConfig, cluster_sizes
 from explorer.errors import InputError, LimitError
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -27,12 +28,12 @@ def test_every_method_recovers_blobs(method, blobs, request):
     assert result.centers.shape == (5, 10) and result.centers.dtype == np.float32
     assert result.sweep is None
     json.dumps(result.info)
-    if method in ("gmm", "n2d"):
+    if registry.spec(method).soft:
         assert result.proba.shape == (600, 5)
         np.testing.assert_allclose(result.proba.sum(axis=1), 1.0, atol=1e-4)
     else:
         assert result.proba is None
-    if method == "n2d":
+    if registry.spec(method).embeds:
         assert result.embedding.shape == (600, 5) and result.embedding.dtype == np.float32
         assert result.info["umap_dim"] == 5
 
@@ -60,7 +61,7 @@ def test_hdbscan_marks_noise_minus_one_and_does_not_count_it(make_blobs):
 
 
 def test_hdbscan_ignores_k_and_uses_default_min_cluster_size(blobs):
-    X, y = blobs
+    X, _y = blobs
     result = cluster(X, ClusterConfig(method="hdbscan", k=3))
     assert result.k == 5 and result.sweep is None
     assert result.info["min_cluster_size"] == 5  # max(5, 600 // 200)
@@ -160,10 +161,15 @@ def test_bad_data_raise_input_error():
         cluster(np.zeros(10), ClusterConfig(method="kmeans", k=2))
 
 
-def test_agglomerative_refuses_data_too_large(blobs, monkeypatch):
-    monkeypatch.setattr(cluster_module, "AGGLOMERATIVE_MAX_ROWS", 100)
-    with pytest.raises(LimitError, match="agglomerative"):
-        cluster(blobs[0], ClusterConfig(method="agglomerative", k=5))
+def test_agglomerative_refuses_data_too_large(blobs):
+    declared = registry.spec("agglomerative")
+    assert declared.max_rows == AGGLOMERATIVE_MAX_ROWS
+    registry.register(replace(declared, max_rows=100), replace=True)
+    try:
+        with pytest.raises(LimitError, match="agglomerative"):
+            cluster(blobs[0], ClusterConfig(method="agglomerative", k=5))
+    finally:
+        registry.register(declared, replace=True)
 
 
 def test_umap_embed_caps_neighbours(warm_umap, make_blobs):

@@ -64,7 +64,8 @@ def test_a_planted_merge_is_found_and_worded_with_names():
     assert merge.cluster == 0 and [(p.cluster, p.share) for p in merge.parts] == [(0, 0.6), (1, 0.4)]
     assert not r.splits and r.unmatched_a == [1]
     assert "B's cluster 0 \"under 30\" merges A's cluster 0 \"young\" (60%) and cluster 1 \"students\" (40%)." in r.findings
-    assert "A's cluster 1 \"students\" (40 rows) has no counterpart in B; most of it (100%) is in B's cluster 0 \"under 30\"." in r.findings
+    assert ("A's cluster 1 \"students\" (40 rows) has no counterpart in B; "
+            "most of it (100%) is in B's cluster 0 \"under 30\".") in r.findings
     assert r.row_names == ['cluster 0 "young"', "cluster 2", 'cluster 1 "students"']  # matched first, then the unmatched
 
 
@@ -174,7 +175,7 @@ def test_the_heatmap_shows_counts_coloured_by_share_of_a():
 
 
 def test_the_dashboard_lists_comparable_runs(run):
-    from explorer.dashboard.comparison import choice_of, comparable_runs, pairs_table, same_rows
+    from explorer.dashboard.evaluate import choice_of, comparable_runs, pairs_table, same_rows
 
     saved_copy = replace(run, run_id="a" * 22)
     other_data = replace(run, dataset=run.dataset.subset(np.arange(60)))

@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from explorer.dashboard import actions
-from explorer.dashboard.jobs import JobManager
+from explorer.dashboard import cluster, data, explore, train
+from explorer.dashboard.jobs.manager import JobManager
 from explorer.dashboard.workspace import JobKind, Ticket, Workspace
 from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError, LimitError
@@ -43,11 +43,11 @@ def ae_cfg(ds, **kw):
 def test_training_then_a_run_reuses_the_model_and_records_the_settings_chosen(session):
     ws, manager, limits = session
     cfg = ae_cfg(ws.dataset)
-    actions.start_training(ws, manager, cfg, limits)
+    train.start_training(ws, manager, cfg, limits)
     assert ws.has_model(cfg) and ws.jobs == {} and ws.train_seconds > 0
     trained = ws.model(cfg)
     spent = ws.train_seconds
-    actions.start_run(ws, manager, cfg, limits)
+    cluster.start_run(ws, manager, cfg, limits)
     result = ws.result
     assert result is not None and result.reducer is trained  # no second training
     assert ws.train_seconds == spent  # clustering with a cached model costs no training time
@@ -58,40 +58,40 @@ def test_training_then_a_run_reuses_the_model_and_records_the_settings_chosen(se
 def test_a_run_without_a_model_trains_it_and_keeps_it(session):
     ws, manager, limits = session
     cfg = ae_cfg(ws.dataset)
-    assert actions.run_notice(ws, cfg)[0] == "info"  # "not trained yet; running trains it first"
-    actions.start_run(ws, manager, cfg, limits)
+    assert cluster.run_notice(ws, cfg)[0] == "info"  # "not trained yet; running trains it first"
+    cluster.start_run(ws, manager, cfg, limits)
     assert ws.result is not None and ws.has_model(cfg) and ws.model(cfg) is ws.result.reducer
-    assert ws.train_seconds > 0 and actions.run_notice(ws, cfg) is None
+    assert ws.train_seconds > 0 and cluster.run_notice(ws, cfg) is None
 
 
 def test_dec_refines_a_copy_and_does_not_replace_the_cached_model(session):
     ws, manager, limits = session
     cfg = ae_cfg(ws.dataset)
-    actions.start_training(ws, manager, cfg, limits)
+    train.start_training(ws, manager, cfg, limits)
     cached = ws.model(cfg)
     before = cached.transform(ws.dataset.X)
     dec = replace_nested(cfg, method="dec", cluster_dec_max_iter=5)
-    actions.start_run(ws, manager, dec, limits)
+    cluster.start_run(ws, manager, dec, limits)
     assert ws.result.clusters.method == "dec" and ws.result.reducer is not cached
     assert ws.model(dec) is cached
     np.testing.assert_array_equal(cached.transform(ws.dataset.X), before)
 
 
 def test_dec_on_pca_is_flagged_before_the_run(session):
-    ws, manager, _ = session
+    ws, _manager, _ = session
     cfg = replace_nested(default_config(ws.dataset), model="pca", latent_dim=3, method="dec", k=3)
-    level, text = actions.run_notice(ws, cfg)
+    level, text = cluster.run_notice(ws, cfg)
     assert level == "warning" and "refines an autoencoder" in text
 
 
 def test_a_spent_budget_refuses_the_job_and_keeps_what_was_made(session):
     ws, manager, _ = session
     cfg = ae_cfg(ws.dataset)
-    actions.start_run(ws, manager, cfg, Limits())
+    cluster.start_run(ws, manager, cfg, Limits())
     made = ws.result
     ws.train_seconds = 10.0
     with pytest.raises(LimitError, match="EXPLORER_MAX_SESSION_TRAIN_SECONDS"):
-        actions.start_run(ws, manager, replace_nested(cfg, latent_dim=3), Limits(max_session_train_seconds=5.0))
+        cluster.start_run(ws, manager, replace_nested(cfg, latent_dim=3), Limits(max_session_train_seconds=5.0))
     assert ws.result is made and ws.jobs == {}
 
 
@@ -108,7 +108,7 @@ def test_the_time_cap_reaches_training(session, monkeypatch):
 
     monkeypatch.setattr(pipeline, "fit_representation", spy)
     ws.train_seconds = 590.0
-    actions.start_training(ws, manager, ae_cfg(ws.dataset), limits)
+    train.start_training(ws, manager, ae_cfg(ws.dataset), limits)
     assert seen["max_seconds"] == pytest.approx(10.0)  # what is left of the session's 600 s
 
 
@@ -116,12 +116,12 @@ def test_another_projection_comes_back_at_once_the_second_time(session):
     ws, manager, limits = session
     cfg = replace_nested(default_config(ws.dataset), model="pca", latent_dim=3, method="kmeans", k=3,
                          projection_method="pca")
-    actions.start_run(ws, manager, cfg, limits)
+    cluster.start_run(ws, manager, cfg, limits)
     first = ws.result
-    job = actions.change_projection(ws, manager, first, "tsne")
+    job = explore.change_projection(ws, manager, first, "tsne")
     assert job is not None and job.status == "done" and ws.result.config.projection.method == "tsne"
     np.testing.assert_array_equal(ws.result.clusters.labels, first.clusters.labels)
-    assert actions.change_projection(ws, manager, ws.result, "pca") is None  # made before: no job
+    assert explore.change_projection(ws, manager, ws.result, "pca") is None  # made before: no job
     assert ws.result is first
 
 
@@ -138,7 +138,7 @@ def test_tickets_are_typed_and_refuse_a_result_with_nowhere_to_go(session):
 
 def test_actions_need_data():
     with pytest.raises(InputError, match="Data page"):
-        actions.start_training(Workspace(), JobManager(synchronous=True), default_config(blobs()), Limits())
+        train.start_training(Workspace(), JobManager(synchronous=True), default_config(blobs()), Limits())
 
 
 def test_the_model_cache_key_ignores_the_time_cap(session):
@@ -159,7 +159,7 @@ def test_an_upload_is_read_by_a_job_and_put_in_use(session):
     ws, manager, limits = session
     before = ws.dataset
     key = ("upload:a", ("label", None, None, "auto"), None)
-    job = actions.start_load(ws, manager, key, GOOD_CSV, "good.csv", TableOptions(id_column="id"), None, limits, "upload good.csv")
+    job = data.start_load(ws, manager, key, GOOD_CSV, "good.csv", TableOptions(id_column="id"), None, limits, "upload good.csv")
     assert job.status == "done" and job.max_seconds == limits.max_load_seconds
     assert ws.dataset is not before and ws.dataset.n == 60 and ws.loaded_key == key and ws.load_error is None
     assert ws.jobs == {}
@@ -169,7 +169,7 @@ def test_an_upload_that_fails_keeps_the_data_in_use_and_its_message(session):
     ws, manager, limits = session
     before = ws.dataset
     key = ("upload:b", None, None)
-    actions.start_load(ws, manager, key, b"\x00\x01garbage", "bad.csv", None, None, limits, "upload bad.csv")
+    data.start_load(ws, manager, key, b"\x00\x01garbage", "bad.csv", None, None, limits, "upload bad.csv")
     assert ws.dataset is before and ws.loaded_key != key
     assert ws.load_error[0] == key and "bad.csv" in ws.load_error[1]
     assert not [m for m in ws.pop_messages() if m[0] == "success"]
@@ -200,11 +200,11 @@ def test_a_load_past_its_cap_is_cancelled_and_the_next_upload_goes_on(monkeypatc
         return job
 
     try:
-        slow = finish(actions.start_load(ws, manager, ("upload:slow", None, None), b"slow", "slow.csv", None, None,
+        slow = finish(data.start_load(ws, manager, ("upload:slow", None, None), b"slow", "slow.csv", None, None,
                                          Limits(max_load_seconds=0.2), "slow"))
         assert slow.status == "cancelled" and slow.abandoned  # 0.2 s cap + 0.2 s grace, then let go
         assert ws.load_error[0] == ("upload:slow", None, None) and "time cap" in ws.load_error[1]
-        good = actions.start_load(ws, manager, ("upload:good", None, None), GOOD_CSV, "good.csv", None, None,
+        good = data.start_load(ws, manager, ("upload:good", None, None), GOOD_CSV, "good.csv", None, None,
                                   Limits(), "good")
         release.set()  # the abandoned read returns meanwhile; its result is dropped
         assert finish(good).status == "done"
@@ -234,7 +234,7 @@ def test_the_upload_budget_counts_all_files_together_and_frees_a_replaced_upload
     (float("inf"), 100_000, "not a number"),
 ])
 def test_points_drawn_at_most_is_checked_on_the_server(asked, drawn, note):
-    cap, text = actions.display_cap(asked, Limits())
+    cap, text = explore.display_cap(asked, Limits())
     assert cap == drawn and (text is None if note is None else note in text)
 
 
@@ -242,6 +242,6 @@ def test_every_job_gets_a_time_cap(session):
     ws, manager, limits = session
     limits = replace(limits, max_job_seconds=321.0)
     cfg = replace_nested(default_config(ws.dataset), model="pca", latent_dim=3, method="kmeans", k=3, projection_method="pca")
-    assert actions.start_training(ws, manager, cfg, limits).max_seconds == 321.0
-    assert actions.start_run(ws, manager, cfg, limits).max_seconds == 321.0
-    assert actions.change_projection(ws, manager, ws.result, "tsne", limits).max_seconds == 321.0
+    assert train.start_training(ws, manager, cfg, limits).max_seconds == 321.0
+    assert cluster.start_run(ws, manager, cfg, limits).max_seconds == 321.0
+    assert explore.change_projection(ws, manager, ws.result, "tsne", limits).max_seconds == 321.0

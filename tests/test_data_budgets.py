@@ -52,7 +52,7 @@ def test_a_header_claiming_more_than_the_file_holds_is_named_not_allocated(monke
     monkeypatch.setattr(arrays, "read_member_array", never)
     with pytest.raises(InputError, match=r"shape \(100000, 100000\).*only 80 bytes follow.*header lies"):
         load(_npy_header((100_000, 100_000)) + bytes(80), name="liar.npy")
-    with pytest.raises(InputError, match="array 'X'.*header lies"):
+    with pytest.raises(InputError, match=r"array 'X'.*header lies"):
         load(_npz_raw({"X": _npy_header((50, 4)) + bytes(8)}), name="liar.npz")
 
 
@@ -65,9 +65,9 @@ def test_npz_caps_come_from_the_headers_before_decompression(monkeypatch):
     monkeypatch.setattr(arrays, "read_member_array", never)
     buf = io.BytesIO()
     np.savez_compressed(buf, X=np.zeros((5_000, 10)))
-    with pytest.raises(LimitError, match="5,000 rows.*max_rows=1,000"):
+    with pytest.raises(LimitError, match=r"5,000 rows.*max_rows=1,000"):
         load(buf.getvalue(), name="x.npz", limits=Limits(max_rows=1_000))
-    with pytest.raises(LimitError, match="max_decoded_bytes=100,000.*EXPLORER_MAX_DECODED_BYTES"):
+    with pytest.raises(LimitError, match=r"max_decoded_bytes=100,000.*EXPLORER_MAX_DECODED_BYTES"):
         load(buf.getvalue(), name="x.npz", limits=Limits(max_decoded_bytes=100_000))
     monkeypatch.undo()
     # 400 KB of zeros is under the 32 MiB floor: the ratio rule leaves it alone, whatever its ratio
@@ -77,7 +77,7 @@ def test_npz_caps_come_from_the_headers_before_decompression(monkeypatch):
 def test_the_compression_ratio_names_its_cap():
     from bad_inputs import npz_bomb
 
-    with pytest.raises(LimitError, match="expands 1,0.. times.*max_compression_ratio=200.*EXPLORER_MAX_COMPRESSION"):
+    with pytest.raises(LimitError, match=r"expands 1,0.. times.*max_compression_ratio=200.*EXPLORER_MAX_COMPRESSION"):
         load(npz_bomb(40), name="b.npz")
     assert load(npz_bomb(40), name="b.npz", limits=Limits(max_compression_ratio=2_000)).X.shape == (5_120, 1024)
 
@@ -180,7 +180,7 @@ def test_should_stop_ends_a_load_between_steps():
 
 def test_the_load_time_cap_names_itself():
     text = "a,b\n" + "".join(f"{i},{i % 2}\n" for i in range(50))
-    with pytest.raises(LimitError, match="max_load_seconds.*EXPLORER_MAX_LOAD_SECONDS"):
+    with pytest.raises(LimitError, match=r"max_load_seconds.*EXPLORER_MAX_LOAD_SECONDS"):
         load(text.encode(), name="t.csv", limits=Limits(max_load_seconds=1e-9))
 
 
@@ -226,7 +226,7 @@ def test_an_image_whose_header_is_past_the_first_bytes_is_counted_when_opened():
 
 @pytest.mark.parametrize("how", ["standard", "minmax", "auto", "shared"])
 def test_vectors_scaled_block_by_block_equal_the_whole_array_in_float64(how):
-    from explorer.data.common import SCALE_BLOCK_COLUMNS, scale_features, scale_to_float32
+    from explorer.data.scaling import SCALE_BLOCK_COLUMNS, scale_features, scale_to_float32
 
     rng = np.random.default_rng(0)
     A = (rng.random((3_000, 2 * SCALE_BLOCK_COLUMNS + 5)) * 255).astype(np.float32)  # one range: auto is shared

@@ -41,7 +41,7 @@ def make_zip(members: dict[str, bytes]) -> bytes:
 def png_header(width: int, height: int) -> bytes:
     """A PNG that claims width x height pixels but holds no pixel data."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))  # noqa: E731
+    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 
@@ -117,7 +117,7 @@ def test_modes_are_converted():
     }
     ds = load(make_zip(members), name="modes.zip")
     assert ds.images.shape == (5, 8, 8, 3)  # one color image makes the set RGB
-    img = dict(zip(ds.ids, ds.images))
+    img = dict(zip(ds.ids, ds.images, strict=True))
     assert img["rgba.png"][0, 0].tolist() == [200, 0, 0] and img["rgba.png"][7, 0].tolist() == [255, 255, 255]
     assert img["la.png"][0, 0].tolist() == [255, 255, 255]  # transparent gray -> white
     assert img["deep.png"][0, 0].tolist() == [255, 255, 255]  # 16-bit full scale -> 255
@@ -160,9 +160,9 @@ def test_broken_files_are_skipped_and_named():
     assert ds.n == 4
     note = next(n for n in ds.report.notes if "could not be read" in n)
     assert "cut.png" in note and "fake.jpg" in note
-    with pytest.raises(InputError, match="none of the 2 files could be read.*fake.jpg"):
+    with pytest.raises(InputError, match=r"none of the 2 files could be read.*fake.jpg"):
         load(make_zip({"fake.jpg": b"nope", "cut.png": good[:40]}), name="b.zip")
-    with pytest.raises(InputError, match="no images found.*not images.*notes.txt"):
+    with pytest.raises(InputError, match=r"no images found.*not images.*notes.txt"):
         load(make_zip({"notes.txt": b"hi"}), name="t.zip")
     with pytest.raises(InputError, match="not a readable zip"):
         load(b"PK but no zip", name="z.zip")
@@ -177,7 +177,7 @@ def test_zip_slip_entries_are_skipped():
     assert ds.ids.tolist() == ["fine/0.png", "fine/1.png", "fine/2.png", "fine/3.png"]
     note = next(n for n in ds.report.notes if "unsafe path" in n)
     assert "../evil.png" in note and "/etc/evil.png" in note
-    with pytest.raises(InputError, match="no images found.*unsafe path"):
+    with pytest.raises(InputError, match=r"no images found.*unsafe path"):
         load(make_zip(members), name="slip.zip")
 
 
@@ -189,7 +189,7 @@ def zip_bomb() -> bytes:
 
 def test_zip_bomb_declared_size(zip_bomb):
     assert len(zip_bomb) < 1_000_000
-    with pytest.raises(LimitError, match="max_unzipped_bytes.*EXPLORER_MAX_UNZIPPED_BYTES"):
+    with pytest.raises(LimitError, match=r"max_unzipped_bytes.*EXPLORER_MAX_UNZIPPED_BYTES"):
         load(zip_bomb, name="bomb.zip", limits=Limits(max_unzipped_bytes=10 * 2**20))
 
 
@@ -209,16 +209,16 @@ def test_bytes_actually_read_are_capped(tmp_path):
 def test_decompression_bomb_is_refused_from_its_header(width, height):
     good = encode(gray(5), "png")
     members = {"a.png": good, "b.png": good, "bomb.png": png_header(width, height)}
-    with pytest.raises(LimitError, match="max_image_pixels|too many pixels"):
+    with pytest.raises(LimitError, match=r"max_image_pixels|too many pixels"):
         load(make_zip(members), name="bomb.zip")
 
 
 def test_pixel_and_count_limits():
     good = encode(gray(5), "png")
     members = {f"{i}.png": good for i in range(5)}
-    with pytest.raises(LimitError, match="is 16x12 = 192 pixels.*max_image_pixels=100"):
+    with pytest.raises(LimitError, match=r"is 16x12 = 192 pixels.*max_image_pixels=100"):
         load(make_zip(members), name="p.zip", limits=Limits(max_image_pixels=100))
-    with pytest.raises(LimitError, match="5 images.*max_images=4"):
+    with pytest.raises(LimitError, match=r"5 images.*max_images=4"):
         load(make_zip(members), name="p.zip", limits=Limits(max_images=4))
     with pytest.raises(InputError, match="image mode 'CMYK'"):
         load_images(make_zip(members), name="p.zip", options=ImageOptions(mode="CMYK"))  # type: ignore[arg-type]

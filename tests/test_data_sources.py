@@ -8,13 +8,13 @@ import io
 import json
 import os
 import uuid
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from explorer.data import TableOptions, load, streamed
-from explorer.data.sources import SourcePolicy, ServerFile, load_from_server, open_source
+from explorer.data import ServerFile, SourcePolicy, TableOptions, load, load_from_server, open_source, streamed
 from explorer.errors import InputError, LimitError
 from explorer.limits import Limits
 
@@ -69,7 +69,7 @@ def memory_url(name: str, data: bytes) -> str:
 def test_paths_are_off_unless_a_data_folder_is_set(folder):
     policy = SourcePolicy.from_env({})
     assert not policy.enabled
-    with pytest.raises(InputError, match="reading files on the server is off.*EXPLORER_DATA_DIR"):
+    with pytest.raises(InputError, match=r"reading files on the server is off.*EXPLORER_DATA_DIR"):
         open_source(str(folder / "t.csv"), policy=policy)
 
 
@@ -105,17 +105,17 @@ def test_a_link_is_followed_before_the_folder_is_checked(folder):
 
 def test_a_missing_file_and_a_bad_setting_say_so(folder):
     policy = SourcePolicy.from_env({"EXPLORER_DATA_DIR": str(folder)})
-    with pytest.raises(InputError, match="nope.csv: no such file") as info:
+    with pytest.raises(InputError, match=r"nope.csv: no such file") as info:
         open_source("nope.csv", policy=policy)
     assert str(folder) not in str(info.value)
-    with pytest.raises(InputError, match="EXPLORER_DATA_DIR=.* is not a folder"):
+    with pytest.raises(InputError, match=r"EXPLORER_DATA_DIR=.* is not a folder"):
         SourcePolicy.from_env({"EXPLORER_DATA_DIR": str(folder / "t.csv")})
 
 
 # -------------------------------------------------------------------------------------------- URLs
 def test_urls_are_off_by_default_and_only_allowed_schemes_are_read():
     url = memory_url("t.csv", csv_bytes(blobs_frame(100)[0]))
-    with pytest.raises(InputError, match="reading URLs is off.*EXPLORER_URL_SCHEMES"):
+    with pytest.raises(InputError, match=r"reading URLs is off.*EXPLORER_URL_SCHEMES"):
         open_source(url, policy=SourcePolicy.from_env({}))
     with pytest.raises(InputError, match=r"memory:// URLs are not allowed here \(allowed: gs://, s3://\)"):
         open_source(url, policy=SourcePolicy.from_env({"EXPLORER_URL_SCHEMES": "s3, gs"}))
@@ -145,9 +145,9 @@ def test_file_can_not_be_allowed_as_a_scheme():
 
 # ------------------------------------------------------------------------------ progress and caps
 def test_reading_reports_progress_and_upload_cap_does_not_apply(monkeypatch):
-    df, y = blobs_frame(60_000)
+    df, _y = blobs_frame(60_000)
     data = csv_bytes(df)
-    monkeypatch.setattr("explorer.data.sources.READ_PIECE_BYTES", 256 * 1024)
+    monkeypatch.setattr("explorer.data.files.READ_PIECE_BYTES", 256 * 1024)
     url = memory_url("big.csv", data)
     seen: list[tuple[int, int | None]] = []
     limits = Limits(max_upload_bytes=1_000)  # an upload this big would be refused
@@ -177,7 +177,7 @@ def test_arrays_from_the_server_are_read_whole_within_the_memory_cap(folder):
     np.save(folder / "v.npy", np.random.default_rng(0).normal(size=(200, 8)).astype(np.float32))
     policy = SourcePolicy.from_env({"EXPLORER_DATA_DIR": str(folder)})
     assert load_from_server("v.npy", policy=policy, limits=Limits(max_upload_bytes=100)).X.shape == (200, 8)
-    with pytest.raises(LimitError, match="read whole.*max_decoded_bytes"):
+    with pytest.raises(LimitError, match=r"read whole.*max_decoded_bytes"):
         load_from_server("v.npy", policy=policy, limits=Limits(max_decoded_bytes=1_000))
 
 
@@ -239,7 +239,7 @@ def test_a_streamed_csv_with_a_broken_line_or_other_encoding_says_so(monkeypatch
         load(b"a,b\n1,2\n3,4\n5,6,7\n8,9\n", name="t.csv")  # pyarrow does not say where: the line is found
     with pytest.raises(InputError, match=r"a quoted field starts on line 3 and runs on to line 5"):
         load(b'a,b\n1,2\n"3,4\n5,6\n7,8\n', name="t.csv")
-    ds = load("name,v\n".encode() + "".join(f"caf\u00e9{i % 3},{i}\n" for i in range(20)).encode("latin-1"), name="t.csv")
+    ds = load(b"name,v\n" + "".join(f"caf\u00e9{i % 3},{i}\n" for i in range(20)).encode("latin-1"), name="t.csv")
     assert any("read as Latin-1" in n for n in ds.report.notes) and "name=café0" in ds.feature_names
     with pytest.raises(InputError, match="does not look like a text table"):
         load(b"\x00\x01\x02" * 100, name="t.csv")
@@ -248,10 +248,11 @@ def test_a_streamed_csv_with_a_broken_line_or_other_encoding_says_so(monkeypatch
 def test_the_memory_budget_admits_a_million_by_forty_table():
     """The footer estimate counts a number's pages once: 1,000,000 x 40 float64 is 320 MB, in the
     default 512 MiB; X costs 4 bytes a value (float32)."""
-    from explorer.data.budgets import parquet_decoded_bytes
-    from explorer.data.common import FEATURE_BYTES
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from explorer.data.budgets import parquet_decoded_bytes
+    from explorer.data.guards import FEATURE_BYTES
 
     table = pa.table({f"f{j}": np.zeros(1_000_000) + j for j in range(4)})
     buf = io.BytesIO()
@@ -322,7 +323,7 @@ def test_the_pages_progress_is_the_bytes_read_at_most_twice_a_second(monkeypatch
     from pages.ui import loading
 
     class Job:
-        events: list[Progress] = []
+        events: ClassVar[list[Progress]] = []
 
         def emit(self, event: Progress) -> None:
             self.events.append(event)
@@ -360,5 +361,5 @@ def test_a_folder_of_images_loads_unless_a_link_inside_it_leaves_the_data_folder
     assert load_from_server("imgs", policy=policy).n == 6
     Image.fromarray(np.zeros((8, 8), np.uint8), "L").save(folder.parent / "outside.png")
     (images / "7.png").symlink_to(folder.parent / "outside.png")
-    with pytest.raises(InputError, match="imgs/7.png: is a link that leads outside the server's data folder"):
+    with pytest.raises(InputError, match=r"imgs/7.png: is a link that leads outside the server's data folder"):
         load_from_server("imgs", policy=policy)

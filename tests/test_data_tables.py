@@ -178,10 +178,10 @@ def test_preview_summary(tmp_path):
     rows, summary = read_table_preview(path, nrows=100)
     assert len(rows) == 100
     assert list(summary.columns[:5]) == ["column", "dtype", "kind", "missing", "unique"]
-    kinds = dict(zip(summary.column, summary.kind))
+    kinds = dict(zip(summary.column, summary.kind, strict=True))
     assert kinds == {"age": "numeric", "income": "numeric", "color": "categorical", "const": "constant",
                      "kind": "categorical"}
-    assert dict(zip(summary.column, summary.missing))["age"] == 3
+    assert dict(zip(summary.column, summary.missing, strict=True))["age"] == 3
 
 
 @pytest.mark.parametrize("content,match", [
@@ -216,7 +216,7 @@ def test_bad_options(tmp_path, options, match):
 
 def test_limits(tmp_path):
     path = write_csv(tmp_path, mixed_frame(50))
-    with pytest.raises(LimitError, match="max_rows=10.*EXPLORER_MAX_ROWS"):
+    with pytest.raises(LimitError, match=r"max_rows=10.*EXPLORER_MAX_ROWS"):
         load(path, limits=Limits(max_rows=10))
     with pytest.raises(LimitError, match="max_columns=3"):
         load(path, limits=Limits(max_columns=3))

@@ -84,7 +84,7 @@ def test_two_processes_train_as_one(tmp_path, planted):
     assert [r["world"] for r in ranks] == [2, 2] and ranks[0]["info"]["processes"] == 2
     assert ranks[0]["weights"] == ranks[1]["weights"], "the ranks' weights drifted apart"
     assert ranks[0]["history"] == ranks[1]["history"] or all(
-        a["loss"] == b["loss"] and a["val_loss"] == b["val_loss"] for a, b in zip(ranks[0]["history"], ranks[1]["history"]))
+        a["loss"] == b["loss"] and a["val_loss"] == b["val_loss"] for a, b in zip(ranks[0]["history"], ranks[1]["history"], strict=True))
     assert len(ranks[0]["history"]) == len(single.history_) == SMALL["epochs"]
     one, two = single.history_[-1], ranks[0]["history"][-1]
     assert abs(two["loss"] / one["loss"] - 1) < 0.05, (one, two)
@@ -166,7 +166,7 @@ def test_cli_bad_devices_is_one_line(tmp_path, capsys, monkeypatch, argv, settin
 
 
 def test_devices_is_not_passed_on_to_the_processes():
-    from explorer.cli import _without_devices
+    from explorer.cli.run import without_devices
 
-    assert _without_devices(["run", "d.csv", "--devices", "2", "--k", "3"]) == ["run", "d.csv", "--k", "3"]
-    assert _without_devices(["run", "d.csv", "--devices=2"]) == ["run", "d.csv"]
+    assert without_devices(["run", "d.csv", "--devices", "2", "--k", "3"]) == ["run", "d.csv", "--k", "3"]
+    assert without_devices(["run", "d.csv", "--devices=2"]) == ["run", "d.csv"]

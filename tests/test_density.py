@@ -1,12 +1,12 @@
 """The density image of every point (explorer.display.density) and the selection of every point inside a box or
-a lasso (explorer.dashboard.views), on points with known places."""
+a lasso (explorer.dashboard.explore), on points with known places."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from explorer.dashboard import explore
 from explorer.display import density
-from explorer.dashboard import views
 from explorer.display.density import Bounds
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -96,44 +96,44 @@ def grid(step: float = 0.1) -> np.ndarray:
 
 def test_a_box_holds_the_points_inside_it():
     xy = grid()
-    inside = views.points_in_box(xy, [2.0, 5.0], [6.0, 1.0])  # corners in either order
+    inside = explore.points_in_box(xy, [2.0, 5.0], [6.0, 1.0])  # corners in either order
     assert inside.sum() == 30 * 50
     assert np.all((xy[inside, 0] > 2) & (xy[inside, 0] < 5) & (xy[inside, 1] > 1) & (xy[inside, 1] < 6))
 
 
 def test_a_lasso_holds_the_points_inside_its_polygon():
     xy = grid()
-    triangle = views.points_in_polygon(xy, [0, 10.03, 0], [0, 0, 10.03])  # below the line x + y = 10.03
+    triangle = explore.points_in_polygon(xy, [0, 10.03, 0], [0, 0, 10.03])  # below the line x + y = 10.03
     np.testing.assert_array_equal(triangle, xy.sum(axis=1) < 10.03)
     # a U shape (concave): the notch x in (4, 6), y above 3 is outside
     u_x, u_y = [2, 8, 8, 6, 6, 4, 4, 2], [1, 1, 9, 9, 3, 3, 9, 9]
-    inside = views.points_in_polygon(xy, u_x, u_y)
+    inside = explore.points_in_polygon(xy, u_x, u_y)
     x, y = xy[:, 0], xy[:, 1]
     expected = (x > 2) & (x < 8) & (y > 1) & (y < 9) & ~((x > 4) & (x < 6) & (y > 3))
     np.testing.assert_array_equal(inside, expected)
     circle = np.linspace(0, 2 * np.pi, 500, endpoint=False)
-    disc = views.points_in_polygon(xy, 5 + 3 * np.cos(circle), 5 + 3 * np.sin(circle))
+    disc = explore.points_in_polygon(xy, 5 + 3 * np.cos(circle), 5 + 3 * np.sin(circle))
     r = np.hypot(x - 5, y - 5)
     assert disc[r < 2.99].all() and not disc[r > 3.0].any()
-    assert not views.points_in_polygon(xy, [1, 2], [1, 2]).any()  # two vertices enclose nothing
+    assert not explore.points_in_polygon(xy, [1, 2], [1, 2]).any()  # two vertices enclose nothing
 
 
 def test_a_selection_event_selects_every_point_inside_its_shapes():
     xy = np.c_[grid(), np.zeros(len(grid()))]  # a 3-D map: its first two columns count
     event = {"points": [{"customdata": 0}], "box": [{"xref": "x", "yref": "y", "x": [0, 1], "y": [0, 1]}],
              "lasso": [{"xref": "x", "yref": "y", "x": [9.02, 10, 10], "y": [0, 0, 0.98]}]}
-    rows = views.rows_in_selection(xy, event)
+    rows = explore.rows_in_selection(xy, event)
     in_box = (xy[:, 0] < 1) & (xy[:, 1] < 1)
     in_lasso = (xy[:, 0] > 9.02) & (xy[:, 1] < xy[:, 0] - 9.02)
     np.testing.assert_array_equal(rows, np.flatnonzero(in_box | in_lasso))  # the union, sorted
-    assert views.rows_in_selection(xy, {"points": [{"customdata": 3}], "box": [], "lasso": []}) is None  # a click
-    assert views.rows_in_selection(xy, {"box": [{"x": ["a", 1], "y": [0, 1]}, {"x": [1]}], "lasso": [{"x": [1, 2]}]}) is None
-    assert len(views.rows_in_selection(xy, {"box": [{"x": [20, 30], "y": [20, 30]}]})) == 0  # a box over nothing
+    assert explore.rows_in_selection(xy, {"points": [{"customdata": 3}], "box": [], "lasso": []}) is None  # a click
+    assert explore.rows_in_selection(xy, {"box": [{"x": ["a", 1], "y": [0, 1]}, {"x": [1]}], "lasso": [{"x": [1, 2]}]}) is None
+    assert len(explore.rows_in_selection(xy, {"box": [{"x": [20, 30], "y": [20, 30]}]})) == 0  # a box over nothing
 
 
 def test_the_selection_note_counts_the_drawn_part():
-    assert views.selection_note(np.arange(10), np.arange(100), 100) is None
-    note = views.selection_note(np.arange(0, 2000, 2), np.arange(0, 2000, 4), 5000)
+    assert explore.selection_note(np.arange(10), np.arange(100), 100) is None
+    note = explore.selection_note(np.arange(0, 2000, 2), np.arange(0, 2000, 4), 5000)
     assert "shows 500 of them" in note
 
 

@@ -211,9 +211,9 @@ def test_names_reach_the_exports_and_the_html_escapes_them(tmp_path):
     from explorer.data import TableOptions, load
     from explorer.explain.report import to_html
     from explorer.pipeline import default_config, run_pipeline
-    from explorer.runs.files import points_csv
+    from explorer.runs.exports import points_csv
 
-    df, seg = planted_table(n=600)
+    df, _seg = planted_table(n=600)
     path = tmp_path / "t.csv"
     df.to_csv(path, index=False)
     ds = load(path, table=TableOptions())

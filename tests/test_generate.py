@@ -1,19 +1,17 @@
-"""Generation and denoising (explorer.reducers.generate, explorer.reducers.denoise) on data with planted structure: a tiny
-VAE's prior samples look like the data, a cluster's samples look like that cluster, interpolation ends on
-its endpoints' decodings, a DAE removes most of the noise it was trained on, tables come back in their
-own units, and models that can't do a thing say so."""
+"""Generation and denoising (explorer.reducers.generate, explorer.reducers.denoise) on data with planted
+structure: a tiny VAE's prior samples look like the data, a cluster's samples look like that cluster,
+interpolation ends on its endpoints' decodings, a DAE removes most of the noise it was trained on, tables
+come back in their own units, and models that can't do a thing say so."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from explorer.reducers import denoise
-
-from explorer.reducers import generate
 from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError, LimitError
 from explorer.pipeline import default_config, replace_nested, run_pipeline
+from explorer.reducers import denoise, generate
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -265,7 +263,7 @@ def test_a_gmm_clusters_region_is_its_own_component(make_blobs):
 
 
 def test_the_denoise_summary_says_when_the_model_blurs_more_than_the_noise():
-    from explorer.dashboard.views import denoise_summary
+    from explorer.dashboard.reconstruct import denoise_summary
 
     good = denoise_summary({"noisy": 0.04, "denoised": 0.01, "reconstruction": 0.008})
     assert "75% of it removed" in good and "outweighs" not in good
@@ -334,7 +332,7 @@ def test_a_zip_of_pngs_has_one_safe_numbered_file_per_image():
         assert len(files) == 3 and len(set(files)) == 3  # equal names never collide
         assert all("/" not in f and "\\" not in f and not f.startswith(".") and f.endswith(".png") for f in files)
         assert files[0].startswith("001-") and files[2].startswith("003-")
-        for f, img in zip(files, images):
+        for f, img in zip(files, images, strict=True):
             np.testing.assert_array_equal(_read_png(zf.read(f)), img)  # lossless, in order
     with pytest.raises(InputError, match="2 names for 3 images"):
         generate.png_zip(images, names[:2])

@@ -8,11 +8,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bad_inputs import LIMITS_ENV, Case, build_corpus, mime_type
+from bad_inputs.markup import (
+    COLUMN,
+    FOLDERS,
+    HOSTILE_FILE,
+    HOSTILE_NAME,
+    ID_COLUMN,
+    ISSUE_FILE,
+    LABEL_COLUMN,
+    TEXT_COLUMN,
+    hostile_table,
+    hostile_zip,
+    live_markup,
+    table_csv,
+    unmark,
+)
 from streamlit.testing.v1 import AppTest
 
-from bad_inputs import LIMITS_ENV, Case, build_corpus, mime_type
-from bad_inputs.markup import (COLUMN, FOLDERS, HOSTILE_FILE, HOSTILE_NAME, ID_COLUMN, ISSUE_FILE, LABEL_COLUMN,
-                               TEXT_COLUMN, hostile_table, hostile_zip, live_markup, table_csv, unmark)
 from explorer.display.usertext import markdown_text, plain_text
 
 pytestmark = pytest.mark.usefixtures("navigation_only")  # tests/conftest.py
@@ -152,7 +165,7 @@ def open_link(link: str) -> AppTest:
 
 
 def test_run_links_that_are_not_saved_runs_say_so(server, tmp_path):
-    from explorer.runs.files import new_run_id
+    from explorer.runs.ids import new_run_id
 
     elsewhere = tmp_path / "private"
     run_id = saved_run(elsewhere)  # a real run, but not in the runs folder

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from bad_inputs import LIMITS_ENV, Case, build_corpus
+
 from explorer.cli import main
 
 # kmeans and a PCA projection keep the usable cases fast (the default UMAP costs seconds per run);

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.runs.files import RUN_ID_PATTERN, TMP_PREFIX, cleanup_partial, list_runs, load_run, save_run
+from explorer.runs.files import cleanup_partial, list_runs, load_run, save_run
+from explorer.runs.ids import RUN_ID_PATTERN, TMP_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from bad_inputs import LIMITS_ENV, Case, build_corpus
+
 from explorer.data import TableOptions, load
 from explorer.errors import InputError, LimitError, RunNotFound
 from explorer.limits import Limits
-from explorer.runs.files import RUN_ID_PATTERN, load_run, new_run_id
+from explorer.runs.files import load_run
+from explorer.runs.ids import RUN_ID_PATTERN, new_run_id
 
 LIMITS = Limits.from_env(LIMITS_ENV)
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from explorer.dashboard.jobs import JobManager
+from explorer.dashboard.jobs.manager import JobManager
 from explorer.dashboard.workspace import JobKind
 from explorer.errors import InputError
 from explorer.events import Progress
@@ -118,7 +118,7 @@ def test_gpu_jobs_take_turns_and_cpu_jobs_of_two_sessions_run_at_once(manager):
     gpu = [manager.submit(owner, work(f"g{i}"), name=f"g{i}", device="cuda") for i, owner in enumerate(["alice", "bob"])]
     for j in gpu:
         wait(j)
-    (a0, a1), (b0, b1) = sorted(spans[f"g{i}"] for i in range(2))
+    (_a0, a1), (b0, _b1) = sorted(spans[f"g{i}"] for i in range(2))
     assert b0 >= a1  # the second GPU job waited for the first
 
     both_running = threading.Barrier(2, timeout=5)
@@ -331,7 +331,7 @@ def test_budgets_follow_the_client_not_the_tab():
 
 
 def test_client_keys():
-    from explorer.dashboard.jobs import client_key
+    from explorer.dashboard.jobs.usage import client_key
 
     tab1, tab2 = client_key("s1", "203.0.113.7", mode="ip"), client_key("s2", "203.0.113.7", mode="ip")
     assert tab1 == tab2 != client_key("s3", "203.0.113.8", mode="ip") and "203.0.113.7" not in tab1
@@ -382,7 +382,7 @@ def test_stopping_real_training_keeps_the_best_weights(manager):
 
 
 def test_workspace_collects_models_runs_and_errors():
-    from explorer.dashboard.actions import run_with_representation
+    from explorer.dashboard.cluster import run_with_representation
     from explorer.dashboard.workspace import Workspace
     from explorer.pipeline import default_config, fit_representation, replace_nested
 
@@ -524,7 +524,8 @@ def test_jobs_run_below_the_pages_and_within_their_share_of_threads():
 
 
 def test_long_jobs_and_busy_clients_sink_in_priority():
-    from explorer.dashboard.jobs import HEAVY_CLIENT_S, LONG_JOB_S, Job
+    from explorer.dashboard.jobs.job import Job
+    from explorer.dashboard.jobs.manager import HEAVY_CLIENT_S, LONG_JOB_S
 
     manager = JobManager(nice=5, synchronous=True)
     now = time.time()

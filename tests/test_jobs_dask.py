@@ -13,10 +13,10 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from explorer.dashboard.dask_jobs import DaskJobBackend  # noqa: E402
-from explorer.dashboard.jobs import DASK_SCHEDULER_ENV, JobManager, backend_from_env  # noqa: E402
-from explorer.errors import InputError  # noqa: E402
-from explorer.events import Progress  # noqa: E402
+from explorer.dashboard.jobs.dask_backend import DaskJobBackend
+from explorer.dashboard.jobs.manager import DASK_SCHEDULER_ENV, JobManager, backend_from_env
+from explorer.errors import InputError
+from explorer.events import Progress
 
 
 def wait_for(condition, timeout: float = 60.0, what: str = "the condition"):
@@ -160,7 +160,8 @@ def test_dask_is_imported_only_when_used():
     import subprocess
     import sys
 
-    code = ("import sys, explorer.apply, explorer.cli, explorer.dashboard.jobs, explorer.dashboard.dask_jobs; "
+    code = ("import sys, explorer.apply, explorer.cli, explorer.dashboard.jobs.manager, "
+            "explorer.dashboard.jobs.dask_backend; "
             "print(' '.join(m for m in ('dask', 'distributed') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1], env={**os.environ, "EXPLORER_DASK_SCHEDULER": ""})

@@ -6,13 +6,15 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from explorer.cluster.types import ClusterConfig
 from explorer.cluster.methods import cluster
+from explorer.cluster.mixture import MixedMixture, predict_proba_from_state
+from explorer.cluster.types import ClusterConfig
 from explorer.errors import InputError
-from explorer.cluster.mixture import MixedMixture
+
+ONE_HOT_WEIGHT = 1 / np.sqrt(2)  # the loader's value of a one-hot indicator
 
 
-def mixed_segments(n=900, seed=0, weight=1 / np.sqrt(2)):
+def mixed_segments(n=900, seed=0, weight=ONE_HOT_WEIGHT):
     """(X, groups, y): 3 segments that differ in 2 numbers (one skewed within its segment) and in a
     3-level category; plus a noise number and a noise category."""
     rng = np.random.default_rng(seed)
@@ -91,3 +93,21 @@ def test_the_guard_falls_back_to_kmeans_when_a_component_collapses_onto_a_value(
     km = cluster(X, ClusterConfig(method="kmeans", k=3))
     assert result.info["kept"] == "kmeans" and "collapsed" in result.info["why_kmeans"]
     assert result.proba is None and adjusted_rand_score(km.labels, result.labels) == 1.0
+    assert result.state is None  # new rows then join the nearest of k-means' centres
+
+
+def test_the_fitted_mixture_assigns_new_rows_from_its_state_alone():
+    X, groups, y = mixed_segments()
+    model = MixedMixture(3, groups).fit(X, y)
+    state = model.assign_state()
+    assert all(isinstance(v, np.ndarray) and v.dtype.kind in "if" for v in state.values())
+    np.testing.assert_allclose(predict_proba_from_state(state, X), model.predict_proba(X), atol=1e-6)
+    again = MixedMixture(3, groups).from_responsibilities(X, model.predict_proba(X))  # converged: one M-step stays
+    np.testing.assert_allclose(again.means_, model.means_, atol=1e-3)
+    unseen = X[:5].copy()
+    unseen[:, groups[0]] = 0  # a level the training rows never had: no evidence from that column
+    without = MixedMixture(3, [np.array([3, 4, 5, 6])])  # the same model without that column
+    without.weights_, without.means_, without.covariances_ = model.weights_, model.means_, model.covariances_
+    without.level_probs_ = model.level_probs_[1:]
+    expected = without.predict_proba(np.delete(unseen, groups[0], axis=1))
+    np.testing.assert_allclose(predict_proba_from_state(state, unseen), expected, atol=1e-5)

@@ -10,9 +10,11 @@ import pytest
 
 from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError, RunNotFound
-from explorer.pipeline.defaults import NARROW_TABLE_COLUMNS, TABLE_MAP_NEIGHBORS, WIDE_TABLE_COLUMNS
 from explorer.pipeline import ModelConfig, PipelineConfig, default_config, default_reason, replace_nested, run_pipeline
-from explorer.runs.files import RUN_ID_PATTERN, list_runs, load_run, save_run, zip_run
+from explorer.pipeline.defaults import NARROW_TABLE_COLUMNS, TABLE_MAP_NEIGHBORS, WIDE_TABLE_COLUMNS
+from explorer.runs.exports import zip_run
+from explorer.runs.files import list_runs, load_run, save_run
+from explorer.runs.ids import RUN_ID_PATTERN
 
 
 def blobs_dataset(n=300, k=4, d=12, seed=0, kind="table"):
@@ -173,6 +175,7 @@ def test_import_explorer_is_light():
     import subprocess
     import sys
 
-    code = "import sys, explorer, explorer.pipeline, explorer.runs.files; print(' '.join(m for m in ('torch','umap','streamlit') if m in sys.modules))"
+    code = ("import sys, explorer, explorer.pipeline, explorer.runs.files; "
+            "print(' '.join(m for m in ('torch','umap','streamlit') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ})
     assert out.stdout.strip() == ""

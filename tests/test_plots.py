@@ -7,6 +7,8 @@ import plotly.graph_objects as go
 import pytest
 
 from explorer.display import plots
+
+
 def points(n=300, seed=0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, 2)).astype(np.float32), rng.integers(0, 3, n)
@@ -100,7 +102,7 @@ def test_above_the_cap_every_point_is_in_a_density_image_under_the_sample():
     colors = {t.name: t.marker.color for t in fig.data}
     from explorer.display.density import hex_to_rgb
 
-    h, w = pixels.shape[:2]
+    _h, w = pixels.shape[:2]
     filled = pixels[..., 3] > 0
     left, right = pixels[:, : w // 2][filled[:, : w // 2]], pixels[:, w // 2:][filled[:, w // 2:]]
     assert len(left) > 100 and len(right) > 100
@@ -110,7 +112,7 @@ def test_above_the_cap_every_point_is_in_a_density_image_under_the_sample():
 
     values = labels.astype(np.float64)
     numeric = plots.scatter(emb, color=values, color_kind="number", color_name="x", max_points=500)
-    marker = [t for t in numeric.data if t.marker.colorscale is not None][0].marker
+    marker = next(t for t in numeric.data if t.marker.colorscale is not None).marker
     assert (marker.cmin, marker.cmax) == (0.0, 1.0)  # the markers' scale is the image's
     pixels = decoded(numeric)
     lut = plots.scale_lut()

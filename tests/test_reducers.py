@@ -83,7 +83,7 @@ def test_pca_matches_sklearn_and_torch_up_to_sign():
     ref = SkPCA(n_components=4).fit(X)
     torch_pca = PCA(n_components=4, solver="torch").fit(X)
     for comp in (ours.components_, torch_pca.components_):
-        for a, b in zip(comp, ref.components_):
+        for a, b in zip(comp, ref.components_, strict=True):
             assert min(np.abs(a - b).max(), np.abs(a + b).max()) < 1e-3
     np.testing.assert_allclose(ours.components_, torch_pca.components_, atol=1e-3)
     np.testing.assert_allclose(ours.explained_variance_, ref.explained_variance_, rtol=1e-3)
@@ -260,8 +260,8 @@ def test_a_convolutional_ensemble_with_augmentation_trains():
 
 def test_a_variational_ensemble_is_refused_and_the_default_never_builds_one():
     from explorer.dataset import Dataset, LoadReport
-    from explorer.pipeline.defaults import SMALL_IMAGE_SET
     from explorer.pipeline import default_config, replace_nested
+    from explorer.pipeline.defaults import SMALL_IMAGE_SET
 
     with pytest.raises(InputError, match="members = 1"):
         ModelConfig(kind="vae", members=2).validate()

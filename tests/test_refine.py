@@ -8,11 +8,18 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from explorer.cluster.types import ClusterConfig, ClusterResult
 from explorer.cluster.deep import MIN_BATCHES, batches_in_time, reconstruction_loss, refine
+from explorer.cluster.types import ClusterConfig, ClusterResult
 from explorer.metrics import hungarian_accuracy
+from explorer.pipeline import (
+    ModelConfig,
+    PipelineConfig,
+    ProjectionConfig,
+    default_config,
+    default_reason,
+    run_pipeline,
+)
 from explorer.pipeline.defaults import REFINE_MIN_IMAGES, refines_model
-from explorer.pipeline import ModelConfig, PipelineConfig, ProjectionConfig, default_config, default_reason, run_pipeline
 
 
 @pytest.fixture(scope="module")

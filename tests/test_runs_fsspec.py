@@ -210,10 +210,10 @@ def test_names_and_zip_of_a_run_on_a_store(store, result):
     """The Understand page's names and the Share page's zip work on a run kept on a store."""
     import io
     import zipfile
-
     from pathlib import Path
 
-    from explorer.runs.files import load_run, name_saved_run, save_run, zip_saved_run
+    from explorer.runs.exports import zip_saved_run
+    from explorer.runs.files import load_run, name_saved_run, save_run
 
     assert result.explanation is not None
     run_id = Path(str(save_run(result, store))).name

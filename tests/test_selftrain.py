@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.pipeline import ClusterConfig, ModelConfig, PipelineConfig, ProjectionConfig, run_pipeline
 from explorer.cluster.selftrain import SelfTrainConfig, self_train, surest_rows
+from explorer.pipeline import ClusterConfig, ModelConfig, PipelineConfig, ProjectionConfig, run_pipeline
 
 
 @pytest.fixture(scope="module")

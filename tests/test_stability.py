@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.cluster.types import ClusterConfig
 from explorer.cluster.methods import cluster
 from explorer.cluster.stability import STABLE, VALLEY, stability_sweep, suggest_stable_k, valley_ratio
+from explorer.cluster.types import ClusterConfig
 
 
 def test_planted_blobs_are_stable_at_their_number(make_blobs, single_thread):
-    X, y = make_blobs(n=1200, k=4, d=6, std=0.8, seed=1)
+    X, _y = make_blobs(n=1200, k=4, d=6, std=0.8, seed=1)
     sweep = stability_sweep(X, (2, 7), random_state=0)
     assert sweep.suggested == 4 and sweep.criterion == "stability"
-    by_k = dict(zip(sweep.ks, sweep.stability))
+    by_k = dict(zip(sweep.ks, sweep.stability, strict=True))
     assert by_k[4] >= STABLE and by_k[6] < by_k[4]
     assert sweep.runner_up is not None and sweep.runner_up != 4
     assert "k = 4" in sweep.reason and "runner-up" in sweep.reason
@@ -60,7 +60,7 @@ def test_a_cut_through_an_even_spread_has_no_valley_and_a_real_boundary_has_one(
 def test_the_sweep_does_not_cut_an_even_spread_that_comes_back_on_every_half(single_thread):
     X, _ = flat_slab_and_blobs()
     sweep = stability_sweep(X, (2, 7), random_state=0)
-    by_k = dict(zip(sweep.ks, sweep.stability))
+    by_k = dict(zip(sweep.ks, sweep.stability, strict=True))
     assert by_k[5] >= STABLE  # the trap is there: the slab's halves come back
     assert sweep.suggested == 4
     assert "does not thin out" in sweep.reason and "k = 5" in sweep.reason

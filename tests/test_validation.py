@@ -6,14 +6,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.cluster.types import ClusterConfig
 from explorer.cluster.methods import cluster
+from explorer.cluster.types import ClusterConfig
 from explorer.data import load
 from explorer.errors import InputError
 from explorer.project import ProjectionConfig, project
 from explorer.reducers import ModelConfig
 from explorer.validation import (
-    MIN_ROWS, Flag, OneOf, Optional, Real, Sizes, Whole, check_array, check_params, is_real, is_whole,
+    MIN_ROWS,
+    Flag,
+    OneOf,
+    Optional,
+    Real,
+    Sizes,
+    Whole,
+    check_array,
+    check_params,
+    is_real,
+    is_whole,
 )
 
 

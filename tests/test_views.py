@@ -1,5 +1,5 @@
-"""What the dashboard shows of a run (explorer.dashboard.views), the cache keys and actions it relies
-on, and the download formats (explorer.runs.files exports)."""
+"""What the dashboard shows of a run (explorer.dashboard: explore, run_view, reconstruct, messages), the cache
+keys and actions it relies on, and the download formats (explorer.runs.exports)."""
 from __future__ import annotations
 
 import io
@@ -8,17 +8,30 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from bad_inputs.markup import (
+    FOLDERS,
+    HOSTILE,
+    HOSTILE_FILE,
+    ID_COLUMN,
+    ISSUE_FILE,
+    LABEL_COLUMN,
+    LABELS,
+    LEVELS,
+    TEXT_COLUMN,
+    hostile_table,
+    live_markup,
+    table_csv,
+    unmark,
+)
 
-from bad_inputs.markup import (FOLDERS, HOSTILE, HOSTILE_FILE, ID_COLUMN, ISSUE_FILE, LABEL_COLUMN, LABELS, LEVELS,
-                               TEXT_COLUMN, hostile_table, live_markup, table_csv, unmark)
-from explorer.runs import files as runs
-from explorer.display import usertext
-from explorer.dashboard import forms, views
-from explorer.dashboard.actions import run_with_representation
+from explorer.dashboard import explore, forms, messages, reconstruct, run_view
 from explorer.dashboard.cache import dataset_fingerprint, model_key
+from explorer.dashboard.cluster import run_with_representation
 from explorer.dataset import Dataset, LoadReport
+from explorer.display import usertext
 from explorer.errors import InputError
 from explorer.pipeline import ProjectionConfig, default_config, replace_nested, reproject, run_pipeline
+from explorer.runs import exports
 
 
 def table_dataset(n=90, k=3, seed=0):
@@ -54,35 +67,35 @@ def table_run():
 
 
 def test_colours_and_hover(table_run):
-    opts = views.color_options(table_run)
+    opts = explore.color_options(table_run)
     assert opts[:3] == ["cluster", "label", "anomaly"] and {"a", "colour"} <= set(opts)
-    values, kind = views.color_values(table_run, "cluster")
+    values, kind = explore.color_values(table_run, "cluster")
     names = table_run.explanation.names
     assert kind == "category" and set(values) == {f"{c}: {names[c]}" for c in (0, 1, 2)}  # the legend names clusters
-    assert views.color_values(table_run, "a")[1] == "number"
-    assert views.color_values(table_run, "colour")[1] == "category"
+    assert explore.color_values(table_run, "a")[1] == "number"
+    assert explore.color_values(table_run, "colour")[1] == "category"
     with pytest.raises(InputError):
-        views.color_values(table_run, "nope")
-    hover = views.hover_texts(table_run, np.array([0, 45]))
+        explore.color_values(table_run, "nope")
+    hover = explore.hover_texts(table_run, np.array([0, 45]))
     assert len(hover) == 2 and "<b>id</b>: r0" in hover[0] and "<b>label</b>: 0" in hover[0] and "<b>colour</b>: red" in hover[0]
 
 
 def test_reconstructions_errors_and_anomalies(table_run):
-    ids, centres = views.decoded_centres(table_run)
+    ids, centres = reconstruct.decoded_centres(table_run)
     assert list(ids) == [0, 1, 2] and centres.shape == (3, 4)
-    errors = views.feature_errors(table_run)
+    errors = reconstruct.feature_errors(table_run)
     assert list(errors.columns) == ["feature", "error"] and len(errors) == 4
     assert errors["error"].is_monotonic_decreasing
-    top = views.top_anomalies(table_run, 5)
+    top = reconstruct.top_anomalies(table_run, 5)
     assert np.all(np.diff(table_run.anomaly[top]) <= 0) and table_run.anomaly[top[0]] == table_run.anomaly.max()
 
 
 def test_selection_table_and_makeup(table_run):
     rows = np.flatnonzero(table_run.clusters.labels == table_run.clusters.labels[0])[:7]
-    table = views.selection_table(table_run, rows)
+    table = run_view.selection_table(table_run, rows)
     assert len(table) == 7 and {"id", "cluster", "anomaly", "label", "colour"} <= set(table.columns)
     assert "x" not in table.columns
-    makeup = views.cluster_makeup(table_run, rows)
+    makeup = explore.cluster_makeup(table_run, rows)
     assert makeup["selected"].sum() == 7 and makeup["share"].iloc[0] == 1.0
 
 
@@ -90,30 +103,30 @@ def test_the_selection_table_is_the_run_exports_rows(table_run):
     """Built from the selected rows only (a map may hold a million), it holds what the whole run's
     export holds for those rows, in their order; cluster names per row as the legend has them."""
     rows = np.array([44, 3, 61, 0])
-    table = views.selection_table(table_run, rows)
-    whole = runs.named_points(table_run).iloc[rows].reset_index(drop=True)
+    table = run_view.selection_table(table_run, rows)
+    whole = exports.named_points(table_run).iloc[rows].reset_index(drop=True)
     pd.testing.assert_frame_equal(table[[c for c in whole.columns if c not in ("x", "y", "z")]],
                                   whole[[c for c in whole.columns if c not in ("x", "y", "z")]])
-    values, _ = views.color_values(table_run, "cluster")
-    names = views.cluster_names(table_run)
+    values, _ = explore.color_values(table_run, "cluster")
+    names = run_view.cluster_names(table_run)
     assert list(values) == [names[int(c)] for c in table_run.clusters.labels]
 
 
 def test_run_summary_and_description(table_run):
-    row = views.run_summary(table_run)
+    row = run_view.run_summary(table_run)
     assert row["model"] == "pca" and row["k"] == 3 and "acc" in row and row["run"] == "(not saved)"
-    assert "3 clusters" in views.describe_run(table_run)
+    assert "3 clusters" in run_view.describe_run(table_run)
 
 
 def test_images_views():
     ds = image_dataset()
     result = run_pipeline(ds, small_cfg(ds))
-    ids, centres = views.decoded_centres(result)
-    pics = views.as_images(centres, ds.image_shape)
+    _ids, centres = reconstruct.decoded_centres(result)
+    pics = run_view.as_images(centres, ds.image_shape)
     assert pics.shape == (3, 10, 10) and pics.dtype == np.uint8
-    thumbs = views.thumbnails(result, np.array([0, 1]))
+    thumbs = run_view.thumbnails(result, np.array([0, 1]))
     assert len(thumbs) == 2 and thumbs[0].shape == (10, 10)
-    recon = views.reconstructions(result, views.cluster_members(result, 0, 4))
+    recon = reconstruct.reconstructions(result, reconstruct.cluster_members(result, 0, 4))
     assert recon.shape == (4, 100)
 
 
@@ -121,8 +134,8 @@ def test_no_model_means_no_reconstructions_but_centres_in_data_space():
     ds = table_dataset()
     result = run_pipeline(ds, small_cfg(ds, model="none"))
     with pytest.raises(InputError, match="no trained model"):
-        views.feature_errors(result)
-    ids, centres = views.decoded_centres(result)
+        reconstruct.feature_errors(result)
+    _ids, centres = reconstruct.decoded_centres(result)
     assert centres.shape == (3, 4)
 
 
@@ -166,19 +179,19 @@ def test_dec_refines_a_copy_of_the_cached_model():
 def test_downloads(table_run, tmp_path):
     from safetensors import safe_open
 
-    from explorer.runs import files as runs
     from explorer.reducers import restore_reducer
+    from explorer.runs import exports
 
-    csv = pd.read_csv(io.BytesIO(runs.points_csv(table_run, np.array([2, 0]))))
+    csv = pd.read_csv(io.BytesIO(exports.points_csv(table_run, np.array([2, 0]))))
     assert list(csv["id"]) == ["r2", "r0"] and {"cluster", "x", "y", "anomaly", "label"} <= set(csv.columns)
-    latent = pd.read_parquet(io.BytesIO(runs.latent_parquet(table_run)))
+    latent = pd.read_parquet(io.BytesIO(exports.latent_parquet(table_run)))
     assert list(latent.columns) == ["id", "z0", "z1", "z2", "cluster"]
     np.testing.assert_array_equal(latent[["z0", "z1", "z2"]].to_numpy(), table_run.Z)
-    blob = runs.model_safetensors(table_run)
+    blob = exports.model_safetensors(table_run)
     (tmp_path / "model.safetensors").write_bytes(blob)
     with safe_open(str(tmp_path / "model.safetensors"), framework="np") as f:
         header = json.loads(f.metadata()["explorer_model"])
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        tensors = {k: f.get_tensor(k) for k in f}
     model = restore_reducer(header["kind"], header["params"], header["meta"], tensors)
     np.testing.assert_allclose(model.transform(table_run.dataset.X), table_run.Z, rtol=1e-5, atol=1e-5)
 
@@ -223,31 +236,31 @@ def test_hover_text_cannot_forge_lines_or_links():
     import html
 
     result = hostile_run()
-    fields = views.point_fields(result, np.arange(result.dataset.n))
-    hover = views.hover_texts(result, np.arange(result.dataset.n))
+    fields = explore.point_fields(result, np.arange(result.dataset.n))
+    hover = explore.hover_texts(result, np.arange(result.dataset.n))
     for row, text in enumerate(hover):
         lines = text.split("<br>")
         assert len(lines) == len(fields)  # one line per field, whatever the values hold
-        for line, (name, values) in zip(lines, fields):
+        for line, (name, values) in zip(lines, fields, strict=True):
             assert line.startswith("<b>") and "</b>: " in line
             shown_name, shown_value = line[3:].split("</b>: ", 1)
             assert "<" not in shown_name + shown_value and ">" not in shown_name + shown_value
             assert html.unescape(shown_value) == usertext.plain_text(values[row])
             assert html.unescape(shown_name) == usertext.plain_text(name)
     assert any(html.unescape(t).count("x<br><b>cluster</b>: 3") for t in hover)  # the value, shown as it is
-    details = views.point_details(result, 0)
+    details = explore.point_details(result, 0)
     assert live_markup(details) == [] and unmark(details).startswith("**id**: =1+1 #0")
 
 
 def test_describe_run_and_the_run_table_are_plain_text():
     result = hostile_run()
-    assert views.describe_run(result).startswith(usertext.plain_text(result.dataset.name) + ": 90 rows")
-    assert views.run_summary(result)["data"] == usertext.plain_text(result.dataset.name)
+    assert run_view.describe_run(result).startswith(usertext.plain_text(result.dataset.name) + ": 90 rows")
+    assert run_view.run_summary(result)["data"] == usertext.plain_text(result.dataset.name)
 
 
 def test_exports_neutralize_formulas_and_keep_numbers():
     result = hostile_run()
-    for blob in (runs.points_csv(result), views.selection_csv(result, np.arange(result.dataset.n))):
+    for blob in (exports.points_csv(result), explore.selection_csv(result, np.arange(result.dataset.n))):
         frame = pd.read_csv(io.BytesIO(blob), dtype=str, keep_default_na=False)
         for column in frame.columns:
             assert not column.startswith(usertext.FORMULA_PREFIXES), column
@@ -258,7 +271,7 @@ def test_exports_neutralize_formulas_and_keep_numbers():
         numbers = pd.read_csv(io.BytesIO(blob))
         for column in ("cluster", "anomaly"):
             assert pd.api.types.is_numeric_dtype(numbers[column])
-    selection = pd.read_csv(io.BytesIO(views.selection_csv(result, np.arange(result.dataset.n))))
+    selection = pd.read_csv(io.BytesIO(explore.selection_csv(result, np.arange(result.dataset.n))))
     assert pd.api.types.is_float_dtype(selection["b"]) and (selection["b"] < 0).all()  # negative numbers stay numbers
     np.testing.assert_allclose(selection["b"], result.dataset.table["b"], atol=1e-4)
     assert "'@id" in selection.columns
@@ -282,13 +295,13 @@ def test_file_stems_and_redacted_paths():
     assert usertext.file_stem("../../etc/passwd") == "etc_passwd" and usertext.file_stem("...") == "data"
     message = "[Errno 2] No such file: '/srv/explorer/runs/abc/points.parquet'"
     assert usertext.redact_paths(message, ["/srv/explorer/runs", "/"]) == "[Errno 2] No such file: '…/abc/points.parquet'"
-    root = views.server_folders()[0]
-    assert views.visitor_text(f"{root}/x failed") == "…/x failed"
+    root = messages.server_folders()[0]
+    assert messages.visitor_text(f"{root}/x failed") == "…/x failed"
 
 
 def test_cluster_ids_are_the_labels_that_have_rows(table_run):
-    assert views.cluster_ids(table_run) == sorted(set(int(c) for c in table_run.clusters.labels))
+    assert explore.cluster_ids(table_run) == sorted(set(int(c) for c in table_run.clusters.labels))
     from dataclasses import replace
 
     noisy = replace(table_run, clusters=replace(table_run.clusters, labels=np.array([3, -1, 3, 0, -1])))
-    assert views.cluster_ids(noisy) == [-1, 0, 3]
+    assert explore.cluster_ids(noisy) == [-1, 0, 3]

@@ -29,8 +29,8 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps keep the zip byte-identical
 def read_mnist_test(shared: Path) -> tuple[np.ndarray, np.ndarray]:
     """The MNIST test set: images (10000, 28, 28) uint8, labels (10000,) uint8."""
     folder = shared / "mnist_test"
-    images = np.frombuffer(gzip.open(folder / "t10k-images-idx3-ubyte.gz").read(), np.uint8, offset=16)
-    labels = np.frombuffer(gzip.open(folder / "t10k-labels-idx1-ubyte.gz").read(), np.uint8, offset=8)
+    images = np.frombuffer(gzip.decompress((folder / "t10k-images-idx3-ubyte.gz").read_bytes()), np.uint8, offset=16)
+    labels = np.frombuffer(gzip.decompress((folder / "t10k-labels-idx1-ubyte.gz").read_bytes()), np.uint8, offset=8)
     return images.reshape(-1, 28, 28), labels
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from bench.suites.common import RESULTS, log, machine, write_json
 
 NEIGHBORS = 10
@@ -38,7 +39,7 @@ def knn_overlap(train_a: np.ndarray, placed_b: np.ndarray, full_a: np.ndarray, f
 
     first = NearestNeighbors(n_neighbors=k).fit(train_a).kneighbors(placed_b, return_distance=False)
     second = NearestNeighbors(n_neighbors=k).fit(full_a).kneighbors(full_b, return_distance=False)
-    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(first, second)]))
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(first, second, strict=True)]))
 
 
 def knn_overlap_reference(run_a: np.ndarray, full_a: np.ndarray, k: int = NEIGHBORS) -> float:
@@ -48,7 +49,7 @@ def knn_overlap_reference(run_a: np.ndarray, full_a: np.ndarray, k: int = NEIGHB
 
     first = NearestNeighbors(n_neighbors=k + 1).fit(run_a).kneighbors(run_a, return_distance=False)[:, 1:]
     second = NearestNeighbors(n_neighbors=k + 1).fit(full_a).kneighbors(full_a, return_distance=False)[:, 1:]
-    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(first, second)]))
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(first, second, strict=True)]))
 
 
 def acc_with_mapping(y_a: np.ndarray, labels_a: np.ndarray, y_b: np.ndarray, labels_b: np.ndarray) -> float:
@@ -58,8 +59,8 @@ def acc_with_mapping(y_a: np.ndarray, labels_a: np.ndarray, y_b: np.ndarray, lab
     classes, clusters = np.unique(y_a), np.unique(labels_a)
     counts = np.array([[np.sum((labels_a == c) & (y_a == t)) for t in classes] for c in clusters])
     rows, cols = linear_sum_assignment(-counts)
-    mapping = {int(clusters[i]): classes[j] for i, j in zip(rows, cols)}
-    predicted = np.array([mapping.get(int(c), None) for c in labels_b], dtype=object)
+    mapping = {int(clusters[i]): classes[j] for i, j in zip(rows, cols, strict=True)}
+    predicted = np.array([mapping.get(int(c)) for c in labels_b], dtype=object)
     return float(np.mean(predicted == np.asarray(y_b, dtype=object))) if len(labels_b) else float("nan")
 
 
@@ -78,7 +79,6 @@ def _time_apply(run: Any, data: Any, repeats: int = 3) -> tuple[Any, float, dict
 
 def bench_mnist(epochs: int, folder: Path, seed: int = 0) -> dict[str, Any]:
     from bench.suites.labeled_sets import mnist_test
-
     from explorer.metrics import hungarian_accuracy
     from explorer.pipeline import default_config, project_for_display, run_pipeline
     from explorer.runs.files import load_run, save_run
@@ -118,7 +118,6 @@ def bench_mnist(epochs: int, folder: Path, seed: int = 0) -> dict[str, Any]:
 
 def bench_table(folder: Path, n: int = 20_000, seed: int = 0) -> dict[str, Any]:
     from bench.suites.explain_tables import distinct_segments
-
     from explorer.data import TableOptions, load
     from explorer.data.tables import read_table_preview
     from explorer.metrics import hungarian_accuracy
@@ -144,14 +143,14 @@ def bench_table(folder: Path, n: int = 20_000, seed: int = 0) -> dict[str, Any]:
     full_ds = load(pd.concat([df_a, df_b], ignore_index=True).to_csv(index=False).encode(), name="all.csv", table=options)
     full = run_pipeline(full_ds, default_config(full_ds, k=5, explain=False, seed=seed))
     return {
-        "n_train": int(A.n), "n_applied": int(len(df_b)), "method": run.clusters.method, "fit_s": fit_s,
+        "n_train": int(A.n), "n_applied": len(df_b), "method": run.clusters.method, "fit_s": fit_s,
         "unseen_rows": int(unseen.sum()), "unseen_note": next((x for x in applied.report.notes if "enterprise" in x), ""),
         "acc_train": hungarian_accuracy(y_a, run.labels), "acc_applied": hungarian_accuracy(y_b, applied.labels),
         "acc_applied_train_mapping": acc_with_mapping(y_a, run.labels, y_b, applied.labels),
         "acc_unseen_rows_train_mapping": acc_with_mapping(y_a, run.labels, y_b[unseen], applied.labels[unseen]),
         "knn_overlap": knn_overlap(run.embedding, applied.embedding, full.embedding[:half], full.embedding[half:]),
         "knn_overlap_reference": knn_overlap_reference(run.embedding, full.embedding[:half]),
-        "knn_overlap_chance": NEIGHBORS / A.n, "apply_10k_s": apply_s, "apply_10k_parts": parts, "rows_timed": int(len(df_b)),
+        "knn_overlap_chance": NEIGHBORS / A.n, "apply_10k_s": apply_s, "apply_10k_parts": parts, "rows_timed": len(df_b),
         "drifted_columns": [c.column for c in applied.drift.columns if c.drifted], "drifted": applied.drift.drifted,
         "how": applied.assignment.how,
     }

@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 
 from bench.suites.common import RESULTS, ROOT, log, machine, write_json
-# tests/ is not an installed package: importable as run from the repository root, like bench itself
-from tests.browser.driver import CHROMIUM, Dash, VIEWPORT, chromium_missing, launch, streamlit_server
-
 from explorer.display.plots import DISPLAY_CAP
+
+# tests/ is not an installed package: importable as run from the repository root, like bench itself
+from tests.browser.driver import CHROMIUM, VIEWPORT, Dash, chromium_missing, launch, streamlit_server
 
 SERVER_LOG = ROOT / "test-output" / "browser-timing-server.log"
 COLOURS = ("anomaly", "cluster")  # a number on a colour scale, and k categories (a trace each)
@@ -95,10 +95,15 @@ async def drawn_with(dash: Dash, colour: str, timeout_s: float = 300) -> None:
             const wanted = (gd.layout.images || []).map(i => i.source);
             if (!wanted.length) return true;  // no density image: the markers are all
             const drawn = [...gd.querySelectorAll('.imagelayer image')];
-            return drawn.length === wanted.length && drawn.every((el, i) => (el.href ? el.href.baseVal : el.getAttribute('href')) === wanted[i]);
+            const href = el => el.href ? el.href.baseVal : el.getAttribute('href');
+            return drawn.length === wanted.length && drawn.every((el, i) => href(el) === wanted[i]);
         }""", arg=colour, timeout=timeout_s * 1000)
     await dash.page.evaluate("""() => Promise.all([...document.querySelectorAll('.js-plotly-plot image')].map(
-        el => { const img = new Image(); img.src = el.href ? el.href.baseVal : el.getAttribute('href'); return img.decode().catch(() => null); }))""")
+        el => {
+            const img = new Image();
+            img.src = el.href ? el.href.baseVal : el.getAttribute('href');
+            return img.decode().catch(() => null);
+        }))""")
     await dash.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 

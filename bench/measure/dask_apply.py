@@ -12,8 +12,8 @@ worker), then the whole dataset applied into a fresh folder, timed from submit t
 recorded, and the workers' CPU seconds: ``busy_workers`` (CPU seconds / wall seconds) near the worker
 count means each worker had a core; well below it, they waited for cores other processes held (the
 2-core machine is shared; with Linux's autogroup scheduling the workers, all in this session, share
-one session's slice of a saturated CPU however many they are). ``rows_per_cpu_second`` staying flat across worker counts says the work
-itself scales; the wall-clock speedup is then what the free cores allow.
+one session's slice of a saturated CPU however many they are). ``rows_per_cpu_second`` staying flat
+across worker counts says the work itself scales; the wall-clock speedup is then what the free cores allow.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from bench.suites.common import RESULTS, log, machine, write_json
 
 
@@ -37,8 +38,8 @@ def main() -> None:
     args = p.parse_args()
 
     import distributed
-    from bench.suites.explain_tables import distinct_segments
 
+    from bench.suites.explain_tables import distinct_segments
     from explorer.apply import apply_partitioned
     from explorer.data import TableOptions, load
     from explorer.pipeline import default_config, run_pipeline
@@ -78,7 +79,7 @@ def main() -> None:
                          "busy_workers": cpu / seconds, "rows_per_cpu_second": report.rows / cpu,
                          "load_1min_before": load_before, "load_1min_after": load_after})
             log(f"{n} worker(s): {report.rows:,} rows in {seconds:.1f} s = {report.rows / seconds:,.0f} rows/s; "
-                f"workers' CPU {cpu:.1f} s ({cpu / seconds:.2f} cores busy, {report.rows / cpu:,.0f} rows per CPU-second); "
+                f"workers' CPU {cpu:.1f} s ({cpu / seconds:.2f} cores busy, {report.rows / cpu:,.0f} rows per " "CPU-second); "
                 f"load {load_before:.2f} -> {load_after:.2f}")
         base = rows[0]["rows_per_second"]
         for r in rows:

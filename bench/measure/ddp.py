@@ -43,8 +43,8 @@ def _fit(epochs: int, quick: bool) -> dict:
     from sklearn.cluster import KMeans
     from sklearn.metrics import normalized_mutual_info_score
 
-    from explorer.reducers.distributed import data_parallel, init_from_env, leave
     from explorer.reducers import Autoencoder
+    from explorer.reducers.distributed import data_parallel, init_from_env, leave
 
     X, y = _data()
     group = init_from_env()
@@ -109,7 +109,7 @@ def main() -> None:
     many = _in_processes(args.processes, args.epochs, args.quick, Path(args.out).with_suffix(".part"))
     ratio = many["loss"] / one["loss"]
     val_ratio = many["val_loss"] / one["val_loss"]
-    log(f"  loss {many['loss']:.5f} val {many['val_loss']:.5f} in {many['train_s']} s: ratio {ratio:.4f} (val {val_ratio:.4f})")
+    log(f"  loss {many['loss']:.5f} val {many['val_loss']:.5f} in {many['train_s']} s: ratio {ratio:.4f} (val " f"{val_ratio:.4f})")
     result = {
         "machine": info, "uptime": _uptime(), "quick": args.quick, "data": "sklearn digits 1797 x 64",
         "model": "ae 64-64-10" if args.quick else "ae d-500-500-2000-10", "epochs": args.epochs, "batch_size": 256,

@@ -41,12 +41,11 @@ def match(labels: np.ndarray, truth: np.ndarray) -> dict[int, str]:
     clusters, segs = np.unique(labels), np.unique(truth)
     table = np.array([[np.sum((labels == c) & (truth == s)) for s in segs] for c in clusters])
     rows, cols = linear_sum_assignment(-table)
-    return {int(clusters[r]): str(segs[c]) for r, c in zip(rows, cols)}
+    return {int(clusters[r]): str(segs[c]) for r, c in zip(rows, cols, strict=True)}
 
 
 def planted_run(seed: int, auto: bool, n: int = 20_000) -> dict[str, Any]:
     from bench.suites.explain_tables import distinct_segments
-
     from explorer.data import TableOptions, load
     from explorer.metrics import evaluate
     from explorer.pipeline import default_config, run_pipeline
@@ -95,7 +94,7 @@ def stability_cases(dims: tuple[int, ...] = (2, 8)) -> list[dict[str, Any]]:
         for offset in (0.0, 0.5, 4.0):
             rng = np.random.default_rng(2)
 
-            def centre(x: float, y: float) -> np.ndarray:
+            def centre(x: float, y: float, dim: int = dim) -> np.ndarray:
                 return np.r_[x, y, np.zeros(dim - 2)]
             Z = np.concatenate([rng.normal(centre(-10, 0), 0.5, (400, dim)), rng.normal(centre(10, 0), 0.5, (400, dim)),
                                 rng.normal(centre(0, 10), 1.0, (400, dim)), rng.normal(centre(offset, 10), 1.0, (400, dim))])
@@ -107,13 +106,12 @@ def stability_cases(dims: tuple[int, ...] = (2, 8)) -> list[dict[str, Any]]:
             out.append({"dim": dim, "pair_offset_sd": offset, "separated_jaccard": [st.jaccard[c] for c in separated],
                         "pair_jaccard": [st.jaccard[c] for c in pair], "pair_flagged": all(st.jaccard[c] < DOUBTFUL for c in pair),
                         "separated_flagged": any(st.jaccard[c] < DOUBTFUL for c in separated)})
-            log(f"  stability {dim}-D, pair {offset} sd apart: separated {out[-1]['separated_jaccard']}, pair {out[-1]['pair_jaccard']}")
+            log(f"  stability {dim}-D, pair {offset} sd apart: separated {out[-1]['separated_jaccard']}, pair " f"{out[-1]['pair_jaccard']}")
     return out
 
 
 def mnist_fidelity(epochs: int, seed: int = 0) -> dict[str, Any]:
     from bench.suites.labeled_sets import mnist_test
-
     from explorer.explain import ExplainConfig, explain
     from explorer.pipeline import default_config, run_pipeline
 
@@ -133,7 +131,6 @@ def mnist_fidelity(epochs: int, seed: int = 0) -> dict[str, Any]:
 
 def timing(repeats: int = 3, n: int = 10_000) -> dict[str, Any]:
     from bench.suites.explain_tables import distinct_segments
-
     from explorer.data import TableOptions, load
     from explorer.explain import explain
     from explorer.pipeline import default_config, run_pipeline
@@ -148,7 +145,7 @@ def timing(repeats: int = 3, n: int = 10_000) -> dict[str, Any]:
     cfg = replace(default_config(ds, k=len(d.planted), projection_method="pca"), explain=None)
     result = run_pipeline(ds, cfg)
     walls, parts = [], []
-    for r in range(repeats):
+    for _ in range(repeats):
         t = time.perf_counter()
         ex = explain(result)
         walls.append(time.perf_counter() - t)
@@ -182,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             r = planted_run(seed, auto, 3_000 if quick else 20_000)
             doc["planted"].append(r)
             log(f"  planted seed {seed} {'auto k' if auto else 'k given'}: k {r['k']}, ari {r['ari']:.3f}, recall "
-                f"{r['recall']:.2f}, noise in top 3: {r['noise_in_top3']}, fidelity {r['fidelity']:.3f}, explain {r['explain_s']}s")
+                f"{r['recall']:.2f}, noise in top 3: {r['noise_in_top3']}, fidelity {r['fidelity']:.3f}, explain " f"{r['explain_s']}s")
             write_json(path, doc)
     doc["stability"] = stability_cases((2,) if quick else (2, 8))
     write_json(path, doc)

@@ -58,7 +58,6 @@ def ours_cell(dataset: str, seed: int, epochs: int | None, out: Path, device: st
     autoencoder's, in place of the default's (None: the default's); ``quick`` (the test's smoke run): one
     autoencoder and 30 refinement batches."""
     from bench.suites.labeled_sets import DATASETS as LOADERS
-
     from explorer.pipeline import default_config, replace_nested, run_pipeline
     from explorer.reducers import AE_KINDS
 
@@ -85,7 +84,6 @@ def _run(cmd: list[str]) -> None:
 
 def run_cells(args: argparse.Namespace) -> dict:
     from bench.suites.labeled_sets import DATASETS as LOADERS
-
     from explorer.metrics import external_metrics
 
     out_path = RESULTS / f"peers{args.tag}.json"

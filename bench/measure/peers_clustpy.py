@@ -1,6 +1,7 @@
 """ClustPy's side of bench/measure/peers.py; runs in ClustPy's own environment, never imports explorer.
 
-    <clustpy-python> -m bench.measure.peers_clustpy DATA.npy --k 10 --seed 0 --epochs 150 --clustering-epochs 50 --out OUT.json
+    <clustpy-python> -m bench.measure.peers_clustpy DATA.npy --k 10 --seed 0 --epochs 150 \
+        --clustering-epochs 50 --out OUT.json
 
 (from the repository root; the package's __init__ files import nothing, so ClustPy's environment needs no explorer).
 

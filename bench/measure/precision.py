@@ -66,7 +66,6 @@ def step_times(device: str, repeats: int) -> dict:
 
 def quality(device: str, seeds: list[int], epochs: int | None) -> list[dict]:
     from bench.suites.labeled_sets import digits
-
     from explorer.metrics import external_metrics
     from explorer.pipeline import RunContext, cluster_latent, default_config, fit_representation
 

@@ -4,7 +4,8 @@
 
 For each (dataset, seed) one autoencoder is trained with the product's defaults
 (``default_config(ds)``, k = number of classes); it serves AE + k-means, N2D, N2D refined on augmented
-copies then N2D again (the default for images), DEC and IDEC (these three refine a deep copy). k-means on the features and PCA + k-means need no training.
+copies then N2D again (the default for images), DEC and IDEC (these three refine a deep copy). k-means on
+the features and PCA + k-means need no training.
 The fully automatic k (the k sweep the product runs when k is not given) is recorded too, with the
 scores of the default pipeline at that k. Labels are used only to score. Writes quality.json.
 """
@@ -19,14 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.suites.common import RESULTS, log, machine, read_json, write_json
-
-from explorer.cluster.types import DEEP_METHODS, ClusterConfig
 from explorer.cluster.methods import cluster
+from explorer.cluster.types import DEEP_METHODS, ClusterConfig
 from explorer.device import resolve_device
 from explorer.metrics import external_metrics
-from explorer.pipeline.stages import RunContext, plan_for, refine_on_copies
 from explorer.pipeline import cluster_latent, default_config, fit_representation, replace_nested
 from explorer.pipeline.defaults import refine_skipped
+from explorer.pipeline.stages import RunContext, plan_for, refine_on_copies
 from explorer.reducers import AE_KINDS
 
 FULL = ["digits", "fashion_1k", "pendigits", "usps", "mnist_test"]  # small first: a cut-short run still covers most
@@ -40,14 +40,14 @@ def run_one(ds, seed: int, overrides: dict, refine_batches: int | None = None) -
     """All methods on one dataset with one seed: {"methods": {...}, "auto_k": {...}, "train": {...}}."""
     k = int(ds.n_classes)
     cfg = default_config(ds, k=k, seed=seed, **overrides)
-    noop = lambda event: None  # noqa: E731
+    noop = lambda event: None
     out: dict = {"dataset": ds.name, "seed": seed, "k": k, "n": ds.n, "d": ds.X.shape[1], "methods": {}}
     out["config"] = cfg.to_dict()
 
     def record(name, labels, seconds, **extra):
         out["methods"][name] = {**_scores(ds, labels), "seconds": round(seconds, 2), **extra}
         m = out["methods"][name]
-        log(f"  {ds.name} seed {seed} {name:<10} acc {m['acc']:.3f} nmi {m['nmi']:.3f} ari {m['ari']:.3f} ({seconds:.0f}s)")
+        log(f"  {ds.name} seed {seed} {name:<10} acc {m['acc']:.3f} nmi {m['nmi']:.3f} ari {m['ari']:.3f} " f"({seconds:.0f}s)")
 
     t0 = time.perf_counter()
     res = cluster(ds.X, ClusterConfig(method="kmeans", k=k, random_state=seed))
@@ -70,7 +70,7 @@ def run_one(ds, seed: int, overrides: dict, refine_batches: int | None = None) -
     info = getattr(reducer, "train_info_", {})
     out["train"] = {"seconds": round(train_s, 1), "epochs_run": len(reducer.history_), "best_epoch": info.get("best_epoch"),
                     "stop_reason": info.get("stop_reason"), "epochs_max": ae_cfg.model.epochs, "device": info.get("device")}
-    log(f"  {ds.name} seed {seed} AE trained: {len(reducer.history_)} epochs ({info.get('stop_reason')}), {train_s:.0f}s")
+    log(f"  {ds.name} seed {seed} AE trained: {len(reducer.history_)} epochs ({info.get('stop_reason')}), " f"{train_s:.0f}s")
 
     t0 = time.perf_counter()
     res = cluster(Z, ClusterConfig(method="kmeans", k=k, random_state=seed))
@@ -116,7 +116,7 @@ def run_one(ds, seed: int, overrides: dict, refine_batches: int | None = None) -
     auto.update(_scores(ds, res.labels), sweep_on="product")
     auto["seconds"] = round(time.perf_counter() - t0, 1)
     out["auto_k"] = auto
-    log(f"  {ds.name} seed {seed} auto k = {auto['k']} ({auto['criterion']}): acc {auto['acc']:.3f} nmi {auto['nmi']:.3f}")
+    log(f"  {ds.name} seed {seed} auto k = {auto['k']} ({auto['criterion']}): acc {auto['acc']:.3f} nmi " f"{auto['nmi']:.3f}")
     return out
 
 
@@ -154,7 +154,7 @@ def main(argv=None) -> dict:
         kept = [{"machine": old["machine"], **r} for r in old["runs"] if r["dataset"] not in {RUN_NAMES.get(n, n) for n in names}]
         # the file's machine is this run's (each kept run carries the machine it was measured on)
         doc = {**old, "machine": doc["machine"], "runs": kept,
-               "merged": old.get("merged", []) + [{"datasets": names, "date": doc["machine"]["date"]}]}
+               "merged": [*old.get("merged", []), {"datasets": names, "date": doc["machine"]["date"]}]}
     start = time.perf_counter()
     loaded = {}
     for name in names:

@@ -1,7 +1,8 @@
 """Quality on tables: the product's default pipeline on the table suite (bench/suites/table_suite.py), over seeds.
 
-    python -m bench.measure.quality_tables [--tables penguins tips ...] [--seeds 0 1 2] [--n2d-seeds 0 1 2] [--quick] [--out bench/results]
-    python -m bench.measure.quality_tables --cold-only   # re-measure only customers in a fresh process (6.), into the existing file
+    python -m bench.measure.quality_tables [--tables penguins tips ...] [--seeds 0 1 2] [--n2d-seeds 0 1 2] \
+        [--quick] [--out bench/results]
+    python -m bench.measure.quality_tables --cold-only   # only customers again, in a fresh process (6.), into the file
 
 Per table and seed, with the labels used only to score:
 
@@ -33,8 +34,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +87,7 @@ def map_quality(embedding: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         lab = DBSCAN(eps=max(eps, 1e-12), min_samples=1).fit_predict(pts)
         counts = np.bincount(lab)
         shares[str(name)] = round(float(counts.max() / len(pts)), 4)
-        regions[str(name)] = int(len(counts))
+        regions[str(name)] = len(counts)
     worst = min(shares, key=shares.get)
     return {"worst_share": shares[worst], "worst_class": worst, "shares": shares, "regions": regions,
             "purity10": round(purity, 4), "eps": round(eps, 5)}

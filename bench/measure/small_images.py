@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
 from bench.suites.common import RESULTS, log, machine, write_json
 
 
@@ -28,7 +29,7 @@ def write_zip(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
     from PIL import Image
 
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for i, (img, y) in enumerate(zip(images, labels)):
+        for i, (img, y) in enumerate(zip(images, labels, strict=True)):
             buf = io.BytesIO()
             Image.fromarray(img.squeeze(-1) if img.ndim == 3 else img).save(buf, format="PNG")
             zf.writestr(f"digits/{y}/{i:05d}.png", buf.getvalue())
@@ -36,7 +37,6 @@ def write_zip(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     from bench.suites.labeled_sets import mnist_test
-
     from explorer.data import load
     from explorer.metrics import external_metrics
     from explorer.pipeline import default_config, run_pipeline

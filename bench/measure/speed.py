@@ -22,6 +22,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+
 from bench.suites.common import QUICK_OVERRIDES, RESULTS, ROOT, log, machine, median, write_json
 
 
@@ -39,7 +40,6 @@ def load_bench_dataset(name: str):
 # -- product vs the plain reference --------------------------------------------------------------------
 def overhead(dataset: str, n: int | None, epochs: int, repeats: int, device: str, quick: bool = False) -> dict:
     from bench.suites.reference_pipeline import ReferenceSettings, run_reference
-
     from explorer.metrics import external_metrics
     from explorer.pipeline import default_config, replace_nested, run_pipeline
 
@@ -88,7 +88,8 @@ def overhead(dataset: str, n: int | None, epochs: int, repeats: int, device: str
     for s in ("train", "cluster", "project"):
         stages[s] = {who: median([x["timings"][s] for x in runs if x["who"] == who]) for who in ("product", "reference")}
     ratios = [p_["same_steps"] / r_["same_steps"] - 1 for p_, r_ in zip([x for x in runs if x["who"] == "product"],
-                                                                         [x for x in runs if x["who"] == "reference"])]
+                                                                         [x for x in runs if x["who"] == "reference"],
+                                                                         strict=True)]
     return {"dataset": ds.name, "n": ds.n, "d": ds.X.shape[1], "k": k, "epochs": epochs, "repeats": repeats,
             "device": settings.device, "settings": asdict(settings), "runs": runs, "median": med, "stages": stages,
             "overhead_same_steps": med["product"]["same_steps"] / med["reference"]["same_steps"] - 1,
@@ -106,8 +107,8 @@ def _device(choice: str) -> str:
 def throughput(dataset: str, n: int | None, epochs: int, repeats: int, device: str) -> dict:
     import torch
     import torch.nn.functional as F
-    from bench.suites.reference_pipeline import ReferenceSettings, train_autoencoder
 
+    from bench.suites.reference_pipeline import ReferenceSettings, train_autoencoder
     from explorer.pipeline import default_config
     from explorer.reducers.networks import DenseNet
     from explorer.reducers.train import fit_module
@@ -118,7 +119,7 @@ def throughput(dataset: str, n: int | None, epochs: int, repeats: int, device: s
     X = np.ascontiguousarray(ds.X, np.float32)
     m = default_config(ds).model
     dev = _device(device)
-    loss = lambda module, xb: F.mse_loss(module.decode(module.encode(xb)), xb)  # noqa: E731
+    loss = lambda module, xb: F.mse_loss(module.decode(module.encode(xb)), xb)
     runs = []
     loops = ("explorer", "dataloader", "slicing")
     # repeat -1 is an untimed warm-up of every loop (CUDA context, cuBLAS handles, allocator)
@@ -178,8 +179,10 @@ def cli(dataset: str, device: str, extra: list[str] | None = None) -> dict:
         train = json.loads(model_json.read_text()).get("meta", {}).get("train_info", {}) if model_json.is_file() else {}
     peak_mb = usage.ru_maxrss / 1024  # Linux: kilobytes
     log(f"cli: {wall:.1f}s, peak RSS {peak_mb:.0f} MB, acc {metrics.get('acc')}")
-    return {"dataset": ds.name, "n": ds.n, "command": "python -m explorer run <data>.npz --k %d --json --device %s%s"
-            % (ds.n_classes, device, "".join(" " + e for e in extra or [])), "wall_s": round(wall, 1),
+    flags = "".join(" " + e for e in extra or [])
+    return {"dataset": ds.name, "n": ds.n,
+            "command": f"python -m explorer run <data>.npz --k {ds.n_classes} --json --device {device}{flags}",
+            "wall_s": round(wall, 1),
             "peak_rss_mb": round(peak_mb), "model": run_cfg.get("model"), "cluster_method": run_cfg.get("cluster", {}).get("method"), "metrics": {k: metrics.get(k) for k in ("acc", "nmi", "ari", "k", "seconds", "device")},
             "train": {k: train.get(k) for k in ("epochs", "best_epoch", "stop_reason", "precision", "notes")},
             "epochs_run": len(json.loads(model_json.read_text()).get("meta", {}).get("history", [])) if model_json.is_file() else None,
@@ -293,7 +296,7 @@ def images70k(device: str, copies: int = 7, save=None) -> dict:
         tmp = Path(tmp)
         path = tmp / "mnist70k.npz"
         np.savez(path, X=X, y=y)
-        row = {"n": int(len(X)), "shape": list(X.shape[1:]),
+        row = {"n": len(X), "shape": list(X.shape[1:]),
                **_cli_run(path, ["--k", "10", "--device", device], tmp)}
     log(f"images 70k: {row['wall_s']} s, {row['peak_rss_mb']} MB, {row['seconds']}, {row['metrics']}")
     return {"row": row, "device": _device(device)}
@@ -316,7 +319,7 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     path = a.out / f"{a.what}{a.tag}.json"
     mach = machine()
-    save = lambda result: write_json(path, {"machine": mach, "quick": a.quick, **result})  # noqa: E731
+    save = lambda result: write_json(path, {"machine": mach, "quick": a.quick, **result})
     save(run(a, save))
     log(f"-> {path}")
 

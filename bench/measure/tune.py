@@ -16,9 +16,8 @@ from pathlib import Path
 
 from bench.suites.common import BENCH
 from bench.suites.labeled_sets import DATASETS
-
-from explorer.cluster.types import ClusterConfig
 from explorer.cluster.methods import cluster, sweep_k
+from explorer.cluster.types import ClusterConfig
 from explorer.metrics import external_metrics
 from explorer.pipeline import default_config, fit_representation
 
@@ -45,7 +44,7 @@ def main() -> None:
     args = p.parse_args()
     out_dir = Path(os.environ.get("OUT", BENCH / "out"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    log = open(out_dir / "tune.jsonl", "a")
+    log_path = out_dir / "tune.jsonl"
     for name in args.datasets:
         ds = DATASETS[name]()
         k_true = ds.n_classes
@@ -67,8 +66,8 @@ def main() -> None:
                            "cluster_s": round(t_cl, 1), **{k: round(v, 4) for k, v in m.items()}, "auto_k": sw.suggested,
                            "device": str(getattr(reducer, "device_", "cpu"))}
                     print(json.dumps(row), flush=True)
-                    log.write(json.dumps(row) + "\n")
-                    log.flush()
+                    with open(log_path, "a") as log:  # each row on disk as soon as it is measured
+                        log.write(json.dumps(row) + "\n")
 
 
 def _auto() -> str:

@@ -17,7 +17,7 @@ def section_apply(doc: dict | None, lines: list[str]) -> None:
         return
     m = doc["machine"]
     lines += [
-        "`bench/measure/apply.py`: a run made on one half of the data, saved, loaded, and applied to the other half with "
+        "`bench/measure/apply.py`: a run made on one half of the data, saved, loaded, and applied to the other half " "with "
         "`explorer.apply.apply_run` (the saved preprocessing, model and clustering; no retraining). ACC: Hungarian "
         "matching of clusters to the known classes, on each half; \"with A's matching\" keeps the cluster-to-class "
         "matching of the training half. Placement: each applied point's 10 nearest training points on the run's map "
@@ -52,10 +52,10 @@ def section_apply(doc: dict | None, lines: list[str]) -> None:
             full = "the full map is UMAP of all 10,000 images' codes from the same model"
         lines += [f"MNIST: the default image pipeline (dense autoencoder with augmentation, N2D, k = 10; on the 5,000 "
                   "images of a half, three autoencoders side by side; then the refinement on augmented copies and N2D "
-                  f"again: every model the run saves is the refined one) trained {epochs}; {full}. Clusters of applied images: " + mn["how"] + f". Time to apply {mn.get('rows_timed', 10_000):,} images: "
+                  f"again: every model the run saves is the refined one) trained {epochs}; {full}. Clusters of applied " "images: " + mn["how"] + f". Time to apply {mn.get('rows_timed', 10_000):,} images: "
                   + ", ".join(f"{k} {v:.2f} s" for k, v in mn["apply_10k_parts"].items()) + "."]
     t = doc["table"]
-    lines += ["", f"Table: `bench/suites/explain_tables.py`'s planted customers ({t['n_train'] + t['n_applied']:,} rows, 5 segments, "
+    lines += ["", f"Table: `bench/suites/explain_tables.py`'s planted customers ({t['n_train'] + t['n_applied']:,} rows, 5 " "segments, "
               "categorical columns, 3% missing in two), the table default with k = 5, the full map the table default on "
               f"all rows. In the applied half {t['unseen_rows']:,} rows carry a plan never seen in training: "
               f"\"{t['unseen_note']}\" Their ACC with A's matching: {t['acc_unseen_rows_train_mapping']:.3f}. Time to apply "
@@ -79,7 +79,7 @@ def apply_verdicts(doc: dict | None) -> list[Verdict]:
                     "met" if gap <= ACC_GAP else "**missed**"))
     times = [(k, doc[k]["apply_10k_s"]) for k in ("table", "mnist") if doc.get(k) and doc[k].get("rows_timed", 10_000) >= 10_000]
     if not times:
-        return out + [(f"Applying 10,000 rows takes <= {TIME_BAR:g} s (file reading excluded)", "not measured (quick run)",
+        return [*out, (f"Applying 10,000 rows takes <= {TIME_BAR:g} s (file reading excluded)", "not measured (quick run)",
                        "**not measured**")]
     worst = max(s for _, s in times)
     out.append((f"Applying 10,000 rows takes <= {TIME_BAR:g} s (file reading excluded)",

@@ -8,8 +8,9 @@ settings a run overrode on purpose (its own command line) are not compared.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -27,11 +28,10 @@ LEGACY: dict[Field, Callable[[str], tuple[Any, str]]] = {
 PROTOCOL: set[Field] = {("cluster", "k"), ("cluster", "random_state"), ("projection", "random_state")}
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_config_dict(dataset: str, n: int, d: int) -> dict:
     """today's default_config for a dataset of that name and shape (zeros stand in for the data)."""
     from bench.suites.labeled_sets import _images, _table
-
     from explorer.pipeline import default_config
 
     if dataset in TABLE_DATASETS:
@@ -40,7 +40,7 @@ def default_config_dict(dataset: str, n: int, d: int) -> dict:
         X = np.tile(np.linspace(0, 100, n, dtype=np.float32)[:, None], (1, d))
         ds = _table(dataset, X, np.zeros(n, int))
     else:
-        side = int(round(math.sqrt(d)))
+        side = round(math.sqrt(d))
         ds = _images(dataset, np.zeros((n, side, side, 1), np.uint8), np.zeros(n, int))
     return default_config(ds).to_dict()
 
@@ -98,7 +98,8 @@ def cli_settings() -> dict[Field, Any]:
 
 
 def overridden_fields(q: dict, n: int) -> set[Field]:
-    """The settings a bench/measure/quality.py run set on purpose for a dataset of n rows (its overrides, the epoch cap)."""
+    """The settings a bench/measure/quality.py run set on purpose for a dataset of n rows (its overrides, the
+    epoch cap)."""
     out = {("cluster", k[len("cluster_"):]) if k.startswith("cluster_") else ("model", k) for k in q.get("overrides", {})}
     cap = q.get("epoch_cap")
     if cap and n > cap["above_rows"]:
@@ -108,7 +109,8 @@ def overridden_fields(q: dict, n: int) -> set[Field]:
 
 def run_overrides(q: dict, run: dict) -> list[str]:
     """The settings a bench/measure/quality.py run set on purpose that the default pipeline itself reads, as
-    'setting: value set by the run' (settings only DEC / IDEC read are left out where the default clusters otherwise)."""
+    'setting: value set by the run' (settings only DEC / IDEC read are left out where the default clusters
+    otherwise)."""
     method = run["config"]["cluster"]["method"]
     out = []
     for part, name in sorted(overridden_fields(q, run["n"])):

@@ -29,19 +29,19 @@ from pathlib import Path
 
 from bench.report.apply import apply_verdicts, section_apply
 from bench.report.common import BENCH, Verdict, load
+from bench.report.explain import explain_verdicts, section_explain
 from bench.report.headline import changes_of, collect, headline_verdicts, section_headline
 from bench.report.missing import section_missing
 from bench.report.peers import section_peers
 from bench.report.precision import section_precision
 from bench.report.quality import quality_sources, section_older, section_quality, table_vs_kmeans
+from bench.report.quality_tables import section_tables, table_verdicts
 from bench.report.small_images import VARIANTS as SMALL_VARIANTS, section_small
 from bench.report.speed import section_speed
-from bench.report.explain import explain_verdicts, section_explain
-from bench.report.quality_tables import section_tables, table_verdicts
 
 COMMANDS = [
     ("python -m bench.run_all [--quick] [--only STEP...] [--dec-max-iter N]", "every step below in turn, one process at a time, then this document"),
-    ("python -m bench.measure.quality [--datasets ...] [--seeds 0 1 2] [--epochs E --epochs-above N] [--dec-max-iter N] [--tag T] [--merge]",
+    ("python -m bench.measure.quality [--datasets ...] [--seeds 0 1 2] [--epochs E --epochs-above N] " "[--dec-max-iter N] [--tag T] [--merge]",
      "`bench/results/quality<T>.json` (the shipped defaults: `--dec-max-iter 100 --tag _defaults`)"),
     ("python -m bench.measure.quality_tables [--tables ...] [--seeds 0 1 2] [--n2d-seeds ...] [--quick]",
      "`bench/results/quality_tables.json` (the table suite: the default against k-means on plain features)"),
@@ -63,8 +63,8 @@ def _commands() -> list[str]:
     return (["## How these numbers are made", "", "| command | what it writes |", "|---|---|"]
             + [f"| `{cmd}` | {what} |" for cmd, what in COMMANDS]
             + ["", "`BENCH_THREADS=1` before a command limits each process to one thread (used for some results here because "
-               "other work shared the two cores; each section says where). The 2-core machine was shared with other work while "
-               "measuring (sections give the load average where recorded), so absolute times are noisy; comparisons are made "
+               "other work shared the two cores; each section says where). The 2-core machine was shared with other work " "while "
+               "measuring (sections give the load average where recorded), so absolute times are noisy; comparisons are " "made "
                "side by side in one process.", ""])
 
 

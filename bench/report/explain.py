@@ -21,16 +21,16 @@ def section_explain(doc: dict | None, lines: list[str]) -> None:
         return
     m = doc["machine"]
     lines += [
-        "`bench/measure/explain.py`: what `explorer.explain.explain` says about clusters whose answer is known. Planted tables "
-        "(`bench/suites/explain_tables.py`): 20,000 customer-like rows, 5 segments, each set apart from the rest in 2-3 known "
-        "columns (numbers moved by about three spreads, a category to one dominant level), five noise columns (numbers, "
-        "an integer, categories), 3% missing in two columns; the default table pipeline with k given and with k chosen; "
-        "each found cluster matched to a segment (Hungarian). Recall: the share of a segment's planted columns among its "
+        "`bench/measure/explain.py`: what `explorer.explain.explain` says about clusters whose answer is known. " "Planted tables "
+        "(`bench/suites/explain_tables.py`): 20,000 customer-like rows, 5 segments, each set apart from the rest in " "2-3 known "
+        "columns (numbers moved by about three spreads, a category to one dominant level), five noise columns " "(numbers, "
+        "an integer, categories), 3% missing in two columns; the default table pipeline with k given and with k " "chosen; "
+        "each found cluster matched to a segment (Hungarian). Recall: the share of a segment's planted columns among " "its "
         f"cluster's top {doc.get('top', 3)} distinctions, averaged over the segments.", "",
         f"Measured {m['date']} on {machine_text(m)}"
         + (f" (load average at the start {load_average(m)})" if m.get("load_average_at_start") else "")
         + f"; the whole run took {doc.get('seconds', 0) / 60:.0f} min.", "",
-        "| seed | k | found k | ARI | recall of planted columns in the top 3 | noise columns in any top 3 | rule fidelity | explain s |",
+        "| seed | k | found k | ARI | recall of planted columns in the top 3 | noise columns in any top 3 | rule " "fidelity | explain s |",
         "|---|---|---|---|---|---|---|---|"]
     for r in doc["planted"]:
         lines.append(f"| {r['seed']} | {'auto' if r['auto'] else 'given'} | {r['k']} | {r['ari']:.3f} | {r['recall']:.2f} | "
@@ -46,7 +46,7 @@ def section_explain(doc: dict | None, lines: list[str]) -> None:
         lines += ["", "Stability (`explorer.explain.resample`, 20 subsamples of 80%): two well-separated blobs and a pair "
                   "of round blobs of spread 1 whose centres are the given distance apart (0: one blob forced into two "
                   "clusters), clustered by k-means with k = 4; flagged = mean Jaccard below 0.85.", "",
-                  "| dimensions | pair's centres apart (spreads) | separated clusters' Jaccard | the pair's Jaccard | pair flagged | a separated one flagged |",
+                  "| dimensions | pair's centres apart (spreads) | separated clusters' Jaccard | the pair's Jaccard | pair " "flagged | a separated one flagged |",
                   "|---|---|---|---|---|---|"]
         for s in doc["stability"]:
             lines.append(f"| {s['dim']} | {s['pair_offset_sd']:g} | {', '.join(f'{j:.2f}' for j in s['separated_jaccard'])} | "
@@ -55,7 +55,7 @@ def section_explain(doc: dict | None, lines: list[str]) -> None:
     if doc.get("mnist"):
         mn = doc["mnist"]
         lines += ["", f"MNIST-test's codes: the default autoencoder trained {mn['epochs']} epochs (not the default 150, to keep "
-                  f"the benchmark short), N2D with k = 10 (ACC {mn['acc']:.3f}, NMI {mn['nmi']:.3f}); a depth-{mn['rule_depth']} "
+                  f"the benchmark short), N2D with k = 10 (ACC {mn['acc']:.3f}, NMI {mn['nmi']:.3f}); a " f"depth-{mn['rule_depth']} "
                   f"tree on the 10 latent codes agrees with the clusters on **{mn['fidelity']:.1%}** of the images. "
                   f"{mn.get('note', '')} Explaining took {mn['explain_s']:.1f} s."]
     t = doc.get("timing")

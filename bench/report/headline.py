@@ -1,6 +1,6 @@
 """The top of docs/BENCHMARKS.md: what today's defaults score, gathered from every results file that
-ran the default pipeline (bench/measure/peers.py, bench/measure/quality.py, bench/measure/speed.py cli, bench/measure/precision.py),
-and the quality targets judged on those numbers.
+ran the default pipeline (bench/measure/peers.py, bench/measure/quality.py, bench/measure/speed.py cli,
+bench/measure/precision.py), and the quality targets judged on those numbers.
 
 A measurement counts as "today's defaults" when the configuration it recorded matches
 ``default_config`` now (bench.report.defaults); per dataset and device the one with the most seeds is the
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.report.common import (Verdict, bf16_text, ds_label, ds_order, load, machine_text, ms, seeds_text, verdict)
+from bench.report.common import Verdict, bf16_text, ds_label, ds_order, load, machine_text, ms, seeds_text, verdict
 from bench.report.defaults import cli_settings, config_changes, default_config_dict
 from bench.report.quality import TARGETS, QualitySource, default_method
 
@@ -81,7 +81,7 @@ def _from_peers(results: Path) -> list[Evidence]:
         for ds, cells in by.items():
             rs = [c["methods"]["default"] for c in cells]
             device = rs[0]["config"].get("device", "cpu")
-            changes = list(dict.fromkeys(x for c, r in zip(cells, rs) for x in config_changes(ds, c["n"], c["d"], r["config"], device)))
+            changes = list(dict.fromkeys(x for c, r in zip(cells, rs, strict=True) for x in config_changes(ds, c["n"], c["d"], r["config"], device)))
             m = cells[-1].get("machine") or doc.get("machine", {})
             out.append(Evidence(ds, "bench/measure/peers.py", stem, [r["acc"] for r in rs], [r["nmi"] for r in rs],
                                 float(np.median([r["seconds"] for r in rs])), "whole default run", m, device.startswith("cuda"),
@@ -175,7 +175,7 @@ def section_headline(results: Path, evidence: list[Evidence], lines: list[str]) 
                   "today's defaults (a setting a run could not record yet counts as unchanged, unless "
                   "`bench/report/defaults.py` knows the code behaved otherwise before it). Mean over the seeds; std = sample "
                   "standard deviation of ACC / NMI over the seeds; time = median over the seeds, of what the cell says.", "",
-                  "| dataset | ACC | NMI | std (ACC / NMI) | seeds | time | measured by | machine (CPU or GPU; cores; threads) | native bf16 |",
+                  "| dataset | ACC | NMI | std (ACC / NMI) | seeds | time | measured by | machine (CPU or GPU; cores; " "threads) | native bf16 |",
                   "|---|---|---|---|---|---|---|---|---|"]
         lines += [_row(e) for e in picks] + [""]
     notes = _machine_notes(results, picks) + _coverage_notes(evidence, picks)
@@ -190,16 +190,16 @@ def _machine_notes(results: Path, picks: list[Evidence]) -> list[str]:
             f"`{e.stem}.json` {e.unchecked}" for e in picks if e.unchecked)) + ".")
     unknown = [e for e in picks if bf16_text(e.machine, e.on_gpu) == "not recorded"]
     if unknown:
-        note = ("native bf16 *not recorded*: these results predate its recording (`bench/suites/common.py` now writes `native_bf16` "
+        note = ("native bf16 *not recorded*: these results predate its recording (`bench/suites/common.py` now writes " "`native_bf16` "
                 "and, with a GPU, `gpu_bf16` into each file's `machine`).")
         p = load(results, "precision")
         if p and p["device"] == "cpu" and any(not e.on_gpu and e.machine.get("cpu") == p["machine"]["cpu"] for e in unknown):
             cpu = p["machine"]["cpu"]
-            note += (f" `bench/measure/precision.py` found native bf16 {'present' if p['steps']['native_bf16'] else 'absent'} on a CPU "
-                     f"named {cpu} ({p['machine']['date']}); whether the other {cpu} rows ran on that same CPU is not recorded.")
+            note += (" `bench/measure/precision.py` found native bf16 " f"{'present' if p['steps']['native_bf16'] else 'absent'} on a CPU "
+                     f"named {cpu} ({p['machine']['date']}); whether the other {cpu} rows ran on that same CPU is not " "recorded.")
         notes.append(note)
-    software = {f"torch {m.get('torch')}, scikit-learn {m.get('sklearn')}, umap-learn {m.get('umap')}, Python {m.get('python')}":
-                m.get("gpu") or m.get("cpu") for m in (e.machine for e in picks)}
+    software = {f"torch {m.get('torch')}, scikit-learn {m.get('sklearn')}, umap-learn {m.get('umap')}, "
+                f"Python {m.get('python')}": m.get("gpu") or m.get("cpu") for m in (e.machine for e in picks)}
     if software:
         notes.append("Software: " + "; ".join(f"{where}: {versions}" for versions, where in software.items()) + ".")
     return notes
@@ -211,7 +211,7 @@ def _coverage_notes(evidence: list[Evidence], picks: list[Evidence]) -> list[str
     others = [e for e in evidence if e.current and e not in picks]
     if others:
         notes.append("Other measurements of today's defaults: " + "; ".join(
-            f"{ds_label(e.dataset)}{' on the GPU' if e.on_gpu else ''} by `{e.script}` ({seeds_text(len(e.acc))}): ACC "
+            f"{ds_label(e.dataset)}{' on the GPU' if e.on_gpu else ''} by `{e.script}` " f"({seeds_text(len(e.acc))}): ACC "
             f"{ms(e.acc)[0]:.3f}, NMI {ms(e.nmi)[0]:.3f}, {e.seconds:.0f} s ({e.timed})" for e in others) + ".")
     stale: dict[tuple[str, str, str], list[str]] = {}  # (script, file, how it differs): its datasets
     for e in evidence:

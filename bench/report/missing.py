@@ -27,7 +27,7 @@ def _quality_items(sources: dict[str, QualitySource], evidence: list[Evidence]) 
             items.append(f"quality, `{stem}.json`: DEC and IDEC ran at most {dec} batches (default {default_dec_iter()})")
     older = [ds for ds, s in sources.items() if not s.current]
     if older:
-        items.append(f"quality, the method comparison: only from runs with older defaults for {', '.join(ds_label(d) for d in older)} "
+        items.append("quality, the method comparison: only from runs with older defaults for " f"{', '.join(ds_label(d) for d in older)} "
                      "(Older runs); `python -m bench.measure.quality --datasets ... --merge --tag T` re-measures single datasets")
     for ds in older:
         s = sources[ds]

@@ -53,7 +53,7 @@ def section_peers(results: dict | None, lines: list[str], verdicts: list[Verdict
     where = "on the GPU" if s.get("device", "cpu") != "cpu" else "on the CPU"
     mach = results.get("machine", {})
     lines += [f"## Side by side with ClustPy, {where}", "",
-              f"`python -m bench.measure.peers` (ClustPy {_clustpy_version(results)} in its own environment, see the script). "
+              f"`python -m bench.measure.peers` (ClustPy {_clustpy_version(results)} in its own environment, see the " "script). "
               f"Same input matrix for both sides. Pretraining of the 784/256/16-500-500-2000-10 autoencoder where a "
               f"method trains one: {_epochs_text(s)} (the product's default trains none for "
               "tables of at most 32 columns). ClustPy with its defaults otherwise (batch 256, Adam 1e-3); its N2D with "

@@ -16,7 +16,7 @@ def section_precision(doc: dict | None, lines: list[str]) -> None:
               f"`python -m bench.measure.precision` on {doc['machine']['cpu']} ({doc['device']}; native bf16: "
               f"{'yes' if s['native_bf16'] else 'no'}), measured {doc['machine']['date']}. One training step of the "
               f"784-500-500-2000-10 autoencoder, batch 256: float32 {s['step_ms']['float32']} ms, bf16 autocast "
-              f"{s['step_ms']['bf16']} ms ({s['speedup']}x; median of {len(s['step_ms_all']['float32'])} blocks of 30 steps). "
+              f"{s['step_ms']['bf16']} ms ({s['speedup']}x; median of {len(s['step_ms_all']['float32'])} blocks of 30 " "steps). "
               "The default pipeline on load_digits with the same seeds, mixed precision off and on:", "",
               "| precision | ACC | NMI | training s (median) | seeds |", "|---|---|---|---|---|"]
     for mixed in (False, True):

@@ -11,7 +11,18 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.report.common import Verdict, default_dec_iter, ds_label, ds_order, fmt, load, load_average, ms, rel, seeds_text
+from bench.report.common import (
+    Verdict,
+    default_dec_iter,
+    ds_label,
+    ds_order,
+    fmt,
+    load,
+    load_average,
+    ms,
+    rel,
+    seeds_text,
+)
 from bench.report.defaults import changed_defaults, quality_run_changes, run_overrides
 from bench.report.svg import grouped_bars
 
@@ -176,7 +187,7 @@ def _dataset_tables(q: dict, summ: dict, datasets: list[str], lines: list[str]) 
         so_far = f" of {planned} planned, so far" if n_seeds < planned else ""
         m = d["runs"][0]["config"]["model"]
         lines += [f"#### {ds_label(ds)} ({d['n']:,} x {d['d']}, {d['k']} classes, {seeds_text(n_seeds)}{so_far})", "",
-                  (f"Model as run: `{m['kind']}` hidden {tuple(m['hidden'])} latent {m['latent_dim']}, up to {m['epochs']} epochs, "
+                  (f"Model as run: `{m['kind']}` hidden {tuple(m['hidden'])} latent {m['latent_dim']}, up to " f"{m['epochs']} epochs, "
                    f"augment {m['augment']}." if m["kind"] != "none" else
                    "Default model: none (UMAP of the features themselves); the autoencoder rows use the dense AE "
                    f"hidden {tuple(m['hidden'])}, up to {m['epochs']} epochs."), "",
@@ -196,7 +207,7 @@ def _dataset_tables(q: dict, summ: dict, datasets: list[str], lines: list[str]) 
         if d["auto"]:
             au = d["auto"]
             how = ("as the product runs it (for N2D the sweep on a 10-d UMAP embedding)" if all(a.get("sweep_on") == "product" for a in au)
-                   else "as the older `bench/measure/quality.py` measured it (the sweep on the autoencoder's code, not the product's)")
+                   else "as the older `bench/measure/quality.py` measured it (the sweep on the autoencoder's code, not " "the product's)")
             lines += ["", f"Automatic k {how}: picks k = {', '.join(str(a['k']) for a in au)} (true {d['k']}); N2D at that k "
                       f"scores ACC {fmt([a['acc'] for a in au])}, NMI {fmt([a['nmi'] for a in au])}."]
         lines.append("")
@@ -245,14 +256,14 @@ def section_quality(sources: dict[str, QualitySource], svg_dir: Path, doc_dir: P
         lines += ["Not measured yet: run `python -m bench.measure.quality`.", ""]
         return
     lines += [
-        "`bench/measure/quality.py`: k = the number of classes (the protocol of the published results). Each (dataset, seed) "
-        "trains one autoencoder with the product's defaults (`explorer.pipeline.default_config(ds)`), which serves AE + "
-        "k-means, DEC, IDEC (each refining a copy) and the default N2D clustering (UMAP of the code to k dimensions, then "
-        f"a full-covariance GMM with {GMM_N_INIT} restarts). k-means on the features and PCA + k-means use the same seed. "
-        "Mean ± standard deviation over the seeds (ddof = 1; n/a with one seed). ACC is accuracy after Hungarian matching.",
+        "`bench/measure/quality.py`: k = the number of classes (the protocol of the published results). Each " "(dataset, seed) "
+        "trains one autoencoder with the product's defaults (`explorer.pipeline.default_config(ds)`), which serves AE " "+ "
+        "k-means, DEC, IDEC (each refining a copy) and the default N2D clustering (UMAP of the code to k dimensions, " "then "
+        f"a full-covariance GMM with {GMM_N_INIT} restarts). k-means on the features and PCA + k-means use the same " "seed. "
+        "Mean ± standard deviation over the seeds (ddof = 1; n/a with one seed). ACC is accuracy after Hungarian " "matching.",
         "",
-        "Automatic k: `bench/measure/quality.py` runs the product's own path with no k (for the n2d default, `sweep_k` — k-means "
-        f"silhouette, diagonal-GMM BIC to break ties — on a {N2D_SWEEP_DIM}-dimensional UMAP embedding, then the GMM at the "
+        "Automatic k: `bench/measure/quality.py` runs the product's own path with no k (for the n2d default, " "`sweep_k` — k-means "
+        f"silhouette, diagonal-GMM BIC to break ties — on a {N2D_SWEEP_DIM}-dimensional UMAP embedding, then the GMM " "at the "
         "k it picks). Rows measured before this change swept the autoencoder's code instead; each line says which.",
         "",
     ]
@@ -289,7 +300,8 @@ def section_older(sources: dict[str, QualitySource], lines: list[str]) -> None:
 
 
 def table_vs_kmeans(sources: dict[str, QualitySource]) -> list[Verdict]:
-    """pendigits, the one labeled table (features scaled as the loader does by default): the default not below k-means."""
+    """pendigits, the one labeled table (features scaled as the loader does by default): the default not below
+    k-means."""
     s = sources.get("pendigits")
     if not s or not {"n2d", "kmeans_raw"} <= set(s.summary["methods"]):
         return []

@@ -97,13 +97,14 @@ def section_tables(doc: dict | None, lines: list[str]) -> None:
     m = doc["machine"]
     n2d_seeds = doc.get("n2d_seeds", doc["seeds"])
     lines += [
-        "`bench/measure/quality_tables.py` on the table suite of `bench/suites/table_suite.py`: real tables with categories and missing values "
-        "(penguins, tips, gapminder, wine) and generated customer tables with planted segments, each loaded through the "
+        "`bench/measure/quality_tables.py` on the table suite of `bench/suites/table_suite.py`: real tables with " "categories and missing values "
+        "(penguins, tips, gapminder, wine) and generated customer tables with planted segments, each loaded through " "the "
         "product's own loader from a Parquet file (the labels are used only to score). The default is "
         "`explorer.pipeline.default_config(ds)` + `run_pipeline`: for these tables the \"mixture\" clustering (k-means "
-        "refined by a mixture model for numbers and categories, with a guard that keeps k-means' partition when the mixture degenerates: an emptied cluster or a component collapsed onto one value) "
-        "and a UMAP map. The baseline is scikit-learn alone: `KMeans(k, n_init=10)` on median-imputed, standardized numbers "
-        "and one-hot categories (`table_suite.plain_features`). The old manifold default is `method=\"n2d\"` (UMAP -> GMM) at "
+        "refined by a mixture model for numbers and categories, with a guard that keeps k-means' partition when the " "mixture degenerates: an emptied cluster or a component collapsed onto one value) "
+        "and a UMAP map. The baseline is scikit-learn alone: `KMeans(k, n_init=10)` on median-imputed, standardized " "numbers "
+        "and one-hot categories (`table_suite.plain_features`). "
+        "The old manifold default is `method=\"n2d\"` (UMAP -> GMM) at "
         "the same k" + ("" if n2d_seeds == doc["seeds"] else f", **measured on seed(s) {', '.join(map(str, n2d_seeds))} only** "
                         "(to keep the run short)") + ". Mean over the seeds; k = the number of classes unless said.", "",
         f"Command: `{tables_cmd(doc)}`. Measured {m['date']} on {machine_text(m)}"
@@ -115,7 +116,7 @@ def section_tables(doc: dict | None, lines: list[str]) -> None:
                   "after each (seed, table), seeds outermost).", ""]
 
     lines += ["### k given: the default against k-means on plain features", "",
-              "| table | rows x columns | k | seeds | default NMI | default ARI | k-means NMI | k-means ARI | old default (n2d) NMI "
+              "| table | rows x columns | k | seeds | default NMI | default ARI | k-means NMI | k-means ARI | old default " "(n2d) NMI "
               "| n2d ARI | mixture kept | default s (median) | default NMI >= k-means - 0.01 |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, rs in runs.items():
@@ -124,8 +125,8 @@ def section_tables(doc: dict | None, lines: list[str]) -> None:
         kn, ka = _mean(rs, "kmeans", "nmi"), _mean(rs, "kmeans", "ari")
         kept = sum(1 for r in rs if r["default"].get("kept") == "mixture")
         ok = dn >= kn - NMI_SLACK
-        lines.append(f"| {name}{' (planted)' if r0['planted'] else ''} | {r0['rows']:,} x {r0['columns']} | {r0['k']} | {len(rs)} | "
-                     f"**{dn:.3f}** | **{da:.3f}** | {kn:.3f} | {ka:.3f} | {_n(_mean(rs, 'n2d', 'nmi'))} | {_n(_mean(rs, 'n2d', 'ari'))} | "
+        lines.append(f"| {name}{' (planted)' if r0['planted'] else ''} | {r0['rows']:,} x {r0['columns']} | {r0['k']} | " f"{len(rs)} | "
+                     f"**{dn:.3f}** | **{da:.3f}** | {kn:.3f} | {ka:.3f} | {_n(_mean(rs, 'n2d', 'nmi'))} | " f"{_n(_mean(rs, 'n2d', 'ari'))} | "
                      f"{kept}/{len(rs)} | {np.median([r['default']['seconds'] for r in rs]):.1f} | "
                      + ("yes" if ok else f"**no** ({dn - kn:+.3f})") + " |")
     left = {name: sorted({c for r in rs for c in r["default"].get("left_out") or []}) for name, rs in runs.items()}
@@ -136,7 +137,7 @@ def section_tables(doc: dict | None, lines: list[str]) -> None:
     elif any("left_out" in r["default"] for rs in runs.values() for r in rs):
         lines += ["", "The default left no column out of the clustering."]
     lines += ["", "Columns: of the file, with the id and the label column (customers: 14 features, the id, the segment); "
-              "the product's features add the one-hot levels (and the loader's derived columns). \"mixture kept\": seeds where the guard kept the mixture's partition "
+              "the product's features add the one-hot levels (and the loader's derived columns). \"mixture kept\": seeds " "where the guard kept the mixture's partition "
               "rather than k-means'. Seconds: the sum of the run's timings (clustering, the UMAP map, scoring).", ""]
 
     lines += ["### k chosen automatically", "",

@@ -3,6 +3,7 @@ a section of docs/BENCHMARKS.md and its targets (issue 16)."""
 from __future__ import annotations
 
 import numpy as np
+
 from bench.report.common import Verdict, load_average, machine_text
 
 ACC_GOAL, NMI_GOAL, STD_GOAL = 0.92, 0.86, 0.01

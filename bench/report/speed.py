@@ -8,7 +8,6 @@ import numpy as np
 
 from bench.report.common import Verdict, bf16_text, load, load_average, machine_text, num, rel, verdict
 from bench.report.svg import loglog_lines
-
 from explorer.display.plots import DISPLAY_CAP
 
 GPU_CLI_GOAL_S = 30  # MNIST-test end to end via the CLI on a GPU
@@ -25,13 +24,13 @@ def _overhead(o: dict | None, lines: list[str], verdicts: list[Verdict]) -> None
         return
     s = o["settings"]
     lines += [
-        f"`bench/suites/reference_pipeline.py` runs the default pipeline's steps written plainly (its own training loop on "
+        "`bench/suites/reference_pipeline.py` runs the default pipeline's steps written plainly (its own training " "loop on "
         f"tensor slices, `umap.UMAP`, `sklearn.mixture.GaussianMixture`) with the same settings: {o['dataset']} "
         f"first {o['n']:,} rows, architecture {o['d']}-{'-'.join(map(str, s['hidden']))}-{s['latent_dim']}, "
         f"{o['epochs']} epochs{' on shifted / rotated copies (the image default)' if s.get('augment_shape') else ''}, "
         f"batch {s['batch_size']}, k = {o['k']}, device {o['device']}. {o['repeats']} repeats, "
         "product and reference alternating, in one process, after an untimed warm-up of both on "
-        f"{o.get('warmup_rows', 300):,} rows (numba compiles UMAP's kernels once per process; below 4,096 rows the warm-up "
+        f"{o.get('warmup_rows', 300):,} rows (numba compiles UMAP's kernels once per process; below 4,096 rows the " "warm-up "
         "does not reach UMAP's nearest-neighbour search, whose compilation then lands in the first timed repeat; the "
         "median discounts it). Command: `python -m bench.measure.speed overhead`.",
         "",
@@ -49,7 +48,7 @@ def _overhead(o: dict | None, lines: list[str], verdicts: list[Verdict]) -> None
               f"{', '.join(f'{x:+.1%}' for x in o['overhead_per_repeat'])}). Accuracy, product vs reference: "
               f"{acc['product']:.3f} vs {acc['reference']:.3f}.", ""]
     v = o["overhead_same_steps"]
-    verdicts.append((target, f"{v:+.1%} on the same steps; {o['overhead_with_scoring']:+.1%} for the whole call, which also scores the run",
+    verdicts.append((target, f"{v:+.1%} on the same steps; {o['overhead_with_scoring']:+.1%} for the whole call, which also scores the " "run",
                      "met" if v <= 0.05 else f"**not met** (over by {v - 0.05:.1%})"))
 
 
@@ -61,14 +60,16 @@ def _throughput(res: Path, lines: list[str]) -> None:
             continue
         med = t["median_samples_per_s"]
         per_repeat = ", ".join(f"{a['samples_per_s'] / b['samples_per_s']:.2f}x" for a, b in zip(
-            [x for x in t["runs"] if x["loop"] == "explorer"], [x for x in t["runs"] if x["loop"] == "dataloader"]))
-        lines += [f"{label} ({t['device']}): {t['dataset']} {t['n']:,} x {t['d']}, architecture {t['d']}-{'-'.join(map(str, t['hidden']))}, "
-                  f"batch {t['batch_size']}, {t['epochs']} epochs per measurement, {t['repeats']} repeats alternating; median samples/s:", "",
+            [x for x in t["runs"] if x["loop"] == "explorer"], [x for x in t["runs"] if x["loop"] == "dataloader"],
+            strict=True))
+        lines += [f"{label} ({t['device']}): {t['dataset']} {t['n']:,} x {t['d']}, architecture " f"{t['d']}-{'-'.join(map(str, t['hidden']))}, "
+                  f"batch {t['batch_size']}, {t['epochs']} epochs per measurement, {t['repeats']} repeats alternating; " "median samples/s:", "",
                   "| loop | samples/s |", "|---|---|",
-                  f"| explorer.reducers.train (data resident on the device, batches indexed there) | {med['explorer']:,.0f} |",
+                  "| explorer.reducers.train (data resident on the device, batches indexed there) | "
+                  f"{med['explorer']:,.0f} |",
                   f"| torch DataLoader (TensorDataset, shuffle=True, batch moved per step) | {med['dataloader']:,.0f} |",
                   f"| plain tensor slicing (the reference's loop) | {med['slicing']:,.0f} |", "",
-                  f"explorer / DataLoader = **{t['explorer_over_dataloader']:.2f}x** (ratio of the medians; per repeat: {per_repeat}). "
+                  f"explorer / DataLoader = **{t['explorer_over_dataloader']:.2f}x** (ratio of the medians; per repeat: " f"{per_repeat}). "
                   "The loss is the plain reconstruction loss here (no augmentation), so only the data path differs."
                   + ("" if t.get("warmup") else " This measurement had no untimed warm-up: the first loop of the first "
                      "repeat includes the device's start-up cost, which the median discounts (the current "
@@ -86,12 +87,12 @@ def _cli(c: dict | None, lines: list[str], verdicts: list[Verdict], changes: lis
         return
     cm, cmach = c["metrics"], c.get("machine", {})
     lines += [f"`{c['command']}` ({c['dataset']}, {c['n']:,} images as an .npz of uint8 28x28 with y): wall time "
-              f"**{c['wall_s']:.0f} s** ({c['wall_s'] / 60:.1f} min), peak memory of the child (ru_maxrss) **{c['peak_rss_mb']:,} MB**; "
+              f"**{c['wall_s']:.0f} s** ({c['wall_s'] / 60:.1f} min), peak memory of the child (ru_maxrss) " f"**{c['peak_rss_mb']:,} MB**; "
               f"the run scored ACC {num(cm.get('acc'))}, NMI {num(cm.get('nmi'))} on device {cm.get('device')}. "
               "Command: `python -m bench.measure.speed cli`.", ""]
     if cmach.get("bench_threads_env"):
         lines += [f"This wall time was measured with `BENCH_THREADS={cmach['bench_threads_env']}` (torch and the rest of the "
-                  f"process on one thread) on a {cmach.get('cores')}-core machine shared with other work (load average at the "
+                  f"process on one thread) on a {cmach.get('cores')}-core machine shared with other work (load average at " "the "
                   f"start {load_average(cmach)}): it is not what the CLI takes with the cores to itself.", ""]
     defaults = ("today's defaults" if changes == [] else "the defaults of then" + (f" ({'; '.join(changes)})" if changes else ""))
     if c["dataset"] == "mnist_test" and cm.get("acc") is not None:
@@ -119,7 +120,7 @@ def _precisions(res: Path, lines: list[str], verdicts: list[Verdict]) -> None:
     runs = [(label, c) for label, c in runs if c and c.get("train")]
     lines += ["### Without native bf16", ""]
     if not runs:
-        lines += ["Not measured yet: `python -m bench.measure.speed cli`, `python -m bench.measure.speed cli --fp32 --tag _fp32` and "
+        lines += ["Not measured yet: `python -m bench.measure.speed cli`, `python -m bench.measure.speed cli --fp32 --tag " "_fp32` and "
                   "`BENCH_THREADS=1 python -m bench.measure.speed cli --fp32 --tag _fp32_1thread`.", ""]
         return
     from explorer.pipeline.defaults import IMAGE_REFINE_SECONDS, IMAGE_TRAIN_SECONDS
@@ -163,18 +164,19 @@ def _gpu(cg: dict | None, lines: list[str], verdicts: list[Verdict]) -> None:
     from explorer.cluster.types import GMM_N_INIT
 
     gm, w = cg["machine"], cg["wall_s"]
-    lines += [f"Machine: {machine_text(gm)}; bf16 on the GPU: {bf16_text(gm, on_gpu=True)}; torch {gm['torch']}; measured {gm['date']}.", "",
+    lines += [f"Machine: {machine_text(gm)}; bf16 on the GPU: {bf16_text(gm, on_gpu=True)}; torch {gm['torch']}; measured " f"{gm['date']}.", "",
               f"`{cg['command']}` on {gm.get('gpu')}: wall time **{w:.0f} s**, peak host memory {cg['peak_rss_mb']:,} MB; "
               f"ACC {num(cg['metrics'].get('acc'))}, NMI {num(cg['metrics'].get('nmi'))}. Throughput: see above.", ""]
     epochs = (cg.get("model") or {}).get("epochs")
     if w > GPU_CLI_GOAL_S:
-        lines += [f"**This misses the {GPU_CLI_GOAL_S} s goal by {w - GPU_CLI_GOAL_S:.0f} s ({w / GPU_CLI_GOAL_S:.1f}x the goal).** "
-                  "The GPU is not where the time goes: most of it is UMAP on the CPU. The clustering's UMAP (n2d: the code to "
+        lines += [f"**This misses the {GPU_CLI_GOAL_S} s goal by {w - GPU_CLI_GOAL_S:.0f} s ({w / GPU_CLI_GOAL_S:.1f}x the " "goal).** "
+                  "The GPU is not where the time goes: most of it is UMAP on the CPU. The clustering's UMAP (n2d: the code " "to "
                   "k dimensions) and the 2-D projection's UMAP each run on a single thread, because a seed is set and "
                   "umap-learn then gives up parallelism for reproducibility; then a full-covariance GMM with "
                   f"{GMM_N_INIT} restarts on the CPU. The autoencoder training itself"
                   + (f" ({epochs} epochs)" if epochs else "") + " took about 15-25 s on the GPU in the earlier tuning "
-                  "runs (`bench/measure/tune.py`; that per-stage time is not in this JSON, which records only the wall time).", ""]
+                  "runs (`bench/measure/tune.py`; that per-stage time is not in this JSON, which records only the "
+                  "wall time).", ""]
     verdicts.append((f"MNIST-test end to end via the CLI <= {GPU_CLI_GOAL_S} s ({gm.get('gpu')})", f"{w:.0f} s",
                      "met" if w <= GPU_CLI_GOAL_S else f"**not met** (over by {w - GPU_CLI_GOAL_S:.0f} s; UMAP on the CPU, see GPU)"))
 
@@ -272,7 +274,7 @@ def _browser(b: dict | None, lines: list[str], verdicts: list[Verdict]) -> None:
     m = b.get("machine", {})
     lines += [f"`python -m bench.measure.browser_timing` ({b['what']}; {b['repeats']} repeats; {m.get('cores')} cores, "
               f"load average at the start {load_average(m)}). More in [LOAD.md](LOAD.md).", "",
-              "| points | markers drawn | open the link (s) | re-colour (s, median) | box-select (s, median) | server RSS (MiB) |",
+              "| points | markers drawn | open the link (s) | re-colour (s, median) | box-select (s, median) | server RSS " "(MiB) |",
               "|---|---|---|---|---|---|"]
     for r in b["results"]:
         markers = r.get("display_cap")

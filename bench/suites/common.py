@@ -6,8 +6,9 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 BENCH = Path(__file__).resolve().parents[1]  # bench/
 ROOT = BENCH.parent
@@ -59,7 +60,7 @@ def machine() -> dict[str, Any]:
         import umap
 
         info["umap"] = umap.__version__
-    except Exception:  # pragma: no cover
+    except Exception:  # noqa: BLE001  # pragma: no cover - umap is optional here: without it, no version
         pass
     return info
 
@@ -72,7 +73,7 @@ def _bf16(torch: Any) -> dict[str, bool | None]:
         from explorer.reducers.train import cpu_has_native_bf16
 
         out["native_bf16"] = bool(cpu_has_native_bf16())
-    except Exception:  # pragma: no cover  (an explorer without the check)
+    except Exception:  # noqa: BLE001  # pragma: no cover - an explorer without the check: None
         pass
     if torch.cuda.is_available():
         out["gpu_bf16"] = bool(torch.cuda.is_bf16_supported())

@@ -34,7 +34,7 @@ SIGNATURES = (
 
 @dataclass(frozen=True)
 class Distinct:
-    table: "pd.DataFrame"  # with the label column "segment"
+    table: pd.DataFrame  # with the label column "segment"
     planted: dict[str, set[str]]  # segment -> the columns that set it apart
     noise: tuple[str, ...]
 

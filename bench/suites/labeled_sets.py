@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.data.common import resolve_scaling, scale_features
+from explorer.data.scaling import resolve_scaling, scale_features
 from explorer.dataset import Dataset, LoadReport
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,8 +45,9 @@ def _table(name: str, X: np.ndarray, y: np.ndarray) -> Dataset:
 
 def mnist_test() -> Dataset:
     d = data_dir() / "mnist_test"
-    X = np.frombuffer(gzip.open(d / "t10k-images-idx3-ubyte.gz").read(), np.uint8, offset=16).reshape(-1, 28, 28, 1)
-    y = np.frombuffer(gzip.open(d / "t10k-labels-idx1-ubyte.gz").read(), np.uint8, offset=8)
+    X = np.frombuffer(gzip.decompress((d / "t10k-images-idx3-ubyte.gz").read_bytes()), np.uint8, offset=16)
+    X = X.reshape(-1, 28, 28, 1)
+    y = np.frombuffer(gzip.decompress((d / "t10k-labels-idx1-ubyte.gz").read_bytes()), np.uint8, offset=8)
     return _images("mnist_test", X.copy(), y)
 
 

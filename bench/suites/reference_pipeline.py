@@ -2,8 +2,9 @@
 
 Same steps as ``explorer.pipeline.run_pipeline`` with the default config: a dense autoencoder
 d-500-500-2000-z (Glorot init, ReLU, MSE, Adam, a 10% validation split with early stopping that keeps
-the best weights; for images, trained on randomly shifted and rotated copies of each batch), its code Z, UMAP of Z to k dimensions (min_dist 0), a full-covariance Gaussian
-mixture with 10 restarts on that (N2D), and a 2-D UMAP of Z for display. The settings come in as
+the best weights; for images, trained on randomly shifted and rotated copies of each batch), its code Z,
+UMAP of Z to k dimensions (min_dist 0), a full-covariance Gaussian mixture with 10 restarts on that (N2D),
+and a 2-D UMAP of Z for display. The settings come in as
 arguments (``bench/measure/speed.py`` passes the product's defaults), so both run the same epochs,
 architecture and batch size. Used only to measure the product's overhead.
 """
@@ -86,7 +87,7 @@ def train_autoencoder(X: np.ndarray, s: ReferenceSettings):
     data = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
     gen = torch.Generator().manual_seed(s.seed)
     order = torch.randperm(len(data), generator=gen)
-    n_val = int(round(len(data) * s.val_fraction))
+    n_val = round(len(data) * s.val_fraction)
     val, train = data[order[:n_val]].to(dev), data[order[n_val:]]
     if s.loader == "dataloader":
         from torch.utils.data import DataLoader, TensorDataset

@@ -69,7 +69,7 @@ REAL = ("penguins", "tips", "gapminder", "wine")
 SUITE = (*REAL, *PLANTED)
 
 
-def planted(spec: PlantedSpec) -> "pd.DataFrame":
+def planted(spec: PlantedSpec) -> pd.DataFrame:
     """A customer-like table with ``spec.k`` planted segments (column ``spec.label``)."""
     import pandas as pd
 
@@ -135,7 +135,7 @@ def planted(spec: PlantedSpec) -> "pd.DataFrame":
     return df
 
 
-def real(name: str) -> tuple["pd.DataFrame", str, str | None, list[str] | None]:
+def real(name: str) -> tuple[pd.DataFrame, str, str | None, list[str] | None]:
     """(table, label column, id column or None, feature columns or None for all) of a real table.
 
     - penguins: Palmer penguins, the bundled sample (sample_data/README.md); species, 3 classes;
@@ -167,7 +167,7 @@ def real(name: str) -> tuple["pd.DataFrame", str, str | None, list[str] | None]:
     raise KeyError(f"unknown table '{name}'; known: {', '.join(SUITE)}")
 
 
-def table(name: str) -> tuple["pd.DataFrame", str, str | None, list[str] | None]:
+def table(name: str) -> tuple[pd.DataFrame, str, str | None, list[str] | None]:
     """(table, label column, id column, feature columns) of any table of the suite."""
     if name in PLANTED:
         spec = PLANTED[name]

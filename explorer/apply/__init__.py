@@ -5,7 +5,7 @@ what changed (:mod:`~explorer.apply.drift`)."""
 from explorer.apply.distributed import PartitionedApply, apply_partitioned
 from explorer.apply.drift import DriftReport
 from explorer.apply.run import AppliedRun, apply_run, as_run, kind_of, run_assignment, run_recipe, save_applied
-from explorer.data.recipe import ApplyReport
+from explorer.data.preprocessing import ApplyReport
 
 __all__ = ["AppliedRun", "ApplyReport", "DriftReport", "PartitionedApply", "apply_partitioned", "apply_run", "save_applied",
            "run_recipe", "run_assignment", "kind_of", "as_run"]

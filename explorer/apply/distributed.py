@@ -32,9 +32,10 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ from explorer.errors import InputError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from explorer.data.recipe import MissingColumns
+    from explorer.data.preprocessing import MissingColumns
     from explorer.limits import Limits
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -106,31 +107,34 @@ def list_partitions(data: str | Path, out: str | Path) -> list[Partition]:
 
 
 # -------------------------------------------------------------------------------- one partition
-def assign_table(run: Any, data: Any, name: str | None = None, *, missing: "MissingColumns" = "refuse",
-                 limits: "Limits | None" = None) -> "pd.DataFrame":
+def assign_table(run: Any, data: Any, name: str | None = None, *, missing: MissingColumns = "refuse",
+                 limits: Limits | None = None) -> pd.DataFrame:
     """:func:`explorer.apply.apply_run` on one table without its drift report: the rows of ``data`` (a
     path, a DataFrame, ...) -> the frame of :meth:`AppliedRun.points_frame` (id, cluster, cluster_name,
     x, y, (z), confidence, runner_up, margin, anomaly, unusual, (label)), one row per input row, in order."""
-    from explorer.apply.run import AppliedRun, kind_of, run_assignment, run_recipe
-    from explorer.data.recipe import apply_recipe
-    from explorer.apply.assign import PLACE_NEIGHBORS, anomaly, assign, neighbors, place
+    from explorer.anomaly import anomaly_scores
+    from explorer.apply.assign import assign, nearest_training_rows
     from explorer.apply.drift import UNUSUAL_QUANTILE
+    from explorer.apply.run import AppliedRun, kind_of, run_assignment, run_recipe
+    from explorer.data.preprocessing import apply_preprocessing
+    from explorer.neighbors import place
 
     recipe = run_recipe(run)
     if recipe["kind"] != kind_of(run):
         raise InputError("the run's preprocessing record does not match its data; save the run again.")
-    ds, report = apply_recipe(recipe, data, name, missing=missing, limits=limits)
+    ds, report = apply_preprocessing(recipe, data, name, missing=missing, limits=limits)
     if ds.X.shape[1] != run.dataset.X.shape[1]:
         raise InputError(f"the new data has {ds.X.shape[1]} features after preprocessing, the run {run.dataset.X.shape[1]}; "
                          "give data with the same columns as the run's.")
     Z = (np.ascontiguousarray(ds.X, np.float32) if run.reducer is None
          else np.asarray(run.reducer.transform(ds.X), np.float32))
-    nn = neighbors(run.Z, Z, PLACE_NEIGHBORS)
+    nn = nearest_training_rows(run, Z)
     a = assign(run, run_assignment(run), Z, nn)
-    score = anomaly(run, ds.X, Z, a.labels)
+    score = anomaly_scores(run.reducer, ds.X, Z, a.labels, run.Z, run.clusters.labels)
     threshold = float(np.quantile(run.anomaly, UNUSUAL_QUANTILE)) if len(run.anomaly) else float("inf")
+    no_drift: Any = None  # a partition's points frame needs no drift report (AppliedRun otherwise always has one)
     applied = AppliedRun(run.run_id, ds, Z, a, score, score > threshold, place(run.embedding, *nn),
-                         nn[0][:, 0].astype(np.float32), report, None)  # type: ignore[arg-type]
+                         nn[1][:, 0].astype(np.float32), report, no_drift)
     names = run.explanation.names if getattr(run, "explanation", None) is not None else {}
     return applied.points_frame(names)
 
@@ -197,7 +201,7 @@ def _worker_run(ref: RunRef, archive: bytes | None) -> Any:
 
 
 def _unzip_run(archive: bytes, folder: Path) -> Path:
-    """Extract :func:`explorer.runs.files.zip_run`'s archive (one folder of plain files) into ``folder``."""
+    """Extract :func:`explorer.runs.exports.zip_run`'s archive (one folder of plain files) into ``folder``."""
     import io
     import zipfile
 
@@ -217,7 +221,7 @@ class PartitionDone:
     seconds: float
 
 
-def apply_partition(ref: RunRef, part: Partition, missing: "MissingColumns", limits: "Limits | None",
+def apply_partition(ref: RunRef, part: Partition, missing: MissingColumns, limits: Limits | None,
                     archive: bytes | None = None) -> PartitionDone:
     """Run on a worker: assign one partition and write its output atomically (temporary name, then rename)."""
     t0 = time.perf_counter()
@@ -227,7 +231,7 @@ def apply_partition(ref: RunRef, part: Partition, missing: "MissingColumns", lim
     return PartitionDone(part.name, len(frame), time.perf_counter() - t0)
 
 
-def write_atomic(frame: "pd.DataFrame", path: Path) -> None:
+def write_atomic(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` as Parquet at ``path`` so that the name only ever holds a whole file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{secrets.token_hex(4)}")
@@ -293,7 +297,12 @@ def connect(scheduler: Any, timeout_s: float = CONNECT_TIMEOUT_S) -> tuple[Any, 
         cluster = distributed.LocalCluster(n_workers=int(n) if n else None, threads_per_worker=1, processes=True,
                                            dashboard_address=":0")
         client = distributed.Client(cluster)
-        return client, lambda: (client.close(), cluster.close())
+
+        def close() -> None:
+            client.close()
+            cluster.close()
+
+        return client, close
     try:
         client = distributed.Client(text, timeout=timeout_s)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -303,7 +312,7 @@ def connect(scheduler: Any, timeout_s: float = CONNECT_TIMEOUT_S) -> tuple[Any, 
 
 
 def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *, scheduler: Any,
-                      resume: bool = False, missing: "MissingColumns" = "refuse", limits: "Limits | None" = None,
+                      resume: bool = False, missing: MissingColumns = "refuse", limits: Limits | None = None,
                       ship_run: bool = False, device: str = "cpu",
                       on_partition: Callable[[int, int], None] | None = None) -> PartitionedApply:
     """Apply the saved run at ``run_path`` to every Parquet partition of ``data`` on a Dask cluster,
@@ -314,7 +323,8 @@ def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *
     workers (once each) instead of having them read ``run_path``. ``on_partition(done, total)`` is
     called here as partitions finish. The data and ``out`` must be paths every worker reads and writes.
     """
-    from explorer.runs.files import read_json, zip_run
+    from explorer.runs.exports import zip_run
+    from explorer.runs.jsonio import read_json
 
     run_path, out = Path(run_path), Path(out)
     if not (run_path / "config.json").is_file():
@@ -366,7 +376,7 @@ def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *
         close()
     report.written.sort()
     out.mkdir(parents=True, exist_ok=True)
-    from explorer.runs.files import write_json
+    from explorer.runs.jsonio import write_json
 
     write_json(out / SUMMARY_FILE, report.to_dict())
     return report

@@ -1,6 +1,6 @@
 """Apply a saved (or the current) run to new data without retraining.
 
-``apply_run(run, data) -> AppliedRun``: the saved preprocessing (:mod:`explorer.data.recipe`) -> the
+``apply_run(run, data) -> AppliedRun``: the saved preprocessing (:mod:`explorer.data.preprocessing`) -> the
 saved model (``reducer.transform``) -> the saved clustering (:mod:`.assign`: cluster, confidence,
 runner-up, margin) and the run's anomaly score -> a place on the saved map, the old points unmoved ->
 a drift report (:mod:`.drift`). ``save_applied`` keeps the applied rows as a run of their own whose
@@ -8,7 +8,8 @@ config.json says ``"applied_to": <source run id>``.
 
 Placement on the map: UMAP and t-SNE can't be saved without pickling, so a new row's map position is
 the distance-weighted mean (weights 1/d) of the map positions of its ``PLACE_NEIGHBORS`` nearest
-training rows in the latent space. A training row applied to its own run lands on its own point.
+training rows in the latent space (:mod:`explorer.neighbors`: the rule a large run places its unfitted
+rows by, among the same fitted rows). A training row applied to its own run lands on its own point.
 """
 from __future__ import annotations
 
@@ -19,30 +20,25 @@ from typing import Any
 
 import numpy as np
 
-from explorer.data.recipe import (
+from explorer.anomaly import anomaly_scores
+from explorer.apply.assign import Assignment, assign, assignment_arrays, nearest_training_rows
+from explorer.apply.drift import DriftReport, drift_report
+from explorer.data.preprocessing import (
     ApplyReport,
     MissingColumns,
-    apply_recipe,
+    apply_preprocessing,
     raw_columns,
     record_preprocessing,
 )
 from explorer.errors import InputError, Stopped
-from explorer.events import Progress, ProgressCallback, StopCheck
-from explorer.apply.assign import (
-    PLACE_NEIGHBORS,
-    Assignment,
-    anomaly,
-    assign,
-    assignment_arrays,
-    neighbors,
-    place,
-)
-from explorer.apply.drift import DriftReport, drift_report
+from explorer.events import Progress, ProgressCallback, Stage, StopCheck
+from explorer.neighbors import PLACE_NEIGHBORS, place
 
 __all__ = ["AppliedRun", "apply_run", "save_applied", "run_recipe", "run_assignment", "kind_of", "as_run"]
 
 PLACEMENT = (f"each new row at the distance-weighted mean (weights 1/d) of the map positions of its {PLACE_NEIGHBORS} "
-             "nearest training rows in the latent space; the run's own points do not move")
+             "nearest training rows in the latent space (the rows the run fitted on), as the run placed its own rows "
+             "when it sampled; the run's own points do not move")
 
 
 @dataclass
@@ -66,7 +62,7 @@ class AppliedRun:
     def labels(self) -> np.ndarray:
         return self.assignment.labels
 
-    def points_frame(self, names: dict[int, str] | None = None) -> "Any":
+    def points_frame(self, names: dict[int, str] | None = None) -> Any:
         """id, cluster, cluster_name, x, y, (z), confidence, runner_up, margin, anomaly, unusual, (label)."""
         import pandas as pd
 
@@ -129,7 +125,7 @@ def apply_run(run: Any, data: Any, name: str | None = None, *, missing: MissingC
         raise InputError("the run's preprocessing record does not match its data; save the run again.")
     step("preprocess", "reading the new data and preparing it as the run's was")
     t0 = time.perf_counter()
-    ds, report = apply_recipe(recipe, data, name, missing=missing, limits=limits)
+    ds, report = apply_preprocessing(recipe, data, name, missing=missing, limits=limits)
     if ds.kind != run.dataset.kind:
         raise InputError(f"the run was made on {run.dataset.kind}; the new data is {ds.kind}.")
     if ds.X.shape[1] != run.dataset.X.shape[1]:
@@ -141,9 +137,9 @@ def apply_run(run: Any, data: Any, name: str | None = None, *, missing: MissingC
     timings["model"] = time.perf_counter() - t0
     step("assign", f"joining {ds.n:,} rows to the run's {run.clusters.k} clusters")
     t0 = time.perf_counter()
-    nn = neighbors(run.Z, Z, PLACE_NEIGHBORS)
+    nn = nearest_training_rows(run, Z)
     a = assign(run, run_assignment(run), Z, nn)
-    score = anomaly(run, ds.X, Z, a.labels)
+    score = anomaly_scores(run.reducer, ds.X, Z, a.labels, run.Z, run.clusters.labels)
     step("place", "placing the new rows on the run's map")
     embedding = place(run.embedding, *nn)
     timings["assign_and_place"] = time.perf_counter() - t0
@@ -159,7 +155,7 @@ def apply_run(run: Any, data: Any, name: str | None = None, *, missing: MissingC
                            "a person reads).")
     timings["drift"] = time.perf_counter() - t0
     unusual = score > drift.unusual_threshold
-    return AppliedRun(run.run_id, ds, Z, a, score, unusual, embedding, nn[0][:, 0].astype(np.float32), report, drift,
+    return AppliedRun(run.run_id, ds, Z, a, score, unusual, embedding, nn[1][:, 0].astype(np.float32), report, drift,
                       timings=timings)
 
 
@@ -173,13 +169,13 @@ class _Steps:
     def __init__(self, on_event: ProgressCallback | None, should_stop: StopCheck | None) -> None:
         self.on_event, self.should_stop = on_event, should_stop
 
-    def __call__(self, stage: str, message: str, within: float = 0.0) -> None:
+    def __call__(self, stage: Stage, message: str, within: float = 0.0) -> None:
         if self.should_stop is not None and self.should_stop():
             raise Stopped(f"applying the run was stopped (before its {stage} step); the run and the rows shown before "
                           "are as they were.")
         if self.on_event is not None:
             i = STAGES.index(stage)
-            self.on_event(Progress(stage, message, (i + within) / len(STAGES)))  # type: ignore[arg-type]
+            self.on_event(Progress(stage, message, (i + within) / len(STAGES)))
 
 
 def _encode(reducer: Any, X: np.ndarray, step: _Steps) -> np.ndarray:
@@ -220,9 +216,11 @@ def as_run(applied: AppliedRun, source: Any) -> Any:
                    preprocessing=run_recipe(source), assignment=run_assignment(source))
 
 
-def save_applied(applied: AppliedRun, source: Any, root: str | Path | None = None, *, name: str | None = None) -> Path:
+def save_applied(applied: AppliedRun, source: Any, root: str | Path | None = None, *,
+                 name: str | None = None) -> Path | str:
     """Save the applied rows as a run of their own under ``root``; its config.json holds
-    ``"applied_to": <source run id>``, the preprocessing summary and the drift report. Returns its folder."""
+    ``"applied_to": <source run id>``, the preprocessing summary and the drift report. Returns its folder
+    (its URL, under a store's URL), as :func:`explorer.runs.files.save_run`."""
     from explorer.runs.files import save_run
 
     if source.run_id is None:

@@ -18,13 +18,16 @@ clusters worse; with it, better.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
-from explorer.cluster.types import DEEP_METHODS, ClusterConfig, ClusterResult
+from explorer.cluster.methods import centres_state
+from explorer.cluster.predict import student_t
+from explorer.cluster.registry import Assigned, MethodSpec, Refit, State, register, spec
+from explorer.cluster.types import ClusterConfig, ClusterResult
 from explorer.errors import InputError
 from explorer.events import StepCallback, StopCheck
-
 
 MIN_BATCHES = 500  # a time budget never cuts the refinement below this many batches
 
@@ -75,11 +78,13 @@ def refine(
     from explorer.reducers.autoencoder import random_affine
     from explorer.reducers.train import autocast, place_data, uses_bf16
 
-    if cfg.method not in DEEP_METHODS:
+    if not spec(cfg.method).refines_model:
         raise InputError(f"refine() runs 'dec' or 'idec', not '{cfg.method}'.")
     if start.k < 2:
         raise InputError("DEC/IDEC need at least 2 clusters to start from.")
-    seed_everything(cfg.random_state)
+    # random_state None: a different result each run, as for the other methods (a fresh seed drawn here)
+    seed = int(np.random.default_rng().integers(2**31 - 1)) if cfg.random_state is None else int(cfg.random_state)
+    seed_everything(seed)
     module = reducer.module_
     device = torch.device(reducer.device_)
     data = place_data(np.ascontiguousarray(X, np.float32), device)
@@ -88,11 +93,11 @@ def refine(
     labels0 = start.labels
     centers0 = np.stack([Z0[labels0 == j].mean(0) if (labels0 == j).any() else Z0[0] for j in range(start.k)])
     centers = torch.nn.Parameter(torch.from_numpy(centers0.astype(np.float32)).to(device))
-    opt = torch.optim.Adam(list(module.parameters()) + [centers], lr=lr)
-    gen = torch.Generator().manual_seed(cfg.random_state)
+    opt = torch.optim.Adam([*module.parameters(), centers], lr=lr)
+    gen = torch.Generator().manual_seed(seed)
     idec = cfg.method == "idec"
     bf16 = uses_bf16(device, mixed_precision)
-    shape = None if image_shape is None else tuple(int(v) for v in image_shape)
+    shape = None if image_shape is None else (int(image_shape[0]), int(image_shape[1]), int(image_shape[2]))
     planned = int(cfg.dec_max_iter)
 
     def all_q() -> torch.Tensor:
@@ -180,5 +185,27 @@ def reconstruction_loss(module, z, x):
     if members is None:
         return F.mse_loss(module.decode(z), x)
     parts = z.split(module.latent_dim, dim=1)
-    return sum(F.mse_loss(m.decode(p * s), x) for m, p, s in zip(members, parts, module.scale)) / len(members)
+    return sum(F.mse_loss(m.decode(p * s), x) for m, p, s in zip(members, parts, module.scale, strict=True)) / len(members)
 
+
+
+# -- DEC and IDEC in the registry ----------------------------------------------------------------------
+def _assign_student_t(state: State, Z_new: np.ndarray) -> Assigned:
+    """New rows' codes (m, d) by DEC's soft assignment to the saved centres."""
+    proba = student_t(state["centers"], Z_new)
+    return Assigned(proba.argmax(axis=1).astype(np.int64), proba, "DEC's soft assignment to the saved centres")
+
+
+def _refit_start(cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> tuple[Refit, str]:
+    # the refinement itself trains the autoencoder: on a sample of codes, its k-means start is what refits
+    again, what = spec("kmeans").refit(cfg, groups)
+    return again, f"{what} on the codes ({cfg.method.upper()} starts from it)"
+
+
+_DEC_SETTINGS = ("dec_max_iter", "dec_tol", "dec_update_interval")
+register(MethodSpec("dec", "DEC (refines the autoencoder)", "DEC", None, _refit_start,
+                    assign_state=centres_state, assign=_assign_student_t, soft=True, refines_model=True,
+                    settings=_DEC_SETTINGS))
+register(MethodSpec("idec", "IDEC (DEC that keeps reconstructing)", "IDEC", None, _refit_start,
+                    assign_state=centres_state, assign=_assign_student_t, soft=True, refines_model=True,
+                    settings=(*_DEC_SETTINGS, "idec_gamma")))

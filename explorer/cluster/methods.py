@@ -1,4 +1,5 @@
-"""Clustering the latent space ``Z``: k-means, GMM, HDBSCAN, agglomerative and n2d, plus the k sweep.
+"""Clustering the latent space ``Z``: k-means, GMM, the mixture, HDBSCAN, agglomerative and n2d, each
+registered once (:mod:`explorer.cluster.registry`) beside its fit function, and ``cluster()``.
 
 ``cluster(Z, cfg) -> ClusterResult``. When ``cfg.k`` is None the number of clusters comes from
 :func:`sweep_k`. DEC and IDEC refine an autoencoder and so live in ``explorer.cluster.deep``; they share
@@ -7,27 +8,50 @@
 n2d (McConville et al. 2020, "N2D: (Not Too) Deep Clustering via Clustering the Local Manifold of an
 Autoencoded Embedding"): UMAP of ``Z`` to a few dimensions (as many as clusters by default), then a
 full-covariance Gaussian mixture on that embedding.
+
+What each method keeps to assign new rows: k-means its centres (a new row joins the nearest); GMM and
+n2d the fitted mixture's weights, means and precision Cholesky factors (n2d's in its UMAP space);
+the mixture its parameters (:meth:`~explorer.cluster.mixture.MixedMixture.assign_state`), or k-means'
+centres where it kept k-means' partition; HDBSCAN and agglomerative nothing (no rule for a new point:
+their new rows go by their neighbours' vote).
 """
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from explorer.cluster.mixture import MixedMixture, predict_proba_from_state
+from explorer.cluster.predict import (
+    fitted_gaussian_state,
+    gaussian_m_step,
+    gaussian_posterior,
+    gaussian_state,
+    nearest_centre,
+    precision_cholesky,
+)
+from explorer.cluster.registry import Assigned, FitInputs, MethodSpec, Refit, State, register, spec
+from explorer.cluster.sweep import sweep_k
+from explorer.cluster.types import (
+    AGGLOMERATIVE_MAX_ROWS,
+    GMM_N_INIT,
+    MIXTURE_COLLAPSED,
+    N2D_SWEEP_DIM,
+    ClusterConfig,
+    ClusterResult,
+)
 from explorer.errors import InputError
 from explorer.events import StepCallback, StopCheck
 from explorer.project import umap_embed
-from explorer.validation import (
-    MIN_ROWS, check_array,
-)
+from explorer.validation import MIN_ROWS, check_array
 
 if TYPE_CHECKING:  # pragma: no cover
     from explorer.neighbors import Neighbors
-from explorer.cluster.types import DEEP_METHODS, GMM_N_INIT, MIXTURE_COLLAPSED, N2D_SWEEP_DIM, ClusterConfig, ClusterResult
-from explorer.cluster.sweep import sweep_k
 
-__all__ = ["cluster"]
+__all__ = ["cluster", "member_means", "sweep_k", "umap_embed"]
 
 
 def cluster(
@@ -37,41 +61,44 @@ def cluster(
     should_stop: StopCheck | None = None,
     on_progress: StepCallback | None = None,
     groups: Sequence[np.ndarray] = (),
-    knn: "Neighbors | None" = None,
+    knn: Neighbors | None = None,
 ) -> ClusterResult:
     """Cluster ``Z`` (n, d) as ``cfg`` says.
 
     When ``cfg.k`` is None (and the method takes a k) a sweep over ``cfg.k_range`` picks it first:
-    :func:`sweep_k` (silhouette, ties broken by BIC) on ``Z`` itself, except for n2d, whose sweep runs
-    on a UMAP embedding of fixed dimension (``umap_dim`` or 10) that the GMM then clusters (the
-    manifold is where N2D's clusters separate); for "mixture" (or ``k_criterion="stability"``)
-    :func:`explorer.cluster.stability.stability_sweep`, the largest k whose clusters come back on disjoint
-    halves of the data. ``should_stop`` is checked between the sweep's steps and ends the sweep early,
-    clustering with the best k found so far (like training, which stops and keeps the best weights).
-    The single fits themselves cannot be interrupted. ``on_progress(fraction, message)`` reports each step.
+    :func:`sweep_k` (silhouette, ties broken by BIC) on ``Z`` itself, except for a method that clusters
+    its own UMAP of Z (n2d), whose sweep runs on a UMAP embedding of fixed dimension (``umap_dim`` or 10)
+    that the method then clusters (the manifold is where N2D's clusters separate); with the stability
+    rule (the mixture's own, or ``k_criterion="stability"``) :func:`explorer.cluster.stability.stability_sweep`,
+    the largest k whose clusters come back on disjoint halves of the data. ``should_stop`` is checked
+    between the sweep's steps and ends the sweep early, clustering with the best k found so far (like
+    training, which stops and keeps the best weights). The single fits themselves cannot be
+    interrupted. ``on_progress(fraction, message)`` reports each step.
 
     ``groups`` (for "mixture"): the one-hot columns of each categorical column of Z
     (:meth:`explorer.dataset.Dataset.categorical_groups`); the other columns are numbers.
     ``knn`` (for n2d): the run's nearest-neighbour graph of these rows (:class:`explorer.neighbors.Neighbors`).
     """
     cfg = cfg or ClusterConfig()
-    if cfg.method in DEEP_METHODS:
-        raise InputError("DEC and IDEC refine an autoencoder: use explorer.cluster.deep.refine(...)")
+    method = spec(cfg.method)
+    if method.fit is None:
+        raise InputError(f"{method.short} refines an autoencoder: use explorer.cluster.deep.refine(...)")
     Z = check_array(Z, min_rows=MIN_ROWS)
     n = Z.shape[0]
     cfg.validate(n)
     report = on_progress or (lambda fraction, message: None)
-    sweep, k = None, cfg.k
+    sweep, k = None, None if method.finds_k else cfg.k
     space, embedding = Z, None
-    if cfg.method == "n2d" and k is None:
-        # N2D's manifold is where the clusters separate: sweep k there, with a fixed UMAP dimension
+    stop = _stop_from_now(should_stop) if method.embeds else None
+    if method.embeds and method.needs_k and k is None:
+        # the manifold is where the clusters separate: sweep k there, with a fixed UMAP dimension
         report(0.0, "UMAP of the latent space")
         dim = min(cfg.umap_dim or N2D_SWEEP_DIM, n - 2)
-        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state,
-                               should_stop=_stop_from_now(should_stop), knn=knn)
+        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state, should_stop=stop,
+                               knn=knn)
         space = embedding
-    if cfg.method != "hdbscan" and k is None:
-        criterion = cfg.k_criterion or ("stability" if cfg.method == "mixture" else "silhouette")
+    if method.needs_k and k is None:
+        criterion = cfg.k_criterion or method.k_criterion
         if criterion == "stability":
             from explorer.cluster.stability import stability_sweep
 
@@ -86,19 +113,14 @@ def cluster(
         report(0.5, f"sweep suggests k = {k}; running {cfg.method}")
     else:
         report(0.0, f"running {cfg.method}")
-    if embedding is not None or cfg.method == "n2d":
-        result = _fit_n2d(Z, k, cfg, embedding=embedding, should_stop=_stop_from_now(should_stop), knn=knn)
-    elif cfg.method == "mixture":
-        result = _fit_mixture(Z, k, cfg, groups)
-    else:
-        result = _FITTERS[cfg.method](Z, k, cfg)
+    result = method.fit(Z, k, cfg, FitInputs(groups=groups, knn=knn, embedding=embedding, should_stop=stop))
     result.sweep = sweep
     result.info["k_from_sweep"] = sweep is not None
     report(1.0, f"{cfg.method}: {result.k} clusters")
     return result
 
 
-def _fit_kmeans(Z: np.ndarray, k: int, cfg: ClusterConfig) -> ClusterResult:
+def _fit_kmeans(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = FitInputs()) -> ClusterResult:
     from sklearn.cluster import KMeans
 
     km = KMeans(n_clusters=k, n_init=cfg.n_init, random_state=cfg.random_state).fit(Z)
@@ -107,7 +129,8 @@ def _fit_kmeans(Z: np.ndarray, k: int, cfg: ClusterConfig) -> ClusterResult:
 
 
 def _gmm(X: np.ndarray, k: int, covariance_type: str, random_state: int | None):
-    """Fit a GMM: (labels (n,) int64, proba (n, k) float32, means (k, d) float32, info)."""
+    """Fit a GMM: (labels (n,) int64, proba (n, k) float32, means (k, d) float32, info, the fitted mixture's
+    state (:func:`explorer.cluster.predict.fitted_gaussian_state`))."""
     from sklearn.mixture import GaussianMixture
 
     X64 = X.astype(np.float64)  # full covariances in float32 lose too much precision
@@ -118,27 +141,26 @@ def _gmm(X: np.ndarray, k: int, covariance_type: str, random_state: int | None):
     n_empty = k - len(np.unique(labels))
     if n_empty:
         info["n_empty_clusters"] = int(n_empty)
-    return labels, proba.astype(np.float32), gm.means_.astype(np.float32), info
+    return labels, proba.astype(np.float32), gm.means_.astype(np.float32), info, fitted_gaussian_state(gm)
 
 
-def _fit_gmm(Z: np.ndarray, k: int, cfg: ClusterConfig) -> ClusterResult:
-    labels, proba, means, info = _gmm(Z, k, cfg.covariance_type, cfg.random_state)
-    return ClusterResult(labels, k, "gmm", means, proba, info=info)
+def _fit_gmm(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = FitInputs()) -> ClusterResult:
+    labels, proba, means, info, state = _gmm(Z, k, cfg.covariance_type, cfg.random_state)
+    return ClusterResult(labels, k, "gmm", means, proba, info=info, state=state)
 
 
-def _fit_mixture(Z: np.ndarray, k: int, cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> ClusterResult:
+def _fit_mixture(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = FitInputs()) -> ClusterResult:
     """k-means, then the mixture for numbers and categories (:class:`explorer.cluster.mixture.MixedMixture`)
-    started from its partition. The guard that falls back to the simpler model: k-means' partition is
-    kept when the mixture degenerates, i.e. a cluster empties, or a component's covariance collapses
-    (an eigenvalue within ``MIXTURE_COLLAPSED`` of the regularization: the component sits on a single
-    value of some combination of columns, a lattice point of small-integer columns rather than a group
-    of rows). ``info`` says which was kept and why.
+    started from its partition, on the categorical columns ``inputs.groups``. The guard that falls back
+    to the simpler model: k-means' partition is kept when the mixture degenerates, i.e. a cluster
+    empties, or a component's covariance collapses (an eigenvalue within ``MIXTURE_COLLAPSED`` of the
+    regularization: the component sits on a single value of some combination of columns, a lattice
+    point of small-integer columns rather than a group of rows). ``info`` says which was kept and why.
 
     Not the silhouette: it scores partitions by k-means' own spherical yardstick, and on the table
     suite it rejected a mixture that found the classes better (gapminder: NMI 0.25 against 0.20) while
     catching the one real failure (tips: a component collapsed onto party size 2) no better than this."""
-    from explorer.cluster.mixture import MixedMixture
-
+    groups = inputs.groups
     start = _fit_kmeans(Z, k, cfg)
     model = MixedMixture(k, groups).fit(Z, start.labels)
     proba = model.predict_proba(Z)
@@ -160,10 +182,10 @@ def _fit_mixture(Z: np.ndarray, k: int, cfg: ClusterConfig, groups: Sequence[np.
     }
     if why:
         return ClusterResult(start.labels, k, "mixture", start.centers, None, info=info)
-    return ClusterResult(labels, k, "mixture", member_means(Z, labels, k), proba, info=info)
+    return ClusterResult(labels, k, "mixture", member_means(Z, labels, k), proba, info=info, state=model.assign_state())
 
 
-def _fit_hdbscan(Z: np.ndarray, k: int | None, cfg: ClusterConfig) -> ClusterResult:
+def _fit_hdbscan(Z: np.ndarray, k: int | None, cfg: ClusterConfig, inputs: FitInputs = FitInputs()) -> ClusterResult:
     from sklearn.cluster import HDBSCAN
 
     n = Z.shape[0]
@@ -182,7 +204,7 @@ def _fit_hdbscan(Z: np.ndarray, k: int | None, cfg: ClusterConfig) -> ClusterRes
     return ClusterResult(labels, found, "hdbscan", member_means(Z, labels, found), info=info)
 
 
-def _fit_agglomerative(Z: np.ndarray, k: int, cfg: ClusterConfig) -> ClusterResult:
+def _fit_agglomerative(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = FitInputs()) -> ClusterResult:
     from sklearn.cluster import AgglomerativeClustering
 
     labels = AgglomerativeClustering(n_clusters=k, linkage=cfg.linkage).fit_predict(Z).astype(np.int64)
@@ -199,26 +221,17 @@ def _stop_from_now(should_stop: StopCheck | None) -> StopCheck | None:
     return lambda: bool(should_stop()) and not already
 
 
-def _fit_n2d(Z: np.ndarray, k: int, cfg: ClusterConfig, embedding: np.ndarray | None = None,
-             should_stop: StopCheck | None = None, knn: "Neighbors | None" = None) -> ClusterResult:
+def _fit_n2d(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = FitInputs()) -> ClusterResult:
     n = Z.shape[0]
+    embedding = inputs.embedding
     if embedding is None:
         dim = cfg.umap_dim or min(k, n - 2)
-        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state, should_stop=should_stop,
-                               knn=knn)
+        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state,
+                               should_stop=inputs.should_stop, knn=inputs.knn)
     dim = embedding.shape[1]
-    labels, proba, _, info = _gmm(embedding, k, "full", cfg.random_state)
+    labels, proba, _, info, state = _gmm(embedding, k, "full", cfg.random_state)
     info.update(umap_dim=int(dim), umap_neighbors=int(min(cfg.umap_neighbors, n - 1)), umap_min_dist=float(cfg.umap_min_dist))
-    return ClusterResult(labels, k, "n2d", member_means(Z, labels, k), proba, embedding, info=info)
-
-
-_FITTERS = {
-    "kmeans": _fit_kmeans,
-    "gmm": _fit_gmm,
-    "hdbscan": _fit_hdbscan,
-    "agglomerative": _fit_agglomerative,
-    "n2d": _fit_n2d,
-}
+    return ClusterResult(labels, k, "n2d", member_means(Z, labels, k), proba, embedding, info=info, state=state)
 
 
 def member_means(Z: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -229,3 +242,95 @@ def member_means(Z: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
         if members.any():
             centers[c] = Z[members].mean(axis=0)
     return centers
+
+
+# -- the state that assigns new rows (computed at fit time, saved in a run's assign.npz) -------------
+def centres_state(result: ClusterResult, Z: np.ndarray, cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> State:
+    """k-means (and DEC / IDEC): the centres (k, d)."""
+    return {} if result.centers is None else {"centers": np.asarray(result.centers, np.float32)}
+
+
+def assign_nearest(state: State, Z_new: np.ndarray) -> Assigned:
+    """Each new row (m, d) to the nearest saved centre (k-means' own predict)."""
+    return Assigned(nearest_centre(state["centers"], Z_new), None, "the nearest saved centre")
+
+
+def _gaussian_state(result: ClusterResult, X: np.ndarray | None, covariance_type: str) -> State:
+    """The fitted mixture's own state, else (a result whose labels are not the fit's: self-labelling; a run
+    saved before its state was) the mixture one M-step from the result's soft assignments of X."""
+    if result.state is not None:
+        return dict(result.state)
+    if X is None or result.proba is None:
+        return {}
+    weights, means, cov = gaussian_m_step(X, result.proba, covariance_type)
+    return gaussian_state(weights, means, precision_cholesky(cov, covariance_type), covariance_type)
+
+
+def _posterior(state: State, X: np.ndarray, how: str) -> Assigned:
+    proba = gaussian_posterior(state, X)
+    return Assigned(proba.argmax(axis=1).astype(np.int64), proba, how)
+
+
+def _mixture_state(result: ClusterResult, Z: np.ndarray, cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> State:
+    if result.state is not None:
+        return dict(result.state)
+    if result.proba is None:  # the guard kept k-means' partition
+        return centres_state(result, Z, cfg, groups)
+    return MixedMixture(result.k, groups).from_responsibilities(Z, result.proba).assign_state()
+
+
+def _assign_mixture(state: State, Z_new: np.ndarray) -> Assigned:
+    if "mix_weights" not in state:
+        return assign_nearest(state, Z_new)
+    proba = predict_proba_from_state(state, Z_new)
+    return Assigned(proba.argmax(axis=1).astype(np.int64), proba, "the saved mixture for numbers and categories")
+
+
+# -- fitted again on a subsample, as the run configured it (per-cluster stability) -----------------
+def refit_with(fit: Callable[..., ClusterResult], what: Callable[[ClusterConfig], str]):
+    """A ``MethodSpec.refit`` that runs ``fit`` again with the run's config (``cfg.k``, a new seed per sample)."""
+    def refit(cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> tuple[Refit, str]:
+        def again(X: np.ndarray, seed: int) -> np.ndarray:
+            return fit(X, cfg.k, replace(cfg, random_state=seed), FitInputs(groups=groups)).labels
+        return again, what(cfg)
+    return refit
+
+
+def _refit_n2d(cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> tuple[Refit, str]:
+    # the space is the run's UMAP embedding: a UMAP per sample would cost more than all the rest
+    k = cfg.k
+    assert k is not None, "a refit is given the run's k"
+
+    def again(X: np.ndarray, seed: int) -> np.ndarray:
+        return _gmm(X, k, "full", seed)[0]
+    return again, f"its GMM ({GMM_N_INIT} starts) on the run's UMAP embedding (the UMAP is not re-run)"
+
+
+SETTINGS_UMAP = ("umap_dim", "umap_neighbors", "umap_min_dist")
+GMM_RULE = "the saved Gaussian mixture's posterior in the latent space"
+
+for _method in (
+    MethodSpec("kmeans", "k-means", "k-means", _fit_kmeans,
+               refit_with(_fit_kmeans, lambda c: f"k-means ({c.n_init} starts)"),
+               assign_state=centres_state, assign=assign_nearest, settings=("n_init",)),
+    MethodSpec("gmm", "Gaussian mixture (GMM)", "GMM", _fit_gmm,
+               refit_with(_fit_gmm, lambda c: f"GMM ({c.covariance_type} covariances, {GMM_N_INIT} starts)"),
+               assign_state=lambda result, Z, cfg, groups: _gaussian_state(result, Z, cfg.covariance_type),
+               assign=lambda state, Z_new: _posterior(state, Z_new, GMM_RULE),
+               soft=True, settings=("covariance_type",)),
+    MethodSpec("mixture", "mixture for numbers and categories (k-means, refined)", "the mixture", _fit_mixture,
+               refit_with(_fit_mixture, lambda c: f"k-means ({c.n_init} starts), then the mixture"),
+               assign_state=_mixture_state, assign=_assign_mixture, soft=True, k_criterion="stability",
+               settings=("n_init",)),
+    MethodSpec("hdbscan", "HDBSCAN (finds k itself, marks noise)", "HDBSCAN", _fit_hdbscan,
+               refit_with(_fit_hdbscan, lambda c: "HDBSCAN"),
+               needs_k=False, finds_k=True, noise=True, settings=("min_cluster_size", "min_samples")),
+    MethodSpec("agglomerative", "agglomerative", "agglomerative clustering", _fit_agglomerative,
+               refit_with(_fit_agglomerative, lambda c: f"agglomerative ({c.linkage})"),
+               max_rows=AGGLOMERATIVE_MAX_ROWS, settings=("linkage",)),
+    MethodSpec("n2d", "N2D: UMAP then GMM", "N2D", _fit_n2d, _refit_n2d,
+               assign_state=lambda result, Z, cfg, groups: _gaussian_state(result, result.embedding, "full"),
+               assign=lambda state, Z_new: _posterior(state, Z_new, "the saved Gaussian mixture"),
+               soft=True, embeds=True, settings=SETTINGS_UMAP),
+):
+    register(_method)

@@ -14,7 +14,7 @@ categorical_groups`); every other column is numeric.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -76,7 +76,7 @@ class MixedMixture:
             else:
                 var = self.covariances_[j]
                 out[:, j] += -0.5 * np.sum(D * D / var + np.log(2 * np.pi * var), axis=1)
-        for c, probs in zip(codes, self.level_probs_):
+        for c, probs in zip(codes, self.level_probs_, strict=True):
             out += np.log(probs[:, c]).T
         return out
 
@@ -96,12 +96,12 @@ class MixedMixture:
             self.covariances_ = np.stack([(R[:, j] @ (N - self.means_[j]) ** 2) / nk[j] + self.reg_covar
                                           for j in range(k)]) if p else np.zeros((k, 0))
         self.level_probs_ = []
-        for c, g in zip(codes, self.groups):
+        for c, g in zip(codes, self.groups, strict=True):
             m = len(g)
             counts = np.stack([np.bincount(c, weights=R[:, j], minlength=m) for j in range(k)])
             self.level_probs_.append((counts + self.alpha) / (counts.sum(axis=1, keepdims=True) + self.alpha * m))
 
-    def fit(self, X: np.ndarray, init_labels: np.ndarray) -> "MixedMixture":
+    def fit(self, X: np.ndarray, init_labels: np.ndarray) -> MixedMixture:
         """Fit on X (n, d) starting from the partition ``init_labels`` (n,) in range(k)."""
         from scipy.special import logsumexp
 
@@ -140,6 +140,36 @@ class MixedMixture:
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.predict_proba(X).argmax(axis=1).astype(np.int64)
 
+    # -- the state that assigns new rows -------------------------------------------------------------
+    def from_responsibilities(self, X: np.ndarray, R: np.ndarray) -> MixedMixture:
+        """Set the parameters by one M-step from soft assignments R (n, k) of X (n, d): the model behind a
+        clustering that kept its soft assignments but not its parameters."""
+        N, codes = self._split(np.asarray(X, np.float64))
+        self._m_step(N, codes, np.asarray(R, np.float64))
+        return self
+
+    def assign_state(self) -> dict[str, np.ndarray]:
+        """The fitted parameters as plain arrays (:func:`predict_proba_from_state` reads them): ``mix_weights``
+        (k,), ``mix_means`` (k, p), ``mix_covariances`` (k, p, p) or (k, p), ``mix_n_groups`` (1,), and per
+        categorical column i its one-hot columns ``mix_group_i`` and level probabilities ``mix_levels_i`` (k, m)."""
+        out = {"mix_weights": np.asarray(self.weights_, np.float64), "mix_means": np.asarray(self.means_, np.float64),
+               "mix_covariances": np.asarray(self.covariances_, np.float64),
+               "mix_n_groups": np.array([len(self.groups)], np.int64)}
+        for i, (g, probs) in enumerate(zip(self.groups, self.level_probs_, strict=True)):
+            out[f"mix_group_{i}"] = np.asarray(g, np.int64)
+            out[f"mix_levels_{i}"] = np.asarray(probs, np.float64)
+        return out
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> MixedMixture:
+        """The fitted model whose :meth:`assign_state` gave ``state``."""
+        n_groups = int(state["mix_n_groups"][0])
+        model = cls(len(state["mix_weights"]), [state[f"mix_group_{i}"] for i in range(n_groups)])
+        model.weights_, model.means_ = state["mix_weights"], state["mix_means"]
+        model.covariances_ = state["mix_covariances"]
+        model.level_probs_ = [state[f"mix_levels_{i}"] for i in range(n_groups)]
+        return model
+
     def n_parameters(self) -> int:
         k, p = self.n_components, self.means_.shape[1]
         cov = p * (p + 1) // 2 if self.covariances_.ndim == 3 else p
@@ -152,3 +182,21 @@ class MixedMixture:
         N, codes = self._split(check_array(X))
         ll = float(logsumexp(self._log_resp(N, codes), axis=1).sum())
         return -2 * ll + self.n_parameters() * np.log(len(X))
+
+
+def predict_proba_from_state(state: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """(n, k) float32 posterior of the components of the mixture kept as ``state``
+    (:meth:`MixedMixture.assign_state`) for rows X (n, d). A row with no level of a categorical column
+    set (a level unseen in training: all its indicators 0) gets no evidence from that column (uniform
+    over its levels), rather than reading as the column's first level."""
+    from scipy.special import logsumexp
+
+    model = MixedMixture.from_state(state)
+    X = np.asarray(X, np.float64)
+    N, codes = model._split(X)
+    log_p = model._log_resp(N, codes)
+    for g, probs, c in zip(model.groups, model.level_probs_, codes, strict=True):
+        none = X[:, np.asarray(g, np.int64)].max(axis=1) <= 0
+        if none.any():
+            log_p[none] -= np.log(probs[:, c[none]]).T
+    return np.exp(log_p - logsumexp(log_p, axis=1, keepdims=True)).astype(np.float32)

@@ -52,7 +52,7 @@ def surest_rows(labels: np.ndarray, confidence: np.ndarray, k: int, share: float
     for c in range(k):
         rows = np.flatnonzero(labels == c)
         if len(rows):
-            take = max(1, int(round(share * len(rows))))
+            take = max(1, round(share * len(rows)))
             picked.append(rows[np.argsort(-confidence[rows], kind="stable")[:take]])
     return np.sort(np.concatenate(picked)) if picked else np.zeros(0, np.int64)
 
@@ -69,8 +69,9 @@ def self_train(
     seed: int = 0,
     should_stop: StopCheck | None = None,
     on_progress: StepCallback | None = None,
-) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(labels (n,), proba (n, k) float32, info) after self-labelling from ``labels`` / ``confidence``.
+) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """(labels (n,), proba (n, k) float32 or None, info) after self-labelling from ``labels`` / ``confidence``
+    (None, and ``labels`` as given, when the start is kept: ``info["kept"] == "start"``).
 
     ``reducer``: the fitted dense or convolutional :class:`~explorer.reducers.Autoencoder` whose encoder
     the classifier starts from (the reducer itself is not changed). Rows are flat HWC images in [0, 1].
@@ -96,7 +97,7 @@ def self_train(
     opt = torch.optim.Adam([{"params": encoder.parameters(), "lr": cfg.lr},
                             {"params": head.parameters(), "lr": 10 * cfg.lr}])
     gen = torch.Generator().manual_seed(seed)
-    shape = tuple(int(v) for v in image_shape)
+    shape = (int(image_shape[0]), int(image_shape[1]), int(image_shape[2]))
     start = np.asarray(labels, np.int64)
     start_sizes = np.bincount(start[start >= 0], minlength=k)
     current, conf = start.copy(), np.asarray(confidence, np.float32)

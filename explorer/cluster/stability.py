@@ -14,8 +14,8 @@ back and cuts only where the data thins out. The second condition is needed beca
 large group along its longest axis the same way on every half, so stability alone also rewards cutting
 a flat, gapless spread (a segment's uniform "lucky number" column) in two. Along the line between the
 two centres, the rows near the middle are counted against the rows near each centre
-(:func:`valley_ratio`); a real boundary has far fewer in the middle (ratios up to 0.4 measured on the
-planted tables), a cut through a flat spread about as many (0.9 and over). The check is the idea of
+(:func:`valley_ratio`); a real boundary has far fewer in the middle, a cut through a flat spread about
+as many, and ``VALLEY`` lies between the two (the planted tables of docs/BENCHMARKS.md). The check is the idea of
 dip-means (Kalogeratos & Likas 2012: split only where the data is not unimodal), made cheap.
 Measured on tables with planted segments (docs/BENCHMARKS.md), where the silhouette merges segments
 (it favours few, far-apart groups) and BIC splits skewed ones.
@@ -86,7 +86,9 @@ def stability_sweep(
     from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(random_state)
-    ks, stability, silhouette = [], [], []
+    ks: list[int] = []
+    stability: list[float] = []
+    silhouette: list[float] = []
     stopped = False
     planned = list(range(lo, top + 1))
     for i, k in enumerate(planned):
@@ -143,7 +145,7 @@ def _flat_splits(Z: np.ndarray, ks: list[int], stability: list[float], rng: np.r
 
     out: dict[int, float] = {}
     drawn = rng.choice(len(Z), min(len(Z), sample_size), replace=False)
-    for k, s in sorted(zip(ks, stability), reverse=True):
+    for k, s in sorted(zip(ks, stability, strict=True), reverse=True):
         if s < STABLE or k < 2:
             continue
         km = KMeans(k, n_init=8, random_state=int(rng.integers(2**31 - 1))).fit(Z[drawn])

@@ -9,7 +9,11 @@ import numpy as np
 from explorer.errors import InputError
 from explorer.events import StepCallback, StopCheck
 from explorer.validation import (
-    MIN_ROWS, RANDOM_STATE, check_array, check_value, is_whole,
+    MIN_ROWS,
+    RANDOM_STATE,
+    check_array,
+    check_value,
+    is_whole,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,7 +106,8 @@ def _silhouette_reason(ks: list[int], silhouette: list[float], pick: int, criter
     mine = sil[ks.index(pick)]
     margin = mine - sil[ru]
     if criterion == "silhouette+bic":
-        why = f"its silhouette ({mine:.3f}) ties with k = {ks[ru]} ({sil[ru]:.3f}, within {SILHOUETTE_TIE}); BIC prefers k = {pick}"
+        why = (f"its silhouette ({mine:.3f}) ties with k = {ks[ru]} ({sil[ru]:.3f}, within {SILHOUETTE_TIE}); "
+               f"BIC prefers k = {pick}")
     else:
         why = f"the highest silhouette, {mine:.3f}; runner-up k = {ks[ru]} ({sil[ru]:.3f})"
     clear = "a clear choice" if margin > 0.05 else "a close call" if margin < 0.01 else "a fair margin"

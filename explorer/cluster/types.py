@@ -1,38 +1,53 @@
-"""What clustering takes and gives: the methods' names, :class:`ClusterConfig`, :class:`KSweep`, :class:`ClusterResult`."""
+"""What clustering takes and gives: :class:`ClusterConfig`, :class:`KSweep`, :class:`ClusterResult`.
+
+The methods themselves are registered in :mod:`explorer.cluster.registry`; ``METHODS``, ``METHOD_LABELS``
+and ``DEEP_METHODS`` here are read from it (kept for code written before the registry).
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from explorer.cluster.registry import RegisteredMethod, method_labels, method_names, spec, specs
 from explorer.errors import InputError, LimitError
 from explorer.project import UMAP_MIN_DIST, UMAP_NEIGHBORS
 from explorer.validation import (
-    RANDOM_STATE, Flag, OneOf, Optional, Real, Whole, check_params, is_whole,
+    RANDOM_STATE,
+    Flag,
+    OneOf,
+    Optional,
+    Real,
+    Whole,
+    check_params,
+    is_whole,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    import pandas as pd
 
-METHODS = ("kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec")
-DEEP_METHODS = ("dec", "idec")  # refine an autoencoder: implemented by explorer.cluster.deep.refine
 MAX_DEC_BATCHES = 100_000  # the most DEC / IDEC / refinement batches a run may ask for (a job of hours on a CPU)
-METHOD_LABELS = {
-    "kmeans": "k-means", "gmm": "Gaussian mixture (GMM)",
-    "mixture": "mixture for numbers and categories (k-means, refined)",
-    "hdbscan": "HDBSCAN (finds k itself, marks noise)",
-    "agglomerative": "agglomerative", "n2d": "N2D: UMAP then GMM",
-    "dec": "DEC (refines the autoencoder)", "idec": "IDEC (DEC that keeps reconstructing)",
-}
 LINKAGES = ("ward", "average", "complete", "single")
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
 AGGLOMERATIVE_MAX_ROWS = 20_000  # it needs all n^2 / 2 pairwise distances: 20k rows is ~1.6 GB already
 N2D_SWEEP_DIM = 10  # UMAP dimension for n2d when k is unknown (N2D uses k; 10 covers the sweep's usual range)
-GMM_N_INIT = 10  # GMM restarts (each from its own k-means): on UMAP embeddings a single start merges two digits in ~1 of 3 seeds
+GMM_N_INIT = 10  # GMM restarts (each from its own k-means): on UMAP embeddings a single start now and then merges two digits
 SILHOUETTE_TIE = 0.01  # sweep: silhouettes this close to the best count as a tie, broken by BIC
 MIXTURE_COLLAPSED = 2.0  # a component whose covariance has an eigenvalue under this x reg_covar has collapsed
 K_CRITERIA = ("silhouette", "stability")
+
+
+def __getattr__(name: str) -> Any:
+    """``METHODS``, ``METHOD_LABELS``, ``DEEP_METHODS``: read from the registry when asked (it is filled as
+    explorer.cluster is imported, after this module)."""
+    if name == "METHODS":
+        return method_names()
+    if name == "METHOD_LABELS":
+        return method_labels()
+    if name == "DEEP_METHODS":
+        return tuple(s.name for s in specs() if s.refines_model)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 
@@ -40,7 +55,7 @@ K_CRITERIA = ("silhouette", "stability")
 class ClusterConfig:
     """How to cluster. Every field is recorded in a run's config."""
 
-    method: Literal["kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec"] = "n2d"
+    method: str = "n2d"  # a registered method (explorer.cluster.registry.method_names())
     k: int | None = None  # None -> suggested by a sweep (every method but hdbscan, which ignores k)
     k_criterion: Literal["silhouette", "stability"] | None = None  # the sweep's rule; None: stability for mixture
     k_range: tuple[int, int] = (2, 15)  # inclusive range for the sweep; the top is capped at n - 1
@@ -60,7 +75,7 @@ class ClusterConfig:
     refine: bool = False  # images + autoencoder: IDEC on shifted / rotated copies from these clusters, then this method
     # again on the refined code (DEC-DA; explorer.cluster.deep.refine); its batches: dec_max_iter, dec_update_interval
     refine_seconds: float | None = None  # the refinement's batches planned to fit in this on a slow machine; None: all
-    random_state: int = 0
+    random_state: int | None = 0  # None: unseeded, a different result each run (a UMAP inside runs in parallel)
 
     def validate(self, n_rows: int | None = None) -> None:
         """Raise :class:`InputError` naming the first bad field and its allowed values.
@@ -75,17 +90,17 @@ class ClusterConfig:
             raise InputError(f"k (number of clusters) must be less than the number of rows ({n_rows}); got {self.k}.")
         if self.min_cluster_size is not None and self.min_cluster_size > n_rows:
             raise InputError(f"min_cluster_size must be at most the number of rows ({n_rows}); got {self.min_cluster_size}.")
-        if self.method == "agglomerative" and n_rows > AGGLOMERATIVE_MAX_ROWS:
-            raise LimitError(
-                f"agglomerative clustering needs all pairwise distances and is limited to {AGGLOMERATIVE_MAX_ROWS:,} "
-                f"rows; the data have {n_rows:,}. Use kmeans, gmm, hdbscan or n2d, or cluster a sample."
-            )
-        if self.method == "n2d" and self.umap_dim is not None and self.umap_dim > n_rows - 2:
+        method = spec(self.method)
+        if method.max_rows is not None and n_rows > method.max_rows:
+            others = [s.name for s in specs() if s.max_rows is None and not s.refines_model]
+            raise LimitError(f"{method.short} is limited to {method.max_rows:,} rows; the data have {n_rows:,}. "
+                             f"Use {', '.join(others[:-1])} or {others[-1]}, or cluster a sample.")
+        if "umap_dim" in method.settings and self.umap_dim is not None and self.umap_dim > n_rows - 2:
             raise InputError(f"umap_dim must be at most n - 2 = {n_rows - 2} for {n_rows} rows; got {self.umap_dim}.")
 
 
 CLUSTER_CONSTRAINTS = {
-    "method": OneOf(METHODS),
+    "method": RegisteredMethod(),
     "k": Optional(Whole(2, hint="number of clusters"), "choosing it by a sweep"),
     "k_criterion": Optional(OneOf(K_CRITERIA), "the method's own rule"),
     "min_cluster_size": Optional(Whole(2)),
@@ -157,10 +172,13 @@ class ClusterResult:
        leaves a component empty -- ``info["n_empty_clusters"]`` says so).
     centers: (k, d) float32 in the space of ``Z`` (k-means centres, GMM means, else the mean of the
        members; NaN rows for empty clusters).
-    proba: (n, k) float32 soft assignments for GMM and n2d, else None.
+    proba: (n, k) float32 soft assignments where the method gives them (GMM, n2d, the mixture, DEC / IDEC), else None.
     embedding: n2d's UMAP embedding (n, umap_dim) float32, else None.
     sweep: the :class:`KSweep` when k was chosen by it.
     info: JSON-ready extras (bic, n_noise, n_iter, effective parameters, ...).
+    state: the fitted model's own parameters that assign new rows (a GMM's, the mixture's), as plain arrays
+       (:mod:`explorer.cluster.registry`); None where the method keeps none beyond ``centers`` or the labels
+       are no longer the fit's own (self-labelling): the state is then rebuilt from the result.
     """
 
     labels: np.ndarray
@@ -171,16 +189,17 @@ class ClusterResult:
     embedding: np.ndarray | None = None
     sweep: KSweep | None = None
     info: dict = field(default_factory=dict)
+    state: dict[str, np.ndarray] | None = None
 
 
 def check_k_range(k_range: object) -> tuple[int, int]:
-    ok = isinstance(k_range, (tuple, list)) and len(k_range) == 2 and all(is_whole(v) for v in k_range)
-    if not (ok and 2 <= k_range[0] <= k_range[1]):
+    if not (isinstance(k_range, (tuple, list)) and len(k_range) == 2 and all(is_whole(v) for v in k_range)
+            and 2 <= k_range[0] <= k_range[1]):
         raise InputError(f"k_range must be two whole numbers (low, high) with 2 <= low <= high; got {k_range!r}.")
     return int(k_range[0]), int(k_range[1])
 
 
-def cluster_sizes(labels: np.ndarray) -> "pandas.DataFrame":
+def cluster_sizes(labels: np.ndarray) -> pd.DataFrame:
     """One row per label, sorted by label (noise -1 first): columns ``cluster``, ``size``, ``fraction``."""
     import pandas as pd
 

@@ -19,23 +19,23 @@ if TYPE_CHECKING:  # pragma: no cover
     from explorer.pipeline import PipelineConfig
 
 
-def dataset_fingerprint(dataset: "Dataset") -> str:
+def dataset_fingerprint(dataset: Dataset) -> str:
     """A short hash of what a model is fitted on: X (n, d), its feature names, kind and image shape."""
     h = hashlib.blake2b(digest_size=12)
     X = np.ascontiguousarray(dataset.X, dtype=np.float32)
     h.update(repr((X.shape, dataset.kind, list(dataset.feature_names), dataset.image_shape)).encode())
-    h.update(memoryview(X).cast("B"))
+    h.update(X.data.cast("B"))
     return h.hexdigest()
 
 
-def model_key(fingerprint: str, cfg: "PipelineConfig") -> str:
+def model_key(fingerprint: str, cfg: PipelineConfig) -> str:
     """The cache key of a fitted representation: the data, every model setting but the time cap,
     the device and the seed."""
     settings = {"model": asdict(replace(cfg.model, max_seconds=None)), "device": cfg.device, "seed": cfg.seed}
     return fingerprint + ":" + json.dumps(settings, sort_keys=True, default=list)
 
 
-def run_key(fingerprint: str, cfg: "PipelineConfig") -> str:
+def run_key(fingerprint: str, cfg: PipelineConfig) -> str:
     """The cache key of a run: the data and the whole pipeline config but the training time cap."""
     plain = replace(cfg, model=replace(cfg.model, max_seconds=None))
     return fingerprint + ":" + json.dumps(plain.to_dict(), sort_keys=True, default=list)

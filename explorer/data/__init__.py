@@ -1,6 +1,6 @@
 """Loaders: a file (or bytes, or an upload, or a folder) -> :class:`~explorer.dataset.Dataset`.
 
-``load`` picks the loader by the file's extension:
+``load`` picks the loader by the file's extension (:mod:`explorer.data.dispatch`):
 
 - tables: .csv .tsv .txt .tab, .parquet .pq (a Parquet of vectors is read as embeddings)
 - images: .zip, .png .jpg .jpeg .bmp .gif .webp .tif .tiff, a folder, or a list of files
@@ -9,88 +9,32 @@
 Every problem with the input raises :class:`~explorer.errors.InputError` (or its subclass
 :class:`~explorer.errors.LimitError` when a cap in :class:`~explorer.limits.Limits` is hit) whose
 message says what to do.
+
+The modules, from the ground up: words, guards, files, labels, scaling (small shared pieces);
+budgets (what a file costs, from its metadata), csv_dialect, streamed, reading (a table file ->
+DataFrame); profiles (what each column holds); encoder_columns, encoder_report, encoder (the one
+table encoder); tables, imagefiles, images, arrays (the loaders); sources (paths and URLs the server
+opens); dispatch (which loader); preprocessing (a run's record, and new data prepared by it).
+This package only re-exports.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from explorer.dataset import Dataset
-from explorer.errors import InputError
-from explorer.events import StopCheck
-from explorer.limits import Limits
-from explorer.data.arrays import load_array, load_vectors_parquet, parquet_holds_vectors
-from explorer.data.common import SCALINGS, SUPPORTED_EXTENSIONS, LoadStopped, Source, extension, is_path, sniff_kind, source_name
+from explorer.data.arrays import load_array, load_vectors_parquet
+from explorer.data.dispatch import SAMPLES, load, load_from_server, load_sample
+from explorer.data.encoder import TableEncoder
+from explorer.data.files import SUPPORTED_EXTENSIONS, ServerFile, sniff_kind
+from explorer.data.guards import LoadStopped
 from explorer.data.images import ImageOptions, load_images
-from explorer.data.sources import ServerFile, SourcePolicy, load_from_server, open_source
-from explorer.data.tables import TableOptions, load_table, read_table_preview, table_input
-
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
-SAMPLES: dict[str, Path] = {
-    "penguins": SAMPLE_DIR / "penguins.csv",
-    "mnist_digits": SAMPLE_DIR / "mnist_digits.zip",
-}
-
-
-def load(source: Source | list[Source], *, name: str | None = None, table: TableOptions | None = None,
-         images: ImageOptions | None = None, limits: Limits | None = None,
-         should_stop: StopCheck | None = None) -> Dataset:
-    """Load any supported source as a Dataset, choosing the loader by the file's extension.
-
-    ``source`` is a path (a file or a folder of images), bytes, a binary file object (such as an
-    upload; its ``.name`` gives the format), a :class:`ServerFile` (a path or URL the server opened
-    with :func:`open_source`: tables are streamed from it and ``max_upload_bytes`` does not apply)
-    or a list of those (several images). ``name`` gives the
-    file name when ``source`` is bytes. ``table`` and ``images`` are the options of those loaders.
-
-    Every cap of ``limits`` that metadata can answer (rows, columns, decoded bytes, pixels, the
-    compression ratio) is checked before the data is decoded. ``should_stop()`` (optional: a Stop
-    button) and ``limits.max_load_seconds`` are checked between images, batches of rows and columns;
-    they end the load with :class:`~explorer.data.common.LoadStopped` and :class:`LimitError`.
-    """
-    limits = limits or Limits()
-    if isinstance(source, (list, tuple)) or (is_path(source) and os.path.isdir(source)):  # type: ignore[arg-type]
-        return load_images(source, name, images, limits, should_stop=should_stop)
-    fname = source_name(source, name)
-    kind = sniff_kind(fname) if not is_path(source) else sniff_kind(source)  # type: ignore[arg-type]
-    if kind == "images":
-        return load_images(source, name, images, limits, should_stop=should_stop)
-    if kind == "array":
-        return load_array(source, name, limits, should_stop=should_stop)
-    if extension(fname) in (".parquet", ".pq"):
-        fname, data = table_input(source, name, limits)  # a path or a server's file stays a file
-        try:
-            if parquet_holds_vectors(data):
-                options = table or TableOptions()
-                return load_vectors_parquet(data, fname, limits, label_column=options.label_column,
-                                            id_column=options.id_column)
-            return load_table(data, fname, table, limits, should_stop=should_stop)
-        finally:
-            if is_path(source) and isinstance(data, ServerFile):  # opened here, for the path
-                data.close()
-    return load_table(source, name, table, limits, should_stop=should_stop)
-
-
-def load_sample(name: str, limits: Limits | None = None) -> Dataset:
-    """One of the bundled samples (see ``SAMPLES`` and sample_data/README.md) as a Dataset.
-
-    "penguins": 344 penguins x 7 columns, labelled by species. "mnist_digits": 3,000 MNIST test
-    digits (28x28 gray), labelled by their folder (the digit).
-    """
-    if name not in SAMPLES:
-        raise InputError(f"there is no sample named '{name}'; choose one of: {', '.join(SAMPLES)}.")
-    path = SAMPLES[name]
-    if not path.is_file():
-        raise InputError(f"the sample file {path} is missing; restore sample_data/ from the repository.")
-    if name == "penguins":
-        return load(path, table=TableOptions(label_column="species"), limits=limits)
-    return load(path, limits=limits)
-
+from explorer.data.scaling import SCALINGS
+from explorer.data.sources import SourcePolicy, open_source
+from explorer.data.tables import TableOptions, load_table, read_table_preview
+from explorer.dataset import Dataset
+from explorer.limits import Limits
 
 __all__ = [
     "SCALINGS",
     "Dataset", "ImageOptions", "Limits", "LoadStopped", "SAMPLES", "SUPPORTED_EXTENSIONS", "ServerFile", "SourcePolicy",
-    "TableOptions", "load", "load_from_server", "open_source",
+    "TableEncoder", "TableOptions", "load", "load_from_server", "open_source",
     "load_array", "load_images", "load_sample", "load_table", "load_vectors_parquet", "read_table_preview",
     "sniff_kind",
 ]

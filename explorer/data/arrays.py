@@ -9,22 +9,34 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
+from explorer.data.budgets import (
+    OBJECT_MESSAGE,
+    check_array_shape,
+    check_npy_size,
+    decode_npy,
+    npy_decoded_bytes,
+    read_member_array,
+    read_npy_header,
+    read_parquet_table,
+)
+from explorer.data.files import Source, display_name, extension, read_source
+from explorer.data.guards import LoadGuard, check_decoded_bytes, check_expansion, check_min_rows
+from explorer.data.images import to_uint8
+from explorer.data.labels import usable_labels, values_to_str
+from explorer.data.reading import table_input
+from explorer.data.scaling import scale_to_float32, scaling_sentence
+from explorer.data.words import list_some, plural
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError
 from explorer.events import StopCheck
 from explorer.limits import Limits
-from explorer.data.budgets import (
-    OBJECT_MESSAGE, check_array_shape, check_npy_size, decode_npy, npy_decoded_bytes, read_member_array,
-    read_npy_header, read_parquet_table,
-)
-from explorer.data.common import (
-    LoadGuard, Source, check_decoded_bytes, check_expansion, check_min_rows, display_name, extension, list_some,
-    plural, read_source, scale_to_float32, scaling_sentence, to_uint8, usable_labels, values_to_str,
-)
 
 FEATURE_KEYS = ("X", "x", "data", "embeddings")
 LABEL_KEYS = ("y", "labels", "label")
@@ -232,7 +244,7 @@ def load_array(source: Source, name: str | None = None, limits: Limits | None = 
 
 
 # --------------------------------------------------------------------------------- parquet vectors
-def parquet_holds_vectors(data: "bytes | IO[bytes]") -> bool:
+def parquet_holds_vectors(data: bytes | IO[bytes]) -> bool:
     """True when a Parquet file is vectors: a list column of numbers, or only numeric columns named
     dim0, dim1, ... (besides id and label columns). A list of strings (tags) is no vector: such a file
     is a table. False also when it can't be read (the table loader says why)."""
@@ -254,19 +266,19 @@ def parquet_holds_vectors(data: "bytes | IO[bytes]") -> bool:
                                                              pa.types.is_floating(f.type)) for f in rest)
 
 
-def _is_list(t: object) -> bool:
+def _is_list(t: pa.DataType) -> bool:
     import pyarrow as pa
 
     return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
 
 
-def _is_number_list(t: object) -> bool:
+def _is_number_list(t: pa.DataType) -> bool:
     """A list whose items are numbers (ints, floats; bools count as 0/1): a vector column."""
     import pyarrow as pa
 
     if not _is_list(t):
         return False
-    item = t.value_type  # type: ignore[attr-defined]
+    item = t.value_type
     return pa.types.is_integer(item) or pa.types.is_floating(item) or pa.types.is_boolean(item)
 
 
@@ -282,8 +294,6 @@ def load_vectors_parquet(source: Source, name: str | None = None, limits: Limits
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from explorer.data.tables import table_input
-
     limits = limits or Limits()
     fname, data = table_input(source, name, limits)
     report = LoadReport(source=fname, kind="embeddings")
@@ -291,7 +301,8 @@ def load_vectors_parquet(source: Source, name: str | None = None, limits: Limits
     names = table.column_names
     for col, role in ((label_column, "label"), (id_column, "ID")):
         if col is not None and col not in names:
-            raise InputError(f"{fname}: the {role} column '{col}' does not exist; choose one of: {list_some(names, 30)}.")
+            raise InputError(f"{fname}: the {role} column '{col}' does not exist; choose one of: "
+                             f"{list_some(names, 30)}.")
     label_column = label_column or next((c for c in names if c.lower() in LABEL_KEYS), None)
     id_column = id_column or next((c for c in names if c.lower() in ID_KEYS), None)
     list_cols = [c for c in names if _is_number_list(table.schema.field(c).type)]

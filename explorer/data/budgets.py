@@ -11,17 +11,19 @@ from __future__ import annotations
 import io
 import math
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Callable
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
+from explorer.data.guards import VALUE_BYTES, check_decoded_bytes
 from explorer.errors import ExplorerError, InputError
 from explorer.limits import Limits
-from explorer.data.common import VALUE_BYTES, check_decoded_bytes
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
 NPY_MAGIC = b"\x93NUMPY"
 NPY_MAX_HEADER = 10_000  # numpy's own default limit on the header's size
@@ -102,10 +104,10 @@ def read_member_array(f: IO[bytes], header: NpyHeader, what: str) -> np.ndarray:
     """Read an .npz member's data (``f`` is positioned after its header) into an array of the
     header's (checked) size; a member that ends early is named as truncated."""
     out = np.empty(header.count, dtype=header.dtype)
-    view = memoryview(out.view(np.uint8).reshape(-1)) if header.nbytes else memoryview(b"")
+    view = out.view(np.uint8).reshape(-1).data if header.nbytes else memoryview(b"")
     filled = 0
     while filled < len(view):
-        n = f.readinto(view[filled:])  # type: ignore[attr-defined]
+        n = f.readinto(view[filled:])  # type: ignore[attr-defined]  # typing.IO has no readinto; our files all do
         if not n:
             raise InputError(f"{what} is truncated: {filled:,} of {header.nbytes:,} bytes of data.")
         filled += n
@@ -131,14 +133,14 @@ PARQUET_BATCH_ROWS = 65_536  # rows per batch of a streamed Parquet read (Stop a
 TEXT_TYPES = ("BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY")  # the physical types whose pages hold the values' bytes
 
 
-def _parquet_input(data: "bytes | IO[bytes]") -> "IO[bytes]":
+def _parquet_input(data: bytes | IO[bytes]) -> IO[bytes]:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return io.BytesIO(data)
     data.seek(0)
     return data
 
 
-def parquet_file(data: "bytes | IO[bytes]", fname: str, **options: object) -> object:
+def parquet_file(data: bytes | IO[bytes], fname: str, **options: object) -> pq.ParquetFile:
     """A ``pyarrow.parquet.ParquetFile`` over ``data`` (bytes or a seekable binary file); only its
     footer is read. ``options`` go to ParquetFile (``read_dictionary``)."""
     import pyarrow as pa
@@ -150,14 +152,14 @@ def parquet_file(data: "bytes | IO[bytes]", fname: str, **options: object) -> ob
         raise InputError(f"{fname} is not a readable Parquet file ({e}).") from None
 
 
-def parquet_decoded_bytes(meta: object) -> int:
+def parquet_decoded_bytes(meta: pq.FileMetaData) -> int:
     """Decoded size of a Parquet file from its footer alone: every value (``num_values`` of each
     column chunk: list elements count one each) at :data:`VALUE_BYTES`, plus, for columns of text or
     bytes, the uncompressed bytes of their pages (where the text lives). A number's pages hold the
     same 8 bytes its value is counted at, so they are not counted twice."""
     total = 0
-    for r in range(meta.num_row_groups):  # type: ignore[attr-defined]
-        group = meta.row_group(r)  # type: ignore[attr-defined]
+    for r in range(meta.num_row_groups):
+        group = meta.row_group(r)
         for c in range(group.num_columns):
             chunk = group.column(c)
             total += max(chunk.num_values, 0) * VALUE_BYTES
@@ -166,16 +168,16 @@ def parquet_decoded_bytes(meta: object) -> int:
     return total
 
 
-def check_parquet(pf: object, fname: str, limits: Limits) -> None:
+def check_parquet(pf: pq.ParquetFile, fname: str, limits: Limits) -> None:
     """Rows, columns and the decoded size of a Parquet file, from its footer, before any page is read."""
-    meta = pf.metadata  # type: ignore[attr-defined]
+    meta = pf.metadata
     limits.check("max_rows", meta.num_rows, f"{fname} has {meta.num_rows:,} rows")
     limits.check("max_columns", meta.num_columns, f"{fname} has {meta.num_columns:,} columns")
     check_decoded_bytes(limits, parquet_decoded_bytes(meta),
                         f"{fname} ({meta.num_rows:,} rows x {meta.num_columns:,} columns)")
 
 
-def _batch_bytes(batch: "pa.RecordBatch") -> int:
+def _batch_bytes(batch: pa.RecordBatch) -> int:
     """What a batch holds once its text is expanded: dictionary columns count their indices and the
     length of the value each row points to (not the dictionary, which batches of a row group share)."""
     import pyarrow as pa
@@ -193,8 +195,8 @@ def _batch_bytes(batch: "pa.RecordBatch") -> int:
     return total
 
 
-def read_parquet_table(data: "bytes | IO[bytes]", fname: str, limits: Limits, *, nrows: int | None = None,
-                       between_batches: "Callable[[], None] | None" = None) -> "pa.Table":
+def read_parquet_table(data: bytes | IO[bytes], fname: str, limits: Limits, *, nrows: int | None = None,
+                       between_batches: Callable[[], None] | None = None) -> pa.Table:
     """Read a Parquet file after :func:`check_parquet`, in batches, without letting repeated strings expand.
 
     String columns are read dictionary-encoded (each distinct value once); as each batch arrives, its
@@ -207,26 +209,26 @@ def read_parquet_table(data: "bytes | IO[bytes]", fname: str, limits: Limits, *,
 
     pf = parquet_file(data, fname)
     check_parquet(pf, fname, limits)
-    schema = pf.schema_arrow  # type: ignore[attr-defined]
+    schema = pf.schema_arrow
     strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
                or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     pf = parquet_file(data, fname, read_dictionary=strings or None)
     batches, rows, expanded = [], 0, 0
     try:
-        for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS):  # type: ignore[attr-defined]
+        for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS):
             if nrows is not None and rows + batch.num_rows > nrows:
                 batch = batch.slice(0, nrows - rows)
             batches.append(batch)
             rows += batch.num_rows
             expanded += _batch_bytes(batch)
             check_decoded_bytes(limits, expanded, f"{fname} ({rows:,} rows read, its text expanded)",
-                                while_reading=rows < pf.metadata.num_rows)  # type: ignore[attr-defined]
+                                while_reading=rows < pf.metadata.num_rows)
             if between_batches is not None:
                 between_batches()
             if nrows is not None and rows >= nrows:
                 break
         table = pa.Table.from_batches(batches, schema=batches[0].schema) if batches else \
-            pf.schema_arrow.empty_table()  # type: ignore[attr-defined]
+            pf.schema_arrow.empty_table()
     except ExplorerError:  # a cap, Stop: they say what they are
         raise
     except (pa.ArrowException, OSError, ValueError) as e:

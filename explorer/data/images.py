@@ -1,33 +1,29 @@
 """Image files, a zip of them, or a folder -> Dataset of same-size uint8 images (and X in [0, 1]).
 
-Safety first: zips are read in memory (never extracted), unsafe entry paths are skipped, zip bombs
-are caught by the declared sizes, the compression ratio and the bytes actually read, and
-decompression bombs by each image's header before it is decoded. Images are decoded one at a time
-and shrunk at once, so a large set never sits in memory at full size.
+The candidate images come from :mod:`explorer.data.imagefiles` (zips read in memory, unsafe paths
+and zip bombs refused). Decompression bombs are caught by each image's header before it is decoded;
+images are decoded one at a time and shrunk at once, so a large set never sits in memory at full
+size. :func:`conform_images` brings new images to a run's size and mode as the loader does.
 """
 from __future__ import annotations
 
 import io
-import os
-import re
-import stat
 import warnings
-import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Callable, Literal
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from explorer.data.files import IMAGE_EXTENSIONS, Source, display_name
+from explorer.data.guards import LoadGuard, check_min_rows
+from explorer.data.imagefiles import ByteBudget, SkippedFiles, collect_images
+from explorer.data.words import plural
 from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError, LimitError
 from explorer.events import StopCheck
 from explorer.limits import Limits, how_to_raise
-from explorer.data.common import (
-    IMAGE_EXTENSIONS, LoadGuard, Source, check_expansion, check_min_rows, display_name, extension, is_path,
-    list_some, plural, read_path, read_source, source_name, to_uint8,
-)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -35,7 +31,6 @@ if TYPE_CHECKING:
 # Decoders PIL may use; anything else (EPS, which calls Ghostscript, among others) is refused.
 PIL_FORMATS = ("PNG", "JPEG", "BMP", "DIB", "GIF", "WEBP", "TIFF")  # JPEG covers MPO too
 GRAY_TOLERANCE = 2  # levels by which R, G, B may differ in an image still counted as gray
-HEADER_BYTES = 64 * 2**10  # what is read of each file to learn its size before anything is decoded
 
 
 @dataclass
@@ -61,50 +56,6 @@ class ImageOptions:
             raise InputError(f"max_side must be at least 1, got {self.max_side}.")
 
 
-@dataclass
-class _Entry:
-    """One candidate image: its id (a relative path), how to get its bytes, and its first
-    ``HEADER_BYTES`` (enough for the header of nearly every image, read without counting)."""
-
-    id: str
-    read: Callable[[], bytes]
-    peek: Callable[[], bytes]
-
-
-class _Skipped:
-    """Files passed over, by reason, for the report and for the error when nothing is left."""
-
-    SENTENCES = {
-        "unsafe": "Skipped {n} with an unsafe path (absolute or with '..'): {names}.",
-        "nested": "Skipped {n} that are zips themselves (nested zips are not opened): {names}.",
-        "encrypted": "Skipped {n} that are encrypted: {names}.",
-        "not_image": "Skipped {n} that are not images (by their extension): {names}.",
-        "unreadable": "Skipped {n} that could not be read as images (truncated or not an image): {names}.",
-        "not_regular": "Skipped {n} that are not regular files (pipes, devices, sockets; never read): {names}.",
-    }
-
-    def __init__(self) -> None:
-        self.by_reason: dict[str, list[str]] = {}
-
-    def add(self, reason: str, name: str) -> None:
-        self.by_reason.setdefault(reason, []).append(name)
-
-    def notes(self) -> list[str]:
-        return [self.SENTENCES[r].format(n=plural(len(v), "file"), names=list_some(v))
-                for r, v in self.by_reason.items()]
-
-
-class _ByteBudget:
-    """Counts the bytes actually read (after unzipping) against ``limits.max_unzipped_bytes``."""
-
-    def __init__(self, limits: Limits, what: str) -> None:
-        self.limits, self.used, self.what = limits, 0, what
-
-    def take(self, n: int) -> None:
-        self.used += n
-        self.limits.check("max_unzipped_bytes", self.used, f"{self.what} adds up to {self.used:,} bytes so far")
-
-
 class _PixelBudget:
     """Counts the pixels to be decoded across one image set against ``limits.max_total_pixels``."""
 
@@ -123,160 +74,8 @@ class _PixelBudget:
             )
 
 
-# ------------------------------------------------------------------------------------ collecting
-def _hidden(parts: tuple[str, ...]) -> bool:
-    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
-
-
-def _zip_entries(zf: zipfile.ZipFile, prefix: str, zname: str, limits: Limits, budget: _ByteBudget,
-                 skipped: _Skipped) -> list[_Entry]:
-    entries: list[_Entry] = []
-    declared = 0
-    for info in zf.infolist():
-        if info.is_dir():
-            continue
-        raw = info.filename.replace("\\", "/")
-        parts = tuple(p for p in raw.split("/") if p not in ("", "."))
-        if raw.startswith("/") or re.match(r"^[A-Za-z]:", raw) or ".." in parts:
-            skipped.add("unsafe", info.filename)
-            continue
-        if _hidden(parts):
-            continue
-        ext = extension(raw)
-        if ext == ".zip":
-            skipped.add("nested", raw)
-            continue
-        if ext not in IMAGE_EXTENSIONS:
-            skipped.add("not_image", raw)
-            continue
-        if info.flag_bits & 0x1:
-            skipped.add("encrypted", raw)
-            continue
-        declared += info.file_size
-        limits.check("max_unzipped_bytes", declared, f"{zname} expands to over {declared:,} bytes of images")
-        check_expansion(limits, f"{zname}: '{raw}'", info.file_size, info.compress_size)
-        entries.append(_Entry("/".join((prefix, *parts)) if prefix else "/".join(parts),
-                              _member_reader(zf, info, budget), _member_peek(zf, info)))
-    return entries
-
-
-def _member_peek(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], bytes]:
-    def peek() -> bytes:
-        with zf.open(info) as f:
-            return f.read(HEADER_BYTES)
-
-    return peek
-
-
-def _member_reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _ByteBudget) -> Callable[[], bytes]:
-    def read() -> bytes:
-        chunks = []
-        with zf.open(info) as f:
-            while chunk := f.read(1 << 20):
-                budget.take(len(chunk))
-                chunks.append(chunk)
-        return b"".join(chunks)
-
-    return read
-
-
-def _file_reader(data: bytes, budget: _ByteBudget) -> Callable[[], bytes]:
-    def read() -> bytes:
-        budget.take(len(data))
-        return data
-
-    return read
-
-
-def _path_reader(path: Path, budget: _ByteBudget, limits: Limits) -> Callable[[], bytes]:
-    def read() -> bytes:
-        data = read_path(path, limits)
-        budget.take(len(data))
-        return data
-
-    return read
-
-
-def _path_peek(path: Path) -> Callable[[], bytes]:
-    def peek() -> bytes:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return b""
-            return f.read(HEADER_BYTES)
-
-    return peek
-
-
-def _zip_from_bytes(data: bytes, fname: str) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise InputError(f"{fname} is not a readable zip file ({e}); zip the images again.") from None
-
-
-def _dir_entries(root: Path, budget: _ByteBudget, skipped: _Skipped, limits: Limits) -> list[_Entry]:
-    entries = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).parts
-        if path.is_dir() or _hidden(rel):
-            continue
-        ext = extension(path.name)
-        try:
-            regular = stat.S_ISREG(path.stat().st_mode)  # stat does not open: a FIFO can't block here
-        except OSError:
-            regular = False
-        if not regular:
-            skipped.add("not_regular", "/".join(rel))
-        elif ext in IMAGE_EXTENSIONS:
-            entries.append(_Entry("/".join(rel), _path_reader(path, budget, limits), _path_peek(path)))
-        else:
-            skipped.add("nested" if ext == ".zip" else "not_image", "/".join(rel))
-    return entries
-
-
-def _collect(source: Source | list[Source], name: str | None, limits: Limits, budget: _ByteBudget,
-             skipped: _Skipped) -> tuple[str, list[_Entry]]:
-    """Every candidate image of ``source`` -> (what it is, for messages, entries with unique ids)."""
-    if is_path(source) and Path(source).is_dir():  # type: ignore[arg-type]
-        root = Path(source).resolve()  # type: ignore[arg-type]
-        return root.name + "/", _dir_entries(root, budget, skipped, limits)
-    items = list(source) if isinstance(source, (list, tuple)) else [source]
-    if not items:
-        raise InputError("no files were given; pass image files, a zip of images or a folder.")
-    given = name if len(items) == 1 else None
-    # ids of files given by path are relative to the folder they share, so class folders show
-    paths = [Path(s).resolve() for s in items if is_path(s)]  # type: ignore[arg-type]
-    common = Path(os.path.commonpath([p.parent for p in paths])) if paths else None
-    entries: list[_Entry] = []
-    total = 0
-    for item in items:
-        fname, data = read_source(item, given, limits)
-        total += len(data)
-        limits.check("max_upload_bytes", total, f"the {len(items)} files add up to {total:,} bytes")
-        rel = Path(item).resolve().relative_to(common).as_posix() if is_path(item) else fname  # type: ignore[arg-type]
-        if extension(fname) == ".zip":
-            prefix = PurePosixPath(rel).with_suffix("").as_posix() if len(items) > 1 else ""
-            entries += _zip_entries(_zip_from_bytes(data, fname), prefix, fname, limits, budget, skipped)
-        elif extension(fname) in IMAGE_EXTENSIONS:
-            entries.append(_Entry(rel, _file_reader(data, budget), lambda data=data: data[:HEADER_BYTES]))
-        else:
-            skipped.add("not_image", fname)
-    label = source_name(items[0], given) if len(items) == 1 else f"{len(items)} files"
-    return label, _unique_ids(entries)
-
-
-def _unique_ids(entries: list[_Entry]) -> list[_Entry]:
-    seen: Counter[str] = Counter()
-    for e in entries:
-        seen[e.id] += 1
-        if seen[e.id] > 1:
-            e.id = f"{e.id}#{seen[e.id]}"
-    return entries
-
-
 # -------------------------------------------------------------------------------------- decoding
-def _open_checked(data: bytes, entry_id: str, limits: Limits) -> "Image.Image":
+def _open_checked(data: bytes, entry_id: str, limits: Limits) -> Image.Image:
     """Open (not decode) an image, refusing it by its header when it has too many pixels."""
     from PIL import Image
 
@@ -294,7 +93,7 @@ def _open_checked(data: bytes, entry_id: str, limits: Limits) -> "Image.Image":
     return im
 
 
-def _to_l_or_rgb(im: "Image.Image") -> "Image.Image":
+def _to_l_or_rgb(im: Image.Image) -> Image.Image:
     """Any PIL mode -> "L" or "RGB": alpha composited on white, 16-bit and float scaled to 8 bits."""
     from PIL import Image
 
@@ -314,8 +113,8 @@ def _to_l_or_rgb(im: "Image.Image") -> "Image.Image":
         out = Image.alpha_composite(white, rgba).convert("RGB")
         return out.convert("L") if gray else out
     if mode.startswith("I;16"):
-        a = np.asarray(im).astype(np.uint32)
-        return Image.fromarray(((a * 255 + 32767) // 65535).astype(np.uint8), "L")
+        wide = np.asarray(im).astype(np.uint32)
+        return Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8), "L")
     if mode in ("I", "F"):
         a = np.asarray(im)
         if mode == "I" and a.size and 255 < a.max() <= 65535 and a.min() >= 0:
@@ -347,17 +146,17 @@ def _resize(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(a).resize((hw[1], hw[0]), Image.Resampling.LANCZOS))
 
 
-def _plan(im: "Image.Image", options: ImageOptions) -> tuple[tuple[int, int], tuple[int, int]]:
+def _plan(im: Image.Image, options: ImageOptions) -> tuple[tuple[int, int], tuple[int, int]]:
     """(original (h, w) as displayed, target (h, w)) of an opened image; a JPEG is set to decode at
     1/2, 1/4 or 1/8 of its size when the target is that small (``im.size`` then says so)."""
     w, h = im.size
     if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF orientation that turns the image sideways
         w, h = h, w
-    target = tuple(options.size) if options.size else _fit_within(h, w, options.max_side)
+    target = (int(options.size[0]), int(options.size[1])) if options.size else _fit_within(h, w, options.max_side)
     if im.format in ("JPEG", "MPO"):
         swap = (w, h) != im.size
         im.draft(im.mode, (target[0], target[1]) if swap else (target[1], target[0]))  # decode at 1/2, 1/4, 1/8
-    return (h, w), target  # type: ignore[return-value]
+    return (h, w), target
 
 
 def _pixels_from_header(head: bytes, entry_id: str, options: ImageOptions, limits: Limits) -> int | None:
@@ -395,7 +194,7 @@ def _decode(data: bytes, entry_id: str, options: ImageOptions, limits: Limits,
         a = np.asarray(im.convert("L"))  # RGB that is really gray
     if options.mode == "RGB" and a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=2)
-    return _resize(a, target), (h, w), frames > 1  # type: ignore[arg-type]
+    return _resize(a, target), (h, w), frames > 1
 
 
 # ------------------------------------------------------------------------------------------ load
@@ -430,8 +229,8 @@ def load_images(source: Source | list[Source], name: str | None = None, options:
     guard = LoadGuard(limits, should_stop)
     # PIL's own guard is a backstop behind the header check in _open_checked (a process-wide setting).
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
-    skipped = _Skipped()
-    title, entries = _collect(source, name, limits, _ByteBudget(limits, "the image set"), skipped)
+    skipped = SkippedFiles()
+    title, entries = collect_images(source, name, limits, ByteBudget(limits, "the image set"), skipped)
     short = display_name(title.rstrip("/")) if not title.endswith(" files") else "images"
     limits.check("max_images", len(entries), f"{title} holds {len(entries):,} images")
     if not entries:
@@ -515,5 +314,55 @@ def _assemble(pixels: list[np.ndarray], originals: list[tuple[int, int]], option
     for i, a in enumerate(pixels):
         a = _resize(a, target)
         out[i] = (np.repeat(a[..., None], 3, axis=2) if color else a[..., None]) if a.ndim == 2 else a
-        pixels[i] = None  # type: ignore[call-overload]
+        pixels[i] = None  # type: ignore[call-overload]  # frees each decoded image once it is copied into `out`
     return out
+
+
+def to_uint8(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Image values of any numeric dtype -> (uint8 pixels, float32 values in [0, 1], note or None).
+
+    uint8 and bool are taken as they are; floats in [0, 1] or [0, 255] and ints in [0, 255] or
+    [0, 65535] keep their meaning; anything else is stretched from its min to its max (noted).
+    """
+    if a.dtype == np.uint8:
+        return a, a.astype(np.float32) / 255.0, None
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8) * 255, a.astype(np.float32), None
+    lo = float(a.min()) if a.size else 0.0
+    hi = float(a.max()) if a.size else 0.0
+    note = None
+    if a.dtype.kind == "f" and lo >= 0 and hi <= 1:
+        unit = a.astype(np.float32)
+    elif lo >= 0 and hi <= 255:
+        unit = a.astype(np.float32) / 255.0
+    elif a.dtype.kind in "iu" and lo >= 0 and hi <= 65535:
+        unit = (a.astype(np.float32) / 65535.0)
+        note = "Pixel values are 16-bit (0 to 65535); they were scaled to 8 bits."
+    else:
+        span = (hi - lo) or 1.0
+        unit = ((a.astype(np.float64) - lo) / span).astype(np.float32)
+        note = f"Pixel values run from {lo:g} to {hi:g}; they were stretched to 0..255."
+    pixels = np.clip(np.rint(unit * 255.0), 0, 255).astype(np.uint8)
+    return pixels, unit, note
+
+
+def conform_images(ds: Dataset, h: int, w: int, mode: str) -> tuple[Dataset, str]:
+    """Images of another size or mode -> (the same images at (h, w) in ``mode`` ("L" or "RGB"), resized
+    (Lanczos) and converted as the loader does; the sentence that says so)."""
+    from PIL import Image
+
+    c = 1 if mode == "L" else 3
+    out = np.empty((ds.n, h, w, c), np.uint8)
+    if ds.images is None:
+        raise InputError("there are no images to bring to the run's size.")
+    for i, img in enumerate(ds.images):
+        im = Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img)
+        im = im.convert(mode).resize((w, h), Image.Resampling.LANCZOS)
+        a = np.asarray(im)
+        out[i] = a[..., None] if a.ndim == 2 else a
+    shape = ds.image_shape or (0, 0, 0)
+    note = (f"The {ds.n:,} images are {shape[0]}x{shape[1]}; they were resized to the run's "
+            f"{h}x{w} ({'grayscale' if c == 1 else 'color'}), as the loader does.")
+    X = out.reshape(ds.n, -1).astype(np.float32) / 255.0
+    return Dataset(X=X, feature_names=[f"px{i}" for i in range(h * w * c)], ids=ds.ids, report=ds.report, kind="images",
+                   name=ds.name, labels=ds.labels, images=out), note

@@ -12,8 +12,8 @@ reads the server's own files, and one that fetches any URL is a server-side requ
   chained URLs (``a::b``) are always refused; http(s) hosts that resolve to a loopback, private,
   link-local or otherwise non-public address are refused, and redirects are not followed.
 
-:func:`open_source` returns a :class:`ServerFile` that :func:`explorer.data.load` reads like an
-upload, except that ``max_upload_bytes`` does not apply (``max_decoded_bytes``, ``max_rows`` and
+:func:`open_source` returns a :class:`~explorer.data.files.ServerFile` that :func:`explorer.data.load`
+reads like an upload, except that ``max_upload_bytes`` does not apply (``max_decoded_bytes``, ``max_rows`` and
 ``max_load_seconds`` do) and that tables are streamed from it in batches, with progress.
 """
 from __future__ import annotations
@@ -23,27 +23,19 @@ import os
 import posixpath
 import re
 import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable
 from urllib.parse import urlsplit
 
-from explorer.errors import InputError, LimitError
-from explorer.limits import Limits, how_to_raise
-from explorer.data.common import human_bytes, open_regular_file
+from explorer.data.files import ReadProgress, ServerFile, open_regular_file
+from explorer.errors import InputError
+from explorer.limits import Limits
 
 ENV_DATA_DIR = "EXPLORER_DATA_DIR"
 ENV_URL_SCHEMES = "EXPLORER_URL_SCHEMES"
 NEVER_SCHEMES = frozenset({"file", "local"})  # the server's own disk: only through EXPLORER_DATA_DIR
 HTTP_SCHEMES = frozenset({"http", "https"})
 MAX_SPEC_CHARS = 2_000
-READ_PIECE_BYTES = 8 * 2**20  # a read fetches this much at a time, reporting progress after each piece
-
-# on_progress(bytes read so far, total bytes or None when the size is not known)
-ReadProgress = Callable[[int, "int | None"], None]
-
-
 @dataclass(frozen=True)
 class SourcePolicy:
     """What :func:`open_source` may open. The defaults allow nothing (see the module's docstring).
@@ -59,7 +51,7 @@ class SourcePolicy:
     any_url: bool = False
 
     @classmethod
-    def from_env(cls, environ: "os._Environ[str] | dict[str, str] | None" = None) -> "SourcePolicy":
+    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> SourcePolicy:
         """The policy ``EXPLORER_DATA_DIR`` and ``EXPLORER_URL_SCHEMES`` set (unset or empty: off).
         A data folder that does not exist, or a scheme that is never allowed, raises InputError."""
         environ = os.environ if environ is None else environ
@@ -70,8 +62,8 @@ class SourcePolicy:
             if not data_dir.is_dir():
                 raise InputError(f"{ENV_DATA_DIR}={folder!r} is not a folder; set it to the folder whose files "
                                  "may be loaded, or unset it.")
-        schemes = frozenset(s.strip().lower().removesuffix("://") for s in (environ.get(ENV_URL_SCHEMES) or "").split(",")
-                            if s.strip())
+        listed = (environ.get(ENV_URL_SCHEMES) or "").split(",")
+        schemes = frozenset(s.strip().lower().removesuffix("://") for s in listed if s.strip())
         refused = sorted(schemes & NEVER_SCHEMES)
         if refused:
             raise InputError(f"{ENV_URL_SCHEMES} lists {', '.join(refused)}, which reads the server's own disk; "
@@ -79,7 +71,7 @@ class SourcePolicy:
         return cls(data_dir=data_dir, url_schemes=schemes)
 
     @classmethod
-    def unrestricted(cls) -> "SourcePolicy":
+    def unrestricted(cls) -> SourcePolicy:
         """Any local path and any URL scheme but file:// (the command line, run by the machine's owner)."""
         return cls(any_path=True, any_url=True)
 
@@ -121,109 +113,8 @@ def _chained(spec: str) -> bool:
     return "::" in IPV6_HOST_RE.sub("", spec)
 
 
-class ServerFile:
-    """A binary file the server opened for a user, read with progress and the time cap.
-
-    It reads like a file (read, readinto, seek, tell) so pyarrow and the loaders can use it; each
-    read reports ``(bytes read so far, size)`` to ``on_progress`` and raises :class:`LimitError` once
-    the reading has taken more than ``limits.max_load_seconds``. ``name`` is the file's name (its
-    extension picks the loader); ``spec`` what the user gave; ``size`` is None when not known.
-    """
-
-    def __init__(self, raw: IO[bytes], name: str, spec: str, size: int | None, limits: Limits,
-                 on_progress: ReadProgress | None = None) -> None:
-        self._raw, self.name, self.spec, self.size = raw, name, spec, size
-        self._limits, self._on_progress = limits, on_progress
-        self._start = time.monotonic()
-        self._furthest = 0  # progress counts each byte once, however often a reader goes back
-
-    # the file protocol -----------------------------------------------------------------------
-    def read(self, n: int = -1) -> bytes:
-        """At most ``n`` bytes (all that is left when ``n`` < 0), fetched in pieces of
-        :data:`READ_PIECE_BYTES` so that progress and the time cap are checked while a big read runs."""
-        pieces = []
-        left = n if n is not None and n >= 0 else None
-        while left is None or left > 0:
-            piece = self._raw.read(READ_PIECE_BYTES if left is None else min(left, READ_PIECE_BYTES))
-            if not piece:
-                break
-            pieces.append(piece)
-            if left is not None:
-                left -= len(piece)
-            self._advanced()
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-
-    def readinto(self, buffer: "bytearray | memoryview") -> int:
-        data = self.read(len(memoryview(buffer).cast("B")))
-        memoryview(buffer).cast("B")[: len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._raw.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._raw.tell()
-
-    def seekable(self) -> bool:
-        return True
-
-    def readable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return False
-
-    def flush(self) -> None:  # what io.TextIOWrapper asks of a file it reads
-        pass
-
-    @property
-    def closed(self) -> bool:
-        return bool(getattr(self._raw, "closed", False))
-
-    def close(self) -> None:
-        self._raw.close()
-
-    def __enter__(self) -> "ServerFile":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -----------------------------------------------------------------------------------------
-    def _advanced(self) -> None:
-        position = self._raw.tell()
-        if position > self._furthest:
-            self._furthest = position
-            if self._on_progress is not None:
-                self._on_progress(self._furthest, self.size)
-        elapsed = time.monotonic() - self._start
-        if elapsed > self._limits.max_load_seconds:
-            raise LimitError(f"reading {self.name} took over {elapsed:,.0f} seconds, more than the limit "
-                             f"max_load_seconds={self._limits.max_load_seconds:,.0f}. {how_to_raise('max_load_seconds')}")
-
-    def read_all(self, limits: Limits) -> bytes:
-        """The whole file, for loaders that need it in memory (arrays, images, small tables): at most
-        ``limits.max_decoded_bytes`` (``max_upload_bytes`` is for uploads only)."""
-        cap = limits.max_decoded_bytes
-        if self.size is not None and self.size > cap:
-            raise LimitError(f"{self.name} is {self.size:,} bytes ({human_bytes(self.size)}), and files of this kind are "
-                             f"read whole: more than the limit max_decoded_bytes={cap:,}. {how_to_raise('max_decoded_bytes')}")
-        self.seek(0)
-        chunks, total = [], 0
-        while True:
-            chunk = self.read(1 << 24)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > cap:
-                raise LimitError(f"{self.name} is over {cap:,} bytes, and files of this kind are read whole: more than "
-                                 f"the limit max_decoded_bytes={cap:,}. {how_to_raise('max_decoded_bytes')}")
-        return b"".join(chunks)
-
-
 def open_source(spec: str, limits: Limits | None = None, on_progress: ReadProgress | None = None, *,
-                policy: SourcePolicy | None = None) -> "ServerFile | Path":
+                policy: SourcePolicy | None = None) -> ServerFile | Path:
     """Open what ``spec`` names for :func:`explorer.data.load`: a :class:`ServerFile`, or the
     resolved :class:`Path` of a folder of images under the data folder.
 
@@ -245,7 +136,7 @@ def open_source(spec: str, limits: Limits | None = None, on_progress: ReadProgre
 
 
 # ------------------------------------------------------------------------------------------- paths
-def _open_path(spec: str, limits: Limits, on_progress: ReadProgress | None, policy: SourcePolicy) -> "ServerFile | Path":
+def _open_path(spec: str, limits: Limits, on_progress: ReadProgress | None, policy: SourcePolicy) -> ServerFile | Path:
     if not policy.allows_paths:
         raise InputError(f"reading files on the server is off here; an operator can allow one folder with "
                          f"{ENV_DATA_DIR}=/path/to/folder (see docs/SECURITY.md).")
@@ -344,19 +235,3 @@ def _refuse_private_host(spec: str) -> None:
         if not address.is_global or address.is_multicast:
             raise InputError(f"{spec}: the host {host} is a local or private address ({address}); only public hosts "
                              "can be fetched.")
-
-
-def load_from_server(spec: str, *, table: "object | None" = None, images: "object | None" = None,
-                     limits: Limits | None = None, policy: SourcePolicy | None = None,
-                     on_progress: ReadProgress | None = None, should_stop: "Callable[[], bool] | None" = None) -> "object":
-    """:func:`open_source` then :func:`explorer.data.load` (``table``, ``images``: their options),
-    closing the file whatever happens; returns the Dataset. What a dashboard job runs."""
-    from explorer.data import load
-
-    limits = limits or Limits()
-    source = open_source(spec, limits, on_progress, policy=policy)
-    try:
-        return load(source, table=table, images=images, limits=limits, should_stop=should_stop)  # type: ignore[arg-type]
-    finally:
-        if isinstance(source, ServerFile):
-            source.close()

@@ -10,7 +10,8 @@ markers, and changing the colouring is a few ``np.bincount`` calls here and one 
   (pixels whose points have no value take ``missing_color``).
 
 In both, a pixel's opacity grows with the log of its count, from ``MIN_ALPHA`` (one point) to opaque
-(the densest pixel; opaque everywhere when no pixel holds more than one); empty pixels are transparent. Deterministic: the same points give the same bytes.
+(the densest pixel; opaque everywhere when no pixel holds more than one); empty pixels are transparent.
+Deterministic: the same points give the same bytes.
 Row 0 of an image is its top (the largest y), as images are drawn.
 """
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Bounds:
     ymax: float
 
     @classmethod
-    def of(cls, xy: np.ndarray, pad: float = 0.02) -> "Bounds":
+    def of(cls, xy: np.ndarray, pad: float = 0.02) -> Bounds:
         """The finite points' bounding box, widened by ``pad`` of its size on each side (a point on the
         edge stays inside; a box of zero width gets width 1)."""
         xy = np.asarray(xy)[:, :2]
@@ -63,8 +64,8 @@ def image_shape(bounds: Bounds, side: int = IMAGE_SIDE) -> tuple[int, int]:
     """(rows, columns) of an image of ``bounds`` with square pixels, ``side`` along its longer side."""
     ratio = bounds.height / bounds.width
     if ratio <= 1:
-        return max(1, int(round(side * ratio))), side
-    return side, max(1, int(round(side / ratio)))
+        return max(1, round(side * ratio)), side
+    return side, max(1, round(side / ratio))
 
 
 @dataclass
@@ -198,7 +199,7 @@ def hex_to_rgb(colors: list[str]) -> np.ndarray:
         if c.startswith("#") and len(c) == 7:
             out.append([int(c[i: i + 2], 16) for i in (1, 3, 5)])
         elif c.startswith("rgb"):
-            out.append([int(round(float(p))) for p in c[c.index("(") + 1: c.index(")")].split(",")[:3]])
+            out.append([round(float(p)) for p in c[c.index("(") + 1: c.index(")")].split(",")[:3]])
         else:
             raise ValueError(f"not a colour this reads: {c!r} (give '#rrggbb' or 'rgb(r, g, b)')")
     return np.asarray(out, np.uint8).reshape(-1, 3)

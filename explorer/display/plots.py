@@ -2,19 +2,20 @@
 
 The scatter keeps each point's row number in ``customdata`` so a click selection maps back to rows
 (:func:`rows_from_selection`; a box or lasso selects every point inside it, drawn or not:
-:func:`explorer.dashboard.views.rows_in_selection`). Above ``max_points`` (the interactive cap,
+:func:`explorer.dashboard.explore.rows_in_selection`). Above ``max_points`` (the interactive cap,
 ``DISPLAY_CAP`` by default, chosen by measurement in docs/MAP.md) it draws every point as a density
 image (:mod:`explorer.display.density`) beneath a uniform seeded sample of markers, and says so in its title.
 
 Every string a builder is given (titles, category and class names, column and feature names) is plain
 text: the builder escapes it (:func:`explorer.display.usertext.plotly_text`), because Plotly reads its text as
 HTML (``<br>``, ``<b>``, ``<a href>``) and entities. Only hover text is passed as Plotly's HTML, built
-with the same escaping (:func:`explorer.dashboard.views.hover_texts`).
+with the same escaping (:func:`explorer.dashboard.explore.hover_texts`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -58,7 +59,7 @@ def _order(names: list[str], counts: np.ndarray) -> list[str]:
         numeric = name.lstrip("-").isdigit()
         return (special, not numeric, int(name) if numeric else 0, -count, name)
 
-    return [name for name, _ in sorted(zip(names, counts), key=key)]
+    return [name for name, _ in sorted(zip(names, counts, strict=True), key=key)]
 
 
 def categories(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -73,7 +74,7 @@ def categories(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     order = _order(names, counts)
     if len(order) > MAX_CATEGORIES:
         kept = [name for name in order if name != "other"][: MAX_CATEGORIES - 1]
-        order = _order(kept + ["other"], np.array([counts[names.index(n)] for n in kept] + [0]))
+        order = _order([*kept, "other"], np.array([*(counts[names.index(n)] for n in kept), 0]))
     position = {name: i for i, name in enumerate(order)}
     other = position.get("other", -1)
     remap = np.array([position.get(name, other) for name in names], dtype=np.int64)
@@ -109,7 +110,7 @@ class HoverTable:
 
 
 def hover_table(fields: Sequence[tuple[str, Sequence[str]]]) -> HoverTable:
-    """[(name, values)] in plain text (:func:`explorer.dashboard.views.point_fields`) -> a
+    """[(name, values)] in plain text (:func:`explorer.dashboard.explore.point_fields`) -> a
     :class:`HoverTable`, every name and value escaped (:func:`explorer.display.usertext.plotly_text`). Values
     are a str array (not objects): Plotly copies and writes it many times faster."""
     fields = list(fields)
@@ -139,7 +140,7 @@ def scatter(
     title: str | None = None,
     point_size: float | None = None,
     density: bool = True,
-    hover_fields: "Callable[[np.ndarray], Sequence[tuple[str, Sequence[str]]] | HoverTable] | None" = None,
+    hover_fields: Callable[[np.ndarray], Sequence[tuple[str, Sequence[str]]] | HoverTable] | None = None,
 ) -> go.Figure:
     """The 2-D projection as a WebGL scatter (``go.Scattergl``), over a density image of every point
     when there are more than ``max_points``.
@@ -150,7 +151,7 @@ def scatter(
             one trace with a continuous colour scale and a colour bar. None: one colour.
         hovertext: (n,) hover labels as Plotly HTML whose user text is escaped with
             :func:`explorer.display.usertext.plotly_text`, or a function rows -> their labels (e.g.
-            ``lambda rows: explorer.dashboard.views.hover_texts(result, rows)``), called for the drawn rows only.
+            ``lambda rows: explorer.dashboard.explore.hover_texts(result, rows)``), called for the drawn rows only.
         selected: row numbers to highlight; every other point is greyed (the same look Plotly gives a
             box or lasso selection made in the browser).
         max_points: the interactive cap: above it a uniform seeded sample of this many rows is drawn
@@ -159,7 +160,7 @@ def scatter(
             (:mod:`explorer.display.density`, a layout image in data coordinates, coloured as the markers);
             False: the sample alone.
         hover_fields: instead of ``hovertext``, a function rows -> [(name, values of those rows)]
-            in plain text (e.g. :func:`explorer.dashboard.views.point_fields`) or their
+            in plain text (e.g. :func:`explorer.dashboard.explore.point_fields`) or their
             :func:`hover_table` (escaped once, to reuse for another colouring): the hover label is one
             ``name: value`` line each, the names written once in the trace's ``hovertemplate`` and the
             values (escaped here) in ``customdata`` -- a fifth of the bytes of a label per point.
@@ -247,7 +248,7 @@ def scatter(
         fig.add_layout_image(source=image.data_uri(), xref="x", yref="y", x=b.xmin, y=b.ymax, sizex=b.width,
                              sizey=b.height, sizing="stretch", layer="below", xanchor="left", yanchor="top")
         fig.update_layout(xaxis_range=[b.xmin, b.xmax], yaxis_range=[b.ymin, b.ymax])
-    fig.layout.meta = {"shown": int(len(rows)), "total": int(n), "density": with_image}
+    fig.layout.meta = {"shown": len(rows), "total": int(n), "density": with_image}
     return fig
 
 
@@ -388,7 +389,8 @@ def standalone_html(fig: go.Figure, after: str = "") -> str:
     return page.replace("</body>", after + "</body>", 1) if after else page
 
 
-def separations(columns: Sequence[str], signed: Sequence[float], sentences: Sequence[str], title: str) -> go.Figure:
+def separations(columns: Sequence[str], signed: Sequence[float] | np.ndarray, sentences: Sequence[str],
+                title: str) -> go.Figure:
     """What sets a cluster apart: one horizontal bar per column, its separation in [0, 1] signed by
     direction (numbers: right = higher in the cluster, left = lower; categories: right), most first
     at the top; the hover says it in words. Column names and sentences are user text: escaped."""

@@ -83,7 +83,7 @@ def markdown_text(text: object) -> str:
 
 def _underscores(m: re.Match) -> str:
     s, start, end = m.string, m.start(), m.end()
-    inert = 0 < start and end < len(s) and s[start - 1].isalnum() and s[end].isalnum()
+    inert = start > 0 and end < len(s) and s[start - 1].isalnum() and s[end].isalnum()
     return m.group(0) if inert else "\\_" * len(m.group(0))
 
 
@@ -106,7 +106,7 @@ def spreadsheet_cell(value: object) -> object:
     return value
 
 
-def spreadsheet_safe(frame: "pd.DataFrame") -> "pd.DataFrame":
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells and column names are :func:`spreadsheet_cell`-safe; numeric
     columns are left exactly as they are (a column of negative numbers stays numeric)."""
     import pandas as pd
@@ -124,7 +124,7 @@ def spreadsheet_safe(frame: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
-def csv_bytes(frame: "pd.DataFrame") -> bytes:
+def csv_bytes(frame: pd.DataFrame) -> bytes:
     """``frame`` as UTF-8 CSV (no index), formula-safe (:func:`spreadsheet_safe`)."""
     return spreadsheet_safe(frame).to_csv(index=False).encode("utf-8")
 

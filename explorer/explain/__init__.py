@@ -16,20 +16,30 @@ extra columns of the file if it has some; for images, the pictures (mean images)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from explorer.events import StopCheck
+from explorer.cluster.registry import spec
 from explorer.errors import InputError
-from explorer.validation import Optional, Whole, check_params
+from explorer.events import StopCheck
 from explorer.explain import profiles as _profiles
 from explorer.explain.members import Membership, membership, typical_and_borderline
 from explorer.explain.names import auto_names
 from explorer.explain.profiles import ClusterProfile, Distinction
-from explorer.explain.resample import DOUBTFUL, FRACTION, RESAMPLES, UNSTABLE, ClusterStability, cluster_stability, refitter, stability_level
+from explorer.explain.resample import (
+    DOUBTFUL,
+    FRACTION,
+    RESAMPLES,
+    UNSTABLE,
+    ClusterStability,
+    cluster_stability,
+    refitter,
+    stability_level,
+)
 from explorer.explain.rules import RuleSet, surrogate_rules
+from explorer.validation import Optional, Whole, check_params
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -118,7 +128,7 @@ class Explanation:
             if x.cluster in names:
                 x.name = clean_name(names[x.cluster]) or x.auto_name
 
-    def points_frame(self) -> "pd.DataFrame":
+    def points_frame(self) -> pd.DataFrame:
         """Per row: runner-up cluster, margin, and co-assignment (the stability of its membership)."""
         import pandas as pd
 
@@ -139,7 +149,7 @@ class Explanation:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], points: "pd.DataFrame", labels: np.ndarray) -> "Explanation":
+    def from_dict(cls, d: dict[str, Any], points: pd.DataFrame, labels: np.ndarray) -> Explanation:
         """Back from ``to_dict`` and ``points_frame`` (as saved in a run folder)."""
         clusters = []
         for c in d["clusters"]:
@@ -159,7 +169,7 @@ class Explanation:
                    list(d.get("columns", [])), d.get("on", "columns"), dict(d.get("seconds", {})))
 
 
-def explained_columns(result: "RunResult") -> tuple["pd.DataFrame | None", list[str]]:
+def explained_columns(result: RunResult) -> tuple[pd.DataFrame | None, list[str]]:
     """(the rows as read, restricted to the columns that are explained; the categorical ones among
     them), or (None, []) when the data has no such columns (images, bare embeddings). For tables: the
     columns the features were made from; for embeddings: the file's extra columns, less any that hold
@@ -183,13 +193,13 @@ def explained_columns(result: "RunResult") -> tuple["pd.DataFrame | None", list[
     return (table[cols], []) if cols else (None, [])
 
 
-def _latent_frame(Z: np.ndarray) -> "pd.DataFrame":
+def _latent_frame(Z: np.ndarray) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame(np.asarray(Z, np.float32), columns=[f"z{i + 1}" for i in range(Z.shape[1])])
 
 
-def explain(result: "RunResult", cfg: ExplainConfig | None = None, *, names: dict[int, str] | None = None,
+def explain(result: RunResult, cfg: ExplainConfig | None = None, *, names: dict[int, str] | None = None,
             should_stop: StopCheck | None = None) -> Explanation:
     """Explain the clusters of ``result`` (see the module docstring); ``names``: names a person gave
     (cluster -> name) to keep. Stability re-clusters ``cfg.resamples`` subsamples of the space the run
@@ -215,7 +225,7 @@ def explain(result: "RunResult", cfg: ExplainConfig | None = None, *, names: dic
     seconds["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    space = c.embedding if (c.method == "n2d" and c.embedding is not None) else result.Z
+    space = c.embedding if (spec(c.method).embeds and c.embedding is not None) else result.Z
     centers = None if space is not result.Z else c.centers
     m = membership(space, labels, centers, c.proba, clusters)
     seconds["members"] = time.perf_counter() - t
@@ -223,13 +233,8 @@ def explain(result: "RunResult", cfg: ExplainConfig | None = None, *, names: dic
     stability = None
     if cfg.resamples and len(clusters) >= 2:
         t = time.perf_counter()
-        info = c.info or {}
-        size = info.get("min_cluster_size")
-        fit, what = refitter(
-            c.method, len(clusters), covariance_type=getattr(result.config.cluster, "covariance_type", "full"),
-            linkage=getattr(result.config.cluster, "linkage", "ward"),
-            min_cluster_size=max(2, int(size * cfg.fraction)) if size else None,
-            min_samples=info.get("min_samples"), groups=result.dataset.categorical_groups() if (c.method == "mixture" and result.reducer is None) else ())
+        groups = result.dataset.categorical_groups() if result.reducer is None else ()  # Z is then the features
+        fit, what = refitter(replace(result.config.cluster, method=c.method), len(clusters), groups)
         stability = cluster_stability(space, labels, fit, method=what, resamples=cfg.resamples, fraction=cfg.fraction,
                                       random_state=cfg.random_state, should_stop=should_stop)
         seconds["stability"] = time.perf_counter() - t

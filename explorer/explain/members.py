@@ -6,8 +6,8 @@ probability of its cluster minus that of the runner-up; otherwise, from the clus
 space that was clustered: the distance from the row to the nearest boundary between its centre and
 another (the bisecting plane of the two centres, where a nearest-centre assignment would flip; that
 other cluster is the runner-up), over the distance from its own centre to that plane, capped at 1.
-Both lie in [0, 1]: 0 on the boundary, 1 as deep inside as the centre or deeper. Typical members are the ones nearest their cluster's centre;
-borderline ones have the smallest margin.
+Both lie in [0, 1]: 0 on the boundary, 1 as deep inside as the centre or deeper. Typical members are the
+ones nearest their cluster's centre; borderline ones have the smallest margin.
 """
 from __future__ import annotations
 

@@ -16,8 +16,9 @@ categories; for numbers the rank effect is taken over the rows that have a value
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -114,7 +115,7 @@ def number(x: float) -> str:
     return f"{x:.3g}"
 
 
-def column_kinds(frame: "pd.DataFrame", categorical: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+def column_kinds(frame: pd.DataFrame, categorical: Sequence[str] = ()) -> tuple[list[str], list[str]]:
     """(numeric columns, categorical columns) of ``frame``: the ``categorical`` ones and every column
     that is not numbers are categories; booleans are categories."""
     import pandas as pd
@@ -131,7 +132,7 @@ def column_kinds(frame: "pd.DataFrame", categorical: Sequence[str] = ()) -> tupl
 
 
 def _summary(values: np.ndarray) -> NumericSummary:
-    have = values[~np.isnan(values)]
+    have = values[np.isfinite(values)]  # an infinite value counts as missing, as in the rules (no quartile of +-inf)
     missing = int(len(values) - len(have))
     if not len(have):
         return NumericSummary(math.nan, math.nan, math.nan, missing)
@@ -171,7 +172,7 @@ def level_separation(inside: np.ndarray, outside: np.ndarray) -> float:
     return float(max(0.0, 2 * auc / (a_tot * b_tot) - 1))
 
 
-def profile_clusters(frame: "pd.DataFrame", labels: np.ndarray, *, categorical: Sequence[str] = (),
+def profile_clusters(frame: pd.DataFrame, labels: np.ndarray, *, categorical: Sequence[str] = (),
                      random_state: int = 0) -> list[ClusterProfile]:
     """One :class:`ClusterProfile` per cluster of ``labels`` (n,) over the columns of ``frame`` (n rows,
     as read). Labels below 0 (HDBSCAN's noise) are profiled too, as their own group. Above

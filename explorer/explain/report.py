@@ -20,7 +20,7 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def to_html(ex: "Explanation", *, top: int = 3) -> str:
+def to_html(ex: Explanation, *, top: int = 3) -> str:
     """The clusters as an HTML section: a table with name, size, stability, what sets each apart and
     its rule, then the rules' fidelity and the stability method."""
     rows = []

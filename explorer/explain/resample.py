@@ -6,24 +6,29 @@ is clustered again with the run's own method and k, in the space the run cluster
 cluster is matched to the new cluster it overlaps most (Jaccard of the sampled members). A cluster's
 stability is its mean Jaccard. Hennig's reading: below 0.6 the cluster dissolves ("unstable"); from
 0.6 it is a pattern in the data whose members would change ("doubtful"); from about 0.85 it is highly
-stable. This product flags every cluster below ``DOUBTFUL`` (0.85): measured on planted blobs
-(tests/test_explain.py, docs/BENCHMARKS.md), one round blob forced into two clusters scores about 0.62
-in 2-D, two blobs half a spread apart 0.75-0.8, separated clusters 0.97-1.0. A row's co-assignment is
-the share of the samples that held it in which it stayed in its cluster's match.
+stable. This product flags every cluster below ``DOUBTFUL`` (0.85, Hennig's "highly stable" line): on
+planted blobs a blob forced into two clusters, or two blobs that touch, fall below it and well-separated
+clusters stay above it (docs/BENCHMARKS.md; tests/test_explain.py checks the split blob and the separated
+ones). A row's co-assignment is the share of the samples that held it in which it stayed in its cluster's
+match.
 
-What is re-fitted: k-means, GMM, HDBSCAN and agglomerative as in the run; the mixture as k-means then
-the mixture; N2D as its GMM on the run's own UMAP embedding (the UMAP itself is not re-run: that would
-cost a UMAP per sample); DEC and IDEC as k-means on their codes (their own refinement starts from it).
-Subsamples are capped at ``MAX_SAMPLE`` rows, which also bounds agglomerative (its cost grows with the
-square of the rows).
+What is re-fitted: the run's own method with the run's own configuration (k: the clusters it found;
+covariance type, linkage, restarts, HDBSCAN's sizes as configured, its rule where they were left to it),
+through the method's ``refit`` in :mod:`explorer.cluster.registry`: the mixture as k-means then the
+mixture, with its guard; N2D as its GMM on the run's own UMAP embedding (the UMAP itself is not re-run:
+that would cost a UMAP per sample); DEC and IDEC as k-means on their codes (their own refinement starts
+from it). Subsamples are capped at ``MAX_SAMPLE`` rows, which also bounds agglomerative (its cost grows
+with the square of the rows).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from explorer.cluster.registry import Refit, spec
+from explorer.cluster.types import ClusterConfig
 from explorer.events import StopCheck
 
 UNSTABLE = 0.6  # mean Jaccard below this: the cluster dissolves on resampling
@@ -62,46 +67,13 @@ def stability_level(jaccard: float | None) -> str | None:
     return "unstable" if jaccard < UNSTABLE else "doubtful" if jaccard < DOUBTFUL else "stable"
 
 
-def refitter(method: str, k: int, *, covariance_type: str = "full", linkage: str = "ward",
-             min_cluster_size: int | None = None, min_samples: int | None = None,
-             groups: Sequence[np.ndarray] = ()) -> tuple[Callable[[np.ndarray, int], np.ndarray], str]:
-    """(a function (sample (m, d), seed) -> labels (m,) re-clustering like the run, its description)."""
-
-    def kmeans(X: np.ndarray, seed: int) -> np.ndarray:
-        from sklearn.cluster import KMeans
-
-        return KMeans(k, n_init=3, random_state=seed).fit_predict(X)
-
-    if method in ("kmeans", "dec", "idec"):
-        return kmeans, "k-means" if method == "kmeans" else f"k-means on the codes ({method.upper()} starts from it)"
-    if method in ("gmm", "n2d"):
-        def gmm(X: np.ndarray, seed: int) -> np.ndarray:
-            from sklearn.mixture import GaussianMixture
-
-            cov = covariance_type if method == "gmm" else "full"
-            return GaussianMixture(k, covariance_type=cov, random_state=seed, reg_covar=1e-5).fit_predict(X)
-        return gmm, "GMM" if method == "gmm" else "GMM on the run's UMAP embedding"
-    if method == "mixture":
-        def mixture(X: np.ndarray, seed: int) -> np.ndarray:
-            from explorer.cluster.mixture import MixedMixture
-
-            start = kmeans(X, seed)
-            return MixedMixture(k, groups, max_iter=50).fit(X, start).predict(X)
-        return mixture, "k-means, then the mixture"
-    if method == "hdbscan":
-        def hdbscan(X: np.ndarray, seed: int) -> np.ndarray:
-            from sklearn.cluster import HDBSCAN
-
-            size = min_cluster_size or max(5, len(X) // 100)
-            return HDBSCAN(min_cluster_size=size, min_samples=min_samples).fit_predict(X)
-        return hdbscan, "HDBSCAN"
-    if method == "agglomerative":
-        def agglomerative(X: np.ndarray, seed: int) -> np.ndarray:
-            from sklearn.cluster import AgglomerativeClustering
-
-            return AgglomerativeClustering(k, linkage=linkage).fit_predict(X)
-        return agglomerative, f"agglomerative ({linkage})"
-    raise ValueError(f"no re-fit for method '{method}'")
+def refitter(cfg: ClusterConfig | str, k: int, groups: Sequence[np.ndarray] = ()) -> tuple[Refit, str]:
+    """(a function (sample (m, d), seed) -> labels (m,) that clusters like the run, what it fits in words):
+    the run's method with the run's clustering config ``cfg`` (a method's name: its defaults), ``k`` fixed
+    to the clusters the run found. ``groups``: the one-hot columns of each categorical column of the space
+    (the mixture's)."""
+    cfg = ClusterConfig(method=cfg) if isinstance(cfg, str) else cfg
+    return spec(cfg.method).refit(replace(cfg, k=int(k)), groups)
 
 
 def cluster_stability(space: np.ndarray, labels: np.ndarray, fit: Callable[[np.ndarray, int], np.ndarray], *,
@@ -116,13 +88,13 @@ def cluster_stability(space: np.ndarray, labels: np.ndarray, fit: Callable[[np.n
     n = len(labels)
     rng = np.random.default_rng(random_state)
     clusters = [int(c) for c in np.unique(labels) if c >= 0]
-    m = min(max(int(round(fraction * n)), 2), max_sample)
+    m = min(max(round(fraction * n), 2), max_sample)
     totals = {c: 0.0 for c in clusters}
     counted = {c: 0 for c in clusters}
     stayed = np.zeros(n)
     drawn = np.zeros(n)
     done = 0
-    for r in range(resamples):
+    for _ in range(resamples):
         if done and should_stop is not None and should_stop():
             break
         rows = np.sort(rng.choice(n, m, replace=False))

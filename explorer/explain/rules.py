@@ -11,8 +11,9 @@ become one indicator per level ("channel = branch").
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -60,7 +61,7 @@ class RuleSet:
                 "on": self.on, "note": self.note}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RuleSet":
+    def from_dict(cls, d: dict[str, Any]) -> RuleSet:
         return cls([Rule(**r) for r in d["rules"]], float(d["fidelity"]), int(d["depth"]), d["on"], d.get("note", ""))
 
 
@@ -69,10 +70,11 @@ def rule_depth(k: int) -> int:
     return int(min(6, max(3, math.ceil(math.log2(max(k, 2))) + 1)))
 
 
-def _design(frame: "pd.DataFrame", categorical: Sequence[str]) -> tuple[np.ndarray, list[tuple[str, str, str | None]]]:
+def _design(frame: pd.DataFrame, categorical: Sequence[str]) -> tuple[np.ndarray, list[tuple[str, str, str | None]]]:
     """(X float64 with NaN, one (column, kind, level) per X column)."""
     numeric, categories = column_kinds(frame, categorical)
-    parts, names = [], []
+    parts: list[np.ndarray] = []
+    names: list[tuple[str, str, str | None]] = []
     for col in numeric:
         parts.append(frame[col].to_numpy(dtype=np.float64, na_value=np.nan))
         names.append((col, "numeric", None))
@@ -143,12 +145,13 @@ def _path_conditions(tree: Any, leaf: int, names: list[tuple[str, str, str | Non
             elif lo:
                 text = f"{col} > {number(lo[0])}"
             else:
+                assert hi is not None  # every column in `order` has a bound
                 text = f"{col} <= {number(hi[0])}"
             out.append(text + (" (or missing)" if missing else ""))
     return out
 
 
-def surrogate_rules(frame: "pd.DataFrame", labels: np.ndarray, *, categorical: Sequence[str] = (),
+def surrogate_rules(frame: pd.DataFrame, labels: np.ndarray, *, categorical: Sequence[str] = (),
                     depth: int | None = None, on: str = "columns", random_state: int = 0) -> RuleSet:
     """Fit a decision tree of ``depth`` (default :func:`rule_depth`) predicting ``labels`` (n,) from the
     columns of ``frame`` and read one rule per cluster from it (the leaf holding most of the cluster's

@@ -5,12 +5,12 @@
 - :mod:`explorer.pipeline.stages`: each stage as a function;
 - :mod:`explorer.pipeline.run`: :func:`run_pipeline`, the whole run as one call (the dashboard and the CLI use it).
 """
+from explorer.anomaly import anomaly_scores
 from explorer.cluster.types import ClusterConfig
 from explorer.pipeline.defaults import default_config, default_reason, replace_nested
 from explorer.pipeline.run import run_pipeline
 from explorer.pipeline.stages import (
     RunContext,
-    anomaly_scores,
     cluster_latent,
     evaluate_run,
     fit_representation,

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-
-from explorer.cluster.types import DEEP_METHODS, ClusterConfig
+from explorer.cluster.registry import spec
+from explorer.cluster.types import ClusterConfig
 from explorer.dataset import Dataset
 from explorer.errors import InputError
 from explorer.explain import ExplainConfig
@@ -22,25 +22,25 @@ WIDE_TABLE_COLUMNS = 64  # other tables above this many features are compressed 
 TABLE_PCA_DIM = 20
 TABLE_MAP_NEIGHBORS = 50  # the map of a table: more neighbours join a segment's category combinations into one region
 LARGE_TABLE_ROWS = 10_000  # from here, the map takes TABLE_MAP_NEIGHBORS_LARGE: a segment of thousands of rows
-TABLE_MAP_NEIGHBORS_LARGE = 100  # otherwise tears along a categorical column (30% segment of 30,000 rows: 0.75 -> 1.0)
+TABLE_MAP_NEIGHBORS_LARGE = 100  # otherwise tears along a categorical column (docs/BENCHMARKS.md, tables)
 TABLE_MAP_MIN_DIST = 0.3
 IMAGE_EPOCHS = 500  # images: at most this many epochs, and ...
 IMAGE_EXAMPLES = 1_350_000  # ... at most MNIST-test's 150 epochs of 9,000 training rows in examples: small sets train
-# longer (3,000 MNIST images: ~260 epochs before early stopping, ACC 0.87 -> 0.92), large ones fewer epochs
+# longer (it raises their scores: docs/BENCHMARKS.md, small image sets), large ones fewer epochs
 TABLE_EXAMPLES = 500_000  # tables with an autoencoder: 100 epochs of 5,000 rows
-IMAGE_TRAIN_SECONDS = 150.0  # images: the epochs planned to fit in this (per autoencoder) on a slow machine (MNIST-test:
-# 150 epochs take ~70 s with bf16 and ~170 s in float32 on the 2-core EPYC; with the refinement's IMAGE_REFINE_SECONDS
-# and the rest, a CPU without bf16, or one half as fast, still ends the run within 5 minutes)
+IMAGE_TRAIN_SECONDS = 150.0  # images: the epochs planned to fit in this (per autoencoder) on a slow machine, so that
+# with the refinement's IMAGE_REFINE_SECONDS and the rest a default run on MNIST-test ends within 5 minutes on a
+# 2-core CPU, with or without bf16 (the goal and the times: docs/BENCHMARKS.md)
 IMAGE_REFINE_EPOCHS = 50  # images: the refinement on augmented copies makes this many passes over the data (as
 # DEC-DA's ~70), between IMAGE_REFINE_MIN_BATCHES and DEC's 2,000 batches of 256 (MNIST-test: 1,954; 3,000 images: 586)
 IMAGE_REFINE_MIN_BATCHES = 100  # (a few hundred images: 100 batches, still dozens of passes)
 IMAGE_REFINE_SECONDS = 60.0  # ... fewer where they would not fit in this (per autoencoder) on a slow machine
-# (MNIST-test: 2,000 batches take ~45 s with bf16 on the 2-core EPYC; 1,500 batches already give ACC 0.978)
-REFINE_MIN_IMAGES = 2_000  # images: the refinement is on by default from this many (it lowered NMI by 0.016 on
-# load_digits' 1,797 and by 0.020 on 1,000 Fashion-MNIST images, and raised it on 3,000 MNIST images, USPS and
-# MNIST-test, 3 seeds each: docs/BENCHMARKS.md)
+# (cut short, the refinement loses little: three quarters of its batches already give its whole gain)
+REFINE_MIN_IMAGES = 2_000  # images: the refinement is on by default from this many (it lowered the scores of the
+# smaller image sets and raised those of the larger ones: docs/BENCHMARKS.md)
 SMALL_IMAGE_SET = 5_000  # images up to this many: IMAGE_MEMBERS autoencoders side by side, codes joined
-IMAGE_MEMBERS = 3  # (3,000 MNIST images: one autoencoder folds two digits together in 1 of 3 seeds)
+IMAGE_MEMBERS = 3  # (on a small image set one autoencoder now and then folds two digits together that the others
+# keep apart: docs/BENCHMARKS.md, small image sets)
 ONE_MEMBER_KINDS = ("pca", "vae")  # models that are never joined (ModelConfig.members)
 REFINE_KINDS = ("ae", "dae", "conv-ae")  # models the refinement on augmented copies trains further (ClusterConfig.refine)
 
@@ -78,14 +78,14 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
         # MNIST-test and USPS in docs/BENCHMARKS.md
         cfg.model = ModelConfig(augment=True, epochs=IMAGE_EPOCHS, max_examples=IMAGE_EXAMPLES,
                                 time_budget=IMAGE_TRAIN_SECONDS, members=IMAGE_MEMBERS if n <= SMALL_IMAGE_SET else 1)
-        # DEC-DA's refinement after N2D: MNIST-test ACC 0.958 -> 0.977, 3 seeds (docs/BENCHMARKS.md)
+        # DEC-DA's refinement after N2D: it raises the scores of the larger image sets (docs/BENCHMARKS.md)
         cfg.cluster = ClusterConfig(refine=n >= REFINE_MIN_IMAGES, refine_seconds=IMAGE_REFINE_SECONDS,
                                     dec_max_iter=refine_batches(n))
     elif dataset.kind == "embeddings":
         cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
     elif dataset.kind == "table" and _manifold_table(dataset):
         # an autoencoder has little to compress in a few columns: on pendigits (16) UMAP of the
-        # features gave NMI 0.877 where AE -> UMAP gave 0.871, without ~40 s of training (docs/BENCHMARKS.md)
+        # features scores as well as AE -> UMAP, without the training (docs/BENCHMARKS.md)
         latent = int(min(10, max(2, d - 1))) if d > 2 else d
         cfg.model = (ModelConfig(kind=NO_MODEL, latent_dim=d) if d <= NARROW_TABLE_COLUMNS
                      else ModelConfig(latent_dim=latent, max_examples=TABLE_EXAMPLES))
@@ -117,8 +117,8 @@ def default_reason(dataset: Dataset) -> str:
                "folds two groups together." if dataset.n <= SMALL_IMAGE_SET else "")
         refined = (" The encoder is then refined so that a moved copy of an image falls in its original's cluster, "
                    "and N2D clusters the refined codes again." if dataset.n >= REFINE_MIN_IMAGES else
-                   f" With fewer than {REFINE_MIN_IMAGES:,} images the encoder is not refined on moved copies afterwards: "
-                   "on sets of 1,000-1,800 images that lowered the agreement with the true groups (the Cluster page "
+                   f" With fewer than {REFINE_MIN_IMAGES:,} images the encoder is not refined on moved copies "
+                   "afterwards: on smaller sets that lowered the agreement with the true groups (the Cluster page "
                    "can still turn it on).")
         return ("Images: a dense autoencoder trained on shifted and slightly rotated copies of the images learns codes "
                 "that ignore small moves (DEC-DA); N2D then clusters the UMAP of those codes." + refined + few)
@@ -178,7 +178,7 @@ def replace_nested(cfg: PipelineConfig, **overrides: Any) -> PipelineConfig:
 def refines_model(cfg: PipelineConfig) -> bool:
     """Whether a run with ``cfg`` trains its autoencoder further while clustering (DEC / IDEC, or the
     refinement on augmented copies), so a cached model must be copied first and the run counts as training."""
-    return cfg.cluster.method in DEEP_METHODS or bool(cfg.cluster.refine)
+    return spec(cfg.cluster.method).refines_model or bool(cfg.cluster.refine)
 
 
 def refine_skipped(dataset: Dataset, cfg: PipelineConfig) -> str | None:
@@ -192,9 +192,10 @@ def refine_skipped_for(images: bool, cfg: PipelineConfig) -> str | None:
         return "it shifts and rotates images, and these data are not images"
     if cfg.model.kind not in REFINE_KINDS:
         return f"it trains an autoencoder's encoder further, and the model is '{cfg.model.kind}'"
-    if cfg.cluster.method in DEEP_METHODS:
-        return f"{cfg.cluster.method.upper()} already refines the encoder"
-    if cfg.cluster.method == "hdbscan":
-        return "HDBSCAN's noise has no cluster to pull its rows toward"
+    method = spec(cfg.cluster.method)
+    if method.refines_model:
+        return f"{method.short} already refines the encoder"
+    if method.noise:
+        return f"{method.short}'s noise has no cluster to pull its rows toward"
     return None
 

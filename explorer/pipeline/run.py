@@ -3,21 +3,30 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+
 import numpy as np
 
-from explorer.cluster.types import DEEP_METHODS
+from explorer.anomaly import anomaly_scores
+from explorer.cluster.registry import spec
 from explorer.dataset import Dataset
 from explorer.errors import Stopped
 from explorer.events import Progress, ProgressCallback, StopCheck, ignore
 from explorer.explain import explain
-from explorer.reducers import Reducer
-
 from explorer.pipeline.defaults import default_config
 from explorer.pipeline.stages import (
-    RunContext, anomaly_scores, cluster_latent, evaluate_run, fit_representation, plan_for, project_for_display,
-    refine_on_copies, self_label, shared_graph, stopped,
+    RunContext,
+    cluster_latent,
+    evaluate_run,
+    fit_representation,
+    plan_for,
+    project_for_display,
+    refine_on_copies,
+    self_label,
+    shared_graph,
+    stopped,
 )
 from explorer.pipeline.types import PipelineConfig, RunResult
+from explorer.reducers import Reducer
 
 
 def run_pipeline(
@@ -69,7 +78,7 @@ def run_pipeline(
     ctx = RunContext(dataset, cfg, emit, should_stop, notes, plan)
     clusters = cluster_latent(ctx, Z, reducer, knn=graph)
     timings["cluster"] = time.perf_counter() - t0
-    if clusters.method in DEEP_METHODS and reducer is not None:
+    if spec(clusters.method).refines_model and reducer is not None:
         Z = reducer.transform(X)  # refinement moved the encoder: the latent space is the refined one
         graph = None
     if cfg.cluster.refine:
@@ -97,7 +106,7 @@ def run_pipeline(
 
     t0 = time.perf_counter()
     emit(Progress("evaluate", "Scoring"))  # bounded: the costly scores use a sample of 5,000 rows
-    anomaly = anomaly_scores(reducer, X, Z, clusters)
+    anomaly = anomaly_scores(reducer, X, Z, clusters.labels)
     stopped(should_stop)  # a cancelled job ends here
     metrics = evaluate_run(Z, clusters, embedding, dataset)
     timings["evaluate"] = time.perf_counter() - t0

@@ -1,4 +1,5 @@
-"""The stages of a run: the representation, the clustering, the rows placed from the fitted ones, the map, the scores."""
+"""The stages of a run: the representation, the clustering, the rows placed from the fitted ones, the map, the
+scores."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -6,15 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from explorer.cluster.types import DEEP_METHODS, ClusterResult
+from explorer.cluster.registry import spec
+from explorer.cluster.types import ClusterResult
 from explorer.dataset import Dataset
 from explorer.errors import InputError, Stopped
 from explorer.events import Progress, ProgressCallback, StopCheck, ignore
-from explorer.project import ProjectionConfig
-from explorer.reducers import NO_MODEL, Reducer
-
 from explorer.pipeline.defaults import refine_skipped
 from explorer.pipeline.types import PipelineConfig, RunResult
+from explorer.project import ProjectionConfig
+from explorer.reducers import NO_MODEL, Reducer
 
 if TYPE_CHECKING:  # pragma: no cover
     from explorer.neighbors import Neighbors, RowPlan
@@ -31,7 +32,7 @@ class RunContext:
     emit: ProgressCallback = ignore
     should_stop: StopCheck | None = None
     notes: list[str] = field(default_factory=list)
-    plan: "RowPlan | None" = None
+    plan: RowPlan | None = None
 
 
 def build_reducer(cfg: PipelineConfig, dataset: Dataset, device: str) -> Reducer | None:
@@ -75,7 +76,7 @@ def fit_representation(
     return reducer
 
 
-def cluster_latent(ctx: RunContext, Z: np.ndarray, reducer: Reducer | None, knn: "Neighbors | None" = None) -> ClusterResult:
+def cluster_latent(ctx: RunContext, Z: np.ndarray, reducer: Reducer | None, knn: Neighbors | None = None) -> ClusterResult:
     """Cluster Z (n, d) as ``ctx.cfg`` says; DEC / IDEC start from k-means and refine the autoencoder.
 
     The one-hot columns of each categorical column of the data (``ctx.dataset``) count as one column
@@ -84,18 +85,20 @@ def cluster_latent(ctx: RunContext, Z: np.ndarray, reducer: Reducer | None, knn:
     from explorer.cluster.methods import cluster
 
     cfg, emit, should_stop, plan, X = ctx.cfg, ctx.emit, ctx.should_stop, ctx.plan, ctx.dataset.X
-    ccfg = replace(cfg.cluster, random_state=cfg.umap_seed if cfg.cluster.method == "n2d" else cfg.seed)
-    if ccfg.method in DEEP_METHODS:
+    method = spec(cfg.cluster.method)
+    ccfg = replace(cfg.cluster, random_state=cfg.umap_seed if method.embeds else cfg.seed)  # a UMAP inside: its seed
+    if method.refines_model:
         from explorer.cluster.deep import refine
         from explorer.reducers import Autoencoder
 
         if not isinstance(reducer, Autoencoder):
-            raise InputError(f"{ccfg.method.upper()} refines an autoencoder; choose an autoencoder model, not '{cfg.model.kind}'.")
+            raise InputError(f"{method.short} refines an autoencoder; choose an autoencoder model, "
+                             f"not '{cfg.model.kind}'.")
         start = cluster(Z, replace(ccfg, method="kmeans"))
         return refine(reducer, X, start, ccfg, should_stop=should_stop,
                       on_progress=lambda f, msg: emit(Progress("refine", msg, f)))
     groups = ctx.dataset.categorical_groups() if reducer is None else ()  # PCA / autoencoder codes are all numbers
-    progress = lambda f, msg: emit(Progress("cluster", msg, f))  # noqa: E731
+    progress = lambda f, msg: emit(Progress("cluster", msg, f))
     if plan is None or not plan.sampled:
         return cluster(Z, ccfg, should_stop=should_stop, groups=groups, on_progress=progress, knn=knn)
     fitted = cluster(Z[plan.fit], ccfg, should_stop=should_stop, groups=groups, on_progress=progress, knn=knn)
@@ -104,7 +107,7 @@ def cluster_latent(ctx: RunContext, Z: np.ndarray, reducer: Reducer | None, knn:
 
 
 def refine_on_copies(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, clusters: ClusterResult,
-                     graph: "Neighbors | None") -> tuple[ClusterResult, np.ndarray, "Neighbors | None"]:
+                     graph: Neighbors | None) -> tuple[ClusterResult, np.ndarray, Neighbors | None]:
     """DEC-DA's refinement after the clustering: IDEC on shifted and rotated copies of the images
     (:func:`explorer.cluster.deep.refine`), its centres started at ``clusters``' means, then the run's
     own method again on the refined code. Returns (clusters, Z, graph): as they were, with a note,
@@ -124,6 +127,7 @@ def refine_on_copies(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, cl
                      time_budget=budget, mixed_precision=cfg.model.mixed_precision,
                      on_progress=lambda f, msg: emit(Progress("refine", msg, f)))
     info = dict(refined.info)
+    assert reducer is not None  # refine_skipped: the refinement applies to a trained autoencoder only
     Z = reducer.transform(dataset.X)
     planned = f"{info['iterations']:,} batches" + (f" (of {cfg.cluster.dec_max_iter:,}: the ones that fit in "
                                                    f"{budget:g} s on this machine)"
@@ -147,8 +151,8 @@ def refine_on_copies(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, cl
 def self_label(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, clusters: ClusterResult) -> ClusterResult:
     """The clustering after self-labelling on augmented images (:mod:`explorer.cluster.selftrain`); as it was,
     with a note, where self-labelling does not apply (no images, no autoencoder, noise labels)."""
-    from explorer.reducers import Autoencoder
     from explorer.cluster.selftrain import self_train
+    from explorer.reducers import Autoencoder
 
     dataset, cfg, emit, notes = ctx.dataset, ctx.cfg, ctx.emit, ctx.notes
     why = ("it needs images" if dataset.images is None else
@@ -157,6 +161,7 @@ def self_label(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, clusters
     if why:
         notes.append(f"Self-labelling skipped: {why}.")
         return clusters
+    assert dataset.image_shape is not None  # there are images (checked above)
     confidence = clusters.proba.max(1) if clusters.proba is not None else np.ones(len(Z), np.float32)
     emit(Progress("selftrain", "Self-labelling on shifted and rotated copies", 0.0))
     labels, proba, info = self_train(reducer, dataset.X, dataset.image_shape, clusters.labels, confidence, clusters.k,
@@ -167,35 +172,39 @@ def self_label(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, clusters
         return replace(clusters, info={**clusters.info, "selftrain": info})
     from explorer.cluster.methods import member_means
 
+    # state=None: the fitted model no longer gives these labels; new rows' state is rebuilt from them
     return replace(clusters, labels=labels, proba=proba, centers=member_means(Z, labels, clusters.k),
-                   info={**clusters.info, "selftrain": info})
+                   info={**clusters.info, "selftrain": info}, state=None)
 
 
-def plan_for(n: int, cfg: PipelineConfig) -> "RowPlan":
+def plan_for(n: int, cfg: PipelineConfig) -> RowPlan:
     """Which rows the costly stages of this run fit on (:mod:`explorer.neighbors`): every row up to
     ``EXACT_ROWS`` (agglomerative clustering: up to the rows it can hold), else a seeded sample."""
-    from explorer.cluster.types import AGGLOMERATIVE_MAX_ROWS
     from explorer.neighbors import EXACT_ROWS, FIT_ROWS, plan_rows
 
     # DEC / IDEC refine on every row whatever the plan (explorer.cluster.deep); the map follows it
 
-    exact = min(EXACT_ROWS, AGGLOMERATIVE_MAX_ROWS) if cfg.cluster.method == "agglomerative" else EXACT_ROWS
+    most = spec(cfg.cluster.method).max_rows
+    exact = EXACT_ROWS if most is None else min(EXACT_ROWS, most)
     return plan_rows(n, cfg.seed, exact_rows=exact, fit_rows=min(FIT_ROWS, exact))
 
 
-def shared_graph(Z: np.ndarray, plan: "RowPlan", cfg: PipelineConfig, before_clustering: bool) -> "Neighbors | None":
-    """The run's one nearest-neighbour graph of the fitted rows of Z, when a UMAP will use it or rows
-    must be placed; None otherwise (and for DEC / IDEC before clustering: they move Z)."""
+def shared_graph(Z: np.ndarray, plan: RowPlan | None, cfg: PipelineConfig, before_clustering: bool) -> Neighbors | None:
+    """The run's one nearest-neighbour graph of the fitted rows of Z (``plan`` None: every row), when a
+    UMAP will use it or rows must be placed; None otherwise (and for DEC / IDEC before clustering: they move Z)."""
     from explorer.neighbors import PLACE_NEIGHBORS, Neighbors
 
-    if before_clustering and cfg.cluster.method in DEEP_METHODS:
+    method = spec(cfg.cluster.method)
+    if before_clustering and method.refines_model:
         return None
-    wants = [PLACE_NEIGHBORS] if plan.sampled else []
-    if cfg.cluster.method == "n2d" and before_clustering:
+    sampled = plan is not None and plan.sampled
+    wants = [PLACE_NEIGHBORS] if sampled else []
+    if method.embeds and before_clustering:
         wants.append(cfg.cluster.umap_neighbors)
     if cfg.projection.method == "umap" and Z.shape[1] > cfg.projection.n_components:
         wants.append(cfg.projection.n_neighbors)
-    return Neighbors(Z[plan.fit], k=max(wants), random_state=cfg.umap_seed, device=_knn_device(cfg)) if wants else None
+    fit = Z if plan is None else Z[plan.fit]
+    return Neighbors(fit, k=max(wants), random_state=cfg.umap_seed, device=_knn_device(cfg)) if wants else None
 
 
 def _knn_device(cfg: PipelineConfig) -> str:
@@ -206,14 +215,14 @@ def _knn_device(cfg: PipelineConfig) -> str:
     return name if name.startswith("cuda") else "cpu"
 
 
-def _rest_neighbors(Z: np.ndarray, plan: "RowPlan", knn: "Neighbors") -> tuple[np.ndarray, np.ndarray]:
+def _rest_neighbors(Z: np.ndarray, plan: RowPlan, knn: Neighbors) -> tuple[np.ndarray, np.ndarray]:
     """The nearest fitted rows of every placed row, asked of the graph once and kept on it."""
     if knn.placed is None:
         knn.placed = knn.query(Z[plan.rest])
     return knn.placed
 
 
-def _assign_rest(fitted: ClusterResult, Z: np.ndarray, plan: "RowPlan", knn: "Neighbors | None") -> ClusterResult:
+def _assign_rest(fitted: ClusterResult, Z: np.ndarray, plan: RowPlan, knn: Neighbors | None) -> ClusterResult:
     """``fitted`` (the clustering of the plan's fitted rows) extended to every row of Z."""
     from explorer.neighbors import PLACE_NEIGHBORS, Neighbors, place, vote
 
@@ -238,8 +247,8 @@ def _assign_rest(fitted: ClusterResult, Z: np.ndarray, plan: "RowPlan", knn: "Ne
         idx, dist = _rest_neighbors(Z, plan, knn)
         embedding = np.empty((n, fitted.embedding.shape[1]), np.float32)
         embedding[plan.fit], embedding[plan.rest] = fitted.embedding, place(fitted.embedding, idx, dist)
-    info = dict(fitted.info, rows_fitted=int(len(plan.fit)), rows_assigned=int(len(plan.rest)))
-    if fitted.method == "hdbscan":
+    info = dict(fitted.info, rows_fitted=len(plan.fit), rows_assigned=len(plan.rest))
+    if spec(fitted.method).noise:
         info["n_noise"] = int((labels < 0).sum())
         info["noise_fraction"] = info["n_noise"] / n
     return replace(fitted, labels=labels, proba=proba, embedding=embedding, info=info)
@@ -250,14 +259,14 @@ def stopped(should_stop: StopCheck | None) -> bool:
 
 
 def project_for_display(Z: np.ndarray, clusters: ClusterResult, cfg: PipelineConfig,
-                        should_stop: StopCheck | None = None, *, plan: "RowPlan | None" = None,
-                        knn: "Neighbors | None" = None) -> np.ndarray:
+                        should_stop: StopCheck | None = None, *, plan: RowPlan | None = None,
+                        knn: Neighbors | None = None) -> np.ndarray:
     """The 2-D (or 3-D) projection shown in the scatter, from the latent space Z. With ``should_stop``,
     UMAP and t-SNE raise :class:`~explorer.errors.Stopped` when it turns True (see ``project``).
     With a sampling ``plan``, UMAP and t-SNE map its fitted rows and the others are placed among
     them (:func:`explorer.neighbors.place`); PCA maps every row. ``knn``: the run's shared graph."""
-    from explorer.project import project
     from explorer.neighbors import place
+    from explorer.project import project
 
     pcfg = replace(cfg.projection, random_state=cfg.umap_seed if cfg.projection.method == "umap" else cfg.seed)
     if Z.shape[1] <= pcfg.n_components:
@@ -267,29 +276,12 @@ def project_for_display(Z: np.ndarray, clusters: ClusterResult, cfg: PipelineCon
     if plan is None or not plan.sampled or pcfg.method == "pca":
         return project(Z, pcfg, should_stop=should_stop, knn=knn if knn is not None and knn.n == len(Z) else None)
     knn = knn if knn is not None and knn.n == len(plan.fit) else shared_graph(Z, plan, cfg, before_clustering=False)
+    assert knn is not None  # a sampled plan always asks for neighbours, to place the other rows
     Y = np.empty((len(Z), pcfg.n_components), np.float32)
     Y[plan.fit] = project(Z[plan.fit], pcfg, should_stop=should_stop, knn=knn)
     idx, dist = _rest_neighbors(Z, plan, knn)
     Y[plan.rest] = place(Y[plan.fit], idx, dist)
     return Y
-
-
-def anomaly_scores(reducer: Reducer | None, X: np.ndarray, Z: np.ndarray, clusters: ClusterResult) -> np.ndarray:
-    """Per-row anomaly score: the reconstruction error; without a model, the squared distance to the
-    row's cluster centre in Z (noise points of HDBSCAN: to the nearest centre)."""
-    if reducer is not None:
-        return reducer.score_samples(X)
-    labels = clusters.labels
-    ks = [c for c in np.unique(labels) if c >= 0]
-    if not ks:
-        return np.sum((Z - Z.mean(0)) ** 2, axis=1).astype(np.float32)
-    centers = np.stack([Z[labels == c].mean(0) for c in ks])
-    d2 = ((Z[:, None, :] - centers[None, :, :]) ** 2).sum(-1) if Z.size * len(ks) < 5e7 else None
-    if d2 is None:
-        d2 = np.stack([((Z - c) ** 2).sum(1) for c in centers], axis=1)
-    own = np.array([ks.index(c) if c >= 0 else -1 for c in labels])
-    score = np.where(own >= 0, d2[np.arange(len(Z)), np.maximum(own, 0)], d2.min(1))
-    return score.astype(np.float32)
 
 
 def evaluate_run(Z: np.ndarray, clusters: ClusterResult, embedding: np.ndarray, dataset: Dataset) -> dict[str, Any]:

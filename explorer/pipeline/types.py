@@ -36,7 +36,7 @@ class PipelineConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "PipelineConfig":
+    def from_dict(cls, d: dict[str, Any]) -> PipelineConfig:
         clus = dict(d.get("cluster", {}))
         if "k_range" in clus:
             clus["k_range"] = tuple(clus["k_range"])
@@ -72,7 +72,7 @@ class RunResult:
     created: str | None = None
     explanation: Explanation | None = None  # what each cluster is (explorer.explain); None when not asked for
     fitted: np.ndarray | None = None  # (n,) bool: rows the costly stages fitted on (explorer.neighbors); None: every row
-    preprocessing: dict | None = None  # the loader's steps as JSON (explorer.data.recipe); set by save_run / load_run
+    preprocessing: dict | None = None  # preprocess.json (explorer.data.preprocessing); set by save_run / load_run
     assignment: dict | None = None  # arrays that assign new rows to the clusters (explorer.apply.assign)
 
     @property

@@ -7,7 +7,15 @@ from typing import Any
 from explorer.errors import InputError
 from explorer.reducers.autoencoder import Autoencoder
 from explorer.reducers.base import Reducer
-from explorer.reducers.config import AE_KINDS, AE_LABELS, MODEL_CHOICES, MODEL_KINDS, MODEL_LABELS, NO_MODEL, ModelConfig
+from explorer.reducers.config import (
+    AE_KINDS,
+    AE_LABELS,
+    MODEL_CHOICES,
+    MODEL_KINDS,
+    MODEL_LABELS,
+    NO_MODEL,
+    ModelConfig,
+)
 from explorer.reducers.pca import PCA
 
 

@@ -7,9 +7,9 @@ import numpy as np
 
 from explorer.errors import InputError
 from explorer.events import EpochCallback, StopCheck
-from explorer.validation import check_array
 from explorer.reducers.base import Reducer
 from explorer.reducers.config import AE_KINDS, AE_LABELS, ModelConfig
+from explorer.validation import check_array
 
 __all__ = ["AE_KINDS", "AE_LABELS", "Autoencoder", "random_affine"]
 
@@ -69,7 +69,7 @@ class Autoencoder(Reducer):
         self.random_state = random_state
 
     @property
-    def kind(self) -> str:  # type: ignore[override]
+    def kind(self) -> str:  # type: ignore[override]  # the base's plain class attribute, read from the config here
         return self.config_.kind if hasattr(self, "config_") else (self.config or ModelConfig()).kind
 
     # -- building -------------------------------------------------------------------------------
@@ -90,12 +90,19 @@ class Autoencoder(Reducer):
                 raise InputError(f"images of {h}x{w} are too small for the convolutional autoencoder (needs 8x8 or more).")
         return cfg
 
+    def _shape(self) -> tuple[int, int, int]:
+        """``image_shape`` as three ints (``_validate`` has made sure there is one)."""
+        if self.image_shape is None:
+            raise InputError("this autoencoder needs image_shape=(h, w, c); use it on image data.")
+        h, w, c = (int(v) for v in self.image_shape)
+        return h, w, c
+
     def _build(self, cfg: ModelConfig, n_features: int):
         from explorer.reducers.networks import ConvNet, DenseNet, Ensemble
 
         def one():
             if cfg.kind == "conv-ae":
-                return ConvNet(tuple(int(s) for s in self.image_shape), int(cfg.latent_dim))  # type: ignore[arg-type]
+                return ConvNet(self._shape(), int(cfg.latent_dim))
             return DenseNet(n_features, [int(h) for h in cfg.hidden], int(cfg.latent_dim), variational=cfg.kind == "vae")
 
         if cfg.members == 1:
@@ -107,7 +114,7 @@ class Autoencoder(Reducer):
         import torch.nn.functional as F
 
         kind, noise, kl_weight = cfg.kind, float(cfg.noise), float(cfg.kl_weight)
-        shape = tuple(int(v) for v in self.image_shape) if cfg.augment else None
+        shape = self._shape() if cfg.augment else None
 
         def loss(module, x):
             members = getattr(module, "members", None)
@@ -137,7 +144,7 @@ class Autoencoder(Reducer):
         *,
         on_epoch_end: EpochCallback | None = None,
         should_stop: StopCheck | None = None,
-    ) -> "Autoencoder":
+    ) -> Autoencoder:
         """Train on X (n, d). ``on_epoch_end(epoch, logs)`` is called after each epoch;
         ``should_stop()`` returning True stops after the current epoch, keeping the best weights."""
         from explorer.device import seed_everything

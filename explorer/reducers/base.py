@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from explorer.errors import InputError
+from explorer.events import EpochCallback, StopCheck
 from explorer.validation import check_array
 
 
@@ -41,7 +42,7 @@ class Reducer:
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
         return {name: getattr(self, name) for name in names}
 
-    def set_params(self, **params: Any) -> "Reducer":
+    def set_params(self, **params: Any) -> Reducer:
         for key, value in params.items():
             if key not in self.get_params():
                 raise InputError(f"{type(self).__name__} has no parameter '{key}'.")
@@ -52,7 +53,9 @@ class Reducer:
         """The constructor's arguments, JSON-ready (what ``restore`` takes back)."""
         return self.get_params()
 
-    def fit(self, X: np.ndarray, y: None = None, **kwargs: Any) -> "Reducer":  # pragma: no cover
+    def fit(self, X: np.ndarray, y: None = None, *, on_epoch_end: EpochCallback | None = None,
+            should_stop: StopCheck | None = None) -> Reducer:  # pragma: no cover
+        """Learn from X (n, d); a reducer that trains reports each epoch and stops when asked."""
         raise NotImplementedError
 
     def transform(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover

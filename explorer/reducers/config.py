@@ -103,7 +103,7 @@ class ModelConfig:
             raise InputError(f"noise must be > 0 for a denoising autoencoder, got {self.noise!r}.")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         """From a run's JSON; settings this version does not know are refused by name."""
         from dataclasses import fields
 

@@ -24,13 +24,13 @@ MAX_DENOISE_ROWS = 5000  # rows one call corrupts and reconstructs (a seeded sam
 MAX_NOISE = 10.0  # the largest noise std accepted (in the model's units; 10 std of a scaled feature)
 
 
-def training_noise(reducer: "Reducer | None") -> float:
+def training_noise(reducer: Reducer | None) -> float:
     """The std of the input noise a DAE was trained with; InputError for any other model."""
     kind = reducer.kind if reducer is not None else "none"
     if reducer is None or kind != "dae":
         raise InputError(f"only a denoising autoencoder (dae) is trained with input noise; this model is '{kind}'. "
                          "Give the noise level to use, or train a dae.")
-    return float(reducer.config_.noise)  # type: ignore[attr-defined]
+    return float(reducer.config_.noise)  # type: ignore[attr-defined]  # a dae is an Autoencoder: it has config_
 
 
 def add_noise(X: np.ndarray, noise: float, seed: int = 0) -> np.ndarray:
@@ -45,11 +45,11 @@ def add_noise(X: np.ndarray, noise: float, seed: int = 0) -> np.ndarray:
 def _check_noise(noise: object) -> float:
     from explorer.validation import is_real
 
-    if not is_real(noise) or not np.isfinite(float(noise)) or float(noise) < 0:  # type: ignore[arg-type]
+    if not is_real(noise) or not np.isfinite(float(noise)) or float(noise) < 0:
         raise InputError(f"the noise level must be a number >= 0 (the std of the added noise), got {noise!r}.")
-    if float(noise) > MAX_NOISE:  # type: ignore[arg-type]
-        raise LimitError(f"the noise level {float(noise):g} is above the cap of {MAX_NOISE:g}; choose a smaller one.")  # type: ignore[arg-type]
-    return float(noise)  # type: ignore[arg-type]
+    if float(noise) > MAX_NOISE:
+        raise LimitError(f"the noise level {float(noise):g} is above the cap of {MAX_NOISE:g}; choose a smaller one.")
+    return float(noise)
 
 
 @dataclass
@@ -76,7 +76,7 @@ class Denoised:
                 "reconstruction": float(np.mean((self.reconstructed - self.clean) ** 2))}
 
 
-def denoise(run: "RunResult", rows: np.ndarray | None = None, noise: float | None = None, seed: int = 0) -> Denoised:
+def denoise(run: RunResult, rows: np.ndarray | None = None, noise: float | None = None, seed: int = 0) -> Denoised:
     """Add noise to rows ``rows`` of the run's data (default: all, or a seeded sample of
     ``MAX_DENOISE_ROWS``) and reconstruct them with the run's model.
 
@@ -100,7 +100,7 @@ def denoise(run: "RunResult", rows: np.ndarray | None = None, noise: float | Non
     return Denoised(index, clean, noisy, run.reducer.reconstruct(noisy), run.reducer.reconstruct(clean), level)
 
 
-def column_errors(result: Denoised, feature_names: list[str]) -> "pd.DataFrame":
+def column_errors(result: Denoised, feature_names: list[str]) -> pd.DataFrame:
     """Per feature, the mean squared error against the clean values before denoising (``noisy``: the
     noise itself) and after (``denoised``: the model's reconstruction of the noisy rows), and the share
     of the error removed (``removed``, 1 - denoised / noisy; negative where the model adds error), and

@@ -29,8 +29,9 @@ import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from explorer.errors import InputError
 
@@ -55,7 +56,7 @@ class Group:
         return self.rank == 0
 
     # -- what the training loop asks ------------------------------------------------------------------
-    def local_device(self, device: "torch.device") -> "torch.device":
+    def local_device(self, device: torch.device) -> torch.device:
         """The device of this rank: its own GPU (cuda:LOCAL_RANK) on CUDA, else ``device``."""
         import torch
 
@@ -73,7 +74,7 @@ class Group:
 
         torch.manual_seed(seed + self.rank * RANK_SEED_STRIDE)
 
-    def wrap(self, module: "torch.nn.Module", loss_fn: Callable) -> "torch.nn.Module":
+    def wrap(self, module: torch.nn.Module, loss_fn: Callable) -> torch.nn.Module:
         """``module`` and ``loss_fn`` as one DDP module whose forward(xb) is the loss of the rows xb:
         the autoencoders' losses call encode / decode, and DDP synchronises only through forward."""
         from torch.nn.parallel import DistributedDataParallel
@@ -82,13 +83,13 @@ class Group:
         ids = [device.index] if device.type == "cuda" else None
         return DistributedDataParallel(_loss_module(module, loss_fn), device_ids=ids)
 
-    def part(self, idx: "torch.Tensor") -> "torch.Tensor":
+    def part(self, idx: torch.Tensor) -> torch.Tensor:
         """This rank's contiguous share of a global batch of row indices (sizes differ by at most one)."""
         n = len(idx)
         lo, hi = (n * self.rank) // self.world_size, (n * (self.rank + 1)) // self.world_size
         return idx[lo:hi]
 
-    def shard(self, idx: "torch.Tensor") -> "torch.Tensor":
+    def shard(self, idx: torch.Tensor) -> torch.Tensor:
         """Every world_size-th index, from this rank's own on: its share of the validation rows."""
         return idx[self.rank :: self.world_size]
 
@@ -105,14 +106,14 @@ class Group:
         """True on every rank when ``flag`` is True on at least one."""
         return self.sum(1.0 if flag else 0.0)[0] > 0
 
-    def _collective_device(self) -> "torch.device":
+    def _collective_device(self) -> torch.device:
         import torch
 
         # gloo (alone, or beside NCCL) reduces CPU tensors; a group of NCCL alone needs them on the GPU
         return torch.device("cpu") if "gloo" in self.backend else torch.device("cuda", self.local_rank)
 
 
-def _loss_module(module: "torch.nn.Module", loss_fn: Callable) -> "torch.nn.Module":
+def _loss_module(module: torch.nn.Module, loss_fn: Callable) -> torch.nn.Module:
     """A module whose forward(xb) is loss_fn(module, xb): the whole loss behind one forward, as DDP needs."""
     import torch
 

@@ -43,7 +43,7 @@ class Support:
     why_not_denoise: str = ""
 
 
-def support(run: "RunResult") -> Support:
+def support(run: RunResult) -> Support:
     """Which of generation, interpolation and denoising the run's model supports, and why not."""
     kind = run.reducer.kind if run.reducer is not None else "none"
     return Support(
@@ -72,22 +72,22 @@ def _model_name(kind: str) -> str:
 def _check_count(n: object, what: str, cap: int, low: int = 1) -> int:
     from explorer.validation import is_whole
 
-    if not is_whole(n) or int(n) < low:  # type: ignore[arg-type]
+    if not is_whole(n) or int(n) < low:
         raise InputError(f"{what} must be a whole number of at least {low}, got {n!r}.")
-    if int(n) > cap:  # type: ignore[arg-type]
-        raise LimitError(f"{what} is {int(n)}, more than the cap of {cap}; ask for at most {cap}.")  # type: ignore[arg-type]
-    return int(n)  # type: ignore[arg-type]
+    if int(n) > cap:
+        raise LimitError(f"{what} is {int(n)}, more than the cap of {cap}; ask for at most {cap}.")
+    return int(n)
 
 
-def _latent_dim(reducer: "Reducer") -> int:
+def _latent_dim(reducer: Reducer) -> int:
     if hasattr(reducer, "config_"):  # an autoencoder (an ensemble's code is members x latent_dim wide)
-        return int(reducer.code_dim_)  # type: ignore[attr-defined]
+        return int(reducer.code_dim_)  # type: ignore[attr-defined]  # an autoencoder's: the base Reducer has none
     if hasattr(reducer, "n_components_"):
-        return int(reducer.n_components_)  # type: ignore[attr-defined]
+        return int(reducer.n_components_)
     raise InputError("the model is not fitted yet; train it first.")
 
 
-def sample_prior(reducer: "Reducer | None", n: int, seed: int = 0) -> np.ndarray:
+def sample_prior(reducer: Reducer | None, n: int, seed: int = 0) -> np.ndarray:
     """``n`` new rows from a VAE's prior: z ~ N(0, I) (n, latent_dim), decoded to (n, d) float32.
 
     Only a variational autoencoder has a prior; any other model raises InputError saying so.
@@ -102,7 +102,7 @@ def sample_prior(reducer: "Reducer | None", n: int, seed: int = 0) -> np.ndarray
     return reducer.inverse_transform(z)
 
 
-def cluster_codes(run: "RunResult", cluster: int) -> np.ndarray:
+def cluster_codes(run: RunResult, cluster: int) -> np.ndarray:
     """The latent codes (m, latent) of a cluster's rows; InputError for an unknown or empty cluster."""
     labels = run.clusters.labels
     known = sorted(int(c) for c in np.unique(labels) if c >= 0)
@@ -115,7 +115,7 @@ def cluster_codes(run: "RunResult", cluster: int) -> np.ndarray:
 GMM_REG = 1e-3  # added to a GMM component's covariance, as a share of its mean variance, so it stays full-rank
 
 
-def cluster_gaussian(run: "RunResult", cluster: int) -> tuple[np.ndarray, np.ndarray]:
+def cluster_gaussian(run: RunResult, cluster: int) -> tuple[np.ndarray, np.ndarray]:
     """The Gaussian of a cluster's region of the latent space: (mean (latent,), covariance (latent, latent)).
 
     For a Gaussian mixture clustered on the codes ("gmm"), the cluster's own component: its mean and
@@ -143,7 +143,7 @@ def cluster_gaussian(run: "RunResult", cluster: int) -> tuple[np.ndarray, np.nda
     return codes.mean(axis=0), LedoitWolf().fit(codes).covariance_
 
 
-def sample_cluster(run: "RunResult", cluster: int, n: int, seed: int = 0) -> np.ndarray:
+def sample_cluster(run: RunResult, cluster: int, n: int, seed: int = 0) -> np.ndarray:
     """``n`` new rows from a cluster's region of the latent space: draws from :func:`cluster_gaussian`,
     decoded to (n, d) float32. Works for every model that decodes; for a VAE the region lies in the
     space its prior shapes, for the others the draws can fall off what the decoder learnt."""
@@ -153,7 +153,7 @@ def sample_cluster(run: "RunResult", cluster: int, n: int, seed: int = 0) -> np.
     return decode(run, z)
 
 
-def sample_each_cluster(run: "RunResult", n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def sample_each_cluster(run: RunResult, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``n`` rows from each cluster's region (:func:`sample_cluster`, cluster c seeded ``seed + c``):
     (cluster of each row (m * n,) int64, rows (m * n, d) float32), clusters in order; at most
     ``MAX_SAMPLES`` rows in all (LimitError beyond)."""
@@ -169,7 +169,7 @@ def sample_each_cluster(run: "RunResult", n: int, seed: int = 0) -> tuple[np.nda
     return np.repeat(np.array(drawable, np.int64), n), np.concatenate(rows)
 
 
-def decode(run: "RunResult", Z: np.ndarray) -> np.ndarray:
+def decode(run: RunResult, Z: np.ndarray) -> np.ndarray:
     """Codes Z (n, latent) -> rows (n, d) float32 through the run's decoder; without a model the latent
     space is the data space and Z is returned as it is."""
     Z = np.asarray(Z, np.float32)
@@ -202,7 +202,7 @@ def latent_path(z_a: np.ndarray, z_b: np.ndarray, steps: int, method: Path = "li
     return ((1 - t) * a + t * b).astype(np.float32)
 
 
-def interpolate(reducer: "Reducer | None", z_a: np.ndarray, z_b: np.ndarray, steps: int,
+def interpolate(reducer: Reducer | None, z_a: np.ndarray, z_b: np.ndarray, steps: int,
                 method: Path = "linear") -> np.ndarray:
     """Decoded points along :func:`latent_path`: (steps, d) float32; row 0 decodes ``z_a``, the last ``z_b``.
 
@@ -219,7 +219,7 @@ def interpolate(reducer: "Reducer | None", z_a: np.ndarray, z_b: np.ndarray, ste
     return reducer.inverse_transform(latent_path(z_a, z_b, steps, method))
 
 
-def cluster_centre(run: "RunResult", cluster: int) -> np.ndarray:
+def cluster_centre(run: RunResult, cluster: int) -> np.ndarray:
     """A cluster's centre in the latent space (latent,) float32: the clustering's own centre where it
     has one of the right size, else the mean code of its rows."""
     codes = cluster_codes(run, cluster)
@@ -230,7 +230,7 @@ def cluster_centre(run: "RunResult", cluster: int) -> np.ndarray:
     return codes.mean(axis=0).astype(np.float32)
 
 
-def row_code(run: "RunResult", row_id: str) -> np.ndarray:
+def row_code(run: RunResult, row_id: str) -> np.ndarray:
     """The latent code (latent,) float32 of the row whose id is ``row_id``."""
     ids = np.asarray(run.dataset.ids).astype(str)
     hits = np.flatnonzero(ids == str(row_id))
@@ -253,7 +253,7 @@ class DataUnits:
     what was inverted and what was not. ``exact``: True when every column was inverted.
     """
 
-    frame: "pd.DataFrame"
+    frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     exact: bool = True
 
@@ -261,7 +261,7 @@ class DataUnits:
 INVERSE_TOLERANCE = 1e-3  # largest residual (in scaled units) for a column's recovered map to count as exact
 
 
-def _numeric_map(dataset: "Dataset", j: int) -> tuple[float, float, bool, bool] | None:
+def _numeric_map(dataset: Dataset, j: int) -> tuple[float, float, bool, bool] | None:
     """How feature ``j`` was made from its raw column: (scale a, offset b, logged, whole numbers) with
     X[:, j] = a * f(raw) + b and f = log1p when ``logged``; None when it can't be recovered.
 
@@ -273,9 +273,9 @@ def _numeric_map(dataset: "Dataset", j: int) -> tuple[float, float, bool, bool] 
     import pandas as pd
 
     table, name = dataset.table, dataset.feature_names[j]
-    if table is None or name not in table.columns:  # type: ignore[attr-defined]
+    if table is None or name not in table.columns:
         return None
-    raw = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)  # type: ignore[index]
+    raw = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     logged = dataset.report.transformed.get(name) == "log(1 + x)"
     ok = np.isfinite(raw) & (raw > -1 if logged else True)
     if ok.sum() < 2:
@@ -291,7 +291,7 @@ def _numeric_map(dataset: "Dataset", j: int) -> tuple[float, float, bool, bool] 
     return float(a), float(b), logged, whole
 
 
-def to_data_units(dataset: "Dataset", X: np.ndarray) -> DataUnits:
+def to_data_units(dataset: Dataset, X: np.ndarray) -> DataUnits:
     """Rows X (n, d) in the model's space -> a table in the data's units (:class:`DataUnits`).
 
     Tables: numeric columns through the inverse of the loader's scaling and log(1 + x) (recovered by
@@ -312,34 +312,34 @@ def to_data_units(dataset: "Dataset", X: np.ndarray) -> DataUnits:
         return DataUnits(pd.DataFrame(X, columns=list(dataset.feature_names)), [note], unscaled)
     encoded = dataset.report.encoded
     groups: dict[str, list[int]] = {}
-    order: list[tuple[str, object]] = []  # (column, j or "group"), in feature order
+    order: list[tuple[str, int | None]] = []  # (column, its feature j, or None for a one-hot group), in feature order
     for j, name in enumerate(dataset.feature_names):
         column = name.split("=", 1)[0]
         if "=" in name and column in encoded:
             if column not in groups:
-                order.append((column, "group"))
+                order.append((column, None))
             groups.setdefault(column, []).append(j)
         else:
             order.append((name, j))
     out: dict[str, object] = {}
     scaled: list[str] = []
-    for column, j in order:
-        if j == "group":
+    for column, feature in order:
+        if feature is None:
             idx = groups[column]
             levels = np.array([dataset.feature_names[i].split("=", 1)[1] for i in idx], dtype=object)
             out[column] = levels[np.argmax(X[:, idx], axis=1)]
             continue
-        found = _numeric_map(dataset, int(j))  # type: ignore[arg-type]
+        found = _numeric_map(dataset, feature)
         if found is None:
-            out[f"{column} (scaled)"] = X[:, int(j)]  # type: ignore[arg-type]
+            out[f"{column} (scaled)"] = X[:, feature]
             scaled.append(column)
             continue
         a, b, logged, whole = found
         if a == 0:  # a constant column: its one value
-            raw = pd.to_numeric(dataset.table[column], errors="coerce").dropna()  # type: ignore[index]
+            raw = pd.to_numeric(dataset.table[column], errors="coerce").dropna()
             u = np.full(len(X), float(np.log1p(raw.iloc[0]) if logged else raw.iloc[0]))
         else:
-            u = (X[:, int(j)] - b) / a  # type: ignore[arg-type]
+            u = (X[:, feature] - b) / a
         values = np.expm1(np.minimum(u, 700.0)) if logged else u
         out[column] = np.round(values).astype(np.int64) if whole and np.isfinite(values).all() else values
     notes = [("Numbers are in the data's own units (the loader's scaling and log(1 + x) undone); categories are "
@@ -354,7 +354,7 @@ def to_data_units(dataset: "Dataset", X: np.ndarray) -> DataUnits:
 STRIP_GAP = 2  # pixels of white between two images of a PNG strip
 
 
-def _uint8_images(images: "np.ndarray | list[np.ndarray]") -> list[np.ndarray]:
+def _uint8_images(images: np.ndarray | list[np.ndarray]) -> list[np.ndarray]:
     """Images (n, h, w) gray or (n, h, w, 3) colour, uint8, as a list; InputError for anything else."""
     out = [np.asarray(img) for img in images]
     if not out:
@@ -378,7 +378,7 @@ def png_bytes(image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def png_strip(images: "np.ndarray | list[np.ndarray]", columns: int | None = None, gap: int = STRIP_GAP) -> bytes:
+def png_strip(images: np.ndarray | list[np.ndarray], columns: int | None = None, gap: int = STRIP_GAP) -> bytes:
     """Images (n, h, w) or (n, h, w, 3) uint8 side by side as one PNG: ``columns`` a row (default all
     n: one strip), ``gap`` white pixels between them, at their own size (no scaling)."""
     imgs = _uint8_images(images)
@@ -393,7 +393,7 @@ def png_strip(images: "np.ndarray | list[np.ndarray]", columns: int | None = Non
     return png_bytes(sheet)
 
 
-def png_zip(images: "np.ndarray | list[np.ndarray]", names: "list[str] | None" = None, stem: str = "image") -> bytes:
+def png_zip(images: np.ndarray | list[np.ndarray], names: list[str] | None = None, stem: str = "image") -> bytes:
     """A zip of one PNG per image, in order: ``001-<name>.png`` ... (names are user text, e.g. cluster
     names or row ids: made safe file names; numbered, so two equal names never collide)."""
     import io
@@ -408,12 +408,12 @@ def png_zip(images: "np.ndarray | list[np.ndarray]", names: "list[str] | None" =
     width = max(3, len(str(len(imgs))))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for i, (img, name) in enumerate(zip(imgs, names), start=1):
+        for i, (img, name) in enumerate(zip(imgs, names, strict=True), start=1):
             zf.writestr(f"{i:0{width}d}-{file_stem(name, stem, 40)}.png", png_bytes(img))
     return buf.getvalue()
 
 
-def rows_csv(dataset: "Dataset", X: np.ndarray, labels: "list[str] | None" = None, label_name: str = "sample") -> bytes:
+def rows_csv(dataset: Dataset, X: np.ndarray, labels: list[str] | None = None, label_name: str = "sample") -> bytes:
     """Generated rows X (n, d) of a table as CSV in the data's own units (:func:`to_data_units`), a first
     column ``label_name`` (``labels``, default 1..n); formula-safe (:func:`explorer.display.usertext.csv_bytes`),
     so a column name or level that starts with ``=`` is not run by a spreadsheet."""

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
+from typing import cast
 
 import torch
 from torch import nn
@@ -18,7 +20,7 @@ def _init_dense(module: nn.Module) -> None:
 
 def mlp(sizes: list[int], *, last_activation: bool = False) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (a, b) in enumerate(pairwise(sizes)):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2 or last_activation:
             layers.append(nn.ReLU())
@@ -80,7 +82,7 @@ class ConvNet(nn.Module):
         self.from_code = nn.Sequential(nn.Linear(latent_dim, flat), nn.ReLU())
         deconvs: list[nn.Module] = []
         rev = list(reversed(channels))
-        for a, b in zip(rev[:-1], rev[1:]):
+        for a, b in pairwise(rev):
             deconvs += [nn.ConvTranspose2d(a, b, 3, stride=2, padding=1, output_padding=1), nn.ReLU()]
         deconvs.append(nn.ConvTranspose2d(rev[-1], c, 3, stride=2, padding=1, output_padding=1))
         self.deconv = nn.Sequential(*deconvs)
@@ -117,23 +119,29 @@ class Ensemble(nn.Module):
     keep them apart, and their joined code keeps them apart too.
     """
 
-    def __init__(self, members: list[nn.Module], latent_dim: int):
+    scale: torch.Tensor  # a buffer: saved with the weights, not trained
+
+    def __init__(self, members: list[DenseNet | ConvNet], latent_dim: int):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.latent_dim = int(latent_dim)
         self.register_buffer("scale", torch.ones(len(members)))
 
+    def nets(self) -> list[DenseNet | ConvNet]:
+        """The members with their own type (a ModuleList hands out plain Modules)."""
+        return cast("list[DenseNet | ConvNet]", list(self.members))  # built from DenseNet / ConvNet only
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([m.encode(x) / s for m, s in zip(self.members, self.scale)], dim=1)
+        return torch.cat([m.encode(x) / s for m, s in zip(self.nets(), self.scale, strict=True)], dim=1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         parts = z.split(self.latent_dim, dim=1)
-        return torch.stack([m.decode(p * s) for m, p, s in zip(self.members, parts, self.scale)]).mean(0)
+        return torch.stack([m.decode(p * s) for m, p, s in zip(self.nets(), parts, self.scale, strict=True)]).mean(0)
 
     @torch.no_grad()
     def set_scale(self, x: torch.Tensor) -> None:
         """Each member's code spread (the root mean square of its coordinates' standard deviations) on
         the rows ``x``, so the joined code weighs the members alike."""
-        for i, m in enumerate(self.members):
+        for i, m in enumerate(self.nets()):
             z = m.encode(x).float()
             self.scale[i] = torch.sqrt(torch.mean(z.var(dim=0, unbiased=False))).clamp_min(1e-8)

@@ -6,8 +6,8 @@ from typing import Any
 import numpy as np
 
 from explorer.errors import InputError
-from explorer.validation import check_array
 from explorer.reducers.base import Reducer
+from explorer.validation import check_array
 
 
 class PCA(Reducer):
@@ -30,7 +30,7 @@ class PCA(Reducer):
         self.solver = solver
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, y: None = None, **_ignored: Any) -> "PCA":
+    def fit(self, X: np.ndarray, y: None = None, **_ignored: Any) -> PCA:
         """Fit on X (n, d); progress callbacks are accepted and ignored (PCA has no epochs)."""
         from explorer.device import resolve_device
 
@@ -38,7 +38,7 @@ class PCA(Reducer):
         n, d = X.shape
         if self.solver not in ("auto", "sklearn", "torch"):
             raise InputError(f"solver '{self.solver}' is not known; choose one of: auto, sklearn, torch.")
-        if not (isinstance(self.n_components, (int, np.integer)) and 1 <= self.n_components):
+        if not (isinstance(self.n_components, (int, np.integer)) and self.n_components >= 1):
             raise InputError(f"n_components must be a whole number >= 1, got {self.n_components!r}.")
         k = int(min(self.n_components, n, d))
         device = resolve_device(self.device)

@@ -14,9 +14,10 @@ import functools
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def epochs_in_time(planned: int, done: int, elapsed: float, budget: float) -> in
 
 def validation_rows(n: int, val_fraction: float) -> int:
     """Rows of ``n`` held out to score the model (none below 20 rows; never more than ``MAX_VAL_ROWS``)."""
-    return min(int(round(n * val_fraction)), MAX_VAL_ROWS) if n >= 20 else 0
+    return min(round(n * val_fraction), MAX_VAL_ROWS) if n >= 20 else 0
 
 
 def planned_epochs(model: dict, n: int) -> int:
@@ -88,7 +89,7 @@ def training_schedule(epochs: int, n_train: int, max_examples: int | None) -> tu
     rows = max(1, min(n_train, max_examples // min(epochs, MIN_EPOCHS_IN_BUDGET)))
     return max(1, min(epochs, max_examples // rows)), rows
 
-def place_data(X: np.ndarray, device: "torch.device") -> "torch.Tensor":
+def place_data(X: np.ndarray, device: torch.device) -> torch.Tensor:
     """X as a float32 tensor, on ``device`` when it fits comfortably, else pinned on the CPU."""
     import torch
 
@@ -122,7 +123,7 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def uses_bf16(device: "torch.device", mixed_precision: bool = True) -> bool:
+def uses_bf16(device: torch.device, mixed_precision: bool = True) -> bool:
     """Whether training on ``device`` runs under bf16 autocast: CUDA GPUs with bf16 and CPUs with
     native bf16, unless ``mixed_precision`` is off. Weights, codes and reconstructions stay float32."""
     import torch
@@ -136,7 +137,7 @@ def uses_bf16(device: "torch.device", mixed_precision: bool = True) -> bool:
     return False
 
 
-def autocast(device: "torch.device", enabled: bool):
+def autocast(device: torch.device, enabled: bool):
     import contextlib
 
     import torch
@@ -153,10 +154,10 @@ def _is_oom(exc: BaseException) -> bool:
 
 
 def fit_module(
-    module: "torch.nn.Module",
+    module: torch.nn.Module,
     X: np.ndarray,
     loss_fn: LossFn,
-    cfg: "ModelConfig",
+    cfg: ModelConfig,
     *,
     device: str = "auto",
     seed: int = 0,
@@ -184,11 +185,11 @@ def fit_module(
     n = X.shape[0]
     if n < 2:
         raise InputError(f"need at least 2 rows to train, got {n}.")
-    device = torch.device(resolve_device(device).name)
+    where = torch.device(resolve_device(device).name)
     group = active()
     if group is not None:
-        device = group.local_device(device)
-    result = TrainResult(device=str(device), batch_size=cfg.batch_size)
+        where = group.local_device(where)
+    result = TrainResult(device=str(where), batch_size=cfg.batch_size)
     batch_size = min(cfg.batch_size, n)
     if group is not None:
         result.processes = group.world_size
@@ -196,22 +197,22 @@ def fit_module(
                             f"{max(batch_size // group.world_size, 1)} rows of each batch of {batch_size} per process.")
     while True:
         try:
-            _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_end, should_stop)
+            _train(module, X, loss_fn, cfg, where, seed, batch_size, result, on_epoch_end, should_stop)
             result.batch_size = batch_size
             return result
         except RuntimeError as exc:  # out of memory: smaller batches, then the CPU
-            if not _is_oom(exc) or device.type == "cpu":
+            if not _is_oom(exc) or where.type == "cpu":
                 raise
             if group is not None:  # the other processes cannot follow a retry: stop with a hint
                 raise TrainingError(f"out of GPU memory on rank {group.rank} with batches of {batch_size} rows; "
                                     "give a smaller --batch-size.") from exc
-            if device.type == "cuda":
+            if where.type == "cuda":
                 torch.cuda.empty_cache()
             if batch_size > 16:
                 batch_size //= 2
                 result.notes.append(f"Out of GPU memory: retrying with batch size {batch_size}.")
             else:
-                device = torch.device("cpu")
+                where = torch.device("cpu")
                 batch_size = min(cfg.batch_size, n)
                 result.notes.append("Out of GPU memory even with small batches: training on the CPU instead.")
                 result.device = "cpu"
@@ -276,9 +277,11 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
             opt.step()
             total += loss.detach().float() * len(idx)
             count += len(idx)
+        summed, rows_summed = float(total), float(count)
         if group is not None:  # every rank: the loss over all ranks' rows, and over the whole validation split
-            total, count = group.sum(float(total), count)
-        train_loss = float(total) / max(count, 1)
+            summed, rows_summed = group.sum(summed, count)
+        train_loss = summed / max(rows_summed, 1)
+        val_loss: float | None
         if group is not None and n_val:
             val_loss_sum, val_count = group.sum(*_loss_sum(module, data, group.shard(val_idx), loss_fn, device, batch_size, bf16))
             val_loss = val_loss_sum / max(val_count, 1)
@@ -371,7 +374,7 @@ def _asked_to_stop(should_stop: StopCheck | None, group) -> bool:
     return asked if group is None else group.any(asked)
 
 
-def predict_batches(fn, X: np.ndarray, device: "torch.device", batch_size: int = 4096) -> np.ndarray:
+def predict_batches(fn, X: np.ndarray, device: torch.device, batch_size: int = 4096) -> np.ndarray:
     """Apply ``fn`` (tensor -> tensor) to X (n, d) in batches without gradients; float32 numpy out.
 
     Each batch's result is copied into one preallocated array: keeping the tensors' own arrays would

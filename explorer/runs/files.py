@@ -16,7 +16,7 @@ A run folder ``<root>/<run_id>/`` holds:
   profiles, distinctions, rules, stability; per row the runner-up cluster, margin and co-assignment.
 - ``preprocess.json``: the loader's steps (column order, kinds, fill values, transforms, scaling
   parameters, category levels, image size and mode), to prepare new data the same way
-  (:mod:`explorer.data.recipe`); ``assign.npz``: the clustering's parameters (centres, GMM / mixture
+  (:mod:`explorer.data.preprocessing`); ``assign.npz``: the clustering's parameters (centres, GMM / mixture
   weights, means, covariances, level tables) that assign new rows (:mod:`explorer.apply.assign`).
   A run of applied rows has ``"applied_to": <source run id>`` in its config.json.
 
@@ -28,10 +28,12 @@ removes. Run ids are 128 random bits (URL-safe).
 The root may also be an fsspec URL (``memory://``, ``s3://bucket/runs``, ``gs://...`` with the matching
 package installed; ``file://`` is the local folder): there the files are written in place and published by
 a small manifest written last, which readers require (:mod:`explorer.runs.store`).
+
+JSON is written and read by :mod:`explorer.runs.jsonio`; the files a run is downloaded as (its points as CSV,
+its latent space, its model, the whole folder zipped) are made by :mod:`explorer.runs.exports`.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -43,30 +45,14 @@ from typing import Any
 import numpy as np
 
 from explorer.errors import InputError, RunNotFound
-from explorer.runs.ids import DEFAULT_ROOT_ENV, RUN_ID_PATTERN, STALE_TMP_S, TMP_PREFIX, check_run_id, new_run_id, run_dir
+from explorer.runs.exports import points_table
+from explorer.runs.ids import RUN_ID_PATTERN, STALE_TMP_S, TMP_PREFIX, check_run_id, new_run_id, run_dir
+from explorer.runs.jsonio import read_json, write_json
+from explorer.runs.roots import resolve_root
 
 RUN_FORMAT = 2  # 2: the model's settings saved whole (model.json params.config); 1 (explorer 0.1) still loads
 EXPLAIN_JSON = "explain.json"
 EXPLAIN_POINTS = "explain_points.parquet"
-
-
-def default_root() -> Path | str:
-    """Where runs are kept: $EXPLORER_RUNS_DIR, else ./runs; a URL (``s3://bucket/runs``) stays text."""
-    from explorer.runs.store import is_url
-
-    value = os.environ.get(DEFAULT_ROOT_ENV, "runs")
-    return value if is_url(value) else Path(value).expanduser()
-
-
-def _root(root: str | Path | None) -> Path | str:
-    """``root`` (None: :func:`default_root`) as a local folder, or as the URL of an object store."""
-    from explorer.runs.store import is_url, local_folder
-
-    root = default_root() if root is None else root
-    if is_url(root):
-        return local_folder(str(root)) or str(root)  # file:// is a folder: renamed into place like any other
-    return Path(root)
-
 
 
 def library_versions() -> dict[str, str]:
@@ -82,71 +68,6 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        v = float(obj)
-        return None if not np.isfinite(v) else v
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (set, tuple)):
-        return list(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
-
-
-def _clean(obj: Any) -> Any:
-    """NaN / inf -> None, recursively, so the JSON is standard."""
-    if isinstance(obj, float):
-        return obj if np.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
-
-def write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False))
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
-def points_table(result) -> "Any":
-    """The points of a run as a DataFrame: id, cluster, x, y, (z), anomaly, label, confidence."""
-    import pandas as pd
-
-    ds = result.dataset
-    cols: dict[str, Any] = {"id": np.asarray(ds.ids).astype(str), "cluster": result.clusters.labels.astype(np.int64)}
-    for i, axis in enumerate("xyz"[: result.embedding.shape[1]]):
-        cols[axis] = result.embedding[:, i].astype(np.float32)
-    cols["anomaly"] = result.anomaly.astype(np.float32)
-    if result.clusters.proba is not None:
-        cols["confidence"] = result.clusters.proba.max(axis=1).astype(np.float32)
-    if ds.labels is not None:
-        cols["label"] = np.asarray(ds.labels).astype(str)
-    if getattr(result, "fitted", None) is not None:  # large data: which rows were fitted, which placed
-        cols["fitted"] = np.asarray(result.fitted, dtype=bool)
-    return pd.DataFrame(cols)
-
-
-def named_points(result) -> "Any":
-    """:func:`points_table` with each cluster's name (``cluster_name``, from the run's explanation,
-    as a person named it or as made) beside its number: what exports carry."""
-    table = points_table(result)
-    ex = getattr(result, "explanation", None)
-    if ex is not None:
-        names = ex.names
-        table.insert(2, "cluster_name", [names.get(int(c), "noise" if c < 0 else f"cluster {c}") for c in table["cluster"]])
-    return table
-
-
 def save_run(result, root: str | Path | None = None, *, name: str | None = None,
              extra: dict[str, Any] | None = None) -> Path | str:
     """Write ``result`` (a RunResult) as a new run folder under ``root``; sets ``result.run_id``.
@@ -155,9 +76,10 @@ def save_run(result, root: str | Path | None = None, *, name: str | None = None,
     Returns the run's folder (its URL, under a store's URL). Atomic: until the final rename (on an
     object store: until its manifest is written), the run does not exist.
     """
-    root = _root(root)
+    root = resolve_root(root)
     run_id = new_run_id()
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    location: Path | str
     if isinstance(root, str):  # an object store: written in place, then published by its manifest
         from explorer.runs.store import save_to_store
 
@@ -224,7 +146,9 @@ def _write_run_files(result, tmp: Path, run_id: str, created: str, name: str | N
     np.save(tmp / "latent.npy", np.ascontiguousarray(result.Z, np.float32), allow_pickle=False)
     c = result.clusters
     arrays = {k: v for k, v in {"centers": c.centers, "proba": c.proba, "cluster_embedding": c.embedding}.items() if v is not None}
-    np.savez(tmp / "clusters.npz", **{k: np.asarray(v, np.float32) for k, v in arrays.items()})
+    # dict[str, Any]: numpy's stubs take a **dict of arrays for its allow_pickle= keyword too
+    packed: dict[str, Any] = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
+    np.savez(tmp / "clusters.npz", **packed)
     write_json(tmp / "clusters.json", {"method": c.method, "k": c.k, "info": c.info})
     if c.sweep is not None:
         write_json(tmp / "sweep.json", asdict(c.sweep))
@@ -247,22 +171,23 @@ def _write_run_files(result, tmp: Path, run_id: str, created: str, name: str | N
 def _save_apply_records(result, folder: Path) -> None:
     """``preprocess.json`` (when the loader's steps can be recorded faithfully) and ``assign.npz``."""
     from explorer.apply.assign import ASSIGN_FILE, assignment_arrays
-    from explorer.data.recipe import RECIPE_FILE, record_preprocessing
+    from explorer.data.preprocessing import PREPROCESS_FILE, record_preprocessing
 
     recipe = getattr(result, "preprocessing", None) or record_preprocessing(result.dataset)
     if recipe is not None:
-        write_json(folder / RECIPE_FILE, recipe)
+        write_json(folder / PREPROCESS_FILE, recipe)
         result.preprocessing = recipe
     arrays = getattr(result, "assignment", None) or assignment_arrays(result)
-    np.savez(folder / ASSIGN_FILE, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    contiguous: dict[str, Any] = {k: np.ascontiguousarray(v) for k, v in arrays.items()}  # Any: see _write_run_files
+    np.savez(folder / ASSIGN_FILE, **contiguous)
     result.assignment = arrays
 
 
 def _load_apply_records(path: Path) -> tuple[dict | None, dict | None]:
     from explorer.apply.assign import ASSIGN_FILE
-    from explorer.data.recipe import RECIPE_FILE
+    from explorer.data.preprocessing import PREPROCESS_FILE
 
-    recipe = read_json(path / RECIPE_FILE) if (path / RECIPE_FILE).is_file() else None
+    recipe = read_json(path / PREPROCESS_FILE) if (path / PREPROCESS_FILE).is_file() else None
     arrays = None
     if (path / ASSIGN_FILE).is_file():
         with np.load(path / ASSIGN_FILE, allow_pickle=False) as npz:
@@ -298,18 +223,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def cleanup_partial(root: str | Path | None = None, older_than_s: float = STALE_TMP_S) -> list[Path]:
+def cleanup_partial(root: str | Path | None = None, older_than_s: float = STALE_TMP_S) -> list[Path] | list[str]:
     """Remove the ``.tmp-*`` folders that saves killed midway left under ``root``; returns them.
 
     Only folders last changed more than ``older_than_s`` seconds ago go, so a save still running in
     another process (several servers may share one root) is left alone. Finished runs are never touched.
     Under a store's URL: the files of saves that never wrote their manifest (their URLs are returned).
     """
-    root = _root(root)
+    root = resolve_root(root)
     if isinstance(root, str):
         from explorer.runs.store import cleanup_unpublished
 
-        return cleanup_unpublished(root, older_than_s)  # type: ignore[return-value]
+        return cleanup_unpublished(root, older_than_s)
     if not root.is_dir():
         return []
     removed = []
@@ -330,7 +255,7 @@ def cleanup_partial(root: str | Path | None = None, older_than_s: float = STALE_
 def list_runs(root: str | Path | None = None) -> list[dict[str, Any]]:
     """Summaries of the saved runs under ``root``, newest first (unreadable folders, and the hidden
     ``.tmp-*`` folders of saves not finished, are skipped; on a store, runs without their manifest)."""
-    root = _root(root)
+    root = resolve_root(root)
     if isinstance(root, str):
         from explorer.runs.store import list_store
 
@@ -368,7 +293,7 @@ def load_run(run_id_or_path: str | Path, root: str | Path | None = None, *, devi
     if isinstance(run_id_or_path, os.PathLike):  # a folder the caller chose (never text from a link)
         path = Path(run_id_or_path)
     else:  # text, as from a ?run= link: only ever a run id under the root
-        where = _root(root)
+        where = resolve_root(root)
         if isinstance(where, str):  # an object store: a local copy of the published run, loaded as a folder
             from explorer.runs.store import load_from_store
 
@@ -471,7 +396,7 @@ def save_names(path: str | Path, names: dict[int, str]) -> None:
 
 def name_saved_run(run_id: str, names: dict[int, str], root: str | Path | None = None) -> None:
     """:func:`save_names` for the saved run ``run_id`` under ``root``, a folder or an object store."""
-    where = _root(root)
+    where = resolve_root(root)
     if isinstance(where, str):
         from explorer.runs.store import update_in_store
 
@@ -481,16 +406,6 @@ def name_saved_run(run_id: str, names: dict[int, str], root: str | Path | None =
     if not folder.is_dir():
         raise RunNotFound(f"no saved run '{run_id}'.")
     save_names(folder, names)
-
-
-def zip_saved_run(run_id: str, root: str | Path | None = None) -> bytes:
-    """:func:`zip_run` of the saved run ``run_id`` under ``root``, a folder or an object store."""
-    where = _root(root)
-    if isinstance(where, str):
-        from explorer.runs.store import load_from_store
-
-        return load_from_store(where, check_run_id(run_id), zip_run)
-    return zip_run(run_dir(where, run_id))
 
 
 def _relative_reason(exc: BaseException, path: Path) -> str:
@@ -505,7 +420,7 @@ def _relative_reason(exc: BaseException, path: Path) -> str:
 
 def delete_run(run_id: str, root: str | Path | None = None) -> None:
     """Remove the saved run ``run_id`` under ``root`` (on a store: its manifest first, so it is gone at once)."""
-    where = _root(root)
+    where = resolve_root(root)
     if isinstance(where, str):
         from explorer.runs.store import delete_from_store
 
@@ -515,61 +430,3 @@ def delete_run(run_id: str, root: str | Path | None = None) -> None:
     if not d.is_dir():
         raise RunNotFound(f"no saved run '{run_id}'.")
     shutil.rmtree(d)
-
-
-def zip_run(path: str | Path) -> bytes:
-    """The whole run folder as a zip archive, in memory (for a download button)."""
-    import io
-    import zipfile
-
-    path = Path(path)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for p in sorted(path.iterdir()):
-            if p.is_file():
-                zf.write(p, arcname=f"{path.name}/{p.name}")
-    return buf.getvalue()
-
-
-# -- downloads: one part of a run as the bytes of a file ------------------------------------------------
-def points_csv(result, index: np.ndarray | None = None) -> bytes:
-    """The points (id, cluster, cluster_name, x, y, anomaly, label, confidence) as CSV; only the rows
-    ``index`` if given.
-
-    Safe to open in a spreadsheet: an id or label that would run as a formula (``=``, ``+``, ``-``,
-    ``@``, tab, CR first) gets a leading ``'``; the number columns are written as numbers.
-    """
-    from explorer.display.usertext import csv_bytes
-
-    table = named_points(result)
-    if index is not None:
-        table = table.iloc[np.asarray(index)]
-    return csv_bytes(table)
-
-
-def latent_parquet(result) -> bytes:
-    """The latent space as Parquet: an ``id`` column, then ``z0 .. z{k-1}`` float32, then ``cluster``."""
-    import io
-
-    import pandas as pd
-
-    Z = np.asarray(result.Z, np.float32)
-    frame = pd.DataFrame(Z, columns=[f"z{i}" for i in range(Z.shape[1])])
-    frame.insert(0, "id", np.asarray(result.dataset.ids).astype(str))
-    frame["cluster"] = result.clusters.labels.astype(np.int64)
-    buf = io.BytesIO()
-    frame.to_parquet(buf, index=False)
-    return buf.getvalue()
-
-
-def model_safetensors(result) -> bytes:
-    """The fitted reducer as one safetensors file; its kind, parameters and meta ride along as JSON in
-    the file's metadata (``explorer_model``), so the file alone can rebuild the model."""
-    from safetensors.numpy import save
-
-    if result.reducer is None:
-        raise InputError("this run has no trained model (the features were used as they are).")
-    meta, tensors = result.reducer.export_state()
-    header = {"kind": result.config.model.kind, "params": result.reducer.export_params(), "meta": meta}
-    text = json.dumps(_clean(header), default=_json_default, allow_nan=False)
-    return save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata={"explorer_model": text})

@@ -8,4 +8,6 @@
 - ``widgets``: widgets that keep their value across pages
 - ``progress``: the polling fragments that show a running job
 - ``display``: image grids and number formatting
+- ``downloads``: download buttons that never wait on a round trip made at click time
+- ``compat``: every workaround for a Streamlit behaviour, in one place
 """

@@ -1,25 +1,27 @@
 """Image grids and number formatting."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from explorer.dashboard.views import markdown_text
+from explorer.display.usertext import markdown_text
 
 
-def image_grid(images: Sequence[np.ndarray], captions: Sequence[str] | None = None, *, columns: int = 8,
+def image_grid(images: Sequence[np.ndarray], captions: Sequence[str | None] | None = None, *, columns: int = 8,
                width: int = 72) -> None:
     """Thumbnails in rows of ``columns``, each ``width`` pixels wide (small images are scaled up, crisp).
     ``captions`` are plain text (file names, labels): escaped here, since Streamlit renders them as Markdown."""
     images = list(images)
     if not images:
         return
-    captions = list(captions) if captions is not None else [None] * len(images)
+    shown: list[str | None] = list(captions) if captions is not None else [None] * len(images)
     for start in range(0, len(images), columns):
         cols = st.columns(columns)
-        for col, img, cap in zip(cols, images[start:start + columns], captions[start:start + columns]):
+        # the last row may hold fewer images than there are columns: its spare columns stay empty
+        for col, img, cap in zip(cols, images[start:start + columns], shown[start:start + columns], strict=False):
             col.image(upscale(img, width), caption=None if cap is None else markdown_text(cap), width=width)
 
 

@@ -9,7 +9,8 @@ CI on the Share page). So a file is either made with the page, where that is che
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import streamlit as st

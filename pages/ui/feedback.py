@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import streamlit as st
 
-from explorer.dashboard.views import redact_paths, server_folders, visitor_text
+from explorer.dashboard.messages import server_folders, visitor_text
+from explorer.display.usertext import redact_paths
 from explorer.errors import ExplorerError
 
 from .session import workspace
@@ -23,7 +25,7 @@ def guard(what: str = "") -> Iterator[None]:
         yield
     except ExplorerError as exc:
         st.error(f"{what}{': ' if what else ''}{visitor_text(exc)}")
-    except Exception as exc:  # noqa: BLE001 - never a traceback page; Streamlit's own rerun/stop are BaseException
+    except Exception as exc:
         log.exception("unexpected error in the dashboard")
         st.error(f"{what + ': ' if what else ''}something went wrong ({visitor_text(f'{type(exc).__name__}: {exc}')}). "
                  "Your data, models and results are kept; change the settings or try again.")
@@ -35,7 +37,7 @@ def safely(fn, *args: Any) -> None:
         fn(*args)
     except ExplorerError as exc:
         workspace().messages.append(("error", redact_paths(exc, server_folders())))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.exception("unexpected error in a callback")
         reason = redact_paths(f"{type(exc).__name__}: {exc}", server_folders())
         workspace().messages.append(("error", f"something went wrong ({reason}); your work is kept."))

@@ -5,7 +5,9 @@ import re
 
 import streamlit as st
 
-from explorer.dashboard.views import markdown_text, visitor_text
+from explorer.dashboard.apply import applied_source
+from explorer.dashboard.messages import visitor_text
+from explorer.display.usertext import markdown_text
 from explorer.errors import ExplorerError, RunNotFound
 
 from .session import runs_root
@@ -87,7 +89,7 @@ def close_view() -> None:
 
 def run_link(run_id: str, label: str) -> None:
     """A link that opens the saved run ``run_id`` read-only (only a well-formed run id becomes a link)."""
-    from explorer.runs.files import RUN_ID_PATTERN
+    from explorer.runs.ids import RUN_ID_PATTERN
 
     if RUN_ID_PATTERN.fullmatch(str(run_id)):
         st.markdown(f"[{markdown_text(label)}](?run={run_id})")
@@ -95,8 +97,6 @@ def run_link(run_id: str, label: str) -> None:
 
 def applied_note(result) -> None:
     """For a saved run of applied rows: which run it was applied to (its name escaped), with a link."""
-    from explorer.dashboard.applying import applied_source
-
     source = applied_source(result, runs_root())
     if source is None:
         return

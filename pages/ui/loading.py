@@ -1,19 +1,22 @@
 """Data loading for the Data page: bundled samples on the page's thread (cached, ``st.cache_data``),
-uploads as a background job with a time cap and a Stop button (``explorer.dashboard.actions.start_load``),
+uploads as a background job with a time cap and a Stop button (``explorer.dashboard.data.start_load``),
 within the session's upload budget; a path or URL on the server (when the operator allows one, see
 ``explorer.data.sources``) as the same kind of job, with the bytes read as its progress."""
 from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
-from explorer.dashboard.views import markdown_text, visitor_text
+from explorer.dashboard.data import start_load
+from explorer.dashboard.messages import visitor_text
 from explorer.dashboard.workspace import JobKind, Workspace
+from explorer.display.usertext import markdown_text
 
 DEFAULT_SAMPLE = "penguins"
 SAMPLE_LABELS = {"penguins": "species"}  # the label column each bundled table sample comes with
@@ -156,13 +159,12 @@ def take_upload(files: list) -> tuple[str, object, str] | None:
 def load_upload(key: str, data: Any, name: str, table: tuple | None, images: tuple | None, label: str) -> None:
     """Put the upload read with these options in use: at once when it is already, else as a job whose
     progress (with Stop) is drawn here; a failed read shows its message."""
-    from explorer.dashboard import actions
     from explorer.limits import Limits
 
     from .session import job_manager
 
     def start(ws: Workspace, load_key: tuple, t: Any, i: Any) -> None:
-        actions.start_load(ws, job_manager(), load_key, data, name, t, i, Limits.from_env(), label)
+        start_load(ws, job_manager(), load_key, data, name, t, i, Limits.from_env(), label)
 
     _load_as_job((key, table, images), table, images, start)
 
@@ -170,7 +172,7 @@ def load_upload(key: str, data: Any, name: str, table: tuple | None, images: tup
 def load_server(key: str, data: ServerSpec, table: tuple | None, images: tuple | None, label: str) -> None:
     """Put the server's file ``data`` read with these options in use, as :func:`load_upload` does an
     upload; the job's progress is the bytes read (of the file's size, when known)."""
-    from explorer.data.sources import load_from_server
+    from explorer.data import load_from_server
     from explorer.limits import Limits
 
     from .session import job_manager
@@ -191,7 +193,7 @@ def load_server(key: str, data: ServerSpec, table: tuple | None, images: tuple |
     _load_as_job((key, table, images), table, images, start)
 
 
-def _read_progress(job: Any) -> Callable[[int, "int | None"], None]:
+def _read_progress(job: Any) -> Callable[[int, int | None], None]:
     """on_progress(bytes read, size) -> the job's progress events, at most every PROGRESS_EVERY_S."""
     from explorer.events import Progress
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.display import plots
-from explorer.dashboard.views import loss_history, markdown_text
+from explorer.dashboard.train import loss_history
 from explorer.dashboard.workspace import JobKind
+from explorer.display import plots
+from explorer.display.usertext import markdown_text
 
+from . import compat
 from .session import job_manager, workspace
 
 # Stop keeps what a job has made so far where there is something to keep (a model's best weights, a
@@ -54,22 +56,10 @@ def job_progress(kind: JobKind, *, show_loss: bool = False) -> bool:
                 manager.cancel(job.id, ws.owner, "Stop was pressed")
             else:
                 job.stop()
-            _rerun_poll()
+            compat.rerun_fragment()
 
     poll()
     return True
-
-
-def _rerun_poll() -> None:
-    """Redraw the polling fragment. A click inside it reruns only the fragment in a browser; where the
-    click reran the whole script (AppTest, or a full rerun that came first) rerun it whole instead:
-    Streamlit refuses ``scope="fragment"`` outside a fragment's own rerun."""
-    from streamlit.errors import StreamlitAPIException
-
-    try:
-        st.rerun(scope="fragment")
-    except StreamlitAPIException:
-        st.rerun()
 
 
 def jobs_status() -> None:
@@ -84,7 +74,7 @@ def jobs_status() -> None:
         jobs = [manager.get(ticket.job_id, ws.owner) for ticket in list(ws.jobs.values())]
         if any(job is None or job.done for job in jobs):
             st.rerun()
-        for job in jobs:
+        for job in filter(None, jobs):  # every one is there: a missing one reran the page above
             st.caption(f"⏳ {markdown_text(job.name)}: {markdown_text(job.progress[1])} ({job.elapsed:.0f} s)")
 
     poll()

@@ -6,36 +6,20 @@ import os
 
 import streamlit as st
 
-from explorer.dashboard.jobs import JOB_NICE, JobManager, client_key
+from explorer.dashboard.jobs.manager import JOB_NICE, JobManager
+from explorer.dashboard.jobs.usage import client_key
 from explorer.dashboard.workspace import Workspace
+
+from . import compat
 
 LIST_RUNS_ENV = "EXPLORER_LIST_RUNS"
 log = logging.getLogger("explorer.app")
-
-
-def _leave_legacy_pages_mode() -> bool:
-    """Make sure app.py runs, whatever URL the server's first visitor opens; True when this call
-    switched the legacy mode off (the run in progress should then start again, through app.py).
-
-    A folder named ``pages/`` beside app.py makes Streamlit start in its legacy multipage mode (every
-    file in it a page of its own, run without app.py) until app.py calls ``st.navigation``. If the first
-    request of a fresh server is a sub-page URL, app.py would never run and the whole server would stay
-    in that mode. This module is imported by every page, so its first import switches the mode off.
-    (Renaming the folder avoids this.)
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        return True
-    return False
-
 
 # The rerun waits for the first workspace() call (every page and app.py make one early): raised during
 # this module's import, it broke the same import in every other session importing it at that moment -
 # a fresh server's first visitors, or all open tabs reconnecting after a restart - which then failed
 # with "cannot import name 'ui' from 'pages'" (found by tests/browser/test_load.py).
-_rerun_through_app = _leave_legacy_pages_mode()
+_rerun_through_app = compat.leave_legacy_pages_mode()  # on this module's first import: every page imports it
 
 
 @st.cache_resource
@@ -50,7 +34,7 @@ def job_manager() -> JobManager:
 
 def _client_key(owner: str) -> str:
     """Who this session's work counts against: its address (or the proxy's X-Forwarded-For), by
-    EXPLORER_CLIENT_KEY; see explorer.dashboard.jobs.client_key."""
+    EXPLORER_CLIENT_KEY; see explorer.dashboard.jobs.usage.client_key."""
     ip = headers = None
     try:
         ip = st.context.ip_address
@@ -63,7 +47,7 @@ def _client_key(owner: str) -> str:
 def workspace() -> Workspace:
     """This session's work (never shared: it lives in the session's own state)."""
     global _rerun_through_app
-    if _rerun_through_app:  # the first run after leaving the legacy pages mode (see above)
+    if _rerun_through_app:  # the first run after leaving the legacy pages mode (compat.leave_legacy_pages_mode)
         _rerun_through_app = False
         st.rerun()
     if "ws" not in st.session_state:
@@ -83,7 +67,7 @@ def list_runs_enabled() -> bool:
 
 
 def runs_root() -> str:
-    from explorer.runs.files import default_root
+    from explorer.runs.roots import default_root
 
     return str(default_root())
 

@@ -5,7 +5,8 @@ creates the widget with ``persist_state="session"``, so a choice survives visits
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import streamlit as st
 

@@ -16,8 +16,9 @@ import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -100,11 +101,11 @@ def _png_claiming(width: int, height: int) -> bytes:
 def _zip_bomb(megabytes: int = 48) -> bytes:
     """One member of ``megabytes`` MiB of zeros, named .png, deflated to ~50 KB."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        with zf.open("bomb.png", "w", force_zip64=True) as member:
-            chunk = bytes(1 << 20)
-            for _ in range(megabytes):
-                member.write(chunk)
+    with (zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
+          zf.open("bomb.png", "w", force_zip64=True) as member):
+        chunk = bytes(1 << 20)
+        for _ in range(megabytes):
+            member.write(chunk)
     return buf.getvalue()
 
 
@@ -214,9 +215,9 @@ def _tables() -> list[tuple[Case, Callable[[], bytes]]]:
     text_in_numeric[3][1], text_in_numeric[7][1] = "n/a", "twelve"
     inf_rows = [r[:] for r in rows]
     inf_rows[2][0], inf_rows[5][1], inf_rows[9][2] = "inf", "-inf", "1e308"
-    missing_label = [r + [["x", "y", ""][i % 3]] for i, r in enumerate(rows)]
-    one_class = [r + ["same"] for r in rows]
-    unique_label = [r + [f"row{i}"] for i, r in enumerate(rows)]
+    missing_label = [[*r, ["x", "y", ""][i % 3]] for i, r in enumerate(rows)]
+    one_class = [[*r, "same"] for r in rows]
+    unique_label = [[*r, f"row{i}"] for i, r in enumerate(rows)]
     quote = b'a,b,c\n1,2,3\n"4,5,6\n7,8,9\n10,11,12\n'
     return [
         (Case("empty file", "empty.csv", "table", "error", "is empty"), lambda: b""),
@@ -237,9 +238,9 @@ def _tables() -> list[tuple[Case, Callable[[], bytes]]]:
         (Case("binary garbage named .csv", "garbage.csv", "table", "error", "binary data"),
          lambda: np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8).tobytes()),
         (Case("a row too short", "ragged_short.csv", "table", "error", "line 4 has 2 fields but the header has 3"),
-         lambda: _csv(header, rows[:2] + [rows[2][:2]] + rows[3:])),
+         lambda: _csv(header, [*rows[:2], rows[2][:2], *rows[3:]])),
         (Case("a row too long", "ragged_long.csv", "table", "error", "line 3 has 4 fields but the header has 3"),
-         lambda: _csv(header, rows[:1] + [rows[1] + ["9"]] + rows[2:])),
+         lambda: _csv(header, [*rows[:1], rows[1] + ["9"], *rows[2:]])),
         (Case("an unclosed quote", "unclosed_quote.csv", "table", "error", "quote"), lambda: quote),
         (Case("a field over the csv field limit", "huge_field.csv", "table", "error", "field"),
          lambda: b"a,b,c\n1,2,3\n4,5," + b"7" * 200_000 + b"\n8,9,10\n"),
@@ -247,7 +248,7 @@ def _tables() -> list[tuple[Case, Callable[[], bytes]]]:
          lambda: _csv(["a", "a", "b"], rows)),
         (Case("blank column names", "blank_names.csv", "table", "ok", "blank"), lambda: _csv(["", "b", ""], rows)),
         (Case("an all-missing column", "all_missing_column.csv", "table", "ok", "with no values"),
-         lambda: _csv(header + ["gone"], [r + [""] for r in rows])),
+         lambda: _csv([*header, "gone"], [[*r, ""] for r in rows])),
         (Case("every column missing", "all_missing.csv", "table", "error", "no usable feature columns"),
          lambda: _csv(header, [["", "", ""]] * 10)),
         (Case("only free text", "only_text.csv", "table", "error", "no usable feature columns"),
@@ -257,11 +258,11 @@ def _tables() -> list[tuple[Case, Callable[[], bytes]]]:
         (Case("inf and 1e308 values", "inf_huge.csv", "table", "ok", "infinite or huge"),
          lambda: _csv(header, inf_rows)),
         (Case("a label with missing values", "label_missing.csv", "table", "ok", "no label", "kind"),
-         lambda: _csv(header + ["kind"], missing_label)),
+         lambda: _csv([*header, "kind"], missing_label)),
         (Case("a label with one class", "label_one_class.csv", "table", "ok", "single class", "kind"),
-         lambda: _csv(header + ["kind"], one_class)),
+         lambda: _csv([*header, "kind"], one_class)),
         (Case("a label with all-unique values", "label_unique.csv", "table", "ok", "different value on every row",
-              "kind"), lambda: _csv(header + ["kind"], unique_label)),
+              "kind"), lambda: _csv([*header, "kind"], unique_label)),
         (Case("a label column that does not exist", "label_absent.csv", "table", "error", "does not exist", "nope"),
          lambda: _csv(header, rows)),
         (Case("more columns than rows", "wide.csv", "table", "ok", ""),

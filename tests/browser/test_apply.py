@@ -19,8 +19,7 @@ def saved_run(runs_dir, tmp_path) -> str:
     """A run saved as the CLI would save it: 150 rows in three groups (four numbers and a shape that follows
     the group), k-means with k 3 on the features, a PCA map. Returns its id."""
     from explorer.data import TableOptions, load
-    from explorer.pipeline import default_config
-    from explorer.pipeline import run_pipeline
+    from explorer.pipeline import default_config, run_pipeline
     from explorer.runs.files import save_run
 
     rows = [[*r[:5], SHAPES["xyz".index(r[5])], r[5]] for r in blobs_rows()]

@@ -35,7 +35,7 @@ def row_of(customdata) -> int:
 def rows_in_box(traces: list[dict], box: tuple[float, float, float, float]) -> set[int]:
     """Row numbers (customdata) of the drawn points inside the box (xmin, xmax, ymin, ymax)."""
     xmin, xmax, ymin, ymax = box
-    return {row_of(r) for t in traces for x, y, r in zip(t["x"], t["y"], t["customdata"])
+    return {row_of(r) for t in traces for x, y, r in zip(t["x"], t["y"], t["customdata"], strict=True)
             if xmin <= x <= xmax and ymin <= y <= ymax}
 
 
@@ -155,7 +155,8 @@ def test_a_broken_upload_shows_its_error_and_the_app_goes_on(new_session, server
 
 
 def planted_rows(n: int = 1600, seed: int = 0) -> tuple[list[str], list[list], int]:
-    """A customer table with 4 planted segments (bench/suites/table_suite.py's generator, fewer rows): header, rows, k."""
+    """A customer table with 4 planted segments (bench/suites/table_suite.py's generator, fewer rows):
+    header, rows, k."""
     from dataclasses import replace
 
     from bench.suites import table_suite
@@ -247,7 +248,7 @@ async def drag_lasso(dash, corners: list[tuple[float, float]]) -> list[tuple[flo
     await mouse.move(*pixels[0])
     await mouse.down()
     path = [pixels[0]]
-    for (x0, y0), (x1, y1) in zip(pixels, pixels[1:] + pixels[:1]):
+    for (x0, y0), (x1, y1) in zip(pixels, pixels[1:] + pixels[:1], strict=True):
         for step in range(1, 11):
             point = (x0 + (x1 - x0) * step / 10, y0 + (y1 - y0) * step / 10)
             await mouse.move(*point)
@@ -255,14 +256,14 @@ async def drag_lasso(dash, corners: list[tuple[float, float]]) -> list[tuple[flo
     await mouse.up()
     xs = await dash._to_data(plot, "xaxis", [p[0] for p in path])
     ys = await dash._to_data(plot, "yaxis", [p[1] for p in path])
-    return list(zip(xs, ys))
+    return list(zip(xs, ys, strict=True))
 
 
 def test_a_large_map_is_a_density_image_and_a_box_or_lasso_selects_every_point_inside(new_session, server, run):
     """60,000 points, more than the interactive cap: every point is drawn as a density image under a
     uniform sample of markers, and a box or a lasso selects every point inside it, drawn or not."""
+    from explorer.dashboard import explore
     from explorer.display import plots
-    from explorer.dashboard import views
 
     result = big_run(server.runs_dir)
     emb = result.embedding.astype(np.float64)
@@ -306,8 +307,8 @@ def test_a_large_map_is_a_density_image_and_a_box_or_lasso_selects_every_point_i
         await user.see("Drag a box or a lasso over the map")
         path = await drag_lasso(user, [(0.5, 0.1), (0.95, 0.5), (0.5, 0.9)])
         count = await user.selected_count()
-        px, py = zip(*path)
-        expected = int(views.points_in_polygon(emb, px, py).sum())
+        px, py = zip(*path, strict=True)
+        expected = int(explore.points_in_polygon(emb, px, py).sum())
         assert expected > cap // 10 and abs(count - expected) <= max(20, 0.01 * expected)
         await user.shot("15-density-lasso")
         assert await user.errors() == []

@@ -107,7 +107,7 @@ def test_eight_sessions_at_once(new_session, run, tmp_path):
         users = [new_session(f"load{i}", server.url) for i in range(SESSIONS)]
 
         async def one(i: int) -> dict:
-            user, (csv, header, rows) = users[i], files[i]
+            user, (csv, _header, rows) = users[i], files[i]
             t0 = time.perf_counter()
             steps, errors = {}, []
 

@@ -11,9 +11,19 @@ import csv
 import io
 
 import pytest
+from bad_inputs.markup import (
+    EVIL,
+    HOSTILE_FILE,
+    HOSTILE_NAME,
+    ID_COLUMN,
+    LABEL_COLUMN,
+    LABELS,
+    LEVELS,
+    TEXT_COLUMN,
+    hostile_table,
+    table_csv,
+)
 
-from bad_inputs.markup import (EVIL, HOSTILE_FILE, HOSTILE_NAME, ID_COLUMN, LABEL_COLUMN, LABELS, LEVELS, TEXT_COLUMN,
-                               hostile_table, table_csv)
 from explorer.display.usertext import FORMULA_PREFIXES, WORD_JOINER, is_number_text, plain_text, plotly_text
 
 pytestmark = pytest.mark.browser
@@ -35,8 +45,9 @@ LINKS_TO_EVIL = """(evil) => {
 }"""
 MARKUP_MADE = """() => [...document.querySelectorAll(
     '[data-testid="stMain"] .katex, [data-testid="stSidebar"] .katex, [data-testid="stMarkdownContainer"] img, ' +
-    '[data-testid="stMarkdownContainer"] a, [data-testid="stMarkdownContainer"] em, [data-testid="stMarkdownContainer"] h1, ' +
-    '[data-testid="stMarkdownContainer"] table, [data-testid="stMarkdownContainer"] code, [data-testid="stImageCaption"] a'
+    '[data-testid="stMarkdownContainer"] a, [data-testid="stMarkdownContainer"] em, ' +
+    '[data-testid="stMarkdownContainer"] h1, [data-testid="stMarkdownContainer"] table, ' +
+    '[data-testid="stMarkdownContainer"] code, [data-testid="stImageCaption"] a'
 )].map(el => el.outerHTML.slice(0, 160))"""
 
 
@@ -84,7 +95,7 @@ async def hover_first_point_of(dash, trace_name: str) -> list[str]:
         try:
             await label.wait_for(timeout=5_000)
             break
-        except Exception:  # noqa: BLE001, S112 - not on the point: try the next pixel
+        except Exception:  # noqa: BLE001 - not on the point: try the next pixel
             continue
     return await label.evaluate("el => [...el.querySelectorAll('tspan.line')].map(t => t.textContent)")
 

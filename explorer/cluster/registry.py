@@ -1,0 +1,143 @@
+"""The clustering methods, each declared once: what it can do, how it is fitted, the state it keeps to
+assign new rows and how it is fitted again on a subsample (scikit-learn's estimator tags, as data).
+
+A method is one :class:`MethodSpec`, registered beside its fit function: :mod:`explorer.cluster.methods`
+(k-means, GMM, the mixture, HDBSCAN, agglomerative, N2D) and :mod:`explorer.cluster.deep` (DEC, IDEC).
+``explorer/cluster/__init__`` imports both, and Python runs a package's ``__init__`` before any of its
+modules, so the registry is complete once anything under ``explorer.cluster`` has been imported.
+Everything else asks it: ``spec(name).soft``, ``method_names()`` (the choices of ``ClusterConfig.method``,
+the CLI and the pages), ``spec(name).label``. Adding a method is one ``register(MethodSpec(...))``.
+
+New rows are assigned from arrays the method keeps at fit time, as hdbscan's ``PredictionData``:
+``assign_state(result, Z, cfg, groups)`` gives them (plain arrays, saved in a run's ``assign.npz``) and
+``assign(state, Z_new)`` uses nothing else. A method with no such rule (``assign`` None: HDBSCAN,
+agglomerative) has its new rows assigned by the vote of their nearest training rows (:mod:`explorer.neighbors`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from explorer.errors import InputError
+from explorer.events import StopCheck
+from explorer.validation import Constraint
+
+if TYPE_CHECKING:  # pragma: no cover
+    from explorer.cluster.types import ClusterConfig, ClusterResult
+    from explorer.neighbors import Neighbors
+
+State = dict[str, np.ndarray]  # what assigns new rows: plain numeric arrays (saved in assign.npz, never pickled)
+Refit = Callable[[np.ndarray, int], np.ndarray]  # (sample (m, d), seed) -> labels (m,)
+
+
+@dataclass(frozen=True)
+class FitInputs:
+    """What a fit may use beside Z, k and the config."""
+
+    groups: Sequence[np.ndarray] = ()  # the one-hot columns of each categorical column of Z (the mixture)
+    knn: Neighbors | None = None  # the run's nearest-neighbour graph of Z's rows (a UMAP inside the method)
+    embedding: np.ndarray | None = None  # the method's UMAP of Z, made already by the k sweep (``embeds``)
+    should_stop: StopCheck | None = None  # ends a step with nothing partial to keep (a UMAP)
+
+
+class Assigned(NamedTuple):
+    """New rows assigned by a method's rule: labels (m,) int64, proba (m, k) float32 or None, the rule in words."""
+
+    labels: np.ndarray
+    proba: np.ndarray | None
+    how: str
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One clustering method: what it can do and the functions that do it.
+
+    fit(Z (n, d), k, cfg, inputs) -> ClusterResult; None where the method is not fitted on Z alone
+        (DEC / IDEC train the autoencoder: :func:`explorer.cluster.deep.refine`). ``k`` is None only
+        for a method that finds k itself.
+    refit(cfg, groups) -> (fit again: (sample (m, d), seed) -> labels (m,), what it fits, in words): the
+        method as the run configured it (``cfg.k``: the clusters the run found), on a subsample of the
+        space it clustered (per-cluster stability, :mod:`explorer.explain.resample`).
+    assign_state(result, Z (n, d), cfg, groups) -> the arrays that assign new rows: the fitted model's
+        own where the fit kept them (``ClusterResult.state``), else rebuilt from the result.
+    assign(state, Z_new (m, d)) -> :class:`Assigned`, from those arrays alone (rows in the space the
+        method clusters: for a method that ``embeds``, their place in its embedding).
+    """
+
+    name: str  # ClusterConfig.method, as saved in a run's config.json
+    label: str  # for people: the pages' and the CLI's choices
+    short: str  # in sentences: "HDBSCAN's noise has no cluster ..."
+    fit: Callable[[np.ndarray, Any, ClusterConfig, FitInputs], ClusterResult] | None
+    refit: Callable[[ClusterConfig, Sequence[np.ndarray]], tuple[Refit, str]]
+    assign_state: Callable[[ClusterResult, np.ndarray, ClusterConfig, Sequence[np.ndarray]], State] | None = None
+    assign: Callable[[State, np.ndarray], Assigned] | None = None  # None: new rows by their neighbours' vote
+    needs_k: bool = True  # takes a number of clusters (from the k sweep when the config gives none)
+    finds_k: bool = False  # finds the number of clusters itself (the config's k is ignored)
+    soft: bool = False  # gives soft assignments (ClusterResult.proba)
+    noise: bool = False  # may label rows -1 (noise), a label of no cluster
+    refines_model: bool = False  # trains the autoencoder further while clustering (a model to copy first)
+    embeds: bool = False  # clusters its own UMAP of Z (ClusterResult.embedding): k swept there, new rows placed there
+    max_rows: int | None = None  # the most rows it can be fitted on (the pipeline fits a sample above)
+    k_criterion: str = "silhouette"  # the k sweep's rule when the config names none
+    settings: tuple[str, ...] = ()  # the ClusterConfig fields it reads beside k (the pages show their widgets)
+
+    def __post_init__(self) -> None:
+        if self.needs_k and self.finds_k:
+            raise ValueError(f"method '{self.name}': needs_k and finds_k exclude each other.")
+        if (self.assign is None) != (self.assign_state is None):
+            raise ValueError(f"method '{self.name}': assign and assign_state come together (or neither: the vote).")
+
+
+_SPECS: dict[str, MethodSpec] = {}
+
+
+def register(method: MethodSpec, *, replace: bool = False) -> MethodSpec:
+    """Add ``method`` to the registry (``replace``: over one of the same name); returns it."""
+    if method.name in _SPECS and not replace:
+        raise ValueError(f"a clustering method named '{method.name}' is registered already.")
+    _SPECS[method.name] = method
+    return method
+
+
+def unregister(name: str) -> None:
+    """Remove a method (a test's own, registered for the test)."""
+    _SPECS.pop(name, None)
+
+
+def spec(name: str) -> MethodSpec:
+    """The registered method called ``name``; InputError naming the known ones otherwise."""
+    try:
+        return _SPECS[name]
+    except (KeyError, TypeError):
+        raise InputError(f"method {name!r} is not known; choose one of: {', '.join(_SPECS)}.") from None
+
+
+def specs() -> tuple[MethodSpec, ...]:
+    """Every registered method, in the order registered."""
+    return tuple(_SPECS.values())
+
+
+def method_names() -> tuple[str, ...]:
+    """The registered methods' names, in the order registered (the choices people are offered)."""
+    return tuple(_SPECS)
+
+
+def method_labels() -> dict[str, str]:
+    """name -> the label people read."""
+    return {s.name: s.label for s in _SPECS.values()}
+
+
+class RegisteredMethod(Constraint):
+    """The name of a registered clustering method (checked against the registry when a config is validated)."""
+
+    def ok(self, value: Any) -> bool:
+        return isinstance(value, str) and value in _SPECS
+
+    def describe(self) -> str:
+        return "one of: " + ", ".join(_SPECS)
+
+    def message(self, name: str, value: Any) -> str:
+        return f"{name} {value!r} is not known; choose one of: {', '.join(_SPECS)}."

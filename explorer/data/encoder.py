@@ -1,0 +1,408 @@
+"""The one table encoder: a table's columns -> the features X (n, d) float32, decided once, applied anywhere.
+
+:class:`TableEncoder` follows scikit-learn's estimator contract. ``fit(frame)`` decides every step
+from the training rows: which columns are features (dropping text, dates, constants, row numbers),
+what fills their missing values (the median, the most frequent level), which skewed numbers get
+log(1 + x), how numbers are scaled (:mod:`explorer.data.scaling`), which levels of a category get
+an indicator (the rest fold into "other"). ``transform(frame)`` applies exactly those steps to any
+rows, column by column, with stated fallbacks (:class:`TransformReport`):
+
+- a feature column that is missing: refused with a message naming it (``missing="refuse"``), or
+  filled with the training value (``missing="impute"``);
+- extra columns: ignored and named;
+- a category level never seen in training: all indicators of the column 0, counted; a level seen
+  in training but folded into "other" still goes to "other";
+- numbers that do not parse: treated as missing and filled with the training value, counted.
+
+The loader fits it and makes the loaded X with its ``transform``; a run saves :meth:`to_json` as
+``preprocess.json``; applying the run to new rows transforms them with :meth:`from_json`'s encoder.
+So the training features and the applied features come from the same code.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from explorer.data.encoder_columns import (
+    ENCODER_VERSION,
+    CategoricalColumn,
+    EncodedColumn,
+    NumericColumn,
+    column_from_dict,
+    scaling_option,
+)
+from explorer.data.encoder_report import (
+    DROP_REASONS,
+    TransformReport,
+    names_some,
+    note_fit,
+    note_parsing,
+    note_transform,
+)
+from explorer.data.guards import FEATURE_BYTES, check_decoded_bytes
+from explorer.data.profiles import as_strings, parse_numbers, profile_column
+from explorer.data.scaling import SCALINGS, fit_scaling, ranges_shared, scaling_sentence
+from explorer.data.words import plural
+from explorer.dataset import LoadReport
+from explorer.errors import InputError
+from explorer.limits import Limits
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CATEGORY_WEIGHT = 1 / np.sqrt(2)  # a one-hot indicator's value: rows of two levels differ by 1, one std of a number
+SKEW_LOG = 1.0  # "auto" scaling takes log(1 + x) of non-negative columns more skewed than this
+SKEW_MIN_VALUES = 10  # ... that have more distinct values than this (small counts and scales stay as they are)
+SKEW_SAMPLE_ROWS = 50_000  # distinct values are counted among the first rows
+MAX_RECORDED_LEVELS = 10_000  # rare levels folded into "other" are recorded up to this many per column
+UNSEEN_SHOWN = 50  # unseen levels counted by name per column (the most frequent)
+MissingColumns = Literal["refuse", "impute"]
+BetweenColumns = Callable[[], None]
+
+ROW_NUMBER_NAMES = {"", "#", "index", "idx", "id", "row", "rows", "rownames", "row_number", "rownum", "no",
+                    "unnamed: 0"}
+
+
+def check_table_options(scaling: str, max_categories: int, min_category_fraction: float) -> None:
+    """The encoder's options, checked once (by :meth:`TableEncoder.fit` and ``TableOptions.validate``)."""
+    if scaling not in SCALINGS:
+        raise InputError(f"scaling '{scaling}' is not known; choose one of: {', '.join(SCALINGS)}.")
+    if max_categories < 1:
+        raise InputError(f"max_categories must be at least 1, got {max_categories}.")
+    if not 0 <= min_category_fraction < 1:
+        raise InputError(f"min_category_fraction must be in [0, 1), got {min_category_fraction}.")
+
+
+def is_row_number(name: str, values: np.ndarray) -> bool:
+    """A column named like an index (or left unnamed) whose values (n,) count 0, 1, 2, ... or 1, 2, 3, ..."""
+    if name.lower() not in ROW_NUMBER_NAMES and not re.fullmatch(r"column_1|unnamed: ?0", name.lower()):
+        return False
+    if np.isnan(values).any() or not np.all(values == np.floor(values)):
+        return False
+    start = np.arange(len(values), dtype=np.float64)
+    return bool(np.array_equal(values, start) or np.array_equal(values, start + 1))
+
+
+class TableEncoder:
+    """A table (pandas DataFrame) -> features X (n, d) float32 and the d feature names ("age", "color=red").
+
+    ``columns``: the candidate feature columns (None: all but ``label_column`` and ``id_column``, which
+    are recorded so that new rows give their labels and IDs too). ``scaling``: "auto" (log(1 + x) of
+    strongly right-skewed non-negative numbers, then standardized, unless all numbers share one range:
+    then scaled together), "standard", "minmax" or "none". Categories keep their ``max_categories``
+    most frequent levels that make up at least ``min_category_fraction`` of the rows; the rest fold
+    into "other"; each indicator is 0 or ``CATEGORY_WEIGHT``, so two rows of different levels are as
+    far apart as two rows one standard deviation apart in a number. ``drop_row_numbers``: drop a
+    column named like an index that counts the rows.
+
+    Learned state: ``columns_`` (one :class:`NumericColumn` or :class:`CategoricalColumn` per feature
+    column, in order), ``feature_names_`` (d), ``scaling_`` ("standard", "minmax", "shared", "none"),
+    ``indicator_value_``, ``dropped_columns_`` (column -> why), ``n_features_`` (d).
+    """
+
+    def __init__(self, *, columns: list[str] | None = None, label_column: str | None = None,
+                 id_column: str | None = None, scaling: str = "auto", max_categories: int = 30,
+                 min_category_fraction: float = 0.01, drop_row_numbers: bool = True) -> None:
+        self.columns = columns
+        self.label_column = label_column
+        self.id_column = id_column
+        self.scaling = scaling
+        self.max_categories = max_categories
+        self.min_category_fraction = min_category_fraction
+        self.drop_row_numbers = drop_row_numbers
+
+    def get_params(self) -> dict[str, Any]:
+        return {"columns": None if self.columns is None else list(self.columns), "label_column": self.label_column,
+                "id_column": self.id_column, "scaling": self.scaling, "max_categories": self.max_categories,
+                "min_category_fraction": self.min_category_fraction, "drop_row_numbers": self.drop_row_numbers}
+
+    # ----------------------------------------------------------------------------------------- fit
+    def fit(self, frame: pd.DataFrame, *, report: LoadReport | None = None, limits: Limits | None = None,
+            between_columns: BetweenColumns | None = None) -> TableEncoder:
+        """Decide every step from the rows of ``frame``; returns self.
+
+        ``report`` (the load's) gets what was decided, in words and as facts (dropped, imputed,
+        encoded, transformed, scaling). ``limits``: X's size (float32) is checked against
+        ``max_decoded_bytes`` as each column is added, before it is built. ``between_columns()`` is
+        called before each column (the load's Stop and time cap). Raises InputError for a bad option.
+        """
+        self._fit(frame, report, limits, between_columns)
+        return self
+
+    def fit_transform(self, frame: pd.DataFrame, *, report: LoadReport | None = None, limits: Limits | None = None,
+                      between_columns: BetweenColumns | None = None) -> tuple[np.ndarray, TransformReport]:
+        """``fit(frame).transform(frame)``, reading each column of text once (the fit's parse is reused)."""
+        parsed = self._fit(frame, report, limits, between_columns)
+        return self._transform(frame, "refuse", between_columns, parsed)
+
+    def _fit(self, frame: pd.DataFrame, report: LoadReport | None, limits: Limits | None,
+             between_columns: BetweenColumns | None) -> dict[str, tuple[np.ndarray, int]]:
+        """Fit; returns the columns parsed on the way that are costly to parse again (numbers read
+        from text, categories' codes): column -> (values or codes (n,), junk or missing count)."""
+        from pandas.api import types as pdt
+        from scipy.stats import skew
+
+        check_table_options(self.scaling, self.max_categories, self.min_category_fraction)
+        report = report if report is not None else LoadReport(source="the table", kind="table")
+        n, delimiter = len(frame), frame.attrs.get("delimiter")
+        columns: list[EncodedColumn] = []
+        parsed: dict[str, tuple[np.ndarray, int]] = {}
+        ranges: dict[str, tuple[float, float, bool]] = {}  # number -> (lo, hi, skewed) once filled
+        drops: dict[str, list[str]] = {}
+        width = 0
+
+        def widen(k: int) -> None:
+            if limits is not None:
+                check_decoded_bytes(limits, n * (width + k) * FEATURE_BYTES,
+                                    f"{report.source} encoded ({n:,} rows x {width + k:,} features)")
+
+        def drop(col: str, why: str) -> None:
+            drops.setdefault(why, []).append(col)
+            report.dropped_columns[col] = DROP_REASONS[why]
+
+        for col in self._candidates(frame):
+            if between_columns is not None:
+                between_columns()
+            p = profile_column(frame[col], delimiter, count_unique=False)
+            if p.kind not in ("numeric", "categorical"):
+                drop(col, p.kind)
+                continue
+            if p.kind == "numeric":
+                raw = p.values.to_numpy(dtype=np.float64)
+                if self.drop_row_numbers and p.missing == 0 and is_row_number(col, raw):
+                    drop(col, "rownumber")
+                    continue
+                note_parsing(report, col, p)
+                fill = float(np.nanmedian(raw))
+                values = np.where(np.isnan(raw), fill, raw) if p.missing else raw
+                if p.missing:
+                    report.imputed[col] = p.missing
+                widen(1)
+                lo, hi = float(values.min()), float(values.max())
+                skewed = self.scaling == "auto" and lo >= 0
+                skewed = skewed and len(np.unique(values[:SKEW_SAMPLE_ROWS])) > SKEW_MIN_VALUES
+                skewed = bool(skewed and skew(values) > SKEW_LOG)
+                columns.append(NumericColumn(col, fill))
+                ranges[col] = (lo, hi, skewed)
+                if not (pdt.is_numeric_dtype(frame[col]) and not pdt.is_bool_dtype(frame[col])):
+                    parsed[col] = (raw, p.junk)  # read from text: kept, not parsed again
+                width += 1
+                continue
+            counts = p.values.value_counts()
+            strings = p.values
+            if p.missing:
+                strings = strings.fillna(counts.index[0])
+                report.imputed[col] = p.missing
+                counts = strings.value_counts()
+            keep = [str(c) for c in counts.index[: self.max_categories] if counts[c] / n >= self.min_category_fraction]
+            kept = set(keep)
+            rest = [str(c) for c in counts.index if str(c) not in kept]
+            if len(keep) + bool(rest) < 2:
+                drop(col, "rare")
+                continue
+            if rest:
+                report.note(f"In column '{col}', {plural(len(rest), 'rare category', 'rare categories')} "
+                            f"were folded into 'other'.")
+            folded = rest[:MAX_RECORDED_LEVELS]
+            column = CategoricalColumn(col, str(counts.index[0]), keep, other=bool(rest), folded=folded,
+                                       folded_complete=len(folded) < MAX_RECORDED_LEVELS)
+            widen(column.width)
+            columns.append(column)
+            parsed[col] = (column.codes(strings.to_numpy(dtype=object)), p.missing)
+            width += column.width
+            report.encoded[col] = column.names_of_levels()
+        note_fit(report, drops)
+        self.columns_ = columns
+        self.dropped_columns_ = dict(report.dropped_columns)
+        self._decide_scaling(frame, ranges, parsed, report)
+        self.feature_names_ = [name for c in columns for name in c.feature_names()]
+        self.n_features_ = width
+        return parsed
+
+    def _candidates(self, frame: pd.DataFrame) -> list[str]:
+        reserved = {self.label_column, self.id_column} - {None}
+        given = list(frame.columns) if self.columns is None else list(dict.fromkeys(self.columns))
+        missing = [c for c in given if c not in frame.columns]
+        if missing:
+            raise InputError(f"the table has no column {', '.join(repr(c) for c in missing)}; "
+                             "choose among its columns.")
+        return [c for c in given if c not in reserved]
+
+    def _decide_scaling(self, frame: pd.DataFrame, ranges: dict[str, tuple[float, float, bool]],
+                        parsed: dict[str, tuple[np.ndarray, int]], report: LoadReport) -> None:
+        """The scaling of the numbers (and log(1 + x) of the skewed ones under "auto"); sets each
+        number's parameters, ``scaling_`` and ``indicator_value_``; writes the report's sentences."""
+        numbers = [c for c in self.columns_ if isinstance(c, NumericColumn)]
+        has_cat = len(numbers) < len(self.columns_)
+        lo = np.array([ranges[c.name][0] for c in numbers])
+        hi = np.array([ranges[c.name][1] for c in numbers])
+        if self.scaling == "auto":
+            scaling = "shared" if len(numbers) >= 2 and ranges_shared(lo, hi) else "standard"
+        else:
+            scaling = self.scaling
+        auto_standard = self.scaling == "auto" and scaling == "standard"
+        logged = [c.name for c in numbers if ranges[c.name][2]] if auto_standard else []
+        if logged:
+            report.transformed = {c: "log(1 + x)" for c in logged}
+            report.note(f"Took log(1 + x) of {plural(len(logged), 'right-skewed column')} before scaling "
+                        f"(their values spread over orders of magnitude): {', '.join(repr(c) for c in logged)}.")
+        if numbers:
+            report.note(scaling_sentence(scaling, len(numbers), "numeric feature" if has_cat else "feature"))
+        if has_cat and scaling != "none":
+            report.note(f"One-hot columns are 0 or {CATEGORY_WEIGHT:.3f}, so a different category counts as much as "
+                        "one standard deviation of a number, whatever the number of categories.")
+        shared_lo, shared_hi = (float(lo.min()), float(hi.max())) if len(numbers) else (0.0, 1.0)
+        for column in numbers:
+            column.transform = "log1p" if column.name in logged else None
+            if scaling == "shared":
+                column.center = shared_lo
+                column.scale = shared_hi - shared_lo if shared_hi > shared_lo else 1.0
+                column.constant = ranges[column.name][0] == ranges[column.name][1]
+            elif scaling in ("standard", "minmax"):
+                values = self._numbers(column, frame, parsed.get(column.name), TransformReport())
+                params = fit_scaling(values[:, None], scaling)
+                column.peak, column.center = float(params.peak[0]), float(params.center[0])
+                column.scale = float(params.scale[0])
+        self.scaling_ = scaling
+        self.indicator_value_ = float(CATEGORY_WEIGHT) if has_cat and scaling != "none" else 1.0
+        report.scaling = scaling
+
+    # ------------------------------------------------------------------------------------ transform
+    def transform(self, frame: pd.DataFrame, *, missing: MissingColumns = "refuse",
+                  between_columns: BetweenColumns | None = None) -> tuple[np.ndarray, TransformReport]:
+        """Rows (a DataFrame as read) -> (X (n, d) float32 in the fitted features, what was done).
+
+        ``missing``: "refuse" raises InputError naming the feature columns ``frame`` lacks; "impute"
+        fills them with the training value (median or most frequent level) in every row."""
+        if not hasattr(self, "columns_"):
+            raise InputError("the table encoder is not fitted yet; call fit (or load one with from_json) first.")
+        return self._transform(frame, missing, between_columns, {})
+
+    def _transform(self, frame: pd.DataFrame, missing: MissingColumns, between_columns: BetweenColumns | None,
+                   parsed: dict[str, tuple[np.ndarray, int]]) -> tuple[np.ndarray, TransformReport]:
+        n = len(frame)
+        absent = [c.name for c in self.columns_ if c.name not in frame.columns]
+        if absent and missing == "refuse":
+            many = len(absent) > 1
+            raise InputError(f"the new data lacks {len(absent)} of the run's feature column{'s' if many else ''}: "
+                             f"{names_some(absent)}. Add {'them' if many else 'it'} (same name as in the training "
+                             "data), or choose to fill missing columns with the training values.")
+        used = {c.name for c in self.columns_} | {self.label_column, self.id_column}
+        extra = [c for c in frame.columns if c not in used]
+        report = TransformReport(n_rows=n, missing_columns=absent, extra_columns=extra)
+        # X is filled a column (or a category's columns) at a time, each computed in float64 and stored as
+        # float32: no float64 copy of the features is held
+        X = np.zeros((n, self.n_features_), dtype=np.float32)
+        top = np.finfo(np.float32).max
+        j = 0
+        for column in self.columns_:
+            if between_columns is not None:
+                between_columns()
+            if isinstance(column, NumericColumn):
+                X[:, j] = np.clip(column.scaled(self._numbers(column, frame, parsed.pop(column.name, None), report)),
+                                  -top, top)
+                j += 1
+                continue
+            codes = self._codes(column, frame, parsed.pop(column.name, None), report)
+            for k in range(column.width):
+                X[codes == k, j + k] = self.indicator_value_
+            j += column.width
+        note_transform(report)
+        return X, report
+
+    def _numbers(self, column: NumericColumn, frame: pd.DataFrame, parsed: tuple[np.ndarray, int] | None,
+                 report: TransformReport) -> np.ndarray:
+        """One numeric column's values (n,) float64 before scaling: parsed, filled, log(1 + x) if so fitted."""
+        if column.name in frame.columns:
+            values, junk = (parsed if parsed is not None
+                            else parse_numbers(frame[column.name], frame.attrs.get("delimiter")))
+            if junk:
+                report.not_numbers[column.name] = junk
+            gaps = np.isnan(values)
+            if gaps.any():
+                report.imputed[column.name] = int(gaps.sum())
+                values = np.where(gaps, column.fill, values)
+        else:
+            values = np.full(len(frame), column.fill, np.float64)
+        if column.transform == "log1p":
+            values = np.log1p(np.maximum(values, -1 + 1e-12))
+        return values
+
+    def _codes(self, column: CategoricalColumn, frame: pd.DataFrame, parsed: tuple[np.ndarray, int] | None,
+               report: TransformReport) -> np.ndarray:
+        """One categorical column's level codes (n,): k for a kept level, ``len(levels)`` for "other",
+        -1 for a level not seen in training (counted in the report)."""
+        values = None
+        if parsed is not None:
+            codes, filled = parsed
+        else:
+            if column.name in frame.columns:
+                strings = as_strings(frame[column.name])
+                filled, values = int(strings.isna().sum()), strings.fillna(column.fill).to_numpy(dtype=object)
+            else:
+                filled, values = 0, np.full(len(frame), column.fill, dtype=object)
+            codes = column.codes(values)
+        if filled:
+            report.imputed[column.name] = filled
+        unseen = codes < 0
+        if values is not None and unseen.any():
+            levels, counts = np.unique(values[unseen].astype(str), return_counts=True)
+            order = np.argsort(-counts, kind="stable")
+            report.unseen_levels[column.name] = {str(levels[i]): int(counts[i]) for i in order[:UNSEEN_SHOWN]}
+        return codes
+
+    def raw_columns(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The feature columns of ``frame`` as read, before filling and scaling: numbers (n,) float64
+        (NaN missing), categories (n,) str objects (None missing); columns it lacks are left out."""
+        out: dict[str, np.ndarray] = {}
+        for column in self.columns_:
+            if column.name not in frame.columns:
+                continue
+            if isinstance(column, NumericColumn):
+                out[column.name] = parse_numbers(frame[column.name], frame.attrs.get("delimiter"))[0]
+            else:
+                strings = as_strings(frame[column.name])
+                out[column.name] = strings.where(strings.notna(), None).to_numpy(dtype=object)
+        return out
+
+    # --------------------------------------------------------------------------------------- JSON
+    def to_json(self) -> dict[str, Any]:
+        """The fitted encoder as plain JSON (``preprocess.json`` of a run made on a table)."""
+        if not hasattr(self, "columns_"):
+            raise InputError("the table encoder is not fitted yet; there is nothing to save.")
+        return {"version": ENCODER_VERSION, "kind": "table", "params": self.get_params(), "scaling": self.scaling_,
+                "indicator_value": self.indicator_value_, "columns": [c.to_dict() for c in self.columns_],
+                "feature_names": list(self.feature_names_), "label_column": self.label_column,
+                "id_column": self.id_column, "dropped_columns": dict(self.dropped_columns_),
+                "n_features": self.n_features_}
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> TableEncoder:
+        """The fitted encoder :meth:`to_json` wrote, or one from the record of version 1 (explorer 0.4
+        to 0.x, which replayed the loader to record it: the same steps, without the options)."""
+        version = int(record.get("version", 1))
+        if version > ENCODER_VERSION:
+            raise InputError("this run's preprocessing record is from a newer explorer; update explorer to apply "
+                             "data to it.")
+        if record.get("kind") != "table":
+            raise InputError(f"this preprocessing record is of {record.get('kind')!r} data, not of a table.")
+        columns = [column_from_dict(c) for c in record["columns"]]
+        params = record.get("params") or {
+            "columns": [c.name for c in columns], "label_column": record.get("label_column"),
+            "id_column": record.get("id_column"), "drop_row_numbers": False,
+            "scaling": scaling_option(record["scaling"], any(getattr(c, "transform", None) for c in columns)),
+        }
+        encoder = cls(**params)
+        encoder.columns_ = columns
+        encoder.scaling_ = str(record["scaling"])
+        encoder.indicator_value_ = float(record["indicator_value"])
+        encoder.feature_names_ = [name for c in columns for name in c.feature_names()]
+        encoder.dropped_columns_ = dict(record.get("dropped_columns") or {})
+        encoder.n_features_ = sum(c.width for c in columns)
+        if encoder.feature_names_ != list(record["feature_names"]):
+            raise InputError("this run's preprocessing record is damaged (its columns do not give its feature names); "
+                             "make the run again from its file.")
+        return encoder

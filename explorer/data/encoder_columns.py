@@ -1,0 +1,114 @@
+"""What the table encoder learns about each feature column, and its JSON form.
+
+A :class:`NumericColumn` gives one feature, a :class:`CategoricalColumn` one indicator per level kept
+(and one for "other"). Both turn into plain JSON and back (``preprocess.json``, version
+:data:`ENCODER_VERSION`; version 1, the record older explorers wrote, has the same columns).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from explorer.errors import InputError
+
+ENCODER_VERSION = 2  # of preprocess.json; 1: explorer's record before the encoder (the same columns, no options)
+
+
+@dataclass
+class NumericColumn:
+    """A number: missing values get ``fill`` (the training median), then log(1 + x) when ``transform``
+    is "log1p", then ``(x / peak - center) / scale``; a ``constant`` column is 0 everywhere."""
+
+    name: str
+    fill: float
+    transform: str | None = None
+    peak: float = 1.0
+    center: float = 0.0
+    scale: float = 1.0
+    constant: bool = False
+    width: ClassVar[int] = 1
+
+    def feature_names(self) -> list[str]:
+        return [self.name]
+
+    def scaled(self, values: np.ndarray) -> np.ndarray:
+        """The filled (and transformed) values (n,) float64 -> the feature (n,) float64."""
+        if self.constant:
+            return np.zeros(len(values))
+        return (values / self.peak - self.center) / self.scale
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": "numeric", "fill": self.fill, "transform": self.transform,
+                "peak": self.peak, "center": self.center, "scale": self.scale, "constant": self.constant}
+
+
+@dataclass
+class CategoricalColumn:
+    """A category: missing values get ``fill`` (the most frequent level); each of ``levels`` has an
+    indicator, and with ``other`` the levels in ``folded`` (all levels not kept, unless
+    ``folded_complete`` is False: then any level not kept) share the indicator "other"."""
+
+    name: str
+    fill: str
+    levels: list[str]
+    other: bool = False
+    folded: list[str] = field(default_factory=list)
+    folded_complete: bool = True
+
+    @property
+    def width(self) -> int:
+        return len(self.levels) + int(self.other)
+
+    def names_of_levels(self) -> list[str]:
+        return self.levels + (["other"] if self.other else [])
+
+    def feature_names(self) -> list[str]:
+        return [f"{self.name}={level}" for level in self.names_of_levels()]
+
+    def codes(self, values: np.ndarray) -> np.ndarray:
+        """Filled values (n,) of str -> their codes (n,): k for ``levels[k]``, ``len(levels)`` for
+        "other", -1 for a level not seen in training."""
+        import pandas as pd
+
+        folded = self.folded if self.other and self.folded_complete else []
+        known = pd.Index(list(dict.fromkeys(self.levels + folded)), dtype=object)
+        codes = pd.Categorical(values, categories=known).codes
+        # a copy (the categorical's own codes are read-only), of the smallest type that holds them all
+        codes = codes.astype(np.int16 if len(known) < 2**15 - 1 else np.int32)
+        if self.other:
+            k = len(self.levels)
+            codes[codes >= k if self.folded_complete else codes < 0] = k
+        return codes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": "categorical", "fill": self.fill, "levels": list(self.levels),
+                "other": self.other, "folded": list(self.folded), "folded_complete": self.folded_complete}
+
+
+EncodedColumn = NumericColumn | CategoricalColumn
+
+
+def column_from_dict(spec: dict[str, Any]) -> EncodedColumn:
+    """A column of ``preprocess.json`` (version 1 or 2) -> its :class:`NumericColumn` or :class:`CategoricalColumn`."""
+    try:
+        if spec["kind"] == "numeric":
+            return NumericColumn(str(spec["name"]), float(spec["fill"]), spec.get("transform"),
+                                 float(spec.get("peak", 1.0)), float(spec.get("center", 0.0)),
+                                 float(spec.get("scale", 1.0)), bool(spec.get("constant", False)))
+        if spec["kind"] == "categorical":
+            return CategoricalColumn(str(spec["name"]), str(spec["fill"]), [str(v) for v in spec["levels"]],
+                                     bool(spec["other"]), [str(v) for v in spec.get("folded", [])],
+                                     bool(spec.get("folded_complete", True)))
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(f"this run's preprocessing record is damaged ({type(e).__name__}: {e}); make the run again "
+                         "from its file.") from None
+    raise InputError(f"this run's preprocessing record has a column of unknown kind {spec.get('kind')!r}; update "
+                     "explorer or make the run again from its file.")
+
+
+def scaling_option(resolved: str, logged: bool) -> str:
+    """The ``scaling`` option that gives the resolved scaling ``resolved`` ("shared", "standard",
+    "minmax", "none") with (``logged``) or without log(1 + x) of skewed columns: "auto" chose those."""
+    return "auto" if resolved == "shared" or logged else resolved
