@@ -180,7 +180,6 @@ class Search:
         self.F = np.ascontiguousarray(Z_ref, dtype=np.float32)
         self.n = len(self.F)
         self.device = device
-        self.norms = (self.F**2).sum(1)
         self.centroids: np.ndarray | None = None  # None: exact
         self.members: list[np.ndarray] = []
         self.probes = np.zeros((0, 0), np.int64)
@@ -190,6 +189,7 @@ class Search:
         from sklearn.cluster import KMeans
         from sklearn.metrics import pairwise_distances_argmin
 
+        self.norms = (self.F**2).sum(1)
         rng = np.random.default_rng(SEARCH_SEED)
         train = self.F[rng.choice(self.n, min(self.n, 50 * cells), replace=False)]
         self.centroids = KMeans(cells, n_init=1, max_iter=25, random_state=SEARCH_SEED).fit(train).cluster_centers_

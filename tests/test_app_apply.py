@@ -9,7 +9,7 @@ import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_app import (  # noqa: F401
+from test_app import (  # noqa: F401 - fixtures among them, used as test parameters
     APP,
     LABEL,
     RUN_TIMEOUT_S,

@@ -4,7 +4,7 @@ the noise slider; models that can't do a thing get a sentence, a bad row id a me
 from __future__ import annotations
 
 import pytest
-from test_app import (  # noqa: F401
+from test_app import (  # noqa: F401 - fixtures among them, used as test parameters
     LABEL,
     app,
     blobs_csv,

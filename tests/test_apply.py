@@ -368,7 +368,7 @@ def test_stop_ends_applying_at_the_next_stage_and_changes_nothing(saved_runs, ta
 
 
 def test_encoding_in_blocks_gives_the_same_codes(tmp_path, monkeypatch):
-    import explorer.apply as apply_mod
+    import explorer.apply.run as apply_mod
 
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(0, 1, (60, 5)), rng.normal(5, 1, (60, 5))]).astype(np.float32)

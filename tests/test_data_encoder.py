@@ -118,7 +118,7 @@ def test_fallbacks_are_applied_and_stated():
 
 def test_a_bad_option_or_record_is_refused():
     with pytest.raises(InputError, match="scaling"):
-        TableEncoder(scaling="zscore").fit(frame())  # type: ignore[arg-type]
+        TableEncoder(scaling="zscore").fit(frame())  # type: ignore[arg-type]  # the point: a value not allowed
     with pytest.raises(InputError, match="max_categories"):
         TableEncoder(max_categories=0).fit(frame())
     with pytest.raises(InputError, match="not fitted"):

@@ -221,7 +221,7 @@ def test_pixel_and_count_limits():
     with pytest.raises(LimitError, match=r"5 images.*max_images=4"):
         load(make_zip(members), name="p.zip", limits=Limits(max_images=4))
     with pytest.raises(InputError, match="image mode 'CMYK'"):
-        load_images(make_zip(members), name="p.zip", options=ImageOptions(mode="CMYK"))  # type: ignore[arg-type]
+        load_images(make_zip(members), name="p.zip", options=ImageOptions(mode="CMYK"))  # type: ignore[arg-type]  # the point
 
 
 def test_mnist_sample():

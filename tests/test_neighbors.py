@@ -158,7 +158,7 @@ def test_a_placed_row_and_the_same_row_applied_get_one_cluster_and_place(
 ):
     """The one rule: a large run's unfitted row, and the same row applied to the saved run later, get the
     same cluster, map position and anomaly score; a fitted row applied lands on its own point and cluster."""
-    from explorer.apply import apply_run
+    from explorer.apply import apply_run, save_applied
     from explorer.data import load
     from explorer.runs.files import load_run, save_run
 
@@ -177,6 +177,9 @@ def test_a_placed_row_and_the_same_row_applied_get_one_cluster_and_place(
     np.testing.assert_array_equal(applied.labels, run.labels[placed])
     np.testing.assert_array_equal(applied.embedding, run.embedding[placed])
     np.testing.assert_array_equal(applied.anomaly, run.anomaly[placed])
+    saved = load_run(save_applied(applied, run, tmp_path / "applied"))  # a run of its own: every row its own
+    assert saved.fitted is None
+    np.testing.assert_array_equal(apply_run(saved, tmp_path / "placed.npy").labels, applied.labels)
     if method == "hdbscan":
         assert (applied.labels < 0).any() or not (run.labels < 0).any()
     np.save(tmp_path / "fitted.npy", X[fitted])

@@ -213,7 +213,8 @@ def as_run(applied: AppliedRun, source: Any) -> Any:
     return replace(source, config=replace(source.config, explain=None), dataset=applied.dataset, Z=applied.Z,
                    clusters=clusters, embedding=applied.embedding, anomaly=applied.anomaly, metrics=metrics,
                    timings=dict(applied.timings), notes=notes, run_id=None, created=None, explanation=None,
-                   preprocessing=run_recipe(source), assignment=run_assignment(source))
+                   preprocessing=run_recipe(source), assignment=run_assignment(source),
+                   fitted=None)  # its rows are its own (the source's fitted mask is of the source's rows)
 
 
 def save_applied(applied: AppliedRun, source: Any, root: str | Path | None = None, *,

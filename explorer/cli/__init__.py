@@ -6,10 +6,13 @@
     explorer explain RUN [--json]
     explorer list [--runs DIR]
     explorer compare RUN_A RUN_B [--runs DIR] [--json]
+    explorer duplicates RUN [--threshold T] [--json]
+    explorer curate RUN merge 1 2 | split 3 | recluster 3 | rename 2 "name" | undo | show
 
 (``explorer`` is the console script ``pip install .`` puts on the PATH; ``python -m explorer`` is the same.)
 One module per command (:mod:`~explorer.cli.run`, :mod:`~explorer.cli.apply`, :mod:`~explorer.cli.saved` for
-show / explain / list, :mod:`~explorer.cli.compare`), each adding its own options; what an argument names
+show / explain / list, :mod:`~explorer.cli.compare`, :mod:`~explorer.cli.duplicates`,
+:mod:`~explorer.cli.curate`), each adding its own options; what an argument names
 (:mod:`~explorer.cli.args`) and what is written to the terminal (:mod:`~explorer.cli.terminal`) apart.
 
 A bad input or option prints one line on stderr and exits with status 2, never a traceback
@@ -23,7 +26,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from explorer.cli import apply, compare, run, saved
+from explorer.cli import apply, compare, curate, duplicates, run, saved
 from explorer.cli.args import Parser, parse
 from explorer.cli.terminal import TerminalSafe
 from explorer.errors import ExplorerError
@@ -37,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     saved.add_parsers(sub)
     compare.add_parser(sub)
     apply.add_parser(sub)
+    duplicates.add_parser(sub)
+    curate.add_parser(sub)
     return p
 
 

@@ -287,8 +287,10 @@ def _assign_mixture(state: State, Z_new: np.ndarray) -> Assigned:
 
 
 # -- fitted again on a subsample, as the run configured it (per-cluster stability) -----------------
-def refit_with(fit: Callable[..., ClusterResult], what: Callable[[ClusterConfig], str]):
-    """A ``MethodSpec.refit`` that runs ``fit`` again with the run's config (``cfg.k``, a new seed per sample)."""
+def refit_with(fit: Callable[..., ClusterResult], what: Callable[[ClusterConfig], str],
+               ) -> Callable[[ClusterConfig, Sequence[np.ndarray]], tuple[Refit, str]]:
+    """A ``MethodSpec.refit`` that runs ``fit`` again with the run's config (``cfg.k``; HDBSCAN's sizes as
+    configured, its own rule on the sample where left to it), a new seed per sample."""
     def refit(cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> tuple[Refit, str]:
         def again(X: np.ndarray, seed: int) -> np.ndarray:
             return fit(X, cfg.k, replace(cfg, random_state=seed), FitInputs(groups=groups)).labels

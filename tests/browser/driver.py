@@ -49,7 +49,7 @@ def chromium_missing() -> str | None:
     if not Path(CHROMIUM).is_file() and shutil.which(CHROMIUM) is None:
         return f"no Chromium at {CHROMIUM} (install Debian's chromium: `make chromium`)"
     try:
-        import playwright  # noqa: F401
+        import playwright  # noqa: F401 - only whether it imports
     except ImportError:
         return "the playwright package is not installed (pip install -r requirements-dev.txt)"
     return None
@@ -205,7 +205,7 @@ class ScriptRuns:
         msg = self._forward()
         try:
             msg.ParseFromString(payload)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - not a message of ours to follow
             return
         kind = msg.WhichOneof("type")
         if kind == "session_status_changed":

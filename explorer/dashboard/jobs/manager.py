@@ -162,7 +162,7 @@ class JobManager:
             try:  # a lower priority is a courtesy to the other visitors: the job runs without it
                 self._threads[job.id] = (threading.get_native_id(), 0)
                 self._renice(job, time.time())
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - whatever went wrong, the job runs at its normal priority
                 log.debug("could not lower job %s's priority: %s", job.id, exc)
             with thread_limit(self.threads_per_job):
                 self._execute(job, fn)
