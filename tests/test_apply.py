@@ -157,7 +157,8 @@ def test_training_data_applied_to_its_run_reproduces_it(saved_runs, table_data, 
     assert np.all((applied.assignment.confidence >= 0) & (applied.assignment.confidence <= 1.0001))
     assert np.all((applied.assignment.margin >= 0) & (applied.assignment.margin <= 1))
     assert np.all(applied.assignment.runner_up != applied.labels)
-    np.testing.assert_allclose(applied.anomaly, run.anomaly, rtol=1e-4, atol=1e-5)
+    same = applied.labels == run.labels  # one anomaly score (explorer.anomaly): a row's own, where its cluster is
+    np.testing.assert_array_equal(applied.anomaly[same], run.anomaly[same])
     assert not applied.drift.drifted
 
 

@@ -87,17 +87,30 @@ def planted():
 def test_text_search_finds_the_planted_rows(planted):
     run, _ = planted
     hits = search_text(run, TextQuery("needle"))
-    assert hits.rows.tolist() == NEEDLES and hits.columns == ["notes"] * 3 and hits.complete
+    assert hits.rows.tolist() == NEEDLES and hits.columns == ["notes"] * 3
     assert search_text(run, TextQuery("ne+dle\\b", regex=True)).rows.tolist() == NEEDLES
     assert search_text(run, TextQuery("needle", columns=["plan"])).rows.tolist() == []
     assert search_text(run, TextQuery("row399", columns=[])).rows.tolist() == [399]  # the ids
     assert search_text(run, TextQuery("o'neil")).rows.size > 0
 
 
-@pytest.mark.parametrize("pattern", ["(a+)+$", "(a|aa)*b", "(x{2,})+", "(a)\\1", "[", "x" * 201])
-def test_a_dangerous_or_bad_pattern_is_refused(planted, pattern):
+@pytest.mark.parametrize("pattern", ["[", "(?P<x", "x" * 201, ""])
+def test_a_bad_pattern_is_refused(planted, pattern):
     with pytest.raises(InputError):
         search_text(planted[0], TextQuery(pattern, regex=True))
+
+
+def test_a_catastrophic_regex_is_stopped_at_its_deadline():
+    import time
+    import types
+
+    table = pd.DataFrame({"text": ["a" * 40 + "!", "fine"]})
+    run = types.SimpleNamespace(dataset=types.SimpleNamespace(table=table, ids=np.array(["0", "1"]), n=2))
+    assert search_text(run, TextQuery("fi(n)e$", regex=True)).rows.tolist() == [1]
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="longer than 1 s"):
+        search_text(run, TextQuery("(a+)+$", regex=True), seconds=1.0)
+    assert time.perf_counter() - start < 5
 
 
 def test_similar_rows_are_the_rows_segment(planted):
@@ -302,3 +315,20 @@ def test_the_cli_finds_duplicates_and_curates(tmp_path, capsys):
     assert main(["curate", str(folder), "merge", "1"]) == 2
     assert main(["curate", str(folder), "split", "77"]) == 2
     assert "no cluster 77" in capsys.readouterr().err
+
+
+def test_the_curated_run_explains_saves_and_applies(planted, tmp_path):
+    from explorer.apply import apply_run
+    from explorer.explain import explain
+    from explorer.runs.files import load_run, save_run
+
+    run, _ = planted
+    cur = Curation.of(run)
+    cur.merge(0, 1)
+    curated = curated_result(run, cur)
+    curated.explanation = explain(curated)
+    assert [c.size for c in curated.explanation.clusters] == np.bincount(curated.labels).tolist()
+    back = load_run(save_run(curated, tmp_path))
+    np.testing.assert_array_equal(back.labels, curated.labels)
+    assert back.clusters.info["curated"]["steps"] == 1
+    np.testing.assert_array_equal(apply_run(back, run.dataset).labels, curated.labels)  # the nearest rows' vote

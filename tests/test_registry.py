@@ -30,7 +30,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "runs_before_registry"
 def test_every_method_has_one_spec_and_the_old_names_come_from_it():
     from explorer.cluster.types import DEEP_METHODS, METHOD_LABELS, METHODS
 
-    assert METHODS == method_names() == ("kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec")
+    assert METHODS == method_names() == ("kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec",
+                                             "genie")
     assert {name: spec(name).label for name in METHODS} == METHOD_LABELS
     assert DEEP_METHODS == ("dec", "idec")
     for name in METHODS:
@@ -112,6 +113,7 @@ def _saved_and_loaded(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("method, settings", [
     ("kmeans", {}), ("gmm", {}), ("gmm", {"covariance_type": "diag"}), ("gmm", {"covariance_type": "tied"}),
     ("gmm", {"covariance_type": "spherical"}), ("mixture", {}), ("n2d", {}), ("agglomerative", {}), ("hdbscan", {}),
+    ("genie", {}),
 ])
 def test_assign_from_the_saved_state_gives_the_fitted_labels_back(method, settings, request):
     if method == "n2d":

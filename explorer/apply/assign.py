@@ -105,7 +105,7 @@ def assign(result: Any, arrays: dict[str, np.ndarray], Z_new: np.ndarray,
     c = result.clusters
     method = spec(c.method)
     k_ids = list(range(c.k))
-    if method.assign is None:  # no rule for a new point
+    if method.assign is None or "curated" in c.info:  # no rule for a new point (curated: no method made these)
         return _vote(result, nn)
     state = upgrade_arrays(arrays)
     space = None

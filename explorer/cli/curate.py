@@ -94,4 +94,8 @@ def cmd_curate(args: argparse.Namespace) -> int:
     print(f"run {run.run_id}: {len(sizes)} clusters after {len(curation.steps)} edits")
     for c, n in sizes.items():
         print(f"  [{c}] {n:,} rows" + (f"  {names[c]}" if c in names else ""))
+    if action == "show":
+        print("history:" if curation.steps else "history: none (the run's own clusters)")
+        for i, sentence in enumerate(curation.history(), 1):
+            print(f"  {i}. {sentence}")
     return 0

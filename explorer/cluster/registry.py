@@ -2,16 +2,17 @@
 assign new rows and how it is fitted again on a subsample (scikit-learn's estimator tags, as data).
 
 A method is one :class:`MethodSpec`, registered beside its fit function: :mod:`explorer.cluster.methods`
-(k-means, GMM, the mixture, HDBSCAN, agglomerative, N2D) and :mod:`explorer.cluster.deep` (DEC, IDEC).
-``explorer/cluster/__init__`` imports both, and Python runs a package's ``__init__`` before any of its
-modules, so the registry is complete once anything under ``explorer.cluster`` has been imported.
+(k-means, GMM, the mixture, HDBSCAN, agglomerative, N2D), :mod:`explorer.cluster.genie` (Genie) and
+:mod:`explorer.cluster.deep` (DEC, IDEC). ``explorer/cluster/__init__`` imports them, and Python runs a
+package's ``__init__`` before any of its modules, so the registry is complete once anything under ``explorer.cluster`` has been imported.
 Everything else asks it: ``spec(name).soft``, ``method_names()`` (the choices of ``ClusterConfig.method``,
 the CLI and the pages), ``spec(name).label``. Adding a method is one ``register(MethodSpec(...))``.
 
 New rows are assigned from arrays the method keeps at fit time, as hdbscan's ``PredictionData``:
 ``assign_state(result, Z, cfg, groups)`` gives them (plain arrays, saved in a run's ``assign.npz``) and
 ``assign(state, Z_new)`` uses nothing else. A method with no such rule (``assign`` None: HDBSCAN,
-agglomerative) has its new rows assigned by the vote of their nearest training rows (:mod:`explorer.neighbors`).
+agglomerative, Genie) has its new rows assigned by the vote of their nearest training rows
+(:mod:`explorer.neighbors`).
 """
 from __future__ import annotations
 

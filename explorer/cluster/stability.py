@@ -19,6 +19,13 @@ as many, and ``VALLEY`` lies between the two (the planted tables of docs/BENCHMA
 dip-means (Kalogeratos & Likas 2012: split only where the data is not unimodal), made cheap.
 Measured on tables with planted segments (docs/BENCHMARKS.md), where the silhouette merges segments
 (it favours few, far-apart groups) and BIC splits skewed ones.
+
+"No groups" is an answer: when no k both comes back and cuts only where the data thin out, the k the
+rule falls back on (the most stable, or the coarsest stable) is kept only if some cluster is set apart
+from its nearest neighbour by a clear valley (ratio under ``NO_GROUPS_VALLEY``, judged on at least
+``NO_GROUPS_MIN_ROWS`` rows near each centre); otherwise the sweep suggests k = 1 (criterion
+``NO_GROUPS``) and says why. Pure-noise tables (uniform and Gaussian numbers, with and without noise
+categories) fall there; a weak but real structure (wine's cultivars, stability 0.88) keeps its k.
 """
 from __future__ import annotations
 
@@ -37,6 +44,9 @@ SILHOUETTE_SAMPLE = 4000
 VALLEY = 0.8  # a pair of clusters with this many rows (relative) in the middle as near a centre: no valley
 VALLEY_WINDOW = 0.2  # half-width of the windows at each centre and at the midpoint, as a share of their distance
 VALLEY_MIN_ROWS = 50  # fewer rows near a centre than this: too few to tell, the pair is not judged
+NO_GROUPS = "stability (no groups)"  # the sweep's criterion when it finds no groups at all (k = 1)
+NO_GROUPS_VALLEY = 0.6  # no stable k with a valley: groups only where some pair has at most this ratio, ...
+NO_GROUPS_MIN_ROWS = 20  # ... judged on this many rows near each centre (fewer: no evidence of a boundary)
 
 
 def half_stability(Z: np.ndarray, k: int, rng: np.random.Generator, *, sample_size: int = STABILITY_SAMPLE,
@@ -106,8 +116,41 @@ def stability_sweep(
     with threadpool_limits(limits=1):
         flat = _flat_splits(Z, ks, stability, rng, sample_size)
     suggested, criterion, runner_up, reason = suggest_stable_k(ks, stability, flat)
+    if criterion != "stability" or suggested in flat:  # no k both comes back and cuts where the data thin out
+        with threadpool_limits(limits=1):
+            valley = _best_valley(Z, suggested, rng, sample_size)
+        if valley is None or valley[0] >= NO_GROUPS_VALLEY:
+            return KSweep(ks, silhouette, [math.nan] * len(ks), 1, NO_GROUPS, stopped, stability=stability,
+                          runner_up=suggested, reason=_no_groups_reason(ks, stability, suggested, valley))
     return KSweep(ks, silhouette, [math.nan] * len(ks), suggested, criterion, stopped,
                   stability=stability, runner_up=runner_up, reason=reason)
+
+
+def _best_valley(Z: np.ndarray, k: int, rng: np.random.Generator, sample_size: int) -> tuple[float, int] | None:
+    """The deepest valley between a cluster and its nearest neighbour (k-means with ``k`` clusters on a
+    drawn sample) judged on at least ``NO_GROUPS_MIN_ROWS`` rows near each centre, as (ratio, rows near
+    the centres); None when no pair has that many."""
+    from sklearn.cluster import KMeans
+
+    drawn = rng.choice(len(Z), min(len(Z), sample_size), replace=False)
+    km = KMeans(k, n_init=8, random_state=int(rng.integers(2**31 - 1))).fit(Z[drawn])
+    centers = km.cluster_centers_
+    d = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    judged = [valley_ratio(Z[drawn], km.labels_, centers, i, int(np.argmin(d[i]))) for i in range(k)]
+    judged = [(ratio, near) for ratio, near in judged if near >= NO_GROUPS_MIN_ROWS]
+    return min(judged) if judged else None
+
+
+def _no_groups_reason(ks: list[int], stability: list[float], best: int, valley: tuple[float, int] | None) -> str:
+    st = dict(zip(ks, stability, strict=True))
+    where = ("too few rows lie near each centre to show a thinning between them" if valley is None else
+             f"between every cluster and its nearest neighbour there are as many rows midway as near the centres "
+             f"(at least {valley[0]:.2f} as many; a boundary between groups has under {NO_GROUPS_VALLEY})")
+    return (f"no stable groups: from k = {ks[0]} to {ks[-1]}, no k both comes back on disjoint halves of the data "
+            f"and cuts where the data thin out (the most stable, k = {best}, has stability {st[best]:.2f}; "
+            f"{STABLE} comes back), and at k = {best} {where}. The rows look like one continuous spread, so they "
+            "are kept as one group (k = 1); give k to cut them anyway.")
 
 
 def valley_ratio(Z: np.ndarray, labels: np.ndarray, centers: np.ndarray, i: int, j: int) -> tuple[float, int]:

@@ -128,8 +128,8 @@ class KSweep:
 
     ``silhouette`` and ``bic`` hold NaN where a score could not be computed. ``criterion`` says how
     ``suggested`` was chosen: "silhouette", "silhouette+bic" (a near-tie broken by BIC), "bic" (no
-    silhouette could be computed), "stability" / "stability (none stable)"
-    (:func:`explorer.cluster.stability.stability_sweep`) or "default" (nothing could; the smallest k).
+    silhouette could be computed), "stability" / "stability (none stable)" / "stability (no groups)" (k = 1:
+    no groups, :func:`explorer.cluster.stability.stability_sweep`) or "default" (nothing could; the smallest k).
     ``stability`` holds, for a stability sweep, how alike two clusterings of disjoint halves of the
     data are for each k (adjusted Rand index, 1 = the same). ``runner_up`` is the next-best k and
     ``reason`` says in a sentence why ``suggested`` won and how clearly.

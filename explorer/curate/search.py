@@ -1,38 +1,48 @@
 """Finding rows: text search over the rows' own values, and the rows most like one row.
 
 - :func:`search_text`: a case-insensitive substring (or, asked for, a regular expression) over a table's
-  cells (every column or the ones named) and the row ids (an image's file name); the patterns are user
-  text, so a regular expression is capped in length, refused where it could take exponential time
-  (nested or alternated repetition, back-references) and the search stops at a deadline.
+  cells (every column or the ones named) and the row ids (an image's file name). A substring search is
+  linear in the text. A regular expression is user text that can take exponential time (``(a+)+$``), and
+  Python's ``re`` cannot be interrupted, so it runs in a child process (the interpreter with the standard
+  library only) that is killed past ``REGEX_SECONDS``; the pattern is also capped in length.
 - :func:`similar_rows`: a row's nearest rows in the space the run clustered (``run.Z``), with distances,
   by :class:`explorer.neighbors.Search` (the run's one neighbour search).
 """
 
 from __future__ import annotations
 
+import json
 import re
-import time
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from explorer.display.usertext import plain_text
 from explorer.errors import InputError
 from explorer.neighbors import Search
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from explorer.pipeline.types import RunResult
 
 MAX_PATTERN = 200  # characters of a search text or pattern
-MAX_CELL = 10_000  # characters of a cell searched (a longer cell is searched in its first ones)
-SEARCH_SECONDS = 5.0  # a search stops (and says so) past this many seconds
-CHUNK_ROWS = 20_000  # rows searched between two looks at the clock
+MAX_CELL = 10_000  # characters of a cell a regular expression searches (a longer cell: its first ones)
+REGEX_SECONDS = 5.0  # a regular expression's search is stopped past this many seconds
 EXACT_ROWS = 20_000  # up to this many rows the nearest-row search is exact; above, the approximate index
 
-# a group followed by a repetition, whose own body repeats or alternates: (a+)+, (a|ab)*, (x{2,})+
-_QUANT = r"(?:[*+]|\{\d*,?\d*\})"
-_BACKREF = re.compile(r"\\[1-9]|\(\?P=")
+# The child process of a regular expression's search: JSON in (pattern, cap, columns of text or null),
+# JSON out (for each column, the rows that match). Standard library only, so it starts in milliseconds.
+_REGEX_WORKER = """
+import json, re, sys
+doc = json.load(sys.stdin)
+p, cap = re.compile(doc["pattern"], re.IGNORECASE), doc["cap"]
+json.dump([[i for i, v in enumerate(col) if v is not None and p.search(v[:cap])] for col in doc["columns"]], sys.stdout)
+"""
 
 
 @dataclass
@@ -52,12 +62,10 @@ class TextQuery:
 @dataclass
 class SearchHits:
     """rows: (m,) int64 row indices that match, ascending; columns: for each, the first column matched
-    ("id" for the row id); complete: False when the deadline cut the search short (``rows`` is then
-    what was found in the rows searched so far)."""
+    ("id" for the row id)."""
 
     rows: np.ndarray
     columns: list[str]
-    complete: bool = True
 
 
 @dataclass
@@ -72,96 +80,86 @@ class Similar:
 
 def check_pattern(text: str, regex: bool) -> re.Pattern:
     """The compiled, case-insensitive pattern for ``text``; :class:`InputError` for an empty or too long
-    text, a bad regular expression, or one that could take exponential time."""
+    text, or a bad regular expression."""
     if not isinstance(text, str) or not text:
         raise InputError("the search text is empty.")
     if len(text) > MAX_PATTERN:
         raise InputError(f"the search text is {len(text)} characters; at most {MAX_PATTERN}.")
-    if not regex:
-        return re.compile(re.escape(text), re.IGNORECASE)
-    if _BACKREF.search(text) or _repeats_repetition(text):
-        raise InputError(
-            "this regular expression repeats a repetition or an alternation, or refers back to a "
-            "group, which can take exponential time; simplify it (e.g. 'a+' for '(a+)+')."
-        )
     try:
-        return re.compile(text, re.IGNORECASE)
+        return re.compile(text if regex else re.escape(text), re.IGNORECASE)
     except re.error as exc:
         raise InputError(f"not a valid regular expression: {exc}.") from None
 
 
-def _repeats_repetition(text: str) -> bool:
-    """Whether a repeated group of ``text`` holds a repetition or an alternation (the ReDoS shapes)."""
-    opened: list[int] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "[":  # a character class: skip to its end
-            j = i + 1 + (text[i + 1 : i + 2] == "^")
-            j += text[j : j + 1] == "]"
-            while j < len(text) and text[j] != "]":
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
-            continue
-        if ch == "(":
-            opened.append(i)
-        elif ch == ")" and opened:
-            start = opened.pop()
-            body = text[start + 1 : i]
-            if re.match(_QUANT, text[i + 1 :]) and (re.search(r"(?<!\\)(?:[*+?|]|\{\d)", body)):
-                return True
-        i += 1
-    return False
-
-
-def search_text(run: RunResult, query: TextQuery, *, seconds: float = SEARCH_SECONDS) -> SearchHits:
+def search_text(run: RunResult, query: TextQuery, *, seconds: float = REGEX_SECONDS) -> SearchHits:
     """The rows of ``run`` whose cells (or ids) hold ``query.text``: rows (m,) ascending. Cells are read as
-    text (numbers as they print, missing cells never match); case is ignored."""
+    text (numbers as they print, missing cells never match); case is ignored. A regular expression that
+    takes longer than ``seconds`` is stopped: :class:`InputError`."""
     pattern = check_pattern(query.text, query.regex)
-    ds = run.dataset
-    texts = _searched_texts(run, query)
-    n = ds.n
-    found = np.full(n, -1, np.int64)  # the first searched column that matched, per row
-    deadline = time.perf_counter() + seconds
-    complete = True
-    for s in range(0, n, CHUNK_ROWS):
-        if time.perf_counter() > deadline:
-            complete = False
-            break
-        for c, (_, values) in enumerate(texts):
-            part = values[s : s + CHUNK_ROWS]
-            hit = np.fromiter(
-                (v is not None and pattern.search(v[:MAX_CELL]) is not None for v in part), bool, len(part)
-            )
-            block = found[s : s + CHUNK_ROWS]
-            block[hit & (block < 0)] = c
+    columns = _searched_columns(run, query)
+    if query.regex:
+        texts = [
+            [None if m else str(v) for v, m in zip(col.tolist(), col.isna().tolist(), strict=True)]
+            for _, col in columns
+        ]
+        matched = [np.asarray(rows, np.int64) for rows in _regex_rows(pattern.pattern, texts, seconds)]
+    else:  # a literal: linear time, searched here (Arrow's substring search)
+        matched = [np.flatnonzero(_contains(col, query.text)) for _, col in columns]
+    found = np.full(run.dataset.n, -1, np.int64)  # the first searched column that matched, per row
+    for c in reversed(range(len(columns))):
+        found[matched[c]] = c
     rows = np.flatnonzero(found >= 0)
-    return SearchHits(rows=rows.astype(np.int64), columns=[texts[found[r]][0] for r in rows], complete=complete)
+    return SearchHits(rows=rows.astype(np.int64), columns=[columns[found[r]][0] for r in rows])
 
 
-def _searched_texts(run: RunResult, query: TextQuery) -> list[tuple[str, list[str | None]]]:
-    """(column name, the column's cells as text, None for a missing one), for each column searched."""
+def _contains(col: pd.Series, text: str) -> np.ndarray:
+    """(n,) bool: the cells of ``col`` (as text; missing: False) that hold ``text``, case ignored."""
+    hit = col.astype("string[pyarrow]").str.contains(text, case=False, regex=False)
+    return hit.fillna(False).to_numpy(bool)
+
+
+def _regex_rows(pattern: str, columns: list[list[str | None]], seconds: float) -> list[list[int]]:
+    """For each column, the rows whose text ``pattern`` matches, found in a child process stopped after
+    ``seconds``."""
+    doc = json.dumps({"pattern": pattern, "cap": MAX_CELL, "columns": columns})
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _REGEX_WORKER],
+            input=doc,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=seconds,
+            check=True,
+        )
+    except subprocess.TimeoutExpired:
+        raise InputError(
+            f"the regular expression took longer than {seconds:g} s and was stopped; simplify it "
+            "(a repeated group that itself repeats, such as (a+)+, can take exponential time)."
+        ) from None
+    except subprocess.CalledProcessError as exc:
+        raise InputError(f"the regular expression search failed: {exc.stderr.strip()[-200:]}") from None
+    return json.loads(done.stdout)
+
+
+def _searched_columns(run: RunResult, query: TextQuery) -> list[tuple[str, pd.Series]]:
+    """(column name, its cells), for each column searched: the table's, then the ids as "id"."""
+    import pandas as pd
+
     ds = run.dataset
-    out: list[tuple[str, list[str | None]]] = []
+    out: list[tuple[str, pd.Series]] = []
     table = ds.table
     if table is not None:
         names = [str(c) for c in table.columns]
         wanted = names if query.columns is None else [str(c) for c in query.columns]
         unknown = [c for c in wanted if c not in names]
         if unknown:
-            raise InputError(f"no column {unknown[0]!r} in this run's table.")
-        for i, name in enumerate(names):
-            if name in wanted:
-                col = table.iloc[:, i]
-                missing = col.isna().to_numpy()
-                out.append((name, [None if m else str(v) for v, m in zip(col.tolist(), missing, strict=True)]))
+            raise InputError(f"no column {plain_text(unknown[0])!r} in this run's table.")
+        out += [(name, table.iloc[:, i]) for i, name in enumerate(names) if name in wanted]
     elif query.columns:
         raise InputError("this run has no table to search by column; search its ids.")
     if query.ids or table is None:
-        out.append(("id", [str(v) for v in ds.ids]))
+        out.append(("id", pd.Series(np.asarray(ds.ids).astype(str))))
     return out
 
 
@@ -173,14 +171,14 @@ def row_search(Z: np.ndarray) -> Search:
 
 def similar_rows(run: RunResult, row: int, k: int = 10, *, search: Search | None = None) -> Similar:
     """The ``k`` rows nearest to row ``row`` in ``run.Z`` (the space the run clustered), nearest first,
-    the row itself (and nothing else) left out. Pass ``search`` (:func:`row_search` of ``run.Z``) to reuse
-    one index for many rows."""
+    the row itself (and nothing else) left out; exact. Pass ``search`` (:func:`row_search` of ``run.Z``) to
+    reuse one index for many rows."""
     n = len(run.Z)
     if not 0 <= int(row) < n:
         raise InputError(f"row must be between 0 and {n - 1}; got {row}.")
     if not 1 <= int(k) < n:
         raise InputError(f"k must be between 1 and {n - 1}; got {k}.")
-    search = search or row_search(run.Z)
+    search = search or Search(run.Z)  # one row: exact, one pass over Z (an index pays off for many rows only)
     idx, dist = search.query(run.Z[int(row) : int(row) + 1], int(k) + 1)
     keep = idx[0] != int(row)
     rows, distances = idx[0][keep][: int(k)], dist[0][keep][: int(k)]

@@ -104,8 +104,9 @@ def curated_result(run: Any, curation: Curation) -> Any:
     """A copy of ``run`` (a RunResult) whose clusters are the curated ones: labels (n,) numbered ``0..k-1`` in
     the order of the curated ids (noise stays -1), centres (k, d) the means of their rows, no soft assignments;
     ``clusters.info["curated"]`` maps each new number to its curated id and name and counts the steps. Its
-    explanation is None (explain it again: :func:`explorer.explain.explain`) and its saved state to assign new
-    rows is left to be rebuilt. The run itself is not changed."""
+    explanation is None (explain it again: :func:`explorer.explain.explain`); new rows applied to it go by their
+    nearest rows' vote (:mod:`explorer.apply.assign`: no method's rule made these clusters). Save it with
+    :func:`explorer.runs.files.save_run` to share or apply it as a run of its own. The run itself is not changed."""
     current = curation.labels
     if current.shape != np.asarray(run.labels).shape:
         raise InputError(f"the curation has {len(current)} rows; the run {len(run.labels)}.")

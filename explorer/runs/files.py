@@ -19,6 +19,8 @@ A run folder ``<root>/<run_id>/`` holds:
   (:mod:`explorer.data.preprocessing`); ``assign.npz``: the clustering's parameters (centres, GMM / mixture
   weights, means, covariances, level tables) that assign new rows (:mod:`explorer.apply.assign`).
   A run of applied rows has ``"applied_to": <source run id>`` in its config.json.
+- ``curation.json`` + ``curation_labels.npy``: only in a run whose clusters a person curated
+  (:mod:`explorer.curate.store`): the history of edits, and the labels after each (the original ones stay here).
 
 The folder is first written under a temporary name in the same root, synced, then renamed into
 place: a crash while saving leaves no half-written run, only a hidden ``.tmp-<id>`` folder that
