@@ -191,7 +191,7 @@ def test_downloads(table_run, tmp_path):
     (tmp_path / "model.safetensors").write_bytes(blob)
     with safe_open(str(tmp_path / "model.safetensors"), framework="np") as f:
         header = json.loads(f.metadata()["explorer_model"])
-        tensors = {k: f.get_tensor(k) for k in f}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has keys() but is not iterable
     model = restore_reducer(header["kind"], header["params"], header["meta"], tensors)
     np.testing.assert_allclose(model.transform(table_run.dataset.X), table_run.Z, rtol=1e-5, atol=1e-5)
 

@@ -74,8 +74,7 @@ class CategoricalColumn:
 
         folded = self.folded if self.other and self.folded_complete else []
         known = pd.Index(list(dict.fromkeys(self.levels + folded)), dtype=object)
-        codes = pd.Categorical(values, categories=known).codes
-        # a copy (the categorical's own codes are read-only), of the smallest type that holds them all
+        codes = known.get_indexer(pd.Index(values, dtype=object))  # -1 where the value is not a known level
         codes = codes.astype(np.int16 if len(known) < 2**15 - 1 else np.int32)
         if self.other:
             k = len(self.levels)
