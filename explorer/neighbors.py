@@ -30,9 +30,7 @@ EXACT_ROWS = 100_000  # up to this many rows every stage fits on every row
 FIT_ROWS = 25_000  # above EXACT_ROWS the non-linear stages fit on a seeded sample of this many rows
 PLACE_NEIGHBORS = 10  # a placed or applied row's position and cluster come from this many nearest fitted rows
 EXACT_GRAPH_ROWS = 30_000  # the shared graph is exact (brute force, no compilation) up to this many rows
-PROBE_CELLS = 8  # a large run's search: the fitted rows searched are those of the row's nearest cells, this many
-SEARCH_SEED = 0  # the search's cells: fixed, so the index built again on the same rows is the same
-BLOCK = 1 << 23  # elements of one (rows, candidates) block of the search
+BLOCK = 1 << 23  # elements of one (rows, neighbours, dims) block of the search's exact distances
 CHUNK = 100_000  # rows placed at once: bounds the (rows, neighbours, dims) gather
 
 __all__ = [
@@ -97,8 +95,8 @@ class Neighbors:
     else nearest-neighbour descent (pynndescent, with UMAP's own settings).
 
     ``query(Z_rest)`` -> (indices into the fitted rows, distances), each (m, ``PLACE_NEIGHBORS``): the
-    approximate :class:`Search` over the fitted rows, built on first use; apply builds the same one on a
-    large run's fitted rows, so a row gets the same neighbours as a placed row and as an applied one.
+    exact :class:`Search` over the fitted rows, which apply runs too, so a row gets the same neighbours
+    as a placed row and as an applied one.
     """
 
     def __init__(self, Z_fit: np.ndarray, k: int, random_state: int | None = 0, device: str = "cpu") -> None:
@@ -155,48 +153,25 @@ class Neighbors:
         """(indices (m, k) into the fitted rows, distances (m, k)) of the rows ``Z_rest`` (m, d):
         :meth:`Search.query`."""
         if self._search is None:
-            self._search = Search(self._Z, self.device, approximate=True)
+            self._search = Search(self._Z, self.device)
         return self._search.query(Z_rest, k)
 
 
 class Search:
-    """The nearest reference rows (a run's fitted rows) of other rows, the one search behind placing and
-    assigning by neighbours: a large run's placed rows and rows applied to a run later.
+    """The nearest reference rows (a run's fitted rows) of other rows: the one search behind placing and
+    assigning by neighbours, for a large run's placed rows and for rows applied to a run later.
 
-    On a GPU (``device``), exact by brute force in torch (:func:`torch_knn`). On the CPU, exact (brute
-    force) over the rows of a run that fitted on every row; ``approximate`` (the sample a large run
-    fitted on, its other rows placed by the hundred thousand), an inverted file (as FAISS' IVF): the
-    reference rows are split into about sqrt(n) cells by k-means, and a row is compared with the rows of its
-    ``PROBE_CELLS`` nearest cells only. Approximate (a true neighbour in a farther cell is missed), which
-    placing tolerates, and a few times cheaper than comparing with every row. The cells depend on the
-    reference rows alone (a fixed seed), so the index built again on them (apply, a Dask worker)
-    answers as the run's did.
-
-    The distances returned are computed again from differences for the neighbours found (float64): 0
-    for a row identical to a reference row, which then takes that row's place and vote alone.
+    Exact, so a row finds the same neighbours wherever it is searched (an approximate index would
+    miss a share of them, and differently on each machine): on the CPU by brute force (scikit-learn's
+    k-smallest selection), on a GPU (``device``) by brute force in torch (:func:`torch_knn`). The distances returned are computed again
+    from differences for the neighbours found (float64): 0 for a row identical to a reference row,
+    which then takes that row's place and vote alone.
     """
 
-    def __init__(self, Z_ref: np.ndarray, device: str = "cpu", approximate: bool = False) -> None:
+    def __init__(self, Z_ref: np.ndarray, device: str = "cpu") -> None:
         self.F = np.ascontiguousarray(Z_ref, dtype=np.float32)
         self.n = len(self.F)
         self.device = device
-        self.centroids: np.ndarray | None = None  # None: exact
-        self.members: list[np.ndarray] = []
-        self.probes = np.zeros((0, 0), np.int64)
-        cells = int(np.clip(round(np.sqrt(self.n)), 1, 1024))
-        if device != "cpu" or not approximate or cells < 2:
-            return
-        from sklearn.cluster import KMeans
-        from sklearn.metrics import pairwise_distances_argmin
-
-        self.norms = (self.F**2).sum(1)
-        rng = np.random.default_rng(SEARCH_SEED)
-        train = self.F[rng.choice(self.n, min(self.n, 50 * cells), replace=False)]
-        self.centroids = KMeans(cells, n_init=1, max_iter=25, random_state=SEARCH_SEED).fit(train).cluster_centers_
-        owner = pairwise_distances_argmin(self.F, self.centroids)
-        self.members = [np.flatnonzero(owner == c) for c in range(cells)]
-        cc = ((self.centroids[:, None, :] - self.centroids[None, :, :]) ** 2).sum(-1)
-        self.probes = np.argsort(cc, axis=1)[:, : min(PROBE_CELLS, cells)]
 
     def query(self, Z_new: np.ndarray, k: int = PLACE_NEIGHBORS) -> tuple[np.ndarray, np.ndarray]:
         """(indices (m, k) int64 into the reference rows, distances (m, k) float32), nearest first, of
@@ -207,33 +182,15 @@ class Search:
             return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
         if self.device != "cpu":
             return torch_knn(Q, self.F, k, self.device)
+        from sklearn.neighbors import NearestNeighbors
+
+        nn = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(self.F)
         out_i = np.empty((len(Q), k), np.int64)
         out_d = np.empty((len(Q), k), np.float32)
         step = max(1, BLOCK // (k * Q.shape[1]))  # bounds the (rows, neighbours, dims) block of exact_distances
-        if self.centroids is None:  # every reference row: scikit-learn's brute-force k-smallest selection
-            from sklearn.neighbors import NearestNeighbors
-
-            nn = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(self.F)
-            for s in range(0, len(Q), step):
-                top = nn.kneighbors(Q[s : s + step], return_distance=False)
-                out_i[s : s + step], out_d[s : s + step] = exact_distances(Q[s : s + step], self.F, top)
-            return out_i, out_d
-        from sklearn.metrics import pairwise_distances_argmin
-
-        home = pairwise_distances_argmin(Q, self.centroids)
-        for c in np.unique(home):
-            rows = np.flatnonzero(home == c)
-            cand = np.concatenate([self.members[p] for p in self.probes[c]])
-            if len(cand) < k:  # a tiny neighbourhood: every reference row is a candidate
-                cand = np.arange(self.n)
-            block = max(1, min(BLOCK // len(cand), step))  # bounds the (rows, candidates) block too
-            for s in range(0, len(rows), block):
-                part = rows[s : s + block]
-                rank = Q[part] @ self.F[cand].T  # |c|^2 - 2 q.c ranks the candidates as |q - c|^2 does
-                rank *= -2.0
-                rank += self.norms[cand][None, :]
-                top = np.argpartition(rank, k - 1, axis=1)[:, :k]  # k <= len(cand): its k best, unordered
-                out_i[part], out_d[part] = exact_distances(Q[part], self.F, cand[top])
+        for s in range(0, len(Q), step):
+            top = nn.kneighbors(Q[s : s + step], return_distance=False)
+            out_i[s : s + step], out_d[s : s + step] = exact_distances(Q[s : s + step], self.F, top)
         return out_i, out_d
 
 

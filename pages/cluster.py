@@ -11,7 +11,7 @@ from explorer.cluster.types import LINKAGES, MAX_DEC_BATCHES, cluster_sizes
 from explorer.dashboard import cluster
 from explorer.dashboard.run_view import describe_run
 from explorer.dashboard.workspace import JobKind
-from explorer.display import plots
+from explorer.display import charts
 from explorer.display.usertext import markdown_text
 from explorer.limits import Limits
 from explorer.pipeline import ProjectionConfig, default_config
@@ -40,7 +40,7 @@ def show_run(result) -> None:
     left, right = st.columns(2)
     with left:
         if sweep is not None:
-            st.plotly_chart(plots.k_sweep(sweep.ks, sweep.silhouette, sweep.bic, sweep.suggested, sweep.stability),
+            st.plotly_chart(charts.k_sweep(sweep.ks, sweep.silhouette, sweep.bic, sweep.suggested, sweep.stability),
                             width="stretch")
             st.caption(f"The sweep suggests **k = {sweep.suggested}** (by {sweep.criterion}).")
             if sweep.reason:
@@ -49,7 +49,7 @@ def show_run(result) -> None:
             st.caption("k was given, so no k sweep ran; tick “choose k by a sweep” to see one.")
     with right:
         sizes = cluster_sizes(result.clusters.labels)
-        st.plotly_chart(plots.cluster_sizes(sizes["cluster"].tolist(), sizes["size"].tolist()), width="stretch")
+        st.plotly_chart(charts.cluster_sizes(sizes["cluster"].tolist(), sizes["size"].tolist()), width="stretch")
         st.dataframe(sizes.assign(fraction=sizes["fraction"].round(4)), hide_index=True, width="stretch", height=200)
 
 
@@ -60,7 +60,7 @@ def read_only_summary(result) -> None:
                 f"**model** {cfg.model.kind} (latent {result.Z.shape[1]}) on {result.device_description or result.device} · "
                 f"**clustering** {result.clusters.method} · **projection** {cfg.projection.method} · **seed** {cfg.seed}")
     if result.history:
-        st.plotly_chart(plots.loss_curve(result.history), width="stretch")
+        st.plotly_chart(charts.loss_curve(result.history), width="stretch")
     show_run(result)
 
 

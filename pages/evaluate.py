@@ -11,7 +11,7 @@ import streamlit as st
 from explorer.compare import compare_runs
 from explorer.dashboard import evaluate
 from explorer.dashboard.run_view import run_summary
-from explorer.display import plots
+from explorer.display import charts
 from explorer.display.usertext import markdown_text
 from explorer.errors import InputError
 from explorer.metrics import EXTERNAL_METRICS, INTERNAL_METRICS, METRICS, contingency
@@ -35,7 +35,7 @@ with feedback.guard("Scores"):
         st.subheader("Agreement with the labels")
         tiles(EXTERNAL_METRICS)
         table = contingency(result.dataset.labels, result.clusters.labels)
-        st.plotly_chart(plots.contingency_heatmap(table.to_numpy(), list(table.index), list(table.columns)), width="stretch")
+        st.plotly_chart(charts.contingency_heatmap(table.to_numpy(), list(table.index), list(table.columns)), width="stretch")
     else:
         st.info("The data have no labels, so only the internal scores apply "
                 "(choose a label column on the Data page to compare).")
@@ -105,7 +105,7 @@ with feedback.guard("Compare runs"):
         c1.metric("ARI, A vs B", display.metric_value(found.ari), help="adjusted Rand index between the two clusterings; 1 is the same")
         c2.metric("NMI, A vs B", display.metric_value(found.nmi), help="normalized mutual information between them, 0 to 1")
         c3.metric("matched pairs", len(found.pairs), help="clusters of A matched one-to-one with B's (Hungarian)")
-        st.plotly_chart(plots.comparison_heatmap(found.counts, found.row_names, found.column_names), width="stretch")
+        st.plotly_chart(charts.comparison_heatmap(found.counts, found.row_names, found.column_names), width="stretch")
         st.markdown("\n".join(f"- {markdown_text(s)}" for s in found.findings))
         st.dataframe(evaluate.pairs_table(found), hide_index=True, width="stretch")
         st.download_button("Download the comparison (JSON)", data=json.dumps(found.to_dict(), indent=2),

@@ -10,14 +10,14 @@ import streamlit as st
 from explorer.dashboard import explore, run_view
 from explorer.dashboard.cache import short_tag
 from explorer.dashboard.workspace import JobKind
-from explorer.display import plots
+from explorer.display import maps
 from explorer.display.usertext import SPREADSHEET_NOTE, file_stem, markdown_text, plain_text
 from explorer.limits import Limits
 from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS
 from pages.ui import display, downloads, feedback, progress, session, widgets as w
 
 LIMITS = Limits.from_env()
-DISPLAY_CAP = explore.display_cap(os.environ.get("EXPLORER_DISPLAY_CAP", plots.DISPLAY_CAP), LIMITS)[0]
+DISPLAY_CAP = explore.display_cap(os.environ.get("EXPLORER_DISPLAY_CAP", maps.DISPLAY_CAP), LIMITS)[0]
 
 st.title("🔭 Explore")
 ws, manager = session.workspace(), session.job_manager()
@@ -54,14 +54,14 @@ def view_settings() -> tuple[str, int]:
     return color_by, cap
 
 
-def hover_fields(cap: int) -> plots.HoverTable:
+def hover_fields(cap: int) -> maps.HoverTable:
     """What the hover label says of each row drawn as a marker (:func:`explore.point_fields`), built once
     per run, cap and names and kept in this session: the colouring does not change it, so a re-colour
     reuses it (and one user's values stay away from everyone else)."""
     key = (run_tag, id(result), cap, tuple(sorted(run_view.cluster_names(result).items())))
     cached = st.session_state.get("hover_cache")
     if cached is None or cached[0] != key:
-        cached = (key, plots.hover_table(explore.point_fields(result, plots.sample_indices(result.dataset.n, cap))))
+        cached = (key, maps.hover_table(explore.point_fields(result, maps.sample_indices(result.dataset.n, cap))))
         st.session_state["hover_cache"] = cached
     return cached[1]
 
@@ -75,7 +75,7 @@ def scatter_figure(color_by: str, cap: int):
     if cached is not None and cached[0] == key:
         return cached[1]
     values, kind = explore.color_values(result, color_by)
-    fig = plots.scatter(result.embedding, color=values, color_kind=kind, color_name=color_by,
+    fig = maps.scatter(result.embedding, color=values, color_kind=kind, color_name=color_by,
                         hover_fields=lambda rows: hover_fields(cap), max_points=cap,
                         title=PROJECTION_LABELS.get(result.config.projection.method, ""))
     st.session_state["scatter_cache"] = (key, fig)
@@ -131,7 +131,7 @@ with feedback.guard("Explore"):
             st.caption(f"Showing {meta['shown']:,} of {meta['total']:,} points: a uniform sample. "
                        "Clustering and scores use every point.")
     inside = explore.rows_in_selection(result.embedding, event.selection) if event else None  # every point in a box / lasso
-    rows = inside if inside is not None else plots.rows_from_selection(event.selection.points if event else [])
+    rows = inside if inside is not None else maps.rows_from_selection(event.selection.points if event else [])
     with right:
         clusters = explore.cluster_ids(result)
         picked = w.multiselect("Or pick clusters to inspect", clusters, key=w.pkey("pick", run_tag),
@@ -139,7 +139,7 @@ with feedback.guard("Explore"):
         if len(rows) == 0 and picked:
             rows = np.flatnonzero(np.isin(result.clusters.labels, picked))
         if len(rows):
-            drawn = plots.sample_indices(result.dataset.n, cap)
+            drawn = maps.sample_indices(result.dataset.n, cap)
             selection_panel(rows, explore.selection_note(rows, drawn, result.dataset.n) if inside is not None else None)
         else:
             st.caption("Drag a box or a lasso over the map, or click a point, to see what is there. "

@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer.dashboard import reconstruct, run_view
 from explorer.dashboard.messages import visitor_text
-from explorer.display import plots
+from explorer.display import charts
 from explorer.display.usertext import SPREADSHEET_NOTE, markdown_text
 from explorer.reducers import denoise, generate
 from pages.ui import display, downloads, feedback, session, widgets as w
@@ -53,7 +53,7 @@ def table_errors() -> None:
                           format_func=lambda c: c if isinstance(c, str) else f"cluster {run_view.cluster_name(c)}")
     index = None if isinstance(chosen, str) else np.flatnonzero(result.clusters.labels == chosen)
     errors = reconstruct.feature_errors(result, index)
-    st.plotly_chart(plots.feature_errors(errors["feature"].tolist(), errors["error"].to_numpy()), width="stretch")
+    st.plotly_chart(charts.feature_errors(errors["feature"].tolist(), errors["error"].to_numpy()), width="stretch")
     st.caption("Features the model reconstructs badly are the ones the latent space does not capture (in scaled units).")
     ids, centres = reconstruct.decoded_centres(result)
     import pandas as pd
@@ -68,7 +68,7 @@ def anomalies() -> None:
     n = w.slider("How many", w.pkey("anomaly_count"), 20, 5, 100)
     top = reconstruct.top_anomalies(result, n)
     cut = float(result.anomaly[top[-1]]) if len(top) else None
-    st.plotly_chart(plots.histogram(result.anomaly, f"anomaly score ({what})", marker=cut), width="stretch")
+    st.plotly_chart(charts.histogram(result.anomaly, f"anomaly score ({what})", marker=cut), width="stretch")
     st.caption(f"The {len(top)} rows with the highest {what}, highest first.")
     if is_images:
         captions = [f"{ds.ids[i]} · {result.anomaly[i]:.3g}" for i in top]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.dashboard import explore, run_view
-from explorer.display import plots
+from explorer.display import maps
 from explorer.display.usertext import SPREADSHEET_NOTE, file_stem
 from explorer.runs import exports
 from explorer.runs.files import save_run
@@ -20,13 +20,13 @@ stem = f"{file_stem(ds.name)}-{result.run_id or 'run'}"  # a file name made from
 
 def scatter_html() -> str:
     values, kind = explore.color_values(result, "cluster")
-    fig = plots.scatter(result.embedding, color=values, color_kind=kind, color_name="cluster",
+    fig = maps.scatter(result.embedding, color=values, color_kind=kind, color_name="cluster",
                         hovertext=lambda rows: explore.hover_texts(result, rows), title=run_view.describe_run(result))
     if result.explanation is None:
-        return plots.standalone_html(fig)
+        return maps.standalone_html(fig)
     from explorer.explain.report import to_html
 
-    return plots.standalone_html(fig, after=to_html(result.explanation))  # the clusters, explained, below the map
+    return maps.standalone_html(fig, after=to_html(result.explanation))  # the clusters, explained, below the map
 
 
 with feedback.guard("Saving"):

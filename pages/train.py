@@ -9,7 +9,7 @@ from explorer.dashboard import train
 from explorer.dashboard.forms import available_devices, parse_hidden
 from explorer.dashboard.workspace import JobKind
 from explorer.device import resolve_device
-from explorer.display import plots
+from explorer.display import charts
 from explorer.limits import Limits
 from explorer.pipeline import ModelConfig, default_config, default_reason
 from explorer.pipeline.defaults import ONE_MEMBER_KINDS
@@ -111,7 +111,7 @@ elif ws.has_model(cfg):
         st.info(note)
     history = getattr(reducer, "history_", None)  # PCA has none
     if history:
-        st.plotly_chart(plots.loss_curve(history), width="stretch")
+        st.plotly_chart(charts.loss_curve(history), width="stretch")
     st.button("Train again", icon="🔁", on_click=feedback.safely, args=(train.start_training, ws, manager, cfg, limits))
 else:
     st.button("Train", type="primary", icon="▶️", on_click=feedback.safely, args=(train.start_training, ws, manager, cfg, limits))

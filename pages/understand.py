@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.dashboard import reconstruct, run_view, understand
-from explorer.display import plots
+from explorer.display import charts
 from explorer.display.usertext import markdown_text, plain_text
 from pages.ui import display, feedback, session, widgets as w
 
@@ -81,7 +81,7 @@ def one_cluster() -> None:
     with left:
         cols, signed, sentences = understand.separations(ex, chosen)
         if cols:
-            st.plotly_chart(plots.separations(cols, signed, sentences, "What sets it apart"), width="stretch",
+            st.plotly_chart(charts.separations(cols, signed, sentences, "What sets it apart"), width="stretch",
                             key=f"sep:{key}:{chosen}")
     with right:
         for d in c.distinctions[:5]:

@@ -164,7 +164,7 @@ def test_runs_on_other_data_are_refused_clearly(run):
 
 
 def test_the_heatmap_shows_counts_coloured_by_share_of_a():
-    from explorer.display.plots import comparison_heatmap
+    from explorer.display.charts import comparison_heatmap
 
     r = compare_labels(groups(30, 30), groups(20, 40), names_a={0: "<b>bold</b>"})
     fig = comparison_heatmap(r.counts, r.row_names, r.column_names)

@@ -62,3 +62,105 @@ def test_cli_offers_genie():
     add_parser(sub)
     args = parser.parse_args(["run", "data.csv", "--cluster", "genie"])
     assert args.cluster == "genie"
+
+
+def _noise(kind: str, n: int, d: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, d)) if kind == "uniform" else rng.normal(size=(n, d)) @ rng.normal(size=(d, d))
+    return ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind, n, d, seed", [("uniform", 1000, 3, 0), ("gauss", 1200, 4, 1), ("uniform", 2000, 6, 2)])
+def test_pure_noise_has_no_groups(kind, n, d, seed):
+    from explorer.cluster.stability import NO_GROUPS, stability_sweep
+
+    sweep = stability_sweep(_noise(kind, n, d, seed), (2, 6), random_state=seed)
+    assert sweep.suggested == 1 and sweep.criterion == NO_GROUPS
+    assert sweep.reason.startswith("no stable groups") and "k = 1" in sweep.reason
+
+
+def test_noise_categories_are_not_groups():
+    from explorer.cluster.stability import NO_GROUPS, stability_sweep
+
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 4, 1500)
+    onehot = np.eye(4, dtype=np.float32)[codes]
+    Z = np.hstack([_noise("uniform", 1500, 4, 3), onehot])
+    sweep = stability_sweep(Z, (2, 6), random_state=0, groups=[np.arange(4, 8)])
+    assert sweep.suggested == 1 and sweep.criterion == NO_GROUPS
+
+
+def test_weak_but_real_groups_keep_their_k():
+    from sklearn.datasets import load_wine
+
+    from explorer.cluster.stability import stability_sweep
+
+    X, _ = load_wine(return_X_y=True)
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    sweep = stability_sweep(X, (2, 6), random_state=0)
+    assert sweep.suggested == 3  # no k reaches the stability bar, but k = 3 has real valleys
+
+
+def test_a_run_with_no_groups_saves_loads_explains_and_applies(tmp_path):
+    import pandas as pd
+
+    from explorer.apply import apply_run
+    from explorer.dataset import Dataset, LoadReport
+    from explorer.explain import explain
+    from explorer.pipeline import default_config, run_pipeline
+    from explorer.runs.files import load_run, save_run
+
+    X = _noise("gauss", 800, 4, 1)
+    table = pd.DataFrame(X, columns=[f"x{i}" for i in range(4)])
+    ds = Dataset(X=X, feature_names=list(table.columns), ids=np.array([str(i) for i in range(len(X))]),
+                 report=LoadReport(source="noise", kind="table", n_rows=len(X), n_features=4), kind="table",
+                 name="noise", table=table)
+    result = run_pipeline(ds, default_config(ds, cluster_k_range=(2, 4), projection_method="pca"))
+    assert result.clusters.k == 1 and set(np.unique(result.labels)) == {0}
+    assert result.metrics["no_groups"] == "no stable groups" and result.metrics["k"] == 1
+    sentences = [d.sentence for d in result.explanation.clusters[0].distinctions]
+    assert sentences and not any(" vs " in s for s in sentences)  # the data described, not a cut
+    back = load_run(save_run(result, tmp_path))
+    assert back.clusters.k == 1 and back.clusters.sweep.suggested == 1
+    assert explain(back).clusters[0].size == len(X)
+    applied = apply_run(back, table.iloc[:40])
+    assert set(np.unique(applied.assignment.labels)) == {0}
+
+
+def test_the_table_default_keeps_genie_for_chained_groups_and_the_mixture_for_round_ones():
+    from sklearn.datasets import make_blobs
+
+    X, y = _shapes("moons")
+    chained = cluster(X, ClusterConfig(method="mixture", k=2, shapes=True))
+    assert chained.method == "genie" and chained.info["shape"]["kept"] == "genie"
+    assert "chained" in chained.info["shape"]["why"] and adjusted_rand_score(y, chained.labels) > 0.9
+    B, yb = make_blobs(900, centers=3, n_features=4, cluster_std=1.5, random_state=0)
+    round_ = cluster(B.astype(np.float32), ClusterConfig(method="mixture", k=3, shapes=True))
+    assert round_.method == "mixture" and round_.info["shape"]["kept"] == "mixture"
+    assert "round" in round_.info["shape"]["why"]
+    assert cluster(X, ClusterConfig(method="mixture", k=2)).method == "mixture"  # shapes off: as before
+
+
+def test_a_default_run_on_chained_groups_says_why_saves_and_applies(tmp_path):
+    import pandas as pd
+
+    from explorer.apply import apply_run
+    from explorer.dataset import Dataset, LoadReport
+    from explorer.pipeline import default_config, default_reason, run_pipeline
+    from explorer.runs.files import load_run, save_run
+
+    X, y = _shapes("circles", n=800)
+    table = pd.DataFrame(X, columns=["x", "y"])
+    ds = Dataset(X=X, feature_names=["x", "y"], ids=np.array([str(i) for i in range(len(X))]),
+                 report=LoadReport(source="circles", kind="table", n_rows=len(X), n_features=2), kind="table",
+                 name="circles", table=table)
+    cfg = default_config(ds, k=2, projection_method="pca", explain=False)
+    assert cfg.cluster.method == "mixture" and cfg.cluster.shapes
+    assert "Genie" in default_reason(ds)
+    result = run_pipeline(ds, cfg)
+    assert result.clusters.method == "genie" and adjusted_rand_score(y, result.labels) > 0.9
+    assert any("Genie" in note and "chained" in note for note in result.notes)
+    back = load_run(save_run(result, tmp_path))
+    assert back.clusters.method == "genie"
+    applied = apply_run(back, table.iloc[:100])
+    assert adjusted_rand_score(y[:100], applied.assignment.labels) > 0.9  # new rows by their neighbours' vote

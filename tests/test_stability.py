@@ -1,11 +1,11 @@
 """k by stability: planted groups come back on disjoint halves of the data and the sweep picks their
-number; structureless data is said to be weak; the pick comes with a runner-up and a reason."""
+number; structureless data has no groups (k = 1); the pick comes with a runner-up and a reason."""
 from __future__ import annotations
 
 import numpy as np
 
 from explorer.cluster.methods import cluster
-from explorer.cluster.stability import STABLE, VALLEY, stability_sweep, suggest_stable_k, valley_ratio
+from explorer.cluster.stability import NO_GROUPS, STABLE, VALLEY, stability_sweep, suggest_stable_k, valley_ratio
 from explorer.cluster.types import ClusterConfig
 
 
@@ -20,11 +20,11 @@ def test_planted_blobs_are_stable_at_their_number(make_blobs, single_thread):
     assert all(np.isnan(sweep.bic)) and len(sweep.silhouette) == len(sweep.ks)
 
 
-def test_one_round_cloud_has_no_stable_split(single_thread):
+def test_one_round_cloud_has_no_groups(single_thread):
     X = np.random.default_rng(0).normal(size=(1500, 5)).astype(np.float32)
     sweep = stability_sweep(X, (2, 6), random_state=0)
-    assert sweep.criterion == "stability (none stable)"
-    assert "weak" in sweep.reason
+    assert sweep.criterion == NO_GROUPS and sweep.suggested == 1
+    assert "no stable groups" in sweep.reason and "k = 1" in sweep.reason
 
 
 def test_the_rule_takes_the_finest_stable_k():

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from bench.suites.common import RESULTS, ROOT, log, machine, write_json
-from explorer.display.plots import DISPLAY_CAP
+from explorer.display.maps import DISPLAY_CAP
 
 # tests/ is not an installed package: importable as run from the repository root, like bench itself
 from tests.browser.driver import CHROMIUM, VIEWPORT, Dash, chromium_missing, launch, streamlit_server

@@ -8,7 +8,7 @@ import numpy as np
 
 from bench.report.common import Verdict, bf16_text, load, load_average, machine_text, num, rel, verdict
 from bench.report.svg import loglog_lines
-from explorer.display.plots import DISPLAY_CAP
+from explorer.display.maps import DISPLAY_CAP
 
 GPU_CLI_GOAL_S = 30  # MNIST-test end to end via the CLI on a GPU
 CPU_CLI_GOAL_S = 300  # the same on the 2-core CPU

@@ -86,12 +86,12 @@ def upgrade_arrays(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def nearest_training_rows(result: Any, Z_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(indices into the run's rows, distances), each (m, ``PLACE_NEIGHBORS``), of each new row's nearest
     training rows in the latent space ``Z_new`` (m, latent). They are sought among the rows the run fitted
-    on, as the run sought its own placed rows (:class:`explorer.neighbors.Search`: every row of a run
-    that fitted on every row; a large run's fitted sample, with the same index), so a new row is placed
-    and voted for as the run's own placed rows were, and a training row finds itself at distance 0."""
+    on (every row, unless it sampled: its fitted sample), by the search the run placed its own other rows
+    with (:class:`explorer.neighbors.Search`), so a new row is placed and voted for as the run's placed
+    rows were, and a training row finds itself at distance 0."""
     fitted = getattr(result, "fitted", None)
     rows = np.arange(len(result.Z)) if fitted is None else np.flatnonzero(fitted)
-    idx, dist = Search(np.asarray(result.Z)[rows], approximate=fitted is not None).query(Z_new)
+    idx, dist = Search(np.asarray(result.Z)[rows]).query(Z_new)
     return rows[idx], dist
 
 

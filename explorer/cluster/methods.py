@@ -34,6 +34,7 @@ from explorer.cluster.predict import (
     precision_cholesky,
 )
 from explorer.cluster.registry import Assigned, FitInputs, MethodSpec, Refit, State, register, spec
+from explorer.cluster.shapes import prefer_shape
 from explorer.cluster.sweep import sweep_k
 from explorer.cluster.types import (
     AGGLOMERATIVE_MAX_ROWS,
@@ -78,6 +79,8 @@ def cluster(
     ``groups`` (for "mixture"): the one-hot columns of each categorical column of Z
     (:meth:`explorer.dataset.Dataset.categorical_groups`); the other columns are numbers.
     ``knn`` (for n2d): the run's nearest-neighbour graph of these rows (:class:`explorer.neighbors.Neighbors`).
+    ``cfg.shapes`` (the mixture): Genie's clusters at the same k instead where they follow chained or curved
+    groups (:func:`explorer.cluster.shapes.prefer_shape`; the result's method is then "genie").
     """
     cfg = cfg or ClusterConfig()
     method = spec(cfg.method)
@@ -103,7 +106,7 @@ def cluster(
             from explorer.cluster.stability import stability_sweep
 
             sweep = stability_sweep(space, cfg.k_range, random_state=cfg.random_state, should_stop=should_stop,
-                                    on_progress=lambda f, m: report(0.5 * f, m))
+                                    on_progress=lambda f, m: report(0.5 * f, m), groups=groups if space is Z else ())
         else:
             sweep = sweep_k(
                 space, cfg.k_range, random_state=cfg.random_state, should_stop=should_stop,
@@ -115,6 +118,9 @@ def cluster(
         report(0.0, f"running {cfg.method}")
     result = method.fit(Z, k, cfg, FitInputs(groups=groups, knn=knn, embedding=embedding, should_stop=stop))
     result.sweep = sweep
+    if cfg.shapes and method.name == "mixture":
+        report(0.9, "Genie: are the groups chained rather than round?")
+        result = prefer_shape(Z, result, cfg)
     result.info["k_from_sweep"] = sweep is not None
     report(1.0, f"{cfg.method}: {result.k} clusters")
     return result

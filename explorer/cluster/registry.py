@@ -4,7 +4,8 @@ assign new rows and how it is fitted again on a subsample (scikit-learn's estima
 A method is one :class:`MethodSpec`, registered beside its fit function: :mod:`explorer.cluster.methods`
 (k-means, GMM, the mixture, HDBSCAN, agglomerative, N2D), :mod:`explorer.cluster.genie` (Genie) and
 :mod:`explorer.cluster.deep` (DEC, IDEC). ``explorer/cluster/__init__`` imports them, and Python runs a
-package's ``__init__`` before any of its modules, so the registry is complete once anything under ``explorer.cluster`` has been imported.
+package's ``__init__`` before any of its modules, so the registry is complete once anything under
+``explorer.cluster`` has been imported.
 Everything else asks it: ``spec(name).soft``, ``method_names()`` (the choices of ``ClusterConfig.method``,
 the CLI and the pages), ``spec(name).label``. Adding a method is one ``register(MethodSpec(...))``.
 

@@ -22,14 +22,16 @@ Measured on tables with planted segments (docs/BENCHMARKS.md), where the silhoue
 
 "No groups" is an answer: when no k both comes back and cuts only where the data thin out, the k the
 rule falls back on (the most stable, or the coarsest stable) is kept only if some cluster is set apart
-from its nearest neighbour by a clear valley (ratio under ``NO_GROUPS_VALLEY``, judged on at least
-``NO_GROUPS_MIN_ROWS`` rows near each centre); otherwise the sweep suggests k = 1 (criterion
-``NO_GROUPS``) and says why. Pure-noise tables (uniform and Gaussian numbers, with and without noise
-categories) fall there; a weak but real structure (wine's cultivars, stability 0.88) keeps its k.
+from its nearest neighbour by a valley clearly deeper (under ``NO_GROUPS_FACTOR`` times) than k-means
+finds in data with no groups spread over the same principal axes (:func:`valley_against_null`);
+otherwise the sweep suggests k = 1 (criterion ``NO_GROUPS``) and says why. Pure-noise tables (uniform
+and Gaussian numbers, with and without noise categories) fall there; a weak but real structure (wine's
+cultivars, stability 0.88) keeps its k.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -45,8 +47,9 @@ VALLEY = 0.8  # a pair of clusters with this many rows (relative) in the middle 
 VALLEY_WINDOW = 0.2  # half-width of the windows at each centre and at the midpoint, as a share of their distance
 VALLEY_MIN_ROWS = 50  # fewer rows near a centre than this: too few to tell, the pair is not judged
 NO_GROUPS = "stability (no groups)"  # the sweep's criterion when it finds no groups at all (k = 1)
-NO_GROUPS_VALLEY = 0.6  # no stable k with a valley: groups only where some pair has at most this ratio, ...
-NO_GROUPS_MIN_ROWS = 20  # ... judged on this many rows near each centre (fewer: no evidence of a boundary)
+NO_GROUPS_FACTOR = 0.75  # no stable k with a valley: groups only where the deepest valley is under this x ...
+NULL_REFERENCES = 3  # ... the median of the same over this many uniform references (valley_against_null)
+NO_GROUPS_MIN_ROWS = 20  # a pair is judged with this many rows near each centre (fewer: no evidence of a boundary)
 
 
 def half_stability(Z: np.ndarray, k: int, rng: np.random.Generator, *, sample_size: int = STABILITY_SAMPLE,
@@ -79,10 +82,13 @@ def stability_sweep(
     sample_size: int = STABILITY_SAMPLE,
     should_stop: StopCheck | None = None,
     on_progress: StepCallback | None = None,
+    groups: Sequence[np.ndarray] = (),
 ):
     """Stability (and, for the chart, the first repeat's silhouette) of k-means for each k in ``k_range``; suggests the
-    largest stable k. Returns a :class:`~explorer.cluster.methods.KSweep` with ``stability`` filled and
-    ``bic`` NaN. ``should_stop`` ends the sweep early (between ks), as :func:`explorer.cluster.methods.sweep_k`."""
+    largest stable k, or k = 1 when there are no groups. Returns a :class:`~explorer.cluster.methods.KSweep` with
+    ``stability`` filled and ``bic`` NaN. ``should_stop`` ends the sweep early (between ks), as
+    :func:`explorer.cluster.methods.sweep_k`. ``groups``: the one-hot columns of each categorical column of Z,
+    left out of the "no groups" valley check (one-hot values are apart by construction, groups or not)."""
     from explorer.cluster.types import KSweep, check_k_range
 
     Z = check_array(Z, min_rows=MIN_ROWS)
@@ -107,7 +113,8 @@ def stability_sweep(
             break
         # many small fits: one thread each is as fast, and never spin-waits when other work holds the cores
         with threadpool_limits(limits=1):
-            scores = [half_stability(Z, k, rng, sample_size=sample_size, with_silhouette=r == 0) for r in range(repeats)]
+            scores = [half_stability(Z, k, rng, sample_size=sample_size, with_silhouette=r == 0)
+                      for r in range(repeats)]
         ks.append(k)
         stability.append(float(np.mean([s for s, _ in scores])))
         silhouette.append(scores[0][1])  # for the chart: the first repeat's
@@ -118,35 +125,55 @@ def stability_sweep(
     suggested, criterion, runner_up, reason = suggest_stable_k(ks, stability, flat)
     if criterion != "stability" or suggested in flat:  # no k both comes back and cuts where the data thin out
         with threadpool_limits(limits=1):
-            valley = _best_valley(Z, suggested, rng, sample_size)
-        if valley is None or valley[0] >= NO_GROUPS_VALLEY:
+            valley, null = valley_against_null(Z, suggested, rng, sample_size, groups)
+        if not valley < NO_GROUPS_FACTOR * null:
             return KSweep(ks, silhouette, [math.nan] * len(ks), 1, NO_GROUPS, stopped, stability=stability,
-                          runner_up=suggested, reason=_no_groups_reason(ks, stability, suggested, valley))
+                          runner_up=suggested, reason=_no_groups_reason(ks, stability, suggested, valley, null))
     return KSweep(ks, silhouette, [math.nan] * len(ks), suggested, criterion, stopped,
                   stability=stability, runner_up=runner_up, reason=reason)
 
 
-def _best_valley(Z: np.ndarray, k: int, rng: np.random.Generator, sample_size: int) -> tuple[float, int] | None:
-    """The deepest valley between a cluster and its nearest neighbour (k-means with ``k`` clusters on a
-    drawn sample) judged on at least ``NO_GROUPS_MIN_ROWS`` rows near each centre, as (ratio, rows near
-    the centres); None when no pair has that many."""
+def _deepest_valley(X: np.ndarray, k: int, seed: int) -> float:
+    """The smallest valley ratio between a cluster and its nearest neighbour (k-means with ``k`` clusters
+    on X (m, d)) judged on at least ``NO_GROUPS_MIN_ROWS`` rows near each centre; inf when none is."""
     from sklearn.cluster import KMeans
 
-    drawn = rng.choice(len(Z), min(len(Z), sample_size), replace=False)
-    km = KMeans(k, n_init=8, random_state=int(rng.integers(2**31 - 1))).fit(Z[drawn])
+    km = KMeans(k, n_init=8, random_state=seed).fit(X)
     centers = km.cluster_centers_
     d = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
     np.fill_diagonal(d, np.inf)
-    judged = [valley_ratio(Z[drawn], km.labels_, centers, i, int(np.argmin(d[i]))) for i in range(k)]
-    judged = [(ratio, near) for ratio, near in judged if near >= NO_GROUPS_MIN_ROWS]
-    return min(judged) if judged else None
+    judged = [valley_ratio(X, km.labels_, centers, i, int(np.argmin(d[i]))) for i in range(k)]
+    return min((ratio for ratio, near in judged if near >= NO_GROUPS_MIN_ROWS), default=math.inf)
 
 
-def _no_groups_reason(ks: list[int], stability: list[float], best: int, valley: tuple[float, int] | None) -> str:
+def valley_against_null(Z: np.ndarray, k: int, rng: np.random.Generator, sample_size: int = STABILITY_SAMPLE,
+                        groups: Sequence[np.ndarray] = ()) -> tuple[float, float]:
+    """(the deepest valley between k-means' clusters of Z (n, d) and their nearest neighbours; the median
+    of the same over ``NULL_REFERENCES`` data with no groups: uniform over the box of Z's principal axes,
+    the gap statistic's reference, Tibshirani, Walther & Hastie 2001). On a drawn sample, on the columns
+    not in ``groups`` where there are any (one-hot values are apart by construction, groups or not).
+    The reference matters: k-means' cells of a uniform spread have valleys of their own, shallower than
+    between groups (each ratio inf when no pair has enough rows near its centres to judge)."""
+    drawn = rng.choice(len(Z), min(len(Z), sample_size), replace=False)
+    onehot = np.concatenate([np.asarray(g, np.int64) for g in groups]) if len(groups) else np.zeros(0, np.int64)
+    numeric = np.setdiff1d(np.arange(Z.shape[1]), onehot)
+    X = Z[drawn][:, numeric if len(numeric) else slice(None)].astype(np.float64)
+    valley = _deepest_valley(X, k, int(rng.integers(2**31 - 1)))
+    mean = X.mean(axis=0)
+    _, _, axes = np.linalg.svd(X - mean, full_matrices=False)
+    scores = (X - mean) @ axes.T
+    lo, hi = scores.min(axis=0), scores.max(axis=0)
+    null = [_deepest_valley(rng.uniform(lo, hi, size=scores.shape) @ axes + mean, k, int(rng.integers(2**31 - 1)))
+            for _ in range(NULL_REFERENCES)]
+    return valley, float(np.median(null))
+
+
+def _no_groups_reason(ks: list[int], stability: list[float], best: int, valley: float, null: float) -> str:
     st = dict(zip(ks, stability, strict=True))
-    where = ("too few rows lie near each centre to show a thinning between them" if valley is None else
-             f"between every cluster and its nearest neighbour there are as many rows midway as near the centres "
-             f"(at least {valley[0]:.2f} as many; a boundary between groups has under {NO_GROUPS_VALLEY})")
+    where = ("too few rows lie near each centre to show a thinning between them" if math.isinf(valley) else
+             f"the deepest thinning between a cluster and its nearest neighbour leaves {valley:.2f} as many rows "
+             f"midway as near the centres, no deeper than in data with no groups spread over the same extent "
+             f"({null:.2f}; groups need under {NO_GROUPS_FACTOR} of that)")
     return (f"no stable groups: from k = {ks[0]} to {ks[-1]}, no k both comes back on disjoint halves of the data "
             f"and cuts where the data thin out (the most stable, k = {best}, has stability {st[best]:.2f}; "
             f"{STABLE} comes back), and at k = {best} {where}. The rows look like one continuous spread, so they "

@@ -75,6 +75,7 @@ class ClusterConfig:
     refine: bool = False  # images + autoencoder: IDEC on shifted / rotated copies from these clusters, then this method
     # again on the refined code (DEC-DA; explorer.cluster.deep.refine); its batches: dec_max_iter, dec_update_interval
     refine_seconds: float | None = None  # the refinement's batches planned to fit in this on a slow machine; None: all
+    shapes: bool = False  # the mixture: Genie's clusters instead where the groups are chained (cluster.shapes)
     random_state: int | None = 0  # None: unseeded, a different result each run (a UMAP inside runs in parallel)
 
     def validate(self, n_rows: int | None = None) -> None:
@@ -117,6 +118,7 @@ CLUSTER_CONSTRAINTS = {
     "idec_gamma": Real(0),
     "selftrain": Flag(),
     "refine": Flag(),
+    "shapes": Flag(),
     "refine_seconds": Optional(Real(0, open_low=True), "no time budget"),
     "random_state": RANDOM_STATE,
 }

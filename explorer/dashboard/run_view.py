@@ -108,7 +108,7 @@ def run_summary(result: RunResult) -> dict[str, Any]:
 
 def describe_run(result: RunResult) -> str:
     """One sentence about a run, as plain text (escape it for where it is shown: ``markdown_text``,
-    or pass it to :mod:`explorer.display.plots`, which escapes what it draws)."""
+    or pass it to :mod:`explorer.display.maps` or :mod:`explorer.display.charts`, which escapes what it draws)."""
     ds, cfg = result.dataset, result.config
     model = "the features as they are" if not cfg.model.needs_fit else f"{cfg.model.kind} (latent {result.Z.shape[1]})"
     return (f"{plain_text(ds.name)}: {ds.n:,} rows, {model} on {result.device_description or result.device}, "

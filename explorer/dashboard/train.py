@@ -45,7 +45,7 @@ def start_training(ws: Workspace, manager: JobManager, cfg: PipelineConfig, limi
 
 def loss_history(events: Sequence[Progress]) -> tuple[list[dict], int | None]:
     """The training epochs among a job's progress events as history records ``{"epoch", "loss",
-    "val_loss"}`` (what :func:`explorer.display.plots.loss_curve` draws), and the planned number of epochs."""
+    "val_loss"}`` (what :func:`explorer.display.charts.loss_curve` draws), and the planned number of epochs."""
     history = [{"epoch": e.epoch, "loss": e.loss, "val_loss": e.val_loss}
                for e in events if e.stage == "train" and e.loss is not None]
     planned = next((e.epochs for e in reversed(events) if e.stage == "train" and e.epochs), None)

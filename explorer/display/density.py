@@ -1,7 +1,7 @@
 """Every point of a 2-D map as one image: a 2-D histogram of the points, coloured by a label or a value.
 
 The map of a large run draws all its points this way (under an interactive sample of markers, see
-:func:`explorer.display.plots.scatter`): the browser then paints one picture instead of a million WebGL
+:func:`explorer.display.maps.scatter`): the browser then paints one picture instead of a million WebGL
 markers, and changing the colouring is a few ``np.bincount`` calls here and one PNG.
 
 - :func:`category_image`: each pixel takes the mean colour of the points in it (weighted by how many of

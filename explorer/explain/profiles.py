@@ -220,18 +220,22 @@ def profile_clusters(frame: pd.DataFrame, labels: np.ndarray, *, categorical: Se
 
 
 def distinctions(profile: ClusterProfile) -> list[Distinction]:
-    """Every column of the profile as a :class:`Distinction`, most distinguishing first."""
+    """Every column of the profile as a :class:`Distinction`, most distinguishing first. A cluster of every
+    row (a run that found no groups, k = 1) has nothing to stand apart from: each column is described."""
     out = []
+    whole = profile.share >= 1.0
     for num in profile.numeric:
-        way = "higher" if num.effect > 0 else "lower"
+        way = "typical" if whole else "higher" if num.effect > 0 else "lower"
         out.append(Distinction(num.column, "numeric", num.separation, way,
+                               f"{num.column}: {num.cluster.text()}" if whole else
                                f"{num.column} {way}: {num.cluster.text()} vs {num.rest.text()}"))
     for cat in profile.categorical:
-        top = cat.levels[0] if cat.levels else None
+        top = (max(cat.levels, key=lambda s: s.count) if whole else cat.levels[0]) if cat.levels else None
         if top is None:
             continue
         what = f"{cat.column} missing" if top.level == MISSING else f"{cat.column} = {top.level}"
         out.append(Distinction(cat.column, "categorical", cat.separation, top.level,
+                               f"{what}: {top.share:.0%} of the rows" if whole else
                                f"{what}: {top.share:.0%} vs {top.overall:.0%} overall"))
     out.sort(key=lambda d: -d.separation)
     return out

@@ -63,7 +63,9 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
     - every other table (numbers in different units, categories, counts, missing values): the
       features themselves (PCA to ``TABLE_PCA_DIM`` above ``WIDE_TABLE_COLUMNS`` features), clustered
       by "mixture" (k-means refined by a mixture model for numbers and categories, with k from the
-      stability sweep), and a map made with ``TABLE_MAP_NEIGHBORS`` UMAP neighbours
+      stability sweep; k = 1 where there are no groups), or Genie's clusters at that k where they cut clearly
+      fewer links between nearest rows (chained or curved groups: ``ClusterConfig.shapes``,
+      :mod:`explorer.cluster.shapes`), and a map made with ``TABLE_MAP_NEIGHBORS`` UMAP neighbours
       (``TABLE_MAP_NEIGHBORS_LARGE`` from ``LARGE_TABLE_ROWS`` rows) so segments show as regions, not as
       islands of category combinations (docs/BENCHMARKS.md, tables);
     - embeddings: no training (the vectors are the representation), then N2D.
@@ -92,7 +94,8 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
     elif dataset.kind == "table":
         wide = d > WIDE_TABLE_COLUMNS
         cfg.model = ModelConfig(kind="pca", latent_dim=TABLE_PCA_DIM) if wide else ModelConfig(kind=NO_MODEL, latent_dim=d)
-        cfg.cluster = ClusterConfig(method="mixture")
+        # shapes: Genie's clusters where the groups are chained or curved, not round (bench/measure/shapes.py)
+        cfg.cluster = ClusterConfig(method="mixture", shapes=True)
         neighbors = TABLE_MAP_NEIGHBORS_LARGE if n >= LARGE_TABLE_ROWS else TABLE_MAP_NEIGHBORS
         cfg.projection = ProjectionConfig(n_neighbors=neighbors, min_dist=TABLE_MAP_MIN_DIST)
     return replace_nested(cfg, **overrides) if overrides else cfg
@@ -137,7 +140,9 @@ def default_reason(dataset: Dataset) -> str:
              else "the columns themselves are the representation (no model to train)")
     return (f"A table of {what}: {model}; the clustering is k-means refined by a mixture model for numbers and "
             "categories, and k is the most clusters that come back on halves of the data and are set apart by a "
-            "thinning of the data. A manifold method "
+            "thinning of the data (one group when none are). Where the groups are chained or curved rather than "
+            "round, Genie's clusters, which follow the rows' nearest neighbours, are kept instead: they then "
+            "separate far fewer links between near rows than the mixture's. A manifold method "
             "(UMAP) would split such tables into islands of category combinations (docs/BENCHMARKS.md, tables).")
 
 

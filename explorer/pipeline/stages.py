@@ -100,10 +100,18 @@ def cluster_latent(ctx: RunContext, Z: np.ndarray, reducer: Reducer | None, knn:
     groups = ctx.dataset.categorical_groups() if reducer is None else ()  # PCA / autoencoder codes are all numbers
     progress = lambda f, msg: emit(Progress("cluster", msg, f))
     if plan is None or not plan.sampled:
-        return cluster(Z, ccfg, should_stop=should_stop, groups=groups, on_progress=progress, knn=knn)
+        return _shape_note(ctx, cluster(Z, ccfg, should_stop=should_stop, groups=groups, on_progress=progress, knn=knn))
     fitted = cluster(Z[plan.fit], ccfg, should_stop=should_stop, groups=groups, on_progress=progress, knn=knn)
     emit(Progress("cluster", f"Assigning the other {len(plan.rest):,} rows", 1.0))
-    return _assign_rest(fitted, Z, plan, knn)
+    return _shape_note(ctx, _assign_rest(fitted, Z, plan, knn))
+
+
+def _shape_note(ctx: RunContext, clusters: ClusterResult) -> ClusterResult:
+    """The run's note on the shape of its groups (round: the mixture's; chained: Genie's), when it chose."""
+    shape = clusters.info.get("shape")
+    if shape and shape.get("why") and clusters.k >= 2:
+        ctx.notes.append(f"Clusters by {'Genie' if shape['kept'] == 'genie' else 'the mixture'}: {shape['why']}.")
+    return clusters
 
 
 def refine_on_copies(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, clusters: ClusterResult,
@@ -288,9 +296,11 @@ def evaluate_run(Z: np.ndarray, clusters: ClusterResult, embedding: np.ndarray, 
     """Internal scores always; NMI / ARI / AMI / accuracy when the data carry labels."""
     from explorer.metrics import evaluate
 
-    metrics = evaluate(Z, clusters.labels, y_true=dataset.labels, embedding=embedding)
+    metrics: dict[str, Any] = dict(evaluate(Z, clusters.labels, y_true=dataset.labels, embedding=embedding))
     metrics["k"] = int(clusters.k)
     metrics["n"] = int(dataset.n)
+    if clusters.sweep is not None and clusters.sweep.suggested == 1:
+        metrics["no_groups"] = "no stable groups"  # the k sweep's verdict (its reason says why): one cluster
     if (clusters.labels < 0).any():
         metrics["n_noise"] = int((clusters.labels < 0).sum())
     return metrics

@@ -5,7 +5,7 @@ import streamlit as st
 
 from explorer.dashboard.train import loss_history
 from explorer.dashboard.workspace import JobKind
-from explorer.display import plots
+from explorer.display import charts
 from explorer.display.usertext import markdown_text
 
 from . import compat
@@ -48,7 +48,7 @@ def job_progress(kind: JobKind, *, show_loss: bool = False) -> bool:
         if show_loss:
             history, epochs = loss_history(job.snapshot())
             if history:
-                st.plotly_chart(plots.loss_curve(history, epochs=epochs), width="stretch")
+                st.plotly_chart(charts.loss_curve(history, epochs=epochs), width="stretch")
         if job.stop_requested:
             st.caption(f"Stopping ({markdown_text(job.stop_reason or 'asked')}) after the current step…")
         elif st.button("Stop", key=f"stop-{job.id}", icon="⏹️", help=STOP_HELP.get(kind)):

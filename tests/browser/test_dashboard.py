@@ -263,11 +263,11 @@ def test_a_large_map_is_a_density_image_and_a_box_or_lasso_selects_every_point_i
     """60,000 points, more than the interactive cap: every point is drawn as a density image under a
     uniform sample of markers, and a box or a lasso selects every point inside it, drawn or not."""
     from explorer.dashboard import explore
-    from explorer.display import plots
+    from explorer.display import maps
 
     result = big_run(server.runs_dir)
     emb = result.embedding.astype(np.float64)
-    cap = plots.DISPLAY_CAP
+    cap = maps.DISPLAY_CAP
     user = new_session("bigmap", server.url)
 
     async def steps() -> None:

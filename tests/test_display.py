@@ -6,7 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explorer.display import plots
+from explorer.display import maps
+
+from explorer.display import charts
 
 
 def points(n=300, seed=0):
@@ -22,11 +24,11 @@ def test_scatter_is_webgl_with_one_trace_per_category_and_row_numbers():
     emb, labels = points()
     labels[:10] = -1
     names = np.array(["noise" if c < 0 else str(c) for c in labels])
-    fig = plots.scatter(emb, color=names, color_kind="category")
+    fig = maps.scatter(emb, color=names, color_kind="category")
     assert isinstance(fig, go.Figure)
     assert all(isinstance(t, go.Scattergl) for t in fig.data)
     assert [t.name for t in fig.data] == ["0", "1", "2", "noise"]
-    assert fig.data[-1].marker.color == plots.NOISE_COLOR
+    assert fig.data[-1].marker.color == maps.NOISE_COLOR
     rows = np.concatenate([np.asarray(t.customdata) for t in fig.data])
     assert sorted(rows.tolist()) == list(range(len(emb)))
     for t in fig.data:  # each point sits where its row is
@@ -38,7 +40,7 @@ def test_numbers_get_one_trace_with_a_continuous_scale_and_missing_values_apart(
     emb, _ = points()
     values = np.linspace(0, 1, len(emb))
     values[:5] = np.nan
-    fig = plots.scatter(emb, color=values, color_kind="number", color_name="anomaly")
+    fig = maps.scatter(emb, color=values, color_kind="number", color_name="anomaly")
     scaled = [t for t in fig.data if t.marker.colorscale is not None]
     assert len(scaled) == 1 and scaled[0].marker.showscale
     assert len(scaled[0].x) == len(emb) - 5
@@ -48,26 +50,26 @@ def test_numbers_get_one_trace_with_a_continuous_scale_and_missing_values_apart(
 def test_unselected_points_are_greyed_and_selected_ones_marked():
     emb, labels = points()
     chosen = [0, 5, 17, 42]
-    fig = plots.scatter(emb, color=labels.astype(str), selected=chosen)
+    fig = maps.scatter(emb, color=labels.astype(str), selected=chosen)
     marked = []
     for t in fig.data:
-        assert t.unselected.marker.color == plots.UNSELECTED["marker"]["color"]
+        assert t.unselected.marker.color == maps.UNSELECTED["marker"]["color"]
         assert t.unselected.marker.opacity < 0.5
         marked += [int(t.customdata[i]) for i in t.selectedpoints]
     assert sorted(marked) == chosen
-    no_selection = plots.scatter(emb, color=labels.astype(str))
+    no_selection = maps.scatter(emb, color=labels.astype(str))
     assert all(t.selectedpoints is None for t in no_selection.data)  # nothing greyed until something is selected
 
 
 def test_display_cap_draws_a_uniform_sample_and_says_so():
     emb, labels = points(n=5000)
-    fig = plots.scatter(emb, color=labels.astype(str), max_points=1000, density=False)
+    fig = maps.scatter(emb, color=labels.astype(str), max_points=1000, density=False)
     assert n_drawn(fig) == 1000 and not fig.layout.images
     assert "showing 1,000 of 5,000 points" in fig.layout.title.text
     assert fig.layout.meta == {"shown": 1000, "total": 5000, "density": False}
     rows = np.concatenate([np.asarray(t.customdata) for t in fig.data])
     assert len(np.unique(rows)) == 1000 and rows.max() > 4000  # spread over all rows, not the first 1000
-    small = plots.scatter(emb[:500], color=labels[:500].astype(str), max_points=1000)
+    small = maps.scatter(emb[:500], color=labels[:500].astype(str), max_points=1000)
     assert n_drawn(small) == 500 and "showing" not in small.layout.title.text and not small.layout.images
     assert small.layout.meta == {"shown": 500, "total": 500, "density": False}
 
@@ -90,7 +92,7 @@ def test_above_the_cap_every_point_is_in_a_density_image_under_the_sample():
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 3000)
     emb = np.c_[np.where(labels == 0, -5.0, 5.0) + rng.uniform(-1, 1, 6000), rng.uniform(-1, 1, 6000)]
-    fig = plots.scatter(emb, color=labels.astype(str), max_points=500)
+    fig = maps.scatter(emb, color=labels.astype(str), max_points=500)
     assert fig.layout.meta == {"shown": 500, "total": 6000, "density": True}
     assert n_drawn(fig) == 500 and "all 6,000 points as a density image" in fig.layout.title.text
     image = fig.layout.images[0]
@@ -111,24 +113,24 @@ def test_above_the_cap_every_point_is_in_a_density_image_under_the_sample():
     assert not filled[:, int(w * 0.45): int(w * 0.55)].any()  # the gap between them is empty
 
     values = labels.astype(np.float64)
-    numeric = plots.scatter(emb, color=values, color_kind="number", color_name="x", max_points=500)
+    numeric = maps.scatter(emb, color=values, color_kind="number", color_name="x", max_points=500)
     marker = next(t for t in numeric.data if t.marker.colorscale is not None).marker
     assert (marker.cmin, marker.cmax) == (0.0, 1.0)  # the markers' scale is the image's
     pixels = decoded(numeric)
-    lut = plots.scale_lut()
+    lut = maps.scale_lut()
     filled = pixels[..., 3] > 0
     assert (pixels[:, : w // 2][filled[:, : w // 2]][:, :3] == lut[0]).all()  # low values: the scale's low end
     assert (pixels[:, w // 2:][filled[:, w // 2:]][:, :3] == lut[-1]).all()
 
 
 def test_categories_are_coded_in_legend_order_and_fold_past_the_cap():
-    codes, names = plots.categories(np.array(["10", "2", "noise", "b", "2", "a", "a", "a"], dtype=object))
+    codes, names = maps.categories(np.array(["10", "2", "noise", "b", "2", "a", "a", "a"], dtype=object))
     assert names == ["2", "10", "a", "b", "noise"]  # numbers in order, then by size, noise last
     assert [names[c] for c in codes] == ["10", "2", "noise", "b", "2", "a", "a", "a"]
     many = np.array([f"c{i}" for i in range(100)] + ["c0"] * 5, dtype=object)
-    codes, names = plots.categories(many)
-    assert len(names) == plots.MAX_CATEGORIES and names[-1] == "other" and names[0] == "c0"
-    assert (np.asarray(names, dtype=object)[codes][:100] == "other").sum() == 100 - (plots.MAX_CATEGORIES - 1)
+    codes, names = maps.categories(many)
+    assert len(names) == maps.MAX_CATEGORIES and names[-1] == "other" and names[0] == "c0"
+    assert (np.asarray(names, dtype=object)[codes][:100] == "other").sum() == 100 - (maps.MAX_CATEGORIES - 1)
 
 
 def test_hover_function_is_called_for_the_drawn_rows_only():
@@ -139,49 +141,49 @@ def test_hover_function_is_called_for_the_drawn_rows_only():
         asked.append(len(rows))
         return [f"row {r}" for r in rows]
 
-    fig = plots.scatter(emb, color=labels.astype(str), hovertext=hover, max_points=300)
+    fig = maps.scatter(emb, color=labels.astype(str), hovertext=hover, max_points=300)
     assert asked == [300]
     for t in fig.data:
         assert list(t.hovertext) == [f"row {r}" for r in t.customdata]
 
 
 def test_sample_indices_and_selection_rows():
-    a = plots.sample_indices(10_000, 100, seed=3)
+    a = maps.sample_indices(10_000, 100, seed=3)
     assert len(a) == 100 and np.all(np.diff(a) > 0)
-    np.testing.assert_array_equal(a, plots.sample_indices(10_000, 100, seed=3))
-    np.testing.assert_array_equal(plots.sample_indices(50, 100), np.arange(50))
+    np.testing.assert_array_equal(a, maps.sample_indices(10_000, 100, seed=3))
+    np.testing.assert_array_equal(maps.sample_indices(50, 100), np.arange(50))
     event_points = [{"customdata": 7, "point_index": 0}, {"customdata": [3], "point_index": 1}, {"customdata": 7}, {"x": 1}]
-    np.testing.assert_array_equal(plots.rows_from_selection(event_points), [3, 7])
-    assert len(plots.rows_from_selection([])) == 0
+    np.testing.assert_array_equal(maps.rows_from_selection(event_points), [3, 7])
+    assert len(maps.rows_from_selection([])) == 0
 
 
 def test_many_categories_fold_into_other():
     emb, _ = points(n=2000)
     ids = np.arange(2000).astype(str)
-    fig = plots.scatter(emb, color=ids)
-    assert len(fig.data) == plots.MAX_CATEGORIES
+    fig = maps.scatter(emb, color=ids)
+    assert len(fig.data) == maps.MAX_CATEGORIES
     assert fig.data[-1].name == "other"
 
 
 def test_small_charts():
     history = [{"epoch": i, "loss": 1 / i, "val_loss": 1.1 / i} for i in range(1, 6)]
-    fig = plots.loss_curve(history, epochs=10)
+    fig = charts.loss_curve(history, epochs=10)
     assert [t.name for t in fig.data] == ["training loss", "validation loss"]
     assert list(fig.layout.xaxis.range) == [0.5, 10.5]
-    sweep = plots.k_sweep([2, 3, 4], [0.5, float("nan"), 0.4], [10.0, 8.0, None], suggested=2)
+    sweep = charts.k_sweep([2, 3, 4], [0.5, float("nan"), 0.4], [10.0, 8.0, None], suggested=2)
     assert len(sweep.data) == 2 and sweep.data[0].y == (0.5, None, 0.4)
     assert any("suggested k = 2" in (a.text or "") for a in sweep.layout.annotations)
-    heat = plots.contingency_heatmap(np.array([[5, 1], [0, 7]]), ["a", "b"], [1, 0])
+    heat = charts.contingency_heatmap(np.array([[5, 1], [0, 7]]), ["a", "b"], [1, 0])
     assert isinstance(heat.data[0], go.Heatmap) and heat.data[0].z.tolist() == [[5, 1], [0, 7]]
-    bars = plots.feature_errors(["x", "y", "z"], [0.1, 0.5, 0.2], top=2)
+    bars = charts.feature_errors(["x", "y", "z"], [0.1, 0.5, 0.2], top=2)
     assert list(bars.data[0].y) == ["z", "y"]  # largest at the top
-    sizes = plots.cluster_sizes([-1, 0, 1], [3, 10, 12])
-    assert list(sizes.data[0].x) == ["noise", "0", "1"] and sizes.data[0].marker.color[0] == plots.NOISE_COLOR
+    sizes = charts.cluster_sizes([-1, 0, 1], [3, 10, 12])
+    assert list(sizes.data[0].x) == ["noise", "0", "1"] and sizes.data[0].marker.color[0] == maps.NOISE_COLOR
 
 
 def test_standalone_html_inlines_plotly_js():
     emb, labels = points(n=50)
-    html = plots.standalone_html(plots.scatter(emb, color=labels.astype(str)))
+    html = maps.standalone_html(maps.scatter(emb, color=labels.astype(str)))
     assert "<html>" in html[:200] and "<script src=" not in html  # no script fetched from elsewhere
     assert len(html) > 1_000_000  # plotly.js itself is inside: it opens offline
 
@@ -189,7 +191,7 @@ def test_standalone_html_inlines_plotly_js():
 @pytest.mark.parametrize("n", [4, 1])
 def test_tiny_inputs(n):
     emb, labels = points(n=n)
-    fig = plots.scatter(emb, color=labels.astype(str))
+    fig = maps.scatter(emb, color=labels.astype(str))
     assert n_drawn(fig) == n
 
 
@@ -227,12 +229,12 @@ def test_user_names_in_figures_are_text_not_html():
     emb, groups = points(90)
     levels = np.array(LEVELS)[groups % 3]
     figures = [
-        plots.scatter(emb, color=levels, color_kind="category", color_name=COLUMN, title="<a href='https://evil.example'>t</a>"),
-        plots.scatter(emb, color=np.linspace(0, 1, 90), color_kind="number", color_name=COLUMN),
-        plots.contingency_heatmap(np.eye(3, dtype=int), LABELS, [0, 1, 2]),
-        plots.feature_errors([COLUMN, *LEVELS], np.array([0.1, 0.2, 0.3, 0.4])),
-        plots.cluster_sizes(LABELS, [1, 2, 3]),
-        plots.histogram(np.arange(5.0), f"anomaly of {COLUMN}"),
+        maps.scatter(emb, color=levels, color_kind="category", color_name=COLUMN, title="<a href='https://evil.example'>t</a>"),
+        maps.scatter(emb, color=np.linspace(0, 1, 90), color_kind="number", color_name=COLUMN),
+        charts.contingency_heatmap(np.eye(3, dtype=int), LABELS, [0, 1, 2]),
+        charts.feature_errors([COLUMN, *LEVELS], np.array([0.1, 0.2, 0.3, 0.4])),
+        charts.cluster_sizes(LABELS, [1, 2, 3]),
+        charts.histogram(np.arange(5.0), f"anomaly of {COLUMN}"),
     ]
     for fig in figures:
         for text in figure_strings(fig):
@@ -254,7 +256,7 @@ def test_hover_fields_write_names_once_and_values_escaped_per_point():
         asked.append(len(rows))
         return [("id", [f"r{r}" for r in rows]), ("<b>bold</b> %{x}", ["<a href='x'>v</a>" if r % 2 else "$1" for r in rows])]
 
-    fig = plots.scatter(emb, color=labels.astype(str), hover_fields=fields, max_points=100)
+    fig = maps.scatter(emb, color=labels.astype(str), hover_fields=fields, max_points=100)
     assert asked == [100]
     for t in fig.data:
         assert t.hovertemplate == ("<b>id</b>: %{customdata[1]}<br><b>&lt;b&gt;bold&lt;/b&gt; &#37;{x}</b>: "
@@ -264,4 +266,4 @@ def test_hover_fields_write_names_once_and_values_escaped_per_point():
             assert value in ("&#36;1", "&lt;a href='x'&gt;v&lt;/a&gt;")
     rows = [int(t.customdata[0][0]) for t in fig.data]
     event = [{"customdata": list(t.customdata[0])} for t in fig.data]
-    np.testing.assert_array_equal(plots.rows_from_selection(event), sorted(rows))
+    np.testing.assert_array_equal(maps.rows_from_selection(event), sorted(rows))

@@ -1,0 +1,199 @@
+"""Shapes as well as segments (issue 28): a battery of numeric tables whose groups are blobs, curves, rings
+and chains, plus real sets, clustered side by side with k given.
+
+    python -m bench.measure.shapes [--sets moons circles ...] [--seed 0] [--out bench/results]
+
+The battery, all made or bundled offline (no downloads):
+
+- shapes (2-D unless said, generated here with scikit-learn's makers and numpy): two moons, two concentric
+  circles, three concentric circles, four round blobs, three anisotropic (sheared) blobs, blobs of unequal
+  spread, a two-arm spiral, two chained rings (3-D, interlocked), five blobs in 10-D;
+- real (scikit-learn's bundled copies): iris, wine, breast cancer;
+- the product's table suite (bench/suites/table_suite.py): penguins, tips, gapminder, and the planted
+  customers at ``PLANTED_ROWS`` rows.
+
+Each set is read by the product's own loader (a Parquet file, as an upload), k is the number of classes,
+and per set, with the labels used only to score (ARI):
+
+1. ``before``: the table default as it was (``default_config(ds, k=k, cluster_shapes=False)`` +
+   ``run_pipeline``, a PCA map and no explanation: neither changes the clusters);
+2. ``default``: the product's default now, which keeps Genie's clusters instead of the mixture's where
+   they cut under ``SHAPE_CUT_FACTOR`` times as many edges of the rows' 10-nearest-neighbour graph
+   (:mod:`explorer.cluster.shapes`: chained or curved groups), with the shares it compared;
+3. ``kmeans``: scikit-learn's KMeans(k, n_init=10) on the loader's features (standardized numbers, one-hot);
+4. ``gmm``: a full-covariance GaussianMixture(k, n_init=3) on the same features;
+5. ``genie``: the product's Genie (``method="genie"``) on the representation the default uses.
+
+Writes shapes.json: per set the ARIs, seconds, the default's shape check, and the means over shapes / real /
+suite / all.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from bench.suites import table_suite
+from bench.suites.common import RESULTS, log, machine, write_json
+
+PLANTED_ROWS = 5_000
+
+
+def _spiral(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    t = np.sqrt(rng.uniform(0.05, 1, n)) * 3 * np.pi
+    y = rng.integers(0, 2, n)
+    r = t + np.pi * y
+    X = np.column_stack([r * np.cos(t), r * np.sin(t)]) * np.where(y == 0, 1, -1)[:, None]
+    return X + rng.normal(0, 0.3, (n, 2)), y
+
+
+def _rings(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two interlocked rings in 3-D (a chain link)."""
+    y = rng.integers(0, 2, n)
+    a = rng.uniform(0, 2 * np.pi, n)
+    ring0 = np.column_stack([np.cos(a), np.sin(a), np.zeros(n)])
+    ring1 = np.column_stack([1 + np.cos(a), np.zeros(n), np.sin(a)])
+    return np.where(y[:, None] == 0, ring0, ring1) + rng.normal(0, 0.08, (n, 3)), y
+
+
+def shape_sets(seed: int) -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]]:
+    from sklearn.datasets import make_blobs, make_circles, make_moons
+
+    rng = np.random.default_rng(seed)
+
+    def three_circles() -> tuple[np.ndarray, np.ndarray]:
+        y = rng.integers(0, 3, 1500)
+        a = rng.uniform(0, 2 * np.pi, 1500)
+        r = 1.0 + 1.0 * y
+        return np.column_stack([r * np.cos(a), r * np.sin(a)]) + rng.normal(0, 0.12, (1500, 2)), y
+
+    def aniso() -> tuple[np.ndarray, np.ndarray]:
+        X, y = make_blobs(1500, centers=3, random_state=170 + seed)
+        return X @ np.array([[0.6, -0.64], [-0.41, 0.85]]), y
+
+    return {
+        "moons": lambda: make_moons(1000, noise=0.06, random_state=seed),
+        "circles": lambda: make_circles(1000, noise=0.04, factor=0.5, random_state=seed),
+        "three_circles": three_circles,
+        "blobs": lambda: make_blobs(1500, centers=4, cluster_std=1.0, random_state=seed),
+        "anisotropic": aniso,
+        "varied": lambda: make_blobs(1500, centers=3, cluster_std=[1.0, 2.5, 0.5], random_state=170 + seed),
+        "spiral": lambda: _spiral(1500, rng),
+        "chained_rings": lambda: _rings(1500, rng),
+        "blobs_10d": lambda: make_blobs(2000, centers=5, n_features=10, cluster_std=2.0, random_state=seed),
+    }
+
+
+def real_sets() -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]]:
+    from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+
+    return {name: partial(f, return_X_y=True) for name, f in
+            (("iris", load_iris), ("wine_uci", load_wine), ("breast_cancer", load_breast_cancer))}
+
+
+SUITE = ("penguins", "tips", "gapminder", "customers")
+
+
+def _dataset(X: np.ndarray, y: np.ndarray, name: str):
+    import pandas as pd
+
+    from explorer.data import TableOptions, load
+
+    df = pd.DataFrame(np.asarray(X, np.float64), columns=[f"x{i}" for i in range(X.shape[1])])
+    df["label"] = np.asarray(y).astype(str)
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return load(buf.getvalue(), name=f"{name}.parquet", table=TableOptions(label_column="label"))
+
+
+def _from_arrays(make: Callable[[], tuple[np.ndarray, np.ndarray]], name: str) -> Any:
+    X, y = make()
+    return _dataset(X, y, name)
+
+
+def measure(name: str, ds: Any, seed: int) -> dict[str, Any]:
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.mixture import GaussianMixture
+
+    from explorer.pipeline import default_config, run_pipeline
+
+    y = np.asarray(ds.labels).astype(str)
+    k = int(ds.n_classes)
+    out: dict[str, Any] = {"set": name, "rows": int(ds.n), "features": int(ds.X.shape[1]), "k": k}
+    feats = np.asarray(ds.X, np.float64)  # the loader's features: standardized numbers, one-hot categories
+
+    def run(**kw: Any) -> tuple[Any, float]:
+        cfg = default_config(ds, k=k, seed=seed, explain=False, projection_method="pca", **kw)
+        t0 = time.perf_counter()
+        return run_pipeline(ds, cfg), time.perf_counter() - t0
+
+    before, t_before = run(cluster_shapes=False)
+    default, t_default = run()
+    genie, t_genie = run(method="genie")
+    t0 = time.perf_counter()
+    km = KMeans(k, n_init=10, random_state=seed).fit_predict(feats)
+    t_km = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    gmm = GaussianMixture(k, covariance_type="full", n_init=3, random_state=seed).fit(feats).predict(feats)
+    t_gmm = time.perf_counter() - t0
+    out["ari"] = {m: round(float(adjusted_rand_score(y, lab)), 4) for m, lab in
+                  (("before", before.labels), ("default", default.labels), ("kmeans", km), ("gmm", gmm),
+                   ("genie", genie.labels))}
+    out["seconds"] = {"before": round(t_before, 2), "default": round(t_default, 2), "kmeans": round(t_km, 2),
+                      "gmm": round(t_gmm, 2), "genie": round(t_genie, 2)}
+    out["default_method"] = default.clusters.method
+    out["shape"] = default.clusters.info.get("shape")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sets", nargs="*", help="only these sets")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=str(RESULTS))
+    args = p.parse_args(argv)
+    makers: dict[str, tuple[str, Callable[[], Any]]] = {}
+    for group, sets in (("shapes", shape_sets(args.seed)), ("real", real_sets())):
+        for name, make in sets.items():
+            makers[name] = (group, partial(_from_arrays, make, name))
+    for name in SUITE:
+        makers[name] = ("suite", partial(table_suite.as_dataset, name))
+    from bench.measure.quality_tables import planted_rows
+
+    rows: list[dict[str, Any]] = []
+    from explorer.cluster.shapes import SHAPE_CUT_FACTOR
+
+    out: dict[str, Any] = {"machine": machine(), "seed": args.seed, "planted_rows": PLANTED_ROWS,
+                           "shape_cut_factor": SHAPE_CUT_FACTOR, "sets": rows}
+    path = f"{args.out}/shapes.json"
+    with planted_rows(PLANTED_ROWS):
+        for name, (group, make) in makers.items():
+            if args.sets and name not in args.sets:
+                continue
+            r = {"group": group, **measure(name, make(), args.seed)}
+            rows.append(r)
+            log(f"{name:16s} {group:6s} " + " ".join(f"{m} {v:.3f}" for m, v in r["ari"].items())
+                + f"  kept {r['default_method']}")
+            out["means"] = _means(rows)
+            from pathlib import Path
+
+            write_json(Path(path), out)
+    for group, m in out["means"].items():
+        log(f"mean ARI {group:7s} " + " ".join(f"{k} {v:.3f}" for k, v in m.items()))
+
+
+def _means(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    methods = ("before", "default", "kmeans", "gmm", "genie")
+    groups = {"all": rows, **{g: [r for r in rows if r["group"] == g] for g in ("shapes", "real", "suite")}}
+    return {g: {m: round(float(np.mean([r["ari"][m] for r in rs])), 4) for m in methods}
+            for g, rs in groups.items() if rs}
+
+
+if __name__ == "__main__":
+    main()
