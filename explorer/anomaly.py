@@ -2,7 +2,8 @@
 run is made on (:mod:`explorer.pipeline`) and for new rows applied to it (:mod:`explorer.apply`), so an
 applied copy of a training row scores what the row scored.
 
-With a model, its reconstruction error (the reducer's ``score_samples``). Without one, the squared
+With a model that reconstructs, its reconstruction error (the reducer's ``score_samples``). Without one (or
+with an encoder that has no decoder, ``reconstructs`` False: the pretrained image encoder), the squared
 distance in the latent space to the centre of the row's cluster, the centre being the mean of the
 run's rows in that cluster; a noise row (-1), or a row given a cluster the run has no row in, is
 measured to the nearest centre; in a run without clusters, to the mean of all its rows.
@@ -38,7 +39,7 @@ def anomaly_scores(
     has a model, else the squared distance to the centre of each row's cluster. The centres are the
     means of the run's rows ``Z_run`` (r, latent) by their clusters ``labels_run`` (r,); by default the
     rows scored are the run's own (``Z``, ``labels``)."""
-    if reducer is not None:
+    if reducer is not None and getattr(reducer, "reconstructs", True):
         return np.asarray(reducer.score_samples(X), np.float32)
     Z_run = Z if Z_run is None else Z_run
     labels_run = labels if labels_run is None else labels_run

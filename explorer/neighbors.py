@@ -163,9 +163,9 @@ class Search:
 
     Exact, so a row finds the same neighbours wherever it is searched (an approximate index would
     miss a share of them, and differently on each machine): on the CPU by brute force (scikit-learn's
-    k-smallest selection), on a GPU (``device``) by brute force in torch (:func:`torch_knn`). The distances returned are computed again
-    from differences for the neighbours found (float64): 0 for a row identical to a reference row,
-    which then takes that row's place and vote alone.
+    k-smallest selection), on a GPU (``device``) by brute force in torch (:func:`torch_knn`). The
+    distances returned are computed again from differences for the neighbours found (float64): 0 for a
+    row identical to a reference row, which then takes that row's place and vote alone.
     """
 
     def __init__(self, Z_ref: np.ndarray, device: str = "cpu") -> None:

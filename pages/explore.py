@@ -1,5 +1,8 @@
 """Explore: the 2-D map of the latent space. Colour it, hover it, select with a box or lasso (or click a
-point) to see the rows or images behind the points and which clusters they come from."""
+point) to see the rows or images behind the points and which clusters they come from; search the rows (words
+or a similar row) and filter them (the rest greyed), read the clusters' names on the map, find near-duplicates,
+and curate the clusters (merge, split, recluster, rename, undo, save). The logic: explorer.dashboard.explore
+and explorer.dashboard.curate over explorer.curate."""
 from __future__ import annotations
 
 import os
@@ -7,7 +10,18 @@ import os
 import numpy as np
 import streamlit as st
 
-from explorer.dashboard import explore, run_view
+from explorer.curate import (
+    DuplicateConfig,
+    Filter,
+    TextQuery,
+    find_duplicates,
+    mask,
+    search_text,
+    similar_rows,
+    to_expression,
+)
+from explorer.curate.duplicates import duplicates_of
+from explorer.dashboard import curate, explore, run_view
 from explorer.dashboard.cache import short_tag
 from explorer.dashboard.workspace import JobKind
 from explorer.display import maps
@@ -58,26 +72,35 @@ def hover_fields(cap: int) -> maps.HoverTable:
     """What the hover label says of each row drawn as a marker (:func:`explore.point_fields`), built once
     per run, cap and names and kept in this session: the colouring does not change it, so a re-colour
     reuses it (and one user's values stay away from everyone else)."""
-    key = (run_tag, id(result), cap, tuple(sorted(run_view.cluster_names(result).items())))
+    token = (id(curation.steps[-1]) if curation.steps else None, tuple(sorted(run_view.cluster_names(result).items())))
+    key = (run_tag, id(result), cap, token)
     cached = st.session_state.get("hover_cache")
     if cached is None or cached[0] != key:
-        cached = (key, maps.hover_table(explore.point_fields(result, maps.sample_indices(result.dataset.n, cap))))
+        cached = (key, maps.hover_table(explore.point_fields(view, maps.sample_indices(result.dataset.n, cap))))
         st.session_state["hover_cache"] = cached
     return cached[1]
 
 
-def scatter_figure(color_by: str, cap: int):
-    """The scatter (above the cap: a density image of every point under a sample of markers), built once
-    per run, colouring and cap and kept in this session (the session cache keeps one user's hover text
-    away from everyone else)."""
-    key = (run_tag, id(result), color_by, cap, tuple(sorted(run_view.cluster_names(result).items())))  # names: renames redraw
+def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_on_map: bool):
+    """The scatter (above the cap: a density image of every point under a sample of markers) of the run as
+    curated, ``highlight`` (rows in focus: a filter, a search) bright and the rest greyed, the clusters' names
+    drawn on it or not; built once per run, curation, colouring, focus and cap, and kept in this session (the
+    session cache keeps one user's hover text away from everyone else)."""
+    token = (id(curation.steps[-1]) if curation.steps else None, tuple(sorted(names.items())))
+    focus_key = None if highlight is None else (len(highlight), hash(highlight.tobytes()))
+    key = (run_tag, id(result), color_by, cap, token, focus_key, names_on_map)
     cached = st.session_state.get("scatter_cache")
     if cached is not None and cached[0] == key:
         return cached[1]
-    values, kind = explore.color_values(result, color_by)
-    fig = maps.scatter(result.embedding, color=values, color_kind=kind, color_name=color_by,
-                        hover_fields=lambda rows: hover_fields(cap), max_points=cap,
+    if color_by == "cluster":  # the curated clusters, named as curated
+        values, kind = curate.label_texts(view.clusters.labels, names), "category"
+    else:
+        values, kind = explore.color_values(view, color_by)
+    fig = maps.scatter(view.embedding, color=values, color_kind=kind, color_name=color_by,
+                        hover_fields=lambda rows: hover_fields(cap), max_points=cap, selected=highlight,
                         title=PROJECTION_LABELS.get(result.config.projection.method, ""))
+    if names_on_map:
+        maps.add_cluster_names(fig, view.embedding, view.clusters.labels, names)
     st.session_state["scatter_cache"] = (key, fig)
     return fig
 
@@ -89,10 +112,10 @@ def selection_panel(rows: np.ndarray, note: str | None = None) -> None:
     st.markdown(f"**{len(rows):,} points selected**")
     if note:
         st.caption(note)
-    makeup = explore.cluster_makeup(result, rows)
+    makeup = explore.cluster_makeup(view, rows)
     st.dataframe(makeup.assign(share=makeup["share"].round(3), of_cluster=makeup["of_cluster"].round(3)),
                  hide_index=True, width="stretch", height=min(35 * len(makeup) + 40, 220))
-    if len(rows) == 1 and result.explanation is not None:
+    if len(rows) == 1 and view.explanation is not None:
         from explorer.dashboard.understand import point_summary
 
         p = point_summary(result, result.explanation, int(rows[0]))
@@ -116,9 +139,177 @@ def selection_panel(rows: np.ndarray, note: str | None = None) -> None:
                        mime="text/csv", help=SPREADSHEET_NOTE)
 
 
+def the_curation():
+    """This run's curation, kept in the session (the one saved with the run, the first time); runs that share
+    their clusters (the same run under another projection) share it."""
+    kept = st.session_state.setdefault("curations", {})
+    entry = kept.get(id(result.clusters))
+    if entry is None or entry[0] is not result.clusters:
+        entry = (result.clusters, curate.start_curation(result, session.runs_root()))
+        kept.clear()  # one run's curation at a time: a curation holds the run's labels and latent space
+        kept[id(result.clusters)] = entry
+    return entry[1]
+
+
+def cached(name: str, key: tuple, make):
+    """``make()``, kept in the session under ``name`` while ``key`` stays the same (one value per name)."""
+    hold = st.session_state.get(name)
+    if hold is None or hold[0] != key:
+        hold = (key, make())
+        st.session_state[name] = hold
+    return hold[1]
+
+
+def search_box():
+    """Search by words (or a regular expression) or by a similar row: (the rows found or None, the similar
+    rows found or None); the hits are listed."""
+    mode = w.radio("Search by", ["words", "a similar row"], key=w.pkey("search_mode", run_tag), horizontal=True)
+    if mode == "words":
+        c1, c2 = st.columns([4, 1])
+        text = c1.text_input("Search the rows' values and ids", key=f"search-{run_tag}",
+                             placeholder="words, a name, an image's file name")
+        regex = c2.checkbox("regex", key=f"regex-{run_tag}", help="Read the text as a Python regular expression.")
+        if not text:
+            return None, None
+        hits = cached("search_cache", (id(result), text, regex),
+                      lambda: search_text(view, TextQuery(text, regex=regex)))
+        st.markdown(f"**{len(hits.rows):,} rows match**")
+        if len(hits.rows):
+            st.dataframe(curate.hits_table(view, hits, curation.labels, names), hide_index=True, width="stretch",
+                         height=min(35 * len(hits.rows) + 40, 240))
+        return hits.rows, None
+    c1, c2 = st.columns([3, 1])
+    asked = c1.text_input("Row (its id, or its number)", key=f"similar-{run_tag}")
+    k = c2.number_input("Neighbours", min_value=1, max_value=max(1, min(100, result.dataset.n - 1)),
+                        value=min(10, max(1, result.dataset.n - 1)), key=f"similar-k-{run_tag}")
+    if not asked:
+        st.caption("Name a row, or select a point on the map and use the button under the selection.")
+        return None, None
+    row = curate.find_row(view, asked)
+    similar = cached("similar_cache", (id(result), row, int(k)), lambda: similar_rows(view, row, int(k)))
+    st.markdown(f"**The {len(similar.rows)} rows nearest to {markdown_text(view.dataset.ids[row])}** "
+                "(distance in the space the run clustered)")
+    table = curate.neighbours_table(view, similar, curation.labels, names)
+    if view.dataset.images is not None:
+        shown = similar.rows[:30]
+        display.image_grid(run_view.thumbnails(view, shown),
+                           [f"{view.dataset.ids[i]} · {d:.3g}" for i, d in zip(shown, similar.distances, strict=False)],
+                           columns=6, width=64)
+    st.dataframe(table, hide_index=True, width="stretch", height=min(35 * len(table) + 40, 240))
+    return np.concatenate([[row], similar.rows]), similar
+
+
+def filter_box() -> tuple[np.ndarray | None, str | None]:
+    """Pick columns and narrow each: (the filter's mask (n,) or None, its expression or None)."""
+    columns = cached("filter_columns", (id(result),), lambda: curate.filter_columns(view))
+    chosen = st.multiselect("Filter by", list(range(len(columns))), key=f"filter-by-{run_tag}",
+                            format_func=lambda i: plain_text(columns[i].label))
+    conditions = []
+    for i in chosen:
+        col = columns[i]
+        key = f"filter-{run_tag}-{i}"
+        if col.kind == "clusters":
+            value = st.multiselect("Clusters", curation.clusters, key=key,
+                                   format_func=lambda c: plain_text(curate.label_texts(np.array([c]), names)[0]))
+        elif col.kind in ("number", "anomaly"):
+            if not col.high > col.low:
+                st.caption(f"{markdown_text(col.label)}: one value only, nothing to narrow.")
+                continue
+            value = st.slider(plain_text(col.label), col.low, col.high, (col.low, col.high), key=key)
+        elif col.kind == "category":
+            value = st.multiselect(plain_text(col.label), list(col.levels), key=key, format_func=plain_text)
+        else:
+            value = st.text_input(f"{plain_text(col.label)} contains (words, separated by commas)", key=key)
+        cond = curate.condition(col, value)
+        if cond is not None:
+            conditions.append(cond)
+    if not conditions:
+        return None, None
+    flt = Filter(conditions)
+    keep = mask(view, flt, labels=curation.labels)
+    expression = to_expression(flt)
+    st.code(expression, language=None, wrap_lines=True)
+    st.caption(f"{int(keep.sum()):,} of {len(keep):,} rows pass the filter; the map greys the rest.")
+    return keep, expression
+
+
+def duplicates_box() -> None:
+    """The near-duplicate groups of the whole run, under a threshold the user moves."""
+    if not st.checkbox("Find near-duplicates", key=f"dups-{run_tag}",
+                       help="Pairs of rows closer than the threshold in the space the run clustered, grouped."):
+        return
+    first = cached("dups_default", (id(result),), lambda: find_duplicates(view))
+    high = max(float(first.scale), float(first.threshold), 1e-6)
+    threshold = st.slider("Threshold (distance)", 0.0, high, float(first.threshold), key=f"dups-t-{run_tag}",
+                          format="%.4g", help=f"Default: {first.rule}.")
+    dups = first if threshold == first.threshold else cached(
+        "dups_cache", (id(result), threshold), lambda: duplicates_of(np.asarray(view.Z), DuplicateConfig(threshold)))
+    st.markdown(f"**{len(dups.pairs):,} pairs in {len(dups.groups):,} groups**")
+    if dups.groups:
+        st.dataframe(curate.groups_table(view, dups), hide_index=True, width="stretch",
+                     height=min(35 * len(dups.groups) + 40, 240))
+
+
+def edit(fn, *args) -> None:
+    """A curation edit (a button's callback): done, or its error shown; the page redraws the map. The
+    widgets that name clusters start again: a merge or a split changes which clusters there are."""
+    feedback.safely(fn, *args)
+    for key in (f"merge-{run_tag}", f"split-{run_tag}", f"rename-{run_tag}", f"rename-to-{run_tag}",
+                f"filter-{run_tag}-0"):
+        st.session_state.pop(key, None)
+
+
+def save_curation_now() -> None:
+    session.workspace().messages.append(
+        ("success", curate.save(curation, result, session.runs_root(), read_only=session.read_only())))
+
+
+def curation_box(rows: np.ndarray) -> None:
+    """Merge, split, recluster the selection, rename, undo; the history; save."""
+    clusters = curation.clusters
+    label = (lambda c: plain_text(curate.label_texts(np.array([c]), names)[0]))
+    c1, c2 = st.columns(2)
+    with c1:
+        merging = st.multiselect("Merge clusters (into the first chosen)", clusters, key=f"merge-{run_tag}",
+                                 format_func=label)
+        st.button("Merge", key=f"merge-go-{run_tag}", disabled=len(merging) < 2,
+                  on_click=edit, args=(lambda: curation.merge(*merging),))
+        splitting = st.selectbox("Split a cluster", clusters, key=f"split-{run_tag}", format_func=label)
+        k = st.number_input("Into (0: as many as is stable)", min_value=0, max_value=20, value=0, key=f"split-k-{run_tag}")
+        st.button("Split", key=f"split-go-{run_tag}", disabled=splitting is None,
+                  on_click=edit, args=(lambda: curation.split(int(splitting), k=int(k) or None),))
+        st.button(f"Recluster the {len(rows):,} selected rows", key=f"recluster-{run_tag}", disabled=len(rows) < 4,
+                  on_click=edit, args=(lambda: curation.recluster(rows, k=int(k) or None),))
+    with c2:
+        renaming = st.selectbox("Rename a cluster", clusters, key=f"rename-{run_tag}", format_func=label)
+        new_name = st.text_input("New name", key=f"rename-to-{run_tag}")
+        st.button("Rename", key=f"rename-go-{run_tag}", disabled=renaming is None,
+                  on_click=edit, args=(lambda: curation.rename(int(renaming), new_name),))
+        st.button("Undo", key=f"undo-{run_tag}", icon="↩️", disabled=not curation.steps, on_click=edit,
+                  args=(curation.undo,))
+        st.button("Save curation", key=f"save-curation-{run_tag}", icon="💾", disabled=not curation.steps,
+                  on_click=edit, args=(save_curation_now,),
+                  help="Writes the history and the curated labels beside the saved run (its own labels stay).")
+    if curation.steps:
+        st.markdown("**History**  \n" + "  \n".join(f"{i}. {markdown_text(line)}"
+                                                    for i, line in enumerate(curation.history(), 1)))
+    else:
+        st.caption("No edit yet: the map shows the run's own clusters.")
+
+
 with feedback.guard("Explore"):
+    curation = the_curation()
+    view = curate.curated_view(result, curation)  # the run with the curated clusters (itself until an edit)
+    names = curation.names
     color_by, cap = view_settings()
-    fig = scatter_figure(color_by, cap)
+    s1, s2 = st.columns(2)
+    with s1, st.expander("🔎 Search", expanded=True):
+        hits, similar = search_box()
+    with s2, st.expander("🧮 Filter", expanded=True):
+        keep, expression = filter_box()
+    in_focus = curate.focus(result.dataset.n, keep, hits)
+    names_on_map = w.checkbox("Names on the map", w.pkey("names_on_map"), True)
+    fig = scatter_figure(color_by, cap, in_focus, names_on_map)
     left, right = st.columns([3, 2])
     with left:
         event = st.plotly_chart(fig, key=f"scatter-{run_tag}", on_select="rerun",
@@ -133,14 +324,26 @@ with feedback.guard("Explore"):
     inside = explore.rows_in_selection(result.embedding, event.selection) if event else None  # every point in a box / lasso
     rows = inside if inside is not None else maps.rows_from_selection(event.selection.points if event else [])
     with right:
-        clusters = explore.cluster_ids(result)
+        clusters = explore.cluster_ids(view)
         picked = w.multiselect("Or pick clusters to inspect", clusters, key=w.pkey("pick", run_tag),
-                                format_func=lambda c: plain_text(run_view.cluster_names(result).get(c) or run_view.cluster_name(c)))
+                                format_func=lambda c: plain_text(curate.label_texts(np.array([c]), names)[0]))
         if len(rows) == 0 and picked:
-            rows = np.flatnonzero(np.isin(result.clusters.labels, picked))
+            rows = np.flatnonzero(np.isin(view.clusters.labels, picked))
+        rows = curate.combine(rows, in_focus)  # a selection within the filter and the search (AND)
         if len(rows):
+            if len(rows) == 1 or inside is None:
+                st.button("Rows like the first selected one", key=f"like-{run_tag}",
+                          on_click=lambda r=str(view.dataset.ids[rows[0]]): st.session_state.update(
+                              {w.pkey("search_mode", run_tag): "a similar row", f"similar-{run_tag}": r}))
             drawn = maps.sample_indices(result.dataset.n, cap)
-            selection_panel(rows, explore.selection_note(rows, drawn, result.dataset.n) if inside is not None else None)
+            note = explore.selection_note(rows, drawn, result.dataset.n) if inside is not None else None
+            if expression:
+                note = (note + " " if note else "") + "Only the rows that pass the filter above."
+            selection_panel(rows, note)
         else:
             st.caption("Drag a box or a lasso over the map, or click a point, to see what is there. "
                        "Unselected points stay visible, greyed. Double-click the map to clear the selection.")
+    with st.expander("👯 Near-duplicates"):
+        duplicates_box()
+    with st.expander("✂️ Curate the clusters: merge, split, recluster, rename", expanded=bool(curation.steps)):
+        curation_box(rows)

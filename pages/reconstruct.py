@@ -17,7 +17,7 @@ st.title("🪞 Reconstructions & anomalies")
 feedback.show_messages()
 result = session.need_result()
 ds = result.dataset
-has_model = result.reducer is not None
+has_model = reconstruct.has_decoder(result)
 is_images = ds.images is not None
 
 
@@ -26,7 +26,8 @@ def cluster_pictures() -> None:
     sizes = {int(c): int((result.clusters.labels == c).sum()) for c in ids}
     st.subheader("What each cluster looks like")
     st.caption("Each cluster's centre in the latent space, decoded back to an image." if has_model
-               else "The mean image of each cluster (no model: the features are the latent space).")
+               else "The mean image of each cluster (no model: the features are the latent space)." if result.reducer is None
+               else "The mean image of each cluster. " + reconstruct.NO_DECODER)
     display.image_grid(list(run_view.as_images(centres, ds.image_shape)), [f"cluster {c} ({sizes[int(c)]:,})" for c in ids],
                   columns=10, width=80)
     if not has_model:

@@ -13,7 +13,7 @@ from explorer.display import charts
 from explorer.limits import Limits
 from explorer.pipeline import ModelConfig, default_config, default_reason
 from explorer.pipeline.defaults import ONE_MEMBER_KINDS
-from explorer.reducers import MODEL_LABELS, NO_MODEL
+from explorer.reducers import MODEL_LABELS, NO_MODEL, PRETRAINED
 from pages.ui import feedback, progress, session, widgets as w
 
 st.title("🧠 Train a representation")
@@ -28,7 +28,7 @@ limits = Limits.from_env()
 KIND_LABELS = {**MODEL_LABELS, NO_MODEL: "none (use the features as they are)"}
 st.info(f"**Suggested for these data: {KIND_LABELS[defaults.model.kind]}.** {default_reason(ds)} "
         "Any model below can be chosen instead; the Cluster page uses what is set here.")
-kinds = ["pca", "ae", "dae", "vae"] + (["conv-ae"] if ds.images is not None else []) + [NO_MODEL]
+kinds = ["pca", "ae", "dae", "vae"] + (["conv-ae", PRETRAINED] if ds.images is not None else []) + [NO_MODEL]
 
 
 def model_settings() -> tuple[ModelConfig, str, int]:
@@ -38,6 +38,12 @@ def model_settings() -> tuple[ModelConfig, str, int]:
                        help="PCA is instant; autoencoders learn a non-linear code; conv-ae is for images.")
     if kind == NO_MODEL:
         return replace(d, kind=NO_MODEL, latent_dim=ds.X.shape[1]), "cpu", 0
+    if kind == PRETRAINED:
+        st.caption("An image encoder already trained on a million ImageNet photos (EfficientNet-Lite0, installed with "
+                   "the app, nothing downloaded) turns each image into 1,280 features of what it shows; nothing is "
+                   "trained, the images are encoded once and kept for this session.")
+        device = w.selectbox("Device", available_devices(), key=w.pkey("device"), default="auto")
+        return replace(d, kind=PRETRAINED, augment=False, members=1), device, 0
     c1, c2, c3 = st.columns(3)
     with c1:
         latent = w.number("Latent size", w.pkey("latent", ns), int(min(d.latent_dim, ds.X.shape[1])) if kind == "pca" else int(d.latent_dim),

@@ -91,12 +91,14 @@ def one_cluster() -> None:
         shape = ds.image_shape
         means = [run_view.as_images(m.reshape(1, -1), shape)[0] for m in (inside, rest)]
         pictures, captions = [*means, understand.difference_image(diff)], ["cluster's mean", "rest's mean", "difference"]
-        if result.reducer is not None:
+        if reconstruct.has_decoder(result):
             ids, centres = reconstruct.decoded_centres(result)
             at = [i for i, c in enumerate(ids) if int(c) == chosen]
             if at:
                 pictures.append(run_view.as_images(centres[at[:1]], ds.image_shape)[0])
                 captions.append("decoded centre")
+        elif result.reducer is not None:
+            st.caption(reconstruct.NO_DECODER)
         st.markdown("**The cluster's mean image · the rest's · where they differ** (red: brighter in the cluster, "
                     "blue: darker)" + (" · **its centre, decoded by the model**" if len(pictures) > 3 else ""))
         display.image_grid(pictures, captions, columns=6, width=112)

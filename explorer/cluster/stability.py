@@ -129,6 +129,9 @@ def stability_sweep(
         if not valley < NO_GROUPS_FACTOR * null:
             return KSweep(ks, silhouette, [math.nan] * len(ks), 1, NO_GROUPS, stopped, stability=stability,
                           runner_up=suggested, reason=_no_groups_reason(ks, stability, suggested, valley, null))
+        reason += (f" Still, groups rather than none: at k = {suggested} a cluster is set apart from its nearest "
+                   f"neighbour by a thinning of the data ({valley:.2f} as many rows midway as near the centres, "
+                   f"against {null:.2f} in data with no groups spread over the same extent).")
     return KSweep(ks, silhouette, [math.nan] * len(ks), suggested, criterion, stopped,
                   stability=stability, runner_up=runner_up, reason=reason)
 

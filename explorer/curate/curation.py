@@ -74,7 +74,7 @@ class Curation:
     @classmethod
     def of(cls, run: Any) -> Curation:
         """A new curation of ``run`` (a RunResult): its labels and names, nothing edited yet."""
-        names = run.explanation.names() if run.explanation is not None else {}
+        names = run.explanation.names if run.explanation is not None else {}
         return cls(
             np.asarray(run.labels, np.int64).copy(),
             {int(c): str(v) for c, v in names.items()},

@@ -18,10 +18,21 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_RECONSTRUCT_ROWS = 5000  # per-feature errors are averaged over a seeded sample of this many rows
 
 
+NO_DECODER = ("the pretrained image encoder has no decoder: there are no reconstructions, no decoded centres and "
+              "no reconstruction error (the anomaly score is the distance to the cluster's centre).")
+
+
+def has_decoder(result: RunResult) -> bool:
+    """True when the run's model can decode its codes back into rows (PCA, the autoencoders)."""
+    return result.reducer is not None and bool(getattr(result.reducer, "reconstructs", True))
+
+
 def _need_model(result: RunResult):
     if result.reducer is None:
         raise InputError("this run has no trained model (the features were used as they are), so there "
                          "are no reconstructions; train PCA or an autoencoder to see them.")
+    if not has_decoder(result):
+        raise InputError(NO_DECODER)
     return result.reducer
 
 
@@ -63,9 +74,14 @@ def decoded_centres(result: RunResult) -> tuple[np.ndarray, np.ndarray]:
     """What each cluster looks like: its centre decoded back to the data space.
 
     Returns (cluster ids (m,), rows (m, d) float32). Without a model the latent space is the data
-    space, so the centres are returned as they are.
+    space, so the centres are returned as they are; with an encoder that has no decoder (the pretrained one)
+    each cluster's mean row in the data space stands in (its mean image).
     """
     ids, centres = cluster_centres(result)
+    if result.reducer is not None and not has_decoder(result):
+        X, labels = result.dataset.X, result.clusters.labels
+        means = [X[labels == c].mean(axis=0) for c in ids]
+        return ids, (np.stack(means).astype(np.float32) if means else np.zeros((0, X.shape[1]), np.float32))
     if result.reducer is None or len(ids) == 0:
         return ids, centres
     return ids, result.reducer.inverse_transform(centres)

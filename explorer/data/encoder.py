@@ -1,7 +1,9 @@
 """The one table encoder: a table's columns -> the features X (n, d) float32, decided once, applied anywhere.
 
 :class:`TableEncoder` follows scikit-learn's estimator contract. ``fit(frame)`` decides every step
-from the training rows: which columns are features (dropping text, dates, constants, row numbers),
+from the training rows: which columns are features (dropping names and codes, constants, row numbers;
+dates become their age and cycles (:mod:`explorer.data.encoder_dates`), free text TF-IDF + LSA
+(:mod:`explorer.data.encoder_text`)),
 what fills their missing values (the median, the most frequent level), which skewed numbers get
 log(1 + x), how numbers are scaled (:mod:`explorer.data.scaling`), which levels of a category get
 an indicator (the rest fold into "other"). ``transform(frame)`` applies exactly those steps to any
@@ -32,10 +34,14 @@ from explorer.data.encoder_columns import (
     EncodedColumn,
     NumericColumn,
     column_from_dict,
+    record_version,
     scaling_option,
 )
+from explorer.data.encoder_dates import DateColumn, date_sentence, day_text, fit_date_column, parse_dates
+from explorer.data.encoder_text import TextColumn, fit_text_column, looks_like_text, text_cells, text_sentence
 from explorer.data.encoder_report import (
     DROP_REASONS,
+    note_not_dates,
     TransformReport,
     names_some,
     note_fit,
@@ -74,6 +80,16 @@ def check_table_options(scaling: str, max_categories: int, min_category_fraction
         raise InputError(f"max_categories must be at least 1, got {max_categories}.")
     if not 0 <= min_category_fraction < 1:
         raise InputError(f"min_category_fraction must be in [0, 1), got {min_category_fraction}.")
+
+
+def is_skewed(values: np.ndarray) -> bool:
+    """The "auto" rule for log(1 + x): filled values (n,) that are non-negative, have more than
+    ``SKEW_MIN_VALUES`` distinct values among the first rows and a skewness above ``SKEW_LOG``."""
+    from scipy.stats import skew
+
+    if not len(values) or float(values.min()) < 0:
+        return False
+    return bool(len(np.unique(values[:SKEW_SAMPLE_ROWS])) > SKEW_MIN_VALUES and skew(values) > SKEW_LOG)
 
 
 def is_row_number(name: str, values: np.ndarray) -> bool:
@@ -143,7 +159,6 @@ class TableEncoder:
         """Fit; returns the columns parsed on the way that are costly to parse again (numbers read
         from text, categories' codes): column -> (values or codes (n,), junk or missing count)."""
         from pandas.api import types as pdt
-        from scipy.stats import skew
 
         check_table_options(self.scaling, self.max_categories, self.min_category_fraction)
         report = report if report is not None else LoadReport(source="the table", kind="table")
@@ -167,6 +182,38 @@ class TableEncoder:
             if between_columns is not None:
                 between_columns()
             p = profile_column(frame[col], delimiter, count_unique=False)
+            if p.kind == "date":
+                days, time_of_day = parse_dates(frame[col])
+                if np.isnan(days).all():
+                    drop(col, "date")
+                    continue
+                bad = int((p.values.notna().to_numpy() & np.isnan(days)).sum())
+                note_not_dates(report, col, bad, len(days))
+                date = fit_date_column(col, days, time_of_day, is_skewed=is_skewed if self.scaling == "auto" else None)
+                if self.scaling == "none":
+                    date.center, date.scale = 0.0, 1.0
+                if np.isnan(days).any() and not time_of_day:
+                    report.imputed[col] = int(np.isnan(days).sum())
+                widen(date.width)
+                columns.append(date)
+                parsed[col] = (days, bad)
+                width += date.width
+                report.transformed[col] = ("times of day: the hour" if time_of_day
+                                           else f"dates: days before {day_text(date.reference)}")
+                report.note(date_sentence(date, days))
+                continue
+            if p.kind == "text" and looks_like_text(p.values):
+                cells, empty, cut = text_cells(frame[col])
+                text = fit_text_column(col, cells, empty)
+                if text is not None:
+                    widen(text.width)
+                    columns.append(text)
+                    if empty.any():
+                        report.imputed[col] = int(empty.sum())
+                    width += text.width
+                    report.transformed[col] = f"free text: TF-IDF + LSA ({text.width} features)"
+                    report.note(text_sentence(text, n, cut))
+                    continue
             if p.kind not in ("numeric", "categorical"):
                 drop(col, p.kind)
                 continue
@@ -182,9 +229,7 @@ class TableEncoder:
                     report.imputed[col] = p.missing
                 widen(1)
                 lo, hi = float(values.min()), float(values.max())
-                skewed = self.scaling == "auto" and lo >= 0
-                skewed = skewed and len(np.unique(values[:SKEW_SAMPLE_ROWS])) > SKEW_MIN_VALUES
-                skewed = bool(skewed and skew(values) > SKEW_LOG)
+                skewed = self.scaling == "auto" and is_skewed(values)
                 columns.append(NumericColumn(col, fill))
                 ranges[col] = (lo, hi, skewed)
                 if not (pdt.is_numeric_dtype(frame[col]) and not pdt.is_bool_dtype(frame[col])):
@@ -236,7 +281,7 @@ class TableEncoder:
         """The scaling of the numbers (and log(1 + x) of the skewed ones under "auto"); sets each
         number's parameters, ``scaling_`` and ``indicator_value_``; writes the report's sentences."""
         numbers = [c for c in self.columns_ if isinstance(c, NumericColumn)]
-        has_cat = len(numbers) < len(self.columns_)
+        has_cat = any(isinstance(c, CategoricalColumn) for c in self.columns_)
         lo = np.array([ranges[c.name][0] for c in numbers])
         hi = np.array([ranges[c.name][1] for c in numbers])
         if self.scaling == "auto":
@@ -250,7 +295,8 @@ class TableEncoder:
             report.note(f"Took log(1 + x) of {plural(len(logged), 'right-skewed column')} before scaling "
                         f"(their values spread over orders of magnitude): {', '.join(repr(c) for c in logged)}.")
         if numbers:
-            report.note(scaling_sentence(scaling, len(numbers), "numeric feature" if has_cat else "feature"))
+            report.note(scaling_sentence(scaling, len(numbers),
+                                         "numeric feature" if len(numbers) < len(self.columns_) else "feature"))
         if has_cat and scaling != "none":
             report.note(f"One-hot columns are 0 or {CATEGORY_WEIGHT:.3f}, so a different category counts as much as "
                         "one standard deviation of a number, whatever the number of categories.")
@@ -306,6 +352,21 @@ class TableEncoder:
                                   -top, top)
                 j += 1
                 continue
+            if isinstance(column, DateColumn):
+                X[:, j: j + column.width] = np.clip(column.features(self._days(column, frame, parsed.pop(
+                    column.name, None), report)), -top, top)
+                j += column.width
+                continue
+            if isinstance(column, TextColumn):
+                cells, empty, cut = text_cells(frame[column.name]) if column.name in frame.columns else (
+                    [""] * n, np.ones(n, bool), 0)
+                if empty.any():
+                    report.imputed[column.name] = int(empty.sum())
+                if cut:
+                    report.truncated[column.name] = cut
+                X[:, j: j + column.width] = column.features(cells)
+                j += column.width
+                continue
             codes = self._codes(column, frame, parsed.pop(column.name, None), report)
             for k in range(column.width):
                 X[codes == k, j + k] = self.indicator_value_
@@ -330,6 +391,22 @@ class TableEncoder:
         if column.transform == "log1p":
             values = np.log1p(np.maximum(values, -1 + 1e-12))
         return values
+
+    def _days(self, column: DateColumn, frame: pd.DataFrame, parsed: tuple[np.ndarray, int] | None,
+              report: TransformReport) -> np.ndarray:
+        """One date column's days since 1970-01-01 (hours for times of day) (n,) float64, NaN where missing."""
+        if column.name not in frame.columns:
+            return np.full(len(frame), np.nan)
+        if parsed is not None:
+            days, bad = parsed
+        else:
+            days = parse_dates(frame[column.name])[0]
+            bad = int((as_strings(frame[column.name]).notna().to_numpy() & np.isnan(days)).sum())
+        if bad:
+            report.not_dates[column.name] = bad
+        if np.isnan(days).any():
+            report.imputed[column.name] = int(np.isnan(days).sum())
+        return days
 
     def _codes(self, column: CategoricalColumn, frame: pd.DataFrame, parsed: tuple[np.ndarray, int] | None,
                report: TransformReport) -> np.ndarray:
@@ -363,6 +440,8 @@ class TableEncoder:
                 continue
             if isinstance(column, NumericColumn):
                 out[column.name] = parse_numbers(frame[column.name], frame.attrs.get("delimiter"))[0]
+            elif isinstance(column, DateColumn):
+                out[column.name] = parse_dates(frame[column.name])[0]
             else:
                 strings = as_strings(frame[column.name])
                 out[column.name] = strings.where(strings.notna(), None).to_numpy(dtype=object)
@@ -373,7 +452,7 @@ class TableEncoder:
         """The fitted encoder as plain JSON (``preprocess.json`` of a run made on a table)."""
         if not hasattr(self, "columns_"):
             raise InputError("the table encoder is not fitted yet; there is nothing to save.")
-        return {"version": ENCODER_VERSION, "kind": "table", "params": self.get_params(), "scaling": self.scaling_,
+        return {"version": record_version(self.columns_), "kind": "table", "params": self.get_params(), "scaling": self.scaling_,
                 "indicator_value": self.indicator_value_, "columns": [c.to_dict() for c in self.columns_],
                 "feature_names": list(self.feature_names_), "label_column": self.label_column,
                 "id_column": self.id_column, "dropped_columns": dict(self.dropped_columns_),

@@ -11,9 +11,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from explorer.data.encoder_dates import DateColumn
+from explorer.data.encoder_text import TextColumn
 from explorer.errors import InputError
 
-ENCODER_VERSION = 2  # of preprocess.json; 1: explorer's record before the encoder (the same columns, no options)
+ENCODER_VERSION = 3  # of preprocess.json; 3: dates, text and missing markers; 2: numbers and categories alone;
+# 1: explorer's record before the encoder (the same columns, no options)
 
 
 @dataclass
@@ -86,16 +89,28 @@ class CategoricalColumn:
                 "other": self.other, "folded": list(self.folded), "folded_complete": self.folded_complete}
 
 
-EncodedColumn = NumericColumn | CategoricalColumn
+EncodedColumn = NumericColumn | CategoricalColumn | DateColumn | TextColumn
+
+
+def record_version(columns: list[EncodedColumn]) -> int:
+    """The version a record of these columns needs: 2 (read by explorers before dates, text and missing
+    markers) unless a column uses one of them."""
+    new = any(isinstance(c, (DateColumn, TextColumn)) or getattr(c, "markers", None) for c in columns)
+    return ENCODER_VERSION if new else 2
 
 
 def column_from_dict(spec: dict[str, Any]) -> EncodedColumn:
-    """A column of ``preprocess.json`` (version 1 or 2) -> its :class:`NumericColumn` or :class:`CategoricalColumn`."""
+    """A column of ``preprocess.json`` (version 1 to 3) -> its :class:`NumericColumn`, :class:`CategoricalColumn`,
+    :class:`DateColumn` or :class:`TextColumn`."""
     try:
         if spec["kind"] == "numeric":
             return NumericColumn(str(spec["name"]), float(spec["fill"]), spec.get("transform"),
                                  float(spec.get("peak", 1.0)), float(spec.get("center", 0.0)),
                                  float(spec.get("scale", 1.0)), bool(spec.get("constant", False)))
+        if spec["kind"] == "date":
+            return DateColumn.from_dict(spec)
+        if spec["kind"] == "text":
+            return TextColumn.from_dict(spec)
         if spec["kind"] == "categorical":
             return CategoricalColumn(str(spec["name"]), str(spec["fill"]), [str(v) for v in spec["levels"]],
                                      bool(spec["other"]), [str(v) for v in spec.get("folded", [])],

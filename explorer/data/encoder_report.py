@@ -36,6 +36,8 @@ class TransformReport:
     unseen_levels: dict[str, dict[str, int]] = field(default_factory=dict)  # column -> level -> rows (indicators 0)
     imputed: dict[str, int] = field(default_factory=dict)  # column -> cells filled with the training value
     not_numbers: dict[str, int] = field(default_factory=dict)  # column -> cells that did not parse as numbers
+    not_dates: dict[str, int] = field(default_factory=dict)  # column -> cells that did not parse as dates
+    truncated: dict[str, int] = field(default_factory=dict)  # text column -> cells cut to the length read
     resized: int = 0  # images not of the training size, resized to it
     notes: list[str] = field(default_factory=list)
 
@@ -66,6 +68,13 @@ def note_parsing(report: LoadReport, col: str, p: ColumnProfile) -> None:
                     "they were read as such.")
 
 
+def note_not_dates(report: LoadReport, col: str, bad: int, n: int) -> None:
+    """The report's sentence on the values of a date column that are not dates."""
+    if bad:
+        report.note(f"Column '{col}' had {plural(bad, 'value')} of {n:,} that are not dates; they were treated as "
+                    "missing.")
+
+
 def note_fit(report: LoadReport, drops: dict[str, list[str]]) -> None:
     """The report's sentences on the columns dropped, filled and one-hot encoded."""
     for why, cols in drops.items():
@@ -93,6 +102,10 @@ def note_transform(report: TransformReport) -> None:
                     f"'{col}' at 0 (no level), so the column does not pull them toward any cluster.")
     for col, k in report.not_numbers.items():
         report.note(f"Column '{col}' has {k} values that are not numbers; they were treated as missing.")
+    for col, k in report.not_dates.items():
+        report.note(f"Column '{col}' has {k} values that are not dates; they were treated as missing.")
+    for col, k in report.truncated.items():
+        report.note(f"Column '{col}' has {plural(k, 'text')} longer than the length read; they were cut to it.")
     filled = {c: k for c, k in report.imputed.items() if c not in report.missing_columns}
     if filled:
         detail = ", ".join(f"'{c}' ({k})" for c, k in filled.items())

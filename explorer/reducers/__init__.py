@@ -14,9 +14,11 @@ from explorer.reducers.config import (
     MODEL_KINDS,
     MODEL_LABELS,
     NO_MODEL,
+    PRETRAINED,
     ModelConfig,
 )
 from explorer.reducers.pca import PCA
+from explorer.reducers.pretrained import PretrainedEncoder
 
 
 def make_reducer(
@@ -26,10 +28,11 @@ def make_reducer(
     device: str = "auto",
     random_state: int = 0,
 ) -> Reducer:
-    """The reducer ``config.kind`` names ("pca", "ae", "conv-ae", "dae", "vae"), built from the whole config.
+    """The reducer ``config.kind`` names ("pca", "ae", "conv-ae", "dae", "vae", "pretrained"), built from the
+    whole config.
 
     PCA takes ``latent_dim`` components; an autoencoder takes the config itself, which also drives
-    its training loop. ``image_shape`` (h, w, c) is needed by conv-ae and by ``augment``.
+    its training loop. ``image_shape`` (h, w, c) is needed by conv-ae, "pretrained" and by ``augment``.
     """
     if not isinstance(config, ModelConfig):
         raise InputError(f"make_reducer takes a ModelConfig, got {type(config).__name__}.")
@@ -38,6 +41,10 @@ def make_reducer(
         return PCA(n_components=config.latent_dim, device=device, random_state=random_state)
     if config.kind in AE_KINDS:
         return Autoencoder(config, image_shape=image_shape, device=device, random_state=random_state)
+    if config.kind == PRETRAINED:
+        config.validate()
+        batch = min(config.batch_size, 64)  # inference batches: the training default of 256 images at 224 px is ~2 GB
+        return PretrainedEncoder(image_shape=image_shape, batch_size=batch, device=device, random_state=random_state)
     raise InputError(f"model {config.kind!r} is not known; choose one of: {', '.join(MODEL_KINDS)}.")
 
 
@@ -48,8 +55,10 @@ def restore_reducer(kind: str, params: dict[str, Any], meta: dict[str, Any], ten
     if kind in AE_KINDS:
         params = {k: v for k, v in params.items() if k != "kind"} if "config" in params else {"kind": kind, **params}
         return Autoencoder.restore(params, meta, tensors, device)
+    if kind == PRETRAINED:
+        return PretrainedEncoder.restore(params, meta, tensors, device)
     raise InputError(f"model {kind!r} is not known; choose one of: {', '.join(MODEL_KINDS)}.")
 
 
-__all__ = ["PCA", "Autoencoder", "Reducer", "ModelConfig", "make_reducer", "restore_reducer",
+__all__ = ["PCA", "Autoencoder", "PretrainedEncoder", "PRETRAINED", "Reducer", "ModelConfig", "make_reducer", "restore_reducer",
            "AE_KINDS", "AE_LABELS", "MODEL_KINDS", "MODEL_LABELS", "MODEL_CHOICES", "NO_MODEL"]

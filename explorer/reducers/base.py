@@ -35,6 +35,8 @@ class Reducer:
 
     #: short name used in configs, run files and the CLI ("pca", "ae", "conv-ae", "dae", "vae")
     kind: str = ""
+    #: False for an encoder without a decoder (the pretrained one): no reconstruction, so no reconstruction error
+    reconstructs: bool = True
 
     def get_params(self) -> dict[str, Any]:
         import inspect

@@ -19,8 +19,9 @@ AE_LABELS = {
     "dae": "denoising autoencoder",
     "vae": "variational autoencoder",
 }
-MODEL_KINDS = ("pca", *AE_KINDS)  # what make_reducer builds
-MODEL_LABELS = {"pca": "PCA", **AE_LABELS}
+PRETRAINED = "pretrained"  # a frozen ImageNet encoder (explorer.reducers.pretrained): nothing trained
+MODEL_KINDS = ("pca", *AE_KINDS, PRETRAINED)  # what make_reducer builds
+MODEL_LABELS = {"pca": "PCA", **AE_LABELS, PRETRAINED: "pretrained image encoder"}
 NO_MODEL = "none"  # use the features as they are: no reducer
 MODEL_CHOICES = (*MODEL_KINDS, NO_MODEL)  # what a run's model may be
 
@@ -31,7 +32,8 @@ class ModelConfig:
 
     Attributes:
         kind: "pca", an autoencoder ("ae" dense, "conv-ae" convolutional, "dae" denoising, "vae"
-            variational) or "none" (the features are the representation).
+            variational), "pretrained" (images only: EfficientNet-Lite0's ImageNet features, nothing trained;
+            ``batch_size`` is its inference batch) or "none" (the features are the representation).
         latent_dim: size of the code z (PCA: components; capped at the data's width).
         hidden: dense encoder layer sizes (the decoder mirrors them); 500-500-2000 is the
             architecture of DEC (Xie et al. 2016) and N2D (McConville et al. 2020). Unused by conv-ae.
@@ -86,7 +88,8 @@ class ModelConfig:
 
     @property
     def needs_fit(self) -> bool:
-        """False for "none" (the features are the representation), True for PCA and the autoencoders."""
+        """False for "none" (the features are the representation), True for PCA, the autoencoders and the
+        pretrained encoder (whose "fit" encodes the images once)."""
         return self.kind != NO_MODEL
 
     @property
