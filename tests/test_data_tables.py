@@ -120,7 +120,8 @@ def test_parquet_table(tmp_path):
     df.to_parquet(tmp_path / "t.parquet")
     ds = load(tmp_path / "t.parquet", table=TableOptions(label_column="kind", id_column="income"))
     assert ds.kind == "table" and "age" in ds.feature_names and "income" not in ds.feature_names
-    assert ds.report.dropped_columns["when"] == "dates"
+    assert ds.report.transformed["when"] == "dates: days before 2024-02-29"  # a date column is its age and cycles
+    assert "when (days before 2024-02-29)" in ds.feature_names and "when (weekday sin)" in ds.feature_names
     assert ds.ids[0] == str(int(df.income[0]))
 
 
@@ -134,7 +135,7 @@ def test_junk_infinities_text_dates_row_numbers_and_duplicate_names(tmp_path):
     (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
     ds = load(tmp_path / "d.csv")
     r = ds.report
-    assert r.dropped_columns == {"idx": "a row number", "name": "free text (nearly all values differ)", "day": "dates"}
+    assert r.dropped_columns == {"idx": "a row number", "name": "names or codes (nearly all values differ)"}
     assert r.imputed == {"score": 2, "big": 2}
     assert "score_2" in ds.feature_names and "mood=happy" in ds.feature_names
     text = r.to_text()
@@ -191,7 +192,7 @@ def test_preview_summary(tmp_path):
     (b"a,b\n1,2\n3,4,5\n6,7\n", "line 3 has 3 fields"),
     (b"a,b\n1,2\n3\n6,7\n", "line 3 has 1 fields"),
     (b"PK\x03\x04\x00\x00binary\x00junk", "binary"),
-    (b"name,day\nann,2024-01-01\nann,2024-01-02\nann,2024-01-03\nann,2024-01-04\n", "no usable feature columns"),
+    (b"name,day\nann,2024-01-01\nann,2024-01-01\nann,2024-01-01\nann,2024-01-01\n", "no usable feature columns"),
 ])
 def test_bad_tables(tmp_path, content, match):
     (tmp_path / "bad.csv").write_bytes(content)

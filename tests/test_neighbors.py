@@ -148,7 +148,7 @@ def test_sampled_run_saves_and_loads_its_fitted_rows(large_threshold, tmp_path, 
     assert np.array_equal(back.fitted, result.fitted)
 
 
-@pytest.mark.parametrize("method", ["hdbscan", "agglomerative", "kmeans"])
+@pytest.mark.parametrize("method", ["hdbscan", "agglomerative", "kmeans", "gmm", "n2d"])
 def test_a_placed_row_and_the_same_row_applied_get_one_cluster_and_place(
     large_threshold, warm_umap, tmp_path, make_blobs, method
 ):

@@ -99,6 +99,7 @@ def test_weak_but_real_groups_keep_their_k():
     X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
     sweep = stability_sweep(X, (2, 6), random_state=0)
     assert sweep.suggested == 3  # no k reaches the stability bar, but k = 3 has real valleys
+    assert "Still, groups rather than none" in sweep.reason
 
 
 def test_a_run_with_no_groups_saves_loads_explains_and_applies(tmp_path):

@@ -1,8 +1,8 @@
 """Near-duplicates: pairs of rows closer than a threshold in the space the run clustered (``run.Z``),
 grouped into connected groups.
 
-Each row's ``neighbors`` nearest rows are found once (:func:`explorer.curate.search.row_search`: exact up
-to 20,000 rows, the approximate index of :class:`explorer.neighbors.Search` above), so the work grows
+Each row's ``neighbors`` nearest rows are found once (:func:`explorer.curate.search.row_search`, the exact
+search of :class:`explorer.neighbors.Search`), so the memory grows
 with n, not with the n^2 / 2 pairs; a pair is two rows each within the other's nearest (either way) and
 closer than the threshold. A group larger than ``neighbors`` rows is still found whole (its rows link up),
 though not every pair of it is listed.

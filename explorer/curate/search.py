@@ -33,7 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_PATTERN = 200  # characters of a search text or pattern
 MAX_CELL = 10_000  # characters of a cell a regular expression searches (a longer cell: its first ones)
 REGEX_SECONDS = 5.0  # a regular expression's search is stopped past this many seconds
-EXACT_ROWS = 20_000  # up to this many rows the nearest-row search is exact; above, the approximate index
 
 # The child process of a regular expression's search: JSON in (pattern, cap, columns of text or null),
 # JSON out (for each column, the rows that match). Standard library only, so it starts in milliseconds.
@@ -164,9 +163,9 @@ def _searched_columns(run: RunResult, query: TextQuery) -> list[tuple[str, pd.Se
 
 
 def row_search(Z: np.ndarray) -> Search:
-    """The neighbour search over every row of ``Z`` (n, d): exact up to ``EXACT_ROWS`` rows, else the
-    approximate index (:class:`explorer.neighbors.Search`)."""
-    return Search(Z, approximate=len(Z) > EXACT_ROWS)
+    """The neighbour search over every row of ``Z`` (n, d): :class:`explorer.neighbors.Search`, the run's one
+    (exact) neighbour search."""
+    return Search(Z)
 
 
 def similar_rows(run: RunResult, row: int, k: int = 10, *, search: Search | None = None) -> Similar:

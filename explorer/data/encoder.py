@@ -38,16 +38,17 @@ from explorer.data.encoder_columns import (
     scaling_option,
 )
 from explorer.data.encoder_dates import DateColumn, date_sentence, day_text, fit_date_column, parse_dates
-from explorer.data.encoder_text import TextColumn, fit_text_column, looks_like_text, text_cells, text_sentence
 from explorer.data.encoder_report import (
     DROP_REASONS,
-    note_not_dates,
     TransformReport,
     names_some,
     note_fit,
+    note_markers,
+    note_not_dates,
     note_parsing,
     note_transform,
 )
+from explorer.data.encoder_text import TextColumn, fit_text_column, looks_like_text, text_cells, text_sentence
 from explorer.data.guards import FEATURE_BYTES, check_decoded_bytes
 from explorer.data.profiles import as_strings, parse_numbers, profile_column
 from explorer.data.scaling import SCALINGS, fit_scaling, ranges_shared, scaling_sentence
@@ -217,6 +218,7 @@ class TableEncoder:
             if p.kind not in ("numeric", "categorical"):
                 drop(col, p.kind)
                 continue
+            note_markers(report, col, p)
             if p.kind == "numeric":
                 raw = p.values.to_numpy(dtype=np.float64)
                 if self.drop_row_numbers and p.missing == 0 and is_row_number(col, raw):
@@ -253,7 +255,8 @@ class TableEncoder:
                             f"were folded into 'other'.")
             folded = rest[:MAX_RECORDED_LEVELS]
             column = CategoricalColumn(col, str(counts.index[0]), keep, other=bool(rest), folded=folded,
-                                       folded_complete=len(folded) < MAX_RECORDED_LEVELS)
+                                       folded_complete=len(folded) < MAX_RECORDED_LEVELS,
+                                       markers=sorted({str(m).lower() for m in p.markers or {}}))
             widen(column.width)
             columns.append(column)
             parsed[col] = (column.codes(strings.to_numpy(dtype=object)), p.missing)
@@ -417,7 +420,7 @@ class TableEncoder:
             codes, filled = parsed
         else:
             if column.name in frame.columns:
-                strings = as_strings(frame[column.name])
+                strings = as_strings(frame[column.name], column.markers)
                 filled, values = int(strings.isna().sum()), strings.fillna(column.fill).to_numpy(dtype=object)
             else:
                 filled, values = 0, np.full(len(frame), column.fill, dtype=object)
@@ -442,8 +445,10 @@ class TableEncoder:
                 out[column.name] = parse_numbers(frame[column.name], frame.attrs.get("delimiter"))[0]
             elif isinstance(column, DateColumn):
                 out[column.name] = parse_dates(frame[column.name])[0]
+            elif isinstance(column, TextColumn):
+                continue  # text has no drift by values yet
             else:
-                strings = as_strings(frame[column.name])
+                strings = as_strings(frame[column.name], getattr(column, "markers", ()))
                 out[column.name] = strings.where(strings.notna(), None).to_numpy(dtype=object)
         return out
 

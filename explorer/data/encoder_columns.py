@@ -51,7 +51,8 @@ class NumericColumn:
 class CategoricalColumn:
     """A category: missing values get ``fill`` (the most frequent level); each of ``levels`` has an
     indicator, and with ``other`` the levels in ``folded`` (all levels not kept, unless
-    ``folded_complete`` is False: then any level not kept) share the indicator "other"."""
+    ``folded_complete`` is False: then any level not kept) share the indicator "other". ``markers``: the
+    words (lower case) the training rows used for a missing value, read as missing in any rows."""
 
     name: str
     fill: str
@@ -59,6 +60,7 @@ class CategoricalColumn:
     other: bool = False
     folded: list[str] = field(default_factory=list)
     folded_complete: bool = True
+    markers: list[str] = field(default_factory=list)
 
     @property
     def width(self) -> int:
@@ -86,7 +88,8 @@ class CategoricalColumn:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": "categorical", "fill": self.fill, "levels": list(self.levels),
-                "other": self.other, "folded": list(self.folded), "folded_complete": self.folded_complete}
+                "other": self.other, "folded": list(self.folded), "folded_complete": self.folded_complete,
+                **({"markers": list(self.markers)} if self.markers else {})}
 
 
 EncodedColumn = NumericColumn | CategoricalColumn | DateColumn | TextColumn
@@ -114,7 +117,8 @@ def column_from_dict(spec: dict[str, Any]) -> EncodedColumn:
         if spec["kind"] == "categorical":
             return CategoricalColumn(str(spec["name"]), str(spec["fill"]), [str(v) for v in spec["levels"]],
                                      bool(spec["other"]), [str(v) for v in spec.get("folded", [])],
-                                     bool(spec.get("folded_complete", True)))
+                                     bool(spec.get("folded_complete", True)),
+                                     [str(v) for v in spec.get("markers", [])])
     except (KeyError, TypeError, ValueError) as e:
         raise InputError(f"this run's preprocessing record is damaged ({type(e).__name__}: {e}); make the run again "
                          "from its file.") from None

@@ -14,19 +14,19 @@ training median and every cycle 0 (the circle's centre: it pulls toward no phase
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from explorer.data.profiles import TIME_RE
+
 if TYPE_CHECKING:
     import pandas as pd
 
 CYCLE_WEIGHT = 0.5  # a sin/cos pair's radius: opposite phases are 1 apart, one standard deviation of a number
 DAY_NS = 86_400 * 10**9
-TIME_RE = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp]\.?[Mm]\.?)?$")
 PERIODS = {"weekday": 7.0, "month": 12.0, "hour": 24.0}
 MONTH_SPAN_DAYS = 365  # the month is a cycle only when the dates span this many days
 

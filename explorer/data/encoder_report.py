@@ -12,15 +12,15 @@ from explorer.dataset import LoadReport
 DROP_SENTENCES = {
     "empty": "Dropped {n} with no values: {cols}.",
     "constant": "Dropped {n} holding a single value: {cols}.",
-    "text": "Dropped {n} of text whose values are nearly all different (names, free text), "
-            "which can't be encoded as features: {cols}.",
+    "text": "Dropped {n} whose values are nearly all different and hold a word or two each (names, IDs, "
+            "codes), which can't be encoded as features: {cols}.",
     "date": "Dropped {n} of dates: {cols}.",
     "other": "Dropped {n} holding lists or other objects: {cols}.",
     "rownumber": "Dropped {n} that just number the rows (0, 1, 2, ...): {cols}.",
     "rare": "Dropped {n} whose categories are all rare: {cols}.",
 }
 DROP_REASONS = {
-    "empty": "all values are missing", "constant": "a single value", "text": "free text (nearly all values differ)",
+    "empty": "all values are missing", "constant": "a single value", "text": "names or codes (nearly all values differ)",
     "date": "dates", "other": "lists or other objects", "rownumber": "a row number", "rare": "every category is rare",
 }
 
@@ -66,6 +66,13 @@ def note_parsing(report: LoadReport, col: str, p: ColumnProfile) -> None:
     if p.thousands:
         report.note(f"Column '{col}' groups thousands with commas (\"1,000\" is one thousand); "
                     "they were read as such.")
+
+
+def note_markers(report: LoadReport, col: str, p: ColumnProfile) -> None:
+    """The report's sentence on the words a column used for a missing value."""
+    if p.markers:
+        shown = ", ".join(f"'{m}' ({k:,})" for m, k in p.markers.items())
+        report.note(f"Column '{col}' writes a missing value as {shown}; those cells were treated as missing.")
 
 
 def note_not_dates(report: LoadReport, col: str, bad: int, n: int) -> None:

@@ -28,6 +28,7 @@ TEXT_VOCABULARY = 5_000  # terms kept (the most frequent)
 TEXT_COMPONENTS = 16  # LSA directions
 TEXT_FIT_ROWS = 50_000  # the vocabulary and directions are learned on at most this many rows (seeded sample)
 TEXT_WEIGHT = 1 / np.sqrt(2)  # each row's text block has this length: orthogonal texts are 1 apart
+TEXT_MIN_VARIANCE = 0.02  # of the block (at most TEXT_WEIGHT**2 = 0.5): below it the texts say the same thing
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 
 
@@ -88,7 +89,10 @@ class TextColumn:
 
 
 def fit_text_column(name: str, cells: list[str], missing: np.ndarray, random_state: int = 0) -> TextColumn | None:
-    """Learn a :class:`TextColumn` from the training cells (n); None when they share too few words to give features."""
+    """Learn a :class:`TextColumn` from the training cells (n); None when they share too few words to give
+    features (no term in two rows, or every row's block nearly the same: "order 17", "order 18", ...)."""
+    import warnings
+
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -104,9 +108,15 @@ def fit_text_column(name: str, cells: list[str], missing: np.ndarray, random_sta
     k = min(TEXT_COMPONENTS, tfidf.shape[1] - 1, tfidf.shape[0] - 1)
     if k < 1:
         return None
-    svd = TruncatedSVD(n_components=k, random_state=random_state).fit(tfidf)
+    with warnings.catch_warnings():  # a vocabulary of a few terms has no variance left to explain
+        warnings.simplefilter("ignore", RuntimeWarning)
+        svd = TruncatedSVD(n_components=k, random_state=random_state).fit(tfidf)
     terms = vectorizer.get_feature_names_out().tolist()
-    return TextColumn(name, terms, vectorizer.idf_.astype(np.float64), svd.components_.astype(np.float64))
+    column = TextColumn(name, terms, vectorizer.idf_.astype(np.float64), svd.components_.astype(np.float64))
+    block = column.features([cells[i] for i in rows[:5_000]])
+    if float(block.var(axis=0).sum()) < TEXT_MIN_VARIANCE:
+        return None
+    return column
 
 
 def text_sentence(column: TextColumn, n_rows: int, cut: int) -> str:

