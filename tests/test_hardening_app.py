@@ -297,7 +297,7 @@ def test_hostile_names_show_as_text_on_every_page_and_in_the_shared_view(server,
     for colour in (TEXT_COLUMN, "label", COLUMN):  # levels, labels, a hostile column name in the legend
         pick(at, "Colour by", colour)
         problems += markup_problems(at, f"explore coloured by {colour!r}")
-    at.multiselect[0].set_value([0, 1, 2]).run()
+    next(m for m in at.multiselect if m.label == "Or pick clusters to inspect").set_value([0, 1, 2]).run()
     assert "points selected" in texts(at.markdown) and len(at.dataframe) >= 2
     problems += markup_problems(at, "explore, a selection")
     for page in ("reconstruct", "evaluate", "share"):
@@ -341,7 +341,7 @@ def test_hostile_folder_and_file_names_of_images_are_captions_as_text(server):
     assert ws.result is not None
     visit(at, "explore")
     pick(at, "Colour by", "label")
-    at.multiselect[0].set_value([0]).run()
+    next(m for m in at.multiselect if m.label == "Or pick clusters to inspect").set_value([0]).run()
     captions = [img.caption for e in at.image for img in e.proto.imgs if img.caption]
     ids = set(ws.dataset.ids)
     assert captions and all(c == markdown_text(unmark(c)) and unmark(c).rsplit(" · c", 1)[0] in ids for c in captions)

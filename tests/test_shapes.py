@@ -140,6 +140,12 @@ def test_the_table_default_keeps_genie_for_chained_groups_and_the_mixture_for_ro
     assert round_.method == "mixture" and round_.info["shape"]["kept"] == "mixture"
     assert "round" in round_.info["shape"]["why"]
     assert cluster(X, ClusterConfig(method="mixture", k=2)).method == "mixture"  # shapes off: as before
+    from explorer.cluster.shapes import SHAPE_SAMPLE
+
+    M, ym = _shapes("moons", n=SHAPE_SAMPLE + 1000)
+    large = cluster(M, ClusterConfig(method="mixture", k=2, shapes=True))  # compared on a sample, kept on every row
+    assert large.method == "genie" and large.info["shape"]["rows_compared"] == SHAPE_SAMPLE
+    assert len(large.labels) == len(M) and adjusted_rand_score(ym, large.labels) > 0.9
 
 
 def test_a_default_run_on_chained_groups_says_why_saves_and_applies(tmp_path):

@@ -67,7 +67,9 @@ def filter_columns(result: RunResult) -> list[FilterColumn]:
         FilterColumn("anomaly score", "anomaly", None, *_ends(finite)),
     ]
     table = result.dataset.table
-    for col in [] if table is None else table.columns:
+    if table is None:
+        return out
+    for col in table.columns:
         values = table[col]
         name = str(col)
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
@@ -183,8 +185,10 @@ def groups_table(result: RunResult, dups: Duplicates) -> pd.DataFrame:
         {
             "group": np.arange(1, len(groups) + 1),
             "size": [len(g) for g in groups],
-            "ids": [", ".join(plain_text(v) for v in ids[g[:GROUP_IDS]]) + (" …" if len(g) > GROUP_IDS else "")
-                    for g in groups],
+            "ids": [
+                ", ".join(plain_text(v) for v in ids[g[:GROUP_IDS]]) + (" …" if len(g) > GROUP_IDS else "")
+                for g in groups
+            ],
         }
     )
 
@@ -211,14 +215,18 @@ def curation_folder(result: RunResult, root: str | Path, *, read_only: bool) -> 
     return run_dir(root, result.run_id)
 
 
-def start_curation(result: RunResult, root: str | Path) -> Curation:
-    """The curation of ``result``: the one saved with it (a saved run in a local folder) when there is one,
-    else a new one with nothing edited."""
+def start_curation(result: RunResult, root: str | Path) -> tuple[Curation, str | None]:
+    """The curation of ``result`` and a note: the one saved with it (a saved run in a local folder) when there
+    is one, else a new one with nothing edited; the note says why a saved one could not be read (the run is
+    then shown with its own clusters, and saving a new curation replaces the damaged one)."""
     if result.run_id and not is_url(root):
-        saved = load_curation(run_dir(root, result.run_id), result)
+        try:
+            saved = load_curation(run_dir(root, result.run_id), result)
+        except InputError as exc:
+            return Curation.of(result), f"{exc} The run's own clusters are shown."
         if saved is not None:
-            return saved
-    return Curation.of(result)
+            return saved, None
+    return Curation.of(result), None
 
 
 def save(curation: Curation, result: RunResult, root: str | Path, *, read_only: bool) -> str:

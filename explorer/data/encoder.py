@@ -188,6 +188,9 @@ class TableEncoder:
                 if np.isnan(days).all():
                     drop(col, "date")
                     continue
+                if np.nanmax(days) - np.nanmin(days) < (1 / 24 if time_of_day else 1):
+                    drop(col, "constant")  # one day (one hour): no age or cycle varies
+                    continue
                 bad = int((p.values.notna().to_numpy() & np.isnan(days)).sum())
                 note_not_dates(report, col, bad, len(days))
                 date = fit_date_column(col, days, time_of_day, is_skewed=is_skewed if self.scaling == "auto" else None)
@@ -294,7 +297,7 @@ class TableEncoder:
         auto_standard = self.scaling == "auto" and scaling == "standard"
         logged = [c.name for c in numbers if ranges[c.name][2]] if auto_standard else []
         if logged:
-            report.transformed = {c: "log(1 + x)" for c in logged}
+            report.transformed.update({c: "log(1 + x)" for c in logged})
             report.note(f"Took log(1 + x) of {plural(len(logged), 'right-skewed column')} before scaling "
                         f"(their values spread over orders of magnitude): {', '.join(repr(c) for c in logged)}.")
         if numbers:
@@ -457,7 +460,8 @@ class TableEncoder:
         """The fitted encoder as plain JSON (``preprocess.json`` of a run made on a table)."""
         if not hasattr(self, "columns_"):
             raise InputError("the table encoder is not fitted yet; there is nothing to save.")
-        return {"version": record_version(self.columns_), "kind": "table", "params": self.get_params(), "scaling": self.scaling_,
+        return {"version": record_version(self.columns_), "kind": "table", "params": self.get_params(),
+                "scaling": self.scaling_,
                 "indicator_value": self.indicator_value_, "columns": [c.to_dict() for c in self.columns_],
                 "feature_names": list(self.feature_names_), "label_column": self.label_column,
                 "id_column": self.id_column, "dropped_columns": dict(self.dropped_columns_),

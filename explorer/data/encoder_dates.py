@@ -12,6 +12,7 @@ pair is scaled by ``CYCLE_WEIGHT`` (1/2) so two rows at opposite points of a cyc
 far as two rows one standard deviation apart in a number. A missing or unparseable date has age the
 training median and every cycle 0 (the circle's centre: it pulls toward no phase).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -47,10 +48,13 @@ def parse_dates(series: pd.Series) -> tuple[np.ndarray, bool]:
         present = series[series.notna()]
         sample = present.iloc[:1000]
         if len(sample) and all(isinstance(v, datetime.time) and not isinstance(v, datetime.datetime) for v in sample):
-            hours = series.map(lambda v: v.hour + v.minute / 60 + v.second / 3600
-                               if isinstance(v, datetime.time) else np.nan)
+            hours = series.map(
+                lambda v: v.hour + v.minute / 60 + v.second / 3600 if isinstance(v, datetime.time) else np.nan
+            )
             return hours.to_numpy(dtype=np.float64), True
-        strings = series.astype(object).where(series.notna()).map(lambda v: v if v is None or v != v else str(v).strip())
+        strings = (
+            series.astype(object).where(series.notna()).map(lambda v: v if v is None or v != v else str(v).strip())
+        )
         text = strings.dropna()
         if len(text) and text.str.match(TIME_RE).mean() >= 0.9:
             parsed = pd.to_datetime(text, errors="coerce", format="mixed")
@@ -78,7 +82,7 @@ def hour_text(hour: float) -> str:
     """Hours since midnight -> "14:35"."""
     if not np.isfinite(hour):
         return "-"
-    minutes = int(round(hour * 60)) % (24 * 60)
+    minutes = round(hour * 60) % (24 * 60)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
@@ -124,29 +128,48 @@ class DateColumn:
         return age
 
     def features(self, days: np.ndarray) -> np.ndarray:
-        """Days since 1970-01-01 (hours for a time-of-day column) (n,), NaN missing -> the features (n, width) float64."""
+        """Days since 1970-01-01 (hours for a time-of-day column) (n,), NaN missing -> features (n, width) float64."""
         parts = [] if self.time_of_day else [(self.ages(days) - self.center) / self.scale]
         missing = np.isnan(days)
         for cycle in self.cycles:
             source = days / 24.0 if self.time_of_day else days  # a time of day is a fraction of a day
             angle = 2 * np.pi * _cycle_phase(np.where(missing, 0.0, source), cycle) / PERIODS[cycle]
-            parts += [np.where(missing, 0.0, CYCLE_WEIGHT * np.sin(angle)),
-                      np.where(missing, 0.0, CYCLE_WEIGHT * np.cos(angle))]
+            parts += [
+                np.where(missing, 0.0, CYCLE_WEIGHT * np.sin(angle)),
+                np.where(missing, 0.0, CYCLE_WEIGHT * np.cos(angle)),
+            ]
         return np.column_stack(parts) if parts else np.zeros((len(days), 0))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": "date", "reference": self.reference, "fill": self.fill,
-                "cycles": list(self.cycles), "time_of_day": self.time_of_day, "transform": self.transform,
-                "center": self.center, "scale": self.scale}
+        return {
+            "name": self.name,
+            "kind": "date",
+            "reference": self.reference,
+            "fill": self.fill,
+            "cycles": list(self.cycles),
+            "time_of_day": self.time_of_day,
+            "transform": self.transform,
+            "center": self.center,
+            "scale": self.scale,
+        }
 
     @classmethod
     def from_dict(cls, spec: dict[str, Any]) -> DateColumn:
-        return cls(str(spec["name"]), float(spec["reference"]), float(spec["fill"]), [str(c) for c in spec["cycles"]],
-                   bool(spec["time_of_day"]), spec.get("transform"), float(spec["center"]), float(spec["scale"]))
+        return cls(
+            str(spec["name"]),
+            float(spec["reference"]),
+            float(spec["fill"]),
+            [str(c) for c in spec["cycles"]],
+            bool(spec["time_of_day"]),
+            spec.get("transform"),
+            float(spec["center"]),
+            float(spec["scale"]),
+        )
 
 
-def fit_date_column(name: str, days: np.ndarray, time_of_day: bool, *,
-                    is_skewed: Callable[[np.ndarray], bool] | None) -> DateColumn:
+def fit_date_column(
+    name: str, days: np.ndarray, time_of_day: bool, *, is_skewed: Callable[[np.ndarray], bool] | None
+) -> DateColumn:
     """Learn a :class:`DateColumn` from the training values (n,) of :func:`parse_dates` (at least one present).
     ``is_skewed``: the encoder's rule for log(1 + x) (None: no log), applied to the filled ages (n,)."""
     have = days[~np.isnan(days)]
@@ -157,8 +180,10 @@ def fit_date_column(name: str, days: np.ndarray, time_of_day: bool, *,
     whole = np.floor(have)
     cycles = []
     if len(np.unique(_cycle_phase(whole, "weekday"))) >= 2:
-        day_of_month = (whole.astype("int64").astype("datetime64[D]") - whole.astype("int64").astype("datetime64[D]")
-                        .astype("datetime64[M]")).astype(np.int64)
+        day_of_month = (
+            whole.astype("int64").astype("datetime64[D]")
+            - whole.astype("int64").astype("datetime64[D]").astype("datetime64[M]")
+        ).astype(np.int64)
         if len(np.unique(day_of_month)) >= 2:
             cycles.append("weekday")
     if have.max() - have.min() >= MONTH_SPAN_DAYS:
@@ -181,11 +206,16 @@ def date_sentence(column: DateColumn, days: np.ndarray) -> str:
     names = {"weekday": "day of the week", "month": "month", "hour": "hour of the day"}
     cycles = " and ".join(names[c] for c in column.cycles)
     if column.time_of_day:
-        return (f"Took '{column.name}' as times of day: the {names['hour']} as a cycle (sin/cos)."
-                if column.cycles else f"Took '{column.name}' as times of day; they are all in one hour (no feature).")
+        return (
+            f"Took '{column.name}' as times of day: the {names['hour']} as a cycle (sin/cos)."
+            if column.cycles
+            else f"Took '{column.name}' as times of day; they are all in one hour (no feature)."
+        )
     have = days[~np.isnan(days)]
     span = f"{day_text(have.min())} to {day_text(have.max())}"
     logged = ", log(1 + x) as the ages are skewed" if column.transform == "log1p" else ""
-    cyc = f"; {cycles} as cycles (sin/cos)" if cycles else ""
-    return (f"Took '{column.name}' as dates ({span}): its age in days before {day_text(column.reference)}, the latest "
-            f"date (recency{logged}){cyc}.")
+    cyc = f"; {cycles} as {'cycles' if len(column.cycles) > 1 else 'a cycle'} (sin/cos)" if cycles else ""
+    return (
+        f"Took '{column.name}' as dates ({span}): its age in days before {day_text(column.reference)}, the latest "
+        f"date (recency{logged}){cyc}."
+    )

@@ -20,7 +20,8 @@ DROP_SENTENCES = {
     "rare": "Dropped {n} whose categories are all rare: {cols}.",
 }
 DROP_REASONS = {
-    "empty": "all values are missing", "constant": "a single value", "text": "names or codes (nearly all values differ)",
+    "empty": "all values are missing", "constant": "a single value",
+    "text": "names or codes (nearly all values differ)",
     "date": "dates", "other": "lists or other objects", "rownumber": "a row number", "rare": "every category is rare",
 }
 

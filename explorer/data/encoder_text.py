@@ -6,12 +6,15 @@ codes, one or two tokens a cell, stay dropped. At fit the text gets a vocabulary
 English stop words out, in at least two rows, the ``TEXT_VOCABULARY`` most frequent), its inverse document
 frequencies, and the ``TEXT_COMPONENTS`` directions of a truncated SVD of the TF-IDF matrix (LSA); all
 three are saved as plain JSON arrays. A row's features are its TF-IDF vector (sublinear tf, l2 norm)
-projected on the directions and normalized to length ``TEXT_WEIGHT`` (1/sqrt(2)): two texts on unrelated
-topics (orthogonal) are then 1 apart, as far as two rows of different categories or one standard
-deviation apart in a number, so the text block counts as one column, whatever its width. A missing
-cell (or one with no known word) is 0 in every feature: the block's centre, it pulls toward no text.
+projected on the directions and normalized to length 1 (LSA's cosine geometry), then centred on the
+training rows' mean and scaled so that the block's total variance is 1: two rows' texts are on average
+as far apart as two rows' values of a standardized number, so the text block counts as one number
+column, whatever its width (a category counts for less: its indicators' variance is at most 1/2). A
+missing cell (or one with no known word) is 0 in every feature: the block's centre, it pulls toward no
+text.
 Each cell is cut to ``TEXT_MAX_CHARS`` characters before it is read.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +30,7 @@ TEXT_MAX_CHARS = 2_000  # each cell is cut to this many characters before it is 
 TEXT_VOCABULARY = 5_000  # terms kept (the most frequent)
 TEXT_COMPONENTS = 16  # LSA directions
 TEXT_FIT_ROWS = 50_000  # the vocabulary and directions are learned on at most this many rows (seeded sample)
-TEXT_WEIGHT = 1 / np.sqrt(2)  # each row's text block has this length: orthogonal texts are 1 apart
-TEXT_MIN_VARIANCE = 0.02  # of the block (at most TEXT_WEIGHT**2 = 0.5): below it the texts say the same thing
+TEXT_MIN_VARIANCE = 0.04  # of the block of unit rows (at most 1): below it the texts say the same thing
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 
 
@@ -50,12 +52,15 @@ def looks_like_text(series: pd.Series) -> bool:
 
 @dataclass
 class TextColumn:
-    """A text column: ``terms`` (V), their ``idf`` (V), the LSA ``components`` (k, V); features k."""
+    """A text column: ``terms`` (V), their ``idf`` (V), the LSA ``components`` (k, V), the training rows'
+    mean ``center`` (k) of the unit-length projections and the ``weight`` that gives the block variance 1."""
 
     name: str
     terms: list[str]
     idf: np.ndarray
     components: np.ndarray
+    center: np.ndarray
+    weight: float = 1.0
 
     @property
     def width(self) -> int:
@@ -65,27 +70,54 @@ class TextColumn:
         return [f"{self.name} (text {i + 1})" for i in range(self.width)]
 
     def features(self, cells: list[str]) -> np.ndarray:
-        """Cells (n) -> the block (n, k) float64: TF-IDF on the saved vocabulary, projected, length ``TEXT_WEIGHT``."""
+        """Cells (n) -> the block (n, k) float64: TF-IDF on the saved vocabulary, projected, unit length,
+        centred and weighted; 0 for a cell with no known term."""
         from sklearn.feature_extraction.text import CountVectorizer
 
-        counts = CountVectorizer(vocabulary=self.terms, ngram_range=(1, 2), token_pattern=TOKEN_PATTERN,
-                                 stop_words="english", dtype=np.float64).transform(cells).tocsr()
+        counts = (
+            CountVectorizer(
+                vocabulary=self.terms,
+                ngram_range=(1, 2),
+                token_pattern=TOKEN_PATTERN,
+                stop_words="english",
+                dtype=np.float64,
+            )
+            .transform(cells)
+            .tocsr()
+        )
         counts.data = (np.log(counts.data) + 1.0) * self.idf[counts.indices]  # sublinear tf times idf
         norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
         projected = np.asarray(counts @ self.components.T) / np.maximum(norms, 1e-12)[:, None]
-        length = np.linalg.norm(projected, axis=1, keepdims=True)
-        return np.where(length > 1e-12, TEXT_WEIGHT * projected / np.maximum(length, 1e-12), 0.0)
+        return self.weight * (self.unit(projected) - self.center) * (np.linalg.norm(projected, axis=1) > 1e-12)[:, None]
+
+    @staticmethod
+    def unit(projected: np.ndarray) -> np.ndarray:
+        return projected / np.maximum(np.linalg.norm(projected, axis=1, keepdims=True), 1e-12)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": "text", "terms": list(self.terms), "idf": self.idf.tolist(),
-                "components": self.components.tolist()}
+        return {
+            "name": self.name,
+            "kind": "text",
+            "terms": list(self.terms),
+            "idf": self.idf.tolist(),
+            "components": self.components.tolist(),
+            "center": self.center.tolist(),
+            "weight": self.weight,
+        }
 
     @classmethod
     def from_dict(cls, spec: dict[str, Any]) -> TextColumn:
         terms = [str(t) for t in spec["terms"]]
         idf = np.asarray(spec["idf"], dtype=np.float64)
         components = np.asarray(spec["components"], dtype=np.float64).reshape(-1, len(terms))
-        return cls(str(spec["name"]), terms, idf, components)
+        return cls(
+            str(spec["name"]),
+            terms,
+            idf,
+            components,
+            np.asarray(spec["center"], dtype=np.float64),
+            float(spec["weight"]),
+        )
 
 
 def fit_text_column(name: str, cells: list[str], missing: np.ndarray, random_state: int = 0) -> TextColumn | None:
@@ -99,8 +131,15 @@ def fit_text_column(name: str, cells: list[str], missing: np.ndarray, random_sta
     rows = np.flatnonzero(~missing)
     if len(rows) > TEXT_FIT_ROWS:
         rows = np.sort(np.random.default_rng(random_state).choice(rows, TEXT_FIT_ROWS, replace=False))
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), token_pattern=TOKEN_PATTERN, stop_words="english", min_df=2,
-                                 max_features=TEXT_VOCABULARY, sublinear_tf=True, dtype=np.float64)
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, 2),
+        token_pattern=TOKEN_PATTERN,
+        stop_words="english",
+        min_df=2,
+        max_features=TEXT_VOCABULARY,
+        sublinear_tf=True,
+        dtype=np.float64,
+    )
     try:
         tfidf = vectorizer.fit_transform([cells[i] for i in rows])
     except ValueError:  # no term in two rows
@@ -111,17 +150,30 @@ def fit_text_column(name: str, cells: list[str], missing: np.ndarray, random_sta
     with warnings.catch_warnings():  # a vocabulary of a few terms has no variance left to explain
         warnings.simplefilter("ignore", RuntimeWarning)
         svd = TruncatedSVD(n_components=k, random_state=random_state).fit(tfidf)
+    # Kaiser's rule over the directions found: those that vary more than the average one carry the topics; the rest
+    # is the word-by-word noise of each text, which would weigh on the block as much as the topics
+    keep = svd.explained_variance_ >= svd.explained_variance_.mean()
+    if keep.sum() < min(2, k):
+        keep = np.argsort(-svd.explained_variance_)[: min(2, k)]
+    components = svd.components_[keep]
     terms = vectorizer.get_feature_names_out().tolist()
-    column = TextColumn(name, terms, vectorizer.idf_.astype(np.float64), svd.components_.astype(np.float64))
-    block = column.features([cells[i] for i in rows[:5_000]])
-    if float(block.var(axis=0).sum()) < TEXT_MIN_VARIANCE:
+    column = TextColumn(
+        name, terms, vectorizer.idf_.astype(np.float64), components.astype(np.float64), np.zeros(len(components))
+    )
+    block = column.features([cells[i] for i in rows])  # unit rows (centre 0, weight 1 so far); 0 for no known term
+    known = np.linalg.norm(block, axis=1) > 0
+    variance = float(block[known].var(axis=0).sum()) if known.sum() > 1 else 0.0
+    if variance < TEXT_MIN_VARIANCE:
         return None
+    column.center, column.weight = block[known].mean(axis=0), 1 / np.sqrt(variance)
     return column
 
 
 def text_sentence(column: TextColumn, n_rows: int, cut: int) -> str:
     """The load report's sentence on what a text column became."""
-    cut_note = (f" {cut:,} cells longer than {TEXT_MAX_CHARS:,} characters were cut to that length." if cut else "")
-    return (f"Took '{column.name}' as free text (nearly all of its {n_rows:,} values differ and they hold several "
-            f"words a cell): {column.width} features from TF-IDF + LSA over {len(column.terms):,} terms, together as "
-            f"much as one category or one standard deviation of a number.{cut_note}")
+    cut_note = f" {cut:,} cells longer than {TEXT_MAX_CHARS:,} characters were cut to that length." if cut else ""
+    return (
+        f"Took '{column.name}' as free text (nearly all of its {n_rows:,} values differ and they hold several "
+        f"words a cell): {column.width} features from TF-IDF + LSA over {len(column.terms):,} terms, together "
+        f"weighing as much as one standardized number (total variance 1).{cut_note}"
+    )

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from explorer.cluster.registry import spec
+from explorer.data.encoder_dates import DAY_NS, parse_dates
 from explorer.errors import InputError
 from explorer.events import StopCheck
 from explorer.explain import profiles as _profiles
@@ -180,8 +181,14 @@ def explained_columns(result: RunResult) -> tuple[pd.DataFrame | None, list[str]
         return None, []
     if ds.kind == "table":
         features = set(ds.feature_names)
-        cols = [c for c in table.columns if c in features or c in ds.report.encoded]
-        return table[cols], [c for c in cols if c in ds.report.encoded]
+        made = ds.report.transformed
+        dates = [c for c in table.columns if made.get(c, "").startswith(("dates", "times of day"))]
+        cols = [c for c in table.columns if c in features or c in ds.report.encoded or c in dates
+                or made.get(c, "").startswith("free text")]
+        frame = table[cols]
+        if dates:
+            frame = frame.assign(**{c: _as_time(table[c]) for c in dates})
+        return frame, [c for c in cols if c in ds.report.encoded]
     cols = []
     for c in table.columns:
         values = table[c].astype(str).to_numpy()
@@ -191,6 +198,16 @@ def explained_columns(result: RunResult) -> tuple[pd.DataFrame | None, list[str]
             continue
         cols.append(c)
     return (table[cols], []) if cols else (None, [])
+
+
+def _as_time(series: pd.Series) -> pd.Series:
+    """A date column as datetime64 (explained in dates), a time-of-day column as hours since midnight."""
+    import pandas as pd
+
+    values, time_of_day = parse_dates(series)
+    if time_of_day:
+        return pd.Series(values, index=series.index)
+    return pd.Series(pd.to_datetime(values * DAY_NS, unit="ns"), index=series.index)  # NaN -> NaT
 
 
 def _latent_frame(Z: np.ndarray) -> pd.DataFrame:
@@ -216,11 +233,15 @@ def explain(result: RunResult, cfg: ExplainConfig | None = None, *, names: dict[
     on = "columns" if frame is not None else "latent"
     if frame is None:
         frame = _latent_frame(result.Z)
-    profiles = _profiles.profile_clusters(frame, labels, categorical=categorical, random_state=cfg.random_state)
+    transformed = result.dataset.report.transformed if on == "columns" else {}
+    text = [c for c in frame.columns if transformed.get(c, "").startswith("free text")]  # explained by their words
+    profiles = _profiles.profile_clusters(frame, labels, categorical=categorical, text=text,
+                                          random_state=cfg.random_state)
     seconds["profiles"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    rules = surrogate_rules(frame, labels, categorical=categorical, depth=cfg.rule_depth, on=on,
+    # the rules split numbers and levels, not words
+    rules = surrogate_rules(frame.drop(columns=text), labels, categorical=categorical, depth=cfg.rule_depth, on=on,
                             random_state=cfg.random_state)
     seconds["rules"] = time.perf_counter() - t
 

@@ -21,6 +21,8 @@ def clean_name(name: object) -> str:
 
 
 def _part(d: Distinction) -> str:
+    if d.kind == "numeric" and d.direction in ("later", "earlier"):  # a date column
+        return f"{d.column} {'recent' if d.direction == 'later' else 'earlier'}"
     if d.kind == "numeric":
         return f"{'high' if d.direction == 'higher' else 'low'} {d.column}"
     if d.direction == MISSING:

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from explorer.data.encoder_dates import DAY_NS, day_text
 from explorer.errors import InputError
+from explorer.explain.words import TermShare, TextProfile, text_profiles
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -40,10 +42,16 @@ class NumericSummary:
     q1: float
     q3: float
     missing: int
+    unit: str = ""  # "date": the values are days since 1970-01-01, shown as dates
 
     def text(self) -> str:
         if math.isnan(self.median):
             return "all missing"
+        if self.unit == "date":  # "2026-09 (2026-08 to 2026-11)": to the day, month or year as the spread asks
+            spread = self.q3 - self.q1
+            precision = "year" if spread > 3 * 365 else "month" if spread > 60 else "day"
+            return (f"{day_text(self.median, precision)} ({day_text(self.q1, precision)} to "
+                    f"{day_text(self.q3, precision)})")
         return f"{number(self.median)} ({number(self.q1)}-{number(self.q3)})"
 
 
@@ -85,7 +93,7 @@ class Distinction:
     "higher" / "lower" for numbers, the over-represented level for categories) and a sentence."""
 
     column: str
-    kind: str  # "numeric" | "categorical"
+    kind: str  # "numeric" | "categorical" | "text"
     separation: float
     direction: str
     sentence: str
@@ -98,6 +106,7 @@ class ClusterProfile:
     share: float
     numeric: list[NumericProfile] = field(default_factory=list)
     categorical: list[CategoricalProfile] = field(default_factory=list)
+    text: list[TextProfile] = field(default_factory=list)
     distinctions: list[Distinction] = field(default_factory=list)  # every column, most distinguishing first
 
 
@@ -117,27 +126,40 @@ def number(x: float) -> str:
 
 def column_kinds(frame: pd.DataFrame, categorical: Sequence[str] = ()) -> tuple[list[str], list[str]]:
     """(numeric columns, categorical columns) of ``frame``: the ``categorical`` ones and every column
-    that is not numbers are categories; booleans are categories."""
+    that is not numbers or dates are categories; booleans are categories; dates count as numbers."""
     import pandas as pd
 
     cats = set(categorical)
     numeric, categories = [], []
     for c in frame.columns:
         col = frame[c]
-        if c in cats or pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
+        if pd.api.types.is_datetime64_any_dtype(col) and c not in cats:
+            numeric.append(c)
+        elif c in cats or pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
             categories.append(c)
         else:
             numeric.append(c)
     return numeric, categories
 
 
-def _summary(values: np.ndarray) -> NumericSummary:
+def column_values(series: pd.Series) -> np.ndarray:
+    """A numeric column (n,) as float64, NaN missing; a column of dates (datetime64) as days since 1970-01-01."""
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(series):
+        stamps = series.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
+        days = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64) / DAY_NS
+        return np.where(stamps.isna().to_numpy(), np.nan, days)
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _summary(values: np.ndarray, unit: str = "") -> NumericSummary:
     have = values[np.isfinite(values)]  # an infinite value counts as missing, as in the rules (no quartile of +-inf)
     missing = int(len(values) - len(have))
     if not len(have):
-        return NumericSummary(math.nan, math.nan, math.nan, missing)
+        return NumericSummary(math.nan, math.nan, math.nan, missing, unit)
     q1, med, q3 = np.percentile(have, [25, 50, 75])
-    return NumericSummary(float(med), float(q1), float(q3), missing)
+    return NumericSummary(float(med), float(q1), float(q3), missing, unit)
 
 
 def cliffs_delta(ranks: np.ndarray, member: np.ndarray) -> float:
@@ -173,10 +195,12 @@ def level_separation(inside: np.ndarray, outside: np.ndarray) -> float:
 
 
 def profile_clusters(frame: pd.DataFrame, labels: np.ndarray, *, categorical: Sequence[str] = (),
-                     random_state: int = 0) -> list[ClusterProfile]:
+                     text: Sequence[str] = (), random_state: int = 0) -> list[ClusterProfile]:
     """One :class:`ClusterProfile` per cluster of ``labels`` (n,) over the columns of ``frame`` (n rows,
-    as read). Labels below 0 (HDBSCAN's noise) are profiled too, as their own group. Above
+    as read); the ``text`` columns by their words (:mod:`explorer.explain.words`). Labels below 0 (HDBSCAN's
+    noise) are profiled too, as their own group. Above
     ``PROFILE_SAMPLE`` rows the profiles are computed on a seeded sample of that many rows."""
+    import pandas as pd
     from scipy.stats import rankdata
 
     labels = np.asarray(labels)
@@ -188,21 +212,26 @@ def profile_clusters(frame: pd.DataFrame, labels: np.ndarray, *, categorical: Se
     n = len(labels)
     clusters = [int(c) for c in np.unique(labels)]
     profiles = {c: ClusterProfile(c, int((labels == c).sum()), float((labels == c).mean())) for c in clusters}
-    numeric, categories = column_kinds(frame, categorical)
+    numeric, categories = column_kinds(frame.drop(columns=list(text)), categorical)
+    for col in text:
+        for c, words in text_profiles(frame[col], labels, clusters).items():
+            profiles[c].text.append(words)
     for col in numeric:
-        values = frame[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        values = column_values(frame[col])
+        unit = "date" if pd.api.types.is_datetime64_any_dtype(frame[col]) else ""
         have = ~np.isnan(values)
         ranks = rankdata(values[have])
         for c in clusters:
             member = labels == c
             delta = cliffs_delta(ranks, member[have])
-            profiles[c].numeric.append(NumericProfile(col, _summary(values[member]), _summary(values[~member]), delta))
+            profiles[c].numeric.append(NumericProfile(col, _summary(values[member], unit),
+                                                      _summary(values[~member], unit), delta))
     for col in categories:
         raw = frame[col]
         missing = raw.isna().to_numpy()
-        text = raw.astype(str).to_numpy(dtype=object)
-        text[missing] = MISSING
-        levels, codes = np.unique(text.astype(str), return_inverse=True)
+        written = raw.astype(str).to_numpy(dtype=object)
+        written[missing] = MISSING
+        levels, codes = np.unique(written.astype(str), return_inverse=True)
         overall = np.bincount(codes, minlength=len(levels)).astype(float)
         for c in clusters:
             member = labels == c
@@ -226,6 +255,8 @@ def distinctions(profile: ClusterProfile) -> list[Distinction]:
     whole = profile.share >= 1.0
     for num in profile.numeric:
         way = "typical" if whole else "higher" if num.effect > 0 else "lower"
+        if num.cluster.unit == "date" and not whole:
+            way = "later" if num.effect > 0 else "earlier"
         out.append(Distinction(num.column, "numeric", num.separation, way,
                                f"{num.column}: {num.cluster.text()}" if whole else
                                f"{num.column} {way}: {num.cluster.text()} vs {num.rest.text()}"))
@@ -237,6 +268,9 @@ def distinctions(profile: ClusterProfile) -> list[Distinction]:
         out.append(Distinction(cat.column, "categorical", cat.separation, top.level,
                                f"{what}: {top.share:.0%} of the rows" if whole else
                                f"{what}: {top.share:.0%} vs {top.overall:.0%} overall"))
+    for words in profile.text:
+        if words.terms:
+            out.append(Distinction(words.column, "text", words.separation, words.terms[0].term, words.text()))
     out.sort(key=lambda d: -d.separation)
     return out
 
@@ -252,7 +286,7 @@ def _float(x: Any) -> float:
 
 
 def _summary_from(d: dict[str, Any]) -> NumericSummary:
-    return NumericSummary(_float(d["median"]), _float(d["q1"]), _float(d["q3"]), int(d["missing"]))
+    return NumericSummary(_float(d["median"]), _float(d["q1"]), _float(d["q3"]), int(d["missing"]), d.get("unit", ""))
 
 
 def from_dict(d: dict[str, Any]) -> ClusterProfile:
@@ -262,5 +296,7 @@ def from_dict(d: dict[str, Any]) -> ClusterProfile:
                  for n in d.get("numeric", [])],
         categorical=[CategoricalProfile(c["column"], [LevelShare(**lv) for lv in c["levels"]], int(c["missing"]),
                                         float(c["separation"])) for c in d.get("categorical", [])],
+        text=[TextProfile(t["column"], [TermShare(**x) for x in t["terms"]], float(t["separation"]))
+              for t in d.get("text", [])],
         distinctions=[Distinction(**x) for x in d.get("distinctions", [])],
     )

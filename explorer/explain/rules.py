@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from explorer.explain.profiles import MISSING, column_kinds, number
+from explorer.explain.profiles import MISSING, column_kinds, column_values, number
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -76,7 +76,7 @@ def _design(frame: pd.DataFrame, categorical: Sequence[str]) -> tuple[np.ndarray
     parts: list[np.ndarray] = []
     names: list[tuple[str, str, str | None]] = []
     for col in numeric:
-        parts.append(frame[col].to_numpy(dtype=np.float64, na_value=np.nan))
+        parts.append(column_values(frame[col]))  # dates as days since 1970-01-01
         names.append((col, "numeric", None))
     for col in categories:
         raw = frame[col]

@@ -1,8 +1,11 @@
 """The product's default policy: what a run does when nobody changes a setting, and why."""
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from explorer.cluster.registry import spec
 from explorer.cluster.types import ClusterConfig
@@ -46,7 +49,8 @@ PHOTO_MIN_GRAY_SIDE = 64  # grayscale images count as photos from this side up (
 PHOTO_MAX_BACKGROUND = 0.5  # ... and when no single value (the background of a digit or a drawing) fills this share
 PHOTO_COLOUR_GAP = 4.0  # colour: the channels differ by this much on average (0..255); a gray set saved as RGB does not
 PHOTO_SAMPLE = 256  # images looked at to decide
-PHOTO_METHOD = "n2d"  # photos: the clustering on the pretrained features (bench/measure/photos.py: it beats k-means)
+PHOTO_METHOD = "n2d"  # photos: the clustering on the pretrained features; 3,000 CIFAR-10 photos, k = 10, 1 seed
+# (bench/measure/photos.py): N2D ACC 0.526 / NMI 0.447, k-means 0.516 / 0.429, a GMM on 50 PCs 0.460 / 0.410
 ONE_MEMBER_KINDS = ("pca", "vae")  # models that are never joined (ModelConfig.members)
 REFINE_KINDS = ("ae", "dae", "conv-ae")  # models the refinement on augmented copies trains further (ClusterConfig.refine)
 
@@ -123,10 +127,6 @@ def is_photo_set(dataset: Dataset) -> bool:
     """True for photos (colour images, or grayscale ones of ``PHOTO_MIN_GRAY_SIDE`` px and more without a dominant
     background, with ``PHOTO_MIN_VALUES`` distinct values or more) when the pretrained encoder is installed; False
     for digits and drawings (small, grayscale, few values) and for every non-image set."""
-    import importlib.util
-
-    import numpy as np
-
     images = dataset.images
     if dataset.kind != "images" or images is None or images.ndim != 4:
         return False

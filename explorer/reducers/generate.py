@@ -54,8 +54,9 @@ def support(run: RunResult) -> Support:
             f"Drawing new examples needs a variational autoencoder (vae): its latent space has a prior to draw "
             f"from. This run's model is {_model_name(kind)}; train a vae to generate."),
         why_not_interpolate="" if kind in DECODING_KINDS else (
-            "Interpolation walks the latent space of a model that decodes; this run used the features as they "
-            "are (no model). Train PCA or an autoencoder to see it."),
+            "Interpolation walks the latent space of a model that decodes; this run "
+            + ("used the pretrained image encoder, which has no decoder" if kind == "pretrained"
+               else "used the features as they are (no model)") + ". Train PCA or an autoencoder to see it."),
         why_not_denoise="" if kind == "dae" else (
             f"Denoising is shown for a denoising autoencoder (dae), which is trained to undo input noise. This "
             f"run's model is {_model_name(kind)}; train a dae to see it."),

