@@ -6,6 +6,7 @@ and explorer.dashboard.curate over explorer.curate."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -214,6 +215,7 @@ def filter_box() -> tuple[np.ndarray | None, str | None]:
     for i in chosen:
         col = columns[i]
         key = f"filter-{run_tag}-{i}"
+        value: Any  # a range, levels or words, as the widget gives
         if col.kind == "clusters":
             value = st.multiselect("Clusters", curation.clusters, key=key,
                                    format_func=lambda c: plain_text(curate.label_texts(np.array([c]), names)[0]))

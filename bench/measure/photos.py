@@ -9,6 +9,7 @@ features: k-means, N2D (UMAP then a GMM: method "n2d") and a GMM on a PCA of the
 ACC / NMI per seed. The JSON records the CPU model (lscpu), the ISA torch dispatches to
 (``torch.backends.cpu.get_cpu_capability()``) and the thread count. Writes photos.json under bench/results/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,8 +98,10 @@ def main() -> None:
             row = {"seed": seed, **scores(ds.labels, res.labels), "seconds": round(time.perf_counter() - t0, 1)}
             runs[name].append(row)
             log(f"{name} seed {seed}: {row}")
-    summary = {name: {m: round(float(np.mean([r[m] for r in rows])), 4) for m in ("acc", "nmi", "seconds")}
-               for name, rows in runs.items()}
+    summary = {
+        name: {m: round(float(np.mean([r[m] for r in rows])), 4) for m in ("acc", "nmi", "seconds")}
+        for name, rows in runs.items()
+    }
     out = {
         "what": f"CIFAR-10 test, {args.per_class} photos per class through the upload path (zip of JPEGs), k = {k}",
         "machine": machine(),

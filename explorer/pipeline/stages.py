@@ -251,9 +251,10 @@ def _assign_rest(fitted: ClusterResult, Z: np.ndarray, plan: RowPlan, knn: Neigh
     proba = None
     method = spec(fitted.method)
     idx, dist = _rest_neighbors(Z, plan, knn)
-    if method.assign is not None and method.assign_state is not None and (not method.embeds or fitted.embedding is not None):
+    space = fitted.embedding if method.embeds else None  # a method that embeds assigns in its own UMAP
+    if method.assign is not None and method.assign_state is not None and (space is not None or not method.embeds):
         state = method.assign_state(fitted, Z[plan.fit], ccfg, groups)
-        rows = place(fitted.embedding, idx, dist) if method.embeds else Z[plan.rest]
+        rows = place(space, idx, dist) if space is not None else Z[plan.rest]
         rest_labels, rest_proba, _ = method.assign(state, rows)
     else:
         rest_labels, rest_proba = vote(fitted.labels, idx, dist, fitted.proba, k=k)
