@@ -135,7 +135,7 @@ def test_the_table_default_keeps_genie_for_chained_groups_and_the_mixture_for_ro
     chained = cluster(X, ClusterConfig(method="mixture", k=2, shapes=True))
     assert chained.method == "genie" and chained.info["shape"]["kept"] == "genie"
     assert "chained" in chained.info["shape"]["why"] and adjusted_rand_score(y, chained.labels) > 0.9
-    B, yb = make_blobs(900, centers=3, n_features=4, cluster_std=1.5, random_state=0)
+    B, _ = make_blobs(900, centers=3, n_features=4, cluster_std=1.5, random_state=0)
     round_ = cluster(B.astype(np.float32), ClusterConfig(method="mixture", k=3, shapes=True))
     assert round_.method == "mixture" and round_.info["shape"]["kept"] == "mixture"
     assert "round" in round_.info["shape"]["why"]

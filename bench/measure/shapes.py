@@ -24,6 +24,9 @@ and per set, with the labels used only to score (ARI):
 4. ``gmm``: a full-covariance GaussianMixture(k, n_init=3) on the same features;
 5. ``genie``: the product's Genie (``method="genie"``) on the representation the default uses.
 
+``--noise``: instead, the automatic k on 20 pure-noise tables (``NOISE``: uniform and correlated Gaussian numbers,
+1,000 to 20,000 rows, with and without noise categories), whether it says "no groups" (shapes_noise.json).
+
 Writes shapes.json: per set the ARIs, seconds, the default's shape check, and the means over shapes / real /
 suite / all.
 """
@@ -152,12 +155,66 @@ def measure(name: str, ds: Any, seed: int) -> dict[str, Any]:
     return out
 
 
+# "no groups": pure-noise tables (kind, rows, numeric columns, noise categorical columns; with categories also an
+# integer 0-9 column), one seed each; the verdict is the automatic k's (the table default's stability sweep)
+NOISE = (("uniform", 1000, 4, 0), ("gauss", 1000, 4, 0), ("uniform", 5000, 8, 2), ("gauss", 5000, 8, 2),
+         ("uniform", 20000, 16, 0), ("gauss", 20000, 16, 3), ("uniform", 2000, 2, 1), ("gauss", 3000, 6, 1),
+         ("uniform", 10000, 5, 2), ("gauss", 1000, 12, 0), ("uniform", 1000, 3, 1), ("gauss", 2000, 5, 0),
+         ("uniform", 3000, 10, 0), ("gauss", 1500, 8, 2), ("uniform", 5000, 4, 3), ("gauss", 4000, 3, 0),
+         ("uniform", 1200, 6, 2), ("gauss", 2500, 12, 1), ("uniform", 8000, 8, 1), ("gauss", 1000, 2, 1))
+
+
+def noise_table(kind: str, n: int, d: int, categories: int, seed: int) -> Any:
+    """A table with no groups: uniform numbers, or Gaussian ones mixed by a random matrix (correlated, unequal
+    spreads); ``categories`` columns of 5 equally likely levels and, with them, a uniform integer 0-9."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, d)) if kind == "uniform" else rng.normal(size=(n, d)) @ rng.normal(size=(d, d))
+    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(d)])
+    for j in range(categories):
+        df[f"c{j}"] = np.asarray(list("abcde"), dtype=object)[rng.integers(0, 5, n)]
+    if categories:
+        df["lucky"] = rng.integers(0, 10, n)
+    return df
+
+
+def noise_verdicts(out_dir: str) -> None:
+    """The automatic k on every NOISE table (writes shapes_noise.json)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from explorer.cluster.stability import NO_GROUPS, stability_sweep
+    from explorer.data import TableOptions, load
+
+    rows = []
+    for i, (kind, n, d, cats) in enumerate(NOISE):
+        buf = io.BytesIO()
+        pd.DataFrame(noise_table(kind, n, d, cats, i)).to_parquet(buf, index=False)
+        ds = load(buf.getvalue(), name="noise.parquet", table=TableOptions())
+        t0 = time.perf_counter()
+        sweep = stability_sweep(ds.X, (2, 15), groups=ds.categorical_groups())
+        rows.append({"kind": kind, "rows": n, "numeric": d, "categories": cats, "seed": i, "features": ds.X.shape[1],
+                     "k": sweep.suggested, "no_groups": sweep.criterion == NO_GROUPS, "criterion": sweep.criterion,
+                     "stability": [round(v, 3) for v in sweep.stability or []], "reason": sweep.reason,
+                     "seconds": round(time.perf_counter() - t0, 2)})
+        log(f"{kind}{n}x{d}c{cats} seed {i}: k = {sweep.suggested} ({sweep.criterion})")
+        write_json(Path(out_dir) / "shapes_noise.json", {"machine": machine(), "tables": rows,
+                                                         "no_groups": sum(r["no_groups"] for r in rows),
+                                                         "of": len(rows)})
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sets", nargs="*", help="only these sets")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(RESULTS))
+    p.add_argument("--noise", action="store_true", help="only the pure-noise tables' automatic k (shapes_noise.json)")
     args = p.parse_args(argv)
+    if args.noise:
+        noise_verdicts(args.out)
+        return
     makers: dict[str, tuple[str, Callable[[], Any]]] = {}
     for group, sets in (("shapes", shape_sets(args.seed)), ("real", real_sets())):
         for name, make in sets.items():
