@@ -5,6 +5,7 @@
 Each step the user takes is a page in ``pages/``; they share this session's workspace (data, models,
 runs) through ``pages/ui/``. ``?run=<id>`` opens a saved run read-only for whoever has the link.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -23,25 +24,31 @@ with feedback.guard("Collecting finished work"):
 
 # A shared run is for looking, not touching: no upload, no training, and it opens on the scatter.
 shown = links.READ_ONLY_PAGES if session.read_only() else tuple(links.PAGES)
-page = st.navigation([
-    st.Page(file, title=title, icon=icon, url_path=path, default=(i == 0))
-    for i, (file, title, icon, path) in enumerate(links.PAGES[k] for k in shown)
-])
+page = st.navigation(
+    [
+        st.Page(file, title=title, icon=icon, url_path=path, default=(i == 0))
+        for i, (file, title, icon, path) in enumerate(links.PAGES[k] for k in shown)
+    ]
+)
 
 
 def sidebar() -> None:
     view = session.viewed_run()
     with st.sidebar:
         if view is not None:
-            st.info(f"Viewing saved run `{view.run_id}` (read-only): {markdown_text(view.dataset.name)}, "
-                    f"{view.clusters.method}, {view.clusters.k} clusters.")
+            st.info(
+                f"Viewing saved run `{view.run_id}` (read-only): {markdown_text(view.dataset.name)}, "
+                f"{view.clusters.method}, {view.clusters.k} clusters."
+            )
             st.button("Back to my own work", icon="↩️", on_click=links.close_view)
             links.applied_note(view)
         else:
             ws = session.workspace()
             if ws.dataset is not None:
-                st.caption(f"Data: **{markdown_text(ws.dataset.name)}** · "
-                           f"{ws.dataset.n:,} rows × {ws.dataset.X.shape[1]} features")
+                st.caption(
+                    f"Data: **{markdown_text(ws.dataset.name)}** · "
+                    f"{ws.dataset.n:,} rows × {ws.dataset.X.shape[1]} features"
+                )
             if ws.result is not None:
                 from explorer.dashboard.run_view import describe_run
 
@@ -68,8 +75,14 @@ def run_picker() -> None:
         st.caption("None yet. Save one on the Share page, or run `explorer run DATA`.")
         return
     labels = {r["run_id"]: run_label(r) for r in runs}
-    st.selectbox("Open a saved run", list(labels), format_func=lambda run_id: labels[run_id], index=None,
-                 placeholder="choose a run", key="run_picker")
+    st.selectbox(
+        "Open a saved run",
+        list(labels),
+        format_func=lambda run_id: labels[run_id],
+        index=None,
+        placeholder="choose a run",
+        key="run_picker",
+    )
     st.button("Open", key="open_run", icon="📂", on_click=links.open_view)
 
 

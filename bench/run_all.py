@@ -7,6 +7,7 @@
 Each step runs in its own process, one after another (two CPU-heavy processes at once on a small
 machine slow each other down many times), and writes bench/results/<step>.json (or --out DIR).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,7 +67,12 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", nargs="+", choices=STEPS, default=list(STEPS))
     p.add_argument("--out", type=Path, default=BENCH / "results")
-    p.add_argument("--doc", type=Path, default=None, help="where to write the report (default docs/BENCHMARKS.md; with --quick, OUT/BENCHMARKS.md)")
+    p.add_argument(
+        "--doc",
+        type=Path,
+        default=None,
+        help="where to write the report (default docs/BENCHMARKS.md; with --quick, OUT/BENCHMARKS.md)",
+    )
     p.add_argument("--dec-max-iter", type=int, default=None)
     a = p.parse_args(argv)
     use_this_checkout()

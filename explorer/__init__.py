@@ -18,4 +18,5 @@ Each step is also a function on arrays with a typed config (``make_reducer(Model
 needs lives in :mod:`explorer.dashboard`. Heavy libraries (torch, umap, sklearn) are imported inside
 the functions that need them, so ``import explorer`` is fast.
 """
+
 __version__ = "0.2.0"

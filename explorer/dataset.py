@@ -1,4 +1,5 @@
 """The one in-memory form every loader returns."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """Choosing the compute device: CUDA, then Apple MPS, then the CPU."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,7 +42,9 @@ def resolve_device(choice: str = "auto") -> DeviceInfo:
         return DeviceInfo(choice, f"{torch.cuda.get_device_name(index)} (CUDA)")
     if choice == "mps":
         if not has_mps:
-            raise InputError("device 'mps' was asked for but Apple MPS is not available here; use --device auto or cpu.")
+            raise InputError(
+                "device 'mps' was asked for but Apple MPS is not available here; use --device auto or cpu."
+            )
         return DeviceInfo("mps", "Apple GPU (MPS)")
     return DeviceInfo("cpu", f"CPU ({torch.get_num_threads()} threads)")
 

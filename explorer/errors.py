@@ -3,6 +3,7 @@
 Every problem with user input raises :class:`InputError` (a ``ValueError``) whose message says what
 was wrong and what to do about it. The CLI prints it as one line; the dashboard shows it in a box.
 """
+
 from __future__ import annotations
 
 

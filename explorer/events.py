@@ -4,6 +4,7 @@ The pipeline emits :class:`Progress` events to an ``on_event`` callback: the CLI
 terminal bar, a dashboard job records them for its page to poll. Training also calls
 ``on_epoch_end(epoch, logs)`` with the epoch's record (the same dict that lands in ``history_``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,8 +12,22 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 # the last five are the stages of applying a saved run to new data (explorer.apply.apply_run)
-Stage = Literal["load", "train", "cluster", "refine", "selftrain", "project", "evaluate", "explain", "done",
-               "preprocess", "encode", "assign", "place", "drift"]
+Stage = Literal[
+    "load",
+    "train",
+    "cluster",
+    "refine",
+    "selftrain",
+    "project",
+    "evaluate",
+    "explain",
+    "done",
+    "preprocess",
+    "encode",
+    "assign",
+    "place",
+    "drift",
+]
 
 
 @dataclass(frozen=True)

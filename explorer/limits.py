@@ -4,6 +4,7 @@ Every cap has a default that suits a laptop and a shared server alike, can be ch
 (``Limits(max_rows=5_000_000)``) or through the environment (``EXPLORER_MAX_ROWS=5000000``), and when
 hit raises :class:`~explorer.errors.LimitError` whose message gives the cap's value and how to change it.
 """
+
 from __future__ import annotations
 
 import os
@@ -118,10 +119,7 @@ class Limits:
 
 def how_to_raise(field: str) -> str:
     """The sentence that says how to change the cap ``field``."""
-    return (
-        f"To allow more, set the environment variable {ENV_PREFIX}{field.upper()} "
-        f"or pass Limits({field}=...)."
-    )
+    return f"To allow more, set the environment variable {ENV_PREFIX}{field.upper()} or pass Limits({field}=...)."
 
 
 def _fmt(value: float) -> str:

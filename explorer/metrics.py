@@ -8,6 +8,7 @@ Class labels may be any hashable values (strings, ints); rows whose class is mis
 are left out of the external scores. Cluster label -1 (HDBSCAN's noise) is one more cluster for the
 external scores and is left out of the internal ones.
 """
+
 from __future__ import annotations
 
 import math

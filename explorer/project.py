@@ -3,6 +3,7 @@
 ``project(Z, cfg) -> (n, n_components) float32``. ``umap_embed`` is the one place UMAP is called; the
 n2d clusterer (``explorer.cluster.methods``) reuses it to embed ``Z`` into a few dimensions before its GMM.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -63,8 +64,13 @@ PROJECTION_CONSTRAINTS = {
 }
 
 
-def project(Z: np.ndarray, cfg: ProjectionConfig | None = None, *, should_stop: StopCheck | None = None,
-            knn: Neighbors | None = None) -> np.ndarray:
+def project(
+    Z: np.ndarray,
+    cfg: ProjectionConfig | None = None,
+    *,
+    should_stop: StopCheck | None = None,
+    knn: Neighbors | None = None,
+) -> np.ndarray:
     """Project ``Z`` (n, d) to (n, cfg.n_components) float32.
 
     ``should_stop`` (optional) makes the slow methods stoppable: UMAP checks it between its layout
@@ -94,12 +100,23 @@ def project(Z: np.ndarray, cfg: ProjectionConfig | None = None, *, should_stop: 
     elif cfg.method == "umap":
         # a map to look at: 200 optimisation epochs (UMAP's own choice above 10,000 rows) are enough
         # at every size, and take 40% of the 500 it spends below that (n2d's clustering keeps 500)
-        Y = umap_embed(Z, cfg.n_components, cfg.n_neighbors, cfg.min_dist, cfg.random_state, n_epochs=DISPLAY_UMAP_EPOCHS,
-                       should_stop=should_stop, knn=knn)
+        Y = umap_embed(
+            Z,
+            cfg.n_components,
+            cfg.n_neighbors,
+            cfg.min_dist,
+            cfg.random_state,
+            n_epochs=DISPLAY_UMAP_EPOCHS,
+            should_stop=should_stop,
+            knn=knn,
+        )
     else:
         # sklearn needs perplexity < n; (n - 1) / 3 is the usual bound (3 * perplexity neighbours).
-        params = {"n_components": cfg.n_components, "perplexity": float(min(cfg.perplexity, max(1.0, (n - 1) / 3))),
-                  "random_state": cfg.random_state}
+        params = {
+            "n_components": cfg.n_components,
+            "perplexity": float(min(cfg.perplexity, max(1.0, (n - 1) / 3))),
+            "random_state": cfg.random_state,
+        }
         Y = _tsne(Z, params) if should_stop is None else _tsne_in_child(Z, params, should_stop)
     return np.ascontiguousarray(Y, dtype=np.float32)
 
@@ -126,8 +143,13 @@ def _tsne_in_child(Z: np.ndarray, params: dict, should_stop: StopCheck) -> np.nd
     np.save(buf, np.ascontiguousarray(Z, np.float32), allow_pickle=False)
     package_root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
-    proc = subprocess.Popen([sys.executable, "-m", "explorer.project", json.dumps(params)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "explorer.project", json.dumps(params)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     send: bytes | None = buf.getvalue()
     try:
         while True:
@@ -189,7 +211,9 @@ def umap_embed(
     Z = check_array(Z, min_rows=MIN_ROWS)
     n = Z.shape[0]
     if not (is_whole(n_components) and 1 <= n_components <= n - 2):
-        raise InputError(f"n_components for UMAP must be a whole number from 1 to n - 2 = {n - 2}, got {n_components!r}.")
+        raise InputError(
+            f"n_components for UMAP must be a whole number from 1 to n - 2 = {n - 2}, got {n_components!r}."
+        )
     check_value("n_neighbors", n_neighbors, UMAP_NEIGHBORS)
     check_value("min_dist", min_dist, UMAP_MIN_DIST)
     check_value("random_state", random_state, RANDOM_STATE)
@@ -209,8 +233,9 @@ def umap_embed(
         n_jobs=1 if random_state is not None else -1,
         low_memory=True,
         verbose=False,
-        tqdm_kwds=None if should_stop is None else {"disable": False, "file": _StopOnWrite(should_stop),
-                                                    "mininterval": 0.25, "ascii": True},
+        tqdm_kwds=None
+        if should_stop is None
+        else {"disable": False, "file": _StopOnWrite(should_stop), "mininterval": 0.25, "ascii": True},
         **shared,
     )
     with warnings.catch_warnings():

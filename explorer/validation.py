@@ -9,6 +9,7 @@
   allowed values are data, and every message says which setting is wrong, what it must be and what
   it was.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,7 +31,11 @@ def is_whole(value: object) -> TypeGuard[int | np.integer]:
 
 def is_real(value: object) -> TypeGuard[float | np.integer | np.floating]:
     """True for a finite int or float (not a bool)."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 def check_array(X: Any, *, min_rows: int = 1) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Evaluate: how good the clustering is. With labels, agreement with them (accuracy after the Hungarian
 matching, NMI, ARI) and the class-by-cluster table; always the internal scores; this session's runs
 side by side; and two runs of the same data compared cluster by cluster."""
+
 from __future__ import annotations
 
 import json
@@ -35,10 +36,14 @@ with feedback.guard("Scores"):
         st.subheader("Agreement with the labels")
         tiles(EXTERNAL_METRICS)
         table = contingency(result.dataset.labels, result.clusters.labels)
-        st.plotly_chart(charts.contingency_heatmap(table.to_numpy(), list(table.index), list(table.columns)), width="stretch")
+        st.plotly_chart(
+            charts.contingency_heatmap(table.to_numpy(), list(table.index), list(table.columns)), width="stretch"
+        )
     else:
-        st.info("The data have no labels, so only the internal scores apply "
-                "(choose a label column on the Data page to compare).")
+        st.info(
+            "The data have no labels, so only the internal scores apply "
+            "(choose a label column on the Data page to compare)."
+        )
     st.subheader("Internal scores (no labels needed)")
     tiles(INTERNAL_METRICS)
 
@@ -68,15 +73,21 @@ def pick_runs(ws) -> tuple:
         return None, None
     left, right = st.columns(2)
     with left:
-        a = widgets.selectbox("Run A", list(by_key), key=widgets.pkey("compare", "a"), default=shown.key if shown else None,
-                              format_func=lambda k: by_key[k].label)
+        a = widgets.selectbox(
+            "Run A",
+            list(by_key),
+            key=widgets.pkey("compare", "a"),
+            default=shown.key if shown else None,
+            format_func=lambda k: by_key[k].label,
+        )
     others = evaluate.same_rows(choices, by_key[a])
     if not others:
         st.info("No other run has as many rows as run A; pick another run A, or make a second run of its data.")
         return None, None
     with right:
-        b = widgets.selectbox("Run B", [c.key for c in others], key=widgets.pkey("compare", "b"),
-                              format_func=lambda k: by_key[k].label)
+        b = widgets.selectbox(
+            "Run B", [c.key for c in others], key=widgets.pkey("compare", "b"), format_func=lambda k: by_key[k].label
+        )
     return load(by_key[a], ws), load(by_key[b], ws)
 
 
@@ -102,11 +113,23 @@ with feedback.guard("Compare runs"):
         for note in found.notes:
             st.caption(markdown_text(note))
         c1, c2, c3 = st.columns(3)
-        c1.metric("ARI, A vs B", display.metric_value(found.ari), help="adjusted Rand index between the two clusterings; 1 is the same")
-        c2.metric("NMI, A vs B", display.metric_value(found.nmi), help="normalized mutual information between them, 0 to 1")
+        c1.metric(
+            "ARI, A vs B",
+            display.metric_value(found.ari),
+            help="adjusted Rand index between the two clusterings; 1 is the same",
+        )
+        c2.metric(
+            "NMI, A vs B", display.metric_value(found.nmi), help="normalized mutual information between them, 0 to 1"
+        )
         c3.metric("matched pairs", len(found.pairs), help="clusters of A matched one-to-one with B's (Hungarian)")
         st.plotly_chart(charts.comparison_heatmap(found.counts, found.row_names, found.column_names), width="stretch")
         st.markdown("\n".join(f"- {markdown_text(s)}" for s in found.findings))
         st.dataframe(evaluate.pairs_table(found), hide_index=True, width="stretch")
-        st.download_button("Download the comparison (JSON)", data=json.dumps(found.to_dict(), indent=2),
-                           file_name="comparison.json", mime="application/json", icon="⬇️", key="download_comparison")
+        st.download_button(
+            "Download the comparison (JSON)",
+            data=json.dumps(found.to_dict(), indent=2),
+            file_name="comparison.json",
+            mime="application/json",
+            icon="⬇️",
+            key="download_comparison",
+        )

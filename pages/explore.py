@@ -3,6 +3,7 @@ point) to see the rows or images behind the points and which clusters they come 
 or a similar row) and filter them (the rest greyed), read the clusters' names on the map, find near-duplicates,
 and curate the clusters (merge, split, recluster, rename, undo, save). The logic: explorer.dashboard.explore
 and explorer.dashboard.curate over explorer.curate."""
+
 from __future__ import annotations
 
 import os
@@ -54,17 +55,35 @@ def view_settings() -> tuple[str, int]:
         else:  # always shows this run's map; picking another shows the run on that map (a job, or at once)
             key = f"projection-{run_tag}"
             st.session_state[key] = method
-            st.selectbox("Projection", list(PROJECTION_METHODS), key=key, format_func=lambda m: PROJECTION_LABELS[m],
-                         on_change=lambda: feedback.safely(explore.change_projection, ws, manager, result, st.session_state[key], LIMITS))
+            st.selectbox(
+                "Projection",
+                list(PROJECTION_METHODS),
+                key=key,
+                format_func=lambda m: PROJECTION_LABELS[m],
+                on_change=lambda: feedback.safely(
+                    explore.change_projection, ws, manager, result, st.session_state[key], LIMITS
+                ),
+            )
     with c2:
-        color_by = w.selectbox("Colour by", explore.color_options(result), key=w.pkey("color_by"), default="cluster",
-                               format_func=plain_text)
+        color_by = w.selectbox(
+            "Colour by",
+            explore.color_options(result),
+            key=w.pkey("color_by"),
+            default="cluster",
+            format_func=plain_text,
+        )
     with c3:
-        asked = w.number("Points drawn at most", w.pkey("cap"), DISPLAY_CAP, min_value=1000,
-                         max_value=int(LIMITS.max_display_points), step=10_000,
-                         help="Above this, every point is drawn as a density image and a uniform sample of this many as "
-                              "markers on top (hover, click). A box or lasso selects every point inside it, "
-                              "drawn or not; clustering always uses every point.")
+        asked = w.number(
+            "Points drawn at most",
+            w.pkey("cap"),
+            DISPLAY_CAP,
+            min_value=1000,
+            max_value=int(LIMITS.max_display_points),
+            step=10_000,
+            help="Above this, every point is drawn as a density image and a uniform sample of this many as "
+            "markers on top (hover, click). A box or lasso selects every point inside it, "
+            "drawn or not; clustering always uses every point.",
+        )
     cap, note = explore.display_cap(asked, LIMITS)  # checked here too, not only by the widget
     if note:
         st.caption(note)
@@ -99,9 +118,16 @@ def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_
         values, kind = curate.label_texts(view.clusters.labels, names), "category"
     else:
         values, kind = explore.color_values(view, color_by)
-    fig = maps.scatter(view.embedding, color=values, color_kind=kind, color_name=color_by,
-                        hover_fields=lambda rows: hover_fields(cap), max_points=cap, selected=highlight,
-                        title=PROJECTION_LABELS.get(result.config.projection.method, ""))
+    fig = maps.scatter(
+        view.embedding,
+        color=values,
+        color_kind=kind,
+        color_name=color_by,
+        hover_fields=lambda rows: hover_fields(cap),
+        max_points=cap,
+        selected=highlight,
+        title=PROJECTION_LABELS.get(result.config.projection.method, ""),
+    )
     if names_on_map:
         maps.add_cluster_names(fig, view.embedding, view.clusters.labels, names)
     st.session_state["scatter_cache"] = (key, fig)
@@ -116,15 +142,23 @@ def selection_panel(rows: np.ndarray, note: str | None = None) -> None:
     if note:
         st.caption(note)
     makeup = explore.cluster_makeup(view, rows)
-    st.dataframe(makeup.assign(share=makeup["share"].round(3), of_cluster=makeup["of_cluster"].round(3)),
-                 hide_index=True, width="stretch", height=min(35 * len(makeup) + 40, 220))
+    st.dataframe(
+        makeup.assign(share=makeup["share"].round(3), of_cluster=makeup["of_cluster"].round(3)),
+        hide_index=True,
+        width="stretch",
+        height=min(35 * len(makeup) + 40, 220),
+    )
     if len(rows) == 1 and view.explanation is not None:
         from explorer.dashboard.understand import point_summary
 
         p = point_summary(result, result.explanation, int(rows[0]))
         runner = "none" if p["runner_up"] < 0 else f"{p['runner_up']}: {p['runner_up_name']}"
-        st.caption(markdown_text(f"In cluster {p['cluster']}: {p['name']} · runner-up {runner} · margin "
-                                       f"{p['margin']:.2f} (0: on the boundary, 1: deep inside)"))
+        st.caption(
+            markdown_text(
+                f"In cluster {p['cluster']}: {p['name']} · runner-up {runner} · margin "
+                f"{p['margin']:.2f} (0: on the boundary, 1: deep inside)"
+            )
+        )
     if ds.images is not None:
         if len(rows) == 1:
             st.image(display.upscale(run_view.thumbnails(result, rows)[0], 200), width=200)
@@ -137,9 +171,16 @@ def selection_panel(rows: np.ndarray, note: str | None = None) -> None:
                 st.caption(f"The first {len(shown)} of {len(rows):,} images.")
     else:
         st.dataframe(run_view.selection_table(view, rows[:2000]), hide_index=True, width="stretch", height=320)
-    downloads.download("Download the selection (CSV)", lambda: explore.selection_csv(view, rows), rows=len(rows),
-                       owner=(view, rows), key="selection", file_name=f"{file_stem(ds.name)}-selection.csv",
-                       mime="text/csv", help=SPREADSHEET_NOTE)
+    downloads.download(
+        "Download the selection (CSV)",
+        lambda: explore.selection_csv(view, rows),
+        rows=len(rows),
+        owner=(view, rows),
+        key="selection",
+        file_name=f"{file_stem(ds.name)}-selection.csv",
+        mime="text/csv",
+        help=SPREADSHEET_NOTE,
+    )
 
 
 def the_curation():
@@ -173,52 +214,85 @@ def search_box() -> np.ndarray | None:
     mode = w.radio("Search by", ["words", "a similar row"], key=w.pkey("search_mode", run_tag), horizontal=True)
     if mode == "words":
         c1, c2 = st.columns([4, 1])
-        text = c1.text_input("Search the rows' values and ids", key=f"search-{run_tag}",
-                             placeholder="words, a name, an image's file name")
+        text = c1.text_input(
+            "Search the rows' values and ids",
+            key=f"search-{run_tag}",
+            placeholder="words, a name, an image's file name",
+        )
         regex = c2.checkbox("regex", key=f"regex-{run_tag}", help="Read the text as a Python regular expression.")
         if not text:
             return None
-        hits = cached("search_cache", (run_tag, id(result), text, regex),
-                      lambda: search_text(view, TextQuery(text, regex=regex)))
+        hits = cached(
+            "search_cache", (run_tag, id(result), text, regex), lambda: search_text(view, TextQuery(text, regex=regex))
+        )
         st.markdown(f"**{len(hits.rows):,} rows match**")
         if len(hits.rows):
-            st.dataframe(curate.hits_table(view, hits, curation.labels, names), hide_index=True, width="stretch",
-                         height=min(35 * len(hits.rows) + 40, 240))
+            st.dataframe(
+                curate.hits_table(view, hits, curation.labels, names),
+                hide_index=True,
+                width="stretch",
+                height=min(35 * len(hits.rows) + 40, 240),
+            )
         return hits.rows
     c1, c2 = st.columns([3, 1])
     asked = c1.text_input("Row (its id, or its number)", key=f"similar-{run_tag}")
-    k = c2.number_input("Neighbours", min_value=1, max_value=max(1, min(100, result.dataset.n - 1)),
-                        value=min(10, max(1, result.dataset.n - 1)), key=f"similar-k-{run_tag}")
+    k = c2.number_input(
+        "Neighbours",
+        min_value=1,
+        max_value=max(1, min(100, result.dataset.n - 1)),
+        value=min(10, max(1, result.dataset.n - 1)),
+        key=f"similar-k-{run_tag}",
+    )
     if not asked:
         st.caption("Name a row, or select a point on the map and use the button under the selection.")
         return None
     row = curate.find_row(view, asked)
     similar = cached("similar_cache", (run_tag, id(result), row, int(k)), lambda: similar_rows(view, row, int(k)))
-    st.markdown(f"**The {len(similar.rows)} rows nearest to {markdown_text(view.dataset.ids[row])}** "
-                "(distance in the space the run clustered)")
+    st.markdown(
+        f"**The {len(similar.rows)} rows nearest to {markdown_text(view.dataset.ids[row])}** "
+        "(distance in the space the run clustered)"
+    )
     table = curate.neighbours_table(view, similar, curation.labels, names)
     if view.dataset.images is not None:
         shown = similar.rows[:30]
-        display.image_grid(run_view.thumbnails(view, shown),
-                           [f"{view.dataset.ids[i]} · {d:.3g}" for i, d in zip(shown, similar.distances, strict=False)],
-                           columns=6, width=64)
+        display.image_grid(
+            run_view.thumbnails(view, shown),
+            [f"{view.dataset.ids[i]} · {d:.3g}" for i, d in zip(shown, similar.distances, strict=False)],
+            columns=6,
+            width=64,
+        )
     st.dataframe(table, hide_index=True, width="stretch", height=min(35 * len(table) + 40, 240))
     return np.concatenate([[row], similar.rows])
 
 
 def filter_box() -> tuple[np.ndarray | None, str | None]:
     """Pick columns and narrow each: (the filter's mask (n,) or None, its expression or None)."""
-    columns = cached("filter_columns", (run_tag, id(result),), lambda: curate.filter_columns(view))
-    chosen = st.multiselect("Filter by", list(range(len(columns))), key=f"filter-by-{run_tag}",
-                            format_func=lambda i: plain_text(columns[i].label))
+    columns = cached(
+        "filter_columns",
+        (
+            run_tag,
+            id(result),
+        ),
+        lambda: curate.filter_columns(view),
+    )
+    chosen = st.multiselect(
+        "Filter by",
+        list(range(len(columns))),
+        key=f"filter-by-{run_tag}",
+        format_func=lambda i: plain_text(columns[i].label),
+    )
     conditions = []
     for i in chosen:
         col = columns[i]
         key = f"filter-{run_tag}-{i}"
         value: Any  # a range, levels or words, as the widget gives
         if col.kind == "clusters":
-            value = st.multiselect("Clusters", curation.clusters, key=key,
-                                   format_func=lambda c: plain_text(curate.label_texts(np.array([c]), names)[0]))
+            value = st.multiselect(
+                "Clusters",
+                curation.clusters,
+                key=key,
+                format_func=lambda c: plain_text(curate.label_texts(np.array([c]), names)[0]),
+            )
         elif col.kind in ("number", "anomaly"):
             if not col.high > col.low:
                 st.caption(f"{markdown_text(col.label)}: one value only, nothing to narrow.")
@@ -237,28 +311,61 @@ def filter_box() -> tuple[np.ndarray | None, str | None]:
     keep = mask(view, flt, labels=curation.labels)
     expression = to_expression(flt)
     st.code(expression, language=None, wrap_lines=True)
-    downloads.download("Download the filter (text)", lambda: expression.encode() + b"\n", rows=1,
-                       owner=(expression,), key="filter", file_name=f"{file_stem(result.dataset.name)}-filter.txt",
-                       mime="text/plain", help="The filter as one line; explorer.curate.parse_expression reads it back.")
+    downloads.download(
+        "Download the filter (text)",
+        lambda: expression.encode() + b"\n",
+        rows=1,
+        owner=(expression,),
+        key="filter",
+        file_name=f"{file_stem(result.dataset.name)}-filter.txt",
+        mime="text/plain",
+        help="The filter as one line; explorer.curate.parse_expression reads it back.",
+    )
     st.caption(f"{int(keep.sum()):,} of {len(keep):,} rows pass the filter; the map greys the rest.")
     return keep, expression
 
 
 def duplicates_box() -> None:
     """The near-duplicate groups of the whole run, under a threshold the user moves."""
-    if not st.checkbox("Find near-duplicates", key=f"dups-{run_tag}",
-                       help="Pairs of rows closer than the threshold in the space the run clustered, grouped."):
+    if not st.checkbox(
+        "Find near-duplicates",
+        key=f"dups-{run_tag}",
+        help="Pairs of rows closer than the threshold in the space the run clustered, grouped.",
+    ):
         return
-    first = cached("dups_default", (run_tag, id(result),), lambda: find_duplicates(view))
+    first = cached(
+        "dups_default",
+        (
+            run_tag,
+            id(result),
+        ),
+        lambda: find_duplicates(view),
+    )
     high = max(float(first.scale), float(first.threshold), 1e-6)
-    threshold = st.slider("Threshold (distance)", 0.0, high, float(first.threshold), key=f"dups-t-{run_tag}",
-                          format="%.4g", help=f"Default: {first.rule}.")
-    dups = first if threshold == first.threshold else cached(
-        "dups_cache", (id(result), threshold), lambda: duplicates_of(np.asarray(view.Z), DuplicateConfig(threshold)))
+    threshold = st.slider(
+        "Threshold (distance)",
+        0.0,
+        high,
+        float(first.threshold),
+        key=f"dups-t-{run_tag}",
+        format="%.4g",
+        help=f"Default: {first.rule}.",
+    )
+    dups = (
+        first
+        if threshold == first.threshold
+        else cached(
+            "dups_cache", (id(result), threshold), lambda: duplicates_of(np.asarray(view.Z), DuplicateConfig(threshold))
+        )
+    )
     st.markdown(f"**{len(dups.pairs):,} pairs in {len(dups.groups):,} groups**")
     if dups.groups:
-        st.dataframe(curate.groups_table(view, dups), hide_index=True, width="stretch",
-                     height=min(35 * len(dups.groups) + 40, 240))
+        st.dataframe(
+            curate.groups_table(view, dups),
+            hide_index=True,
+            width="stretch",
+            height=min(35 * len(dups.groups) + 40, 240),
+        )
 
 
 def edits() -> tuple:
@@ -272,45 +379,83 @@ def edit(fn, *args) -> None:
     widgets that name clusters start again: a merge or a split changes which clusters there are."""
     feedback.safely(fn, *args)
     st.session_state["curation_edits"] = st.session_state.get("curation_edits", 0) + 1
-    for key in (f"merge-{run_tag}", f"split-{run_tag}", f"rename-{run_tag}", f"rename-to-{run_tag}",
-                f"filter-{run_tag}-0"):
+    for key in (
+        f"merge-{run_tag}",
+        f"split-{run_tag}",
+        f"rename-{run_tag}",
+        f"rename-to-{run_tag}",
+        f"filter-{run_tag}-0",
+    ):
         st.session_state.pop(key, None)
 
 
 def save_curation_now() -> None:
     session.workspace().messages.append(
-        ("success", curate.save(curation, result, session.runs_root(), read_only=session.read_only())))
+        ("success", curate.save(curation, result, session.runs_root(), read_only=session.read_only()))
+    )
 
 
 def curation_box(rows: np.ndarray) -> None:
     """Merge, split, recluster the selection, rename, undo; the history; save."""
     clusters = curation.clusters
-    label = (lambda c: plain_text(curate.label_texts(np.array([c]), names)[0]))
+    label = lambda c: plain_text(curate.label_texts(np.array([c]), names)[0])
     c1, c2 = st.columns(2)
     with c1:
-        merging = st.multiselect("Merge clusters (into the first chosen)", clusters, key=f"merge-{run_tag}",
-                                 format_func=label)
-        st.button("Merge", key=f"merge-go-{run_tag}", disabled=len(merging) < 2,
-                  on_click=edit, args=(lambda: curation.merge(*merging),))
+        merging = st.multiselect(
+            "Merge clusters (into the first chosen)", clusters, key=f"merge-{run_tag}", format_func=label
+        )
+        st.button(
+            "Merge",
+            key=f"merge-go-{run_tag}",
+            disabled=len(merging) < 2,
+            on_click=edit,
+            args=(lambda: curation.merge(*merging),),
+        )
         splitting = st.selectbox("Split a cluster", clusters, key=f"split-{run_tag}", format_func=label)
-        k = st.number_input("Into (0: as many as is stable)", min_value=0, max_value=20, value=0, key=f"split-k-{run_tag}")
-        st.button("Split", key=f"split-go-{run_tag}", disabled=splitting is None,
-                  on_click=edit, args=(lambda: curation.split(int(splitting), k=int(k) or None),))
-        st.button(f"Recluster the {len(rows):,} selected rows", key=f"recluster-{run_tag}", disabled=len(rows) < 4,
-                  on_click=edit, args=(lambda: curation.recluster(rows, k=int(k) or None),))
+        k = st.number_input(
+            "Into (0: as many as is stable)", min_value=0, max_value=20, value=0, key=f"split-k-{run_tag}"
+        )
+        st.button(
+            "Split",
+            key=f"split-go-{run_tag}",
+            disabled=splitting is None,
+            on_click=edit,
+            args=(lambda: curation.split(int(splitting), k=int(k) or None),),
+        )
+        st.button(
+            f"Recluster the {len(rows):,} selected rows",
+            key=f"recluster-{run_tag}",
+            disabled=len(rows) < 4,
+            on_click=edit,
+            args=(lambda: curation.recluster(rows, k=int(k) or None),),
+        )
     with c2:
         renaming = st.selectbox("Rename a cluster", clusters, key=f"rename-{run_tag}", format_func=label)
         new_name = st.text_input("New name", key=f"rename-to-{run_tag}")
-        st.button("Rename", key=f"rename-go-{run_tag}", disabled=renaming is None,
-                  on_click=edit, args=(lambda: curation.rename(int(renaming), new_name),))
-        st.button("Undo", key=f"undo-{run_tag}", icon="↩️", disabled=not curation.steps, on_click=edit,
-                  args=(curation.undo,))
-        st.button("Save curation", key=f"save-curation-{run_tag}", icon="💾", disabled=not curation.steps,
-                  on_click=edit, args=(save_curation_now,),
-                  help="Writes the history and the curated labels beside the saved run (its own labels stay).")
+        st.button(
+            "Rename",
+            key=f"rename-go-{run_tag}",
+            disabled=renaming is None,
+            on_click=edit,
+            args=(lambda: curation.rename(int(renaming), new_name),),
+        )
+        st.button(
+            "Undo", key=f"undo-{run_tag}", icon="↩️", disabled=not curation.steps, on_click=edit, args=(curation.undo,)
+        )
+        st.button(
+            "Save curation",
+            key=f"save-curation-{run_tag}",
+            icon="💾",
+            disabled=not curation.steps,
+            on_click=edit,
+            args=(save_curation_now,),
+            help="Writes the history and the curated labels beside the saved run (its own labels stay).",
+        )
     if curation.steps:
-        st.markdown("**History**  \n" + "  \n".join(f"{i}. {markdown_text(line)}"
-                                                    for i, line in enumerate(curation.history(), 1)))
+        st.markdown(
+            "**History**  \n"
+            + "  \n".join(f"{i}. {markdown_text(line)}" for i, line in enumerate(curation.history(), 1))
+        )
     else:
         st.caption("No edit yet: the map shows the run's own clusters.")
 
@@ -319,8 +464,7 @@ with feedback.guard("Explore"):
     curation = the_curation()
     # the run with the curated clusters (the run itself until an edit), one object per edit: files prepared
     # for download stay while it does
-    view = cached("curated_view", (run_tag, id(result), edits()),
-                  lambda: curate.curated_view(result, curation))
+    view = cached("curated_view", (run_tag, id(result), edits()), lambda: curate.curated_view(result, curation))
     names = curation.names
     color_by, cap = view_settings()
     s1, s2 = st.columns(2)
@@ -334,37 +478,54 @@ with feedback.guard("Explore"):
     fig = scatter_figure(color_by, cap, in_focus, names_on_map)
     left, right = st.columns([3, 2])
     with left:
-        event = st.plotly_chart(fig, key=f"scatter-{run_tag}", on_select="rerun",
-                                selection_mode=("box", "lasso", "points"), width="stretch")
+        event = st.plotly_chart(
+            fig, key=f"scatter-{run_tag}", on_select="rerun", selection_mode=("box", "lasso", "points"), width="stretch"
+        )
         meta = fig.layout.meta or {}
         if meta.get("density"):
-            st.caption(f"All {meta['total']:,} points are drawn as a density image; {meta['shown']:,} of them, a "
-                       "uniform sample, as markers on top (hover, click). A box or lasso selects every point inside it.")
+            st.caption(
+                f"All {meta['total']:,} points are drawn as a density image; {meta['shown']:,} of them, a "
+                "uniform sample, as markers on top (hover, click). A box or lasso selects every point inside it."
+            )
         elif meta.get("shown", 0) < meta.get("total", 0):
-            st.caption(f"Showing {meta['shown']:,} of {meta['total']:,} points: a uniform sample. "
-                       "Clustering and scores use every point.")
-    inside = explore.rows_in_selection(result.embedding, event.selection) if event else None  # every point in a box / lasso
+            st.caption(
+                f"Showing {meta['shown']:,} of {meta['total']:,} points: a uniform sample. "
+                "Clustering and scores use every point."
+            )
+    inside = (
+        explore.rows_in_selection(result.embedding, event.selection) if event else None
+    )  # every point in a box / lasso
     rows = inside if inside is not None else maps.rows_from_selection(event.selection.points if event else [])
     with right:
         clusters = explore.cluster_ids(view)
-        picked = w.multiselect("Or pick clusters to inspect", clusters, key=w.pkey("pick", run_tag),
-                                format_func=lambda c: plain_text(curate.label_texts(np.array([c]), names)[0]))
+        picked = w.multiselect(
+            "Or pick clusters to inspect",
+            clusters,
+            key=w.pkey("pick", run_tag),
+            format_func=lambda c: plain_text(curate.label_texts(np.array([c]), names)[0]),
+        )
         if len(rows) == 0 and picked:
             rows = np.flatnonzero(np.isin(view.clusters.labels, picked))
         rows = curate.combine(rows, in_focus)  # a selection within the filter and the search (AND)
         if len(rows):
             if len(rows) == 1 or inside is None:
-                st.button("Rows like the first selected one", key=f"like-{run_tag}",
-                          on_click=lambda r=str(view.dataset.ids[rows[0]]): st.session_state.update(
-                              {w.pkey("search_mode", run_tag): "a similar row", f"similar-{run_tag}": r}))
+                st.button(
+                    "Rows like the first selected one",
+                    key=f"like-{run_tag}",
+                    on_click=lambda r=str(view.dataset.ids[rows[0]]): st.session_state.update(
+                        {w.pkey("search_mode", run_tag): "a similar row", f"similar-{run_tag}": r}
+                    ),
+                )
             drawn = maps.sample_indices(result.dataset.n, cap)
             note = explore.selection_note(rows, drawn, result.dataset.n) if inside is not None else None
             if expression:
                 note = (note + " " if note else "") + "Only the rows that pass the filter above."
             selection_panel(rows, note)
         else:
-            st.caption("Drag a box or a lasso over the map, or click a point, to see what is there. "
-                       "Unselected points stay visible, greyed. Double-click the map to clear the selection.")
+            st.caption(
+                "Drag a box or a lasso over the map, or click a point, to see what is there. "
+                "Unselected points stay visible, greyed. Double-click the map to clear the selection."
+            )
     with st.expander("👯 Near-duplicates"):
         duplicates_box()
     with st.expander("✂️ Curate the clusters: merge, split, recluster, rename", expanded=bool(curation.steps)):

@@ -1,4 +1,5 @@
 """Share: save the run (a folder of plain files), get a read-only link to it, download its parts."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -20,8 +21,14 @@ stem = f"{file_stem(ds.name)}-{result.run_id or 'run'}"  # a file name made from
 
 def scatter_html() -> str:
     values, kind = explore.color_values(result, "cluster")
-    fig = maps.scatter(result.embedding, color=values, color_kind=kind, color_name="cluster",
-                        hovertext=lambda rows: explore.hover_texts(result, rows), title=run_view.describe_run(result))
+    fig = maps.scatter(
+        result.embedding,
+        color=values,
+        color_kind=kind,
+        color_name="cluster",
+        hovertext=lambda rows: explore.hover_texts(result, rows),
+        title=run_view.describe_run(result),
+    )
     if result.explanation is None:
         return maps.standalone_html(fig)
     from explorer.explain.report import to_html
@@ -31,35 +38,82 @@ def scatter_html() -> str:
 
 with feedback.guard("Saving"):
     if result.run_id is None and not session.read_only():
-        st.markdown("Save the run to keep it and to share it: a folder of plain files (JSON, Parquet, "
-                    "safetensors) in the runs folder.")
+        st.markdown(
+            "Save the run to keep it and to share it: a folder of plain files (JSON, Parquet, "
+            "safetensors) in the runs folder."
+        )
         st.button("Save this run", type="primary", icon="💾", on_click=feedback.safely, args=(save_run, result, root))
     if result.run_id is not None:
         link = links.share_link(result.run_id)
         st.success(f"Saved as run `{result.run_id}`." if not session.read_only() else f"Saved run `{result.run_id}`.")
         st.markdown("**Read-only link** (anyone who has it can open this run, also after the server restarts):")
         st.code(link, language=None)
-        st.caption(f"The run is kept in the server's runs folder as `{result.run_id}/`; "
-                   f"`explorer show {result.run_id}` prints it there.")  # never the server's path
+        st.caption(
+            f"The run is kept in the server's runs folder as `{result.run_id}/`; "
+            f"`explorer show {result.run_id}` prints it there."
+        )  # never the server's path
 
 st.subheader("Downloads")  # large runs: each file made on a "Prepare" click (pages.ui.downloads)
 with feedback.guard("Downloads"):
     c1, c2, c3 = st.columns(3)
     owner = (result, result.run_id)
-    downloads.download("Points (CSV)", lambda: exports.points_csv(result), rows=ds.n, owner=owner, key="points",
-                       file_name=f"{stem}-points.csv", mime="text/csv", where=c1,
-                       help="id, cluster, x, y, anomaly, label, confidence. " + SPREADSHEET_NOTE)
-    downloads.download("Latent space (Parquet)", lambda: exports.latent_parquet(result), rows=ds.n, owner=owner, key="latent",
-                       file_name=f"{stem}-latent.parquet", mime="application/octet-stream", where=c2, help="id, z0 … zk, cluster")
-    downloads.download("Model (safetensors)", lambda: exports.model_safetensors(result), rows=0, owner=owner, key="model",
-                       file_name=f"{stem}-model.safetensors", mime="application/octet-stream", where=c3,
-                       disabled=result.reducer is None,
-                       help="the weights; the model's settings are in the file's metadata" if result.reducer is not None
-                       else "no model was trained for this run")  # rows=0: the weights, whatever the rows
+    downloads.download(
+        "Points (CSV)",
+        lambda: exports.points_csv(result),
+        rows=ds.n,
+        owner=owner,
+        key="points",
+        file_name=f"{stem}-points.csv",
+        mime="text/csv",
+        where=c1,
+        help="id, cluster, x, y, anomaly, label, confidence. " + SPREADSHEET_NOTE,
+    )
+    downloads.download(
+        "Latent space (Parquet)",
+        lambda: exports.latent_parquet(result),
+        rows=ds.n,
+        owner=owner,
+        key="latent",
+        file_name=f"{stem}-latent.parquet",
+        mime="application/octet-stream",
+        where=c2,
+        help="id, z0 … zk, cluster",
+    )
+    downloads.download(
+        "Model (safetensors)",
+        lambda: exports.model_safetensors(result),
+        rows=0,
+        owner=owner,
+        key="model",
+        file_name=f"{stem}-model.safetensors",
+        mime="application/octet-stream",
+        where=c3,
+        disabled=result.reducer is None,
+        help="the weights; the model's settings are in the file's metadata"
+        if result.reducer is not None
+        else "no model was trained for this run",
+    )  # rows=0: the weights, whatever the rows
     c4, c5, _ = st.columns(3)
-    downloads.download("Map and clusters (HTML, works offline)", scatter_html, rows=ds.n, owner=owner, key="scatter",
-                       file_name=f"{stem}-scatter.html", mime="text/html", where=c4)
+    downloads.download(
+        "Map and clusters (HTML, works offline)",
+        scatter_html,
+        rows=ds.n,
+        owner=owner,
+        key="scatter",
+        file_name=f"{stem}-scatter.html",
+        mime="text/html",
+        where=c4,
+    )
     saved = result.run_id is not None
-    downloads.download("Whole run (zip)", lambda: exports.zip_saved_run(result.run_id, root), rows=ds.n, owner=owner,
-                       key="zip", file_name=f"{stem}.zip", mime="application/zip", where=c5, disabled=not saved,
-                       help="every file of the saved run" if saved else "save the run first")
+    downloads.download(
+        "Whole run (zip)",
+        lambda: exports.zip_saved_run(result.run_id, root),
+        rows=ds.n,
+        owner=owner,
+        key="zip",
+        file_name=f"{stem}.zip",
+        mime="application/zip",
+        where=c5,
+        disabled=not saved,
+        help="every file of the saved run" if saved else "save the run first",
+    )

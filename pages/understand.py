@@ -1,5 +1,6 @@
 """Understand the clusters: what each one is in the data's own units, what sets it apart, its rule, its
 name, its typical and borderline members, and whether it would come back on another run."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,12 @@ ex = result.explanation
 def overview() -> None:
     st.subheader("Every cluster at a glance")
     table = understand.overview(ex)
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0, max_value=1)})
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0, max_value=1)},
+    )
     st.caption(markdown_text(understand.stability_sentence(ex)))  # names flagged clusters: user text
     if ex.rules is not None:
         (st.warning if ex.rules.note else st.caption)(markdown_text(understand.fidelity_sentence(ex)))
@@ -43,10 +48,13 @@ def rename() -> None:
             st.caption("A shared run is read-only: its names are the ones its owner gave.")
             return
         with st.form(f"names:{key}"):
-            given = {c: st.text_input(f"Cluster {c}", value=names[c], max_chars=60, key=f"name:{key}:{c}")
-                     for c in names}
-            st.caption("Names are saved with the run and used in the map's legend, the tables and the exports. "
-                       "Leave one empty to go back to its automatic name.")
+            given = {
+                c: st.text_input(f"Cluster {c}", value=names[c], max_chars=60, key=f"name:{key}:{c}") for c in names
+            }
+            st.caption(
+                "Names are saved with the run and used in the map's legend, the tables and the exports. "
+                "Leave one empty to go back to its automatic name."
+            )
             if st.form_submit_button("Save the names", icon="💾"):
                 ex.rename(given)
                 if result.run_id:
@@ -64,25 +72,38 @@ def rename() -> None:
 def one_cluster() -> None:
     st.subheader("One cluster in detail")
     names = ex.names
-    chosen = w.selectbox("Cluster", list(names), key=w.pkey("understand_cluster", key),
-                         format_func=lambda c: f"{c}: {plain_text(names[c])}")
+    chosen = w.selectbox(
+        "Cluster",
+        list(names),
+        key=w.pkey("understand_cluster", key),
+        format_func=lambda c: f"{c}: {plain_text(names[c])}",
+    )
     c = ex.cluster(chosen)
     mark = understand.STABILITY_MARK[c.stability]
-    st.markdown(f"**{markdown_text(c.name)}**: {c.size:,} rows ({c.share:.0%}) · stability: {mark}"
-                + (f" (Jaccard {c.jaccard:.2f})" if c.stability else ""))
+    st.markdown(
+        f"**{markdown_text(c.name)}**: {c.size:,} rows ({c.share:.0%}) · stability: {mark}"
+        + (f" (Jaccard {c.jaccard:.2f})" if c.stability else "")
+    )
     if c.flagged:
-        st.warning("This cluster does not come back reliably on subsamples of the data: its members (and perhaps the "
-                   "cluster itself) would change on another run. Read it as a tendency, not a group.")
+        st.warning(
+            "This cluster does not come back reliably on subsamples of the data: its members (and perhaps the "
+            "cluster itself) would change on another run. Read it as a tendency, not a group."
+        )
     if c.rule:
-        st.markdown(f"**Rule:** {markdown_text(c.rule)}  \n"
-                    f"({c.rule_precision:.0%} of the rows it matches are in the cluster; "
-                    f"it covers {c.rule_coverage:.0%} of the cluster)")
+        st.markdown(
+            f"**Rule:** {markdown_text(c.rule)}  \n"
+            f"({c.rule_precision:.0%} of the rows it matches are in the cluster; "
+            f"it covers {c.rule_coverage:.0%} of the cluster)"
+        )
     left, right = st.columns([3, 2])
     with left:
         cols, signed, sentences = understand.separations(ex, chosen)
         if cols:
-            st.plotly_chart(charts.separations(cols, signed, sentences, "What sets it apart"), width="stretch",
-                            key=f"sep:{key}:{chosen}")
+            st.plotly_chart(
+                charts.separations(cols, signed, sentences, "What sets it apart"),
+                width="stretch",
+                key=f"sep:{key}:{chosen}",
+            )
     with right:
         for d in c.distinctions[:5]:
             st.markdown(f"- {markdown_text(d.sentence)} · separation {d.separation:.2f}")
@@ -90,7 +111,10 @@ def one_cluster() -> None:
         inside, rest, diff = understand.mean_images(result, chosen)
         shape = ds.image_shape
         means = [run_view.as_images(m.reshape(1, -1), shape)[0] for m in (inside, rest)]
-        pictures, captions = [*means, understand.difference_image(diff)], ["cluster's mean", "rest's mean", "difference"]
+        pictures, captions = (
+            [*means, understand.difference_image(diff)],
+            ["cluster's mean", "rest's mean", "difference"],
+        )
         if reconstruct.has_decoder(result):
             ids, centres = reconstruct.decoded_centres(result)
             at = [i for i, c in enumerate(ids) if int(c) == chosen]
@@ -99,8 +123,10 @@ def one_cluster() -> None:
                 captions.append("decoded centre")
         elif result.reducer is not None:
             st.caption(reconstruct.NO_DECODER)
-        st.markdown("**The cluster's mean image · the rest's · where they differ** (red: brighter in the cluster, "
-                    "blue: darker)" + (" · **its centre, decoded by the model**" if len(pictures) > 3 else ""))
+        st.markdown(
+            "**The cluster's mean image · the rest's · where they differ** (red: brighter in the cluster, "
+            "blue: darker)" + (" · **its centre, decoded by the model**" if len(pictures) > 3 else "")
+        )
         display.image_grid(pictures, captions, columns=6, width=112)
     profile = understand.profile_of(ex, chosen)
     if profile is not None and ex.on == "columns":
@@ -108,15 +134,23 @@ def one_cluster() -> None:
             if profile.numeric:
                 st.dataframe(understand.numeric_table(profile), hide_index=True, width="stretch")
             if profile.categorical:
-                st.dataframe(understand.categorical_table(profile), hide_index=True, width="stretch",
-                             column_config={"in cluster": st.column_config.NumberColumn(format="percent"),
-                                            "overall": st.column_config.NumberColumn(format="percent")})
+                st.dataframe(
+                    understand.categorical_table(profile),
+                    hide_index=True,
+                    width="stretch",
+                    column_config={
+                        "in cluster": st.column_config.NumberColumn(format="percent"),
+                        "overall": st.column_config.NumberColumn(format="percent"),
+                    },
+                )
     members(c)
 
 
 def members(c) -> None:
-    for title, rows, what in (("Typical members", c.typical, "nearest the cluster's centre"),
-                              ("Borderline members", c.borderline, "smallest margin to another cluster")):
+    for title, rows, what in (
+        ("Typical members", c.typical, "nearest the cluster's centre"),
+        ("Borderline members", c.borderline, "smallest margin to another cluster"),
+    ):
         st.markdown(f"**{title}** ({what})")
         if not rows:
             st.caption("none")
@@ -144,9 +178,14 @@ def one_point() -> None:
     a, b, c, d = st.columns(4)
     a.metric("Cluster", f"{p['cluster']}", help=markdown_text(p["name"]))
     b.metric("Runner-up", "-" if p["runner_up"] < 0 else f"{p['runner_up']}", help=markdown_text(p["runner_up_name"]))
-    c.metric("Margin", f"{p['margin']:.2f}", help="0: on the boundary with the runner-up; 1: as deep inside as the centre")
-    d.metric("Stays with its cluster", "-" if p["co_assignment"] != p["co_assignment"] else f"{p['co_assignment']:.0%}",
-             help="Share of the subsamples (that held this row) in which it stayed with its cluster")
+    c.metric(
+        "Margin", f"{p['margin']:.2f}", help="0: on the boundary with the runner-up; 1: as deep inside as the centre"
+    )
+    d.metric(
+        "Stays with its cluster",
+        "-" if p["co_assignment"] != p["co_assignment"] else f"{p['co_assignment']:.0%}",
+        help="Share of the subsamples (that held this row) in which it stayed with its cluster",
+    )
     st.caption(f"{markdown_text(p['name'])} · runner-up: {markdown_text(p['runner_up_name'])}")
 
 

@@ -1,4 +1,5 @@
 """Shared fixtures: seeded data with planted structure, and a one-time UMAP import."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -61,9 +62,9 @@ def _bars(n=400, side=12, seed=0):
     for i, c in enumerate(y):
         at = rng.integers(2, side - 2)
         if c == 0:
-            imgs[i, at - 1:at + 1, 1:-1] = 1.0
+            imgs[i, at - 1 : at + 1, 1:-1] = 1.0
         else:
-            imgs[i, 1:-1, at - 1:at + 1] = 1.0
+            imgs[i, 1:-1, at - 1 : at + 1] = 1.0
     imgs += rng.normal(0, 0.05, imgs.shape).astype(np.float32)
     return np.clip(imgs, 0, 1).reshape(n, -1), y, (side, side, 1)
 
@@ -74,9 +75,16 @@ def _bars_dataset(n=300, side=12, seed=0):
 
     X, y, shape = _bars(n, side, seed)
     images = (X.reshape(-1, *shape) * 255).astype(np.uint8)
-    return Dataset(X=X, feature_names=[f"px{i}" for i in range(X.shape[1])], ids=np.array([f"{i}.png" for i in range(n)]),
-                   report=LoadReport(source="bars", kind="images", n_rows=n, n_features=X.shape[1]), kind="images",
-                   name="bars", labels=np.array([str(v) for v in y]), images=images)
+    return Dataset(
+        X=X,
+        feature_names=[f"px{i}" for i in range(X.shape[1])],
+        ids=np.array([f"{i}.png" for i in range(n)]),
+        report=LoadReport(source="bars", kind="images", n_rows=n, n_features=X.shape[1]),
+        kind="images",
+        name="bars",
+        labels=np.array([str(v) for v in y]),
+        images=images,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -99,9 +107,16 @@ def _make_dataset(X, labels=None, kind="table", name="blobs"):
     X = np.ascontiguousarray(X, dtype=np.float32)
     n, d = X.shape
     table = pd.DataFrame(X, columns=[f"f{i}" for i in range(d)])
-    return Dataset(X=X, feature_names=list(table.columns), ids=np.array([str(i) for i in range(n)]),
-                   report=LoadReport(source=name, kind=kind, n_rows=n, n_features=d), kind=kind, name=name,
-                   labels=None if labels is None else np.array([f"c{v}" for v in labels]), table=table)
+    return Dataset(
+        X=X,
+        feature_names=list(table.columns),
+        ids=np.array([str(i) for i in range(n)]),
+        report=LoadReport(source=name, kind=kind, n_rows=n, n_features=d),
+        kind=kind,
+        name=name,
+        labels=None if labels is None else np.array([f"c{v}" for v in labels]),
+        table=table,
+    )
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Every page of the dashboard, driven by Streamlit's AppTest: upload a CSV and an image zip, train a
 tiny model, cluster, explore, evaluate, save and share; open a run link read-only; bad input shows a
 message and loses nothing. Jobs run synchronously here (EXPLORER_SYNC_JOBS=1) so runs are deterministic."""
+
 from __future__ import annotations
 
 import io
@@ -82,11 +83,11 @@ def shapes_zip(per_class: int = 20) -> bytes:
                 img = rng.integers(0, 40, (12, 12)).astype(np.uint8)
                 o = int(rng.integers(2, 7))
                 if c == 0:
-                    img[o:o + 3, :] = 255
+                    img[o : o + 3, :] = 255
                 elif c == 1:
-                    img[:, o:o + 3] = 255
+                    img[:, o : o + 3] = 255
                 else:
-                    img[o:o + 5, o:o + 5] = 255
+                    img[o : o + 5, o : o + 5] = 255
                 png = io.BytesIO()
                 Image.fromarray(img, "L").save(png, format="PNG")
                 zf.writestr(f"{folder}/{i:03d}.png", png.getvalue())
@@ -104,7 +105,9 @@ def train(at: AppTest, kind: str, **numbers) -> AppTest:
     at.switch_page("pages/train.py").run()
     by_label(at.selectbox, "Model").set_value(kind).run()
     for label, value in numbers.items():
-        widgets = [w for w in at.number_input if w.label == label] or [w for w in at.text_input if w.label.startswith(label)]
+        widgets = [w for w in at.number_input if w.label == label] or [
+            w for w in at.text_input if w.label.startswith(label)
+        ]
         widgets[0].set_value(value)
     at.run()
     ok(at)
@@ -208,8 +211,11 @@ def test_large_runs_prepare_each_download_then_offer_it(runs_dir, monkeypatch):
         return sorted(d.proto.label for d in at.get("download_button"))
 
     assert labels() == ["Model (safetensors)", "Whole run (zip)"]  # weights are made with the page; unsaved: no zip
-    assert {b.label for b in at.button} >= {"Prepare: Points (CSV)", "Prepare: Latent space (Parquet)",
-                                              "Prepare: Map and clusters (HTML, works offline)"}
+    assert {b.label for b in at.button} >= {
+        "Prepare: Points (CSV)",
+        "Prepare: Latent space (Parquet)",
+        "Prepare: Map and clusters (HTML, works offline)",
+    }
     click(at, "Prepare: Points (CSV)")
     assert "Points (CSV)" in labels() and "Prepare: Points (CSV)" not in {b.label for b in at.button}
     kept = at.session_state["_prepared_downloads"]["points"][1]
@@ -302,8 +308,23 @@ def test_a_cli_run_opens_from_the_run_picker(runs_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_LIST_RUNS", "1")  # as `make run` sets it on a laptop
     csv = tmp_path / "blobs.csv"
     csv.write_bytes(blobs_csv(90))
-    argv = ["run", str(csv), "--label", "kind", "--model", "pca", "--cluster", "kmeans", "--k", "3",
-            "--projection", "pca", "--out", str(runs_dir), "--quiet"]
+    argv = [
+        "run",
+        str(csv),
+        "--label",
+        "kind",
+        "--model",
+        "pca",
+        "--cluster",
+        "kmeans",
+        "--k",
+        "3",
+        "--projection",
+        "pca",
+        "--out",
+        str(runs_dir),
+        "--quiet",
+    ]
     assert main(argv) == 0
     (run_id,) = [p.name for p in runs_dir.iterdir()]
     at = app()
@@ -454,8 +475,26 @@ def test_evaluate_compares_a_viewed_run_with_a_saved_one(runs_dir, tmp_path, mon
     csv = tmp_path / "blobs.csv"
     csv.write_bytes(blobs_csv(90))
     for k in ("3", "2"):
-        assert main(["run", str(csv), "--model", "pca", "--cluster", "kmeans", "--k", k, "--projection", "pca",
-                     "--out", str(runs_dir), "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(csv),
+                    "--model",
+                    "pca",
+                    "--cluster",
+                    "kmeans",
+                    "--k",
+                    k,
+                    "--projection",
+                    "pca",
+                    "--out",
+                    str(runs_dir),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
     viewed = next(r["run_id"] for r in list_runs(runs_dir) if r["metrics"]["k"] == 3)
     at.query_params["run"] = viewed
@@ -506,7 +545,9 @@ def test_add_new_data_to_the_current_and_a_viewed_run(runs_dir):
     viewer.run()
     viewer.switch_page("pages/apply.py").run()
     ok(viewer)
-    viewer.file_uploader[0].set_value(("new.csv", load_sample("penguins").table.to_csv(index=False).encode(), "text/csv")).run()
+    viewer.file_uploader[0].set_value(
+        ("new.csv", load_sample("penguins").table.to_csv(index=False).encode(), "text/csv")
+    ).run()
     click(viewer, "Apply to this run")
     assert by_label(viewer.metric, "Drift").value == "no"
     assert not [b for b in viewer.button if b.label == "Save the new rows as a run"]

@@ -2,6 +2,7 @@
 progress (the stages preprocess, encode, assign, place, drift) and a Stop that cancels it and keeps the rows
 applied before; bad uploads give a message and the page keeps working; the new rows saved as a run of their
 own name the run they came from (escaped) when that run is opened."""
+
 from __future__ import annotations
 
 import threading
@@ -145,15 +146,20 @@ def test_bad_uploads_give_a_message_and_the_page_keeps_working():
     apply_file(at, new_rows(30, drop="b", name="no_b.csv"))  # a feature column missing: refused by default
     assert "Applying the run to no_b.csv failed" in texts(at.error) and "'b'" in texts(at.error)
     assert at.session_state["ws"].applied is before and by_label(at.metric, "New rows").value == "50"  # kept
-    by_label(at.checkbox, "Fill feature columns the new data lacks with the training value (otherwise they are "
-                          "refused)").check().run()
+    by_label(
+        at.checkbox, "Fill feature columns the new data lacks with the training value (otherwise they are refused)"
+    ).check().run()
     click(at, "Apply to this run")  # the same file, with the stated fallback
     assert not at.error and by_label(at.metric, "New rows").value == "30"
-    assert "Missing feature columns filled with their training value" in texts(at.caption) and "'b'" in texts(at.caption)
+    assert "Missing feature columns filled with their training value" in texts(at.caption) and "'b'" in texts(
+        at.caption
+    )
 
-    for bad in [("junk.parquet", bytes(range(256)) * 4, "application/octet-stream"),
-                ("shapes.zip", shapes_zip(5), "application/zip"),  # images for a table's run
-                ("empty.csv", b"", "text/csv")]:
+    for bad in [
+        ("junk.parquet", bytes(range(256)) * 4, "application/octet-stream"),
+        ("shapes.zip", shapes_zip(5), "application/zip"),  # images for a table's run
+        ("empty.csv", b"", "text/csv"),
+    ]:
         apply_file(at, bad)
         assert texts(at.error), bad[0]  # a sentence in a box, never a traceback
         assert len(at.error[0].value) < 600 and "Traceback" not in at.error[0].value

@@ -1,6 +1,7 @@
 """The Reconstructions page's Generate and Denoise sections, driven by AppTest: a VAE on images draws from
 its prior and a cluster and walks between clusters; a DAE on a table shows per-column errors that follow
 the noise slider; models that can't do a thing get a sentence, a bad row id a message."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,7 +46,9 @@ def test_a_vae_on_images_generates_and_interpolates():
     assert len(at.image) == before - 6 - 3  # the strip: 8 steps became 5
     assert "Spherical path through the latent space" in texts(at.caption)
     downloads = [d.proto.label for d in at.get("download_button")]
-    assert downloads.count("Download as one PNG strip") == 2 and downloads.count("Download as PNGs (zip)") == 2  # samples, strip
+    assert (
+        downloads.count("Download as one PNG strip") == 2 and downloads.count("Download as PNGs (zip)") == 2
+    )  # samples, strip
     assert not at.error
 
 

@@ -1,4 +1,5 @@
 """Applying a saved run to new data: the recorded preprocessing, the clusters, the map, drift, the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -24,13 +25,15 @@ def mixed_table(n: int = 900, seed: int = 0) -> pd.DataFrame:
     y = rng.integers(0, 3, n)
     colour = np.array(["red", "green", "blue"])[np.where(rng.random(n) < 0.9, y, rng.integers(0, 3, n))].astype(object)
     colour[rng.random(n) < 0.04] = None
-    df = pd.DataFrame({
-        "amount": np.exp(rng.normal(2 + 1.5 * y, 0.6)).round(2),
-        "age": rng.normal(30 + 12 * y, 3).round(1),
-        "colour": colour,
-        "size": rng.choice(["S", "M", "L"], n),
-        "segment": np.array(["a", "b", "c"])[y],
-    })
+    df = pd.DataFrame(
+        {
+            "amount": np.exp(rng.normal(2 + 1.5 * y, 0.6)).round(2),
+            "age": rng.normal(30 + 12 * y, 3).round(1),
+            "colour": colour,
+            "size": rng.choice(["S", "M", "L"], n),
+            "segment": np.array(["a", "b", "c"])[y],
+        }
+    )
     df.loc[rng.random(n) < 0.05, "age"] = np.nan
     df.loc[df.index[:3], "size"] = "XXL"  # rare: folded into "other" (under 1% of rows)
     return df
@@ -66,7 +69,11 @@ def test_the_record_is_the_loaders_encoder(table_data):
     assert recipe["version"] == 2 and recipe["kind"] == "table" and recipe["label_column"] == "segment"
     kinds = {c["name"]: c for c in recipe["columns"]}
     assert kinds["amount"]["transform"] == "log1p" and kinds["age"]["fill"] == pytest.approx(df["age"].median())
-    assert kinds["colour"]["levels"] == ["blue", "green", "red"] or set(kinds["colour"]["levels"]) == {"red", "green", "blue"}
+    assert kinds["colour"]["levels"] == ["blue", "green", "red"] or set(kinds["colour"]["levels"]) == {
+        "red",
+        "green",
+        "blue",
+    }
     assert kinds["size"]["other"] and kinds["size"]["folded"] == ["XXL"]
     assert recipe["indicator_value"] == pytest.approx(1 / np.sqrt(2))
     json.dumps(recipe)  # plain JSON
@@ -255,11 +262,18 @@ def _png_folder(root: Path, size: int, n: int = 24) -> Path:
 def test_images_of_another_size_are_resized_and_it_is_recorded(tmp_path):
     train = _png_folder(tmp_path / "a", 8)
     ds = load(train)
-    res = run_pipeline(ds, default_config(ds, model="pca", latent_dim=4, method="kmeans", k=2, explain=False,
-                                          projection_method="pca"))
+    res = run_pipeline(
+        ds, default_config(ds, model="pca", latent_dim=4, method="kmeans", k=2, explain=False, projection_method="pca")
+    )
     run = load_run(save_run(res, tmp_path / "runs"))
-    assert run.preprocessing == {"version": 1, "kind": "images", "size": [8, 8], "mode": "L", "scaling": "pixels/255",
-                                 "n_features": 64}
+    assert run.preprocessing == {
+        "version": 1,
+        "kind": "images",
+        "size": [8, 8],
+        "mode": "L",
+        "scaling": "pixels/255",
+        "n_features": 64,
+    }
     big = _png_folder(tmp_path / "b", 16)
     applied = apply_run(run, big)
     assert applied.dataset.image_shape == (8, 8, 1)
@@ -291,8 +305,20 @@ def test_cli_apply(saved_runs, table_data, tmp_path, capsys):
     new = tmp_path / "new.csv"
     shifted = df.assign(age=df["age"] + 8, extra=1)
     shifted.to_csv(new, index=False)
-    code = main(["apply", run.run_id, str(new), "--runs", str(root), "--out", str(tmp_path / "out"), "--json",
-                 "--points", str(tmp_path / "points.csv")])
+    code = main(
+        [
+            "apply",
+            run.run_id,
+            str(new),
+            "--runs",
+            str(root),
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+            "--points",
+            str(tmp_path / "points.csv"),
+        ]
+    )
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0 and out["n"] == len(df) and out["drift"]["drifted"]
     assert out["preprocessing"]["extra_columns"] == ["extra"]
@@ -304,7 +330,9 @@ def test_cli_apply(saved_runs, table_data, tmp_path, capsys):
     assert applied_source(copy, str(tmp_path / "out")) == (run.run_id, None)  # the source lives in another folder
     assert applied_source(run, str(root)) is None  # a run of its own came from none
     points = pd.read_csv(tmp_path / "points.csv")
-    assert len(points) == len(df) and {"cluster", "x", "y", "confidence", "runner_up", "margin", "anomaly"} <= set(points)
+    assert len(points) == len(df) and {"cluster", "x", "y", "confidence", "runner_up", "margin", "anomaly"} <= set(
+        points
+    )
     assert main(["apply", run.run_id, str(new), "--runs", str(root)]) == 0
     text = capsys.readouterr().out
     assert "DRIFTED" in text and "'extra'" in text
@@ -375,8 +403,9 @@ def test_encoding_in_blocks_gives_the_same_codes(tmp_path, monkeypatch):
     X = np.concatenate([rng.normal(0, 1, (60, 5)), rng.normal(5, 1, (60, 5))]).astype(np.float32)
     np.save(tmp_path / "v.npy", X)
     ds = load(tmp_path / "v.npy")
-    res = run_pipeline(ds, default_config(ds, model="pca", latent_dim=2, method="kmeans", k=2, explain=False,
-                                          projection_method="pca"))
+    res = run_pipeline(
+        ds, default_config(ds, model="pca", latent_dim=2, method="kmeans", k=2, explain=False, projection_method="pca")
+    )
     whole = apply_run(res, ds)
     monkeypatch.setattr(apply_mod, "ENCODE_BLOCK", 25)
     events = []

@@ -1,6 +1,7 @@
 """Applying a saved run to partitioned Parquet on a Dask LocalCluster (2 worker processes, 1 thread each):
 the assignments equal the single-process apply_run's, one atomic output per partition, the run loaded
 once per worker, a killed worker loses no partition, --resume writes only what is missing."""
+
 from __future__ import annotations
 
 import json
@@ -33,13 +34,15 @@ def segments(n: int, seed: int) -> pd.DataFrame:
     """Three planted segments: a skewed amount, a number with gaps, a colour, a size."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, n)
-    df = pd.DataFrame({
-        "amount": np.exp(rng.normal(2 + 1.5 * y, 0.6)).round(2),
-        "age": rng.normal(30 + 12 * y, 3).round(1),
-        "colour": np.array(["red", "green", "blue"])[np.where(rng.random(n) < 0.9, y, rng.integers(0, 3, n))],
-        "size": rng.choice(["S", "M", "L"], n),
-        "segment": np.array(["a", "b", "c"])[y],
-    })
+    df = pd.DataFrame(
+        {
+            "amount": np.exp(rng.normal(2 + 1.5 * y, 0.6)).round(2),
+            "age": rng.normal(30 + 12 * y, 3).round(1),
+            "colour": np.array(["red", "green", "blue"])[np.where(rng.random(n) < 0.9, y, rng.integers(0, 3, n))],
+            "size": rng.choice(["S", "M", "L"], n),
+            "segment": np.array(["a", "b", "c"])[y],
+        }
+    )
     df.loc[rng.random(n) < 0.05, "age"] = np.nan
     return df
 
@@ -76,8 +79,10 @@ def same_assignments(got: pd.DataFrame, want: pd.DataFrame) -> None:
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, \
-            distributed.Client(lc) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as lc,
+        distributed.Client(lc) as client,
+    ):
         yield client
 
 
@@ -85,9 +90,13 @@ def cluster():
 def saved(tmp_path_factory):
     """A saved k-means run on 600 rows and 1,800 new rows in 6 partitions, with the single-process answer."""
     root = tmp_path_factory.mktemp("dask")
-    ds = load(segments(600, 0).to_csv(index=False).encode(), name="train.csv", table=TableOptions(label_column="segment"))
-    run_path = save_run(run_pipeline(ds, default_config(ds, method="kmeans", k=3, explain=False, projection_method="pca")),
-                        root / "runs")
+    ds = load(
+        segments(600, 0).to_csv(index=False).encode(), name="train.csv", table=TableOptions(label_column="segment")
+    )
+    run_path = save_run(
+        run_pipeline(ds, default_config(ds, method="kmeans", k=3, explain=False, projection_method="pca")),
+        root / "runs",
+    )
     new = segments(1800, 1)
     data = root / "data"
     parts = write_partitions(data, new, 6)
@@ -103,8 +112,9 @@ def test_partitions_equal_single_process_and_run_loads_once_per_worker(cluster, 
     out = tmp_path / "out"
     report = apply_partitioned(run_path, data, out, scheduler=cluster)
     assert report.ok and report.partitions == 6 and len(report.written) == 6 and report.rows == 1800
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet")) == \
-        sorted(p.relative_to(data).as_posix() for p in data.rglob("part-*.parquet"))
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet")) == sorted(
+        p.relative_to(data).as_posix() for p in data.rglob("part-*.parquet")
+    )
     got = read_outputs(out, data)
     same_assignments(got, want)
     same_assignments(got, whole)  # per partition == the whole table at once
@@ -178,7 +188,9 @@ def _kill_a_busy_worker(client, done: threading.Event, timeout: float = 60.0) ->
     pids = client.run(os.getpid)
     end = time.time() + timeout
     while not done.is_set() and time.time() < end:
-        busy = [w for w, keys in client.processing().items() if any(str(k).startswith(dist_apply.TASK_PREFIX) for k in keys)]
+        busy = [
+            w for w, keys in client.processing().items() if any(str(k).startswith(dist_apply.TASK_PREFIX) for k in keys)
+        ]
         if busy and busy[0] in pids:
             os.kill(pids[busy[0]], signal.SIGKILL)
             return True
@@ -233,9 +245,11 @@ def test_killed_worker_without_retries_names_partitions_then_resume(big_parts, t
 
     run_path, data, want = big_parts
     out = tmp_path / "out"
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
-            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, \
-            distributed.Client(lc) as client:
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as lc,
+        distributed.Client(lc) as client,
+    ):
         t, done, box = _apply_in_thread(run_path=run_path, data=data, out=out, scheduler=client)
         assert _kill_a_busy_worker(client, done), "no partition was seen running"
         t.join(300)
@@ -243,8 +257,9 @@ def test_killed_worker_without_retries_names_partitions_then_resume(big_parts, t
         report = box["report"]
         assert not report.ok and report.failed  # no retry allowed: the lost partitions are named
         assert all("died" in why for why in report.failed.values()), report.failed
-        assert set(report.failed) | set(report.written) == {p.relative_to(data).as_posix()
-                                                            for p in data.rglob("part-*.parquet")}
+        assert set(report.failed) | set(report.written) == {
+            p.relative_to(data).as_posix() for p in data.rglob("part-*.parquet")
+        }
         for name in report.failed:
             assert not (out / name).exists()  # nothing half-written under a final name
         client.wait_for_workers(2, timeout=60)
@@ -280,8 +295,10 @@ def test_only_table_runs_are_applied_over_partitions(blobs, tmp_path):
     buf = io.BytesIO()
     np.savez(buf, X=X)
     ds = load(buf.getvalue(), name="vectors.npz")
-    run_path = save_run(run_pipeline(ds, default_config(ds, method="kmeans", k=5, explain=False, projection_method="pca")),
-                        tmp_path / "runs")
+    run_path = save_run(
+        run_pipeline(ds, default_config(ds, method="kmeans", k=5, explain=False, projection_method="pca")),
+        tmp_path / "runs",
+    )
     pd.DataFrame(X[:10]).to_parquet(tmp_path / "p.parquet")
     with pytest.raises(InputError, match="runs made on tables"):
         apply_partitioned(run_path, tmp_path / "p.parquet", tmp_path / "out", scheduler="tcp://127.0.0.1:1")
@@ -291,7 +308,9 @@ def test_the_dask_extra_pins_what_the_tests_install():
     root = Path(__file__).resolve().parents[1]
 
     def pins(name: str) -> set[str]:
-        return {line.strip() for line in (root / name).read_text().splitlines() if line.strip() and not line.startswith("#")}
+        return {
+            line.strip() for line in (root / name).read_text().splitlines() if line.strip() and not line.startswith("#")
+        }
 
     extra = pins("requirements-dask.txt")
     assert {p.split("==")[0] for p in extra} == {"dask", "distributed"}

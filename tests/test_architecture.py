@@ -8,6 +8,7 @@
 - the root of explorer/ holds a dozen or so modules beside its packages, and no module grows past a
   size that says it holds more than one job.
 """
+
 from __future__ import annotations
 
 import ast

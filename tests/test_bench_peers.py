@@ -3,6 +3,7 @@
 ClustPy's side needs its own environment (never a dependency of the product), so it is not run here;
 the table and the verdicts are checked on results of a known shape instead.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,27 @@ peers = pytest.importorskip("bench.measure.peers")
 def test_the_product_side_runs_the_default_pipeline(tmp_path: Path) -> None:
     out = tmp_path / "ours.json"
     env = {**os.environ, "BENCH_THREADS": os.environ.get("BENCH_THREADS", "1")}
-    proc = subprocess.run([sys.executable, "-m", "bench.measure.peers", "_ours", "digits", "--seed", "1", "--epochs", "2",
-                           "--quick", "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.measure.peers",
+            "_ours",
+            "digits",
+            "--seed",
+            "1",
+            "--epochs",
+            "2",
+            "--quick",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     r = json.loads(out.read_text())
     assert len(r["labels"]) == 1797 and len(set(r["labels"])) == 10  # k = the number of classes
@@ -46,8 +66,12 @@ def test_table_and_verdicts_follow_the_numbers() -> None:
     cells = {}
     for seed, (ours_acc, ours_s) in enumerate([(0.97, 90.0), (0.96, 110.0), (0.965, 100.0)]):
         cells[f"usps/{seed}/ours"] = _cell("usps", seed, "ours", {"default": _m(ours_acc, 0.92, ours_s)})
-        cells[f"usps/{seed}/clustpy"] = _cell("usps", seed, "clustpy", {
-            "n2d": _m(0.95, 0.93, 100.0), "dec": _m(0.70, 0.70, 90.0), "idec": _m(0.72, 0.69, 120.0)})
+        cells[f"usps/{seed}/clustpy"] = _cell(
+            "usps",
+            seed,
+            "clustpy",
+            {"n2d": _m(0.95, 0.93, 100.0), "dec": _m(0.70, 0.70, 90.0), "idec": _m(0.72, 0.69, 120.0)},
+        )
     lines: list[str] = []
     verdicts: list[tuple[str, str, str]] = []
     peers.section_peers({"cells": cells, "settings": {"epochs": 150, "clustering_epochs": 50}}, lines, verdicts)
@@ -56,9 +80,14 @@ def test_table_and_verdicts_follow_the_numbers() -> None:
     assert "| usps | ClustPy N2D | 0.950 ± 0.000 |" in table and "1.00×" in table  # median of 0.9, 1.1, 1.0
     got = {name: (measured, verdict) for name, measured, verdict in verdicts}
     assert got["usps: ahead of the best ClustPy method in ACC"][1] == "met"
-    assert got["usps: ahead of the best ClustPy method in NMI"] == ("0.920 vs 0.930 (ClustPy N2D), -0.010", "**not met**")
-    assert got["usps: time of the default <= ClustPy N2D"] == ("1.00× (median of per-seed ratios; **not side by side**: "
-                                                             "ClustPy's cells from another run)", "met")  # no run recorded
+    assert got["usps: ahead of the best ClustPy method in NMI"] == (
+        "0.920 vs 0.930 (ClustPy N2D), -0.010",
+        "**not met**",
+    )
+    assert got["usps: time of the default <= ClustPy N2D"] == (
+        "1.00× (median of per-seed ratios; **not side by side**: ClustPy's cells from another run)",
+        "met",
+    )  # no run recorded
     assert got["usps: default std of ACC over seeds <= 0.01"] == ("0.005", "met")
     from bench.report.peers import TARGETS
 
@@ -70,10 +99,14 @@ def test_a_time_ratio_is_side_by_side_only_when_both_cells_come_from_one_run() -
     cells = {}
     for seed in (0, 1):
         ours_run, peer_run = "2026-12-02 06:33", ("2026-12-02 06:33" if seed == 0 else "2026-11-26 10:00")
-        cells[f"usps/{seed}/ours"] = {**_cell("usps", seed, "ours", {"default": _m(0.97, 0.92, 90.0)}),
-                                      "machine": {"date": ours_run}}
-        cells[f"usps/{seed}/clustpy"] = {**_cell("usps", seed, "clustpy", {"n2d": _m(0.95, 0.90, 100.0)}),
-                                         "machine": {"date": peer_run}}
+        cells[f"usps/{seed}/ours"] = {
+            **_cell("usps", seed, "ours", {"default": _m(0.97, 0.92, 90.0)}),
+            "machine": {"date": ours_run},
+        }
+        cells[f"usps/{seed}/clustpy"] = {
+            **_cell("usps", seed, "clustpy", {"n2d": _m(0.95, 0.90, 100.0)}),
+            "machine": {"date": peer_run},
+        }
 
     def ratio_verdict(cells: dict) -> str:
         verdicts: list[tuple[str, str, str]] = []
@@ -94,11 +127,28 @@ def test_no_results_no_section() -> None:
 
 def test_precision_table_reports_both_precisions() -> None:
     precision = pytest.importorskip("bench.measure.precision")
-    doc = {"machine": {"cpu": "test CPU", "date": "2026-01-01 00:00"}, "device": "cpu",
-           "steps": {"step_ms": {"float32": 30.0, "bf16": 15.0}, "step_ms_all": {"float32": [30.0] * 5, "bf16": [15.0] * 5},
-                     "native_bf16": True, "speedup": 2.0},
-           "quality": [{"seed": s, "mixed_precision": m, "precision": "bf16 autocast" if m else "float32",
-                        "train_seconds": 20.0 if m else 40.0, "acc": 0.85 + 0.01 * s, "nmi": 0.87} for s in (0, 1) for m in (False, True)]}
+    doc = {
+        "machine": {"cpu": "test CPU", "date": "2026-01-01 00:00"},
+        "device": "cpu",
+        "steps": {
+            "step_ms": {"float32": 30.0, "bf16": 15.0},
+            "step_ms_all": {"float32": [30.0] * 5, "bf16": [15.0] * 5},
+            "native_bf16": True,
+            "speedup": 2.0,
+        },
+        "quality": [
+            {
+                "seed": s,
+                "mixed_precision": m,
+                "precision": "bf16 autocast" if m else "float32",
+                "train_seconds": 20.0 if m else 40.0,
+                "acc": 0.85 + 0.01 * s,
+                "nmi": 0.87,
+            }
+            for s in (0, 1)
+            for m in (False, True)
+        ],
+    }
     lines: list[str] = []
     precision.section_precision(doc, lines)
     text = "\n".join(lines)

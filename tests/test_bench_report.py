@@ -1,4 +1,5 @@
 """bench/report/defaults.py: does a recorded run measure today's defaults? (what the headline trusts)."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,7 +22,9 @@ def test_a_run_that_trained_the_same_epochs_is_todays_default() -> None:
     assert report_defaults.config_changes("mnist_test", 10_000, 784, recorded, "cpu") == []  # 150 of 500 = 150
     usps = report_defaults.default_config_dict("usps", 9_298, 256)
     recorded = {"model": {**usps["model"], "epochs": 150}, "cluster": usps["cluster"]}
-    assert report_defaults.config_changes("usps", 9_298, 256, recorded, "cpu") == ["epochs (planned for 9,298 rows): 150 -> 161"]
+    assert report_defaults.config_changes("usps", 9_298, 256, recorded, "cpu") == [
+        "epochs (planned for 9,298 rows): 150 -> 161"
+    ]
 
 
 def test_the_pendigits_stand_in_gets_the_tables_default() -> None:

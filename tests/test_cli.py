@@ -1,4 +1,5 @@
 """The CLI end to end on a bundled sample and a small table; bad input gives one line, no traceback."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,26 @@ def small_table(path: Path, n=150, seed=0) -> Path:
 
 def test_cli_run_on_small_table_json(tmp_path, capsys):
     data = small_table(tmp_path / "t.csv")
-    code = main(["run", str(data), "--label", "kind", "--model", "pca", "--cluster", "kmeans", "--k", "3",
-                 "--projection", "pca", "--out", str(tmp_path / "runs"), "--json", "--quiet"])
+    code = main(
+        [
+            "run",
+            str(data),
+            "--label",
+            "kind",
+            "--model",
+            "pca",
+            "--cluster",
+            "kmeans",
+            "--k",
+            "3",
+            "--projection",
+            "pca",
+            "--out",
+            str(tmp_path / "runs"),
+            "--json",
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     metrics = json.loads(out.strip().splitlines()[-1])
@@ -46,9 +65,24 @@ def test_cli_run_on_small_table_json(tmp_path, capsys):
 def test_cli_default_pipeline_on_the_bundled_table(tmp_path):
     """A real subprocess, as a user runs it: defaults (model, clustering, k) picked for the data."""
     out = subprocess.run(
-        [sys.executable, "-m", "explorer", "run", str(ROOT / "sample_data" / "penguins.csv"), "--label", "species",
-         "--epochs", "20", "--out", str(tmp_path), "--json"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "explorer",
+            "run",
+            str(ROOT / "sample_data" / "penguins.csv"),
+            "--label",
+            "species",
+            "--epochs",
+            "20",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr
     metrics = json.loads(out.stdout.strip().splitlines()[-1])
@@ -61,8 +95,27 @@ def test_cli_fp32_is_recorded_in_the_run(tmp_path, capsys):
     data = tmp_path / "t.csv"
     rng = np.random.default_rng(0)
     data.write_text("a,b,c\n" + "\n".join(",".join(f"{v:.3f}" for v in row) for row in rng.normal(size=(60, 3))) + "\n")
-    code = main(["run", str(data), "--model", "ae", "--epochs", "2", "--cluster", "kmeans", "--k", "2", "--projection", "pca",
-                 "--fp32", "--out", str(tmp_path / "runs"), "--quiet", "--json"])
+    code = main(
+        [
+            "run",
+            str(data),
+            "--model",
+            "ae",
+            "--epochs",
+            "2",
+            "--cluster",
+            "kmeans",
+            "--k",
+            "2",
+            "--projection",
+            "pca",
+            "--fp32",
+            "--out",
+            str(tmp_path / "runs"),
+            "--quiet",
+            "--json",
+        ]
+    )
     assert code == 0
     run_id = json.loads(capsys.readouterr().out)["run_id"]
     config = json.loads((tmp_path / "runs" / run_id / "config.json").read_text())
@@ -70,8 +123,22 @@ def test_cli_fp32_is_recorded_in_the_run(tmp_path, capsys):
 
 
 def test_cli_on_the_bundled_images(tmp_path, capsys):
-    code = main(["run", str(ROOT / "sample_data" / "mnist_digits.zip"), "--epochs", "3", "--k", "10", "--no-refine", "--dec-batches", "40",
-                 "--out", str(tmp_path), "--quiet"])
+    code = main(
+        [
+            "run",
+            str(ROOT / "sample_data" / "mnist_digits.zip"),
+            "--epochs",
+            "3",
+            "--k",
+            "10",
+            "--no-refine",
+            "--dec-batches",
+            "40",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "ACC" in out and "NMI" in out and "saved run" in out
@@ -115,8 +182,13 @@ def test_cli_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
 def test_cli_subprocess_bad_input_has_no_traceback(tmp_path):
     bad = tmp_path / "bad.npy"
     np.save(bad, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    out = subprocess.run([sys.executable, "-m", "explorer", "run", str(bad), "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "explorer", "run", str(bad), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and out.stderr.startswith("error:")
     assert "pickle" in out.stderr.lower() or "object" in out.stderr.lower()
@@ -131,8 +203,12 @@ def test_cli_compare_two_saved_runs(tmp_path, capsys):
 
     def saved(table: Path, k: int) -> str:
         ds = load(str(table), table=TableOptions(label_column="kind"))
-        cfg = replace_nested(PipelineConfig(model=ModelConfig(kind="none", latent_dim=ds.X.shape[1]), device="cpu"),
-                             method="kmeans", k=k, projection_method="pca")
+        cfg = replace_nested(
+            PipelineConfig(model=ModelConfig(kind="none", latent_dim=ds.X.shape[1]), device="cpu"),
+            method="kmeans",
+            k=k,
+            projection_method="pca",
+        )
         result = run_pipeline(ds, cfg)
         save_run(result, tmp_path / "runs")
         return result.run_id

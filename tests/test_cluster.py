@@ -1,4 +1,5 @@
 """Clusterers recover planted blobs; the sweep finds the planted k; bad options raise InputError."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Two clusterings compared: planted splits, merges, relabelings and noise are found and worded; runs
 on other data are refused; rows in another order are lined up by id."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ def test_identical_labelings_agree_completely():
     assert all(p.jaccard == 1.0 and p.share_of_a == 1.0 for p in r.pairs)
     assert not (r.splits or r.merges or r.unmatched_a or r.unmatched_b)
     assert np.array_equal(r.counts, np.diag([50, 80, 70]))
-    assert r.findings == ["The two clusterings are the same: every cluster of A has a counterpart in B with exactly its rows."]
+    assert r.findings == [
+        "The two clusterings are the same: every cluster of A has a counterpart in B with exactly its rows."
+    ]
 
 
 def test_permuted_labels_are_matched():
@@ -63,10 +66,16 @@ def test_a_planted_merge_is_found_and_worded_with_names():
     (merge,) = r.merges
     assert merge.cluster == 0 and [(p.cluster, p.share) for p in merge.parts] == [(0, 0.6), (1, 0.4)]
     assert not r.splits and r.unmatched_a == [1]
-    assert "B's cluster 0 \"under 30\" merges A's cluster 0 \"young\" (60%) and cluster 1 \"students\" (40%)." in r.findings
-    assert ("A's cluster 1 \"students\" (40 rows) has no counterpart in B; "
-            "most of it (100%) is in B's cluster 0 \"under 30\".") in r.findings
-    assert r.row_names == ['cluster 0 "young"', "cluster 2", 'cluster 1 "students"']  # matched first, then the unmatched
+    assert 'B\'s cluster 0 "under 30" merges A\'s cluster 0 "young" (60%) and cluster 1 "students" (40%).' in r.findings
+    assert (
+        'A\'s cluster 1 "students" (40 rows) has no counterpart in B; '
+        'most of it (100%) is in B\'s cluster 0 "under 30".'
+    ) in r.findings
+    assert r.row_names == [
+        'cluster 0 "young"',
+        "cluster 2",
+        'cluster 1 "students"',
+    ]  # matched first, then the unmatched
 
 
 def test_a_small_spill_is_not_a_split():
@@ -106,15 +115,25 @@ def test_to_dict_is_json_ready():
     assert again["contingency"]["counts"] == [[20, 10], [0, 30]]
     assert again["contingency"]["row_names"] == ["cluster 0", "cluster 1"]
     assert set(again) >= {"ari", "nmi", "pairs", "splits", "merges", "unmatched_a", "unmatched_b", "findings"}
-    assert again["pairs"][0] == {"a": 0, "b": 0, "rows": 20, "jaccard": 20 / 30, "share_of_a": 20 / 30, "share_of_b": 1.0}
+    assert again["pairs"][0] == {
+        "a": 0,
+        "b": 0,
+        "rows": 20,
+        "jaccard": 20 / 30,
+        "share_of_a": 20 / 30,
+        "share_of_b": 1.0,
+    }
 
 
-@pytest.mark.parametrize("a, b, message", [
-    (np.zeros((4, 2)), np.zeros(4), "1-D"),
-    (np.zeros(5, int), np.zeros(4, int), "same rows"),
-    (np.array([0.5, 1.0]), np.array([0, 1]), "whole numbers"),
-    (np.array([0, -3]), np.array([0, 1]), "-1 for noise"),
-])
+@pytest.mark.parametrize(
+    "a, b, message",
+    [
+        (np.zeros((4, 2)), np.zeros(4), "1-D"),
+        (np.zeros(5, int), np.zeros(4, int), "same rows"),
+        (np.array([0.5, 1.0]), np.array([0, 1]), "whole numbers"),
+        (np.array([0, -3]), np.array([0, 1]), "-1 for noise"),
+    ],
+)
 def test_bad_labels_say_what_is_wrong(a, b, message):
     with pytest.raises(InputError, match=message):
         compare_labels(a, b)
@@ -130,11 +149,22 @@ def run():
 
     X, y = make_blobs(n_samples=90, centers=3, n_features=4, random_state=0)
     X = X.astype(np.float32)
-    ds = Dataset(X=X, feature_names=list("abcd"), ids=np.array([f"r{i}" for i in range(90)]),
-                 report=LoadReport(source="blobs", kind="table", n_rows=90, n_features=4), kind="table", name="blobs",
-                 labels=y.astype(str), table=pd.DataFrame(X, columns=list("abcd")))
-    cfg = replace_nested(PipelineConfig(model=ModelConfig(kind="none", latent_dim=4), device="cpu"),
-                         method="kmeans", k=3, projection_method="pca")
+    ds = Dataset(
+        X=X,
+        feature_names=list("abcd"),
+        ids=np.array([f"r{i}" for i in range(90)]),
+        report=LoadReport(source="blobs", kind="table", n_rows=90, n_features=4),
+        kind="table",
+        name="blobs",
+        labels=y.astype(str),
+        table=pd.DataFrame(X, columns=list("abcd")),
+    )
+    cfg = replace_nested(
+        PipelineConfig(model=ModelConfig(kind="none", latent_dim=4), device="cpu"),
+        method="kmeans",
+        k=3,
+        projection_method="pca",
+    )
     return run_pipeline(ds, cfg)
 
 
@@ -153,12 +183,23 @@ def test_rows_in_another_order_are_lined_up_by_id(run):
 
 
 def test_runs_on_other_data_are_refused_clearly(run):
-    fewer = replace(run, dataset=run.dataset.subset(np.arange(60)), clusters=replace(run.clusters, labels=run.labels[:60]))
+    fewer = replace(
+        run, dataset=run.dataset.subset(np.arange(60)), clusters=replace(run.clusters, labels=run.labels[:60])
+    )
     with pytest.raises(InputError, match="run A has 90 rows and run B 60"):
         compare_runs(run, fewer)
     ds = run.dataset
-    renamed = replace(run, dataset=Dataset(X=ds.X, feature_names=ds.feature_names, ids=np.array([f"x{i}" for i in range(90)]),
-                                           report=ds.report, kind=ds.kind, name=ds.name))
+    renamed = replace(
+        run,
+        dataset=Dataset(
+            X=ds.X,
+            feature_names=ds.feature_names,
+            ids=np.array([f"x{i}" for i in range(90)]),
+            report=ds.report,
+            kind=ds.kind,
+            name=ds.name,
+        ),
+    )
     with pytest.raises(InputError, match=r"90 of run A's 90 row ids are not in run B \(e.g. 'r0', 'r1', 'r2'\)"):
         compare_runs(run, renamed)
 
@@ -171,7 +212,10 @@ def test_the_heatmap_shows_counts_coloured_by_share_of_a():
     heat = fig.data[0]
     assert np.allclose(np.asarray(heat.z), [[20 / 30, 10 / 30], [0, 1]])
     assert np.array_equal(np.asarray(heat.text), [[20, 10], [0, 30]])
-    assert list(heat.y) == ["cluster 0 &quot;&lt;b&gt;bold&lt;/b&gt;&quot;", "cluster 1"]  # a user's name is text, not markup
+    assert list(heat.y) == [
+        "cluster 0 &quot;&lt;b&gt;bold&lt;/b&gt;&quot;",
+        "cluster 1",
+    ]  # a user's name is text, not markup
 
 
 def test_the_dashboard_lists_comparable_runs(run):
@@ -180,10 +224,23 @@ def test_the_dashboard_lists_comparable_runs(run):
     saved_copy = replace(run, run_id="a" * 22)
     other_data = replace(run, dataset=run.dataset.subset(np.arange(60)))
     session_runs = {"k1": saved_copy, "k2": run, "k3": other_data}
-    saved = [{"run_id": "a" * 22, "name": "blobs", "dataset": {"n": 90}, "pipeline": {}, "metrics": {"k": 3}},
-             {"run_id": "b" * 22, "name": "blobs", "dataset": {"n": 90}, "pipeline": {"cluster": {"method": "gmm"}}, "metrics": {"k": 4}}]
+    saved = [
+        {"run_id": "a" * 22, "name": "blobs", "dataset": {"n": 90}, "pipeline": {}, "metrics": {"k": 3}},
+        {
+            "run_id": "b" * 22,
+            "name": "blobs",
+            "dataset": {"n": 90},
+            "pipeline": {"cluster": {"method": "gmm"}},
+            "metrics": {"k": 4},
+        },
+    ]
     choices = comparable_runs(session_runs, None, saved)
-    assert [c.key for c in choices] == ["session:k3", "session:k2", "session:k1", "saved:" + "b" * 22]  # the saved copy once
+    assert [c.key for c in choices] == [
+        "session:k3",
+        "session:k2",
+        "session:k1",
+        "saved:" + "b" * 22,
+    ]  # the saved copy once
     assert choices[-1].label.startswith("blobs · gmm, k 4")
     first = choice_of(choices, run, session_runs)
     assert first.key == "session:k2"

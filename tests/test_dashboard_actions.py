@@ -1,6 +1,7 @@
 """The dashboard's rules without Streamlit: what starting a training or a run does to the session's
 workspace (cached models reused, the time cap and budget, DEC refining a copy), projections coming
 back at once, and typed job tickets that refuse a job whose result would have nowhere to go."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -21,8 +22,15 @@ def blobs(n=120, d=6, k=3, seed=0) -> Dataset:
     rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(k), n // k)
     X = (rng.normal(size=(n, d)) + 6 * np.eye(k, d)[y]).astype(np.float32)
-    return Dataset(X=X, feature_names=[f"f{i}" for i in range(d)], ids=np.arange(n).astype(str),
-                   report=LoadReport(source="blobs", kind="table"), kind="table", name="blobs", labels=y.astype(str))
+    return Dataset(
+        X=X,
+        feature_names=[f"f{i}" for i in range(d)],
+        ids=np.arange(n).astype(str),
+        report=LoadReport(source="blobs", kind="table"),
+        kind="table",
+        name="blobs",
+        labels=y.astype(str),
+    )
 
 
 @pytest.fixture
@@ -36,8 +44,19 @@ def session():
 
 
 def ae_cfg(ds, **kw):
-    return replace_nested(default_config(ds), model="ae", epochs=30, batch_size=16, hidden=(16,), latent_dim=2, method="kmeans", k=3,
-                          projection_method="pca", device="cpu", **kw)
+    return replace_nested(
+        default_config(ds),
+        model="ae",
+        epochs=30,
+        batch_size=16,
+        hidden=(16,),
+        latent_dim=2,
+        method="kmeans",
+        k=3,
+        projection_method="pca",
+        device="cpu",
+        **kw,
+    )
 
 
 def test_training_then_a_run_reuses_the_model_and_records_the_settings_chosen(session):
@@ -114,8 +133,9 @@ def test_the_time_cap_reaches_training(session, monkeypatch):
 
 def test_another_projection_comes_back_at_once_the_second_time(session):
     ws, manager, limits = session
-    cfg = replace_nested(default_config(ws.dataset), model="pca", latent_dim=3, method="kmeans", k=3,
-                         projection_method="pca")
+    cfg = replace_nested(
+        default_config(ws.dataset), model="pca", latent_dim=3, method="kmeans", k=3, projection_method="pca"
+    )
     cluster.start_run(ws, manager, cfg, limits)
     first = ws.result
     job = explore.change_projection(ws, manager, first, "tsne")
@@ -159,7 +179,9 @@ def test_an_upload_is_read_by_a_job_and_put_in_use(session):
     ws, manager, limits = session
     before = ws.dataset
     key = ("upload:a", ("label", None, None, "auto"), None)
-    job = data.start_load(ws, manager, key, GOOD_CSV, "good.csv", TableOptions(id_column="id"), None, limits, "upload good.csv")
+    job = data.start_load(
+        ws, manager, key, GOOD_CSV, "good.csv", TableOptions(id_column="id"), None, limits, "upload good.csv"
+    )
     assert job.status == "done" and job.max_seconds == limits.max_load_seconds
     assert ws.dataset is not before and ws.dataset.n == 60 and ws.loaded_key == key and ws.load_error is None
     assert ws.jobs == {}
@@ -200,12 +222,24 @@ def test_a_load_past_its_cap_is_cancelled_and_the_next_upload_goes_on(monkeypatc
         return job
 
     try:
-        slow = finish(data.start_load(ws, manager, ("upload:slow", None, None), b"slow", "slow.csv", None, None,
-                                         Limits(max_load_seconds=0.2), "slow"))
+        slow = finish(
+            data.start_load(
+                ws,
+                manager,
+                ("upload:slow", None, None),
+                b"slow",
+                "slow.csv",
+                None,
+                None,
+                Limits(max_load_seconds=0.2),
+                "slow",
+            )
+        )
         assert slow.status == "cancelled" and slow.abandoned  # 0.2 s cap + 0.2 s grace, then let go
         assert ws.load_error[0] == ("upload:slow", None, None) and "time cap" in ws.load_error[1]
-        good = data.start_load(ws, manager, ("upload:good", None, None), GOOD_CSV, "good.csv", None, None,
-                                  Limits(), "good")
+        good = data.start_load(
+            ws, manager, ("upload:good", None, None), GOOD_CSV, "good.csv", None, None, Limits(), "good"
+        )
         release.set()  # the abandoned read returns meanwhile; its result is dropped
         assert finish(good).status == "done"
         assert ws.dataset is not None and ws.dataset.n == 60 and ws.loaded_key == ("upload:good", None, None)
@@ -226,13 +260,16 @@ def test_the_upload_budget_counts_all_files_together_and_frees_a_replaced_upload
     assert ws.upload is None  # nothing over the budget is kept, and the old upload is freed too
 
 
-@pytest.mark.parametrize("asked, drawn, note", [
-    (50_000, 50_000, None),
-    (2_000_000, 200_000, "max_display_points"),
-    (10, 1000, "At least"),
-    ("lots", 100_000, "not a number"),
-    (float("inf"), 100_000, "not a number"),
-])
+@pytest.mark.parametrize(
+    "asked, drawn, note",
+    [
+        (50_000, 50_000, None),
+        (2_000_000, 200_000, "max_display_points"),
+        (10, 1000, "At least"),
+        ("lots", 100_000, "not a number"),
+        (float("inf"), 100_000, "not a number"),
+    ],
+)
 def test_points_drawn_at_most_is_checked_on_the_server(asked, drawn, note):
     cap, text = explore.display_cap(asked, Limits())
     assert cap == drawn and (text is None if note is None else note in text)
@@ -241,7 +278,9 @@ def test_points_drawn_at_most_is_checked_on_the_server(asked, drawn, note):
 def test_every_job_gets_a_time_cap(session):
     ws, manager, limits = session
     limits = replace(limits, max_job_seconds=321.0)
-    cfg = replace_nested(default_config(ws.dataset), model="pca", latent_dim=3, method="kmeans", k=3, projection_method="pca")
+    cfg = replace_nested(
+        default_config(ws.dataset), model="pca", latent_dim=3, method="kmeans", k=3, projection_method="pca"
+    )
     assert train.start_training(ws, manager, cfg, limits).max_seconds == 321.0
     assert cluster.start_run(ws, manager, cfg, limits).max_seconds == 321.0
     assert explore.change_projection(ws, manager, ws.result, "tsne", limits).max_seconds == 321.0

@@ -1,4 +1,5 @@
 """Arrays: .npy / .npz vectors and images, Parquet of vectors, and nothing ever unpickled."""
+
 from __future__ import annotations
 
 import io
@@ -117,13 +118,16 @@ def test_nan_and_inf_are_located():
         load(npy_bytes(imgs), name="bad.npy")
 
 
-@pytest.mark.parametrize("array,match", [
-    (np.arange(10.0), "shape \\(10,\\)"),
-    (np.zeros((2, 2, 2, 2, 2)), "shape"),
-    (np.zeros((3, 5)), "at least 4"),
-    (np.array(["a", "b", "c"]).reshape(3, 1), "plain numeric array"),
-    (np.zeros((4, 5, 5, 2)), "2 channels"),
-])
+@pytest.mark.parametrize(
+    "array,match",
+    [
+        (np.arange(10.0), "shape \\(10,\\)"),
+        (np.zeros((2, 2, 2, 2, 2)), "shape"),
+        (np.zeros((3, 5)), "at least 4"),
+        (np.array(["a", "b", "c"]).reshape(3, 1), "plain numeric array"),
+        (np.zeros((4, 5, 5, 2)), "2 channels"),
+    ],
+)
 def test_bad_arrays(array, match):
     with pytest.raises(InputError, match=match):
         load(npy_bytes(array), name="a.npy")
@@ -145,8 +149,9 @@ def test_bad_array_files_and_side_arrays():
 def test_parquet_of_vectors(tmp_path):
     rng = np.random.default_rng(3)
     vectors = rng.normal(size=(8, 6))
-    frame = pd.DataFrame({"id": [f"r{i}" for i in range(8)], "label": list("aabbccdd"),
-                          "vec": list(vectors), "note": ["x"] * 8})
+    frame = pd.DataFrame(
+        {"id": [f"r{i}" for i in range(8)], "label": list("aabbccdd"), "vec": list(vectors), "note": ["x"] * 8}
+    )
     frame.to_parquet(tmp_path / "emb.parquet")
     ds = load(tmp_path / "emb.parquet")
     assert ds.kind == "embeddings" and ds.X.shape == (8, 6)

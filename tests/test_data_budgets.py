@@ -1,5 +1,6 @@
 """Budgets checked before decoding (explorer/data/budgets.py and the loaders that ask them), Stop and
 the load time cap, and the loader gaps of issue 13, on small files whose structure is known."""
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,9 @@ def two_groups(n: int = 40, d: int = 3) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------- arrays
-@pytest.mark.parametrize("order,dtype,version", [("C", "<f8", None), ("F", "<f8", None), ("C", ">f4", None),
-                                                 ("C", "<i2", (2, 0))])
+@pytest.mark.parametrize(
+    "order,dtype,version", [("C", "<f8", None), ("F", "<f8", None), ("C", ">f4", None), ("C", "<i2", (2, 0))]
+)
 def test_npy_read_from_its_checked_header_equals_numpy(order, dtype, version):
     a = np.asarray(two_groups(), order=order).astype(dtype)
     ds = load(npy(a, version), name="x.npy")
@@ -114,13 +116,16 @@ def test_one_hot_widening_is_checked_before_it_is_built():
         load(text, name="t.csv", table=options, limits=Limits(max_decoded_bytes=400_000))
 
 
-@pytest.mark.parametrize("sep,cell,value,note", [
-    (",", '"1,500"', 1500.0, "groups thousands"),
-    (",", '"12,345.5"', 12345.5, "groups thousands"),
-    (",", '"3,5"', 3.5, "decimal commas"),  # a group of one digit can't be thousands
-    (";", "1,500", 1.5, "decimal commas"),
-    (";", "12,345.5", 12345.5, "groups thousands"),
-])
+@pytest.mark.parametrize(
+    "sep,cell,value,note",
+    [
+        (",", '"1,500"', 1500.0, "groups thousands"),
+        (",", '"12,345.5"', 12345.5, "groups thousands"),
+        (",", '"3,5"', 3.5, "decimal commas"),  # a group of one digit can't be thousands
+        (";", "1,500", 1.5, "decimal commas"),
+        (";", "12,345.5", 12345.5, "groups thousands"),
+    ],
+)
 def test_a_comma_inside_a_number_follows_the_files_delimiter(sep, cell, value, note):
     lines = [sep.join(["amount", "b"])] + [sep.join([cell if i == 0 else str(i * 3), str(i % 2)]) for i in range(30)]
     ds = load("\n".join(lines).encode(), name="t.csv", table=TableOptions(scaling="none"))

@@ -1,4 +1,5 @@
 """The one table encoder: fit / transform / fit_transform agree, JSON round trips, every fallback is stated."""
+
 from __future__ import annotations
 
 import io
@@ -22,16 +23,18 @@ def frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
     colour[rng.random(n) < 0.05] = None
     score = rng.normal(50, 5, n).round(2).astype(str).astype(object)
     score[rng.random(n) < 0.03] = "n/a"
-    return pd.DataFrame({
-        "index": np.arange(n),
-        "amount": rng.lognormal(3, 1.2, n).round(2),
-        "score": score,
-        "colour": colour,
-        "flag": rng.choice([True, False], n),
-        "const": 7,
-        "note": [f"free text {i}" for i in range(n)],
-        "segment": rng.choice(["a", "b", "c"], n),
-    })
+    return pd.DataFrame(
+        {
+            "index": np.arange(n),
+            "amount": rng.lognormal(3, 1.2, n).round(2),
+            "score": score,
+            "colour": colour,
+            "flag": rng.choice([True, False], n),
+            "const": 7,
+            "note": [f"free text {i}" for i in range(n)],
+            "segment": rng.choice(["a", "b", "c"], n),
+        }
+    )
 
 
 @pytest.mark.parametrize("scaling", ["auto", "standard", "minmax", "none"])

@@ -1,4 +1,5 @@
 """Images: every format, class folders, modes and sizes, and the zip / decompression bomb guards."""
+
 from __future__ import annotations
 
 import io
@@ -123,13 +124,20 @@ def test_modes_are_converted():
     assert img["deep.png"][0, 0].tolist() == [255, 255, 255]  # 16-bit full scale -> 255
     assert img["palette.gif"][0, 0].tolist() == [0, 0, 255]
     assert img["cmyk.jpg"][0, 0, 0] > 200 and img["cmyk.jpg"][0, 0, 1] < 60
-    gray_only = load(make_zip({k: v for k, v in members.items() if k in ("deep.png", "la.png")} |
-                              {"rgb_gray.png": encode(Image.new("RGB", (8, 8), (9, 9, 9)), "png"),
-                               "gray.png": encode(gray(7), "png")}), name="g.zip")
+    gray_only = load(
+        make_zip(
+            {k: v for k, v in members.items() if k in ("deep.png", "la.png")}
+            | {"rgb_gray.png": encode(Image.new("RGB", (8, 8), (9, 9, 9)), "png"), "gray.png": encode(gray(7), "png")}
+        ),
+        name="g.zip",
+    )
     assert gray_only.images.shape[-1] == 1  # RGB with R == G == B counts as gray
     assert load(make_zip(members), name="m.zip", images=ImageOptions(mode="L")).images.shape[-1] == 1
-    forced = load(gray_only_zip := make_zip({f"{i}.png": encode(gray(i), "png") for i in range(4)}), name="f.zip",
-                  images=ImageOptions(mode="RGB"))
+    forced = load(
+        gray_only_zip := make_zip({f"{i}.png": encode(gray(i), "png") for i in range(4)}),
+        name="f.zip",
+        images=ImageOptions(mode="RGB"),
+    )
     assert forced.images.shape[-1] == 3 and gray_only_zip
 
 
@@ -148,15 +156,35 @@ def test_animated_gif_uses_first_frame():
     frames = [gray(10), gray(200)]
     buffer = io.BytesIO()
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
-    ds = load(make_zip({"anim.gif": buffer.getvalue(), "a.png": encode(gray(10), "png"),
-                        "b.png": encode(gray(10), "png"), "c.png": encode(gray(10), "png")}), name="g.zip")
+    ds = load(
+        make_zip(
+            {
+                "anim.gif": buffer.getvalue(),
+                "a.png": encode(gray(10), "png"),
+                "b.png": encode(gray(10), "png"),
+                "c.png": encode(gray(10), "png"),
+            }
+        ),
+        name="g.zip",
+    )
     assert ds.images[0, 0, 0, 0] == 10 and "first was used" in ds.report.to_text()
 
 
 def test_broken_files_are_skipped_and_named():
     good = encode(gray(5), "png")
-    ds = load(make_zip({"a.png": good, "b.png": good, "c.png": good, "d.png": good, "cut.png": good[: len(good) // 2],
-                        "fake.jpg": b"hello, not a jpeg"}), name="b.zip")
+    ds = load(
+        make_zip(
+            {
+                "a.png": good,
+                "b.png": good,
+                "c.png": good,
+                "d.png": good,
+                "cut.png": good[: len(good) // 2],
+                "fake.jpg": b"hello, not a jpeg",
+            }
+        ),
+        name="b.zip",
+    )
     assert ds.n == 4
     note = next(n for n in ds.report.notes if "could not be read" in n)
     assert "cut.png" in note and "fake.jpg" in note

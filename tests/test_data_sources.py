@@ -2,6 +2,7 @@
 paths only under EXPLORER_DATA_DIR (links and '..' followed first), URLs only of allowed schemes,
 progress and the caps while reading, and big tables streamed to the same float32 features as the
 whole-file reader gives."""
+
 from __future__ import annotations
 
 import io
@@ -119,19 +120,23 @@ def test_urls_are_off_by_default_and_only_allowed_schemes_are_read():
         open_source(url, policy=SourcePolicy.from_env({}))
     with pytest.raises(InputError, match=r"memory:// URLs are not allowed here \(allowed: gs://, s3://\)"):
         open_source(url, policy=SourcePolicy.from_env({"EXPLORER_URL_SCHEMES": "s3, gs"}))
-    ds = load_from_server(url, policy=SourcePolicy.from_env({"EXPLORER_URL_SCHEMES": "memory"}),
-                          table=TableOptions(label_column="label"))
+    ds = load_from_server(
+        url, policy=SourcePolicy.from_env({"EXPLORER_URL_SCHEMES": "memory"}), table=TableOptions(label_column="label")
+    )
     assert ds.n == 100 and ds.X.dtype == np.float32 and ds.name == "t"
 
 
-@pytest.mark.parametrize("spec,message", [
-    ("file:///etc/passwd", "file:// URLs are never read"),
-    ("simplecache::memory://x/t.csv", "chained URLs"),
-    ("http://127.0.0.1:8080/t.csv", "local or private address"),
-    ("http://169.254.169.254/latest/meta-data/t.csv", "local or private address"),  # the cloud's metadata service
-    ("https://10.0.0.7/t.csv", "local or private address"),
-    ("http://[::1]/t.csv", "local or private address"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("file:///etc/passwd", "file:// URLs are never read"),
+        ("simplecache::memory://x/t.csv", "chained URLs"),
+        ("http://127.0.0.1:8080/t.csv", "local or private address"),
+        ("http://169.254.169.254/latest/meta-data/t.csv", "local or private address"),  # the cloud's metadata service
+        ("https://10.0.0.7/t.csv", "local or private address"),
+        ("http://[::1]/t.csv", "local or private address"),
+    ],
+)
 def test_urls_that_reach_the_server_itself_are_refused(spec, message):
     policy = SourcePolicy.from_env({"EXPLORER_URL_SCHEMES": "memory,http,https"})
     with pytest.raises(InputError, match=message):
@@ -151,8 +156,13 @@ def test_reading_reports_progress_and_upload_cap_does_not_apply(monkeypatch):
     url = memory_url("big.csv", data)
     seen: list[tuple[int, int | None]] = []
     limits = Limits(max_upload_bytes=1_000)  # an upload this big would be refused
-    ds = load_from_server(url, limits=limits, policy=SourcePolicy.from_env({"EXPLORER_URL_SCHEMES": "memory"}),
-                          table=TableOptions(label_column="label"), on_progress=lambda done, total: seen.append((done, total)))
+    ds = load_from_server(
+        url,
+        limits=limits,
+        policy=SourcePolicy.from_env({"EXPLORER_URL_SCHEMES": "memory"}),
+        table=TableOptions(label_column="label"),
+        on_progress=lambda done, total: seen.append((done, total)),
+    )
     assert ds.n == 60_000
     assert len(seen) > 5 and all(total == len(data) for _, total in seen)
     done = [d for d, _ in seen]
@@ -214,7 +224,9 @@ def test_a_big_csv_and_parquet_stream_to_the_same_float32_features(monkeypatch):
         assert ds.feature_names == whole.feature_names
         np.testing.assert_allclose(ds.X, expected, rtol=1e-5, atol=1e-6)
         assert np.array_equal(ds.labels, y.astype(str))
-        assert ds.report.transformed == {"amount": "log(1 + x)"} and ds.report.imputed == {"x1": whole.report.imputed["x1"]}
+        assert ds.report.transformed == {"amount": "log(1 + x)"} and ds.report.imputed == {
+            "x1": whole.report.imputed["x1"]
+        }
     np.testing.assert_array_equal(from_csv.X, whole.X)  # the same numbers parsed, the same arithmetic
 
 
@@ -267,8 +279,25 @@ def test_the_cli_reads_a_url(tmp_path, capsys):
 
     df, _ = blobs_frame(400)
     url = memory_url("blobs.parquet", parquet_bytes(df))
-    code = main(["run", url, "--label", "label", "--model", "pca", "--cluster", "kmeans", "--k", "4",
-                 "--projection", "pca", "--out", str(tmp_path / "runs"), "--json"])
+    code = main(
+        [
+            "run",
+            url,
+            "--label",
+            "label",
+            "--model",
+            "pca",
+            "--cluster",
+            "kmeans",
+            "--k",
+            "4",
+            "--projection",
+            "pca",
+            "--out",
+            str(tmp_path / "runs"),
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert json.loads(captured.out.strip().splitlines()[-1])["nmi"] > 0.9
@@ -343,7 +372,9 @@ def test_invalid_utf8_late_in_a_streamed_file_is_read_as_latin1(monkeypatch):
     monkeypatch.setattr(streamed, "STREAM_MIN_BYTES", 0)
     monkeypatch.setattr(streamed, "CSV_BLOCK_BYTES", 4096)
     monkeypatch.setattr(streamed, "HEAD_BYTES", 4096)  # the head is plain ASCII: the Latin-1 byte comes later
-    body = "".join(f"{['red', 'blue'][i % 2]},{i % 9}\n" for i in range(3_000)).encode() + "r\xf6d,1\n".encode("latin-1")
+    body = "".join(f"{['red', 'blue'][i % 2]},{i % 9}\n" for i in range(3_000)).encode() + "r\xf6d,1\n".encode(
+        "latin-1"
+    )
     ds = load(b"colour,n\n" + body, name="t.csv")
     assert ds.n == 3_001 and sum("read as Latin-1" in n for n in ds.report.notes) == 1
     assert ds.table["colour"].iloc[-1] == "r\u00f6d"

@@ -1,4 +1,5 @@
 """Tables: formats, what the report says, and every bad input raising a useful error."""
+
 from __future__ import annotations
 
 import io
@@ -17,13 +18,15 @@ def mixed_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     color = rng.choice(["red", "green", "blue"], size=n, p=[0.5, 0.3, 0.2]).astype(object)
     color[:3] = ["mauve", "teal", "ochre"]  # each 1 of 200 = 0.5% < 1%: folded into "other"
-    df = pd.DataFrame({
-        "age": rng.normal(40, 10, n).round(1),
-        "income": rng.lognormal(10, 1, n).round(0),
-        "color": color,
-        "const": 7,
-        "kind": rng.choice(["a", "b"], size=n),
-    })
+    df = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n).round(1),
+            "income": rng.lognormal(10, 1, n).round(0),
+            "color": color,
+            "const": 7,
+            "kind": rng.choice(["a", "b"], size=n),
+        }
+    )
     df.loc[[5, 17, 33], "age"] = np.nan
     df.loc[[8, 9], "color"] = None
     return df
@@ -64,7 +67,9 @@ def test_one_hot_other_gets_rare_rows(tmp_path):
     ds = load(write_csv(tmp_path, mixed_frame()), table=TableOptions(scaling="none"))
     other = ds.X[:, ds.feature_names.index("color=other")]
     assert other[:3].tolist() == [1, 1, 1] and other.sum() == 3
-    assert ds.X[:, [i for i, f in enumerate(ds.feature_names) if f.startswith("color=")]].sum(axis=1).tolist() == [1] * 200
+    assert (
+        ds.X[:, [i for i, f in enumerate(ds.feature_names) if f.startswith("color=")]].sum(axis=1).tolist() == [1] * 200
+    )
 
 
 def test_auto_scaling_keeps_a_shared_range_together(tmp_path):
@@ -180,35 +185,46 @@ def test_preview_summary(tmp_path):
     assert len(rows) == 100
     assert list(summary.columns[:5]) == ["column", "dtype", "kind", "missing", "unique"]
     kinds = dict(zip(summary.column, summary.kind, strict=True))
-    assert kinds == {"age": "numeric", "income": "numeric", "color": "categorical", "const": "constant",
-                     "kind": "categorical"}
+    assert kinds == {
+        "age": "numeric",
+        "income": "numeric",
+        "color": "categorical",
+        "const": "constant",
+        "kind": "categorical",
+    }
     assert dict(zip(summary.column, summary.missing, strict=True))["age"] == 3
 
 
-@pytest.mark.parametrize("content,match", [
-    (b"", "is empty"),
-    (b"a,b,c\n", "no rows"),
-    (b"a,b\n1,2\n3,4\n5,6\n", "at least 4"),
-    (b"a,b\n1,2\n3,4,5\n6,7\n", "line 3 has 3 fields"),
-    (b"a,b\n1,2\n3\n6,7\n", "line 3 has 1 fields"),
-    (b"PK\x03\x04\x00\x00binary\x00junk", "binary"),
-    (b"name,day\nann,2024-01-01\nann,2024-01-01\nann,2024-01-01\nann,2024-01-01\n", "no usable feature columns"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        (b"", "is empty"),
+        (b"a,b,c\n", "no rows"),
+        (b"a,b\n1,2\n3,4\n5,6\n", "at least 4"),
+        (b"a,b\n1,2\n3,4,5\n6,7\n", "line 3 has 3 fields"),
+        (b"a,b\n1,2\n3\n6,7\n", "line 3 has 1 fields"),
+        (b"PK\x03\x04\x00\x00binary\x00junk", "binary"),
+        (b"name,day\nann,2024-01-01\nann,2024-01-01\nann,2024-01-01\nann,2024-01-01\n", "no usable feature columns"),
+    ],
+)
 def test_bad_tables(tmp_path, content, match):
     (tmp_path / "bad.csv").write_bytes(content)
     with pytest.raises(InputError, match=match):
         load(tmp_path / "bad.csv")
 
 
-@pytest.mark.parametrize("options,match", [
-    (TableOptions(label_column="nope"), "label column 'nope' does not exist; choose one of: key, x, y"),
-    (TableOptions(id_column="nope"), "ID column 'nope' does not exist"),
-    (TableOptions(columns=["x", "zz"]), "feature column 'zz' does not exist"),
-    (TableOptions(label_column="x", id_column="x"), "both the label and the ID"),
-    (TableOptions(id_column="y"), "repeated values"),
-    (TableOptions(scaling="log"), "scaling 'log'"),
-    (TableOptions(encoding="ascii"), "can't be read as ascii"),
-])
+@pytest.mark.parametrize(
+    "options,match",
+    [
+        (TableOptions(label_column="nope"), "label column 'nope' does not exist; choose one of: key, x, y"),
+        (TableOptions(id_column="nope"), "ID column 'nope' does not exist"),
+        (TableOptions(columns=["x", "zz"]), "feature column 'zz' does not exist"),
+        (TableOptions(label_column="x", id_column="x"), "both the label and the ID"),
+        (TableOptions(id_column="y"), "repeated values"),
+        (TableOptions(scaling="log"), "scaling 'log'"),
+        (TableOptions(encoding="ascii"), "can't be read as ascii"),
+    ],
+)
 def test_bad_options(tmp_path, options, match):
     (tmp_path / "d.csv").write_text("key,x,y\nk1,1,2\nk2,2,2\nk3,3,é\nk4,4,3\n")
     with pytest.raises(InputError, match=match):
@@ -251,20 +267,25 @@ def test_penguins_sample():
 def test_auto_scaling_logs_right_skewed_amounts_only(tmp_path):
     rng = np.random.default_rng(0)
     n = 400
-    frame = pd.DataFrame({
-        "income": np.round(np.exp(rng.normal(10, 1.0, n)), 2),  # spread over orders of magnitude
-        "visits": rng.poisson(2, n),  # a small count: kept as a number, not logged
-        "balance": rng.normal(0, 1, n),  # symmetric, and negative values
-        "plan": rng.choice(["a", "b"], n),
-    })
+    frame = pd.DataFrame(
+        {
+            "income": np.round(np.exp(rng.normal(10, 1.0, n)), 2),  # spread over orders of magnitude
+            "visits": rng.poisson(2, n),  # a small count: kept as a number, not logged
+            "balance": rng.normal(0, 1, n),  # symmetric, and negative values
+            "plan": rng.choice(["a", "b"], n),
+        }
+    )
     path = tmp_path / "t.csv"
     frame.to_csv(path, index=False)
     ds = load(path)
     assert ds.report.transformed == {"income": "log(1 + x)"}
     assert "log(1 + x)" in ds.report.to_text() and "'income'" in ds.report.to_text()
     col = ds.X[:, ds.feature_names.index("income")]
-    np.testing.assert_allclose(col, (np.log1p(frame["income"]) - np.log1p(frame["income"]).mean())
-                               / np.log1p(frame["income"]).std(ddof=0), atol=1e-4)
+    np.testing.assert_allclose(
+        col,
+        (np.log1p(frame["income"]) - np.log1p(frame["income"]).mean()) / np.log1p(frame["income"]).std(ddof=0),
+        atol=1e-4,
+    )
     assert load(path, table=TableOptions(scaling="standard")).report.transformed == {}  # only "auto" transforms
     plan_columns = [j for j, f in enumerate(ds.feature_names) if f.startswith("plan=")]
     assert [g.tolist() for g in ds.categorical_groups()] == [plan_columns]

@@ -1,5 +1,6 @@
 """Data-parallel training (explorer.reducers.distributed): 2 CPU processes on gloo, started by torchrun, train
 as one process does; every rank takes the same decisions; the CLI's --devices saves one run."""
+
 from __future__ import annotations
 
 import json
@@ -41,16 +42,28 @@ json.dump(out, open(f"{sys.argv[3]}/rank{group.rank}.json", "w"))
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-            "OMP_NUM_THREADS": "1"}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "OMP_NUM_THREADS": "1",
+    }
 
 
 def _torchrun(tmp_path: Path, X: np.ndarray, cfg: dict, n: int = 2) -> list[dict]:
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     np.save(tmp_path / "X.npy", X)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
-           str(script), str(tmp_path / "X.npy"), json.dumps(cfg), str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={n}",
+        str(script),
+        str(tmp_path / "X.npy"),
+        json.dumps(cfg),
+        str(tmp_path),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, env=_env(), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-6000:]
     return [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(n)]
@@ -66,8 +79,15 @@ def planted():
     return X.astype(np.float32), y
 
 
-SMALL = {"kind": "ae", "hidden": [64, 32], "latent_dim": 4, "epochs": 6, "batch_size": 64, "lr": 1e-3,
-         "mixed_precision": False}
+SMALL = {
+    "kind": "ae",
+    "hidden": [64, 32],
+    "latent_dim": 4,
+    "epochs": 6,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "mixed_precision": False,
+}
 
 
 def test_two_processes_train_as_one(tmp_path, planted):
@@ -84,7 +104,9 @@ def test_two_processes_train_as_one(tmp_path, planted):
     assert [r["world"] for r in ranks] == [2, 2] and ranks[0]["info"]["processes"] == 2
     assert ranks[0]["weights"] == ranks[1]["weights"], "the ranks' weights drifted apart"
     assert ranks[0]["history"] == ranks[1]["history"] or all(
-        a["loss"] == b["loss"] and a["val_loss"] == b["val_loss"] for a, b in zip(ranks[0]["history"], ranks[1]["history"], strict=True))
+        a["loss"] == b["loss"] and a["val_loss"] == b["val_loss"]
+        for a, b in zip(ranks[0]["history"], ranks[1]["history"], strict=True)
+    )
     assert len(ranks[0]["history"]) == len(single.history_) == SMALL["epochs"]
     one, two = single.history_[-1], ranks[0]["history"][-1]
     assert abs(two["loss"] / one["loss"] - 1) < 0.05, (one, two)
@@ -127,10 +149,38 @@ def test_cli_devices_saves_one_run(tmp_path, planted):
     table = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])]).assign(group=[f"g{v}" for v in y])
     table.to_csv(tmp_path / "blobs.csv", index=False)
     runs = tmp_path / "runs"
-    cmd = [sys.executable, "-m", "explorer", "run", str(tmp_path / "blobs.csv"), "--label", "group", "--model", "ae",
-           "--latent-dim", "4", "--epochs", "4", "--batch-size", "64", "--cluster", "kmeans", "--k", "3",
-           "--projection", "pca", "--no-explain", "--device", "cpu", "--devices", "2", "--runs-dir", str(runs),
-           "--json", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "explorer",
+        "run",
+        str(tmp_path / "blobs.csv"),
+        "--label",
+        "group",
+        "--model",
+        "ae",
+        "--latent-dim",
+        "4",
+        "--epochs",
+        "4",
+        "--batch-size",
+        "64",
+        "--cluster",
+        "kmeans",
+        "--k",
+        "3",
+        "--projection",
+        "pca",
+        "--no-explain",
+        "--device",
+        "cpu",
+        "--devices",
+        "2",
+        "--runs-dir",
+        str(runs),
+        "--json",
+        "--quiet",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, env=_env(), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-6000:]
     printed = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -143,12 +193,15 @@ def test_cli_devices_saves_one_run(tmp_path, planted):
     assert model["meta"]["train_info"]["processes"] == 2 and len(model["meta"]["history"]) == 4
 
 
-@pytest.mark.parametrize("argv, setting, message", [
-    (["--devices", "0"], None, "--devices must be 1 or more"),
-    (["--devices", "2"], "one gpu", "more processes than the 1 GPUs"),
-    (["--devices", "2"], "under torchrun", "under torchrun leave it out"),
-    (["--devices", "2", "--device", "cpu"], "missing data", "no such file"),
-])
+@pytest.mark.parametrize(
+    "argv, setting, message",
+    [
+        (["--devices", "0"], None, "--devices must be 1 or more"),
+        (["--devices", "2"], "one gpu", "more processes than the 1 GPUs"),
+        (["--devices", "2"], "under torchrun", "under torchrun leave it out"),
+        (["--devices", "2", "--device", "cpu"], "missing data", "no such file"),
+    ],
+)
 def test_cli_bad_devices_is_one_line(tmp_path, capsys, monkeypatch, argv, setting, message):
     data = tmp_path / "t.csv"
     data.write_text("a,b\n1,2\n3,4\n")

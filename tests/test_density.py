@@ -1,5 +1,6 @@
 """The density image of every point (explorer.display.density) and the selection of every point inside a box or
 a lasso (explorer.dashboard.explore), on points with known places."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -120,14 +121,20 @@ def test_a_lasso_holds_the_points_inside_its_polygon():
 
 def test_a_selection_event_selects_every_point_inside_its_shapes():
     xy = np.c_[grid(), np.zeros(len(grid()))]  # a 3-D map: its first two columns count
-    event = {"points": [{"customdata": 0}], "box": [{"xref": "x", "yref": "y", "x": [0, 1], "y": [0, 1]}],
-             "lasso": [{"xref": "x", "yref": "y", "x": [9.02, 10, 10], "y": [0, 0, 0.98]}]}
+    event = {
+        "points": [{"customdata": 0}],
+        "box": [{"xref": "x", "yref": "y", "x": [0, 1], "y": [0, 1]}],
+        "lasso": [{"xref": "x", "yref": "y", "x": [9.02, 10, 10], "y": [0, 0, 0.98]}],
+    }
     rows = explore.rows_in_selection(xy, event)
     in_box = (xy[:, 0] < 1) & (xy[:, 1] < 1)
     in_lasso = (xy[:, 0] > 9.02) & (xy[:, 1] < xy[:, 0] - 9.02)
     np.testing.assert_array_equal(rows, np.flatnonzero(in_box | in_lasso))  # the union, sorted
     assert explore.rows_in_selection(xy, {"points": [{"customdata": 3}], "box": [], "lasso": []}) is None  # a click
-    assert explore.rows_in_selection(xy, {"box": [{"x": ["a", 1], "y": [0, 1]}, {"x": [1]}], "lasso": [{"x": [1, 2]}]}) is None
+    assert (
+        explore.rows_in_selection(xy, {"box": [{"x": ["a", 1], "y": [0, 1]}, {"x": [1]}], "lasso": [{"x": [1, 2]}]})
+        is None
+    )
     assert len(explore.rows_in_selection(xy, {"box": [{"x": [20, 30], "y": [20, 30]}]})) == 0  # a box over nothing
 
 

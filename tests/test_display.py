@@ -1,14 +1,13 @@
 """The figure builders: WebGL scatter with row numbers in customdata, greyed unselected points, the
 display cap, and the smaller charts."""
+
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explorer.display import maps
-
-from explorer.display import charts
+from explorer.display import charts, maps
 
 
 def points(n=300, seed=0):
@@ -106,11 +105,11 @@ def test_above_the_cap_every_point_is_in_a_density_image_under_the_sample():
 
     _h, w = pixels.shape[:2]
     filled = pixels[..., 3] > 0
-    left, right = pixels[:, : w // 2][filled[:, : w // 2]], pixels[:, w // 2:][filled[:, w // 2:]]
+    left, right = pixels[:, : w // 2][filled[:, : w // 2]], pixels[:, w // 2 :][filled[:, w // 2 :]]
     assert len(left) > 100 and len(right) > 100
     assert (left[:, :3] == hex_to_rgb([colors["0"]])[0]).all()
     assert (right[:, :3] == hex_to_rgb([colors["1"]])[0]).all()
-    assert not filled[:, int(w * 0.45): int(w * 0.55)].any()  # the gap between them is empty
+    assert not filled[:, int(w * 0.45) : int(w * 0.55)].any()  # the gap between them is empty
 
     values = labels.astype(np.float64)
     numeric = maps.scatter(emb, color=values, color_kind="number", color_name="x", max_points=500)
@@ -120,7 +119,7 @@ def test_above_the_cap_every_point_is_in_a_density_image_under_the_sample():
     lut = maps.scale_lut()
     filled = pixels[..., 3] > 0
     assert (pixels[:, : w // 2][filled[:, : w // 2]][:, :3] == lut[0]).all()  # low values: the scale's low end
-    assert (pixels[:, w // 2:][filled[:, w // 2:]][:, :3] == lut[-1]).all()
+    assert (pixels[:, w // 2 :][filled[:, w // 2 :]][:, :3] == lut[-1]).all()
 
 
 def test_categories_are_coded_in_legend_order_and_fold_past_the_cap():
@@ -152,7 +151,12 @@ def test_sample_indices_and_selection_rows():
     assert len(a) == 100 and np.all(np.diff(a) > 0)
     np.testing.assert_array_equal(a, maps.sample_indices(10_000, 100, seed=3))
     np.testing.assert_array_equal(maps.sample_indices(50, 100), np.arange(50))
-    event_points = [{"customdata": 7, "point_index": 0}, {"customdata": [3], "point_index": 1}, {"customdata": 7}, {"x": 1}]
+    event_points = [
+        {"customdata": 7, "point_index": 0},
+        {"customdata": [3], "point_index": 1},
+        {"customdata": 7},
+        {"x": 1},
+    ]
     np.testing.assert_array_equal(maps.rows_from_selection(event_points), [3, 7])
     assert len(maps.rows_from_selection([])) == 0
 
@@ -204,10 +208,31 @@ def figure_strings(fig) -> list[str]:
             out.append(node)
         elif isinstance(node, dict):
             for key, value in node.items():
-                if key not in ("colorscale", "template", "type", "mode", "hoverinfo", "dragmode", "hovermode",
-                               "clickmode", "uirevision", "orientation", "textposition", "texttemplate",
-                               "hovertemplate", "color", "marker_color", "itemsizing", "autorange", "side",
-                               "overlaying", "dash", "xref", "yref", "annotation_position"):
+                if key not in (
+                    "colorscale",
+                    "template",
+                    "type",
+                    "mode",
+                    "hoverinfo",
+                    "dragmode",
+                    "hovermode",
+                    "clickmode",
+                    "uirevision",
+                    "orientation",
+                    "textposition",
+                    "texttemplate",
+                    "hovertemplate",
+                    "color",
+                    "marker_color",
+                    "itemsizing",
+                    "autorange",
+                    "side",
+                    "overlaying",
+                    "dash",
+                    "xref",
+                    "yref",
+                    "annotation_position",
+                ):
                     walk(value)
         elif isinstance(node, (list, tuple)):
             for value in node:
@@ -229,7 +254,9 @@ def test_user_names_in_figures_are_text_not_html():
     emb, groups = points(90)
     levels = np.array(LEVELS)[groups % 3]
     figures = [
-        maps.scatter(emb, color=levels, color_kind="category", color_name=COLUMN, title="<a href='https://evil.example'>t</a>"),
+        maps.scatter(
+            emb, color=levels, color_kind="category", color_name=COLUMN, title="<a href='https://evil.example'>t</a>"
+        ),
         maps.scatter(emb, color=np.linspace(0, 1, 90), color_kind="number", color_name=COLUMN),
         charts.contingency_heatmap(np.eye(3, dtype=int), LABELS, [0, 1, 2]),
         charts.feature_errors([COLUMN, *LEVELS], np.array([0.1, 0.2, 0.3, 0.4])),
@@ -254,13 +281,17 @@ def test_hover_fields_write_names_once_and_values_escaped_per_point():
 
     def fields(rows):
         asked.append(len(rows))
-        return [("id", [f"r{r}" for r in rows]), ("<b>bold</b> %{x}", ["<a href='x'>v</a>" if r % 2 else "$1" for r in rows])]
+        return [
+            ("id", [f"r{r}" for r in rows]),
+            ("<b>bold</b> %{x}", ["<a href='x'>v</a>" if r % 2 else "$1" for r in rows]),
+        ]
 
     fig = maps.scatter(emb, color=labels.astype(str), hover_fields=fields, max_points=100)
     assert asked == [100]
     for t in fig.data:
-        assert t.hovertemplate == ("<b>id</b>: %{customdata[1]}<br><b>&lt;b&gt;bold&lt;/b&gt; &#37;{x}</b>: "
-                                   "%{customdata[2]}<extra></extra>")
+        assert t.hovertemplate == (
+            "<b>id</b>: %{customdata[1]}<br><b>&lt;b&gt;bold&lt;/b&gt; &#37;{x}</b>: %{customdata[2]}<extra></extra>"
+        )
         for row, ident, value in t.customdata:
             assert ident == f"r{row}" and "<" not in value and "$" not in value
             assert value in ("&#36;1", "&lt;a href='x'&gt;v&lt;/a&gt;")

@@ -3,6 +3,7 @@
 surrogate rules recover axis-aligned segments, names come from the distinctions, typical and
 borderline members are where they should be, overlapping clusters are flagged unstable and separated
 ones are not, and an explanation survives a save and a load."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,14 +39,20 @@ def planted_table(n: int = 1800, seed: int = 0) -> tuple[pd.DataFrame, np.ndarra
         fav = rng.random(n) < share
         return np.where((seg == who) & fav, favourite, np.where(base == favourite, names[0], base)).astype(object)
 
-    df = pd.DataFrame({
-        "age": np.round(age), "income": np.round(income, -2), "visits": visits, "tenure": np.round(tenure, 1),
-        "plan": level(["basic", "plus", "premium"], "premium", 0),
-        "channel": level(["online", "app", "phone", "branch"], "branch", 1),
-        "has_mortgage": level(["no", "yes"], "yes", 2, 0.9),
-        "lucky_number": rng.integers(0, 10, n), "region": rng.choice(["north", "south", "east", "west"], n).astype(object),
-        "credit_score": np.round(rng.normal(650, 80, n)),
-    })
+    df = pd.DataFrame(
+        {
+            "age": np.round(age),
+            "income": np.round(income, -2),
+            "visits": visits,
+            "tenure": np.round(tenure, 1),
+            "plan": level(["basic", "plus", "premium"], "premium", 0),
+            "channel": level(["online", "app", "phone", "branch"], "branch", 1),
+            "has_mortgage": level(["no", "yes"], "yes", 2, 0.9),
+            "lucky_number": rng.integers(0, 10, n),
+            "region": rng.choice(["north", "south", "east", "west"], n).astype(object),
+            "credit_score": np.round(rng.normal(650, 80, n)),
+        }
+    )
     df.loc[rng.random(n) < 0.05, "income"] = np.nan
     return df, seg
 
@@ -196,11 +203,18 @@ def test_images_are_explained_by_their_codes():
     imgs[:60, :4] = 200
     imgs[60:, 4:] = 200
     imgs = np.clip(imgs + rng.integers(0, 40, imgs.shape), 0, 255).astype(np.uint8)
-    ds = Dataset(X=imgs.reshape(120, -1).astype(np.float32) / 255, feature_names=[f"p{i}" for i in range(64)],
-                 ids=np.arange(120).astype(str), report=LoadReport(source="x", kind="images"), kind="images", name="x",
-                 images=imgs)
-    result = run_pipeline(ds, default_config(ds, k=2, model="pca", latent_dim=4, projection_method="pca",
-                                             method="kmeans"))
+    ds = Dataset(
+        X=imgs.reshape(120, -1).astype(np.float32) / 255,
+        feature_names=[f"p{i}" for i in range(64)],
+        ids=np.arange(120).astype(str),
+        report=LoadReport(source="x", kind="images"),
+        kind="images",
+        name="x",
+        images=imgs,
+    )
+    result = run_pipeline(
+        ds, default_config(ds, k=2, model="pca", latent_dim=4, projection_method="pca", method="kmeans")
+    )
     ex = explain(result, ExplainConfig(resamples=5))
     assert ex.on == "latent" and ex.columns == [] and ex.rules.on == "latent"
     assert all(c.name.startswith("cluster ") for c in ex.clusters)

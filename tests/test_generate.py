@@ -2,6 +2,7 @@
 structure: a tiny VAE's prior samples look like the data, a cluster's samples look like that cluster,
 interpolation ends on its endpoints' decodings, a DAE removes most of the noise it was trained on, tables
 come back in their own units, and models that can't do a thing say so."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,11 +23,18 @@ def bars(n: int = 90, seed: int = 0) -> Dataset:
     y = np.repeat(np.arange(3), n // 3)
     images = rng.integers(0, 30, (n, 10, 10, 1)).astype(np.uint8)
     for i in range(n):
-        images[i, 3 * y[i]: 3 * y[i] + 4, :, 0] = 230
+        images[i, 3 * y[i] : 3 * y[i] + 4, :, 0] = 230
     X = images.reshape(n, -1).astype(np.float32) / 255
-    return Dataset(X=X, feature_names=[f"px{i}" for i in range(100)], ids=np.array([f"img{i}.png" for i in range(n)]),
-                   report=LoadReport(source="bars.zip", kind="images"), kind="images", name="bars",
-                   labels=y.astype(str), images=images)
+    return Dataset(
+        X=X,
+        feature_names=[f"px{i}" for i in range(100)],
+        ids=np.array([f"img{i}.png" for i in range(n)]),
+        report=LoadReport(source="bars.zip", kind="images"),
+        kind="images",
+        name="bars",
+        labels=y.astype(str),
+        images=images,
+    )
 
 
 def blobs_table(n: int = 150, seed: int = 0) -> Dataset:
@@ -34,18 +42,41 @@ def blobs_table(n: int = 150, seed: int = 0) -> Dataset:
     y = np.repeat(np.arange(3), n // 3)
     X = (rng.normal(scale=0.3, size=(n, 6)) + 2.0 * np.eye(3, 6)[y]).astype(np.float32)
     names = list("abcdef")
-    return Dataset(X=X, feature_names=names, ids=np.array([f"r{i}" for i in range(n)]),
-                   report=LoadReport(source="t.csv", kind="table", scaling="standard"), kind="table", name="t",
-                   labels=y.astype(str), table=pd.DataFrame(X, columns=names))
+    return Dataset(
+        X=X,
+        feature_names=names,
+        ids=np.array([f"r{i}" for i in range(n)]),
+        report=LoadReport(source="t.csv", kind="table", scaling="standard"),
+        kind="table",
+        name="t",
+        labels=y.astype(str),
+        table=pd.DataFrame(X, columns=names),
+    )
 
 
 def fit_run(ds: Dataset, kind: str, **model):
-    settings = {"model": kind, "latent_dim": 2, "hidden": (64,), "epochs": 150, "batch_size": 32, "lr": 3e-3,
-                "val_fraction": 0.0, "mixed_precision": False, "device": "cpu", "method": "kmeans", "k": 3,
-                "projection_method": "pca", "explain": None, **model}
+    settings = {
+        "model": kind,
+        "latent_dim": 2,
+        "hidden": (64,),
+        "epochs": 150,
+        "batch_size": 32,
+        "lr": 3e-3,
+        "val_fraction": 0.0,
+        "mixed_precision": False,
+        "device": "cpu",
+        "method": "kmeans",
+        "k": 3,
+        "projection_method": "pca",
+        "explain": None,
+        **model,
+    }
     if kind == "pca":
-        settings = {k: v for k, v in settings.items() if k not in ("hidden", "epochs", "batch_size", "lr",
-                                                                     "val_fraction", "mixed_precision")}
+        settings = {
+            k: v
+            for k, v in settings.items()
+            if k not in ("hidden", "epochs", "batch_size", "lr", "val_fraction", "mixed_precision")
+        }
     return run_pipeline(ds, replace_nested(default_config(ds), **settings))
 
 
@@ -116,13 +147,17 @@ def test_latent_paths():
     arc = generate.latent_path(a, b, 5, "spherical")
     np.testing.assert_allclose(np.linalg.norm(arc, axis=1), 3.0, atol=1e-5)  # slerp stays on the sphere
     np.testing.assert_allclose(arc[[0, -1]], [a, b], atol=1e-6)
-    np.testing.assert_allclose(generate.latent_path(a, 2 * a, 3, "spherical"), [a, 1.5 * a, 2 * a], atol=1e-6)  # parallel: the segment
+    np.testing.assert_allclose(
+        generate.latent_path(a, 2 * a, 3, "spherical"), [a, 1.5 * a, 2 * a], atol=1e-6
+    )  # parallel: the segment
 
 
 def test_pca_interpolates_linearly_in_the_data_space(pca_run):
     z_a, z_b = pca_run.Z[0], pca_run.Z[-1]
     strip = generate.interpolate(pca_run.reducer, z_a, z_b, 3)
-    np.testing.assert_allclose(strip[1], (strip[0] + strip[2]) / 2, atol=1e-5)  # a linear decoder: the midpoint's decoding
+    np.testing.assert_allclose(
+        strip[1], (strip[0] + strip[2]) / 2, atol=1e-5
+    )  # a linear decoder: the midpoint's decoding
 
 
 def test_models_that_cannot_generate_say_so(pca_run):
@@ -138,29 +173,34 @@ def test_models_that_cannot_generate_say_so(pca_run):
     assert support.interpolate and not support.sample and not support.denoise
     assert "vae" in support.why_not_sample and "dae" in support.why_not_denoise
     ds = bars()
-    none_run = run_pipeline(ds, replace_nested(default_config(ds), model="none", method="kmeans", k=3,
-                                               projection_method="pca", explain=None))
+    none_run = run_pipeline(
+        ds,
+        replace_nested(default_config(ds), model="none", method="kmeans", k=3, projection_method="pca", explain=None),
+    )
     assert not generate.support(none_run).interpolate and "no model" in generate.support(none_run).why_not_interpolate
     with pytest.raises(InputError, match="no model"):
         denoise.denoise(none_run)
 
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda r: generate.sample_prior(r.reducer, 0), InputError, "at least 1"),
-    (lambda r: generate.sample_prior(r.reducer, 10_000), LimitError, "cap"),
-    (lambda r: generate.sample_prior(r.reducer, 2.5), InputError, "whole number"),
-    (lambda r: generate.sample_cluster(r, 7, 5), InputError, "no cluster 7"),
-    (lambda r: generate.interpolate(r.reducer, r.Z[0], r.Z[1], 1), InputError, "at least 2"),
-    (lambda r: generate.interpolate(r.reducer, r.Z[0], r.Z[1], 500), LimitError, "cap"),
-    (lambda r: generate.interpolate(r.reducer, r.Z[0], r.Z[1], 5, "cubic"), InputError, "linear, spherical"),
-    (lambda r: generate.interpolate(r.reducer, r.Z[0], np.zeros(3), 5), InputError, "different sizes"),
-    (lambda r: generate.row_code(r, "<b>nope</b>"), InputError, "no row has the id"),
-    (lambda r: denoise.denoise(r, noise=-1.0), InputError, ">= 0"),
-    (lambda r: denoise.denoise(r, noise=float("nan")), InputError, ">= 0"),
-    (lambda r: denoise.denoise(r, noise=1e6), LimitError, "cap"),
-    (lambda r: denoise.denoise(r), InputError, "noise level"),  # not a DAE: the noise must be given
-    (lambda r: denoise.denoise(r, rows=np.array([10_000]), noise=0.1), InputError, "row indices"),
-])
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda r: generate.sample_prior(r.reducer, 0), InputError, "at least 1"),
+        (lambda r: generate.sample_prior(r.reducer, 10_000), LimitError, "cap"),
+        (lambda r: generate.sample_prior(r.reducer, 2.5), InputError, "whole number"),
+        (lambda r: generate.sample_cluster(r, 7, 5), InputError, "no cluster 7"),
+        (lambda r: generate.interpolate(r.reducer, r.Z[0], r.Z[1], 1), InputError, "at least 2"),
+        (lambda r: generate.interpolate(r.reducer, r.Z[0], r.Z[1], 500), LimitError, "cap"),
+        (lambda r: generate.interpolate(r.reducer, r.Z[0], r.Z[1], 5, "cubic"), InputError, "linear, spherical"),
+        (lambda r: generate.interpolate(r.reducer, r.Z[0], np.zeros(3), 5), InputError, "different sizes"),
+        (lambda r: generate.row_code(r, "<b>nope</b>"), InputError, "no row has the id"),
+        (lambda r: denoise.denoise(r, noise=-1.0), InputError, ">= 0"),
+        (lambda r: denoise.denoise(r, noise=float("nan")), InputError, ">= 0"),
+        (lambda r: denoise.denoise(r, noise=1e6), LimitError, "cap"),
+        (lambda r: denoise.denoise(r), InputError, "noise level"),  # not a DAE: the noise must be given
+        (lambda r: denoise.denoise(r, rows=np.array([10_000]), noise=0.1), InputError, "row indices"),
+    ],
+)
 def test_bad_requests_get_clear_messages(vae_run, call, error, words):
     with pytest.raises(error, match=words):
         call(vae_run)
@@ -237,8 +277,14 @@ def test_rows_that_cannot_be_inverted_say_so(tmp_path):
     ds.table["visits"] = "n/a"  # the raw column no longer explains the feature
     units = generate.to_data_units(ds, ds.X[:3])
     assert not units.exact and "visits (scaled)" in units.frame.columns and "'visits'" in units.notes[-1]
-    emb = Dataset(X=np.zeros((4, 2), np.float32), feature_names=["e0", "e1"], ids=np.array(list("abcd")),
-                  report=LoadReport(source="v.npy", kind="embeddings", scaling="standard"), kind="embeddings", name="v")
+    emb = Dataset(
+        X=np.zeros((4, 2), np.float32),
+        feature_names=["e0", "e1"],
+        ids=np.array(list("abcd")),
+        report=LoadReport(source="v.npy", kind="embeddings", scaling="standard"),
+        kind="embeddings",
+        name="v",
+    )
     units = generate.to_data_units(emb, emb.X)
     assert not units.exact and "shown scaled" in units.notes[0]
     with pytest.raises(InputError, match="expected rows of 2 features"):
@@ -248,10 +294,17 @@ def test_rows_that_cannot_be_inverted_say_so(tmp_path):
 def test_a_gmm_clusters_region_is_its_own_component(make_blobs):
     X, _ = make_blobs(n=600, k=3, d=4, std=1.0, seed=2)
     X[:, 0] *= 3.0  # elongated clusters: the component's covariance is not round
-    ds = Dataset(X=X, feature_names=list("abcd"), ids=np.array([f"r{i}" for i in range(len(X))]),
-                 report=LoadReport(source="b.npy", kind="embeddings"), kind="embeddings", name="b")
-    run = run_pipeline(ds, replace_nested(default_config(ds), model="none", method="gmm", k=3,
-                                          projection_method="pca", explain=None))
+    ds = Dataset(
+        X=X,
+        feature_names=list("abcd"),
+        ids=np.array([f"r{i}" for i in range(len(X))]),
+        report=LoadReport(source="b.npy", kind="embeddings"),
+        kind="embeddings",
+        name="b",
+    )
+    run = run_pipeline(
+        ds, replace_nested(default_config(ds), model="none", method="gmm", k=3, projection_method="pca", explain=None)
+    )
     for c in range(3):
         mean, cov = generate.cluster_gaussian(run, c)
         np.testing.assert_allclose(mean, run.clusters.centers[c], atol=1e-3)  # the mixture's own mean
@@ -275,10 +328,12 @@ def test_a_saved_run_generates_the_same_as_the_run_it_was(vae_run, tmp_path):
     from explorer.runs.files import load_run, save_run
 
     again = load_run(save_run(vae_run, tmp_path / "runs"))
-    np.testing.assert_allclose(generate.sample_prior(again.reducer, 8, seed=3),
-                               generate.sample_prior(vae_run.reducer, 8, seed=3), atol=1e-5)
-    np.testing.assert_allclose(generate.sample_cluster(again, 1, 8, seed=3), generate.sample_cluster(vae_run, 1, 8, seed=3),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        generate.sample_prior(again.reducer, 8, seed=3), generate.sample_prior(vae_run.reducer, 8, seed=3), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        generate.sample_cluster(again, 1, 8, seed=3), generate.sample_cluster(vae_run, 1, 8, seed=3), atol=1e-4
+    )
 
 
 def test_a_saved_table_run_still_comes_back_in_its_units(tmp_path):
@@ -309,8 +364,8 @@ def test_a_png_strip_holds_every_image_in_order_at_its_own_size():
     assert strip.shape == (10, 5 * 12 + 4 * generate.STRIP_GAP)
     for i in range(5):
         x = i * (12 + generate.STRIP_GAP)
-        assert (strip[:, x:x + 12] == 20 * (i + 1)).all()  # the i-th image, exactly
-    assert (strip[:, 12:12 + generate.STRIP_GAP] == 255).all()  # the white gap between two
+        assert (strip[:, x : x + 12] == 20 * (i + 1)).all()  # the i-th image, exactly
+    assert (strip[:, 12 : 12 + generate.STRIP_GAP] == 255).all()  # the white gap between two
     grid = _read_png(generate.png_strip(images, columns=2, gap=0))  # 3 rows of 2, the last half empty
     assert grid.shape == (30, 24) and (grid[20:, :12] == 100).all() and (grid[20:, 12:] == 255).all()
     colour = _read_png(generate.png_strip(np.zeros((3, 4, 4, 3), np.uint8)))
@@ -342,14 +397,16 @@ def test_generated_rows_download_in_the_datas_units_and_formula_safe(tmp_path):
     import io
 
     ds = mixed_table(tmp_path)
-    ds.table["plan"] = ds.table["plan"].replace("premium", "=HYPERLINK(\"http://evil\")")  # a hostile level
-    ds.feature_names = [f.replace("plan=premium", "plan==HYPERLINK(\"http://evil\")") for f in ds.feature_names]
-    ds.report.encoded["plan"] = ["basic", "=HYPERLINK(\"http://evil\")", "family"]
+    ds.table["plan"] = ds.table["plan"].replace("premium", '=HYPERLINK("http://evil")')  # a hostile level
+    ds.feature_names = [f.replace("plan=premium", 'plan==HYPERLINK("http://evil")') for f in ds.feature_names]
+    ds.report.encoded["plan"] = ["basic", '=HYPERLINK("http://evil")', "family"]
     data = generate.rows_csv(ds, ds.X[:6], ["=1+1", "b", "c", "d", "e", "f"], "sample")
     back = pd.read_csv(io.BytesIO(data))
     assert list(back.columns) == ["sample", "income", "age", "visits", "plan"]
     assert back["sample"][0] == "'=1+1"  # a label that would run as a formula is quoted
-    assert not back["plan"].astype(str).str.startswith("=").any() and back["plan"].astype(str).str.startswith("'=").any()
+    assert (
+        not back["plan"].astype(str).str.startswith("=").any() and back["plan"].astype(str).str.startswith("'=").any()
+    )
     seen = ds.table["income"][:6].notna().to_numpy()
     np.testing.assert_allclose(back["income"][seen], ds.table["income"][:6][seen], rtol=1e-4)  # own units, not scaled
     assert (back["age"] == ds.table["age"][:6]).all()

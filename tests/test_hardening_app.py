@@ -3,6 +3,7 @@ shows its message in an error box and no exception, the data in use stays, the n
 works; caps say how to raise them; nothing is written; ``?run=`` links that are not saved runs show
 a clear message; one session never sees another's data or runs; hostile names and values
 (tests/bad_inputs/markup.py) show as text on every page, never as markup, links or images."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,8 +36,9 @@ LABEL = "Label column (optional; evaluation only, never used to fit)"
 # How long one AppTest run may take before it counts as hung: at.run() waits for the script, which
 # trains and clusters in it (EXPLORER_SYNC_JOBS=1), so on a busy 2-core machine give it room.
 RUN_TIMEOUT_S = 300
-GOOD_CSV = b"a,b,c,kind\n" + b"".join(b"%d,%d,%d,k%d\n" % (i % 2 * 9 + i % 3, i % 5, i % 2 * 7, i % 2)
-                                      for i in range(40))
+GOOD_CSV = b"a,b,c,kind\n" + b"".join(
+    b"%d,%d,%d,k%d\n" % (i % 2 * 9 + i % 3, i % 5, i % 2 * 7, i % 2) for i in range(40)
+)
 
 
 @pytest.fixture
@@ -170,8 +172,16 @@ def test_run_links_that_are_not_saved_runs_say_so(server, tmp_path):
     elsewhere = tmp_path / "private"
     run_id = saved_run(elsewhere)  # a real run, but not in the runs folder
     (tmp_path / "runs").mkdir()
-    links = ["../", "../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", str(elsewhere / run_id), f"../private/{run_id}",
-             run_id, new_run_id(), "x" * 500]
+    links = [
+        "../",
+        "../../etc/passwd",
+        "..%2F..%2Fetc%2Fpasswd",
+        str(elsewhere / run_id),
+        f"../private/{run_id}",
+        run_id,
+        new_run_id(),
+        "x" * 500,
+    ]
     for link in links:
         at = open_link(link)
         assert "Can't open the shared run" in texts(at.error), link

@@ -2,6 +2,7 @@
 (``explorer.apply.apply_run``, the path the CLI's ``apply`` and the dashboard's "Add new data" take): an
 ExplorerError with a message (never another exception), or rows assigned; nothing written beside the data;
 the saved runs unchanged."""
+
 from __future__ import annotations
 
 import io
@@ -46,8 +47,15 @@ def runs(tmp_path_factory):
     images = load(pngs)
     out = {}
     for name, ds in (("table", table), ("images", images)):
-        cfg = default_config(ds, model="pca" if name == "images" else None, latent_dim=3, method="kmeans", k=2,
-                             explain=False, projection_method="pca")
+        cfg = default_config(
+            ds,
+            model="pca" if name == "images" else None,
+            latent_dim=3,
+            method="kmeans",
+            k=2,
+            explain=False,
+            projection_method="pca",
+        )
         out[name] = load_run(save_run(run_pipeline(ds, cfg), root))
     return root, out
 

@@ -1,6 +1,7 @@
 """Every case of tests/bad_inputs through the CLI, in-process: a bad input exits 2 with exactly one
 ``error:`` line that names the problem, never a traceback; a usable one exits 0; nothing is written
 outside --out. The caps come from the environment (EXPLORER_MAX_*), the epochs and training-time caps too."""
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,10 @@ def test_every_case_through_the_cli(corpus, caps, capsys, monkeypatch):
 def test_the_epochs_cap_is_enforced_and_says_how_to_raise_it(corpus, caps, capsys, monkeypatch):
     folder, _ = corpus
     monkeypatch.setenv("EXPLORER_MAX_EPOCHS", "5")
-    code, _, err = run_cli(["run", str(folder / "data" / "tabs.csv"), "--epochs", "6", "--model", "pca",
-                            "--out", str(folder / "capped")], capsys)
+    code, _, err = run_cli(
+        ["run", str(folder / "data" / "tabs.csv"), "--epochs", "6", "--model", "pca", "--out", str(folder / "capped")],
+        capsys,
+    )
     assert code == 2 and err.count("error:") == 1
     assert "6 epochs" in err and "max_epochs=5" in err and "EXPLORER_MAX_EPOCHS" in err
     assert not (folder / "capped").exists()
@@ -79,8 +82,10 @@ def test_the_epochs_cap_is_enforced_and_says_how_to_raise_it(corpus, caps, capsy
 def test_the_training_time_cap_reaches_the_model(corpus, caps, capsys, monkeypatch):
     folder, _ = corpus
     monkeypatch.setenv("EXPLORER_MAX_TRAIN_SECONDS", "42.5")
-    code, out, _ = run_cli(["run", str(folder / "data" / "tabs.csv"), "--model", "pca", "--out",
-                            str(folder / "timed"), "--json", *FAST], capsys)
+    code, out, _ = run_cli(
+        ["run", str(folder / "data" / "tabs.csv"), "--model", "pca", "--out", str(folder / "timed"), "--json", *FAST],
+        capsys,
+    )
     assert code == 0
     config = json.loads((Path(json.loads(out.strip().splitlines()[-1])["run_dir"]) / "config.json").read_text())
     assert config["pipeline"]["model"]["max_seconds"] == 42.5
@@ -110,8 +115,9 @@ def test_an_error_after_the_progress_bar_started_gets_a_line_of_its_own(corpus, 
 
     monkeypatch.setattr(explorer.pipeline, "run_pipeline", failing_run)
     folder, _ = corpus
-    code, _, err = run_cli(["run", str(folder / "data" / "tabs.csv"), "--model", "pca", "--out", str(folder / "x")],
-                           capsys)
+    code, _, err = run_cli(
+        ["run", str(folder / "data" / "tabs.csv"), "--model", "pca", "--out", str(folder / "x")], capsys
+    )
     lines = err.replace("\r", "\n").splitlines()  # the bar redraws itself with \r
     assert code == 2 and "error: the loss became NaN" in lines
     assert any(line.strip().startswith("train [") for line in lines)

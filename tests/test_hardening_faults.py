@@ -1,6 +1,7 @@
 """Faults: a server killed (kill -9) while saving leaves the old runs and at most a hidden ``.tmp-*``
 folder, never a broken run; the leftovers are ignored and cleaned up; a restarted server (a fresh
 process) still serves every saved run."""
+
 from __future__ import annotations
 
 import json
@@ -42,17 +43,28 @@ def seed_run(tmp_path_factory) -> Path:
 
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(60, 4)) + 6 * (np.arange(60) % 2)[:, None]).astype(np.float32)
-    ds = Dataset(X=X, feature_names=list("abcd"), ids=np.arange(60).astype(str),
-                 report=LoadReport(source="blobs", kind="table"), kind="table", name="blobs",
-                 labels=(np.arange(60) % 2).astype(str))
+    ds = Dataset(
+        X=X,
+        feature_names=list("abcd"),
+        ids=np.arange(60).astype(str),
+        report=LoadReport(source="blobs", kind="table"),
+        kind="table",
+        name="blobs",
+        labels=(np.arange(60) % 2).astype(str),
+    )
     cfg = replace_nested(default_config(ds), model="pca", latent_dim=2, method="kmeans", k=2, projection_method="pca")
     return save_run(run_pipeline(ds, cfg), tmp_path_factory.mktemp("seed"))
 
 
 def start_saver(seed: Path, root: Path, mode: str = "fast") -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", SAVER, str(seed), str(root), mode], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SAVER, str(seed), str(root), mode],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     line = proc.stdout.readline()
     assert line.strip() == "ready", proc.stderr.read()
     return proc
@@ -128,11 +140,20 @@ def test_a_restarted_server_serves_every_saved_run(seed_run, tmp_path):
         result = load_run(seed_run)
         saved[save_run(result, root).name] = result
     (root / f"{TMP_PREFIX}leftover").mkdir()  # a save that died; it must not get in the way
-    fresh = subprocess.run([sys.executable, "-c", RESTART, str(root)], cwd=ROOT, capture_output=True, text=True,
-                           timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    fresh = subprocess.run(
+        [sys.executable, "-c", RESTART, str(root)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert fresh.returncode == 0, fresh.stderr
     served = json.loads(fresh.stdout)
     assert set(served) == set(saved)
     for run_id, result in saved.items():
-        assert served[run_id] == {"k": result.clusters.k, "n": int(result.dataset.n),
-                                  "z": pytest.approx(float(abs(result.Z).sum()))}
+        assert served[run_id] == {
+            "k": result.clusters.k,
+            "n": int(result.dataset.n),
+            "z": pytest.approx(float(abs(result.Z).sum())),
+        }

@@ -1,6 +1,7 @@
 """Every malformed or hostile input of tests/bad_inputs through ``explorer.data.load``: a clear
 InputError / LimitError naming the problem (never another exception), or a clean load with a note;
 nothing written anywhere; object arrays never unpickled; run links that are not run ids go nowhere."""
+
 from __future__ import annotations
 
 import base64
@@ -37,17 +38,47 @@ def test_the_corpus_covers_the_issue(corpus):
     _, cases = corpus
     assert len(cases) >= 40
     names = " | ".join(c.name for c in cases)
-    for wanted in ("empty file", "header only", "one row", "delimiter", "Latin-1", "row too short",
-                   "duplicate column names", "all-missing column", "text in a numeric column", "inf and 1e308",
-                   "label with missing values", "label with one class", "label with all-unique values",
-                   "more columns than rows", "over the upload limit", "mixed sizes and modes", "truncated PNG",
-                   "text file renamed .png", "20000x20000", "zip slip", "zip bomb", "zip holding only a zip",
-                   "zip with no images", "object-dtype .npy",
-                   # issue 13: small files that decode to a lot, and the loader gaps
-                   "constant columns that decodes past the memory cap", "repeating one long string",
-                   "header claims 10^13", "claims more than it holds", ".npz bomb", "row cap by its header",
-                   "40 PNGs of 6000x6000", "CR-only", "Excel sep=;", "UTF-32 with", "UTF-32 without",
-                   '"1,000"', "list-of-strings", "two list-of-strings"):
+    for wanted in (
+        "empty file",
+        "header only",
+        "one row",
+        "delimiter",
+        "Latin-1",
+        "row too short",
+        "duplicate column names",
+        "all-missing column",
+        "text in a numeric column",
+        "inf and 1e308",
+        "label with missing values",
+        "label with one class",
+        "label with all-unique values",
+        "more columns than rows",
+        "over the upload limit",
+        "mixed sizes and modes",
+        "truncated PNG",
+        "text file renamed .png",
+        "20000x20000",
+        "zip slip",
+        "zip bomb",
+        "zip holding only a zip",
+        "zip with no images",
+        "object-dtype .npy",
+        # issue 13: small files that decode to a lot, and the loader gaps
+        "constant columns that decodes past the memory cap",
+        "repeating one long string",
+        "header claims 10^13",
+        "claims more than it holds",
+        ".npz bomb",
+        "row cap by its header",
+        "40 PNGs of 6000x6000",
+        "CR-only",
+        "Excel sep=;",
+        "UTF-32 with",
+        "UTF-32 without",
+        '"1,000"',
+        "list-of-strings",
+        "two list-of-strings",
+    ):
         assert wanted in names, wanted
     assert {c.expect for c in cases} == {"error", "ok"} and all(c.message_fragment or c.expect == "ok" for c in cases)
 
@@ -74,8 +105,11 @@ def test_every_case_gives_a_clear_error_or_loads_with_a_note(corpus, tmp_path, m
                 if case.expect != "error" or case.message_fragment not in message:
                     failures.append(f"{case.name}: unexpected error {message!r}")
                 elif case.message_fragment.startswith("max_") and not (
-                        isinstance(exc, LimitError) and f"EXPLORER_{case.message_fragment.upper()}" in message):
-                    failures.append(f"{case.name}: a cap was hit but the message doesn't say how to raise it: {message!r}")
+                    isinstance(exc, LimitError) and f"EXPLORER_{case.message_fragment.upper()}" in message
+                ):
+                    failures.append(
+                        f"{case.name}: a cap was hit but the message doesn't say how to raise it: {message!r}"
+                    )
                 continue
             except Exception as exc:  # noqa: BLE001 - the point: nothing but InputError may escape
                 failures.append(f"{case.name}: {type(exc).__name__} escaped: {exc}")
@@ -104,8 +138,15 @@ def test_label_problems_are_noted_not_fatal(corpus):
 def test_raising_a_cap_through_the_environment_lets_the_file_in(corpus):
     folder, cases = corpus
     by_file = {c.filename: c for c in cases}
-    roomy = Limits.from_env({**LIMITS_ENV, "EXPLORER_MAX_ROWS": "100_000", "EXPLORER_MAX_IMAGES": "1000",
-                             "EXPLORER_MAX_UPLOAD_BYTES": "2_000_000", "EXPLORER_MAX_COLUMNS": "1000"})
+    roomy = Limits.from_env(
+        {
+            **LIMITS_ENV,
+            "EXPLORER_MAX_ROWS": "100_000",
+            "EXPLORER_MAX_IMAGES": "1000",
+            "EXPLORER_MAX_UPLOAD_BYTES": "2_000_000",
+            "EXPLORER_MAX_COLUMNS": "1000",
+        }
+    )
     for name in ("too_many_rows.csv", "too_many_images.zip", "too_big.csv", "too_many_columns.csv"):
         assert load(folder / name, table=TableOptions(label_column=by_file[name].label), limits=roomy).n >= 3
     with pytest.raises(InputError, match="EXPLORER_MAX_ROWS"):
@@ -167,8 +208,23 @@ def test_object_arrays_are_never_unpickled(tmp_path, monkeypatch, suffix):
     assert not any(asked) and not canary.exists()
 
 
-@pytest.mark.parametrize("link", ["../", "../../etc/passwd", "..%2F..%2Fetc", "/etc/passwd", "runs/../..", "", " ",
-                                  "A" * 21, "A" * 22 + "/..", "A" * 22 + "\x00", "random", "new"])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "../",
+        "../../etc/passwd",
+        "..%2F..%2Fetc",
+        "/etc/passwd",
+        "runs/../..",
+        "",
+        " ",
+        "A" * 21,
+        "A" * 22 + "/..",
+        "A" * 22 + "\x00",
+        "random",
+        "new",
+    ],
+)
 def test_run_links_that_are_not_saved_runs_are_not_found(tmp_path, link):
     root = tmp_path / "runs"
     root.mkdir()

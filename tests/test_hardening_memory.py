@@ -6,6 +6,7 @@ Each file is loaded in a subprocess of its own, so one file's peak can't hide be
 peak is ``ru_maxrss`` after the load minus ``ru_maxrss`` after every library the loaders use was
 imported and the file was read into memory (the bytes of the upload itself are not the loader's doing).
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,15 @@ def test_the_worst_small_files_are_refused_before_they_cost_memory(tmp_path, fil
     path = tmp_path / filename
     path.write_bytes(make())
     assert path.stat().st_size < Limits().max_upload_bytes  # each is an ordinary upload
-    run = subprocess.run([sys.executable, "-c", MEASURE, str(path), filename], capture_output=True, text=True, check=False,
-                         cwd=ROOT, timeout=300, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    run = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path), filename],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["refused"] and fragment in result["message"], result

@@ -1,5 +1,6 @@
 """The job manager: progress, stop, errors, one session's jobs invisible to another, GPU turn-taking,
 the synchronous mode the page tests use; and the workspace that collects finished jobs."""
+
 from __future__ import annotations
 
 import os
@@ -113,9 +114,12 @@ def test_gpu_jobs_take_turns_and_cpu_jobs_of_two_sessions_run_at_once(manager):
             t0 = time.perf_counter()
             time.sleep(0.2)
             spans[name] = (t0, time.perf_counter())
+
         return run
 
-    gpu = [manager.submit(owner, work(f"g{i}"), name=f"g{i}", device="cuda") for i, owner in enumerate(["alice", "bob"])]
+    gpu = [
+        manager.submit(owner, work(f"g{i}"), name=f"g{i}", device="cuda") for i, owner in enumerate(["alice", "bob"])
+    ]
     for j in gpu:
         wait(j)
     (_a0, a1), (b0, _b1) = sorted(spans[f"g{i}"] for i in range(2))
@@ -130,6 +134,7 @@ def test_gpu_jobs_take_turns_and_cpu_jobs_of_two_sessions_run_at_once(manager):
 
 def hold(release: threading.Event, started: list | None = None, checks: bool = True):
     """Work that runs until ``release`` is set (checking should_stop, which raises once cancelled)."""
+
     def run(job):
         if started is not None:
             started.append(job.name)
@@ -137,6 +142,7 @@ def hold(release: threading.Event, started: list | None = None, checks: bool = T
             if checks:
                 job.should_stop()
         return job.name
+
     return run
 
 
@@ -224,6 +230,7 @@ def test_a_waiting_job_that_is_replaced_never_starts(manager):
 def test_time_cap_asks_to_stop_then_cancels():
     manager = JobManager(max_workers=1, synchronous=False)
     try:
+
         def stubborn(job):  # keeps going after should_stop() says True, until it raises
             saw_stop = False
             while True:
@@ -278,8 +285,9 @@ def test_cancel_reaches_inside_the_library_and_is_not_swallowed(manager):
     )
 
     ds = blob_dataset()
-    cfg = replace_nested(default_config(ds), model="ae", epochs=500, hidden=(8,), latent_dim=2, device="cpu", patience=1000,
-                         batch_size=8)
+    cfg = replace_nested(
+        default_config(ds), model="ae", epochs=500, hidden=(8,), latent_dim=2, device="cpu", patience=1000, batch_size=8
+    )
     epochs: list[int] = []
 
     def train(job):
@@ -301,6 +309,7 @@ def test_cancel_reaches_inside_the_library_and_is_not_swallowed(manager):
             if e.stage == "cluster":
                 job.cancel("test")
             job.emit(e)
+
         return run_pipeline(ds, run_cfg, on_event=on_event, should_stop=job.should_stop)
 
     job = wait(manager.submit("alice", run, name="Run"))
@@ -360,16 +369,27 @@ def blob_dataset(n=120, d=6, k=3, seed=0):
     rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(k), n // k)
     X = (rng.normal(size=(n, d)) + 6 * np.eye(k, d)[y]).astype(np.float32)
-    return Dataset(X=X, feature_names=[f"f{i}" for i in range(d)], ids=np.arange(n).astype(str),
-                   report=LoadReport(source="blobs", kind="table"), kind="table", name="blobs", labels=y.astype(str))
+    return Dataset(
+        X=X,
+        feature_names=[f"f{i}" for i in range(d)],
+        ids=np.arange(n).astype(str),
+        report=LoadReport(source="blobs", kind="table"),
+        kind="table",
+        name="blobs",
+        labels=y.astype(str),
+    )
 
 
 def test_stopping_real_training_keeps_the_best_weights(manager):
     from explorer.pipeline import default_config, fit_representation, replace_nested
 
     ds = blob_dataset()
-    cfg = replace_nested(default_config(ds), model="ae", epochs=500, hidden=(8,), latent_dim=2, device="cpu", patience=1000)
-    job = manager.submit("alice", lambda job: fit_representation(ds, cfg, "cpu", job.emit, job.should_stop), name="Training")
+    cfg = replace_nested(
+        default_config(ds), model="ae", epochs=500, hidden=(8,), latent_dim=2, device="cpu", patience=1000
+    )
+    job = manager.submit(
+        "alice", lambda job: fit_representation(ds, cfg, "cpu", job.emit, job.should_stop), name="Training"
+    )
     end = time.time() + 30
     while not any((e.epoch or 0) >= 2 for e in job.snapshot()) and time.time() < end:
         time.sleep(0.01)
@@ -392,18 +412,30 @@ def test_workspace_collects_models_runs_and_errors():
     ws.set_dataset(ds, "test")
     cfg = replace_nested(default_config(ds), model="pca", latent_dim=3, method="kmeans", k=3, projection_method="pca")
     assert not ws.has_model(cfg)
-    ws.start(manager, JobKind.TRAIN, lambda job: fit_representation(ds, cfg, "cpu", job.emit), name="Training pca",
-             model_key=ws.model_key(cfg))
+    ws.start(
+        manager,
+        JobKind.TRAIN,
+        lambda job: fit_representation(ds, cfg, "cpu", job.emit),
+        name="Training pca",
+        model_key=ws.model_key(cfg),
+    )
     assert other.collect(manager) == []  # another session cannot take it
     assert [j.name for j in ws.collect(manager)] == ["Training pca"]
     assert ws.has_model(cfg) and ws.jobs == {}
     reducer = ws.model(cfg)
     key = ws.run_key(cfg)
-    ws.start(manager, JobKind.RUN, lambda job: run_with_representation(ds, cfg, reducer, on_event=job.emit), name="Clustering",
-             run_key=key)
+    ws.start(
+        manager,
+        JobKind.RUN,
+        lambda job: run_with_representation(ds, cfg, reducer, on_event=job.emit),
+        name="Clustering",
+        run_key=key,
+    )
     ws.collect(manager)
     assert ws.find_run(cfg) is ws.result and ws.result.reducer is reducer and ws.result.clusters.k == 3
-    ws.start(manager, JobKind.RUN, lambda job: (_ for _ in ()).throw(InputError("no good")), name="Clustering", run_key=key)
+    ws.start(
+        manager, JobKind.RUN, lambda job: (_ for _ in ()).throw(InputError("no good")), name="Clustering", run_key=key
+    )
     ws.collect(manager)
     assert ("error", "Clustering failed: no good") in ws.pop_messages()
     assert ws.result is not None  # a failed job loses nothing already made
@@ -423,7 +455,9 @@ def test_a_session_trains_within_its_budget():
     job = ws.start(manager, JobKind.TRAIN, lambda job: time.sleep(0.05), name="Training", trains=True, model_key="k")
     ws.collect(manager)
     assert ws.train_seconds >= 200.05 and job.elapsed >= 0.05
-    ws.start(manager, JobKind.RUN, lambda job: time.sleep(0.05), name="Clustering", run_key="r")  # no training: not counted
+    ws.start(
+        manager, JobKind.RUN, lambda job: time.sleep(0.05), name="Clustering", run_key="r"
+    )  # no training: not counted
     before = ws.train_seconds
     ws.jobs.clear()
     assert ws.train_seconds == before
@@ -477,8 +511,11 @@ def test_tsne_runs_in_a_child_process_that_stop_kills(make_blobs, monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", spy)
     should_stop, _ = counting_stop(after=2)
     with pytest.raises(Stopped, match="t-SNE was stopped"):
-        project(np.tile(X, (200, 1)) + np.random.default_rng(0).normal(size=(30_000, 6)).astype(np.float32), cfg,
-                should_stop=should_stop)  # 30,000 rows: minutes of t-SNE
+        project(
+            np.tile(X, (200, 1)) + np.random.default_rng(0).normal(size=(30_000, 6)).astype(np.float32),
+            cfg,
+            should_stop=should_stop,
+        )  # 30,000 rows: minutes of t-SNE
     assert len(children) == 1 and children[0].poll() is not None  # the child is gone
 
 
@@ -511,8 +548,10 @@ def test_jobs_run_below_the_pages_and_within_their_share_of_threads():
     manager = JobManager(max_workers=2, synchronous=False, nice=5, threads_per_job=1)
 
     def inside(job):
-        return (os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
-                max((p["num_threads"] for p in threadpool_info()), default=1))
+        return (
+            os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+            max((p["num_threads"] for p in threadpool_info()), default=1),
+        )
 
     try:
         page = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())

@@ -1,6 +1,7 @@
 """Dashboard jobs on a Dask LocalCluster (2 worker processes): the work runs on a worker, its progress
 reaches the local Job, Stop and cancel reach the worker, results and errors come back, and the
 manager's per-session isolation holds."""
+
 from __future__ import annotations
 
 import io
@@ -31,8 +32,10 @@ def wait_for(condition, timeout: float = 60.0, what: str = "the condition"):
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, \
-            distributed.Client(lc) as c:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as lc,
+        distributed.Client(lc) as c,
+    ):
         yield c
 
 
@@ -119,8 +122,11 @@ def test_a_real_run_on_the_cluster_recovers_planted_clusters(manager, blobs):
     np.savez(buf, X=X)
     ds = load(buf.getvalue(), name="blobs.npz")
     cfg = default_config(ds, method="kmeans", k=5, explain=False, projection_method="pca")
-    job = manager.submit("carol", lambda job: run_pipeline(ds, cfg, on_event=job.emit, should_stop=job.should_stop),
-                         name="Clustering (kmeans)")
+    job = manager.submit(
+        "carol",
+        lambda job: run_pipeline(ds, cfg, on_event=job.emit, should_stop=job.should_stop),
+        name="Clustering (kmeans)",
+    )
     wait_for(lambda: job.done, timeout=120, what="the run to end")
     assert job.status == "done", job.error
     assert adjusted_rand_score(y, job.result.clusters.labels) > 0.95
@@ -160,9 +166,17 @@ def test_dask_is_imported_only_when_used():
     import subprocess
     import sys
 
-    code = ("import sys, explorer.apply, explorer.cli, explorer.dashboard.jobs.manager, "
-            "explorer.dashboard.jobs.dask_backend; "
-            "print(' '.join(m for m in ('dask', 'distributed') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1], env={**os.environ, "EXPLORER_DASK_SCHEDULER": ""})
+    code = (
+        "import sys, explorer.apply, explorer.cli, explorer.dashboard.jobs.manager, "
+        "explorer.dashboard.jobs.dask_backend; "
+        "print(' '.join(m for m in ('dask', 'distributed') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "EXPLORER_DASK_SCHEDULER": ""},
+    )
     assert out.stdout.strip() == ""

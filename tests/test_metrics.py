@@ -1,4 +1,5 @@
 """Scores against hand-computed cases."""
+
 from __future__ import annotations
 
 import json
@@ -134,8 +135,19 @@ def test_trustworthiness_of_identity_and_of_noise(make_blobs):
 def test_evaluate_is_flat_and_json_ready(blobs):
     X, y = blobs
     scores = evaluate(X, y, y_true=y.astype(str), embedding=X[:, :2])
-    assert {"n_clusters", "n_noise", "noise_fraction", "silhouette", "davies_bouldin", "calinski_harabasz",
-            "acc", "nmi", "ari", "ami", "trustworthiness"} <= set(scores)
+    assert {
+        "n_clusters",
+        "n_noise",
+        "noise_fraction",
+        "silhouette",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "acc",
+        "nmi",
+        "ari",
+        "ami",
+        "trustworthiness",
+    } <= set(scores)
     assert scores["acc"] == 1.0 and scores["n_clusters"] == 5
     json.dumps(scores, allow_nan=False)
     single = evaluate(X, np.zeros(600, int))

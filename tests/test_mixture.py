@@ -1,5 +1,6 @@
 """The mixture for numbers and categories recovers planted segments, refines k-means, and keeps its
 guard's promise; the "mixture" clustering method wires it up with the table's categorical columns."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,11 +20,13 @@ def mixed_segments(n=900, seed=0, weight=ONE_HOT_WEIGHT):
     3-level category; plus a noise number and a noise category."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, n)
-    num = np.column_stack([
-        np.array([-2.0, 0.0, 2.0])[y] + rng.normal(0, 0.7, n),
-        np.array([1.0, -1.0, 0.5])[y] + rng.gamma(2.0, 0.3, n),
-        rng.normal(0, 1, n),
-    ])
+    num = np.column_stack(
+        [
+            np.array([-2.0, 0.0, 2.0])[y] + rng.normal(0, 0.7, n),
+            np.array([1.0, -1.0, 0.5])[y] + rng.gamma(2.0, 0.3, n),
+            rng.normal(0, 1, n),
+        ]
+    )
     num = (num - num.mean(0)) / num.std(0)
     level = np.where(rng.random(n) < 0.8, y, rng.integers(0, 3, n))
     noise = rng.integers(0, 4, n)
@@ -55,8 +58,12 @@ def test_em_never_lowers_the_likelihood_of_its_start():
 def test_categories_only_and_numbers_only():
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 200)
-    cats = np.column_stack([np.eye(3)[np.where(rng.random(400) < 0.9, y, 2)], np.eye(2)[np.where(rng.random(400) < 0.9, y, 1 - y)]])
-    model = MixedMixture(2, [np.array([0, 1, 2]), np.array([3, 4])]).fit(cats.astype(np.float32), rng.integers(0, 2, 400))
+    cats = np.column_stack(
+        [np.eye(3)[np.where(rng.random(400) < 0.9, y, 2)], np.eye(2)[np.where(rng.random(400) < 0.9, y, 1 - y)]]
+    )
+    model = MixedMixture(2, [np.array([0, 1, 2]), np.array([3, 4])]).fit(
+        cats.astype(np.float32), rng.integers(0, 2, 400)
+    )
     assert model.means_.shape == (2, 0) and adjusted_rand_score(y, model.predict(cats)) > 0.8
     numbers = np.concatenate([rng.normal(-3, 1, (200, 2)), rng.normal(3, 1, (200, 2))])
     fitted = MixedMixture(2).fit(numbers, (numbers[:, 0] > 0).astype(int))
@@ -87,8 +94,9 @@ def test_the_guard_falls_back_to_kmeans_when_a_component_collapses_onto_a_value(
     in a tips table): its component's covariance collapses to the regularization, so k-means' partition
     is kept and the run says why."""
     rng = np.random.default_rng(4)
-    X = np.concatenate([rng.normal([0, 0], 1.0, (400, 2)), rng.normal([8, 0], 1.0, (400, 2)),
-                        np.tile([4.0, 6.0], (200, 1))]).astype(np.float32)
+    X = np.concatenate(
+        [rng.normal([0, 0], 1.0, (400, 2)), rng.normal([8, 0], 1.0, (400, 2)), np.tile([4.0, 6.0], (200, 1))]
+    ).astype(np.float32)
     result = cluster(X, ClusterConfig(method="mixture", k=3))
     km = cluster(X, ClusterConfig(method="kmeans", k=3))
     assert result.info["kept"] == "kmeans" and "collapsed" in result.info["why_kmeans"]

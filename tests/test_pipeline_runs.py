@@ -1,4 +1,5 @@
 """The pipeline end to end on planted structure, and runs saved then loaded identical."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,16 @@ def blobs_dataset(n=300, k=4, d=12, seed=0, kind="table"):
     X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
     report = LoadReport(source="blobs", kind=kind, n_rows=n, n_features=d)
     table = pd.DataFrame(X, columns=[f"f{i}" for i in range(d)])
-    return Dataset(X=X, feature_names=list(table.columns), ids=np.array([str(i) for i in range(n)]), report=report,
-                   kind=kind, name="blobs", labels=np.array([f"c{v}" for v in y]), table=table)
+    return Dataset(
+        X=X,
+        feature_names=list(table.columns),
+        ids=np.array([str(i) for i in range(n)]),
+        report=report,
+        kind=kind,
+        name="blobs",
+        labels=np.array([f"c{v}" for v in y]),
+        table=table,
+    )
 
 
 def tiny_cfg(model="ae", method="kmeans", k=4, projection="pca", **model_kw):
@@ -52,7 +61,9 @@ def test_pipeline_recovers_blobs(model):
 def test_dec_and_idec_do_not_lower_nmi_below_their_kmeans_start(method):
     ds = blobs_dataset(n=400, k=4)
     base = run_pipeline(ds, tiny_cfg(method="kmeans"))
-    refined = run_pipeline(ds, replace_nested(tiny_cfg(), method=method, cluster_dec_max_iter=300, cluster_dec_update_interval=50))
+    refined = run_pipeline(
+        ds, replace_nested(tiny_cfg(), method=method, cluster_dec_max_iter=300, cluster_dec_update_interval=50)
+    )
     assert refined.metrics["nmi"] >= base.metrics["nmi"] - 1e-6
     assert refined.clusters.proba.shape == (ds.n, 4)
     np.testing.assert_allclose(refined.clusters.proba.sum(1), 1.0, atol=1e-4)
@@ -86,7 +97,9 @@ def shared_scale(ds):
 def test_defaults_by_data_kind():
     ds = shared_scale(blobs_dataset(n=1000, d=40))  # a wide manifold table: the autoencoder, then N2D
     assert default_config(ds).model.kind == "ae" and default_config(ds).cluster.method == "n2d"
-    narrow = default_config(shared_scale(blobs_dataset(n=1000, d=NARROW_TABLE_COLUMNS)))  # UMAP on the columns themselves
+    narrow = default_config(
+        shared_scale(blobs_dataset(n=1000, d=NARROW_TABLE_COLUMNS))
+    )  # UMAP on the columns themselves
     assert narrow.model.kind == "none" and narrow.cluster.method == "n2d"
     emb = blobs_dataset(kind="embeddings")
     assert default_config(emb).model.kind == "none"
@@ -120,7 +133,14 @@ def test_save_then_load_gives_identical_arrays(tmp_path):
     assert back.metrics == json.loads(json.dumps(result.metrics))
     cfg = json.loads((folder / "config.json").read_text())
     assert cfg["pipeline"]["seed"] == 0 and "torch" in cfg["versions"] and cfg["device"] == "cpu"
-    assert {p.name for p in folder.iterdir()} >= {"config.json", "metrics.json", "points.parquet", "latent.npy", "model.safetensors", "history.json"}
+    assert {p.name for p in folder.iterdir()} >= {
+        "config.json",
+        "metrics.json",
+        "points.parquet",
+        "latent.npy",
+        "model.safetensors",
+        "history.json",
+    }
     assert list_runs(tmp_path)[0]["run_id"] == result.run_id
     assert len(zip_run(folder)) > 1000
 
@@ -129,8 +149,15 @@ def test_image_runs_keep_images(tmp_path):
     rng = np.random.default_rng(0)
     images = (rng.random((60, 8, 8, 1)) * 255).astype(np.uint8)
     X = images.reshape(60, -1).astype(np.float32) / 255
-    ds = Dataset(X=X, feature_names=[f"px{i}" for i in range(64)], ids=np.array([f"{i}.png" for i in range(60)]),
-                 report=LoadReport(source="imgs", kind="images"), kind="images", name="imgs", images=images)
+    ds = Dataset(
+        X=X,
+        feature_names=[f"px{i}" for i in range(64)],
+        ids=np.array([f"{i}.png" for i in range(60)]),
+        report=LoadReport(source="imgs", kind="images"),
+        kind="images",
+        name="imgs",
+        images=images,
+    )
     result = run_pipeline(ds, tiny_cfg(model="pca", k=3))
     back = load_run(save_run(result, tmp_path))
     np.testing.assert_array_equal(back.dataset.images, images)
@@ -175,7 +202,9 @@ def test_import_explorer_is_light():
     import subprocess
     import sys
 
-    code = ("import sys, explorer, explorer.pipeline, explorer.runs.files; "
-            "print(' '.join(m for m in ('torch','umap','streamlit') if m in sys.modules))")
+    code = (
+        "import sys, explorer, explorer.pipeline, explorer.runs.files; "
+        "print(' '.join(m for m in ('torch','umap','streamlit') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ})
     assert out.stdout.strip() == ""

@@ -1,4 +1,5 @@
 """Projections have the right shape and type, are reproducible, and keep neighbourhoods."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Every reducer honours the shared contract; autoencoders learn; PCA agrees with scikit-learn."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -222,7 +223,7 @@ def test_an_ensemble_joins_its_members_codes_each_at_one_spread():
     r = small("ae", members=3).fit(X)
     Z = r.transform(X)
     assert Z.shape == (len(X), 9) and r.code_dim_ == 9
-    blocks = [Z[:, 3 * i: 3 * i + 3] for i in range(3)]
+    blocks = [Z[:, 3 * i : 3 * i + 3] for i in range(3)]
     for b in blocks:
         assert np.sqrt(np.mean(b.var(axis=0))) == pytest.approx(1.0, rel=1e-3)
     assert not np.allclose(blocks[0], blocks[1], atol=0.1)  # not one model three times
@@ -268,9 +269,15 @@ def test_a_variational_ensemble_is_refused_and_the_default_never_builds_one():
 
     def images(n):
         imgs = np.zeros((n, 8, 8, 1), np.uint8)
-        return Dataset(X=imgs.reshape(n, -1).astype(np.float32), feature_names=[f"px{i}" for i in range(64)],
-                       ids=np.array([f"{i}.png" for i in range(n)]), report=LoadReport(source="x", kind="images"),
-                       kind="images", name="x", images=imgs)
+        return Dataset(
+            X=imgs.reshape(n, -1).astype(np.float32),
+            feature_names=[f"px{i}" for i in range(64)],
+            ids=np.array([f"{i}.png" for i in range(n)]),
+            report=LoadReport(source="x", kind="images"),
+            kind="images",
+            name="x",
+            images=imgs,
+        )
 
     small_set = default_config(images(300))
     assert small_set.model.members == 3

@@ -1,6 +1,7 @@
 """The refinement on augmented copies (DEC-DA; ClusterConfig.refine, explorer.cluster.deep.refine):
 augmentation keeps it nearer the truth than the plain loop, it keeps to a time budget, trains
 an ensemble's members on their own reconstructions, and runs in the pipeline only where it applies."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -27,14 +28,19 @@ def trained(bars):
     from explorer.reducers import make_reducer
 
     X, y, shape = bars(n=400)
-    ae = make_reducer(ModelConfig(kind="ae", latent_dim=4, hidden=(64,), epochs=15, batch_size=32, lr=3e-3),
-                      device="cpu", random_state=0)
+    ae = make_reducer(
+        ModelConfig(kind="ae", latent_dim=4, hidden=(64,), epochs=15, batch_size=32, lr=3e-3),
+        device="cpu",
+        random_state=0,
+    )
     ae.fit(X)
     return ae, X, y, shape
 
 
 def _start(labels: np.ndarray, k: int = 2) -> ClusterResult:
-    return ClusterResult(labels=labels, k=k, method="n2d", centers=None, proba=None, embedding=None, sweep=None, info={})
+    return ClusterResult(
+        labels=labels, k=k, method="n2d", centers=None, proba=None, embedding=None, sweep=None, info={}
+    )
 
 
 def _weights(module) -> np.ndarray:
@@ -90,24 +96,37 @@ def test_an_ensemble_refines_each_member_on_its_own_reconstruction(bars):
     from explorer.reducers import make_reducer
 
     X, y, shape = bars(n=120)
-    ens = make_reducer(ModelConfig(kind="ae", latent_dim=3, hidden=(32,), epochs=2, batch_size=32, members=2),
-                       device="cpu", random_state=0).fit(X)
+    ens = make_reducer(
+        ModelConfig(kind="ae", latent_dim=3, hidden=(32,), epochs=2, batch_size=32, members=2),
+        device="cpu",
+        random_state=0,
+    ).fit(X)
     module = ens.module_
     x = torch.from_numpy(X[:16])
     with torch.no_grad():
         z = module.encode(x)
         want = sum(F.mse_loss(m.decode(m.encode(x)), x) for m in module.members) / 2
         assert torch.allclose(reconstruction_loss(module, z, x), want, atol=1e-6)
-    out = refine(ens, X, _start(y), ClusterConfig(method="idec", dec_max_iter=20, dec_update_interval=10, dec_tol=0.0),
-                 image_shape=shape, batch_size=32)
+    out = refine(
+        ens,
+        X,
+        _start(y),
+        ClusterConfig(method="idec", dec_max_iter=20, dec_update_interval=10, dec_tol=0.0),
+        image_shape=shape,
+        batch_size=32,
+    )
     assert out.centers.shape == (2, ens.code_dim_) and out.info["iterations"] == 20
 
 
 def _small_cfg(**cluster) -> PipelineConfig:
-    return PipelineConfig(model=ModelConfig(kind="ae", latent_dim=4, hidden=(64,), epochs=10, batch_size=32, lr=3e-3),
-                          cluster=ClusterConfig(method="kmeans", k=2, refine=True, dec_max_iter=120, dec_tol=0.0,
-                                                dec_update_interval=40, **cluster),
-                          projection=ProjectionConfig(method="pca"), explain=None)
+    return PipelineConfig(
+        model=ModelConfig(kind="ae", latent_dim=4, hidden=(64,), epochs=10, batch_size=32, lr=3e-3),
+        cluster=ClusterConfig(
+            method="kmeans", k=2, refine=True, dec_max_iter=120, dec_tol=0.0, dec_update_interval=40, **cluster
+        ),
+        projection=ProjectionConfig(method="pca"),
+        explain=None,
+    )
 
 
 def test_the_pipeline_refines_images_then_clusters_again(bars_dataset):
@@ -122,7 +141,9 @@ def test_the_pipeline_refines_images_then_clusters_again(bars_dataset):
 
 def test_the_pipeline_says_where_the_refinement_does_not_apply(bars_dataset, make_blobs, make_dataset):
     Xt, yt = make_blobs(n=200, k=2, d=5)
-    table = run_pipeline(make_dataset(Xt, labels=yt), replace(_small_cfg(), model=ModelConfig(kind="pca", latent_dim=3)))
+    table = run_pipeline(
+        make_dataset(Xt, labels=yt), replace(_small_cfg(), model=ModelConfig(kind="pca", latent_dim=3))
+    )
     assert any("skipped: it shifts and rotates images" in n for n in table.notes)
     images = run_pipeline(bars_dataset(n=200), replace(_small_cfg(), model=ModelConfig(kind="pca", latent_dim=3)))
     assert any("skipped: it trains an autoencoder's encoder further, and the model is 'pca'" in n for n in images.notes)
@@ -151,7 +172,9 @@ def test_defaults_refine_images_only_from_2000(bars_dataset, make_blobs, make_da
     assert images.cluster.refine and images.cluster.refine_seconds and refines_model(images)
     few = bars_dataset(n=REFINE_MIN_IMAGES - 1)
     assert not default_config(few).cluster.refine and not refines_model(default_config(few))
-    assert "not refined" in default_reason(few) and "refined codes again" in default_reason(bars_dataset(n=REFINE_MIN_IMAGES))
+    assert "not refined" in default_reason(few) and "refined codes again" in default_reason(
+        bars_dataset(n=REFINE_MIN_IMAGES)
+    )
     Xt, _ = make_blobs(n=100)
     assert not default_config(make_dataset(Xt)).cluster.refine
     with pytest.raises(Exception, match="refine_seconds"):

@@ -1,6 +1,7 @@
 """The clustering methods are registered once: every name the code offers comes from the registry, a
 method registered in one place is offered everywhere, and each method assigns new rows from the state
 it kept at fit time (plain arrays) -- the training rows come back with their fitted labels."""
+
 from __future__ import annotations
 
 import io
@@ -30,8 +31,11 @@ FIXTURES = Path(__file__).parent / "fixtures" / "runs_before_registry"
 def test_every_method_has_one_spec_and_the_old_names_come_from_it():
     from explorer.cluster.types import DEEP_METHODS, METHOD_LABELS, METHODS
 
-    assert METHODS == method_names() == ("kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec",
-                                             "genie")
+    assert (
+        METHODS
+        == method_names()
+        == ("kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec", "genie")
+    )
     assert {name: spec(name).label for name in METHODS} == METHOD_LABELS
     assert DEEP_METHODS == ("dec", "idec")
     for name in METHODS:
@@ -59,10 +63,16 @@ def _halves() -> MethodSpec:
         return (lambda X, seed: _by_first_column(X, 2, cfg, FitInputs()).labels), "halves again"
 
     return MethodSpec(
-        "halves", "split at the median of the first column", "halves", _by_first_column, refit,
+        "halves",
+        "split at the median of the first column",
+        "halves",
+        _by_first_column,
+        refit,
         assign_state=lambda result, Z, cfg, groups: dict(result.state),
         assign=lambda state, Z_new: Assigned((Z_new[:, 0] > state["cut"][0]).astype(np.int64), None, "the saved cut"),
-        needs_k=False, settings=())
+        needs_k=False,
+        settings=(),
+    )
 
 
 def test_a_method_registered_in_one_place_is_offered_everywhere(blobs):
@@ -110,11 +120,21 @@ def _saved_and_loaded(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {k: npz[k] for k in npz.files}
 
 
-@pytest.mark.parametrize("method, settings", [
-    ("kmeans", {}), ("gmm", {}), ("gmm", {"covariance_type": "diag"}), ("gmm", {"covariance_type": "tied"}),
-    ("gmm", {"covariance_type": "spherical"}), ("mixture", {}), ("n2d", {}), ("agglomerative", {}), ("hdbscan", {}),
-    ("genie", {}),
-])
+@pytest.mark.parametrize(
+    "method, settings",
+    [
+        ("kmeans", {}),
+        ("gmm", {}),
+        ("gmm", {"covariance_type": "diag"}),
+        ("gmm", {"covariance_type": "tied"}),
+        ("gmm", {"covariance_type": "spherical"}),
+        ("mixture", {}),
+        ("n2d", {}),
+        ("agglomerative", {}),
+        ("hdbscan", {}),
+        ("genie", {}),
+    ],
+)
 def test_assign_from_the_saved_state_gives_the_fitted_labels_back(method, settings, request):
     if method == "n2d":
         request.getfixturevalue("warm_umap")

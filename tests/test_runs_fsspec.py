@@ -2,6 +2,7 @@
 rename, published by a manifest written last) and its local one (file://: renamed into place). Saved
 runs list, load identical and delete; a save that dies midway leaves nothing a reader sees; run ids
 from links are checked as for folders."""
+
 from __future__ import annotations
 
 import json
@@ -40,9 +41,15 @@ def result():
     from explorer.pipeline import default_config, replace_nested, run_pipeline
 
     X, y = make_blobs(n_samples=160, centers=4, n_features=6, random_state=0)
-    ds = Dataset(X=X.astype(np.float32), feature_names=[f"f{i}" for i in range(6)], ids=np.arange(160).astype(str),
-                 report=LoadReport(source="blobs", kind="embeddings"), kind="embeddings", name="blobs",
-                 labels=y.astype(str))
+    ds = Dataset(
+        X=X.astype(np.float32),
+        feature_names=[f"f{i}" for i in range(6)],
+        ids=np.arange(160).astype(str),
+        report=LoadReport(source="blobs", kind="embeddings"),
+        kind="embeddings",
+        name="blobs",
+        labels=y.astype(str),
+    )
     cfg = replace_nested(default_config(ds), model="pca", latent_dim=3, method="gmm", k=4, projection_method="pca")
     return run_pipeline(ds, cfg)
 
@@ -181,8 +188,23 @@ def test_runs_dir_env_and_cli(tmp_path, monkeypatch, capsys):
     np.save(tmp_path / "x.npy", X.astype(np.float32))
     env_url, flag_url = f"memory://env-{uuid.uuid4().hex}", f"memory://flag-{uuid.uuid4().hex}"
     monkeypatch.setenv("EXPLORER_RUNS_DIR", env_url)
-    argv = ["run", str(tmp_path / "x.npy"), "--model", "pca", "--latent-dim", "2", "--cluster", "kmeans", "--k", "3",
-            "--projection", "pca", "--no-explain", "--quiet", "--json"]
+    argv = [
+        "run",
+        str(tmp_path / "x.npy"),
+        "--model",
+        "pca",
+        "--latent-dim",
+        "2",
+        "--cluster",
+        "kmeans",
+        "--k",
+        "3",
+        "--projection",
+        "pca",
+        "--no-explain",
+        "--quiet",
+        "--json",
+    ]
     assert main(argv) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert first["run_dir"] == f"{env_url}/{first['run_id']}"

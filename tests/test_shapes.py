@@ -1,4 +1,5 @@
 """Groups with shapes (Genie) and tables with no groups at all (issue 28)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -113,9 +114,15 @@ def test_a_run_with_no_groups_saves_loads_explains_and_applies(tmp_path):
 
     X = _noise("gauss", 800, 4, 1)
     table = pd.DataFrame(X, columns=[f"x{i}" for i in range(4)])
-    ds = Dataset(X=X, feature_names=list(table.columns), ids=np.array([str(i) for i in range(len(X))]),
-                 report=LoadReport(source="noise", kind="table", n_rows=len(X), n_features=4), kind="table",
-                 name="noise", table=table)
+    ds = Dataset(
+        X=X,
+        feature_names=list(table.columns),
+        ids=np.array([str(i) for i in range(len(X))]),
+        report=LoadReport(source="noise", kind="table", n_rows=len(X), n_features=4),
+        kind="table",
+        name="noise",
+        table=table,
+    )
     result = run_pipeline(ds, default_config(ds, cluster_k_range=(2, 4), projection_method="pca"))
     assert result.clusters.k == 1 and set(np.unique(result.labels)) == {0}
     assert result.metrics["no_groups"] == "no stable groups" and result.metrics["k"] == 1
@@ -158,9 +165,15 @@ def test_a_default_run_on_chained_groups_says_why_saves_and_applies(tmp_path):
 
     X, y = _shapes("circles", n=800)
     table = pd.DataFrame(X, columns=["x", "y"])
-    ds = Dataset(X=X, feature_names=["x", "y"], ids=np.array([str(i) for i in range(len(X))]),
-                 report=LoadReport(source="circles", kind="table", n_rows=len(X), n_features=2), kind="table",
-                 name="circles", table=table)
+    ds = Dataset(
+        X=X,
+        feature_names=["x", "y"],
+        ids=np.array([str(i) for i in range(len(X))]),
+        report=LoadReport(source="circles", kind="table", n_rows=len(X), n_features=2),
+        kind="table",
+        name="circles",
+        table=table,
+    )
     cfg = default_config(ds, k=2, projection_method="pca", explain=False)
     assert cfg.cluster.method == "mixture" and cfg.cluster.shapes
     assert "Genie" in default_reason(ds)

@@ -1,5 +1,6 @@
 """k by stability: planted groups come back on disjoint halves of the data and the sweep picks their
 number; structureless data has no groups (k = 1); the pick comes with a runner-up and a reason."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,7 @@
 """One place checks settings and arrays: declared constraints name the setting, what it must be and
 what it was; every config validates through them; the loaders enforce the one minimum row count that
 clustering and the map need."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,16 +28,19 @@ from explorer.validation import (
 )
 
 
-@pytest.mark.parametrize("rule,good,bad", [
-    (Whole(1), [1, 5, np.int64(3)], [0, 1.5, True, "2", None]),
-    (Whole(2, 3), [2, 3], [1, 4]),
-    (Real(0, 1, open_high=True), [0, 0.5, 0.99], [1.0, -0.1, float("nan"), float("inf"), True]),
-    (Real(0, open_low=True), [1e-9, 5], [0, -1]),
-    (OneOf(("a", "b")), ["a", "b"], ["c", None, ["a"]]),
-    (Flag(), [True, False], [0, 1, "yes"]),
-    (Sizes(), [(1,), [500, 2000]], [(), (0,), (1.5,), "500"]),
-    (Optional(Whole(1)), [None, 3], [0]),
-])
+@pytest.mark.parametrize(
+    "rule,good,bad",
+    [
+        (Whole(1), [1, 5, np.int64(3)], [0, 1.5, True, "2", None]),
+        (Whole(2, 3), [2, 3], [1, 4]),
+        (Real(0, 1, open_high=True), [0, 0.5, 0.99], [1.0, -0.1, float("nan"), float("inf"), True]),
+        (Real(0, open_low=True), [1e-9, 5], [0, -1]),
+        (OneOf(("a", "b")), ["a", "b"], ["c", None, ["a"]]),
+        (Flag(), [True, False], [0, 1, "yes"]),
+        (Sizes(), [(1,), [500, 2000]], [(), (0,), (1.5,), "500"]),
+        (Optional(Whole(1)), [None, 3], [0]),
+    ],
+)
 def test_constraints_accept_and_refuse(rule, good, bad):
     assert all(rule.ok(v) for v in good)
     assert not any(rule.ok(v) for v in bad)
@@ -52,19 +56,22 @@ def test_messages_name_the_setting_the_rule_and_the_value():
         check_params(Settings(), {"method": OneOf(("a", "b"))})
 
 
-@pytest.mark.parametrize("config,field", [
-    (ModelConfig(kind="tsne"), "kind"),
-    (ModelConfig(latent_dim=0), "latent_dim"),
-    (ModelConfig(hidden=()), "hidden"),
-    (ModelConfig(val_fraction=0.95), "val_fraction"),
-    (ModelConfig(max_seconds=0), "max_seconds"),
-    (ModelConfig(kind="dae", noise=0.0), "noise"),
-    (ClusterConfig(method="spectral"), "method"),
-    (ClusterConfig(k=1), "k"),
-    (ClusterConfig(dec_tol=1.0), "dec_tol"),
-    (ProjectionConfig(n_components=4), "n_components"),
-    (ProjectionConfig(perplexity=0), "perplexity"),
-])
+@pytest.mark.parametrize(
+    "config,field",
+    [
+        (ModelConfig(kind="tsne"), "kind"),
+        (ModelConfig(latent_dim=0), "latent_dim"),
+        (ModelConfig(hidden=()), "hidden"),
+        (ModelConfig(val_fraction=0.95), "val_fraction"),
+        (ModelConfig(max_seconds=0), "max_seconds"),
+        (ModelConfig(kind="dae", noise=0.0), "noise"),
+        (ClusterConfig(method="spectral"), "method"),
+        (ClusterConfig(k=1), "k"),
+        (ClusterConfig(dec_tol=1.0), "dec_tol"),
+        (ProjectionConfig(n_components=4), "n_components"),
+        (ProjectionConfig(perplexity=0), "perplexity"),
+    ],
+)
 def test_every_config_validates_through_the_declared_rules(config, field):
     with pytest.raises(InputError, match=rf"\b{field}\b"):
         config.validate()

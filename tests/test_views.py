@@ -1,5 +1,6 @@
 """What the dashboard shows of a run (explorer.dashboard: explore, run_view, reconstruct, messages), the cache
 keys and actions it relies on, and the download formats (explorer.runs.exports)."""
+
 from __future__ import annotations
 
 import io
@@ -38,9 +39,19 @@ def table_dataset(n=90, k=3, seed=0):
     rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(k), n // k)
     X = (rng.normal(size=(n, 4)) + 5 * np.eye(k, 4)[y]).astype(np.float32)
-    table = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "d": X[:, 3], "colour": np.array(["red", "blue", "green"])[y]})
-    return Dataset(X=X, feature_names=["a", "b", "c", "d"], ids=np.array([f"r{i}" for i in range(n)]),
-                   report=LoadReport(source="t.csv", kind="table"), kind="table", name="t", labels=y.astype(str), table=table)
+    table = pd.DataFrame(
+        {"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "d": X[:, 3], "colour": np.array(["red", "blue", "green"])[y]}
+    )
+    return Dataset(
+        X=X,
+        feature_names=["a", "b", "c", "d"],
+        ids=np.array([f"r{i}" for i in range(n)]),
+        report=LoadReport(source="t.csv", kind="table"),
+        kind="table",
+        name="t",
+        labels=y.astype(str),
+        table=table,
+    )
 
 
 def image_dataset(n=60, seed=0):
@@ -48,16 +59,26 @@ def image_dataset(n=60, seed=0):
     images = np.zeros((n, 10, 10, 1), np.uint8)
     y = np.repeat(np.arange(3), n // 3)
     for i in range(n):
-        images[i, 3 * y[i]: 3 * y[i] + 4, :, 0] = 255
+        images[i, 3 * y[i] : 3 * y[i] + 4, :, 0] = 255
         images[i] = np.clip(images[i] + rng.integers(0, 40, images[i].shape), 0, 255)
     X = images.reshape(n, -1).astype(np.float32) / 255
-    return Dataset(X=X, feature_names=[f"px{i}" for i in range(100)], ids=np.array([f"img{i}.png" for i in range(n)]),
-                   report=LoadReport(source="z.zip", kind="images"), kind="images", name="z", labels=y.astype(str), images=images)
+    return Dataset(
+        X=X,
+        feature_names=[f"px{i}" for i in range(100)],
+        ids=np.array([f"img{i}.png" for i in range(n)]),
+        report=LoadReport(source="z.zip", kind="images"),
+        kind="images",
+        name="z",
+        labels=y.astype(str),
+        images=images,
+    )
 
 
 def small_cfg(ds, **kw):
-    return replace_nested(default_config(ds), **{"model": "pca", "latent_dim": 3, "method": "kmeans", "k": 3,
-                                                 "projection_method": "pca", **kw})
+    return replace_nested(
+        default_config(ds),
+        **{"model": "pca", "latent_dim": 3, "method": "kmeans", "k": 3, "projection_method": "pca", **kw},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +98,12 @@ def test_colours_and_hover(table_run):
     with pytest.raises(InputError):
         explore.color_values(table_run, "nope")
     hover = explore.hover_texts(table_run, np.array([0, 45]))
-    assert len(hover) == 2 and "<b>id</b>: r0" in hover[0] and "<b>label</b>: 0" in hover[0] and "<b>colour</b>: red" in hover[0]
+    assert (
+        len(hover) == 2
+        and "<b>id</b>: r0" in hover[0]
+        and "<b>label</b>: 0" in hover[0]
+        and "<b>colour</b>: red" in hover[0]
+    )
 
 
 def test_reconstructions_errors_and_anomalies(table_run):
@@ -105,8 +131,10 @@ def test_the_selection_table_is_the_run_exports_rows(table_run):
     rows = np.array([44, 3, 61, 0])
     table = run_view.selection_table(table_run, rows)
     whole = exports.named_points(table_run).iloc[rows].reset_index(drop=True)
-    pd.testing.assert_frame_equal(table[[c for c in whole.columns if c not in ("x", "y", "z")]],
-                                  whole[[c for c in whole.columns if c not in ("x", "y", "z")]])
+    pd.testing.assert_frame_equal(
+        table[[c for c in whole.columns if c not in ("x", "y", "z")]],
+        whole[[c for c in whole.columns if c not in ("x", "y", "z")]],
+    )
     values, _ = explore.color_values(table_run, "cluster")
     names = run_view.cluster_names(table_run)
     assert list(values) == [names[int(c)] for c in table_run.clusters.labels]
@@ -153,7 +181,9 @@ def test_fingerprint_and_model_key():
     fp = dataset_fingerprint(a)
     assert model_key(fp, small_cfg(a)) == model_key(fp, small_cfg(a))
     assert model_key(fp, small_cfg(a)) != model_key(fp, small_cfg(a, latent_dim=2))
-    assert model_key(fp, small_cfg(a)) == model_key(fp, small_cfg(a, method="gmm"))  # clustering is not the model's business
+    assert model_key(fp, small_cfg(a)) == model_key(
+        fp, small_cfg(a, method="gmm")
+    )  # clustering is not the model's business
 
 
 def test_reproject_changes_only_the_map(table_run):
@@ -161,7 +191,9 @@ def test_reproject_changes_only_the_map(table_run):
     assert other.config.projection.method == "tsne" and table_run.config.projection.method == "pca"
     np.testing.assert_array_equal(other.clusters.labels, table_run.clusters.labels)
     assert not np.allclose(other.embedding, table_run.embedding)
-    assert other.metrics["silhouette"] == table_run.metrics["silhouette"] and other.metrics["trustworthiness"] is not None
+    assert (
+        other.metrics["silhouette"] == table_run.metrics["silhouette"] and other.metrics["trustworthiness"] is not None
+    )
 
 
 def test_dec_refines_a_copy_of_the_cached_model():
@@ -200,7 +232,11 @@ def test_downloads(table_run, tmp_path):
 def hostile_run(model="pca"):
     from explorer.data import TableOptions, load
 
-    ds = load(table_csv(hostile_table()), name=HOSTILE_FILE, table=TableOptions(label_column=LABEL_COLUMN, id_column=ID_COLUMN))
+    ds = load(
+        table_csv(hostile_table()),
+        name=HOSTILE_FILE,
+        table=TableOptions(label_column=LABEL_COLUMN, id_column=ID_COLUMN),
+    )
     return run_pipeline(ds, small_cfg(ds, model=model, latent_dim=2))
 
 
@@ -294,7 +330,9 @@ def test_file_stems_and_redacted_paths():
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,59}", stem) and stem.startswith("t_https_evil.example")
     assert usertext.file_stem("../../etc/passwd") == "etc_passwd" and usertext.file_stem("...") == "data"
     message = "[Errno 2] No such file: '/srv/explorer/runs/abc/points.parquet'"
-    assert usertext.redact_paths(message, ["/srv/explorer/runs", "/"]) == "[Errno 2] No such file: '…/abc/points.parquet'"
+    assert (
+        usertext.redact_paths(message, ["/srv/explorer/runs", "/"]) == "[Errno 2] No such file: '…/abc/points.parquet'"
+    )
     root = messages.server_folders()[0]
     assert messages.visitor_text(f"{root}/x failed") == "…/x failed"
 

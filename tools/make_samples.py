@@ -10,6 +10,7 @@
 
 The output is deterministic: the same inputs give byte-identical files.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -17,6 +17,7 @@ docs/BENCHMARKS.md (bench/report/apply.py).
 3. Time to apply 10,000 rows, file reading excluded: half B of the table (10,000 rows, a DataFrame already
    read), and 10,000 MNIST images (half B twice); preprocessing, model, assignment and placement, drift.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,9 @@ from bench.suites.common import RESULTS, log, machine, write_json
 NEIGHBORS = 10
 
 
-def knn_overlap(train_a: np.ndarray, placed_b: np.ndarray, full_a: np.ndarray, full_b: np.ndarray, k: int = NEIGHBORS) -> float:
+def knn_overlap(
+    train_a: np.ndarray, placed_b: np.ndarray, full_a: np.ndarray, full_b: np.ndarray, k: int = NEIGHBORS
+) -> float:
     """Mean share of each B point's ``k`` nearest A points that are the same on two maps."""
     from sklearn.neighbors import NearestNeighbors
 
@@ -85,7 +88,7 @@ def bench_mnist(epochs: int, folder: Path, seed: int = 0) -> dict[str, Any]:
 
     ds = mnist_test()
     perm = np.random.default_rng(seed).permutation(ds.n)
-    a_idx, b_idx = perm[: ds.n // 2], perm[ds.n // 2:]
+    a_idx, b_idx = perm[: ds.n // 2], perm[ds.n // 2 :]
     A, B = ds.subset(a_idx), ds.subset(b_idx)
     cfg = default_config(A, epochs=epochs, explain=False, k=10, seed=seed)
     t0 = time.perf_counter()
@@ -101,17 +104,27 @@ def bench_mnist(epochs: int, folder: Path, seed: int = 0) -> dict[str, Any]:
     doubled = B.subset(np.r_[np.arange(B.n), np.arange(B.n)])
     _, ten_k_s, ten_k_parts = _time_apply(run, doubled)
     return {
-        "epochs": epochs, "n_train": int(A.n), "n_applied": int(B.n), "method": run.clusters.method, "fit_s": fit_s,
-        "acc_train": hungarian_accuracy(y_a, run.labels), "acc_applied": hungarian_accuracy(y_b, applied.labels),
+        "epochs": epochs,
+        "n_train": int(A.n),
+        "n_applied": int(B.n),
+        "method": run.clusters.method,
+        "fit_s": fit_s,
+        "acc_train": hungarian_accuracy(y_a, run.labels),
+        "acc_applied": hungarian_accuracy(y_b, applied.labels),
         "acc_applied_train_mapping": acc_with_mapping(y_a, run.labels, y_b, applied.labels),
         "knn_overlap": knn_overlap(run.embedding, applied.embedding, full_a, full_b),
         "knn_overlap_reference": knn_overlap_reference(run.embedding, full_a),
-        "knn_overlap_chance": NEIGHBORS / A.n, "apply_s": apply_s, "apply_parts": parts,
+        "knn_overlap_chance": NEIGHBORS / A.n,
+        "apply_s": apply_s,
+        "apply_parts": parts,
         "knn_overlap_same_model": knn_overlap(run.embedding, applied.embedding, same_codes[a_idx], same_codes[b_idx]),
         "knn_overlap_same_model_reference": knn_overlap_reference(run.embedding, same_codes[a_idx]),
         "acc_full_run": hungarian_accuracy(np.asarray(ds.labels), full_run.labels),
-        "apply_10k_s": ten_k_s, "apply_10k_parts": ten_k_parts, "rows_timed": int(doubled.n),
-        "unusual_share": applied.drift.unusual_share, "drifted": applied.drift.drifted,
+        "apply_10k_s": ten_k_s,
+        "apply_10k_parts": ten_k_parts,
+        "rows_timed": int(doubled.n),
+        "unusual_share": applied.drift.unusual_share,
+        "drifted": applied.drift.drifted,
         "how": applied.assignment.how,
     }
 
@@ -140,18 +153,29 @@ def bench_table(folder: Path, n: int = 20_000, seed: int = 0) -> dict[str, Any]:
     y_a, y_b = np.asarray(A.labels), df_b["segment"].to_numpy().astype(str)
     import pandas as pd
 
-    full_ds = load(pd.concat([df_a, df_b], ignore_index=True).to_csv(index=False).encode(), name="all.csv", table=options)
+    full_ds = load(
+        pd.concat([df_a, df_b], ignore_index=True).to_csv(index=False).encode(), name="all.csv", table=options
+    )
     full = run_pipeline(full_ds, default_config(full_ds, k=5, explain=False, seed=seed))
     return {
-        "n_train": int(A.n), "n_applied": len(df_b), "method": run.clusters.method, "fit_s": fit_s,
-        "unseen_rows": int(unseen.sum()), "unseen_note": next((x for x in applied.report.notes if "enterprise" in x), ""),
-        "acc_train": hungarian_accuracy(y_a, run.labels), "acc_applied": hungarian_accuracy(y_b, applied.labels),
+        "n_train": int(A.n),
+        "n_applied": len(df_b),
+        "method": run.clusters.method,
+        "fit_s": fit_s,
+        "unseen_rows": int(unseen.sum()),
+        "unseen_note": next((x for x in applied.report.notes if "enterprise" in x), ""),
+        "acc_train": hungarian_accuracy(y_a, run.labels),
+        "acc_applied": hungarian_accuracy(y_b, applied.labels),
         "acc_applied_train_mapping": acc_with_mapping(y_a, run.labels, y_b, applied.labels),
         "acc_unseen_rows_train_mapping": acc_with_mapping(y_a, run.labels, y_b[unseen], applied.labels[unseen]),
         "knn_overlap": knn_overlap(run.embedding, applied.embedding, full.embedding[:half], full.embedding[half:]),
         "knn_overlap_reference": knn_overlap_reference(run.embedding, full.embedding[:half]),
-        "knn_overlap_chance": NEIGHBORS / A.n, "apply_10k_s": apply_s, "apply_10k_parts": parts, "rows_timed": len(df_b),
-        "drifted_columns": [c.column for c in applied.drift.columns if c.drifted], "drifted": applied.drift.drifted,
+        "knn_overlap_chance": NEIGHBORS / A.n,
+        "apply_10k_s": apply_s,
+        "apply_10k_parts": parts,
+        "rows_timed": len(df_b),
+        "drifted_columns": [c.column for c in applied.drift.columns if c.drifted],
+        "drifted": applied.drift.drifted,
         "how": applied.assignment.how,
     }
 
@@ -168,13 +192,17 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         log("table: half A -> run, applied to half B (5% unseen plan level)")
         doc["table"] = bench_table(Path(tmp), 2000 if args.quick else 20_000)
-        log(f"  acc {doc['table']['acc_train']:.3f} -> {doc['table']['acc_applied']:.3f}, overlap "
-            f"{doc['table']['knn_overlap']:.3f}, apply {doc['table']['apply_10k_s']:.2f} s")
+        log(
+            f"  acc {doc['table']['acc_train']:.3f} -> {doc['table']['acc_applied']:.3f}, overlap "
+            f"{doc['table']['knn_overlap']:.3f}, apply {doc['table']['apply_10k_s']:.2f} s"
+        )
         if not (args.skip_mnist or args.quick):
             log(f"MNIST-test: half A, {args.mnist_epochs} epochs -> run, applied to half B")
             doc["mnist"] = bench_mnist(args.mnist_epochs, Path(tmp))
-            log(f"  acc {doc['mnist']['acc_train']:.3f} -> {doc['mnist']['acc_applied']:.3f}, overlap "
-                f"{doc['mnist']['knn_overlap']:.3f}, 10k apply {doc['mnist']['apply_10k_s']:.2f} s")
+            log(
+                f"  acc {doc['mnist']['acc_train']:.3f} -> {doc['mnist']['acc_applied']:.3f}, overlap "
+                f"{doc['mnist']['knn_overlap']:.3f}, 10k apply {doc['mnist']['apply_10k_s']:.2f} s"
+            )
     doc["seconds"] = time.perf_counter() - t0
     doc["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     args.out.mkdir(parents=True, exist_ok=True)

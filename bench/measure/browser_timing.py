@@ -20,6 +20,7 @@ pipeline, so a million points take seconds), saved; for each interactive cap (th
 It drives the page with the browser tests' driver (tests/browser/driver.py). WebGL in headless
 Chromium is software (SwiftShader): drawing is CPU work here, on the same cores as the server.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,14 +65,31 @@ def synthetic_result(n: int, k: int = K, seed: int = 0):
     angle = 2 * np.pi * np.arange(k) / k
     centres = np.c_[10 * np.cos(angle), 10 * np.sin(angle)].astype(np.float32)
     xy = (centres[labels] + rng.normal(size=(n, 2)).astype(np.float32)).astype(np.float32)
-    ds = Dataset(X=xy, feature_names=["f0", "f1"], ids=np.arange(n).astype(str),
-                 report=LoadReport(source=f"synthetic_{n}.npy", kind="embeddings", n_rows_read=n, n_rows=n, n_features=2),
-                 kind="embeddings", name=f"synthetic_{n}", labels=labels.astype(str))
+    ds = Dataset(
+        X=xy,
+        feature_names=["f0", "f1"],
+        ids=np.arange(n).astype(str),
+        report=LoadReport(source=f"synthetic_{n}.npy", kind="embeddings", n_rows_read=n, n_rows=n, n_features=2),
+        kind="embeddings",
+        name=f"synthetic_{n}",
+        labels=labels.astype(str),
+    )
     cfg = replace_nested(default_config(ds), model="none", method="kmeans", k=k, projection_method="pca")
     clusters = ClusterResult(labels=labels.astype(np.int64), k=k, method="kmeans", centers=centres)
     anomaly = np.linalg.norm(xy - centres[labels], axis=1).astype(np.float32)
-    return RunResult(config=cfg, dataset=ds, reducer=None, Z=xy, clusters=clusters, embedding=xy, anomaly=anomaly,
-                     metrics={}, history=[], device="cpu", device_description="CPU (synthetic run, no pipeline)")
+    return RunResult(
+        config=cfg,
+        dataset=ds,
+        reducer=None,
+        Z=xy,
+        clusters=clusters,
+        embedding=xy,
+        anomaly=anomaly,
+        metrics={},
+        history=[],
+        device="cpu",
+        device_description="CPU (synthetic run, no pipeline)",
+    )
 
 
 def make_run(n: int, runs_dir: Path, seed: int = 0) -> str:
@@ -97,7 +115,10 @@ async def drawn_with(dash: Dash, colour: str, timeout_s: float = 300) -> None:
             const drawn = [...gd.querySelectorAll('.imagelayer image')];
             const href = el => el.href ? el.href.baseVal : el.getAttribute('href');
             return drawn.length === wanted.length && drawn.every((el, i) => href(el) === wanted[i]);
-        }""", arg=colour, timeout=timeout_s * 1000)
+        }""",
+        arg=colour,
+        timeout=timeout_s * 1000,
+    )
     await dash.page.evaluate("""() => Promise.all([...document.querySelectorAll('.js-plotly-plot image')].map(
         el => {
             const img = new Image();
@@ -178,18 +199,30 @@ async def measure(url: str, run_id: str, repeats: int) -> dict:
     assert not errors, errors
     return {
         "open_link_s": round(first, 2),
-        "recolour_s": {"median": round(statistics.median(recolour), 2), "all": [round(t, 2) for t in recolour],
-                       "server_median": round(statistics.median(recolour_server), 2)},
-        "box_select_s": {"median": round(statistics.median(select), 2), "all": [round(t, 2) for t in select],
-                         "server_median": round(statistics.median(select_server), 2), "points_selected": counts},
+        "recolour_s": {
+            "median": round(statistics.median(recolour), 2),
+            "all": [round(t, 2) for t in recolour],
+            "server_median": round(statistics.median(recolour_server), 2),
+        },
+        "box_select_s": {
+            "median": round(statistics.median(select), 2),
+            "all": [round(t, 2) for t in select],
+            "server_median": round(statistics.median(select_server), 2),
+            "points_selected": counts,
+        },
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--caps", type=int, nargs="+", default=[DISPLAY_CAP],
-                        help="interactive caps to time (markers drawn; above it the density image); one server each")
+    parser.add_argument(
+        "--caps",
+        type=int,
+        nargs="+",
+        default=[DISPLAY_CAP],
+        help="interactive caps to time (markers drawn; above it the density image); one server each",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS / "browser.json")
     args = parser.parse_args(argv)
@@ -205,24 +238,37 @@ def main(argv: list[str] | None = None) -> int:
             log(f"saving a synthetic run of {n:,} points")
             runs[n] = make_run(n, work / "runs")
         for cap in args.caps:
-            env = {"EXPLORER_DISPLAY_CAP": str(cap), "EXPLORER_MAX_ROWS": str(max(args.sizes)),
-                   "EXPLORER_MAX_DISPLAY_POINTS": str(max(cap, 200_000))}
+            env = {
+                "EXPLORER_DISPLAY_CAP": str(cap),
+                "EXPLORER_MAX_ROWS": str(max(args.sizes)),
+                "EXPLORER_MAX_DISPLAY_POINTS": str(max(cap, 200_000)),
+            }
             with streamlit_server(work / "runs", SERVER_LOG, env=env) as server:
                 for n in args.sizes:
                     log(f"{n:,} points, cap {cap:,}: {args.repeats} re-colourings and box selections")
                     timing = asyncio.run(measure(server.url, runs[n], args.repeats))
-                    results.append({"points": n, "display_cap": cap, "density_image": n > cap, **timing,
-                                    "server_rss_mib": round(server.rss_bytes() / 2**20)})
+                    results.append(
+                        {
+                            "points": n,
+                            "display_cap": cap,
+                            "density_image": n > cap,
+                            **timing,
+                            "server_rss_mib": round(server.rss_bytes() / 2**20),
+                        }
+                    )
                     log(f"{n:,} points, cap {cap:,}: {timing}")
-    write_json(args.out, {
-        "what": "Explore page in headless Chromium (software WebGL): a saved synthetic run opened by its link; "
-                "re-colour = pick another 'Colour by' until the scatter (and its density image) is redrawn; "
-                "box-select = mouse released until the selection panel shows; medians of the repeats",
-        "repeats": args.repeats,
-        "browser": chromium_version(),
-        "machine": machine(),
-        "results": results,
-    })
+    write_json(
+        args.out,
+        {
+            "what": "Explore page in headless Chromium (software WebGL): a saved synthetic run opened by its link; "
+            "re-colour = pick another 'Colour by' until the scatter (and its density image) is redrawn; "
+            "box-select = mouse released until the selection panel shows; medians of the repeats",
+            "repeats": args.repeats,
+            "browser": chromium_version(),
+            "machine": machine(),
+            "results": results,
+        },
+    )
     log(f"wrote {args.out}")
     return 0
 

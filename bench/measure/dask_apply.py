@@ -15,6 +15,7 @@ count means each worker had a core; well below it, they waited for cores other p
 one session's slice of a saturated CPU however many they are). ``rows_per_cpu_second`` staying flat
 across worker counts says the work itself scales; the wall-clock speedup is then what the free cores allow.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,10 @@ def main() -> None:
         tmp = Path(tmp)
         train = distinct_segments(5_000, 5, seed=0).table
         ds = load(train.to_csv(index=False).encode(), name="customers.csv", table=TableOptions(label_column="segment"))
-        run_path = save_run(run_pipeline(ds, default_config(ds, method=args.method, k=5, explain=False,
-                                                            projection_method="pca")), tmp / "runs")
+        run_path = save_run(
+            run_pipeline(ds, default_config(ds, method=args.method, k=5, explain=False, projection_method="pca")),
+            tmp / "runs",
+        )
         log(f"run {run_path.name} ({args.method}) on {len(train):,} rows")
         new = distinct_segments(args.rows, 5, seed=1).table
         data = tmp / "data"
@@ -62,8 +65,12 @@ def main() -> None:
         new.iloc[:200].to_parquet(warm / "w.parquet", index=False)
         rows = []
         for n in args.workers:
-            with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, \
-                    distributed.Client(lc) as client:
+            with (
+                distributed.LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
+                ) as lc,
+                distributed.Client(lc) as client,
+            ):
                 client.wait_for_workers(n)
                 client.run(_warm_up, str(run_path), str(warm / "w.parquet"))  # on every worker, before the clock
                 load_before = os.getloadavg()[0]
@@ -74,20 +81,42 @@ def main() -> None:
                 cpu = sum(client.run(_cpu_seconds).values()) - cpu_before
                 load_after = os.getloadavg()[0]
             assert report.ok, report.failed
-            rows.append({"workers": n, "rows": report.rows, "partitions": report.partitions, "seconds": seconds,
-                         "rows_per_second": report.rows / seconds, "worker_cpu_seconds": cpu,
-                         "busy_workers": cpu / seconds, "rows_per_cpu_second": report.rows / cpu,
-                         "load_1min_before": load_before, "load_1min_after": load_after})
-            log(f"{n} worker(s): {report.rows:,} rows in {seconds:.1f} s = {report.rows / seconds:,.0f} rows/s; "
-                f"workers' CPU {cpu:.1f} s ({cpu / seconds:.2f} cores busy, {report.rows / cpu:,.0f} rows per " "CPU-second); "
-                f"load {load_before:.2f} -> {load_after:.2f}")
+            rows.append(
+                {
+                    "workers": n,
+                    "rows": report.rows,
+                    "partitions": report.partitions,
+                    "seconds": seconds,
+                    "rows_per_second": report.rows / seconds,
+                    "worker_cpu_seconds": cpu,
+                    "busy_workers": cpu / seconds,
+                    "rows_per_cpu_second": report.rows / cpu,
+                    "load_1min_before": load_before,
+                    "load_1min_after": load_after,
+                }
+            )
+            log(
+                f"{n} worker(s): {report.rows:,} rows in {seconds:.1f} s = {report.rows / seconds:,.0f} rows/s; "
+                f"workers' CPU {cpu:.1f} s ({cpu / seconds:.2f} cores busy, {report.rows / cpu:,.0f} rows per "
+                "CPU-second); "
+                f"load {load_before:.2f} -> {load_after:.2f}"
+            )
         base = rows[0]["rows_per_second"]
         for r in rows:
             r["speedup"] = r["rows_per_second"] / base
-        write_json(args.out, {"machine": machine(), "method": args.method, "train_rows": len(train),
-                              "rows": args.rows, "partitions": args.partitions, "results": rows,
-                              "target": "2 workers >= 1.6x the rows per second of 1 worker",
-                              "cores": os.cpu_count()})
+        write_json(
+            args.out,
+            {
+                "machine": machine(),
+                "method": args.method,
+                "train_rows": len(train),
+                "rows": args.rows,
+                "partitions": args.partitions,
+                "results": rows,
+                "target": "2 workers >= 1.6x the rows per second of 1 worker",
+                "cores": os.cpu_count(),
+            },
+        )
         log(f"-> {args.out}")
 
 

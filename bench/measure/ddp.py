@@ -9,6 +9,7 @@ NMI of k-means on each code against the digit labels, and the wall time. One pro
 threads; each of N processes gets threads / N, so both runs have the same compute.
 Writes bench/results/ddp.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,10 +57,17 @@ def _fit(epochs: int, quick: bool) -> dict:
     last = model.history_[-1]
     Z = model.transform(X)
     nmi = normalized_mutual_info_score(y, KMeans(10, n_init=4, random_state=0).fit_predict(Z))
-    return {"processes": group.world_size if group else 1, "rank": group.rank if group else 0,
-            "loss": last["loss"], "val_loss": last["val_loss"], "epochs": len(model.history_),
-            "precision": model.train_info_["precision"], "train_s": round(seconds, 2), "nmi_kmeans": round(float(nmi), 4),
-            "notes": model.train_info_["notes"]}
+    return {
+        "processes": group.world_size if group else 1,
+        "rank": group.rank if group else 0,
+        "loss": last["loss"],
+        "val_loss": last["val_loss"],
+        "epochs": len(model.history_),
+        "precision": model.train_info_["precision"],
+        "train_s": round(seconds, 2),
+        "nmi_kmeans": round(float(nmi), 4),
+        "notes": model.train_info_["notes"],
+    }
 
 
 def _threads() -> int:
@@ -71,8 +79,20 @@ def _threads() -> int:
 def _in_processes(n: int, epochs: int, quick: bool, out: Path) -> dict:
     threads = max(_threads() // n, 1)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}", "-m", "bench.measure.ddp",
-           "--worker", str(out), "--epochs", str(epochs), *(["--quick"] if quick else [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={n}",
+        "-m",
+        "bench.measure.ddp",
+        "--worker",
+        str(out),
+        "--epochs",
+        str(epochs),
+        *(["--quick"] if quick else []),
+    ]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, cwd=ROOT, timeout=1800)
     wall = time.perf_counter() - t0
@@ -109,12 +129,22 @@ def main() -> None:
     many = _in_processes(args.processes, args.epochs, args.quick, Path(args.out).with_suffix(".part"))
     ratio = many["loss"] / one["loss"]
     val_ratio = many["val_loss"] / one["val_loss"]
-    log(f"  loss {many['loss']:.5f} val {many['val_loss']:.5f} in {many['train_s']} s: ratio {ratio:.4f} (val " f"{val_ratio:.4f})")
+    log(
+        f"  loss {many['loss']:.5f} val {many['val_loss']:.5f} in {many['train_s']} s: ratio {ratio:.4f} (val "
+        f"{val_ratio:.4f})"
+    )
     result = {
-        "machine": info, "uptime": _uptime(), "quick": args.quick, "data": "sklearn digits 1797 x 64",
-        "model": "ae 64-64-10" if args.quick else "ae d-500-500-2000-10", "epochs": args.epochs, "batch_size": 256,
-        "one_process": one, "data_parallel": many,
-        "loss_ratio": round(ratio, 5), "val_loss_ratio": round(val_ratio, 5),
+        "machine": info,
+        "uptime": _uptime(),
+        "quick": args.quick,
+        "data": "sklearn digits 1797 x 64",
+        "model": "ae 64-64-10" if args.quick else "ae d-500-500-2000-10",
+        "epochs": args.epochs,
+        "batch_size": 256,
+        "one_process": one,
+        "data_parallel": many,
+        "loss_ratio": round(ratio, 5),
+        "val_loss_ratio": round(val_ratio, 5),
         "within_5_percent": abs(ratio - 1) <= 0.05 and abs(val_ratio - 1) <= 0.05,
     }
     write_json(Path(args.out), result)

@@ -18,6 +18,7 @@ of docs/BENCHMARKS.md (bench/report/explain.py).
 4. Time: profiles, names, rules and stability (explorer.explain.explain) for 10,000 rows x 50 columns
    (the planted table with extra noise columns), clustered by the table default; median of 3.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,7 +56,9 @@ def planted_run(seed: int, auto: bool, n: int = 20_000) -> dict[str, Any]:
 
     buf = io.BytesIO()
     d.table.to_parquet(buf, index=False)
-    ds = load(buf.getvalue(), name="distinct.parquet", table=TableOptions(label_column="segment", id_column="customer_id"))
+    ds = load(
+        buf.getvalue(), name="distinct.parquet", table=TableOptions(label_column="segment", id_column="customer_id")
+    )
     k = len(d.planted)
     cfg = default_config(ds, seed=seed, projection_method="pca", **({} if auto else {"k": k}))
     t = time.perf_counter()
@@ -73,15 +76,36 @@ def planted_run(seed: int, auto: bool, n: int = 20_000) -> dict[str, Any]:
         if seg in d.planted:
             planted = d.planted[seg]
             recalls.append(len(planted & set(top)) / len(planted))
-        per.append({"cluster": c.cluster, "segment": seg, "name": c.name, "top": top,
-                    "planted": sorted(d.planted.get(seg, [])), "noise_in_top": hits, "jaccard": c.jaccard,
-                    "rule": c.rule, "rule_precision": c.rule_precision})
+        per.append(
+            {
+                "cluster": c.cluster,
+                "segment": seg,
+                "name": c.name,
+                "top": top,
+                "planted": sorted(d.planted.get(seg, [])),
+                "noise_in_top": hits,
+                "jaccard": c.jaccard,
+                "rule": c.rule,
+                "rule_precision": c.rule_precision,
+            }
+        )
     scores = evaluate(result.Z, result.labels, y_true=truth)
-    return {"seed": seed, "auto": auto, "k": int(result.clusters.k), "true_k": k, "nmi": scores.get("nmi"),
-            "ari": scores.get("ari"), "recall": float(np.mean(recalls)) if recalls else 0.0,
-            "segments_matched": len(recalls), "noise_in_top3": noise_hits, "fidelity": ex.rules.fidelity,
-            "rule_depth": ex.rules.depth, "explain_s": round(result.timings.get("explain", 0.0), 2),
-            "run_s": round(wall, 2), "clusters": per}
+    return {
+        "seed": seed,
+        "auto": auto,
+        "k": int(result.clusters.k),
+        "true_k": k,
+        "nmi": scores.get("nmi"),
+        "ari": scores.get("ari"),
+        "recall": float(np.mean(recalls)) if recalls else 0.0,
+        "segments_matched": len(recalls),
+        "noise_in_top3": noise_hits,
+        "fidelity": ex.rules.fidelity,
+        "rule_depth": ex.rules.depth,
+        "explain_s": round(result.timings.get("explain", 0.0), 2),
+        "run_s": round(wall, 2),
+        "clusters": per,
+    }
 
 
 def stability_cases(dims: tuple[int, ...] = (2, 8)) -> list[dict[str, Any]]:
@@ -96,17 +120,34 @@ def stability_cases(dims: tuple[int, ...] = (2, 8)) -> list[dict[str, Any]]:
 
             def centre(x: float, y: float, dim: int = dim) -> np.ndarray:
                 return np.r_[x, y, np.zeros(dim - 2)]
-            Z = np.concatenate([rng.normal(centre(-10, 0), 0.5, (400, dim)), rng.normal(centre(10, 0), 0.5, (400, dim)),
-                                rng.normal(centre(0, 10), 1.0, (400, dim)), rng.normal(centre(offset, 10), 1.0, (400, dim))])
+
+            Z = np.concatenate(
+                [
+                    rng.normal(centre(-10, 0), 0.5, (400, dim)),
+                    rng.normal(centre(10, 0), 0.5, (400, dim)),
+                    rng.normal(centre(0, 10), 1.0, (400, dim)),
+                    rng.normal(centre(offset, 10), 1.0, (400, dim)),
+                ]
+            )
             labels = KMeans(4, n_init=5, random_state=0).fit_predict(Z)
             fit, what = refitter("kmeans", 4)
             st = cluster_stability(Z, labels, fit, method=what, random_state=0)
             separated = sorted({int(labels[0]), int(labels[400])})
             pair = sorted(set(range(4)) - set(separated))
-            out.append({"dim": dim, "pair_offset_sd": offset, "separated_jaccard": [st.jaccard[c] for c in separated],
-                        "pair_jaccard": [st.jaccard[c] for c in pair], "pair_flagged": all(st.jaccard[c] < DOUBTFUL for c in pair),
-                        "separated_flagged": any(st.jaccard[c] < DOUBTFUL for c in separated)})
-            log(f"  stability {dim}-D, pair {offset} sd apart: separated {out[-1]['separated_jaccard']}, pair " f"{out[-1]['pair_jaccard']}")
+            out.append(
+                {
+                    "dim": dim,
+                    "pair_offset_sd": offset,
+                    "separated_jaccard": [st.jaccard[c] for c in separated],
+                    "pair_jaccard": [st.jaccard[c] for c in pair],
+                    "pair_flagged": all(st.jaccard[c] < DOUBTFUL for c in pair),
+                    "separated_flagged": any(st.jaccard[c] < DOUBTFUL for c in separated),
+                }
+            )
+            log(
+                f"  stability {dim}-D, pair {offset} sd apart: separated {out[-1]['separated_jaccard']}, pair "
+                f"{out[-1]['pair_jaccard']}"
+            )
     return out
 
 
@@ -123,10 +164,19 @@ def mnist_fidelity(epochs: int, seed: int = 0) -> dict[str, Any]:
     run_s = time.perf_counter() - t
     t = time.perf_counter()
     ex = explain(result, ExplainConfig(random_state=seed))
-    return {"epochs": epochs, "seed": seed, "acc": result.metrics.get("acc"), "nmi": result.metrics.get("nmi"),
-            "fidelity": ex.rules.fidelity, "rule_depth": ex.rules.depth, "note": ex.rules.note,
-            "jaccard": {str(c.cluster): c.jaccard for c in ex.clusters}, "run_s": round(run_s, 1),
-            "explain_s": round(time.perf_counter() - t, 2), "seconds": {k: round(v, 2) for k, v in ex.seconds.items()}}
+    return {
+        "epochs": epochs,
+        "seed": seed,
+        "acc": result.metrics.get("acc"),
+        "nmi": result.metrics.get("nmi"),
+        "fidelity": ex.rules.fidelity,
+        "rule_depth": ex.rules.depth,
+        "note": ex.rules.note,
+        "jaccard": {str(c.cluster): c.jaccard for c in ex.clusters},
+        "run_s": round(run_s, 1),
+        "explain_s": round(time.perf_counter() - t, 2),
+        "seconds": {k: round(v, 2) for k, v in ex.seconds.items()},
+    }
 
 
 def timing(repeats: int = 3, n: int = 10_000) -> dict[str, Any]:
@@ -150,10 +200,16 @@ def timing(repeats: int = 3, n: int = 10_000) -> dict[str, Any]:
         ex = explain(result)
         walls.append(time.perf_counter() - t)
         parts.append(ex.seconds)
-        log(f"  explain {ds.n:,} x {columns}: {walls[-1]:.1f}s {({k: round(v, 1) for k, v in ex.seconds.items()})}")
-    return {"rows": ds.n, "columns": columns, "features": int(ds.X.shape[1]), "method": result.clusters.method,
-            "seconds": [round(w, 2) for w in walls], "median_s": round(statistics.median(walls), 2),
-            "parts": [{k: round(v, 2) for k, v in p.items()} for p in parts]}
+        log(f"  explain {ds.n:,} x {columns}: {walls[-1]:.1f}s { ({k: round(v, 1) for k, v in ex.seconds.items()}) }")
+    return {
+        "rows": ds.n,
+        "columns": columns,
+        "features": int(ds.X.shape[1]),
+        "method": result.clusters.method,
+        "seconds": [round(w, 2) for w in walls],
+        "median_s": round(statistics.median(walls), 2),
+        "parts": [{k: round(v, 2) for k, v in p.items()} for p in parts],
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -175,18 +231,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     write_json(path, doc)
     doc["planted"] = []
     for seed in seeds:
-        for auto in ((False,) if quick else (False, True)):
+        for auto in (False,) if quick else (False, True):
             r = planted_run(seed, auto, 3_000 if quick else 20_000)
             doc["planted"].append(r)
-            log(f"  planted seed {seed} {'auto k' if auto else 'k given'}: k {r['k']}, ari {r['ari']:.3f}, recall "
-                f"{r['recall']:.2f}, noise in top 3: {r['noise_in_top3']}, fidelity {r['fidelity']:.3f}, explain " f"{r['explain_s']}s")
+            log(
+                f"  planted seed {seed} {'auto k' if auto else 'k given'}: k {r['k']}, ari {r['ari']:.3f}, recall "
+                f"{r['recall']:.2f}, noise in top 3: {r['noise_in_top3']}, fidelity {r['fidelity']:.3f}, explain "
+                f"{r['explain_s']}s"
+            )
             write_json(path, doc)
     doc["stability"] = stability_cases((2,) if quick else (2, 8))
     write_json(path, doc)
     if not (args.skip_mnist or quick):
         log(f"MNIST-test: autoencoder {args.mnist_epochs} epochs, N2D, k = 10")
         doc["mnist"] = mnist_fidelity(args.mnist_epochs)
-        log(f"  fidelity {doc['mnist']['fidelity']:.3f} (depth {doc['mnist']['rule_depth']}), acc {doc['mnist']['acc']}")
+        log(
+            f"  fidelity {doc['mnist']['fidelity']:.3f} (depth {doc['mnist']['rule_depth']}), acc {doc['mnist']['acc']}"
+        )
     doc["seconds"] = round(time.perf_counter() - start, 1)
     write_json(path, doc)
     log(f"explain done in {doc['seconds']:.0f}s -> {path}")

@@ -9,6 +9,7 @@ rows, each press a job of minutes, stopped after about 4 s and started anew); id
 take turns. Reported: the normal sessions' median time per step in both, their ratio, the abuser's
 presses and the server's CPU time; the test's bound is 1.5x idle (+1.5 s) for each job step.
 """
+
 from __future__ import annotations
 
 import argparse

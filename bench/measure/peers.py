@@ -21,6 +21,7 @@ process's peak resident set. Labels are used only to score. Results accumulate i
 run names: its datasets, seeds and sides), and
 ``docs/BENCHMARKS.md`` is regenerated from them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,14 +71,24 @@ def ours_cell(dataset: str, seed: int, epochs: int | None, out: Path, device: st
     t0 = time.perf_counter()
     res = run_pipeline(ds, cfg)
     seconds = time.perf_counter() - t0
-    write_json(out, {"labels": res.labels.astype(int).tolist(), "seconds": round(seconds, 2), "peak_mib": round(_peak_mib(), 1),
-                     "timings": {k: round(v, 2) for k, v in res.timings.items()}, "config": cfg.to_dict(),
-                     "epochs_run": len(res.history)})
+    write_json(
+        out,
+        {
+            "labels": res.labels.astype(int).tolist(),
+            "seconds": round(seconds, 2),
+            "peak_mib": round(_peak_mib(), 1),
+            "timings": {k: round(v, 2) for k, v in res.timings.items()},
+            "config": cfg.to_dict(),
+            "epochs_run": len(res.history),
+        },
+    )
 
 
 def _run(cmd: list[str]) -> None:
     log("  $ " + " ".join(str(c) for c in cmd))
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)  # -m bench... from here
+    proc = subprocess.run(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+    )  # -m bench... from here
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[2]} failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
 
@@ -89,8 +100,13 @@ def run_cells(args: argparse.Namespace) -> dict:
     out_path = RESULTS / f"peers{args.tag}.json"
     results = read_json(out_path) if out_path.is_file() else {"cells": {}}  # --fresh re-measures only this run's cells
     results["machine"] = machine()
-    results["settings"] = {"epochs": args.epochs, "peer_epochs": _peer_epochs(args), "device": args.device, "clustering_epochs": args.clustering_epochs,
-                           "clustpy_n2d_umap": {"n_neighbors": 10, "min_dist": 0.0, "n_components": "k"}}
+    results["settings"] = {
+        "epochs": args.epochs,
+        "peer_epochs": _peer_epochs(args),
+        "device": args.device,
+        "clustering_epochs": args.clustering_epochs,
+        "clustpy_n2d_umap": {"n_neighbors": 10, "min_dist": 0.0, "n_components": "k"},
+    }
     cells = results.setdefault("cells", {})
     sides = ["ours", "clustpy"] if args.side == "both" else [args.side]
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,23 +123,67 @@ def run_cells(args: argparse.Namespace) -> dict:
                     out = Path(tmp) / f"{name}_{seed}_{side}.json"
                     if side == "ours":
                         epochs = [] if args.epochs is None else ["--epochs", str(args.epochs)]
-                        _run([sys.executable, "-m", "bench.measure.peers", "_ours", name, "--seed", str(seed), *epochs, "--device", args.device, "--out", str(out)])
+                        _run(
+                            [
+                                sys.executable,
+                                "-m",
+                                "bench.measure.peers",
+                                "_ours",
+                                name,
+                                "--seed",
+                                str(seed),
+                                *epochs,
+                                "--device",
+                                args.device,
+                                "--out",
+                                str(out),
+                            ]
+                        )
                         raw = {"default": read_json(out)}
                     else:
-                        _run([str(args.clustpy_python), "-m", "bench.measure.peers_clustpy", str(data), "--k", str(k),
-                              "--seed", str(seed), "--epochs", str(_peer_epochs(args)), "--clustering-epochs", str(args.clustering_epochs),
-                              "--device", args.device, "--out", str(out)])
+                        _run(
+                            [
+                                str(args.clustpy_python),
+                                "-m",
+                                "bench.measure.peers_clustpy",
+                                str(data),
+                                "--k",
+                                str(k),
+                                "--seed",
+                                str(seed),
+                                "--epochs",
+                                str(_peer_epochs(args)),
+                                "--clustering-epochs",
+                                str(args.clustering_epochs),
+                                "--device",
+                                args.device,
+                                "--out",
+                                str(out),
+                            ]
+                        )
                         peer = read_json(out)
-                        results["clustpy_env"] = {f: peer.get(f) for f in ("clustpy", "torch", "umap", "threads", "device")}
+                        results["clustpy_env"] = {
+                            f: peer.get(f) for f in ("clustpy", "torch", "umap", "threads", "device")
+                        }
                         raw = peer["methods"]
                     cell = {}
                     for method, r in raw.items():
                         scores = external_metrics(ds.labels, np.asarray(r.pop("labels")))
                         cell[method] = {**{m: round(v, 4) for m, v in scores.items()}, **r}
-                        log(f"{name} seed {seed} {side}:{method} acc {scores['acc']:.3f} nmi {scores['nmi']:.3f} "
-                            f"{r['seconds']:.0f}s {r['peak_mib']:.0f} MiB")
-                    cells[key] = {"dataset": name, "seed": seed, "side": side, "n": int(ds.n), "d": int(ds.X.shape[1]),
-                                  "k": k, "methods": cell, "machine": results["machine"]}
+                        log(
+                            f"{name} seed {seed} {side}:{method} acc {scores['acc']:.3f} nmi {scores['nmi']:.3f} "
+                            f"{r['seconds']:.0f}s {r['peak_mib']:.0f} MiB"
+                        )
+                    cells[key] = {
+                        "dataset": name,
+                        "seed": seed,
+                        "side": side,
+                        "n": int(ds.n),
+                        "d": int(ds.X.shape[1]),
+                        "k": k,
+                        "methods": cell,
+                        "machine": results["machine"],
+                    }
                     write_json(out_path, results)  # after every cell: a cut-short run keeps what it measured
     return results
 
@@ -145,8 +205,12 @@ def main() -> None:
     p.add_argument("--clustpy-python", type=Path, default=Path(os.environ.get("CLUSTPY_PYTHON", DEFAULT_PEER_PYTHON)))
     p.add_argument("--datasets", nargs="+", default=DATASETS)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--epochs", type=int, default=None,
-                   help=f"pretraining epochs, both sides (default: the product's own plan; ClustPy {PEER_EPOCHS})")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"pretraining epochs, both sides (default: the product's own plan; ClustPy {PEER_EPOCHS})",
+    )
     p.add_argument("--clustering-epochs", type=int, default=50, help="ClustPy DEC / IDEC clustering epochs")
     p.add_argument("--side", choices=("both", "ours", "clustpy"), default="both")
     p.add_argument("--fresh", action="store_true", help="re-measure cells already in bench/results/peers<tag>.json")
@@ -156,8 +220,10 @@ def main() -> None:
     if args.device != "cpu" and not args.tag:
         args.tag = "_gpu"
     if args.side != "ours" and not (args.clustpy_python.is_file() or str(args.clustpy_python) == "python3"):
-        sys.exit(f"ClustPy's python not found at {args.clustpy_python}: make its environment (see the top of this file) "
-                 "or pass --clustpy-python.")
+        sys.exit(
+            f"ClustPy's python not found at {args.clustpy_python}: make its environment (see the top of this file) "
+            "or pass --clustpy-python."
+        )
     if args.clustpy_python.parent != Path():  # a path, not a name on $PATH: the cells run in ROOT
         args.clustpy_python = args.clustpy_python.absolute()
     run_cells(args)

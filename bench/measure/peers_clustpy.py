@@ -12,6 +12,7 @@ one-off numba compilation of UMAP, as the product's run does in its own process.
 Peak memory is the process's peak resident set after the method (a running maximum: N2D's reading
 covers pretraining + N2D; DEC's and IDEC's include the stages before them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,31 +49,56 @@ def main() -> None:
     device = torch.device(a.device)
     from importlib.metadata import version
 
-    out = {"device": str(device), "clustpy": version("clustpy"), "torch": torch.__version__, "umap": umap.__version__,
-           "threads": torch.get_num_threads(), "epochs": a.epochs, "clustering_epochs": a.clustering_epochs, "methods": {}}
+    out = {
+        "device": str(device),
+        "clustpy": version("clustpy"),
+        "torch": torch.__version__,
+        "umap": umap.__version__,
+        "threads": torch.get_num_threads(),
+        "epochs": a.epochs,
+        "clustering_epochs": a.clustering_epochs,
+        "methods": {},
+    }
 
     t0 = time.perf_counter()
     trainloader, _, _ = get_train_and_test_dataloader(X, 256, None)
-    net = get_trained_network(trainloader, n_epochs=a.epochs, device=device, embedding_size=10,
-                              random_state=np.random.RandomState(a.seed))
+    net = get_trained_network(
+        trainloader, n_epochs=a.epochs, device=device, embedding_size=10, random_state=np.random.RandomState(a.seed)
+    )
     pretrain_s = time.perf_counter() - t0
     out["pretrain_seconds"] = round(pretrain_s, 2)
 
     def record(name: str, labels: np.ndarray, stage_s: float) -> None:
-        out["methods"][name] = {"labels": np.asarray(labels).astype(int).tolist(), "stage_seconds": round(stage_s, 2),
-                                "seconds": round(pretrain_s + stage_s, 2), "peak_mib": round(peak_mib(), 1)}
+        out["methods"][name] = {
+            "labels": np.asarray(labels).astype(int).tolist(),
+            "stage_seconds": round(stage_s, 2),
+            "seconds": round(pretrain_s + stage_s, 2),
+            "peak_mib": round(peak_mib(), 1),
+        }
         print(f"clustpy {name}: {pretrain_s + stage_s:.0f}s", flush=True)
 
     t0 = time.perf_counter()
-    n2d = N2D(n_clusters=a.k, pretrain_epochs=a.epochs, neural_network=copy.deepcopy(net), manifold_class=umap.UMAP,
-              manifold_params={"n_components": a.k, "n_neighbors": 10, "min_dist": 0.0, "random_state": a.seed},
-              device=device, random_state=a.seed).fit(X)
+    n2d = N2D(
+        n_clusters=a.k,
+        pretrain_epochs=a.epochs,
+        neural_network=copy.deepcopy(net),
+        manifold_class=umap.UMAP,
+        manifold_params={"n_components": a.k, "n_neighbors": 10, "min_dist": 0.0, "random_state": a.seed},
+        device=device,
+        random_state=a.seed,
+    ).fit(X)
     record("n2d", n2d.labels_, time.perf_counter() - t0)
 
     for name, cls in (("dec", DEC), ("idec", IDEC)):
         t0 = time.perf_counter()
-        m = cls(n_clusters=a.k, pretrain_epochs=a.epochs, clustering_epochs=a.clustering_epochs,
-                neural_network=copy.deepcopy(net), device=device, random_state=a.seed).fit(X)
+        m = cls(
+            n_clusters=a.k,
+            pretrain_epochs=a.epochs,
+            clustering_epochs=a.clustering_epochs,
+            neural_network=copy.deepcopy(net),
+            device=device,
+            random_state=a.seed,
+        ).fit(X)
         record(name, m.labels_, time.perf_counter() - t0)
 
     with open(a.out, "w") as f:

@@ -11,6 +11,7 @@ Two measurements, each in this one process, float32 and bf16 alternating:
 On a device without native bf16 the product trains in float32 whatever the setting; the JSON says
 which precision each run used. Writes precision<tag>.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,11 @@ def step_times(device: str, repeats: int) -> dict:
 
     def block(name: str, steps: int) -> float:
         net, opt = nets[name]
-        ctx = torch.autocast(dev.type, dtype=torch.bfloat16) if name == "bf16" else torch.autocast(dev.type, enabled=False)
+        ctx = (
+            torch.autocast(dev.type, dtype=torch.bfloat16)
+            if name == "bf16"
+            else torch.autocast(dev.type, enabled=False)
+        )
         t0 = time.perf_counter()
         with ctx:
             for _ in range(steps):
@@ -81,9 +86,17 @@ def quality(device: str, seeds: list[int], epochs: int | None) -> list[dict]:
             train_s = time.perf_counter() - t0
             res = cluster_latent(RunContext(ds, cfg), reducer.transform(ds.X), reducer)
             m = external_metrics(ds.labels, res.labels)
-            row = {"seed": seed, "mixed_precision": mixed, "precision": reducer.train_info_["precision"],
-                   "train_seconds": round(train_s, 1), "epochs": len(reducer.history_),
-                   **{k: round(v, 4) for k, v in m.items()}, "n": int(ds.n), "d": int(ds.X.shape[1]), "config": cfg.to_dict()}
+            row = {
+                "seed": seed,
+                "mixed_precision": mixed,
+                "precision": reducer.train_info_["precision"],
+                "train_seconds": round(train_s, 1),
+                "epochs": len(reducer.history_),
+                **{k: round(v, 4) for k, v in m.items()},
+                "n": int(ds.n),
+                "d": int(ds.X.shape[1]),
+                "config": cfg.to_dict(),
+            }
             log(f"  seed {seed} {row['precision']:<14} acc {row['acc']:.3f} nmi {row['nmi']:.3f} train {train_s:.0f}s")
             rows.append(row)
     return rows

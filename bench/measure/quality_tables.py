@@ -25,6 +25,7 @@ Per table and seed, with the labels used only to score:
 --quick: the planted tables at 2,000 rows, seed 0 (a smoke test). Writes quality_tables.json after
 each (seed, table), seeds outermost, so a run cut short still has every table at seed 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,13 +90,20 @@ def map_quality(embedding: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         shares[str(name)] = round(float(counts.max() / len(pts)), 4)
         regions[str(name)] = len(counts)
     worst = min(shares, key=shares.get)
-    return {"worst_share": shares[worst], "worst_class": worst, "shares": shares, "regions": regions,
-            "purity10": round(purity, 4), "eps": round(eps, 5)}
+    return {
+        "worst_share": shares[worst],
+        "worst_class": worst,
+        "shares": shares,
+        "regions": regions,
+        "purity10": round(purity, 4),
+        "eps": round(eps, 5),
+    }
 
 
 def code_version() -> dict[str, Any]:
     """The commit measured and whether explorer/ differed from it when the run started (the library is
     imported once, at the first run, so a later edit does not reach this process; a fresh process would see it)."""
+
     def git(*args: str) -> str:
         try:
             return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
@@ -103,7 +111,10 @@ def code_version() -> dict[str, Any]:
             return ""
 
     commit = git("rev-parse", "HEAD")
-    return {"commit": commit or None, "explorer_dirty": bool(git("status", "--porcelain", "explorer")) if commit else None}
+    return {
+        "commit": commit or None,
+        "explorer_dirty": bool(git("status", "--porcelain", "explorer")) if commit else None,
+    }
 
 
 def _left_out(ds: Any, info: dict) -> list[str]:
@@ -124,9 +135,17 @@ def run_one(name: str, seed: int, with_n2d: bool) -> dict[str, Any]:
     load_s = time.perf_counter() - t0
     y = np.asarray(ds.labels)
     k = int(ds.n_classes)
-    out: dict[str, Any] = {"table": name, "seed": seed, "planted": name in table_suite.PLANTED, "rows": int(frame.shape[0]),
-                           "columns": int(frame.shape[1]), "features": int(ds.X.shape[1]), "k": k, "load_s": round(load_s, 2),
-                           "load_average": [round(x, 2) for x in os.getloadavg()]}
+    out: dict[str, Any] = {
+        "table": name,
+        "seed": seed,
+        "planted": name in table_suite.PLANTED,
+        "rows": int(frame.shape[0]),
+        "columns": int(frame.shape[1]),
+        "features": int(ds.X.shape[1]),
+        "k": k,
+        "load_s": round(load_s, 2),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
 
     # 1. the default pipeline at the true k
     cfg = default_config(ds, k=k, seed=seed)
@@ -134,12 +153,20 @@ def run_one(name: str, seed: int, with_n2d: bool) -> dict[str, Any]:
     res = run_pipeline(ds, cfg)
     wall = time.perf_counter() - t0
     out["config"] = cfg.to_dict()
-    out["default"] = {**_scores(y, res.labels), "seconds": round(sum(res.timings.values()), 2), "wall_s": round(wall, 2),
-                      "timings": {k_: round(v, 2) for k_, v in res.timings.items()}, "method": res.clusters.method,
-                      "kept": res.clusters.info.get("kept"), "left_out": _left_out(ds, res.clusters.info)}
+    out["default"] = {
+        **_scores(y, res.labels),
+        "seconds": round(sum(res.timings.values()), 2),
+        "wall_s": round(wall, 2),
+        "timings": {k_: round(v, 2) for k_, v in res.timings.items()},
+        "method": res.clusters.method,
+        "kept": res.clusters.info.get("kept"),
+        "left_out": _left_out(ds, res.clusters.info),
+    }
     d = out["default"]
-    log(f"  {name} seed {seed} default   nmi {d['nmi']:.3f} ari {d['ari']:.3f} acc {d['acc']:.3f} "
-        f"(kept {d['kept']}, {d['seconds']:.0f}s)")
+    log(
+        f"  {name} seed {seed} default   nmi {d['nmi']:.3f} ari {d['ari']:.3f} acc {d['acc']:.3f} "
+        f"(kept {d['kept']}, {d['seconds']:.0f}s)"
+    )
 
     # 2. the baseline: scikit-learn alone
     t0 = time.perf_counter()
@@ -147,7 +174,9 @@ def run_one(name: str, seed: int, with_n2d: bool) -> dict[str, Any]:
     pred = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(F)
     out["kmeans"] = {**_scores(y, pred), "seconds": round(time.perf_counter() - t0, 2), "features": int(F.shape[1])}
     b = out["kmeans"]
-    log(f"  {name} seed {seed} k-means   nmi {b['nmi']:.3f} ari {b['ari']:.3f} acc {b['acc']:.3f} ({b['seconds']:.0f}s)")
+    log(
+        f"  {name} seed {seed} k-means   nmi {b['nmi']:.3f} ari {b['ari']:.3f} acc {b['acc']:.3f} ({b['seconds']:.0f}s)"
+    )
 
     # 3. the old manifold default (UMAP -> GMM), map by PCA to save time
     if with_n2d:
@@ -164,22 +193,33 @@ def run_one(name: str, seed: int, with_n2d: bool) -> dict[str, Any]:
     res_auto = run_pipeline(ds_auto, auto_cfg)
     e2e = time.perf_counter() - t0
     sweep = res_auto.clusters.sweep
-    out["auto"] = {"k": int(res_auto.clusters.k), "true_k": res_auto.clusters.k == k, **_scores(y, res_auto.labels),
-                   "criterion": sweep.criterion if sweep else None, "reason": sweep.reason if sweep else None,
-                   "runner_up": sweep.runner_up if sweep else None, "ks": list(sweep.ks) if sweep else None,
-                   "stability": [None if not np.isfinite(s) else round(float(s), 4) for s in sweep.stability]
-                   if sweep and sweep.stability is not None else None,
-                   "kept": res_auto.clusters.info.get("kept"), "left_out": _left_out(ds_auto, res_auto.clusters.info),
-                   "seconds": round(sum(res_auto.timings.values()), 2),
-                   "timings": {k_: round(v, 2) for k_, v in res_auto.timings.items()}, "end_to_end_s": round(e2e, 2)}
+    out["auto"] = {
+        "k": int(res_auto.clusters.k),
+        "true_k": res_auto.clusters.k == k,
+        **_scores(y, res_auto.labels),
+        "criterion": sweep.criterion if sweep else None,
+        "reason": sweep.reason if sweep else None,
+        "runner_up": sweep.runner_up if sweep else None,
+        "ks": list(sweep.ks) if sweep else None,
+        "stability": [None if not np.isfinite(s) else round(float(s), 4) for s in sweep.stability]
+        if sweep and sweep.stability is not None
+        else None,
+        "kept": res_auto.clusters.info.get("kept"),
+        "left_out": _left_out(ds_auto, res_auto.clusters.info),
+        "seconds": round(sum(res_auto.timings.values()), 2),
+        "timings": {k_: round(v, 2) for k_, v in res_auto.timings.items()},
+        "end_to_end_s": round(e2e, 2),
+    }
     a = out["auto"]
     log(f"  {name} seed {seed} auto k = {a['k']} (true {k}): nmi {a['nmi']:.3f}, {e2e:.0f}s end to end; {a['reason']}")
 
     # 5. the map of the automatic run
     out["map"] = map_quality(res_auto.embedding, y)
     mp = out["map"]
-    log(f"  {name} seed {seed} map: worst segment share {mp['worst_share']:.3f} ({mp['worst_class']}), "
-        f"10-NN purity {mp['purity10']:.3f}")
+    log(
+        f"  {name} seed {seed} map: worst segment share {mp['worst_share']:.3f} ({mp['worst_class']}), "
+        f"10-NN purity {mp['purity10']:.3f}"
+    )
     return out
 
 
@@ -197,25 +237,43 @@ def cold_run(name: str) -> dict[str, Any]:
     start: the imports, making the table and loading it, UMAP's compilation and the run (what a first run costs)."""
     load_average = [round(x, 2) for x in os.getloadavg()]
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", COLD_SCRIPT.format(name=name)], cwd=ROOT,  # bench/ importable from here
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-c", COLD_SCRIPT.format(name=name)],
+        cwd=ROOT,  # bench/ importable from here
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     wall = time.perf_counter() - t0
     k = next((int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("K ")), None)
-    return {"seconds": round(wall, 2), "rc": proc.returncode, "k": k, "load_average": load_average,
-            "measured": time.strftime("%Y-%m-%d %H:%M"),
-            "error": proc.stderr[-2000:] if proc.returncode else None}
+    return {
+        "seconds": round(wall, 2),
+        "rc": proc.returncode,
+        "k": k,
+        "load_average": load_average,
+        "measured": time.strftime("%Y-%m-%d %H:%M"),
+        "error": proc.stderr[-2000:] if proc.returncode else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tables", nargs="+", default=None, choices=table_suite.SUITE)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--n2d-seeds", type=int, nargs="+", default=None,
-                   help="seeds of the old n2d comparison (default: all of --seeds)")
+    p.add_argument(
+        "--n2d-seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="seeds of the old n2d comparison (default: all of --seeds)",
+    )
     p.add_argument("--quick", action="store_true", help=f"the planted tables at {QUICK_ROWS:,} rows, seed 0")
     p.add_argument("--out", type=Path, default=RESULTS)
-    p.add_argument("--cold-only", action="store_true",
-                   help=f"re-measure only {END_TO_END} in a fresh process, into the existing quality_tables.json")
+    p.add_argument(
+        "--cold-only",
+        action="store_true",
+        help=f"re-measure only {END_TO_END} in a fresh process, into the existing quality_tables.json",
+    )
     args = p.parse_args(argv)
     path = args.out / "quality_tables.json"
     if args.cold_only:
@@ -234,22 +292,38 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         names, seeds, rows = args.tables or list(table_suite.SUITE), args.seeds, None
     n2d_seeds = seeds if args.n2d_seeds is None else args.n2d_seeds
-    doc: dict[str, Any] = {"machine": machine(), "code": code_version(), "quick": args.quick, "tables": names, "seeds": seeds, "n2d_seeds": n2d_seeds,
-                           "planted_rows": rows, "map": {"neighbors": MAP_NEIGHBORS, "eps_factor": EPS_FACTOR},
-                           "runs": [], "end_to_end": None}
+    doc: dict[str, Any] = {
+        "machine": machine(),
+        "code": code_version(),
+        "quick": args.quick,
+        "tables": names,
+        "seeds": seeds,
+        "n2d_seeds": n2d_seeds,
+        "planted_rows": rows,
+        "map": {"neighbors": MAP_NEIGHBORS, "eps_factor": EPS_FACTOR},
+        "runs": [],
+        "end_to_end": None,
+    }
     start = time.perf_counter()
     with planted_rows(rows):
         for seed in seeds:
             for name in names:
                 log(f"{name} seed {seed}  ({time.perf_counter() - start:.0f}s so far)")
-                doc["runs"].append({**run_one(name, seed, seed in n2d_seeds), "measured": time.strftime("%Y-%m-%d %H:%M")})
+                doc["runs"].append(
+                    {**run_one(name, seed, seed in n2d_seeds), "measured": time.strftime("%Y-%m-%d %H:%M")}
+                )
                 doc["seconds"] = round(time.perf_counter() - start, 1)
                 write_json(path, doc)
     e2e = [r for r in doc["runs"] if r["table"] == END_TO_END]
     if e2e:
-        doc["end_to_end"] = {"table": END_TO_END, "rows": e2e[0]["rows"], "columns": e2e[0]["columns"],
-                             "warm_s": [r["auto"]["end_to_end_s"] for r in e2e], "seeds": [r["seed"] for r in e2e],
-                             "cold": None if args.quick else cold_run(END_TO_END)}
+        doc["end_to_end"] = {
+            "table": END_TO_END,
+            "rows": e2e[0]["rows"],
+            "columns": e2e[0]["columns"],
+            "warm_s": [r["auto"]["end_to_end_s"] for r in e2e],
+            "seeds": [r["seed"] for r in e2e],
+            "cold": None if args.quick else cold_run(END_TO_END),
+        }
         if doc["end_to_end"]["cold"]:
             log(f"{END_TO_END} in a fresh process: {doc['end_to_end']['cold']['seconds']:.0f}s")
     doc["seconds"] = round(time.perf_counter() - start, 1)

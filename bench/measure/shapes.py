@@ -30,6 +30,7 @@ and per set, with the labels used only to score (ARI):
 Writes shapes.json: per set the ARIs, seconds, the default's shape check, and the means over shapes / real /
 suite / all.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -95,8 +96,10 @@ def shape_sets(seed: int) -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray
 def real_sets() -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]]:
     from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 
-    return {name: partial(f, return_X_y=True) for name, f in
-            (("iris", load_iris), ("wine_uci", load_wine), ("breast_cancer", load_breast_cancer))}
+    return {
+        name: partial(f, return_X_y=True)
+        for name, f in (("iris", load_iris), ("wine_uci", load_wine), ("breast_cancer", load_breast_cancer))
+    }
 
 
 SUITE = ("penguins", "tips", "gapminder", "customers")
@@ -145,11 +148,23 @@ def measure(name: str, ds: Any, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     gmm = GaussianMixture(k, covariance_type="full", n_init=3, random_state=seed).fit(feats).predict(feats)
     t_gmm = time.perf_counter() - t0
-    out["ari"] = {m: round(float(adjusted_rand_score(y, lab)), 4) for m, lab in
-                  (("before", before.labels), ("default", default.labels), ("kmeans", km), ("gmm", gmm),
-                   ("genie", genie.labels))}
-    out["seconds"] = {"before": round(t_before, 2), "default": round(t_default, 2), "kmeans": round(t_km, 2),
-                      "gmm": round(t_gmm, 2), "genie": round(t_genie, 2)}
+    out["ari"] = {
+        m: round(float(adjusted_rand_score(y, lab)), 4)
+        for m, lab in (
+            ("before", before.labels),
+            ("default", default.labels),
+            ("kmeans", km),
+            ("gmm", gmm),
+            ("genie", genie.labels),
+        )
+    }
+    out["seconds"] = {
+        "before": round(t_before, 2),
+        "default": round(t_default, 2),
+        "kmeans": round(t_km, 2),
+        "gmm": round(t_gmm, 2),
+        "genie": round(t_genie, 2),
+    }
     out["default_method"] = default.clusters.method
     out["shape"] = default.clusters.info.get("shape")
     return out
@@ -157,11 +172,28 @@ def measure(name: str, ds: Any, seed: int) -> dict[str, Any]:
 
 # "no groups": pure-noise tables (kind, rows, numeric columns, noise categorical columns; with categories also an
 # integer 0-9 column), one seed each; the verdict is the automatic k's (the table default's stability sweep)
-NOISE = (("uniform", 1000, 4, 0), ("gauss", 1000, 4, 0), ("uniform", 5000, 8, 2), ("gauss", 5000, 8, 2),
-         ("uniform", 20000, 16, 0), ("gauss", 20000, 16, 3), ("uniform", 2000, 2, 1), ("gauss", 3000, 6, 1),
-         ("uniform", 10000, 5, 2), ("gauss", 1000, 12, 0), ("uniform", 1000, 3, 1), ("gauss", 2000, 5, 0),
-         ("uniform", 3000, 10, 0), ("gauss", 1500, 8, 2), ("uniform", 5000, 4, 3), ("gauss", 4000, 3, 0),
-         ("uniform", 1200, 6, 2), ("gauss", 2500, 12, 1), ("uniform", 8000, 8, 1), ("gauss", 1000, 2, 1))
+NOISE = (
+    ("uniform", 1000, 4, 0),
+    ("gauss", 1000, 4, 0),
+    ("uniform", 5000, 8, 2),
+    ("gauss", 5000, 8, 2),
+    ("uniform", 20000, 16, 0),
+    ("gauss", 20000, 16, 3),
+    ("uniform", 2000, 2, 1),
+    ("gauss", 3000, 6, 1),
+    ("uniform", 10000, 5, 2),
+    ("gauss", 1000, 12, 0),
+    ("uniform", 1000, 3, 1),
+    ("gauss", 2000, 5, 0),
+    ("uniform", 3000, 10, 0),
+    ("gauss", 1500, 8, 2),
+    ("uniform", 5000, 4, 3),
+    ("gauss", 4000, 3, 0),
+    ("uniform", 1200, 6, 2),
+    ("gauss", 2500, 12, 1),
+    ("uniform", 8000, 8, 1),
+    ("gauss", 1000, 2, 1),
+)
 
 
 def noise_table(kind: str, n: int, d: int, categories: int, seed: int) -> Any:
@@ -195,14 +227,27 @@ def noise_verdicts(out_dir: str) -> None:
         ds = load(buf.getvalue(), name="noise.parquet", table=TableOptions())
         t0 = time.perf_counter()
         sweep = stability_sweep(ds.X, (2, 15), groups=ds.categorical_groups())
-        rows.append({"kind": kind, "rows": n, "numeric": d, "categories": cats, "seed": i, "features": ds.X.shape[1],
-                     "k": sweep.suggested, "no_groups": sweep.criterion == NO_GROUPS, "criterion": sweep.criterion,
-                     "stability": [round(v, 3) for v in sweep.stability or []], "reason": sweep.reason,
-                     "seconds": round(time.perf_counter() - t0, 2)})
+        rows.append(
+            {
+                "kind": kind,
+                "rows": n,
+                "numeric": d,
+                "categories": cats,
+                "seed": i,
+                "features": ds.X.shape[1],
+                "k": sweep.suggested,
+                "no_groups": sweep.criterion == NO_GROUPS,
+                "criterion": sweep.criterion,
+                "stability": [round(v, 3) for v in sweep.stability or []],
+                "reason": sweep.reason,
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+        )
         log(f"{kind}{n}x{d}c{cats} seed {i}: k = {sweep.suggested} ({sweep.criterion})")
-        write_json(Path(out_dir) / "shapes_noise.json", {"machine": machine(), "tables": rows,
-                                                         "no_groups": sum(r["no_groups"] for r in rows),
-                                                         "of": len(rows)})
+        write_json(
+            Path(out_dir) / "shapes_noise.json",
+            {"machine": machine(), "tables": rows, "no_groups": sum(r["no_groups"] for r in rows), "of": len(rows)},
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -226,8 +271,13 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[dict[str, Any]] = []
     from explorer.cluster.shapes import SHAPE_CUT_FACTOR
 
-    out: dict[str, Any] = {"machine": machine(), "seed": args.seed, "planted_rows": PLANTED_ROWS,
-                           "shape_cut_factor": SHAPE_CUT_FACTOR, "sets": rows}
+    out: dict[str, Any] = {
+        "machine": machine(),
+        "seed": args.seed,
+        "planted_rows": PLANTED_ROWS,
+        "shape_cut_factor": SHAPE_CUT_FACTOR,
+        "sets": rows,
+    }
     path = f"{args.out}/shapes.json"
     with planted_rows(PLANTED_ROWS):
         for name, (group, make) in makers.items():
@@ -235,8 +285,11 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             r = {"group": group, **measure(name, make(), args.seed)}
             rows.append(r)
-            log(f"{name:16s} {group:6s} " + " ".join(f"{m} {v:.3f}" for m, v in r["ari"].items())
-                + f"  kept {r['default_method']}")
+            log(
+                f"{name:16s} {group:6s} "
+                + " ".join(f"{m} {v:.3f}" for m, v in r["ari"].items())
+                + f"  kept {r['default_method']}"
+            )
             out["means"] = _means(rows)
             from pathlib import Path
 
@@ -248,8 +301,9 @@ def main(argv: list[str] | None = None) -> None:
 def _means(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     methods = ("before", "default", "kmeans", "gmm", "genie")
     groups = {"all": rows, **{g: [r for r in rows if r["group"] == g] for g in ("shapes", "real", "suite")}}
-    return {g: {m: round(float(np.mean([r["ari"][m] for r in rs])), 4) for m in methods}
-            for g, rs in groups.items() if rs}
+    return {
+        g: {m: round(float(np.mean([r["ari"][m] for r in rs])), 4) for m in methods} for g, rs in groups.items() if rs
+    }
 
 
 if __name__ == "__main__":

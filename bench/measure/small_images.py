@@ -11,6 +11,7 @@ copies off (``_norefine`` in the name).
 The folder names carry the labels, which only score the run. The subset is drawn once (seeded); the
 seeds vary the pipeline (training, UMAP, GMM).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,39 +47,66 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--members", type=int, default=None, help="autoencoders side by side (default: the product's)")
     p.add_argument("--no-refine", action="store_true", help="without the refinement on augmented copies (_norefine)")
-    p.add_argument("--fp32", action="store_true", help="train in float32 (a CPU without native bf16); small_images_fp32.json")
+    p.add_argument(
+        "--fp32", action="store_true", help="train in float32 (a CPU without native bf16); small_images_fp32.json"
+    )
     p.add_argument("--out", type=Path, default=RESULTS)
     a = p.parse_args(argv)
-    name = ("small_images" + ("" if a.members is None else f"_members{a.members}") + ("_norefine" if a.no_refine else "")
-            + ("_fp32" if a.fp32 else "")) + ".json"
+    name = (
+        "small_images"
+        + ("" if a.members is None else f"_members{a.members}")
+        + ("_norefine" if a.no_refine else "")
+        + ("_fp32" if a.fp32 else "")
+    ) + ".json"
     full = mnist_test()
     pick = np.sort(np.random.default_rng(0).choice(full.n, a.n, replace=False))
-    doc = {"machine": machine(), "n": a.n, "source": "MNIST-test, a seeded subset, as a zip of PNGs (one folder per digit)",
-           "runs": []}
+    doc = {
+        "machine": machine(),
+        "n": a.n,
+        "source": "MNIST-test, a seeded subset, as a zip of PNGs (one folder per digit)",
+        "runs": [],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "digits.zip"
         write_zip(path, full.images[pick], np.asarray(full.labels)[pick])
         for seed in a.seeds:
             t0 = time.perf_counter()
             ds = load(str(path))
-            cfg = default_config(ds, k=10, seed=seed, explain=False, members=a.members,
-                                 mixed_precision=False if a.fp32 else None, cluster_refine=False if a.no_refine else None)
+            cfg = default_config(
+                ds,
+                k=10,
+                seed=seed,
+                explain=False,
+                members=a.members,
+                mixed_precision=False if a.fp32 else None,
+                cluster_refine=False if a.no_refine else None,
+            )
             res = run_pipeline(ds, cfg)
             m = external_metrics(ds.labels, res.labels)
             doc["members"], doc["refine"] = int(cfg.model.members), bool(cfg.cluster.refine)
-            row = {"seed": seed, "seconds": round(time.perf_counter() - t0, 1), "epochs_run": len(res.history),
-                   "notes": [n for n in res.reducer.train_info_.get("notes", []) if "time_budget" in n],
-                   "train_s": round(float(res.timings.get("train", float("nan"))), 1),
-                   "refine_s": round(float(res.timings.get("refine", 0.0)), 1),
-                   "refine_batches": int(res.clusters.info.get("refine", {}).get("iterations", 0)),
-                   **{k: round(float(v), 4) for k, v in m.items()}}
+            row = {
+                "seed": seed,
+                "seconds": round(time.perf_counter() - t0, 1),
+                "epochs_run": len(res.history),
+                "notes": [n for n in res.reducer.train_info_.get("notes", []) if "time_budget" in n],
+                "train_s": round(float(res.timings.get("train", float("nan"))), 1),
+                "refine_s": round(float(res.timings.get("refine", 0.0)), 1),
+                "refine_batches": int(res.clusters.info.get("refine", {}).get("iterations", 0)),
+                **{k: round(float(v), 4) for k, v in m.items()},
+            }
             doc["runs"].append(row)
-            log(f"{a.n} images, seed {seed}: ACC {row['acc']:.4f}, NMI {row['nmi']:.4f}, {row['epochs_run']} epochs, "
-                f"{row['seconds']} s")
+            log(
+                f"{a.n} images, seed {seed}: ACC {row['acc']:.4f}, NMI {row['nmi']:.4f}, {row['epochs_run']} epochs, "
+                f"{row['seconds']} s"
+            )
             write_json(a.out / name, doc)
     accs, nmis = [r["acc"] for r in doc["runs"]], [r["nmi"] for r in doc["runs"]]
-    doc.update(acc_mean=float(np.mean(accs)), acc_std=float(np.std(accs)), nmi_mean=float(np.mean(nmis)),
-               nmi_std=float(np.std(nmis)))
+    doc.update(
+        acc_mean=float(np.mean(accs)),
+        acc_std=float(np.std(accs)),
+        nmi_mean=float(np.mean(nmis)),
+        nmi_std=float(np.std(nmis)),
+    )
     write_json(a.out / name, doc)
     log(f"mean ACC {doc['acc_mean']:.4f} (std {doc['acc_std']:.4f}), NMI {doc['nmi_mean']:.4f}")
 

@@ -10,6 +10,7 @@
 Comparisons are measured side by side in one process, alternating the order, and summarised by the
 median of the repeats: the machine is shared, so single timings are noisy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,9 +55,20 @@ def overhead(dataset: str, n: int | None, epochs: int, repeats: int, device: str
     if m.kind != "ae" or c.method != "n2d" or p.method != "umap":
         log(f"note: the default is {m.kind} + {c.method} + {p.method}; the reference implements ae + n2d + umap")
     settings = ReferenceSettings(
-        k=k, latent_dim=m.latent_dim, hidden=tuple(m.hidden), epochs=m.epochs, batch_size=m.batch_size, lr=m.lr,
-        val_fraction=m.val_fraction, patience=m.patience, umap_neighbors=c.umap_neighbors, umap_min_dist=c.umap_min_dist,
-        display_neighbors=p.n_neighbors, display_min_dist=p.min_dist, device=_device(device), seed=cfg.seed,
+        k=k,
+        latent_dim=m.latent_dim,
+        hidden=tuple(m.hidden),
+        epochs=m.epochs,
+        batch_size=m.batch_size,
+        lr=m.lr,
+        val_fraction=m.val_fraction,
+        patience=m.patience,
+        umap_neighbors=c.umap_neighbors,
+        umap_min_dist=c.umap_min_dist,
+        display_neighbors=p.n_neighbors,
+        display_min_dist=p.min_dist,
+        device=_device(device),
+        seed=cfg.seed,
         augment_shape=ds.image_shape if m.augment else None,
     )
     # untimed warm-up of both: numba compiles UMAP's kernels once per process, and its approximate
@@ -78,23 +90,49 @@ def overhead(dataset: str, n: int | None, epochs: int, repeats: int, device: str
                 timings, labels, epochs_run = out["timings"], out["labels"], out["epochs_run"]
             wall = time.perf_counter() - t0
             same_steps = sum(timings.get(s, 0.0) for s in ("train", "cluster", "project"))
-            row = {"who": who, "repeat": r, "wall": round(wall, 2), "same_steps": round(same_steps, 2),
-                   "timings": {k_: round(v, 2) for k_, v in timings.items()}, "epochs_run": epochs_run,
-                   **{k_: round(v, 4) for k_, v in external_metrics(ds.labels, labels).items()}}
+            row = {
+                "who": who,
+                "repeat": r,
+                "wall": round(wall, 2),
+                "same_steps": round(same_steps, 2),
+                "timings": {k_: round(v, 2) for k_, v in timings.items()},
+                "epochs_run": epochs_run,
+                **{k_: round(v, 4) for k_, v in external_metrics(ds.labels, labels).items()},
+            }
             runs.append(row)
             log(f"overhead repeat {r} {who:<9} same steps {same_steps:6.1f}s wall {wall:6.1f}s acc {row['acc']:.3f}")
-    med = {who: {key: median([x[key] for x in runs if x["who"] == who]) for key in ("same_steps", "wall")} for who in ("product", "reference")}
+    med = {
+        who: {key: median([x[key] for x in runs if x["who"] == who]) for key in ("same_steps", "wall")}
+        for who in ("product", "reference")
+    }
     stages = {}
     for s in ("train", "cluster", "project"):
-        stages[s] = {who: median([x["timings"][s] for x in runs if x["who"] == who]) for who in ("product", "reference")}
-    ratios = [p_["same_steps"] / r_["same_steps"] - 1 for p_, r_ in zip([x for x in runs if x["who"] == "product"],
-                                                                         [x for x in runs if x["who"] == "reference"],
-                                                                         strict=True)]
-    return {"dataset": ds.name, "n": ds.n, "d": ds.X.shape[1], "k": k, "epochs": epochs, "repeats": repeats,
-            "device": settings.device, "settings": asdict(settings), "runs": runs, "median": med, "stages": stages,
-            "overhead_same_steps": med["product"]["same_steps"] / med["reference"]["same_steps"] - 1,
-            "overhead_per_repeat": [round(x, 4) for x in ratios],
-            "overhead_with_scoring": med["product"]["wall"] / med["reference"]["wall"] - 1, "warmup_rows": warmup_rows}
+        stages[s] = {
+            who: median([x["timings"][s] for x in runs if x["who"] == who]) for who in ("product", "reference")
+        }
+    ratios = [
+        p_["same_steps"] / r_["same_steps"] - 1
+        for p_, r_ in zip(
+            [x for x in runs if x["who"] == "product"], [x for x in runs if x["who"] == "reference"], strict=True
+        )
+    ]
+    return {
+        "dataset": ds.name,
+        "n": ds.n,
+        "d": ds.X.shape[1],
+        "k": k,
+        "epochs": epochs,
+        "repeats": repeats,
+        "device": settings.device,
+        "settings": asdict(settings),
+        "runs": runs,
+        "median": med,
+        "stages": stages,
+        "overhead_same_steps": med["product"]["same_steps"] / med["reference"]["same_steps"] - 1,
+        "overhead_per_repeat": [round(x, 4) for x in ratios],
+        "overhead_with_scoring": med["product"]["wall"] / med["reference"]["wall"] - 1,
+        "warmup_rows": warmup_rows,
+    }
 
 
 def _device(choice: str) -> str:
@@ -124,29 +162,62 @@ def throughput(dataset: str, n: int | None, epochs: int, repeats: int, device: s
     loops = ("explorer", "dataloader", "slicing")
     # repeat -1 is an untimed warm-up of every loop (CUDA context, cuBLAS handles, allocator)
     for r in range(-1, repeats):
-        for who in (loops if r % 2 == 0 else loops[::-1]):
+        for who in loops if r % 2 == 0 else loops[::-1]:
             if dev.startswith("cuda"):
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
-            if who == "explorer":  # explorer.reducers.train's loop: data moved to the device once, batches indexed there
+            if (
+                who == "explorer"
+            ):  # explorer.reducers.train's loop: data moved to the device once, batches indexed there
                 torch.manual_seed(max(r, 0))
-                fit_module(DenseNet(X.shape[1], list(m.hidden), m.latent_dim), X, loss,
-                           replace(m, epochs=1 if r < 0 else epochs, val_fraction=0.0), device=dev, seed=max(r, 0))
+                fit_module(
+                    DenseNet(X.shape[1], list(m.hidden), m.latent_dim),
+                    X,
+                    loss,
+                    replace(m, epochs=1 if r < 0 else epochs, val_fraction=0.0),
+                    device=dev,
+                    seed=max(r, 0),
+                )
             else:
-                train_autoencoder(X, ReferenceSettings(k=2, latent_dim=m.latent_dim, hidden=tuple(m.hidden), epochs=1 if r < 0 else epochs,
-                                                       batch_size=m.batch_size, lr=m.lr, val_fraction=0.0, device=dev,
-                                                       seed=max(r, 0), loader=who))
+                train_autoencoder(
+                    X,
+                    ReferenceSettings(
+                        k=2,
+                        latent_dim=m.latent_dim,
+                        hidden=tuple(m.hidden),
+                        epochs=1 if r < 0 else epochs,
+                        batch_size=m.batch_size,
+                        lr=m.lr,
+                        val_fraction=0.0,
+                        device=dev,
+                        seed=max(r, 0),
+                        loader=who,
+                    ),
+                )
             if dev.startswith("cuda"):
                 torch.cuda.synchronize()
             sec = time.perf_counter() - t0
             if r < 0:
                 continue
-            runs.append({"loop": who, "repeat": r, "seconds": round(sec, 3), "samples_per_s": round(epochs * len(X) / sec, 1)})
+            runs.append(
+                {"loop": who, "repeat": r, "seconds": round(sec, 3), "samples_per_s": round(epochs * len(X) / sec, 1)}
+            )
             log(f"throughput repeat {r} {who:<10} {epochs * len(X) / sec:9.0f} samples/s")
     med = {who: median([x["samples_per_s"] for x in runs if x["loop"] == who]) for who in loops}
-    return {"dataset": ds.name, "n": len(X), "d": X.shape[1], "epochs": epochs, "repeats": repeats, "device": dev,
-            "batch_size": m.batch_size, "hidden": list(m.hidden), "runs": runs, "median_samples_per_s": med,
-            "explorer_over_dataloader": med["explorer"] / med["dataloader"], "warmup": True}
+    return {
+        "dataset": ds.name,
+        "n": len(X),
+        "d": X.shape[1],
+        "epochs": epochs,
+        "repeats": repeats,
+        "device": dev,
+        "batch_size": m.batch_size,
+        "hidden": list(m.hidden),
+        "runs": runs,
+        "median_samples_per_s": med,
+        "explorer_over_dataloader": med["explorer"] / med["dataloader"],
+        "warmup": True,
+    }
 
 
 # -- the CLI end to end ----------------------------------------------------------------------------------
@@ -159,8 +230,22 @@ def cli(dataset: str, device: str, extra: list[str] | None = None) -> dict:
         path = Path(tmp) / f"{ds.name}.npz"
         images = ds.images[..., 0] if ds.images is not None and ds.images.shape[-1] == 1 else ds.images
         np.savez(path, X=images if images is not None else ds.X, y=np.asarray(ds.labels).astype(np.int64))
-        cmd = [sys.executable, "-m", "explorer", "run", str(path), "--k", str(ds.n_classes), "--json", "--quiet",
-               "--device", device, "--out", str(Path(tmp) / "runs"), *(extra or [])]
+        cmd = [
+            sys.executable,
+            "-m",
+            "explorer",
+            "run",
+            str(path),
+            "--k",
+            str(ds.n_classes),
+            "--json",
+            "--quiet",
+            "--device",
+            device,
+            "--out",
+            str(Path(tmp) / "runs"),
+            *(extra or []),
+        ]
         log("cli: " + " ".join(cmd[1:]))
         t0 = time.perf_counter()
         with open(Path(tmp) / "stdout", "w+") as out, open(Path(tmp) / "stderr", "w+") as err:
@@ -180,15 +265,23 @@ def cli(dataset: str, device: str, extra: list[str] | None = None) -> dict:
     peak_mb = usage.ru_maxrss / 1024  # Linux: kilobytes
     log(f"cli: {wall:.1f}s, peak RSS {peak_mb:.0f} MB, acc {metrics.get('acc')}")
     flags = "".join(" " + e for e in extra or [])
-    return {"dataset": ds.name, "n": ds.n,
-            "command": f"python -m explorer run <data>.npz --k {ds.n_classes} --json --device {device}{flags}",
-            "wall_s": round(wall, 1),
-            "peak_rss_mb": round(peak_mb), "model": run_cfg.get("model"), "cluster_method": run_cfg.get("cluster", {}).get("method"), "metrics": {k: metrics.get(k) for k in ("acc", "nmi", "ari", "k", "seconds", "device")},
-            "train": {k: train.get(k) for k in ("epochs", "best_epoch", "stop_reason", "precision", "notes")},
-            "epochs_run": len(json.loads(model_json.read_text()).get("meta", {}).get("history", [])) if model_json.is_file() else None,
-            "timings": {k: round(float(v), 1) for k, v in saved.get("timings", {}).items()},
-            "refine": bool(run_cfg.get("cluster", {}).get("refine")),
-            "notes": [n for n in saved.get("notes", []) if "refined" in n or "Refinement" in n or "time_budget" in n]}
+    return {
+        "dataset": ds.name,
+        "n": ds.n,
+        "command": f"python -m explorer run <data>.npz --k {ds.n_classes} --json --device {device}{flags}",
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(peak_mb),
+        "model": run_cfg.get("model"),
+        "cluster_method": run_cfg.get("cluster", {}).get("method"),
+        "metrics": {k: metrics.get(k) for k in ("acc", "nmi", "ari", "k", "seconds", "device")},
+        "train": {k: train.get(k) for k in ("epochs", "best_epoch", "stop_reason", "precision", "notes")},
+        "epochs_run": len(json.loads(model_json.read_text()).get("meta", {}).get("history", []))
+        if model_json.is_file()
+        else None,
+        "timings": {k: round(float(v), 1) for k, v in saved.get("timings", {}).items()},
+        "refine": bool(run_cfg.get("cluster", {}).get("refine")),
+        "notes": [n for n in saved.get("notes", []) if "refined" in n or "Refinement" in n or "time_budget" in n],
+    }
 
 
 # -- how cost grows ----------------------------------------------------------------------------------------
@@ -196,8 +289,9 @@ SCALING_SIZES = [10_000, 30_000, 100_000, 200_000, 1_000_000]
 SCALING_D, SCALING_K = 40, 8
 
 
-def blobs_parquet(path: Path, n: int, d: int = SCALING_D, centers: int = SCALING_K, seed: int = 0,
-                  shared: bool = True) -> None:
+def blobs_parquet(
+    path: Path, n: int, d: int = SCALING_D, centers: int = SCALING_K, seed: int = 0, shared: bool = True
+) -> None:
     """n rows of ``centers`` well-separated Gaussian blobs in d float32 columns, written as Parquet with a
     label column. ``shared``: every column rescaled to 0..100 (a table measured on one scale, as
     sensor read-outs or pre-normalized features are: the loader then keeps the columns' relative
@@ -236,11 +330,16 @@ def _cli_run(data: Path, args: list[str], tmp: Path) -> dict:
     cfg = json.loads((Path(metrics["run_dir"]) / "config.json").read_text())
     timings = {k: round(float(v), 2) for k, v in cfg.get("timings", {}).items()}
     timings["load, imports and saving"] = round(wall - sum(timings.values()), 2)
-    return {"wall_s": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024), "seconds": timings,
-            "metrics": {k: metrics.get(k) for k in ("acc", "nmi", "ari", "k", "rows_fitted")},
-            "model": cfg["pipeline"]["model"]["kind"], "cluster": cfg["pipeline"]["cluster"]["method"],
-            "epochs_run": len(json.loads((Path(metrics["run_dir"]) / "history.json").read_text())),
-            "command": "python -m explorer run <data> --json " + " ".join(args)}
+    return {
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "seconds": timings,
+        "metrics": {k: metrics.get(k) for k in ("acc", "nmi", "ari", "k", "rows_fitted")},
+        "model": cfg["pipeline"]["model"]["kind"],
+        "cluster": cfg["pipeline"]["cluster"]["method"],
+        "epochs_run": len(json.loads((Path(metrics["run_dir"]) / "history.json").read_text())),
+        "command": "python -m explorer run <data> --json " + " ".join(args),
+    }
 
 
 def scaling(sizes: list[int], device: str, save=None, extra: list[str] | None = None, shared: bool = True) -> dict:
@@ -252,11 +351,19 @@ def scaling(sizes: list[int], device: str, save=None, extra: list[str] | None = 
             tmp = Path(tmp)
             path = tmp / f"blobs_{n}.parquet"
             blobs_parquet(path, n, shared=shared)
-            row = {"n": n, "d": SCALING_D, "k": SCALING_K, "shared": shared,
-                   **_cli_run(path, ["--label", "label", "--k", str(SCALING_K), "--device", device, *(extra or [])], tmp)}
+            row = {
+                "n": n,
+                "d": SCALING_D,
+                "k": SCALING_K,
+                "shared": shared,
+                **_cli_run(path, ["--label", "label", "--k", str(SCALING_K), "--device", device, *(extra or [])], tmp),
+            }
         rows.append(row)
-        log(f"scaling n={n:,}: {row['wall_s']} s, {row['peak_rss_mb']} MB, " + ", ".join(
-            f"{k} {v:.1f}s" for k, v in row["seconds"].items()) + f", nmi {row['metrics'].get('nmi')}")
+        log(
+            f"scaling n={n:,}: {row['wall_s']} s, {row['peak_rss_mb']} MB, "
+            + ", ".join(f"{k} {v:.1f}s" for k, v in row["seconds"].items())
+            + f", nmi {row['metrics'].get('nmi')}"
+        )
         if save is not None:  # keep what is done if a long size is stopped
             save({"rows": rows, "device": _device(device), "exponents": exponents(rows)})
     return {"rows": rows, "device": _device(device), "exponents": exponents(rows)}
@@ -296,8 +403,7 @@ def images70k(device: str, copies: int = 7, save=None) -> dict:
         tmp = Path(tmp)
         path = tmp / "mnist70k.npz"
         np.savez(path, X=X, y=y)
-        row = {"n": len(X), "shape": list(X.shape[1:]),
-               **_cli_run(path, ["--k", "10", "--device", device], tmp)}
+        row = {"n": len(X), "shape": list(X.shape[1:]), **_cli_run(path, ["--k", "10", "--device", device], tmp)}
     log(f"images 70k: {row['wall_s']} s, {row['peak_rss_mb']} MB, {row['seconds']}, {row['metrics']}")
     return {"row": row, "device": _device(device)}
 
@@ -328,19 +434,32 @@ def run(a, save=None) -> dict:
     quick = a.quick
     if a.what == "overhead":
         dataset = "digits" if quick else a.dataset
-        return overhead(dataset, a.n or (600 if quick else 5000), a.epochs or (2 if quick else 5), 1 if quick else a.repeats, a.device,
-                        quick=quick)
+        return overhead(
+            dataset,
+            a.n or (600 if quick else 5000),
+            a.epochs or (2 if quick else 5),
+            1 if quick else a.repeats,
+            a.device,
+            quick=quick,
+        )
     if a.what == "throughput":
         dataset = "digits" if quick else a.dataset
         return throughput(dataset, a.n, a.epochs or (1 if quick else 3), 1 if quick else a.repeats, a.device)
     if a.what == "cli":
         if quick:
             return cli("digits", a.device, ["--epochs", "2", "--members", "1", "--dec-batches", "30"])  # a smoke test
-        return cli(a.dataset, a.device, (["--epochs", str(a.epochs)] if a.epochs else []) + (["--fp32"] if a.fp32 else []))
+        return cli(
+            a.dataset, a.device, (["--epochs", str(a.epochs)] if a.epochs else []) + (["--fp32"] if a.fp32 else [])
+        )
     if a.what == "images70k":
         return images70k(a.device, save=save)
-    return scaling(a.sizes or ([2000, 4000] if quick else SCALING_SIZES), a.device, save,
-                   ["--epochs", "2"] if quick else None, shared=not a.units)
+    return scaling(
+        a.sizes or ([2000, 4000] if quick else SCALING_SIZES),
+        a.device,
+        save,
+        ["--epochs", "2"] if quick else None,
+        shared=not a.units,
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 Prints one line per (dataset, variant, seed) and writes them as JSON lines to $OUT or bench/out/.
 Labels are used only to score the variants after the fact.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,9 +63,17 @@ def main() -> None:
                     t_cl = time.perf_counter() - t1
                     m = external_metrics(ds.labels, res.labels)
                     sw = sweep_k(res.embedding, (2, 15), random_state=seed)
-                    row = {"dataset": name, "variant": variant, "seed": seed, "neighbors": nn, "train_s": round(t_train, 1),
-                           "cluster_s": round(t_cl, 1), **{k: round(v, 4) for k, v in m.items()}, "auto_k": sw.suggested,
-                           "device": str(getattr(reducer, "device_", "cpu"))}
+                    row = {
+                        "dataset": name,
+                        "variant": variant,
+                        "seed": seed,
+                        "neighbors": nn,
+                        "train_s": round(t_train, 1),
+                        "cluster_s": round(t_cl, 1),
+                        **{k: round(v, 4) for k, v in m.items()},
+                        "auto_k": sw.suggested,
+                        "device": str(getattr(reducer, "device_", "cpu")),
+                    }
                     print(json.dumps(row), flush=True)
                     with open(log_path, "a") as log:  # each row on disk as soon as it is measured
                         log.write(json.dumps(row) + "\n")

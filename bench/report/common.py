@@ -3,6 +3,7 @@ formatting, target verdicts and how a machine is described.
 
 No section is rendered here; bench/report/document.py puts the sections together.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,13 @@ import numpy as np
 BENCH = Path(__file__).resolve().parents[1]  # bench/
 
 # the datasets' names in the document; also their order in it
-DATASET_NAMES = {"mnist_test": "MNIST-test", "usps": "USPS", "pendigits": "pendigits", "sklearn_digits": "load_digits",
-                 "fashion_mnist_1k": "Fashion-MNIST 1k"}
+DATASET_NAMES = {
+    "mnist_test": "MNIST-test",
+    "usps": "USPS",
+    "pendigits": "pendigits",
+    "sklearn_digits": "load_digits",
+    "fashion_mnist_1k": "Fashion-MNIST 1k",
+}
 TABLE_DATASETS = {"pendigits"}  # the benchmark sets the product loads as tables; the others are images
 
 # (target, measured, verdict): one row of the targets table

@@ -5,6 +5,7 @@ A setting the run did not record (it did not exist yet) counts as unchanged, unl
 the code did before the setting existed; settings the benchmark protocol fixes (k, seeds, device) and
 settings a run overrode on purpose (its own command line) are not compared.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,7 +23,9 @@ Field = tuple[str, str]  # (part of the config: model / cluster / projection, se
 # of today's setting, in words). Until `mixed_precision` (commit 8cd3913) training ran under bf16
 # autocast on CUDA and in float32 on CPUs. Add an entry when a new setting's default changes behaviour.
 LEGACY: dict[Field, Callable[[str], tuple[Any, str]]] = {
-    ("model", "mixed_precision"): lambda device: (True, "bf16 on CUDA") if device.startswith("cuda") else (False, "float32 on the CPU"),
+    ("model", "mixed_precision"): lambda device: (
+        (True, "bf16 on CUDA") if device.startswith("cuda") else (False, "float32 on the CPU")
+    ),
 }
 # fixed by the benchmark protocol, never compared
 PROTOCOL: set[Field] = {("cluster", "k"), ("cluster", "random_state"), ("projection", "random_state")}
@@ -57,8 +60,15 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def config_changes(dataset: str, n: int, d: int, recorded: dict, device: str,
-                   overridden: set[Field] = frozenset(), entry: dict[Field, Any] | None = None) -> list[str]:
+def config_changes(
+    dataset: str,
+    n: int,
+    d: int,
+    recorded: dict,
+    device: str,
+    overridden: set[Field] = frozenset(),
+    entry: dict[Field, Any] | None = None,
+) -> list[str]:
     """'setting recorded -> today' for every setting of today's default that the run recorded otherwise.
 
     ``recorded`` holds the parts of a config the run wrote down ({"model": {...}, "cluster": {...}});
@@ -100,7 +110,9 @@ def cli_settings() -> dict[Field, Any]:
 def overridden_fields(q: dict, n: int) -> set[Field]:
     """The settings a bench/measure/quality.py run set on purpose for a dataset of n rows (its overrides, the
     epoch cap)."""
-    out = {("cluster", k[len("cluster_"):]) if k.startswith("cluster_") else ("model", k) for k in q.get("overrides", {})}
+    out = {
+        ("cluster", k[len("cluster_") :]) if k.startswith("cluster_") else ("model", k) for k in q.get("overrides", {})
+    }
     cap = q.get("epoch_cap")
     if cap and n > cap["above_rows"]:
         out.add(("model", "epochs"))

@@ -22,6 +22,7 @@ is written:
 (all in bench/report/). defaults.py decides whether a run measured today's defaults; common.py and
 svg.py hold the rest they share.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,19 +41,35 @@ from bench.report.small_images import VARIANTS as SMALL_VARIANTS, section_small
 from bench.report.speed import section_speed
 
 COMMANDS = [
-    ("python -m bench.run_all [--quick] [--only STEP...] [--dec-max-iter N]", "every step below in turn, one process at a time, then this document"),
-    ("python -m bench.measure.quality [--datasets ...] [--seeds 0 1 2] [--epochs E --epochs-above N] " "[--dec-max-iter N] [--tag T] [--merge]",
-     "`bench/results/quality<T>.json` (the shipped defaults: `--dec-max-iter 100 --tag _defaults`)"),
-    ("python -m bench.measure.quality_tables [--tables ...] [--seeds 0 1 2] [--n2d-seeds ...] [--quick]",
-     "`bench/results/quality_tables.json` (the table suite: the default against k-means on plain features)"),
-    ("python -m bench.measure.apply [--mnist-epochs 30] [--skip-mnist] [--quick]",
-     "`bench/results/apply.json` (a run made on one half, applied to the other: ACC, placement, time)"),
-    ("python -m bench.measure.speed overhead", "`bench/results/overhead.json` (the product against `bench/suites/reference_pipeline.py`)"),
+    (
+        "python -m bench.run_all [--quick] [--only STEP...] [--dec-max-iter N]",
+        "every step below in turn, one process at a time, then this document",
+    ),
+    (
+        "python -m bench.measure.quality [--datasets ...] [--seeds 0 1 2] [--epochs E --epochs-above N] "
+        "[--dec-max-iter N] [--tag T] [--merge]",
+        "`bench/results/quality<T>.json` (the shipped defaults: `--dec-max-iter 100 --tag _defaults`)",
+    ),
+    (
+        "python -m bench.measure.quality_tables [--tables ...] [--seeds 0 1 2] [--n2d-seeds ...] [--quick]",
+        "`bench/results/quality_tables.json` (the table suite: the default against k-means on plain features)",
+    ),
+    (
+        "python -m bench.measure.apply [--mnist-epochs 30] [--skip-mnist] [--quick]",
+        "`bench/results/apply.json` (a run made on one half, applied to the other: ACC, placement, time)",
+    ),
+    (
+        "python -m bench.measure.speed overhead",
+        "`bench/results/overhead.json` (the product against `bench/suites/reference_pipeline.py`)",
+    ),
     ("python -m bench.measure.speed throughput [--device cuda]", "`bench/results/throughput.json`"),
     ("python -m bench.measure.speed cli [--device cuda]", "`bench/results/cli.json`"),
     ("python -m bench.measure.speed scaling [--sizes ...]", "`bench/results/scaling.json`"),
     ("bash bench/gpu.sh", "on a GPU machine: `bench/results/cli_gpu.json`, `throughput_gpu.json`"),
-    ("python -m bench.measure.peers", "`bench/results/peers.json` (needs ClustPy's own environment, see the script), then this file"),
+    (
+        "python -m bench.measure.peers",
+        "`bench/results/peers.json` (needs ClustPy's own environment, see the script), then this file",
+    ),
     ("python -m bench.measure.precision", "`bench/results/precision.json` (float32 against bf16 autocast)"),
     ("python -m bench.measure.browser_timing", "`bench/results/browser.json` (the dashboard in headless Chromium)"),
     ("python -m bench.report", "this file and its SVG charts in `docs/`"),
@@ -60,12 +77,20 @@ COMMANDS = [
 
 
 def _commands() -> list[str]:
-    return (["## How these numbers are made", "", "| command | what it writes |", "|---|---|"]
-            + [f"| `{cmd}` | {what} |" for cmd, what in COMMANDS]
-            + ["", "`BENCH_THREADS=1` before a command limits each process to one thread (used for some results here because "
-               "other work shared the two cores; each section says where). The 2-core machine was shared with other work " "while "
-               "measuring (sections give the load average where recorded), so absolute times are noisy; comparisons are " "made "
-               "side by side in one process.", ""])
+    return (
+        ["## How these numbers are made", "", "| command | what it writes |", "|---|---|"]
+        + [f"| `{cmd}` | {what} |" for cmd, what in COMMANDS]
+        + [
+            "",
+            "`BENCH_THREADS=1` before a command limits each process to one thread (used for some results here because "
+            "other work shared the two cores; each section says where). The 2-core machine was shared with other work "
+            "while "
+            "measuring (sections give the load average where recorded), so absolute times are noisy; comparisons are "
+            "made "
+            "side by side in one process.",
+            "",
+        ]
+    )
 
 
 def render(results: Path, doc: Path) -> str:
@@ -78,8 +103,13 @@ def render(results: Path, doc: Path) -> str:
     tables_doc = load(results, "quality_tables")
     explain_doc = load(results, "explain")
     apply_doc = load(results, "apply")
-    verdicts: list[Verdict] = (headline_verdicts(evidence) + table_vs_kmeans(sources) + table_verdicts(tables_doc)
-                               + explain_verdicts(explain_doc) + apply_verdicts(apply_doc))
+    verdicts: list[Verdict] = (
+        headline_verdicts(evidence)
+        + table_vs_kmeans(sources)
+        + table_verdicts(tables_doc)
+        + explain_verdicts(explain_doc)
+        + apply_verdicts(apply_doc)
+    )
     section_quality(sources, doc_dir, doc_dir, body)
     section_tables(tables_doc, body)
     section_explain(explain_doc, body)
@@ -90,16 +120,23 @@ def render(results: Path, doc: Path) -> str:
     section_peers(load(results, "peers"), body, verdicts)
     section_peers(load(results, "peers_gpu"), body, [])  # the targets are the CPU's; the GPU table is for reference
 
-    lines = ["# Benchmarks", "",
-             "Generated by `python -m bench.report` from the JSON in `bench/results/` (do not edit by hand); regenerate "
-             "everything with `python -m bench.run_all` (about an hour on a 2-core CPU; `--quick` is the smoke test). "
-             "Today's defaults first, then the targets, then the details; runs with older defaults are at the bottom.", ""]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `python -m bench.report` from the JSON in `bench/results/` (do not edit by hand); regenerate "
+        "everything with `python -m bench.run_all` (about an hour on a 2-core CPU; `--quick` is the smoke test). "
+        "Today's defaults first, then the targets, then the details; runs with older defaults are at the bottom.",
+        "",
+    ]
     section_headline(results, evidence, lines)
     lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in verdicts] + [""]
-    lines += ["Quality targets: judged on the headline measurement of each dataset (today's defaults); a row says "
-              "**older defaults** where none exists. The CLI rows are one run each; the ClustPy rows come from its "
-              "side-by-side section.", ""]
+    lines += [
+        "Quality targets: judged on the headline measurement of each dataset (today's defaults); a row says "
+        "**older defaults** where none exists. The CLI rows are one run each; the ClustPy rows come from its "
+        "side-by-side section.",
+        "",
+    ]
     lines += _commands() + body + section_missing(results, sources, evidence)
     notes = results / "NOTES.md"
     if notes.is_file():

@@ -6,6 +6,7 @@ A measurement counts as "today's defaults" when the configuration it recorded ma
 ``default_config`` now (bench.report.defaults); per dataset and device the one with the most seeds is the
 headline, the others are listed under it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ STD_BAR = 0.02  # seed-to-seed std of the default's ACC
 @dataclass
 class Evidence:
     """One dataset measured by one results file with the default pipeline."""
+
     dataset: str
     script: str  # what measured it, e.g. "bench/measure/peers.py"
     stem: str  # its results file, without .json
@@ -60,13 +62,30 @@ def _from_quality(sources: dict[str, QualitySource]) -> list[Evidence]:
         default = default_method(d)  # images: refined after N2D (from 2,000 images)
         if default not in d["methods"]:
             continue
-        trains = d["runs"][0]["config"]["model"]["kind"] in AE_KINDS  # else the recorded training served the alternatives
-        per_run = [r["methods"][default]["seconds"] + (r["train"]["seconds"] if trains and "train" in r else 0) for r in d["runs"]]
+        trains = (
+            d["runs"][0]["config"]["model"]["kind"] in AE_KINDS
+        )  # else the recorded training served the alternatives
+        per_run = [
+            r["methods"][default]["seconds"] + (r["train"]["seconds"] if trains and "train" in r else 0)
+            for r in d["runs"]
+        ]
         device = (d["runs"][0].get("train") or {}).get("device") or "cpu"
-        out.append(Evidence(ds, "bench/measure/quality.py", s.stem, d["methods"][default]["acc"], d["methods"][default]["nmi"],
-                            float(np.median(per_run)), "training + clustering" if trains else "clustering; no model to train",
-                            s.doc["machine"], device.startswith("cuda"), max(r.get("measured", s.doc["machine"]["date"]) for r in d["runs"]),
-                            s.changes + s.overrides, rank=1))
+        out.append(
+            Evidence(
+                ds,
+                "bench/measure/quality.py",
+                s.stem,
+                d["methods"][default]["acc"],
+                d["methods"][default]["nmi"],
+                float(np.median(per_run)),
+                "training + clustering" if trains else "clustering; no model to train",
+                s.doc["machine"],
+                device.startswith("cuda"),
+                max(r.get("measured", s.doc["machine"]["date"]) for r in d["runs"]),
+                s.changes + s.overrides,
+                rank=1,
+            )
+        )
     return out
 
 
@@ -81,11 +100,30 @@ def _from_peers(results: Path) -> list[Evidence]:
         for ds, cells in by.items():
             rs = [c["methods"]["default"] for c in cells]
             device = rs[0]["config"].get("device", "cpu")
-            changes = list(dict.fromkeys(x for c, r in zip(cells, rs, strict=True) for x in config_changes(ds, c["n"], c["d"], r["config"], device)))
+            changes = list(
+                dict.fromkeys(
+                    x
+                    for c, r in zip(cells, rs, strict=True)
+                    for x in config_changes(ds, c["n"], c["d"], r["config"], device)
+                )
+            )
             m = cells[-1].get("machine") or doc.get("machine", {})
-            out.append(Evidence(ds, "bench/measure/peers.py", stem, [r["acc"] for r in rs], [r["nmi"] for r in rs],
-                                float(np.median([r["seconds"] for r in rs])), "whole default run", m, device.startswith("cuda"),
-                                m.get("date", "?"), changes, rank=0))
+            out.append(
+                Evidence(
+                    ds,
+                    "bench/measure/peers.py",
+                    stem,
+                    [r["acc"] for r in rs],
+                    [r["nmi"] for r in rs],
+                    float(np.median([r["seconds"] for r in rs])),
+                    "whole default run",
+                    m,
+                    device.startswith("cuda"),
+                    m.get("date", "?"),
+                    changes,
+                    rank=0,
+                )
+            )
     return out
 
 
@@ -96,13 +134,37 @@ def _from_cli(results: Path, shapes: dict[str, tuple[int, int]]) -> list[Evidenc
         if not c or c["metrics"].get("acc") is None:
             continue
         device, ds = str(c["metrics"].get("device", "cpu")), c["dataset"]
-        changes, unchecked = None, "records no model configuration" if not c.get("model") else "does not record the data's width"
+        changes, unchecked = (
+            None,
+            "records no model configuration" if not c.get("model") else "does not record the data's width",
+        )
         if c.get("model") and ds in shapes:
-            changes = config_changes(ds, c["n"], shapes[ds][1], {"model": c["model"], "cluster": {"method": c["cluster_method"]}}, device,
-                                     entry=cli_settings())
+            changes = config_changes(
+                ds,
+                c["n"],
+                shapes[ds][1],
+                {"model": c["model"], "cluster": {"method": c["cluster_method"]}},
+                device,
+                entry=cli_settings(),
+            )
             unchecked = "records the model and the clustering method only"
-        out.append(Evidence(ds, "bench/measure/speed.py cli", stem, [c["metrics"]["acc"]], [c["metrics"]["nmi"]], c["wall_s"],
-                            "CLI end to end", c["machine"], device.startswith("cuda"), c["machine"]["date"], changes, unchecked, rank=2))
+        out.append(
+            Evidence(
+                ds,
+                "bench/measure/speed.py cli",
+                stem,
+                [c["metrics"]["acc"]],
+                [c["metrics"]["nmi"]],
+                c["wall_s"],
+                "CLI end to end",
+                c["machine"],
+                device.startswith("cuda"),
+                c["machine"]["date"],
+                changes,
+                unchecked,
+                rank=2,
+            )
+        )
     return out
 
 
@@ -120,10 +182,23 @@ def _from_precision(results: Path, shapes: dict[str, tuple[int, int]]) -> list[E
         return []
     recorded = rows[0].get("config") or {"model": {"mixed_precision": today}}
     m = {**doc["machine"], "native_bf16": doc["machine"].get("native_bf16", doc["steps"].get("native_bf16"))}
-    return [Evidence("sklearn_digits", "bench/measure/precision.py", "precision", [r["acc"] for r in rows], [r["nmi"] for r in rows],
-                     float(np.median([r["train_seconds"] for r in rows])), "training only", m, doc["device"].startswith("cuda"),
-                     doc["machine"]["date"], config_changes("sklearn_digits", *shape, recorded, doc["device"]),
-                     "" if "config" in rows[0] else "records only its mixed-precision setting", rank=3)]
+    return [
+        Evidence(
+            "sklearn_digits",
+            "bench/measure/precision.py",
+            "precision",
+            [r["acc"] for r in rows],
+            [r["nmi"] for r in rows],
+            float(np.median([r["train_seconds"] for r in rows])),
+            "training only",
+            m,
+            doc["device"].startswith("cuda"),
+            doc["machine"]["date"],
+            config_changes("sklearn_digits", *shape, recorded, doc["device"]),
+            "" if "config" in rows[0] else "records only its mixed-precision setting",
+            rank=3,
+        )
+    ]
 
 
 def collect(results: Path, sources: dict[str, QualitySource]) -> list[Evidence]:
@@ -158,8 +233,10 @@ def _row(e: Evidence) -> str:
     (a, sa), (n, sn) = ms(e.acc), ms(e.nmi)
     std = f"{sa:.3f} / {sn:.3f}" if len(e.acc) > 1 else "n/a (1 seed)"
     mark = " †" if e.unchecked else ""
-    return (f"| {ds_label(e.dataset)} | {a:.3f} | {n:.3f} | {std} | {len(e.acc)} | {e.seconds:.0f} s ({e.timed}) | "
-            f"`{e.script}`{mark}, {e.date} | {machine_text(e.machine)} | {bf16_text(e.machine, e.on_gpu)} |")
+    return (
+        f"| {ds_label(e.dataset)} | {a:.3f} | {n:.3f} | {std} | {len(e.acc)} | {e.seconds:.0f} s ({e.timed}) | "
+        f"`{e.script}`{mark}, {e.date} | {machine_text(e.machine)} | {bf16_text(e.machine, e.on_gpu)} |"
+    )
 
 
 def section_headline(results: Path, evidence: list[Evidence], lines: list[str]) -> None:
@@ -167,16 +244,23 @@ def section_headline(results: Path, evidence: list[Evidence], lines: list[str]) 
     picks = headline(evidence)
     lines += ["## Today's defaults", ""]
     if not picks:
-        lines += ["No measurement of today's defaults is recorded yet (every result below used older settings, or none "
-                  "exists): run `python -m bench.run_all`.", ""]
+        lines += [
+            "No measurement of today's defaults is recorded yet (every result below used older settings, or none "
+            "exists): run `python -m bench.run_all`.",
+            "",
+        ]
     else:
-        lines += ["The default pipeline (`explorer.pipeline.default_config`, k = the number of classes) as it ships now: "
-                  "per dataset and device the measurement with the most seeds whose recorded configuration matches "
-                  "today's defaults (a setting a run could not record yet counts as unchanged, unless "
-                  "`bench/report/defaults.py` knows the code behaved otherwise before it). Mean over the seeds; std = sample "
-                  "standard deviation of ACC / NMI over the seeds; time = median over the seeds, of what the cell says.", "",
-                  "| dataset | ACC | NMI | std (ACC / NMI) | seeds | time | measured by | machine (CPU or GPU; cores; " "threads) | native bf16 |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "The default pipeline (`explorer.pipeline.default_config`, k = the number of classes) as it ships now: "
+            "per dataset and device the measurement with the most seeds whose recorded configuration matches "
+            "today's defaults (a setting a run could not record yet counts as unchanged, unless "
+            "`bench/report/defaults.py` knows the code behaved otherwise before it). Mean over the seeds; std = sample "
+            "standard deviation of ACC / NMI over the seeds; time = median over the seeds, of what the cell says.",
+            "",
+            "| dataset | ACC | NMI | std (ACC / NMI) | seeds | time | measured by | machine (CPU or GPU; cores; "
+            "threads) | native bf16 |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         lines += [_row(e) for e in picks] + [""]
     notes = _machine_notes(results, picks) + _coverage_notes(evidence, picks)
     lines += [f"- {n}" for n in notes] + ([""] if notes else [])
@@ -186,20 +270,37 @@ def _machine_notes(results: Path, picks: list[Evidence]) -> list[str]:
     """What limited the comparison of configurations (†), the bf16 record, the software."""
     notes = []
     if any(e.unchecked for e in picks):
-        notes.append("† compared with today's defaults only on what the run recorded: " + "; ".join(dict.fromkeys(
-            f"`{e.stem}.json` {e.unchecked}" for e in picks if e.unchecked)) + ".")
+        notes.append(
+            "† compared with today's defaults only on what the run recorded: "
+            + "; ".join(dict.fromkeys(f"`{e.stem}.json` {e.unchecked}" for e in picks if e.unchecked))
+            + "."
+        )
     unknown = [e for e in picks if bf16_text(e.machine, e.on_gpu) == "not recorded"]
     if unknown:
-        note = ("native bf16 *not recorded*: these results predate its recording (`bench/suites/common.py` now writes " "`native_bf16` "
-                "and, with a GPU, `gpu_bf16` into each file's `machine`).")
+        note = (
+            "native bf16 *not recorded*: these results predate its recording (`bench/suites/common.py` now writes "
+            "`native_bf16` "
+            "and, with a GPU, `gpu_bf16` into each file's `machine`)."
+        )
         p = load(results, "precision")
-        if p and p["device"] == "cpu" and any(not e.on_gpu and e.machine.get("cpu") == p["machine"]["cpu"] for e in unknown):
+        if (
+            p
+            and p["device"] == "cpu"
+            and any(not e.on_gpu and e.machine.get("cpu") == p["machine"]["cpu"] for e in unknown)
+        ):
             cpu = p["machine"]["cpu"]
-            note += (" `bench/measure/precision.py` found native bf16 " f"{'present' if p['steps']['native_bf16'] else 'absent'} on a CPU "
-                     f"named {cpu} ({p['machine']['date']}); whether the other {cpu} rows ran on that same CPU is not " "recorded.")
+            note += (
+                " `bench/measure/precision.py` found native bf16 "
+                f"{'present' if p['steps']['native_bf16'] else 'absent'} on a CPU "
+                f"named {cpu} ({p['machine']['date']}); whether the other {cpu} rows ran on that same CPU is not "
+                "recorded."
+            )
         notes.append(note)
-    software = {f"torch {m.get('torch')}, scikit-learn {m.get('sklearn')}, umap-learn {m.get('umap')}, "
-                f"Python {m.get('python')}": m.get("gpu") or m.get("cpu") for m in (e.machine for e in picks)}
+    software = {
+        f"torch {m.get('torch')}, scikit-learn {m.get('sklearn')}, umap-learn {m.get('umap')}, "
+        f"Python {m.get('python')}": m.get("gpu") or m.get("cpu")
+        for m in (e.machine for e in picks)
+    }
     if software:
         notes.append("Software: " + "; ".join(f"{where}: {versions}" for versions, where in software.items()) + ".")
     return notes
@@ -210,19 +311,31 @@ def _coverage_notes(evidence: list[Evidence], picks: list[Evidence]) -> list[str
     notes = []
     others = [e for e in evidence if e.current and e not in picks]
     if others:
-        notes.append("Other measurements of today's defaults: " + "; ".join(
-            f"{ds_label(e.dataset)}{' on the GPU' if e.on_gpu else ''} by `{e.script}` " f"({seeds_text(len(e.acc))}): ACC "
-            f"{ms(e.acc)[0]:.3f}, NMI {ms(e.nmi)[0]:.3f}, {e.seconds:.0f} s ({e.timed})" for e in others) + ".")
+        notes.append(
+            "Other measurements of today's defaults: "
+            + "; ".join(
+                f"{ds_label(e.dataset)}{' on the GPU' if e.on_gpu else ''} by `{e.script}` "
+                f"({seeds_text(len(e.acc))}): ACC "
+                f"{ms(e.acc)[0]:.3f}, NMI {ms(e.nmi)[0]:.3f}, {e.seconds:.0f} s ({e.timed})"
+                for e in others
+            )
+            + "."
+        )
     stale: dict[tuple[str, str, str], list[str]] = {}  # (script, file, how it differs): its datasets
     for e in evidence:
         if not e.current:
             how = ", ".join(e.changes) if e.changes else f"not compared: it {e.unchecked}"
             stale.setdefault((e.script, e.stem, how), []).append(ds_label(e.dataset))
     if stale:
-        notes.append("Measured with older defaults or with settings changed on purpose, so not above (`a -> b`: as the run "
-                     "recorded it -> today; details under [Older runs](#older-runs-defaults-that-have-changed-since) or in "
-                     "their sections): " + "; ".join(f"{', '.join(dss)} by `{script}` (`{stem}.json`; {how})"
-                                                     for (script, stem, how), dss in stale.items()) + ".")
+        notes.append(
+            "Measured with older defaults or with settings changed on purpose, so not above (`a -> b`: as the run "
+            "recorded it -> today; details under [Older runs](#older-runs-defaults-that-have-changed-since) or in "
+            "their sections): "
+            + "; ".join(
+                f"{', '.join(dss)} by `{script}` (`{stem}.json`; {how})" for (script, stem, how), dss in stale.items()
+            )
+            + "."
+        )
     never = sorted({e.dataset for e in evidence} - {e.dataset for e in picks}, key=ds_order)
     if never:
         notes.append(f"**No measurement of today's defaults** for {', '.join(ds_label(d) for d in never)}.")

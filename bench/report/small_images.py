@@ -1,5 +1,6 @@
 """The small image set through the upload path (bench/measure/small_images.py -> bench/results/small_images.json):
 a section of docs/BENCHMARKS.md and its targets (issue 16)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,14 +21,18 @@ VARIANTS = [  # (results file, what it is): the default first
 
 
 def _table(doc: dict, lines: list[str]) -> None:
-    lines += ["| seed | ACC | NMI | epochs run | training s | refinement batches | refinement s | seconds |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| seed | ACC | NMI | epochs run | training s | refinement batches | refinement s | seconds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in doc["runs"]:
         train = f"{r['train_s']:.0f}" if isinstance(r.get("train_s"), (int, float)) else "-"
         batches = f"{r['refine_batches']:,}" if r.get("refine_batches") else "-"
         refine = f"{r['refine_s']:.0f}" if r.get("refine_batches") else "-"
-        lines.append(f"| {r['seed']} | {r['acc']:.4f} | {r['nmi']:.4f} | {r['epochs_run']} | {train} | {batches} | "
-                     f"{refine} | {r['seconds']:.0f} |")
+        lines.append(
+            f"| {r['seed']} | {r['acc']:.4f} | {r['nmi']:.4f} | {r['epochs_run']} | {train} | {batches} | "
+            f"{refine} | {r['seconds']:.0f} |"
+        )
 
 
 def _summary(doc: dict) -> tuple[str, str, str]:
@@ -45,26 +50,36 @@ def section_small(docs: dict[str, dict | None], lines: list[str]) -> list[Verdic
     if not doc or "acc_mean" not in doc:
         lines += ["Not measured yet: `python -m bench.measure.small_images`.", ""]
         return [(target, "not measured", "-")]
-    lines += [f"`python -m bench.measure.small_images`: {doc['n']:,} images of {doc['source']}, loaded with "
-              "`explorer.data.load` (the uploader's path), then the default pipeline with k = 10; the seeds vary "
-              "the pipeline. Images train for a budget of examples (MNIST-test's 150 epochs of 9,000 rows), so a small "
-              "set trains more epochs (up to 500, early stopping on the validation loss); with a fixed 150 epochs the "
-              "same subset gave ACC 0.869, NMI 0.835 (seed 0). The variants below switch one default off at a time.", "",
-              "| variant | seeds | mean ACC | std of ACC | mean NMI | median seconds | measured on |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        f"`python -m bench.measure.small_images`: {doc['n']:,} images of {doc['source']}, loaded with "
+        "`explorer.data.load` (the uploader's path), then the default pipeline with k = 10; the seeds vary "
+        "the pipeline. Images train for a budget of examples (MNIST-test's 150 epochs of 9,000 rows), so a small "
+        "set trains more epochs (up to 500, early stopping on the validation loss); with a fixed 150 epochs the "
+        "same subset gave ACC 0.869, NMI 0.835 (seed 0). The variants below switch one default off at a time.",
+        "",
+        "| variant | seeds | mean ACC | std of ACC | mean NMI | median seconds | measured on |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, what in VARIANTS:
         d = docs.get(name)
         if not d or not d.get("runs"):
             continue
         acc, std, nmi = _summary(d)
         secs = float(np.median([r["seconds"] for r in d["runs"]]))
-        lines.append(f"| {what} | {len(d['runs'])} | {acc} | {std} | {nmi} | {secs:.0f} | {machine_text(d['machine'])}, "
-                     f"load {load_average(d['machine'])} |")
-    lines += ["", "Three autoencoders: where one folds two digits into one cluster (and, k being given, splits another), "
-              "the others mostly keep them apart, and their codes side by side keep them apart too; the cost is one "
-              "training per member, which is why only sets of up to 5,000 images get it. The refinement (DEC-DA's) "
-              "moves the encoder so that shifted and rotated copies of an image land in its original's cluster: it "
-              "sharpens the clusters the first clustering found, but it cannot undo a merge of two digits (one "
-              "autoencoder, seed 2, below).", ""]
+        lines.append(
+            f"| {what} | {len(d['runs'])} | {acc} | {std} | {nmi} | {secs:.0f} | {machine_text(d['machine'])}, "
+            f"load {load_average(d['machine'])} |"
+        )
+    lines += [
+        "",
+        "Three autoencoders: where one folds two digits into one cluster (and, k being given, splits another), "
+        "the others mostly keep them apart, and their codes side by side keep them apart too; the cost is one "
+        "training per member, which is why only sets of up to 5,000 images get it. The refinement (DEC-DA's) "
+        "moves the encoder so that shifted and rotated copies of an image land in its original's cluster: it "
+        "sharpens the clusters the first clustering found, but it cannot undo a merge of two digits (one "
+        "autoencoder, seed 2, below).",
+        "",
+    ]
     for name, what in VARIANTS:
         d = docs.get(name)
         if not d or not d.get("runs"):
@@ -74,5 +89,11 @@ def section_small(docs: dict[str, dict | None], lines: list[str]) -> list[Verdic
         notes = sorted({n for r in d["runs"] for n in r.get("notes", [])})
         lines += [""] + [f"- {n}" for n in notes] + ([""] if notes else [])
     ok = doc["acc_mean"] >= ACC_GOAL and doc["nmi_mean"] >= NMI_GOAL and doc["acc_std"] <= STD_GOAL
-    return [(target, f"ACC {doc['acc_mean']:.3f}, NMI {doc['nmi_mean']:.3f}, std {doc['acc_std']:.3f} "
-             f"({len(doc['runs'])} seeds)", "met" if ok else "**not met**")]
+    return [
+        (
+            target,
+            f"ACC {doc['acc_mean']:.3f}, NMI {doc['nmi_mean']:.3f}, std {doc['acc_std']:.3f} "
+            f"({len(doc['runs'])} seeds)",
+            "met" if ok else "**not met**",
+        )
+    ]

@@ -1,4 +1,5 @@
 """Small helpers shared by the benchmarks: the machine description, timing, JSON results."""
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ answer key (:attr:`Distinct.planted`) says which columns set each segment apart;
 (years, money on a log scale, counts, 1-5 answers) and missing values (3% in two columns) as in an
 analyst's table. A table is the same for the same arguments on every machine.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +19,11 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 NUMERIC = ("age", "income", "tenure_years", "monthly_spend", "web_visits", "satisfaction")
-CATEGORICAL = {"channel": ("online", "app", "phone", "branch"), "plan": ("basic", "plus", "premium"),
-               "contract": ("monthly", "yearly", "two-year")}
+CATEGORICAL = {
+    "channel": ("online", "app", "phone", "branch"),
+    "plan": ("basic", "plus", "premium"),
+    "contract": ("monthly", "yearly", "two-year"),
+}
 NOISE = ("credit_score", "household_size", "lucky_number", "region", "device")
 # what each segment moves (direction +1: up / the level named), drawn in order for k segments
 SIGNATURES = (
@@ -39,8 +43,15 @@ class Distinct:
     noise: tuple[str, ...]
 
 
-def distinct_segments(n: int = 20_000, k: int = 5, *, seed: int = 0, extra_numeric: int = 0,
-                      extra_categorical: int = 0, base_share: float = 0.0) -> Distinct:
+def distinct_segments(
+    n: int = 20_000,
+    k: int = 5,
+    *,
+    seed: int = 0,
+    extra_numeric: int = 0,
+    extra_categorical: int = 0,
+    base_share: float = 0.0,
+) -> Distinct:
     """``k`` (<= 6) segments of about equal size; ``extra_numeric`` / ``extra_categorical`` more noise
     columns (for the 10,000 x 50 timing table); ``base_share`` of the rows keep the shared profile
     (a segment "S0" with nothing planted: then every planted segment is told apart from it too)."""

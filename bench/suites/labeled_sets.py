@@ -2,6 +2,7 @@
 
 Labels are attached for evaluation only; no pipeline step reads them.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -21,15 +22,24 @@ def data_dir() -> Path:
     for cand in (os.environ.get("EXPLORER_BENCH_DATA"), ROOT.parent / "shared" / "data", ROOT / ".devdata"):
         if cand and Path(cand).is_dir() and (Path(cand) / "mnist_test").is_dir():
             return Path(cand)
-    raise FileNotFoundError("benchmark data not found: set EXPLORER_BENCH_DATA to the folder holding mnist_test/, usps/, pendigits/")
+    raise FileNotFoundError(
+        "benchmark data not found: set EXPLORER_BENCH_DATA to the folder holding mnist_test/, usps/, pendigits/"
+    )
 
 
 def _images(name: str, images: np.ndarray, y: np.ndarray) -> Dataset:
     n = len(images)
     X = images.reshape(n, -1).astype(np.float32) / 255.0
-    return Dataset(X=X, feature_names=[f"px{i}" for i in range(X.shape[1])], ids=np.array([str(i) for i in range(n)]),
-                   report=LoadReport(source=name, kind="images", n_rows=n, n_features=X.shape[1]), kind="images",
-                   name=name, labels=y.astype(str), images=images)
+    return Dataset(
+        X=X,
+        feature_names=[f"px{i}" for i in range(X.shape[1])],
+        ids=np.array([str(i) for i in range(n)]),
+        report=LoadReport(source=name, kind="images", n_rows=n, n_features=X.shape[1]),
+        kind="images",
+        name=name,
+        labels=y.astype(str),
+        images=images,
+    )
 
 
 def _table(name: str, X: np.ndarray, y: np.ndarray) -> Dataset:
@@ -38,9 +48,15 @@ def _table(name: str, X: np.ndarray, y: np.ndarray) -> Dataset:
     scaling = resolve_scaling(X, "auto")
     X = scale_features(X.astype(np.float64), scaling).astype(np.float32)
     n = len(X)
-    return Dataset(X=X, feature_names=[f"f{i}" for i in range(X.shape[1])], ids=np.array([str(i) for i in range(n)]),
-                   report=LoadReport(source=name, kind="table", n_rows=n, n_features=X.shape[1], scaling=scaling),
-                   kind="table", name=name, labels=y.astype(str))
+    return Dataset(
+        X=X,
+        feature_names=[f"f{i}" for i in range(X.shape[1])],
+        ids=np.array([str(i) for i in range(n)]),
+        report=LoadReport(source=name, kind="table", n_rows=n, n_features=X.shape[1], scaling=scaling),
+        kind="table",
+        name=name,
+        labels=y.astype(str),
+    )
 
 
 def mnist_test() -> Dataset:

@@ -8,6 +8,7 @@ and a 2-D UMAP of Z for display. The settings come in as
 arguments (``bench/measure/speed.py`` passes the product's defaults), so both run the same epochs,
 architecture and batch size. Used only to measure the product's overhead.
 """
+
 from __future__ import annotations
 
 import copy
@@ -118,8 +119,14 @@ def train_autoencoder(X: np.ndarray, s: ReferenceSettings):
             continue
         model.eval()
         with torch.no_grad(), amp:
-            v = sum(float(F.mse_loss(model(val[i : i + s.batch_size]), val[i : i + s.batch_size])) * len(val[i : i + s.batch_size])
-                    for i in range(0, n_val, s.batch_size)) / n_val
+            v = (
+                sum(
+                    float(F.mse_loss(model(val[i : i + s.batch_size]), val[i : i + s.batch_size]))
+                    * len(val[i : i + s.batch_size])
+                    for i in range(0, n_val, s.batch_size)
+                )
+                / n_val
+            )
         if v < best * (1 - 1e-4):
             best, best_state, bad = v, copy.deepcopy(model.state_dict()), 0
         else:
@@ -135,8 +142,12 @@ def encode(enc, X: np.ndarray, device: str) -> np.ndarray:
     import torch
 
     with torch.no_grad():
-        return np.concatenate([enc(torch.from_numpy(X[i : i + 4096]).float().to(device)).float().cpu().numpy()
-                               for i in range(0, len(X), 4096)])
+        return np.concatenate(
+            [
+                enc(torch.from_numpy(X[i : i + 4096]).float().to(device)).float().cpu().numpy()
+                for i in range(0, len(X), 4096)
+            ]
+        )
 
 
 def run_reference(X: np.ndarray, s: ReferenceSettings) -> dict:
@@ -151,15 +162,27 @@ def run_reference(X: np.ndarray, s: ReferenceSettings) -> dict:
     timings["train"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    E = umap.UMAP(n_components=s.k, n_neighbors=s.umap_neighbors, min_dist=s.umap_min_dist, random_state=s.seed,
-                  low_memory=True, n_jobs=1).fit_transform(Z)
+    E = umap.UMAP(
+        n_components=s.k,
+        n_neighbors=s.umap_neighbors,
+        min_dist=s.umap_min_dist,
+        random_state=s.seed,
+        low_memory=True,
+        n_jobs=1,
+    ).fit_transform(Z)
     E64 = E.astype(np.float64)
     gm = GaussianMixture(s.k, covariance_type="full", n_init=s.gmm_restarts, random_state=s.seed).fit(E64)
     labels = gm.predict(E64)
     timings["cluster"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    Y = umap.UMAP(n_components=2, n_neighbors=s.display_neighbors, min_dist=s.display_min_dist, random_state=s.seed,
-                  low_memory=True, n_jobs=1).fit_transform(Z)
+    Y = umap.UMAP(
+        n_components=2,
+        n_neighbors=s.display_neighbors,
+        min_dist=s.display_min_dist,
+        random_state=s.seed,
+        low_memory=True,
+        n_jobs=1,
+    ).fit_transform(Z)
     timings["project"] = time.perf_counter() - t0
     return {"labels": labels, "embedding": Y, "timings": timings, "epochs_run": epochs_run}

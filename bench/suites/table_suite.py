@@ -10,6 +10,7 @@ pure-noise columns (numeric, integer and categorical); small-integer counts and 
 values. Each segment's profile is drawn from the seed, so a table is the same for the same
 arguments on every machine.
 """
+
 from __future__ import annotations
 
 import io
@@ -50,20 +51,47 @@ class PlantedSpec:
     noise_integer: int = 1
     seed: int = 0
     label: str = "segment"
-    informative: tuple[str, ...] = field(default=("age", "income", "tenure_years", "monthly_spend", "n_products",
-                                                  "support_calls", "web_visits", "satisfaction", "channel", "plan",
-                                                  "has_mortgage"))
+    informative: tuple[str, ...] = field(
+        default=(
+            "age",
+            "income",
+            "tenure_years",
+            "monthly_spend",
+            "n_products",
+            "support_calls",
+            "web_visits",
+            "satisfaction",
+            "channel",
+            "plan",
+            "has_mortgage",
+        )
+    )
 
 
 PLANTED = {
     # the issue's table: 5 segments, 20,000 rows, 15 columns (id + 13 features + the segment)
     "customers": PlantedSpec("customers"),
     # 4 segments, more noise columns of each kind, 5% missing in two columns
-    "customers_noisy": PlantedSpec("customers_noisy", k=4, missing=0.05, missing_columns=("income", "channel"),
-                                   noise_numeric=2, noise_categorical=2, noise_integer=2, seed=1),
+    "customers_noisy": PlantedSpec(
+        "customers_noisy",
+        k=4,
+        missing=0.05,
+        missing_columns=("income", "channel"),
+        noise_numeric=2,
+        noise_categorical=2,
+        noise_integer=2,
+        seed=1,
+    ),
     # 6 segments of unequal sizes (30% down to 10%), 30,000 rows, 3% missing in three columns
-    "customers_unbalanced": PlantedSpec("customers_unbalanced", n=30_000, k=6, weights=(0.3, 0.2, 0.15, 0.15, 0.1, 0.1),
-                                        missing=0.03, missing_columns=("income", "plan", "web_visits"), seed=2),
+    "customers_unbalanced": PlantedSpec(
+        "customers_unbalanced",
+        n=30_000,
+        k=6,
+        weights=(0.3, 0.2, 0.15, 0.15, 0.1, 0.1),
+        missing=0.03,
+        missing_columns=("income", "plan", "web_visits"),
+        seed=2,
+    ),
 }
 REAL = ("penguins", "tips", "gapminder", "wine")
 SUITE = (*REAL, *PLANTED)
@@ -123,8 +151,9 @@ def planted(spec: PlantedSpec) -> pd.DataFrame:
     for j in range(spec.noise_numeric):
         frame[f"credit_score{'' if j == 0 else j + 1}"] = np.round(rng.normal(650, 80, n))
     for j in range(spec.noise_categorical):
-        frame[f"region{'' if j == 0 else j + 1}"] = np.asarray(["north", "south", "east", "west", "central"],
-                                                               dtype=object)[rng.integers(0, 5, n)]
+        frame[f"region{'' if j == 0 else j + 1}"] = np.asarray(
+            ["north", "south", "east", "west", "central"], dtype=object
+        )[rng.integers(0, 5, n)]
     for j in range(spec.noise_integer):
         frame[f"lucky_number{'' if j == 0 else j + 1}"] = rng.integers(0, 10, n)
     df = pd.DataFrame(frame)
@@ -203,6 +232,13 @@ def plain_features(name: str) -> np.ndarray:
     categorical = [c for c in df.columns if c not in numeric]
     parts = [("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)]
     if categorical:
-        parts.append(("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                           OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical))
+        parts.append(
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+                ),
+                categorical,
+            )
+        )
     return np.asarray(ColumnTransformer(parts).fit_transform(df), np.float32)

@@ -25,6 +25,7 @@ Runs saved before the state was the methods' own (no ``assign_format``: their GM
 read into the same state on load (:func:`upgrade_arrays`), so they assign as they did; a run saved
 before ``assign.npz`` existed has its state rebuilt from its soft assignments (one M-step).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -95,8 +96,9 @@ def nearest_training_rows(result: Any, Z_new: np.ndarray) -> tuple[np.ndarray, n
     return rows[idx], dist
 
 
-def assign(result: Any, arrays: dict[str, np.ndarray], Z_new: np.ndarray,
-           nn: tuple[np.ndarray, np.ndarray]) -> Assignment:
+def assign(
+    result: Any, arrays: dict[str, np.ndarray], Z_new: np.ndarray, nn: tuple[np.ndarray, np.ndarray]
+) -> Assignment:
     """New rows' latent codes ``Z_new`` (m, latent) -> their :class:`Assignment` to ``result``'s clusters,
     by the clustering method's rule on its saved state ``arrays`` (:func:`assignment_arrays`).
     ``nn``: their nearest training rows, (indices, distances) from :func:`nearest_training_rows`."""
@@ -115,13 +117,17 @@ def assign(result: Any, arrays: dict[str, np.ndarray], Z_new: np.ndarray,
                 raise KeyError("embedding")
             space = place(c.embedding, *nn)
             labels, proba, how = method.assign(state, space)
-            how = (f"placed in {method.short}'s UMAP space as the distance-weighted mean of its {nn[1].shape[1]} "
-                   f"nearest training rows in the latent space, then {how}")
+            how = (
+                f"placed in {method.short}'s UMAP space as the distance-weighted mean of its {nn[1].shape[1]} "
+                f"nearest training rows in the latent space, then {how}"
+            )
         else:
             labels, proba, how = method.assign(state, Z_new)
     except KeyError:
-        raise InputError(f"this run's clustering ({c.method}) has no saved parameters to assign new rows with; "
-                         "make the run again with this explorer.") from None
+        raise InputError(
+            f"this run's clustering ({c.method}) has no saved parameters to assign new rows with; "
+            "make the run again with this explorer."
+        ) from None
     m = membership(Z_new, labels, arrays.get("centers"), proba, k_ids)
     if proba is None:
         return Assignment(labels, m.margin.copy(), m.runner_up, m.margin, None, None, how)
@@ -141,6 +147,12 @@ def _vote(result: Any, nn: tuple[np.ndarray, np.ndarray]) -> Assignment:
     first = shares[rows, order[:, 0]]
     second = shares[rows, order[:, 1]] if k > 0 else np.zeros(len(idx))
     runner = np.where(second > 0, ids[order[:, 1]], -1) if k > 0 else np.full(len(idx), -1)
-    return Assignment(ids[order[:, 0]].astype(np.int64), first.astype(np.float32), runner.astype(np.int64),
-                      (first - second).astype(np.float32), None, None,
-                      f"the distance-weighted vote of the {idx.shape[1]} nearest training rows in the latent space")
+    return Assignment(
+        ids[order[:, 0]].astype(np.int64),
+        first.astype(np.float32),
+        runner.astype(np.int64),
+        (first - second).astype(np.float32),
+        None,
+        None,
+        f"the distance-weighted vote of the {idx.shape[1]} nearest training rows in the latent space",
+    )

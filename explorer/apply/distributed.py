@@ -22,6 +22,7 @@ input file gives one output file (``out`` mirrors the input's folders), with the
 Nothing here is imported by ``import explorer``: dask is an optional extra (``pip install
 "explorer[dask]"``), and a missing one is an :class:`~explorer.errors.InputError` saying so.
 """
+
 from __future__ import annotations
 
 import glob
@@ -91,14 +92,20 @@ def list_partitions(data: str | Path, out: str | Path) -> list[Partition]:
         root, files = Path(text).parent, [Path(text)]
     else:
         raise InputError(f"no file, folder or files matching '{text}'.")
-    files = sorted(p for p in files if p.suffix.lower() in PARQUET_SUFFIXES
-                   and not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
+    files = sorted(
+        p
+        for p in files
+        if p.suffix.lower() in PARQUET_SUFFIXES
+        and not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)
+    )
     if not files:
         raise InputError(f"'{text}' holds no Parquet files (.parquet, .pq); give a folder or a glob of them.")
     out = Path(out)
     if out.resolve().is_relative_to(root.resolve()):
-        raise InputError(f"the output folder {out} is inside the input {root}; its files would be read as partitions. "
-                         "Choose a folder outside it.")
+        raise InputError(
+            f"the output folder {out} is inside the input {root}; its files would be read as partitions. "
+            "Choose a folder outside it."
+        )
     parts = []
     for p in files:
         rel = p.relative_to(root)
@@ -107,8 +114,9 @@ def list_partitions(data: str | Path, out: str | Path) -> list[Partition]:
 
 
 # -------------------------------------------------------------------------------- one partition
-def assign_table(run: Any, data: Any, name: str | None = None, *, missing: MissingColumns = "refuse",
-                 limits: Limits | None = None) -> pd.DataFrame:
+def assign_table(
+    run: Any, data: Any, name: str | None = None, *, missing: MissingColumns = "refuse", limits: Limits | None = None
+) -> pd.DataFrame:
     """:func:`explorer.apply.apply_run` on one table without its drift report: the rows of ``data`` (a
     path, a DataFrame, ...) -> the frame of :meth:`AppliedRun.points_frame` (id, cluster, cluster_name,
     x, y, (z), confidence, runner_up, margin, anomaly, unusual, (label)), one row per input row, in order."""
@@ -124,17 +132,32 @@ def assign_table(run: Any, data: Any, name: str | None = None, *, missing: Missi
         raise InputError("the run's preprocessing record does not match its data; save the run again.")
     ds, report = apply_preprocessing(recipe, data, name, missing=missing, limits=limits)
     if ds.X.shape[1] != run.dataset.X.shape[1]:
-        raise InputError(f"the new data has {ds.X.shape[1]} features after preprocessing, the run {run.dataset.X.shape[1]}; "
-                         "give data with the same columns as the run's.")
-    Z = (np.ascontiguousarray(ds.X, np.float32) if run.reducer is None
-         else np.asarray(run.reducer.transform(ds.X), np.float32))
+        raise InputError(
+            f"the new data has {ds.X.shape[1]} features after preprocessing, the run {run.dataset.X.shape[1]}; "
+            "give data with the same columns as the run's."
+        )
+    Z = (
+        np.ascontiguousarray(ds.X, np.float32)
+        if run.reducer is None
+        else np.asarray(run.reducer.transform(ds.X), np.float32)
+    )
     nn = nearest_training_rows(run, Z)
     a = assign(run, run_assignment(run), Z, nn)
     score = anomaly_scores(run.reducer, ds.X, Z, a.labels, run.Z, run.clusters.labels)
     threshold = float(np.quantile(run.anomaly, UNUSUAL_QUANTILE)) if len(run.anomaly) else float("inf")
     no_drift: Any = None  # a partition's points frame needs no drift report (AppliedRun otherwise always has one)
-    applied = AppliedRun(run.run_id, ds, Z, a, score, score > threshold, place(run.embedding, *nn),
-                         nn[1][:, 0].astype(np.float32), report, no_drift)
+    applied = AppliedRun(
+        run.run_id,
+        ds,
+        Z,
+        a,
+        score,
+        score > threshold,
+        place(run.embedding, *nn),
+        nn[1][:, 0].astype(np.float32),
+        report,
+        no_drift,
+    )
     names = run.explanation.names if getattr(run, "explanation", None) is not None else {}
     return applied.points_frame(names)
 
@@ -190,8 +213,10 @@ def _worker_run(ref: RunRef, archive: bytes | None) -> Any:
         else:
             path = Path(ref.path)
             if not (path / "config.json").is_file():
-                raise InputError(f"this worker can't read the run folder {ref.path}; put it where every worker reads "
-                                 "it, or ship the run's files to the workers (--ship-run).")
+                raise InputError(
+                    f"this worker can't read the run folder {ref.path}; put it where every worker reads "
+                    "it, or ship the run's files to the workers (--ship-run)."
+                )
             run = load_run(path, device=ref.device)
         while len(_worker_runs) >= WORKER_RUNS_KEPT:
             _worker_runs.pop(next(iter(_worker_runs)))
@@ -221,8 +246,9 @@ class PartitionDone:
     seconds: float
 
 
-def apply_partition(ref: RunRef, part: Partition, missing: MissingColumns, limits: Limits | None,
-                    archive: bytes | None = None) -> PartitionDone:
+def apply_partition(
+    ref: RunRef, part: Partition, missing: MissingColumns, limits: Limits | None, archive: bytes | None = None
+) -> PartitionDone:
     """Run on a worker: assign one partition and write its output atomically (temporary name, then rename)."""
     t0 = time.perf_counter()
     run = _worker_run(ref, archive)
@@ -273,9 +299,11 @@ class PartitionedApply:
         return asdict(self) | {"ok": self.ok, "rows_per_second": self.rows_per_second}
 
     def to_text(self) -> str:
-        lines = [f"applied run {self.run_id} to {self.partitions} partitions on {self.workers} workers: "
-                 f"{len(self.written)} written ({self.rows:,} rows, {self.rows_per_second:,.0f} rows/s), "
-                 f"{len(self.skipped)} already there, {len(self.failed)} failed; assignments in {self.output}"]
+        lines = [
+            f"applied run {self.run_id} to {self.partitions} partitions on {self.workers} workers: "
+            f"{len(self.written)} written ({self.rows:,} rows, {self.rows_per_second:,.0f} rows/s), "
+            f"{len(self.skipped)} already there, {len(self.failed)} failed; assignments in {self.output}"
+        ]
         if self.failed:
             lines.append("partitions to redo (run the same command again with --resume):")
             lines += [f"  {name}: {why}" for name, why in sorted(self.failed.items())]
@@ -294,8 +322,9 @@ def connect(scheduler: Any, timeout_s: float = CONNECT_TIMEOUT_S) -> tuple[Any, 
         n = text.partition(":")[2]
         if n and not n.isdigit():
             raise InputError(f"--scheduler {text}: give local:N with N a number of worker processes.")
-        cluster = distributed.LocalCluster(n_workers=int(n) if n else None, threads_per_worker=1, processes=True,
-                                           dashboard_address=":0")
+        cluster = distributed.LocalCluster(
+            n_workers=int(n) if n else None, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
         client = distributed.Client(cluster)
 
         def close() -> None:
@@ -306,15 +335,26 @@ def connect(scheduler: Any, timeout_s: float = CONNECT_TIMEOUT_S) -> tuple[Any, 
     try:
         client = distributed.Client(text, timeout=timeout_s)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError(f"could not reach the Dask scheduler at {text} ({exc}); check the address "
-                         "(tcp://host:8786) and that the scheduler is running.") from exc
+        raise InputError(
+            f"could not reach the Dask scheduler at {text} ({exc}); check the address "
+            "(tcp://host:8786) and that the scheduler is running."
+        ) from exc
     return client, client.close
 
 
-def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *, scheduler: Any,
-                      resume: bool = False, missing: MissingColumns = "refuse", limits: Limits | None = None,
-                      ship_run: bool = False, device: str = "cpu",
-                      on_partition: Callable[[int, int], None] | None = None) -> PartitionedApply:
+def apply_partitioned(
+    run_path: str | Path,
+    data: str | Path,
+    out: str | Path,
+    *,
+    scheduler: Any,
+    resume: bool = False,
+    missing: MissingColumns = "refuse",
+    limits: Limits | None = None,
+    ship_run: bool = False,
+    device: str = "cpu",
+    on_partition: Callable[[int, int], None] | None = None,
+) -> PartitionedApply:
     """Apply the saved run at ``run_path`` to every Parquet partition of ``data`` on a Dask cluster,
     writing one Parquet file per partition under ``out``; returns what was done (and what to redo).
 
@@ -332,19 +372,24 @@ def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *
     config = read_json(run_path / "config.json")
     kind = config.get("dataset", {}).get("kind")
     if kind != "table":
-        raise InputError(f"the run was made on {kind}; applying over Parquet partitions is for runs made on tables. "
-                         "Apply images or vectors with explorer apply without --scheduler.")
+        raise InputError(
+            f"the run was made on {kind}; applying over Parquet partitions is for runs made on tables. "
+            "Apply images or vectors with explorer apply without --scheduler."
+        )
     parts = list_partitions(data, out)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file; give a folder for the assignments.")
     _remove_stale_temporaries(out)
     done_already = [p for p in parts if Path(p.output).is_file()]
     if done_already and not resume:
-        raise InputError(f"{out} already holds assignments for {len(done_already)} of the {len(parts)} partitions; "
-                         "pass --resume to write only the missing ones, or choose another folder.")
+        raise InputError(
+            f"{out} already holds assignments for {len(done_already)} of the {len(parts)} partitions; "
+            "pass --resume to write only the missing ones, or choose another folder."
+        )
     todo = [p for p in parts if not Path(p.output).is_file()]
-    report = PartitionedApply(config.get("run_id"), str(out), len(parts),
-                              skipped=[p.name for p in parts if Path(p.output).is_file()])
+    report = PartitionedApply(
+        config.get("run_id"), str(out), len(parts), skipped=[p.name for p in parts if Path(p.output).is_file()]
+    )
     distributed = require_dask()
     client, close = connect(scheduler)
     t0 = time.perf_counter()
@@ -354,15 +399,31 @@ def apply_partitioned(run_path: str | Path, data: str | Path, out: str | Path, *
             try:
                 client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
             except TimeoutError as exc:
-                raise InputError(f"the Dask scheduler has no workers (waited {CONNECT_TIMEOUT_S:.0f} s); start some "
-                                 "(dask worker ADDRESS), then run the same command with --resume.") from exc
+                raise InputError(
+                    f"the Dask scheduler has no workers (waited {CONNECT_TIMEOUT_S:.0f} s); start some "
+                    "(dask worker ADDRESS), then run the same command with --resume."
+                ) from exc
             report.workers = len(client.scheduler_info(n_workers=-1)["workers"])
         ref = RunRef(str(run_path.resolve()), run_digest(run_path), ship_run, device)
         archive = client.scatter(zip_run(run_path), broadcast=True) if ship_run else None
         token = secrets.token_hex(4)
-        futures = {client.submit(apply_partition, ref, p, missing, limits, archive, key=f"{TASK_PREFIX}-{token}-{i}",
-                                 pure=False, retries=0): p for i, p in enumerate(todo)}
-        for k, (future, value) in enumerate(distributed.as_completed(futures, with_results=True, raise_errors=False), 1):
+        futures = {
+            client.submit(
+                apply_partition,
+                ref,
+                p,
+                missing,
+                limits,
+                archive,
+                key=f"{TASK_PREFIX}-{token}-{i}",
+                pure=False,
+                retries=0,
+            ): p
+            for i, p in enumerate(todo)
+        }
+        for k, (future, value) in enumerate(
+            distributed.as_completed(futures, with_results=True, raise_errors=False), 1
+        ):
             part = futures[future]
             if isinstance(value, PartitionDone):
                 report.written.append(part.name)
@@ -390,8 +451,10 @@ def _why(exc: Any) -> str:
         exc = exc[1]  # as_completed(raise_errors=False) gives (type, value, traceback)
     name = type(exc).__name__
     if name == "KilledWorker":
-        return ("the worker running it died, as many times as the scheduler allows (allowed-failures); check the "
-                "workers' memory and logs")
+        return (
+            "the worker running it died, as many times as the scheduler allows (allowed-failures); check the "
+            "workers' memory and logs"
+        )
     if isinstance(exc, ExplorerError):
         return str(exc)
     if isinstance(exc, BaseException):

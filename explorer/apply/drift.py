@@ -11,6 +11,7 @@ Three views, each with a stated rule for "drifted" that a resample of the traini
   median in training interquartile ranges; categories by the total variation distance between the
   level shares (unseen levels count as their own); drifted at KS >= 0.1 (with p < 0.01) or TVD >= 0.1.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -71,18 +72,24 @@ class DriftReport:
         return out
 
     def to_text(self) -> str:
-        lines = [f"drift of {self.n_new:,} new rows against the run's {self.n_train:,}: "
-                 + ("something changed" if self.drifted else "nothing drifted by the stated rules")]
+        lines = [
+            f"drift of {self.n_new:,} new rows against the run's {self.n_train:,}: "
+            + ("something changed" if self.drifted else "nothing drifted by the stated rules")
+        ]
         lines.append("  cluster shares (then -> now):")
         for c in self.clusters:
             lines.append(f"    [{c.cluster}] {c.name}: {c.then:.1%} -> {c.now:.1%}{'   DRIFTED' if c.drifted else ''}")
-        lines.append(f"  like none of the clusters (anomaly above the run's 99th percentile, {self.unusual_threshold:.4g}): "
-                     f"{self.unusual_share:.1%} of the new rows (1% of the run's){'   DRIFTED' if self.unusual_drifted else ''}")
+        lines.append(
+            f"  like none of the clusters (anomaly above the run's 99th percentile, {self.unusual_threshold:.4g}): "
+            f"{self.unusual_share:.1%} of the new rows (1% of the run's){'   DRIFTED' if self.unusual_drifted else ''}"
+        )
         if self.columns:
             lines.append("  columns, most shifted first:")
             for s in sorted(self.columns, key=lambda s: -s.value)[:15]:
                 med = f", median moved {s.median_shift:+.2f} IQR" if s.median_shift is not None else ""
-                lines.append(f"    {s.column} ({s.kind}): {s.statistic} {s.value:.3f}{med}{'   DRIFTED' if s.drifted else ''}")
+                lines.append(
+                    f"    {s.column} ({s.kind}): {s.statistic} {s.value:.3f}{med}{'   DRIFTED' if s.drifted else ''}"
+                )
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -92,9 +99,15 @@ def _significant(p_then: float, p_now: float, n_now: int) -> bool:
     return bool(abs(p_now - p_then) > Z_SIGNIFICANT * se)
 
 
-def drift_report(train_labels: np.ndarray, new_labels: np.ndarray, names: dict[int, str], train_anomaly: np.ndarray,
-                 new_anomaly: np.ndarray, train_columns: dict[str, np.ndarray] | None = None,
-                 new_columns: dict[str, np.ndarray] | None = None) -> DriftReport:
+def drift_report(
+    train_labels: np.ndarray,
+    new_labels: np.ndarray,
+    names: dict[int, str],
+    train_anomaly: np.ndarray,
+    new_anomaly: np.ndarray,
+    train_columns: dict[str, np.ndarray] | None = None,
+    new_columns: dict[str, np.ndarray] | None = None,
+) -> DriftReport:
     """Compare the training rows with new ones: labels (n,) / (m,), anomaly scores, and optionally raw
     column values by name (float arrays with NaN for numbers, object arrays with None for categories)."""
     from scipy.stats import ks_2samp
@@ -104,8 +117,15 @@ def drift_report(train_labels: np.ndarray, new_labels: np.ndarray, names: dict[i
     shares = []
     for c in ks:
         then, now = float(np.mean(train_labels == c)), float(np.mean(new_labels == c))
-        shares.append(ClusterShare(int(c), names.get(int(c), "noise" if c < 0 else f"cluster {c}"), then, now,
-                                   bool(abs(now - then) >= SHARE_CHANGE and _significant(then, now, m))))
+        shares.append(
+            ClusterShare(
+                int(c),
+                names.get(int(c), "noise" if c < 0 else f"cluster {c}"),
+                then,
+                now,
+                bool(abs(now - then) >= SHARE_CHANGE and _significant(then, now, m)),
+            )
+        )
     threshold = float(np.quantile(train_anomaly, UNUSUAL_QUANTILE)) if len(train_anomaly) else float("inf")
     unusual = float(np.mean(new_anomaly > threshold)) if m else 0.0
     unusual_drifted = unusual >= UNUSUAL_DRIFT and _significant(1 - UNUSUAL_QUANTILE, unusual, m)
@@ -122,9 +142,18 @@ def drift_report(train_labels: np.ndarray, new_labels: np.ndarray, names: dict[i
             q1, q3 = np.quantile(b, [0.25, 0.75])
             iqr = q3 - q1 if q3 > q1 else (np.std(b) or 1.0)
             shift = float((np.median(a) - np.median(b)) / iqr)
-            report.columns.append(ColumnShift(col, "numeric", "KS", float(res.statistic), shift,
-                                              bool(res.statistic >= KS_DRIFT and res.pvalue < KS_P),
-                                              float(np.isnan(before).mean()), float(np.isnan(after).mean())))
+            report.columns.append(
+                ColumnShift(
+                    col,
+                    "numeric",
+                    "KS",
+                    float(res.statistic),
+                    shift,
+                    bool(res.statistic >= KS_DRIFT and res.pvalue < KS_P),
+                    float(np.isnan(before).mean()),
+                    float(np.isnan(after).mean()),
+                )
+            )
         else:
             bm, am = _present(before), _present(after)
             b, a = before[bm].astype(str), after[am].astype(str)
@@ -135,8 +164,18 @@ def drift_report(train_labels: np.ndarray, new_labels: np.ndarray, names: dict[i
             pb = pd.Series(b).value_counts(normalize=True)
             pa = pd.Series(a).value_counts(normalize=True)
             tvd = float(0.5 * pb.sub(pa, fill_value=0.0).abs().sum())
-            report.columns.append(ColumnShift(col, "categorical", "TVD", tvd, None, bool(tvd >= TVD_DRIFT),
-                                              float(1 - bm.mean()), float(1 - am.mean())))
+            report.columns.append(
+                ColumnShift(
+                    col,
+                    "categorical",
+                    "TVD",
+                    tvd,
+                    None,
+                    bool(tvd >= TVD_DRIFT),
+                    float(1 - bm.mean()),
+                    float(1 - am.mean()),
+                )
+            )
     return report
 
 

@@ -11,6 +11,7 @@ the distance-weighted mean (weights 1/d) of the map positions of its ``PLACE_NEI
 training rows in the latent space (:mod:`explorer.neighbors`: the rule a large run places its unfitted
 rows by, among the same fitted rows). A training row applied to its own run lands on its own point.
 """
+
 from __future__ import annotations
 
 import time
@@ -36,9 +37,11 @@ from explorer.neighbors import PLACE_NEIGHBORS, place
 
 __all__ = ["AppliedRun", "apply_run", "save_applied", "run_recipe", "run_assignment", "kind_of", "as_run"]
 
-PLACEMENT = (f"each new row at the distance-weighted mean (weights 1/d) of the map positions of its {PLACE_NEIGHBORS} "
-             "nearest training rows in the latent space (the rows the run fitted on), as the run placed its own rows "
-             "when it sampled; the run's own points do not move")
+PLACEMENT = (
+    f"each new row at the distance-weighted mean (weights 1/d) of the map positions of its {PLACE_NEIGHBORS} "
+    "nearest training rows in the latent space (the rows the run fitted on), as the run placed its own rows "
+    "when it sampled; the run's own points do not move"
+)
 
 
 @dataclass
@@ -68,20 +71,30 @@ class AppliedRun:
 
         names = names or {}
         a = self.assignment
-        cols: dict[str, Any] = {"id": np.asarray(self.dataset.ids).astype(str), "cluster": a.labels,
-                                "cluster_name": [names.get(int(c), "noise" if c < 0 else f"cluster {c}") for c in a.labels]}
+        cols: dict[str, Any] = {
+            "id": np.asarray(self.dataset.ids).astype(str),
+            "cluster": a.labels,
+            "cluster_name": [names.get(int(c), "noise" if c < 0 else f"cluster {c}") for c in a.labels],
+        }
         for i, axis in enumerate("xyz"[: self.embedding.shape[1]]):
             cols[axis] = self.embedding[:, i]
-        cols.update(confidence=a.confidence, runner_up=a.runner_up, margin=a.margin, anomaly=self.anomaly,
-                    unusual=self.unusual)
+        cols.update(
+            confidence=a.confidence, runner_up=a.runner_up, margin=a.margin, anomaly=self.anomaly, unusual=self.unusual
+        )
         if self.dataset.labels is not None:
             cols["label"] = np.asarray(self.dataset.labels).astype(str)
         return pd.DataFrame(cols)
 
     def summary(self) -> dict[str, Any]:
-        return {"source_run_id": self.source_run_id, "n": int(self.dataset.n), "how": self.assignment.how,
-                "placement": self.placement, "preprocessing": self.report.to_dict(), "drift": self.drift.to_dict(),
-                "timings": self.timings}
+        return {
+            "source_run_id": self.source_run_id,
+            "n": int(self.dataset.n),
+            "how": self.assignment.how,
+            "placement": self.placement,
+            "preprocessing": self.report.to_dict(),
+            "drift": self.drift.to_dict(),
+            "timings": self.timings,
+        }
 
 
 def run_recipe(run: Any) -> dict[str, Any]:
@@ -91,9 +104,11 @@ def run_recipe(run: Any) -> dict[str, Any]:
     if recipe is None:
         recipe = record_preprocessing(run.dataset)
     if recipe is None:
-        raise InputError("this run was saved without a record of its preprocessing, and it can't be rebuilt from the "
-                         "saved rows (an older explorer, or a subset of a loaded table), so new data can't be prepared "
-                         "exactly as its training data was. Make the run again from its file, then apply new data to it.")
+        raise InputError(
+            "this run was saved without a record of its preprocessing, and it can't be rebuilt from the "
+            "saved rows (an older explorer, or a subset of a loaded table), so new data can't be prepared "
+            "exactly as its training data was. Make the run again from its file, then apply new data to it."
+        )
     return recipe
 
 
@@ -103,9 +118,16 @@ def run_assignment(run: Any) -> dict[str, np.ndarray]:
     return arrays if arrays is not None else assignment_arrays(run)
 
 
-def apply_run(run: Any, data: Any, name: str | None = None, *, missing: MissingColumns = "refuse",
-              limits: Any = None, on_event: ProgressCallback | None = None,
-              should_stop: StopCheck | None = None) -> AppliedRun:
+def apply_run(
+    run: Any,
+    data: Any,
+    name: str | None = None,
+    *,
+    missing: MissingColumns = "refuse",
+    limits: Any = None,
+    on_event: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> AppliedRun:
     """Apply ``run`` (a RunResult, current or loaded by :func:`explorer.runs.files.load_run`) to ``data``:
     a path, bytes with ``name``, an upload, a pandas DataFrame of rows as read, or a Dataset.
 
@@ -129,8 +151,10 @@ def apply_run(run: Any, data: Any, name: str | None = None, *, missing: MissingC
     if ds.kind != run.dataset.kind:
         raise InputError(f"the run was made on {run.dataset.kind}; the new data is {ds.kind}.")
     if ds.X.shape[1] != run.dataset.X.shape[1]:
-        raise InputError(f"the new data has {ds.X.shape[1]} features after preprocessing, the run {run.dataset.X.shape[1]}; "
-                         "give data with the same columns (or images) as the run's.")
+        raise InputError(
+            f"the new data has {ds.X.shape[1]} features after preprocessing, the run {run.dataset.X.shape[1]}; "
+            "give data with the same columns (or images) as the run's."
+        )
     timings["preprocess"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     Z = _encode(run.reducer, ds.X, step)
@@ -151,12 +175,14 @@ def apply_run(run: Any, data: Any, name: str | None = None, *, missing: MissingC
         train_cols, new_cols = raw_columns(recipe, run.dataset.table), raw_columns(recipe, ds.table)
     drift = drift_report(run.clusters.labels, a.labels, names, run.anomaly, score, train_cols, new_cols)
     if recipe["kind"] != "table":
-        drift.notes.append("per-column shift is reported for tables only (pixels or vector components are no columns "
-                           "a person reads).")
+        drift.notes.append(
+            "per-column shift is reported for tables only (pixels or vector components are no columns a person reads)."
+        )
     timings["drift"] = time.perf_counter() - t0
     unusual = score > drift.unusual_threshold
-    return AppliedRun(run.run_id, ds, Z, a, score, unusual, embedding, nn[1][:, 0].astype(np.float32), report, drift,
-                      timings=timings)
+    return AppliedRun(
+        run.run_id, ds, Z, a, score, unusual, embedding, nn[1][:, 0].astype(np.float32), report, drift, timings=timings
+    )
 
 
 ENCODE_BLOCK = 20_000  # rows the model encodes between two checks of Stop (and two progress events)
@@ -171,8 +197,10 @@ class _Steps:
 
     def __call__(self, stage: Stage, message: str, within: float = 0.0) -> None:
         if self.should_stop is not None and self.should_stop():
-            raise Stopped(f"applying the run was stopped (before its {stage} step); the run and the rows shown before "
-                          "are as they were.")
+            raise Stopped(
+                f"applying the run was stopped (before its {stage} step); the run and the rows shown before "
+                "are as they were."
+            )
         if self.on_event is not None:
             i = STAGES.index(stage)
             self.on_event(Progress(stage, message, (i + within) / len(STAGES)))
@@ -191,7 +219,7 @@ def _encode(reducer: Any, X: np.ndarray, step: _Steps) -> np.ndarray:
     blocks = []
     for start in range(0, n, ENCODE_BLOCK):
         step("encode", f"running the model on rows {start + 1:,}-{min(start + ENCODE_BLOCK, n):,} of {n:,}", start / n)
-        blocks.append(np.asarray(reducer.transform(X[start:start + ENCODE_BLOCK]), np.float32))
+        blocks.append(np.asarray(reducer.transform(X[start : start + ENCODE_BLOCK]), np.float32))
     return np.concatenate(blocks)
 
 
@@ -205,20 +233,41 @@ def as_run(applied: AppliedRun, source: Any) -> Any:
     from explorer.pipeline import evaluate_run
 
     a = applied.assignment
-    clusters = ClusterResult(a.labels, source.clusters.k, source.clusters.method, source.clusters.centers, a.proba,
-                             a.space, info={"applied": a.how})
+    clusters = ClusterResult(
+        a.labels,
+        source.clusters.k,
+        source.clusters.method,
+        source.clusters.centers,
+        a.proba,
+        a.space,
+        info={"applied": a.how},
+    )
     metrics = evaluate_run(applied.Z, clusters, applied.embedding, applied.dataset)
     notes = [f"Applied to run {source.run_id}: clusters by {a.how}; map positions: {applied.placement}."]
     notes += applied.report.notes
-    return replace(source, config=replace(source.config, explain=None), dataset=applied.dataset, Z=applied.Z,
-                   clusters=clusters, embedding=applied.embedding, anomaly=applied.anomaly, metrics=metrics,
-                   timings=dict(applied.timings), notes=notes, run_id=None, created=None, explanation=None,
-                   preprocessing=run_recipe(source), assignment=run_assignment(source),
-                   fitted=None)  # its rows are its own (the source's fitted mask is of the source's rows)
+    return replace(
+        source,
+        config=replace(source.config, explain=None),
+        dataset=applied.dataset,
+        Z=applied.Z,
+        clusters=clusters,
+        embedding=applied.embedding,
+        anomaly=applied.anomaly,
+        metrics=metrics,
+        timings=dict(applied.timings),
+        notes=notes,
+        run_id=None,
+        created=None,
+        explanation=None,
+        preprocessing=run_recipe(source),
+        assignment=run_assignment(source),
+        fitted=None,
+    )  # its rows are its own (the source's fitted mask is of the source's rows)
 
 
-def save_applied(applied: AppliedRun, source: Any, root: str | Path | None = None, *,
-                 name: str | None = None) -> Path | str:
+def save_applied(
+    applied: AppliedRun, source: Any, root: str | Path | None = None, *, name: str | None = None
+) -> Path | str:
     """Save the applied rows as a run of their own under ``root``; its config.json holds
     ``"applied_to": <source run id>``, the preprocessing summary and the drift report. Returns its folder
     (its URL, under a store's URL), as :func:`explorer.runs.files.save_run`."""
@@ -227,6 +276,12 @@ def save_applied(applied: AppliedRun, source: Any, root: str | Path | None = Non
     if source.run_id is None:
         raise InputError("save the run first: an applied run links to the saved run it came from.")
     result = as_run(applied, source)
-    extra = {"applied_to": source.run_id, "apply": {"preprocessing": applied.report.to_dict(),
-                                                    "drift": applied.drift.to_dict(), "placement": applied.placement}}
+    extra = {
+        "applied_to": source.run_id,
+        "apply": {
+            "preprocessing": applied.report.to_dict(),
+            "drift": applied.drift.to_dict(),
+            "placement": applied.placement,
+        },
+    }
     return save_run(result, root, name=name or f"{applied.dataset.name} applied to {source.run_id[:8]}", extra=extra)

@@ -18,20 +18,37 @@ def add_parser(sub) -> None:
     a.add_argument("run", help="a run id (looked up under --runs) or a run folder")
     a.add_argument("data", help="new data of the run's kind: a table, images (.zip, files, a folder) or arrays")
     a.add_argument("--runs", help="folder the runs are kept in")
-    a.add_argument("--out", help="save the applied rows as a run of their own in this folder (linked to RUN); "
-                        "with --scheduler: the folder the assignments are written to")
-    a.add_argument("--fill-missing", action="store_true",
-                   help="fill feature columns the new data lacks with the training value (default: refuse)")
-    a.add_argument("--points", help="write the new rows' cluster, confidence, runner-up, margin, anomaly, x, y as CSV here")
+    a.add_argument(
+        "--out",
+        help="save the applied rows as a run of their own in this folder (linked to RUN); "
+        "with --scheduler: the folder the assignments are written to",
+    )
+    a.add_argument(
+        "--fill-missing",
+        action="store_true",
+        help="fill feature columns the new data lacks with the training value (default: refuse)",
+    )
+    a.add_argument(
+        "--points", help="write the new rows' cluster, confidence, runner-up, margin, anomaly, x, y as CSV here"
+    )
     a.add_argument("--json", action="store_true", help="print the result (preprocessing, drift) as one JSON object")
-    a.add_argument("--scheduler", metavar="ADDRESS",
-                   help="apply on a Dask cluster (tcp://host:8786, or local:N for N processes here): DATA is a folder "
-                        "or glob of Parquet files and --out the folder that gets one Parquet file of assignments per "
-                        'input file (pip install "explorer[dask]")')
-    a.add_argument("--resume", action="store_true",
-                   help="with --scheduler: write only the partitions whose output is not in --out yet")
-    a.add_argument("--ship-run", action="store_true",
-                   help="with --scheduler: send the run's files to the workers instead of having them read RUN's folder")
+    a.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="apply on a Dask cluster (tcp://host:8786, or local:N for N processes here): DATA is a folder "
+        "or glob of Parquet files and --out the folder that gets one Parquet file of assignments per "
+        'input file (pip install "explorer[dask]")',
+    )
+    a.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --scheduler: write only the partitions whose output is not in --out yet",
+    )
+    a.add_argument(
+        "--ship-run",
+        action="store_true",
+        help="with --scheduler: send the run's files to the workers instead of having them read RUN's folder",
+    )
 
 
 def _apply_on_cluster(args: argparse.Namespace) -> int:
@@ -49,9 +66,16 @@ def _apply_on_cluster(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"\r{done}/{total} partitions", end="", file=sys.stderr, flush=True)
 
-    report = apply_partitioned(run_path(args.run, args.runs), args.data, args.out, scheduler=args.scheduler,
-                               resume=args.resume, missing="impute" if args.fill_missing else "refuse",
-                               ship_run=args.ship_run, on_partition=progress)
+    report = apply_partitioned(
+        run_path(args.run, args.runs),
+        args.data,
+        args.out,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        missing="impute" if args.fill_missing else "refuse",
+        ship_run=args.ship_run,
+        on_partition=progress,
+    )
     if args.json:
         print(json_text(report.to_dict()))
     else:
@@ -81,8 +105,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.points:
         Path(args.points).write_bytes(csv_bytes(applied.points_frame(names)))
     if args.json:
-        out = applied.summary() | {"saved_run": saved_id,
-                                   "clusters": {str(c): int(k) for c, k in zip(*np.unique(applied.labels, return_counts=True), strict=True)}}
+        out = applied.summary() | {
+            "saved_run": saved_id,
+            "clusters": {str(c): int(k) for c, k in zip(*np.unique(applied.labels, return_counts=True), strict=True)},
+        }
         print(json_text(out))
         return 0
     print(f"applied run {run.run_id} to {applied.report.n_rows:,} new rows of {applied.dataset.report.source}")
@@ -94,5 +120,3 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if saved is not None:
         print(f"saved as run {saved_id} ({saved}), applied_to {run.run_id}")
     return 0
-
-

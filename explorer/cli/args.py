@@ -51,9 +51,7 @@ def run_path(run: str, runs: str | None) -> Path:
         return path
     root = Path(runs) if runs else default_root()
     if isinstance(root, str) or not RUN_ID_PATTERN.fullmatch(run) or not (root / run / "config.json").is_file():
-        raise CliError(
-            f"no saved run '{run}' (looked in {root}); give a run id from `explorer list` or a run folder."
-        )
+        raise CliError(f"no saved run '{run}' (looked in {root}); give a run id from `explorer list` or a run folder.")
     return root / run
 
 

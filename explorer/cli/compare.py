@@ -27,15 +27,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps(comparison.to_dict()))
         return 0
     for side, run in (("A", a), ("B", b)):
-        print(f"{side}  run {run.run_id}  {run.dataset.name}, "
-              f"{run.config.model.kind}, {run.clusters.method}, k {run.clusters.k}")
+        print(
+            f"{side}  run {run.run_id}  {run.dataset.name}, "
+            f"{run.config.model.kind}, {run.clusters.method}, k {run.clusters.k}"
+        )
     for note in comparison.notes:
         print(f"note: {note}")
     print(f"ARI {comparison.ari:.4f}   NMI {comparison.nmi:.4f}   ({comparison.n:,} rows)")
     print("matched pairs (A -> B):")
     for p in comparison.pairs:
-        print(f"  {comparison.name_a(p.a):>12} -> {comparison.name_b(p.b):<12} {p.rows:>7,} rows  "
-              f"{100 * p.share_of_a:3.0f}% of A's  Jaccard {p.jaccard:.2f}")
+        print(
+            f"  {comparison.name_a(p.a):>12} -> {comparison.name_b(p.b):<12} {p.rows:>7,} rows  "
+            f"{100 * p.share_of_a:3.0f}% of A's  Jaccard {p.jaccard:.2f}"
+        )
     if not comparison.pairs:
         print("  none")
     print("findings:")
@@ -44,5 +48,3 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print("rows in both (rows: A's clusters, columns: B's):")
     print("\n".join("  " + line for line in comparison.frame().to_string().splitlines()))
     return 0
-
-

@@ -31,49 +31,83 @@ def add_parser(sub) -> None:
     """The ``run`` command and its options, on the subparsers ``sub``."""
     r = sub.add_parser("run", help="load data, train, cluster, project, evaluate and save a run")
     r.set_defaults(handler=cmd_run)
-    r.add_argument("data", help="a table (.csv .tsv .parquet), images (.zip, image files, a folder) or arrays (.npy .npz): "
-                                "a path, or a URL fsspec can read (s3://, gs://, https://, ...)")
+    r.add_argument(
+        "data",
+        help="a table (.csv .tsv .parquet), images (.zip, image files, a folder) or arrays (.npy .npz): "
+        "a path, or a URL fsspec can read (s3://, gs://, https://, ...)",
+    )
     r.add_argument("--label", help="table column holding known labels (for evaluation only; never used for fitting)")
     r.add_argument("--id", dest="id_column", help="table column holding row ids")
-    r.add_argument("--scaling", choices=SCALINGS,
-                   help="table feature scaling (default auto: columns sharing one range are scaled together, others standardized)")
+    r.add_argument(
+        "--scaling",
+        choices=SCALINGS,
+        help="table feature scaling (default auto: columns sharing one range are scaled together, others standardized)",
+    )
     r.add_argument("--model", choices=MODEL_CHOICES, help="representation (default: by data type)")
     r.add_argument("--cluster", choices=method_names(), help="clustering method (default n2d: AE -> UMAP -> GMM)")
     r.add_argument("--k", type=int, help="number of clusters (default: suggested by a k sweep)")
     r.add_argument("--projection", choices=PROJECTION_METHODS, help="2-D projection for display (default umap)")
     r.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="compute device (default auto)")
-    r.add_argument("--epochs", type=int,
-                   help="training epochs, trained in full (as is the refinement): no time budget cuts them")
+    r.add_argument(
+        "--epochs", type=int, help="training epochs, trained in full (as is the refinement): no time budget cuts them"
+    )
     r.add_argument("--latent-dim", type=int, help="size of the latent space")
     r.add_argument("--batch-size", type=int, help="training batch size")
     r.add_argument("--lr", type=float, help="learning rate")
-    r.add_argument("--members", type=int,
-                   help="autoencoders trained side by side, their codes joined (default: 3 on small image sets, else 1)")
-    r.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
-                   help="images: after the clustering, train the encoder further on shifted and rotated copies "
-                        "(IDEC from those clusters, as DEC-DA), then cluster the refined code again "
-                        "(default: on for sets of 2,000 images or more)")
-    r.add_argument("--dec-batches", type=int,
-                   help="batches of DEC / IDEC, and of the refinement for images (default: 2,000; for images "
-                        "50 passes over the data, between 100 and 2,000)")
-    r.add_argument("--fp32", action="store_true",
-                   help="train in float32 throughout (default: bf16 autocast on GPUs and on CPUs that compute bf16 natively)")
+    r.add_argument(
+        "--members",
+        type=int,
+        help="autoencoders trained side by side, their codes joined (default: 3 on small image sets, else 1)",
+    )
+    r.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="images: after the clustering, train the encoder further on shifted and rotated copies "
+        "(IDEC from those clusters, as DEC-DA), then cluster the refined code again "
+        "(default: on for sets of 2,000 images or more)",
+    )
+    r.add_argument(
+        "--dec-batches",
+        type=int,
+        help="batches of DEC / IDEC, and of the refinement for images (default: 2,000; for images "
+        "50 passes over the data, between 100 and 2,000)",
+    )
+    r.add_argument(
+        "--fp32",
+        action="store_true",
+        help="train in float32 throughout (default: bf16 autocast on GPUs and on CPUs that compute bf16 natively)",
+    )
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    r.add_argument("--parallel", action="store_true",
-                   help="UMAP and its neighbour search unseeded, on every core: faster, but two runs differ slightly")
-    r.add_argument("--out", "--runs-dir", dest="out",
-                   help="folder or fsspec URL (memory://, s3://...) to keep runs in (default $EXPLORER_RUNS_DIR or ./runs)")
-    r.add_argument("--devices", type=int,
-                   help="train the autoencoder data-parallel in this many processes (one per GPU, or CPU processes): "
-                        "starts torchrun itself; only the first process clusters and saves the run")
+    r.add_argument(
+        "--parallel",
+        action="store_true",
+        help="UMAP and its neighbour search unseeded, on every core: faster, but two runs differ slightly",
+    )
+    r.add_argument(
+        "--out",
+        "--runs-dir",
+        dest="out",
+        help="folder or fsspec URL (memory://, s3://...) to keep runs in (default $EXPLORER_RUNS_DIR or ./runs)",
+    )
+    r.add_argument(
+        "--devices",
+        type=int,
+        help="train the autoencoder data-parallel in this many processes (one per GPU, or CPU processes): "
+        "starts torchrun itself; only the first process clusters and saves the run",
+    )
     r.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.add_argument("--no-explain", action="store_true",
-                   help="do not explain the clusters (profiles, rules, stability: on by default)")
+    r.add_argument(
+        "--no-explain",
+        action="store_true",
+        help="do not explain the clusters (profiles, rules, stability: on by default)",
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from explorer.reducers import distributed
+
     if args.devices is not None:  # start torchrun, which runs this same command once per process
         distributed.check_devices(args.devices, args.device)
         if not Path(args.data).exists():  # said once here, not once per process
@@ -98,6 +132,8 @@ def without_devices(argv: Sequence[str]) -> list[str]:
         elif not arg.startswith("--devices="):
             out.append(arg)
     return out
+
+
 def _run(args: argparse.Namespace, group) -> int:
     from explorer.data import ImageOptions, TableOptions, load
     from explorer.limits import Limits
@@ -123,26 +159,45 @@ def _run(args: argparse.Namespace, group) -> int:
         if hasattr(source, "close"):
             source.close()
     if args.label and dataset.kind != "table":
-        print(f"note: --label applies to tables; {dataset.kind} take labels from folders or a 'y' array.", file=sys.stderr)
+        print(
+            f"note: --label applies to tables; {dataset.kind} take labels from folders or a 'y' array.", file=sys.stderr
+        )
     overrides = {
-        "model": args.model, "method": args.cluster, "k": args.k, "projection_method": args.projection,
-        "device": args.device, "epochs": args.epochs, "latent_dim": args.latent_dim, "batch_size": args.batch_size,
-        "lr": args.lr, "members": args.members, "cluster_refine": args.refine,
-        "cluster_dec_max_iter": args.dec_batches, "seed": args.seed, "max_seconds": limits.max_train_seconds,
-        "mixed_precision": False if args.fp32 else None, "explain": False if args.no_explain else None,
+        "model": args.model,
+        "method": args.cluster,
+        "k": args.k,
+        "projection_method": args.projection,
+        "device": args.device,
+        "epochs": args.epochs,
+        "latent_dim": args.latent_dim,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "members": args.members,
+        "cluster_refine": args.refine,
+        "cluster_dec_max_iter": args.dec_batches,
+        "seed": args.seed,
+        "max_seconds": limits.max_train_seconds,
+        "mixed_precision": False if args.fp32 else None,
+        "explain": False if args.no_explain else None,
         "reproducible": False if args.parallel else None,
     }
     cfg = replace_nested(default_config(dataset), **overrides)
     if args.epochs:  # epochs asked for by name are trained in full, and the refinement's batches too:
         # no time budget cuts either, so the run does not depend on this machine's speed
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, time_budget=None),
-                                  cluster=dataclasses.replace(cfg.cluster, refine_seconds=None))
+        cfg = dataclasses.replace(
+            cfg,
+            model=dataclasses.replace(cfg.model, time_budget=None),
+            cluster=dataclasses.replace(cfg.cluster, refine_seconds=None),
+        )
     if cfg.model.epochs > limits.max_epochs:  # the default, when no --epochs was given: keep to the cap
         cfg = replace_nested(cfg, epochs=int(limits.max_epochs))
     if not args.quiet:
         print(dataset.report.to_text(), file=sys.stderr)
-        print(f"model {cfg.model.kind}, clustering {cfg.cluster.method}, k {cfg.cluster.k or 'auto'}, "
-              f"device {cfg.device}", file=sys.stderr)
+        print(
+            f"model {cfg.model.kind}, clustering {cfg.cluster.method}, k {cfg.cluster.k or 'auto'}, "
+            f"device {cfg.device}",
+            file=sys.stderr,
+        )
     bar = ProgressBar(enabled=not args.quiet)
     reducer, train_seconds = None, 0.0
     if group is not None:  # every rank trains its part; PCA and "none" have nothing to train together
@@ -164,13 +219,24 @@ def _run(args: argparse.Namespace, group) -> int:
         bar.end_line()
     folder = save_run(result, args.out)
     if args.json:
-        print(json_text({**result.metrics, "run_id": result.run_id, "run_dir": str(folder), "device": result.device,
-                         "seconds": round(sum(result.timings.values()), 2)}))
+        print(
+            json_text(
+                {
+                    **result.metrics,
+                    "run_id": result.run_id,
+                    "run_dir": str(folder),
+                    "device": result.device,
+                    "seconds": round(sum(result.timings.values()), 2),
+                }
+            )
+        )
     else:
         for note in result.notes:
             print(f"note: {note}")
-        print(f"{dataset.name}: {dataset.n} rows, model {cfg.model.kind} on {result.device_description}, "
-              f"{result.clusters.method} found {result.clusters.k} clusters")
+        print(
+            f"{dataset.name}: {dataset.n} rows, model {cfg.model.kind} on {result.device_description}, "
+            f"{result.clusters.method} found {result.clusters.k} clusters"
+        )
         print(format_metrics(result.metrics))
         times = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
         print(f"  time: {times}")
@@ -200,5 +266,3 @@ def _data_source(spec: str, limits: Limits, *, quiet: bool = False) -> str | Pat
         print(f"reading {spec}: {done / 2**20:,.0f} MiB{of}", file=sys.stderr)
 
     return open_source(spec, limits, progress, policy=SourcePolicy.unrestricted())
-
-

@@ -39,10 +39,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     ds, pl = cfg["dataset"], cfg["pipeline"]
     print(f"run {cfg['run_id']}  ({cfg.get('created')})  {path}")
     print(f"data      {ds['name']} ({ds['kind']}), {ds['n']} rows x {ds['n_features']} features")
-    print(f"model     {pl['model']['kind']}, latent {pl['model']['latent_dim']}, epochs {pl['model']['epochs']}, "
-          f"device {cfg.get('device_description') or cfg.get('device')}")
-    print(f"clusters  {pl['cluster']['method']}, k {metrics.get('k')}; "
-          f"projection {pl['projection']['method']}; seed {pl['seed']}")
+    print(
+        f"model     {pl['model']['kind']}, latent {pl['model']['latent_dim']}, epochs {pl['model']['epochs']}, "
+        f"device {cfg.get('device_description') or cfg.get('device')}"
+    )
+    print(
+        f"clusters  {pl['cluster']['method']}, k {metrics.get('k')}; "
+        f"projection {pl['projection']['method']}; seed {pl['seed']}"
+    )
     print(format_metrics(metrics))
     return 0
 
@@ -75,14 +79,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"    borderline: {', '.join(str(ids[i]) for i in c.borderline)}")
     if ex.rules is not None:
         where = "the columns" if ex.rules.on == "columns" else "the latent codes"
-        print(f"\nrules: a depth-{ex.rules.depth} tree on {where} agrees with the clusters "
-              f"on {ex.rules.fidelity:.0%} of rows.")
+        print(
+            f"\nrules: a depth-{ex.rules.depth} tree on {where} agrees with the clusters "
+            f"on {ex.rules.fidelity:.0%} of rows."
+        )
         if ex.rules.note:
             print(f"  {ex.rules.note}")
     flagged = [c for c in ex.clusters if c.flagged]
     if flagged:
-        print("\nwarning: " + "; ".join(f"cluster {c.cluster} ({c.name}) is {c.stability} (Jaccard {c.jaccard:.2f})"
-                                        for c in flagged) + ": its members would change on another run.")
+        print(
+            "\nwarning: "
+            + "; ".join(f"cluster {c.cluster} ({c.name}) is {c.stability} (Jaccard {c.jaccard:.2f})" for c in flagged)
+            + ": its members would change on another run."
+        )
     return 0
 
 
@@ -97,5 +106,3 @@ def cmd_list(args: argparse.Namespace) -> int:
         acc = f" acc {m['acc']:.3f}" if m.get("acc") is not None else ""
         print(f"{r['run_id']}  {r['created']}  {r['name']:<20} k {m.get('k')}{acc}")
     return 0
-
-

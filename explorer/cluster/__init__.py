@@ -5,6 +5,7 @@ mixture for numbers and categories, Genie, and the deep methods that refine an a
 Each method is registered where it is defined (:mod:`explorer.cluster.registry`): importing ``methods``,
 ``genie`` and ``deep`` here fills the registry before any module of the package is used.
 """
+
 from explorer.cluster import (
     deep,  # noqa: F401  (registers DEC and IDEC)
     genie,  # noqa: F401  (registers Genie)

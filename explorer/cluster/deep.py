@@ -15,6 +15,7 @@ method's clusters (N2D's), then clusters the refined code again (:func:`explorer
 Measured on MNIST-test (docs/BENCHMARKS.md): without the augmentation the same loop makes N2D's
 clusters worse; with it, better.
 """
+
 from __future__ import annotations
 
 import time
@@ -125,7 +126,10 @@ def refine(
             labels = new_labels
             p = target_distribution(q)
             if on_progress is not None:
-                on_progress(iterations / planned, f"{cfg.method.upper()} batch {iterations}/{planned}: {delta:.2%} of labels changed")
+                on_progress(
+                    iterations / planned,
+                    f"{cfg.method.upper()} batch {iterations}/{planned}: {delta:.2%} of labels changed",
+                )
             if delta < cfg.dec_tol:
                 stopped = "converged"
                 break
@@ -161,8 +165,15 @@ def refine(
         proba=q.cpu().numpy().astype(np.float32),
         embedding=None,
         sweep=start.sweep,
-        info={"iterations": iterations, "planned": planned, "last_label_change": delta, "stop_reason": stopped,
-              "start": start.method, "augmented": shape is not None, "seconds": round(time.perf_counter() - began, 2)},
+        info={
+            "iterations": iterations,
+            "planned": planned,
+            "last_label_change": delta,
+            "stop_reason": stopped,
+            "start": start.method,
+            "augmented": shape is not None,
+            "seconds": round(time.perf_counter() - began, 2),
+        },
     )
 
 
@@ -185,8 +196,9 @@ def reconstruction_loss(module, z, x):
     if members is None:
         return F.mse_loss(module.decode(z), x)
     parts = z.split(module.latent_dim, dim=1)
-    return sum(F.mse_loss(m.decode(p * s), x) for m, p, s in zip(members, parts, module.scale, strict=True)) / len(members)
-
+    return sum(F.mse_loss(m.decode(p * s), x) for m, p, s in zip(members, parts, module.scale, strict=True)) / len(
+        members
+    )
 
 
 # -- DEC and IDEC in the registry ----------------------------------------------------------------------
@@ -203,9 +215,31 @@ def _refit_start(cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> tuple[Refi
 
 
 _DEC_SETTINGS = ("dec_max_iter", "dec_tol", "dec_update_interval")
-register(MethodSpec("dec", "DEC (refines the autoencoder)", "DEC", None, _refit_start,
-                    assign_state=centres_state, assign=_assign_student_t, soft=True, refines_model=True,
-                    settings=_DEC_SETTINGS))
-register(MethodSpec("idec", "IDEC (DEC that keeps reconstructing)", "IDEC", None, _refit_start,
-                    assign_state=centres_state, assign=_assign_student_t, soft=True, refines_model=True,
-                    settings=(*_DEC_SETTINGS, "idec_gamma")))
+register(
+    MethodSpec(
+        "dec",
+        "DEC (refines the autoencoder)",
+        "DEC",
+        None,
+        _refit_start,
+        assign_state=centres_state,
+        assign=_assign_student_t,
+        soft=True,
+        refines_model=True,
+        settings=_DEC_SETTINGS,
+    )
+)
+register(
+    MethodSpec(
+        "idec",
+        "IDEC (DEC that keeps reconstructing)",
+        "IDEC",
+        None,
+        _refit_start,
+        assign_state=centres_state,
+        assign=_assign_student_t,
+        soft=True,
+        refines_model=True,
+        settings=(*_DEC_SETTINGS, "idec_gamma"),
+    )
+)

@@ -9,6 +9,7 @@ as HDBSCAN's and agglomerative clustering's do. The spanning tree costs about n 
 computations with a k-d tree in a few columns, more in many: it is fitted on at most ``GENIE_MAX_ROWS``
 rows (the pipeline places the others).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,8 +35,13 @@ def _fit_genie(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = Fi
     return ClusterResult(labels, k, "genie", member_means(Z, labels, k), info=info)
 
 
-register(MethodSpec(
-    "genie", "Genie (follows curved, ring and chain shapes)", "Genie", _fit_genie,
-    refit_with(_fit_genie, lambda c: f"Genie (Gini threshold {GENIE_GINI})"),
-    max_rows=GENIE_MAX_ROWS,
-))
+register(
+    MethodSpec(
+        "genie",
+        "Genie (follows curved, ring and chain shapes)",
+        "Genie",
+        _fit_genie,
+        refit_with(_fit_genie, lambda c: f"Genie (Gini threshold {GENIE_GINI})"),
+        max_rows=GENIE_MAX_ROWS,
+    )
+)

@@ -15,6 +15,7 @@ the mixture its parameters (:meth:`~explorer.cluster.mixture.MixedMixture.assign
 centres where it kept k-means' partition; HDBSCAN and agglomerative nothing (no rule for a new point:
 their new rows go by their neighbours' vote).
 """
+
 from __future__ import annotations
 
 import math
@@ -97,19 +98,29 @@ def cluster(
         # the manifold is where the clusters separate: sweep k there, with a fixed UMAP dimension
         report(0.0, "UMAP of the latent space")
         dim = min(cfg.umap_dim or N2D_SWEEP_DIM, n - 2)
-        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state, should_stop=stop,
-                               knn=knn)
+        embedding = umap_embed(
+            Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state, should_stop=stop, knn=knn
+        )
         space = embedding
     if method.needs_k and k is None:
         criterion = cfg.k_criterion or method.k_criterion
         if criterion == "stability":
             from explorer.cluster.stability import stability_sweep
 
-            sweep = stability_sweep(space, cfg.k_range, random_state=cfg.random_state, should_stop=should_stop,
-                                    on_progress=lambda f, m: report(0.5 * f, m), groups=groups if space is Z else ())
+            sweep = stability_sweep(
+                space,
+                cfg.k_range,
+                random_state=cfg.random_state,
+                should_stop=should_stop,
+                on_progress=lambda f, m: report(0.5 * f, m),
+                groups=groups if space is Z else (),
+            )
         else:
             sweep = sweep_k(
-                space, cfg.k_range, random_state=cfg.random_state, should_stop=should_stop,
+                space,
+                cfg.k_range,
+                random_state=cfg.random_state,
+                should_stop=should_stop,
                 on_progress=lambda f, m: report(0.5 * f, m),
             )
         k = sweep.suggested
@@ -172,19 +183,31 @@ def _fit_mixture(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = 
     proba = model.predict_proba(Z)
     labels = proba.argmax(axis=1).astype(np.int64)
     cov = model.covariances_
-    smallest = (float(min(np.linalg.eigvalsh(c).min() for c in cov)) if cov.ndim == 3 and cov.shape[1]
-                else float(cov.min()) if cov.size else math.inf)
+    smallest = (
+        float(min(np.linalg.eigvalsh(c).min() for c in cov))
+        if cov.ndim == 3 and cov.shape[1]
+        else float(cov.min())
+        if cov.size
+        else math.inf
+    )
     found = len(np.unique(labels))
     why = None
     if found < k:
         why = f"the mixture left {k - found} of the {k} clusters empty"
     elif smallest < MIXTURE_COLLAPSED * model.reg_covar:
-        why = ("a mixture component collapsed onto a single value of some columns "
-               f"(smallest variance {smallest:.2g}), a lattice point rather than a group")
+        why = (
+            "a mixture component collapsed onto a single value of some columns "
+            f"(smallest variance {smallest:.2g}), a lattice point rather than a group"
+        )
     info = {
-        "kept": "kmeans" if why else "mixture", "why_kmeans": why, "smallest_variance": smallest,
-        "log_likelihood": model.log_likelihood_, "n_iter": int(model.n_iter_), "converged": bool(model.converged_),
-        "categorical_columns": len(groups), "moved_by_mixture": int((labels != start.labels).sum()),
+        "kept": "kmeans" if why else "mixture",
+        "why_kmeans": why,
+        "smallest_variance": smallest,
+        "log_likelihood": model.log_likelihood_,
+        "n_iter": int(model.n_iter_),
+        "converged": bool(model.converged_),
+        "categorical_columns": len(groups),
+        "moved_by_mixture": int((labels != start.labels).sum()),
     }
     if why:
         return ClusterResult(start.labels, k, "mixture", start.centers, None, info=info)
@@ -232,11 +255,20 @@ def _fit_n2d(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = FitI
     embedding = inputs.embedding
     if embedding is None:
         dim = cfg.umap_dim or min(k, n - 2)
-        embedding = umap_embed(Z, dim, cfg.umap_neighbors, cfg.umap_min_dist, cfg.random_state,
-                               should_stop=inputs.should_stop, knn=inputs.knn)
+        embedding = umap_embed(
+            Z,
+            dim,
+            cfg.umap_neighbors,
+            cfg.umap_min_dist,
+            cfg.random_state,
+            should_stop=inputs.should_stop,
+            knn=inputs.knn,
+        )
     dim = embedding.shape[1]
     labels, proba, _, info, state = _gmm(embedding, k, "full", cfg.random_state)
-    info.update(umap_dim=int(dim), umap_neighbors=int(min(cfg.umap_neighbors, n - 1)), umap_min_dist=float(cfg.umap_min_dist))
+    info.update(
+        umap_dim=int(dim), umap_neighbors=int(min(cfg.umap_neighbors, n - 1)), umap_min_dist=float(cfg.umap_min_dist)
+    )
     return ClusterResult(labels, k, "n2d", member_means(Z, labels, k), proba, embedding, info=info, state=state)
 
 
@@ -293,14 +325,19 @@ def _assign_mixture(state: State, Z_new: np.ndarray) -> Assigned:
 
 
 # -- fitted again on a subsample, as the run configured it (per-cluster stability) -----------------
-def refit_with(fit: Callable[..., ClusterResult], what: Callable[[ClusterConfig], str],
-               ) -> Callable[[ClusterConfig, Sequence[np.ndarray]], tuple[Refit, str]]:
+def refit_with(
+    fit: Callable[..., ClusterResult],
+    what: Callable[[ClusterConfig], str],
+) -> Callable[[ClusterConfig, Sequence[np.ndarray]], tuple[Refit, str]]:
     """A ``MethodSpec.refit`` that runs ``fit`` again with the run's config (``cfg.k``; HDBSCAN's sizes as
     configured, its own rule on the sample where left to it), a new seed per sample."""
+
     def refit(cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> tuple[Refit, str]:
         def again(X: np.ndarray, seed: int) -> np.ndarray:
             return fit(X, cfg.k, replace(cfg, random_state=seed), FitInputs(groups=groups)).labels
+
         return again, what(cfg)
+
     return refit
 
 
@@ -311,6 +348,7 @@ def _refit_n2d(cfg: ClusterConfig, groups: Sequence[np.ndarray]) -> tuple[Refit,
 
     def again(X: np.ndarray, seed: int) -> np.ndarray:
         return _gmm(X, k, "full", seed)[0]
+
     return again, f"its GMM ({GMM_N_INIT} starts) on the run's UMAP embedding (the UMAP is not re-run)"
 
 
@@ -318,27 +356,70 @@ SETTINGS_UMAP = ("umap_dim", "umap_neighbors", "umap_min_dist")
 GMM_RULE = "the saved Gaussian mixture's posterior in the latent space"
 
 for _method in (
-    MethodSpec("kmeans", "k-means", "k-means", _fit_kmeans,
-               refit_with(_fit_kmeans, lambda c: f"k-means ({c.n_init} starts)"),
-               assign_state=centres_state, assign=assign_nearest, settings=("n_init",)),
-    MethodSpec("gmm", "Gaussian mixture (GMM)", "GMM", _fit_gmm,
-               refit_with(_fit_gmm, lambda c: f"GMM ({c.covariance_type} covariances, {GMM_N_INIT} starts)"),
-               assign_state=lambda result, Z, cfg, groups: _gaussian_state(result, Z, cfg.covariance_type),
-               assign=lambda state, Z_new: _posterior(state, Z_new, GMM_RULE),
-               soft=True, settings=("covariance_type",)),
-    MethodSpec("mixture", "mixture for numbers and categories (k-means, refined)", "the mixture", _fit_mixture,
-               refit_with(_fit_mixture, lambda c: f"k-means ({c.n_init} starts), then the mixture"),
-               assign_state=_mixture_state, assign=_assign_mixture, soft=True, k_criterion="stability",
-               settings=("n_init",)),
-    MethodSpec("hdbscan", "HDBSCAN (finds k itself, marks noise)", "HDBSCAN", _fit_hdbscan,
-               refit_with(_fit_hdbscan, lambda c: "HDBSCAN"),
-               needs_k=False, finds_k=True, noise=True, settings=("min_cluster_size", "min_samples")),
-    MethodSpec("agglomerative", "agglomerative", "agglomerative clustering", _fit_agglomerative,
-               refit_with(_fit_agglomerative, lambda c: f"agglomerative ({c.linkage})"),
-               max_rows=AGGLOMERATIVE_MAX_ROWS, settings=("linkage",)),
-    MethodSpec("n2d", "N2D: UMAP then GMM", "N2D", _fit_n2d, _refit_n2d,
-               assign_state=lambda result, Z, cfg, groups: _gaussian_state(result, result.embedding, "full"),
-               assign=lambda state, Z_new: _posterior(state, Z_new, "the saved Gaussian mixture"),
-               soft=True, embeds=True, settings=SETTINGS_UMAP),
+    MethodSpec(
+        "kmeans",
+        "k-means",
+        "k-means",
+        _fit_kmeans,
+        refit_with(_fit_kmeans, lambda c: f"k-means ({c.n_init} starts)"),
+        assign_state=centres_state,
+        assign=assign_nearest,
+        settings=("n_init",),
+    ),
+    MethodSpec(
+        "gmm",
+        "Gaussian mixture (GMM)",
+        "GMM",
+        _fit_gmm,
+        refit_with(_fit_gmm, lambda c: f"GMM ({c.covariance_type} covariances, {GMM_N_INIT} starts)"),
+        assign_state=lambda result, Z, cfg, groups: _gaussian_state(result, Z, cfg.covariance_type),
+        assign=lambda state, Z_new: _posterior(state, Z_new, GMM_RULE),
+        soft=True,
+        settings=("covariance_type",),
+    ),
+    MethodSpec(
+        "mixture",
+        "mixture for numbers and categories (k-means, refined)",
+        "the mixture",
+        _fit_mixture,
+        refit_with(_fit_mixture, lambda c: f"k-means ({c.n_init} starts), then the mixture"),
+        assign_state=_mixture_state,
+        assign=_assign_mixture,
+        soft=True,
+        k_criterion="stability",
+        settings=("n_init",),
+    ),
+    MethodSpec(
+        "hdbscan",
+        "HDBSCAN (finds k itself, marks noise)",
+        "HDBSCAN",
+        _fit_hdbscan,
+        refit_with(_fit_hdbscan, lambda c: "HDBSCAN"),
+        needs_k=False,
+        finds_k=True,
+        noise=True,
+        settings=("min_cluster_size", "min_samples"),
+    ),
+    MethodSpec(
+        "agglomerative",
+        "agglomerative",
+        "agglomerative clustering",
+        _fit_agglomerative,
+        refit_with(_fit_agglomerative, lambda c: f"agglomerative ({c.linkage})"),
+        max_rows=AGGLOMERATIVE_MAX_ROWS,
+        settings=("linkage",),
+    ),
+    MethodSpec(
+        "n2d",
+        "N2D: UMAP then GMM",
+        "N2D",
+        _fit_n2d,
+        _refit_n2d,
+        assign_state=lambda result, Z, cfg, groups: _gaussian_state(result, result.embedding, "full"),
+        assign=lambda state, Z_new: _posterior(state, Z_new, "the saved Gaussian mixture"),
+        soft=True,
+        embeds=True,
+        settings=SETTINGS_UMAP,
+    ),
 ):
     register(_method)

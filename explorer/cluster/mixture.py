@@ -12,6 +12,7 @@ columns: :mod:`explorer.cluster.methods`, method "mixture").
 Categorical columns are given as groups of one-hot columns of X (:meth:`explorer.dataset.Dataset.
 categorical_groups`); every other column is numeric.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -40,8 +41,16 @@ class MixedMixture:
     (total), ``n_iter_``, ``converged_``.
     """
 
-    def __init__(self, n_components: int, groups: Sequence[np.ndarray] = (), *, reg_covar: float = 1e-3,
-                 max_iter: int = 200, tol: float = 1e-6, alpha: float = 1.0):
+    def __init__(
+        self,
+        n_components: int,
+        groups: Sequence[np.ndarray] = (),
+        *,
+        reg_covar: float = 1e-3,
+        max_iter: int = 200,
+        tol: float = 1e-6,
+        alpha: float = 1.0,
+    ):
         self.n_components = n_components
         self.groups = groups
         self.reg_covar = reg_covar
@@ -52,7 +61,11 @@ class MixedMixture:
     # -- data ----------------------------------------------------------------------------------------
     def _split(self, X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """(numeric part (n, p) float64, level codes (n,) int64 per group)."""
-        cat_cols = np.concatenate([np.asarray(g, np.int64) for g in self.groups]) if len(self.groups) else np.zeros(0, np.int64)
+        cat_cols = (
+            np.concatenate([np.asarray(g, np.int64) for g in self.groups])
+            if len(self.groups)
+            else np.zeros(0, np.int64)
+        )
         if len(cat_cols) and (cat_cols.min() < 0 or cat_cols.max() >= X.shape[1]):
             raise InputError(f"categorical groups name columns outside X's {X.shape[1]} columns.")
         numeric = np.setdiff1d(np.arange(X.shape[1]), cat_cols)
@@ -72,7 +85,9 @@ class MixedMixture:
             if self.covariances_.ndim == 3:
                 L = np.linalg.cholesky(self.covariances_[j])
                 sol = np.linalg.solve(L, D.T)
-                out[:, j] += -0.5 * np.einsum("ij,ij->j", sol, sol) - np.log(np.diag(L)).sum() - 0.5 * p * np.log(2 * np.pi)
+                out[:, j] += (
+                    -0.5 * np.einsum("ij,ij->j", sol, sol) - np.log(np.diag(L)).sum() - 0.5 * p * np.log(2 * np.pi)
+                )
             else:
                 var = self.covariances_[j]
                 out[:, j] += -0.5 * np.sum(D * D / var + np.log(2 * np.pi * var), axis=1)
@@ -93,8 +108,11 @@ class MixedMixture:
                 cov[j] = (D * R[:, j, None]).T @ D / nk[j] + self.reg_covar * np.eye(p)
             self.covariances_ = cov
         else:
-            self.covariances_ = np.stack([(R[:, j] @ (N - self.means_[j]) ** 2) / nk[j] + self.reg_covar
-                                          for j in range(k)]) if p else np.zeros((k, 0))
+            self.covariances_ = (
+                np.stack([(R[:, j] @ (N - self.means_[j]) ** 2) / nk[j] + self.reg_covar for j in range(k)])
+                if p
+                else np.zeros((k, 0))
+            )
         self.level_probs_ = []
         for c, g in zip(codes, self.groups, strict=True):
             m = len(g)
@@ -152,9 +170,12 @@ class MixedMixture:
         """The fitted parameters as plain arrays (:func:`predict_proba_from_state` reads them): ``mix_weights``
         (k,), ``mix_means`` (k, p), ``mix_covariances`` (k, p, p) or (k, p), ``mix_n_groups`` (1,), and per
         categorical column i its one-hot columns ``mix_group_i`` and level probabilities ``mix_levels_i`` (k, m)."""
-        out = {"mix_weights": np.asarray(self.weights_, np.float64), "mix_means": np.asarray(self.means_, np.float64),
-               "mix_covariances": np.asarray(self.covariances_, np.float64),
-               "mix_n_groups": np.array([len(self.groups)], np.int64)}
+        out = {
+            "mix_weights": np.asarray(self.weights_, np.float64),
+            "mix_means": np.asarray(self.means_, np.float64),
+            "mix_covariances": np.asarray(self.covariances_, np.float64),
+            "mix_n_groups": np.array([len(self.groups)], np.int64),
+        }
         for i, (g, probs) in enumerate(zip(self.groups, self.level_probs_, strict=True)):
             out[f"mix_group_{i}"] = np.asarray(g, np.int64)
             out[f"mix_levels_{i}"] = np.asarray(probs, np.float64)

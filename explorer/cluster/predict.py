@@ -8,6 +8,7 @@ A Gaussian mixture is kept as scikit-learn keeps a fitted one (its public ``weig
 ((k, d, d) full, (d, d) tied, (k, d) diag, (k,) spherical) and ``gmm_type`` (the index of the
 covariance type in ``COVARIANCE_TYPES``).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,7 +26,7 @@ def sq_distances(Z: np.ndarray, centers: np.ndarray) -> np.ndarray:
     C = np.asarray(centers, np.float64)
     finite = np.asarray(np.isfinite(C).all(axis=1))  # (k,) bool
     C0 = np.where(finite[:, None], C, 0.0)
-    d2 = (Z ** 2).sum(1)[:, None] - 2 * Z @ C0.T + (C0 ** 2).sum(1)[None]
+    d2 = (Z**2).sum(1)[:, None] - 2 * Z @ C0.T + (C0**2).sum(1)[None]
     d2[:, ~finite] = np.inf
     return np.maximum(d2, 0)
 
@@ -41,12 +42,16 @@ def student_t(centers: np.ndarray, Z: np.ndarray) -> np.ndarray:
     return (q / q.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def gaussian_state(weights: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray,
-                   covariance_type: str) -> dict[str, np.ndarray]:
+def gaussian_state(
+    weights: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray, covariance_type: str
+) -> dict[str, np.ndarray]:
     """The arrays that keep a Gaussian mixture (float64), named as :func:`gaussian_posterior` reads them."""
-    return {"gmm_weights": np.asarray(weights, np.float64), "gmm_means": np.asarray(means, np.float64),
-            "gmm_precisions_cholesky": np.asarray(precisions_cholesky, np.float64),
-            "gmm_type": np.array([COVARIANCE_TYPES.index(covariance_type)], np.int64)}
+    return {
+        "gmm_weights": np.asarray(weights, np.float64),
+        "gmm_means": np.asarray(means, np.float64),
+        "gmm_precisions_cholesky": np.asarray(precisions_cholesky, np.float64),
+        "gmm_type": np.array([COVARIANCE_TYPES.index(covariance_type)], np.int64),
+    }
 
 
 def fitted_gaussian_state(gm: Any) -> dict[str, np.ndarray]:
@@ -54,8 +59,9 @@ def fitted_gaussian_state(gm: Any) -> dict[str, np.ndarray]:
     return gaussian_state(gm.weights_, gm.means_, gm.precisions_cholesky_, gm.covariance_type)
 
 
-def gaussian_m_step(X: np.ndarray, R: np.ndarray, covariance_type: str,
-                    reg_covar: float = GMM_REG_COVAR) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def gaussian_m_step(
+    X: np.ndarray, R: np.ndarray, covariance_type: str, reg_covar: float = GMM_REG_COVAR
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(weights (k,), means (k, d), covariances) of the Gaussian mixture whose soft assignments of X (n, d)
     are R (n, k): one M-step, the covariances shaped as ``precision_cholesky`` takes them."""
     X, R = np.asarray(X, np.float64), np.asarray(R, np.float64)
@@ -71,7 +77,7 @@ def gaussian_m_step(X: np.ndarray, R: np.ndarray, covariance_type: str,
         cov = (X.T @ X - (nk * means.T) @ means) / nk.sum()
         cov.flat[:: X.shape[1] + 1] += reg_covar
     else:
-        diag = R.T @ (X * X) / nk[:, None] - means ** 2 + reg_covar
+        diag = R.T @ (X * X) / nk[:, None] - means**2 + reg_covar
         cov = diag if covariance_type == "diag" else diag.mean(axis=1)
     return nk / len(X), means, cov
 
@@ -103,8 +109,8 @@ def gaussian_posterior(state: dict[str, np.ndarray], X: np.ndarray) -> np.ndarra
         sq = np.stack([(((X - means[j]) @ factors[j]) ** 2).sum(axis=1) for j in range(k)], axis=1)
         log_det = np.array([np.log(np.diag(f)).sum() for f in factors])
     else:
-        p = prec ** 2 if kind == "diag" else np.repeat((prec ** 2)[:, None], d, axis=1)  # (k, d) precisions
-        sq = (means ** 2 * p).sum(1)[None] - 2 * X @ (means * p).T + (X ** 2) @ p.T
+        p = prec**2 if kind == "diag" else np.repeat((prec**2)[:, None], d, axis=1)  # (k, d) precisions
+        sq = (means**2 * p).sum(1)[None] - 2 * X @ (means * p).T + (X**2) @ p.T
         log_det = np.log(prec).sum(axis=1) if kind == "diag" else d * np.log(prec)
     log_p = -0.5 * (d * np.log(2 * np.pi) + sq) + log_det + np.log(state["gmm_weights"])
     return np.exp(log_p - logsumexp(log_p, axis=1, keepdims=True)).astype(np.float32)

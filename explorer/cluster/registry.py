@@ -15,6 +15,7 @@ New rows are assigned from arrays the method keeps at fit time, as hdbscan's ``P
 agglomerative, Genie) has its new rows assigned by the vote of their nearest training rows
 (:mod:`explorer.neighbors`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

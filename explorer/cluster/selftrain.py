@@ -14,6 +14,7 @@ guard: the start's labels are kept when self-labelling empties a cluster or shri
 ``MIN_SHARE`` of its size (a classifier trained on its own guesses can drift into a degenerate
 partition). ``info`` says which was kept, and how many rows changed cluster.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -38,8 +39,17 @@ class SelfTrainConfig:
     batch_size: int = 256
 
     def validate(self) -> None:
-        check_params(self, {"rounds": Whole(1, 20), "steps": Whole(1, 100_000), "confident": Real(0.05, 1),
-                            "views": Whole(0, 16), "lr": Real(0, open_low=True), "batch_size": Whole(2)})
+        check_params(
+            self,
+            {
+                "rounds": Whole(1, 20),
+                "steps": Whole(1, 100_000),
+                "confident": Real(0.05, 1),
+                "views": Whole(0, 16),
+                "lr": Real(0, open_low=True),
+                "batch_size": Whole(2),
+            },
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,8 +104,9 @@ def self_train(
     head = torch.nn.Linear(latent, k).to(device)
     data = place_data(X, device)
     _nearest_centre_head(head, encoder, data, labels, k, device)
-    opt = torch.optim.Adam([{"params": encoder.parameters(), "lr": cfg.lr},
-                            {"params": head.parameters(), "lr": 10 * cfg.lr}])
+    opt = torch.optim.Adam(
+        [{"params": encoder.parameters(), "lr": cfg.lr}, {"params": head.parameters(), "lr": 10 * cfg.lr}]
+    )
     gen = torch.Generator().manual_seed(seed)
     shape = (int(image_shape[0]), int(image_shape[1]), int(image_shape[2]))
     start = np.asarray(labels, np.int64)
@@ -125,8 +136,10 @@ def self_train(
             opt.step()
         proba = _predict(logits, encoder, head, data, device, shape, cfg.views, cfg.batch_size * 8)
         current, conf = proba.argmax(1).astype(np.int64), proba.max(1)
-        report((r + 1) / cfg.rounds, f"self-labelling round {r + 1}/{cfg.rounds}: "
-                                     f"{int((current != start).sum()):,} rows changed cluster")
+        report(
+            (r + 1) / cfg.rounds,
+            f"self-labelling round {r + 1}/{cfg.rounds}: {int((current != start).sum()):,} rows changed cluster",
+        )
     info = {"rounds_run": r + 1 if cfg.rounds else 0, "moved": int((current != start).sum()), **cfg.to_dict()}
     if proba is None:
         info.update(kept="start", why="stopped before the first round")
@@ -134,8 +147,10 @@ def self_train(
     sizes = np.bincount(current, minlength=k)
     shrunk = [c for c in range(k) if start_sizes[c] and sizes[c] < MIN_SHARE * start_sizes[c]]
     if shrunk:
-        info.update(kept="start", why=f"self-labelling shrank cluster(s) {', '.join(map(str, shrunk))} below "
-                                      f"{MIN_SHARE:.0%} of their size")
+        info.update(
+            kept="start",
+            why=f"self-labelling shrank cluster(s) {', '.join(map(str, shrunk))} below {MIN_SHARE:.0%} of their size",
+        )
         return start, None, info
     info["kept"] = "selftrain"
     return current, proba.astype(np.float32), info
@@ -148,7 +163,7 @@ def _nearest_centre_head(head, encoder, data, labels: np.ndarray, k: int, device
 
     encoder.eval()
     with torch.no_grad():
-        Z = torch.cat([encoder.encode(data[i:i + 4096].to(device)) for i in range(0, data.shape[0], 4096)]).float()
+        Z = torch.cat([encoder.encode(data[i : i + 4096].to(device)) for i in range(0, data.shape[0], 4096)]).float()
         lab = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
         mu = torch.stack([Z[lab == c].mean(0) if (lab == c).any() else Z.mean(0) for c in range(k)])
         W, b = 2 * mu, -(mu * mu).sum(1)
@@ -167,7 +182,7 @@ def _predict(logits, encoder, head, data, device, shape, views: int, batch: int)
     out = []
     with torch.no_grad():
         for i in range(0, data.shape[0], batch):
-            xb = data[i:i + batch].to(device)
+            xb = data[i : i + batch].to(device)
             p = torch.softmax(logits(xb), 1)
             for _ in range(views):
                 p += torch.softmax(logits(random_affine(xb, shape)), 1)

@@ -11,6 +11,7 @@ less) and the mixture's is kept. Measured on a battery of shapes, real sets and 
 (``python -m bench.measure.shapes``): it keeps the mixture on every real and suite table and takes Genie
 on moons, circles, spirals and chained rings.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -48,26 +49,44 @@ def prefer_shape(Z: np.ndarray, result: ClusterResult, cfg: ClusterConfig) -> Cl
     genie = spec("genie")
     n = len(Z)
     if result.k < 2 or (genie.max_rows is not None and n > genie.max_rows):
-        why = ("one group: nothing to compare" if result.k < 2 else
-               f"{n:,} rows: more than Genie takes ({genie.max_rows:,}), so the mixture's round groups are kept")
+        why = (
+            "one group: nothing to compare"
+            if result.k < 2
+            else f"{n:,} rows: more than Genie takes ({genie.max_rows:,}), so the mixture's round groups are kept"
+        )
         return replace(result, info={**result.info, "shape": {"kept": result.method, "why": why}})
     assert genie.fit is not None
-    drawn = (np.arange(n) if n <= SHAPE_SAMPLE else
-             np.sort(np.random.default_rng(cfg.random_state).choice(n, SHAPE_SAMPLE, replace=False)))
+    drawn = (
+        np.arange(n)
+        if n <= SHAPE_SAMPLE
+        else np.sort(np.random.default_rng(cfg.random_state).choice(n, SHAPE_SAMPLE, replace=False))
+    )
     on_sample = genie.fit(Z[drawn], result.k, cfg, FitInputs())
     neighbours = nearest_rows(Z[drawn])
     cut_mix, cut_genie = cut_fraction(neighbours, result.labels[drawn]), cut_fraction(neighbours, on_sample.labels)
-    shape: dict[str, Any] = {"cut_mixture": cut_mix, "cut_genie": cut_genie, "neighbors": int(neighbours.shape[1]),
-                             "rows_compared": len(drawn)}
+    shape: dict[str, Any] = {
+        "cut_mixture": cut_mix,
+        "cut_genie": cut_genie,
+        "neighbors": int(neighbours.shape[1]),
+        "rows_compared": len(drawn),
+    }
     if cut_genie < SHAPE_CUT_FACTOR * cut_mix:
         other = on_sample if len(drawn) == n else genie.fit(Z, result.k, cfg, FitInputs())
-        shape.update(kept="genie", why=(
-            f"the groups are chained or curved rather than round: Genie's clusters, which follow the rows' nearest "
-            f"neighbours, separate {cut_genie:.1%} of the links between each row and its {shape['neighbors']} "
-            f"nearest, against {cut_mix:.1%} for the mixture's round clusters, so Genie's are kept"))
+        shape.update(
+            kept="genie",
+            why=(
+                f"the groups are chained or curved rather than round: Genie's clusters, which follow the rows' nearest "
+                f"neighbours, separate {cut_genie:.1%} of the links between each row and its {shape['neighbors']} "
+                f"nearest, against {cut_mix:.1%} for the mixture's round clusters, so Genie's are kept"
+            ),
+        )
         return replace(other, sweep=result.sweep, info={**other.info, "shape": shape, "mixture": result.info})
-    shape.update(kept=result.method, why=(
-        f"the groups are round rather than chained: the mixture's clusters separate {cut_mix:.1%} of the links "
-        f"between each row and its {shape['neighbors']} nearest, Genie's {cut_genie:.1%} (Genie's are kept only "
-        f"under {SHAPE_CUT_FACTOR:g} of the mixture's), so the mixture's are kept"))
+    shape.update(
+        kept=result.method,
+        why=(
+            f"the groups are round rather than chained: the mixture's clusters separate {cut_mix:.1%} of the links "
+            f"between each row and its {shape['neighbors']} nearest, Genie's {cut_genie:.1%} (Genie's are kept only "
+            f"under {SHAPE_CUT_FACTOR:g} of the mixture's), so the mixture's are kept"
+        ),
+    )
     return replace(result, info={**result.info, "shape": shape})

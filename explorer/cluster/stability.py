@@ -28,6 +28,7 @@ otherwise the sweep suggests k = 1 (criterion ``NO_GROUPS``) and says why. Pure-
 and Gaussian numbers, with and without noise categories) fall there; a weak but real structure (wine's
 cultivars, stability 0.88) keeps its k.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,15 @@ NULL_REFERENCES = 3  # ... the median of the same over this many uniform referen
 NO_GROUPS_MIN_ROWS = 20  # a pair is judged with this many rows near each centre (fewer: no evidence of a boundary)
 
 
-def half_stability(Z: np.ndarray, k: int, rng: np.random.Generator, *, sample_size: int = STABILITY_SAMPLE,
-                   n_init: int = 8, with_silhouette: bool = True) -> tuple[float, float]:
+def half_stability(
+    Z: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    sample_size: int = STABILITY_SAMPLE,
+    n_init: int = 8,
+    with_silhouette: bool = True,
+) -> tuple[float, float]:
     """One repeat for one k: (adjusted Rand index between the two halves' k-means, applied to the
     drawn rows; the silhouette of the first half's labels on the drawn rows, NaN when undefined or
     not asked for: on 4,000 rows it costs as much as the two k-means fits)."""
@@ -62,7 +70,7 @@ def half_stability(Z: np.ndarray, k: int, rng: np.random.Generator, *, sample_si
 
     n = len(Z)
     drawn = rng.choice(n, min(n, sample_size), replace=False)
-    a, b = drawn[: len(drawn) // 2], drawn[len(drawn) // 2:]
+    a, b = drawn[: len(drawn) // 2], drawn[len(drawn) // 2 :]
     seed = int(rng.integers(2**31 - 1))
     ka = KMeans(k, n_init=n_init, random_state=seed).fit(Z[a])
     kb = KMeans(k, n_init=n_init, random_state=seed + 1).fit(Z[b])
@@ -97,8 +105,10 @@ def stability_sweep(
     check_value("random_state", random_state, RANDOM_STATE)
     top = min(hi, min(n, sample_size) // 2 - 1)  # each half must hold more rows than k
     if lo > top:
-        raise InputError(f"k_range starts at {lo}, but {n} rows allow a stability sweep up to k = {max(top, 1)}; "
-                         "give k, or use more rows.")
+        raise InputError(
+            f"k_range starts at {lo}, but {n} rows allow a stability sweep up to k = {max(top, 1)}; "
+            "give k, or use more rows."
+        )
     from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(random_state)
@@ -113,8 +123,9 @@ def stability_sweep(
             break
         # many small fits: one thread each is as fast, and never spin-waits when other work holds the cores
         with threadpool_limits(limits=1):
-            scores = [half_stability(Z, k, rng, sample_size=sample_size, with_silhouette=r == 0)
-                      for r in range(repeats)]
+            scores = [
+                half_stability(Z, k, rng, sample_size=sample_size, with_silhouette=r == 0) for r in range(repeats)
+            ]
         ks.append(k)
         stability.append(float(np.mean([s for s, _ in scores])))
         silhouette.append(scores[0][1])  # for the chart: the first repeat's
@@ -127,13 +138,33 @@ def stability_sweep(
         with threadpool_limits(limits=1):
             valley, null = valley_against_null(Z, suggested, rng, sample_size, groups)
         if not valley < NO_GROUPS_FACTOR * null:
-            return KSweep(ks, silhouette, [math.nan] * len(ks), 1, NO_GROUPS, stopped, stability=stability,
-                          runner_up=suggested, reason=_no_groups_reason(ks, stability, suggested, valley, null))
-        reason += (f" Still, groups rather than none: at k = {suggested} a cluster is set apart from its nearest "
-                   f"neighbour by a thinning of the data ({valley:.2f} as many rows midway as near the centres, "
-                   f"against {null:.2f} in data with no groups spread over the same extent).")
-    return KSweep(ks, silhouette, [math.nan] * len(ks), suggested, criterion, stopped,
-                  stability=stability, runner_up=runner_up, reason=reason)
+            return KSweep(
+                ks,
+                silhouette,
+                [math.nan] * len(ks),
+                1,
+                NO_GROUPS,
+                stopped,
+                stability=stability,
+                runner_up=suggested,
+                reason=_no_groups_reason(ks, stability, suggested, valley, null),
+            )
+        reason += (
+            f" Still, groups rather than none: at k = {suggested} a cluster is set apart from its nearest "
+            f"neighbour by a thinning of the data ({valley:.2f} as many rows midway as near the centres, "
+            f"against {null:.2f} in data with no groups spread over the same extent)."
+        )
+    return KSweep(
+        ks,
+        silhouette,
+        [math.nan] * len(ks),
+        suggested,
+        criterion,
+        stopped,
+        stability=stability,
+        runner_up=runner_up,
+        reason=reason,
+    )
 
 
 def _deepest_valley(X: np.ndarray, k: int, seed: int) -> float:
@@ -149,8 +180,13 @@ def _deepest_valley(X: np.ndarray, k: int, seed: int) -> float:
     return min((ratio for ratio, near in judged if near >= NO_GROUPS_MIN_ROWS), default=math.inf)
 
 
-def valley_against_null(Z: np.ndarray, k: int, rng: np.random.Generator, sample_size: int = STABILITY_SAMPLE,
-                        groups: Sequence[np.ndarray] = ()) -> tuple[float, float]:
+def valley_against_null(
+    Z: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    sample_size: int = STABILITY_SAMPLE,
+    groups: Sequence[np.ndarray] = (),
+) -> tuple[float, float]:
     """(the deepest valley between k-means' clusters of Z (n, d) and their nearest neighbours; the median
     of the same over ``NULL_REFERENCES`` data with no groups: uniform over the box of Z's principal axes,
     the gap statistic's reference, Tibshirani, Walther & Hastie 2001). On a drawn sample, on the columns
@@ -166,21 +202,28 @@ def valley_against_null(Z: np.ndarray, k: int, rng: np.random.Generator, sample_
     _, _, axes = np.linalg.svd(X - mean, full_matrices=False)
     scores = (X - mean) @ axes.T
     lo, hi = scores.min(axis=0), scores.max(axis=0)
-    null = [_deepest_valley(rng.uniform(lo, hi, size=scores.shape) @ axes + mean, k, int(rng.integers(2**31 - 1)))
-            for _ in range(NULL_REFERENCES)]
+    null = [
+        _deepest_valley(rng.uniform(lo, hi, size=scores.shape) @ axes + mean, k, int(rng.integers(2**31 - 1)))
+        for _ in range(NULL_REFERENCES)
+    ]
     return valley, float(np.median(null))
 
 
 def _no_groups_reason(ks: list[int], stability: list[float], best: int, valley: float, null: float) -> str:
     st = dict(zip(ks, stability, strict=True))
-    where = ("too few rows lie near each centre to show a thinning between them" if math.isinf(valley) else
-             f"the deepest thinning between a cluster and its nearest neighbour leaves {valley:.2f} as many rows "
-             f"midway as near the centres, no deeper than in data with no groups spread over the same extent "
-             f"({null:.2f}; groups need under {NO_GROUPS_FACTOR} of that)")
-    return (f"no stable groups: from k = {ks[0]} to {ks[-1]}, no k both comes back on disjoint halves of the data "
-            f"and cuts where the data thin out (the most stable, k = {best}, has stability {st[best]:.2f}; "
-            f"{STABLE} comes back), and at k = {best} {where}. The rows look like one continuous spread, so they "
-            "are kept as one group (k = 1); give k to cut them anyway.")
+    where = (
+        "too few rows lie near each centre to show a thinning between them"
+        if math.isinf(valley)
+        else f"the deepest thinning between a cluster and its nearest neighbour leaves {valley:.2f} as many rows "
+        f"midway as near the centres, no deeper than in data with no groups spread over the same extent "
+        f"({null:.2f}; groups need under {NO_GROUPS_FACTOR} of that)"
+    )
+    return (
+        f"no stable groups: from k = {ks[0]} to {ks[-1]}, no k both comes back on disjoint halves of the data "
+        f"and cuts where the data thin out (the most stable, k = {best}, has stability {st[best]:.2f}; "
+        f"{STABLE} comes back), and at k = {best} {where}. The rows look like one continuous spread, so they "
+        "are kept as one group (k = 1); give k to cut them anyway."
+    )
 
 
 def valley_ratio(Z: np.ndarray, labels: np.ndarray, centers: np.ndarray, i: int, j: int) -> tuple[float, int]:
@@ -209,8 +252,9 @@ def flat_pair(Z: np.ndarray, labels: np.ndarray, centers: np.ndarray) -> tuple[i
     return None
 
 
-def _flat_splits(Z: np.ndarray, ks: list[int], stability: list[float], rng: np.random.Generator,
-                 sample_size: int) -> dict[int, float]:
+def _flat_splits(
+    Z: np.ndarray, ks: list[int], stability: list[float], rng: np.random.Generator, sample_size: int
+) -> dict[int, float]:
     """For the stable ks, finest first, until one passes: k -> the valley ratio of a pair of its
     clusters with no valley between them (k-means on a drawn sample). The ks not in the result passed
     or were not needed."""
@@ -229,8 +273,9 @@ def _flat_splits(Z: np.ndarray, ks: list[int], stability: list[float], rng: np.r
     return out
 
 
-def suggest_stable_k(ks: list[int], stability: list[float], flat: dict[int, float] | None = None
-                     ) -> tuple[int, str, int | None, str]:
+def suggest_stable_k(
+    ks: list[int], stability: list[float], flat: dict[int, float] | None = None
+) -> tuple[int, str, int | None, str]:
     """(k, criterion, runner-up k, the sentence why) from the stability of each k; ``flat``: the stable
     ks passed over because two of their clusters have no valley between them (k -> valley ratio)."""
     flat = flat or {}
@@ -240,20 +285,26 @@ def suggest_stable_k(ks: list[int], stability: list[float], flat: dict[int, floa
         kept = [i for i in stable if ks[i] not in flat]
         if kept:
             pick = max(kept, key=lambda i: ks[i])
-            why = (f"k = {ks[pick]}: the most clusters that still come back on disjoint halves of the data "
-                   f"(stability {st[pick]:.2f} >= {STABLE})")
+            why = (
+                f"k = {ks[pick]}: the most clusters that still come back on disjoint halves of the data "
+                f"(stability {st[pick]:.2f} >= {STABLE})"
+            )
         else:  # every stable k cuts a flat spread: the coarsest cuts least
             pick = min(stable, key=lambda i: ks[i])
-            why = (f"k = {ks[pick]}: the fewest clusters that come back on disjoint halves of the data "
-                   f"(stability {st[pick]:.2f} >= {STABLE}); every stable k cuts some group where the data does "
-                   "not thin out, so the groups may be parts of a continuum")
+            why = (
+                f"k = {ks[pick]}: the fewest clusters that come back on disjoint halves of the data "
+                f"(stability {st[pick]:.2f} >= {STABLE}); every stable k cuts some group where the data does "
+                "not thin out, so the groups may be parts of a continuum"
+            )
         if flat and kept:
             passed = sorted(flat)
             one = len(passed) == 1
-            why += (f", each set apart from its nearest neighbour by a thinning of the data; "
-                    f"{' and '.join(f'k = {k}' for k in passed)} also come{'s' if one else ''} back but "
-                    f"cut{'s' if one else ''} a group where it does not thin out (as many rows between the two "
-                    f"parts as near their centres: {', '.join(f'{flat[k]:.2f}' for k in passed)})")
+            why += (
+                f", each set apart from its nearest neighbour by a thinning of the data; "
+                f"{' and '.join(f'k = {k}' for k in passed)} also come{'s' if one else ''} back but "
+                f"cut{'s' if one else ''} a group where it does not thin out (as many rows between the two "
+                f"parts as near their centres: {', '.join(f'{flat[k]:.2f}' for k in passed)})"
+            )
         below = [i for i in kept if i != pick]  # the next-finest kept k, else the most stable other
         others = below or [i for i in range(len(ks)) if i != pick]
         ru = max(others, key=lambda i: ks[i] if below else st[i]) if others else None
@@ -269,7 +320,9 @@ def suggest_stable_k(ks: list[int], stability: list[float], flat: dict[int, floa
     best = int(np.argmax(st))
     others = [i for i in range(len(ks)) if i != best]
     ru = max(others, key=lambda i: st[i]) if others else None
-    reason = (f"k = {ks[best]}: no k comes back reliably (the best stability is {st[best]:.2f} < {STABLE}), "
-              "so the structure is weak; this is the most stable k"
-              + (f", runner-up k = {ks[ru]} ({st[ru]:.2f})." if ru is not None else "."))
+    reason = (
+        f"k = {ks[best]}: no k comes back reliably (the best stability is {st[best]:.2f} < {STABLE}), "
+        "so the structure is weak; this is the most stable k"
+        + (f", runner-up k = {ks[ru]} ({st[ru]:.2f})." if ru is not None else ".")
+    )
     return ks[best], "stability (none stable)", (ks[ru] if ru is not None else None), reason

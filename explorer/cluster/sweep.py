@@ -1,4 +1,5 @@
 """The k sweep: k-means silhouette and a diagonal GMM's BIC for each k, and the pick."""
+
 from __future__ import annotations
 
 import math
@@ -80,8 +81,11 @@ def sweep_k(
         sil = float(silhouette_score(Zs, labels_s)) if 2 <= n_labels < len(sample) else math.nan
         if k < len(sample):
             gm = GaussianMixture(  # started from the k-means centres; k-means++ only for the first E-step
-                k, covariance_type="diag", means_init=km.cluster_centers_.astype(np.float64),
-                init_params="k-means++", random_state=random_state,
+                k,
+                covariance_type="diag",
+                means_init=km.cluster_centers_.astype(np.float64),
+                init_params="k-means++",
+                random_state=random_state,
             ).fit(Zs64)
             b = float(gm.bic(Zs64))
         else:
@@ -106,8 +110,10 @@ def _silhouette_reason(ks: list[int], silhouette: list[float], pick: int, criter
     mine = sil[ks.index(pick)]
     margin = mine - sil[ru]
     if criterion == "silhouette+bic":
-        why = (f"its silhouette ({mine:.3f}) ties with k = {ks[ru]} ({sil[ru]:.3f}, within {SILHOUETTE_TIE}); "
-               f"BIC prefers k = {pick}")
+        why = (
+            f"its silhouette ({mine:.3f}) ties with k = {ks[ru]} ({sil[ru]:.3f}, within {SILHOUETTE_TIE}); "
+            f"BIC prefers k = {pick}"
+        )
     else:
         why = f"the highest silhouette, {mine:.3f}; runner-up k = {ks[ru]} ({sil[ru]:.3f})"
     clear = "a clear choice" if margin > 0.05 else "a close call" if margin < 0.01 else "a fair margin"

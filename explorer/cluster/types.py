@@ -3,6 +3,7 @@
 The methods themselves are registered in :mod:`explorer.cluster.registry`; ``METHODS``, ``METHOD_LABELS``
 and ``DEEP_METHODS`` here are read from it (kept for code written before the registry).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -32,7 +33,9 @@ LINKAGES = ("ward", "average", "complete", "single")
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
 AGGLOMERATIVE_MAX_ROWS = 20_000  # it needs all n^2 / 2 pairwise distances: 20k rows is ~1.6 GB already
 N2D_SWEEP_DIM = 10  # UMAP dimension for n2d when k is unknown (N2D uses k; 10 covers the sweep's usual range)
-GMM_N_INIT = 10  # GMM restarts (each from its own k-means): on UMAP embeddings a single start now and then merges two digits
+GMM_N_INIT = (
+    10  # GMM restarts (each from its own k-means): on UMAP embeddings a single start now and then merges two digits
+)
 SILHOUETTE_TIE = 0.01  # sweep: silhouettes this close to the best count as a tie, broken by BIC
 MIXTURE_COLLAPSED = 2.0  # a component whose covariance has an eigenvalue under this x reg_covar has collapsed
 K_CRITERIA = ("silhouette", "stability")
@@ -48,7 +51,6 @@ def __getattr__(name: str) -> Any:
     if name == "DEEP_METHODS":
         return tuple(s.name for s in specs() if s.refines_model)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 
 @dataclass
@@ -71,7 +73,9 @@ class ClusterConfig:
     dec_tol: float = 0.001  # stop when fewer than this fraction of labels change
     dec_update_interval: int = 140
     idec_gamma: float = 0.1
-    selftrain: bool = False  # images: self-labelling on augmented copies after the clustering (explorer.cluster.selftrain)
+    selftrain: bool = (
+        False  # images: self-labelling on augmented copies after the clustering (explorer.cluster.selftrain)
+    )
     refine: bool = False  # images + autoencoder: IDEC on shifted / rotated copies from these clusters, then this method
     # again on the refined code (DEC-DA; explorer.cluster.deep.refine); its batches: dec_max_iter, dec_update_interval
     refine_seconds: float | None = None  # the refinement's batches planned to fit in this on a slow machine; None: all
@@ -90,12 +94,16 @@ class ClusterConfig:
         if self.k is not None and self.k >= n_rows:
             raise InputError(f"k (number of clusters) must be less than the number of rows ({n_rows}); got {self.k}.")
         if self.min_cluster_size is not None and self.min_cluster_size > n_rows:
-            raise InputError(f"min_cluster_size must be at most the number of rows ({n_rows}); got {self.min_cluster_size}.")
+            raise InputError(
+                f"min_cluster_size must be at most the number of rows ({n_rows}); got {self.min_cluster_size}."
+            )
         method = spec(self.method)
         if method.max_rows is not None and n_rows > method.max_rows:
             others = [s.name for s in specs() if s.max_rows is None and not s.refines_model]
-            raise LimitError(f"{method.short} is limited to {method.max_rows:,} rows; the data have {n_rows:,}. "
-                             f"Use {', '.join(others[:-1])} or {others[-1]}, or cluster a sample.")
+            raise LimitError(
+                f"{method.short} is limited to {method.max_rows:,} rows; the data have {n_rows:,}. "
+                f"Use {', '.join(others[:-1])} or {others[-1]}, or cluster a sample."
+            )
         if "umap_dim" in method.settings and self.umap_dim is not None and self.umap_dim > n_rows - 2:
             raise InputError(f"umap_dim must be at most n - 2 = {n_rows - 2} for {n_rows} rows; got {self.umap_dim}.")
 
@@ -195,8 +203,12 @@ class ClusterResult:
 
 
 def check_k_range(k_range: object) -> tuple[int, int]:
-    if not (isinstance(k_range, (tuple, list)) and len(k_range) == 2 and all(is_whole(v) for v in k_range)
-            and 2 <= k_range[0] <= k_range[1]):
+    if not (
+        isinstance(k_range, (tuple, list))
+        and len(k_range) == 2
+        and all(is_whole(v) for v in k_range)
+        and 2 <= k_range[0] <= k_range[1]
+    ):
         raise InputError(f"k_range must be two whole numbers (low, high) with 2 <= low <= high; got {k_range!r}.")
     return int(k_range[0]), int(k_range[1])
 

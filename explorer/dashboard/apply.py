@@ -1,6 +1,7 @@
 """The "Add new data to this run" page's logic, without Streamlit: an upload -> :func:`explorer.apply.apply_run`
 as a background job of the session (:func:`start_apply`), the map with the new rows drawn over the run's,
 the drift report as tables, the download, and the run an applied run was made from (:func:`applied_source`)."""
+
 from __future__ import annotations
 
 import io
@@ -41,20 +42,40 @@ def upload_source(files: list[tuple[str, bytes]]) -> tuple[Any, str]:
     return sources, f"{len(files)} files"
 
 
-def apply_upload(result: RunResult, files: list[tuple[str, bytes]], fill_missing: bool, *,
-                 limits: Limits | None = None, on_event: ProgressCallback | None = None,
-                 should_stop: StopCheck | None = None) -> AppliedRun:
+def apply_upload(
+    result: RunResult,
+    files: list[tuple[str, bytes]],
+    fill_missing: bool,
+    *,
+    limits: Limits | None = None,
+    on_event: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> AppliedRun:
     """Apply ``result`` to uploaded files, through the loader's path and this server's limits."""
     from explorer.apply import apply_run
     from explorer.limits import Limits
 
     source, name = upload_source(files)
-    return apply_run(result, source, name, missing="impute" if fill_missing else "refuse",
-                     limits=limits or Limits.from_env(), on_event=on_event, should_stop=should_stop)
+    return apply_run(
+        result,
+        source,
+        name,
+        missing="impute" if fill_missing else "refuse",
+        limits=limits or Limits.from_env(),
+        on_event=on_event,
+        should_stop=should_stop,
+    )
 
 
-def start_apply(ws: Workspace, manager: JobManager, result: RunResult, run_key: str,
-                files: list[tuple[str, bytes]], fill_missing: bool, limits: Limits) -> Job:
+def start_apply(
+    ws: Workspace,
+    manager: JobManager,
+    result: RunResult,
+    run_key: str,
+    files: list[tuple[str, bytes]],
+    fill_missing: bool,
+    limits: Limits,
+) -> Job:
     """Apply ``result`` (the run shown under ``run_key``) to uploaded (name, bytes) files as this
     session's job (one at a time, with the fair job system's caps; Stop cancels it). The new rows
     arrive as ``ws.applied``; until then, and when it fails or is stopped, the rows applied before
@@ -63,16 +84,25 @@ def start_apply(ws: Workspace, manager: JobManager, result: RunResult, run_key: 
     if not files:
         raise InputError("no file was uploaded; choose a table, images or arrays of the same kind as the run's.")
     total = sum(len(data) for _, data in files)
-    limits.check("max_session_upload_bytes", total, f"the new data ({len(files)} file{'s' if len(files) > 1 else ''}) "
-                 f"holds {total:,} bytes")
+    limits.check(
+        "max_session_upload_bytes",
+        total,
+        f"the new data ({len(files)} file{'s' if len(files) > 1 else ''}) holds {total:,} bytes",
+    )
     kept = list(files)
     name = files[0][0] if len(files) == 1 else f"{len(files)} files"
 
     def work(job: Job) -> AppliedRun:
         return apply_upload(result, kept, fill_missing, limits=limits, on_event=job.emit, should_stop=job.should_stop)
 
-    job = ws.start(manager, JobKind.APPLY, work, name=f"Applying the run to {name}", run_key=run_key,
-                   max_seconds=ws.job_allowance(limits, manager))
+    job = ws.start(
+        manager,
+        JobKind.APPLY,
+        work,
+        name=f"Applying the run to {name}",
+        run_key=run_key,
+        max_seconds=ws.job_allowance(limits, manager),
+    )
     job.grace_s = min(job.grace_s, 10.0)  # nothing partial to keep: a stopped or capped apply is let go soon
     ws.collect(manager)  # a job that already ended (synchronous mode) is taken in at once
     return job
@@ -123,24 +153,63 @@ def applied_figure(result: RunResult, applied: AppliedRun, cap: int = MAP_CAP) -
     names = _names(result)
     fig = go.Figure()
     old = _sample(len(result.embedding), cap)
-    fig.add_trace(go.Scattergl(x=result.embedding[old, 0], y=result.embedding[old, 1], mode="markers", name="the run's rows",
-                               marker=dict(size=4, color="lightgrey"), hoverinfo="skip"))
+    fig.add_trace(
+        go.Scattergl(
+            x=result.embedding[old, 0],
+            y=result.embedding[old, 1],
+            mode="markers",
+            name="the run's rows",
+            marker=dict(size=4, color="lightgrey"),
+            hoverinfo="skip",
+        )
+    )
     new = _sample(len(applied.embedding), cap, seed=1)
     labels = applied.labels[new]
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    palette = [
+        "#1f77b4",
+        "#ff7f0e",
+        "#2ca02c",
+        "#d62728",
+        "#9467bd",
+        "#8c564b",
+        "#e377c2",
+        "#7f7f7f",
+        "#bcbd22",
+        "#17becf",
+    ]
     ids = np.asarray(applied.dataset.ids)
     for c in np.unique(labels):
         rows = new[labels == c]
         title = "noise" if c < 0 else f"{c}: {names[int(c)]}" if int(c) in names else f"cluster {c}"
-        hover = [plotly_text(f"{ids[i]} · {title} · confidence {applied.assignment.confidence[i]:.2f}"
-                             + (" · like none of the clusters" if applied.unusual[i] else "")) for i in rows]
-        fig.add_trace(go.Scattergl(
-            x=applied.embedding[rows, 0], y=applied.embedding[rows, 1], mode="markers", name=plotly_text(f"new → {title}"),
-            hovertext=hover, hoverinfo="text",
-            marker=dict(size=8, symbol="diamond", color=palette[int(c) % len(palette)] if c >= 0 else "black",
-                        line=dict(width=np.where(applied.unusual[rows], 2, 0.5), color="black"))))
-    fig.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), legend=dict(itemsizing="constant"),
-                      meta={"shown_new": len(new), "total_new": len(applied.embedding)})
+        hover = [
+            plotly_text(
+                f"{ids[i]} · {title} · confidence {applied.assignment.confidence[i]:.2f}"
+                + (" · like none of the clusters" if applied.unusual[i] else "")
+            )
+            for i in rows
+        ]
+        fig.add_trace(
+            go.Scattergl(
+                x=applied.embedding[rows, 0],
+                y=applied.embedding[rows, 1],
+                mode="markers",
+                name=plotly_text(f"new → {title}"),
+                hovertext=hover,
+                hoverinfo="text",
+                marker=dict(
+                    size=8,
+                    symbol="diamond",
+                    color=palette[int(c) % len(palette)] if c >= 0 else "black",
+                    line=dict(width=np.where(applied.unusual[rows], 2, 0.5), color="black"),
+                ),
+            )
+        )
+    fig.update_layout(
+        height=560,
+        margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(itemsizing="constant"),
+        meta={"shown_new": len(new), "total_new": len(applied.embedding)},
+    )
     return fig
 
 
@@ -148,8 +217,17 @@ def share_table(result: RunResult, applied: AppliedRun) -> pd.DataFrame:
     """cluster, name, share then, share now, change, drifted."""
     import pandas as pd
 
-    rows = [{"cluster": c.cluster, "name": plain_text(c.name), "then": round(c.then, 4), "now": round(c.now, 4),
-             "change": round(c.now - c.then, 4), "drifted": c.drifted} for c in applied.drift.clusters]
+    rows = [
+        {
+            "cluster": c.cluster,
+            "name": plain_text(c.name),
+            "then": round(c.then, 4),
+            "now": round(c.now, 4),
+            "change": round(c.now - c.then, 4),
+            "drifted": c.drifted,
+        }
+        for c in applied.drift.clusters
+    ]
     return pd.DataFrame(rows, columns=["cluster", "name", "then", "now", "change", "drifted"])
 
 
@@ -157,12 +235,32 @@ def column_table(applied: AppliedRun) -> pd.DataFrame:
     """column, kind, statistic, value, median shift (IQR), missing then / now, drifted; most shifted first."""
     import pandas as pd
 
-    rows = [{"column": plain_text(s.column), "kind": s.kind, "statistic": s.statistic, "value": round(s.value, 4),
-             "median shift (IQR)": None if s.median_shift is None else round(s.median_shift, 3),
-             "missing then": round(s.missing_then, 4), "missing now": round(s.missing_now, 4), "drifted": s.drifted}
-            for s in sorted(applied.drift.columns, key=lambda s: -s.value)]
-    return pd.DataFrame(rows, columns=["column", "kind", "statistic", "value", "median shift (IQR)", "missing then",
-                                       "missing now", "drifted"])
+    rows = [
+        {
+            "column": plain_text(s.column),
+            "kind": s.kind,
+            "statistic": s.statistic,
+            "value": round(s.value, 4),
+            "median shift (IQR)": None if s.median_shift is None else round(s.median_shift, 3),
+            "missing then": round(s.missing_then, 4),
+            "missing now": round(s.missing_now, 4),
+            "drifted": s.drifted,
+        }
+        for s in sorted(applied.drift.columns, key=lambda s: -s.value)
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "column",
+            "kind",
+            "statistic",
+            "value",
+            "median shift (IQR)",
+            "missing then",
+            "missing now",
+            "drifted",
+        ],
+    )
 
 
 def applied_csv(result: RunResult, applied: AppliedRun) -> bytes:

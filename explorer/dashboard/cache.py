@@ -5,6 +5,7 @@ Two loads of the same file with the same options give the same fingerprint; a mo
 by fingerprint + model settings + device + seed (the time cap is left out: it only says when to
 stop), a run by fingerprint + the whole pipeline config.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -43,12 +43,23 @@ def start_run(ws: Workspace, manager: JobManager, cfg: PipelineConfig, limits: L
 
     def run(job: Job) -> RunResult:
         result = run_with_representation(ds, run_cfg, reducer, on_event=job.emit, should_stop=job.should_stop)
-        return replace(result, config=replace(cfg, projection=result.config.projection))  # PCA if stopped before the map
+        return replace(
+            result, config=replace(cfg, projection=result.config.projection)
+        )  # PCA if stopped before the map
 
     what = "Training and clustering" if train_here else "Clustering"
-    job = ws.start(manager, JobKind.RUN, run, name=f"{what} ({cfg.cluster.method})", device=resolve_device(cfg.device).name,
-                   run_key=ws.run_key(cfg), model_key=ws.model_key(cfg), cache_model=train_here and not refine,
-                   trains=train_here or refine, max_seconds=cap)
+    job = ws.start(
+        manager,
+        JobKind.RUN,
+        run,
+        name=f"{what} ({cfg.cluster.method})",
+        device=resolve_device(cfg.device).name,
+        run_key=ws.run_key(cfg),
+        model_key=ws.model_key(cfg),
+        cache_model=train_here and not refine,
+        trains=train_here or refine,
+        max_seconds=cap,
+    )
     ws.collect(manager)
     return job
 
@@ -57,11 +68,16 @@ def run_notice(ws: Workspace, cfg: PipelineConfig) -> tuple[str, str] | None:
     """(level, sentence) the Cluster page shows before a run with ``cfg``, or None."""
     method = spec(cfg.cluster.method)
     if method.refines_model and cfg.model.kind not in AE_KINDS:
-        return ("warning", f"{method.short} refines an autoencoder: choose one on the Train page "
-                           f"(now: {cfg.model.kind}).")
+        return (
+            "warning",
+            f"{method.short} refines an autoencoder: choose one on the Train page (now: {cfg.model.kind}).",
+        )
     if not ws.has_model(cfg):
-        return ("info", f"The representation ({cfg.model.kind}, set on the Train page) is not trained yet; "
-                        "running trains it first.")
+        return (
+            "info",
+            f"The representation ({cfg.model.kind}, set on the Train page) is not trained yet; "
+            "running trains it first.",
+        )
     return None
 
 

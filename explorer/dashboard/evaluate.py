@@ -1,6 +1,7 @@
 """Which runs the Evaluate page can compare: this session's runs, the saved run being viewed, and (where
 the server lists them) the saved runs, as one list of typed choices; the comparison itself is
 :func:`explorer.compare.compare_runs`."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -43,8 +44,9 @@ def _label(data: str, method: str, k: Any, model: str, source: RunSource, run_id
     return f"{data} · {method}, k {k} · {model} · {SOURCE_WORDS[source]}{tag}"
 
 
-def comparable_runs(session_runs: Mapping[str, RunResult], viewed: RunResult | None = None,
-                    saved: Sequence[Mapping[str, Any]] = ()) -> list[RunChoice]:
+def comparable_runs(
+    session_runs: Mapping[str, RunResult], viewed: RunResult | None = None, saved: Sequence[Mapping[str, Any]] = ()
+) -> list[RunChoice]:
     """Every run that can be picked for a comparison: the session's runs (newest first), the viewed
     saved run, then the saved runs (summaries from :func:`explorer.runs.files.list_runs`) not listed already."""
     out: list[RunChoice] = []
@@ -58,21 +60,56 @@ def comparable_runs(session_runs: Mapping[str, RunResult], viewed: RunResult | N
         out.append(choice)
 
     for key, run in reversed(list(session_runs.items())):
-        add(RunChoice(f"session:{key}", "session", key, run.dataset.n,
-                      _label(run.dataset.name, run.clusters.method, run.clusters.k, run.config.model.kind, "session", run.run_id),
-                      run.run_id))
+        add(
+            RunChoice(
+                f"session:{key}",
+                "session",
+                key,
+                run.dataset.n,
+                _label(
+                    run.dataset.name, run.clusters.method, run.clusters.k, run.config.model.kind, "session", run.run_id
+                ),
+                run.run_id,
+            )
+        )
     if viewed is not None and viewed.run_id:
-        add(RunChoice(f"viewed:{viewed.run_id}", "viewed", viewed.run_id, viewed.dataset.n,
-                      _label(viewed.dataset.name, viewed.clusters.method, viewed.clusters.k, viewed.config.model.kind,
-                             "viewed", viewed.run_id), viewed.run_id))
+        add(
+            RunChoice(
+                f"viewed:{viewed.run_id}",
+                "viewed",
+                viewed.run_id,
+                viewed.dataset.n,
+                _label(
+                    viewed.dataset.name,
+                    viewed.clusters.method,
+                    viewed.clusters.k,
+                    viewed.config.model.kind,
+                    "viewed",
+                    viewed.run_id,
+                ),
+                viewed.run_id,
+            )
+        )
     for summary in saved:
         run_id = str(summary.get("run_id"))
         dataset, pipeline = summary.get("dataset") or {}, summary.get("pipeline") or {}
-        add(RunChoice(f"saved:{run_id}", "saved", run_id, int(dataset.get("n") or 0),
-                      _label(str(summary.get("name") or dataset.get("name") or "?"),
-                             str((pipeline.get("cluster") or {}).get("method", "?")),
-                             (summary.get("metrics") or {}).get("k", "?"),
-                             str((pipeline.get("model") or {}).get("kind", "?")), "saved", run_id), run_id))
+        add(
+            RunChoice(
+                f"saved:{run_id}",
+                "saved",
+                run_id,
+                int(dataset.get("n") or 0),
+                _label(
+                    str(summary.get("name") or dataset.get("name") or "?"),
+                    str((pipeline.get("cluster") or {}).get("method", "?")),
+                    (summary.get("metrics") or {}).get("k", "?"),
+                    str((pipeline.get("model") or {}).get("kind", "?")),
+                    "saved",
+                    run_id,
+                ),
+                run_id,
+            )
+        )
     return out
 
 
@@ -82,12 +119,16 @@ def same_rows(choices: Sequence[RunChoice], first: RunChoice) -> list[RunChoice]
     return [c for c in choices if c.key != first.key and c.rows == first.rows]
 
 
-def choice_of(choices: Sequence[RunChoice], run: RunResult | None, session_runs: Mapping[str, RunResult]) -> RunChoice | None:
+def choice_of(
+    choices: Sequence[RunChoice], run: RunResult | None, session_runs: Mapping[str, RunResult]
+) -> RunChoice | None:
     """The choice that is ``run`` (the run on show), if it is among them."""
     if run is None:
         return None
     for c in choices:
-        if (c.source == "session" and session_runs.get(c.ref) is run) or (run.run_id is not None and run.run_id == c.run_id):
+        if (c.source == "session" and session_runs.get(c.ref) is run) or (
+            run.run_id is not None and run.run_id == c.run_id
+        ):
             return c
     return None
 
@@ -96,6 +137,17 @@ def pairs_table(found: RunComparison) -> pd.DataFrame:
     """The matched pairs as a table: A's cluster, B's, rows in both, Jaccard, the share of each cluster."""
     import pandas as pd
 
-    return pd.DataFrame([{"A": found.name_a(p.a), "B": found.name_b(p.b), "rows": p.rows, "Jaccard": p.jaccard,
-                          "share of A's cluster": p.share_of_a, "share of B's cluster": p.share_of_b}
-                         for p in found.pairs], columns=["A", "B", "rows", "Jaccard", "share of A's cluster", "share of B's cluster"])
+    return pd.DataFrame(
+        [
+            {
+                "A": found.name_a(p.a),
+                "B": found.name_b(p.b),
+                "rows": p.rows,
+                "Jaccard": p.jaccard,
+                "share of A's cluster": p.share_of_a,
+                "share of B's cluster": p.share_of_b,
+            }
+            for p in found.pairs
+        ],
+        columns=["A", "B", "rows", "Jaccard", "share of A's cluster", "share of B's cluster"],
+    )

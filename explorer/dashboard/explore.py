@@ -118,16 +118,22 @@ def hover_texts(result: RunResult, index: np.ndarray, max_fields: int = 8) -> li
     """One Plotly hover label per row in ``index`` (:func:`point_fields`, a ``<b>name</b>: value`` line
     each). Every name and value is escaped (:func:`explorer.display.usertext.plotly_text`): a value such as
     ``x<br><b>cluster</b>: 3`` shows as it is and can't add a line or a link."""
-    columns = [(f"<b>{plotly_text(name)}</b>: ", [plotly_text(v) for v in values])
-               for name, values in point_fields(result, index, max_fields)]
-    return ["<br>".join(n + v for n, v in zip((n for n, _ in columns), row, strict=True))
-            for row in zip(*(values for _, values in columns), strict=True)]
+    columns = [
+        (f"<b>{plotly_text(name)}</b>: ", [plotly_text(v) for v in values])
+        for name, values in point_fields(result, index, max_fields)
+    ]
+    return [
+        "<br>".join(n + v for n, v in zip((n for n, _ in columns), row, strict=True))
+        for row in zip(*(values for _, values in columns), strict=True)
+    ]
 
 
 def point_details(result: RunResult, row: int) -> str:
     """One point's fields (:func:`point_fields`) as Markdown lines ``**name**: value``, user text escaped."""
-    return "  \n".join(f"**{markdown_text(name)}**: {markdown_text(values[0])}"
-                       for name, values in point_fields(result, np.array([row]), max_fields=20))
+    return "  \n".join(
+        f"**{markdown_text(name)}**: {markdown_text(values[0])}"
+        for name, values in point_fields(result, np.array([row]), max_fields=20)
+    )
 
 
 def _short(value: Any, width: int = 40) -> str:
@@ -214,8 +220,10 @@ def selection_note(selected: np.ndarray, drawn: np.ndarray, total: int) -> str |
     if len(drawn) >= total:
         return None
     shown = int(np.isin(np.asarray(selected, dtype=np.int64), np.asarray(drawn, dtype=np.int64)).sum())
-    return (f"The sample drawn as markers shows {shown:,} of them: the selection holds every point inside "
-            "the shape, drawn or not.")
+    return (
+        f"The sample drawn as markers shows {shown:,} of them: the selection holds every point inside "
+        "the shape, drawn or not."
+    )
 
 
 def selection_csv(result: RunResult, index: np.ndarray) -> bytes:
@@ -233,17 +241,20 @@ def cluster_makeup(result: RunResult, index: np.ndarray) -> pd.DataFrame:
     chosen = labels[np.asarray(index, dtype=np.int64)]
     values, counts = np.unique(chosen, return_counts=True)
     totals = np.array([(labels == v).sum() for v in values])
-    frame = pd.DataFrame({
-        "cluster": _named(result, values),
-        "selected": counts.astype(np.int64),
-        "share": counts / max(len(chosen), 1),
-        "of_cluster": counts / np.maximum(totals, 1),
-    })
+    frame = pd.DataFrame(
+        {
+            "cluster": _named(result, values),
+            "selected": counts.astype(np.int64),
+            "share": counts / max(len(chosen), 1),
+            "of_cluster": counts / np.maximum(totals, 1),
+        }
+    )
     return frame.sort_values("selected", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def change_projection(ws: Workspace, manager: JobManager, result: RunResult, method: ProjectionMethod,
-                      limits: Limits | None = None) -> Job | None:
+def change_projection(
+    ws: Workspace, manager: JobManager, result: RunResult, method: ProjectionMethod, limits: Limits | None = None
+) -> Job | None:
     """Show ``result`` under another projection: at once when that run was made before (None is
     returned), else as a job that projects it (Stop cancels it; the run on show stays)."""
     from explorer.limits import Limits
@@ -253,9 +264,14 @@ def change_projection(ws: Workspace, manager: JobManager, result: RunResult, met
     cfg = replace(result.config, projection=replace(result.config.projection, method=method))  # its other settings kept
     if ws.show_run(cfg):
         return None
-    job = ws.start(manager, JobKind.PROJECT, lambda job: reproject(result, cfg.projection, should_stop=job.should_stop),
-                   name=f"Projecting with {PROJECTION_LABELS[method]}", run_key=ws.run_key(cfg),
-                   max_seconds=ws.job_allowance(limits, manager))
+    job = ws.start(
+        manager,
+        JobKind.PROJECT,
+        lambda job: reproject(result, cfg.projection, should_stop=job.should_stop),
+        name=f"Projecting with {PROJECTION_LABELS[method]}",
+        run_key=ws.run_key(cfg),
+        max_seconds=ws.job_allowance(limits, manager),
+    )
     ws.collect(manager)
     return job
 
@@ -270,8 +286,10 @@ def display_cap(requested: Any, limits: Limits) -> tuple[int, str | None]:
     except (TypeError, ValueError, OverflowError):
         return min(cap, 100_000), f"'{requested}' is not a number of points; drawing at most {min(cap, 100_000):,}."
     if value > cap:
-        return cap, (f"At most {cap:,} points are drawn (the limit max_display_points); "
-                     f"set EXPLORER_MAX_DISPLAY_POINTS to allow more.")
+        return cap, (
+            f"At most {cap:,} points are drawn (the limit max_display_points); "
+            f"set EXPLORER_MAX_DISPLAY_POINTS to allow more."
+        )
     if value < 1000:
         return 1000, "At least 1,000 points are drawn."
     return value, None

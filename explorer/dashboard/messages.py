@@ -15,8 +15,16 @@ def server_folders() -> list[str]:
     """Folders of the server a message must not show a visitor: the runs folder, the working folder, the
     home and temporary folders, Python's prefix and this package's checkout."""
     root = Path(default_root())  # a store's URL (s3://...) makes no local folder; harmless here
-    found = [str(root.absolute()), str(root.resolve()), os.getcwd(), str(Path.home()), tempfile.gettempdir(),
-             sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[2])]
+    found = [
+        str(root.absolute()),
+        str(root.resolve()),
+        os.getcwd(),
+        str(Path.home()),
+        tempfile.gettempdir(),
+        sys.prefix,
+        sys.base_prefix,
+        str(Path(__file__).resolve().parents[2]),
+    ]
     return [f for f in found if os.path.isabs(f)]
 
 

@@ -18,8 +18,10 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_RECONSTRUCT_ROWS = 5000  # per-feature errors are averaged over a seeded sample of this many rows
 
 
-NO_DECODER = ("the pretrained image encoder has no decoder: there are no reconstructions, no decoded centres and "
-              "no reconstruction error (the anomaly score is the distance to the cluster's centre).")
+NO_DECODER = (
+    "the pretrained image encoder has no decoder: there are no reconstructions, no decoded centres and "
+    "no reconstruction error (the anomaly score is the distance to the cluster's centre)."
+)
 
 
 def has_decoder(result: RunResult) -> bool:
@@ -29,8 +31,10 @@ def has_decoder(result: RunResult) -> bool:
 
 def _need_model(result: RunResult):
     if result.reducer is None:
-        raise InputError("this run has no trained model (the features were used as they are), so there "
-                         "are no reconstructions; train PCA or an autoencoder to see them.")
+        raise InputError(
+            "this run has no trained model (the features were used as they are), so there "
+            "are no reconstructions; train PCA or an autoencoder to see them."
+        )
     if not has_decoder(result):
         raise InputError(NO_DECODER)
     return result.reducer
@@ -61,7 +65,12 @@ def cluster_centres(result: RunResult) -> tuple[np.ndarray, np.ndarray]:
     centers = result.clusters.centers
     rows = []
     for c in ids:
-        if centers is not None and c < len(centers) and centers.shape[1] == Z.shape[1] and np.isfinite(centers[c]).all():
+        if (
+            centers is not None
+            and c < len(centers)
+            and centers.shape[1] == Z.shape[1]
+            and np.isfinite(centers[c]).all()
+        ):
             rows.append(centers[c])
         else:
             rows.append(Z[labels == c].mean(axis=0))
@@ -125,8 +134,9 @@ def generated_view(result: RunResult, X: np.ndarray) -> tuple[list[np.ndarray] |
     return None, units.frame, units.notes
 
 
-def interpolation_codes(result: RunResult, between: Literal["clusters", "rows"], a: int | str,
-                        b: int | str) -> tuple[np.ndarray, np.ndarray]:
+def interpolation_codes(
+    result: RunResult, between: Literal["clusters", "rows"], a: int | str, b: int | str
+) -> tuple[np.ndarray, np.ndarray]:
     """The two latent codes (latent,) an interpolation walks between: two clusters' centres, or the
     codes of the rows whose ids are ``a`` and ``b``."""
     from explorer.reducers.generate import cluster_centre, row_code
@@ -145,6 +155,8 @@ def denoise_summary(errors: dict[str, float]) -> str:
     if floor is not None:
         text += f" On the clean rows the model's error is {floor:.4g}: what it loses with no noise at all."
         if before > 0 and after >= before:
-            text += (" At this noise level that loss outweighs the noise: the model blurs more than the noise "
-                     "disturbs. Raise the noise, or train the model longer.")
+            text += (
+                " At this noise level that loss outweighs the noise: the model blurs more than the noise "
+                "disturbs. Raise the noise, or train the model longer."
+            )
     return text

@@ -74,12 +74,14 @@ def _rows_of(result: RunResult, index: np.ndarray) -> Any:
     from types import SimpleNamespace
 
     ds, c = result.dataset, result.clusters
-    pick = (lambda a: None if a is None else np.asarray(a)[index])
+    pick = lambda a: None if a is None else np.asarray(a)[index]
     return SimpleNamespace(
         dataset=SimpleNamespace(ids=pick(ds.ids), labels=pick(ds.labels)),
         clusters=SimpleNamespace(labels=c.labels[index], proba=pick(c.proba)),
-        embedding=result.embedding[index], anomaly=result.anomaly[index],
-        explanation=getattr(result, "explanation", None))
+        embedding=result.embedding[index],
+        anomaly=result.anomaly[index],
+        explanation=getattr(result, "explanation", None),
+    )
 
 
 SUMMARY_METRICS = (*EXTERNAL_METRICS[:3], *INTERNAL_METRICS)  # acc, nmi, ari, then the label-free scores
@@ -111,5 +113,7 @@ def describe_run(result: RunResult) -> str:
     or pass it to :mod:`explorer.display.maps` or :mod:`explorer.display.charts`, which escapes what it draws)."""
     ds, cfg = result.dataset, result.config
     model = "the features as they are" if not cfg.model.needs_fit else f"{cfg.model.kind} (latent {result.Z.shape[1]})"
-    return (f"{plain_text(ds.name)}: {ds.n:,} rows, {model} on {result.device_description or result.device}, "
-            f"{result.clusters.method} found {result.clusters.k} clusters")
+    return (
+        f"{plain_text(ds.name)}: {ds.n:,} rows, {model} on {result.device_description or result.device}, "
+        f"{result.clusters.method} found {result.clusters.k} clusters"
+    )

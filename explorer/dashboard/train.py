@@ -19,8 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from explorer.pipeline import PipelineConfig
 
 
-def with_time_cap(cfg: PipelineConfig, ws: Workspace, limits: Limits,
-                  manager: JobManager | None = None) -> PipelineConfig:
+def with_time_cap(
+    cfg: PipelineConfig, ws: Workspace, limits: Limits, manager: JobManager | None = None
+) -> PipelineConfig:
     """``cfg`` with the training time the session may still spend (the run's cap, or what is left of
     the session's and its client's budgets); a spent budget raises LimitError."""
     return replace(cfg, model=replace(cfg.model, max_seconds=ws.training_allowance(limits, manager)))
@@ -36,9 +37,16 @@ def start_training(ws: Workspace, manager: JobManager, cfg: PipelineConfig, limi
     device = resolve_device(cfg.device).name
     capped = with_time_cap(cfg, ws, limits, manager)
     cap = ws.job_allowance(limits, manager)
-    job = ws.start(manager, JobKind.TRAIN, lambda job: fit_representation(ds, capped, device, job.emit, job.should_stop),
-                   name=f"Training {cfg.model.kind}", device=device, model_key=ws.model_key(cfg), trains=True,
-                   max_seconds=cap)
+    job = ws.start(
+        manager,
+        JobKind.TRAIN,
+        lambda job: fit_representation(ds, capped, device, job.emit, job.should_stop),
+        name=f"Training {cfg.model.kind}",
+        device=device,
+        model_key=ws.model_key(cfg),
+        trains=True,
+        max_seconds=cap,
+    )
     ws.collect(manager)  # a job that already ended (synchronous mode) is taken in at once
     return job
 
@@ -46,7 +54,10 @@ def start_training(ws: Workspace, manager: JobManager, cfg: PipelineConfig, limi
 def loss_history(events: Sequence[Progress]) -> tuple[list[dict], int | None]:
     """The training epochs among a job's progress events as history records ``{"epoch", "loss",
     "val_loss"}`` (what :func:`explorer.display.charts.loss_curve` draws), and the planned number of epochs."""
-    history = [{"epoch": e.epoch, "loss": e.loss, "val_loss": e.val_loss}
-               for e in events if e.stage == "train" and e.loss is not None]
+    history = [
+        {"epoch": e.epoch, "loss": e.loss, "val_loss": e.val_loss}
+        for e in events
+        if e.stage == "train" and e.loss is not None
+    ]
     planned = next((e.epochs for e in reversed(events) if e.stage == "train" and e.epochs), None)
     return history, planned

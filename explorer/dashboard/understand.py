@@ -1,4 +1,5 @@
 """What the "Understand" page shows of a run's explanation, as tables and arrays (no Streamlit)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -28,12 +29,20 @@ def overview(ex: Explanation, top: int = 3) -> pd.DataFrame:
     """One row per cluster: number, name, rows, share, stability, what sets it apart, its rule."""
     import pandas as pd
 
-    return pd.DataFrame([{
-        "cluster": c.cluster, "name": c.name, "rows": c.size, "share": c.share,
-        "stability": STABILITY_MARK[c.stability] + (f" ({c.jaccard:.2f})" if c.stability else ""),
-        "what sets it apart": "; ".join(d.sentence for d in c.distinctions[:top]),
-        "rule": (f"{c.rule} ({c.rule_precision:.0%} precise, covers {c.rule_coverage:.0%})" if c.rule else ""),
-    } for c in ex.clusters])
+    return pd.DataFrame(
+        [
+            {
+                "cluster": c.cluster,
+                "name": c.name,
+                "rows": c.size,
+                "share": c.share,
+                "stability": STABILITY_MARK[c.stability] + (f" ({c.jaccard:.2f})" if c.stability else ""),
+                "what sets it apart": "; ".join(d.sentence for d in c.distinctions[:top]),
+                "rule": (f"{c.rule} ({c.rule_precision:.0%} precise, covers {c.rule_coverage:.0%})" if c.rule else ""),
+            }
+            for c in ex.clusters
+        ]
+    )
 
 
 def profile_of(ex: Explanation, cluster: int) -> ClusterProfile | None:
@@ -45,11 +54,19 @@ def numeric_table(profile: ClusterProfile) -> pd.DataFrame:
     import pandas as pd
 
     rows = sorted(profile.numeric, key=lambda p: -p.separation)
-    return pd.DataFrame([{
-        "column": p.column, "cluster: median (IQR)": p.cluster.text(), "rest: median (IQR)": p.rest.text(),
-        "missing in cluster": p.cluster.missing, "direction": "higher" if p.effect > 0 else "lower",
-        "separation": round(p.separation, 3),
-    } for p in rows])
+    return pd.DataFrame(
+        [
+            {
+                "column": p.column,
+                "cluster: median (IQR)": p.cluster.text(),
+                "rest: median (IQR)": p.rest.text(),
+                "missing in cluster": p.cluster.missing,
+                "direction": "higher" if p.effect > 0 else "lower",
+                "separation": round(p.separation, 3),
+            }
+            for p in rows
+        ]
+    )
 
 
 def categorical_table(profile: ClusterProfile) -> pd.DataFrame:
@@ -59,8 +76,16 @@ def categorical_table(profile: ClusterProfile) -> pd.DataFrame:
     out = []
     for p in sorted(profile.categorical, key=lambda p: -p.separation):
         for lv in p.levels[:3]:
-            out.append({"column": p.column, "level": lv.level, "in cluster": lv.share, "overall": lv.overall,
-                        "lift": round(lv.lift, 2), "column separation": round(p.separation, 3)})
+            out.append(
+                {
+                    "column": p.column,
+                    "level": lv.level,
+                    "in cluster": lv.share,
+                    "overall": lv.overall,
+                    "lift": round(lv.lift, 2),
+                    "column separation": round(p.separation, 3),
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -79,9 +104,15 @@ def point_summary(result: RunResult, ex: Explanation, row: int) -> dict[str, Any
     c = int(result.labels[row])
     ru = int(ex.points.runner_up[row])
     co = float(ex.stability.co_assignment[row]) if ex.stability is not None else float("nan")
-    return {"id": str(result.dataset.ids[row]), "cluster": c, "name": names.get(c, "noise" if c < 0 else f"cluster {c}"),
-            "runner_up": ru, "runner_up_name": names.get(ru, "-") if ru >= 0 else "-",
-            "margin": float(ex.points.margin[row]), "co_assignment": co}
+    return {
+        "id": str(result.dataset.ids[row]),
+        "cluster": c,
+        "name": names.get(c, "noise" if c < 0 else f"cluster {c}"),
+        "runner_up": ru,
+        "runner_up_name": names.get(ru, "-") if ru >= 0 else "-",
+        "margin": float(ex.points.margin[row]),
+        "co_assignment": co,
+    }
 
 
 def mean_images(result: RunResult, cluster: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -114,8 +145,10 @@ def fidelity_sentence(ex: Explanation) -> str:
     if ex.rules is None:
         return ""
     where = "the table's columns" if ex.rules.on == "columns" else "the latent codes (z1, z2, ...)"
-    return (f"A decision tree of depth {ex.rules.depth} on {where} agrees with the clusters on "
-            f"{ex.rules.fidelity:.0%} of rows." + (f" {ex.rules.note}" if ex.rules.note else ""))
+    return (
+        f"A decision tree of depth {ex.rules.depth} on {where} agrees with the clusters on "
+        f"{ex.rules.fidelity:.0%} of rows." + (f" {ex.rules.note}" if ex.rules.note else "")
+    )
 
 
 def stability_sentence(ex: Explanation) -> str:
@@ -123,13 +156,29 @@ def stability_sentence(ex: Explanation) -> str:
         return "Stability was not measured for this run."
     st = ex.stability
     flagged = [c for c in ex.clusters if c.flagged]
-    head = (f"Each cluster was looked for again in {st.resamples} random subsamples ({st.fraction:.0%} of the rows, "
-            f"at most {MAX_SAMPLE:,}) by {st.method}; its stability is the mean overlap (Jaccard) with its best match.")
+    head = (
+        f"Each cluster was looked for again in {st.resamples} random subsamples ({st.fraction:.0%} of the rows, "
+        f"at most {MAX_SAMPLE:,}) by {st.method}; its stability is the mean overlap (Jaccard) with its best match."
+    )
     if not flagged:
         return head + f" Every cluster came back (Jaccard >= {DOUBTFUL})."
-    return head + " " + "; ".join(f"{c.name} is {c.stability} ({c.jaccard:.2f})" for c in flagged) + \
-        ": their members would change on another run."
+    return (
+        head
+        + " "
+        + "; ".join(f"{c.name} is {c.stability} ({c.jaccard:.2f})" for c in flagged)
+        + ": their members would change on another run."
+    )
 
 
-__all__ = ["explanation_of", "overview", "numeric_table", "categorical_table", "separations", "point_summary",
-           "mean_images", "difference_image", "fidelity_sentence", "stability_sentence"]
+__all__ = [
+    "explanation_of",
+    "overview",
+    "numeric_table",
+    "categorical_table",
+    "separations",
+    "point_summary",
+    "mean_images",
+    "difference_image",
+    "fidelity_sentence",
+    "stability_sentence",
+]

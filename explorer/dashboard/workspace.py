@@ -6,6 +6,7 @@ the upload in use (within the session's upload budget), and a typed :class:`Tick
 session's background jobs. Finished jobs are collected here: the ticket says what the result is and
 where it goes, so a page only says which job to start.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -110,16 +111,27 @@ class Workspace:
         left = check_budget(self.train_seconds, cap, "max_session_train_seconds", "this session has trained for")
         if manager is not None:
             used = manager.seconds_used(self.client_id, limits.budget_window_seconds, trains_only=True)
-            left = min(left, check_budget(used, cap, "max_session_train_seconds",
-                                          f"your address has trained in the last {_hours(limits.budget_window_seconds)} for"))
+            left = min(
+                left,
+                check_budget(
+                    used,
+                    cap,
+                    "max_session_train_seconds",
+                    f"your address has trained in the last {_hours(limits.budget_window_seconds)} for",
+                ),
+            )
         return min(float(limits.max_train_seconds), left)
 
     def job_allowance(self, limits: Limits, manager: JobManager) -> float:
         """Seconds the next job may run: ``max_job_seconds``, or what is left of the client's
         ``max_client_job_seconds`` in the budget window if that is less (a LimitError when spent)."""
         used = manager.seconds_used(self.client_id, limits.budget_window_seconds)
-        left = check_budget(used, limits.max_client_job_seconds, "max_client_job_seconds",
-                            f"your address has used the server in the last {_hours(limits.budget_window_seconds)} for")
+        left = check_budget(
+            used,
+            limits.max_client_job_seconds,
+            "max_client_job_seconds",
+            f"your address has used the server in the last {_hours(limits.budget_window_seconds)} for",
+        )
         return min(float(limits.max_job_seconds), left)
 
     # -- uploads -------------------------------------------------------------------------------------------
@@ -132,9 +144,13 @@ class Workspace:
         self.upload = None
         total = sum(len(data) for _, data in files)
         names = ", ".join(name for name, _ in files[:3]) + (" …" if len(files) > 3 else "")
-        limits.check("max_session_upload_bytes", total,
-                     f"these {len(files)} files ({names}) hold {total:,} bytes together" if len(files) > 1
-                     else f"{names} holds {total:,} bytes")
+        limits.check(
+            "max_session_upload_bytes",
+            total,
+            f"these {len(files)} files ({names}) hold {total:,} bytes together"
+            if len(files) > 1
+            else f"{names} holds {total:,} bytes",
+        )
         self.upload = Upload(key, tuple(files))
         return self.upload
 
@@ -220,10 +236,22 @@ class Workspace:
         ticket = self.jobs.get(JobKind(kind))
         return None if ticket is None else manager.get(ticket.job_id, self.owner)
 
-    def start(self, manager: JobManager, kind: JobKind, fn: Callable[[Job], Any], *, name: str,
-              device: str = "cpu", model_key: str | None = None, run_key: str | None = None,
-              cache_model: bool = False, trains: bool = False, max_seconds: float | None = None,
-              load_key: tuple | None = None, label: str | None = None) -> Job:
+    def start(
+        self,
+        manager: JobManager,
+        kind: JobKind,
+        fn: Callable[[Job], Any],
+        *,
+        name: str,
+        device: str = "cpu",
+        model_key: str | None = None,
+        run_key: str | None = None,
+        cache_model: bool = False,
+        trains: bool = False,
+        max_seconds: float | None = None,
+        load_key: tuple | None = None,
+        label: str | None = None,
+    ) -> Job:
         """Queue ``fn(job)`` as this session's job of ``kind``; the keys say where its result goes (see
         :class:`Ticket`). A job of the same kind not yet collected is cancelled: it never starts, or
         ends at its next check, and the new one waits until it has (one running job per session)."""
@@ -232,8 +260,9 @@ class Workspace:
         old = self.jobs.pop(kind, None)
         if old is not None:
             manager.forget(old.job_id, self.owner)
-        job = manager.submit(self.owner, fn, name=name, device=device, client=self.client_id,
-                             max_seconds=max_seconds, trains=trains)
+        job = manager.submit(
+            self.owner, fn, name=name, device=device, client=self.client_id, max_seconds=max_seconds, trains=trains
+        )
         self.jobs[kind] = Ticket(kind, job.id, model_key, run_key, cache_model, trains, load_key, label)
         return job
 

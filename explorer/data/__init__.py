@@ -17,6 +17,7 @@ table encoder); tables, imagefiles, images, arrays (the loaders); sources (paths
 opens); dispatch (which loader); preprocessing (a run's record, and new data prepared by it).
 This package only re-exports.
 """
+
 from __future__ import annotations
 
 from explorer.data.arrays import load_array, load_vectors_parquet
@@ -33,8 +34,24 @@ from explorer.limits import Limits
 
 __all__ = [
     "SCALINGS",
-    "Dataset", "ImageOptions", "Limits", "LoadStopped", "SAMPLES", "SUPPORTED_EXTENSIONS", "ServerFile", "SourcePolicy",
-    "TableEncoder", "TableOptions", "load", "load_from_server", "open_source",
-    "load_array", "load_images", "load_sample", "load_table", "load_vectors_parquet", "read_table_preview",
+    "Dataset",
+    "ImageOptions",
+    "Limits",
+    "LoadStopped",
+    "SAMPLES",
+    "SUPPORTED_EXTENSIONS",
+    "ServerFile",
+    "SourcePolicy",
+    "TableEncoder",
+    "TableOptions",
+    "load",
+    "load_from_server",
+    "open_source",
+    "load_array",
+    "load_images",
+    "load_sample",
+    "load_table",
+    "load_vectors_parquet",
+    "read_table_preview",
     "sniff_kind",
 ]

@@ -4,6 +4,7 @@
 images. Files are always read with ``allow_pickle=False``: an array of Python objects is refused,
 never unpickled, because unpickling runs code chosen by whoever made the file.
 """
+
 from __future__ import annotations
 
 import io
@@ -54,8 +55,9 @@ def _read_npy(data: bytes, fname: str, limits: Limits) -> np.ndarray:
     return decode_npy(data, header)
 
 
-def _read_npz(data: bytes, fname: str, limits: Limits, report: LoadReport,
-              guard: LoadGuard) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+def _read_npz(
+    data: bytes, fname: str, limits: Limits, report: LoadReport, guard: LoadGuard
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """An .npz -> (features, labels or None, ids or None), by the conventional key names.
 
     Before anything is decompressed: every member's compression ratio and the declared total are
@@ -100,8 +102,11 @@ def _read_npz(data: bytes, fname: str, limits: Limits, report: LoadReport,
             raise InputError(f"{what} can't be read ({e}).") from None
         check_npy_size(headers[key], members[key].file_size - headers[key].offset, what)
     check_array_shape(headers[feature_key].shape, fname, limits)
-    check_decoded_bytes(limits, sum(npy_decoded_bytes(h) for h in headers.values()),
-                        f"{fname} (arrays {', '.join(f'{k} {headers[k].shape}' for k in used)})")
+    check_decoded_bytes(
+        limits,
+        sum(npy_decoded_bytes(h) for h in headers.values()),
+        f"{fname} (arrays {', '.join(f'{k} {headers[k].shape}' for k in used)})",
+    )
     arrays = {}
     for key in used:
         guard.check(f"loading {fname}")
@@ -121,8 +126,10 @@ def _check_finite(a: np.ndarray, fname: str, what: str) -> None:
     bad = ~np.isfinite(a)
     if bad.any():
         where = np.unique(np.nonzero(bad)[0])
-        raise InputError(f"{fname} has {plural(int(bad.sum()), 'NaN or infinite value')}, in {what} "
-                         f"{list_some([str(i) for i in where])}; fill or remove them first.")
+        raise InputError(
+            f"{fname} has {plural(int(bad.sum()), 'NaN or infinite value')}, in {what} "
+            f"{list_some([str(i) for i in where])}; fill or remove them first."
+        )
 
 
 def _check_float32_range(a: np.ndarray, fname: str) -> None:
@@ -130,8 +137,10 @@ def _check_float32_range(a: np.ndarray, fname: str) -> None:
     big = np.abs(a) > np.finfo(np.float32).max
     if big.any():
         where = np.unique(np.nonzero(big)[0])
-        raise InputError(f"{fname} has {plural(int(big.sum()), 'value')} too large for 32-bit floats (beyond "
-                         f"+-3.4e38), in rows {list_some([str(i) for i in where])}; scale the data down first.")
+        raise InputError(
+            f"{fname} has {plural(int(big.sum()), 'value')} too large for 32-bit floats (beyond "
+            f"+-3.4e38), in rows {list_some([str(i) for i in where])}; scale the data down first."
+        )
 
 
 def _check_side(a: np.ndarray | None, n: int, role: str, fname: str) -> np.ndarray | None:
@@ -139,14 +148,23 @@ def _check_side(a: np.ndarray | None, n: int, role: str, fname: str) -> np.ndarr
         return None
     a = np.asarray(a).reshape(-1) if np.ndim(a) == 2 and 1 in np.shape(a) else np.asarray(a)
     if a.ndim != 1 or len(a) != n:
-        raise InputError(f"{fname}: the {role} array has shape {a.shape}, but there are {n} rows; "
-                         f"give one {role[:-1] if role.endswith('s') else role} per row.")
+        raise InputError(
+            f"{fname}: the {role} array has shape {a.shape}, but there are {n} rows; "
+            f"give one {role[:-1] if role.endswith('s') else role} per row."
+        )
     return values_to_str(a)
 
 
-def array_dataset(A: np.ndarray, fname: str, report: LoadReport, limits: Limits,
-                  labels: np.ndarray | None = None, ids: np.ndarray | None = None,
-                  scaling: str = "none", feature_names: list[str] | None = None) -> Dataset:
+def array_dataset(
+    A: np.ndarray,
+    fname: str,
+    report: LoadReport,
+    limits: Limits,
+    labels: np.ndarray | None = None,
+    ids: np.ndarray | None = None,
+    scaling: str = "none",
+    feature_names: list[str] | None = None,
+) -> Dataset:
     """An array -> Dataset: (n, d) vectors (kind "embeddings") or (n, h, w[, c]) images.
 
     Images: uint8 kept, floats in [0, 1] or [0, 255] read as such, X = pixels in [0, 1] (n, h*w*c).
@@ -157,8 +175,9 @@ def array_dataset(A: np.ndarray, fname: str, report: LoadReport, limits: Limits,
     if A.dtype.names is not None or A.dtype.kind not in "biuf":
         raise InputError(f"{fname} holds {A.dtype} values; save a plain numeric array (float or int).")
     if A.ndim < 2 or A.ndim > 4:
-        raise InputError(f"{fname} holds an array of shape {A.shape}; save vectors as (n, d) or images as "
-                         "(n, h, w) or (n, h, w, c).")
+        raise InputError(
+            f"{fname} holds an array of shape {A.shape}; save vectors as (n, d) or images as (n, h, w) or (n, h, w, c)."
+        )
     n = A.shape[0]
     labels = _check_side(labels, n, "labels", fname)
     if labels is not None:
@@ -182,21 +201,38 @@ def array_dataset(A: np.ndarray, fname: str, report: LoadReport, limits: Limits,
         names = feature_names or [f"dim{i}" for i in range(A.shape[1])]
         report.n_rows = report.n_rows_read = n
         report.n_features = A.shape[1]
-        return Dataset(X=X, feature_names=names, ids=ids_str, report=report, kind="embeddings",
-                       name=display_name(fname), labels=labels)
+        return Dataset(
+            X=X,
+            feature_names=names,
+            ids=ids_str,
+            report=report,
+            kind="embeddings",
+            name=display_name(fname),
+            labels=labels,
+        )
     images = _image_array(A, fname, report, limits)
     pixels, unit, note = to_uint8(images)
     if note:
         report.note(note)
     n, h, w, c = pixels.shape
     report.kind, report.scaling = "images", "pixels/255"
-    report.note(f"{n:,} images of {h}x{w} pixels, {'grayscale' if c == 1 else 'color (RGB)'}; "
-                "features are the pixel values scaled to 0..1.")
+    report.note(
+        f"{n:,} images of {h}x{w} pixels, {'grayscale' if c == 1 else 'color (RGB)'}; "
+        "features are the pixel values scaled to 0..1."
+    )
     X = unit.reshape(n, -1)
     report.n_rows = report.n_rows_read = n
     report.n_features = X.shape[1]
-    return Dataset(X=X, feature_names=[f"px{i}" for i in range(X.shape[1])], ids=ids_str, report=report,
-                   kind="images", name=display_name(fname), labels=labels, images=pixels)
+    return Dataset(
+        X=X,
+        feature_names=[f"px{i}" for i in range(X.shape[1])],
+        ids=ids_str,
+        report=report,
+        kind="images",
+        name=display_name(fname),
+        labels=labels,
+        images=pixels,
+    )
 
 
 def _image_array(A: np.ndarray, fname: str, report: LoadReport, limits: Limits) -> np.ndarray:
@@ -219,8 +255,14 @@ def _image_array(A: np.ndarray, fname: str, report: LoadReport, limits: Limits) 
     return A
 
 
-def load_array(source: Source, name: str | None = None, limits: Limits | None = None, *,
-               scaling: str = "none", should_stop: StopCheck | None = None) -> Dataset:
+def load_array(
+    source: Source,
+    name: str | None = None,
+    limits: Limits | None = None,
+    *,
+    scaling: str = "none",
+    should_stop: StopCheck | None = None,
+) -> Dataset:
     """Load an .npy or .npz file (never unpickling anything) as a Dataset.
 
     An .npz holds the features as X (or x, data, embeddings; else its largest array), optional
@@ -262,8 +304,9 @@ def parquet_holds_vectors(data: bytes | IO[bytes]) -> bool:
     if any(_is_number_list(f.type) for f in schema):
         return True
     rest = [f for f in schema if f.name.lower() not in LABEL_KEYS + ID_KEYS]
-    return bool(rest) and all(DIM_COLUMN_RE.match(f.name) and (pa.types.is_integer(f.type) or
-                                                             pa.types.is_floating(f.type)) for f in rest)
+    return bool(rest) and all(
+        DIM_COLUMN_RE.match(f.name) and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type)) for f in rest
+    )
 
 
 def _is_list(t: pa.DataType) -> bool:
@@ -282,9 +325,15 @@ def _is_number_list(t: pa.DataType) -> bool:
     return pa.types.is_integer(item) or pa.types.is_floating(item) or pa.types.is_boolean(item)
 
 
-def load_vectors_parquet(source: Source, name: str | None = None, limits: Limits | None = None, *,
-                         label_column: str | None = None, id_column: str | None = None,
-                         scaling: str = "none") -> Dataset:
+def load_vectors_parquet(
+    source: Source,
+    name: str | None = None,
+    limits: Limits | None = None,
+    *,
+    label_column: str | None = None,
+    id_column: str | None = None,
+    scaling: str = "none",
+) -> Dataset:
     """A Parquet file of vectors -> Dataset of kind "embeddings", X (n, d) float32.
 
     The vectors are one list column (all of one length) or the columns dim0, dim1, ...; labels come
@@ -301,22 +350,26 @@ def load_vectors_parquet(source: Source, name: str | None = None, limits: Limits
     names = table.column_names
     for col, role in ((label_column, "label"), (id_column, "ID")):
         if col is not None and col not in names:
-            raise InputError(f"{fname}: the {role} column '{col}' does not exist; choose one of: "
-                             f"{list_some(names, 30)}.")
+            raise InputError(
+                f"{fname}: the {role} column '{col}' does not exist; choose one of: {list_some(names, 30)}."
+            )
     label_column = label_column or next((c for c in names if c.lower() in LABEL_KEYS), None)
     id_column = id_column or next((c for c in names if c.lower() in ID_KEYS), None)
     list_cols = [c for c in names if _is_number_list(table.schema.field(c).type)]
     if len(list_cols) > 1:
-        raise InputError(f"{fname} has {len(list_cols)} columns of number lists ({', '.join(list_cols)}); "
-                         "keep only the vectors.")
+        raise InputError(
+            f"{fname} has {len(list_cols)} columns of number lists ({', '.join(list_cols)}); keep only the vectors."
+        )
     if list_cols:
         col = table.column(list_cols[0]).combine_chunks()
         if col.null_count:
             raise InputError(f"{fname}: {plural(col.null_count, 'row')} of '{list_cols[0]}' have no vector.")
         lengths = pc.list_value_length(col).to_numpy()
         if len(lengths) and lengths.min() != lengths.max():
-            raise InputError(f"{fname}: the vectors in '{list_cols[0]}' have different lengths "
-                             f"({lengths.min()} to {lengths.max()}); they must all have the same length.")
+            raise InputError(
+                f"{fname}: the vectors in '{list_cols[0]}' have different lengths "
+                f"({lengths.min()} to {lengths.max()}); they must all have the same length."
+            )
         d = int(lengths[0]) if len(lengths) else 0
         try:
             A = col.flatten().cast(pa.float64()).to_numpy(zero_copy_only=False).reshape(len(col), d)

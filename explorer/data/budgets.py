@@ -6,6 +6,7 @@ header can claim 10^13 elements in a 288-byte file. Each loader asks these funct
 answer is a :class:`~explorer.errors.LimitError` naming the cap (or an InputError saying the file
 lies) and not an out-of-memory server.
 """
+
 from __future__ import annotations
 
 import io
@@ -63,8 +64,10 @@ def read_npy_header(fp: IO[bytes], what: str) -> NpyHeader:
     if start != NPY_MAGIC:
         if start.startswith(b"PK\x03\x04"):
             raise InputError(f"{what} is a zip (an .npz?), not an .npy file; name it .npz.")
-        raise InputError(f"{what} is not a readable NumPy file (it does not start like an .npy file); if it holds "
-                         f"pickled data, that is never unpickled. Save a numeric array with numpy.save.")
+        raise InputError(
+            f"{what} is not a readable NumPy file (it does not start like an .npy file); if it holds "
+            f"pickled data, that is never unpickled. Save a numeric array with numpy.save."
+        )
     try:
         major, minor = fp.read(2)
         if major == 1:
@@ -173,8 +176,9 @@ def check_parquet(pf: pq.ParquetFile, fname: str, limits: Limits) -> None:
     meta = pf.metadata
     limits.check("max_rows", meta.num_rows, f"{fname} has {meta.num_rows:,} rows")
     limits.check("max_columns", meta.num_columns, f"{fname} has {meta.num_columns:,} columns")
-    check_decoded_bytes(limits, parquet_decoded_bytes(meta),
-                        f"{fname} ({meta.num_rows:,} rows x {meta.num_columns:,} columns)")
+    check_decoded_bytes(
+        limits, parquet_decoded_bytes(meta), f"{fname} ({meta.num_rows:,} rows x {meta.num_columns:,} columns)"
+    )
 
 
 def _batch_bytes(batch: pa.RecordBatch) -> int:
@@ -195,8 +199,14 @@ def _batch_bytes(batch: pa.RecordBatch) -> int:
     return total
 
 
-def read_parquet_table(data: bytes | IO[bytes], fname: str, limits: Limits, *, nrows: int | None = None,
-                       between_batches: Callable[[], None] | None = None) -> pa.Table:
+def read_parquet_table(
+    data: bytes | IO[bytes],
+    fname: str,
+    limits: Limits,
+    *,
+    nrows: int | None = None,
+    between_batches: Callable[[], None] | None = None,
+) -> pa.Table:
     """Read a Parquet file after :func:`check_parquet`, in batches, without letting repeated strings expand.
 
     String columns are read dictionary-encoded (each distinct value once); as each batch arrives, its
@@ -210,8 +220,14 @@ def read_parquet_table(data: bytes | IO[bytes], fname: str, limits: Limits, *, n
     pf = parquet_file(data, fname)
     check_parquet(pf, fname, limits)
     schema = pf.schema_arrow
-    strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-               or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    strings = [
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+        or pa.types.is_binary(f.type)
+        or pa.types.is_large_binary(f.type)
+    ]
     pf = parquet_file(data, fname, read_dictionary=strings or None)
     batches, rows, expanded = [], 0, 0
     try:
@@ -221,14 +237,17 @@ def read_parquet_table(data: bytes | IO[bytes], fname: str, limits: Limits, *, n
             batches.append(batch)
             rows += batch.num_rows
             expanded += _batch_bytes(batch)
-            check_decoded_bytes(limits, expanded, f"{fname} ({rows:,} rows read, its text expanded)",
-                                while_reading=rows < pf.metadata.num_rows)
+            check_decoded_bytes(
+                limits,
+                expanded,
+                f"{fname} ({rows:,} rows read, its text expanded)",
+                while_reading=rows < pf.metadata.num_rows,
+            )
             if between_batches is not None:
                 between_batches()
             if nrows is not None and rows >= nrows:
                 break
-        table = pa.Table.from_batches(batches, schema=batches[0].schema) if batches else \
-            pf.schema_arrow.empty_table()
+        table = pa.Table.from_batches(batches, schema=batches[0].schema) if batches else pf.schema_arrow.empty_table()
     except ExplorerError:  # a cap, Stop: they say what they are
         raise
     except (pa.ArrowException, OSError, ValueError) as e:

@@ -4,6 +4,7 @@ header's names, and the line scan that names a broken line by its number.
 Shared by the whole-file reader (:mod:`explorer.data.reading`) and the streamed one
 (:mod:`explorer.data.streamed`), so a file reads the same whatever its size.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,12 +23,35 @@ DELIMITERS = ",;\t|"
 EXCEL_SEP_RE = re.compile(r'^"?sep=(.)"?\s*$', re.IGNORECASE)  # Excel's hint line: sep=;
 GUARD_EVERY_ROWS = 20_000  # how often the row scan checks Stop and the time cap
 # the strings read as missing, in a small file (pandas.read_csv's defaults) and in a streamed one alike
-NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
-             "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+NA_VALUES = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
 LATIN1_NOTE = "{fname} is not valid UTF-8; it was read as Latin-1, so check accented characters."
 CR_ONLY_NOTE = "{fname} ends its lines with CR only (old Mac style); they were read as line breaks."
-BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),  # before UTF-16: its LE mark starts alike
-        (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),  # before UTF-16: its LE mark starts alike
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 
 
 def decode_text(data: bytes, fname: str, encoding: str | None, report: LoadReport | None) -> str:
@@ -37,23 +61,27 @@ def decode_text(data: bytes, fname: str, encoding: str | None, report: LoadRepor
         try:
             return data.decode(encoding)
         except (UnicodeDecodeError, LookupError) as e:
-            raise InputError(f"{fname} can't be read as {encoding} text ({e}); give the file's real encoding "
-                             "or save it as UTF-8.") from None
+            raise InputError(
+                f"{fname} can't be read as {encoding} text ({e}); give the file's real encoding or save it as UTF-8."
+            ) from None
     for bom, codec in BOMS:
         if data.startswith(bom):
             try:
                 return data.decode(codec)
             except UnicodeDecodeError as e:
-                raise InputError(f"{fname} starts with a {codec.upper()} byte-order mark but is not valid "
-                                 f"{codec.upper()} ({e}); save it as UTF-8.") from None
+                raise InputError(
+                    f"{fname} starts with a {codec.upper()} byte-order mark but is not valid "
+                    f"{codec.upper()} ({e}); save it as UTF-8."
+                ) from None
     head = data[:65536]
     if b"\x00" in head:
         wide = ""
         half = len(head) // 2
         if (len(head) >= 8 and head[1::2].count(0) > 0.9 * half) or head[0::2].count(0) > 0.9 * half:
             wide = " It looks like UTF-16 or UTF-32 text without a byte-order mark: save it as UTF-8."
-        raise InputError(f"{fname} does not look like a text table (it holds binary data).{wide} "
-                         "Save it as CSV (UTF-8) or Parquet.")
+        raise InputError(
+            f"{fname} does not look like a text table (it holds binary data).{wide} Save it as CSV (UTF-8) or Parquet."
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -79,8 +107,9 @@ def detect_delimiter(text: str, ext: str) -> str:
     return "\t" if ext in (".tsv", ".tab") else ","
 
 
-def scan_csv(text: str | Iterable[str], delimiter: str, fname: str, limits: Limits, nrows: int | None,
-              guard: LoadGuard) -> tuple[list[str], int]:
+def scan_csv(
+    text: str | Iterable[str], delimiter: str, fname: str, limits: Limits, nrows: int | None, guard: LoadGuard
+) -> tuple[list[str], int]:
     """Check every row has the header's number of fields (naming the first line that does not) and
     the row and column limits. Returns (the header, the number of rows). ``text``: the whole text, or
     its lines (a text file: the streamed reader names a broken line this way)."""
@@ -114,8 +143,10 @@ def scan_csv(text: str | Iterable[str], delimiter: str, fname: str, limits: Limi
             if rows > limits.max_rows:
                 limits.check("max_rows", rows, f"{fname} has over {limits.max_rows:,} rows")
     except csv.Error as e:
-        raise InputError(f"{fname}: line {reader.line_num} can't be parsed ({e}). Check that every quote is "
-                         f"closed and that no field is longer than {csv.field_size_limit():,} characters.") from None
+        raise InputError(
+            f"{fname}: line {reader.line_num} can't be parsed ({e}). Check that every quote is "
+            f"closed and that no field is longer than {csv.field_size_limit():,} characters."
+        ) from None
     if rows == 0:
         raise InputError(f"{fname} has a header but no rows; it needs at least {MIN_ROWS} rows of data.")
     return header, rows
@@ -156,6 +187,8 @@ def excel_sep_line(text: str, fname: str, report: LoadReport | None) -> tuple[st
     if not found:
         return text, None
     if report is not None:
-        report.note(f"The first line of {fname}, {first.strip()!r}, names the delimiter (an Excel hint); "
-                    "it was used and skipped.")
+        report.note(
+            f"The first line of {fname}, {first.strip()!r}, names the delimiter (an Excel hint); "
+            "it was used and skipped."
+        )
     return rest, found.group(1)

@@ -1,6 +1,7 @@
 """Which loader reads a source: :func:`load` picks it by the file's extension (and looks inside a
 Parquet file: vectors or a table), :func:`load_from_server` opens a path or URL first, and
 :func:`load_sample` reads one of the bundled samples."""
+
 from __future__ import annotations
 
 import os
@@ -25,9 +26,15 @@ SAMPLES: dict[str, Path] = {
 }
 
 
-def load(source: Source | list[Source], *, name: str | None = None, table: TableOptions | None = None,
-         images: ImageOptions | None = None, limits: Limits | None = None,
-         should_stop: StopCheck | None = None) -> Dataset:
+def load(
+    source: Source | list[Source],
+    *,
+    name: str | None = None,
+    table: TableOptions | None = None,
+    images: ImageOptions | None = None,
+    limits: Limits | None = None,
+    should_stop: StopCheck | None = None,
+) -> Dataset:
     """Load any supported source as a Dataset, choosing the loader by the file's extension.
 
     ``source`` is a path (a file or a folder of images), bytes, a binary file object (such as an
@@ -55,8 +62,9 @@ def load(source: Source | list[Source], *, name: str | None = None, table: Table
         try:
             if parquet_holds_vectors(data):
                 options = table or TableOptions()
-                return load_vectors_parquet(data, fname, limits, label_column=options.label_column,
-                                            id_column=options.id_column)
+                return load_vectors_parquet(
+                    data, fname, limits, label_column=options.label_column, id_column=options.id_column
+                )
             return load_table(data, fname, table, limits, should_stop=should_stop)
         finally:
             if is_path(source) and isinstance(data, ServerFile):  # opened here, for the path
@@ -64,9 +72,16 @@ def load(source: Source | list[Source], *, name: str | None = None, table: Table
     return load_table(source, name, table, limits, should_stop=should_stop)
 
 
-def load_from_server(spec: str, *, table: TableOptions | None = None, images: ImageOptions | None = None,
-                     limits: Limits | None = None, policy: SourcePolicy | None = None,
-                     on_progress: ReadProgress | None = None, should_stop: Callable[[], bool] | None = None) -> Dataset:
+def load_from_server(
+    spec: str,
+    *,
+    table: TableOptions | None = None,
+    images: ImageOptions | None = None,
+    limits: Limits | None = None,
+    policy: SourcePolicy | None = None,
+    on_progress: ReadProgress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Dataset:
     """:func:`~explorer.data.sources.open_source` then :func:`load` (``table``, ``images``: their
     options), closing the file whatever happens; returns the Dataset. What a dashboard job runs."""
     limits = limits or Limits()

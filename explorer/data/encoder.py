@@ -20,6 +20,7 @@ The loader fits it and makes the loaded X with its ``transform``; a run saves :m
 ``preprocess.json``; applying the run to new rows transforms them with :meth:`from_json`'s encoder.
 So the training features and the applied features come from the same code.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,10 +49,11 @@ from explorer.data.encoder_report import (
     note_parsing,
     note_transform,
 )
+from explorer.data.encoder_steps import column_codes, column_days, column_numbers, decide_scaling
 from explorer.data.encoder_text import TextColumn, fit_text_column, looks_like_text, text_cells, text_sentence
 from explorer.data.guards import FEATURE_BYTES, check_decoded_bytes
 from explorer.data.profiles import as_strings, parse_numbers, profile_column
-from explorer.data.scaling import SCALINGS, fit_scaling, ranges_shared, scaling_sentence
+from explorer.data.scaling import SCALINGS
 from explorer.data.words import plural
 from explorer.dataset import LoadReport
 from explorer.errors import InputError
@@ -60,17 +62,27 @@ from explorer.limits import Limits
 if TYPE_CHECKING:
     import pandas as pd
 
-CATEGORY_WEIGHT = 1 / np.sqrt(2)  # a one-hot indicator's value: rows of two levels differ by 1, one std of a number
 SKEW_LOG = 1.0  # "auto" scaling takes log(1 + x) of non-negative columns more skewed than this
 SKEW_MIN_VALUES = 10  # ... that have more distinct values than this (small counts and scales stay as they are)
 SKEW_SAMPLE_ROWS = 50_000  # distinct values are counted among the first rows
 MAX_RECORDED_LEVELS = 10_000  # rare levels folded into "other" are recorded up to this many per column
-UNSEEN_SHOWN = 50  # unseen levels counted by name per column (the most frequent)
 MissingColumns = Literal["refuse", "impute"]
 BetweenColumns = Callable[[], None]
 
-ROW_NUMBER_NAMES = {"", "#", "index", "idx", "id", "row", "rows", "rownames", "row_number", "rownum", "no",
-                    "unnamed: 0"}
+ROW_NUMBER_NAMES = {
+    "",
+    "#",
+    "index",
+    "idx",
+    "id",
+    "row",
+    "rows",
+    "rownames",
+    "row_number",
+    "rownum",
+    "no",
+    "unnamed: 0",
+}
 
 
 def check_table_options(scaling: str, max_categories: int, min_category_fraction: float) -> None:
@@ -120,9 +132,17 @@ class TableEncoder:
     ``indicator_value_``, ``dropped_columns_`` (column -> why), ``n_features_`` (d).
     """
 
-    def __init__(self, *, columns: list[str] | None = None, label_column: str | None = None,
-                 id_column: str | None = None, scaling: str = "auto", max_categories: int = 30,
-                 min_category_fraction: float = 0.01, drop_row_numbers: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        columns: list[str] | None = None,
+        label_column: str | None = None,
+        id_column: str | None = None,
+        scaling: str = "auto",
+        max_categories: int = 30,
+        min_category_fraction: float = 0.01,
+        drop_row_numbers: bool = True,
+    ) -> None:
         self.columns = columns
         self.label_column = label_column
         self.id_column = id_column
@@ -132,13 +152,25 @@ class TableEncoder:
         self.drop_row_numbers = drop_row_numbers
 
     def get_params(self) -> dict[str, Any]:
-        return {"columns": None if self.columns is None else list(self.columns), "label_column": self.label_column,
-                "id_column": self.id_column, "scaling": self.scaling, "max_categories": self.max_categories,
-                "min_category_fraction": self.min_category_fraction, "drop_row_numbers": self.drop_row_numbers}
+        return {
+            "columns": None if self.columns is None else list(self.columns),
+            "label_column": self.label_column,
+            "id_column": self.id_column,
+            "scaling": self.scaling,
+            "max_categories": self.max_categories,
+            "min_category_fraction": self.min_category_fraction,
+            "drop_row_numbers": self.drop_row_numbers,
+        }
 
     # ----------------------------------------------------------------------------------------- fit
-    def fit(self, frame: pd.DataFrame, *, report: LoadReport | None = None, limits: Limits | None = None,
-            between_columns: BetweenColumns | None = None) -> TableEncoder:
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        *,
+        report: LoadReport | None = None,
+        limits: Limits | None = None,
+        between_columns: BetweenColumns | None = None,
+    ) -> TableEncoder:
         """Decide every step from the rows of ``frame``; returns self.
 
         ``report`` (the load's) gets what was decided, in words and as facts (dropped, imputed,
@@ -149,14 +181,25 @@ class TableEncoder:
         self._fit(frame, report, limits, between_columns)
         return self
 
-    def fit_transform(self, frame: pd.DataFrame, *, report: LoadReport | None = None, limits: Limits | None = None,
-                      between_columns: BetweenColumns | None = None) -> tuple[np.ndarray, TransformReport]:
+    def fit_transform(
+        self,
+        frame: pd.DataFrame,
+        *,
+        report: LoadReport | None = None,
+        limits: Limits | None = None,
+        between_columns: BetweenColumns | None = None,
+    ) -> tuple[np.ndarray, TransformReport]:
         """``fit(frame).transform(frame)``, reading each column of text once (the fit's parse is reused)."""
         parsed = self._fit(frame, report, limits, between_columns)
         return self._transform(frame, "refuse", between_columns, parsed)
 
-    def _fit(self, frame: pd.DataFrame, report: LoadReport | None, limits: Limits | None,
-             between_columns: BetweenColumns | None) -> dict[str, tuple[np.ndarray, int]]:
+    def _fit(
+        self,
+        frame: pd.DataFrame,
+        report: LoadReport | None,
+        limits: Limits | None,
+        between_columns: BetweenColumns | None,
+    ) -> dict[str, tuple[np.ndarray, int]]:
         """Fit; returns the columns parsed on the way that are costly to parse again (numbers read
         from text, categories' codes): column -> (values or codes (n,), junk or missing count)."""
         from pandas.api import types as pdt
@@ -172,8 +215,11 @@ class TableEncoder:
 
         def widen(k: int) -> None:
             if limits is not None:
-                check_decoded_bytes(limits, n * (width + k) * FEATURE_BYTES,
-                                    f"{report.source} encoded ({n:,} rows x {width + k:,} features)")
+                check_decoded_bytes(
+                    limits,
+                    n * (width + k) * FEATURE_BYTES,
+                    f"{report.source} encoded ({n:,} rows x {width + k:,} features)",
+                )
 
         def drop(col: str, why: str) -> None:
             drops.setdefault(why, []).append(col)
@@ -202,8 +248,9 @@ class TableEncoder:
                 columns.append(date)
                 parsed[col] = (days, bad)
                 width += date.width
-                report.transformed[col] = ("times of day: the hour" if time_of_day
-                                           else f"dates: days before {day_text(date.reference)}")
+                report.transformed[col] = (
+                    "times of day: the hour" if time_of_day else f"dates: days before {day_text(date.reference)}"
+                )
                 report.note(date_sentence(date, days))
                 continue
             if p.kind == "text" and looks_like_text(p.values):
@@ -254,12 +301,20 @@ class TableEncoder:
                 drop(col, "rare")
                 continue
             if rest:
-                report.note(f"In column '{col}', {plural(len(rest), 'rare category', 'rare categories')} "
-                            f"were folded into 'other'.")
+                report.note(
+                    f"In column '{col}', {plural(len(rest), 'rare category', 'rare categories')} "
+                    f"were folded into 'other'."
+                )
             folded = rest[:MAX_RECORDED_LEVELS]
-            column = CategoricalColumn(col, str(counts.index[0]), keep, other=bool(rest), folded=folded,
-                                       folded_complete=len(folded) < MAX_RECORDED_LEVELS,
-                                       markers=sorted({str(m).lower() for m in p.markers or {}}))
+            column = CategoricalColumn(
+                col,
+                str(counts.index[0]),
+                keep,
+                other=bool(rest),
+                folded=folded,
+                folded_complete=len(folded) < MAX_RECORDED_LEVELS,
+                markers=sorted({str(m).lower() for m in p.markers or {}}),
+            )
             widen(column.width)
             columns.append(column)
             parsed[col] = (column.codes(strings.to_numpy(dtype=object)), p.missing)
@@ -268,7 +323,9 @@ class TableEncoder:
         note_fit(report, drops)
         self.columns_ = columns
         self.dropped_columns_ = dict(report.dropped_columns)
-        self._decide_scaling(frame, ranges, parsed, report)
+        self.scaling_, self.indicator_value_ = decide_scaling(
+            self.columns_, self.scaling, frame, ranges, parsed, report
+        )
         self.feature_names_ = [name for c in columns for name in c.feature_names()]
         self.n_features_ = width
         return parsed
@@ -278,53 +335,15 @@ class TableEncoder:
         given = list(frame.columns) if self.columns is None else list(dict.fromkeys(self.columns))
         missing = [c for c in given if c not in frame.columns]
         if missing:
-            raise InputError(f"the table has no column {', '.join(repr(c) for c in missing)}; "
-                             "choose among its columns.")
+            raise InputError(
+                f"the table has no column {', '.join(repr(c) for c in missing)}; choose among its columns."
+            )
         return [c for c in given if c not in reserved]
 
-    def _decide_scaling(self, frame: pd.DataFrame, ranges: dict[str, tuple[float, float, bool]],
-                        parsed: dict[str, tuple[np.ndarray, int]], report: LoadReport) -> None:
-        """The scaling of the numbers (and log(1 + x) of the skewed ones under "auto"); sets each
-        number's parameters, ``scaling_`` and ``indicator_value_``; writes the report's sentences."""
-        numbers = [c for c in self.columns_ if isinstance(c, NumericColumn)]
-        has_cat = any(isinstance(c, CategoricalColumn) for c in self.columns_)
-        lo = np.array([ranges[c.name][0] for c in numbers])
-        hi = np.array([ranges[c.name][1] for c in numbers])
-        if self.scaling == "auto":
-            scaling = "shared" if len(numbers) >= 2 and ranges_shared(lo, hi) else "standard"
-        else:
-            scaling = self.scaling
-        auto_standard = self.scaling == "auto" and scaling == "standard"
-        logged = [c.name for c in numbers if ranges[c.name][2]] if auto_standard else []
-        if logged:
-            report.transformed.update({c: "log(1 + x)" for c in logged})
-            report.note(f"Took log(1 + x) of {plural(len(logged), 'right-skewed column')} before scaling "
-                        f"(their values spread over orders of magnitude): {', '.join(repr(c) for c in logged)}.")
-        if numbers:
-            report.note(scaling_sentence(scaling, len(numbers),
-                                         "numeric feature" if len(numbers) < len(self.columns_) else "feature"))
-        if has_cat and scaling != "none":
-            report.note(f"One-hot columns are 0 or {CATEGORY_WEIGHT:.3f}, so a different category counts as much as "
-                        "one standard deviation of a number, whatever the number of categories.")
-        shared_lo, shared_hi = (float(lo.min()), float(hi.max())) if len(numbers) else (0.0, 1.0)
-        for column in numbers:
-            column.transform = "log1p" if column.name in logged else None
-            if scaling == "shared":
-                column.center = shared_lo
-                column.scale = shared_hi - shared_lo if shared_hi > shared_lo else 1.0
-                column.constant = ranges[column.name][0] == ranges[column.name][1]
-            elif scaling in ("standard", "minmax"):
-                values = self._numbers(column, frame, parsed.get(column.name), TransformReport())
-                params = fit_scaling(values[:, None], scaling)
-                column.peak, column.center = float(params.peak[0]), float(params.center[0])
-                column.scale = float(params.scale[0])
-        self.scaling_ = scaling
-        self.indicator_value_ = float(CATEGORY_WEIGHT) if has_cat and scaling != "none" else 1.0
-        report.scaling = scaling
-
     # ------------------------------------------------------------------------------------ transform
-    def transform(self, frame: pd.DataFrame, *, missing: MissingColumns = "refuse",
-                  between_columns: BetweenColumns | None = None) -> tuple[np.ndarray, TransformReport]:
+    def transform(
+        self, frame: pd.DataFrame, *, missing: MissingColumns = "refuse", between_columns: BetweenColumns | None = None
+    ) -> tuple[np.ndarray, TransformReport]:
         """Rows (a DataFrame as read) -> (X (n, d) float32 in the fitted features, what was done).
 
         ``missing``: "refuse" raises InputError naming the feature columns ``frame`` lacks; "impute"
@@ -333,15 +352,22 @@ class TableEncoder:
             raise InputError("the table encoder is not fitted yet; call fit (or load one with from_json) first.")
         return self._transform(frame, missing, between_columns, {})
 
-    def _transform(self, frame: pd.DataFrame, missing: MissingColumns, between_columns: BetweenColumns | None,
-                   parsed: dict[str, tuple[np.ndarray, int]]) -> tuple[np.ndarray, TransformReport]:
+    def _transform(
+        self,
+        frame: pd.DataFrame,
+        missing: MissingColumns,
+        between_columns: BetweenColumns | None,
+        parsed: dict[str, tuple[np.ndarray, int]],
+    ) -> tuple[np.ndarray, TransformReport]:
         n = len(frame)
         absent = [c.name for c in self.columns_ if c.name not in frame.columns]
         if absent and missing == "refuse":
             many = len(absent) > 1
-            raise InputError(f"the new data lacks {len(absent)} of the run's feature column{'s' if many else ''}: "
-                             f"{names_some(absent)}. Add {'them' if many else 'it'} (same name as in the training "
-                             "data), or choose to fill missing columns with the training values.")
+            raise InputError(
+                f"the new data lacks {len(absent)} of the run's feature column{'s' if many else ''}: "
+                f"{names_some(absent)}. Add {'them' if many else 'it'} (same name as in the training "
+                "data), or choose to fill missing columns with the training values."
+            )
         used = {c.name for c in self.columns_} | {self.label_column, self.id_column}
         extra = [c for c in frame.columns if c not in used]
         report = TransformReport(n_rows=n, missing_columns=absent, extra_columns=extra)
@@ -354,88 +380,34 @@ class TableEncoder:
             if between_columns is not None:
                 between_columns()
             if isinstance(column, NumericColumn):
-                X[:, j] = np.clip(column.scaled(self._numbers(column, frame, parsed.pop(column.name, None), report)),
-                                  -top, top)
+                X[:, j] = np.clip(
+                    column.scaled(column_numbers(column, frame, parsed.pop(column.name, None), report)), -top, top
+                )
                 j += 1
                 continue
             if isinstance(column, DateColumn):
-                X[:, j: j + column.width] = np.clip(column.features(self._days(column, frame, parsed.pop(
-                    column.name, None), report)), -top, top)
+                X[:, j : j + column.width] = np.clip(
+                    column.features(column_days(column, frame, parsed.pop(column.name, None), report)), -top, top
+                )
                 j += column.width
                 continue
             if isinstance(column, TextColumn):
-                cells, empty, cut = text_cells(frame[column.name]) if column.name in frame.columns else (
-                    [""] * n, np.ones(n, bool), 0)
+                cells, empty, cut = (
+                    text_cells(frame[column.name]) if column.name in frame.columns else ([""] * n, np.ones(n, bool), 0)
+                )
                 if empty.any():
                     report.imputed[column.name] = int(empty.sum())
                 if cut:
                     report.truncated[column.name] = cut
-                X[:, j: j + column.width] = column.features(cells)
+                X[:, j : j + column.width] = column.features(cells)
                 j += column.width
                 continue
-            codes = self._codes(column, frame, parsed.pop(column.name, None), report)
+            codes = column_codes(column, frame, parsed.pop(column.name, None), report)
             for k in range(column.width):
                 X[codes == k, j + k] = self.indicator_value_
             j += column.width
         note_transform(report)
         return X, report
-
-    def _numbers(self, column: NumericColumn, frame: pd.DataFrame, parsed: tuple[np.ndarray, int] | None,
-                 report: TransformReport) -> np.ndarray:
-        """One numeric column's values (n,) float64 before scaling: parsed, filled, log(1 + x) if so fitted."""
-        if column.name in frame.columns:
-            values, junk = (parsed if parsed is not None
-                            else parse_numbers(frame[column.name], frame.attrs.get("delimiter")))
-            if junk:
-                report.not_numbers[column.name] = junk
-            gaps = np.isnan(values)
-            if gaps.any():
-                report.imputed[column.name] = int(gaps.sum())
-                values = np.where(gaps, column.fill, values)
-        else:
-            values = np.full(len(frame), column.fill, np.float64)
-        if column.transform == "log1p":
-            values = np.log1p(np.maximum(values, -1 + 1e-12))
-        return values
-
-    def _days(self, column: DateColumn, frame: pd.DataFrame, parsed: tuple[np.ndarray, int] | None,
-              report: TransformReport) -> np.ndarray:
-        """One date column's days since 1970-01-01 (hours for times of day) (n,) float64, NaN where missing."""
-        if column.name not in frame.columns:
-            return np.full(len(frame), np.nan)
-        if parsed is not None:
-            days, bad = parsed
-        else:
-            days = parse_dates(frame[column.name])[0]
-            bad = int((as_strings(frame[column.name]).notna().to_numpy() & np.isnan(days)).sum())
-        if bad:
-            report.not_dates[column.name] = bad
-        if np.isnan(days).any():
-            report.imputed[column.name] = int(np.isnan(days).sum())
-        return days
-
-    def _codes(self, column: CategoricalColumn, frame: pd.DataFrame, parsed: tuple[np.ndarray, int] | None,
-               report: TransformReport) -> np.ndarray:
-        """One categorical column's level codes (n,): k for a kept level, ``len(levels)`` for "other",
-        -1 for a level not seen in training (counted in the report)."""
-        values = None
-        if parsed is not None:
-            codes, filled = parsed
-        else:
-            if column.name in frame.columns:
-                strings = as_strings(frame[column.name], column.markers)
-                filled, values = int(strings.isna().sum()), strings.fillna(column.fill).to_numpy(dtype=object)
-            else:
-                filled, values = 0, np.full(len(frame), column.fill, dtype=object)
-            codes = column.codes(values)
-        if filled:
-            report.imputed[column.name] = filled
-        unseen = codes < 0
-        if values is not None and unseen.any():
-            levels, counts = np.unique(values[unseen].astype(str), return_counts=True)
-            order = np.argsort(-counts, kind="stable")
-            report.unseen_levels[column.name] = {str(levels[i]): int(counts[i]) for i in order[:UNSEEN_SHOWN]}
-        return codes
 
     def raw_columns(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """The feature columns of ``frame`` as read, before filling and scaling: numbers (n,) float64
@@ -460,12 +432,19 @@ class TableEncoder:
         """The fitted encoder as plain JSON (``preprocess.json`` of a run made on a table)."""
         if not hasattr(self, "columns_"):
             raise InputError("the table encoder is not fitted yet; there is nothing to save.")
-        return {"version": record_version(self.columns_), "kind": "table", "params": self.get_params(),
-                "scaling": self.scaling_,
-                "indicator_value": self.indicator_value_, "columns": [c.to_dict() for c in self.columns_],
-                "feature_names": list(self.feature_names_), "label_column": self.label_column,
-                "id_column": self.id_column, "dropped_columns": dict(self.dropped_columns_),
-                "n_features": self.n_features_}
+        return {
+            "version": record_version(self.columns_),
+            "kind": "table",
+            "params": self.get_params(),
+            "scaling": self.scaling_,
+            "indicator_value": self.indicator_value_,
+            "columns": [c.to_dict() for c in self.columns_],
+            "feature_names": list(self.feature_names_),
+            "label_column": self.label_column,
+            "id_column": self.id_column,
+            "dropped_columns": dict(self.dropped_columns_),
+            "n_features": self.n_features_,
+        }
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> TableEncoder:
@@ -473,14 +452,17 @@ class TableEncoder:
         to 0.x, which replayed the loader to record it: the same steps, without the options)."""
         version = int(record.get("version", 1))
         if version > ENCODER_VERSION:
-            raise InputError("this run's preprocessing record is from a newer explorer; update explorer to apply "
-                             "data to it.")
+            raise InputError(
+                "this run's preprocessing record is from a newer explorer; update explorer to apply data to it."
+            )
         if record.get("kind") != "table":
             raise InputError(f"this preprocessing record is of {record.get('kind')!r} data, not of a table.")
         columns = [column_from_dict(c) for c in record["columns"]]
         params = record.get("params") or {
-            "columns": [c.name for c in columns], "label_column": record.get("label_column"),
-            "id_column": record.get("id_column"), "drop_row_numbers": False,
+            "columns": [c.name for c in columns],
+            "label_column": record.get("label_column"),
+            "id_column": record.get("id_column"),
+            "drop_row_numbers": False,
             "scaling": scaling_option(record["scaling"], any(getattr(c, "transform", None) for c in columns)),
         }
         encoder = cls(**params)
@@ -491,6 +473,8 @@ class TableEncoder:
         encoder.dropped_columns_ = dict(record.get("dropped_columns") or {})
         encoder.n_features_ = sum(c.width for c in columns)
         if encoder.feature_names_ != list(record["feature_names"]):
-            raise InputError("this run's preprocessing record is damaged (its columns do not give its feature names); "
-                             "make the run again from its file.")
+            raise InputError(
+                "this run's preprocessing record is damaged (its columns do not give its feature names); "
+                "make the run again from its file."
+            )
         return encoder

@@ -4,6 +4,7 @@ A :class:`NumericColumn` gives one feature, a :class:`CategoricalColumn` one ind
 (and one for "other"). Both turn into plain JSON and back (``preprocess.json``, version
 :data:`ENCODER_VERSION`; version 1, the record older explorers wrote, has the same columns).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,8 +44,16 @@ class NumericColumn:
         return (values / self.peak - self.center) / self.scale
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": "numeric", "fill": self.fill, "transform": self.transform,
-                "peak": self.peak, "center": self.center, "scale": self.scale, "constant": self.constant}
+        return {
+            "name": self.name,
+            "kind": "numeric",
+            "fill": self.fill,
+            "transform": self.transform,
+            "peak": self.peak,
+            "center": self.center,
+            "scale": self.scale,
+            "constant": self.constant,
+        }
 
 
 @dataclass
@@ -87,9 +96,16 @@ class CategoricalColumn:
         return codes
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": "categorical", "fill": self.fill, "levels": list(self.levels),
-                "other": self.other, "folded": list(self.folded), "folded_complete": self.folded_complete,
-                **({"markers": list(self.markers)} if self.markers else {})}
+        return {
+            "name": self.name,
+            "kind": "categorical",
+            "fill": self.fill,
+            "levels": list(self.levels),
+            "other": self.other,
+            "folded": list(self.folded),
+            "folded_complete": self.folded_complete,
+            **({"markers": list(self.markers)} if self.markers else {}),
+        }
 
 
 EncodedColumn = NumericColumn | CategoricalColumn | DateColumn | TextColumn
@@ -107,23 +123,37 @@ def column_from_dict(spec: dict[str, Any]) -> EncodedColumn:
     :class:`DateColumn` or :class:`TextColumn`."""
     try:
         if spec["kind"] == "numeric":
-            return NumericColumn(str(spec["name"]), float(spec["fill"]), spec.get("transform"),
-                                 float(spec.get("peak", 1.0)), float(spec.get("center", 0.0)),
-                                 float(spec.get("scale", 1.0)), bool(spec.get("constant", False)))
+            return NumericColumn(
+                str(spec["name"]),
+                float(spec["fill"]),
+                spec.get("transform"),
+                float(spec.get("peak", 1.0)),
+                float(spec.get("center", 0.0)),
+                float(spec.get("scale", 1.0)),
+                bool(spec.get("constant", False)),
+            )
         if spec["kind"] == "date":
             return DateColumn.from_dict(spec)
         if spec["kind"] == "text":
             return TextColumn.from_dict(spec)
         if spec["kind"] == "categorical":
-            return CategoricalColumn(str(spec["name"]), str(spec["fill"]), [str(v) for v in spec["levels"]],
-                                     bool(spec["other"]), [str(v) for v in spec.get("folded", [])],
-                                     bool(spec.get("folded_complete", True)),
-                                     [str(v) for v in spec.get("markers", [])])
+            return CategoricalColumn(
+                str(spec["name"]),
+                str(spec["fill"]),
+                [str(v) for v in spec["levels"]],
+                bool(spec["other"]),
+                [str(v) for v in spec.get("folded", [])],
+                bool(spec.get("folded_complete", True)),
+                [str(v) for v in spec.get("markers", [])],
+            )
     except (KeyError, TypeError, ValueError) as e:
-        raise InputError(f"this run's preprocessing record is damaged ({type(e).__name__}: {e}); make the run again "
-                         "from its file.") from None
-    raise InputError(f"this run's preprocessing record has a column of unknown kind {spec.get('kind')!r}; update "
-                     "explorer or make the run again from its file.")
+        raise InputError(
+            f"this run's preprocessing record is damaged ({type(e).__name__}: {e}); make the run again from its file."
+        ) from None
+    raise InputError(
+        f"this run's preprocessing record has a column of unknown kind {spec.get('kind')!r}; update "
+        "explorer or make the run again from its file."
+    )
 
 
 def scaling_option(resolved: str, logged: bool) -> str:

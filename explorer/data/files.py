@@ -4,6 +4,7 @@ Files are opened without blocking and checked on the open file, so a FIFO or a d
 never read; an upload is held to ``max_upload_bytes``; a :class:`ServerFile` (a path or URL the server
 opened for a user, see :mod:`explorer.data.sources`) reads with progress and the time cap instead.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,12 +75,24 @@ def display_name(file_name: str) -> str:
 
 
 def _not_a_file(path: Path, mode: int) -> str:
-    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
-            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
-            else "a folder" if stat.S_ISDIR(mode) else "not a regular file")
+    kind = (
+        "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a character device"
+        if stat.S_ISCHR(mode)
+        else "a block device"
+        if stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a folder"
+        if stat.S_ISDIR(mode)
+        else "not a regular file"
+    )
     via = f" (a link to {os.path.realpath(path)})" if path.is_symlink() else ""
-    return (f"{path}: is {kind}{via}, not a regular file, so it is not read (reading it could block or never "
-            "end). Copy the data into a file and load that.")
+    return (
+        f"{path}: is {kind}{via}, not a regular file, so it is not read (reading it could block or never "
+        "end). Copy the data into a file and load that."
+    )
 
 
 def open_regular_file(path: Path) -> IO[bytes]:
@@ -157,11 +170,12 @@ def read_source(source: Source, name: str | None, limits: Limits) -> tuple[str, 
         if isinstance(data, str):
             raise InputError(f"{fname}: the file was opened in text mode; open it in binary mode ('rb').")
     else:
-        raise InputError(
-            f"can't read data from a {type(source).__name__}; pass a path, bytes or a binary file object."
-        )
-    limits.check("max_upload_bytes", len(data), f"{fname} is {len(data):,} bytes" if len(data) <= cap
-                 else f"{fname} is over {cap:,} bytes")
+        raise InputError(f"can't read data from a {type(source).__name__}; pass a path, bytes or a binary file object.")
+    limits.check(
+        "max_upload_bytes",
+        len(data),
+        f"{fname} is {len(data):,} bytes" if len(data) <= cap else f"{fname} is over {cap:,} bytes",
+    )
     return fname, data
 
 
@@ -180,8 +194,15 @@ class ServerFile:
     extension picks the loader); ``spec`` what the user gave; ``size`` is None when not known.
     """
 
-    def __init__(self, raw: IO[bytes], name: str, spec: str, size: int | None, limits: Limits,
-                 on_progress: ReadProgress | None = None) -> None:
+    def __init__(
+        self,
+        raw: IO[bytes],
+        name: str,
+        spec: str,
+        size: int | None,
+        limits: Limits,
+        on_progress: ReadProgress | None = None,
+    ) -> None:
         self._raw, self.name, self.spec, self.size = raw, name, spec, size
         self._limits, self._on_progress = limits, on_progress
         self._start = time.monotonic()
@@ -248,18 +269,22 @@ class ServerFile:
                 self._on_progress(self._furthest, self.size)
         elapsed = time.monotonic() - self._start
         if elapsed > self._limits.max_load_seconds:
-            raise LimitError(f"reading {self.name} took over {elapsed:,.0f} seconds, more than the limit "
-                             f"max_load_seconds={self._limits.max_load_seconds:,.0f}. "
-                             f"{how_to_raise('max_load_seconds')}")
+            raise LimitError(
+                f"reading {self.name} took over {elapsed:,.0f} seconds, more than the limit "
+                f"max_load_seconds={self._limits.max_load_seconds:,.0f}. "
+                f"{how_to_raise('max_load_seconds')}"
+            )
 
     def read_all(self, limits: Limits) -> bytes:
         """The whole file, for loaders that need it in memory (arrays, images, small tables): at most
         ``limits.max_decoded_bytes`` (``max_upload_bytes`` is for uploads only)."""
         cap = limits.max_decoded_bytes
         if self.size is not None and self.size > cap:
-            raise LimitError(f"{self.name} is {self.size:,} bytes ({human_bytes(self.size)}), and files of this kind "
-                             f"are read whole: more than the limit max_decoded_bytes={cap:,}. "
-                             f"{how_to_raise('max_decoded_bytes')}")
+            raise LimitError(
+                f"{self.name} is {self.size:,} bytes ({human_bytes(self.size)}), and files of this kind "
+                f"are read whole: more than the limit max_decoded_bytes={cap:,}. "
+                f"{how_to_raise('max_decoded_bytes')}"
+            )
         self.seek(0)
         chunks, total = [], 0
         while True:
@@ -269,8 +294,10 @@ class ServerFile:
             chunks.append(chunk)
             total += len(chunk)
             if total > cap:
-                raise LimitError(f"{self.name} is over {cap:,} bytes, and files of this kind are read whole: more than "
-                                 f"the limit max_decoded_bytes={cap:,}. {how_to_raise('max_decoded_bytes')}")
+                raise LimitError(
+                    f"{self.name} is over {cap:,} bytes, and files of this kind are read whole: more than "
+                    f"the limit max_decoded_bytes={cap:,}. {how_to_raise('max_decoded_bytes')}"
+                )
         return b"".join(chunks)
 
 

@@ -1,5 +1,6 @@
 """What keeps a load in bounds: Stop and the time cap between steps, the memory a load may take, the
 fewest rows that can be clustered."""
+
 from __future__ import annotations
 
 import time
@@ -35,8 +36,10 @@ class LoadGuard:
             raise LoadStopped(f"{what} was stopped.")
         elapsed = time.monotonic() - self.start
         if elapsed > self.limits.max_load_seconds:
-            raise LimitError(f"{what} took over {elapsed:,.0f} seconds, more than the limit max_load_seconds="
-                             f"{self.limits.max_load_seconds:,.0f}. {how_to_raise('max_load_seconds')}")
+            raise LimitError(
+                f"{what} took over {elapsed:,.0f} seconds, more than the limit max_load_seconds="
+                f"{self.limits.max_load_seconds:,.0f}. {how_to_raise('max_load_seconds')}"
+            )
 
 
 def check_decoded_bytes(limits: Limits, n_bytes: int, what: str, *, while_reading: bool = False) -> None:
@@ -47,7 +50,7 @@ def check_decoded_bytes(limits: Limits, n_bytes: int, what: str, *, while_readin
     before), and the read stops there."""
     cap = limits.max_decoded_bytes
     if n_bytes > cap:
-        when = ("it was stopped while being read" if while_reading else "it was refused before decoding")
+        when = "it was stopped while being read" if while_reading else "it was refused before decoding"
         raise LimitError(
             f"{what} would take about {human_bytes(n_bytes)} of memory once decoded, more than the limit "
             f"max_decoded_bytes={cap:,} ({human_bytes(cap)}); {when}. Load fewer rows or "

@@ -5,6 +5,7 @@ are caught by the declared sizes, the compression ratio and the bytes actually r
 :class:`ByteBudget`); a folder's links, pipes and devices are never read. Nothing is decoded here:
 each :class:`ImageEntry` reads its bytes, or its first bytes (the header), when asked.
 """
+
 from __future__ import annotations
 
 import io
@@ -56,8 +57,9 @@ class SkippedFiles:
         self.by_reason.setdefault(reason, []).append(name)
 
     def notes(self) -> list[str]:
-        return [self.SENTENCES[r].format(n=plural(len(v), "file"), names=list_some(v))
-                for r, v in self.by_reason.items()]
+        return [
+            self.SENTENCES[r].format(n=plural(len(v), "file"), names=list_some(v)) for r, v in self.by_reason.items()
+        ]
 
 
 class ByteBudget:
@@ -75,8 +77,9 @@ def _hidden(parts: tuple[str, ...]) -> bool:
     return any(p.startswith(".") or p == "__MACOSX" for p in parts)
 
 
-def _zip_entries(zf: zipfile.ZipFile, prefix: str, zname: str, limits: Limits, budget: ByteBudget,
-                 skipped: SkippedFiles) -> list[ImageEntry]:
+def _zip_entries(
+    zf: zipfile.ZipFile, prefix: str, zname: str, limits: Limits, budget: ByteBudget, skipped: SkippedFiles
+) -> list[ImageEntry]:
     entries: list[ImageEntry] = []
     declared = 0
     for info in zf.infolist():
@@ -102,8 +105,13 @@ def _zip_entries(zf: zipfile.ZipFile, prefix: str, zname: str, limits: Limits, b
         declared += info.file_size
         limits.check("max_unzipped_bytes", declared, f"{zname} expands to over {declared:,} bytes of images")
         check_expansion(limits, f"{zname}: '{raw}'", info.file_size, info.compress_size)
-        entries.append(ImageEntry("/".join((prefix, *parts)) if prefix else "/".join(parts),
-                              _member_reader(zf, info, budget), _member_peek(zf, info)))
+        entries.append(
+            ImageEntry(
+                "/".join((prefix, *parts)) if prefix else "/".join(parts),
+                _member_reader(zf, info, budget),
+                _member_peek(zf, info),
+            )
+        )
     return entries
 
 
@@ -189,8 +197,9 @@ def _dir_entries(root: Path, budget: ByteBudget, skipped: SkippedFiles, limits: 
     return entries
 
 
-def collect_images(source: Source | list[Source], name: str | None, limits: Limits, budget: ByteBudget,
-             skipped: SkippedFiles) -> tuple[str, list[ImageEntry]]:
+def collect_images(
+    source: Source | list[Source], name: str | None, limits: Limits, budget: ByteBudget, skipped: SkippedFiles
+) -> tuple[str, list[ImageEntry]]:
     """Every candidate image of ``source`` -> (what it is, for messages, entries with unique ids)."""
     if is_path(source) and Path(source).is_dir():
         root = Path(source).resolve()

@@ -5,6 +5,7 @@ and zip bombs refused). Decompression bombs are caught by each image's header be
 images are decoded one at a time and shrunk at once, so a large set never sits in memory at full
 size. :func:`conform_images` brings new images to a run's size and mode as the loader does.
 """
+
 from __future__ import annotations
 
 import io
@@ -85,9 +86,11 @@ def _open_checked(data: bytes, entry_id: str, limits: Limits) -> Image.Image:
         try:
             im = Image.open(io.BytesIO(data), formats=PIL_FORMATS)
         except Image.DecompressionBombError as e:
-            raise LimitError(f"'{entry_id}' has too many pixels to decode safely ({e}) "
-                             f"The limit is max_image_pixels={limits.max_image_pixels:,}. "
-                             f"{how_to_raise('max_image_pixels')}") from None
+            raise LimitError(
+                f"'{entry_id}' has too many pixels to decode safely ({e}) "
+                f"The limit is max_image_pixels={limits.max_image_pixels:,}. "
+                f"{how_to_raise('max_image_pixels')}"
+            ) from None
     w, h = im.size
     limits.check("max_image_pixels", w * h, f"'{entry_id}' is {w}x{h} = {w * h:,} pixels")
     return im
@@ -126,8 +129,10 @@ def _to_l_or_rgb(im: Image.Image) -> Image.Image:
 def _is_gray(a: np.ndarray) -> bool:
     """R, G and B agree (within GRAY_TOLERANCE levels: lossy WebP stores gray images as almost-gray RGB)."""
     a16 = a.astype(np.int16)
-    return bool(np.abs(a16[..., 0] - a16[..., 1]).max() <= GRAY_TOLERANCE
-                and np.abs(a16[..., 1] - a16[..., 2]).max() <= GRAY_TOLERANCE)
+    return bool(
+        np.abs(a16[..., 0] - a16[..., 1]).max() <= GRAY_TOLERANCE
+        and np.abs(a16[..., 1] - a16[..., 2]).max() <= GRAY_TOLERANCE
+    )
 
 
 def _fit_within(h: int, w: int, max_side: int) -> tuple[int, int]:
@@ -173,8 +178,9 @@ def _pixels_from_header(head: bytes, entry_id: str, options: ImageOptions, limit
         return None
 
 
-def _decode(data: bytes, entry_id: str, options: ImageOptions, limits: Limits,
-            pixels: _PixelBudget | None = None) -> tuple[np.ndarray, tuple[int, int], bool]:
+def _decode(
+    data: bytes, entry_id: str, options: ImageOptions, limits: Limits, pixels: _PixelBudget | None = None
+) -> tuple[np.ndarray, tuple[int, int], bool]:
     """Bytes -> (pixels (h', w') or (h', w', 3) uint8 already shrunk, original (h, w), multi-frame).
 
     ``pixels``, when given, counts this image's decoded pixels before it is decoded."""
@@ -210,8 +216,14 @@ def _folder_labels(ids: list[str]) -> np.ndarray | None:
     return np.array(labels, dtype=str)
 
 
-def load_images(source: Source | list[Source], name: str | None = None, options: ImageOptions | None = None,
-                limits: Limits | None = None, *, should_stop: StopCheck | None = None) -> Dataset:
+def load_images(
+    source: Source | list[Source],
+    name: str | None = None,
+    options: ImageOptions | None = None,
+    limits: Limits | None = None,
+    *,
+    should_stop: StopCheck | None = None,
+) -> Dataset:
     """Load image files, a zip of images, or a folder of images as a Dataset.
 
     Returns a Dataset with images (n, h, w, c) uint8 (c = 1 or 3), X (n, h*w*c) float32 in [0, 1],
@@ -269,41 +281,62 @@ def load_images(source: Source | list[Source], name: str | None = None, options:
         report.note(sentence)
     if not pixels:
         if len(entries) == 1 and title == entries[0].id:
-            raise InputError(f"{title} could not be read as an image (it is truncated, damaged or not an image "
-                             "at all). Check that it opens in an image viewer, or save it again as PNG or JPEG.")
-        raise InputError(f"{title}: none of the {plural(len(entries), 'file')} could be read as an image. "
-                         + " ".join(skipped.notes())
-                         + " Check that they open in an image viewer, or save them again as PNG or JPEG.")
+            raise InputError(
+                f"{title} could not be read as an image (it is truncated, damaged or not an image "
+                "at all). Check that it opens in an image viewer, or save it again as PNG or JPEG."
+            )
+        raise InputError(
+            f"{title}: none of the {plural(len(entries), 'file')} could be read as an image. "
+            + " ".join(skipped.notes())
+            + " Check that they open in an image viewer, or save them again as PNG or JPEG."
+        )
     check_min_rows(len(pixels), title, "images")
     if animated:
         report.note(f"{plural(animated, 'file')} had several frames (animation or pages); the first was used.")
     images = _assemble(pixels, originals, options, report)
     labels = _folder_labels(ids)
     if labels is not None:
-        report.note(f"The images sit in {plural(len(set(labels)), 'folder')}; the folder names are the labels "
-                    "(used only for evaluation).")
+        report.note(
+            f"The images sit in {plural(len(set(labels)), 'folder')}; the folder names are the labels "
+            "(used only for evaluation)."
+        )
     n, h, w, c = images.shape
     X = images.reshape(n, -1).astype(np.float32) / 255.0
     report.scaling = "pixels/255"
-    report.note(f"{n:,} images of {h}x{w} pixels, {'grayscale' if c == 1 else 'color (RGB)'}; "
-                "features are the pixel values divided by 255.")
+    report.note(
+        f"{n:,} images of {h}x{w} pixels, {'grayscale' if c == 1 else 'color (RGB)'}; "
+        "features are the pixel values divided by 255."
+    )
     report.n_rows, report.n_features = X.shape
-    return Dataset(X=X, feature_names=[f"px{i}" for i in range(X.shape[1])], ids=np.array(ids, dtype=str),
-                   report=report, kind="images", name=short, labels=labels, images=images)
+    return Dataset(
+        X=X,
+        feature_names=[f"px{i}" for i in range(X.shape[1])],
+        ids=np.array(ids, dtype=str),
+        report=report,
+        kind="images",
+        name=short,
+        labels=labels,
+        images=images,
+    )
 
 
-def _assemble(pixels: list[np.ndarray], originals: list[tuple[int, int]], options: ImageOptions,
-              report: LoadReport) -> np.ndarray:
+def _assemble(
+    pixels: list[np.ndarray], originals: list[tuple[int, int]], options: ImageOptions, report: LoadReport
+) -> np.ndarray:
     """Bring the shrunk images to one size and mode -> (n, h, w, c) uint8 (frees ``pixels`` as it goes)."""
     common_size, n_common = Counter(originals).most_common(1)[0]
     if options.size is None:
         target = _fit_within(*common_size, options.max_side)
         if n_common < len(originals):
-            report.note(f"The images come in {len(set(originals))} sizes; the {len(originals) - n_common:,} not of "
-                        f"the most common size ({common_size[0]}x{common_size[1]}) were resized to it.")
+            report.note(
+                f"The images come in {len(set(originals))} sizes; the {len(originals) - n_common:,} not of "
+                f"the most common size ({common_size[0]}x{common_size[1]}) were resized to it."
+            )
         if target != common_size:
-            report.note(f"Images were shrunk from {common_size[0]}x{common_size[1]} to {target[0]}x{target[1]} "
-                        f"(longer side at most {options.max_side}).")
+            report.note(
+                f"Images were shrunk from {common_size[0]}x{common_size[1]} to {target[0]}x{target[1]} "
+                f"(longer side at most {options.max_side})."
+            )
     else:
         target = (int(options.size[0]), int(options.size[1]))
         changed = sum(o != target for o in originals)
@@ -336,7 +369,7 @@ def to_uint8(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, str | None]:
     elif lo >= 0 and hi <= 255:
         unit = a.astype(np.float32) / 255.0
     elif a.dtype.kind in "iu" and lo >= 0 and hi <= 65535:
-        unit = (a.astype(np.float32) / 65535.0)
+        unit = a.astype(np.float32) / 65535.0
         note = "Pixel values are 16-bit (0 to 65535); they were scaled to 8 bits."
     else:
         span = (hi - lo) or 1.0
@@ -361,8 +394,18 @@ def conform_images(ds: Dataset, h: int, w: int, mode: str) -> tuple[Dataset, str
         a = np.asarray(im)
         out[i] = a[..., None] if a.ndim == 2 else a
     shape = ds.image_shape or (0, 0, 0)
-    note = (f"The {ds.n:,} images are {shape[0]}x{shape[1]}; they were resized to the run's "
-            f"{h}x{w} ({'grayscale' if c == 1 else 'color'}), as the loader does.")
+    note = (
+        f"The {ds.n:,} images are {shape[0]}x{shape[1]}; they were resized to the run's "
+        f"{h}x{w} ({'grayscale' if c == 1 else 'color'}), as the loader does."
+    )
     X = out.reshape(ds.n, -1).astype(np.float32) / 255.0
-    return Dataset(X=X, feature_names=[f"px{i}" for i in range(h * w * c)], ids=ds.ids, report=ds.report, kind="images",
-                   name=ds.name, labels=ds.labels, images=out), note
+    return Dataset(
+        X=X,
+        feature_names=[f"px{i}" for i in range(h * w * c)],
+        ids=ds.ids,
+        report=ds.report,
+        kind="images",
+        name=ds.name,
+        labels=ds.labels,
+        images=out,
+    ), note

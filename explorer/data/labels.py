@@ -1,4 +1,5 @@
 """Labels and IDs as strings, and whether labels can score a clustering."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -51,14 +52,20 @@ def usable_labels(labels: np.ndarray, what: str, report: LoadReport, *, id_hint:
     classes = np.unique(labels[labels != MISSING_LABEL])
     if len(classes) <= 1:
         shown = f" ('{classes[0]}')" if len(classes) else ""
-        report.note(f"{what} holds a single class{shown}, which can't score the clusters, so it is not used as "
-                    "the label. Choose a label with two or more classes to evaluate the clusters.")
+        report.note(
+            f"{what} holds a single class{shown}, which can't score the clusters, so it is not used as "
+            "the label. Choose a label with two or more classes to evaluate the clusters."
+        )
         return None
     if len(classes) == n - missing and n - missing > UNIQUE_LABEL_MIN_ROWS:
-        report.note(f"{what} has a different value on every row, so it names rows rather than classes and "
-                    f"can't score the clusters; it is not used as the label.{id_hint}")
+        report.note(
+            f"{what} has a different value on every row, so it names rows rather than classes and "
+            f"can't score the clusters; it is not used as the label.{id_hint}"
+        )
         return None
     if missing:
-        report.note(f"{what}: {plural(missing, 'row has', 'rows have')} no label; they count as the class "
-                    f"'{MISSING_LABEL}' when the clusters are scored.")
+        report.note(
+            f"{what}: {plural(missing, 'row has', 'rows have')} no label; they count as the class "
+            f"'{MISSING_LABEL}' when the clusters are scored."
+        )
     return labels

@@ -12,6 +12,7 @@ Records written before the encoder (version 1) are read by
 record was kept gets one rebuilt from its saved rows (:func:`record_preprocessing`), used only when
 it gives back the run's saved features.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -38,8 +39,14 @@ PREPROCESS_FILE = "preprocess.json"
 MEDIA_RECORD_VERSION = 1  # the records of image and vector runs are as explorer 0.4 wrote them (tables: version 2)
 ApplyReport = TransformReport  # what applying a run's preprocessing did (the name explorer.apply shows)
 
-__all__ = ["PREPROCESS_FILE", "ApplyReport", "MissingColumns", "apply_preprocessing", "raw_columns",
-           "record_preprocessing"]
+__all__ = [
+    "PREPROCESS_FILE",
+    "ApplyReport",
+    "MissingColumns",
+    "apply_preprocessing",
+    "raw_columns",
+    "record_preprocessing",
+]
 
 
 # ------------------------------------------------------------------------------------------ record
@@ -51,11 +58,21 @@ def record_preprocessing(dataset: Dataset) -> dict[str, Any] | None:
         if dataset.images is None:
             return None
         _, h, w, c = dataset.images.shape
-        return {"version": MEDIA_RECORD_VERSION, "kind": "images", "size": [int(h), int(w)],
-                "mode": "L" if c == 1 else "RGB", "scaling": "pixels/255", "n_features": int(dataset.X.shape[1])}
+        return {
+            "version": MEDIA_RECORD_VERSION,
+            "kind": "images",
+            "size": [int(h), int(w)],
+            "mode": "L" if c == 1 else "RGB",
+            "scaling": "pixels/255",
+            "n_features": int(dataset.X.shape[1]),
+        }
     if dataset.kind != "table":
-        return {"version": MEDIA_RECORD_VERSION, "kind": "embeddings", "n_features": int(dataset.X.shape[1]),
-                "scaling": "none"}
+        return {
+            "version": MEDIA_RECORD_VERSION,
+            "kind": "embeddings",
+            "n_features": int(dataset.X.shape[1]),
+            "scaling": "none",
+        }
     encoder = dataset.table_encoder
     if isinstance(encoder, TableEncoder) and encoder.feature_names_ == list(dataset.feature_names):
         return encoder.to_json()
@@ -69,13 +86,21 @@ def _rebuild_encoder(dataset: Dataset) -> TableEncoder | None:
     df, report = dataset.table, dataset.report
     if df is None or report.scaling not in ("standard", "minmax", "shared", "none"):
         return None
-    columns = list(dict.fromkeys(name.split("=", 1)[0] if "=" in name and name.split("=", 1)[0] in report.encoded
-                                 else name for name in dataset.feature_names))
+    columns = list(
+        dict.fromkeys(
+            name.split("=", 1)[0] if "=" in name and name.split("=", 1)[0] in report.encoded else name
+            for name in dataset.feature_names
+        )
+    )
     if any(c not in df.columns for c in columns):
         return None
-    encoder = TableEncoder(columns=columns, label_column=_matching_column(df, dataset.labels),
-                           id_column=_matching_column(df, dataset.ids, ids=True),
-                           scaling=scaling_option(report.scaling, bool(report.transformed)), drop_row_numbers=False)
+    encoder = TableEncoder(
+        columns=columns,
+        label_column=_matching_column(df, dataset.labels),
+        id_column=_matching_column(df, dataset.ids, ids=True),
+        scaling=scaling_option(report.scaling, bool(report.transformed)),
+        drop_row_numbers=False,
+    )
     try:
         X, _ = encoder.fit_transform(df)
     except InputError:
@@ -102,9 +127,14 @@ def _matching_column(df: pd.DataFrame, values: np.ndarray | None, ids: bool = Fa
 
 
 # ------------------------------------------------------------------------------------------- apply
-def apply_preprocessing(record: dict[str, Any] | None, source: Any, name: str | None = None, *,
-                        missing: MissingColumns = "refuse",
-                        limits: Limits | None = None) -> tuple[Dataset, TransformReport]:
+def apply_preprocessing(
+    record: dict[str, Any] | None,
+    source: Any,
+    name: str | None = None,
+    *,
+    missing: MissingColumns = "refuse",
+    limits: Limits | None = None,
+) -> tuple[Dataset, TransformReport]:
     """New data -> (a Dataset whose X (n, d) float32 has the run's d features, what was done to it).
 
     ``source``: a Dataset already loaded (images, embeddings), a pandas DataFrame (a table's rows as
@@ -114,12 +144,15 @@ def apply_preprocessing(record: dict[str, Any] | None, source: Any, name: str | 
     of another kind, or when feature columns are missing and ``missing`` is "refuse".
     """
     if record is None:
-        raise InputError("this run was saved without a record of its preprocessing (explorer before 0.4, or a subset "
-                         "of a loaded table), so new data can't be prepared exactly as its training data was. "
-                         "Make the run again from its file, then apply new data to the new run.")
+        raise InputError(
+            "this run was saved without a record of its preprocessing (explorer before 0.4, or a subset "
+            "of a loaded table), so new data can't be prepared exactly as its training data was. "
+            "Make the run again from its file, then apply new data to the new run."
+        )
     if int(record.get("version", 0)) > ENCODER_VERSION:
-        raise InputError("this run's preprocessing record is from a newer explorer; update explorer to apply data "
-                         "to it.")
+        raise InputError(
+            "this run's preprocessing record is from a newer explorer; update explorer to apply data to it."
+        )
     limits = limits or Limits()
     if record["kind"] == "table":
         return _apply_to_table(TableEncoder.from_json(record), source, name, missing, limits)
@@ -145,14 +178,17 @@ def apply_preprocessing(record: dict[str, Any] | None, source: Any, name: str | 
         return ds, report
     ds = source if isinstance(source, Dataset) else load(source, name=name, limits=limits)
     if ds.X.shape[1] != record["n_features"]:
-        raise InputError(f"the run's vectors have {record['n_features']} values each; the new ones have "
-                         f"{ds.X.shape[1]}. Give vectors made by the same embedding model.")
+        raise InputError(
+            f"the run's vectors have {record['n_features']} values each; the new ones have "
+            f"{ds.X.shape[1]}. Give vectors made by the same embedding model."
+        )
     report.n_rows = ds.n
     return ds, report
 
 
-def _apply_to_table(encoder: TableEncoder, source: Any, name: str | None, missing: MissingColumns,
-                    limits: Limits) -> tuple[Dataset, TransformReport]:
+def _apply_to_table(
+    encoder: TableEncoder, source: Any, name: str | None, missing: MissingColumns, limits: Limits
+) -> tuple[Dataset, TransformReport]:
     import pandas as pd
 
     if isinstance(source, Dataset):
@@ -166,8 +202,11 @@ def _apply_to_table(encoder: TableEncoder, source: Any, name: str | None, missin
         df, _ = read_table_preview(source, name, nrows=None, options=TableOptions(), limits=limits)
     df = df.copy()
     df.columns = [str(c) for c in df.columns]
-    check_decoded_bytes(limits, 2 * len(df) * encoder.n_features_ * VALUE_BYTES,
-                        f"{title} encoded ({len(df):,} rows x {encoder.n_features_:,} features)")
+    check_decoded_bytes(
+        limits,
+        2 * len(df) * encoder.n_features_ * VALUE_BYTES,
+        f"{title} encoded ({len(df):,} rows x {encoder.n_features_:,} features)",
+    )
     X, report = encoder.transform(df, missing=missing)
     labels = ids = None
     if encoder.label_column in df.columns:
@@ -175,15 +214,30 @@ def _apply_to_table(encoder: TableEncoder, source: Any, name: str | None, missin
     if encoder.id_column in df.columns:
         ids = values_to_str(df[encoder.id_column].to_numpy())
         if len(np.unique(ids)) != len(ids):
-            report.note(f"The ID column '{encoder.id_column}' repeats values in the new data; rows are numbered "
-                        "instead.")
+            report.note(
+                f"The ID column '{encoder.id_column}' repeats values in the new data; rows are numbered instead."
+            )
             ids = None
-    lr = LoadReport(source=str(title), kind="table", n_rows_read=len(df), n_rows=len(df), n_features=X.shape[1],
-                    scaling=encoder.scaling_, notes=list(report.notes))
+    lr = LoadReport(
+        source=str(title),
+        kind="table",
+        n_rows_read=len(df),
+        n_rows=len(df),
+        n_features=X.shape[1],
+        scaling=encoder.scaling_,
+        notes=list(report.notes),
+    )
     lr.encoded = {c.name: c.names_of_levels() for c in encoder.columns_ if isinstance(c, CategoricalColumn)}
-    ds = Dataset(X=X, feature_names=list(encoder.feature_names_),
-                 ids=ids if ids is not None else np.arange(len(df)).astype(str), report=lr, kind="table",
-                 name=display_name(str(title)), labels=labels, table=df)
+    ds = Dataset(
+        X=X,
+        feature_names=list(encoder.feature_names_),
+        ids=ids if ids is not None else np.arange(len(df)).astype(str),
+        report=lr,
+        kind="table",
+        name=display_name(str(title)),
+        labels=labels,
+        table=df,
+    )
     return ds, report
 
 

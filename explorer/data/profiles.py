@@ -5,6 +5,7 @@ decided once for the preview, the load and new rows alike.
 the way a categorical or numeric feature of it is read, in training and when a saved run is applied
 to new rows (:mod:`explorer.data.encoder`).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -31,10 +32,29 @@ TIME_RE = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp]\.?[Mm]\.?)?$") 
 # of them is missing; in a column of categories only those in CATEGORY_MARKERS, and only when at least
 # two other levels are left: "none" and "-" stay levels there ("no loan", "no alley" and a sign are
 # information), as does a marker that is one of only two levels.
-MISSING_MARKERS = frozenset({"?", "??", "unknown", "n/a", "na", "#n/a", "null", "nan", "none", "-", "--", "missing",
-                             "not available", "not known", "undefined", "."})
-CATEGORY_MARKERS = frozenset({"?", "??", "unknown", "n/a", "na", "#n/a", "null", "nan", "missing", "not available",
-                              "not known", "undefined"})
+MISSING_MARKERS = frozenset(
+    {
+        "?",
+        "??",
+        "unknown",
+        "n/a",
+        "na",
+        "#n/a",
+        "null",
+        "nan",
+        "none",
+        "-",
+        "--",
+        "missing",
+        "not available",
+        "not known",
+        "undefined",
+        ".",
+    }
+)
+CATEGORY_MARKERS = frozenset(
+    {"?", "??", "unknown", "n/a", "na", "#n/a", "null", "nan", "missing", "not available", "not known", "undefined"}
+)
 DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d*,\d+$")
 THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # "1,000", "12,345.5"
 
@@ -59,8 +79,7 @@ class ColumnProfile:
     markers: dict[str, int] | None = None  # missing markers found (as written) -> cells, counted in ``missing``
 
 
-def _numbers_with_commas(present: pd.Series, numbers: pd.Series,
-                         delimiter: str | None) -> tuple[pd.Series, str]:
+def _numbers_with_commas(present: pd.Series, numbers: pd.Series, delimiter: str | None) -> tuple[pd.Series, str]:
     """Text numbers holding a comma -> (numbers, "decimal" | "thousands" | "").
 
     Spreadsheets pair the two marks by locale: where "3,5" is a decimal, the list separator is ";",
@@ -72,13 +91,16 @@ def _numbers_with_commas(present: pd.Series, numbers: pd.Series,
     import pandas as pd
 
     with_comma = present[present.str.contains(",", regex=False)]
-    fits = {"decimal": bool(with_comma.str.match(DECIMAL_COMMA_RE).all()),
-            "thousands": bool(with_comma.str.match(THOUSANDS_RE).all())}
+    fits = {
+        "decimal": bool(with_comma.str.match(DECIMAL_COMMA_RE).all()),
+        "thousands": bool(with_comma.str.match(THOUSANDS_RE).all()),
+    }
     order = ("thousands", "decimal") if delimiter in (",", None) else ("decimal", "thousands")
     for how in order:
         if fits[how]:
-            candidate = pd.to_numeric(present.str.replace(",", "." if how == "decimal" else "", regex=False),
-                                      errors="coerce")
+            candidate = pd.to_numeric(
+                present.str.replace(",", "." if how == "decimal" else "", regex=False), errors="coerce"
+            )
             if candidate.notna().mean() >= max(NUMERIC_SHARE, numbers.notna().mean()):
                 return candidate, how
     return numbers, ""
@@ -219,6 +241,14 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
             note.append("decimal commas")
         if p.thousands:
             note.append("thousands separators")
-        rows.append({"column": col, "dtype": str(df[col].dtype), "kind": p.kind, "missing": p.missing,
-                     "unique": p.unique, "note": "; ".join(note)})
+        rows.append(
+            {
+                "column": col,
+                "dtype": str(df[col].dtype),
+                "kind": p.kind,
+                "missing": p.missing,
+                "unique": p.unique,
+                "note": "; ".join(note),
+            }
+        )
     return pd.DataFrame(rows, columns=["column", "dtype", "kind", "missing", "unique", "note"])

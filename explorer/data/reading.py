@@ -6,6 +6,7 @@ A Parquet file is read in batches (:func:`explorer.data.budgets.read_parquet_tab
 named by its number. Either way the columns get unique string names and the delimiter is kept in
 ``df.attrs["delimiter"]`` (it decides what a comma inside a number means).
 """
+
 from __future__ import annotations
 
 import csv
@@ -67,9 +68,17 @@ def close_opened(source: Source, data: object) -> None:
         data.close()
 
 
-def read_frame(data: bytes | IO[bytes], fname: str, limits: Limits, report: LoadReport | None, *,
-               delimiter: str | None = None, encoding: str | None = None, nrows: int | None = None,
-               guard: LoadGuard | None = None) -> pd.DataFrame:
+def read_frame(
+    data: bytes | IO[bytes],
+    fname: str,
+    limits: Limits,
+    report: LoadReport | None,
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    nrows: int | None = None,
+    guard: LoadGuard | None = None,
+) -> pd.DataFrame:
     """Bytes (or a seekable binary file) of a CSV/TSV/Parquet file -> DataFrame with unique string
     column names. ``delimiter`` and ``encoding``: as the user gave them (None: detected).
 
@@ -92,12 +101,23 @@ def read_frame(data: bytes | IO[bytes], fname: str, limits: Limits, report: Load
     text, hinted = excel_sep_line(text, fname, report)
     delimiter = delimiter or hinted or detect_delimiter(text, extension(fname))
     header, n_rows = scan_csv(text, delimiter, fname, limits, nrows, guard)
-    check_decoded_bytes(limits, n_rows * len(header) * VALUE_BYTES + sys.getsizeof(text),
-                        f"{fname} ({n_rows:,} rows x {len(header):,} columns)")
+    check_decoded_bytes(
+        limits,
+        n_rows * len(header) * VALUE_BYTES + sys.getsizeof(text),
+        f"{fname} ({n_rows:,} rows x {len(header):,} columns)",
+    )
     names = unique_names(header, report)
     try:
-        df = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=names, nrows=nrows,
-                         skipinitialspace=True, engine="c", low_memory=False)
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=0,
+            names=names,
+            nrows=nrows,
+            skipinitialspace=True,
+            engine="c",
+            low_memory=False,
+        )
     except (pd.errors.ParserError, ValueError, csv.Error) as e:
         raise InputError(f"{fname} can't be parsed as a table ({str(e).strip()}).") from None
     if report is not None and delimiter != ",":
@@ -106,10 +126,12 @@ def read_frame(data: bytes | IO[bytes], fname: str, limits: Limits, report: Load
     return df
 
 
-def _read_parquet(data: bytes | IO[bytes], fname: str, limits: Limits, report: LoadReport | None,
-                  nrows: int | None, guard: LoadGuard) -> pd.DataFrame:
-    table = read_parquet_table(data, fname, limits, nrows=nrows,
-                               between_batches=lambda: guard.check(f"loading {fname}"))
+def _read_parquet(
+    data: bytes | IO[bytes], fname: str, limits: Limits, report: LoadReport | None, nrows: int | None, guard: LoadGuard
+) -> pd.DataFrame:
+    table = read_parquet_table(
+        data, fname, limits, nrows=nrows, between_batches=lambda: guard.check(f"loading {fname}")
+    )
     df = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
     df.columns = unique_names([str(c) for c in df.columns], report)

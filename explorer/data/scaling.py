@@ -5,6 +5,7 @@ Every scaling is ``(x / peak - center) / scale`` per column, with parameters lea
 rows exactly as the training rows were. Columns are first divided by their largest absolute value
 (``peak``) so that squaring very large values cannot overflow.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -108,22 +109,27 @@ def scale_to_float32(A: np.ndarray, how: str) -> np.ndarray:
     out = np.empty(A.shape, dtype=np.float32)
     shared = fit_scaling(A, "shared") if how == "shared" else None  # one range for all columns
     for start in range(0, A.shape[1], SCALE_BLOCK_COLUMNS):
-        block = A[:, start:start + SCALE_BLOCK_COLUMNS].astype(np.float64)
+        block = A[:, start : start + SCALE_BLOCK_COLUMNS].astype(np.float64)
         if how == "none":
-            out[:, start:start + SCALE_BLOCK_COLUMNS] = block
+            out[:, start : start + SCALE_BLOCK_COLUMNS] = block
             continue
         cols = slice(start, start + block.shape[1])
-        params = (ScalingParams(shared.peak[cols], shared.center[cols], shared.scale[cols], shared.constant[cols])
-                  if shared is not None else fit_scaling(block, how))
-        out[:, start:start + SCALE_BLOCK_COLUMNS] = apply_scaling(block, params)
+        params = (
+            ScalingParams(shared.peak[cols], shared.center[cols], shared.scale[cols], shared.constant[cols])
+            if shared is not None
+            else fit_scaling(block, how)
+        )
+        out[:, start : start + SCALE_BLOCK_COLUMNS] = apply_scaling(block, params)
     return out
 
 
 def scaling_sentence(how: str, d: int, what: str = "feature") -> str:
     """The report's sentence for scaling ``d`` columns called ``what`` ("feature", "numeric feature")."""
     if how == "shared":
-        return (f"The {plural(d, what)} share one range, so they were scaled together to 0 to 1 "
-                "(their relative spread is kept).")
+        return (
+            f"The {plural(d, what)} share one range, so they were scaled together to 0 to 1 "
+            "(their relative spread is kept)."
+        )
     if how == "standard":
         return f"Scaled the {plural(d, what)} to mean 0 and standard deviation 1."
     if how == "minmax":

@@ -16,6 +16,7 @@ reads the server's own files, and one that fetches any URL is a server-side requ
 reads like an upload, except that ``max_upload_bytes`` does not apply (``max_decoded_bytes``, ``max_rows`` and
 ``max_load_seconds`` do) and that tables are streamed from it in batches, with progress.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -36,6 +37,8 @@ ENV_URL_SCHEMES = "EXPLORER_URL_SCHEMES"
 NEVER_SCHEMES = frozenset({"file", "local"})  # the server's own disk: only through EXPLORER_DATA_DIR
 HTTP_SCHEMES = frozenset({"http", "https"})
 MAX_SPEC_CHARS = 2_000
+
+
 @dataclass(frozen=True)
 class SourcePolicy:
     """What :func:`open_source` may open. The defaults allow nothing (see the module's docstring).
@@ -60,14 +63,18 @@ class SourcePolicy:
         if folder:
             data_dir = Path(os.path.realpath(os.path.expanduser(folder)))
             if not data_dir.is_dir():
-                raise InputError(f"{ENV_DATA_DIR}={folder!r} is not a folder; set it to the folder whose files "
-                                 "may be loaded, or unset it.")
+                raise InputError(
+                    f"{ENV_DATA_DIR}={folder!r} is not a folder; set it to the folder whose files "
+                    "may be loaded, or unset it."
+                )
         listed = (environ.get(ENV_URL_SCHEMES) or "").split(",")
         schemes = frozenset(s.strip().lower().removesuffix("://") for s in listed if s.strip())
         refused = sorted(schemes & NEVER_SCHEMES)
         if refused:
-            raise InputError(f"{ENV_URL_SCHEMES} lists {', '.join(refused)}, which reads the server's own disk; "
-                             f"remove it and set {ENV_DATA_DIR} to the folder that may be read instead.")
+            raise InputError(
+                f"{ENV_URL_SCHEMES} lists {', '.join(refused)}, which reads the server's own disk; "
+                f"remove it and set {ENV_DATA_DIR} to the folder that may be read instead."
+            )
         return cls(data_dir=data_dir, url_schemes=schemes)
 
     @classmethod
@@ -92,11 +99,17 @@ class SourcePolicy:
         """One sentence on what may be opened, for the dashboard's help text."""
         parts = []
         if self.allows_paths:
-            parts.append("any path on the server" if self.any_path else "paths of files in the server's data folder "
-                         "(relative to it)")
+            parts.append(
+                "any path on the server"
+                if self.any_path
+                else "paths of files in the server's data folder (relative to it)"
+            )
         if self.allows_urls:
-            parts.append("URLs of any scheme" if self.any_url else
-                         "URLs starting " + ", ".join(f"{s}://" for s in sorted(self.url_schemes)))
+            parts.append(
+                "URLs of any scheme"
+                if self.any_url
+                else "URLs starting " + ", ".join(f"{s}://" for s in sorted(self.url_schemes))
+            )
         return "You can give " + " or ".join(parts) + "." if parts else "Nothing on the server can be opened."
 
 
@@ -113,8 +126,13 @@ def _chained(spec: str) -> bool:
     return "::" in IPV6_HOST_RE.sub("", spec)
 
 
-def open_source(spec: str, limits: Limits | None = None, on_progress: ReadProgress | None = None, *,
-                policy: SourcePolicy | None = None) -> ServerFile | Path:
+def open_source(
+    spec: str,
+    limits: Limits | None = None,
+    on_progress: ReadProgress | None = None,
+    *,
+    policy: SourcePolicy | None = None,
+) -> ServerFile | Path:
     """Open what ``spec`` names for :func:`explorer.data.load`: a :class:`ServerFile`, or the
     resolved :class:`Path` of a folder of images under the data folder.
 
@@ -128,8 +146,10 @@ def open_source(spec: str, limits: Limits | None = None, on_progress: ReadProgre
     if not spec:
         raise InputError("give a path or a URL to read.")
     if len(spec) > MAX_SPEC_CHARS or any(ord(ch) < 32 or ord(ch) == 127 for ch in spec):
-        raise InputError(f"that path or URL is not usable (over {MAX_SPEC_CHARS:,} characters, or it holds control "
-                         "characters); check what was pasted.")
+        raise InputError(
+            f"that path or URL is not usable (over {MAX_SPEC_CHARS:,} characters, or it holds control "
+            "characters); check what was pasted."
+        )
     if is_url(spec):
         return _open_url(spec, limits, on_progress, policy)
     return _open_path(spec, limits, on_progress, policy)
@@ -138,16 +158,20 @@ def open_source(spec: str, limits: Limits | None = None, on_progress: ReadProgre
 # ------------------------------------------------------------------------------------------- paths
 def _open_path(spec: str, limits: Limits, on_progress: ReadProgress | None, policy: SourcePolicy) -> ServerFile | Path:
     if not policy.allows_paths:
-        raise InputError(f"reading files on the server is off here; an operator can allow one folder with "
-                         f"{ENV_DATA_DIR}=/path/to/folder (see docs/SECURITY.md).")
+        raise InputError(
+            f"reading files on the server is off here; an operator can allow one folder with "
+            f"{ENV_DATA_DIR}=/path/to/folder (see docs/SECURITY.md)."
+        )
     given = Path(os.path.expanduser(spec)) if policy.any_path else Path(spec)
     root = None if policy.any_path or policy.data_dir is None else Path(os.path.realpath(policy.data_dir))
     if root is not None and not given.is_absolute():
         given = root / given
     real = Path(os.path.realpath(given))  # every link and ".." resolved
     if root is not None and not real.is_relative_to(root):
-        raise InputError(f"{spec}: is outside the server's data folder once its links and '..' are followed; "
-                         "give a path inside that folder.")
+        raise InputError(
+            f"{spec}: is outside the server's data folder once its links and '..' are followed; "
+            "give a path inside that folder."
+        )
     if real.is_dir():
         if root is not None:
             _refuse_links_out(real, root, spec)
@@ -166,8 +190,10 @@ def _refuse_links_out(folder: Path, root: Path, spec: str) -> None:
             path = Path(here) / entry
             if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(root):
                 shown = posixpath.join(spec.rstrip("/"), path.relative_to(folder).as_posix())
-                raise InputError(f"{shown}: is a link that leads outside the server's data folder; remove it, or "
-                                 "give a folder without such links.")
+                raise InputError(
+                    f"{shown}: is a link that leads outside the server's data folder; remove it, or "
+                    "give a folder without such links."
+                )
 
 
 # -------------------------------------------------------------------------------------------- URLs
@@ -179,12 +205,16 @@ def _open_url(spec: str, limits: Limits, on_progress: ReadProgress | None, polic
         instead = "its path" if policy.any_path else "a path under the data folder"
         raise InputError(f"{spec}: {scheme}:// URLs are never read; give {instead} instead.")
     if not policy.allows_urls:
-        raise InputError(f"reading URLs is off here; an operator can allow some schemes with "
-                         f"{ENV_URL_SCHEMES}=s3,gs,https (see docs/SECURITY.md).")
+        raise InputError(
+            f"reading URLs is off here; an operator can allow some schemes with "
+            f"{ENV_URL_SCHEMES}=s3,gs,https (see docs/SECURITY.md)."
+        )
     if not policy.any_url and scheme not in policy.url_schemes:
         allowed = ", ".join(f"{s}://" for s in sorted(policy.url_schemes))
-        raise InputError(f"{spec}: {scheme}:// URLs are not allowed here (allowed: {allowed}); an operator can "
-                         f"change {ENV_URL_SCHEMES}.")
+        raise InputError(
+            f"{spec}: {scheme}:// URLs are not allowed here (allowed: {allowed}); an operator can "
+            f"change {ENV_URL_SCHEMES}."
+        )
     options: dict[str, object] = {}
     if scheme in HTTP_SCHEMES and not policy.any_url:  # the dashboard; the CLI's user may fetch their own hosts
         _refuse_private_host(spec)
@@ -233,5 +263,6 @@ def _refuse_private_host(spec: str) -> None:
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if not address.is_global or address.is_multicast:
-            raise InputError(f"{spec}: the host {host} is a local or private address ({address}); only public hosts "
-                             "can be fetched.")
+            raise InputError(
+                f"{spec}: the host {host} is a local or private address ({address}); only public hosts can be fetched."
+            )

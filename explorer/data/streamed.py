@@ -11,6 +11,7 @@ block but which later holds something else is read again as text (the profile th
 for a small file): the file is read once more for each such column, so a file whose columns turn to
 text late costs a few passes. A broken line is found by a line scan, to be named by its number.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -59,18 +60,29 @@ def _head_text(head: bytes, fname: str, encoding: str | None) -> tuple[str, str]
     try:
         text = codecs.getincrementaldecoder(codec)().decode(head, final=False)
     except LookupError:
-        raise InputError(f"{fname} can't be read as {codec} text (no such encoding); give the file's real encoding "
-                         "or save it as UTF-8.") from None
+        raise InputError(
+            f"{fname} can't be read as {codec} text (no such encoding); give the file's real encoding "
+            "or save it as UTF-8."
+        ) from None
     except UnicodeDecodeError:
         if encoding is not None or codec != "utf-8-sig":
-            raise InputError(f"{fname} can't be read as {codec} text; give the file's real encoding or save it as "
-                             "UTF-8.") from None
+            raise InputError(
+                f"{fname} can't be read as {codec} text; give the file's real encoding or save it as UTF-8."
+            ) from None
         return head.decode("latin-1"), "latin-1"
     return text, codec
 
 
-def read_csv_streamed(f: IO[bytes], fname: str, delimiter: str | None, encoding: str | None, limits: Limits,
-                      report: LoadReport | None, nrows: int | None, guard: LoadGuard) -> pd.DataFrame:
+def read_csv_streamed(
+    f: IO[bytes],
+    fname: str,
+    delimiter: str | None,
+    encoding: str | None,
+    limits: Limits,
+    report: LoadReport | None,
+    nrows: int | None,
+    guard: LoadGuard,
+) -> pd.DataFrame:
     """A CSV/TSV file (a seekable binary file) -> DataFrame with unique string column names, read in
     batches (see the module's docstring). ``delimiter`` and ``encoding``: as given (None: detected)."""
     import pyarrow as pa
@@ -107,11 +119,14 @@ def read_csv_streamed(f: IO[bytes], fname: str, delimiter: str | None, encoding:
                 forced[names[int(column.group(1))]] = pa.string()  # its type was guessed from the first block
                 continue
             _name_the_broken_line(f, fname, codec, delimiter, skip - 1, limits, guard)
-            raise InputError(f"{fname} can't be parsed as a table ({message.removeprefix('CSV parse error: ')}; "
-                             f"delimiter {delimiter!r}). Fix that line, or quote fields that contain the "
-                             "delimiter.") from None
-        if codec.startswith("utf-8") and encoding is None and \
-                any(pa.types.is_binary(t) for t in table.schema.types):  # pyarrow's word for "not UTF-8"
+            raise InputError(
+                f"{fname} can't be parsed as a table ({message.removeprefix('CSV parse error: ')}; "
+                f"delimiter {delimiter!r}). Fix that line, or quote fields that contain the "
+                "delimiter."
+            ) from None
+        if (
+            codec.startswith("utf-8") and encoding is None and any(pa.types.is_binary(t) for t in table.schema.types)
+        ):  # pyarrow's word for "not UTF-8"
             codec = _to_latin1(fname, report)
             continue
         break
@@ -127,8 +142,9 @@ def read_csv_streamed(f: IO[bytes], fname: str, delimiter: str | None, encoding:
     return df
 
 
-def _name_the_broken_line(f: IO[bytes], fname: str, codec: str, delimiter: str, skip: int, limits: Limits,
-                          guard: LoadGuard) -> None:
+def _name_the_broken_line(
+    f: IO[bytes], fname: str, codec: str, delimiter: str, skip: int, limits: Limits, guard: LoadGuard
+) -> None:
     """pyarrow says a row has the wrong number of fields but not where: scan the file line by line,
     as the whole-file reader does, to raise its message with the line's number (within the time cap)."""
     f.seek(0)
@@ -147,9 +163,19 @@ def _to_latin1(fname: str, report: LoadReport | None) -> str:
     return "latin-1"
 
 
-def _read_batches(f: IO[bytes], fname: str, names: list[str], skip: int, delimiter: str, codec: str,
-                  forced: dict[str, object], na_values: tuple[str, ...], limits: Limits, nrows: int | None,
-                  guard: LoadGuard) -> pa.Table:
+def _read_batches(
+    f: IO[bytes],
+    fname: str,
+    names: list[str],
+    skip: int,
+    delimiter: str,
+    codec: str,
+    forced: dict[str, object],
+    na_values: tuple[str, ...],
+    limits: Limits,
+    nrows: int | None,
+    guard: LoadGuard,
+) -> pa.Table:
     """One pass over the file: the Arrow table of its rows, with every cap checked after each batch."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -157,11 +183,19 @@ def _read_batches(f: IO[bytes], fname: str, names: list[str], skip: int, delimit
     f.seek(0)
     reader = pacsv.open_csv(
         f,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip, block_size=CSV_BLOCK_BYTES,
-                                       encoding="utf8" if codec.startswith("utf-8") else codec),
+        read_options=pacsv.ReadOptions(
+            column_names=names,
+            skip_rows=skip,
+            block_size=CSV_BLOCK_BYTES,
+            encoding="utf8" if codec.startswith("utf-8") else codec,
+        ),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(null_values=sorted(na_values), strings_can_be_null=True,
-                                             quoted_strings_can_be_null=True, column_types=forced),
+        convert_options=pacsv.ConvertOptions(
+            null_values=sorted(na_values),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            column_types=forced,
+        ),
     )
     batches, rows, held = [], 0, 0
     for batch in reader:
@@ -172,8 +206,9 @@ def _read_batches(f: IO[bytes], fname: str, names: list[str], skip: int, delimit
         held += batch.nbytes
         if rows > limits.max_rows:
             limits.check("max_rows", rows, f"{fname} has over {limits.max_rows:,} rows")
-        check_decoded_bytes(limits, held, f"{fname} ({rows:,} rows x {len(names):,} columns read so far)",
-                            while_reading=True)
+        check_decoded_bytes(
+            limits, held, f"{fname} ({rows:,} rows x {len(names):,} columns read so far)", while_reading=True
+        )
         guard.check(f"loading {fname}")
         if nrows is not None and rows >= nrows:
             break

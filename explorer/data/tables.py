@@ -6,6 +6,7 @@ with its ``transform``; the Dataset keeps the fitted encoder, which a run saves 
 exactly as these. :func:`read_table_preview`, which the dashboard calls before the real load, reads
 and profiles the columns with the same code, so the preview shows the column kinds the load will use.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,40 +59,52 @@ class TableOptions:
             raise InputError(f"'{self.label_column}' can't be both the label and the ID column; pick one.")
 
 
-def _pick_columns(df: pd.DataFrame, options: TableOptions, fname: str,
-                  report: LoadReport) -> tuple[list[str], np.ndarray | None, np.ndarray]:
+def _pick_columns(
+    df: pd.DataFrame, options: TableOptions, fname: str, report: LoadReport
+) -> tuple[list[str], np.ndarray | None, np.ndarray]:
     """Check the label, ID and feature column choices. Returns (feature columns, labels, ids)."""
     available = list(df.columns)
 
     def need(col: str, role: str) -> None:
         if col not in available:
-            raise InputError(f"{fname}: the {role} column '{col}' does not exist; choose one of: "
-                             f"{list_some(available, 30)}.")
+            raise InputError(
+                f"{fname}: the {role} column '{col}' does not exist; choose one of: {list_some(available, 30)}."
+            )
 
     labels = None
     if options.label_column is not None:
         need(options.label_column, "label")
         what = f"Column '{options.label_column}'"
-        labels = usable_labels(values_to_str(df[options.label_column].to_numpy()), what, report,
-                               id_hint=" Choose it as the ID column instead.")
+        labels = usable_labels(
+            values_to_str(df[options.label_column].to_numpy()),
+            what,
+            report,
+            id_hint=" Choose it as the ID column instead.",
+        )
         if labels is None:
             report.note(f"{what} is kept out of the features.")
         else:
-            report.note(f"{what} is the label ({plural(len(set(labels)), 'class', 'classes')}); "
-                        "it is kept out of the features and used only for evaluation.")
+            report.note(
+                f"{what} is the label ({plural(len(set(labels)), 'class', 'classes')}); "
+                "it is kept out of the features and used only for evaluation."
+            )
     if options.id_column is not None:
         need(options.id_column, "ID")
         column = df[options.id_column]
         if column.isna().any():
-            raise InputError(f"{fname}: the ID column '{options.id_column}' has "
-                             f"{plural(int(column.isna().sum()), 'missing value')}; IDs must all be present and "
-                             "unique. Pick another ID column or none.")
+            raise InputError(
+                f"{fname}: the ID column '{options.id_column}' has "
+                f"{plural(int(column.isna().sum()), 'missing value')}; IDs must all be present and "
+                "unique. Pick another ID column or none."
+            )
         ids = values_to_str(column.to_numpy())
         uniq, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
             repeated = [f"'{v}' ({c} times)" for v, c in zip(uniq[counts > 1], counts[counts > 1], strict=True)]
-            raise InputError(f"{fname}: the ID column '{options.id_column}' has repeated values, e.g. "
-                             f"{list_some(repeated, 3)}; IDs must be unique. Pick another ID column or none.")
+            raise InputError(
+                f"{fname}: the ID column '{options.id_column}' has repeated values, e.g. "
+                f"{list_some(repeated, 3)}; IDs must be unique. Pick another ID column or none."
+            )
         report.note(f"Column '{options.id_column}' holds the row IDs; it is kept out of the features.")
     else:
         ids = np.arange(len(df)).astype(str)
@@ -106,8 +119,14 @@ def _pick_columns(df: pd.DataFrame, options: TableOptions, fname: str,
     return [c for c in dict.fromkeys(options.columns) if c not in reserved], labels, ids
 
 
-def load_table(source: Source, name: str | None = None, options: TableOptions | None = None,
-               limits: Limits | None = None, *, should_stop: StopCheck | None = None) -> Dataset:
+def load_table(
+    source: Source,
+    name: str | None = None,
+    options: TableOptions | None = None,
+    limits: Limits | None = None,
+    *,
+    should_stop: StopCheck | None = None,
+) -> Dataset:
     """Load a CSV, TSV or Parquet table as a Dataset.
 
     Returns a Dataset with X (n, d) float32 (numbers as they are, categories one-hot, missing values
@@ -123,35 +142,62 @@ def load_table(source: Source, name: str | None = None, options: TableOptions | 
     fname, data = table_input(source, name, limits)
     report = LoadReport(source=fname, kind="table")
     try:
-        df = read_frame(data, fname, limits, report, delimiter=options.delimiter, encoding=options.encoding,
-                        guard=guard)
+        df = read_frame(
+            data, fname, limits, report, delimiter=options.delimiter, encoding=options.encoding, guard=guard
+        )
     finally:
         close_opened(source, data)
     del data
     report.n_rows_read = len(df)
     check_min_rows(len(df), fname)
     feature_cols, labels, ids = _pick_columns(df, options, fname, report)
-    encoder = TableEncoder(columns=feature_cols, label_column=options.label_column if labels is not None else None,
-                           id_column=options.id_column, scaling=options.scaling, max_categories=options.max_categories,
-                           min_category_fraction=options.min_category_fraction,
-                           drop_row_numbers=options.columns is None)
-    X, _ = encoder.fit_transform(df, report=report, limits=limits,
-                                 between_columns=lambda: guard.check(f"loading {fname}"))
+    encoder = TableEncoder(
+        columns=feature_cols,
+        label_column=options.label_column if labels is not None else None,
+        id_column=options.id_column,
+        scaling=options.scaling,
+        max_categories=options.max_categories,
+        min_category_fraction=options.min_category_fraction,
+        drop_row_numbers=options.columns is None,
+    )
+    X, _ = encoder.fit_transform(
+        df, report=report, limits=limits, between_columns=lambda: guard.check(f"loading {fname}")
+    )
     if not encoder.feature_names_:
         why = "; ".join(f"'{c}': {r}" for c, r in report.dropped_columns.items()) or "no columns were chosen"
-        one_column = (" Only one column was found: if the file's columns are separated by something other than "
-                      "a comma, semicolon, tab or |, that delimiter is not known; save the file with commas."
-                      if len(df.columns) == 1 and re.search(r"[^\w\s.()-]", str(df.columns[0])) else "")
-        raise InputError(f"{fname}: no usable feature columns are left ({why}). "
-                         f"Choose other columns, or add numeric or categorical columns.{one_column}")
+        one_column = (
+            " Only one column was found: if the file's columns are separated by something other than "
+            "a comma, semicolon, tab or |, that delimiter is not known; save the file with commas."
+            if len(df.columns) == 1 and re.search(r"[^\w\s.()-]", str(df.columns[0]))
+            else ""
+        )
+        raise InputError(
+            f"{fname}: no usable feature columns are left ({why}). "
+            f"Choose other columns, or add numeric or categorical columns.{one_column}"
+        )
     report.n_rows, report.n_features = X.shape
-    return Dataset(X=X, feature_names=list(encoder.feature_names_), ids=ids, report=report, kind="table",
-                   name=display_name(fname), labels=labels, table=df, table_encoder=encoder)
+    return Dataset(
+        X=X,
+        feature_names=list(encoder.feature_names_),
+        ids=ids,
+        report=report,
+        kind="table",
+        name=display_name(fname),
+        labels=labels,
+        table=df,
+        table_encoder=encoder,
+    )
 
 
-def read_table_preview(source: Source, name: str | None = None, nrows: int | None = 10_000,
-                       options: TableOptions | None = None, limits: Limits | None = None, *,
-                       should_stop: StopCheck | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_table_preview(
+    source: Source,
+    name: str | None = None,
+    nrows: int | None = 10_000,
+    options: TableOptions | None = None,
+    limits: Limits | None = None,
+    *,
+    should_stop: StopCheck | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The first ``nrows`` rows (None: all) and a summary of their columns, before a real load.
 
     Returns (rows as read, summary with columns [column, dtype, kind, missing, unique, note]) where
@@ -161,8 +207,16 @@ def read_table_preview(source: Source, name: str | None = None, nrows: int | Non
     options, limits = options or TableOptions(), limits or Limits()
     fname, data = table_input(source, name, limits)
     try:
-        df = read_frame(data, fname, limits, None, delimiter=options.delimiter, encoding=options.encoding,
-                        nrows=nrows, guard=LoadGuard(limits, should_stop))
+        df = read_frame(
+            data,
+            fname,
+            limits,
+            None,
+            delimiter=options.delimiter,
+            encoding=options.encoding,
+            nrows=nrows,
+            guard=LoadGuard(limits, should_stop),
+        )
     finally:
         close_opened(source, data)
     return df, summarize(df)

@@ -14,6 +14,7 @@ In both, a pixel's opacity grows with the log of its count, from ``MIN_ALPHA`` (
 Deterministic: the same points give the same bytes.
 Row 0 of an image is its top (the largest y), as images are drawn.
 """
+
 from __future__ import annotations
 
 import base64
@@ -121,8 +122,9 @@ def _setup(xy: np.ndarray, bounds: Bounds | None, side: int) -> tuple[Bounds, tu
     return bounds, image_shape(bounds, side)
 
 
-def category_image(xy: np.ndarray, codes: np.ndarray, colors: np.ndarray, *, bounds: Bounds | None = None,
-                   side: int = IMAGE_SIDE) -> DensityImage:
+def category_image(
+    xy: np.ndarray, codes: np.ndarray, colors: np.ndarray, *, bounds: Bounds | None = None, side: int = IMAGE_SIDE
+) -> DensityImage:
     """The points ``xy`` (n, 2) coloured by category.
 
     Args:
@@ -151,9 +153,17 @@ def category_image(xy: np.ndarray, codes: np.ndarray, colors: np.ndarray, *, bou
     return _finish(rgb, counts, shape, bounds)
 
 
-def value_image(xy: np.ndarray, values: np.ndarray, lut: np.ndarray, *, vmin: float | None = None,
-                vmax: float | None = None, bounds: Bounds | None = None, side: int = IMAGE_SIDE,
-                missing_color: tuple[int, int, int] = MISSING_RGB) -> DensityImage:
+def value_image(
+    xy: np.ndarray,
+    values: np.ndarray,
+    lut: np.ndarray,
+    *,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    bounds: Bounds | None = None,
+    side: int = IMAGE_SIDE,
+    missing_color: tuple[int, int, int] = MISSING_RGB,
+) -> DensityImage:
     """The points ``xy`` (n, 2) coloured by a number: each pixel the colour of its points' mean value.
 
     Args:
@@ -197,9 +207,9 @@ def hex_to_rgb(colors: list[str]) -> np.ndarray:
     for c in colors:
         c = c.strip()
         if c.startswith("#") and len(c) == 7:
-            out.append([int(c[i: i + 2], 16) for i in (1, 3, 5)])
+            out.append([int(c[i : i + 2], 16) for i in (1, 3, 5)])
         elif c.startswith("rgb"):
-            out.append([round(float(p)) for p in c[c.index("(") + 1: c.index(")")].split(",")[:3]])
+            out.append([round(float(p)) for p in c[c.index("(") + 1 : c.index(")")].split(",")[:3]])
         else:
             raise ValueError(f"not a colour this reads: {c!r} (give '#rrggbb' or 'rgb(r, g, b)')")
     return np.asarray(out, np.uint8).reshape(-1, 3)

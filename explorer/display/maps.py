@@ -12,6 +12,7 @@ text: the builder escapes it (:func:`explorer.display.usertext.plotly_text`), be
 HTML (``<br>``, ``<b>``, ``<a href>``) and entities. Only hover text is passed as Plotly's HTML, built
 with the same escaping (:func:`explorer.dashboard.explore.hover_texts`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +24,9 @@ import plotly.graph_objects as go
 from explorer.display.density import Bounds, DensityImage, category_image, hex_to_rgb, value_image
 from explorer.display.usertext import plotly_text
 
-DISPLAY_CAP = 5_000  # markers drawn in the scatter; above it a density image of every point under a sample (docs/MAP.md)
+DISPLAY_CAP = (
+    5_000  # markers drawn in the scatter; above it a density image of every point under a sample (docs/MAP.md)
+)
 MAX_CATEGORIES = 40  # categories drawn as their own trace; the rest fold into "other"
 UNSELECTED = dict(marker=dict(color="#c8c8c8", opacity=0.25))  # how points outside a selection look
 NOISE_COLOR = "#9a9a9a"
@@ -34,7 +37,12 @@ SCALE = "Viridis"
 def palette() -> list[str]:
     import plotly.colors as pc
 
-    return list(pc.qualitative.Plotly) + list(pc.qualitative.D3) + list(pc.qualitative.Dark24) + list(pc.qualitative.Light24)
+    return (
+        list(pc.qualitative.Plotly)
+        + list(pc.qualitative.D3)
+        + list(pc.qualitative.Dark24)
+        + list(pc.qualitative.Light24)
+    )
 
 
 def sample_indices(n: int, max_points: int = DISPLAY_CAP, seed: int = 0) -> np.ndarray:
@@ -116,8 +124,10 @@ def hover_table(fields: Sequence[tuple[str, Sequence[str]]]) -> HoverTable:
     fields = list(fields)
     m = len(fields[0][1]) if fields else 0
     values = np.array([[plotly_text(v) for v in column] for _, column in fields], dtype=str).T.reshape(m, len(fields))
-    template = "<br>".join(f"<b>{_template_text(name)}</b>: %{{customdata[{j + 1}]}}"
-                           for j, (name, _) in enumerate(fields)) + "<extra></extra>"
+    template = (
+        "<br>".join(f"<b>{_template_text(name)}</b>: %{{customdata[{j + 1}]}}" for j, (name, _) in enumerate(fields))
+        + "<extra></extra>"
+    )
     return HoverTable(template, values)
 
 
@@ -192,11 +202,18 @@ def scatter(
     def trace(mask: np.ndarray, name: str, marker: dict, showlegend: bool) -> go.Scattergl:
         r = rows[mask]
         t = go.Scattergl(
-            x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=plotly_text(name), showlegend=showlegend,
-            customdata=custom[mask], marker={"size": size, **marker},
-            hovertext=None if hover is None else hover[mask].tolist(), hovertemplate=template,
+            x=xy[mask, 0],
+            y=xy[mask, 1],
+            mode="markers",
+            name=plotly_text(name),
+            showlegend=showlegend,
+            customdata=custom[mask],
+            marker={"size": size, **marker},
+            hovertext=None if hover is None else hover[mask].tolist(),
+            hovertemplate=template,
             hoverinfo="text" if hover is not None else None if template is not None else "x+y+name",
-            unselected=UNSELECTED, selected=dict(marker=dict(opacity=1.0)),
+            unselected=UNSELECTED,
+            selected=dict(marker=dict(opacity=1.0)),
         )
         if chosen is not None:
             t.selectedpoints = np.flatnonzero(np.isin(r, chosen)).tolist()
@@ -217,13 +234,32 @@ def scatter(
         lo, hi = (float(known.min()), float(known.max())) if len(known) else (0.0, 1.0)
         if (~finite).any():
             traces.append(trace(~finite, "missing", {"color": OTHER_COLOR, "opacity": 0.6}, True))
-        traces.append(trace(finite, color_name, {
-            "color": values[finite], "colorscale": SCALE, "cmin": lo, "cmax": hi, "opacity": 0.85, "showscale": True,
-            "colorbar": {"title": {"text": plotly_text(color_name)}, "thickness": 14},
-        }, False))
+        traces.append(
+            trace(
+                finite,
+                color_name,
+                {
+                    "color": values[finite],
+                    "colorscale": SCALE,
+                    "cmin": lo,
+                    "cmax": hi,
+                    "opacity": 0.85,
+                    "showscale": True,
+                    "colorbar": {"title": {"text": plotly_text(color_name)}, "thickness": 14},
+                },
+                False,
+            )
+        )
         if with_image:
-            image = value_image(embedding[:, :2], every, scale_lut(), vmin=lo, vmax=hi, bounds=bounds,
-                                missing_color=tuple(hex_to_rgb([OTHER_COLOR])[0]))
+            image = value_image(
+                embedding[:, :2],
+                every,
+                scale_lut(),
+                vmin=lo,
+                vmax=hi,
+                bounds=bounds,
+                missing_color=tuple(hex_to_rgb([OTHER_COLOR])[0]),
+            )
     else:
         codes, order = categories(np.asarray(color, dtype=object))
         colors = category_colors(order)
@@ -235,18 +271,35 @@ def scatter(
 
     fig = go.Figure(traces)
     fig.update_layout(
-        title={"text": (plotly_text(title) + " · " if title else "") + showing_text(len(rows), n, with_image),
-               "font": {"size": 13}},
+        title={
+            "text": (plotly_text(title) + " · " if title else "") + showing_text(len(rows), n, with_image),
+            "font": {"size": 13},
+        },
         legend={"title": {"text": plotly_text(color_name)}, "itemsizing": "constant"},
-        dragmode="lasso", hovermode="closest", clickmode="event+select",
-        margin=dict(l=10, r=10, t=40, b=10), height=620, uirevision="scatter",
+        dragmode="lasso",
+        hovermode="closest",
+        clickmode="event+select",
+        margin=dict(l=10, r=10, t=40, b=10),
+        height=620,
+        uirevision="scatter",
         xaxis=dict(showticklabels=False, zeroline=False, title=None),
         yaxis=dict(showticklabels=False, zeroline=False, title=None, scaleanchor="x", scaleratio=1),
     )
     if image is not None:
         b = image.bounds
-        fig.add_layout_image(source=image.data_uri(), xref="x", yref="y", x=b.xmin, y=b.ymax, sizex=b.width,
-                             sizey=b.height, sizing="stretch", layer="below", xanchor="left", yanchor="top")
+        fig.add_layout_image(
+            source=image.data_uri(),
+            xref="x",
+            yref="y",
+            x=b.xmin,
+            y=b.ymax,
+            sizex=b.width,
+            sizey=b.height,
+            sizing="stretch",
+            layer="below",
+            xanchor="left",
+            yanchor="top",
+        )
         fig.update_layout(xaxis_range=[b.xmin, b.xmax], yaxis_range=[b.ymin, b.ymax])
     fig.layout.meta = {"shown": len(rows), "total": int(n), "density": with_image}
     return fig
@@ -291,8 +344,15 @@ def add_cluster_names(fig: go.Figure, xy: np.ndarray, labels: np.ndarray, names:
     """Draw each cluster's name (``names``: cluster -> plain text, else its number) at its centre on the map
     ``xy`` (n, 2) (:func:`name_positions`) as text annotations, escaped (:func:`plotly_text`); returns ``fig``."""
     for x, y, text in name_positions(xy, labels, names):
-        fig.add_annotation(x=x, y=y, text=plotly_text(text), showarrow=False, font={"size": NAME_FONT},
-                           bgcolor="rgba(255,255,255,0.75)", borderpad=2)
+        fig.add_annotation(
+            x=x,
+            y=y,
+            text=plotly_text(text),
+            showarrow=False,
+            font={"size": NAME_FONT},
+            bgcolor="rgba(255,255,255,0.75)",
+            borderpad=2,
+        )
     return fig
 
 
@@ -314,4 +374,3 @@ def standalone_html(fig: go.Figure, after: str = "") -> str:
     section put below the figure (already escaped: e.g. :func:`explorer.explain.report.to_html`)."""
     page = fig.to_html(include_plotlyjs=True, full_html=True)
     return page.replace("</body>", after + "</body>", 1) if after else page
-

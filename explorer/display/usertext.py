@@ -20,6 +20,7 @@ them) is made safe for where it is shown or exported.
 
 Pure functions on ``str``; no Streamlit, no Plotly imports.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,13 +31,21 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 WORD_JOINER = "\u2060"  # invisible, never a line break: splits what would become a link or an emoji
-LINE_BREAK = "\u21b5"   # ↵, for a line break inside a name
+LINE_BREAK = "\u21b5"  # ↵, for a line break inside a name
 REPLACEMENT = "\ufffd"  # �, for other control characters and bidirectional overrides
 # Bidirectional embeddings, overrides, isolates and marks: they reorder the text around them.
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
-_PLAIN = {ord("\r"): LINE_BREAK, ord("\n"): LINE_BREAK, ord("\t"): " ", ord("\v"): LINE_BREAK,
-          ord("\f"): LINE_BREAK, 0x85: LINE_BREAK, 0x2028: LINE_BREAK, 0x2029: LINE_BREAK}
+_PLAIN = {
+    ord("\r"): LINE_BREAK,
+    ord("\n"): LINE_BREAK,
+    ord("\t"): " ",
+    ord("\v"): LINE_BREAK,
+    ord("\f"): LINE_BREAK,
+    0x85: LINE_BREAK,
+    0x2028: LINE_BREAK,
+    0x2029: LINE_BREAK,
+}
 _PLAIN.update({c: REPLACEMENT for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c not in _PLAIN})
 _PLAIN.update({ord(c): REPLACEMENT for c in BIDI_CONTROLS})
 _CRLF = re.compile(r"\r\n")
@@ -56,8 +65,10 @@ _MD_BLOCK_START = re.compile(r"^([-+=]|\d+[.)])")
 _PLOTLY = {ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;", ord("$"): "&#36;"}
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-SPREADSHEET_NOTE = ("Safe to open in a spreadsheet: a text cell that starts with =, +, -, @, a tab or a carriage "
-                    "return gets a leading ' so it is not run as a formula; numbers are written as they are.")
+SPREADSHEET_NOTE = (
+    "Safe to open in a spreadsheet: a text cell that starts with =, +, -, @, a tab or a carriage "
+    "return gets a leading ' so it is not run as a formula; numbers are written as they are."
+)
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -114,8 +125,11 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out.columns = [spreadsheet_cell(str(c)) for c in out.columns]
     for i, dtype in enumerate(out.dtypes):
-        if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype) \
-                or pd.api.types.is_datetime64_any_dtype(dtype):
+        if (
+            pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_bool_dtype(dtype)
+            or pd.api.types.is_datetime64_any_dtype(dtype)
+        ):
             continue
         column = out.iloc[:, i]
         if isinstance(dtype, pd.CategoricalDtype):

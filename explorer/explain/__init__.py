@@ -13,6 +13,7 @@ What is explained: for tables, the columns as read (before scaling and one-hot);
 extra columns of the file if it has some; for images, the pictures (mean images) and the latent codes
 (rules). Saved in a run folder as ``explain.json`` + ``explain_points.parquet`` (:mod:`explorer.runs.files`).
 """
+
 from __future__ import annotations
 
 import time
@@ -48,8 +49,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from explorer.pipeline import RunResult
 
 EXPLAIN_FORMAT = 1
-EXPLAIN_CONSTRAINTS = {"members": Whole(1, 100), "resamples": Whole(0, 500), "rule_depth": Optional(Whole(1, 12), "by k"),
-                       "random_state": Whole(0)}
+EXPLAIN_CONSTRAINTS = {
+    "members": Whole(1, 100),
+    "resamples": Whole(0, 500),
+    "rule_depth": Optional(Whole(1, 12), "by k"),
+    "random_state": Whole(0),
+}
 
 __all__ = ["ExplainConfig", "Explanation", "ClusterExplanation", "explain", "explained_columns", "UNSTABLE", "DOUBTFUL"]
 
@@ -92,7 +97,7 @@ class ClusterExplanation:
 
     @property
     def stability(self) -> str | None:
-        """"stable", "doubtful" (a pattern whose members would change) or "unstable"; None if not measured."""
+        """ "stable", "doubtful" (a pattern whose members would change) or "unstable"; None if not measured."""
         return stability_level(self.jaccard)
 
     @property
@@ -133,15 +138,23 @@ class Explanation:
         """Per row: runner-up cluster, margin, and co-assignment (the stability of its membership)."""
         import pandas as pd
 
-        co = self.stability.co_assignment if self.stability is not None else np.full(len(self.points.margin), np.nan, np.float32)
-        return pd.DataFrame({"runner_up": self.points.runner_up, "margin": self.points.margin,
-                             "co_assignment": co.astype(np.float32)})
+        co = (
+            self.stability.co_assignment
+            if self.stability is not None
+            else np.full(len(self.points.margin), np.nan, np.float32)
+        )
+        return pd.DataFrame(
+            {"runner_up": self.points.runner_up, "margin": self.points.margin, "co_assignment": co.astype(np.float32)}
+        )
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
 
         return {
-            "format": EXPLAIN_FORMAT, "on": self.on, "columns": list(self.columns), "seconds": self.seconds,
+            "format": EXPLAIN_FORMAT,
+            "on": self.on,
+            "columns": list(self.columns),
+            "seconds": self.seconds,
             "clusters": [asdict(c) for c in self.clusters],
             "profiles": [_profiles.to_dict(p) for p in self.profiles],
             "rules": self.rules.to_dict() if self.rules is not None else None,
@@ -160,14 +173,29 @@ class Explanation:
         st = d.get("stability")
         stability = None
         if st is not None:
-            stability = ClusterStability({int(c): (float("nan") if j is None else float(j)) for c, j in st["jaccard"].items()},
-                                         points["co_assignment"].to_numpy(np.float32), int(st["resamples"]),
-                                         float(st["fraction"]), st["method"])
-        m = Membership(points["runner_up"].to_numpy(np.int64), points["margin"].to_numpy(np.float32),
-                       np.full(len(labels), np.nan, np.float32), d.get("membership_source", "distances"))
-        return cls(clusters, [_profiles.from_dict(p) for p in d.get("profiles", [])],
-                   RuleSet.from_dict(d["rules"]) if d.get("rules") else None, stability, m,
-                   list(d.get("columns", [])), d.get("on", "columns"), dict(d.get("seconds", {})))
+            stability = ClusterStability(
+                {int(c): (float("nan") if j is None else float(j)) for c, j in st["jaccard"].items()},
+                points["co_assignment"].to_numpy(np.float32),
+                int(st["resamples"]),
+                float(st["fraction"]),
+                st["method"],
+            )
+        m = Membership(
+            points["runner_up"].to_numpy(np.int64),
+            points["margin"].to_numpy(np.float32),
+            np.full(len(labels), np.nan, np.float32),
+            d.get("membership_source", "distances"),
+        )
+        return cls(
+            clusters,
+            [_profiles.from_dict(p) for p in d.get("profiles", [])],
+            RuleSet.from_dict(d["rules"]) if d.get("rules") else None,
+            stability,
+            m,
+            list(d.get("columns", [])),
+            d.get("on", "columns"),
+            dict(d.get("seconds", {})),
+        )
 
 
 def explained_columns(result: RunResult) -> tuple[pd.DataFrame | None, list[str]]:
@@ -183,8 +211,11 @@ def explained_columns(result: RunResult) -> tuple[pd.DataFrame | None, list[str]
         features = set(ds.feature_names)
         made = ds.report.transformed
         dates = [c for c in table.columns if made.get(c, "").startswith(("dates", "times of day"))]
-        cols = [c for c in table.columns if c in features or c in ds.report.encoded or c in dates
-                or made.get(c, "").startswith("free text")]
+        cols = [
+            c
+            for c in table.columns
+            if c in features or c in ds.report.encoded or c in dates or made.get(c, "").startswith("free text")
+        ]
         frame = table[cols]
         if dates:
             frame = frame.assign(**{c: _as_time(table[c]) for c in dates})
@@ -192,7 +223,11 @@ def explained_columns(result: RunResult) -> tuple[pd.DataFrame | None, list[str]
     cols = []
     for c in table.columns:
         values = table[c].astype(str).to_numpy()
-        if ds.labels is not None and len(values) == len(ds.labels) and (values == np.asarray(ds.labels).astype(str)).all():
+        if (
+            ds.labels is not None
+            and len(values) == len(ds.labels)
+            and (values == np.asarray(ds.labels).astype(str)).all()
+        ):
             continue
         if len(values) == len(ds.ids) and (values == np.asarray(ds.ids).astype(str)).all():
             continue
@@ -216,8 +251,13 @@ def _latent_frame(Z: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(np.asarray(Z, np.float32), columns=[f"z{i + 1}" for i in range(Z.shape[1])])
 
 
-def explain(result: RunResult, cfg: ExplainConfig | None = None, *, names: dict[int, str] | None = None,
-            should_stop: StopCheck | None = None) -> Explanation:
+def explain(
+    result: RunResult,
+    cfg: ExplainConfig | None = None,
+    *,
+    names: dict[int, str] | None = None,
+    should_stop: StopCheck | None = None,
+) -> Explanation:
     """Explain the clusters of ``result`` (see the module docstring); ``names``: names a person gave
     (cluster -> name) to keep. Stability re-clusters ``cfg.resamples`` subsamples of the space the run
     clustered (:mod:`.resample`); ``should_stop`` ends that early."""
@@ -235,14 +275,21 @@ def explain(result: RunResult, cfg: ExplainConfig | None = None, *, names: dict[
         frame = _latent_frame(result.Z)
     transformed = result.dataset.report.transformed if on == "columns" else {}
     text = [c for c in frame.columns if transformed.get(c, "").startswith("free text")]  # explained by their words
-    profiles = _profiles.profile_clusters(frame, labels, categorical=categorical, text=text,
-                                          random_state=cfg.random_state)
+    profiles = _profiles.profile_clusters(
+        frame, labels, categorical=categorical, text=text, random_state=cfg.random_state
+    )
     seconds["profiles"] = time.perf_counter() - t
 
     t = time.perf_counter()
     # the rules split numbers and levels, not words
-    rules = surrogate_rules(frame.drop(columns=text), labels, categorical=categorical, depth=cfg.rule_depth, on=on,
-                            random_state=cfg.random_state)
+    rules = surrogate_rules(
+        frame.drop(columns=text),
+        labels,
+        categorical=categorical,
+        depth=cfg.rule_depth,
+        on=on,
+        random_state=cfg.random_state,
+    )
     seconds["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -256,24 +303,45 @@ def explain(result: RunResult, cfg: ExplainConfig | None = None, *, names: dict[
         t = time.perf_counter()
         groups = result.dataset.categorical_groups() if result.reducer is None else ()  # Z is then the features
         fit, what = refitter(replace(result.config.cluster, method=c.method), len(clusters), groups)
-        stability = cluster_stability(space, labels, fit, method=what, resamples=cfg.resamples, fraction=cfg.fraction,
-                                      random_state=cfg.random_state, should_stop=should_stop)
+        stability = cluster_stability(
+            space,
+            labels,
+            fit,
+            method=what,
+            resamples=cfg.resamples,
+            fraction=cfg.fraction,
+            random_state=cfg.random_state,
+            should_stop=should_stop,
+        )
         seconds["stability"] = time.perf_counter() - t
 
     by_profile = {p.cluster: p for p in profiles}
-    made = auto_names({k: by_profile[k].distinctions for k in clusters if k in by_profile},
-                      {k: by_profile[k].size for k in clusters if k in by_profile}, on=on)
+    made = auto_names(
+        {k: by_profile[k].distinctions for k in clusters if k in by_profile},
+        {k: by_profile[k].size for k in clusters if k in by_profile},
+        on=on,
+    )
     out = []
     for k in clusters:
         p = by_profile.get(k)
         rule = rules.by_cluster.get(k) if rules is not None else None
         typical, borderline = typical_and_borderline(labels, m, k, cfg.members)
-        out.append(ClusterExplanation(
-            cluster=k, name=made[k], auto_name=made[k], size=p.size if p else int((labels == k).sum()),
-            share=p.share if p else float((labels == k).mean()), distinctions=p.distinctions if p else [],
-            rule=rule.text if rule else None, rule_precision=rule.precision if rule else None,
-            rule_coverage=rule.coverage if rule else None,
-            jaccard=None if stability is None else stability.jaccard.get(k), typical=typical, borderline=borderline))
+        out.append(
+            ClusterExplanation(
+                cluster=k,
+                name=made[k],
+                auto_name=made[k],
+                size=p.size if p else int((labels == k).sum()),
+                share=p.share if p else float((labels == k).mean()),
+                distinctions=p.distinctions if p else [],
+                rule=rule.text if rule else None,
+                rule_precision=rule.precision if rule else None,
+                rule_coverage=rule.coverage if rule else None,
+                jaccard=None if stability is None else stability.jaccard.get(k),
+                typical=typical,
+                borderline=borderline,
+            )
+        )
     ex = Explanation(out, profiles, rules, stability, m, list(frame.columns) if on == "columns" else [], on, seconds)
     if names:
         ex.rename(names)

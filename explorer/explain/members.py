@@ -9,6 +9,7 @@ other cluster is the runner-up), over the distance from its own centre to that p
 Both lie in [0, 1]: 0 on the boundary, 1 as deep inside as the centre or deeper. Typical members are the
 ones nearest their cluster's centre; borderline ones have the smallest margin.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,20 +28,29 @@ class Membership:
     source: str  # "probabilities" | "distances"
 
 
-def membership(Z: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, proba: np.ndarray | None,
-               clusters: list[int]) -> Membership:
+def membership(
+    Z: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, proba: np.ndarray | None, clusters: list[int]
+) -> Membership:
     """Margins and runner-ups of every row of ``Z`` (n, d) for ``labels`` (n,) (cluster numbers in
     ``clusters``; -1 is noise), from ``proba`` (n, k) when given, else from ``centers`` (k, d) in Z's space
     (the mean of each cluster's members where no centres are given)."""
     n = len(labels)
     Z = np.asarray(Z, np.float32)
     if centers is None or len(centers) != len(clusters) or np.isnan(centers).any():
-        centers = np.stack([Z[labels == c].mean(axis=0) if (labels == c).any() else np.full(Z.shape[1], np.nan)
-                            for c in clusters]) if clusters else np.zeros((0, Z.shape[1]))
+        centers = (
+            np.stack(
+                [Z[labels == c].mean(axis=0) if (labels == c).any() else np.full(Z.shape[1], np.nan) for c in clusters]
+            )
+            if clusters
+            else np.zeros((0, Z.shape[1]))
+        )
     index = {c: i for i, c in enumerate(clusters)}
     own = np.array([index.get(int(c), -1) for c in labels])
-    d = np.sqrt(np.maximum(((Z[:, None, :] - centers[None, :, :]) ** 2).sum(-1), 0)) if len(clusters) and n * len(clusters) <= 50_000_000 \
+    d = (
+        np.sqrt(np.maximum(((Z[:, None, :] - centers[None, :, :]) ** 2).sum(-1), 0))
+        if len(clusters) and n * len(clusters) <= 50_000_000
         else _chunked_distances(Z, centers)
+    )
     d = np.where(np.isnan(d), np.inf, d)
     distance = np.where(own >= 0, d[np.arange(n), np.maximum(own, 0)], np.nan)
     runner_up = np.full(n, -1, dtype=np.int64)
@@ -61,14 +71,16 @@ def membership(Z: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, pr
         own_or_nearest = np.where(own >= 0, own, d.argmin(axis=1))
         sep = gap[own_or_nearest]  # (n, k): from each row's centre to every other centre
         with np.errstate(invalid="ignore", divide="ignore"):
-            plane = (d ** 2 - (d[np.arange(n), own_or_nearest] ** 2)[:, None]) / (2 * sep)
+            plane = (d**2 - (d[np.arange(n), own_or_nearest] ** 2)[:, None]) / (2 * sep)
         plane[np.arange(n), own_or_nearest] = np.inf
         plane = np.where(np.isfinite(plane), plane, np.inf)
         second = plane.argmin(axis=1)
         runner_up = np.asarray(clusters)[second]
         half = sep[np.arange(n), second] / 2
         with np.errstate(invalid="ignore", divide="ignore"):
-            margin = np.clip(np.nan_to_num(plane[np.arange(n), second] / half, nan=0.0, posinf=1.0), 0, 1).astype(np.float32)
+            margin = np.clip(np.nan_to_num(plane[np.arange(n), second] / half, nan=0.0, posinf=1.0), 0, 1).astype(
+                np.float32
+            )
         source = "distances"
     noise = own < 0
     margin[noise] = 0.0
@@ -78,12 +90,14 @@ def membership(Z: np.ndarray, labels: np.ndarray, centers: np.ndarray | None, pr
 def _chunked_distances(Z: np.ndarray, centers: np.ndarray, chunk: int = 100_000) -> np.ndarray:
     out = np.empty((len(Z), len(centers)), np.float32)
     for s in range(0, len(Z), chunk):
-        part = Z[s: s + chunk]
-        out[s: s + chunk] = np.sqrt(np.maximum(((part[:, None, :] - centers[None]) ** 2).sum(-1), 0))
+        part = Z[s : s + chunk]
+        out[s : s + chunk] = np.sqrt(np.maximum(((part[:, None, :] - centers[None]) ** 2).sum(-1), 0))
     return out
 
 
-def typical_and_borderline(labels: np.ndarray, m: Membership, cluster: int, count: int = 8) -> tuple[list[int], list[int]]:
+def typical_and_borderline(
+    labels: np.ndarray, m: Membership, cluster: int, count: int = 8
+) -> tuple[list[int], list[int]]:
     """(row indices of the ``count`` members nearest the centre, of the ``count`` members with the
     smallest margin) of ``cluster``; the borderline list leaves out rows already typical."""
     rows = np.flatnonzero(labels == cluster)

@@ -1,6 +1,7 @@
 """Short names for clusters, made from what sets each apart: "high age, plan premium". No network and
 no language model: the names are the top distinctions written tersely, so they can be trusted and
 checked against the profile. A person can replace any name; names stay unique and plain text."""
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,9 @@ def _part(d: Distinction) -> str:
     return f"{d.column} {d.direction}"
 
 
-def auto_names(distinctions: dict[int, list[Distinction]], sizes: dict[int, int], *, on: str = "columns") -> dict[int, str]:
+def auto_names(
+    distinctions: dict[int, list[Distinction]], sizes: dict[int, int], *, on: str = "columns"
+) -> dict[int, str]:
     """cluster -> a short unique name from its top ``NAME_PARTS`` distinctions (those of at least
     ``MIN_SEPARATION``); "cluster N" when none is strong enough or the distinctions are latent codes.
     Clusters that would share a name get their number added."""

@@ -13,6 +13,7 @@ difference would. For a category it is the same AUC with each level scored by th
 that are in the cluster, the best a single category can do. Missing is a level of its own for
 categories; for numbers the rank effect is taken over the rows that have a value.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,8 +51,9 @@ class NumericSummary:
         if self.unit == "date":  # "2026-09 (2026-08 to 2026-11)": to the day, month or year as the spread asks
             spread = self.q3 - self.q1
             precision = "year" if spread > 3 * 365 else "month" if spread > 60 else "day"
-            return (f"{day_text(self.median, precision)} ({day_text(self.q1, precision)} to "
-                    f"{day_text(self.q3, precision)})")
+            return (
+                f"{day_text(self.median, precision)} ({day_text(self.q1, precision)} to {day_text(self.q3, precision)})"
+            )
         return f"{number(self.median)} ({number(self.q1)}-{number(self.q3)})"
 
 
@@ -186,7 +188,7 @@ def level_separation(inside: np.ndarray, outside: np.ndarray) -> float:
         j = i
         while j + 1 < len(order) and s_sorted[j + 1] == s_sorted[i]:
             j += 1
-        tie = order[i: j + 1]
+        tie = order[i : j + 1]
         a, b = inside[tie].sum(), outside[tie].sum()
         auc += a * (below + 0.5 * b)
         below += b
@@ -194,8 +196,14 @@ def level_separation(inside: np.ndarray, outside: np.ndarray) -> float:
     return float(max(0.0, 2 * auc / (a_tot * b_tot) - 1))
 
 
-def profile_clusters(frame: pd.DataFrame, labels: np.ndarray, *, categorical: Sequence[str] = (),
-                     text: Sequence[str] = (), random_state: int = 0) -> list[ClusterProfile]:
+def profile_clusters(
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    *,
+    categorical: Sequence[str] = (),
+    text: Sequence[str] = (),
+    random_state: int = 0,
+) -> list[ClusterProfile]:
     """One :class:`ClusterProfile` per cluster of ``labels`` (n,) over the columns of ``frame`` (n rows,
     as read); the ``text`` columns by their words (:mod:`explorer.explain.words`). Labels below 0 (HDBSCAN's
     noise) are profiled too, as their own group. Above
@@ -224,8 +232,9 @@ def profile_clusters(frame: pd.DataFrame, labels: np.ndarray, *, categorical: Se
         for c in clusters:
             member = labels == c
             delta = cliffs_delta(ranks, member[have])
-            profiles[c].numeric.append(NumericProfile(col, _summary(values[member], unit),
-                                                      _summary(values[~member], unit), delta))
+            profiles[c].numeric.append(
+                NumericProfile(col, _summary(values[member], unit), _summary(values[~member], unit), delta)
+            )
     for col in categories:
         raw = frame[col]
         missing = raw.isna().to_numpy()
@@ -238,11 +247,23 @@ def profile_clusters(frame: pd.DataFrame, labels: np.ndarray, *, categorical: Se
             inside = np.bincount(codes[member], minlength=len(levels)).astype(float)
             outside = overall - inside
             size = max(float(member.sum()), 1.0)
-            shares = [LevelShare(str(levels[i]), int(inside[i]), inside[i] / size, overall[i] / n,
-                                 (inside[i] / size) / (overall[i] / n)) for i in range(len(levels)) if inside[i] > 0]
+            shares = [
+                LevelShare(
+                    str(levels[i]),
+                    int(inside[i]),
+                    inside[i] / size,
+                    overall[i] / n,
+                    (inside[i] / size) / (overall[i] / n),
+                )
+                for i in range(len(levels))
+                if inside[i] > 0
+            ]
             shares.sort(key=lambda s: (-s.lift, -s.count))
-            profiles[c].categorical.append(CategoricalProfile(col, shares[:MAX_LEVELS_SHOWN], int(missing[member].sum()),
-                                                              level_separation(inside, outside)))
+            profiles[c].categorical.append(
+                CategoricalProfile(
+                    col, shares[:MAX_LEVELS_SHOWN], int(missing[member].sum()), level_separation(inside, outside)
+                )
+            )
     for p in profiles.values():
         p.distinctions = distinctions(p)
     return [profiles[c] for c in clusters]
@@ -257,17 +278,33 @@ def distinctions(profile: ClusterProfile) -> list[Distinction]:
         way = "typical" if whole else "higher" if num.effect > 0 else "lower"
         if num.cluster.unit == "date" and not whole:
             way = "later" if num.effect > 0 else "earlier"
-        out.append(Distinction(num.column, "numeric", num.separation, way,
-                               f"{num.column}: {num.cluster.text()}" if whole else
-                               f"{num.column} {way}: {num.cluster.text()} vs {num.rest.text()}"))
+        out.append(
+            Distinction(
+                num.column,
+                "numeric",
+                num.separation,
+                way,
+                f"{num.column}: {num.cluster.text()}"
+                if whole
+                else f"{num.column} {way}: {num.cluster.text()} vs {num.rest.text()}",
+            )
+        )
     for cat in profile.categorical:
         top = (max(cat.levels, key=lambda s: s.count) if whole else cat.levels[0]) if cat.levels else None
         if top is None:
             continue
         what = f"{cat.column} missing" if top.level == MISSING else f"{cat.column} = {top.level}"
-        out.append(Distinction(cat.column, "categorical", cat.separation, top.level,
-                               f"{what}: {top.share:.0%} of the rows" if whole else
-                               f"{what}: {top.share:.0%} vs {top.overall:.0%} overall"))
+        out.append(
+            Distinction(
+                cat.column,
+                "categorical",
+                cat.separation,
+                top.level,
+                f"{what}: {top.share:.0%} of the rows"
+                if whole
+                else f"{what}: {top.share:.0%} vs {top.overall:.0%} overall",
+            )
+        )
     for words in profile.text:
         if words.terms:
             out.append(Distinction(words.column, "text", words.separation, words.terms[0].term, words.text()))
@@ -291,12 +328,22 @@ def _summary_from(d: dict[str, Any]) -> NumericSummary:
 
 def from_dict(d: dict[str, Any]) -> ClusterProfile:
     return ClusterProfile(
-        cluster=int(d["cluster"]), size=int(d["size"]), share=float(d["share"]),
-        numeric=[NumericProfile(n["column"], _summary_from(n["cluster"]), _summary_from(n["rest"]), _float(n["effect"]))
-                 for n in d.get("numeric", [])],
-        categorical=[CategoricalProfile(c["column"], [LevelShare(**lv) for lv in c["levels"]], int(c["missing"]),
-                                        float(c["separation"])) for c in d.get("categorical", [])],
-        text=[TextProfile(t["column"], [TermShare(**x) for x in t["terms"]], float(t["separation"]))
-              for t in d.get("text", [])],
+        cluster=int(d["cluster"]),
+        size=int(d["size"]),
+        share=float(d["share"]),
+        numeric=[
+            NumericProfile(n["column"], _summary_from(n["cluster"]), _summary_from(n["rest"]), _float(n["effect"]))
+            for n in d.get("numeric", [])
+        ],
+        categorical=[
+            CategoricalProfile(
+                c["column"], [LevelShare(**lv) for lv in c["levels"]], int(c["missing"]), float(c["separation"])
+            )
+            for c in d.get("categorical", [])
+        ],
+        text=[
+            TextProfile(t["column"], [TermShare(**x) for x in t["terms"]], float(t["separation"]))
+            for t in d.get("text", [])
+        ],
         distinctions=[Distinction(**x) for x in d.get("distinctions", [])],
     )

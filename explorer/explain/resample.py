@@ -20,6 +20,7 @@ that would cost a UMAP per sample); DEC and IDEC as k-means on their codes (thei
 from it). Subsamples are capped at ``MAX_SAMPLE`` rows, which also bounds agglomerative (its cost grows
 with the square of the rows).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -55,13 +56,18 @@ class ClusterStability:
         return [c for c, j in self.jaccard.items() if j == j and j < below]
 
     def to_dict(self) -> dict:
-        return {"jaccard": {str(c): j for c, j in self.jaccard.items()}, "resamples": self.resamples,
-                "fraction": self.fraction, "method": self.method, "unstable_below": UNSTABLE,
-                "doubtful_below": DOUBTFUL}
+        return {
+            "jaccard": {str(c): j for c, j in self.jaccard.items()},
+            "resamples": self.resamples,
+            "fraction": self.fraction,
+            "method": self.method,
+            "unstable_below": UNSTABLE,
+            "doubtful_below": DOUBTFUL,
+        }
 
 
 def stability_level(jaccard: float | None) -> str | None:
-    """"stable", "doubtful" or "unstable" (Hennig's reading of a mean Jaccard); None if not measured."""
+    """ "stable", "doubtful" or "unstable" (Hennig's reading of a mean Jaccard); None if not measured."""
     if jaccard is None or jaccard != jaccard:
         return None
     return "unstable" if jaccard < UNSTABLE else "doubtful" if jaccard < DOUBTFUL else "stable"
@@ -76,9 +82,18 @@ def refitter(cfg: ClusterConfig | str, k: int, groups: Sequence[np.ndarray] = ()
     return spec(cfg.method).refit(replace(cfg, k=int(k)), groups)
 
 
-def cluster_stability(space: np.ndarray, labels: np.ndarray, fit: Callable[[np.ndarray, int], np.ndarray], *,
-                      method: str, resamples: int = RESAMPLES, fraction: float = FRACTION, random_state: int = 0,
-                      max_sample: int = MAX_SAMPLE, should_stop: StopCheck | None = None) -> ClusterStability:
+def cluster_stability(
+    space: np.ndarray,
+    labels: np.ndarray,
+    fit: Callable[[np.ndarray, int], np.ndarray],
+    *,
+    method: str,
+    resamples: int = RESAMPLES,
+    fraction: float = FRACTION,
+    random_state: int = 0,
+    max_sample: int = MAX_SAMPLE,
+    should_stop: StopCheck | None = None,
+) -> ClusterStability:
     """Per-cluster Jaccard and per-row co-assignment of ``labels`` (n,) over ``resamples`` subsamples of
     ``space`` (n, d), each re-clustered by ``fit`` (see :func:`refitter`). Noise (label -1) is not a
     cluster here. ``should_stop`` ends the resampling early (the result then rests on fewer samples)."""

@@ -8,6 +8,7 @@ plainly rather than presenting the rules as the truth. Numbers keep their missin
 trees send them down a branch of their own choosing, and the rule says "or missing"); categories
 become one indicator per level ("channel = branch").
 """
+
 from __future__ import annotations
 
 import math
@@ -57,8 +58,13 @@ class RuleSet:
         self.by_cluster = {r.cluster: r for r in self.rules}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rules": [asdict(r) for r in self.rules], "fidelity": self.fidelity, "depth": self.depth,
-                "on": self.on, "note": self.note}
+        return {
+            "rules": [asdict(r) for r in self.rules],
+            "fidelity": self.fidelity,
+            "depth": self.depth,
+            "on": self.on,
+            "note": self.note,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RuleSet:
@@ -91,7 +97,9 @@ def _design(frame: pd.DataFrame, categorical: Sequence[str]) -> tuple[np.ndarray
     return X, names
 
 
-def _path_conditions(tree: Any, leaf: int, names: list[tuple[str, str, str | None]], has_missing: np.ndarray) -> list[str]:
+def _path_conditions(
+    tree: Any, leaf: int, names: list[tuple[str, str, str | None]], has_missing: np.ndarray
+) -> list[str]:
     """The conditions from the root to ``leaf``, merged per column (one range per number)."""
     t = tree.tree_
     parent = {}
@@ -124,7 +132,9 @@ def _path_conditions(tree: Any, leaf: int, names: list[tuple[str, str, str | Non
             else:
                 unequal.setdefault(col, []).append(str(level))
             continue
-        with_missing = bool(has_missing[j]) and missing_go_left is not None and bool(missing_go_left[node]) == (side == "left")
+        with_missing = (
+            bool(has_missing[j]) and missing_go_left is not None and bool(missing_go_left[node]) == (side == "left")
+        )
         if side == "left":  # value <= thr
             if col not in upper or thr < upper[col][0]:
                 upper[col] = (thr, with_missing)
@@ -151,8 +161,15 @@ def _path_conditions(tree: Any, leaf: int, names: list[tuple[str, str, str | Non
     return out
 
 
-def surrogate_rules(frame: pd.DataFrame, labels: np.ndarray, *, categorical: Sequence[str] = (),
-                    depth: int | None = None, on: str = "columns", random_state: int = 0) -> RuleSet:
+def surrogate_rules(
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    *,
+    categorical: Sequence[str] = (),
+    depth: int | None = None,
+    on: str = "columns",
+    random_state: int = 0,
+) -> RuleSet:
     """Fit a decision tree of ``depth`` (default :func:`rule_depth`) predicting ``labels`` (n,) from the
     columns of ``frame`` and read one rule per cluster from it (the leaf holding most of the cluster's
     rows among the leaves that predict it; a cluster no leaf predicts gets no rule)."""
@@ -188,15 +205,25 @@ def surrogate_rules(frame: pd.DataFrame, labels: np.ndarray, *, categorical: Seq
         if best is None:
             continue
         in_leaf = leaves == best
-        rules.append(Rule(int(c), _path_conditions(tree, int(best), names, has_missing),
-                          float(best_count / in_leaf.sum()), float(best_count / member.sum()), int(in_leaf.sum())))
+        rules.append(
+            Rule(
+                int(c),
+                _path_conditions(tree, int(best), names, has_missing),
+                float(best_count / in_leaf.sum()),
+                float(best_count / member.sum()),
+                int(in_leaf.sum()),
+            )
+        )
     note = ""
     if fidelity < LOW_FIDELITY:
         where = "the table's columns" if on == "columns" else "the latent codes"
-        note = (f"The rules agree with the clusters on only {fidelity:.0%} of rows: the clusters are not boxes in "
-                f"{where} (they combine many columns at once), so read the rules as rough guides.")
+        note = (
+            f"The rules agree with the clusters on only {fidelity:.0%} of rows: the clusters are not boxes in "
+            f"{where} (they combine many columns at once), so read the rules as rough guides."
+        )
     missing_rules = len(clusters) - len(rules)
     if missing_rules:
-        note += (" " if note else "") + (f"{missing_rules} cluster(s) have no rule: a tree of depth {depth} "
-                                         "gives them no leaf of their own.")
+        note += (" " if note else "") + (
+            f"{missing_rules} cluster(s) have no rule: a tree of depth {depth} gives them no leaf of their own."
+        )
     return RuleSet(rules, fidelity, depth, on, note)

@@ -5,6 +5,7 @@
 - :mod:`explorer.pipeline.stages`: each stage as a function;
 - :mod:`explorer.pipeline.run`: :func:`run_pipeline`, the whole run as one call (the dashboard and the CLI use it).
 """
+
 from explorer.anomaly import anomaly_scores
 from explorer.cluster.types import ClusterConfig
 from explorer.pipeline.defaults import default_config, default_reason, replace_nested
@@ -22,7 +23,20 @@ from explorer.project import ProjectionConfig
 from explorer.reducers.config import ModelConfig
 
 __all__ = [
-    "ModelConfig", "PipelineConfig", "ProjectionConfig", "ClusterConfig", "RunResult", "default_config", "default_reason",
-    "replace_nested", "run_pipeline", "fit_representation", "cluster_latent", "project_for_display",
-    "anomaly_scores", "evaluate_run", "reproject", "RunContext",
+    "ModelConfig",
+    "PipelineConfig",
+    "ProjectionConfig",
+    "ClusterConfig",
+    "RunResult",
+    "default_config",
+    "default_reason",
+    "replace_nested",
+    "run_pipeline",
+    "fit_representation",
+    "cluster_latent",
+    "project_for_display",
+    "anomaly_scores",
+    "evaluate_run",
+    "reproject",
+    "RunContext",
 ]

@@ -1,4 +1,5 @@
 """The product's default policy: what a run does when nobody changes a setting, and why."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -52,7 +53,11 @@ PHOTO_SAMPLE = 256  # images looked at to decide
 PHOTO_METHOD = "n2d"  # photos: the clustering on the pretrained features; 3,000 CIFAR-10 photos, k = 10, 1 seed
 # (bench/measure/photos.py): N2D ACC 0.526 / NMI 0.447, k-means 0.516 / 0.429, a GMM on 50 PCs 0.460 / 0.410
 ONE_MEMBER_KINDS = ("pca", "vae")  # models that are never joined (ModelConfig.members)
-REFINE_KINDS = ("ae", "dae", "conv-ae")  # models the refinement on augmented copies trains further (ClusterConfig.refine)
+REFINE_KINDS = (
+    "ae",
+    "dae",
+    "conv-ae",
+)  # models the refinement on augmented copies trains further (ClusterConfig.refine)
 
 
 def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
@@ -94,22 +99,33 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
     elif dataset.kind == "images":
         # shift/rotation-invariant codes (DEC-DA) need longer training to pay off: measured on
         # MNIST-test and USPS in docs/BENCHMARKS.md
-        cfg.model = ModelConfig(augment=True, epochs=IMAGE_EPOCHS, max_examples=IMAGE_EXAMPLES,
-                                time_budget=IMAGE_TRAIN_SECONDS, members=IMAGE_MEMBERS if n <= SMALL_IMAGE_SET else 1)
+        cfg.model = ModelConfig(
+            augment=True,
+            epochs=IMAGE_EPOCHS,
+            max_examples=IMAGE_EXAMPLES,
+            time_budget=IMAGE_TRAIN_SECONDS,
+            members=IMAGE_MEMBERS if n <= SMALL_IMAGE_SET else 1,
+        )
         # DEC-DA's refinement after N2D: it raises the scores of the larger image sets (docs/BENCHMARKS.md)
-        cfg.cluster = ClusterConfig(refine=n >= REFINE_MIN_IMAGES, refine_seconds=IMAGE_REFINE_SECONDS,
-                                    dec_max_iter=refine_batches(n))
+        cfg.cluster = ClusterConfig(
+            refine=n >= REFINE_MIN_IMAGES, refine_seconds=IMAGE_REFINE_SECONDS, dec_max_iter=refine_batches(n)
+        )
     elif dataset.kind == "embeddings":
         cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
     elif dataset.kind == "table" and _manifold_table(dataset):
         # an autoencoder has little to compress in a few columns: on pendigits (16) UMAP of the
         # features scores as well as AE -> UMAP, without the training (docs/BENCHMARKS.md)
         latent = int(min(10, max(2, d - 1))) if d > 2 else d
-        cfg.model = (ModelConfig(kind=NO_MODEL, latent_dim=d) if d <= NARROW_TABLE_COLUMNS
-                     else ModelConfig(latent_dim=latent, max_examples=TABLE_EXAMPLES))
+        cfg.model = (
+            ModelConfig(kind=NO_MODEL, latent_dim=d)
+            if d <= NARROW_TABLE_COLUMNS
+            else ModelConfig(latent_dim=latent, max_examples=TABLE_EXAMPLES)
+        )
     elif dataset.kind == "table":
         wide = d > WIDE_TABLE_COLUMNS
-        cfg.model = ModelConfig(kind="pca", latent_dim=TABLE_PCA_DIM) if wide else ModelConfig(kind=NO_MODEL, latent_dim=d)
+        cfg.model = (
+            ModelConfig(kind="pca", latent_dim=TABLE_PCA_DIM) if wide else ModelConfig(kind=NO_MODEL, latent_dim=d)
+        )
         # shapes: Genie's clusters where the groups are chained or curved, not round (bench/measure/shapes.py)
         cfg.cluster = ClusterConfig(method="mixture", shapes=True)
         neighbors = TABLE_MAP_NEIGHBORS_LARGE if n >= LARGE_TABLE_ROWS else TABLE_MAP_NEIGHBORS
@@ -120,7 +136,9 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
 def refine_batches(n: int, batch_size: int = 256) -> int:
     """Batches of the default refinement for ``n`` images: ``IMAGE_REFINE_EPOCHS`` passes over the data,
     at least ``IMAGE_REFINE_MIN_BATCHES`` and at most DEC's own ``dec_max_iter``."""
-    return int(min(ClusterConfig.dec_max_iter, max(IMAGE_REFINE_MIN_BATCHES, -(-IMAGE_REFINE_EPOCHS * n // batch_size))))
+    return int(
+        min(ClusterConfig.dec_max_iter, max(IMAGE_REFINE_MIN_BATCHES, -(-IMAGE_REFINE_EPOCHS * n // batch_size)))
+    )
 
 
 def is_photo_set(dataset: Dataset) -> bool:
@@ -152,48 +170,70 @@ def _manifold_table(dataset: Dataset) -> bool:
     return dataset.report.scaling == "shared" and dataset.n >= SMALL_TABLE_ROWS
 
 
-PHOTO_CLUSTER_REASON = ("N2D then clusters the UMAP of those features: on CIFAR-10 photos it agreed with the true "
-                        "classes better than k-means on the same features (bench/measure/photos.py).")
+PHOTO_CLUSTER_REASON = (
+    "N2D then clusters the UMAP of those features: on CIFAR-10 photos it agreed with the true "
+    "classes better than k-means on the same features (bench/measure/photos.py)."
+)
 
 
 def default_reason(dataset: Dataset) -> str:
     """Why :func:`default_config` chose what it chose for this data, in a sentence or two."""
     d = dataset.X.shape[1]
     if is_photo_set(dataset):
-        return ("Photos (colour or large, many shades): what a person groups them by (animals, vehicles, scenes) is "
-                "meaning that pixels and an autoencoder trained on them do not carry, so a pretrained image encoder "
-                "(EfficientNet-Lite0, trained on ImageNet, shipped with the install: nothing is downloaded) turns each "
-                "photo into 1,280 features; nothing is trained. " + PHOTO_CLUSTER_REASON)
+        return (
+            "Photos (colour or large, many shades): what a person groups them by (animals, vehicles, scenes) is "
+            "meaning that pixels and an autoencoder trained on them do not carry, so a pretrained image encoder "
+            "(EfficientNet-Lite0, trained on ImageNet, shipped with the install: nothing is downloaded) turns each "
+            "photo into 1,280 features; nothing is trained. " + PHOTO_CLUSTER_REASON
+        )
     if dataset.kind == "images":
-        few = (f" With {dataset.n:,} images (up to {SMALL_IMAGE_SET:,}), {IMAGE_MEMBERS} autoencoders train side by "
-               "side from different starting weights and their codes are joined: on small sets one alone sometimes "
-               "folds two groups together." if dataset.n <= SMALL_IMAGE_SET else "")
-        refined = (" The encoder is then refined so that a moved copy of an image falls in its original's cluster, "
-                   "and N2D clusters the refined codes again." if dataset.n >= REFINE_MIN_IMAGES else
-                   f" With fewer than {REFINE_MIN_IMAGES:,} images the encoder is not refined on moved copies "
-                   "afterwards: on smaller sets that lowered the agreement with the true groups (the Cluster page "
-                   "can still turn it on).")
-        return ("Images: a dense autoencoder trained on shifted and slightly rotated copies of the images learns codes "
-                "that ignore small moves (DEC-DA); N2D then clusters the UMAP of those codes." + refined + few)
+        few = (
+            f" With {dataset.n:,} images (up to {SMALL_IMAGE_SET:,}), {IMAGE_MEMBERS} autoencoders train side by "
+            "side from different starting weights and their codes are joined: on small sets one alone sometimes "
+            "folds two groups together."
+            if dataset.n <= SMALL_IMAGE_SET
+            else ""
+        )
+        refined = (
+            " The encoder is then refined so that a moved copy of an image falls in its original's cluster, "
+            "and N2D clusters the refined codes again."
+            if dataset.n >= REFINE_MIN_IMAGES
+            else f" With fewer than {REFINE_MIN_IMAGES:,} images the encoder is not refined on moved copies "
+            "afterwards: on smaller sets that lowered the agreement with the true groups (the Cluster page "
+            "can still turn it on)."
+        )
+        return (
+            "Images: a dense autoencoder trained on shifted and slightly rotated copies of the images learns codes "
+            "that ignore small moves (DEC-DA); N2D then clusters the UMAP of those codes." + refined + few
+        )
     if dataset.kind == "embeddings":
         return "Embeddings are a representation already: nothing to train; N2D clusters the UMAP of the vectors."
     if _manifold_table(dataset):
         if d <= NARROW_TABLE_COLUMNS:
-            return (f"The {d} columns share one scale (like coordinates or pixels), so they trace a curved shape that "
-                    "UMAP unfolds: N2D clusters the UMAP of the columns themselves; an autoencoder has little to "
-                    "compress in so few columns.")
-        return (f"The {d} columns share one scale: an autoencoder compresses them to a 10-d code first, then N2D "
-                "clusters the UMAP of the code.")
+            return (
+                f"The {d} columns share one scale (like coordinates or pixels), so they trace a curved shape that "
+                "UMAP unfolds: N2D clusters the UMAP of the columns themselves; an autoencoder has little to "
+                "compress in so few columns."
+            )
+        return (
+            f"The {d} columns share one scale: an autoencoder compresses them to a 10-d code first, then N2D "
+            "clusters the UMAP of the code."
+        )
     cats = len(dataset.categorical_groups())
     what = f"numbers in different units{f' and {cats} categorical columns' if cats else ''}"
-    model = (f"PCA first compresses the {d} features to {TABLE_PCA_DIM}" if d > WIDE_TABLE_COLUMNS
-             else "the columns themselves are the representation (no model to train)")
-    return (f"A table of {what}: {model}; the clustering is k-means refined by a mixture model for numbers and "
-            "categories, and k is the most clusters that come back on halves of the data and are set apart by a "
-            "thinning of the data (one group when none are). Where the groups are chained or curved rather than "
-            "round, Genie's clusters, which follow the rows' nearest neighbours, are kept instead: they then "
-            "separate far fewer links between near rows than the mixture's. A manifold method "
-            "(UMAP) would split such tables into islands of category combinations (docs/BENCHMARKS.md, tables).")
+    model = (
+        f"PCA first compresses the {d} features to {TABLE_PCA_DIM}"
+        if d > WIDE_TABLE_COLUMNS
+        else "the columns themselves are the representation (no model to train)"
+    )
+    return (
+        f"A table of {what}: {model}; the clustering is k-means refined by a mixture model for numbers and "
+        "categories, and k is the most clusters that come back on halves of the data and are set apart by a "
+        "thinning of the data (one group when none are). Where the groups are chained or curved rather than "
+        "round, Genie's clusters, which follow the rows' nearest neighbours, are kept instead: they then "
+        "separate far fewer links between near rows than the mixture's. A manifold method "
+        "(UMAP) would split such tables into islands of category combinations (docs/BENCHMARKS.md, tables)."
+    )
 
 
 def replace_nested(cfg: PipelineConfig, **overrides: Any) -> PipelineConfig:
@@ -208,9 +248,9 @@ def replace_nested(cfg: PipelineConfig, **overrides: Any) -> PipelineConfig:
         elif key in ("k", "method"):
             clus[key] = value
         elif key.startswith("cluster_"):
-            clus[key[len("cluster_"):]] = value
+            clus[key[len("cluster_") :]] = value
         elif key.startswith("projection_"):
-            proj[key[len("projection_"):]] = value
+            proj[key[len("projection_") :]] = value
         elif key == "explain":
             top["explain"] = value if isinstance(value, ExplainConfig) else (ExplainConfig() if value else None)
         elif key == "model":
@@ -253,4 +293,3 @@ def refine_skipped_for(images: bool, cfg: PipelineConfig) -> str | None:
     if method.noise:
         return f"{method.short}'s noise has no cluster to pull its rows toward"
     return None
-

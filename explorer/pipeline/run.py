@@ -1,4 +1,5 @@
 """The whole pipeline as one call: Dataset -> reducer -> latent Z -> clusters -> projection -> metrics."""
+
 from __future__ import annotations
 
 import time
@@ -135,4 +136,3 @@ def run_pipeline(
         timings["explain"] = time.perf_counter() - t0
     emit(Progress("done", "Done", 1.0))
     return result
-

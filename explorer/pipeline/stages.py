@@ -1,5 +1,6 @@
 """The stages of a run: the representation, the clustering, the rows placed from the fitted ones, the map, the
 scores."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -71,8 +72,17 @@ def fit_representation(
 
     def on_epoch_end(epoch: int, logs: dict) -> None:
         planned = int(logs.get("epochs") or epochs)  # fewer than asked on large data (max_examples)
-        emit(Progress("train", f"epoch {epoch}/{planned}", epoch / planned, epoch=epoch, epochs=planned,
-                      loss=logs.get("loss"), val_loss=logs.get("val_loss")))
+        emit(
+            Progress(
+                "train",
+                f"epoch {epoch}/{planned}",
+                epoch / planned,
+                epoch=epoch,
+                epochs=planned,
+                loss=logs.get("loss"),
+                val_loss=logs.get("val_loss"),
+            )
+        )
 
     pretrained = cfg.model.kind == PRETRAINED
     what = "Encoding the images with the pretrained encoder" if pretrained else f"Training {cfg.model.kind}"
@@ -81,7 +91,9 @@ def fit_representation(
     return reducer
 
 
-def cluster_latent(ctx: RunContext, Z: np.ndarray, reducer: Reducer | None, knn: Neighbors | None = None) -> ClusterResult:
+def cluster_latent(
+    ctx: RunContext, Z: np.ndarray, reducer: Reducer | None, knn: Neighbors | None = None
+) -> ClusterResult:
     """Cluster Z (n, d) as ``ctx.cfg`` says; DEC / IDEC start from k-means and refine the autoencoder.
 
     The one-hot columns of each categorical column of the data (``ctx.dataset``) count as one column
@@ -97,11 +109,18 @@ def cluster_latent(ctx: RunContext, Z: np.ndarray, reducer: Reducer | None, knn:
         from explorer.reducers import Autoencoder
 
         if not isinstance(reducer, Autoencoder):
-            raise InputError(f"{method.short} refines an autoencoder; choose an autoencoder model, "
-                             f"not '{cfg.model.kind}'.")
+            raise InputError(
+                f"{method.short} refines an autoencoder; choose an autoencoder model, not '{cfg.model.kind}'."
+            )
         start = cluster(Z, replace(ccfg, method="kmeans"))
-        return refine(reducer, X, start, ccfg, should_stop=should_stop,
-                      on_progress=lambda f, msg: emit(Progress("refine", msg, f)))
+        return refine(
+            reducer,
+            X,
+            start,
+            ccfg,
+            should_stop=should_stop,
+            on_progress=lambda f, msg: emit(Progress("refine", msg, f)),
+        )
     groups = ctx.dataset.categorical_groups() if reducer is None else ()  # PCA / autoencoder codes are all numbers
     progress = lambda f, msg: emit(Progress("cluster", msg, f))
     if plan is None or not plan.sampled:
@@ -119,8 +138,9 @@ def _shape_note(ctx: RunContext, clusters: ClusterResult) -> ClusterResult:
     return clusters
 
 
-def refine_on_copies(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, clusters: ClusterResult,
-                     graph: Neighbors | None) -> tuple[ClusterResult, np.ndarray, Neighbors | None]:
+def refine_on_copies(
+    ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, clusters: ClusterResult, graph: Neighbors | None
+) -> tuple[ClusterResult, np.ndarray, Neighbors | None]:
     """DEC-DA's refinement after the clustering: IDEC on shifted and rotated copies of the images
     (:func:`explorer.cluster.deep.refine`), its centres started at ``clusters``' means, then the run's
     own method again on the refined code. Returns (clusters, Z, graph): as they were, with a note,
@@ -136,18 +156,30 @@ def refine_on_copies(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, cl
     ccfg = replace(cfg.cluster, method="idec", random_state=cfg.seed)
     emit(Progress("refine", "Refining the encoder on shifted and rotated copies", 0.0))
     budget = None if cfg.cluster.refine_seconds is None else cfg.cluster.refine_seconds * int(cfg.model.members)
-    refined = refine(reducer, dataset.X, clusters, ccfg, should_stop=should_stop, image_shape=dataset.image_shape,
-                     time_budget=budget, mixed_precision=cfg.model.mixed_precision,
-                     on_progress=lambda f, msg: emit(Progress("refine", msg, f)))
+    refined = refine(
+        reducer,
+        dataset.X,
+        clusters,
+        ccfg,
+        should_stop=should_stop,
+        image_shape=dataset.image_shape,
+        time_budget=budget,
+        mixed_precision=cfg.model.mixed_precision,
+        on_progress=lambda f, msg: emit(Progress("refine", msg, f)),
+    )
     info = dict(refined.info)
     assert reducer is not None  # refine_skipped: the refinement applies to a trained autoencoder only
     Z = reducer.transform(dataset.X)
-    planned = f"{info['iterations']:,} batches" + (f" (of {cfg.cluster.dec_max_iter:,}: the ones that fit in "
-                                                   f"{budget:g} s on this machine)"
-                                                   if info["planned"] < cfg.cluster.dec_max_iter else "")
+    planned = f"{info['iterations']:,} batches" + (
+        f" (of {cfg.cluster.dec_max_iter:,}: the ones that fit in {budget:g} s on this machine)"
+        if info["planned"] < cfg.cluster.dec_max_iter
+        else ""
+    )
     if info["stop_reason"] == "stopped" or stopped(should_stop):
-        notes.append(f"Refinement on shifted and rotated copies stopped after {planned}: the clusters are its own "
-                     f"assignment (IDEC's, to centres in the refined code), not {cfg.cluster.method} again.")
+        notes.append(
+            f"Refinement on shifted and rotated copies stopped after {planned}: the clusters are its own "
+            f"assignment (IDEC's, to centres in the refined code), not {cfg.cluster.method} again."
+        )
         # method "idec": what the labels are, so new rows are later assigned the same way (explorer.apply)
         return replace(refined, sweep=clusters.sweep, info={**clusters.info, "refine": info}), Z, None
     graph = shared_graph(Z, plan, cfg, before_clustering=True)
@@ -155,9 +187,11 @@ def refine_on_copies(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, cl
     again = cluster_latent(ctx, Z, reducer, knn=graph)
     moved = 1.0 - hungarian_accuracy(clusters.labels, again.labels)  # rows whose cluster changed, clusters matched
     info["rows_moved"] = round(moved, 4)
-    notes.append(f"The encoder was refined on shifted and rotated copies of the images for {planned} (IDEC from the "
-                 f"first clusters, as DEC-DA), then clustered again with {cfg.cluster.method}: "
-                 f"{moved:.1%} of the rows changed cluster.")
+    notes.append(
+        f"The encoder was refined on shifted and rotated copies of the images for {planned} (IDEC from the "
+        f"first clusters, as DEC-DA), then clustered again with {cfg.cluster.method}: "
+        f"{moved:.1%} of the rows changed cluster."
+    )
     return replace(again, sweep=again.sweep or clusters.sweep, info={**again.info, "refine": info}), Z, graph
 
 
@@ -168,26 +202,46 @@ def self_label(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, clusters
     from explorer.reducers import Autoencoder
 
     dataset, cfg, emit, notes = ctx.dataset, ctx.cfg, ctx.emit, ctx.notes
-    why = ("it needs images" if dataset.images is None else
-           "it needs an autoencoder's encoder" if not isinstance(reducer, Autoencoder) else
-           "HDBSCAN's noise has no cluster to learn" if (clusters.labels < 0).any() else None)
+    why = (
+        "it needs images"
+        if dataset.images is None
+        else "it needs an autoencoder's encoder"
+        if not isinstance(reducer, Autoencoder)
+        else "HDBSCAN's noise has no cluster to learn"
+        if (clusters.labels < 0).any()
+        else None
+    )
     if why:
         notes.append(f"Self-labelling skipped: {why}.")
         return clusters
     assert dataset.image_shape is not None  # there are images (checked above)
     confidence = clusters.proba.max(1) if clusters.proba is not None else np.ones(len(Z), np.float32)
     emit(Progress("selftrain", "Self-labelling on shifted and rotated copies", 0.0))
-    labels, proba, info = self_train(reducer, dataset.X, dataset.image_shape, clusters.labels, confidence, clusters.k,
-                                     seed=cfg.seed, should_stop=ctx.should_stop,
-                                     on_progress=lambda f, m: emit(Progress("selftrain", m, f)))
+    labels, proba, info = self_train(
+        reducer,
+        dataset.X,
+        dataset.image_shape,
+        clusters.labels,
+        confidence,
+        clusters.k,
+        seed=cfg.seed,
+        should_stop=ctx.should_stop,
+        on_progress=lambda f, m: emit(Progress("selftrain", m, f)),
+    )
     if info["kept"] != "selftrain":
         notes.append(f"Self-labelling kept the clustering as it was: {info['why']}.")
         return replace(clusters, info={**clusters.info, "selftrain": info})
     from explorer.cluster.methods import member_means
 
     # state=None: the fitted model no longer gives these labels; new rows' state is rebuilt from them
-    return replace(clusters, labels=labels, proba=proba, centers=member_means(Z, labels, clusters.k),
-                   info={**clusters.info, "selftrain": info}, state=None)
+    return replace(
+        clusters,
+        labels=labels,
+        proba=proba,
+        centers=member_means(Z, labels, clusters.k),
+        info={**clusters.info, "selftrain": info},
+        state=None,
+    )
 
 
 def plan_for(n: int, cfg: PipelineConfig) -> RowPlan:
@@ -235,8 +289,14 @@ def _rest_neighbors(Z: np.ndarray, plan: RowPlan, knn: Neighbors) -> tuple[np.nd
     return knn.placed
 
 
-def _assign_rest(fitted: ClusterResult, Z: np.ndarray, plan: RowPlan, knn: Neighbors | None,
-                 ccfg: ClusterConfig, groups: Sequence[np.ndarray] = ()) -> ClusterResult:
+def _assign_rest(
+    fitted: ClusterResult,
+    Z: np.ndarray,
+    plan: RowPlan,
+    knn: Neighbors | None,
+    ccfg: ClusterConfig,
+    groups: Sequence[np.ndarray] = (),
+) -> ClusterResult:
     """``fitted`` (the clustering of the plan's fitted rows) extended to every row of Z, by the rule that
     assigns a new row to a saved run (:func:`explorer.apply.assign.assign`), so a row placed here and the
     same row applied later land in the same cluster: the method's own rule on the state its fit kept
@@ -277,9 +337,15 @@ def stopped(should_stop: StopCheck | None) -> bool:
     return should_stop is not None and bool(should_stop())
 
 
-def project_for_display(Z: np.ndarray, clusters: ClusterResult, cfg: PipelineConfig,
-                        should_stop: StopCheck | None = None, *, plan: RowPlan | None = None,
-                        knn: Neighbors | None = None) -> np.ndarray:
+def project_for_display(
+    Z: np.ndarray,
+    clusters: ClusterResult,
+    cfg: PipelineConfig,
+    should_stop: StopCheck | None = None,
+    *,
+    plan: RowPlan | None = None,
+    knn: Neighbors | None = None,
+) -> np.ndarray:
     """The 2-D (or 3-D) projection shown in the scatter, from the latent space Z. With ``should_stop``,
     UMAP and t-SNE raise :class:`~explorer.errors.Stopped` when it turns True (see ``project``).
     With a sampling ``plan``, UMAP and t-SNE map its fitted rows and the others are placed among
@@ -336,4 +402,3 @@ def reproject(result: RunResult, projection: ProjectionConfig, should_stop: Stop
     metrics = dict(result.metrics)
     metrics["trustworthiness"] = json_float(trustworthiness(result.Z, embedding))
     return replace(result, config=cfg, embedding=embedding, metrics=metrics, run_id=None, created=None)
-

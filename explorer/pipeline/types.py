@@ -1,4 +1,5 @@
 """The types of a run: its configuration and its result, apart from the code that makes them."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -14,6 +15,7 @@ from explorer.reducers import ModelConfig, Reducer
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
+
 
 @dataclass
 class PipelineConfig:
@@ -47,7 +49,9 @@ class PipelineConfig:
             device=d.get("device", "auto"),
             seed=int(d.get("seed", 0)),
             reproducible=bool(d.get("reproducible", True)),
-            explain=ExplainConfig(**d["explain"]) if d.get("explain") else (ExplainConfig() if "explain" not in d else None),
+            explain=ExplainConfig(**d["explain"])
+            if d.get("explain")
+            else (ExplainConfig() if "explain" not in d else None),
         )
 
 
@@ -71,11 +75,12 @@ class RunResult:
     run_id: str | None = None
     created: str | None = None
     explanation: Explanation | None = None  # what each cluster is (explorer.explain); None when not asked for
-    fitted: np.ndarray | None = None  # (n,) bool: rows the costly stages fitted on (explorer.neighbors); None: every row
+    fitted: np.ndarray | None = (
+        None  # (n,) bool: rows the costly stages fitted on (explorer.neighbors); None: every row
+    )
     preprocessing: dict | None = None  # preprocess.json (explorer.data.preprocessing); set by save_run / load_run
     assignment: dict | None = None  # arrays that assign new rows to the clusters (explorer.apply.assign)
 
     @property
     def labels(self) -> np.ndarray:
         return self.clusters.labels
-

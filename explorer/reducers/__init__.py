@@ -1,5 +1,6 @@
 """Reducers: PCA and the autoencoders, one contract (see :mod:`explorer.reducers.base`), one config
 (:class:`~explorer.reducers.config.ModelConfig`)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -48,7 +49,9 @@ def make_reducer(
     raise InputError(f"model {config.kind!r} is not known; choose one of: {', '.join(MODEL_KINDS)}.")
 
 
-def restore_reducer(kind: str, params: dict[str, Any], meta: dict[str, Any], tensors: dict, device: str = "cpu") -> Reducer:
+def restore_reducer(
+    kind: str, params: dict[str, Any], meta: dict[str, Any], tensors: dict, device: str = "cpu"
+) -> Reducer:
     """Rebuild a fitted reducer from what ``export_params`` / ``export_state`` gave (no pickle involved)."""
     if kind == "pca":
         return PCA.restore(params, meta, tensors, device)
@@ -60,6 +63,19 @@ def restore_reducer(kind: str, params: dict[str, Any], meta: dict[str, Any], ten
     raise InputError(f"model {kind!r} is not known; choose one of: {', '.join(MODEL_KINDS)}.")
 
 
-__all__ = ["PCA", "Autoencoder", "PretrainedEncoder", "PRETRAINED", "Reducer", "ModelConfig", "make_reducer",
-           "restore_reducer",
-           "AE_KINDS", "AE_LABELS", "MODEL_KINDS", "MODEL_LABELS", "MODEL_CHOICES", "NO_MODEL"]
+__all__ = [
+    "PCA",
+    "Autoencoder",
+    "PretrainedEncoder",
+    "PRETRAINED",
+    "Reducer",
+    "ModelConfig",
+    "make_reducer",
+    "restore_reducer",
+    "AE_KINDS",
+    "AE_LABELS",
+    "MODEL_KINDS",
+    "MODEL_LABELS",
+    "MODEL_CHOICES",
+    "NO_MODEL",
+]

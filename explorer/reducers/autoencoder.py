@@ -1,4 +1,5 @@
 """Autoencoders (dense, convolutional, denoising, variational) behind the shared reducer contract."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -85,9 +86,13 @@ class Autoencoder(Reducer):
                 raise InputError("a convolutional autoencoder needs image_shape=(h, w, c); use it on image data.")
             h, w, c = self.image_shape
             if h * w * c != n_features:
-                raise InputError(f"image_shape {tuple(self.image_shape)} holds {h * w * c} values but rows have {n_features}.")
+                raise InputError(
+                    f"image_shape {tuple(self.image_shape)} holds {h * w * c} values but rows have {n_features}."
+                )
             if min(h, w) < 8:
-                raise InputError(f"images of {h}x{w} are too small for the convolutional autoencoder (needs 8x8 or more).")
+                raise InputError(
+                    f"images of {h}x{w} are too small for the convolutional autoencoder (needs 8x8 or more)."
+                )
         return cfg
 
     def _shape(self) -> tuple[int, int, int]:
@@ -103,7 +108,9 @@ class Autoencoder(Reducer):
         def one():
             if cfg.kind == "conv-ae":
                 return ConvNet(self._shape(), int(cfg.latent_dim))
-            return DenseNet(n_features, [int(h) for h in cfg.hidden], int(cfg.latent_dim), variational=cfg.kind == "vae")
+            return DenseNet(
+                n_features, [int(h) for h in cfg.hidden], int(cfg.latent_dim), variational=cfg.kind == "vae"
+            )
 
         if cfg.members == 1:
             return one()
@@ -154,13 +161,23 @@ class Autoencoder(Reducer):
         cfg = self._validate(X.shape[1])
         seed_everything(int(self.random_state))
         module = self._build(cfg, X.shape[1])
-        result = fit_module(module, X, self._loss_fn(cfg), cfg, device=self.device, seed=int(self.random_state),
-                            on_epoch_end=on_epoch_end, should_stop=should_stop)
+        result = fit_module(
+            module,
+            X,
+            self._loss_fn(cfg),
+            cfg,
+            device=self.device,
+            seed=int(self.random_state),
+            on_epoch_end=on_epoch_end,
+            should_stop=should_stop,
+        )
         if hasattr(module, "set_scale"):  # an ensemble: weigh the members' codes alike
             import torch
 
             rows = np.random.default_rng(int(self.random_state)).permutation(len(X))[:SCALE_ROWS]
-            module.eval().set_scale(torch.from_numpy(np.ascontiguousarray(X[np.sort(rows)], dtype=np.float32)).to(result.device))
+            module.eval().set_scale(
+                torch.from_numpy(np.ascontiguousarray(X[np.sort(rows)], dtype=np.float32)).to(result.device)
+            )
         self.config_ = cfg
         self.module_ = module.eval()
         self.device_ = result.device
@@ -219,8 +236,12 @@ class Autoencoder(Reducer):
         from dataclasses import asdict
 
         cfg = self.config_ if hasattr(self, "config_") else (self.config or ModelConfig())
-        return {"config": asdict(cfg), "image_shape": None if self.image_shape is None else list(self.image_shape),
-                "device": self.device, "random_state": int(self.random_state)}
+        return {
+            "config": asdict(cfg),
+            "image_shape": None if self.image_shape is None else list(self.image_shape),
+            "device": self.device,
+            "random_state": int(self.random_state),
+        }
 
     def export_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(meta, tensors): what a run needs to rebuild the fitted model, with no pickle."""
@@ -247,8 +268,12 @@ class Autoencoder(Reducer):
             known = set(ModelConfig.__dataclass_fields__)
             config = ModelConfig(**{k: v for k, v in params.items() if k in known})
         image_shape = params.get("image_shape")
-        model = cls(config, image_shape=None if image_shape is None else tuple(image_shape),
-                    device=params.get("device", device), random_state=int(params.get("random_state", 0)))
+        model = cls(
+            config,
+            image_shape=None if image_shape is None else tuple(image_shape),
+            device=params.get("device", device),
+            random_state=int(params.get("random_state", 0)),
+        )
         module = model._build(config, int(meta["n_features_in"]))
         module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in tensors.items()})
         model.config_ = config

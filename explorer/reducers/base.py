@@ -18,6 +18,7 @@ in ``_``; ``random_state`` is honoured. All reducers are interchangeable:
   device)`` rebuilds the fitted reducer from them. :func:`explorer.reducers.restore_reducer` picks
   the class by kind. Nothing is pickled.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -55,8 +56,14 @@ class Reducer:
         """The constructor's arguments, JSON-ready (what ``restore`` takes back)."""
         return self.get_params()
 
-    def fit(self, X: np.ndarray, y: None = None, *, on_epoch_end: EpochCallback | None = None,
-            should_stop: StopCheck | None = None) -> Reducer:  # pragma: no cover
+    def fit(
+        self,
+        X: np.ndarray,
+        y: None = None,
+        *,
+        on_epoch_end: EpochCallback | None = None,
+        should_stop: StopCheck | None = None,
+    ) -> Reducer:  # pragma: no cover
         """Learn from X (n, d); a reducer that trains reports each epoch and stops when asked."""
         raise NotImplementedError
 

@@ -5,6 +5,7 @@ to the :class:`~explorer.reducers.Autoencoder` and on to :func:`~explorer.reduce
 ``config.json`` records it under ``pipeline.model``. The allowed values are declared once, in
 ``CONSTRAINTS``, and checked by :meth:`ModelConfig.validate`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ The noise is the one the DAE is trained with (:class:`~explorer.reducers.Autoenc
 adds ``noise * N(0, 1)`` to every input value, in the model's space: scaled features, or pixel values in
 [0, 1]); its standard deviation can be changed to see how far the model's cleaning carries.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,10 @@ def training_noise(reducer: Reducer | None) -> float:
     """The std of the input noise a DAE was trained with; InputError for any other model."""
     kind = reducer.kind if reducer is not None else "none"
     if reducer is None or kind != "dae":
-        raise InputError(f"only a denoising autoencoder (dae) is trained with input noise; this model is '{kind}'. "
-                         "Give the noise level to use, or train a dae.")
+        raise InputError(
+            f"only a denoising autoencoder (dae) is trained with input noise; this model is '{kind}'. "
+            "Give the noise level to use, or train a dae."
+        )
     return float(reducer.config_.noise)  # type: ignore[attr-defined]  # a dae is an Autoencoder: it has config_
 
 
@@ -71,9 +74,11 @@ class Denoised:
     def errors(self) -> dict[str, float]:
         """Mean squared error against the clean rows: "noisy" (the noise itself), "denoised" (the model
         on the noisy rows) and "reconstruction" (the model on the clean rows: its floor)."""
-        return {"noisy": float(np.mean((self.noisy - self.clean) ** 2)),
-                "denoised": float(np.mean((self.denoised - self.clean) ** 2)),
-                "reconstruction": float(np.mean((self.reconstructed - self.clean) ** 2))}
+        return {
+            "noisy": float(np.mean((self.noisy - self.clean) ** 2)),
+            "denoised": float(np.mean((self.denoised - self.clean) ** 2)),
+            "reconstruction": float(np.mean((self.reconstructed - self.clean) ** 2)),
+        }
 
 
 def denoise(run: RunResult, rows: np.ndarray | None = None, noise: float | None = None, seed: int = 0) -> Denoised:
@@ -84,8 +89,10 @@ def denoise(run: RunResult, rows: np.ndarray | None = None, noise: float | None 
     reconstructs can be compared this way, though only a DAE was trained for it).
     """
     if run.reducer is None:
-        raise InputError("this run has no model (the features were used as they are), so nothing can denoise; "
-                         "train a denoising autoencoder (dae).")
+        raise InputError(
+            "this run has no model (the features were used as they are), so nothing can denoise; "
+            "train a denoising autoencoder (dae)."
+        )
     level = training_noise(run.reducer) if noise is None else _check_noise(noise)
     n = run.dataset.n
     index = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64).ravel()
@@ -112,6 +119,13 @@ def column_errors(result: Denoised, feature_names: list[str]) -> pd.DataFrame:
     after = np.mean((result.denoised - result.clean) ** 2, axis=0).astype(np.float64)
     removed = np.where(before > 0, 1.0 - after / np.where(before > 0, before, 1.0), np.nan)
     floor = np.mean((result.reconstructed - result.clean) ** 2, axis=0).astype(np.float64)
-    frame = pd.DataFrame({"feature": list(feature_names), "noisy": before, "denoised": after, "removed": removed,
-                          "reconstruction": floor})
+    frame = pd.DataFrame(
+        {
+            "feature": list(feature_names),
+            "noisy": before,
+            "denoised": after,
+            "removed": removed,
+            "reconstruction": floor,
+        }
+    )
     return frame.sort_values("denoised", ascending=False, kind="stable").reset_index(drop=True)

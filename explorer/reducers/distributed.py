@@ -23,6 +23,7 @@ In Python, around any autoencoder's ``fit`` in a script launched by torchrun::
 The backend is gloo for tensors on the CPU and NCCL for CUDA tensors. Nothing here is imported
 unless training runs under torchrun with more than one process.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -63,8 +64,10 @@ class Group:
         if device.type != "cuda":
             return device
         if self.local_rank >= torch.cuda.device_count():
-            raise InputError(f"rank {self.rank} wants GPU {self.local_rank} but this machine has "
-                             f"{torch.cuda.device_count()}; start at most one process per GPU.")
+            raise InputError(
+                f"rank {self.rank} wants GPU {self.local_rank} but this machine has "
+                f"{torch.cuda.device_count()}; start at most one process per GPU."
+            )
         torch.cuda.set_device(self.local_rank)
         return torch.device("cuda", self.local_rank)
 
@@ -149,8 +152,12 @@ def init_from_env() -> Group | None:
         # one group serving both: gloo for CPU tensors, NCCL for CUDA ones (NCCL only where there is CUDA)
         backend = "cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend=backend)
-    return Group(rank=dist.get_rank(), world_size=dist.get_world_size(),
-                 local_rank=int(os.environ.get("LOCAL_RANK", "0")), backend=str(dist.get_backend()))
+    return Group(
+        rank=dist.get_rank(),
+        world_size=dist.get_world_size(),
+        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+        backend=str(dist.get_backend()),
+    )
 
 
 def leave(group: Group | None) -> None:
@@ -204,8 +211,16 @@ def active() -> Group | None:
 def launch_command(n_processes: int, module_args: Sequence[str]) -> list[str]:
     """The torchrun command that runs ``python -m explorer <module_args>`` in ``n_processes``
     processes on this machine (torchrun is torch.distributed.run, shipped with PyTorch)."""
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={int(n_processes)}",
-            "-m", "explorer", *module_args]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={int(n_processes)}",
+        "-m",
+        "explorer",
+        *module_args,
+    ]
 
 
 def check_devices(n_processes: int, device: str) -> None:
@@ -213,14 +228,18 @@ def check_devices(n_processes: int, device: str) -> None:
     if n_processes < 1:
         raise InputError(f"--devices must be 1 or more, got {n_processes}.")
     if launched():
-        raise InputError("--devices starts torchrun itself; under torchrun leave it out "
-                         "(torchrun's --nproc_per_node sets the number of processes).")
+        raise InputError(
+            "--devices starts torchrun itself; under torchrun leave it out "
+            "(torchrun's --nproc_per_node sets the number of processes)."
+        )
     import torch
 
     on_gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
     if on_gpu and n_processes > torch.cuda.device_count():
-        raise InputError(f"--devices {n_processes} asks for more processes than the {torch.cuda.device_count()} "
-                         "GPUs here (one process per GPU); use fewer, or --device cpu for CPU processes.")
+        raise InputError(
+            f"--devices {n_processes} asks for more processes than the {torch.cuda.device_count()} "
+            "GPUs here (one process per GPU); use fewer, or --device cpu for CPU processes."
+        )
 
 
 def launch(n_processes: int, module_args: Sequence[str], env: dict[str, str] | None = None) -> int:

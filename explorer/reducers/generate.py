@@ -6,6 +6,7 @@ images); :func:`to_data_units` turns rows of a table back into the data's own un
 un-logged, one-hot columns back to their category) as far as the run's records allow, and says what it
 could not invert. Seeds are explicit, so the same call gives the same rows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,16 +51,29 @@ def support(run: RunResult) -> Support:
         sample=kind in GENERATIVE_KINDS,
         interpolate=kind in DECODING_KINDS,
         denoise=kind == "dae",
-        why_not_sample="" if kind in GENERATIVE_KINDS else (
+        why_not_sample=""
+        if kind in GENERATIVE_KINDS
+        else (
             f"Drawing new examples needs a variational autoencoder (vae): its latent space has a prior to draw "
-            f"from. This run's model is {_model_name(kind)}; train a vae to generate."),
-        why_not_interpolate="" if kind in DECODING_KINDS else (
+            f"from. This run's model is {_model_name(kind)}; train a vae to generate."
+        ),
+        why_not_interpolate=""
+        if kind in DECODING_KINDS
+        else (
             "Interpolation walks the latent space of a model that decodes; this run "
-            + ("used the pretrained image encoder, which has no decoder" if kind == "pretrained"
-               else "used the features as they are (no model)") + ". Train PCA or an autoencoder to see it."),
-        why_not_denoise="" if kind == "dae" else (
+            + (
+                "used the pretrained image encoder, which has no decoder"
+                if kind == "pretrained"
+                else "used the features as they are (no model)"
+            )
+            + ". Train PCA or an autoencoder to see it."
+        ),
+        why_not_denoise=""
+        if kind == "dae"
+        else (
             f"Denoising is shown for a denoising autoencoder (dae), which is trained to undo input noise. This "
-            f"run's model is {_model_name(kind)}; train a dae to see it."),
+            f"run's model is {_model_name(kind)}; train a dae to see it."
+        ),
     )
 
 
@@ -96,9 +110,11 @@ def sample_prior(reducer: Reducer | None, n: int, seed: int = 0) -> np.ndarray:
     n = _check_count(n, "the number of samples", MAX_SAMPLES)
     kind = reducer.kind if reducer is not None else "none"
     if reducer is None or kind not in GENERATIVE_KINDS:
-        raise InputError(f"sampling from the prior needs a variational autoencoder (vae); this model is "
-                         f"{_model_name(kind)}, which has no prior to draw from. Train a vae, or sample from a "
-                         "cluster's region or interpolate instead.")
+        raise InputError(
+            f"sampling from the prior needs a variational autoencoder (vae); this model is "
+            f"{_model_name(kind)}, which has no prior to draw from. Train a vae, or sample from a "
+            "cluster's region or interpolate instead."
+        )
     z = np.random.default_rng(seed).standard_normal((n, _latent_dim(reducer))).astype(np.float32)
     return reducer.inverse_transform(z)
 
@@ -108,8 +124,9 @@ def cluster_codes(run: RunResult, cluster: int) -> np.ndarray:
     labels = run.clusters.labels
     known = sorted(int(c) for c in np.unique(labels) if c >= 0)
     if not isinstance(cluster, (int, np.integer)) or int(cluster) not in known:
-        raise InputError(f"there is no cluster {cluster!r} in this run; choose one of: "
-                         f"{', '.join(map(str, known[:30]))}.")
+        raise InputError(
+            f"there is no cluster {cluster!r} in this run; choose one of: {', '.join(map(str, known[:30]))}."
+        )
     return np.asarray(run.Z[labels == int(cluster)], np.float64)
 
 
@@ -161,8 +178,10 @@ def sample_each_cluster(run: RunResult, n: int, seed: int = 0) -> tuple[np.ndarr
     ids = sorted(int(c) for c in np.unique(run.clusters.labels) if c >= 0)
     n = _check_count(n, "the number of samples per cluster", MAX_SAMPLES)
     if n * len(ids) > MAX_SAMPLES:
-        raise LimitError(f"{n} samples from each of {len(ids)} clusters is {n * len(ids)} rows, more than the cap "
-                         f"of {MAX_SAMPLES}; ask for at most {max(1, MAX_SAMPLES // max(len(ids), 1))} per cluster.")
+        raise LimitError(
+            f"{n} samples from each of {len(ids)} clusters is {n * len(ids)} rows, more than the cap "
+            f"of {MAX_SAMPLES}; ask for at most {max(1, MAX_SAMPLES // max(len(ids), 1))} per cluster."
+        )
     drawable = [c for c in ids if int((run.clusters.labels == c).sum()) >= 2]
     if not drawable:
         raise InputError("no cluster has the 2 rows a region needs to draw from.")
@@ -203,8 +222,9 @@ def latent_path(z_a: np.ndarray, z_b: np.ndarray, steps: int, method: Path = "li
     return ((1 - t) * a + t * b).astype(np.float32)
 
 
-def interpolate(reducer: Reducer | None, z_a: np.ndarray, z_b: np.ndarray, steps: int,
-                method: Path = "linear") -> np.ndarray:
+def interpolate(
+    reducer: Reducer | None, z_a: np.ndarray, z_b: np.ndarray, steps: int, method: Path = "linear"
+) -> np.ndarray:
     """Decoded points along :func:`latent_path`: (steps, d) float32; row 0 decodes ``z_a``, the last ``z_b``.
 
     Works for every model that decodes (PCA and the autoencoders); "spherical" only for a VAE, whose
@@ -212,11 +232,15 @@ def interpolate(reducer: Reducer | None, z_a: np.ndarray, z_b: np.ndarray, steps
     """
     kind = reducer.kind if reducer is not None else "none"
     if reducer is None or kind not in DECODING_KINDS:
-        raise InputError(f"interpolation needs a model that decodes its latent space; this run's model is "
-                         f"{_model_name(kind)}. Train PCA or an autoencoder.")
+        raise InputError(
+            f"interpolation needs a model that decodes its latent space; this run's model is "
+            f"{_model_name(kind)}. Train PCA or an autoencoder."
+        )
     if method == "spherical" and kind not in GENERATIVE_KINDS:
-        raise InputError(f"spherical interpolation follows a VAE's Gaussian prior; {_model_name(kind)} has none. "
-                         "Use linear interpolation.")
+        raise InputError(
+            f"spherical interpolation follows a VAE's Gaussian prior; {_model_name(kind)} has none. "
+            "Use linear interpolation."
+        )
     return reducer.inverse_transform(latent_path(z_a, z_b, steps, method))
 
 
@@ -226,7 +250,12 @@ def cluster_centre(run: RunResult, cluster: int) -> np.ndarray:
     codes = cluster_codes(run, cluster)
     centers = run.clusters.centers
     c = int(cluster)
-    if centers is not None and c < len(centers) and centers.shape[1] == run.Z.shape[1] and np.isfinite(centers[c]).all():
+    if (
+        centers is not None
+        and c < len(centers)
+        and centers.shape[1] == run.Z.shape[1]
+        and np.isfinite(centers[c]).all()
+    ):
         return np.asarray(centers[c], np.float32)
     return codes.mean(axis=0).astype(np.float32)
 
@@ -238,8 +267,10 @@ def row_code(run: RunResult, row_id: str) -> np.ndarray:
     if not len(hits):
         from explorer.display.usertext import plain_text
 
-        raise InputError(f"no row has the id '{plain_text(str(row_id))[:80]}'; pick an id from the data "
-                         f"(e.g. {', '.join(repr(str(v)) for v in ids[:3])}).")
+        raise InputError(
+            f"no row has the id '{plain_text(str(row_id))[:80]}'; pick an id from the data "
+            f"(e.g. {', '.join(repr(str(v)) for v in ids[:3])})."
+        )
     return np.asarray(run.Z[hits[0]], np.float32)
 
 
@@ -307,9 +338,12 @@ def to_data_units(dataset: Dataset, X: np.ndarray) -> DataUnits:
         raise InputError(f"expected rows of {len(dataset.feature_names)} features, got shape {X.shape}.")
     if dataset.kind != "table" or dataset.table is None:
         unscaled = dataset.report.scaling in ("none", "")
-        note = ("These rows are in the data's own units (it was not scaled)." if unscaled else
-                f"These rows are in the model's feature space ({dataset.report.scaling} scaling): the run keeps "
-                "no record to undo the scaling, so they are shown scaled.")
+        note = (
+            "These rows are in the data's own units (it was not scaled)."
+            if unscaled
+            else f"These rows are in the model's feature space ({dataset.report.scaling} scaling): the run keeps "
+            "no record to undo the scaling, so they are shown scaled."
+        )
         return DataUnits(pd.DataFrame(X, columns=list(dataset.feature_names)), [note], unscaled)
     encoded = dataset.report.encoded
     groups: dict[str, list[int]] = {}
@@ -343,11 +377,17 @@ def to_data_units(dataset: Dataset, X: np.ndarray) -> DataUnits:
             u = (X[:, feature] - b) / a
         values = np.expm1(np.minimum(u, 700.0)) if logged else u
         out[column] = np.round(values).astype(np.int64) if whole and np.isfinite(values).all() else values
-    notes = [("Numbers are in the data's own units (the loader's scaling and log(1 + x) undone); categories are "
-              "the level the model's one-hot output favours most.")]
+    notes = [
+        (
+            "Numbers are in the data's own units (the loader's scaling and log(1 + x) undone); categories are "
+            "the level the model's one-hot output favours most."
+        )
+    ]
     if scaled:
-        notes.append(f"{len(scaled)} column(s) could not be brought back to the data's units (the run does not "
-                     f"record how they were scaled) and are shown scaled: {', '.join(repr(c) for c in scaled[:10])}.")
+        notes.append(
+            f"{len(scaled)} column(s) could not be brought back to the data's units (the run does not "
+            f"record how they were scaled) and are shown scaled: {', '.join(repr(c) for c in scaled[:10])}."
+        )
     return DataUnits(pd.DataFrame(out), notes, exact=not scaled)
 
 
@@ -361,10 +401,16 @@ def _uint8_images(images: np.ndarray | list[np.ndarray]) -> list[np.ndarray]:
     if not out:
         raise InputError("there are no images to download.")
     shapes = {img.shape for img in out}
-    if len(shapes) != 1 or out[0].dtype != np.uint8 or out[0].ndim not in (2, 3) \
-            or (out[0].ndim == 3 and out[0].shape[-1] not in (1, 3)):
-        raise InputError(f"images to download must share one shape and be uint8 gray (h, w) or colour (h, w, 3); "
-                         f"got {sorted(map(str, shapes))[:3]} of {out[0].dtype}.")
+    if (
+        len(shapes) != 1
+        or out[0].dtype != np.uint8
+        or out[0].ndim not in (2, 3)
+        or (out[0].ndim == 3 and out[0].shape[-1] not in (1, 3))
+    ):
+        raise InputError(
+            f"images to download must share one shape and be uint8 gray (h, w) or colour (h, w, 3); "
+            f"got {sorted(map(str, shapes))[:3]} of {out[0].dtype}."
+        )
     return [img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img for img in out]
 
 
@@ -390,7 +436,7 @@ def png_strip(images: np.ndarray | list[np.ndarray], columns: int | None = None,
     sheet = np.full((rows * h + (rows - 1) * gap, cols * w + (cols - 1) * gap, *channels), 255, np.uint8)
     for i, img in enumerate(imgs):
         r, c = divmod(i, cols)
-        sheet[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = img
+        sheet[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = img
     return png_bytes(sheet)
 
 

@@ -1,4 +1,5 @@
 """The torch modules behind the autoencoders: encoders and decoders only, no training logic."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """PCA behind the reducer contract, on the CPU (scikit-learn) or on a GPU (a torch SVD)."""
+
 from __future__ import annotations
 
 from typing import Any

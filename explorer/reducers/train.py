@@ -7,6 +7,7 @@ natively (CUDA GPUs; CPUs with AVX512-BF16 or AMX), and clear handling of a
 loss that becomes NaN or infinite. When the data fit in device memory they are moved there once and
 batches are indexed on the device (no DataLoader, no host-to-device copy per batch).
 """
+
 from __future__ import annotations
 
 import copy
@@ -88,6 +89,7 @@ def training_schedule(epochs: int, n_train: int, max_examples: int | None) -> tu
         return epochs, n_train
     rows = max(1, min(n_train, max_examples // min(epochs, MIN_EPOCHS_IN_BUDGET)))
     return max(1, min(epochs, max_examples // rows)), rows
+
 
 def place_data(X: np.ndarray, device: torch.device) -> torch.Tensor:
     """X as a float32 tensor, on ``device`` when it fits comfortably, else pinned on the CPU."""
@@ -193,8 +195,10 @@ def fit_module(
     batch_size = min(cfg.batch_size, n)
     if group is not None:
         result.processes = group.world_size
-        result.notes.append(f"Trained data-parallel in {group.world_size} processes ({group.backend}), "
-                            f"{max(batch_size // group.world_size, 1)} rows of each batch of {batch_size} per process.")
+        result.notes.append(
+            f"Trained data-parallel in {group.world_size} processes ({group.backend}), "
+            f"{max(batch_size // group.world_size, 1)} rows of each batch of {batch_size} per process."
+        )
     while True:
         try:
             _train(module, X, loss_fn, cfg, where, seed, batch_size, result, on_epoch_end, should_stop)
@@ -204,8 +208,10 @@ def fit_module(
             if not _is_oom(exc) or where.type == "cpu":
                 raise
             if group is not None:  # the other processes cannot follow a retry: stop with a hint
-                raise TrainingError(f"out of GPU memory on rank {group.rank} with batches of {batch_size} rows; "
-                                    "give a smaller --batch-size.") from exc
+                raise TrainingError(
+                    f"out of GPU memory on rank {group.rank} with batches of {batch_size} rows; "
+                    "give a smaller --batch-size."
+                ) from exc
             if where.type == "cuda":
                 torch.cuda.empty_cache()
             if batch_size > 16:
@@ -249,8 +255,10 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
     epochs, rows = training_schedule(cfg.epochs, n_train, cfg.max_examples)
     if (epochs, rows) != (cfg.epochs, n_train):
         drawn = f" of {rows:,} rows drawn at random" if rows < n_train else ""
-        result.notes.append(f"{n_train:,} training rows: {epochs} epochs{drawn} instead of {cfg.epochs}, "
-                            f"{epochs * rows:,} examples in all (max_examples={cfg.max_examples:,}).")
+        result.notes.append(
+            f"{n_train:,} training rows: {epochs} epochs{drawn} instead of {cfg.epochs}, "
+            f"{epochs * rows:,} examples in all (max_examples={cfg.max_examples:,})."
+        )
     result.epochs, result.rows_per_epoch = epochs, rows
     epoch = 0
     while epoch < epochs:
@@ -283,7 +291,9 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
         train_loss = summed / max(rows_summed, 1)
         val_loss: float | None
         if group is not None and n_val:
-            val_loss_sum, val_count = group.sum(*_loss_sum(module, data, group.shard(val_idx), loss_fn, device, batch_size, bf16))
+            val_loss_sum, val_count = group.sum(
+                *_loss_sum(module, data, group.shard(val_idx), loss_fn, device, batch_size, bf16)
+            )
             val_loss = val_loss_sum / max(val_count, 1)
         else:
             val_loss = _evaluate(module, data, val_idx, loss_fn, device, batch_size, bf16) if n_val else None
@@ -340,9 +350,11 @@ def _plan_in_time(cfg, epochs: int, done: int, elapsed: float, group, result: Tr
     budget = float(cfg.time_budget) * int(cfg.members)  # per autoencoder: an ensemble of 3 gets 3 times it
     fit = epochs_in_time(epochs, done, elapsed, budget)
     if fit < epochs:
-        result.notes.append(f"At {elapsed / done:.2f} s per epoch on this machine, {fit} of the {epochs} planned "
-                            f"epochs fit in the training budget of {budget:.0f} s (time_budget); a faster "
-                            "machine (bf16, a GPU) trains them all.")
+        result.notes.append(
+            f"At {elapsed / done:.2f} s per epoch on this machine, {fit} of the {epochs} planned "
+            f"epochs fit in the training budget of {budget:.0f} s (time_budget); a faster "
+            "machine (bf16, a GPU) trains them all."
+        )
         result.epochs = fit
     return fit
 

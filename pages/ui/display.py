@@ -1,4 +1,5 @@
 """Image grids and number formatting."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,8 +11,9 @@ import streamlit as st
 from explorer.display.usertext import markdown_text
 
 
-def image_grid(images: Sequence[np.ndarray], captions: Sequence[str | None] | None = None, *, columns: int = 8,
-               width: int = 72) -> None:
+def image_grid(
+    images: Sequence[np.ndarray], captions: Sequence[str | None] | None = None, *, columns: int = 8, width: int = 72
+) -> None:
     """Thumbnails in rows of ``columns``, each ``width`` pixels wide (small images are scaled up, crisp).
     ``captions`` are plain text (file names, labels): escaped here, since Streamlit renders them as Markdown."""
     images = list(images)
@@ -21,7 +23,7 @@ def image_grid(images: Sequence[np.ndarray], captions: Sequence[str | None] | No
     for start in range(0, len(images), columns):
         cols = st.columns(columns)
         # the last row may hold fewer images than there are columns: its spare columns stay empty
-        for col, img, cap in zip(cols, images[start:start + columns], shown[start:start + columns], strict=False):
+        for col, img, cap in zip(cols, images[start : start + columns], shown[start : start + columns], strict=False):
             col.image(upscale(img, width), caption=None if cap is None else markdown_text(cap), width=width)
 
 

@@ -6,6 +6,7 @@ CI on the Share page). So a file is either made with the page, where that is che
 ``max_eager_download_rows`` rows, :class:`explorer.limits.Limits`), or made when the user asks with a
 "Prepare" button, kept in the session, and then downloaded through a plain link.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,19 @@ def _owner(parts: tuple) -> tuple:
     return tuple(_token(p) for p in parts)
 
 
-def download(label: str, make: Callable[[], bytes | str], *, rows: int, owner: tuple, key: str, file_name: str,
-             mime: str, where: Any = None, help: str | None = None, disabled: bool = False) -> None:
+def download(
+    label: str,
+    make: Callable[[], bytes | str],
+    *,
+    rows: int,
+    owner: tuple,
+    key: str,
+    file_name: str,
+    mime: str,
+    where: Any = None,
+    help: str | None = None,
+    disabled: bool = False,
+) -> None:
     """A download button for what ``make()`` returns.
 
     ``rows``: the file's size in rows; up to ``EAGER_ROWS`` the file is made now, with the page. Above,
@@ -63,8 +75,12 @@ def download(label: str, make: Callable[[], bytes | str], *, rows: int, owner: t
     data = kept[1] if kept is not None and kept[0] == tokens else None
     if data is None:
         where = where.empty()  # one slot: the download button, once made, takes the Prepare button's place
-        ask = where.button(f"Prepare: {label}", key=f"prepare:{key}", icon="⚙️",
-                           help=f"{rows:,} rows: the file is made when you ask for it, then downloaded from here.")
+        ask = where.button(
+            f"Prepare: {label}",
+            key=f"prepare:{key}",
+            icon="⚙️",
+            help=f"{rows:,} rows: the file is made when you ask for it, then downloaded from here.",
+        )
         if not ask:
             return
         with feedback.guard(label), st.spinner("Making the file…"):

@@ -1,4 +1,5 @@
 """Errors and messages: a box instead of a traceback, and nothing the user made is lost."""
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,10 @@ def guard(what: str = "") -> Iterator[None]:
         st.error(f"{what}{': ' if what else ''}{visitor_text(exc)}")
     except Exception as exc:
         log.exception("unexpected error in the dashboard")
-        st.error(f"{what + ': ' if what else ''}something went wrong ({visitor_text(f'{type(exc).__name__}: {exc}')}). "
-                 "Your data, models and results are kept; change the settings or try again.")
+        st.error(
+            f"{what + ': ' if what else ''}something went wrong ({visitor_text(f'{type(exc).__name__}: {exc}')}). "
+            "Your data, models and results are kept; change the settings or try again."
+        )
 
 
 def safely(fn, *args: Any) -> None:

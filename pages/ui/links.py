@@ -1,4 +1,5 @@
 """The pages, ``?run=<id>`` links and the read-only view of a saved run."""
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,15 @@ PAGES = {  # name: (file, title, icon, url path)
     "evaluate": ("pages/evaluate.py", "Evaluate", "📏", "evaluate"),
     "share": ("pages/share.py", "Share", "🔗", "share"),
 }
-READ_ONLY_PAGES = ("explore", "understand", "cluster", "reconstruct", "apply", "evaluate", "share")  # a shared run opens on its map
+READ_ONLY_PAGES = (
+    "explore",
+    "understand",
+    "cluster",
+    "reconstruct",
+    "apply",
+    "evaluate",
+    "share",
+)  # a shared run opens on its map
 
 
 @st.cache_resource(max_entries=8, ttl=3600, show_spinner="Opening the saved run…")
@@ -55,7 +64,9 @@ def handle_run_link():
     except ExplorerError as exc:
         st.session_state["view_id"] = None
         st.query_params.pop("run", None)
-        shown = re.sub(r"[^A-Za-z0-9_-]", "?", view_id[:40]) + ("…" if len(view_id) > 40 else "")  # no markup from a link
+        shown = re.sub(r"[^A-Za-z0-9_-]", "?", view_id[:40]) + (
+            "…" if len(view_id) > 40 else ""
+        )  # no markup from a link
         prefix = "" if isinstance(exc, RunNotFound) else "the saved run can't be opened: "
         st.error(f"Can't open the shared run `{shown}`: {visitor_text(prefix + str(exc))}")
         return None
@@ -102,7 +113,9 @@ def applied_note(result) -> None:
         return
     run_id, name = source
     named = " (not in this runs folder)" if name is None else f" ({markdown_text(name)})" if name else ""
-    st.info(f"This run holds new rows applied to run `{run_id}`{named}: the same model and clustering, "
-            "their clusters and map places as that run gave them.")
+    st.info(
+        f"This run holds new rows applied to run `{run_id}`{named}: the same model and clustering, "
+        "their clusters and map places as that run gave them."
+    )
     if name is not None:
         run_link(run_id, "Open the run it came from")

@@ -2,6 +2,7 @@
 uploads as a background job with a time cap and a Stop button (``explorer.dashboard.data.start_load``),
 within the session's upload budget; a path or URL on the server (when the operator allows one, see
 ``explorer.data.sources``) as the same kind of job, with the bytes read as its progress."""
+
 from __future__ import annotations
 
 import io
@@ -102,8 +103,16 @@ def options(table: tuple | None, images: tuple | None):
     ``table`` = (label, id, columns or None, scaling); ``images`` = (mode, max_side)."""
     from explorer.data import ImageOptions, TableOptions
 
-    t = None if table is None else TableOptions(label_column=table[0], id_column=table[1],
-                                                columns=None if table[2] is None else list(table[2]), scaling=table[3])
+    t = (
+        None
+        if table is None
+        else TableOptions(
+            label_column=table[0],
+            id_column=table[1],
+            columns=None if table[2] is None else list(table[2]),
+            scaling=table[3],
+        )
+    )
     i = None if images is None else ImageOptions(mode=images[0], max_side=int(images[1]))
     return t, i
 
@@ -132,9 +141,13 @@ def take_upload(files: list) -> tuple[str, object, str] | None:
         limits = Limits.from_env()
         try:
             # the sizes first: nothing over the budget is copied
-            limits.check("max_session_upload_bytes", sum(int(f.size) for f in files),
-                         f"these {len(files)} files hold {sum(int(f.size) for f in files):,} bytes together"
-                         if len(files) > 1 else f"this file holds {int(files[0].size):,} bytes")
+            limits.check(
+                "max_session_upload_bytes",
+                sum(int(f.size) for f in files),
+                f"these {len(files)} files hold {sum(int(f.size) for f in files):,} bytes together"
+                if len(files) > 1
+                else f"this file holds {int(files[0].size):,} bytes",
+            )
             ws.take_upload(key, [(f.name, f.getvalue()) for f in files], limits)
         except LimitError as exc:
             ws.upload = None
@@ -145,7 +158,9 @@ def take_upload(files: list) -> tuple[str, object, str] | None:
         return None
     named = upload.files
     if not files:
-        st.caption(f"Using your upload: {markdown_text(', '.join(n for n, _ in named[:5]))}{' …' if len(named) > 5 else ''}")
+        st.caption(
+            f"Using your upload: {markdown_text(', '.join(n for n, _ in named[:5]))}{' …' if len(named) > 5 else ''}"
+        )
     if len(named) == 1:
         return upload.key, named[0][1], named[0][0]
     sources = []
@@ -182,11 +197,18 @@ def load_server(key: str, data: ServerSpec, table: tuple | None, images: tuple |
         cap = min(float(limits.max_load_seconds), ws.job_allowance(limits, manager))
 
         def work(job: Any) -> Any:
-            return load_from_server(data.spec, table=t, images=i, limits=limits, on_progress=_read_progress(job),
-                                    should_stop=job.should_stop)
+            return load_from_server(
+                data.spec,
+                table=t,
+                images=i,
+                limits=limits,
+                on_progress=_read_progress(job),
+                should_stop=job.should_stop,
+            )
 
-        job = ws.start(manager, JobKind.LOAD, work, name=f"Reading {data.name}", max_seconds=cap,
-                       load_key=load_key, label=label)
+        job = ws.start(
+            manager, JobKind.LOAD, work, name=f"Reading {data.name}", max_seconds=cap, load_key=load_key, label=label
+        )
         job.grace_s = min(job.grace_s, cap)  # nothing to keep from a stopped load: cancel it soon after the cap
         ws.collect(manager)
 
@@ -210,8 +232,9 @@ def _read_progress(job: Any) -> Callable[[int, int | None], None]:
     return report
 
 
-def _load_as_job(load_key: tuple, table: tuple | None, images: tuple | None,
-                 start: Callable[[Workspace, tuple, Any, Any], None]) -> None:
+def _load_as_job(
+    load_key: tuple, table: tuple | None, images: tuple | None, start: Callable[[Workspace, tuple, Any, Any], None]
+) -> None:
     """Shared by uploads and server files: done already, failed already (said again), or started
     with ``start(ws, load_key, table options, image options)``, and its progress drawn."""
     from explorer.errors import ExplorerError
@@ -259,12 +282,15 @@ def default_table_options(sample: str | None) -> tuple:
 def load_default_sample(ws: Workspace) -> None:
     """Load the default sample with its default options (what the Data page shows first)."""
     key, name, data = sample_source(DEFAULT_SAMPLE)
-    ws.set_dataset(load_dataset(key, data, name, default_table_options(DEFAULT_SAMPLE), None), f"sample {DEFAULT_SAMPLE}")
+    ws.set_dataset(
+        load_dataset(key, data, name, default_table_options(DEFAULT_SAMPLE), None), f"sample {DEFAULT_SAMPLE}"
+    )
     ws.loaded_key = (key, default_table_options(DEFAULT_SAMPLE), None)
 
 
-def load_sample(ws: Workspace, key: str, data: Any, name: str, table: tuple | None, images: tuple | None,
-                label: str) -> None:
+def load_sample(
+    ws: Workspace, key: str, data: Any, name: str, table: tuple | None, images: tuple | None, label: str
+) -> None:
     """Put a bundled sample read with these options in use (on the page's thread; cached)."""
     load_key = (key, table, images)
     if load_key == ws.loaded_key and ws.dataset is not None:

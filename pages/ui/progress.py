@@ -1,4 +1,5 @@
 """The polling fragments that show this session's running jobs and end in a rerun that collects them."""
+
 from __future__ import annotations
 
 import streamlit as st

@@ -1,4 +1,5 @@
 """This session's workspace, the server's job manager and the run the pages show."""
+
 from __future__ import annotations
 
 import logging
@@ -27,9 +28,11 @@ def job_manager() -> JobManager:
     """One manager per server process: jobs outlive reruns and page switches; each is owned by a
     session; its ledger keeps each client's time, so budgets outlive a session (docs/SECURITY.md)."""
     per_client = os.environ.get("EXPLORER_JOBS_PER_CLIENT", "").strip()
-    return JobManager(max_workers=int(os.environ.get("EXPLORER_JOB_WORKERS", "4")),
-                      per_client=int(per_client) if per_client else None,
-                      nice=int(os.environ.get("EXPLORER_JOB_NICE", str(JOB_NICE))))
+    return JobManager(
+        max_workers=int(os.environ.get("EXPLORER_JOB_WORKERS", "4")),
+        per_client=int(per_client) if per_client else None,
+        nice=int(os.environ.get("EXPLORER_JOB_NICE", str(JOB_NICE))),
+    )
 
 
 def _client_key(owner: str) -> str:
@@ -90,7 +93,9 @@ def need_result():
     """The run on show, or a hint (and the page stops) when there is none yet."""
     result = current_result()
     if result is None:
-        st.info("No clustering yet. Load data, train a representation, then run the clustering on the **Cluster** page.")
+        st.info(
+            "No clustering yet. Load data, train a representation, then run the clustering on the **Cluster** page."
+        )
         st.page_link("pages/cluster.py", label="Go to Cluster", icon="🧩")
         st.stop()
     return result

@@ -3,6 +3,7 @@
 Each helper seeds its key with the default (or resets a stored value the options no longer hold) and
 creates the widget with ``persist_state="session"``, so a choice survives visits to other pages.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -43,7 +44,11 @@ def multiselect(label: str, options: Sequence[Any], key: str, default: Sequence[
 
 def number(label: str, key: str, default: float | int, *, min_value=None, max_value=None, **kw):
     def ok(v):
-        return isinstance(v, (int, float)) and (min_value is None or v >= min_value) and (max_value is None or v <= max_value)
+        return (
+            isinstance(v, (int, float))
+            and (min_value is None or v >= min_value)
+            and (max_value is None or v <= max_value)
+        )
 
     _seed(key, default, ok)
     return st.number_input(label, key=key, min_value=min_value, max_value=max_value, **kw, persist_state="session")
@@ -62,4 +67,3 @@ def checkbox(label: str, key: str, default: bool, **kw) -> bool:
 def slider(label: str, key: str, default: int, min_value: int, max_value: int, **kw) -> int:
     _seed(key, default, lambda v: isinstance(v, int) and min_value <= v <= max_value)
     return st.slider(label, min_value=min_value, max_value=max_value, key=key, **kw, persist_state="session")
-

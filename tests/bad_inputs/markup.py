@@ -6,6 +6,7 @@ browser tests of explorer.display.usertext's promise: what a user supplied is sh
 levels, label values and row ids, ``hostile_zip`` as image folder names (labels) and file names (ids),
 and ``HOSTILE_FILE`` / ``ISSUE_FILE`` are upload names.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,10 @@ EVIL = "evil.example"  # no link, image or request may ever point here
 # The issue's file name: a remote image and a "Sign in again" link in whoever views the run. Its
 # slashes make the dataset's name only its last part, so HOSTILE_FILE carries the rest without any.
 ISSUE_FILE = "![t](https://evil.example/x.png)[Sign in again](https://evil.example/login).csv"
-HOSTILE_NAME = ("![t](https:evil.example) [Sign in again](javascript:alert(1)) <img src=https:evil.example> "
-                "**b** _i_ $x^2$ :smile: :red[r] www.evil.example # h | t \u202egnp.exe")
+HOSTILE_NAME = (
+    "![t](https:evil.example) [Sign in again](javascript:alert(1)) <img src=https:evil.example> "
+    "**b** _i_ $x^2$ :smile: :red[r] www.evil.example # h | t \u202egnp.exe"
+)
 HOSTILE_FILE = HOSTILE_NAME + ".csv"
 
 HOSTILE = [
@@ -30,14 +33,34 @@ HOSTILE = [
     "<a href='https://evil.example/a'>click</a> <img src='https://evil.example/i.png'>",
     "[Sign in again](javascript:alert(1)) <javascript:alert(1)> <https://evil.example/auto>",
     "https://evil.example/bare www.evil.example/w mail@evil.example",
-    "# Heading", "## h2 ##", "| a | b |", "**bold** __b__ *i* _i_ ~~s~~ `code`",
-    "$x^2$ $$y$$", ":smile: :material/home: :red[red] :+1:",
-    "\u202egnp.exe", "1. one", "- item", "> quote", "    code", "---",
-    "&lt;b&gt; &#x3C;b> &amp;", "a\\*b\\* c\\", "name\n# head\n- list",
-    "=HYPERLINK(\"https://evil.example\",\"Sign in\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1",
+    "# Heading",
+    "## h2 ##",
+    "| a | b |",
+    "**bold** __b__ *i* _i_ ~~s~~ `code`",
+    "$x^2$ $$y$$",
+    ":smile: :material/home: :red[red] :+1:",
+    "\u202egnp.exe",
+    "1. one",
+    "- item",
+    "> quote",
+    "    code",
+    "---",
+    "&lt;b&gt; &#x3C;b> &amp;",
+    "a\\*b\\* c\\",
+    "name\n# head\n- list",
+    '=HYPERLINK("https://evil.example","Sign in")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1",
+    "\r=1",
 ]
 # Levels of a category column and of the label column: three each, one per planted group.
-LEVELS = ["x<br><b>cluster</b>: 3", "=HYPERLINK(\"https://evil.example/f\",\"Sign in\")", "[Sign in again](https://evil.example/l)"]
+LEVELS = [
+    "x<br><b>cluster</b>: 3",
+    '=HYPERLINK("https://evil.example/f","Sign in")',
+    "[Sign in again](https://evil.example/l)",
+]
 LABELS = ["<img src=https://evil.example/l.png> :smile:", "-2+3", "**www.evil.example** $x$"]
 COLUMN = "![t](https://evil.example/x.png)[Sign in again](https://evil.example/login)"  # a number column
 LABEL_COLUMN = "$x$ **label** <b>"

@@ -11,6 +11,7 @@ seconds (60 by default). To see that they hold on a slow machine, slow the brows
 EXPLORER_BROWSER_CPU_THROTTLE=8 runs each page's JavaScript 8 times slower (Chrome DevTools' CPU
 throttling), e.g. with ``taskset -c 0`` to put the server and the browser on one core.
 """
+
 from __future__ import annotations
 
 import asyncio

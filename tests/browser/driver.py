@@ -4,6 +4,7 @@ Shared by the browser tests (``tests/browser/``) and ``bench/measure/browser_tim
 API, so that several sessions (one browser context each) can be driven at once from one thread with
 ``asyncio.gather`` (its sync API may not be used from several threads).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("EXPLORER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 1000}
 # Caps for a test server: small enough that a runaway test fails fast, large enough for 100k points.
@@ -89,16 +98,30 @@ class Server:
 
 
 @contextlib.contextmanager
-def streamlit_server(runs_dir: Path, log: Path, env: dict[str, str] | None = None,
-                     timeout_s: float = 90.0) -> Iterator[Server]:
+def streamlit_server(
+    runs_dir: Path, log: Path, env: dict[str, str] | None = None, timeout_s: float = 90.0
+) -> Iterator[Server]:
     """Start the dashboard on a free loopback port, wait for ``/_stcore/health``, stop it afterwards."""
     port = free_port()
     runs_dir.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     environ = {k: v for k, v in os.environ.items() if k not in ("EXPLORER_LIST_RUNS", "EXPLORER_SYNC_JOBS")}
     environ.update({"EXPLORER_RUNS_DIR": str(runs_dir), "PYTHONUNBUFFERED": "1", **SMALL_CAPS, **(env or {})})
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     with open(log, "wb") as out:
         process = subprocess.Popen(cmd, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", process, runs_dir, log)
@@ -172,12 +195,12 @@ class ScriptRuns:
 
         self._back, self._forward = BackMsg, ForwardMsg
         self._done = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
-        self.seq = 0          # events seen, in order
-        self.requested = 0    # seq of the last full-run request the page sent
-        self.finished = 0     # seq of the last full run's end
-        self.requests = 0     # full-run requests sent
+        self.seq = 0  # events seen, in order
+        self.requested = 0  # seq of the last full-run request the page sent
+        self.finished = 0  # seq of the last full run's end
+        self.requests = 0  # full-run requests sent
         self.running = False  # the server's last word: is a script (or fragment) running?
-        self.frames = 0       # messages received on the latest socket
+        self.frames = 0  # messages received on the latest socket
 
     def watch(self, ws) -> None:
         if "/_stcore/stream" not in ws.url:
@@ -259,8 +282,10 @@ class Dash:
         if expected is not None:
             with contextlib.suppress(AssertionError):
                 await _expect(links).to_have_text(
-                    [re.compile(rf"(^|\n)\s*{re.escape(t)}\s*$") for t in expected], use_inner_text=True,
-                    timeout=timeout_s * 1000)
+                    [re.compile(rf"(^|\n)\s*{re.escape(t)}\s*$") for t in expected],
+                    use_inner_text=True,
+                    timeout=timeout_s * 1000,
+                )
         texts = await links.all_inner_texts()
         return [t.split("\n")[-1].strip() for t in texts]
 
@@ -363,17 +388,22 @@ class Dash:
         while True:
             while not self.runs.quiet:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.name}: script runs not over after {timeout_s:.0f} s "
-                                       f"(running={self.runs.running}, asked={self.runs.requested}, "
-                                       f"ended={self.runs.finished})")
+                    raise TimeoutError(
+                        f"{self.name}: script runs not over after {timeout_s:.0f} s "
+                        f"(running={self.runs.running}, asked={self.runs.requested}, "
+                        f"ended={self.runs.finished})"
+                    )
                 await asyncio.sleep(0.05)
             frames = self.runs.frames
             if self._counting:  # the page has had every message the server sent (a socket opened
                 # meanwhile restarts both counts; hence a bound on this wait, not an error)
                 with contextlib.suppress(Exception):
-                    await self.page.wait_for_function("n => (window.__explorerFrames ?? n) >= n", arg=frames,
-                                                      timeout=min(15.0, max(1.0, deadline - time.monotonic())) * 1000,
-                                                      polling=50)
+                    await self.page.wait_for_function(
+                        "n => (window.__explorerFrames ?? n) >= n",
+                        arg=frames,
+                        timeout=min(15.0, max(1.0, deadline - time.monotonic())) * 1000,
+                        polling=50,
+                    )
             await idle.wait_for(timeout=max(1.0, deadline - time.monotonic()) * 1000)
             await self.page.evaluate("""() => new Promise(r => {
                 setTimeout(r, 2000);  // should frames not be drawn (a page in the background)
@@ -406,7 +436,8 @@ class Dash:
         async with self.rerun():
             await self.page.get_by_text("My own files", exact=True).click()
         await self.page.locator('[data-testid="stFileUploader"] input[type="file"]').wait_for(
-            state="attached", timeout=WAIT_S * 1000)
+            state="attached", timeout=WAIT_S * 1000
+        )
 
     async def train(self, model: str, timeout_s: float = 180, **numbers: float | str) -> None:
         """Train page: the model and its settings (input label -> value), Train, wait until trained."""
@@ -426,7 +457,9 @@ class Dash:
         await self.number("k (clusters)", k)
         await self.choose("Projection for the scatter", "PCA")
         await self.click("Run clustering")
-        metric = self.page.locator('[data-testid="stMetric"]', has_text="clusters").locator('[data-testid="stMetricValue"]')
+        metric = self.page.locator('[data-testid="stMetric"]', has_text="clusters").locator(
+            '[data-testid="stMetricValue"]'
+        )
         await _expect(metric).to_have_text(str(k), timeout=timeout_s * 1000)
         await self.settle()
 
@@ -470,14 +503,18 @@ class Dash:
     @staticmethod
     async def _to_data(plot, axis: str, pixels: list[float]) -> list[float]:
         """Page pixels along ``axis`` -> data coordinates, with Plotly's own axis conversion."""
-        return await plot.evaluate("""(gd, [axis, pixels]) => {
+        return await plot.evaluate(
+            """(gd, [axis, pixels]) => {
             const ax = gd._fullLayout[axis], box = gd.getBoundingClientRect();
             const origin = axis === 'xaxis' ? box.left : box.top;
             return pixels.map(p => ax.p2d(p - origin - ax._offset));
-        }""", [axis, pixels])
+        }""",
+            [axis, pixels],
+        )
 
-    async def figure(self, points: int | None = None, selected: int | None = None,
-                     timeout_s: float = WAIT_S) -> list[dict]:
+    async def figure(
+        self, points: int | None = None, selected: int | None = None, timeout_s: float = WAIT_S
+    ) -> list[dict]:
         """The scatter's traces as Plotly drew them (its decoded ``_fullData``): name, type, x, y,
         customdata (row numbers) and selectedpoints (indices into the trace, null when nothing is selected).
 
@@ -488,14 +525,19 @@ class Dash:
         """
         await self.settle()
         with contextlib.suppress(Exception):
-            await self.page.wait_for_function("""([points, selected]) => {
+            await self.page.wait_for_function(
+                """([points, selected]) => {
                 const gd = document.querySelector('.js-plotly-plot');
                 if (!gd || !gd._fullData || !gd._fullData.length) return false;
                 const n = a => a == null ? 0 : a.length;
                 const total = gd._fullData.reduce((s, t) => s + n(t.x), 0);
                 const chosen = gd._fullData.reduce((s, t) => s + n(t.selectedpoints), 0);
                 return total > 0 && (points === null || total === points) && (selected === null || chosen === selected);
-            }""", arg=[points, selected], timeout=timeout_s * 1000, polling=100)
+            }""",
+                arg=[points, selected],
+                timeout=timeout_s * 1000,
+                polling=100,
+            )
         return await self.page.evaluate("""() => {
             const gd = document.querySelector('.js-plotly-plot');
             const list = a => a == null ? null : Array.from(a);
@@ -509,8 +551,9 @@ class Dash:
         await loc.wait_for(timeout=timeout_s * 1000)
         return int((await loc.inner_text()).split()[0].replace(",", ""))
 
-    async def dataframe(self, index: int = 0, within: str = "", min_rows: int = 2,
-                        timeout_s: float = WAIT_S) -> list[list[str]]:
+    async def dataframe(
+        self, index: int = 0, within: str = "", min_rows: int = 2, timeout_s: float = WAIT_S
+    ) -> list[list[str]]:
         """The cells of the ``index``-th st.dataframe (below the CSS selector ``within``), header first,
         as its grid exposes them to assistive technology (the rows in view).
 
@@ -522,14 +565,19 @@ class Dash:
         grid = self.page.locator(selector).nth(index)
         await grid.locator("table").first.wait_for(state="attached", timeout=timeout_s * 1000)
         with contextlib.suppress(Exception):
-            await self.page.wait_for_function("""([selector, index, minRows]) => {
+            await self.page.wait_for_function(
+                """([selector, index, minRows]) => {
                 const g = document.querySelectorAll(selector)[index];
                 const rows = g ? [...g.querySelectorAll('table tr')] : [];
                 return rows.length >= minRows && rows.every(tr => {
                     const first = tr.querySelector('th, td');
                     return first && first.innerText.trim() !== '';
                 });
-            }""", arg=[selector, index, min_rows], timeout=timeout_s * 1000, polling=100)
+            }""",
+                arg=[selector, index, min_rows],
+                timeout=timeout_s * 1000,
+                polling=100,
+            )
         return await grid.evaluate("""g => [...g.querySelectorAll('table tr')].map(
             tr => [...tr.querySelectorAll('th, td')].map(c => c.innerText.trim()))""")
 

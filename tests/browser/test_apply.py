@@ -2,6 +2,7 @@
 opens a saved run by its link, goes to "Add new data", uploads new rows (some with a category level the run
 never saw, one feature column missing, one column shifted), and sees them placed on the run's map, the
 clusters they joined and the drift report, without an error. Applying runs as a background job."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,9 @@ def saved_run(runs_dir, tmp_path) -> str:
     rows = [[*r[:5], SHAPES["xyz".index(r[5])], r[5]] for r in blobs_rows()]
     csv = write_csv(tmp_path / "groups.csv", ["sample_id", "a", "b", "c", "d", "shape", "kind"], rows)
     ds = load(csv, table=TableOptions(label_column="kind", id_column="sample_id"))
-    result = run_pipeline(ds, default_config(ds, model="none", method="kmeans", k=3, projection_method="pca",
-                                             explain=False))
+    result = run_pipeline(
+        ds, default_config(ds, model="none", method="kmeans", k=3, projection_method="pca", explain=False)
+    )
     save_run(result, runs_dir)
     return result.run_id
 
@@ -78,7 +80,9 @@ def test_new_rows_on_a_saved_run_show_their_place_clusters_and_drift(new_session
         await user.see("has levels not seen in training: 'hexagon' (8)")
         await user.see("Missing feature columns filled with their training value")
         assert await user.count(user.page.get_by_role("button", name="Download the new rows (CSV)"), 1) == 1
-        assert await user.count(user.page.get_by_role("button", name="Save the new rows as a run"), 0) == 0  # a link's viewer
+        assert (
+            await user.count(user.page.get_by_role("button", name="Save the new rows as a run"), 0) == 0
+        )  # a link's viewer
         assert await user.errors() == []
 
     run(steps())

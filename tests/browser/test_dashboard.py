@@ -2,6 +2,7 @@
 CSV through the uploader, train a small autoencoder, cluster, see the WebGL scatter, box-select points
 and see them with their cluster make-up, save the run and open its share link read-only in a second
 browser context. Each step leaves a screenshot in test-output/screenshots/."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,26 @@ from .driver import WAIT_S
 
 pytestmark = pytest.mark.browser
 
-ALL_PAGES = ["Data", "Train", "Cluster", "Explore", "Understand", "Reconstructions & anomalies", "Add new data", "Evaluate", "Share"]
-READ_ONLY_PAGES = ["Explore", "Understand", "Cluster", "Reconstructions & anomalies", "Add new data", "Evaluate", "Share"]
+ALL_PAGES = [
+    "Data",
+    "Train",
+    "Cluster",
+    "Explore",
+    "Understand",
+    "Reconstructions & anomalies",
+    "Add new data",
+    "Evaluate",
+    "Share",
+]
+READ_ONLY_PAGES = [
+    "Explore",
+    "Understand",
+    "Cluster",
+    "Reconstructions & anomalies",
+    "Add new data",
+    "Evaluate",
+    "Share",
+]
 LABEL = "Label column (optional; evaluation only, never used to fit)"
 
 
@@ -35,14 +54,17 @@ def row_of(customdata) -> int:
 def rows_in_box(traces: list[dict], box: tuple[float, float, float, float]) -> set[int]:
     """Row numbers (customdata) of the drawn points inside the box (xmin, xmax, ymin, ymax)."""
     xmin, xmax, ymin, ymax = box
-    return {row_of(r) for t in traces for x, y, r in zip(t["x"], t["y"], t["customdata"], strict=True)
-            if xmin <= x <= xmax and ymin <= y <= ymax}
+    return {
+        row_of(r)
+        for t in traces
+        for x, y, r in zip(t["x"], t["y"], t["customdata"], strict=True)
+        if xmin <= x <= xmax and ymin <= y <= ymax
+    }
 
 
 def selected_rows(traces: list[dict]) -> dict[str, list[int]]:
     """Cluster (trace name) -> row numbers Plotly marks selected."""
-    return {t["name"]: [row_of(t["customdata"][i]) for i in t["selectedpoints"]]
-            for t in traces if t["selectedpoints"]}
+    return {t["name"]: [row_of(t["customdata"][i]) for i in t["selectedpoints"]] for t in traces if t["selectedpoints"]}
 
 
 def test_upload_train_explore_select_and_share(new_session, server, run, tmp_path):
@@ -59,9 +81,18 @@ def test_upload_train_explore_select_and_share(new_session, server, run, tmp_pat
         await owner.shot("02-uploaded")
         assert await owner.nav_titles(expected=ALL_PAGES) == ALL_PAGES
 
-        await owner.train("dense autoencoder", **{"Latent size": 3, "Epochs": 3, "Batch size": 32,
-                                                  "Hidden layers (encoder; the decoder mirrors them)": "16"})
-        assert await owner.count('[data-testid="stPlotlyChart"]', 1) == 1  # the loss curve (drawn after the success box)
+        await owner.train(
+            "dense autoencoder",
+            **{
+                "Latent size": 3,
+                "Epochs": 3,
+                "Batch size": 32,
+                "Hidden layers (encoder; the decoder mirrors them)": "16",
+            },
+        )
+        assert (
+            await owner.count('[data-testid="stPlotlyChart"]', 1) == 1
+        )  # the loss curve (drawn after the success box)
         await owner.shot("03-trained")
 
         await owner.cluster_kmeans(3)
@@ -70,7 +101,11 @@ def test_upload_train_explore_select_and_share(new_session, server, run, tmp_pat
         await owner.go("Explore")
         plot = await owner.scatter()
         traces = await owner.figure(points=150)
-        assert {t["type"] for t in traces} == {"scattergl"} and sorted(t["name"].split(":")[0] for t in traces) == ["0", "1", "2"]
+        assert {t["type"] for t in traces} == {"scattergl"} and sorted(t["name"].split(":")[0] for t in traces) == [
+            "0",
+            "1",
+            "2",
+        ]
         assert sum(len(t["x"]) for t in traces) == 150
         await owner.scatter()  # its canvas, should a rerun have drawn it again
         assert await plot.locator("canvas").count() >= 1  # drawn with WebGL
@@ -88,7 +123,9 @@ def test_upload_train_explore_select_and_share(new_session, server, run, tmp_pat
         assert {r[0]: int(r[1]) for r in makeup[1:]} == {c: len(r) for c, r in chosen.items()}
         table = await owner.dataframe(1)  # the selected rows themselves, with their cluster
         assert table[0][:2] == ["id", "cluster"]
-        cluster_of = {row: cluster.split(":")[0] for cluster, rows in chosen.items() for row in rows}  # legend: "0: name"
+        cluster_of = {
+            row: cluster.split(":")[0] for cluster, rows in chosen.items() for row in rows
+        }  # legend: "0: name"
         shown = [(int(r[0].removeprefix("s")), r[1]) for r in table[1:]]
         assert shown and all(cluster_of.get(row) == cluster for row, cluster in shown)
         await owner.shot("06-selected")
@@ -118,10 +155,14 @@ def test_upload_train_explore_select_and_share(new_session, server, run, tmp_pat
         await viewer.open(f"?run={run_id}", heading="Explore")
         await viewer.scatter()
         seen = await viewer.figure(points=sum(len(t["x"]) for t in traces))
-        assert [(t["name"], t["x"], t["y"], t["customdata"]) for t in seen] == \
-               [(t["name"], t["x"], t["y"], t["customdata"]) for t in traces]  # the same map, point for point
-        sidebar = " ".join(await viewer.texts('[data-testid="stSidebar"] [data-testid="stAlert"]',
-                                              contains=f"Viewing saved run {run_id} (read-only)"))
+        assert [(t["name"], t["x"], t["y"], t["customdata"]) for t in seen] == [
+            (t["name"], t["x"], t["y"], t["customdata"]) for t in traces
+        ]  # the same map, point for point
+        sidebar = " ".join(
+            await viewer.texts(
+                '[data-testid="stSidebar"] [data-testid="stAlert"]', contains=f"Viewing saved run {run_id} (read-only)"
+            )
+        )
         assert f"Viewing saved run {run_id} (read-only)" in sidebar.replace("`", "")
         assert await viewer.nav_titles(expected=READ_ONLY_PAGES) == READ_ONLY_PAGES  # no Data, no Train
         assert await viewer.count('input[type="file"]', 0) == 0
@@ -163,8 +204,10 @@ def planted_rows(n: int = 1600, seed: int = 0) -> tuple[list[str], list[list], i
 
     spec = replace(table_suite.PLANTED["customers_noisy"], n=n, seed=seed)
     frame = table_suite.planted(spec)
-    rows = [["" if (isinstance(v, float) and v != v) or v is None else v for v in row]
-            for row in frame.astype(object).itertuples(index=False)]
+    rows = [
+        ["" if (isinstance(v, float) and v != v) or v is None else v for v in row]
+        for row in frame.astype(object).itertuples(index=False)
+    ]
     return list(frame.columns), rows, spec.k
 
 
@@ -184,13 +227,17 @@ def test_a_planted_table_through_the_suggested_settings(new_session, server, run
         await user.see("Suggested for these data: none (use the features as they are)")
         await user.go("Cluster")
         await user.click("Run clustering")
-        metric = user.page.locator('[data-testid="stMetric"]', has_text="clusters").locator('[data-testid="stMetricValue"]')
+        metric = user.page.locator('[data-testid="stMetric"]', has_text="clusters").locator(
+            '[data-testid="stMetricValue"]'
+        )
         from .driver import _expect
 
         await _expect(metric).to_have_text(str(k), timeout=240_000)
         await user.settle()
         await user.see("the most clusters that still come back")
-        accuracy = user.page.locator('[data-testid="stMetric"]', has_text="accuracy").locator('[data-testid="stMetricValue"]')
+        accuracy = user.page.locator('[data-testid="stMetric"]', has_text="accuracy").locator(
+            '[data-testid="stMetricValue"]'
+        )
         await _expect(accuracy).to_have_text(re.compile(r"^0\.9[5-9]|^1\.0"), timeout=30_000)
         await user.shot("11-planted-table")
         assert await user.errors() == []

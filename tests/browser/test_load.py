@@ -11,6 +11,7 @@ press a job of minutes, stopped and started anew) beside normal ones, which must
 ``FAIRNESS`` (1.5) times as long per step (median over sessions) as on the same server without it.
 In CI ``EXPLORER_FAIR_NORMAL`` (3) normal sessions; ``bench/measure/load_fairness.py`` runs the full 7 + 1.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -121,9 +122,16 @@ def test_eight_sessions_at_once(new_session, run, tmp_path):
             await user.see(f"{len(rows)} rows × 4 features")
             errors += await user.errors()
             lap("upload")
-            await user.train("dense autoencoder", timeout_s=180, **{
-                "Latent size": 2, "Epochs": 2, "Batch size": 32,
-                "Hidden layers (encoder; the decoder mirrors them)": "8"})
+            await user.train(
+                "dense autoencoder",
+                timeout_s=180,
+                **{
+                    "Latent size": 2,
+                    "Epochs": 2,
+                    "Batch size": 32,
+                    "Hidden layers (encoder; the decoder mirrors them)": "8",
+                },
+            )
             errors += await user.errors()
             lap("train")
             await user.cluster_kmeans(3, timeout_s=180)
@@ -133,8 +141,13 @@ def test_eight_sessions_at_once(new_session, run, tmp_path):
             errors += await user.errors()
             lap("save")
             await user.shot("saved")
-            return {"session": i, "run_id": run_id, "seconds": time.perf_counter() - t0, "steps": steps,
-                    "errors": errors}
+            return {
+                "session": i,
+                "run_id": run_id,
+                "seconds": time.perf_counter() - t0,
+                "steps": steps,
+                "errors": errors,
+            }
 
         async def everyone() -> list[dict]:
             return await asyncio.gather(*(one(i) for i in range(SESSIONS)))
@@ -160,8 +173,8 @@ def test_eight_sessions_at_once(new_session, run, tmp_path):
     seconds = [d["seconds"] for d in done]
     report = {
         "what": f"{SESSIONS} browser sessions at once (one headless Chromium, a context each) against one "
-                "streamlit server: upload a CSV (120-190 rows x 4), train a dense autoencoder (2 epochs), "
-                "k-means k=3 with a PCA map, save the run",
+        "streamlit server: upload a CSV (120-190 rows x 4), train a dense autoencoder (2 epochs), "
+        "k-means k=3 with a PCA map, save the run",
         "sessions": SESSIONS,
         "wall_s": round(wall, 1),
         "sessions_per_minute": round(SESSIONS / (wall / 60), 2),
@@ -169,19 +182,41 @@ def test_eight_sessions_at_once(new_session, run, tmp_path):
         "max_session_s": round(max(seconds), 1),
         "session_s": [round(s, 1) for s in seconds],
         "median_step_s": {k: round(statistics.median(d["steps"][k] for d in done), 1) for k in done[0]["steps"]},
-        "server_rss_mib": {"before": round(baseline / 2**20), "peak": round(peak / 2**20),
-                           "after": round(after / 2**20), "samples": len(sampler.samples)},
+        "server_rss_mib": {
+            "before": round(baseline / 2**20),
+            "peak": round(peak / 2**20),
+            "after": round(after / 2**20),
+            "samples": len(sampler.samples),
+        },
         "memory_bound_mib": MEMORY_BOUND // 2**20,
         "server_cpu_s": round(server_cpu, 1),
         "browser_cpu_s": round(browser_cpu, 1),  # Chromium and Playwright's driver
         "job_workers": int(os.environ.get("EXPLORER_JOB_WORKERS", "4")),
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "load_average_after": list(os.getloadavg()),
-                    "note": "the browser, the server and the test share these cores"},
+        "machine": {
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "load_average_after": list(os.getloadavg()),
+            "note": "the browser, the server and the test share these cores",
+        },
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps({k: report[k] for k in ("sessions_per_minute", "median_session_s", "median_step_s", "server_rss_mib", "server_cpu_s", "browser_cpu_s")}))
+    print(
+        json.dumps(
+            {
+                k: report[k]
+                for k in (
+                    "sessions_per_minute",
+                    "median_session_s",
+                    "median_step_s",
+                    "server_rss_mib",
+                    "server_cpu_s",
+                    "browser_cpu_s",
+                )
+            }
+        )
+    )
 
 
 def check_no_cross_talk(done: list[dict], files: list, runs_dir: Path) -> None:
@@ -210,8 +245,12 @@ FAIRNESS = 1.5
 # much between two runs with nothing else changed; the 9 s one abusive session used to cost is far above.
 FAIR_SLACK_S = float(os.environ.get("EXPLORER_FAIR_SLACK_S", "1.5"))
 JOB_STEPS = ("upload", "train", "cluster")  # the steps that run jobs; the bound applies to each
-ABUSER_MODEL = {"Latent size": 10, "Epochs": 50, "Batch size": 8,
-                "Hidden layers (encoder; the decoder mirrors them)": "512, 512"}  # minutes per press on 20,000 rows
+ABUSER_MODEL = {
+    "Latent size": 10,
+    "Epochs": 50,
+    "Batch size": 8,
+    "Hidden layers (encoder; the decoder mirrors them)": "512, 512",
+}  # minutes per press on 20,000 rows
 
 
 def abuser_table(n: int = 20_000, d: int = 32) -> tuple[list[str], list[list]]:
@@ -234,8 +273,11 @@ async def normal_session(user, i: int, csv: Path, n_rows: int) -> dict:
     await user.choose("ID column (optional)", "row_id")
     await user.see(f"{n_rows} rows × 4 features")
     lap("upload")
-    await user.train("dense autoencoder", timeout_s=300, **{
-        "Latent size": 2, "Epochs": 2, "Batch size": 32, "Hidden layers (encoder; the decoder mirrors them)": "8"})
+    await user.train(
+        "dense autoencoder",
+        timeout_s=300,
+        **{"Latent size": 2, "Epochs": 2, "Batch size": 32, "Hidden layers (encoder; the decoder mirrors them)": "8"},
+    )
     lap("train")
     await user.cluster_kmeans(3, timeout_s=300)
     lap("cluster")
@@ -335,9 +377,9 @@ def run_fairness(new_session, run, tmp_path: Path, normal: int, log_name: str, r
 
     return {
         "what": f"{normal} normal browser sessions (upload a CSV of 120-190 rows, train a dense autoencoder 2 epochs, "
-                "k-means k=3) on an idle server, then {normal} fresh ones beside one abusive session (20,000 x 32 "
-                "table, a 512-512 autoencoder 50 epochs at batch size 8, Train pressed again and again, each job "
-                "stopped after about 4 s and started anew)".replace("{normal}", str(normal)),
+        "k-means k=3) on an idle server, then {normal} fresh ones beside one abusive session (20,000 x 32 "
+        "table, a 512-512 autoencoder 50 epochs at batch size 8, Train pressed again and again, each job "
+        "stopped after about 4 s and started anew)".replace("{normal}", str(normal)),
         "normal_sessions": normal,
         "median_step_s_idle": medians(idle),
         "median_step_s_beside_abuser": medians(busy),

@@ -5,6 +5,7 @@ the map (its legend and a hover label), the evaluation, the save and the points 
 opened read-only by a second user through its link. Nowhere in the DOM (Plotly's SVG included) is
 there a link or an image pointing to evil.example, the browser never asks for it, the names read as
 they were written, a hover label has one line per field, and the CSV's formulas are neutralized."""
+
 from __future__ import annotations
 
 import csv
@@ -84,11 +85,14 @@ async def hover_first_point_of(dash, trace_name: str) -> list[str]:
     """Move the mouse onto the first point of the trace ``trace_name`` (as the figure names it) and
     return the lines of the hover label Plotly draws."""
     plot = await dash.scatter()
-    xy = await plot.evaluate("""(gd, name) => {
+    xy = await plot.evaluate(
+        """(gd, name) => {
         const t = gd._fullData.find(t => t.name === name);
         const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
         return [box.left + xa._offset + xa.l2p(t.x[0]), box.top + ya._offset + ya.l2p(t.y[0])];
-    }""", trace_name)
+    }""",
+        trace_name,
+    )
     label = dash.page.locator(".hoverlayer .hovertext").first
     for dx in (0, 1, -1, 2):  # land on the point (WebGL picking is pixel exact)
         await dash.page.mouse.move(xy[0] + dx, xy[1] + dx)
@@ -110,9 +114,14 @@ def test_hostile_names_render_as_text_everywhere(new_session, server, run, tmp_p
         await user.open()
         await user.own_files()
         await user.page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-            files=[{"name": HOSTILE_FILE, "mimeType": "text/csv", "buffer": table_csv(rows)}])
-        await user.page.wait_for_function("""(want) => [...document.querySelectorAll('h3')].some(
-            h => h.innerText.replaceAll('\\u2060', '').includes(want))""", arg=f"In use: {NAME}", timeout=120_000)
+            files=[{"name": HOSTILE_FILE, "mimeType": "text/csv", "buffer": table_csv(rows)}]
+        )
+        await user.page.wait_for_function(
+            """(want) => [...document.querySelectorAll('h3')].some(
+            h => h.innerText.replaceAll('\\u2060', '').includes(want))""",
+            arg=f"In use: {NAME}",
+            timeout=120_000,
+        )
         await user.choose(LABEL, plain_text(LABEL_COLUMN))
         await user.choose("ID column (optional)", ID_COLUMN)
         sidebar = " ".join(await user.texts('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]'))
@@ -145,7 +154,7 @@ def test_hostile_names_render_as_text_everywhere(new_session, server, run, tmp_p
         run_id = await user.save_run()
         problems += await no_markup(user, "share")
         download = await download_of(user, "Points (CSV)")
-        points = (tmp_path / "points.csv")
+        points = tmp_path / "points.csv"
         await download.save_as(str(points))
         assert download.suggested_filename.endswith("-points.csv") and "/" not in download.suggested_filename
         return run_id, problems
@@ -181,8 +190,11 @@ def test_hostile_names_render_as_text_everywhere(new_session, server, run, tmp_p
         found: list[str] = []
         await viewer.open(f"?run={run_id}", heading="Explore")
         await viewer.scatter()
-        banner = " ".join(await viewer.texts('[data-testid="stSidebar"] [data-testid="stAlert"]',
-                                             contains=f"Viewing saved run {run_id}"))
+        banner = " ".join(
+            await viewer.texts(
+                '[data-testid="stSidebar"] [data-testid="stAlert"]', contains=f"Viewing saved run {run_id}"
+            )
+        )
         assert f"Viewing saved run {run_id} (read-only): {NAME}, kmeans, 3 clusters." in visible(banner), banner
         found += await no_markup(viewer, "shared explore")
         await viewer.go("Cluster")

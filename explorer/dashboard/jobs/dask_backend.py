@@ -22,6 +22,7 @@ another's. A worker that dies runs the job again on another (the scheduler's ret
 start again. Work that can't be serialized (it holds a lock, an open file) runs here, as before, and
 the log says so.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,10 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
 POLL_S = 0.1  # how often the waiting thread relays progress and Stop
 REMOTE_CHECK_S = 0.2  # how often a worker's should_stop() asks the scheduler (cached in between)
-INSTALL_HINT = ('EXPLORER_DASK_SCHEDULER is set but dask is not installed; install the extra with '
-                'pip install "explorer[dask]", or unset the variable to run jobs in the web process.')
+INSTALL_HINT = (
+    "EXPLORER_DASK_SCHEDULER is set but dask is not installed; install the extra with "
+    'pip install "explorer[dask]", or unset the variable to run jobs in the web process.'
+)
 
 
 class ClusterUnavailable(ExplorerError):
@@ -135,12 +138,15 @@ class DaskJobBackend:
                 return self.scheduler
             if self._client is None or self._client.status not in ("running", "connecting"):
                 try:
-                    self._client = distributed.Client(str(self.scheduler), timeout=self.connect_timeout_s,
-                                                      set_as_default=False)
+                    self._client = distributed.Client(
+                        str(self.scheduler), timeout=self.connect_timeout_s, set_as_default=False
+                    )
                 except (OSError, TimeoutError, ValueError) as exc:
                     log.error("could not reach the Dask scheduler at %s: %s", self.scheduler, exc)
-                    raise ClusterUnavailable("the cluster that runs jobs can't be reached just now; try again in a "
-                                             "minute, or tell the server's operator.") from exc
+                    raise ClusterUnavailable(
+                        "the cluster that runs jobs can't be reached just now; try again in a "
+                        "minute, or tell the server's operator."
+                    ) from exc
                 self._own_client = True
             return self._client
 
@@ -153,8 +159,9 @@ class DaskJobBackend:
         try:
             payload = cloudpickle.dumps(fn)
         except Exception as exc:  # noqa: BLE001 - not serializable: the work runs here, as without a cluster
-            log.warning("job %s (%s) runs in the web process: its work can't be sent to a worker (%s)",
-                        job.id, job.name, exc)
+            log.warning(
+                "job %s (%s) runs in the web process: its work can't be sent to a worker (%s)", job.id, job.name, exc
+            )
             return fn(job)
         client = self.client()
         channels = Channels.for_job(job.id)
@@ -180,8 +187,10 @@ class DaskJobBackend:
                 except BaseException as exc:
                     finished = future.done()
                     if type(exc).__name__ == "KilledWorker":
-                        raise ClusterUnavailable(f"{job.name} stopped: the workers that ran it died (out of memory, or "
-                                                 "restarted); try again, with less data or a smaller model.") from exc
+                        raise ClusterUnavailable(
+                            f"{job.name} stopped: the workers that ran it died (out of memory, or "
+                            "restarted); try again, with less data or a smaller model."
+                        ) from exc
                     raise
             self._relay(queue, job)  # what was emitted just before the end
             return result

@@ -65,8 +65,15 @@ class JobManager:
             when set, else this process.
     """
 
-    def __init__(self, max_workers: int = 4, synchronous: bool | None = None, per_client: int | None = None,
-                 nice: int = JOB_NICE, threads_per_job: int | None = None, backend: JobBackend | None = None):
+    def __init__(
+        self,
+        max_workers: int = 4,
+        synchronous: bool | None = None,
+        per_client: int | None = None,
+        nice: int = JOB_NICE,
+        threads_per_job: int | None = None,
+        backend: JobBackend | None = None,
+    ):
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         self.max_workers = max_workers
@@ -110,8 +117,15 @@ class JobManager:
         if self._closed:
             raise RuntimeError("the job manager was shut down")
         self._prune()
-        job = Job(id=secrets.token_urlsafe(9), owner=owner, name=name, device=device, client=client or owner,
-                  max_seconds=max_seconds, trains=trains)
+        job = Job(
+            id=secrets.token_urlsafe(9),
+            owner=owner,
+            name=name,
+            device=device,
+            client=client or owner,
+            max_seconds=max_seconds,
+            trains=trains,
+        )
         with self._lock:
             self._jobs[job.id] = job
             if not self._sync():
@@ -150,12 +164,18 @@ class JobManager:
             per_client[j.client] = per_client.get(j.client, 0) + 1  # abandoned ones still count here
             if is_gpu(j.device):
                 busy_devices.add(j.device)
-        eligible = [j for j in self._queue if j.owner not in busy_owners
-                    and per_client.get(j.client, 0) < self.per_client and j.device not in busy_devices]
+        eligible = [
+            j
+            for j in self._queue
+            if j.owner not in busy_owners
+            and per_client.get(j.client, 0) < self.per_client
+            and j.device not in busy_devices
+        ]
         if not eligible:
             return None
-        return min(eligible,
-                   key=lambda j: (per_client.get(j.client, 0), self._last_start.get(j.client, 0.0), j.created))
+        return min(
+            eligible, key=lambda j: (per_client.get(j.client, 0), self._last_start.get(j.client, 0.0), j.created)
+        )
 
     def _run(self, job: Job, fn: Callable[[Job], Any]) -> None:
         try:
@@ -239,8 +259,10 @@ class JobManager:
                 if job.cancelled and not job.abandoned and job.cancelled_at and now - job.cancelled_at >= job.grace_s:
                     job.abandoned = True
                     job.finished = now
-                    job.error = (f"{job.name} was cancelled ({job.stop_reason}) and did not end within "
-                                 f"{seconds_text(job.grace_s)}; its result will be dropped.")
+                    job.error = (
+                        f"{job.name} was cancelled ({job.stop_reason}) and did not end within "
+                        f"{seconds_text(job.grace_s)}; its result will be dropped."
+                    )
                     job.status = "cancelled"
                     self.ledger.add(job.client, job.elapsed, job.trains)
                     log.warning("job %s (%s) abandoned: %s", job.id, job.name, job.stop_reason)
@@ -250,8 +272,11 @@ class JobManager:
     def seconds_used(self, client: str, window_s: float, trains_only: bool = False) -> float:
         """Seconds this client's jobs used in the last ``window_s`` seconds, running ones included."""
         with self._lock:
-            running = sum(j.elapsed for j in self._running.values()
-                          if j.client == client and not j.abandoned and (j.trains or not trains_only))
+            running = sum(
+                j.elapsed
+                for j in self._running.values()
+                if j.client == client and not j.abandoned and (j.trains or not trains_only)
+            )
         return self.ledger.used(client, window_s, trains_only) + running
 
     # -- lookups --------------------------------------------------------------------------------------------
@@ -283,8 +308,11 @@ class JobManager:
             if is_gpu(job.device) and any(j.device == job.device for j in running):
                 return "waiting for the device"
             ahead = self._queue.index(job)
-            return f"waiting for a free worker ({ahead} job{'s' if ahead != 1 else ''} ahead)" if ahead else \
-                "waiting for a free worker"
+            return (
+                f"waiting for a free worker ({ahead} job{'s' if ahead != 1 else ''} ahead)"
+                if ahead
+                else "waiting for a free worker"
+            )
 
     def running(self) -> list[Job]:
         """The jobs running now, every owner's (for the load test and the operator; not for pages)."""

@@ -16,8 +16,9 @@ CLIENT_KEY_ENV = "EXPLORER_CLIENT_KEY"
 CLIENT_KEY_MODES = ("ip", "forwarded", "session")
 
 
-def client_key(owner: str, ip: str | None = None, headers: Mapping[str, str] | None = None,
-               mode: str | None = None) -> str:
+def client_key(
+    owner: str, ip: str | None = None, headers: Mapping[str, str] | None = None, mode: str | None = None
+) -> str:
     """Who a session's work counts against, for the budgets and the per-client worker cap.
 
     ``mode`` (default ``$EXPLORER_CLIENT_KEY``, else "ip"):
