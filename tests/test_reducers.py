@@ -297,10 +297,13 @@ def test_epochs_in_time_fit_the_budget_within_their_bounds():
     assert epochs_in_time(150, 2, 100.0, 180) == MIN_EPOCHS_IN_BUDGET  # never fewer than the floor ...
     assert epochs_in_time(5, 2, 100.0, 10) == 5  # ... nor cut a plan already under it
     assert epochs_in_time(150, 0, 0.0, 180) == 150
+    # re-planned from the speed of the last epochs: 2 slow epochs (50 s) then 1 s each: 2 + 130 of the rest fit
+    assert epochs_in_time(150, 2, 100.0, 180, per_epoch=1.0) == 82
+    assert epochs_in_time(150, 10, 100.0, 180, per_epoch=0.5) == 150
 
 
 @pytest.mark.parametrize("budget,trained", [(1e-6, 10), (1e6, 30)])
-def test_a_time_budget_plans_the_epochs_once_and_says_so(budget, trained):
+def test_a_time_budget_plans_the_epochs_and_says_so(budget, trained):
     """A budget no machine meets trains the floor of 10 epochs and says why; one every machine meets changes nothing."""
     X = low_rank_data()
     r = small("ae", epochs=30, patience=100, time_budget=budget).fit(X)
@@ -309,4 +312,25 @@ def test_a_time_budget_plans_the_epochs_once_and_says_so(budget, trained):
     said = [n for n in r.train_info_["notes"] if "time_budget" in n]
     assert bool(said) == (trained < 30)
     if said:
-        assert "10 of the 30 planned epochs" in said[0]
+        assert "10 of the 30 planned epochs" in said[0] and "--epochs 30" in said[0]
+
+
+def test_the_plan_is_remade_as_training_goes():
+    """A slow start (a neighbour's job in the first epochs) does not fix the run to a short plan: once the epochs
+    are fast again the plan grows back; a machine slow all along keeps the floor and says so."""
+    import time as _time
+
+    X = low_rank_data()
+
+    def slow(first: int, seconds: float):
+        return lambda epoch, logs: _time.sleep(seconds) if epoch <= first else None
+
+    # 2 epochs of 1 s: 6 s of budget seemed to buy 6 epochs; then ~4 s are left for the fast ones
+    r = small("ae", epochs=30, patience=100, time_budget=6.0).fit(X, on_epoch_end=slow(2, 1.0))
+    assert len(r.history_) == 30 and r.train_info_["epochs"] == 30
+    assert r.history_[1]["epochs"] < 30  # the plan after the two slow epochs was short ...
+    assert not [n for n in r.train_info_["notes"] if "time_budget" in n]  # ... and grew back to all of them
+    r = small("ae", epochs=30, patience=100, time_budget=1.5).fit(X, on_epoch_end=slow(30, 0.25))
+    assert len(r.history_) == 10
+    said = [n for n in r.train_info_["notes"] if "time_budget" in n]
+    assert said and "Fewer than half" in said[0]

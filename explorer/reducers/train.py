@@ -51,15 +51,19 @@ class TrainResult:
 STOP_CHECK_BATCHES = 32  # should_stop() is also checked every this many batches, for long epochs
 MAX_VAL_ROWS = 10_000  # the validation split never holds more rows: it scores the model, it does not train it
 MIN_EPOCHS_IN_BUDGET = 10  # a capped schedule still has this many epochs: progress, early stopping, best weights
-PLAN_AFTER_EPOCHS = 2  # time_budget: the epochs that fit are decided once, from the speed of the first epochs
+PLAN_AFTER_EPOCHS = 2  # time_budget: the epochs that fit are first planned after this many, then again after each
+PLAN_WINDOW = 5  # ... from the median wall time of the last epochs this many: a slow start (a neighbour's job) that
+# ends gives its epochs back, and a machine that slows down trains fewer
 
 
-def epochs_in_time(planned: int, done: int, elapsed: float, budget: float) -> int:
-    """How many epochs in all fit in ``budget`` seconds when ``done`` epochs took ``elapsed``: at most
-    ``planned``, at least ``done`` and at least ``MIN_EPOCHS_IN_BUDGET`` (when planned)."""
+def epochs_in_time(planned: int, done: int, elapsed: float, budget: float, per_epoch: float | None = None) -> int:
+    """How many epochs in all fit in ``budget`` seconds when ``done`` epochs took ``elapsed`` and the next ones
+    take ``per_epoch`` each (default: the mean so far): at most ``planned``, at least ``done`` and at least
+    ``MIN_EPOCHS_IN_BUDGET`` (when planned)."""
     if done <= 0 or elapsed <= 0:
         return planned
-    fit = int(budget / (elapsed / done))
+    per = per_epoch if per_epoch is not None and per_epoch > 0 else elapsed / done
+    fit = done + int(max(budget - elapsed, 0.0) / per)
     return max(done, min(planned, max(fit, min(planned, MIN_EPOCHS_IN_BUDGET))))
 
 
@@ -260,6 +264,7 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
             f"{epochs * rows:,} examples in all (max_examples={cfg.max_examples:,})."
         )
     result.epochs, result.rows_per_epoch = epochs, rows
+    asked, ends = epochs, [start]  # the schedule's epochs; when each epoch ended (wall time)
     epoch = 0
     while epoch < epochs:
         epoch += 1
@@ -298,8 +303,9 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
         else:
             val_loss = _evaluate(module, data, val_idx, loss_fn, device, batch_size, bf16) if n_val else None
         seconds = time.perf_counter() - t0
-        if cfg.time_budget is not None and epoch == PLAN_AFTER_EPOCHS:
-            epochs = _plan_in_time(cfg, epochs, epoch, time.perf_counter() - start, group, result)
+        ends.append(time.perf_counter())
+        if cfg.time_budget is not None and epoch >= PLAN_AFTER_EPOCHS:
+            epochs = _plan_in_time(cfg, asked, epoch, ends, start, group, result)
         logs = {"epoch": epoch, "loss": train_loss, "val_loss": val_loss, "seconds": seconds, "epochs": epochs}
         monitored = val_loss if val_loss is not None else train_loss
         if not math.isfinite(monitored) or not math.isfinite(train_loss):
@@ -337,26 +343,42 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
             result.stop_reason = "time_limit"
             result.notes.append(f"Training stopped at the time limit of {cfg.max_seconds:.0f} s.")
             break
+    if cfg.time_budget is not None and result.epochs < asked:
+        result.notes.append(_budget_note(cfg, asked, result.epochs, ends))
     if best_state is not None:
         module.load_state_dict(best_state)
     module.eval()
 
 
-def _plan_in_time(cfg, epochs: int, done: int, elapsed: float, group, result: TrainResult) -> int:
-    """The epochs that fit in ``cfg.time_budget`` at the speed of the first ``done`` epochs (every process of
-    a data-parallel run takes their mean, so all decide alike), with a note when that is fewer than planned."""
+def _recent_epoch_seconds(ends: list[float]) -> float:
+    """The median wall time of the last ``PLAN_WINDOW`` epochs (``ends``: the start, then each epoch's end)."""
+    import numpy as np
+
+    return float(np.median(np.diff(ends[-(PLAN_WINDOW + 1) :])))
+
+
+def _plan_in_time(cfg, asked: int, done: int, ends: list[float], start: float, group, result: TrainResult) -> int:
+    """The epochs that fit in ``cfg.time_budget``, re-planned after each epoch from the wall time spent so far and
+    the speed of the last epochs (every process of a data-parallel run takes their means, so all decide alike)."""
+    elapsed, per = ends[-1] - start, _recent_epoch_seconds(ends)
     if group is not None:
-        elapsed = group.sum(elapsed)[0] / group.world_size
+        elapsed, per = (v / group.world_size for v in group.sum(elapsed, per))
     budget = float(cfg.time_budget) * int(cfg.members)  # per autoencoder: an ensemble of 3 gets 3 times it
-    fit = epochs_in_time(epochs, done, elapsed, budget)
-    if fit < epochs:
-        result.notes.append(
-            f"At {elapsed / done:.2f} s per epoch on this machine, {fit} of the {epochs} planned "
-            f"epochs fit in the training budget of {budget:.0f} s (time_budget); a faster "
-            "machine (bf16, a GPU) trains them all."
-        )
-        result.epochs = fit
-    return fit
+    result.epochs = epochs_in_time(asked, done, elapsed, budget, per)
+    return result.epochs
+
+
+def _budget_note(cfg, asked: int, fit: int, ends: list[float]) -> str:
+    """What the time budget cut, at what speed, and what training every planned epoch would cost."""
+    per = _recent_epoch_seconds(ends)
+    budget = float(cfg.time_budget) * int(cfg.members)
+    poor = " Fewer than half: expect lower scores than on a faster machine." if fit < asked / 2 else ""
+    return (
+        f"At {per:.2f} s per epoch on this machine (the last epochs; the plan is re-made after each), {fit} of the "
+        f"{asked} planned epochs fit in the training budget of {budget:.0f} s (time_budget).{poor} "
+        f"--epochs {asked} trains them all: about {per * (asked - fit):.0f} s more per autoencoder; a faster "
+        "machine (bf16, a GPU) does too."
+    )
 
 
 def _evaluate(module, data, idx, loss_fn, device, batch_size, bf16: bool) -> float:
