@@ -2,7 +2,7 @@
 # GPU measurements for docs/BENCHMARKS.md, run on a machine with a CUDA GPU from the repository root:
 #   bash bench/gpu.sh            # writes bench/results/*_gpu.json and prints them as JSON
 # The CLI end to end on MNIST-test (default pipeline, --k 10, --device cuda) with its peak host
-# memory, and the training throughput: explorer.train's loop (data resident on the GPU) against a
+# memory, and the training throughput: explorer.reducers.train's loop (data resident on the GPU) against a
 # torch DataLoader loop. Then `python -m bench.report` puts the numbers in the GPU section.
 set -euo pipefail
 cd "$(dirname "$0")/.."

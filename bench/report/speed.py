@@ -340,7 +340,7 @@ def _scaling(
         "",
         "Up to 100,000 rows every stage fits on every row; above, UMAP (N2D's and the map's), the GMM and the "
         "k sweep fit on a seeded sample of 25,000 rows and every other row is placed by its 10 nearest fitted "
-        "rows (`explorer/scale.py`), so those stages stop growing; training looks at 500,000 examples at most "
+        "rows (`explorer/neighbors.py`), so those stages stop growing; training looks at 500,000 examples at most "
         "(`max_examples`), so it stops growing too. What still grows linearly: reading, encoding every row, the "
         "reconstruction error of every row, placing, the explanations' profiles and saving.",
         "",

@@ -113,7 +113,7 @@ def place_data(X: np.ndarray, device: torch.device) -> torch.Tensor:
 @functools.cache
 def cpu_has_native_bf16() -> bool:
     """True when this CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX), where bf16 autocast
-    roughly halves the time of a dense autoencoder's step (bench/precision.py); elsewhere it would
+    roughly halves the time of a dense autoencoder's step (python -m bench.measure.precision); elsewhere it would
     be emulated and slower."""
     import torch
 
