@@ -54,28 +54,12 @@ def k_sweep(
     fig.add_trace(
         go.Scatter(x=list(ks), y=clean(silhouette), name="silhouette (higher is better)", mode="lines+markers")
     )
-    if stability is not None:
-        fig.add_trace(
-            go.Scatter(
-                x=list(ks),
-                y=clean(stability),
-                name="stability (higher is better)",
-                mode="lines+markers",
-                yaxis="y2",
-                line=dict(dash="dot"),
-            )
-        )
-    else:
-        fig.add_trace(
-            go.Scatter(
-                x=list(ks),
-                y=clean(bic),
-                name="BIC (lower is better)",
-                mode="lines+markers",
-                yaxis="y2",
-                line=dict(dash="dot"),
-            )
-        )
+    second, name = (
+        (stability, "stability (higher is better)") if stability is not None else (bic, "BIC (lower is better)")
+    )
+    fig.add_trace(
+        go.Scatter(x=list(ks), y=clean(second), name=name, mode="lines+markers", yaxis="y2", line=dict(dash="dot"))
+    )
     if suggested is not None:
         fig.add_vline(
             x=suggested,
