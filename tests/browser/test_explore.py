@@ -25,8 +25,8 @@ async def pick(user, label: str, option: str) -> None:
 
 
 async def names_on_map(user, n: int) -> int:
-    await user.settle()
     """How many names the map draws, once it draws ``n`` (waiting up to WAIT_S)."""
+    await user.settle()
     await user.page.wait_for_function(f"() => {COUNT_NAMES} === {n}", timeout=WAIT_S * 1000, polling=100)
     return await user.page.evaluate(f"() => {COUNT_NAMES}")
 
