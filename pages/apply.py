@@ -4,6 +4,7 @@ Applying runs as a background job of the session (progress, Stop), as training d
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from explorer.dashboard.cache import short_tag
 from explorer.dashboard.workspace import JobKind
 from explorer.data import SUPPORTED_EXTENSIONS
 from explorer.display.usertext import SPREADSHEET_NOTE, file_stem, markdown_text
-from pages.ui import downloads, feedback, links, progress, session
+from pages.ui import curation, downloads, feedback, links, progress, session
 
 if TYPE_CHECKING:
     from explorer.apply import AppliedRun
@@ -25,6 +26,10 @@ ws, manager = session.workspace(), session.job_manager()
 feedback.show_messages()
 result = session.need_result()
 run_tag = short_tag(result.run_id or ws.current)
+shown = curation.shown(result)  # new rows join the curated clusters when the Explore page edited them
+# the rows applied belong to one state of the curation: another edit shows none until they are applied again
+its_state = str(curation.edits(curation.of(result, say=False)))
+apply_tag = run_tag if shown is result else f"{run_tag}-{short_tag(its_state)}"
 st.markdown(
     "New rows go through this run's saved preprocessing (column order, fill values, scaling, categories, "
     "image size), its model and its clustering, without retraining; they are placed on its map beside its "
@@ -51,8 +56,8 @@ def start() -> None:
     apply.start_apply(
         ws,
         manager,
-        result,
-        run_tag,
+        shown,
+        apply_tag,
         [(f.name, f.getvalue()) for f in chosen],
         bool(st.session_state.get(fill_key)),
         Limits.from_env(),
@@ -67,7 +72,7 @@ if files and not running:
 elif not files and not running:
     st.info("Upload new data to see where it falls on this run's map.")
 
-applied = apply.applied_for(ws, run_tag)
+applied = apply.applied_for(ws, apply_tag)
 if applied is not None:
     with feedback.guard("Showing the new rows"):
         drift = applied.drift
@@ -91,14 +96,14 @@ if applied is not None:
         for note in applied.report.notes:
             st.caption(markdown_text(note))
         st.caption(markdown_text(f"Clusters: {applied.assignment.how}. Map: {applied.placement}."))
-        fig = apply.applied_figure(result, applied)
+        fig = apply.applied_figure(shown, applied)
         st.plotly_chart(fig, key=f"applied-map-{run_tag}", width="stretch")
         meta = fig.layout.meta or {}
         if meta.get("shown_new", 0) < meta.get("total_new", 0):
             st.caption(f"Showing {meta['shown_new']:,} of {meta['total_new']:,} new rows: a uniform sample.")
         st.subheader("What drifted")
         st.markdown("**Cluster shares**, then (the run) and now (the new rows)")
-        st.dataframe(apply.share_table(result, applied), hide_index=True, width="stretch")
+        st.dataframe(apply.share_table(shown, applied), hide_index=True, width="stretch")
         if drift.columns:
             st.markdown(
                 "**Columns**: numbers by the Kolmogorov-Smirnov statistic, categories by total variation distance"
@@ -108,9 +113,9 @@ if applied is not None:
             st.caption(markdown_text(note))
         downloads.download(
             "Download the new rows (CSV)",
-            partial(apply.applied_csv, result, applied),
+            partial(apply.applied_csv, shown, applied),
             rows=applied.dataset.n,
-            owner=(result, applied),
+            owner=(shown, applied),
             key="applied",
             file_name=f"{file_stem(applied.dataset.name)}-applied.csv",
             mime="text/csv",
@@ -122,7 +127,8 @@ if applied is not None:
             def save(rows: AppliedRun) -> None:
                 from explorer.apply import save_applied
 
-                saved_id = Path(str(save_applied(rows, result, session.runs_root()))).name  # a folder, or a store's URL
+                source = result if shown is result else replace(shown, run_id=result.run_id)  # curated: as shown
+                saved_id = Path(str(save_applied(rows, source, session.runs_root()))).name  # a folder, or a store's URL
                 st.session_state["applied_saved"] = (run_tag, saved_id)
                 ws.messages.append(("success", f"Saved the new rows as run {saved_id}, linked to run {result.run_id}."))
 

@@ -9,7 +9,11 @@ from explorer.data import SAMPLES, SCALINGS, SUPPORTED_EXTENSIONS, sniff_kind
 from explorer.display.usertext import markdown_text, plain_text
 from pages.ui import display, feedback, loading, session, widgets as w
 
-SAMPLE_TITLES = {"penguins": "Palmer penguins (table, 344 rows)", "mnist_digits": "MNIST digits (3,000 images, 28x28)"}
+SAMPLE_TITLES = {
+    "penguins": "Palmer penguins (table, 344 rows)",
+    "mnist_digits": "MNIST digits (3,000 images, 28x28)",
+    "clipart": "Clip art in colour (150 pictures: birds, bugs, flowers, fruit, vehicles)",
+}
 SOURCES = ("A bundled sample", "My own files")
 SERVER_SOURCE = "A path or URL on the server"  # offered only when the operator allows one (docs/SECURITY.md)
 

@@ -16,12 +16,13 @@ from explorer.display import charts
 from explorer.display.usertext import markdown_text
 from explorer.errors import InputError
 from explorer.metrics import EXTERNAL_METRICS, INTERNAL_METRICS, METRICS, contingency
-from pages.ui import display, feedback, links, session, widgets
+from pages.ui import curation, display, feedback, links, session, widgets
 
 st.title("📏 Evaluate")
 feedback.show_messages()
 result = session.need_result()
-m = result.metrics
+shown = curation.shown(result)  # its curated clusters, scored, when the Explore page edited them
+m = shown.metrics
 SHORT_LABELS = {"acc": "accuracy", "trustworthiness": "trustworthiness"}  # the tiles are narrow
 
 
@@ -35,7 +36,7 @@ with feedback.guard("Scores"):
     if result.dataset.labels is not None:
         st.subheader("Agreement with the labels")
         tiles(EXTERNAL_METRICS)
-        table = contingency(result.dataset.labels, result.clusters.labels)
+        table = contingency(result.dataset.labels, shown.clusters.labels)
         st.plotly_chart(
             charts.contingency_heatmap(table.to_numpy(), list(table.index), list(table.columns)), width="stretch"
         )

@@ -22,19 +22,18 @@ from explorer.curate import (
     similar_rows,
     to_expression,
 )
+from explorer.curate.curation import RECLUSTER_METHOD, recluster_methods
 from explorer.curate.duplicates import duplicates_of
 from explorer.dashboard import curate, explore, run_view
 from explorer.dashboard.cache import short_tag
-from explorer.dashboard.messages import visitor_text
 from explorer.dashboard.workspace import JobKind
-from explorer.display import maps
+from explorer.display import linked, maps
 from explorer.display.usertext import SPREADSHEET_NOTE, file_stem, markdown_text, plain_text
 from explorer.limits import Limits
 from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS
-from pages.ui import display, downloads, feedback, progress, session, widgets as w
+from pages.ui import curation as curation_ui, display, downloads, feedback, progress, session, widgets as w
 
 LIMITS = Limits.from_env()
-KEPT_CURATIONS = 4  # the curations of this many runs are kept in a session
 DISPLAY_CAP = explore.display_cap(os.environ.get("EXPLORER_DISPLAY_CAP", maps.DISPLAY_CAP), LIMITS)[0]
 
 st.title("🔭 Explore")
@@ -103,17 +102,17 @@ def hover_fields(cap: int) -> maps.HoverTable:
     return cached[1]
 
 
-def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_on_map: bool):
+def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_on_map: bool, contours: bool):
     """The scatter (above the cap: a density image of every point under a sample of markers) of the run as
     curated, ``highlight`` (rows in focus: a filter, a search) bright and the rest greyed, the clusters' names
-    drawn on it or not; built once per run, curation, colouring, focus and cap, and kept in this session (the
-    session cache keeps one user's hover text away from everyone else)."""
+    drawn on it or not, the density's contour lines or not; built once per run, curation, colouring, focus and
+    cap, and kept in this session (the session cache keeps one user's hover text away from everyone else)."""
     token = (edits(), tuple(sorted(names.items())))
     focus_key = None if highlight is None else (len(highlight), hash(highlight.tobytes()))
-    key = (run_tag, id(result), color_by, cap, token, focus_key, names_on_map)
-    cached = st.session_state.get("scatter_cache")
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    key = (run_tag, id(result), color_by, cap, token, focus_key, names_on_map, contours)
+    kept = st.session_state.get("scatter_cache")
+    if kept is not None and kept[0] == key:
+        return kept[1]
     if color_by == "cluster":  # the curated clusters, named as curated
         values, kind = curate.label_texts(view.clusters.labels, names), "category"
     else:
@@ -128,8 +127,15 @@ def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_
         selected=highlight,
         title=PROJECTION_LABELS.get(result.config.projection.method, ""),
     )
+    if contours:
+        linked.add_density_contours(fig, view.embedding)
     if names_on_map:
-        maps.add_cluster_names(fig, view.embedding, view.clusters.labels, names)
+        placed = cached(  # a million points: a sort and medians, the same whatever the colouring and the focus
+            "name_positions",
+            (run_tag, id(result), token),
+            lambda: maps.name_positions(view.embedding, view.clusters.labels, names),
+        )
+        maps.add_cluster_names(fig, view.embedding, view.clusters.labels, names, placed)
     st.session_state["scatter_cache"] = (key, fig)
     return fig
 
@@ -181,22 +187,6 @@ def selection_panel(rows: np.ndarray, note: str | None = None) -> None:
         mime="text/csv",
         help=SPREADSHEET_NOTE,
     )
-
-
-def the_curation():
-    """This run's curation, kept in the session (the one saved with the run, the first time); runs that share
-    their clusters (the same run under another projection) share it. A saved curation that can't be read is
-    said, until the first edit."""
-    kept = st.session_state.setdefault("curations", {})
-    entry = kept.get(id(result.clusters))
-    if entry is None or entry[0] is not result.clusters:
-        entry = (result.clusters, *curate.start_curation(result, session.runs_root()))
-        while len(kept) >= KEPT_CURATIONS:  # the oldest goes: a curation holds a copy of its run's labels per edit
-            kept.pop(next(iter(kept)))
-        kept[id(result.clusters)] = entry
-    if entry[2] and not entry[1].steps:
-        st.warning(visitor_text(entry[2]))
-    return entry[1]
 
 
 def cached(name: str, key: tuple, make):
@@ -265,8 +255,9 @@ def search_box() -> np.ndarray | None:
     return np.concatenate([[row], similar.rows])
 
 
-def filter_box() -> tuple[np.ndarray | None, str | None]:
-    """Pick columns and narrow each: (the filter's mask (n,) or None, its expression or None)."""
+def filter_box() -> tuple[np.ndarray | None, str | None, list]:
+    """Pick columns and narrow each: (the filter's mask (n,) or None, its expression or None, the columns
+    picked)."""
     columns = cached(
         "filter_columns",
         (
@@ -305,8 +296,9 @@ def filter_box() -> tuple[np.ndarray | None, str | None]:
         cond = curate.condition(col, value)
         if cond is not None:
             conditions.append(cond)
+    picked = [columns[i] for i in chosen]
     if not conditions:
-        return None, None
+        return None, None, picked
     flt = Filter(conditions)
     keep = mask(view, flt, labels=curation.labels)
     expression = to_expression(flt)
@@ -322,7 +314,19 @@ def filter_box() -> tuple[np.ndarray | None, str | None]:
         help="The filter as one line; explorer.curate.parse_expression reads it back.",
     )
     st.caption(f"{int(keep.sum()):,} of {len(keep):,} rows pass the filter; the map greys the rest.")
-    return keep, expression
+    return keep, expression, picked
+
+
+def linked_histograms(columns: list, inside: np.ndarray, what: str) -> None:
+    """Beside the map: each filtered column's histogram, every row in grey and the rows ``inside`` (the
+    selection, else the rows in focus) over it."""
+    shown = [(col, got) for col in columns if (got := curate.column_values(view, col, curation.labels)) is not None]
+    if not shown:
+        return
+    st.caption(f"The filtered columns: every row in grey, {what} in blue.")
+    for at, (col, (values, categorical)) in zip(st.columns(min(3, len(shown))) * 4, shown[:12], strict=False):
+        fig = linked.linked_histogram(values, inside, col.label, categorical=categorical, focus_name=what)
+        at.plotly_chart(fig, key=f"linked-{run_tag}-{col.label}", width="stretch", config={"displayModeBar": False})
 
 
 def duplicates_box() -> None:
@@ -369,16 +373,15 @@ def duplicates_box() -> None:
 
 
 def edits() -> tuple:
-    """What names the curation's state for the caches: the curation, and a count of the edits made on this
-    page (an undo counts too: the state after an undo then a new edit is not the one before the undo)."""
-    return id(curation), len(curation.steps), st.session_state.get("curation_edits", 0)
+    """What names the curation's state for the caches (:func:`pages.ui.curation.edits`)."""
+    return curation_ui.edits(curation)
 
 
 def edit(fn, *args) -> None:
     """A curation edit (a button's callback): done, or its error shown; the page redraws the map. The
     widgets that name clusters start again: a merge or a split changes which clusters there are."""
     feedback.safely(fn, *args)
-    st.session_state["curation_edits"] = st.session_state.get("curation_edits", 0) + 1
+    curation_ui.edited()
     for key in (
         f"merge-{run_tag}",
         f"split-{run_tag}",
@@ -412,6 +415,16 @@ def curation_box(rows: np.ndarray) -> None:
             args=(lambda: curation.merge(*merging),),
         )
         splitting = st.selectbox("Split a cluster", clusters, key=f"split-{run_tag}", format_func=label)
+        methods = recluster_methods()
+        how = w.selectbox(
+            "With",
+            list(methods),
+            key=w.pkey("split_method"),
+            default=RECLUSTER_METHOD,
+            format_func=methods.get,
+            help="The clustering method that splits a cluster or reclusters the selection, in the space the run "
+            "clustered.",
+        )
         k = st.number_input(
             "Into (0: as many as is stable)", min_value=0, max_value=20, value=0, key=f"split-k-{run_tag}"
         )
@@ -420,14 +433,14 @@ def curation_box(rows: np.ndarray) -> None:
             key=f"split-go-{run_tag}",
             disabled=splitting is None,
             on_click=edit,
-            args=(lambda: curation.split(int(splitting), k=int(k) or None),),
+            args=(lambda: curation.split(int(splitting), method=how, k=int(k) or None),),
         )
         st.button(
             f"Recluster the {len(rows):,} selected rows",
             key=f"recluster-{run_tag}",
             disabled=len(rows) < 4,
             on_click=edit,
-            args=(lambda: curation.recluster(rows, k=int(k) or None),),
+            args=(lambda: curation.recluster(rows, method=how, k=int(k) or None),),
         )
     with c2:
         renaming = st.selectbox("Rename a cluster", clusters, key=f"rename-{run_tag}", format_func=label)
@@ -461,7 +474,7 @@ def curation_box(rows: np.ndarray) -> None:
 
 
 with feedback.guard("Explore"):
-    curation = the_curation()
+    curation = curation_ui.of(result)
     # the run with the curated clusters (the run itself until an edit), one object per edit: files prepared
     # for download stay while it does
     view = cached("curated_view", (run_tag, id(result), edits()), lambda: curate.curated_view(result, curation))
@@ -469,13 +482,18 @@ with feedback.guard("Explore"):
     color_by, cap = view_settings()
     s1, s2 = st.columns(2)
     hits = keep = expression = None  # a search or a filter that fails shows why, and the map stays
+    filtered: list = []
     with s1, st.expander("🔎 Search", expanded=True), feedback.guard("Search"):
         hits = search_box()
     with s2, st.expander("🧮 Filter", expanded=True), feedback.guard("Filter"):
-        keep, expression = filter_box()
+        keep, expression, filtered = filter_box()
     in_focus = curate.focus(result.dataset.n, keep, hits)
-    names_on_map = w.checkbox("Names on the map", w.pkey("names_on_map"), True)
-    fig = scatter_figure(color_by, cap, in_focus, names_on_map)
+    o1, o2, _ = st.columns(3)
+    with o1:
+        names_on_map = w.checkbox("Names on the map", w.pkey("names_on_map"), True)
+    with o2:
+        contours = w.checkbox("Density contours", w.pkey("contours"), False, help="Where the points are dense.")
+    fig = scatter_figure(color_by, cap, in_focus, names_on_map, contours)
     left, right = st.columns([3, 2])
     with left:
         event = st.plotly_chart(
@@ -506,6 +524,7 @@ with feedback.guard("Explore"):
         )
         if len(rows) == 0 and picked:
             rows = np.flatnonzero(np.isin(view.clusters.labels, picked))
+        chose = len(rows) > 0  # a box, a lasso, a click or picked clusters
         rows = curate.combine(rows, in_focus)  # a selection within the filter and the search (AND)
         if len(rows):
             if len(rows) == 1 or inside is None:
@@ -526,6 +545,9 @@ with feedback.guard("Explore"):
                 "Drag a box or a lasso over the map, or click a point, to see what is there. "
                 "Unselected points stay visible, greyed. Double-click the map to clear the selection."
             )
+    if filtered:
+        with left, feedback.guard("The filtered columns"):
+            linked_histograms(filtered, rows, "the selected rows" if chose else "the rows in focus")
     with st.expander("👯 Near-duplicates"):
         duplicates_box()
     with st.expander("✂️ Curate the clusters: merge, split, recluster, rename", expanded=bool(curation.steps)):

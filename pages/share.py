@@ -4,36 +4,43 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.dashboard import explore, run_view
+from explorer.dashboard import curate, explore, run_view
 from explorer.display import maps
 from explorer.display.usertext import SPREADSHEET_NOTE, file_stem
 from explorer.runs import exports
-from explorer.runs.files import save_run
-from pages.ui import downloads, feedback, links, session
+from pages.ui import curation, downloads, feedback, links, session
 
 st.title("🔗 Share")
 feedback.show_messages()
 result = session.need_result()
+shown = curation.shown(result)  # the curated clusters when the Explore page edited them: what the files hold
 ds = result.dataset
 root = session.runs_root()
 stem = f"{file_stem(ds.name)}-{result.run_id or 'run'}"  # a file name made from the user's name: safe characters only
 
 
 def scatter_html() -> str:
-    values, kind = explore.color_values(result, "cluster")
+    values, kind = explore.color_values(shown, "cluster")
     fig = maps.scatter(
-        result.embedding,
+        shown.embedding,
         color=values,
         color_kind=kind,
         color_name="cluster",
-        hovertext=lambda rows: explore.hover_texts(result, rows),
-        title=run_view.describe_run(result),
+        hovertext=lambda rows: explore.hover_texts(shown, rows),
+        title=run_view.describe_run(result) + (" · curated clusters" if shown is not result else ""),
     )
-    if result.explanation is None:
+    if shown.explanation is None:
         return maps.standalone_html(fig)
-    from explorer.explain.report import to_html
+    from explorer.explain.report import to_html, typical_pictures
 
-    return maps.standalone_html(fig, after=to_html(result.explanation))  # the clusters, explained, below the map
+    pictures = typical_pictures(ds.images, shown.explanation) if ds.images is not None else None  # image runs
+    return maps.standalone_html(fig, after=to_html(shown.explanation, pictures=pictures))  # explained, below the map
+
+
+def save(run, its_curation, where: str) -> None:
+    said = curate.save_run_and_curation(run, its_curation, where)
+    if its_curation.steps:  # the page says "Saved as run ..." itself; this says where the curation went
+        session.workspace().messages.append(("success", said))
 
 
 with feedback.guard("Saving"):
@@ -42,7 +49,14 @@ with feedback.guard("Saving"):
             "Save the run to keep it and to share it: a folder of plain files (JSON, Parquet, "
             "safetensors) in the runs folder."
         )
-        st.button("Save this run", type="primary", icon="💾", on_click=feedback.safely, args=(save_run, result, root))
+        st.button(
+            "Save this run",
+            type="primary",
+            icon="💾",
+            on_click=feedback.safely,
+            args=(save, result, curation.of(result, say=False), root),
+            help="With its curation, when its clusters were edited on the Explore page.",
+        )
     if result.run_id is not None:
         link = links.share_link(result.run_id)
         st.success(f"Saved as run `{result.run_id}`." if not session.read_only() else f"Saved run `{result.run_id}`.")
@@ -56,10 +70,10 @@ with feedback.guard("Saving"):
 st.subheader("Downloads")  # large runs: each file made on a "Prepare" click (pages.ui.downloads)
 with feedback.guard("Downloads"):
     c1, c2, c3 = st.columns(3)
-    owner = (result, result.run_id)
+    owner = (shown, result.run_id)
     downloads.download(
         "Points (CSV)",
-        lambda: exports.points_csv(result),
+        lambda: exports.points_csv(shown),
         rows=ds.n,
         owner=owner,
         key="points",
@@ -70,7 +84,7 @@ with feedback.guard("Downloads"):
     )
     downloads.download(
         "Latent space (Parquet)",
-        lambda: exports.latent_parquet(result),
+        lambda: exports.latent_parquet(shown),
         rows=ds.n,
         owner=owner,
         key="latent",

@@ -50,11 +50,23 @@ def model_settings() -> tuple[ModelConfig, str, int]:
     if kind == PRETRAINED:
         st.caption(
             "An image encoder already trained on a million ImageNet photos (EfficientNet-Lite0, installed with "
-            "the app, nothing downloaded) turns each image into 1,280 features of what it shows; nothing is "
-            "trained, the images are encoded once and kept for this session."
+            "the app, nothing downloaded; or another encoder this server offers) turns each image into features "
+            "of what it shows (1,280 for Lite0); nothing is trained, the images are encoded once and kept for "
+            "this session."
         )
+        options = train.encoder_options()
+        chosen = w.selectbox(
+            "Encoder",
+            list(options),
+            key=w.pkey("encoder"),
+            default=next(iter(options)),
+            disabled=len(options) == 1,
+            help="The encoders installed on this server (its operator adds more with EXPLORER_ENCODERS).",
+        )
+        encoder, weights = options[chosen]
         device = w.selectbox("Device", available_devices(), key=w.pkey("device"), default="auto")
-        return replace(d, kind=PRETRAINED, augment=False, members=1), device, 0
+        model = replace(d, kind=PRETRAINED, augment=False, members=1, encoder=encoder, encoder_weights=weights)
+        return replace(model, allow_download=False), device, 0
     c1, c2, c3 = st.columns(3)
     with c1:
         latent = w.number(

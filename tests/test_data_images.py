@@ -258,3 +258,16 @@ def test_mnist_sample():
     assert sorted(set(ds.labels)) == [str(d) for d in range(10)]
     assert (np.unique(ds.labels, return_counts=True)[1] == 300).all()
     assert ds.ids[0] == "0/00003.png" and ds.n_classes == 10
+
+
+def test_clipart_sample():
+    from explorer.data import SAMPLES
+
+    ds = load_sample("clipart")
+    assert ds.images.shape == (150, 64, 64, 3) and ds.n_classes == 5
+    assert sorted(set(ds.labels)) == ["birds", "bugs", "flowers", "fruit", "vehicles"]
+    assert (np.unique(ds.labels, return_counts=True)[1] == 30).all()
+    assert (ds.images[:, 0, 0] > 200).mean() > 0.5  # drawn on white
+    assert SAMPLES["clipart"].stat().st_size < 2_000_000
+    readme = (SAMPLES["clipart"].parent / "README.md").read_text()
+    assert "openclipart-png" in readme and "public domain" in readme and "not photos" in readme

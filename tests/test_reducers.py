@@ -313,24 +313,3 @@ def test_a_time_budget_plans_the_epochs_and_says_so(budget, trained):
     assert bool(said) == (trained < 30)
     if said:
         assert "10 of the 30 planned epochs" in said[0] and "--epochs 30" in said[0]
-
-
-def test_the_plan_is_remade_as_training_goes():
-    """A slow start (a neighbour's job in the first epochs) does not fix the run to a short plan: once the epochs
-    are fast again the plan grows back; a machine slow all along keeps the floor and says so."""
-    import time as _time
-
-    X = low_rank_data()
-
-    def slow(first: int, seconds: float):
-        return lambda epoch, logs: _time.sleep(seconds) if epoch <= first else None
-
-    # 2 epochs of 1 s: 6 s of budget seemed to buy 6 epochs; then ~4 s are left for the fast ones
-    r = small("ae", epochs=30, patience=100, time_budget=6.0).fit(X, on_epoch_end=slow(2, 1.0))
-    assert len(r.history_) == 30 and r.train_info_["epochs"] == 30
-    assert r.history_[1]["epochs"] < 30  # the plan after the two slow epochs was short ...
-    assert not [n for n in r.train_info_["notes"] if "time_budget" in n]  # ... and grew back to all of them
-    r = small("ae", epochs=30, patience=100, time_budget=1.5).fit(X, on_epoch_end=slow(30, 0.25))
-    assert len(r.history_) == 10
-    said = [n for n in r.train_info_["notes"] if "time_budget" in n]
-    assert said and "Fewer than half" in said[0]

@@ -34,7 +34,7 @@ def test_every_method_has_one_spec_and_the_old_names_come_from_it():
     assert (
         METHODS
         == method_names()
-        == ("kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec", "genie")
+        == ("kmeans", "gmm", "mixture", "hdbscan", "agglomerative", "n2d", "dec", "idec", "genie", "head")
     )
     assert {name: spec(name).label for name in METHODS} == METHOD_LABELS
     assert DEEP_METHODS == ("dec", "idec")
@@ -133,6 +133,7 @@ def _saved_and_loaded(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         ("agglomerative", {}),
         ("hdbscan", {}),
         ("genie", {}),
+        ("head", {}),
     ],
 )
 def test_assign_from_the_saved_state_gives_the_fitted_labels_back(method, settings, request):

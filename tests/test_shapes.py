@@ -184,3 +184,59 @@ def test_a_default_run_on_chained_groups_says_why_saves_and_applies(tmp_path):
     assert back.clusters.method == "genie"
     applied = apply_run(back, table.iloc[:100])
     assert adjusted_rand_score(y[:100], applied.assignment.labels) > 0.9  # new rows by their neighbours' vote
+
+
+@pytest.mark.parametrize("kind", ["uniform", "gauss", "blobs"])
+def test_the_silhouette_sweep_too_says_no_groups_on_noise_and_keeps_planted_blobs(kind):
+    """Numbers on one scale go to N2D, whose silhouette in the UMAP picks some k even in noise: with ``no_groups``
+    (the table default) the stability sweep's rule judges that k on the rows themselves."""
+    from sklearn.datasets import make_blobs
+
+    from explorer.cluster.stability import NO_GROUPS
+
+    rng = np.random.default_rng(4)
+    cfg = ClusterConfig(method="n2d", k_range=(2, 6), no_groups=True)
+    if kind == "blobs":
+        B, y = make_blobs(600, centers=4, n_features=4, cluster_std=0.6, random_state=1)
+        blobs = cluster(B.astype(np.float32), cfg)
+        assert blobs.k == 4 and adjusted_rand_score(y, blobs.labels) > 0.95
+        assert "groups rather than none" in blobs.sweep.reason
+        return
+    X = (rng.uniform(size=(600, 4)) if kind == "uniform" else rng.normal(size=(600, 4))).astype(np.float32)
+    noise = cluster(X, cfg)
+    assert noise.k == 1 and noise.sweep.suggested == 1 and noise.sweep.criterion == NO_GROUPS
+    assert set(np.unique(noise.labels)) == {0} and "silhouette" in noise.sweep.reason
+    assert noise.sweep.runner_up >= 2  # the silhouette's pick, set aside
+    assert cluster(X, ClusterConfig(method="n2d", k_range=(2, 6))).k >= 2  # without it: a cut through noise
+
+
+def test_the_table_default_asks_for_no_groups_on_every_path():
+    from explorer.dataset import Dataset, LoadReport
+    from explorer.pipeline import default_config, default_reason
+
+    X = np.random.default_rng(0).uniform(size=(1200, 4)).astype(np.float32)
+    for scaling, method in (("shared", "n2d"), ("standard", "mixture")):
+        report = LoadReport(source="t", kind="table", n_rows=len(X), n_features=4, scaling=scaling)
+        ids = np.arange(len(X)).astype(str)
+        ds = Dataset(X=X, feature_names=list("abcd"), ids=ids, report=report, kind="table", name="t")
+        cfg = default_config(ds)
+        assert cfg.cluster.method == method and cfg.cluster.no_groups
+        assert ("One group when there are none" in default_reason(ds)) == (method == "n2d")
+
+
+def test_many_correlated_columns_and_few_rows_keep_kmeans_partition():
+    """Columns that are noisy copies of a few factors, with the groups planted in the factors: a full covariance
+    per cluster over 20 columns is more parameters than 400 rows can carry, so the mixture keeps k-means' partition
+    (EM there followed the noise, below k-means) and says why; a narrow table of the same rows still gets it."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 400)
+    factors = rng.normal(0, 2.0, (4, 3))[y] + rng.normal(0, 1, (400, 3))
+    X = factors @ rng.normal(0, 1, (3, 20)) + rng.normal(0, 1, (400, 20))
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    wide = cluster(X, ClusterConfig(method="mixture", k=4))
+    kmeans = cluster(X, ClusterConfig(method="kmeans", k=4))
+    assert wide.info["kept"] == "kmeans" and "free parameters" in wide.info["why_kmeans"]
+    assert wide.info["parameters"] > len(X) and adjusted_rand_score(kmeans.labels, wide.labels) == 1.0
+    assert adjusted_rand_score(y, wide.labels) > 0.5
+    narrow = cluster(X[:, :3], ClusterConfig(method="mixture", k=4))
+    assert narrow.info["kept"] == "mixture"

@@ -14,8 +14,14 @@ pipeline, so a million points take seconds), saved; for each interactive cap (th
 - box-select: from releasing the mouse after dragging a box with Plotly's Box Select tool until the
   selection panel shows "N points selected" and its cluster make-up table (every point inside the box
   counts, drawn or not);
+- search: from pressing Enter in "Search the rows' values and ids" (a part of an id) until "N rows match"
+  shows (the hits highlighted on the map, the rest greyed, in the same script run);
+- filter: from picking one more cluster in the filter by cluster until "N of M rows pass the filter" shows;
+- neighbours: from pressing Enter on a row's id in "a similar row" until "The 10 rows nearest to <id>" shows;
 - the server's share of each (``server_median``): until the page's websocket reports the end of the
   script run the step asked for.
+
+``--steps`` picks the steps (each a key of the results); ``--out`` another file keeps earlier ones.
 
 It drives the page with the browser tests' driver (tests/browser/driver.py). WebGL in headless
 Chromium is software (SwiftShader): drawing is CPU work here, on the same cores as the server.
@@ -40,6 +46,7 @@ from tests.browser.driver import CHROMIUM, VIEWPORT, Dash, chromium_missing, lau
 SERVER_LOG = ROOT / "test-output" / "browser-timing-server.log"
 COLOURS = ("anomaly", "cluster")  # a number on a colour scale, and k categories (a trace each)
 K = 10
+STEPS = ("recolour", "select", "search", "neighbours", "filter")  # what a person does, each timed
 
 
 def chromium_version() -> str:
@@ -92,13 +99,15 @@ def synthetic_result(n: int, k: int = K, seed: int = 0):
     )
 
 
-def make_run(n: int, runs_dir: Path, seed: int = 0) -> str:
-    """Save a synthetic run of n points (:func:`synthetic_result`); returns its id."""
+def make_run(n: int, runs_dir: Path, seed: int = 0) -> tuple[str, list[int]]:
+    """Save a synthetic run of n points (:func:`synthetic_result`); returns its id and its clusters' sizes."""
+    import numpy as np
+
     from explorer.runs.files import save_run
 
     result = synthetic_result(n, seed=seed)
     save_run(result, runs_dir)
-    return result.run_id
+    return str(result.run_id), np.bincount(result.labels, minlength=K).tolist()
 
 
 async def drawn_with(dash: Dash, colour: str, timeout_s: float = 300) -> None:
@@ -175,7 +184,91 @@ async def box_select_times(dash: Dash, repeats: int) -> tuple[list[float], list[
     return times, counts, server
 
 
-async def measure(url: str, run_id: str, repeats: int) -> dict:
+async def answered(dash: Dash, commit, answer: str, timeout_s: float = 300) -> tuple[float, float]:
+    """Seconds from ``commit()`` (the user's last key or click) until the script run it asked for has ended
+    (the map greys or highlights in the same run), the text ``answer`` shows and the page has drawn it (two
+    animation frames); and the server's share (:func:`server_done`)."""
+    before = dash.runs.seq
+    t0 = time.perf_counter()
+    await commit()
+    server = await server_done(dash, before, t0, timeout_s)
+    await dash.page.get_by_text(answer, exact=False).first.wait_for(timeout=timeout_s * 1000)
+    await dash.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    took = time.perf_counter() - t0
+    await dash.settle()
+    return took, server
+
+
+async def search_times(dash: Dash, repeats: int) -> tuple[list[float], list[float]]:
+    label = "Search the rows' values and ids"
+    times, server = [], []
+    for i in range(repeats):
+        term = "12345678"[i % 4 : i % 4 + 4]  # a part of some ids ("1234", "2345", ...)
+        await dash.number(label, "")  # no search: nothing matches on show
+        box = dash.page.get_by_label(label, exact=True)
+        await box.fill(term)
+        took, served = await answered(dash, lambda b=box: b.press("Enter"), " rows match")
+        times.append(took)
+        server.append(served)
+    await dash.number(label, "")
+    return times, server
+
+
+async def filter_times(dash: Dash, repeats: int, sizes: list[int]) -> tuple[list[float], list[float]]:
+    """Filter by cluster, one more cluster each repeat (``sizes``: the clusters' sizes, for the count shown)."""
+    await pick(dash, "Filter by", "cluster")
+    times, server = [], []
+    for i in range(repeats):
+        await dash.settle()
+        await dash.page.get_by_role("combobox", name="Clusters").first.click()
+        option = dash.page.get_by_role("option", name=str(i), exact=True)
+        await option.wait_for()
+        passing = f"{sum(sizes[: i + 1]):,} of {sum(sizes):,} rows pass the filter"
+        took, served = await answered(dash, option.click, passing)
+        await dash.page.keyboard.press("Escape")
+        times.append(took)
+        server.append(served)
+    return times, server
+
+
+async def neighbour_times(dash: Dash, repeats: int) -> tuple[list[float], list[float]]:
+    await dash.settle()
+    async with dash.rerun():
+        await dash.page.get_by_text("a similar row", exact=True).first.click()
+    label = "Row (its id, or its number)"
+    times, server = [], []
+    for i in range(repeats):
+        row = str(1000 * (i + 1))
+        await dash.settle()
+        box = dash.page.get_by_label(label, exact=True)
+        await box.fill(row)
+        took, served = await answered(dash, lambda b=box: b.press("Enter"), f"rows nearest to {row}")
+        times.append(took)
+        server.append(served)
+    return times, server
+
+
+async def pick(dash: Dash, label: str, option: str) -> None:
+    """Add ``option`` to the multiselect ``label`` (untimed), and close its list."""
+    await dash.settle()
+    await dash.page.get_by_role("combobox", name=label).first.click()
+    async with dash.rerun():
+        await dash.page.get_by_role("option", name=option, exact=True).click()
+    await dash.page.keyboard.press("Escape")
+
+
+def summary(times: list[float], server: list[float], **more) -> dict:
+    return {
+        "median": round(statistics.median(times), 2),
+        "all": [round(t, 2) for t in times],
+        "server_median": round(statistics.median(server), 2),
+        **more,
+    }
+
+
+async def measure(
+    url: str, run_id: str, repeats: int, steps: tuple[str, ...] = STEPS, sizes: list[int] | None = None
+) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -186,31 +279,28 @@ async def measure(url: str, run_id: str, repeats: int) -> dict:
         await drawn_with(dash, "cluster")
         first = time.perf_counter() - t0
         await dash.settle()
+        out: dict = {"open_link_s": round(first, 2)}
         try:
-            recolour, recolour_server = await recolour_times(dash, repeats)
-            await dash.choose("Colour by", "cluster")
-            await drawn_with(dash, "cluster")
-            select, counts, select_server = await box_select_times(dash, repeats)
+            if "recolour" in steps:
+                out["recolour_s"] = summary(*await recolour_times(dash, repeats))
+                await dash.choose("Colour by", "cluster")
+                await drawn_with(dash, "cluster")
+            if "select" in steps:
+                select, counts, select_server = await box_select_times(dash, repeats)
+                out["box_select_s"] = summary(select, select_server, points_selected=counts)
+            if "search" in steps:
+                out["search_s"] = summary(*await search_times(dash, repeats))
+            if "neighbours" in steps:
+                out["neighbours_s"] = summary(*await neighbour_times(dash, repeats))
+            if "filter" in steps:
+                out["filter_s"] = summary(*await filter_times(dash, repeats, sizes or [1] * K))
         except Exception:
             log(f"failed; the page as it was: {await dash.shot('browser-timing-failed')}")
             raise
         errors = await dash.errors()
         await browser.close()
     assert not errors, errors
-    return {
-        "open_link_s": round(first, 2),
-        "recolour_s": {
-            "median": round(statistics.median(recolour), 2),
-            "all": [round(t, 2) for t in recolour],
-            "server_median": round(statistics.median(recolour_server), 2),
-        },
-        "box_select_s": {
-            "median": round(statistics.median(select), 2),
-            "all": [round(t, 2) for t in select],
-            "server_median": round(statistics.median(select_server), 2),
-            "points_selected": counts,
-        },
-    }
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         help="interactive caps to time (markers drawn; above it the density image); one server each",
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS), help="the steps to time")
     parser.add_argument("--out", type=Path, default=RESULTS / "browser.json")
     args = parser.parse_args(argv)
     missing = chromium_missing()
@@ -233,10 +324,10 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        runs = {}
+        runs, sizes = {}, {}
         for n in args.sizes:
             log(f"saving a synthetic run of {n:,} points")
-            runs[n] = make_run(n, work / "runs")
+            runs[n], sizes[n] = make_run(n, work / "runs")
         for cap in args.caps:
             env = {
                 "EXPLORER_DISPLAY_CAP": str(cap),
@@ -245,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
             }
             with streamlit_server(work / "runs", SERVER_LOG, env=env) as server:
                 for n in args.sizes:
-                    log(f"{n:,} points, cap {cap:,}: {args.repeats} re-colourings and box selections")
-                    timing = asyncio.run(measure(server.url, runs[n], args.repeats))
+                    log(f"{n:,} points, cap {cap:,}: {', '.join(args.steps)}, {args.repeats} times each")
+                    timing = asyncio.run(measure(server.url, runs[n], args.repeats, tuple(args.steps), sizes[n]))
                     results.append(
                         {
                             "points": n,
@@ -262,7 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         {
             "what": "Explore page in headless Chromium (software WebGL): a saved synthetic run opened by its link; "
             "re-colour = pick another 'Colour by' until the scatter (and its density image) is redrawn; "
-            "box-select = mouse released until the selection panel shows; medians of the repeats",
+            "box-select = mouse released until the selection panel shows; search, filter, neighbours = Enter or "
+            "click until the answer shows; medians of the repeats",
+            "steps": list(args.steps),
             "repeats": args.repeats,
             "browser": chromium_version(),
             "machine": machine(),

@@ -5,8 +5,8 @@
 A subset of ``--per-class`` photos per class (3,000 by default: 300 of each of 10) is written as a zip of JPEGs
 in class folders and loaded through :func:`explorer.data.load`, as an upload is. The photos are encoded once
 with EfficientNet-Lite0 (``--model pretrained``), timed; then, k given = the number of classes, on the same
-features: k-means, N2D (UMAP then a GMM: method "n2d") and a GMM on a PCA of the features (``--pca`` components),
-ACC / NMI per seed. The JSON records the CPU model (lscpu), the ISA torch dispatches to
+features: k-means, N2D (UMAP then a GMM: method "n2d"), the clustering head (SCAN's neighbour agreement: method
+"head") and a GMM on a PCA of the features (``--pca`` components), ACC / NMI per seed. The JSON records the CPU model (lscpu), the ISA torch dispatches to
 (``torch.backends.cpu.get_cpu_capability()``) and the thread count. Writes photos.json under bench/results/.
 """
 
@@ -70,7 +70,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--zip", type=Path, default=CIFAR_ZIP)
     ap.add_argument("--per-class", type=int, default=300)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--pca", type=int, default=50)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
@@ -90,9 +90,14 @@ def main() -> None:
 
     pca = PCA(n_components=args.pca).fit(F)
     P = pca.transform(F)
-    runs: dict[str, list[dict]] = {"kmeans": [], "n2d": [], f"gmm_pca{args.pca}": []}
+    runs: dict[str, list[dict]] = {"kmeans": [], "n2d": [], "head": [], f"gmm_pca{args.pca}": []}
     for seed in args.seeds:
-        for name, Z, method in (("kmeans", F, "kmeans"), ("n2d", F, "n2d"), (f"gmm_pca{args.pca}", P, "gmm")):
+        for name, Z, method in (
+            ("kmeans", F, "kmeans"),
+            ("n2d", F, "n2d"),
+            ("head", F, "head"),
+            (f"gmm_pca{args.pca}", P, "gmm"),
+        ):
             t0 = time.perf_counter()
             res = cluster(Z, ClusterConfig(method=method, k=k, random_state=seed))
             row = {"seed": seed, **scores(ds.labels, res.labels), "seconds": round(time.perf_counter() - t0, 1)}

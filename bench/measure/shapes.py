@@ -11,6 +11,8 @@ The battery, all made or bundled offline (no downloads):
 - real (scikit-learn's bundled copies): iris, wine, breast cancer;
 - the product's table suite (bench/suites/table_suite.py): penguins, tips, gapminder, and the planted
   customers at ``PLANTED_ROWS`` rows.
+- correlated: 5,000 rows x 40 columns in different units, noisy copies of 5 latent factors with 10 overlapping
+  groups planted in the factors (:func:`correlated`).
 
 Each set is read by the product's own loader (a Parquet file, as an upload), k is the number of classes,
 and per set, with the labels used only to score (ARI):
@@ -24,8 +26,12 @@ and per set, with the labels used only to score (ARI):
 4. ``gmm``: a full-covariance GaussianMixture(k, n_init=3) on the same features;
 5. ``genie``: the product's Genie (``method="genie"``) on the representation the default uses.
 
-``--noise``: instead, the automatic k on 20 pure-noise tables (``NOISE``: uniform and correlated Gaussian numbers,
-1,000 to 20,000 rows, with and without noise categories), whether it says "no groups" (shapes_noise.json).
+``--noise``: instead, the product's default with k left to it (``default_config`` + ``run_pipeline``: N2D's path for
+numbers on one scale, the mixture's for the others) on 20 pure-noise tables (``NOISE``: uniform and correlated
+Gaussian numbers, 1,000 to 20,000 rows, with and without noise categories), whether it says "no groups"
+(shapes_noise.json). ``--real``: the same on the real tables of $EXPLORER_BENCH_DATA/tables (``REAL_TABLES``: bank
+churners, UCI Adult), with the agreement of its clusters with the label and other groupings, and with k given
+(shapes_real.json).
 
 Writes shapes.json: per set the ARIs, seconds, the default's shape check, and the means over shapes / real /
 suite / all.
@@ -91,6 +97,21 @@ def shape_sets(seed: int) -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray
         "chained_rings": lambda: _rings(1500, rng),
         "blobs_10d": lambda: make_blobs(2000, centers=5, n_features=10, cluster_std=2.0, random_state=seed),
     }
+
+
+def correlated(n: int, d: int, factors: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``d`` columns in different units that are noisy copies of ``factors`` latent factors, with ``k`` groups
+    planted in the factors (overlapping: each group's spread in the factors is as large as the distance
+    between group centres)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    latent = rng.normal(0, 1.0, (k, factors))[y] + rng.normal(0, 1, (n, factors))
+    X = latent @ rng.normal(0, 1, (factors, d)) + rng.normal(0, 1, (n, d))
+    return X * rng.uniform(0.5, 20, d) + rng.uniform(-50, 50, d), y
+
+
+def correlated_sets(seed: int) -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]]:
+    return {"correlated_40": lambda: correlated(5000, 40, 5, 10, seed)}
 
 
 def real_sets() -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]]:
@@ -211,43 +232,106 @@ def noise_table(kind: str, n: int, d: int, categories: int, seed: int) -> Any:
     return df
 
 
+def automatic(ds: Any, seed: int = 0) -> tuple[Any, float]:
+    """(the product's default run on ``ds`` with k left to it, seconds): ``default_config`` + ``run_pipeline``,
+    as a user's first run, with a PCA map and no explanation (neither changes the clusters)."""
+    from explorer.pipeline import default_config, run_pipeline
+
+    cfg = default_config(ds, seed=seed, explain=False, projection_method="pca")
+    t0 = time.perf_counter()
+    result = run_pipeline(ds, cfg)
+    return result, time.perf_counter() - t0
+
+
+def _verdict(result: Any, seconds: float) -> dict[str, Any]:
+    """What the automatic k said, and why, for a results row."""
+    from explorer.cluster.stability import NO_GROUPS
+
+    sweep = result.clusters.sweep
+    return {
+        "path": result.config.cluster.method,
+        "kept": result.clusters.method,
+        "k": int(result.clusters.k),
+        "no_groups": sweep is not None and sweep.criterion == NO_GROUPS,
+        "criterion": sweep.criterion if sweep else None,
+        "runner_up": sweep.runner_up if sweep else None,
+        "stability": [round(v, 3) for v in sweep.stability or []] if sweep else [],
+        "reason": sweep.reason if sweep else "",
+        "seconds": round(seconds, 2),
+    }
+
+
 def noise_verdicts(out_dir: str) -> None:
-    """The automatic k on every NOISE table (writes shapes_noise.json)."""
+    """The product's default, k left to it, on every NOISE table (writes shapes_noise.json): numbers on one
+    scale take N2D's path, the others the mixture's; both may say "no groups"."""
     from pathlib import Path
 
-    import pandas as pd
-
-    from explorer.cluster.stability import NO_GROUPS, stability_sweep
     from explorer.data import TableOptions, load
 
     rows = []
     for i, (kind, n, d, cats) in enumerate(NOISE):
         buf = io.BytesIO()
-        pd.DataFrame(noise_table(kind, n, d, cats, i)).to_parquet(buf, index=False)
+        noise_table(kind, n, d, cats, i).to_parquet(buf, index=False)
         ds = load(buf.getvalue(), name="noise.parquet", table=TableOptions())
-        t0 = time.perf_counter()
-        sweep = stability_sweep(ds.X, (2, 15), groups=ds.categorical_groups())
-        rows.append(
-            {
-                "kind": kind,
-                "rows": n,
-                "numeric": d,
-                "categories": cats,
-                "seed": i,
-                "features": ds.X.shape[1],
-                "k": sweep.suggested,
-                "no_groups": sweep.criterion == NO_GROUPS,
-                "criterion": sweep.criterion,
-                "stability": [round(v, 3) for v in sweep.stability or []],
-                "reason": sweep.reason,
-                "seconds": round(time.perf_counter() - t0, 2),
-            }
-        )
-        log(f"{kind}{n}x{d}c{cats} seed {i}: k = {sweep.suggested} ({sweep.criterion})")
+        result, seconds = automatic(ds)
+        row = {"kind": kind, "rows": n, "numeric": d, "categories": cats, "seed": i, "features": ds.X.shape[1]}
+        rows.append({**row, "scaling": ds.report.scaling, **_verdict(result, seconds)})
+        log(f"{kind}{n}x{d}c{cats} seed {i}: {rows[-1]['path']}, k = {rows[-1]['k']} ({rows[-1]['criterion']})")
         write_json(
             Path(out_dir) / "shapes_noise.json",
             {"machine": machine(), "tables": rows, "no_groups": sum(r["no_groups"] for r in rows), "of": len(rows)},
         )
+
+
+# real tables of $EXPLORER_BENCH_DATA/tables (data/README.md there): file, the label, an ID column, other groupings
+REAL_TABLES = (
+    ("bankchurners.csv", "Attrition_Flag", "CLIENTNUM", ("Card_Category", "Income_Category")),
+    ("adult.csv", "class", None, ("sex", "relationship")),
+)
+
+
+def real_verdicts(out_dir: str) -> None:
+    """The default with k left to it on the real tables of ``REAL_TABLES`` (writes shapes_real.json): the k it
+    picks and why; the agreement (NMI, ARI) of its clusters with the label and the other groupings named; and,
+    with k = the label's classes given, the default's ARI beside k-means' on the loader's features."""
+    from pathlib import Path
+
+    import pandas as pd
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from bench.suites.labeled_sets import data_dir
+    from explorer.data import TableOptions, load
+    from explorer.pipeline import default_config, run_pipeline
+
+    rows = []
+    for fname, label, id_col, others in REAL_TABLES:
+        path = data_dir() / "tables" / fname
+        ds = load(path.read_bytes(), name=fname, table=TableOptions(label_column=label, id_column=id_col))
+        result, seconds = automatic(ds)
+        raw = pd.read_csv(path, usecols=list(others), keep_default_na=False).astype(str)
+        truths = {label: np.asarray(ds.labels).astype(str), **{c: raw[c].to_numpy() for c in others}}
+        row: dict[str, Any] = {"table": fname, "rows": int(ds.n), "features": int(ds.X.shape[1])}
+        row.update(_verdict(result, seconds))
+        row["agreement"] = {
+            name: {
+                "nmi": round(float(normalized_mutual_info_score(t, result.labels)), 4),
+                "ari": round(float(adjusted_rand_score(t, result.labels)), 4),
+            }
+            for name, t in truths.items()
+        }
+        k = int(ds.n_classes or 2)
+        given = run_pipeline(ds, default_config(ds, k=k, explain=False, projection_method="pca"))
+        km = KMeans(k, n_init=10, random_state=0).fit_predict(np.asarray(ds.X, np.float64))
+        row["k_given"] = {
+            "k": k,
+            "kept": given.clusters.method,
+            "default_ari": round(float(adjusted_rand_score(truths[label], given.labels)), 4),
+            "kmeans_ari": round(float(adjusted_rand_score(truths[label], km)), 4),
+        }
+        rows.append(row)
+        log(f"{fname}: {row['path']}, k = {row['k']} ({row['criterion']}); k = {k} given: {row['k_given']}")
+        write_json(Path(out_dir) / "shapes_real.json", {"machine": machine(), "tables": rows})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -256,12 +340,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(RESULTS))
     p.add_argument("--noise", action="store_true", help="only the pure-noise tables' automatic k (shapes_noise.json)")
+    p.add_argument("--real", action="store_true", help="only the real tables' automatic k (shapes_real.json)")
     args = p.parse_args(argv)
-    if args.noise:
-        noise_verdicts(args.out)
+    if args.noise or args.real:
+        if args.noise:
+            noise_verdicts(args.out)
+        if args.real:
+            real_verdicts(args.out)
         return
     makers: dict[str, tuple[str, Callable[[], Any]]] = {}
-    for group, sets in (("shapes", shape_sets(args.seed)), ("real", real_sets())):
+    for group, sets in (
+        ("shapes", shape_sets(args.seed)),
+        ("real", real_sets()),
+        ("correlated", correlated_sets(args.seed)),
+    ):
         for name, make in sets.items():
             makers[name] = (group, partial(_from_arrays, make, name))
     for name in SUITE:
@@ -300,7 +392,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def _means(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     methods = ("before", "default", "kmeans", "gmm", "genie")
-    groups = {"all": rows, **{g: [r for r in rows if r["group"] == g] for g in ("shapes", "real", "suite")}}
+    groups = {
+        "all": rows,
+        **{g: [r for r in rows if r["group"] == g] for g in ("shapes", "real", "suite", "correlated")},
+    }
     return {
         g: {m: round(float(np.mean([r["ari"][m] for r in rs])), 4) for m in methods} for g, rs in groups.items() if rs
     }

@@ -10,11 +10,16 @@ is written:
 - the commands: COMMANDS below
 - quality (bench/measure/quality.py, the NMI chart): quality.py
 - tables (bench/measure/quality_tables.py, the table suite of bench/suites/table_suite.py): quality_tables.py
+- tables with shapes, and no groups (bench/measure/shapes.py): shapes.py
 - explaining clusters (bench/measure/explain.py): explain.py
 - applying a run to new data (bench/measure/apply.py): apply.py
+- documents (bench/measure/text.py): text.py
+- photos through the pretrained encoder (bench/measure/photos.py): photos.py
 - the small image set (bench/measure/small_images.py): small_images.py
-- speed (bench/measure/speed.py, bench/gpu.sh, bench/measure/browser_timing.py): speed.py
+- speed (bench/measure/speed.py, bench/gpu.sh, bench/measure/browser_timing.py): speed.py; explore and curate
+  (bench/measure/browser_timing.py's search, filter and neighbours, bench/measure/curate.py): explore.py
 - mixed precision (bench/measure/precision.py): precision.py
+- one epoch phase by phase, per CPU class (bench/measure/epoch.py): epoch.py
 - side by side with ClustPy (bench/measure/peers.py): peers.py
 - what is missing: missing.py
 - older runs, measured with defaults that have changed since: quality.py
@@ -30,15 +35,19 @@ from pathlib import Path
 
 from bench.report.apply import apply_verdicts, section_apply
 from bench.report.common import BENCH, Verdict, load
+from bench.report.epoch import epoch_docs, section_epoch
 from bench.report.explain import explain_verdicts, section_explain
 from bench.report.headline import changes_of, collect, headline_verdicts, section_headline
 from bench.report.missing import section_missing
 from bench.report.peers import section_peers
+from bench.report.photos import photos_verdicts, section_photos
 from bench.report.precision import section_precision
 from bench.report.quality import quality_sources, section_older, section_quality, table_vs_kmeans
 from bench.report.quality_tables import section_tables, table_verdicts
+from bench.report.shapes import section_shapes, shapes_verdicts
 from bench.report.small_images import VARIANTS as SMALL_VARIANTS, section_small
 from bench.report.speed import section_speed
+from bench.report.text import section_text, text_verdicts
 
 COMMANDS = [
     (
@@ -70,8 +79,33 @@ COMMANDS = [
         "python -m bench.measure.peers",
         "`bench/results/peers.json` (needs ClustPy's own environment, see the script), then this file",
     ),
+    (
+        "python -m bench.measure.text [--datasets ag_news banking77] [--seeds 0 1 2]",
+        "`bench/results/text.json` (documents: WordLlama against TF-IDF + LSA, the default mixture against "
+        "k-means, agglomerative and N2D, 10,000 documents end to end)",
+    ),
+    (
+        "python -m bench.measure.shapes [--noise] [--real]",
+        "`bench/results/shapes.json` (shapes, real sets and the table suite, k given: the default against k-means, "
+        "GMM and Genie); `--noise`: `shapes_noise.json` (the default's k on pure noise); `--real`: `shapes_real.json`",
+    ),
+    (
+        "python -m bench.measure.photos [--per-class 300] [--seeds 0 1 2]",
+        "`bench/results/photos.json` (CIFAR-10 photos through the pretrained encoder: k-means, N2D and the "
+        "clustering head on its features)",
+    ),
     ("python -m bench.measure.precision", "`bench/results/precision.json` (float32 against bf16 autocast)"),
+    (
+        "[ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2] BENCH_THREADS=1 python -m bench.measure.epoch --tag T",
+        "`bench/results/epoch<T>.json` (one epoch of the image autoencoder phase by phase; one file per CPU class)",
+    ),
     ("python -m bench.measure.browser_timing", "`bench/results/browser.json` (the dashboard in headless Chromium)"),
+    (
+        "python -m bench.measure.browser_timing --steps search neighbours filter "
+        "--out bench/results/browser_explore.json",
+        "`bench/results/browser_explore.json` (search, filter and neighbours in headless Chromium)",
+    ),
+    ("python -m bench.measure.curate", "`bench/results/curate.json` (near-duplicates and a recluster, headless)"),
     ("python -m bench.report", "this file and its SVG charts in `docs/`"),
 ]
 
@@ -103,20 +137,28 @@ def render(results: Path, doc: Path) -> str:
     tables_doc = load(results, "quality_tables")
     explain_doc = load(results, "explain")
     apply_doc = load(results, "apply")
+    text_doc = load(results, "text")
     verdicts: list[Verdict] = (
         headline_verdicts(evidence)
         + table_vs_kmeans(sources)
         + table_verdicts(tables_doc)
         + explain_verdicts(explain_doc)
         + apply_verdicts(apply_doc)
+        + text_verdicts(text_doc)
+        + photos_verdicts(load(results, "photos"))
+        + shapes_verdicts(load(results, "shapes"), load(results, "shapes_noise"))
     )
     section_quality(sources, doc_dir, doc_dir, body)
     section_tables(tables_doc, body)
+    section_shapes(load(results, "shapes"), load(results, "shapes_noise"), load(results, "shapes_real"), body)
     section_explain(explain_doc, body)
     section_apply(apply_doc, body)
+    section_text(text_doc, body)
+    section_photos(load(results, "photos"), body)
     verdicts += section_small({name: load(results, name) for name, _ in SMALL_VARIANTS}, body)
     section_speed(results, doc_dir, doc_dir, body, verdicts, cli_changes=changes_of(evidence, "cli"))
     section_precision(load(results, "precision"), body)
+    section_epoch(epoch_docs(results), body)
     section_peers(load(results, "peers"), body, verdicts)
     section_peers(load(results, "peers_gpu"), body, [])  # the targets are the CPU's; the GPU table is for reference
 

@@ -19,6 +19,8 @@ RESULT_FILES = (
     "cli",
     "scaling",
     "browser",
+    "browser_explore",
+    "curate",
     "precision",
     "peers",
     "throughput_gpu",

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.report.common import Verdict, bf16_text, load, load_average, machine_text, num, rel, verdict
+from bench.report.explore import section_explore
 from bench.report.svg import loglog_lines
 from explorer.display.maps import DISPLAY_CAP
 
@@ -455,3 +456,4 @@ def section_speed(
     _gpu(load(res, "cli_gpu"), lines, verdicts)
     _scaling(load(res, "scaling"), load(res, "images70k"), svg_dir, doc_dir, lines, verdicts)
     _browser(load(res, "browser"), lines, verdicts)
+    section_explore(res, lines, verdicts)

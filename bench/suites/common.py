@@ -29,8 +29,10 @@ if THREADS:
 
 
 def machine() -> dict[str, Any]:
-    """Where the numbers came from: CPU model (from /proc/cpuinfo), cores, threads, whether the CPU (and
-    the GPU, if any) computes bf16 natively, library versions."""
+    """Where the numbers came from: CPU model (from /proc/cpuinfo), cores, threads, the instruction set
+    PyTorch's CPU kernels run (``torch_cpu_capability``: "AVX2", "AVX512"; held down by ``ATEN_CPU_CAPABILITY``
+    and ``ONEDNN_MAX_CPU_ISA``, recorded when set), whether the CPU (and the GPU, if any) computes bf16
+    natively, library versions."""
     import numpy as np
     import sklearn
     import torch
@@ -47,6 +49,8 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "isa_env": {v: os.environ[v] for v in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA") if v in os.environ},
         "bench_threads_env": THREADS,
         "load_average_at_start": list(os.getloadavg()),
         "torch": torch.__version__,

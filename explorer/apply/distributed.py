@@ -1,8 +1,9 @@
 """Apply a saved run to a partitioned dataset on a Dask cluster: fit on a sample, assign everywhere.
 
-``apply_partitioned(run_path, data, out, scheduler=...)`` lists the Parquet files of ``data`` (a folder,
-searched recursively, a glob, or one file), and runs, for each one on a worker of a
-``dask.distributed`` cluster, what :func:`explorer.apply.apply_run` does to a table: the saved
+``apply_partitioned(run_path, data, out, scheduler=...)`` lists the partitions of ``data`` (a folder,
+searched recursively, a glob, or one file): Parquet files for a run made on a table, zip files of images for a
+run made on images (photos through the pretrained encoder too: each worker encodes its own zips), and runs, for
+each one on a worker of a ``dask.distributed`` cluster, what :func:`explorer.apply.apply_run` does: the saved
 preprocessing, the saved model, the saved clustering, the anomaly score and the place on the map. Each
 input file gives one output file (``out`` mirrors the input's folders), with the columns of
 :meth:`AppliedRun.points_frame`; the drift report, a whole-dataset summary, is left out.
@@ -49,6 +50,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from explorer.limits import Limits
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+#: what a partition is, by the kind of data the run was made on
+PARTITION_SUFFIXES = {"table": PARQUET_SUFFIXES, "images": (".zip",)}
+PARTITION_WORDS = {"table": "Parquet files (.parquet, .pq)", "images": "zip files of images (.zip)"}
 SUMMARY_FILE = "_apply.json"  # written last, beside the partitions (a leading "_" keeps it out of listings)
 TMP_PREFIX = ".explorer-tmp-"
 TASK_PREFIX = "explorer-apply"
@@ -76,10 +80,11 @@ class Partition:
     name: str
 
 
-def list_partitions(data: str | Path, out: str | Path) -> list[Partition]:
-    """The Parquet files of ``data`` (a folder, searched recursively; a glob; one file), sorted, each
-    with its output path under ``out`` (the same relative path). Files and folders whose name starts
-    with "_" or "." (``_SUCCESS``, ``_metadata``, temporary files) are not partitions."""
+def list_partitions(data: str | Path, out: str | Path, kind: str = "table") -> list[Partition]:
+    """The partitions of ``data`` (a folder, searched recursively; a glob; one file) for a run made on ``kind``
+    (Parquet files for a table, zips of images for images), sorted, each with its output path under ``out``
+    (the same relative path, as .parquet). Files and folders whose name starts with "_" or "." (``_SUCCESS``,
+    ``_metadata``, temporary files) are not partitions."""
     text = str(data)
     if any(ch in text for ch in "*?["):
         matches = [Path(p) for p in glob.glob(text, recursive=True)]
@@ -95,11 +100,11 @@ def list_partitions(data: str | Path, out: str | Path) -> list[Partition]:
     files = sorted(
         p
         for p in files
-        if p.suffix.lower() in PARQUET_SUFFIXES
+        if p.suffix.lower() in PARTITION_SUFFIXES[kind]
         and not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)
     )
     if not files:
-        raise InputError(f"'{text}' holds no Parquet files (.parquet, .pq); give a folder or a glob of them.")
+        raise InputError(f"'{text}' holds no {PARTITION_WORDS[kind]}; give a folder or a glob of them.")
     out = Path(out)
     if out.resolve().is_relative_to(root.resolve()):
         raise InputError(
@@ -117,7 +122,7 @@ def list_partitions(data: str | Path, out: str | Path) -> list[Partition]:
 def assign_table(
     run: Any, data: Any, name: str | None = None, *, missing: MissingColumns = "refuse", limits: Limits | None = None
 ) -> pd.DataFrame:
-    """:func:`explorer.apply.apply_run` on one table without its drift report: the rows of ``data`` (a
+    """:func:`explorer.apply.apply_run` on one partition without its drift report: the rows of ``data`` (a
     path, a DataFrame, ...) -> the frame of :meth:`AppliedRun.points_frame` (id, cluster, cluster_name,
     x, y, (z), confidence, runner_up, margin, anomaly, unusual, (label)), one row per input row, in order."""
     from explorer.anomaly import anomaly_scores
@@ -355,8 +360,9 @@ def apply_partitioned(
     device: str = "cpu",
     on_partition: Callable[[int, int], None] | None = None,
 ) -> PartitionedApply:
-    """Apply the saved run at ``run_path`` to every Parquet partition of ``data`` on a Dask cluster,
-    writing one Parquet file per partition under ``out``; returns what was done (and what to redo).
+    """Apply the saved run at ``run_path`` to every partition of ``data`` (Parquet files for a run made on a table,
+    zips of images for one made on images) on a Dask cluster, writing one Parquet file per partition under
+    ``out``; returns what was done (and what to redo).
 
     ``scheduler``: see :func:`connect`. ``resume``: skip partitions whose output exists (without it an
     output folder that already holds assignments is refused). ``ship_run``: send the run's files to the
@@ -371,12 +377,12 @@ def apply_partitioned(
         raise InputError(f"no saved run in {run_path}.")
     config = read_json(run_path / "config.json")
     kind = config.get("dataset", {}).get("kind")
-    if kind != "table":
+    if kind not in PARTITION_SUFFIXES:
         raise InputError(
-            f"the run was made on {kind}; applying over Parquet partitions is for runs made on tables. "
-            "Apply images or vectors with explorer apply without --scheduler."
+            f"the run was made on {kind}; applying over partitions is for runs made on tables (Parquet files) "
+            "or images (zip files). Apply vectors with explorer apply without --scheduler."
         )
-    parts = list_partitions(data, out)
+    parts = list_partitions(data, out, kind)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file; give a folder for the assignments.")
     _remove_stale_temporaries(out)

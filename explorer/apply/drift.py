@@ -9,11 +9,16 @@ Three views, each with a stated rule for "drifted" that a resample of the traini
   than 3 standard errors;
 - per column (tables): numbers by the two-sample Kolmogorov-Smirnov statistic and the shift of the
   median in training interquartile ranges; categories by the total variation distance between the
-  level shares (unseen levels count as their own); drifted at KS >= 0.1 (with p < 0.01) or TVD >= 0.1.
+  level shares (unseen levels count as their own); drifted at KS >= 0.1 (with p < 0.01) or TVD >= 0.1;
+  free text by the total variation distance between the shares of its words (English stop words out), and the
+  share of the new texts' words never seen in training; drifted where that distance exceeds the one between a
+  sample of as many training texts and the rest of them by ``TEXT_TVD_DRIFT`` or more (a sample's distance is
+  large by itself when the texts are few: words are many).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,6 +31,8 @@ KS_DRIFT = 0.1
 KS_P = 0.01
 TVD_DRIFT = 0.1
 Z_SIGNIFICANT = 3.0
+TEXT_TVD_DRIFT = 0.1
+TEXT_ROWS = 50_000  # texts compared at most (a seeded sample of each side)
 
 
 @dataclass
@@ -40,13 +47,14 @@ class ClusterShare:
 @dataclass
 class ColumnShift:
     column: str
-    kind: str  # numeric | categorical
-    statistic: str  # "KS" | "TVD"
+    kind: str  # numeric | categorical | text
+    statistic: str  # "KS" | "TVD" | "TVD of words"
     value: float
     median_shift: float | None  # numbers: (median now - median then) / training IQR
     drifted: bool
     missing_then: float = 0.0  # share of missing cells
     missing_now: float = 0.0
+    new_words: float | None = None  # text: the share of the new texts' words never seen in training
 
 
 @dataclass
@@ -87,6 +95,7 @@ class DriftReport:
             lines.append("  columns, most shifted first:")
             for s in sorted(self.columns, key=lambda s: -s.value)[:15]:
                 med = f", median moved {s.median_shift:+.2f} IQR" if s.median_shift is not None else ""
+                med += f", {s.new_words:.1%} of the words new" if s.new_words is not None else ""
                 lines.append(
                     f"    {s.column} ({s.kind}): {s.statistic} {s.value:.3f}{med}{'   DRIFTED' if s.drifted else ''}"
                 )
@@ -107,9 +116,11 @@ def drift_report(
     new_anomaly: np.ndarray,
     train_columns: dict[str, np.ndarray] | None = None,
     new_columns: dict[str, np.ndarray] | None = None,
+    texts: Collection[str] = (),
 ) -> DriftReport:
     """Compare the training rows with new ones: labels (n,) / (m,), anomaly scores, and optionally raw
-    column values by name (float arrays with NaN for numbers, object arrays with None for categories)."""
+    column values by name (float arrays with NaN for numbers, object arrays with None for categories and for the
+    columns of free text named in ``texts``)."""
     from scipy.stats import ks_2samp
 
     n, m = len(train_labels), len(new_labels)
@@ -133,6 +144,11 @@ def drift_report(
     for col, before in (train_columns or {}).items():
         after = (new_columns or {}).get(col)
         if after is None:
+            continue
+        if col in texts:
+            moved = text_shift(col, before, after)
+            if moved is not None:
+                report.columns.append(moved)
             continue
         if before.dtype.kind == "f":
             b, a = before[~np.isnan(before)], after[~np.isnan(after)]
@@ -181,3 +197,51 @@ def drift_report(
 
 def _present(values: np.ndarray) -> np.ndarray:
     return np.array([v is not None and v == v for v in values], dtype=bool)
+
+
+def text_shift(column: str, before: np.ndarray, after: np.ndarray, random_state: int = 0) -> ColumnShift | None:
+    """How the words of a text column moved: texts (n,) then and (m,) now, object arrays with None missing.
+    None where either side has too few texts with a word."""
+    rng = np.random.default_rng(random_state)
+    bm, am = _present(before), _present(after)
+    b, a = [str(x) for x in before[bm]], [str(x) for x in after[am]]
+    b = [b[i] for i in rng.permutation(len(b))[:TEXT_ROWS]]
+    a = [a[i] for i in rng.permutation(len(a))[:TEXT_ROWS]]
+    if len(b) < 4 or not a:
+        return None
+    sample = np.zeros(len(b), dtype=bool)  # as many training texts as new ones (at most half), against the rest
+    sample[rng.choice(len(b), min(len(a), len(b) // 2), replace=False)] = True
+    rest, drawn = [b[i] for i in np.flatnonzero(~sample)], [b[i] for i in np.flatnonzero(sample)]
+    now, baseline = word_distance(b, a), word_distance(rest, drawn)
+    if now is None or baseline is None:
+        return None
+    return ColumnShift(
+        column,
+        "text",
+        "TVD of words",
+        now[0],
+        None,
+        bool(now[0] >= baseline[0] + TEXT_TVD_DRIFT),
+        float(1 - bm.mean()),
+        float(1 - am.mean()),
+        new_words=now[1],
+    )
+
+
+def word_distance(then: list[str], now: list[str]) -> tuple[float, float] | None:
+    """(total variation distance between the shares of the words (stop words out) of the texts ``then`` and
+    ``now``, the share of ``now``'s words that ``then`` never uses); None where either has no word."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    try:
+        vectorizer = CountVectorizer(stop_words="english").fit(then)
+    except ValueError:  # no word in the texts then
+        return None
+    words = vectorizer.build_analyzer()
+    total = sum(len(words(t)) for t in now)
+    if not total:
+        return None
+    p_then = np.asarray(vectorizer.transform(then).sum(axis=0)).ravel().astype(np.float64)
+    p_now = np.asarray(vectorizer.transform(now).sum(axis=0)).ravel() / total  # the unseen words' share is the rest
+    new = float(1 - p_now.sum())
+    return float(0.5 * (np.abs(p_then / p_then.sum() - p_now).sum() + new)), new

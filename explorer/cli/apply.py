@@ -33,11 +33,16 @@ def add_parser(sub) -> None:
     )
     a.add_argument("--json", action="store_true", help="print the result (preprocessing, drift) as one JSON object")
     a.add_argument(
+        "--own-clusters",
+        action="store_true",
+        help="a run whose clusters were curated (explorer curate): apply its own clusters, not the curated ones",
+    )
+    a.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         help="apply on a Dask cluster (tcp://host:8786, or local:N for N processes here): DATA is a folder "
-        "or glob of Parquet files and --out the folder that gets one Parquet file of assignments per "
-        'input file (pip install "explorer[dask]")',
+        "or glob of Parquet files (a run made on a table) or of zips of images (a run made on images) and --out "
+        'the folder that gets one Parquet file of assignments per input file (pip install "explorer[dask]")',
     )
     a.add_argument(
         "--resume",
@@ -54,9 +59,16 @@ def add_parser(sub) -> None:
 def _apply_on_cluster(args: argparse.Namespace) -> int:
     """``explorer apply RUN DATA --scheduler ADDRESS --out DIR [--resume]``: one Parquet file per partition."""
     from explorer.apply.distributed import apply_partitioned
+    from explorer.curate.store import CURATION_JSON
 
     if not args.scheduler:
         raise CliError("--resume and --ship-run go with --scheduler ADDRESS.")
+    folder = run_path(args.run, args.runs)
+    if not args.own_clusters and (Path(folder) / CURATION_JSON).is_file():
+        raise CliError(
+            "this run's clusters were curated, and --scheduler applies a run's own clusters only; add "
+            "--own-clusters to apply those, or apply here without --scheduler to use the curated ones."
+        )
     if not args.out:
         raise CliError("--scheduler needs --out DIR: the folder the assignments are written to.")
     if args.points:
@@ -88,16 +100,25 @@ def cmd_apply(args: argparse.Namespace) -> int:
     import numpy as np
 
     from explorer.apply import apply_run, save_applied
+    from explorer.curate.store import curated_source
     from explorer.display.usertext import csv_bytes
+    from explorer.runs.exports import curated_names
 
     if args.scheduler or args.resume or args.ship_run:
         return _apply_on_cluster(args)
     run = load_saved(args.run, args.runs)
+    folder = None
+    if not args.own_clusters:
+        try:
+            folder = run_path(args.run, args.runs)
+        except CliError:  # a run in an object store: a curation is kept beside local runs only
+            folder = None
+    run, curated = curated_source(run, folder)
     data = Path(args.data)
     if not data.exists():
         raise CliError(f"no file or folder '{args.data}'.")
     applied = apply_run(run, data, missing="impute" if args.fill_missing else "refuse")
-    names = run.explanation.names if run.explanation is not None else {}
+    names = run.explanation.names if run.explanation is not None else curated_names(run)
     saved = None
     if args.out:
         saved = save_applied(applied, run, args.out)
@@ -107,11 +128,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.json:
         out = applied.summary() | {
             "saved_run": saved_id,
+            "curated": curated is not None,
             "clusters": {str(c): int(k) for c, k in zip(*np.unique(applied.labels, return_counts=True), strict=True)},
         }
         print(json_text(out))
         return 0
     print(f"applied run {run.run_id} to {applied.report.n_rows:,} new rows of {applied.dataset.report.source}")
+    if curated:
+        print(f"  clusters: {curated}")
     print(f"  clusters: {applied.assignment.how}")
     print(f"  map: {applied.placement}")
     for note in applied.report.notes:

@@ -17,6 +17,7 @@ import argparse
 import json
 
 from explorer.cli.args import CliError, run_path
+from explorer.curate.curation import RECLUSTER_METHOD, recluster_methods
 
 ACTIONS = ("merge", "split", "recluster", "rename", "undo", "show")
 
@@ -34,7 +35,12 @@ def add_parser(sub) -> None:
     )
     c.add_argument("--runs", help="folder the runs are kept in")
     c.add_argument("--k", type=int, default=None, help="split / recluster: sub-clusters (default: by stability)")
-    c.add_argument("--method", default="kmeans", help="split / recluster: the clustering method (default kmeans)")
+    c.add_argument(
+        "--method",
+        default=RECLUSTER_METHOD,
+        help=f"split / recluster: the clustering method, one of {', '.join(recluster_methods())} "
+        f"(default {RECLUSTER_METHOD})",
+    )
     c.add_argument("--json", action="store_true", help="print the curated clusters and the history as JSON")
 
 

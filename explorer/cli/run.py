@@ -16,10 +16,11 @@ from explorer.cli.args import CliError
 from explorer.cli.terminal import ProgressBar, format_metrics
 from explorer.cluster.registry import method_names
 from explorer.cluster.types import MAX_DEC_BATCHES
+from explorer.data.encoder_text import TEXT_EMBEDDINGS
 from explorer.data.scaling import SCALINGS
 from explorer.device import DEVICE_CHOICES
 from explorer.project import PROJECTION_METHODS
-from explorer.reducers.config import MODEL_CHOICES
+from explorer.reducers.config import MODEL_CHOICES, PRETRAINED
 from explorer.runs.jsonio import json_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,7 +44,29 @@ def add_parser(sub) -> None:
         choices=SCALINGS,
         help="table feature scaling (default auto: columns sharing one range are scaled together, others standardized)",
     )
+    r.add_argument(
+        "--text-embedding",
+        choices=TEXT_EMBEDDINGS,
+        default="auto",
+        help="how a table's free text becomes features (default auto: WordLlama's offline embedding where its "
+        "wheel is installed, else TF-IDF + LSA); a table of text alone is clustered as documents",
+    )
     r.add_argument("--model", choices=MODEL_CHOICES, help="representation (default: by data type)")
+    r.add_argument(
+        "--encoder",
+        help="images, --model pretrained (implied): the frozen image encoder: efficientnet-lite0 (installed, the "
+        "default), timm:<model> or open_clip:<architecture>/<pretrained tag>, found in your Hugging Face cache",
+    )
+    r.add_argument(
+        "--encoder-weights",
+        metavar="FILE",
+        help="a local .safetensors file with the weights of --encoder's architecture (default efficientnet-lite0)",
+    )
+    r.add_argument(
+        "--allow-download",
+        action="store_true",
+        help="fetch the encoder's weights when they are not in your cache (off: nothing is downloaded)",
+    )
     r.add_argument("--cluster", choices=method_names(), help="clustering method (default n2d: AE -> UMAP -> GMM)")
     r.add_argument("--k", type=int, help="number of clusters (default: suggested by a k sweep)")
     r.add_argument("--projection", choices=PROJECTION_METHODS, help="2-D projection for display (default umap)")
@@ -152,7 +175,12 @@ def _run(args: argparse.Namespace, group) -> int:
     if args.dec_batches is not None and not 1 <= args.dec_batches <= MAX_DEC_BATCHES:
         raise CliError(f"--dec-batches must be between 1 and {MAX_DEC_BATCHES:,}, got {args.dec_batches:,}.")
     source = _data_source(args.data, limits, quiet=args.quiet)
-    table_opts = TableOptions(label_column=args.label, id_column=args.id_column, scaling=args.scaling or "auto")
+    table_opts = TableOptions(
+        label_column=args.label,
+        id_column=args.id_column,
+        scaling=args.scaling or "auto",
+        text_embedding=args.text_embedding,
+    )
     try:
         dataset = load(source, table=table_opts, images=ImageOptions(), limits=limits)
     finally:
@@ -163,7 +191,10 @@ def _run(args: argparse.Namespace, group) -> int:
             f"note: --label applies to tables; {dataset.kind} take labels from folders or a 'y' array.", file=sys.stderr
         )
     overrides = {
-        "model": args.model,
+        "model": _model_kind(args),
+        "encoder": args.encoder,
+        "encoder_weights": args.encoder_weights,
+        "allow_download": True if args.allow_download else None,
         "method": args.cluster,
         "k": args.k,
         "projection_method": args.projection,
@@ -242,6 +273,17 @@ def _run(args: argparse.Namespace, group) -> int:
         print(f"  time: {times}")
         print(f"saved run {result.run_id} in {folder}")
     return 0
+
+
+def _model_kind(args: argparse.Namespace) -> str | None:
+    """--model, or "pretrained" when only an encoder was named; an encoder with another model is an error."""
+    if args.encoder is None and args.encoder_weights is None:
+        return args.model
+    if args.model not in (None, PRETRAINED):
+        raise CliError(
+            f"--encoder and --encoder-weights choose a pretrained encoder; they do not go with --model {args.model}."
+        )
+    return PRETRAINED
 
 
 def _data_source(spec: str, limits: Limits, *, quiet: bool = False) -> str | Path | ServerFile:

@@ -75,6 +75,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(f"    {d.sentence}   (separation {d.separation:.2f})")
         if c.rule:
             print(f"    rule: {c.rule}   (precision {c.rule_precision:.0%}, covers {c.rule_coverage:.0%})")
+        for words in next((p.text for p in ex.profiles if p.cluster == c.cluster), []):
+            for example in words.examples:
+                print(f"    typical {words.column}: {example}")
         print(f"    typical: {', '.join(str(ids[i]) for i in c.typical)}")
         print(f"    borderline: {', '.join(str(ids[i]) for i in c.borderline)}")
     if ex.rules is not None:

@@ -1,14 +1,15 @@
 """Clustering a latent space ``Z``: the methods and their settings, the k sweep and k by stability, the
-mixture for numbers and categories, Genie, and the deep methods that refine an autoencoder (DEC, IDEC, DEC-DA).
+mixture for numbers and categories, Genie, the clustering head on frozen features (SCAN), and the deep methods that refine an autoencoder (DEC, IDEC, DEC-DA).
 
 ``cluster(Z, ClusterConfig(...)) -> ClusterResult`` is the one call; the submodules are its parts.
 Each method is registered where it is defined (:mod:`explorer.cluster.registry`): importing ``methods``,
-``genie`` and ``deep`` here fills the registry before any module of the package is used.
+``genie``, ``head`` and ``deep`` here fills the registry before any module of the package is used.
 """
 
 from explorer.cluster import (
     deep,  # noqa: F401  (registers DEC and IDEC)
     genie,  # noqa: F401  (registers Genie)
+    head,  # noqa: F401  (registers the clustering head)
 )
 from explorer.cluster.methods import cluster
 from explorer.cluster.sweep import sweep_k

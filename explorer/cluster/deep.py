@@ -68,15 +68,16 @@ def refine(
     (so ``reducer.transform`` gives the refined codes afterwards). X is (n, d). Returns the labels,
     the refined centres (k, latent) and the soft assignment q (n, k). The centres start at the means
     of ``start``'s clusters in the code. ``image_shape``: augment every batch (see the module's text).
-    ``time_budget`` (seconds): after the first target update, the batches that fit at the measured
-    speed are planned once (never fewer than ``MIN_BATCHES``); None: ``dec_max_iter``. Runs under bf16
-    autocast where training does (:func:`explorer.reducers.train.uses_bf16`).
+    ``time_budget`` (seconds of work, :mod:`explorer.reducers.clock`): after the first target update, the
+    batches that fit at the measured speed are planned once (never fewer than ``MIN_BATCHES``); None:
+    ``dec_max_iter``. Runs under bf16 autocast where training does (:func:`explorer.reducers.train.uses_bf16`).
     """
     import torch
     import torch.nn.functional as F
 
     from explorer.device import seed_everything
     from explorer.reducers.autoencoder import random_affine
+    from explorer.reducers.clock import WorkClock
     from explorer.reducers.train import autocast, place_data, uses_bf16
 
     if not spec(cfg.method).refines_model:
@@ -116,10 +117,12 @@ def refine(
     pos = 0
     module.train()
     began = time.perf_counter()
+    clock = WorkClock.for_device(device.type)  # the budget counts the work done, not time others took
+    started = clock.read()
     while iterations < planned:
         if iterations > 0 and iterations % cfg.dec_update_interval == 0:
             if time_budget is not None and iterations == cfg.dec_update_interval:
-                planned = batches_in_time(planned, iterations, time.perf_counter() - began, time_budget)
+                planned = batches_in_time(planned, iterations, clock.work(started, clock.read()), time_budget)
             q = all_q()
             new_labels = q.argmax(1)
             delta = float((new_labels != labels).float().mean())

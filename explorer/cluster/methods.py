@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from explorer.cluster.mixture import MixedMixture, predict_proba_from_state
+from explorer.cluster.mixture import (
+    FULL_COVARIANCE_MAX_DIM,
+    MixedMixture,
+    mixture_parameters,
+    predict_proba_from_state,
+)
 from explorer.cluster.predict import (
     fitted_gaussian_state,
     gaussian_m_step,
@@ -44,6 +49,7 @@ from explorer.cluster.types import (
     N2D_SWEEP_DIM,
     ClusterConfig,
     ClusterResult,
+    KSweep,
 )
 from explorer.errors import InputError
 from explorer.events import StepCallback, StopCheck
@@ -82,6 +88,8 @@ def cluster(
     ``knn`` (for n2d): the run's nearest-neighbour graph of these rows (:class:`explorer.neighbors.Neighbors`).
     ``cfg.shapes`` (the mixture): Genie's clusters at the same k instead where they follow chained or curved
     groups (:func:`explorer.cluster.shapes.prefer_shape`; the result's method is then "genie").
+    ``cfg.no_groups``: the silhouette sweep's k too becomes k = 1 where the rows of Z show no groups at that k,
+    by the stability sweep's own rule (:func:`explorer.cluster.stability.settle_no_groups`).
     """
     cfg = cfg or ClusterConfig()
     method = spec(cfg.method)
@@ -123,6 +131,8 @@ def cluster(
                 should_stop=should_stop,
                 on_progress=lambda f, m: report(0.5 * f, m),
             )
+            if cfg.no_groups:
+                sweep = _settle_silhouette(Z, sweep, cfg, groups, embedded=space is not Z)
         k = sweep.suggested
         report(0.5, f"sweep suggests k = {k}; running {cfg.method}")
     else:
@@ -135,6 +145,21 @@ def cluster(
     result.info["k_from_sweep"] = sweep is not None
     report(1.0, f"{cfg.method}: {result.k} clusters")
     return result
+
+
+def _settle_silhouette(
+    Z: np.ndarray, sweep: KSweep, cfg: ClusterConfig, groups: Sequence[np.ndarray], embedded: bool
+) -> KSweep:
+    """The silhouette sweep's k, or k = 1 where the rows of Z (n, d) show no groups at that k (the stability
+    sweep's rule, :func:`explorer.cluster.stability.settle_no_groups`): the silhouette always picks some k."""
+    from explorer.cluster.stability import settle_no_groups
+
+    where = "the UMAP of the rows (which draws clumps in any data)" if embedded else "the rows"
+    weak = (
+        f"the silhouette of k-means on {where} is highest at k = {sweep.suggested} of {sweep.ks[0]} to "
+        f"{sweep.ks[-1]}, but the silhouette always prefers some k"
+    )
+    return settle_no_groups(Z, sweep, weak, np.random.default_rng(cfg.random_state), groups=groups)
 
 
 def _fit_kmeans(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = FitInputs()) -> ClusterResult:
@@ -172,13 +197,28 @@ def _fit_mixture(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = 
     to the simpler model: k-means' partition is kept when the mixture degenerates, i.e. a cluster
     empties, or a component's covariance collapses (an eigenvalue within ``MIXTURE_COLLAPSED`` of the
     regularization: the component sits on a single value of some combination of columns, a lattice
-    point of small-integer columns rather than a group of rows). ``info`` says which was kept and why.
+    point of small-integer columns rather than a group of rows); and k-means' partition is kept without fitting
+    the mixture where its full covariances would make more free parameters than Z has rows
+    (:func:`explorer.cluster.mixture.mixture_parameters`: many correlated columns, few rows; EM then follows
+    the noise, below k-means). ``info`` says which was kept and why.
 
     Not the silhouette: it scores partitions by k-means' own spherical yardstick, and on the table
     suite it rejected a mixture that found the classes better (gapminder: NMI 0.25 against 0.20) while
     catching the one real failure (tips: a component collapsed onto party size 2) no better than this."""
     groups = inputs.groups
     start = _fit_kmeans(Z, k, cfg)
+    levels = [len(g) for g in groups]
+    numeric = Z.shape[1] - sum(levels)
+    parameters = mixture_parameters(k, numeric, levels)
+    if 0 < numeric <= FULL_COVARIANCE_MAX_DIM and parameters > len(Z):
+        # full covariances grow as columns^2: past the rows, EM follows the noise (many correlated columns, few rows);
+        # diagonal ones (wider data) have twice k-means' own parameters and are left to the fit
+        many = (
+            f"the mixture would have {parameters:,} free parameters (a mean and a covariance over "
+            f"{numeric} numeric columns per cluster) for {len(Z):,} rows, too many to estimate"
+        )
+        info_km = {"kept": "kmeans", "why_kmeans": many, "parameters": parameters, "categorical_columns": len(groups)}
+        return ClusterResult(start.labels, k, "mixture", start.centers, None, info=info_km)
     model = MixedMixture(k, groups).fit(Z, start.labels)
     proba = model.predict_proba(Z)
     labels = proba.argmax(axis=1).astype(np.int64)

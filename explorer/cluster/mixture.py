@@ -192,9 +192,13 @@ class MixedMixture:
         return model
 
     def n_parameters(self) -> int:
-        k, p = self.n_components, self.means_.shape[1]
-        cov = p * (p + 1) // 2 if self.covariances_.ndim == 3 else p
-        return int(k - 1 + k * (p + cov) + sum(k * (probs.shape[1] - 1) for probs in self.level_probs_))
+        """The fitted model's free parameters (:func:`mixture_parameters`)."""
+        return mixture_parameters(
+            self.n_components,
+            self.means_.shape[1],
+            [probs.shape[1] for probs in self.level_probs_],
+            full=self.covariances_.ndim == 3,
+        )
 
     def bic(self, X: np.ndarray) -> float:
         """Bayesian information criterion of the fitted model on X (lower is better)."""
@@ -203,6 +207,15 @@ class MixedMixture:
         N, codes = self._split(check_array(X))
         ll = float(logsumexp(self._log_resp(N, codes), axis=1).sum())
         return -2 * ll + self.n_parameters() * np.log(len(X))
+
+
+def mixture_parameters(k: int, p: int, levels: Sequence[int], full: bool | None = None) -> int:
+    """Free parameters of a mixture of ``k`` components over ``p`` numeric columns (a mean and a covariance each:
+    full up to ``FULL_COVARIANCE_MAX_DIM`` columns unless ``full`` says, else diagonal) and categorical columns of
+    ``levels`` levels (a distribution over them each), with the k - 1 mixing weights."""
+    full = (0 < p <= FULL_COVARIANCE_MAX_DIM) if full is None else full
+    cov = p * (p + 1) // 2 if full else p
+    return int(k - 1 + k * (p + cov) + sum(k * (m - 1) for m in levels))
 
 
 def predict_proba_from_state(state: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:

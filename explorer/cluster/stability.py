@@ -33,12 +33,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from explorer.errors import InputError
 from explorer.events import StepCallback, StopCheck
 from explorer.validation import MIN_ROWS, RANDOM_STATE, check_array, check_value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from explorer.cluster.types import KSweep
 
 STABLE = 0.95  # a k whose halves agree this well (adjusted Rand index) comes back
 STABILITY_SAMPLE = 8000  # rows drawn per repeat, split into two halves
@@ -91,7 +95,7 @@ def stability_sweep(
     should_stop: StopCheck | None = None,
     on_progress: StepCallback | None = None,
     groups: Sequence[np.ndarray] = (),
-):
+) -> KSweep:
     """Stability (and, for the chart, the first repeat's silhouette) of k-means for each k in ``k_range``; suggests the
     largest stable k, or k = 1 when there are no groups. Returns a :class:`~explorer.cluster.methods.KSweep` with
     ``stability`` filled and ``bic`` NaN. ``should_stop`` ends the sweep early (between ks), as
@@ -134,27 +138,7 @@ def stability_sweep(
     with threadpool_limits(limits=1):
         flat = _flat_splits(Z, ks, stability, rng, sample_size)
     suggested, criterion, runner_up, reason = suggest_stable_k(ks, stability, flat)
-    if criterion != "stability" or suggested in flat:  # no k both comes back and cuts where the data thin out
-        with threadpool_limits(limits=1):
-            valley, null = valley_against_null(Z, suggested, rng, sample_size, groups)
-        if not valley < NO_GROUPS_FACTOR * null:
-            return KSweep(
-                ks,
-                silhouette,
-                [math.nan] * len(ks),
-                1,
-                NO_GROUPS,
-                stopped,
-                stability=stability,
-                runner_up=suggested,
-                reason=_no_groups_reason(ks, stability, suggested, valley, null),
-            )
-        reason += (
-            f" Still, groups rather than none: at k = {suggested} a cluster is set apart from its nearest "
-            f"neighbour by a thinning of the data ({valley:.2f} as many rows midway as near the centres, "
-            f"against {null:.2f} in data with no groups spread over the same extent)."
-        )
-    return KSweep(
+    sweep = KSweep(
         ks,
         silhouette,
         [math.nan] * len(ks),
@@ -164,6 +148,50 @@ def stability_sweep(
         stability=stability,
         runner_up=runner_up,
         reason=reason,
+    )
+    if criterion != "stability" or suggested in flat:  # no k both comes back and cuts where the data thin out
+        st = dict(zip(ks, stability, strict=True))
+        weak = (
+            f"from k = {ks[0]} to {ks[-1]}, no k both comes back on disjoint halves of the data and cuts where the "
+            f"data thin out (the most stable, k = {suggested}, has stability {st[suggested]:.2f}; {STABLE} comes back)"
+        )
+        return settle_no_groups(Z, sweep, weak, rng, sample_size, groups)
+    return sweep
+
+
+def settle_no_groups(
+    Z: np.ndarray,
+    sweep: KSweep,
+    weak: str,
+    rng: np.random.Generator,
+    sample_size: int = STABILITY_SAMPLE,
+    groups: Sequence[np.ndarray] = (),
+) -> KSweep:
+    """No groups is an answer, whatever rule picked k: ``sweep``'s pick k is kept only where some k-means
+    cluster of Z (n, d) at that k is set apart from its nearest neighbour by a valley clearly deeper
+    (under ``NO_GROUPS_FACTOR`` times) than in data with no groups (:func:`valley_against_null`); else
+    the sweep becomes k = 1 (criterion ``NO_GROUPS``, the pick as runner-up). ``weak``: why the sweep's own
+    rule is not evidence of groups, in words (it opens the reason). Z is the space whose groups are in
+    question (the features, not a UMAP of them: UMAP draws clumps in noise too); ``groups``: its one-hot
+    columns, left out of the valley check (:func:`stability_sweep`)."""
+    from dataclasses import replace
+
+    from threadpoolctl import threadpool_limits
+
+    k = sweep.suggested
+    if k < 2:
+        return sweep
+    with threadpool_limits(limits=1):
+        valley, null = valley_against_null(Z, k, rng, sample_size, groups)
+    if valley < NO_GROUPS_FACTOR * null:
+        return replace(
+            sweep,
+            reason=sweep.reason + f" Still, groups rather than none: at k = {k} a cluster is set apart from its "
+            f"nearest neighbour by a thinning of the data ({valley:.2f} as many rows midway as near the centres, "
+            f"against {null:.2f} in data with no groups spread over the same extent).",
+        )
+    return replace(
+        sweep, suggested=1, criterion=NO_GROUPS, runner_up=k, reason=_no_groups_reason(weak, k, valley, null)
     )
 
 
@@ -209,8 +237,7 @@ def valley_against_null(
     return valley, float(np.median(null))
 
 
-def _no_groups_reason(ks: list[int], stability: list[float], best: int, valley: float, null: float) -> str:
-    st = dict(zip(ks, stability, strict=True))
+def _no_groups_reason(weak: str, k: int, valley: float, null: float) -> str:
     where = (
         "too few rows lie near each centre to show a thinning between them"
         if math.isinf(valley)
@@ -219,9 +246,7 @@ def _no_groups_reason(ks: list[int], stability: list[float], best: int, valley: 
         f"({null:.2f}; groups need under {NO_GROUPS_FACTOR} of that)"
     )
     return (
-        f"no stable groups: from k = {ks[0]} to {ks[-1]}, no k both comes back on disjoint halves of the data "
-        f"and cuts where the data thin out (the most stable, k = {best}, has stability {st[best]:.2f}; "
-        f"{STABLE} comes back), and at k = {best} {where}. The rows look like one continuous spread, so they "
+        f"no stable groups: {weak}, and at k = {k} {where}. The rows look like one continuous spread, so they "
         "are kept as one group (k = 1); give k to cut them anyway."
     )
 

@@ -80,6 +80,8 @@ class ClusterConfig:
     # again on the refined code (DEC-DA; explorer.cluster.deep.refine); its batches: dec_max_iter, dec_update_interval
     refine_seconds: float | None = None  # the refinement's batches planned to fit in this on a slow machine; None: all
     shapes: bool = False  # the mixture: Genie's clusters instead where the groups are chained (cluster.shapes)
+    no_groups: bool = False  # a k from the silhouette sweep may also become k = 1 where the rows show no groups (the
+    # stability sweep's rule always may: explorer.cluster.stability.settle_no_groups)
     random_state: int | None = 0  # None: unseeded, a different result each run (a UMAP inside runs in parallel)
 
     def validate(self, n_rows: int | None = None) -> None:
@@ -127,6 +129,7 @@ CLUSTER_CONSTRAINTS = {
     "selftrain": Flag(),
     "refine": Flag(),
     "shapes": Flag(),
+    "no_groups": Flag(),
     "refine_seconds": Optional(Real(0, open_low=True), "no time budget"),
     "random_state": RANDOM_STATE,
 }

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from explorer.cluster.methods import cluster
+from explorer.cluster.registry import method_labels, specs
 from explorer.cluster.types import ClusterConfig
 from explorer.errors import InputError
 from explorer.explain.names import clean_name
@@ -32,6 +33,13 @@ RECLUSTER_K_RANGE = (2, 8)  # k by stability for a recluster: from 2 to this man
 RECLUSTER_METHOD = "kmeans"  # the default method of a recluster: seconds at 10,000 rows (n2d would run a UMAP)
 MIN_RECLUSTER_ROWS = 4  # fewer rows than this cannot be clustered again
 STEP_KINDS = ("recluster", "split", "merge", "rename")
+
+
+def recluster_methods() -> dict[str, str]:
+    """name -> label of the registered methods a recluster or a split can use: those fitted on the run's latent
+    space alone (DEC and IDEC train the model further, which a curation does not)."""
+    labels = method_labels()
+    return {s.name: labels[s.name] for s in specs() if s.fit is not None and not s.refines_model}
 
 
 @dataclass
@@ -164,6 +172,10 @@ class Curation:
     def _recluster_rows(self, rows: np.ndarray, c: int | None, method: str, k: int | None, kind: str) -> Step:
         if self.Z is None:
             raise InputError("reclustering needs the run's latent space: make the curation with Curation.of(run).")
+        if method not in recluster_methods():
+            raise InputError(
+                f"a recluster or a split uses one of the methods {', '.join(recluster_methods())}; got {method!r}."
+            )
         if len(rows) < MIN_RECLUSTER_ROWS:
             raise InputError(f"{len(rows)} rows are too few to cluster again; at least {MIN_RECLUSTER_ROWS}.")
         high = min(RECLUSTER_K_RANGE[1], len(rows) - 1)

@@ -25,6 +25,7 @@ from explorer.cluster.methods import member_means
 from explorer.cluster.types import ClusterResult
 from explorer.curate.curation import Curation, Step
 from explorer.errors import InputError
+from explorer.pipeline.stages import evaluate_run
 from explorer.runs.ids import TMP_PREFIX
 from explorer.runs.jsonio import read_json, write_json
 
@@ -102,7 +103,8 @@ def load_curation(folder: str | Path, run: Any = None) -> Curation | None:
 
 def curated_result(run: Any, curation: Curation) -> Any:
     """A copy of ``run`` (a RunResult) whose clusters are the curated ones: labels (n,) numbered ``0..k-1`` in
-    the order of the curated ids (noise stays -1), centres (k, d) the means of their rows, no soft assignments;
+    the order of the curated ids (noise stays -1), centres (k, d) the means of their rows, no soft assignments,
+    the scores that depend on the labels computed again for them (the map's trustworthiness is the run's);
     ``clusters.info["curated"]`` maps each new number to its curated id and name and counts the steps. Its
     explanation is None (explain it again: :func:`explorer.explain.explain`); new rows applied to it go by their
     nearest rows' vote (:mod:`explorer.apply.assign`: no method's rule made these clusters). Save it with
@@ -125,4 +127,24 @@ def curated_result(run: Any, curation: Curation) -> Any:
         labels=labels, k=k, method=run.clusters.method, centers=member_means(np.asarray(run.Z), labels, k), info=info
     )
     config = replace(run.config, cluster=replace(run.config.cluster, k=max(k, 2)))
-    return replace(run, config=config, clusters=clusters, explanation=None, assignment=None, run_id=None)
+    metrics = evaluate_run(np.asarray(run.Z), clusters, None, run.dataset)
+    if "trustworthiness" in run.metrics:  # the map's, not the clusters': the same map
+        metrics["trustworthiness"] = run.metrics["trustworthiness"]
+    return replace(
+        run, config=config, clusters=clusters, metrics=metrics, explanation=None, assignment=None, run_id=None
+    )
+
+
+def curated_source(run: Any, folder: str | Path | None) -> tuple[Any, str | None]:
+    """The run that new rows are applied to: with a curation saved in its ``folder`` (a local run folder; None:
+    none looked for), :func:`curated_result` keeping the run's id (applied rows name the run they came from),
+    and a sentence saying so; else ``run`` and None."""
+    curation = load_curation(folder, run) if folder is not None else None
+    if curation is None or not curation.steps:
+        return run, None
+    steps = len(curation.steps)
+    curated = replace(curated_result(run, curation), run_id=run.run_id)
+    return curated, (
+        f"the run's clusters as curated ({steps} edit{'s' * (steps != 1)}: {curated.clusters.k} clusters, "
+        f"{run.clusters.k} in the run); --own-clusters applies the run's own."
+    )

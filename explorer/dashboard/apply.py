@@ -12,6 +12,7 @@ import numpy as np
 from explorer.dashboard.workspace import JobKind
 from explorer.display.usertext import csv_bytes, plain_text, plotly_text
 from explorer.errors import ExplorerError, InputError
+from explorer.runs.exports import curated_names
 from explorer.runs.ids import RUN_ID_PATTERN, run_dir
 from explorer.runs.jsonio import read_json
 
@@ -138,7 +139,7 @@ def applied_source(result: RunResult, root: str) -> tuple[str, str | None] | Non
 
 def _names(result: RunResult) -> dict[int, str]:
     ex = getattr(result, "explanation", None)
-    return dict(ex.names) if ex is not None else {}
+    return dict(ex.names) if ex is not None else curated_names(result)
 
 
 def _sample(n: int, cap: int, seed: int = 0) -> np.ndarray:

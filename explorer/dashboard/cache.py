@@ -3,7 +3,9 @@ that changes the result.
 
 Two loads of the same file with the same options give the same fingerprint; a model is found again
 by fingerprint + model settings + device + seed (the time cap is left out: it only says when to
-stop), a run by fingerprint + the whole pipeline config.
+stop), a run by fingerprint + the whole pipeline config. A frozen pretrained encoder is found again by
+fingerprint + which encoder and weights + device alone: nothing in it is trained or random, so its features of
+these photos are encoded once, whatever the clustering, the seed or the training settings.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import asdict, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from explorer.reducers.config import PRETRAINED
 
 if TYPE_CHECKING:  # pragma: no cover
     from explorer.dataset import Dataset
@@ -29,10 +33,39 @@ def dataset_fingerprint(dataset: Dataset) -> str:
     return h.hexdigest()
 
 
+#: the model settings that only training reads (a frozen encoder's features are the same whatever they are;
+#: ``batch_size`` is its inference batch)
+TRAINING_ONLY = frozenset(
+    {
+        "latent_dim",
+        "hidden",
+        "epochs",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "val_fraction",
+        "patience",
+        "min_delta",
+        "noise",
+        "kl_weight",
+        "augment",
+        "max_examples",
+        "max_seconds",
+        "time_budget",
+        "members",
+        "mixed_precision",
+    }
+)
+
+
 def model_key(fingerprint: str, cfg: PipelineConfig) -> str:
     """The cache key of a fitted representation: the data, every model setting but the time cap,
-    the device and the seed."""
-    settings = {"model": asdict(replace(cfg.model, max_seconds=None)), "device": cfg.device, "seed": cfg.seed}
+    the device and the seed; for the frozen pretrained encoder only which encoder and weights, and the device."""
+    model = asdict(replace(cfg.model, max_seconds=None))
+    seed: int | None = cfg.seed
+    if cfg.model.kind == PRETRAINED:
+        model, seed = {k: v for k, v in model.items() if k not in TRAINING_ONLY}, None
+    settings = {"model": model, "device": cfg.device, "seed": seed}
     return fingerprint + ":" + json.dumps(settings, sort_keys=True, default=list)
 
 

@@ -21,6 +21,7 @@ from explorer.curate import (
     SearchHits,
     Similar,
     Words,
+    curated_result,
     load_curation,
     save_curation,
 )
@@ -235,3 +236,58 @@ def save(curation: Curation, result: RunResult, root: str | Path, *, read_only: 
     save_curation(folder, curation)
     steps = len(curation.steps)
     return f"Saved the curation ({steps} edit{'s' * (steps != 1)}) with the run {result.run_id}."
+
+
+def curated_run(result: RunResult, curation: Curation) -> RunResult:
+    """``result`` as the pages after Explore show it (Understand, Evaluate, Share, Apply): with no edit,
+    ``result`` itself; else :func:`explorer.curate.curated_result` (the curated clusters numbered ``0..k-1``,
+    their scores, no explanation yet, not saved: ``run_id`` None)."""
+    return curated_result(result, curation) if curation.steps else result
+
+
+def curated_sentence(shown: RunResult) -> str | None:
+    """What a page says above a run with curated clusters: how many edits, and how its numbers (``0..k-1``)
+    map to the ids the Explore page's history names when they differ; None for a run's own clusters."""
+    info = shown.clusters.info.get("curated")
+    if info is None:
+        return None
+    steps = int(info["steps"])
+    head = (
+        f"These are the clusters as curated on the Explore page ({steps} edit{'s' * (steps != 1)}; "
+        f"{shown.clusters.k} clusters, {info['original_k']} in the run)."
+    )
+    ids = [int(c) for c in info["ids"]]
+    if ids == list(range(len(ids))):
+        return head
+    pairs = ", ".join(f"{i} is {c}" for i, c in enumerate(ids) if i != c)
+    return f"{head} They are numbered 0 to {len(ids) - 1} here; on the Explore page {pairs}."
+
+
+def save_run_and_curation(result: RunResult, curation: Curation | None, root: str | Path) -> str:
+    """Save ``result`` (:func:`explorer.runs.files.save_run`) and, when it has edits, its ``curation`` beside it
+    (a local runs folder; an object store keeps the run's own clusters). Returns what was done, in a sentence."""
+    from explorer.runs.files import save_run
+
+    save_run(result, root)
+    if curation is None or not curation.steps:
+        return f"Saved as run {result.run_id}."
+    if is_url(root):
+        return f"Saved as run {result.run_id}, with its own clusters: a curation is not kept in an object store."
+    return save(curation, result, root, read_only=False)
+
+
+def column_values(result: RunResult, col: FilterColumn, labels: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """(values (n,), categorical) of what ``col`` filters, for its histogram beside the map: the clusters
+    ``labels`` (n,) (the curated ones) as categories, the anomaly score and number columns as numbers, a
+    category column's levels; None for free text (filtered by words: no histogram)."""
+    if col.kind == "clusters":
+        return label_texts(labels, {}), True
+    if col.kind == "anomaly":
+        return np.asarray(result.anomaly, np.float64), False
+    table = result.dataset.table
+    if col.kind == "text" or table is None or col.name not in table.columns:
+        return None
+    values = table[col.name]
+    if col.kind == "number":
+        return values.to_numpy(np.float64, na_value=np.nan), False
+    return values.to_numpy(object), True

@@ -11,7 +11,7 @@ import numpy as np
 from explorer.display.usertext import plain_text
 from explorer.errors import InputError
 from explorer.metrics import EXTERNAL_METRICS, INTERNAL_METRICS
-from explorer.runs.exports import named_points
+from explorer.runs.exports import curated_names, named_points
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -26,11 +26,11 @@ def cluster_name(label: int) -> str:
 
 def cluster_names(result: RunResult) -> dict[int, str]:
     """cluster -> "3: high age, plan premium" (number and name, from the run's explanation), for the
-    legend, hover labels and tables; empty when the run has no explanation. User text: escape it where
-    it is rendered (plots and pages do)."""
+    legend, hover labels and tables; without an explanation, the names a person gave while curating (empty
+    when none). User text: escape it where it is rendered (plots and pages do)."""
     ex = getattr(result, "explanation", None)
     if ex is None:
-        return {}
+        return {c: f"{c}: {name}" for c, name in curated_names(result).items()}
     return {c: f"{c}: {name}" for c, name in ex.names.items()}
 
 
@@ -77,7 +77,7 @@ def _rows_of(result: RunResult, index: np.ndarray) -> Any:
     pick = lambda a: None if a is None else np.asarray(a)[index]
     return SimpleNamespace(
         dataset=SimpleNamespace(ids=pick(ds.ids), labels=pick(ds.labels)),
-        clusters=SimpleNamespace(labels=c.labels[index], proba=pick(c.proba)),
+        clusters=SimpleNamespace(labels=c.labels[index], proba=pick(c.proba), info=c.info),
         embedding=result.embedding[index],
         anomaly=result.anomaly[index],
         explanation=getattr(result, "explanation", None),

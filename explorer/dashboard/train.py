@@ -51,6 +51,15 @@ def start_training(ws: Workspace, manager: JobManager, cfg: PipelineConfig, limi
     return job
 
 
+def encoder_options(environ: dict[str, str] | None = None) -> dict[str, tuple[str, str | None]]:
+    """The frozen image encoders this dashboard offers, by the name the Train page shows: (encoder, weights
+    file). Only the built-in ones and those the operator lists in ``EXPLORER_ENCODERS``
+    (:mod:`explorer.reducers.encoders`): a visitor never types a model name or a path, and nothing is downloaded."""
+    from explorer.reducers.encoders import describe, offered_encoders
+
+    return {describe(spec): (spec.label, spec.weights) for spec in offered_encoders(environ)}
+
+
 def loss_history(events: Sequence[Progress]) -> tuple[list[dict], int | None]:
     """The training epochs among a job's progress events as history records ``{"epoch", "loss",
     "val_loss"}`` (what :func:`explorer.display.charts.loss_curve` draws), and the planned number of epochs."""

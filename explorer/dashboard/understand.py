@@ -9,6 +9,7 @@ import numpy as np
 from explorer.explain import Explanation, explain
 from explorer.explain.profiles import ClusterProfile
 from explorer.explain.resample import DOUBTFUL, MAX_SAMPLE
+from explorer.runs.exports import curated_names
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -19,9 +20,12 @@ STABILITY_MARK = {"stable": "stable", "doubtful": "⚠️ doubtful", "unstable":
 
 
 def explanation_of(result: RunResult) -> Explanation:
-    """The run's saved explanation, or one computed now (runs saved without one)."""
+    """The run's saved explanation, or one computed now (runs saved without one, curated clusters: these keep
+    the names given while curating)."""
     if result.explanation is None:
-        result.explanation = explain(result)
+        ex = explain(result)
+        ex.rename(curated_names(result))
+        result.explanation = ex
     return result.explanation
 
 
@@ -86,6 +90,18 @@ def categorical_table(profile: ClusterProfile) -> pd.DataFrame:
                     "column separation": round(p.separation, 3),
                 }
             )
+    return pd.DataFrame(out)
+
+
+def text_table(profile: ClusterProfile) -> pd.DataFrame:
+    """Per text column: its distinctive words (share of the cluster's texts holding each, and the rest's), then
+    its most typical texts (the members that use the most of those words)."""
+    import pandas as pd
+
+    out = []
+    for p in sorted(profile.text, key=lambda p: -p.separation):
+        out += [{"column": p.column, "words or text": t.term, "in cluster": t.share, "rest": t.rest} for t in p.terms]
+        out += [{"column": p.column, "words or text": e, "in cluster": None, "rest": None} for e in p.examples]
     return pd.DataFrame(out)
 
 

@@ -12,9 +12,10 @@ message says what to do.
 
 The modules, from the ground up: words, guards, files, labels, scaling (small shared pieces);
 budgets (what a file costs, from its metadata), csv_dialect, streamed, reading (a table file ->
-DataFrame); profiles (what each column holds); encoder_columns, encoder_report, encoder (the one
-table encoder); tables, imagefiles, images, arrays (the loaders); sources (paths and URLs the server
-opens); dispatch (which loader); preprocessing (a run's record, and new data prepared by it).
+DataFrame); profiles (what each column holds); text_models (WordLlama from its wheel); encoder_dates,
+encoder_text, encoder_columns, encoder_report, encoder (the one table encoder); tables, imagefiles, images,
+arrays (the loaders); sources (paths and URLs the server opens); dispatch (which loader); preprocessing (a run's
+record, and new data prepared by it).
 This package only re-exports.
 """
 

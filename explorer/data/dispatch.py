@@ -23,6 +23,7 @@ SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 SAMPLES: dict[str, Path] = {
     "penguins": SAMPLE_DIR / "penguins.csv",
     "mnist_digits": SAMPLE_DIR / "mnist_digits.zip",
+    "clipart": SAMPLE_DIR / "clipart.zip",
 }
 
 
@@ -97,7 +98,8 @@ def load_sample(name: str, limits: Limits | None = None) -> Dataset:
     """One of the bundled samples (see ``SAMPLES`` and sample_data/README.md) as a Dataset.
 
     "penguins": 344 penguins x 7 columns, labelled by species. "mnist_digits": 3,000 MNIST test
-    digits (28x28 gray), labelled by their folder (the digit).
+    digits (28x28 gray), labelled by their folder (the digit). "clipart": 150 colour clip art pictures (64x64) of
+    birds, bugs, flowers, fruit and vehicles, labelled by their folder.
     """
     if name not in SAMPLES:
         raise InputError(f"there is no sample named '{name}'; choose one of: {', '.join(SAMPLES)}.")

@@ -23,7 +23,6 @@ So the training features and the applied features come from the same code.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,8 +48,16 @@ from explorer.data.encoder_report import (
     note_parsing,
     note_transform,
 )
-from explorer.data.encoder_steps import column_codes, column_days, column_numbers, decide_scaling
-from explorer.data.encoder_text import TextColumn, fit_text_column, looks_like_text, text_cells, text_sentence
+from explorer.data.encoder_steps import column_codes, column_days, column_numbers, decide_scaling, is_row_number
+from explorer.data.encoder_text import (
+    EMBEDDING_LABELS,
+    TextColumn,
+    fit_text_column,
+    looks_like_text,
+    resolve_embedding,
+    text_cells,
+    text_sentence,
+)
 from explorer.data.guards import FEATURE_BYTES, check_decoded_bytes
 from explorer.data.profiles import as_strings, parse_numbers, profile_column
 from explorer.data.scaling import SCALINGS
@@ -69,24 +76,12 @@ MAX_RECORDED_LEVELS = 10_000  # rare levels folded into "other" are recorded up 
 MissingColumns = Literal["refuse", "impute"]
 BetweenColumns = Callable[[], None]
 
-ROW_NUMBER_NAMES = {
-    "",
-    "#",
-    "index",
-    "idx",
-    "id",
-    "row",
-    "rows",
-    "rownames",
-    "row_number",
-    "rownum",
-    "no",
-    "unnamed: 0",
-}
 
-
-def check_table_options(scaling: str, max_categories: int, min_category_fraction: float) -> None:
+def check_table_options(
+    scaling: str, max_categories: int, min_category_fraction: float, text_embedding: str = "auto"
+) -> None:
     """The encoder's options, checked once (by :meth:`TableEncoder.fit` and ``TableOptions.validate``)."""
+    resolve_embedding(text_embedding)
     if scaling not in SCALINGS:
         raise InputError(f"scaling '{scaling}' is not known; choose one of: {', '.join(SCALINGS)}.")
     if max_categories < 1:
@@ -105,16 +100,6 @@ def is_skewed(values: np.ndarray) -> bool:
     return bool(len(np.unique(values[:SKEW_SAMPLE_ROWS])) > SKEW_MIN_VALUES and skew(values) > SKEW_LOG)
 
 
-def is_row_number(name: str, values: np.ndarray) -> bool:
-    """A column named like an index (or left unnamed) whose values (n,) count 0, 1, 2, ... or 1, 2, 3, ..."""
-    if name.lower() not in ROW_NUMBER_NAMES and not re.fullmatch(r"column_1|unnamed: ?0", name.lower()):
-        return False
-    if np.isnan(values).any() or not np.all(values == np.floor(values)):
-        return False
-    start = np.arange(len(values), dtype=np.float64)
-    return bool(np.array_equal(values, start) or np.array_equal(values, start + 1))
-
-
 class TableEncoder:
     """A table (pandas DataFrame) -> features X (n, d) float32 and the d feature names ("age", "color=red").
 
@@ -125,7 +110,10 @@ class TableEncoder:
     most frequent levels that make up at least ``min_category_fraction`` of the rows; the rest fold
     into "other"; each indicator is 0 or ``CATEGORY_WEIGHT``, so two rows of different levels are as
     far apart as two rows one standard deviation apart in a number. ``drop_row_numbers``: drop a
-    column named like an index that counts the rows.
+    column named like an index that counts the rows. ``text_embedding``: how free text becomes features
+    (:data:`~explorer.data.encoder_text.TEXT_EMBEDDINGS`; "auto": WordLlama where installed, else TF-IDF + LSA).
+    A table whose feature columns are all free text is a document set (:attr:`documents_`): its text keeps more
+    directions (:func:`~explorer.data.encoder_text.fit_text_column`).
 
     Learned state: ``columns_`` (one :class:`NumericColumn` or :class:`CategoricalColumn` per feature
     column, in order), ``feature_names_`` (d), ``scaling_`` ("standard", "minmax", "shared", "none"),
@@ -142,6 +130,7 @@ class TableEncoder:
         max_categories: int = 30,
         min_category_fraction: float = 0.01,
         drop_row_numbers: bool = True,
+        text_embedding: str = "auto",
     ) -> None:
         self.columns = columns
         self.label_column = label_column
@@ -150,6 +139,7 @@ class TableEncoder:
         self.max_categories = max_categories
         self.min_category_fraction = min_category_fraction
         self.drop_row_numbers = drop_row_numbers
+        self.text_embedding = text_embedding
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -160,6 +150,7 @@ class TableEncoder:
             "max_categories": self.max_categories,
             "min_category_fraction": self.min_category_fraction,
             "drop_row_numbers": self.drop_row_numbers,
+            "text_embedding": self.text_embedding,
         }
 
     # ----------------------------------------------------------------------------------------- fit
@@ -204,13 +195,14 @@ class TableEncoder:
         from text, categories' codes): column -> (values or codes (n,), junk or missing count)."""
         from pandas.api import types as pdt
 
-        check_table_options(self.scaling, self.max_categories, self.min_category_fraction)
+        check_table_options(self.scaling, self.max_categories, self.min_category_fraction, self.text_embedding)
         report = report if report is not None else LoadReport(source="the table", kind="table")
         n, delimiter = len(frame), frame.attrs.get("delimiter")
         columns: list[EncodedColumn] = []
         parsed: dict[str, tuple[np.ndarray, int]] = {}
         ranges: dict[str, tuple[float, float, bool]] = {}  # number -> (lo, hi, skewed) once filled
         drops: dict[str, list[str]] = {}
+        texts: list[tuple[int, str, list[str], np.ndarray, int]] = []  # (place among columns, name, cells, empty, cut)
         width = 0
 
         def widen(k: int) -> None:
@@ -254,17 +246,9 @@ class TableEncoder:
                 report.note(date_sentence(date, days))
                 continue
             if p.kind == "text" and looks_like_text(p.values):
-                cells, empty, cut = text_cells(frame[col])
-                text = fit_text_column(col, cells, empty)
-                if text is not None:
-                    widen(text.width)
-                    columns.append(text)
-                    if empty.any():
-                        report.imputed[col] = int(empty.sum())
-                    width += text.width
-                    report.transformed[col] = f"free text: TF-IDF + LSA ({text.width} features)"
-                    report.note(text_sentence(text, n, cut))
-                    continue
+                # fitted once every column is known: a table of text alone is a document set
+                texts.append((len(columns), col, *text_cells(frame[col])))
+                continue
             if p.kind not in ("numeric", "categorical"):
                 drop(col, p.kind)
                 continue
@@ -320,6 +304,22 @@ class TableEncoder:
             parsed[col] = (column.codes(strings.to_numpy(dtype=object)), p.missing)
             width += column.width
             report.encoded[col] = column.names_of_levels()
+        documents, placed = bool(texts) and not columns, 0
+        for at, col, cells, empty, cut in texts:
+            text, block = fit_text_column(col, cells, empty, embedding=self.text_embedding, documents=documents)
+            if block is not None:
+                parsed[col] = (block, 0)  # the training rows' features, made while fitting
+            if text is None:
+                drop(col, "text")
+                continue
+            widen(text.width)
+            columns.insert(at + placed, text)
+            placed += 1
+            if empty.any():
+                report.imputed[col] = int(empty.sum())
+            width += text.width
+            report.transformed[col] = f"free text: {EMBEDDING_LABELS[text.embedding]} ({text.width} features)"
+            report.note(text_sentence(text, n, cut))
         note_fit(report, drops)
         self.columns_ = columns
         self.dropped_columns_ = dict(report.dropped_columns)
@@ -329,6 +329,11 @@ class TableEncoder:
         self.feature_names_ = [name for c in columns for name in c.feature_names()]
         self.n_features_ = width
         return parsed
+
+    @property
+    def documents_(self) -> bool:
+        """Whether the fitted features are all free text (a document set)."""
+        return bool(self.columns_) and all(isinstance(c, TextColumn) for c in self.columns_)
 
     def _candidates(self, frame: pd.DataFrame) -> list[str]:
         reserved = {self.label_column, self.id_column} - {None}
@@ -399,7 +404,8 @@ class TableEncoder:
                     report.imputed[column.name] = int(empty.sum())
                 if cut:
                     report.truncated[column.name] = cut
-                X[:, j : j + column.width] = column.features(cells)
+                made = parsed.pop(column.name, None)
+                X[:, j : j + column.width] = column.features(cells) if made is None else made[0]
                 j += column.width
                 continue
             codes = column_codes(column, frame, parsed.pop(column.name, None), report)
@@ -411,7 +417,7 @@ class TableEncoder:
 
     def raw_columns(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """The feature columns of ``frame`` as read, before filling and scaling: numbers (n,) float64
-        (NaN missing), categories (n,) str objects (None missing); columns it lacks are left out."""
+        (NaN missing), categories and texts (n,) str objects (None missing); columns it lacks are left out."""
         out: dict[str, np.ndarray] = {}
         for column in self.columns_:
             if column.name not in frame.columns:
@@ -421,7 +427,10 @@ class TableEncoder:
             elif isinstance(column, DateColumn):
                 out[column.name] = parse_dates(frame[column.name])[0]
             elif isinstance(column, TextColumn):
-                continue  # text has no drift by values yet
+                cells, empty, _ = text_cells(frame[column.name])
+                texts = np.asarray(cells, dtype=object)
+                texts[empty] = None
+                out[column.name] = texts
             else:
                 strings = as_strings(frame[column.name], getattr(column, "markers", ()))
                 out[column.name] = strings.where(strings.notna(), None).to_numpy(dtype=object)

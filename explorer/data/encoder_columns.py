@@ -16,8 +16,8 @@ from explorer.data.encoder_dates import DateColumn
 from explorer.data.encoder_text import TextColumn
 from explorer.errors import InputError
 
-ENCODER_VERSION = 3  # of preprocess.json; 3: dates, text and missing markers; 2: numbers and categories alone;
-# 1: explorer's record before the encoder (the same columns, no options)
+ENCODER_VERSION = 4  # of preprocess.json; 4: text embedded by WordLlama; 3: dates, text (TF-IDF) and missing markers;
+# 2: numbers and categories alone; 1: explorer's record before the encoder (the same columns, no options)
 
 
 @dataclass
@@ -113,13 +113,15 @@ EncodedColumn = NumericColumn | CategoricalColumn | DateColumn | TextColumn
 
 def record_version(columns: list[EncodedColumn]) -> int:
     """The version a record of these columns needs: 2 (read by explorers before dates, text and missing
-    markers) unless a column uses one of them."""
+    markers) unless a column uses one of them, 3 for those, 4 for text embedded by WordLlama."""
+    if any(isinstance(c, TextColumn) and c.embedding != "tfidf" for c in columns):
+        return 4
     new = any(isinstance(c, (DateColumn, TextColumn)) or getattr(c, "markers", None) for c in columns)
-    return ENCODER_VERSION if new else 2
+    return 3 if new else 2
 
 
 def column_from_dict(spec: dict[str, Any]) -> EncodedColumn:
-    """A column of ``preprocess.json`` (version 1 to 3) -> its :class:`NumericColumn`, :class:`CategoricalColumn`,
+    """A column of ``preprocess.json`` (version 1 to 4) -> its :class:`NumericColumn`, :class:`CategoricalColumn`,
     :class:`DateColumn` or :class:`TextColumn`."""
     try:
         if spec["kind"] == "numeric":

@@ -30,12 +30,22 @@ CYCLE_WEIGHT = 0.5  # a sin/cos pair's radius: opposite phases are 1 apart, one 
 DAY_NS = 86_400 * 10**9
 PERIODS = {"weekday": 7.0, "month": 12.0, "hour": 24.0}
 MONTH_SPAN_DAYS = 365  # the month is a cycle only when the dates span this many days
+NUMERIC_DATE_RE = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b"  # "25/04/2024", "4.5.24", "03-04-2024"
+ORDER_SAMPLE = 50_000  # cells read to decide whether dates are written day first
+
+
+def day_first(text: pd.Series) -> bool:
+    """Whether a column of date strings (missing dropped) writes numeric dates day first ("25/04/2024"): some
+    first number above 12 and no second one (read month first, as pandas does, where every cell could be either)."""
+    parts = text.iloc[:ORDER_SAMPLE].str.extract(NUMERIC_DATE_RE).dropna().astype(int)
+    return bool(len(parts)) and bool((parts[0] > 12).any()) and not bool((parts[1] > 12).any())
 
 
 def parse_dates(series: pd.Series) -> tuple[np.ndarray, bool]:
     """A column of dates (text, datetime64, date/time objects) -> (days since 1970-01-01 (n,) float64,
     NaN where missing or not a date; True when the column holds times of day alone, whose values are
-    then hours since midnight in [0, 24)). Time zones are converted to UTC."""
+    then hours since midnight in [0, 24)). Time zones are converted to UTC. Numeric dates are read day first for
+    the whole column where :func:`day_first` says so, else month first."""
     import datetime
 
     import pandas as pd
@@ -63,6 +73,9 @@ def parse_dates(series: pd.Series) -> tuple[np.ndarray, bool]:
             out[series.index.get_indexer(text.index)] = hours.to_numpy(dtype=np.float64)
             return out, True
         stamps = pd.to_datetime(strings, errors="coerce", utc=True, format="mixed")
+        if day_first(text):  # one order for the whole column, not a guess per cell ("03/04" beside "25/04")
+            numeric = strings.str.match(NUMERIC_DATE_RE, na=False)
+            stamps[numeric] = pd.to_datetime(strings[numeric], errors="coerce", utc=True, format="mixed", dayfirst=True)
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
     ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)

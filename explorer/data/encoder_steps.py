@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +22,30 @@ if TYPE_CHECKING:
 
 CATEGORY_WEIGHT = 1 / np.sqrt(2)  # a one-hot indicator's value: rows of two levels differ by 1, one std of a number
 UNSEEN_SHOWN = 50  # unseen levels counted by name per column (the most frequent)
+ROW_NUMBER_NAMES = {
+    "",
+    "#",
+    "index",
+    "idx",
+    "id",
+    "row",
+    "rows",
+    "rownames",
+    "row_number",
+    "rownum",
+    "no",
+    "unnamed: 0",
+}
+
+
+def is_row_number(name: str, values: np.ndarray) -> bool:
+    """A column named like an index (or left unnamed) whose values (n,) count 0, 1, 2, ... or 1, 2, 3, ..."""
+    if name.lower() not in ROW_NUMBER_NAMES and not re.fullmatch(r"column_1|unnamed: ?0", name.lower()):
+        return False
+    if np.isnan(values).any() or not np.all(values == np.floor(values)):
+        return False
+    start = np.arange(len(values), dtype=np.float64)
+    return bool(np.array_equal(values, start) or np.array_equal(values, start + 1))
 
 
 def column_numbers(

@@ -70,12 +70,15 @@ def check_expansion(limits: Limits, what: str, expanded: int, compressed: int) -
         )
 
 
-def check_min_rows(n: int, fname: str, what: str = "rows") -> None:
-    """Raise :class:`InputError` when there are fewer than ``explorer.validation.MIN_ROWS`` rows, the
-    fewest that clustering and the 2-D map work on (so a file that loads can also be clustered)."""
-    if n < MIN_ROWS:
+def check_min_rows(n: int, fname: str, what: str = "rows", least: int = MIN_ROWS) -> None:
+    """Raise :class:`InputError` when there are fewer than ``least`` rows: by default
+    ``explorer.validation.MIN_ROWS``, the fewest that clustering and the 2-D map work on (so a file that loads can
+    also be clustered); new data applied to a run needs only one."""
+    if n < least:
+        if least <= 1:
+            raise InputError(f"{fname} holds no {what}.")
         raise InputError(
-            f"{fname} has only {plural(n, what.rstrip('s'), what)}; at least {MIN_ROWS} are needed to find "
+            f"{fname} has only {plural(n, what.rstrip('s'), what)}; at least {least} are needed to find "
             "any structure. "
             "Add more data."
         )

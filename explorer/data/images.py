@@ -25,6 +25,7 @@ from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError, LimitError
 from explorer.events import StopCheck
 from explorer.limits import Limits, how_to_raise
+from explorer.validation import MIN_ROWS
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -42,11 +43,14 @@ class ImageOptions:
     each other everywhere), else "RGB".
     ``size`` (h, w) None is the most common size, shrunk (keeping its aspect) so that its longer
     side is at most ``max_side``.
+    ``min_images``: the fewest images the set must hold (by default enough to cluster, ``MIN_ROWS``; new images
+    applied to a run need only 1).
     """
 
     mode: Literal["auto", "L", "RGB"] = "auto"
     size: tuple[int, int] | None = None
     max_side: int = 64
+    min_images: int = MIN_ROWS
 
     def validate(self) -> None:
         if self.mode not in ("auto", "L", "RGB"):
@@ -55,6 +59,8 @@ class ImageOptions:
             raise InputError(f"image size must be (height, width) with both at least 1, got {self.size}.")
         if self.max_side < 1:
             raise InputError(f"max_side must be at least 1, got {self.max_side}.")
+        if self.min_images < 1:
+            raise InputError(f"min_images must be at least 1, got {self.min_images}.")
 
 
 class _PixelBudget:
@@ -290,7 +296,7 @@ def load_images(
             + " ".join(skipped.notes())
             + " Check that they open in an image viewer, or save them again as PNG or JPEG."
         )
-    check_min_rows(len(pixels), title, "images")
+    check_min_rows(len(pixels), title, "images", options.min_images)
     if animated:
         report.note(f"{plural(animated, 'file')} had several frames (animation or pages); the first was used.")
     images = _assemble(pixels, originals, options, report)

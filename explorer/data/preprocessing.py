@@ -168,7 +168,8 @@ def apply_preprocessing(
                 report.resized = ds.n
                 report.note(note)
         else:
-            ds = load(source, name=name, images=ImageOptions(mode=record["mode"], size=(h, w)), limits=limits)
+            options = ImageOptions(mode=record["mode"], size=(h, w), min_images=1)  # one new photo is enough to apply
+            ds = load(source, name=name, images=options, limits=limits)
             if ds.kind != "images":
                 raise InputError(f"the run was made on images; {ds.report.source} holds a {ds.kind}.")
             changed = [n for n in ds.report.notes if "resized" in n]

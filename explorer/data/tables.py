@@ -41,7 +41,8 @@ class TableOptions:
     ``columns`` picks the feature columns (None: all others). Categorical columns keep their
     ``max_categories`` most frequent values that make up at least ``min_category_fraction`` of the
     rows; the rest fold into "other". ``delimiter`` None detects it; ``encoding`` None tries UTF-8
-    (with or without a byte-order mark), then Latin-1.
+    (with or without a byte-order mark), then Latin-1. ``text_embedding``: how free text becomes features
+    ("auto", "wordllama", "tfidf": :mod:`explorer.data.encoder_text`).
     """
 
     label_column: str | None = None
@@ -52,9 +53,10 @@ class TableOptions:
     min_category_fraction: float = 0.01
     delimiter: str | None = None
     encoding: str | None = None
+    text_embedding: str = "auto"
 
     def validate(self) -> None:
-        check_table_options(self.scaling, self.max_categories, self.min_category_fraction)
+        check_table_options(self.scaling, self.max_categories, self.min_category_fraction, self.text_embedding)
         if self.label_column is not None and self.label_column == self.id_column:
             raise InputError(f"'{self.label_column}' can't be both the label and the ID column; pick one.")
 
@@ -159,6 +161,7 @@ def load_table(
         max_categories=options.max_categories,
         min_category_fraction=options.min_category_fraction,
         drop_row_numbers=options.columns is None,
+        text_embedding=options.text_embedding,
     )
     X, _ = encoder.fit_transform(
         df, report=report, limits=limits, between_columns=lambda: guard.check(f"loading {fname}")

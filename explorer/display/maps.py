@@ -340,10 +340,18 @@ def name_positions(xy: np.ndarray, labels: np.ndarray, names: dict[int, str]) ->
     return [(x, y, text) for x, y, _, text in placed]
 
 
-def add_cluster_names(fig: go.Figure, xy: np.ndarray, labels: np.ndarray, names: dict[int, str]) -> go.Figure:
+def add_cluster_names(
+    fig: go.Figure,
+    xy: np.ndarray,
+    labels: np.ndarray,
+    names: dict[int, str],
+    placed: list[tuple[float, float, str]] | None = None,
+) -> go.Figure:
     """Draw each cluster's name (``names``: cluster -> plain text, else its number) at its centre on the map
-    ``xy`` (n, 2) (:func:`name_positions`) as text annotations, escaped (:func:`plotly_text`); returns ``fig``."""
-    for x, y, text in name_positions(xy, labels, names):
+    ``xy`` (n, 2) (:func:`name_positions`, or ``placed``, its answer kept from before: the names do not move
+    when only the colouring or the focus changes) as text annotations, escaped (:func:`plotly_text`); returns
+    ``fig``."""
+    for x, y, text in name_positions(xy, labels, names) if placed is None else placed:
         fig.add_annotation(
             x=x,
             y=y,

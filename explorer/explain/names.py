@@ -26,6 +26,8 @@ def _part(d: Distinction) -> str:
         return f"{d.column} {'recent' if d.direction == 'later' else 'earlier'}"
     if d.kind == "numeric":
         return f"{'high' if d.direction == 'higher' else 'low'} {d.column}"
+    if d.kind == "text":  # its most distinctive terms
+        return f"{d.column}: {d.direction}"
     if d.direction == MISSING:
         return f"{d.column} missing"
     return f"{d.column} {d.direction}"

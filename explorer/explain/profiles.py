@@ -25,7 +25,7 @@ import numpy as np
 
 from explorer.data.encoder_dates import DAY_NS, day_text
 from explorer.errors import InputError
-from explorer.explain.words import TermShare, TextProfile, text_profiles
+from explorer.explain.words import TEXT_NAME_TERMS, TermShare, TextProfile, text_profiles
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -307,7 +307,8 @@ def distinctions(profile: ClusterProfile) -> list[Distinction]:
         )
     for words in profile.text:
         if words.terms:
-            out.append(Distinction(words.column, "text", words.separation, words.terms[0].term, words.text()))
+            terms = ", ".join(t.term for t in words.terms[:TEXT_NAME_TERMS])
+            out.append(Distinction(words.column, "text", words.separation, terms, words.text()))
     out.sort(key=lambda d: -d.separation)
     return out
 
@@ -342,7 +343,9 @@ def from_dict(d: dict[str, Any]) -> ClusterProfile:
             for c in d.get("categorical", [])
         ],
         text=[
-            TextProfile(t["column"], [TermShare(**x) for x in t["terms"]], float(t["separation"]))
+            TextProfile(
+                t["column"], [TermShare(**x) for x in t["terms"]], float(t["separation"]), list(t.get("examples", []))
+            )
             for t in d.get("text", [])
         ],
         distinctions=[Distinction(**x) for x in d.get("distinctions", [])],

@@ -52,6 +52,9 @@ PHOTO_COLOUR_GAP = 4.0  # colour: the channels differ by this much on average (0
 PHOTO_SAMPLE = 256  # images looked at to decide
 PHOTO_METHOD = "n2d"  # photos: the clustering on the pretrained features; 3,000 CIFAR-10 photos, k = 10, 1 seed
 # (bench/measure/photos.py): N2D ACC 0.526 / NMI 0.447, k-means 0.516 / 0.429, a GMM on 50 PCs 0.460 / 0.410
+DOCUMENT_METHOD = "mixture"  # documents (every feature free text): the tables' k-means refined by a mixture, on the
+# text embedding; with k given, well above k-means, Ward and N2D on AG News' topics; on Banking77's 77 small intents
+# its guard keeps k-means' partition, a little below Ward's (docs/BENCHMARKS.md, documents)
 ONE_MEMBER_KINDS = ("pca", "vae")  # models that are never joined (ModelConfig.members)
 REFINE_KINDS = (
     "ae",
@@ -74,7 +77,8 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
     - tables whose columns share one scale (pen coordinates, pixels; ``report.scaling == "shared"``)
       and have ``SMALL_TABLE_ROWS`` rows or more: N2D, on the features up to ``NARROW_TABLE_COLUMNS``
       columns, else on the autoencoder's 10-d code (such columns trace a curved manifold that UMAP
-      unfolds: pendigits);
+      unfolds: pendigits), with k = 1 where the columns show no groups at the k it picks (``ClusterConfig.no_groups``:
+      UMAP draws clumps in noise too);
     - every other table (numbers in different units, categories, counts, missing values): the
       features themselves (PCA to ``TABLE_PCA_DIM`` above ``WIDE_TABLE_COLUMNS`` features), clustered
       by "mixture" (k-means refined by a mixture model for numbers and categories, with k from the
@@ -112,6 +116,9 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
         )
     elif dataset.kind == "embeddings":
         cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
+    elif is_document_set(dataset):
+        cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
+        cfg.cluster = ClusterConfig(method=DOCUMENT_METHOD)  # k: the most clusters that come back on halves
     elif dataset.kind == "table" and _manifold_table(dataset):
         # an autoencoder has little to compress in a few columns: on pendigits (16) UMAP of the
         # features scores as well as AE -> UMAP, without the training (docs/BENCHMARKS.md)
@@ -121,13 +128,15 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
             if d <= NARROW_TABLE_COLUMNS
             else ModelConfig(latent_dim=latent, max_examples=TABLE_EXAMPLES)
         )
+        # "no groups" is an answer for every table: N2D's silhouette in the UMAP always picks some k
+        cfg.cluster = ClusterConfig(no_groups=True)
     elif dataset.kind == "table":
         wide = d > WIDE_TABLE_COLUMNS
         cfg.model = (
             ModelConfig(kind="pca", latent_dim=TABLE_PCA_DIM) if wide else ModelConfig(kind=NO_MODEL, latent_dim=d)
         )
         # shapes: Genie's clusters where the groups are chained or curved, not round (bench/measure/shapes.py)
-        cfg.cluster = ClusterConfig(method="mixture", shapes=True)
+        cfg.cluster = ClusterConfig(method="mixture", shapes=True, no_groups=True)
         neighbors = TABLE_MAP_NEIGHBORS_LARGE if n >= LARGE_TABLE_ROWS else TABLE_MAP_NEIGHBORS
         cfg.projection = ProjectionConfig(n_neighbors=neighbors, min_dist=TABLE_MAP_MIN_DIST)
     return replace_nested(cfg, **overrides) if overrides else cfg
@@ -166,6 +175,14 @@ def is_photo_set(dataset: Dataset) -> bool:
     return bool(background < PHOTO_MAX_BACKGROUND)
 
 
+def is_document_set(dataset: Dataset) -> bool:
+    """True for a table whose features all come from free text (reviews, tickets, news: documents)."""
+    from explorer.data.encoder import TableEncoder
+
+    encoder = dataset.table_encoder
+    return dataset.kind == "table" and isinstance(encoder, TableEncoder) and encoder.documents_
+
+
 def _manifold_table(dataset: Dataset) -> bool:
     return dataset.report.scaling == "shared" and dataset.n >= SMALL_TABLE_ROWS
 
@@ -173,6 +190,12 @@ def _manifold_table(dataset: Dataset) -> bool:
 PHOTO_CLUSTER_REASON = (
     "N2D then clusters the UMAP of those features: on CIFAR-10 photos it agreed with the true "
     "classes better than k-means on the same features (bench/measure/photos.py)."
+)
+
+
+NO_GROUPS_REASON = (
+    " One group when there are none: UMAP draws clumps even in noise, so the k it suggests is kept only where the "
+    "rows themselves thin out between clusters more than rows with no groups would."
 )
 
 
@@ -208,16 +231,25 @@ def default_reason(dataset: Dataset) -> str:
         )
     if dataset.kind == "embeddings":
         return "Embeddings are a representation already: nothing to train; N2D clusters the UMAP of the vectors."
+    if is_document_set(dataset):
+        return (
+            "Documents (every feature column is free text): each text is embedded (the loader says how: WordLlama's "
+            "offline embedding where installed, else TF-IDF + LSA) to unit-length vectors, and k-means refined by a "
+            "mixture model clusters them, with k the most clusters that come back on halves of the data; on news "
+            "it found the topics better than k-means alone, Ward's agglomerative clustering or N2D "
+            "(docs/BENCHMARKS.md, documents). Each cluster is explained by its distinctive words and its most "
+            "typical texts."
+        )
     if _manifold_table(dataset):
         if d <= NARROW_TABLE_COLUMNS:
             return (
                 f"The {d} columns share one scale (like coordinates or pixels), so they trace a curved shape that "
                 "UMAP unfolds: N2D clusters the UMAP of the columns themselves; an autoencoder has little to "
-                "compress in so few columns."
+                "compress in so few columns." + NO_GROUPS_REASON
             )
         return (
             f"The {d} columns share one scale: an autoencoder compresses them to a 10-d code first, then N2D "
-            "clusters the UMAP of the code."
+            "clusters the UMAP of the code." + NO_GROUPS_REASON
         )
     cats = len(dataset.categorical_groups())
     what = f"numbers in different units{f' and {cats} categorical columns' if cats else ''}"

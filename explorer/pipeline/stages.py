@@ -3,6 +3,7 @@ scores."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -87,8 +88,28 @@ def fit_representation(
     pretrained = cfg.model.kind == PRETRAINED
     what = "Encoding the images with the pretrained encoder" if pretrained else f"Training {cfg.model.kind}"
     emit(Progress("train", what, 0.0, epoch=0, epochs=epochs))
+    if pretrained and cfg.model.max_seconds is not None:
+        should_stop = _encoding_cap(dataset.n, cfg.model.max_seconds, should_stop)
     reducer.fit(dataset.X, on_epoch_end=on_epoch_end, should_stop=should_stop)
     return reducer
+
+
+def _encoding_cap(n: int, cap: float, should_stop: StopCheck | None) -> StopCheck:
+    """``should_stop`` that also ends a frozen encoder's pass at the training time cap ``cap`` (seconds) with a
+    sentence. Autoencoders stop at their cap themselves and keep their best weights; an encoder stopped half way
+    has nothing to keep (every image must be encoded to cluster them)."""
+    start = time.perf_counter()
+
+    def check() -> bool:
+        if time.perf_counter() - start > cap:
+            raise Stopped(
+                f"encoding the {n:,} images reached the training time cap of {cap:,.0f} s; nothing is kept, since "
+                "every image must be encoded to cluster them. Raise the cap (max_train_seconds, or the session's "
+                "training budget, max_session_train_seconds) or use fewer images."
+            )
+        return should_stop is not None and should_stop()
+
+    return check
 
 
 def cluster_latent(
@@ -369,8 +390,11 @@ def project_for_display(
     return Y
 
 
-def evaluate_run(Z: np.ndarray, clusters: ClusterResult, embedding: np.ndarray, dataset: Dataset) -> dict[str, Any]:
-    """Internal scores always; NMI / ARI / AMI / accuracy when the data carry labels."""
+def evaluate_run(
+    Z: np.ndarray, clusters: ClusterResult, embedding: np.ndarray | None, dataset: Dataset
+) -> dict[str, Any]:
+    """Internal scores always; NMI / ARI / AMI / accuracy when the data carry labels; the trustworthiness of
+    ``embedding`` (n, 2 or 3) when given."""
     from explorer.metrics import evaluate
 
     metrics: dict[str, Any] = dict(evaluate(Z, clusters.labels, y_true=dataset.labels, embedding=embedding))

@@ -45,7 +45,15 @@ def make_reducer(
     if config.kind == PRETRAINED:
         config.validate()
         batch = min(config.batch_size, 64)  # inference batches: the training default of 256 images at 224 px is ~2 GB
-        return PretrainedEncoder(image_shape=image_shape, batch_size=batch, device=device, random_state=random_state)
+        return PretrainedEncoder(
+            image_shape=image_shape,
+            encoder=config.encoder,
+            weights=config.encoder_weights,
+            allow_download=config.allow_download,
+            batch_size=batch,
+            device=device,
+            random_state=random_state,
+        )
     raise InputError(f"model {config.kind!r} is not known; choose one of: {', '.join(MODEL_KINDS)}.")
 
 

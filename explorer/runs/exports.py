@@ -33,13 +33,24 @@ def points_table(result) -> Any:
     return pd.DataFrame(cols)
 
 
+def curated_names(result) -> dict[int, str]:
+    """cluster (``0..k-1``) -> the name a person gave it while curating, for a run made by
+    :func:`explorer.curate.curated_result` (and one saved from it); empty for a run's own clusters."""
+    return {i: str(name) for i, name in enumerate(_curated(result).get("names", [])) if name}
+
+
+def _curated(result) -> dict:
+    return (getattr(result.clusters, "info", None) or {}).get("curated") or {}
+
+
 def named_points(result) -> Any:
     """:func:`points_table` with each cluster's name (``cluster_name``, from the run's explanation,
-    as a person named it or as made) beside its number: what exports carry."""
+    as a person named it or as made; for curated clusters not explained yet, the names given while curating)
+    beside its number: what exports carry."""
     table = points_table(result)
     ex = getattr(result, "explanation", None)
-    if ex is not None:
-        names = ex.names
+    names = ex.names if ex is not None else curated_names(result)
+    if ex is not None or _curated(result):
         shown = [names.get(int(c), "noise" if c < 0 else f"cluster {c}") for c in table["cluster"]]
         table.insert(2, "cluster_name", shown)
     return table

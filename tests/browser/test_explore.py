@@ -1,8 +1,9 @@
 """Search, filter, names on the map and a merge on the Explore page, in a real headless Chromium against a
 real `streamlit run app.py`: a person opens a saved run of three planted groups (50 'round', 50 'square',
 50 'star') by its link, searches "star" and sees those 50 points bright and listed, filters the shape to
-'round' and reads the filter's expression and count, sees one name per cluster on the map, merges two
-clusters (two names left) and undoes it (three again), without an error."""
+'round' and reads the filter's expression and count (the shape's histogram beside the map), turns on the
+density contours, sees one name per cluster on the map, merges two clusters (two names left) and undoes it
+(three again), without an error."""
 
 from __future__ import annotations
 
@@ -54,6 +55,12 @@ def test_search_filter_names_and_a_merge(new_session, server, run, tmp_path):
         await _expect(code).to_contain_text("shape in {'round'}", timeout=WAIT_S * 1000)
         await user.see("50 of 150 rows pass the filter")
         assert await user.selected_count() == 50
+        assert await user.count(".js-plotly-plot", 2) == 2  # the map, and the filtered column's histogram
+        await user.tick("Density contours", True)
+        await user.page.wait_for_function(
+            "() => document.querySelector('.js-plotly-plot')._fullData.some(t => t.type === 'contour')",
+            timeout=WAIT_S * 1000,
+        )
         await user.shot("02-filtered")
 
         await user.page.get_by_text("Curate the clusters", exact=False).first.click()
