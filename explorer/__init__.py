@@ -19,4 +19,14 @@ needs lives in :mod:`explorer.dashboard`. Heavy libraries (torch, umap, sklearn)
 the functions that need them, so ``import explorer`` is fast.
 """
 
+import os as _os
+
+# PyTorch's CPU threads (GNU OpenMP) spin ~300,000 times waiting for each other between operations. When other
+# processes hold the cores, a spinning thread burns the time slice its partner needs: training steps took 4.8x
+# longer beside two busy processes on 2 cores. A short spin costs ~8% on a quiet machine and makes that 3.0x
+# (passive waiting: 17% and 2.0x). Read by libgomp when torch loads, hence here, before any torch import; a
+# value the user set wins. Measured by bench/measure/threads.py (docs/BENCHMARKS.md, "threads under load").
+if "OMP_WAIT_POLICY" not in _os.environ:
+    _os.environ.setdefault("GOMP_SPINCOUNT", "5000")
+
 __version__ = "0.2.0"

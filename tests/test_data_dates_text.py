@@ -107,6 +107,39 @@ def test_numeric_dates_are_read_in_one_order_for_the_whole_column():
     assert [day_text(d) for d in days] == ["2024-03-04", "2024-04-25"]
 
 
+def test_two_date_columns_give_the_days_between_them(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 200
+    joined = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    tenure = np.where(np.arange(n) < 100, rng.integers(1, 30, n), rng.integers(300, 400, n))  # two kinds of customer
+    last = joined + pd.to_timedelta(tenure, unit="D")
+    df = pd.DataFrame({"last_purchase": last.strftime("%Y-%m-%d"), "joined": joined.strftime("%Y-%m-%d")})
+    df.loc[3, "joined"] = None
+    enc = TableEncoder(scaling="none").fit(df)
+    assert "days from joined to last_purchase" in enc.feature_names_  # oriented: mostly positive
+    X, _ = enc.transform(df)
+    span = X[:, enc.feature_names_.index("days from joined to last_purchase")]
+    keep = np.arange(n) != 3
+    np.testing.assert_allclose(span[keep], tenure[keep])
+    assert span[3] == np.median(tenure[keep])  # a missing date: the training median span
+    record = json.loads(json.dumps(enc.to_json()))
+    assert record["version"] == 4
+    np.testing.assert_array_equal(TableEncoder.from_json(record).transform(df)[0], X)
+    assert "days from" not in " ".join(TableEncoder().fit(df[["joined"]]).feature_names_)  # one date: no span
+    # the two kinds of customer are told apart by the span, and explained by it, in days
+    from sklearn.metrics import adjusted_rand_score
+
+    from explorer.pipeline.defaults import default_config
+    from explorer.pipeline.run import run_pipeline
+
+    df.assign(kind=np.arange(n) < 100).to_csv(tmp_path / "c.csv", index=False)
+    ds = load(tmp_path / "c.csv", table=TableOptions(label_column="kind"))
+    res = run_pipeline(ds, default_config(ds, k=2))
+    assert adjusted_rand_score(ds.labels, res.labels) >= 0.95 and res.explanation is not None
+    top = [p.distinctions[0] for p in res.explanation.profiles]
+    assert all(d.column == "days from joined to last_purchase" for d in top), [d.sentence for d in top]
+
+
 def test_missing_markers_numbers_and_categories():
     n = 100
     rng = np.random.default_rng(0)

@@ -87,12 +87,17 @@ def test_a_table_of_text_alone_is_clustered_as_documents_into_its_topics(tmp_pat
     np.testing.assert_allclose(again.transform(ds.table)[0], ds.X, atol=1e-6)
 
 
-def test_text_beside_other_columns_is_a_table_not_documents():
+def test_text_beside_other_columns_is_a_table_not_documents_and_weighs_as_the_user_says():
     df = documents(120)
     df["amount"] = np.arange(120.0) % 7
     encoder = TableEncoder(text_embedding=TFIDF).fit(df.drop(columns="label"))
     assert not encoder.documents_ and {c.name for c in encoder.columns_} == {"text", "amount"}
     assert [c.name for c in encoder.columns_] == ["text", "amount"]  # the columns keep the table's order
+    for weight in (1.0, 2.0):
+        X, _ = TableEncoder(text_embedding=TFIDF, text_weight=weight).fit_transform(df.drop(columns="label"))
+        assert abs(X[:, :-1].var(axis=0).sum() - weight**2) < 0.05 * weight**2  # the text block; "amount" last
+    with pytest.raises(InputError, match="text_weight must be above 0"):
+        TableOptions(text_weight=0).validate()
 
 
 def test_text_drift_is_a_shift_of_words_that_a_sample_of_the_training_texts_does_not_show():

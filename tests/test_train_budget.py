@@ -105,6 +105,11 @@ def _spin(seconds: float) -> None:
         pass
 
 
+def _spin_until(stop: threading.Event) -> None:
+    while not stop.is_set():
+        pass
+
+
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pins the neighbour to our core (Linux)")
 @pytest.mark.parametrize("kind", ["process", "thread"])
 def test_the_clock_does_not_count_the_time_a_busy_neighbour_takes(kind):
@@ -120,7 +125,7 @@ def test_the_clock_does_not_count_the_time_a_busy_neighbour_takes(kind):
             busy = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
             assert busy.stdout is not None and busy.stdout.readline().strip() == "ready"
         else:
-            busy = threading.Thread(target=lambda: [None for _ in iter(stop.is_set, True)], daemon=True)
+            busy = threading.Thread(target=_spin_until, args=(stop,), daemon=True)
             busy.start()
         clock = WorkClock()
         a = clock.read()

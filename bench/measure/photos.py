@@ -1,19 +1,21 @@
 """Photos: the pretrained image encoder's features of CIFAR-10 photos and the clusterings on them.
 
-    python -m bench.measure.photos [--per-class 300] [--seeds 0] [--zip ../shared/data/cifar10/cifar10_test.zip]
+    python -m bench.measure.photos [--per-class 300] [--seeds 0 1 2] [--zip ../shared/data/cifar10/cifar10_test.zip]
 
 A subset of ``--per-class`` photos per class (3,000 by default: 300 of each of 10) is written as a zip of JPEGs
 in class folders and loaded through :func:`explorer.data.load`, as an upload is. The photos are encoded once
 with EfficientNet-Lite0 (``--model pretrained``), timed; then, k given = the number of classes, on the same
 features: k-means, N2D (UMAP then a GMM: method "n2d"), the clustering head (SCAN's neighbour agreement: method
-"head") and a GMM on a PCA of the features (``--pca`` components), ACC / NMI per seed. The JSON records the CPU model (lscpu), the ISA torch dispatches to
-(``torch.backends.cpu.get_cpu_capability()``) and the thread count. Writes photos.json under bench/results/.
+"head") and a GMM on a PCA of the features (``--pca`` components),
+ACC / NMI per seed. The JSON records the CPU model (lscpu), the ISA torch dispatches to
+(``torch.backends.cpu.get_cpu_capability()``), the thread count and the load. Writes photos.json under bench/results/.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import subprocess
 import time
 import zipfile
@@ -75,6 +77,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
 
+    started_on = machine()
     t0 = time.perf_counter()
     ds = load(subset_zip(args.zip, args.per_class), name="cifar10_subset.zip")
     load_s = time.perf_counter() - t0
@@ -86,6 +89,7 @@ def main() -> None:
     t0 = time.perf_counter()
     F = encoder.fit(ds.X).transform(ds.X)
     encode_s = time.perf_counter() - t0
+    load_after_encoding = os.getloadavg()[0]
     log(f"encoded to {F.shape} in {encode_s:.1f} s on {encoder.device_}")
 
     pca = PCA(n_components=args.pca).fit(F)
@@ -109,7 +113,8 @@ def main() -> None:
     }
     out = {
         "what": f"CIFAR-10 test, {args.per_class} photos per class through the upload path (zip of JPEGs), k = {k}",
-        "machine": machine(),
+        "machine": started_on,
+        "load_after_encoding": round(load_after_encoding, 1),
         "cpu_model_lscpu": cpu_model(),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "device": encoder.device_,

@@ -20,6 +20,7 @@ is written:
   (bench/measure/browser_timing.py's search, filter and neighbours, bench/measure/curate.py): explore.py
 - mixed precision (bench/measure/precision.py): precision.py
 - one epoch phase by phase, per CPU class (bench/measure/epoch.py): epoch.py
+- threads on a quiet and a busy machine (bench/measure/threads.py): threads.py
 - side by side with ClustPy (bench/measure/peers.py): peers.py
 - what is missing: missing.py
 - older runs, measured with defaults that have changed since: quality.py
@@ -48,6 +49,7 @@ from bench.report.shapes import section_shapes, shapes_verdicts
 from bench.report.small_images import VARIANTS as SMALL_VARIANTS, section_small
 from bench.report.speed import section_speed
 from bench.report.text import section_text, text_verdicts
+from bench.report.threads import section_threads
 
 COMMANDS = [
     (
@@ -93,6 +95,11 @@ COMMANDS = [
         "python -m bench.measure.photos [--per-class 300] [--seeds 0 1 2]",
         "`bench/results/photos.json` (CIFAR-10 photos through the pretrained encoder: k-means, N2D and the "
         "clustering head on its features)",
+    ),
+    (
+        "python -m bench.measure.threads [--busy 2] [--rounds 3]",
+        "`bench/results/threads.json` (training steps with OpenMP's spin, a short spin, passive waiting and one "
+        "thread, quiet and beside busy processes)",
     ),
     ("python -m bench.measure.precision", "`bench/results/precision.json` (float32 against bf16 autocast)"),
     (
@@ -159,6 +166,7 @@ def render(results: Path, doc: Path) -> str:
     section_speed(results, doc_dir, doc_dir, body, verdicts, cli_changes=changes_of(evidence, "cli"))
     section_precision(load(results, "precision"), body)
     section_epoch(epoch_docs(results), body)
+    section_threads(load(results, "threads"), body)
     section_peers(load(results, "peers"), body, verdicts)
     section_peers(load(results, "peers_gpu"), body, [])  # the targets are the CPU's; the GPU table is for reference
 

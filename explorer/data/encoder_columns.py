@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from explorer.data.encoder_dates import DateColumn
+from explorer.data.encoder_dates import DateColumn, SpanColumn
 from explorer.data.encoder_text import TextColumn
 from explorer.errors import InputError
 
@@ -108,13 +108,13 @@ class CategoricalColumn:
         }
 
 
-EncodedColumn = NumericColumn | CategoricalColumn | DateColumn | TextColumn
+EncodedColumn = NumericColumn | CategoricalColumn | DateColumn | SpanColumn | TextColumn
 
 
 def record_version(columns: list[EncodedColumn]) -> int:
     """The version a record of these columns needs: 2 (read by explorers before dates, text and missing
-    markers) unless a column uses one of them, 3 for those, 4 for text embedded by WordLlama."""
-    if any(isinstance(c, TextColumn) and c.embedding != "tfidf" for c in columns):
+    markers) unless a column uses one of them, 3 for those, 4 for text embedded by WordLlama and spans of dates."""
+    if any(isinstance(c, SpanColumn) or (isinstance(c, TextColumn) and c.embedding != "tfidf") for c in columns):
         return 4
     new = any(isinstance(c, (DateColumn, TextColumn)) or getattr(c, "markers", None) for c in columns)
     return 3 if new else 2
@@ -122,7 +122,7 @@ def record_version(columns: list[EncodedColumn]) -> int:
 
 def column_from_dict(spec: dict[str, Any]) -> EncodedColumn:
     """A column of ``preprocess.json`` (version 1 to 4) -> its :class:`NumericColumn`, :class:`CategoricalColumn`,
-    :class:`DateColumn` or :class:`TextColumn`."""
+    :class:`DateColumn`, :class:`SpanColumn` or :class:`TextColumn`."""
     try:
         if spec["kind"] == "numeric":
             return NumericColumn(
@@ -136,6 +136,8 @@ def column_from_dict(spec: dict[str, Any]) -> EncodedColumn:
             )
         if spec["kind"] == "date":
             return DateColumn.from_dict(spec)
+        if spec["kind"] == "span":
+            return SpanColumn.from_dict(spec)
         if spec["kind"] == "text":
             return TextColumn.from_dict(spec)
         if spec["kind"] == "categorical":

@@ -10,11 +10,13 @@ gives the hour alone. Cycles are sin/cos pairs rather than a category's indicato
 the order and the wrap-around (December is next to January, Sunday to Monday) in two features; each
 pair is scaled by ``CYCLE_WEIGHT`` (1/2) so two rows at opposite points of a cycle are 1 apart, as
 far as two rows one standard deviation apart in a number. A missing or unparseable date has age the
-training median and every cycle 0 (the circle's centre: it pulls toward no phase).
+training median and every cycle 0 (the circle's centre: it pulls toward no phase). Two date columns side by side
+also give their **span**, the days from one to the other (a tenure, a delay: :class:`SpanColumn`).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,7 @@ CYCLE_WEIGHT = 0.5  # a sin/cos pair's radius: opposite phases are 1 apart, one 
 DAY_NS = 86_400 * 10**9
 PERIODS = {"weekday": 7.0, "month": 12.0, "hour": 24.0}
 MONTH_SPAN_DAYS = 365  # the month is a cycle only when the dates span this many days
+SPAN_PAIRS = 3  # spans between consecutive date columns, at most
 NUMERIC_DATE_RE = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b"  # "25/04/2024", "4.5.24", "03-04-2024"
 ORDER_SAMPLE = 50_000  # cells read to decide whether dates are written day first
 
@@ -212,6 +215,101 @@ def fit_date_column(
     column.center, spread = float(filled.mean()), float(filled.std())
     column.scale = spread if spread > 0 else 1.0
     return column
+
+
+@dataclass
+class SpanColumn:
+    """The days from one date column to another (``later`` minus ``earlier``: a tenure, a delay), filled with
+    ``fill`` (the training median) where either date is missing, log(1 + x) when ``transform`` is "log1p", then
+    ``(x - center) / scale``: one feature, scaled like a number."""
+
+    earlier: str
+    later: str
+    fill: float
+    transform: str | None = None
+    center: float = 0.0
+    scale: float = 1.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.later} - {self.earlier}"
+
+    @property
+    def width(self) -> int:
+        return 1
+
+    def feature_names(self) -> list[str]:
+        return [f"days from {self.earlier} to {self.later}"]
+
+    def spans(self, earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
+        """The two columns' days (n,) each, NaN missing -> the span (n,) float64 before scaling: filled, logged."""
+        span = later - earlier
+        span = np.where(np.isnan(span), self.fill, span)
+        return np.log1p(np.maximum(span, -1 + 1e-12)) if self.transform == "log1p" else span
+
+    def days_between(self, frame: pd.DataFrame) -> np.ndarray:
+        """The rows' spans as read (n,) float64 days, NaN where either date is missing (for explanations)."""
+        return parse_dates(frame[self.later])[0] - parse_dates(frame[self.earlier])[0]
+
+    def features(self, earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
+        """The two columns' days (n,) each -> the feature (n, 1) float64."""
+        return ((self.spans(earlier, later) - self.center) / self.scale)[:, None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "span", "name": self.name, **{k: getattr(self, k) for k in SPAN_FIELDS}}
+
+    @classmethod
+    def from_dict(cls, spec: dict[str, Any]) -> SpanColumn:
+        return cls(
+            str(spec["earlier"]),
+            str(spec["later"]),
+            float(spec["fill"]),
+            spec.get("transform"),
+            float(spec["center"]),
+            float(spec["scale"]),
+        )
+
+
+SPAN_FIELDS = ("earlier", "later", "fill", "transform", "center", "scale")
+
+
+def fit_spans(
+    dates: list[DateColumn],
+    days: dict[str, np.ndarray],
+    *,
+    is_skewed: Callable[[np.ndarray], bool] | None,
+    scaled: bool = True,
+) -> list[SpanColumn]:
+    """The spans between consecutive date columns (times of day left out), in the table's order, at most
+    ``SPAN_PAIRS``, where the span varies by a day or more: each oriented so that it is mostly positive.
+    ``days``: each date column's training values (n,) from :func:`parse_dates`; ``is_skewed``: the encoder's
+    rule for log(1 + x) (None: no log); ``scaled`` False: no centring and scaling (the encoder's "none")."""
+    dated = [d for d in dates if not d.time_of_day]
+    out: list[SpanColumn] = []
+    for first, second in itertools.pairwise(dated):
+        diff = days[second.name] - days[first.name]
+        have = diff[~np.isnan(diff)]
+        if len(have) < 2 or float(np.ptp(have)) < 1 or len(out) == SPAN_PAIRS:
+            continue
+        earlier, later = (first, second) if np.median(have) >= 0 else (second, first)
+        span = SpanColumn(earlier.name, later.name, float(np.median(np.abs(have))))
+        if is_skewed is not None and is_skewed(span.spans(days[earlier.name], days[later.name])):
+            span.transform = "log1p"
+        filled = span.spans(days[earlier.name], days[later.name])
+        if scaled:
+            span.center, spread = float(filled.mean()), float(filled.std())
+            span.scale = spread if spread > 0 else 1.0
+        out.append(span)
+    return out
+
+
+def span_sentence(span: SpanColumn) -> str:
+    """The load report's sentence on a span between two date columns."""
+    logged = ", log(1 + x) as the spans are skewed" if span.transform == "log1p" else ""
+    return (
+        f"Took the days from '{span.earlier}' to '{span.later}' as a feature (a span between two dates: median "
+        f"{span.fill:,.0f} days{logged})."
+    )
 
 
 def date_sentence(column: DateColumn, days: np.ndarray) -> str:

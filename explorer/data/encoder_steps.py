@@ -12,16 +12,21 @@ import numpy as np
 from explorer.data.encoder_columns import CategoricalColumn, EncodedColumn, NumericColumn
 from explorer.data.encoder_dates import DateColumn, parse_dates
 from explorer.data.encoder_report import TransformReport
+from explorer.data.encoder_text import resolve_embedding
 from explorer.data.profiles import as_strings, parse_numbers
-from explorer.data.scaling import fit_scaling, ranges_shared, scaling_sentence
+from explorer.data.scaling import SCALINGS, fit_scaling, ranges_shared, scaling_sentence
 from explorer.data.words import plural
 from explorer.dataset import LoadReport
+from explorer.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 CATEGORY_WEIGHT = 1 / np.sqrt(2)  # a one-hot indicator's value: rows of two levels differ by 1, one std of a number
 UNSEEN_SHOWN = 50  # unseen levels counted by name per column (the most frequent)
+SKEW_LOG = 1.0  # "auto" scaling takes log(1 + x) of non-negative columns more skewed than this
+SKEW_MIN_VALUES = 10  # ... that have more distinct values than this (small counts and scales stay as they are)
+SKEW_SAMPLE_ROWS = 50_000  # distinct values are counted among the first rows
 ROW_NUMBER_NAMES = {
     "",
     "#",
@@ -36,6 +41,35 @@ ROW_NUMBER_NAMES = {
     "no",
     "unnamed: 0",
 }
+
+
+def check_table_options(
+    scaling: str,
+    max_categories: int,
+    min_category_fraction: float,
+    text_embedding: str = "auto",
+    text_weight: float = 1,
+) -> None:
+    """The encoder's options, checked once (by :meth:`TableEncoder.fit` and ``TableOptions.validate``)."""
+    resolve_embedding(text_embedding)
+    if not text_weight > 0:
+        raise InputError(f"text_weight must be above 0, got {text_weight}; leave the column out to ignore it.")
+    if scaling not in SCALINGS:
+        raise InputError(f"scaling '{scaling}' is not known; choose one of: {', '.join(SCALINGS)}.")
+    if max_categories < 1:
+        raise InputError(f"max_categories must be at least 1, got {max_categories}.")
+    if not 0 <= min_category_fraction < 1:
+        raise InputError(f"min_category_fraction must be in [0, 1), got {min_category_fraction}.")
+
+
+def is_skewed(values: np.ndarray) -> bool:
+    """The "auto" rule for log(1 + x): filled values (n,) that are non-negative, have more than
+    ``SKEW_MIN_VALUES`` distinct values among the first rows and a skewness above ``SKEW_LOG``."""
+    from scipy.stats import skew
+
+    if not len(values) or float(values.min()) < 0:
+        return False
+    return bool(len(np.unique(values[:SKEW_SAMPLE_ROWS])) > SKEW_MIN_VALUES and skew(values) > SKEW_LOG)
 
 
 def is_row_number(name: str, values: np.ndarray) -> bool:

@@ -11,19 +11,18 @@ codes, one or two tokens a cell, stay dropped. Each text becomes a vector by one
   ``TEXT_VOCABULARY`` most frequent, sublinear tf, l2 norm) whose vocabulary and inverse document
   frequencies are learned at fit; the directions are those of a truncated SVD (LSA);
 - "auto" (the default) is "wordllama" where its wheel is installed, else "tfidf": WordLlama agreed better with the
-  topics of news and the intents of bank queries (docs/BENCHMARKS.md, text).
+  topics of news and the intents of bank queries (docs/BENCHMARKS.md, documents).
 
 In a table the first directions (``TEXT_COMPONENTS`` of TF-IDF, ``DOCUMENT_COMPONENTS`` of WordLlama) are found
 and those that vary more than the average one kept (Kaiser's rule); a document set (:func:`fit_text_column` with
 ``documents=True``: every feature is text) keeps all ``DOCUMENT_COMPONENTS``, since its topics are the whole story.
-Whether a column's texts differ at all is always asked of TF-IDF + LSA (words shared between rows).
-A row's features are its vector projected on
-the directions and normalized to length 1 (cosine geometry), then centred on the training rows' mean and scaled
-so that the block's total variance is 1: two rows' texts are on average as far apart as two rows' values of a
-standardized number, so the text block counts as one number column, whatever its width (a category counts for
-less: its indicators' variance is at most 1/2). A missing cell (or one with no known word or token) is 0 in
-every feature: the block's centre, it pulls toward no text. Everything learned is saved as plain JSON arrays.
-Each cell is cut to ``TEXT_MAX_CHARS`` characters before it is read.
+Whether a column's texts differ at all is always asked of TF-IDF + LSA (words shared between rows). A row's
+features are its vector projected on the directions and normalized to length 1 (cosine geometry), then centred
+on the training rows' mean and scaled so that the block's total variance is 1: two rows' texts are on average as
+far apart as two rows' values of a standardized number, so the text block counts as one number column, whatever
+its width (a category counts for less: its indicators' variance is at most 1/2). A missing cell (or one with no
+known word or token) is 0 in every feature: the block's centre, it pulls toward no text. Everything learned is
+saved as plain JSON arrays. Each cell is cut to ``TEXT_MAX_CHARS`` characters before it is read.
 """
 
 from __future__ import annotations
@@ -202,9 +201,11 @@ def fit_text_column(
     *,
     embedding: str = "auto",
     documents: bool = False,
+    weight: float = 1.0,
 ) -> tuple[TextColumn | None, np.ndarray | None]:
     """Learn a :class:`TextColumn` from the training cells (n) with the ``embedding`` (see
-    :func:`resolve_embedding`); ``documents``: keep all ``DOCUMENT_COMPONENTS`` directions (no Kaiser's rule).
+    :func:`resolve_embedding`); ``documents``: keep all ``DOCUMENT_COMPONENTS`` directions (no Kaiser's rule);
+    ``weight``: the block's total variance is ``weight`` squared (1: it counts as one standardized number).
     Returns (the column, its features of the n cells when all of them were read to fit it, else None: the
     caller need not embed them again). The column is None when the texts share too few words to give features
     (no term in two rows, or every row's TF-IDF vector nearly the same: "order 17", "order 18", ...)."""
@@ -223,6 +224,7 @@ def fit_text_column(
         column, vectors = fit(name, sample, DOCUMENT_COMPONENTS, random_state)
         if column is None or _weigh(column, vectors, kaiser=not documents) <= 0:
             return None, None
+    column.weight *= weight
     if len(rows) < int((~missing).sum()):
         return column, None
     block = np.zeros((len(cells), column.width))
@@ -302,7 +304,7 @@ def _fit_wordllama(name: str, sample: list[str], wanted: int, random_state: int)
     return column, vectors
 
 
-def text_sentence(column: TextColumn, n_rows: int, cut: int) -> str:
+def text_sentence(column: TextColumn, n_rows: int, cut: int, weight: float = 1.0) -> str:
     """The load report's sentence on what a text column became."""
     cut_note = f" {cut:,} cells longer than {TEXT_MAX_CHARS:,} characters were cut to that length." if cut else ""
     source = (
@@ -313,5 +315,12 @@ def text_sentence(column: TextColumn, n_rows: int, cut: int) -> str:
     return (
         f"Took '{column.name}' as free text (nearly all of its {n_rows:,} values differ and they hold several "
         f"words a cell): {column.width} features from {source}, together "
-        f"weighing as much as one standardized number (total variance 1).{cut_note}"
+        f"weighing as much as {weight_text(weight)}.{cut_note}"
     )
+
+
+def weight_text(weight: float) -> str:
+    """How much a text block of this weight counts, in words."""
+    if weight == 1:
+        return "one standardized number (total variance 1)"
+    return f"a standardized number scaled by {weight:g} (total variance {weight * weight:g})"

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from explorer.data.encoder import TableEncoder, check_table_options
+from explorer.data.encoder import TableEncoder
+from explorer.data.encoder_steps import check_table_options
 from explorer.data.files import Source, display_name
 from explorer.data.guards import LoadGuard, check_min_rows
 from explorer.data.labels import usable_labels, values_to_str
@@ -42,7 +43,8 @@ class TableOptions:
     ``max_categories`` most frequent values that make up at least ``min_category_fraction`` of the
     rows; the rest fold into "other". ``delimiter`` None detects it; ``encoding`` None tries UTF-8
     (with or without a byte-order mark), then Latin-1. ``text_embedding``: how free text becomes features
-    ("auto", "wordllama", "tfidf": :mod:`explorer.data.encoder_text`).
+    ("auto", "wordllama", "tfidf": :mod:`explorer.data.encoder_text`); ``text_weight``: how much a text
+    column counts (1: as much as one standardized number).
     """
 
     label_column: str | None = None
@@ -54,9 +56,12 @@ class TableOptions:
     delimiter: str | None = None
     encoding: str | None = None
     text_embedding: str = "auto"
+    text_weight: float = 1.0
 
     def validate(self) -> None:
-        check_table_options(self.scaling, self.max_categories, self.min_category_fraction, self.text_embedding)
+        check_table_options(
+            self.scaling, self.max_categories, self.min_category_fraction, self.text_embedding, self.text_weight
+        )
         if self.label_column is not None and self.label_column == self.id_column:
             raise InputError(f"'{self.label_column}' can't be both the label and the ID column; pick one.")
 
@@ -162,6 +167,7 @@ def load_table(
         min_category_fraction=options.min_category_fraction,
         drop_row_numbers=options.columns is None,
         text_embedding=options.text_embedding,
+        text_weight=options.text_weight,
     )
     X, _ = encoder.fit_transform(
         df, report=report, limits=limits, between_columns=lambda: guard.check(f"loading {fname}")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from explorer.cluster.registry import spec
-from explorer.data.encoder_dates import DAY_NS, parse_dates
+from explorer.data.encoder_dates import DAY_NS, SpanColumn, parse_dates
 from explorer.errors import InputError
 from explorer.events import StopCheck
 from explorer.explain import profiles as _profiles
@@ -219,6 +219,9 @@ def explained_columns(result: RunResult) -> tuple[pd.DataFrame | None, list[str]
         frame = table[cols]
         if dates:
             frame = frame.assign(**{c: _as_time(table[c]) for c in dates})
+        # a span between two dates is explained in days, as a number
+        spans = [c for c in getattr(ds.table_encoder, "columns_", []) if isinstance(c, SpanColumn)]
+        frame = frame.assign(**{s.feature_names()[0]: s.days_between(table) for s in spans}) if spans else frame
         return frame, [c for c in cols if c in ds.report.encoded]
     cols = []
     for c in table.columns:
