@@ -54,6 +54,41 @@ def speed_texts(folder: Path, n: int) -> list[str]:
     return (texts * (n // len(texts) + 1))[:n]
 
 
+STAND_IN_TOPICS = (  # --quick without the shared data: documents drawn from four small vocabularies
+    "match team goal season coach league player score win cup stadium fans",
+    "bank rate loan market price stock fund interest profit trade card account",
+    "space research study cell planet energy climate gene lab telescope species",
+    "software phone chip app internet computer device network code update screen",
+)
+
+
+def stand_in_folder(tmp: Path, n: int = 2_000, seed: int = 0) -> Path:
+    """A folder laid out as the shared data's text/ (Banking77's and AG News' file names and columns), holding
+    ``n`` documents of 6 to 12 words, each from one of ``STAND_IN_TOPICS`` with a fifth of common words mixed
+    in: the smoke test's stand-in where $EXPLORER_BENCH_DATA is missing."""
+    rng = np.random.default_rng(seed)
+    common = "the a of and to in for on with new says report today".split()
+    folder = tmp / "stand_in_text"
+    folder.mkdir(parents=True, exist_ok=True)
+    docs, topics = [], []
+    for _ in range(n):
+        t = int(rng.integers(len(STAND_IN_TOPICS)))
+        words = STAND_IN_TOPICS[t].split()
+        size = int(rng.integers(6, 13))
+        docs.append(" ".join(rng.choice(common) if rng.random() < 0.2 else rng.choice(words) for _ in range(size)))
+        topics.append(f"topic{t}")
+    for name, header in (("banking77_test.csv", ["text", "category"]), ("banking77_train.csv", ["text", "category"])):
+        with (folder / name).open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(zip(docs, topics))
+    with (folder / "ag_news_test.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["title", "description", "label"])
+        w.writerows((d.split(" ", 1)[0], d, t) for d, t in zip(docs, topics))
+    return folder
+
+
 def write_csv(path: Path, texts: list[str], labels: list[str] | None) -> None:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
@@ -161,7 +196,14 @@ def main(argv: list[str] | None = None) -> None:
         args.seeds, args.methods, args.embeddings, args.speed_rows = [0], ["kmeans"], args.embeddings[:1], 2_000
         args.datasets = args.datasets[-1:]  # Banking77: the smaller set
 
-    folder = data_dir() / "text"
+    stand_in = tempfile.TemporaryDirectory()
+    try:
+        folder = data_dir() / "text"
+    except FileNotFoundError:
+        if not args.quick:
+            raise
+        log("the shared data is missing: the smoke test runs on a stand-in of generated documents")
+        folder = stand_in_folder(Path(stand_in.name))
     path = args.out / "text.json"
     result: dict = json.loads(path.read_text()) if path.is_file() else {}
     result.setdefault("datasets", {})
@@ -176,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         result["datasets"] = {**written.get("datasets", {}), **result["datasets"]}
         result.setdefault("speed", written.get("speed"))
     write_json(path, result)
+    stand_in.cleanup()
     log(f"wrote {path}")
 
 

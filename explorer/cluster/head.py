@@ -127,8 +127,8 @@ def train_heads(
 
 def head_proba(state: State, Z: np.ndarray) -> np.ndarray:
     """(m, k) float32: the mean of the heads' softmax (``state``: weights (h, k, d), biases (h, k),
-    temperature ()) at the rows Z (m, d)."""
-    W, B, t = state["weights"], state["biases"], float(state["temperature"])
+    temperature (1,)) at the rows Z (m, d)."""
+    W, B, t = state["weights"], state["biases"], float(np.asarray(state["temperature"]).reshape(-1)[0])
     logits = (np.einsum("md,hkd->hmk", np.asarray(Z, np.float32), W) + B[:, None, :]) / t
     logits -= logits.max(-1, keepdims=True)
     p = np.exp(logits)
@@ -140,7 +140,7 @@ def _fit_head(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = Fit
     """The heads on Z (n, d): labels (n,), proba (n, k), the members' means as centres, the heads as state."""
     X = np.ascontiguousarray(Z, dtype=np.float32)
     W, B, losses = train_heads(X, k, cfg.random_state, HEAD, inputs.should_stop)
-    state: State = {"weights": W, "biases": B, "temperature": np.array(HEAD.temperature, np.float32)}
+    state: State = {"weights": W, "biases": B, "temperature": np.array([HEAD.temperature], np.float32)}
     proba = head_proba(state, X)
     labels = proba.argmax(1).astype(np.int64)
     info = {

@@ -230,6 +230,15 @@ def start_curation(result: RunResult, root: str | Path) -> tuple[Curation, str |
     return Curation.of(result), None
 
 
+def is_stale(curation: Curation, result: RunResult) -> bool:
+    """True for a curation with no edit whose names are no longer the run's (renamed on the Understand page
+    after the curation was made): an unedited curation is the run as it is now, so it is made again."""
+    if curation.steps:
+        return False
+    names = result.explanation.names if result.explanation is not None else {}
+    return curation.original_names != {int(c): str(v) for c, v in names.items()}
+
+
 def save(curation: Curation, result: RunResult, root: str | Path, *, read_only: bool) -> str:
     """Write ``curation`` beside its saved run; returns what was done, in a sentence."""
     folder = curation_folder(result, root, read_only=read_only)

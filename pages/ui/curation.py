@@ -21,7 +21,7 @@ def of(result, *, say: bool = True):
     read is said (``say``), until the first edit."""
     kept = st.session_state.setdefault("curations", {})
     entry = kept.get(id(result.clusters))
-    if entry is None or entry[0] is not result.clusters:
+    if entry is None or entry[0] is not result.clusters or curate.is_stale(entry[1], result):
         entry = (result.clusters, *curate.start_curation(result, session.runs_root()))
         while len(kept) >= KEPT_CURATIONS:  # the oldest goes: a curation holds a copy of its run's labels per edit
             kept.pop(next(iter(kept)))
