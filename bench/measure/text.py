@@ -67,7 +67,7 @@ def stand_in_folder(tmp: Path, n: int = 2_000, seed: int = 0) -> Path:
     ``n`` documents of 6 to 12 words, each from one of ``STAND_IN_TOPICS`` with a fifth of common words mixed
     in: the smoke test's stand-in where $EXPLORER_BENCH_DATA is missing."""
     rng = np.random.default_rng(seed)
-    common = "the a of and to in for on with new says report today".split()
+    common = ["the", "a", "of", "and", "to", "in", "for", "on", "with", "new", "says", "report", "today"]
     folder = tmp / "stand_in_text"
     folder.mkdir(parents=True, exist_ok=True)
     docs, topics = [], []
@@ -81,11 +81,11 @@ def stand_in_folder(tmp: Path, n: int = 2_000, seed: int = 0) -> Path:
         with (folder / name).open("w", newline="") as f:
             w = csv.writer(f)
             w.writerow(header)
-            w.writerows(zip(docs, topics))
+            w.writerows(zip(docs, topics, strict=True))
     with (folder / "ag_news_test.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["title", "description", "label"])
-        w.writerows((d.split(" ", 1)[0], d, t) for d, t in zip(docs, topics))
+        w.writerows((d.split(" ", 1)[0], d, t) for d, t in zip(docs, topics, strict=True))
     return folder
 
 
