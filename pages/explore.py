@@ -27,7 +27,7 @@ from explorer.curate.duplicates import duplicates_of
 from explorer.dashboard import curate, explore, run_view
 from explorer.dashboard.cache import short_tag
 from explorer.dashboard.workspace import JobKind
-from explorer.display import linked, maps
+from explorer.display import density, linked, maps
 from explorer.display.usertext import SPREADSHEET_NOTE, file_stem, markdown_text, plain_text
 from explorer.limits import Limits
 from explorer.project import PROJECTION_LABELS, PROJECTION_METHODS
@@ -89,17 +89,19 @@ def view_settings() -> tuple[str, int]:
     return color_by, cap
 
 
-def hover_fields(cap: int) -> maps.HoverTable:
-    """What the hover label says of each row drawn as a marker (:func:`explore.point_fields`), built once
-    per run, cap and names and kept in this session: the colouring does not change it, so a re-colour
-    reuses it (and one user's values stay away from everyone else)."""
+def hover_fields(cap: int, rows: np.ndarray) -> maps.HoverTable:
+    """What the hover label says of each drawn row (:func:`explore.point_fields`): the map's sample's built
+    once per run, cap and names and kept in this session (the colouring and the focus do not change it, so a
+    re-colour reuses it, and one user's values stay away from everyone else); a search's hits drawn beyond
+    the sample get theirs then (:func:`explore.hover_rows`)."""
     token = (edits(), tuple(sorted(run_view.cluster_names(result).items())))
     key = (run_tag, id(result), cap, token)
     cached = st.session_state.get("hover_cache")
     if cached is None or cached[0] != key:
-        cached = (key, maps.hover_table(explore.point_fields(view, maps.sample_indices(result.dataset.n, cap))))
+        sample = maps.sample_indices(result.dataset.n, cap)
+        cached = (key, (sample, maps.hover_table(explore.point_fields(view, sample))))
         st.session_state["hover_cache"] = cached
-    return cached[1]
+    return explore.hover_rows(view, rows, cached[1])
 
 
 def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_on_map: bool, contours: bool):
@@ -113,8 +115,14 @@ def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_
     kept = st.session_state.get("scatter_cache")
     if kept is not None and kept[0] == key:
         return kept[1]
-    if color_by == "cluster":  # the curated clusters, named as curated
-        values, kind = curate.label_texts(view.clusters.labels, names), "category"
+    values: Any
+    if color_by == "cluster":  # the curated clusters, named as curated, worked out once for every focus
+        values = cached(
+            "colour_codes",
+            (run_tag, id(result), token),
+            lambda: maps.Categories.of(curate.label_texts(view.clusters.labels, names)),
+        )
+        kind = "category"
     else:
         values, kind = explore.color_values(view, color_by)
     fig = maps.scatter(
@@ -122,7 +130,10 @@ def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_
         color=values,
         color_kind=kind,
         color_name=color_by,
-        hover_fields=lambda rows: hover_fields(cap),
+        hover_fields=lambda rows: hover_fields(cap, rows),
+        grid=None  # the density image's pixels of every point: the same map whatever the colouring or focus
+        if result.dataset.n <= cap
+        else cached("map_grid", (run_tag, id(result)), lambda: density.Grid.of(view.embedding[:, :2])),
         max_points=cap,
         selected=highlight,
         title=PROJECTION_LABELS.get(result.config.projection.method, ""),

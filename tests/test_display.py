@@ -298,3 +298,43 @@ def test_hover_fields_write_names_once_and_values_escaped_per_point():
     rows = [int(t.customdata[0][0]) for t in fig.data]
     event = [{"customdata": list(t.customdata[0])} for t in fig.data]
     np.testing.assert_array_equal(maps.rows_from_selection(event), sorted(rows))
+
+
+def test_above_the_cap_a_focus_greys_the_image_and_draws_the_few_hits_as_markers():
+    """Two clusters side by side, 6,000 points under a 500-marker cap. With the left cluster in focus (a
+    filter), the image keeps the left's colour and greys the right. With three rows in focus (a search's hits,
+    not all in the sample), those rows are drawn as markers too, highlighted, with their own hover fields."""
+    from explorer.display.density import Grid, hex_to_rgb
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 3000)
+    emb = np.c_[np.where(labels == 0, -5.0, 5.0) + rng.uniform(-1, 1, 6000), rng.uniform(-1, 1, 6000)]
+    grid = Grid.of(emb)
+    colouring = maps.Categories.of(labels.astype(str))
+    fig = maps.scatter(emb, color=colouring, max_points=500, selected=np.flatnonzero(labels == 0), grid=grid)
+    pixels, colors = decoded(fig), {t.name: t.marker.color for t in fig.data}
+    _h, w = pixels.shape[:2]
+    filled = pixels[..., 3] > 0
+    left, right = pixels[:, : w // 2][filled[:, : w // 2]], pixels[:, w // 2 :][filled[:, w // 2 :]]
+    assert (left[:, :3] == hex_to_rgb([colors["0"]])[0]).all()
+    assert (right[:, :3] == hex_to_rgb([maps.FOCUS_GREY])[0]).all()
+    assert n_drawn(fig) == 500  # 2,750 rows in focus beyond the sample: too many to add as markers
+    in_left = sum(int(np.sum(np.asarray(t.customdata).astype(int) < 3000)) for t in fig.data)
+    assert sum(len(t.selectedpoints) for t in fig.data) == in_left
+
+    sample = maps.sample_indices(6000, 500)
+    hits = np.array([h for h in range(6000) if h not in set(sample)][:3])
+    asked: list = []
+
+    def hover(rows):
+        asked.append(rows)
+        return [("row", [f"r{r}" for r in rows])]
+
+    fig = maps.scatter(emb, color=colouring, max_points=500, selected=hits, grid=grid, hover_fields=hover)
+    drawn = np.concatenate([np.asarray(t.customdata)[:, 0].astype(int) for t in fig.data])
+    assert len(drawn) == 503 and set(hits) <= set(drawn)
+    shown = np.concatenate([np.asarray(t.customdata)[list(t.selectedpoints)] for t in fig.data])
+    assert sorted(shown[:, 0].astype(int)) == sorted(hits) and sorted(shown[:, 1]) == sorted(f"r{h}" for h in hits)
+    assert (maps.scatter(emb, color=labels.astype(str), max_points=500).layout.images[0].source) == (
+        maps.scatter(emb, color=colouring, max_points=500, grid=grid).layout.images[0].source
+    )  # worked-out colours and a kept grid draw the same map

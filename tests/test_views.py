@@ -29,7 +29,7 @@ from explorer.dashboard import explore, forms, messages, reconstruct, run_view
 from explorer.dashboard.cache import dataset_fingerprint, model_key
 from explorer.dashboard.cluster import run_with_representation
 from explorer.dataset import Dataset, LoadReport
-from explorer.display import usertext
+from explorer.display import maps, usertext
 from explorer.errors import InputError
 from explorer.pipeline import ProjectionConfig, default_config, replace_nested, reproject, run_pipeline
 from explorer.runs import exports
@@ -104,6 +104,14 @@ def test_colours_and_hover(table_run):
         and "<b>label</b>: 0" in hover[0]
         and "<b>colour</b>: red" in hover[0]
     )
+
+    # the map's sample's table made once; a search's hits drawn beyond it get theirs, the rest are looked up
+    sample = np.array([0, 3, 45, 60])
+    kept = (sample, maps.hover_table(explore.point_fields(table_run, sample)))
+    assert explore.hover_rows(table_run, sample, kept) is kept[1]
+    rows = np.array([0, 7, 45, 61])
+    merged = explore.hover_rows(table_run, rows, kept)
+    np.testing.assert_array_equal(merged.values, maps.hover_table(explore.point_fields(table_run, rows)).values)
 
 
 def test_reconstructions_errors_and_anomalies(table_run):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from explorer.dashboard.jobs.job import Job
     from explorer.dashboard.jobs.manager import JobManager
     from explorer.dashboard.workspace import Workspace
+    from explorer.display.maps import HoverTable
     from explorer.limits import Limits
     from explorer.pipeline import RunResult
 
@@ -112,6 +113,25 @@ def point_fields(result: RunResult, index: np.ndarray, max_fields: int = 8) -> l
         for j in range(min(max_fields, ds.X.shape[1])):
             columns.append((_short(ds.feature_names[j]), [f"{v:.4g}" for v in ds.X[index, j]]))
     return columns
+
+
+def hover_rows(result: RunResult, rows: np.ndarray, kept: tuple[np.ndarray, HoverTable]) -> HoverTable:
+    """The hover table (:func:`explorer.display.maps.hover_table` of :func:`point_fields`) of the drawn
+    ``rows`` (sorted), from ``kept`` = (the rows it was made for, sorted; their table), made once for the map's
+    sample: rows beyond those (a search's hits drawn as well) get theirs made now, the rest are looked up."""
+    from explorer.display.maps import focus_in, hover_table
+
+    base_rows, base = kept
+    rows = np.asarray(rows, np.int64)
+    if len(rows) == len(base_rows) and np.array_equal(rows, base_rows):
+        return base
+    known = focus_in(base_rows, rows)
+    extra = hover_table(point_fields(result, rows[~known]))
+    width = max(base.values.dtype.itemsize, extra.values.dtype.itemsize) // 4 or 1
+    values = np.empty((len(rows), base.values.shape[1]), dtype=f"<U{width}")
+    values[known] = base.values[np.searchsorted(base_rows, rows[known])]
+    values[~known] = extra.values
+    return type(base)(base.template, values)
 
 
 def hover_texts(result: RunResult, index: np.ndarray, max_fields: int = 8) -> list[str]:

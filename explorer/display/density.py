@@ -105,6 +105,36 @@ def pixel_of(xy: np.ndarray, bounds: Bounds, shape: tuple[int, int]) -> tuple[np
     return row * cols + col, inside
 
 
+@dataclass(frozen=True)
+class Grid:
+    """Where each of n points falls in an image: ``pixel`` (m,) flat pixel index of each point ``inside``
+    (n,) bool the ``bounds``, in an image of ``shape``. It depends on the map only, so a page that redraws the
+    same map in another colouring or focus makes it once (:meth:`of`) and passes it to the image builders."""
+
+    bounds: Bounds
+    shape: tuple[int, int]
+    pixel: np.ndarray
+    inside: np.ndarray
+
+    @classmethod
+    def of(cls, xy: np.ndarray, bounds: Bounds | None = None, side: int = IMAGE_SIDE) -> Grid:
+        bounds, shape = _setup(xy, bounds, side)
+        pixel, inside = pixel_of(xy, bounds, shape)
+        return cls(bounds, shape, pixel, inside)
+
+    @property
+    def n(self) -> int:
+        return len(self.inside)
+
+
+def _grid(xy: np.ndarray, grid: Grid | None, bounds: Bounds | None, side: int) -> Grid:
+    if grid is None:
+        return Grid.of(xy, bounds, side)
+    if grid.n != len(xy):
+        raise ValueError(f"a grid of {grid.n} points for {len(xy)} points")
+    return grid
+
+
 def _alpha(counts: np.ndarray) -> np.ndarray:
     top = counts.max() if counts.size else 0
     if top <= 0:
@@ -123,7 +153,13 @@ def _setup(xy: np.ndarray, bounds: Bounds | None, side: int) -> tuple[Bounds, tu
 
 
 def category_image(
-    xy: np.ndarray, codes: np.ndarray, colors: np.ndarray, *, bounds: Bounds | None = None, side: int = IMAGE_SIDE
+    xy: np.ndarray,
+    codes: np.ndarray,
+    colors: np.ndarray,
+    *,
+    bounds: Bounds | None = None,
+    side: int = IMAGE_SIDE,
+    grid: Grid | None = None,
 ) -> DensityImage:
     """The points ``xy`` (n, 2) coloured by category.
 
@@ -133,17 +169,19 @@ def category_image(
         colors: (k, 3) uint8 RGB, one per category.
         bounds: the data rectangle to draw (default: the points' own, :meth:`Bounds.of`).
         side: pixels along the image's longer side.
+        grid: where the points fall, worked out before (:class:`Grid`; then ``bounds`` and ``side`` are its).
     """
-    bounds, shape = _setup(xy, bounds, side)
+    grid = _grid(xy, grid, bounds, side)
+    bounds, shape = grid.bounds, grid.shape
     codes = np.asarray(codes, dtype=np.int64)
     colors = np.asarray(colors, dtype=np.float64).reshape(-1, 3)
     if len(codes) != len(xy):
         raise ValueError(f"{len(codes)} codes for {len(xy)} points")
     if len(codes) and codes.max(initial=-1) >= len(colors):
         raise ValueError(f"a code of {codes.max()} but only {len(colors)} colours")
-    keep = codes >= 0
-    pixel, inside = pixel_of(np.asarray(xy)[keep], bounds, shape)
-    code = codes[keep][inside]
+    code = codes[grid.inside]
+    keep = code >= 0
+    pixel, code = grid.pixel[keep], code[keep]
     size = shape[0] * shape[1]
     counts = np.bincount(pixel, minlength=size)
     rgb = np.empty((size, 3), np.float64)
@@ -163,6 +201,7 @@ def value_image(
     bounds: Bounds | None = None,
     side: int = IMAGE_SIDE,
     missing_color: tuple[int, int, int] = MISSING_RGB,
+    grid: Grid | None = None,
 ) -> DensityImage:
     """The points ``xy`` (n, 2) coloured by a number: each pixel the colour of its points' mean value.
 
@@ -170,8 +209,10 @@ def value_image(
         values: (n,) numbers; NaN for a missing value (a pixel holding only those is ``missing_color``).
         lut: (m, 3) uint8 RGB, the colour scale from ``vmin`` (first row) to ``vmax`` (last row).
         vmin, vmax: the ends of the scale (default: the finite values' min and max).
+        grid: where the points fall, worked out before (:class:`Grid`; then ``bounds`` and ``side`` are its).
     """
-    bounds, shape = _setup(xy, bounds, side)
+    grid = _grid(xy, grid, bounds, side)
+    bounds, shape = grid.bounds, grid.shape
     values = np.asarray(values, dtype=np.float64)
     if len(values) != len(xy):
         raise ValueError(f"{len(values)} values for {len(xy)} points")
@@ -179,7 +220,7 @@ def value_image(
     finite = np.isfinite(values)
     lo = float(np.min(values[finite])) if vmin is None and finite.any() else float(vmin or 0.0)
     hi = float(np.max(values[finite])) if vmax is None and finite.any() else float(vmax if vmax is not None else 1.0)
-    pixel, inside = pixel_of(xy, bounds, shape)
+    pixel, inside = grid.pixel, grid.inside
     v, ok = values[inside], finite[inside]
     size = shape[0] * shape[1]
     counts = np.bincount(pixel, minlength=size)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.display.density import Bounds, DensityImage, category_image, hex_to_rgb, value_image
+from explorer.display.density import DensityImage, Grid, category_image, hex_to_rgb, value_image
 from explorer.display.usertext import plotly_text
 
 DISPLAY_CAP = (
@@ -89,6 +89,20 @@ def categories(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return remap[codes], order
 
 
+@dataclass(frozen=True)
+class Categories:
+    """A category colouring worked out once (:func:`categories`): ``codes`` (n,) int64 into ``names``, in
+    legend order. :func:`scatter` takes it for ``color``, so a page that redraws the same colouring (another
+    focus, the names on or off) skips factorizing a million values again."""
+
+    codes: np.ndarray
+    names: list[str]
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Categories:
+        return cls(*categories(values))
+
+
 def category_colors(names: Sequence[str]) -> list[str]:
     """One colour per category name, in order: the palette, "noise" and "other" / "(missing)" grey."""
     colors, out, i = palette(), [], 0
@@ -140,7 +154,7 @@ def _template_text(text: object) -> str:
 def scatter(
     embedding: np.ndarray,
     *,
-    color: np.ndarray | None = None,
+    color: np.ndarray | Categories | None = None,
     color_kind: str = "category",
     color_name: str = "cluster",
     hovertext: Sequence[str] | Callable[[np.ndarray], Sequence[str]] | None = None,
@@ -151,6 +165,7 @@ def scatter(
     point_size: float | None = None,
     density: bool = True,
     hover_fields: Callable[[np.ndarray], Sequence[tuple[str, Sequence[str]]] | HoverTable] | None = None,
+    grid: Grid | None = None,
 ) -> go.Figure:
     """The 2-D projection as a WebGL scatter (``go.Scattergl``), over a density image of every point
     when there are more than ``max_points``.
@@ -158,12 +173,15 @@ def scatter(
     Args:
         embedding: (n, 2) or (n, 3) array; the first two columns are drawn.
         color: (n,) values; categories get one trace each (a legend entry; "noise" is grey), numbers
-            one trace with a continuous colour scale and a colour bar. None: one colour.
+            one trace with a continuous colour scale and a colour bar. None: one colour. Categories may come
+            worked out already (:class:`Categories`).
         hovertext: (n,) hover labels as Plotly HTML whose user text is escaped with
             :func:`explorer.display.usertext.plotly_text`, or a function rows -> their labels (e.g.
             ``lambda rows: explorer.dashboard.explore.hover_texts(result, rows)``), called for the drawn rows only.
-        selected: row numbers to highlight; every other point is greyed (the same look Plotly gives a
-            box or lasso selection made in the browser).
+        selected: row numbers to highlight (the rows in focus: a search, a filter); every other point is
+            greyed (the same look Plotly gives a box or lasso selection made in the browser), in the density
+            image too. Above the cap, up to ``FOCUS_MARKERS`` of them not in the sample are drawn as markers
+            as well, so a search's few hits among a million points can be seen, hovered and clicked.
         max_points: the interactive cap: above it a uniform seeded sample of this many rows is drawn
             as markers (hover, click, Plotly's selection look) and the title says how many.
         density: above ``max_points``, draw all n points beneath the markers as one image
@@ -174,6 +192,8 @@ def scatter(
             :func:`hover_table` (escaped once, to reuse for another colouring): the hover label is one
             ``name: value`` line each, the names written once in the trace's ``hovertemplate`` and the
             values (escaped here) in ``customdata`` -- a fifth of the bytes of a label per point.
+        grid: where each point falls in the density image (:class:`explorer.display.density.Grid` of the
+            embedding's first two columns), made before: a page redrawing the same map passes it.
 
     Each trace's ``customdata`` holds the row numbers of its points (with ``hover_fields``: each
     point's ``[row, value, value, ...]`` as text); ``layout.meta`` holds ``shown`` (markers), ``total`` (n)
@@ -183,9 +203,11 @@ def scatter(
     n = len(embedding)
     rows = sample_indices(n, max_points, seed)
     with_image = bool(density) and len(rows) < n
+    focus = focus_mask(n, selected)  # (n,) bool, or None: nothing greyed
+    if focus is not None and len(rows) < n:
+        rows = with_focus_rows(rows, focus)
     xy = embedding[rows, :2].astype(np.float64)
     size = point_size or (7 if len(rows) <= 2_000 else 4 if len(rows) <= 30_000 else 2.5)
-    chosen = None if selected is None else np.asarray(sorted(set(int(i) for i in selected)), dtype=np.int64)
     hover = template = None
     custom: np.ndarray = rows
     if hover_fields is not None:
@@ -199,9 +221,12 @@ def scatter(
     elif hovertext is not None:
         hover = np.asarray(hovertext, dtype=object)[rows]
 
-    def trace(mask: np.ndarray, name: str, marker: dict, showlegend: bool) -> go.Scattergl:
+    def trace(mask: np.ndarray, name: str, marker: dict, showlegend: bool) -> dict:
+        """A ``scattergl`` trace as a dict: the figure validates it once (a ``go.Scattergl`` would be
+        validated, then deep-copied value by value into the figure: a tenth of a second per map)."""
         r = rows[mask]
-        t = go.Scattergl(
+        t: dict = dict(
+            type="scattergl",
             x=xy[mask, 0],
             y=xy[mask, 1],
             mode="markers",
@@ -215,17 +240,19 @@ def scatter(
             unselected=UNSELECTED,
             selected=dict(marker=dict(opacity=1.0)),
         )
-        if chosen is not None:
-            t.selectedpoints = np.flatnonzero(np.isin(r, chosen)).tolist()
+        if focus is not None:
+            t["selectedpoints"] = np.flatnonzero(focus[r]).tolist()
         return t
 
-    traces: list[go.Scattergl] = []
+    traces: list[dict] = []
     image: DensityImage | None = None
-    bounds = Bounds.of(embedding[:, :2]) if with_image else None
+    grid = (grid or Grid.of(embedding[:, :2])) if with_image else None
     if color is None:
         traces.append(trace(np.ones(len(rows), bool), "points", {"color": palette()[0], "opacity": 0.8}, False))
         if with_image:
-            image = category_image(embedding[:, :2], np.zeros(n, np.int64), hex_to_rgb([palette()[0]]), bounds=bounds)
+            image = category_image(
+                embedding[:, :2], _greyed(np.zeros(n, np.int64), focus, 1), _with_grey([palette()[0]]), grid=grid
+            )
     elif color_kind == "number":
         every = np.asarray(color, dtype=np.float64)
         values = every[rows]
@@ -253,21 +280,24 @@ def scatter(
         if with_image:
             image = value_image(
                 embedding[:, :2],
-                every,
+                every if focus is None else np.where(focus, every, np.nan),  # out of focus: grey, as missing
                 scale_lut(),
                 vmin=lo,
                 vmax=hi,
-                bounds=bounds,
+                grid=grid,
                 missing_color=tuple(hex_to_rgb([OTHER_COLOR])[0]),
             )
     else:
-        codes, order = categories(np.asarray(color, dtype=object))
+        worked = color if isinstance(color, Categories) else Categories.of(np.asarray(color, dtype=object))
+        codes, order = worked.codes, worked.names
+        if len(codes) != n:
+            raise ValueError(f"{len(codes)} colour values for {n} points")
         colors = category_colors(order)
         drawn = codes[rows]
         for j, name in enumerate(order):
             traces.append(trace(drawn == j, name, {"color": colors[j], "opacity": 0.85}, True))
         if with_image:
-            image = category_image(embedding[:, :2], codes, hex_to_rgb(colors), bounds=bounds)
+            image = category_image(embedding[:, :2], _greyed(codes, focus, len(colors)), _with_grey(colors), grid=grid)
 
     fig = go.Figure(traces)
     fig.update_layout(
@@ -303,6 +333,52 @@ def scatter(
         fig.update_layout(xaxis_range=[b.xmin, b.xmax], yaxis_range=[b.ymin, b.ymax])
     fig.layout.meta = {"shown": len(rows), "total": int(n), "density": with_image}
     return fig
+
+
+FOCUS_MARKERS = 2_000  # rows in focus (a search's hits) drawn as markers beyond the sample, at most
+FOCUS_GREY = "#d2d2d2"  # the density image's colour for the points out of focus
+
+
+def focus_mask(n: int, selected: Iterable[int] | np.ndarray | None) -> np.ndarray | None:
+    """(n,) bool: the rows ``selected`` (row numbers; out-of-range ones ignored), or None when none is given
+    (nothing in particular in focus). Linear in n: no sort, no set."""
+    if selected is None:
+        return None
+    chosen = np.asarray(selected if isinstance(selected, np.ndarray) else list(selected), dtype=np.int64).reshape(-1)
+    mask = np.zeros(n, bool)
+    mask[chosen[(chosen >= 0) & (chosen < n)]] = True
+    return mask
+
+
+def with_focus_rows(rows: np.ndarray, focus: np.ndarray, most: int = FOCUS_MARKERS) -> np.ndarray:
+    """The drawn ``rows`` (sorted) and the rows in ``focus`` (n,) bool that are not among them, when there are
+    at most ``most`` of those (a search's few hits); sorted. More than that: ``rows`` as they are (the focus
+    then shows in the density image and in the sample)."""
+    extra = np.flatnonzero(focus)
+    if len(extra) == 0:
+        return rows
+    extra = extra[~focus_in(rows, extra)]
+    if len(extra) == 0 or len(extra) > most:
+        return rows
+    return np.union1d(rows, extra)
+
+
+def focus_in(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """(len(wanted),) bool: which of ``wanted`` are in the sorted ``rows``."""
+    if len(rows) == 0:
+        return np.zeros(len(wanted), bool)
+    at = np.minimum(np.searchsorted(rows, wanted), len(rows) - 1)
+    return rows[at] == wanted
+
+
+def _greyed(codes: np.ndarray, focus: np.ndarray | None, grey: int) -> np.ndarray:
+    """Category codes with the rows out of ``focus`` moved to code ``grey`` (the density image's grey)."""
+    return codes if focus is None else np.where(focus, codes, grey)
+
+
+def _with_grey(colors: Sequence[str]) -> np.ndarray:
+    """(k + 1, 3) uint8: the category colours, then the out-of-focus grey."""
+    return hex_to_rgb([*colors, FOCUS_GREY])
 
 
 NAME_FONT = 12  # pixels: the size of a cluster's name on the map
