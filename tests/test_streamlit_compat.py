@@ -118,3 +118,35 @@ def test_rerun_fragment_reruns_the_whole_script_where_a_fragment_rerun_is_refuse
     at.button[0].click().run()
     shown(at)
     assert at.session_state["runs"] == 3  # the click's run, then the rerun it asked for
+
+
+def test_one_widget_key_on_two_pages_does_not_carry_its_value_across(tmp_path: Path):
+    """The behaviour compat.shared_checkbox works around: ticked off on one page, the same key's box on the
+    other page shows another value than the key holds. With shared_checkbox, the choice follows."""
+
+    def page(name: str, body: str) -> None:
+        (tmp_path / "pages" / f"{name}.py").write_text(f"import streamlit as st\n{body}\nst.write(f'{name}:{{v}}')\n")
+
+    (tmp_path / "pages").mkdir()
+    plain = 'st.session_state.setdefault("k", True)\nv = st.checkbox("C", key="k", persist_state="session")'
+    shared = "from pages.ui import compat\nv = compat.shared_checkbox('C', 'choice', True)"
+    page("a", plain)
+    page("b", plain)
+    page("c", shared)
+    page("d", shared)
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import streamlit as st\nst.navigation([st.Page(p) for p in "
+        "('pages/a.py', 'pages/b.py', 'pages/c.py', 'pages/d.py')]).run()\n"
+    )
+    with compat.navigation_only():
+        at = AppTest.from_file(str(app)).run()
+        at.checkbox[0].uncheck().run()
+        at.checkbox[0].check().run()
+        assert shown(at) == ["a:True"]
+        at.switch_page("pages/b.py").run()
+        assert at.session_state["k"] is True and shown(at) != ["b:True"]  # the key says True; the box does not
+        at.switch_page("pages/c.py").run()
+        at.checkbox[0].uncheck().run()
+        at.switch_page("pages/d.py").run()
+        assert shown(at) == ["d:False"] and at.session_state["choice"] is False

@@ -16,6 +16,12 @@ changes or fixes it fails there, and the workaround can then be changed or dropp
    fragment in a browser, but a full rerun that came first (and every click under ``AppTest``) runs the whole
    script, where it is refused. We rerun the whole script then.
 
+3. **One widget key on several pages** (:func:`shared_checkbox`). A keyed widget drawn on two pages does not
+   show the value its key holds when the other page drew it last: ticked on one page, the same key's box on
+   the next page shows what that page's box last sent (or its default), even with ``persist_state``. A choice
+   that several pages share (the curated clusters or the run's own) is kept under a key of its own and each
+   page's box starts from it.
+
 Not here, because they are not patches but how the page is built: downloads made with the page or on a
 "Prepare" click instead of Streamlit's click-time (deferred) download (pages/ui/downloads.py), and uploads
 kept in the session because Streamlit forgets a file uploader's files when another page is shown
@@ -70,3 +76,16 @@ def rerun_fragment() -> None:
         st.rerun(scope="fragment")
     except StreamlitAPIException:
         st.rerun()
+
+
+def shared_checkbox(label: str, key: str, default: bool, **kw) -> bool:
+    """A checkbox that several pages draw for one choice, kept in ``st.session_state[key]`` (``default`` until
+    it is first changed): each page's box starts from it and a click writes it back."""
+    widget = f"{key}-widget"
+    return st.checkbox(
+        label,
+        value=bool(st.session_state.get(key, default)),
+        key=widget,
+        on_change=lambda: st.session_state.update({key: st.session_state[widget]}),
+        **kw,
+    )

@@ -8,7 +8,7 @@ import streamlit as st
 from explorer.dashboard import curate
 from explorer.dashboard.messages import visitor_text
 
-from . import session
+from . import compat, session
 
 KEPT_CURATIONS = 4  # the curations of this many runs are kept in a session
 USE_CURATED = "use_curated"  # False: the pages after Explore show the run's own clusters
@@ -49,12 +49,10 @@ def shown(result):
     curation = of(result)
     if not curation.steps:
         return result
-    # the choice is kept apart from the widget (which each page makes again), so it lasts across pages
-    use = st.checkbox(
+    use = compat.shared_checkbox(  # one choice for every page after Explore
         "The curated clusters",
-        value=st.session_state.get(USE_CURATED, True),
-        key=f"{USE_CURATED}-widget",
-        on_change=lambda: st.session_state.update({USE_CURATED: st.session_state[f"{USE_CURATED}-widget"]}),
+        USE_CURATED,
+        True,
         help="The clusters as edited on the Explore page (merge, split, recluster, rename); "
         "untick to see the run's own.",
     )
