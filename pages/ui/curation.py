@@ -59,10 +59,8 @@ def shown(result):
     if not use:
         st.caption("The run's own clusters, as it made them (the curation stays on the Explore page).")
         return result
-    key = (id(result), *edits(curation))
-    hold = st.session_state.get("curated_run")
-    if hold is None or hold[0] != key:
-        hold = (key, curate.curated_run(result, curation))
-        st.session_state["curated_run"] = hold
-    st.caption(curate.curated_sentence(hold[1]) or "")
-    return hold[1]
+    curated = session.cached(
+        "curated_run", (id(result), *edits(curation)), lambda: curate.curated_run(result, curation)
+    )
+    st.caption(curate.curated_sentence(curated) or "")
+    return curated

@@ -109,3 +109,13 @@ def need_dataset():
     if ws.dataset is None:
         load_default_sample(ws)
     return ws.dataset
+
+
+def cached(name: str, key: tuple, make):
+    """``make()``, kept in this session under ``name`` while ``key`` stays the same (one value per name: a new
+    key replaces the old value). The session's own: one user's values stay away from everyone else's."""
+    hold = st.session_state.get(name)
+    if hold is None or hold[0] != key:
+        hold = (key, make())
+        st.session_state[name] = hold
+    return hold[1]
