@@ -345,6 +345,36 @@ def test_the_cli_finds_duplicates_and_curates(tmp_path, capsys):
     assert "--own-clusters" in capsys.readouterr().err  # on Dask: the run's own clusters only, said
 
 
+def test_the_cli_searches_filters_and_finds_a_rows_neighbours(tmp_path, capsys):
+    """`explorer search`: the planted needles by their words; a filter by the curated clusters and a number;
+    a row's nearest rows (its own segment); the three together; the rows written as the selection CSV."""
+    from explorer.runs.files import load_run, save_run
+
+    ds, y = planted_table()
+    folder = save_run(make_run(ds), tmp_path)
+    run = load_run(folder)
+    assert main(["search", str(folder), "needle", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["row"] for r in found] == NEEDLES and {r["matched"] for r in found} == {"notes"}
+    c = int(run.labels[NEEDLES[0]])
+    assert main(["curate", str(folder), "rename", str(c), "the needles' one"]) == 0
+    capsys.readouterr()
+    assert main(["search", str(folder), "--where", f"cluster in {{{c}}} and age >= 40", "--json"]) == 0
+    rows = [r["row"] for r in json.loads(capsys.readouterr().out)["rows"]]
+    want = np.flatnonzero((run.labels == c) & (ds.table["age"].to_numpy() >= 40)).tolist()
+    assert rows == want and len(want) > 10
+    assert main(["search", str(folder), "--like", "row3", "--k", "15", "--csv", str(tmp_path / "near.csv")]) == 0
+    out = capsys.readouterr().out
+    near = pd.read_csv(tmp_path / "near.csv")
+    assert "15 of 400 rows among the 15 nearest 'row3'" in out and len(near) == 15
+    assert set(y[[int(i[3:]) for i in near["id"]]]) == {y[3]}  # its own planted segment
+    assert main(["search", str(folder), "needle", "--where", "age >= 0", "--like", "row0", "--k", "399"]) == 0
+    assert f"{len(NEEDLES)} of 400 rows holding 'needle' and where" in capsys.readouterr().out
+    assert main(["search", str(folder)]) == 2
+    assert "got none" in capsys.readouterr().err
+    assert main(["search", str(folder), "--where", "nope >= 1"]) == 2
+
+
 def test_the_curated_run_explains_saves_and_applies(planted, tmp_path):
     from explorer.apply import apply_run
     from explorer.explain import explain

@@ -7,11 +7,12 @@
     explorer list [--runs DIR]
     explorer compare RUN_A RUN_B [--runs DIR] [--json]
     explorer duplicates RUN [--threshold T] [--json]
+    explorer search RUN [WORDS] [--where FILTER] [--like ROW] [--csv FILE] [--json]
     explorer curate RUN merge 1 2 | split 3 | recluster 3 | rename 2 "name" | undo | show
 
 (``explorer`` is the console script ``pip install .`` puts on the PATH; ``python -m explorer`` is the same.)
 One module per command (:mod:`~explorer.cli.run`, :mod:`~explorer.cli.apply`, :mod:`~explorer.cli.saved` for
-show / explain / list, :mod:`~explorer.cli.compare`, :mod:`~explorer.cli.duplicates`,
+show / explain / list, :mod:`~explorer.cli.compare`, :mod:`~explorer.cli.duplicates`, :mod:`~explorer.cli.search`,
 :mod:`~explorer.cli.curate`), each adding its own options; what an argument names
 (:mod:`~explorer.cli.args`) and what is written to the terminal (:mod:`~explorer.cli.terminal`) apart.
 
@@ -26,7 +27,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from explorer.cli import apply, compare, curate, duplicates, run, saved
+from explorer.cli import apply, compare, curate, duplicates, run, saved, search
 from explorer.cli.args import Parser, parse
 from explorer.cli.terminal import TerminalSafe
 from explorer.errors import ExplorerError
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_parser(sub)
     apply.add_parser(sub)
     duplicates.add_parser(sub)
+    search.add_parser(sub)
     curate.add_parser(sub)
     return p
 

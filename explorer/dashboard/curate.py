@@ -152,7 +152,8 @@ def label_texts(labels: np.ndarray, names: dict[int, str]) -> np.ndarray:
     return shown[which.reshape(-1)]
 
 
-def _base(result: RunResult, rows: np.ndarray, labels: np.ndarray, names: dict[int, str]) -> pd.DataFrame:
+def rows_table(result: RunResult, rows: np.ndarray, labels: np.ndarray, names: dict[int, str]) -> pd.DataFrame:
+    """The rows ``rows``: row number, id and (curated) cluster, as plain text."""
     import pandas as pd
 
     rows = np.asarray(rows, np.int64)
@@ -168,12 +169,12 @@ def _base(result: RunResult, rows: np.ndarray, labels: np.ndarray, names: dict[i
 def hits_table(result: RunResult, hits: SearchHits, labels: np.ndarray, names: dict[int, str]) -> pd.DataFrame:
     """The first ``TABLE_ROWS`` hits of a text search: row, id, cluster, the column that matched."""
     shown = hits.rows[:TABLE_ROWS]
-    return _base(result, shown, labels, names).assign(matched=[plain_text(c) for c in hits.columns[: len(shown)]])
+    return rows_table(result, shown, labels, names).assign(matched=[plain_text(c) for c in hits.columns[: len(shown)]])
 
 
 def neighbours_table(result: RunResult, similar: Similar, labels: np.ndarray, names: dict[int, str]) -> pd.DataFrame:
     """A row's nearest rows, nearest first: row, id, cluster, distance (in the space the run clustered)."""
-    return _base(result, similar.rows, labels, names).assign(distance=np.round(similar.distances.astype(float), 4))
+    return rows_table(result, similar.rows, labels, names).assign(distance=np.round(similar.distances.astype(float), 4))
 
 
 def groups_table(result: RunResult, dups: Duplicates) -> pd.DataFrame:
