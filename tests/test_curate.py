@@ -94,6 +94,28 @@ def test_text_search_finds_the_planted_rows(planted):
     assert search_text(run, TextQuery("o'neil")).rows.size > 0
 
 
+def test_a_text_index_finds_what_a_plain_search_finds(planted):
+    """The cells as text made once (TextIndex, for a page that searches again and again): the same hits, with
+    every column kept or none kept (read again per search), and a table column named "id" kept apart from the
+    row ids."""
+    from dataclasses import replace
+
+    from explorer.curate import TextIndex
+
+    run, _ = planted
+    table = run.dataset.table.assign(id=[f"x{i}" for i in range(run.dataset.n)])
+    run = replace(run, dataset=replace(run.dataset, table=table))
+    queries = [TextQuery("needle"), TextQuery("row39"), TextQuery("x39"), TextQuery("ne+dle", regex=True)]
+    for index in (TextIndex(run), TextIndex(run, kept_bytes=0)):
+        for q in queries:
+            want, got = search_text(run, q), search_text(run, q, index=index)
+            assert got.rows.tolist() == want.rows.tolist() and got.columns == want.columns
+    assert search_text(run, TextQuery("row39"), index=TextIndex(run)).columns == ["id"] * 11  # the ids
+    assert set(search_text(run, TextQuery("x39"), index=TextIndex(run)).columns) == {"id"}  # the column "id"
+    with pytest.raises(ValueError):
+        search_text(planted[0], TextQuery("needle"), index=TextIndex(run))
+
+
 @pytest.mark.parametrize("pattern", ["[", "(?P<x", "x" * 201, ""])
 def test_a_bad_pattern_is_refused(planted, pattern):
     with pytest.raises(InputError):

@@ -21,7 +21,15 @@ from explorer.curate.filters import (
     parse_expression,
     to_expression,
 )
-from explorer.curate.search import SearchHits, Similar, TextQuery, row_search, search_text, similar_rows
+from explorer.curate.search import (
+    SearchHits,
+    Similar,
+    TextIndex,
+    TextQuery,
+    row_search,
+    search_text,
+    similar_rows,
+)
 from explorer.curate.store import curated_result, load_curation, save_curation
 
 __all__ = [
@@ -36,6 +44,7 @@ __all__ = [
     "SearchHits",
     "Similar",
     "Step",
+    "TextIndex",
     "TextQuery",
     "Words",
     "curated_result",

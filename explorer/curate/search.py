@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from explorer.pipeline.types import RunResult
 
+KEPT_TEXT_BYTES = 256 * 2**20  # a TextIndex keeps its columns as text up to this many bytes; the rest per search
+_IDS = "\x00ids"  # a TextIndex's key for the row ids (no column's name: a table may have an "id" column)
 MAX_PATTERN = 200  # characters of a search text or pattern
 MAX_CELL = 10_000  # characters of a cell a regular expression searches (a longer cell: its first ones)
 REGEX_SECONDS = 5.0  # a regular expression's search is stopped past this many seconds
@@ -90,12 +92,39 @@ def check_pattern(text: str, regex: bool) -> re.Pattern:
         raise InputError(f"not a valid regular expression: {exc}.") from None
 
 
-def search_text(run: RunResult, query: TextQuery, *, seconds: float = REGEX_SECONDS) -> SearchHits:
+class TextIndex:
+    """A run's cells and ids as text, made once for many searches (:func:`search_text`'s ``index``): reading a
+    million cells as text takes longer than searching them. Columns are kept as Arrow strings until
+    ``KEPT_TEXT_BYTES``; the rest are read as text again at each search."""
+
+    def __init__(self, run: RunResult, kept_bytes: int = KEPT_TEXT_BYTES) -> None:
+        self.run = run
+        self._kept: dict[str, pd.Series] = {}
+        used = 0
+        everything = _searched_columns(run, TextQuery("all", ids=True))
+        for i, (name, col) in enumerate(everything):
+            if used >= kept_bytes:
+                break
+            text = _as_text(col)
+            used += int(text.memory_usage(deep=True))
+            self._kept[_IDS if i == len(everything) - 1 else name] = text  # the ids come last
+
+    def columns(self, query: TextQuery) -> list[tuple[str, pd.Series]]:
+        """The columns ``query`` searches, as text where kept."""
+        return _searched_columns(self.run, query, self._kept)
+
+
+def search_text(
+    run: RunResult, query: TextQuery, *, seconds: float = REGEX_SECONDS, index: TextIndex | None = None
+) -> SearchHits:
     """The rows of ``run`` whose cells (or ids) hold ``query.text``: rows (m,) ascending. Cells are read as
     text (numbers as they print, missing cells never match); case is ignored. A regular expression that
-    takes longer than ``seconds`` is stopped: :class:`InputError`."""
+    takes longer than ``seconds`` is stopped: :class:`InputError`. ``index``: the run's :class:`TextIndex`,
+    made before, for a page that searches the same run again and again."""
     pattern = check_pattern(query.text, query.regex)
-    columns = _searched_columns(run, query)
+    if index is not None and index.run.dataset is not run.dataset:  # a curated view shares its run's dataset
+        raise ValueError("the text index is of another dataset")
+    columns = index.columns(query) if index is not None else _searched_columns(run, query)
     if query.regex:
         texts = [
             [None if m else str(v) for v, m in zip(col.tolist(), col.isna().tolist(), strict=True)]
@@ -111,9 +140,14 @@ def search_text(run: RunResult, query: TextQuery, *, seconds: float = REGEX_SECO
     return SearchHits(rows=rows.astype(np.int64), columns=[columns[found[r]][0] for r in rows])
 
 
+def _as_text(col: pd.Series) -> pd.Series:
+    """``col``'s cells as Arrow strings (missing stays missing); a column that is text already as it is."""
+    return col if str(col.dtype) == "string[pyarrow]" else col.astype("string[pyarrow]")
+
+
 def _contains(col: pd.Series, text: str) -> np.ndarray:
     """(n,) bool: the cells of ``col`` (as text; missing: False) that hold ``text``, case ignored."""
-    hit = col.astype("string[pyarrow]").str.contains(text, case=False, regex=False)
+    hit = _as_text(col).str.contains(text, case=False, regex=False)
     return hit.fillna(False).to_numpy(bool)
 
 
@@ -141,8 +175,12 @@ def _regex_rows(pattern: str, columns: list[list[str | None]], seconds: float) -
     return json.loads(done.stdout)
 
 
-def _searched_columns(run: RunResult, query: TextQuery) -> list[tuple[str, pd.Series]]:
-    """(column name, its cells), for each column searched: the table's, then the ids as "id"."""
+def _searched_columns(
+    run: RunResult, query: TextQuery, kept: dict[str, pd.Series] | None = None
+) -> list[tuple[str, pd.Series]]:
+    """(column name, its cells), for each column searched: the table's, then the ids as "id"; a column
+    ``kept`` (by name, as text) is taken from there."""
+    kept = kept or {}
     import pandas as pd
 
     ds = run.dataset
@@ -154,11 +192,11 @@ def _searched_columns(run: RunResult, query: TextQuery) -> list[tuple[str, pd.Se
         unknown = [c for c in wanted if c not in names]
         if unknown:
             raise InputError(f"no column {plain_text(unknown[0])!r} in this run's table.")
-        out += [(name, table.iloc[:, i]) for i, name in enumerate(names) if name in wanted]
+        out += [(name, kept.get(name, table.iloc[:, i])) for i, name in enumerate(names) if name in wanted]
     elif query.columns:
         raise InputError("this run has no table to search by column; search its ids.")
     if query.ids or table is None:
-        out.append(("id", pd.Series(np.asarray(ds.ids).astype(str))))
+        out.append(("id", kept[_IDS] if _IDS in kept else pd.Series(np.asarray(ds.ids).astype(str))))
     return out
 
 

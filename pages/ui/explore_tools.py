@@ -14,6 +14,7 @@ import streamlit as st
 from explorer.curate import (
     DuplicateConfig,
     Filter,
+    TextIndex,
     TextQuery,
     find_duplicates,
     mask,
@@ -58,7 +59,14 @@ def search_box(s: Scope) -> np.ndarray | None:
         if not text:
             return None
         hits = session.cached(
-            "search_cache", (run_tag, id(result), text, regex), lambda: search_text(view, TextQuery(text, regex=regex))
+            "search_cache",
+            (run_tag, id(result), text, regex),
+            lambda: search_text(
+                view,
+                TextQuery(text, regex=regex),
+                # the cells as text, made once per run: reading a million as text is most of a search
+                index=session.cached("search_index", (run_tag, id(result)), lambda: TextIndex(view)),
+            ),
         )
         st.markdown(f"**{len(hits.rows):,} rows match**")
         if len(hits.rows):
