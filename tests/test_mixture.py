@@ -104,6 +104,25 @@ def test_the_guard_falls_back_to_kmeans_when_a_component_collapses_onto_a_value(
     assert result.state is None  # new rows then join the nearest of k-means' centres
 
 
+def test_a_component_thin_in_a_direction_is_a_group_not_a_collapse():
+    """A group whose rows lie on a plane (a topic's texts span fewer directions of a text embedding than all texts
+    do): its covariance is singular there too, but its rows hold many values along that direction, so the mixture
+    is kept, while a point mass (the test above) is not."""
+    rng = np.random.default_rng(5)
+    flat = rng.normal([8, 0], 1.0, (400, 2))
+    X = np.concatenate(
+        [
+            rng.normal([0, 0, 0], 1.0, (400, 3)),
+            np.c_[flat, 0.5 * flat[:, 0] - 0.25 * flat[:, 1]],  # on a plane: no spread across it
+            rng.normal([0, 8, 0], 1.0, (400, 3)),
+        ]
+    ).astype(np.float32)
+    y = np.repeat([0, 1, 2], 400)
+    result = cluster(X, ClusterConfig(method="mixture", k=3))
+    assert result.info["kept"] == "mixture" and result.info["smallest_variance"] < 2e-3  # singular, yet a group
+    assert adjusted_rand_score(y, result.labels) == 1.0
+
+
 def test_the_fitted_mixture_assigns_new_rows_from_its_state_alone():
     X, groups, y = mixed_segments()
     model = MixedMixture(3, groups).fit(X, y)

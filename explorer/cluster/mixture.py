@@ -22,6 +22,7 @@ import numpy as np
 from explorer.errors import InputError
 from explorer.validation import check_array
 
+POINT_SHARE = 0.5  # a thin component whose rows hold one value in this share or more has collapsed onto it
 FULL_COVARIANCE_MAX_DIM = 64  # more numeric columns than this get diagonal covariances (cost grows as d^2)
 
 
@@ -207,6 +208,37 @@ class MixedMixture:
         N, codes = self._split(check_array(X))
         ll = float(logsumexp(self._log_resp(N, codes), axis=1).sum())
         return -2 * ll + self.n_parameters() * np.log(len(X))
+
+
+def collapsed_share(model: MixedMixture, X: np.ndarray, labels: np.ndarray, thin: float) -> float:
+    """How far the fitted ``model`` sits on a point: over the components whose covariance has an eigenvalue below
+    ``thin``, the largest share of a component's rows (``labels`` (n,) of X (n, d)) that hold one and the same
+    value along that thinnest direction; 0 with none. Near 1, a component has collapsed onto one value of some
+    columns (a lattice point: every row of party size 2), not onto a group of rows; a component that is only thin
+    in a direction (a topic's texts span fewer directions of a text embedding than all texts do) holds many values
+    there and scores near 0."""
+    cov = model.covariances_
+    if not cov.size:
+        return 0.0
+    N = model._split(np.asarray(X, np.float64))[0]
+    worst = 0.0
+    for j in range(model.n_components):
+        rows = N[np.asarray(labels) == j]
+        if len(rows) == 0:
+            continue
+        if cov.ndim == 3:
+            values, vectors = np.linalg.eigh(cov[j])
+            direction, smallest = vectors[:, 0], values[0]
+        else:
+            axis = int(np.argmin(cov[j]))
+            direction, smallest = np.eye(cov.shape[1])[axis], cov[j, axis]
+        if smallest >= thin:
+            continue
+        along = rows @ direction
+        scale = max(float(np.abs(along).max()), 1.0)
+        _, counts = np.unique(np.round(along / scale, 9), return_counts=True)
+        worst = max(worst, float(counts.max()) / len(rows))
+    return worst
 
 
 def mixture_parameters(k: int, p: int, levels: Sequence[int], full: bool | None = None) -> int:
