@@ -18,7 +18,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-STEPS = ("quality", "tables", "explain", "apply", "text", "overhead", "throughput", "cli", "scaling")
+STEPS = ("quality", "tables", "explain", "apply", "text", "words_dates", "overhead", "throughput", "cli", "scaling")
 
 
 def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list[str]]:
@@ -32,6 +32,7 @@ def commands(out: Path, quick: bool, dec_max_iter: int | None) -> dict[str, list
         "explain": [*m, "bench.measure.explain", *q, *o],
         "apply": [*m, "bench.measure.apply", *q, *o],
         "text": [*m, "bench.measure.text", *q, *o],
+        "words_dates": [*m, "bench.measure.words_dates", *q, *o],
         "overhead": [*m, "bench.measure.speed", "overhead", *q, *o],
         "throughput": [*m, "bench.measure.speed", "throughput", *q, *o],
         "cli": [*m, "bench.measure.speed", "cli", *q, *o],

@@ -13,7 +13,8 @@ is written:
 - tables with shapes, and no groups (bench/measure/shapes.py): shapes.py
 - explaining clusters (bench/measure/explain.py): explain.py
 - applying a run to new data (bench/measure/apply.py): apply.py
-- documents (bench/measure/text.py): text.py
+- documents (bench/measure/text.py): text.py; a million rows with text and dates (bench/measure/text_scale.py):
+  text_scale.py; segments in words and dates (bench/measure/words_dates.py): words_dates.py
 - photos through the pretrained encoder (bench/measure/photos.py): photos.py
 - the small image set (bench/measure/small_images.py): small_images.py
 - speed (bench/measure/speed.py, bench/gpu.sh, bench/measure/browser_timing.py): speed.py; explore and curate
@@ -49,7 +50,9 @@ from bench.report.shapes import section_shapes, shapes_verdicts
 from bench.report.small_images import VARIANTS as SMALL_VARIANTS, section_small
 from bench.report.speed import section_speed
 from bench.report.text import section_text, text_verdicts
+from bench.report.text_scale import section_text_scale, text_scale_verdicts
 from bench.report.threads import section_threads
+from bench.report.words_dates import section_words_dates, words_dates_verdicts
 
 COMMANDS = [
     (
@@ -85,6 +88,16 @@ COMMANDS = [
         "python -m bench.measure.text [--datasets ag_news banking77] [--seeds 0 1 2]",
         "`bench/results/text.json` (documents: WordLlama against TF-IDF + LSA, the default mixture against "
         "k-means, agglomerative and N2D, 10,000 documents end to end)",
+    ),
+    (
+        "python -m bench.measure.words_dates [--rows 3200] [--seeds 0 1 2]",
+        "`bench/results/words_dates.json` (a planted table whose segments live in a message and a sign-up date: "
+        "ARI with k given and chosen, the message and the date among each cluster's top 3)",
+    ),
+    (
+        "python -m bench.measure.text_scale --no-network",
+        "`bench/results/text_scale.json` (1,000,000 rows with a short text column and a date column, end to end via "
+        "the CLI with the network cut: time, CPU seconds, peak memory)",
     ),
     (
         "python -m bench.measure.shapes [--noise] [--real]",
@@ -152,6 +165,8 @@ def render(results: Path, doc: Path) -> str:
         + explain_verdicts(explain_doc)
         + apply_verdicts(apply_doc)
         + text_verdicts(text_doc)
+        + words_dates_verdicts(load(results, "words_dates"))
+        + text_scale_verdicts(load(results, "text_scale"))
         + photos_verdicts(load(results, "photos"))
         + shapes_verdicts(load(results, "shapes"), load(results, "shapes_noise"))
     )
@@ -161,6 +176,8 @@ def render(results: Path, doc: Path) -> str:
     section_explain(explain_doc, body)
     section_apply(apply_doc, body)
     section_text(text_doc, body)
+    section_words_dates(load(results, "words_dates"), body)
+    section_text_scale(load(results, "text_scale"), body)
     section_photos(load(results, "photos"), body)
     verdicts += section_small({name: load(results, name) for name, _ in SMALL_VARIANTS}, body)
     section_speed(results, doc_dir, doc_dir, body, verdicts, cli_changes=changes_of(evidence, "cli"))
