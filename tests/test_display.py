@@ -338,3 +338,20 @@ def test_above_the_cap_a_focus_greys_the_image_and_draws_the_few_hits_as_markers
     assert (maps.scatter(emb, color=labels.astype(str), max_points=500).layout.images[0].source) == (
         maps.scatter(emb, color=colouring, max_points=500, grid=grid).layout.images[0].source
     )  # worked-out colours and a kept grid draw the same map
+
+
+def test_a_search_whose_hits_are_all_markers_draws_one_grey_image_whatever_the_hits():
+    """Few rows in focus (a search's hits, all drawn as markers): the image is every point in grey, the very same
+    picture for any other hits or colouring (the browser is sent what it has), and the hits are the bright markers."""
+    from explorer.display.density import Grid
+
+    emb, labels = points(6000)
+    grid = Grid.of(emb)
+    colouring = maps.Categories.of(labels.astype(str))
+    one = maps.scatter(emb, color=colouring, max_points=500, selected=[3, 4000], grid=grid)
+    two = maps.scatter(emb, color=labels.astype(float), color_kind="number", max_points=500, selected=[17], grid=grid)
+    assert one.layout.images[0].source == two.layout.images[0].source
+    pixels = decoded(one)
+    assert (pixels[pixels[..., 3] > 0][:, :3] == maps.FOCUS_GREY_RGB).all()
+    bright = [int(r) for t in one.data for r in np.asarray(t.customdata)[list(t.selectedpoints)]]
+    assert sorted(bright) == [3, 4000]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -115,6 +115,7 @@ class Grid:
     shape: tuple[int, int]
     pixel: np.ndarray
     inside: np.ndarray
+    _one_colour: dict = field(default_factory=dict, compare=False, repr=False)  # kept: one image per colour
 
     @classmethod
     def of(cls, xy: np.ndarray, bounds: Bounds | None = None, side: int = IMAGE_SIDE) -> Grid:
@@ -125,6 +126,14 @@ class Grid:
     @property
     def n(self) -> int:
         return len(self.inside)
+
+    def one_colour(self, rgb: tuple[int, int, int]) -> DensityImage:
+        """Every point in the colour ``rgb``: made once per grid and colour, the same image (and PNG bytes) after,
+        so a map redrawn with it sends the browser the picture it has."""
+        if rgb not in self._one_colour:
+            codes = np.zeros(self.n, np.int64)
+            self._one_colour[rgb] = category_image(np.zeros((self.n, 2)), codes, np.array([rgb], np.uint8), grid=self)
+        return self._one_colour[rgb]
 
 
 def _grid(xy: np.ndarray, grid: Grid | None, bounds: Bounds | None, side: int) -> Grid:

@@ -206,6 +206,8 @@ def scatter(
     focus = focus_mask(n, selected)  # (n,) bool, or None: nothing greyed
     if focus is not None and len(rows) < n:
         rows = with_focus_rows(rows, focus)
+    # every row in focus drawn as a marker (a search's hits): the image is all grey, whatever the colouring
+    grey_image = with_image and focus is not None and bool(focus_in(rows, np.flatnonzero(focus)).all())
     xy = embedding[rows, :2].astype(np.float64)
     size = point_size or (7 if len(rows) <= 2_000 else 4 if len(rows) <= 30_000 else 2.5)
     hover = template = None
@@ -249,7 +251,7 @@ def scatter(
     grid = (grid or Grid.of(embedding[:, :2])) if with_image else None
     if color is None:
         traces.append(trace(np.ones(len(rows), bool), "points", {"color": palette()[0], "opacity": 0.8}, False))
-        if with_image:
+        if with_image and not grey_image:
             image = category_image(
                 embedding[:, :2], _greyed(np.zeros(n, np.int64), focus, 1), _with_grey([palette()[0]]), grid=grid
             )
@@ -277,7 +279,7 @@ def scatter(
                 False,
             )
         )
-        if with_image:
+        if with_image and not grey_image:
             image = value_image(
                 embedding[:, :2],
                 every if focus is None else np.where(focus, every, np.nan),  # out of focus: grey, as missing
@@ -296,8 +298,10 @@ def scatter(
         drawn = codes[rows]
         for j, name in enumerate(order):
             traces.append(trace(drawn == j, name, {"color": colors[j], "opacity": 0.85}, True))
-        if with_image:
+        if with_image and not grey_image:
             image = category_image(embedding[:, :2], _greyed(codes, focus, len(colors)), _with_grey(colors), grid=grid)
+    if grey_image and grid is not None:
+        image = grid.one_colour(FOCUS_GREY_RGB)
 
     fig = go.Figure(traces)
     fig.update_layout(
@@ -336,7 +340,8 @@ def scatter(
 
 
 FOCUS_MARKERS = 2_000  # rows in focus (a search's hits) drawn as markers beyond the sample, at most
-FOCUS_GREY = "#d2d2d2"  # the density image's colour for the points out of focus
+FOCUS_GREY_RGB = (210, 210, 210)  # the density image's colour for the points out of focus
+FOCUS_GREY = "#d2d2d2"  # the same, as Plotly writes it
 
 
 def focus_mask(n: int, selected: Iterable[int] | np.ndarray | None) -> np.ndarray | None:
