@@ -42,7 +42,10 @@ def show_run(result) -> None:
     with left:
         if sweep is not None:
             st.plotly_chart(
-                charts.k_sweep(sweep.ks, sweep.silhouette, sweep.bic, sweep.suggested, sweep.stability), width="stretch"
+                charts.k_sweep(
+                    sweep.ks, sweep.silhouette, sweep.bic, sweep.suggested, sweep.stability, sweep.modularity
+                ),
+                width="stretch",
             )
             st.caption(f"The sweep suggests **k = {sweep.suggested}** (by {sweep.criterion}).")
             if sweep.reason:
@@ -102,7 +105,8 @@ def cluster_settings(base, n: int, default_method: str, images: bool = False):
             w.pkey("auto_k"),
             d.k is None,
             help="k-means for each k: the mixture keeps the most clusters that come back on halves of "
-            "the data (stability); the other methods the best silhouette, ties broken by BIC.",
+            "the data (stability); the clustering head the k whose clusters keep neighbouring rows together "
+            "best (modularity); the other methods the best silhouette, ties broken by BIC.",
         ):
             top = w.slider("Largest k to try", w.pkey("k_max"), min(15, max(2, n - 1)), 2, max(2, min(30, n - 1)))
             changes.update(k=None, k_range=(2, int(top)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer.dashboard import data as data_page
 from explorer.data import SAMPLES, SCALINGS, SUPPORTED_EXTENSIONS, sniff_kind
 from explorer.display.usertext import markdown_text, plain_text
 from pages.ui import display, feedback, loading, session, widgets as w
@@ -68,7 +69,8 @@ def choose_source() -> tuple[str, str, object, str | None] | None:
 
 
 def table_options(key: str, name: str, data: object, sample: str | None) -> tuple:
-    """Preview the table and return (label, id, feature columns or None for all, scaling)."""
+    """Preview the table and return (label, id, feature columns or None for all, scaling, text embedding, text
+    weight)."""
     rows, summary = loading.table_preview(key, data, name)
     st.markdown(
         f"**Preview** of {markdown_text(name)}: {len(rows):,} rows read for the preview, {len(rows.columns)} columns"
@@ -77,7 +79,7 @@ def table_options(key: str, name: str, data: object, sample: str | None) -> tupl
     tab_cols.dataframe(summary, hide_index=True, width="stretch")
     tab_rows.dataframe(rows.head(200), width="stretch")
     columns = [str(c) for c in rows.columns]
-    label_default, id_default, _, scaling_default = loading.default_table_options(sample)
+    label_default, id_default, _, scaling_default, *_ = loading.default_table_options(sample)
     c1, c2, c3 = st.columns(3)
     with c1:
         label = w.selectbox(
@@ -113,9 +115,41 @@ def table_options(key: str, name: str, data: object, sample: str | None) -> tupl
         key=w.pkey("features", key, label, id_col),
         default=usable,
         format_func=plain_text,
-        help="Text, date, constant and empty columns are dropped automatically.",
+        help="Free text is embedded and dates become ages and cycles; IDs, names, codes, constant and empty "
+        "columns are dropped automatically.",
     )
-    return (label, id_col, None if chosen == usable else tuple(chosen), scaling)
+    embedding, weight = text_options(key, data_page.text_columns(rows, summary, chosen))
+    return (label, id_col, None if chosen == usable else tuple(chosen), scaling, embedding, weight)
+
+
+def text_options(key: str, texts: list[str]) -> tuple[str, float]:
+    """The text embedding and the text block's weight (the CLI's --text-embedding and --text-weight), offered
+    where the chosen columns hold free text; the defaults otherwise."""
+    if not texts:
+        return "auto", 1.0
+    offered = data_page.offered_text_embeddings()
+    c1, c2 = st.columns(2)
+    with c1:
+        embedding = w.selectbox(
+            f"Text embedding (free text in {', '.join(plain_text(t) for t in texts)})",
+            offered,
+            key=w.pkey("text_embedding", key),
+            default="auto",
+            format_func=data_page.describe_text_embedding,
+            help=" ".join(data_page.TEXT_EMBEDDING_HELP[e] for e in offered),
+        )
+    with c2:
+        weight = w.number(
+            "Text weight",
+            w.pkey("text_weight", key),
+            1.0,
+            min_value=0.1,
+            max_value=10.0,
+            step=0.25,
+            help=data_page.TEXT_WEIGHT_HELP,
+        )
+    st.caption(markdown_text(data_page.TEXT_EMBEDDING_HELP[embedding]))
+    return embedding, float(weight)
 
 
 def image_options(key: str) -> tuple:

@@ -11,6 +11,7 @@ from explorer.dashboard.forms import available_devices, parse_hidden
 from explorer.dashboard.workspace import JobKind
 from explorer.device import resolve_device
 from explorer.display import charts
+from explorer.display.usertext import markdown_text
 from explorer.limits import Limits
 from explorer.pipeline import ModelConfig, default_config, default_reason
 from explorer.pipeline.defaults import ONE_MEMBER_KINDS
@@ -31,6 +32,8 @@ st.info(
     f"**Suggested for these data: {KIND_LABELS[defaults.model.kind]}.** {default_reason(ds)} "
     "Any model below can be chosen instead; the Cluster page uses what is set here."
 )
+if (text_note := train.text_in_use(ds)) is not None:
+    st.caption(markdown_text(text_note))
 kinds = ["pca", "ae", "dae", "vae"] + (["conv-ae", PRETRAINED] if ds.images is not None else []) + [NO_MODEL]
 
 

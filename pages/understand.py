@@ -42,7 +42,9 @@ def overview() -> None:
         column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0, max_value=1)},
     )
     st.caption(markdown_text(understand.stability_sentence(ex)))  # names flagged clusters: user text
-    if ex.rules is not None:
+    if ex.meaning:  # latent codes, an encoder's features: no rules; the members carry the meaning
+        st.info(markdown_text(ex.meaning))
+    elif ex.rules is not None:
         (st.warning if ex.rules.note else st.caption)(markdown_text(understand.fidelity_sentence(ex)))
 
 

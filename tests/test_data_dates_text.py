@@ -176,7 +176,7 @@ def test_the_loader_says_what_it_made_of_dates_and_text_and_caps_long_cells(tmp_
         r.transformed["joined"] == "dates: days before 2026-11-30" and r.transformed["at"] == "times of day: the hour"
     )
     assert r.transformed["comment"].startswith("free text") and r.dropped_columns["code"].startswith("names or codes")
-    assert any("1 cells longer than" in n for n in r.notes)
+    assert any("1 cell longer than" in n for n in r.notes)
     X, _ = ds.table_encoder.transform(ds.table)
     np.testing.assert_array_equal(X, ds.X)
 

@@ -52,3 +52,45 @@ def test_stop_ends_the_training():
     X, _ = _features(n_per=30)
     with pytest.raises(Stopped):
         train_heads(X, 4, seed=0, should_stop=lambda: True)
+
+
+def test_the_heads_own_sweep_picks_the_planted_number_of_groups_and_says_how():
+    from explorer.cluster.head import MODULARITY
+
+    X, y = _features(n_per=50, k=4)
+    result = cluster(X, ClusterConfig(method="head", k_range=(2, 8), random_state=0))
+    assert result.sweep is not None and result.sweep.criterion == MODULARITY
+    assert result.k == 4 and result.sweep.suggested == 4
+    assert result.sweep.modularity is not None and len(result.sweep.modularity) == 7
+    assert "k = 4" in result.sweep.reason and "modularity" in result.sweep.reason
+    assert external_metrics(y, result.labels)["ari"] > 0.95
+
+
+def test_modularity_is_high_for_clusters_that_keep_neighbours_and_zero_for_one_cluster():
+    from explorer.cluster.head import modularity
+
+    # two groups of 10 rows, each row's neighbours in its own group
+    nb = np.array([[(i // 10) * 10 + (i + j) % 10 for j in range(1, 4)] for i in range(20)])
+    halves = np.repeat([0, 1], 10)
+    assert modularity(nb, halves) == pytest.approx(0.5)
+    assert modularity(nb, np.zeros(20, int)) == pytest.approx(0.0)
+    assert modularity(nb, np.arange(20) % 2) < 0.1  # a cut across the groups
+
+
+def test_no_groups_stays_an_answer_for_the_heads_sweep():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 16))
+    X = (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+    result = cluster(X, ClusterConfig(method="head", k_range=(2, 6), no_groups=True, random_state=0))
+    assert result.k == 1 and result.sweep is not None and "modularity" in result.sweep.reason
+
+
+def test_the_stability_refit_is_a_lighter_head_that_still_finds_the_groups():
+    from explorer.cluster.head import HEAD, HEAD_REFIT
+    from explorer.explain.resample import refitter
+
+    assert HEAD_REFIT.heads * HEAD_REFIT.steps <= HEAD.heads * HEAD.steps / 3  # a third of the work or less
+    X, y = _features(n_per=40)
+    fit, what = refitter(ClusterConfig(method="head"), 4)
+    assert f"{HEAD_REFIT.heads} heads" in what
+    assert external_metrics(y, fit(X, 1))["ari"] > 0.95

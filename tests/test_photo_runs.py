@@ -130,6 +130,13 @@ def test_explain_lists_the_photos_nearest_each_centre_and_the_borderline_ones(ph
         others = np.setdiff1d(members, c.typical + c.borderline)
         assert len(c.borderline) == 3 and max(margins[c.borderline]) <= min(margins[others])  # the smallest margins
         assert c.stability == "stable"  # well separated kinds come back on every resample
+        assert c.rule is None and c.distinctions == []  # nothing read off the encoder's features (z258 <= 0.03)
+    # the encoder's features have no meaning a person can read: said plainly, the photos carry it
+    from explorer.dashboard import understand
+
+    assert ex.on == "features" and "typical photos" in ex.meaning and "carry the meaning" in ex.meaning
+    assert understand.fidelity_sentence(ex) == ex.meaning
+    assert "rule" not in understand.overview(ex).columns and "what sets it apart" not in understand.overview(ex)
     # no decoder: no reconstructions, and the page says so plainly
     assert not reconstruct.has_decoder(result)
     assert "no decoder" in reconstruct.NO_DECODER
@@ -176,7 +183,7 @@ def test_new_photos_are_applied_and_other_weights_refused(photo_run, tmp_path, m
     from explorer.errors import Stopped
 
     monkeypatch.setattr(apply_module, "PHOTO_ENCODE_BLOCK", 2)  # photos are encoded a block at a time, Stop between
-    events = []
+    events: list = []
     again = apply_run(run, photo_zip(images, names), "new.zip", on_event=events.append)
     assert sum(e.stage == "encode" for e in events) == 3  # 6 photos, 2 a block
     np.testing.assert_allclose(again.Z, applied.Z, atol=1e-4)
@@ -222,6 +229,7 @@ def test_the_html_export_of_a_photo_run(photo_run):
         to_html(result.explanation, pictures={0: ['x" onerror="alert(1)']})
     assert "red_square" in page and "000.png" in page  # the photos' names in the hover texts
     assert "reconstruction" not in page.lower()
+    assert "carry the meaning" in page and "what sets it apart" not in page and "<td>z" not in page
 
 
 def test_a_read_only_link_to_a_photo_run_opens_every_page(photo_run, monkeypatch):

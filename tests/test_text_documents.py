@@ -87,6 +87,21 @@ def test_a_table_of_text_alone_is_clustered_as_documents_into_its_topics(tmp_pat
     np.testing.assert_allclose(again.transform(ds.table)[0], ds.X, atol=1e-6)
 
 
+@needs_wordllama
+def test_documents_keep_few_enough_directions_for_the_mixture_to_refine_a_few_thousand_texts():
+    from explorer.cluster.mixture import mixture_parameters
+    from explorer.data.encoder_text import DOCUMENT_COMPONENTS, WORDLLAMA_COMPONENTS, fit_text_column
+
+    cells = documents(240)["text"].tolist()
+    empty = np.zeros(len(cells), bool)
+    docs, _ = fit_text_column("text", cells, empty, embedding=WORDLLAMA, documents=True)
+    column, _ = fit_text_column("text", cells, empty, embedding=WORDLLAMA)
+    assert docs is not None and docs.width == DOCUMENT_COMPONENTS  # a document set keeps them all
+    assert column is not None and column.width < WORDLLAMA_COMPONENTS  # a table's column: Kaiser's rule keeps some
+    # the mixture's guard (parameters under the rows) lets it refine 4 topics from 5,000 texts; 64 directions did not
+    assert mixture_parameters(4, DOCUMENT_COMPONENTS, []) < 5_000 < mixture_parameters(4, 64, [])
+
+
 def test_text_beside_other_columns_is_a_table_not_documents_and_weighs_as_the_user_says():
     df = documents(120)
     df["amount"] = np.arange(120.0) % 7
@@ -115,3 +130,61 @@ def test_text_drift_is_a_shift_of_words_that_a_sample_of_the_training_texts_does
     assert not calm.drifted and calm.new_words == 0.0  # the same topics: every word seen in training
     assert moved.drifted and moved.value > calm.value + 0.1  # a third of the new texts on a topic never seen
     assert moved.new_words is not None and moved.new_words > 0.1
+
+
+WORDY = [  # apostrophes (straight and curly), hyphens, case, digits, accents, full-width letters, ideographs
+    "The bank’s E-mail said COVID-19 rates rose 12% in Zürich; don't panic, it's fine",
+    "the BANK'S e-mail: covid-19 rates ROSE 12 percent in ＺＵＲＩＣＨ",
+    "東京の銀行 rates rose again",
+]
+
+
+def test_the_explanations_and_drift_split_text_into_the_same_words():
+    from explorer.apply.drift import word_distance
+    from explorer.data.text_terms import words
+    from explorer.explain.words import text_profiles
+
+    assert words(WORDY[0]) == ["bank", "e-mail", "said", "covid-19", "rates", "rose", "12", "zürich", "panic", "fine"]
+    assert words(WORDY[1]) == ["bank", "e-mail", "covid-19", "rates", "rose", "12", "percent", "zurich"]
+    assert words(WORDY[2]) == ["東", "京", "の", "銀", "行", "rates", "rose"]
+    # the explanations: the terms a cluster holding each text twice is told apart by are that text's words
+    texts = pd.Series(WORDY * 2 + ["soup and garlic in the oven", "bake the flour"] * 2, name="notes")
+    for i, text in enumerate(WORDY):
+        labels = np.array([int(j % len(WORDY) == i and j < 2 * len(WORDY)) for j in range(len(texts))])
+        shown = {t.term for t in text_profiles(texts, labels, [1])[1].terms if " " not in t.term}
+        assert shown and shown <= set(words(text))
+    # drift: the same words written another way are no new words, and a word it has not seen is
+    assert word_distance(WORDY[:1], [WORDY[0].upper().replace("’", "'")]) == (0.0, 0.0)
+    distance = word_distance(WORDY[:2], ["The bank’s loan rates"])
+    assert distance is not None and distance[1] == pytest.approx(1 / 3)  # "loan" of bank, loan, rates
+
+
+def test_documents_automatic_k_finds_the_topics_and_word_soup_has_no_groups(tmp_path):
+    from explorer.cluster import cluster
+    from explorer.pipeline.defaults import default_config
+
+    rng = np.random.default_rng(5)
+    every = [w for words in TOPICS.values() for w in words] + FILLER
+    soup = pd.DataFrame({"text": [" ".join(rng.choice(every, 11)).capitalize() + "." for _ in range(240)]})
+    topics = documents(240).drop(columns="label")
+    for name, df, embedding, wanted in (("topics", topics, TFIDF, {3}), ("soup", soup, "auto", {1})):
+        df.to_csv(tmp_path / f"{name}.csv", index=False)
+        ds = load(tmp_path / f"{name}.csv", table=TableOptions(text_embedding=embedding))
+        cfg = default_config(ds).cluster
+        assert cfg.nested_k and cfg.k is None
+        res = cluster(ds.X, cfg)
+        assert res.k in wanted, (name, res.k, res.sweep.reason if res.sweep else None)
+
+
+def test_the_documents_rule_on_measured_stabilities():
+    """Stability by k (2 to 9) as measured on WordLlama features: AG News' 7,600 news (4 topics that overlap: none
+    comes back at the tables' 0.95, and k = 8 comes back again), Banking77's queries (card queries against the rest
+    come back at 0.99), random word soup."""
+    from explorer.cluster.stability import NO_GROUPS, suggest_nested_k, suggest_stable_k
+
+    ks = list(range(2, 10))
+    ag_news = [0.16, 0.90, 0.89, 0.63, 0.75, 0.79, 0.87, 0.70]
+    assert suggest_stable_k(ks, ag_news)[1] == "stability (none stable)"  # the tables' rule finds nothing stable
+    assert suggest_nested_k(ks, ag_news)[:2] == (4, "stability")
+    assert suggest_nested_k(ks, [0.99, 0.86, 0.66, 0.83, 0.88, 0.66, 0.73, 0.72])[0] == 2
+    assert suggest_nested_k(ks, [0.25, 0.17, 0.11, 0.11, 0.09, 0.07, 0.10, 0.09])[:2] == (1, NO_GROUPS)

@@ -208,15 +208,18 @@ def main(argv: list[str] | None = None) -> None:
     result: dict = json.loads(path.read_text()) if path.is_file() else {}
     result.setdefault("datasets", {})
     result["machine"] = machine()
+    measured: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets:
-            result["datasets"][name] = quality(name, folder, Path(tmp), args)
+            measured[name] = quality(name, folder, Path(tmp), args)
         if not args.skip_speed:
             result["speed"] = speed(folder, Path(tmp), args.speed_rows)
-    if path.is_file():  # another process may have written its part meanwhile: keep it
+    if path.is_file():  # another process may have written its part meanwhile: keep it, replacing only what ran here
         written = json.loads(path.read_text())
-        result["datasets"] = {**written.get("datasets", {}), **result["datasets"]}
-        result.setdefault("speed", written.get("speed"))
+        result["datasets"] = written.get("datasets", {})
+        if args.skip_speed:
+            result["speed"] = written.get("speed")
+    result["datasets"].update(measured)
     write_json(path, result)
     stand_in.cleanup()
     log(f"wrote {path}")

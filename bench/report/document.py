@@ -15,7 +15,7 @@ is written:
 - applying a run to new data (bench/measure/apply.py): apply.py
 - documents (bench/measure/text.py): text.py; a million rows with text and dates (bench/measure/text_scale.py):
   text_scale.py; segments in words and dates (bench/measure/words_dates.py): words_dates.py
-- photos through the pretrained encoder (bench/measure/photos.py): photos.py
+- photos through the pretrained encoder (bench/measure/photos.py, bench/measure/photo_k.py): photos.py
 - the small image set (bench/measure/small_images.py): small_images.py
 - speed (bench/measure/speed.py, bench/gpu.sh, bench/measure/browser_timing.py): speed.py; explore and curate
   (bench/measure/browser_timing.py's search, filter and neighbours, bench/measure/curate.py): explore.py
@@ -42,7 +42,7 @@ from bench.report.explain import explain_verdicts, section_explain
 from bench.report.headline import changes_of, collect, headline_verdicts, section_headline
 from bench.report.missing import section_missing
 from bench.report.peers import section_peers
-from bench.report.photos import photos_verdicts, section_photos
+from bench.report.photos import photos_verdicts, section_photo_k, section_photos
 from bench.report.precision import section_precision
 from bench.report.quality import quality_sources, section_older, section_quality, table_vs_kmeans
 from bench.report.quality_tables import section_tables, table_verdicts
@@ -108,6 +108,11 @@ COMMANDS = [
         "python -m bench.measure.photos [--per-class 300] [--seeds 0 1 2]",
         "`bench/results/photos.json` (CIFAR-10 photos through the pretrained encoder: k-means, N2D and the "
         "clustering head on its features)",
+    ),
+    (
+        "python -m bench.measure.photo_k [--per-class 100] [--seeds 0 1 2] [--features DIR]",
+        "`bench/results/photo_k.json` (the k the photo default chooses without k, against the true k: the clip art "
+        "sample and CIFAR-10 photos)",
     ),
     (
         "python -m bench.measure.threads [--busy 2] [--rounds 3]",
@@ -179,6 +184,7 @@ def render(results: Path, doc: Path) -> str:
     section_words_dates(load(results, "words_dates"), body)
     section_text_scale(load(results, "text_scale"), body)
     section_photos(load(results, "photos"), body)
+    section_photo_k(load(results, "photo_k"), body)
     verdicts += section_small({name: load(results, name) for name, _ in SMALL_VARIANTS}, body)
     section_speed(results, doc_dir, doc_dir, body, verdicts, cli_changes=changes_of(evidence, "cli"))
     section_precision(load(results, "precision"), body)

@@ -100,3 +100,33 @@ def section_photos(doc: dict | None, lines: list[str]) -> None:
         "photos in them, 62% share its class (56% of 20), which bounds what any clustering of them finds.",
         "",
     ]
+
+
+def section_photo_k(doc: dict | None, lines: list[str]) -> None:
+    """Append "photos without k" (bench/measure/photo_k.py's results) to ``lines``."""
+    if not doc or not doc.get("sets"):
+        return
+    m = doc["machine"]
+    lines += [
+        "### Photos without k",
+        "",
+        f"`python -m bench.measure.photo_k`: {doc['what']}, on {machine_text(m)} (load {load_average(m)} at start). "
+        "When k is not given, the photo default (the clustering head) chooses it with its own sweep "
+        "(`explorer.cluster.head.sweep_head_k`): 4 heads for each k from 2 to 15, trained together at half the "
+        "head's steps, and the k whose clusters keep each photo's 5 nearest photos together best (the mean "
+        "modularity of the heads' clusters on that graph; within 0.01 of the best is a tie, and a tie goes to the "
+        "most clusters). Beside it, the k k-means' silhouette picked before. ACC / NMI of the head at the k chosen "
+        "and at the true k, per seed.",
+        "",
+        "| set | photos | true k | silhouette's k | seed | head's k | ACC / NMI at it | at the true k | sweep s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in doc["sets"].items():
+        what = "clip art (sample_data/clipart.zip)" if name == "clipart" else "CIFAR-10 test subset"
+        for r in s["runs"]:
+            c, t = r["chosen"], r["true_k"]
+            lines.append(
+                f"| {what} | {s['n']:,} | {s['true_k']} | {s['silhouette_k']} | {r['seed']} | {r['k']} | "
+                f"{c['acc']:.3f} / {c['nmi']:.3f} | {t['acc']:.3f} / {t['nmi']:.3f} | {r['seconds']:.0f} |"
+            )
+    lines += [""]

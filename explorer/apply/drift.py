@@ -10,10 +10,11 @@ Three views, each with a stated rule for "drifted" that a resample of the traini
 - per column (tables): numbers by the two-sample Kolmogorov-Smirnov statistic and the shift of the
   median in training interquartile ranges; categories by the total variation distance between the
   level shares (unseen levels count as their own); drifted at KS >= 0.1 (with p < 0.01) or TVD >= 0.1;
-  free text by the total variation distance between the shares of its words (English stop words out), and the
-  share of the new texts' words never seen in training; drifted where that distance exceeds the one between a
-  sample of as many training texts and the rest of them by ``TEXT_TVD_DRIFT`` or more (a sample's distance is
-  large by itself when the texts are few: words are many).
+  free text by the total variation distance between the shares of its words (English stop words out; the words
+  the explanations find, :mod:`explorer.data.text_terms`), and the share of the new texts' words never seen in
+  training; drifted where that distance exceeds the one between a sample of as many training texts and the rest
+  of them by ``TEXT_TVD_DRIFT`` or more (a sample's distance is large by itself when the texts are few: words are
+  many).
 """
 
 from __future__ import annotations
@@ -231,10 +232,12 @@ def text_shift(column: str, before: np.ndarray, after: np.ndarray, random_state:
 def word_distance(then: list[str], now: list[str]) -> tuple[float, float] | None:
     """(total variation distance between the shares of the words (stop words out) of the texts ``then`` and
     ``now``, the share of ``now``'s words that ``then`` never uses); None where either has no word."""
-    from sklearn.feature_extraction.text import CountVectorizer
+    from explorer.data.encoder_text import TEXT_MAX_CHARS  # each cell read as the encoder reads it
+    from explorer.data.text_terms import word_counter  # the words the explanations find too
 
+    then, now = [t[:TEXT_MAX_CHARS] for t in then], [t[:TEXT_MAX_CHARS] for t in now]
     try:
-        vectorizer = CountVectorizer(stop_words="english").fit(then)
+        vectorizer = word_counter().fit(then)
     except ValueError:  # no word in the texts then
         return None
     words = vectorizer.build_analyzer()

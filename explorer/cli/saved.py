@@ -53,6 +53,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from explorer.explain import explain
+    from explorer.explain.rules import space_words
 
     if args.top < 1:
         raise CliError("--top must be 1 or more.")
@@ -80,8 +81,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 print(f"    typical {words.column}: {example}")
         print(f"    typical: {', '.join(str(ids[i]) for i in c.typical)}")
         print(f"    borderline: {', '.join(str(ids[i]) for i in c.borderline)}")
-    if ex.rules is not None:
-        where = "the columns" if ex.rules.on == "columns" else "the latent codes"
+    if ex.meaning:  # latent codes, an encoder's features: no rule to read (explorer.explain.rules.has_meaning)
+        print(f"\n{ex.meaning}")
+    elif ex.rules is not None:
+        where = space_words(ex.rules.on)
         print(
             f"\nrules: a depth-{ex.rules.depth} tree on {where} agrees with the clusters "
             f"on {ex.rules.fidelity:.0%} of rows."

@@ -27,7 +27,9 @@ import numpy as np
 
 from explorer.cluster.mixture import (
     FULL_COVARIANCE_MAX_DIM,
+    POINT_SHARE,
     MixedMixture,
+    collapsed_share,
     mixture_parameters,
     predict_proba_from_state,
 )
@@ -78,7 +80,8 @@ def cluster(
     its own UMAP of Z (n2d), whose sweep runs on a UMAP embedding of fixed dimension (``umap_dim`` or 10)
     that the method then clusters (the manifold is where N2D's clusters separate); with the stability
     rule (the mixture's own, or ``k_criterion="stability"``) :func:`explorer.cluster.stability.stability_sweep`,
-    the largest k whose clusters come back on disjoint halves of the data. ``should_stop`` is checked
+    the largest k whose clusters come back on disjoint halves of the data; a method with a sweep of its own uses
+    it (the clustering head: :func:`explorer.cluster.head.sweep_head_k`). ``should_stop`` is checked
     between the sweep's steps and ends the sweep early, clustering with the best k found so far (like
     training, which stops and keeps the best weights). The single fits themselves cannot be
     interrupted. ``on_progress(fraction, message)`` reports each step.
@@ -111,8 +114,15 @@ def cluster(
         )
         space = embedding
     if method.needs_k and k is None:
+        half = lambda f, m: report(0.5 * f, m)
         criterion = cfg.k_criterion or method.k_criterion
-        if criterion == "stability":
+        if method.sweep is not None and criterion == method.k_criterion:  # the method's own (the head's)
+            sweep = method.sweep(
+                space, cfg.k_range, random_state=cfg.random_state, should_stop=should_stop, on_progress=half
+            )
+            if cfg.no_groups:
+                sweep = _settle_silhouette(Z, sweep, cfg, groups, embedded=False)
+        elif criterion == "stability":
             from explorer.cluster.stability import stability_sweep
 
             sweep = stability_sweep(
@@ -122,6 +132,7 @@ def cluster(
                 should_stop=should_stop,
                 on_progress=lambda f, m: report(0.5 * f, m),
                 groups=groups if space is Z else (),
+                nested=cfg.nested_k,
             )
         else:
             sweep = sweep_k(
@@ -155,9 +166,10 @@ def _settle_silhouette(
     from explorer.cluster.stability import settle_no_groups
 
     where = "the UMAP of the rows (which draws clumps in any data)" if embedded else "the rows"
+    score = "the silhouette of k-means" if sweep.modularity is None else "the modularity of the head's clusters"
     weak = (
-        f"the silhouette of k-means on {where} is highest at k = {sweep.suggested} of {sweep.ks[0]} to "
-        f"{sweep.ks[-1]}, but the silhouette always prefers some k"
+        f"{score} on {where} is highest at k = {sweep.suggested} of {sweep.ks[0]} to "
+        f"{sweep.ks[-1]}, but {score.split(' of ')[0]} always prefers some k"
     )
     return settle_no_groups(Z, sweep, weak, np.random.default_rng(cfg.random_state), groups=groups)
 
@@ -196,9 +208,11 @@ def _fit_mixture(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = 
     started from its partition, on the categorical columns ``inputs.groups``. The guard that falls back
     to the simpler model: k-means' partition is kept when the mixture degenerates, i.e. a cluster
     empties, or a component's covariance collapses (an eigenvalue within ``MIXTURE_COLLAPSED`` of the
-    regularization: the component sits on a single value of some combination of columns, a lattice
-    point of small-integer columns rather than a group of rows); and k-means' partition is kept without fitting
-    the mixture where its full covariances would make more free parameters than Z has rows
+    regularization, with ``POINT_SHARE`` of its rows on one value in that direction: the component sits on a
+    single value of some combination of columns, a lattice point of small-integer columns rather than a group of
+    rows; a component only thin in a direction, as a topic is in a text embedding, is kept); and k-means'
+    partition is kept without fitting the mixture where its full covariances would make more free parameters
+    than Z has rows
     (:func:`explorer.cluster.mixture.mixture_parameters`: many correlated columns, few rows; EM then follows
     the noise, below k-means). ``info`` says which was kept and why.
 
@@ -234,9 +248,9 @@ def _fit_mixture(Z: np.ndarray, k: int, cfg: ClusterConfig, inputs: FitInputs = 
     why = None
     if found < k:
         why = f"the mixture left {k - found} of the {k} clusters empty"
-    elif smallest < MIXTURE_COLLAPSED * model.reg_covar:
+    elif (on_point := collapsed_share(model, Z, labels, MIXTURE_COLLAPSED * model.reg_covar)) >= POINT_SHARE:
         why = (
-            "a mixture component collapsed onto a single value of some columns "
+            f"a mixture component collapsed onto a single value of some columns ({on_point:.0%} of its rows hold it) "
             f"(smallest variance {smallest:.2g}), a lattice point rather than a group"
         )
     info = {

@@ -29,7 +29,7 @@ from explorer.events import StopCheck
 from explorer.validation import Constraint
 
 if TYPE_CHECKING:  # pragma: no cover
-    from explorer.cluster.types import ClusterConfig, ClusterResult
+    from explorer.cluster.types import ClusterConfig, ClusterResult, KSweep
     from explorer.neighbors import Neighbors
 
 State = dict[str, np.ndarray]  # what assigns new rows: plain numeric arrays (saved in assign.npz, never pickled)
@@ -85,6 +85,8 @@ class MethodSpec:
     embeds: bool = False  # clusters its own UMAP of Z (ClusterResult.embedding): k swept there, new rows placed there
     max_rows: int | None = None  # the most rows it can be fitted on (the pipeline fits a sample above)
     k_criterion: str = "silhouette"  # the k sweep's rule when the config names none
+    sweep: Callable[..., KSweep] | None = None  # the method's own k sweep, its k_criterion's: (Z, k_range, *,
+    # random_state, should_stop, on_progress) -> KSweep (the clustering head's modularity); None: the shared sweeps
     settings: tuple[str, ...] = ()  # the ClusterConfig fields it reads beside k (the pages show their widgets)
 
     def __post_init__(self) -> None:

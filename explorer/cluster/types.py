@@ -80,6 +80,8 @@ class ClusterConfig:
     # again on the refined code (DEC-DA; explorer.cluster.deep.refine); its batches: dec_max_iter, dec_update_interval
     refine_seconds: float | None = None  # the refinement's batches planned to fit in this on a slow machine; None: all
     shapes: bool = False  # the mixture: Genie's clusters instead where the groups are chained (cluster.shapes)
+    nested_k: bool = False  # the stability sweep's documents rule: of the first run of ks that come back, the finest
+    # (the finest crisp one where there is one), no valley checks (explorer.cluster.stability.suggest_nested_k)
     no_groups: bool = False  # a k from the silhouette sweep may also become k = 1 where the rows show no groups (the
     # stability sweep's rule always may: explorer.cluster.stability.settle_no_groups)
     random_state: int | None = 0  # None: unseeded, a different result each run (a UMAP inside runs in parallel)
@@ -130,6 +132,7 @@ CLUSTER_CONSTRAINTS = {
     "refine": Flag(),
     "shapes": Flag(),
     "no_groups": Flag(),
+    "nested_k": Flag(),
     "refine_seconds": Optional(Real(0, open_low=True), "no time budget"),
     "random_state": RANDOM_STATE,
 }
@@ -142,7 +145,8 @@ class KSweep:
     ``silhouette`` and ``bic`` hold NaN where a score could not be computed. ``criterion`` says how
     ``suggested`` was chosen: "silhouette", "silhouette+bic" (a near-tie broken by BIC), "bic" (no
     silhouette could be computed), "stability" / "stability (none stable)" / "stability (no groups)" (k = 1:
-    no groups, :func:`explorer.cluster.stability.stability_sweep`) or "default" (nothing could; the smallest k).
+    no groups, :func:`explorer.cluster.stability.stability_sweep`), "modularity" (the clustering head's own:
+    :func:`explorer.cluster.head.sweep_head_k`) or "default" (nothing could; the smallest k).
     ``stability`` holds, for a stability sweep, how alike two clusterings of disjoint halves of the
     data are for each k (adjusted Rand index, 1 = the same). ``runner_up`` is the next-best k and
     ``reason`` says in a sentence why ``suggested`` won and how clearly.
@@ -157,6 +161,7 @@ class KSweep:
     stability: list[float] | None = None
     runner_up: int | None = None
     reason: str = ""
+    modularity: list[float] | None = None  # the clustering head's own sweep: modularity of its clusters per k
 
     @property
     def bic_best(self) -> int | None:
@@ -173,6 +178,8 @@ class KSweep:
         out["bic"] = [json_float(v) for v in self.bic]
         if self.stability is not None:
             out["stability"] = [json_float(v) for v in self.stability]
+        if self.modularity is not None:
+            out["modularity"] = [json_float(v) for v in self.modularity]
         return out
 
 

@@ -70,3 +70,19 @@ def loss_history(events: Sequence[Progress]) -> tuple[list[dict], int | None]:
     ]
     planned = next((e.epochs for e in reversed(events) if e.stage == "train" and e.epochs), None)
     return history, planned
+
+
+def text_in_use(dataset: object) -> str | None:
+    """A sentence on how the data's free text became features (the embedding and the weight chosen on the Data
+    page, as the CLI's --text-embedding and --text-weight), or None for data without a text column."""
+    from explorer.data.encoder import TableEncoder
+    from explorer.data.encoder_text import EMBEDDING_LABELS, TextColumn
+
+    encoder = getattr(dataset, "table_encoder", None)
+    texts = [c for c in getattr(encoder, "columns_", None) or [] if isinstance(c, TextColumn)]
+    if not isinstance(encoder, TableEncoder) or not texts:
+        return None
+    names = ", ".join(f"'{c.name}'" for c in texts)
+    used = ", ".join(sorted({EMBEDDING_LABELS.get(c.embedding, c.embedding) for c in texts}))
+    weight = "" if encoder.documents_ else f", weight {encoder.text_weight:g}"
+    return f"Free text {names}: {used}{weight} (chosen on the Data page; change it there and the data are read again)."

@@ -9,6 +9,7 @@ import numpy as np
 from explorer.explain import Explanation, explain
 from explorer.explain.profiles import ClusterProfile
 from explorer.explain.resample import DOUBTFUL, MAX_SAMPLE
+from explorer.explain.rules import has_meaning, space_words
 from explorer.runs.exports import curated_names
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,10 +31,11 @@ def explanation_of(result: RunResult) -> Explanation:
 
 
 def overview(ex: Explanation, top: int = 3) -> pd.DataFrame:
-    """One row per cluster: number, name, rows, share, stability, what sets it apart, its rule."""
+    """One row per cluster: number, name, rows, share, stability, what sets it apart, its rule (these two only
+    where the clusters are explained in the data's columns: :func:`explorer.explain.rules.has_meaning`)."""
     import pandas as pd
 
-    return pd.DataFrame(
+    table = pd.DataFrame(
         [
             {
                 "cluster": c.cluster,
@@ -47,6 +49,7 @@ def overview(ex: Explanation, top: int = 3) -> pd.DataFrame:
             for c in ex.clusters
         ]
     )
+    return table if has_meaning(ex.on) else table.drop(columns=["what sets it apart", "rule"])
 
 
 def profile_of(ex: Explanation, cluster: int) -> ClusterProfile | None:
@@ -158,9 +161,13 @@ def difference_image(diff: np.ndarray) -> np.ndarray:
 
 
 def fidelity_sentence(ex: Explanation) -> str:
+    """How far the rules agree with the clusters; where the clusters' space has no meaning a person can read, the
+    sentence that says so and where the meaning is instead (:attr:`Explanation.meaning`)."""
+    if not has_meaning(ex.on):
+        return ex.meaning
     if ex.rules is None:
         return ""
-    where = "the table's columns" if ex.rules.on == "columns" else "the latent codes (z1, z2, ...)"
+    where = space_words(ex.rules.on)
     return (
         f"A decision tree of depth {ex.rules.depth} on {where} agrees with the clusters on "
         f"{ex.rules.fidelity:.0%} of rows." + (f" {ex.rules.note}" if ex.rules.note else "")

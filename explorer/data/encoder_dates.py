@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from explorer.data.profiles import TIME_RE
+from explorer.data.profiles import TIME_RE, mostly_match
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +69,7 @@ def parse_dates(series: pd.Series) -> tuple[np.ndarray, bool]:
             series.astype(object).where(series.notna()).map(lambda v: v if v is None or v != v else str(v).strip())
         )
         text = strings.dropna()
-        if len(text) and text.str.match(TIME_RE).mean() >= 0.9:
+        if mostly_match(text, TIME_RE, 0.9):
             parsed = pd.to_datetime(text, errors="coerce", format="mixed")
             hours = parsed.dt.hour + parsed.dt.minute / 60 + parsed.dt.second / 3600
             out = np.full(n, np.nan)

@@ -13,9 +13,11 @@ codes, one or two tokens a cell, stay dropped. Each text becomes a vector by one
 - "auto" (the default) is "wordllama" where its wheel is installed, else "tfidf": WordLlama agreed better with the
   topics of news and the intents of bank queries (docs/BENCHMARKS.md, documents).
 
-In a table the first directions (``TEXT_COMPONENTS`` of TF-IDF, ``DOCUMENT_COMPONENTS`` of WordLlama) are found
+In a table the first directions (``TEXT_COMPONENTS`` of TF-IDF, ``WORDLLAMA_COMPONENTS`` of WordLlama) are found
 and those that vary more than the average one kept (Kaiser's rule); a document set (:func:`fit_text_column` with
-``documents=True``: every feature is text) keeps all ``DOCUMENT_COMPONENTS``, since its topics are the whole story.
+``documents=True``: every feature is text) keeps all ``DOCUMENT_COMPONENTS``, since its topics are the whole story:
+few enough that the documents' default clustering, the mixture, can fit a full covariance per topic on a few thousand
+documents (at 64 it fell back to k-means on AG News' 7,600: NMI 0.55 against 0.61; docs/BENCHMARKS.md, documents).
 Whether a column's texts differ at all is always asked of TF-IDF + LSA (words shared between rows). A row's
 features are its vector projected on the directions and normalized to length 1 (cosine geometry), then centred
 on the training rows' mean and scaled so that the block's total variance is 1: two rows' texts are on average as
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from explorer.data.text_models import WORDLLAMA, WordLlamaModel, load_wordllama, wordllama_folder
+from explorer.data.words import plural
 from explorer.errors import InputError
 
 if TYPE_CHECKING:
@@ -42,7 +45,9 @@ TEXT_MIN_WORDS = 3  # a column of text needs this many words in its median cell 
 TEXT_MAX_CHARS = 2_000  # each cell is cut to this many characters before it is read
 TEXT_VOCABULARY = 5_000  # terms kept (the most frequent)
 TEXT_COMPONENTS = 16  # TF-IDF directions found in a table's text column (Kaiser's rule keeps some)
-DOCUMENT_COMPONENTS = 64  # directions found with WordLlama, and with TF-IDF for a document set
+WORDLLAMA_COMPONENTS = 64  # directions found with WordLlama in a table's text column (Kaiser's rule keeps some)
+DOCUMENT_COMPONENTS = 48  # directions a document set keeps (WordLlama or TF-IDF): 4 topics' full covariances
+# fit from 4,900 documents (explorer.cluster.mixture.mixture_parameters)
 TEXT_CHUNK = 20_000  # cells embedded at a time when transforming
 TEXT_FIT_ROWS = 50_000  # the vocabulary and directions are learned on at most this many rows (seeded sample)
 TEXT_MIN_VARIANCE = 0.04  # of the block of unit rows (at most 1): below it the texts say the same thing
@@ -126,6 +131,12 @@ class TextColumn:
             .transform(cells)
             .tocsr()
         )
+        return self.tfidf_rows(counts)
+
+    def tfidf_rows(self, counts: Any) -> Any:
+        """Term counts (sparse (n, V) float64, in the order of ``terms``; changed in place) -> TF-IDF rows of unit
+        length (sparse (n, V)): sublinear tf times idf, then l2."""
+        counts.sort_indices()
         counts.data = (np.log(counts.data) + 1.0) * self.idf[counts.indices]  # sublinear tf times idf
         norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
         return counts.multiply(1 / np.maximum(norms, 1e-12)[:, None]).tocsr()
@@ -189,8 +200,11 @@ class TextColumn:
 def centred_tokens(embedded: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """WordLlama's mean token vectors (n, 256) -> unit length less ``mean`` (256); 0 for a text with no token."""
     vectors = embedded.astype(np.float64)
-    known = np.linalg.norm(vectors, axis=1) > 1e-12
-    return (unit_rows(vectors) - mean) * known[:, None]
+    norms = np.linalg.norm(vectors, axis=1)
+    vectors /= np.maximum(norms, 1e-12)[:, None]  # in place: a chunk's (n, 256) float64 is made once
+    vectors -= mean
+    vectors[norms <= 1e-12] = 0.0
+    return vectors
 
 
 def fit_text_column(
@@ -221,7 +235,7 @@ def fit_text_column(
     chosen = resolve_embedding(embedding)
     if chosen != TFIDF or documents:
         fit = _fit_wordllama if chosen == WORDLLAMA else _fit_tfidf
-        column, vectors = fit(name, sample, DOCUMENT_COMPONENTS, random_state)
+        column, vectors = fit(name, sample, DOCUMENT_COMPONENTS if documents else WORDLLAMA_COMPONENTS, random_state)
         if column is None or _weigh(column, vectors, kaiser=not documents) <= 0:
             return None, None
     column.weight *= weight
@@ -258,32 +272,33 @@ def _fit_tfidf(name: str, sample: list[str], wanted: int, random_state: int) -> 
     import warnings
 
     from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
-    vectorizer = TfidfVectorizer(
+    counter = CountVectorizer(
         ngram_range=(1, 2),
         token_pattern=TOKEN_PATTERN,
         stop_words="english",
         min_df=2,
         max_features=TEXT_VOCABULARY,
-        sublinear_tf=True,
         dtype=np.float64,
     )
     try:
-        tfidf = vectorizer.fit_transform(sample)
+        counts = counter.fit_transform(sample).tocsr()  # the sample's words are read once: fit and rows alike
     except ValueError:  # no term in two rows
         return None, None
-    k = min(wanted, tfidf.shape[1] - 1, tfidf.shape[0] - 1)
+    k = min(wanted, counts.shape[1] - 1, counts.shape[0] - 1)
     if k < 1:
         return None, None
+    idf = TfidfTransformer(sublinear_tf=True).fit(counts).idf_
+    column = TextColumn(
+        name, counter.get_feature_names_out().tolist(), idf.astype(np.float64), np.zeros(0), np.zeros(k)
+    )
+    tfidf = column.tfidf_rows(counts)  # as a transform reads them (TextColumn.vectors), exactly
     with warnings.catch_warnings():  # a vocabulary of a few terms has no variance left to explain
         warnings.simplefilter("ignore", RuntimeWarning)
         svd = TruncatedSVD(n_components=k, random_state=random_state).fit(tfidf)
-    terms = vectorizer.get_feature_names_out().tolist()
-    column = TextColumn(
-        name, terms, vectorizer.idf_.astype(np.float64), svd.components_.astype(np.float64), np.zeros(k)
-    )
-    return column, column.vectors(sample)  # as a transform reads them: fit + transform = fit_transform, exactly
+    column.components = svd.components_.astype(np.float64)
+    return column, tfidf
 
 
 def _fit_wordllama(name: str, sample: list[str], wanted: int, random_state: int) -> tuple[TextColumn | None, Any]:
@@ -306,7 +321,12 @@ def _fit_wordllama(name: str, sample: list[str], wanted: int, random_state: int)
 
 def text_sentence(column: TextColumn, n_rows: int, cut: int, weight: float = 1.0) -> str:
     """The load report's sentence on what a text column became."""
-    cut_note = f" {cut:,} cells longer than {TEXT_MAX_CHARS:,} characters were cut to that length." if cut else ""
+    cut_note = (
+        f" {plural(cut, 'cell')} longer than {TEXT_MAX_CHARS:,} characters {'was' if cut == 1 else 'were'} cut to "
+        "that length."
+        if cut
+        else ""
+    )
     source = (
         f"TF-IDF + LSA over {len(column.terms):,} terms"
         if column.embedding == TFIDF

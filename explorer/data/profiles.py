@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 NUMERIC_SHARE = 0.9  # a text column is numeric when this share of its values parse as numbers
 TEXT_UNIQUE_SHARE = 0.8  # ... and free text when this share of its values are distinct
+MATCH_CHUNK = 50_000  # values matched at a time by mostly_match
 HUGE = 1e300  # values beyond this are treated as missing (they overflow any statistic)
 DATE_RE = re.compile(
     r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
@@ -154,7 +155,7 @@ def profile_column(series: pd.Series, delimiter: str | None = None, *, count_uni
             if marked.any():
                 profile.markers = present[marked].value_counts().to_dict()
             return profile
-        if unmarked.str.match(DATE_RE).mean() >= NUMERIC_SHARE or unmarked.str.match(TIME_RE).mean() >= NUMERIC_SHARE:
+        if mostly_match(unmarked, DATE_RE, NUMERIC_SHARE) or mostly_match(unmarked, TIME_RE, NUMERIC_SHARE):
             return ColumnProfile("date", strings, n - len(present), int(present.nunique()))
     markers = None
     category_marked = lowered.isin(CATEGORY_MARKERS).to_numpy()
@@ -170,6 +171,19 @@ def profile_column(series: pd.Series, delimiter: str | None = None, *, count_uni
     else:
         kind = "categorical"
     return ColumnProfile(kind, strings, n - len(present), unique, markers=markers)
+
+
+def mostly_match(strings: pd.Series, pattern: re.Pattern[str], share: float) -> bool:
+    """Whether at least ``share`` of ``strings`` (present values, str) match ``pattern`` at their start, as
+    ``strings.str.match(pattern).mean() >= share`` says; read ``MATCH_CHUNK`` values at a time, stopping as soon as
+    more have failed than the share allows (a million cells of free text are not all read to learn they are no
+    dates)."""
+    n, failed = len(strings), 0
+    for start in range(0, n, MATCH_CHUNK):
+        failed += int((~strings.iloc[start : start + MATCH_CHUNK].str.match(pattern).astype(bool)).sum())
+        if failed > n * (1 - share) + 1:
+            return False
+    return bool(n) and (n - failed) / n >= share
 
 
 def _stripped(series: pd.Series) -> pd.Series:

@@ -42,10 +42,12 @@ def k_sweep(
     bic: Sequence[float | None],
     suggested: int | None = None,
     stability: Sequence[float | None] | None = None,
+    modularity: Sequence[float | None] | None = None,
 ) -> go.Figure:
     """Silhouette (left axis, higher is better) and, on the right axis, BIC (lower is better) or, for a
     stability sweep, the stability of each k (higher is better; 1 = the same clusters from either half
-    of the data), with the suggested k marked."""
+    of the data), or, for the clustering head's sweep, the modularity of its clusters (higher is better),
+    with the suggested k marked."""
 
     def clean(v):
         return [None if x is None or not np.isfinite(x) else float(x) for x in v]
@@ -54,8 +56,12 @@ def k_sweep(
     fig.add_trace(
         go.Scatter(x=list(ks), y=clean(silhouette), name="silhouette (higher is better)", mode="lines+markers")
     )
-    second, name = (
-        (stability, "stability (higher is better)") if stability is not None else (bic, "BIC (lower is better)")
+    second, name, axis = (
+        (modularity, "modularity (higher is better)", "modularity")
+        if modularity is not None
+        else (stability, "stability (higher is better)", "stability")
+        if stability is not None
+        else (bic, "BIC (lower is better)", "BIC")
     )
     fig.add_trace(
         go.Scatter(x=list(ks), y=clean(second), name=name, mode="lines+markers", yaxis="y2", line=dict(dash="dot"))
@@ -70,9 +76,7 @@ def k_sweep(
     fig.update_layout(
         xaxis=dict(title="k (clusters)", dtick=1),
         yaxis=dict(title="silhouette"),
-        yaxis2=dict(
-            title="stability" if stability is not None else "BIC", overlaying="y", side="right", showgrid=False
-        ),
+        yaxis2=dict(title=axis, overlaying="y", side="right", showgrid=False),
         height=320,
         margin=dict(l=10, r=10, t=40, b=10),
         legend=dict(orientation="h", y=1.18),

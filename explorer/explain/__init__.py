@@ -10,8 +10,11 @@ Modules: :mod:`.profiles` (profiles in the data's units and the separation of ev
 the top distinctions), :mod:`.members` (margins, runner-ups, typical and borderline members),
 :mod:`.resample` (per-cluster stability, Hennig's clusterboot), :mod:`.images` (mean images).
 What is explained: for tables, the columns as read (before scaling and one-hot); for embeddings, the
-extra columns of the file if it has some; for images, the pictures (mean images) and the latent codes
-(rules). Saved in a run folder as ``explain.json`` + ``explain_points.parquet`` (:mod:`explorer.runs.files`).
+extra columns of the file if it has some; for images, the pictures (mean images, typical and borderline
+members). Latent codes and a pretrained encoder's features have no meaning a person can read: an explanation
+on them (``on`` "latent" or "features") keeps its surrogate tree (``rules``, its fidelity) and its profiles, but no
+cluster carries a rule or "what sets it apart" there (:func:`explorer.explain.rules.has_meaning`).
+Saved in a run folder as ``explain.json`` + ``explain_points.parquet`` (:mod:`explorer.runs.files`).
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from explorer.explain.resample import (
     refitter,
     stability_level,
 )
-from explorer.explain.rules import RuleSet, surrogate_rules
+from explorer.explain.rules import RuleSet, has_meaning, meaning_sentence, surrogate_rules
+from explorer.reducers.config import PRETRAINED
 from explorer.validation import Optional, Whole, check_params
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,8 +117,14 @@ class Explanation:
     stability: ClusterStability | None
     points: Membership  # per row: runner_up, margin, distance
     columns: list[str]  # the columns explained ([] for images without extra columns)
-    on: str  # "columns" | "latent": what the rules and profiles are written in
+    on: str  # "columns" | "latent" | "features": what the rules and profiles are written in (rules.SPACES)
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def meaning(self) -> str:
+        """'' when the clusters are explained in the data's columns; else the sentence that says their space has
+        no meaning a person can read and that the typical and borderline members carry it."""
+        return meaning_sentence(self.on)
 
     @property
     def names(self) -> dict[int, str]:
@@ -169,7 +179,7 @@ class Explanation:
         for c in d["clusters"]:
             c = dict(c)
             c["distinctions"] = [Distinction(**x) for x in c.get("distinctions", [])]
-            clusters.append(ClusterExplanation(**c))
+            clusters.append(_readable(ClusterExplanation(**c), d.get("on", "columns")))
         st = d.get("stability")
         stability = None
         if st is not None:
@@ -248,6 +258,14 @@ def _as_time(series: pd.Series) -> pd.Series:
     return pd.Series(pd.to_datetime(values * DAY_NS, unit="ns"), index=series.index)  # NaN -> NaT
 
 
+def _readable(c: ClusterExplanation, on: str) -> ClusterExplanation:
+    """``c`` without its rule and its distinctions where ``on`` has no meaning a person can read (latent codes, an
+    encoder's features: :func:`explorer.explain.rules.has_meaning`); as it is otherwise."""
+    if has_meaning(on):
+        return c
+    return replace(c, distinctions=[], rule=None, rule_precision=None, rule_coverage=None)
+
+
 def _latent_frame(Z: np.ndarray) -> pd.DataFrame:
     import pandas as pd
 
@@ -273,7 +291,7 @@ def explain(
 
     t = time.perf_counter()
     frame, categorical = explained_columns(result)
-    on = "columns" if frame is not None else "latent"
+    on = "columns" if frame is not None else "features" if result.config.model.kind == PRETRAINED else "latent"
     if frame is None:
         frame = _latent_frame(result.Z)
     transformed = result.dataset.report.transformed if on == "columns" else {}
@@ -330,19 +348,22 @@ def explain(
         rule = rules.by_cluster.get(k) if rules is not None else None
         typical, borderline = typical_and_borderline(labels, m, k, cfg.members)
         out.append(
-            ClusterExplanation(
-                cluster=k,
-                name=made[k],
-                auto_name=made[k],
-                size=p.size if p else int((labels == k).sum()),
-                share=p.share if p else float((labels == k).mean()),
-                distinctions=p.distinctions if p else [],
-                rule=rule.text if rule else None,
-                rule_precision=rule.precision if rule else None,
-                rule_coverage=rule.coverage if rule else None,
-                jaccard=None if stability is None else stability.jaccard.get(k),
-                typical=typical,
-                borderline=borderline,
+            _readable(
+                ClusterExplanation(
+                    cluster=k,
+                    name=made[k],
+                    auto_name=made[k],
+                    size=p.size if p else int((labels == k).sum()),
+                    share=p.share if p else float((labels == k).mean()),
+                    distinctions=p.distinctions if p else [],
+                    rule=rule.text if rule else None,
+                    rule_precision=rule.precision if rule else None,
+                    rule_coverage=rule.coverage if rule else None,
+                    jaccard=None if stability is None else stability.jaccard.get(k),
+                    typical=typical,
+                    borderline=borderline,
+                ),
+                on,
             )
         )
     ex = Explanation(out, profiles, rules, stability, m, list(frame.columns) if on == "columns" else [], on, seconds)

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from explorer.explain.resample import DOUBTFUL, UNSTABLE
+from explorer.explain.rules import has_meaning, space_words
 
 if TYPE_CHECKING:  # pragma: no cover
     from explorer.explain import Explanation
@@ -54,9 +55,11 @@ def typical_pictures(images: Any, ex: Explanation, count: int = PICTURES_PER_CLU
 def to_html(ex: Explanation, *, top: int = 3, pictures: Mapping[int, Sequence[str]] | None = None) -> str:
     """The clusters as an HTML section: a table with name, size, stability, what sets each apart and
     its rule (and, given ``pictures`` from :func:`typical_pictures`, its typical images), then the rules'
-    fidelity and the stability method."""
+    fidelity and the stability method. Where the clusters' space has no meaning a person can read (latent codes,
+    an encoder's features) the table has no rule and no "what sets it apart", and a sentence says why."""
     if pictures is not None and any(not u.startswith(PNG_URI) for uris in pictures.values() for u in uris):
         raise ValueError("pictures must be PNG data URIs (typical_pictures).")
+    readable = has_meaning(ex.on)
     rows = []
     for c in ex.clusters:
         level = f"{c.stability} ({c.jaccard:.2f})" if c.stability else "not measured"
@@ -73,11 +76,11 @@ def to_html(ex: Explanation, *, top: int = 3, pictures: Mapping[int, Sequence[st
             shown = f"<td>{imgs}</td>"
         rows.append(
             f"<tr><td>{c.cluster}</td><td>{_e(c.name)}</td><td>{c.size:,} ({c.share:.0%})</td>"
-            f"<td{flag}>{_e(level)}</td>{shown}<td>{apart}</td><td>{rule}</td></tr>"
+            f"<td{flag}>{_e(level)}</td>{shown}" + (f"<td>{apart}</td><td>{rule}</td>" if readable else "") + "</tr>"
         )
-    notes = []
-    if ex.rules is not None:
-        where = "the columns" if ex.rules.on == "columns" else "the latent codes"
+    notes = [] if readable else [_e(ex.meaning)]
+    if ex.rules is not None and readable:
+        where = space_words(ex.rules.on)
         notes.append(
             f"Rules: a depth-{ex.rules.depth} decision tree on {where} agrees with the clusters on "
             f"{ex.rules.fidelity:.0%} of rows. {_e(ex.rules.note)}"
@@ -92,7 +95,8 @@ def to_html(ex: Explanation, *, top: int = 3, pictures: Mapping[int, Sequence[st
         STYLE + '<section class="explorer-ex"><h2>The clusters</h2><table><tr><th>#</th><th>name</th><th>rows</th>'
         "<th>stability</th>"
         + ("<th>typical (nearest the centre)</th>" if pictures is not None else "")
-        + "<th>what sets it apart</th><th>rule</th></tr>"
+        + ("<th>what sets it apart</th><th>rule</th>" if readable else "")
+        + "</tr>"
         + "".join(rows)
         + "</table>"
         + "".join(f"<p>{n}</p>" for n in notes)

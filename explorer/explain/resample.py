@@ -17,8 +17,9 @@ covariance type, linkage, restarts, HDBSCAN's sizes as configured, its rule wher
 through the method's ``refit`` in :mod:`explorer.cluster.registry`: the mixture as k-means then the
 mixture, with its guard; N2D as its GMM on the run's own UMAP embedding (the UMAP itself is not re-run:
 that would cost a UMAP per sample); DEC and IDEC as k-means on their codes (their own refinement starts
-from it). Subsamples are capped at ``MAX_SAMPLE`` rows, which also bounds agglomerative (its cost grows
-with the square of the rows).
+from it); the clustering head as a lighter head, fewer heads and steps (``explorer.cluster.head.HEAD_REFIT``).
+Subsamples are capped at ``MAX_SAMPLE`` rows, which also bounds agglomerative (its cost grows with the square
+of the rows).
 """
 
 from __future__ import annotations

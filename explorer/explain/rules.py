@@ -24,6 +24,11 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 RULE_SAMPLE = 50_000  # the tree is fitted on at most this many rows (seeded)
+SPACES = {  # what an explanation's rules and profiles are written in (``RuleSet.on``, ``Explanation.on``)
+    "columns": "the table's columns",
+    "latent": "the model's latent codes (z1, z2, ...)",
+    "features": "the pretrained image encoder's features (z1, z2, ...)",
+}
 LOW_FIDELITY = 0.8  # below this the rules are called rough guides
 MAX_LEVEL_INDICATORS = 30  # categorical columns with more levels than this: the most frequent ones
 
@@ -50,7 +55,7 @@ class RuleSet:
     rules: list[Rule]
     fidelity: float  # share of rows where the tree's prediction is the row's cluster
     depth: int
-    on: str  # what the rules are written in: "columns" (the table's) or "latent" (the codes z1, z2, ...)
+    on: str  # what the rules are written in: a key of SPACES (the table's columns, a model's codes, an encoder's)
     note: str = ""
     by_cluster: dict[int, Rule] = field(init=False, repr=False)
 
@@ -69,6 +74,33 @@ class RuleSet:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RuleSet:
         return cls([Rule(**r) for r in d["rules"]], float(d["fidelity"]), int(d["depth"]), d["on"], d.get("note", ""))
+
+
+def has_meaning(on: str) -> bool:
+    """The one rule for features without meaning: only the data's own columns carry a meaning a person can read.
+    A model's latent codes and a pretrained encoder's features do not: a rule such as ``z258 <= 0.03`` on them is
+    true but says nothing, so an explanation on them shows no rules and no "what sets it apart" (the typical and
+    borderline members carry the meaning: :func:`meaning_sentence`)."""
+    return on == "columns"
+
+
+def space_words(on: str) -> str:
+    """What ``on`` (an explanation's space) is, in words."""
+    return SPACES.get(on, SPACES["latent"])
+
+
+def meaning_sentence(on: str) -> str:
+    """'' for an explanation in the data's columns; else the sentence that says, plainly, that the space the
+    clusters were found in has no meaning a person can read and where the meaning is instead."""
+    if has_meaning(on):
+        return ""
+    members = "photos" if on == "features" else "members"
+    return (
+        f"These clusters were found in {space_words(on)}, which have no meaning a person can read: a rule or a "
+        "difference on them (such as 'z7 <= 0.03') would be true but say nothing, so none is shown. "
+        f"The typical {members} (nearest each cluster's centre) and the borderline ones (nearest another "
+        "cluster) carry the meaning: look at them."
+    )
 
 
 def rule_depth(k: int) -> int:
@@ -216,7 +248,7 @@ def surrogate_rules(
         )
     note = ""
     if fidelity < LOW_FIDELITY:
-        where = "the table's columns" if on == "columns" else "the latent codes"
+        where = space_words(on)
         note = (
             f"The rules agree with the clusters on only {fidelity:.0%} of rows: the clusters are not boxes in "
             f"{where} (they combine many columns at once), so read the rules as rough guides."

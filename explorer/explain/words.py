@@ -1,11 +1,12 @@
 """What sets a cluster apart in a column of free text: the words its rows use and the rest's do not.
 
-A term (a word or two-word phrase, English stop words out) is scored by the share of the cluster's
-texts that hold it minus the share of the rest's: the same yardstick as the other columns'
-separation, 2 * AUC - 1 of "holds the term" as a test for membership (Youden's J). A text column's
-separation is that of its best term, so it ranks beside numbers and categories; its profile lists the
-``TERMS_SHOWN`` best terms with their shares, and its ``EXAMPLES_SHOWN`` most typical texts: the members that hold
-the most of the cluster's distinctive terms (each weighed by its gap), cut to ``EXAMPLE_CHARS`` characters.
+A term (a word or two-word phrase, English stop words out: :mod:`explorer.data.text_terms`, the rule drift
+counts words by too) is scored by the share of the cluster's texts that hold it minus the share of the rest's:
+the same yardstick as the other columns' separation, 2 * AUC - 1 of "holds the term" as a test for membership
+(Youden's J). A text column's separation is that of its best term, so it ranks beside numbers and categories;
+its profile lists the ``TERMS_SHOWN`` best terms with their shares, and its ``EXAMPLES_SHOWN`` most typical texts:
+the members that hold the most of the cluster's distinctive terms (each weighed by its gap), cut to
+``EXAMPLE_CHARS`` characters.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from explorer.data.encoder_text import TEXT_MAX_CHARS  # each cell read as the encoder reads it
+from explorer.data.text_terms import word_counter  # the words drift counts too
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -54,14 +56,10 @@ class TextProfile:
 
 def text_profiles(texts: pd.Series, labels: np.ndarray, clusters: list[int]) -> dict[int, TextProfile]:
     """cluster -> the :class:`TextProfile` of one text column (n cells, None missing) for labels (n,)."""
-    from sklearn.feature_extraction.text import CountVectorizer
-
     column = str(texts.name)
     cells = texts.astype(object).where(texts.notna(), "").map(lambda v: str(v)[:TEXT_MAX_CHARS]).tolist()
     try:
-        vectorizer = CountVectorizer(
-            ngram_range=(1, 2), stop_words="english", binary=True, min_df=2, max_features=MAX_TERMS
-        )
+        vectorizer = word_counter(ngram_range=(1, 2), binary=True, min_df=2, max_features=MAX_TERMS)
         holds = vectorizer.fit_transform(cells).tocsc()
     except ValueError:  # no term in two texts
         return {c: TextProfile(column) for c in clusters}

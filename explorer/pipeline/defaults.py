@@ -32,14 +32,15 @@ IMAGE_EPOCHS = 500  # images: at most this many epochs, and ...
 IMAGE_EXAMPLES = 1_350_000  # ... at most MNIST-test's 150 epochs of 9,000 training rows in examples: small sets train
 # longer (it raises their scores: docs/BENCHMARKS.md, small image sets), large ones fewer epochs
 TABLE_EXAMPLES = 500_000  # tables with an autoencoder: 100 epochs of 5,000 rows
-IMAGE_TRAIN_SECONDS = 150.0  # images: the epochs planned to fit in this (per autoencoder) on a slow machine, so that
-# with the refinement's IMAGE_REFINE_SECONDS and the rest a default run on MNIST-test ends within 5 minutes on a
-# 2-core CPU, with or without bf16 (the goal and the times: docs/BENCHMARKS.md)
+IMAGE_RUN_SECONDS = 210.0  # images: the training and the refinement together get at most this many seconds of work
+# (time_budget, split by explorer.reducers.plan), so that a default run on MNIST-test ends within 5 minutes on a
+# 2-core CPU with or without bf16 (the goal and the times: docs/BENCHMARKS.md) ...
+IMAGE_BASE_SECONDS = 210.0  # ... and smaller sets this plus IMAGE_SECONDS_PER_IMAGE per image. 50 + 0.016 per image
+IMAGE_SECONDS_PER_IMAGE = 0.0  # gave the 3,000-digit sample 98 s (about 2 minutes end to end) but ACC 0.82 (AVX2, one
+# autoencoder for 92 epochs) and 0.84 (bf16, two for 96), seed 0, against 0.915 to 0.954 with three trained ~300
 IMAGE_REFINE_EPOCHS = 50  # images: the refinement on augmented copies makes this many passes over the data (as
 # DEC-DA's ~70), between IMAGE_REFINE_MIN_BATCHES and DEC's 2,000 batches of 256 (MNIST-test: 1,954; 3,000 images: 586)
 IMAGE_REFINE_MIN_BATCHES = 100  # (a few hundred images: 100 batches, still dozens of passes)
-IMAGE_REFINE_SECONDS = 60.0  # ... fewer where they would not fit in this (per autoencoder) on a slow machine
-# (cut short, the refinement loses little: three quarters of its batches already give its whole gain)
 REFINE_MIN_IMAGES = 2_000  # images: the refinement is on by default from this many (it lowered the scores of the
 # smaller image sets and raised those of the larger ones: docs/BENCHMARKS.md)
 SMALL_IMAGE_SET = 5_000  # images up to this many: IMAGE_MEMBERS autoencoders side by side, codes joined
@@ -53,8 +54,10 @@ PHOTO_SAMPLE = 256  # images looked at to decide
 PHOTO_METHOD = "head"  # photos: the clustering on the pretrained features; 3,000 CIFAR-10 photos, k = 10, 3 seeds
 # (bench/measure/photos.py): the clustering head ACC 0.552 / NMI 0.445, N2D 0.523 / 0.442, k-means 0.479 / 0.416
 DOCUMENT_METHOD = "mixture"  # documents (every feature free text): the tables' k-means refined by a mixture, on the
-# text embedding; with k given, well above k-means, Ward and N2D on AG News' topics; on Banking77's 77 small intents
-# its guard keeps k-means' partition, a little below Ward's (docs/BENCHMARKS.md, documents)
+# text embedding (explorer.data.encoder_text.DOCUMENT_COMPONENTS directions, few enough for its full covariances);
+# with k given, above k-means, Ward and N2D on AG News' topics; on Banking77's 77 small intents its guard keeps
+# k-means' partition, a little below Ward's, which costs too much in the explanation's 20 refits
+# (docs/BENCHMARKS.md, documents)
 ONE_MEMBER_KINDS = ("pca", "vae")  # models that are never joined (ModelConfig.members)
 REFINE_KINDS = (
     "ae",
@@ -69,11 +72,12 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
 
     - images: the DEC / N2D dense autoencoder d-500-500-2000-10, trained on randomly shifted and
       rotated copies of each batch for ``IMAGE_EXAMPLES`` examples (MNIST-test: 150 epochs; a small set
-      more epochs, up to ``IMAGE_EPOCHS``, with early stopping), fewer where they would not fit in
-      ``IMAGE_TRAIN_SECONDS`` on this machine; up to ``SMALL_IMAGE_SET`` images, ``IMAGE_MEMBERS``
-      of them side by side (``members``); then N2D (UMAP -> GMM), DEC-DA's refinement of the encoder on
-      augmented copies from N2D's clusters (``refine``, within ``IMAGE_REFINE_SECONDS`` on a slow
-      machine; from ``REFINE_MIN_IMAGES`` images) and N2D again on the refined code;
+      more epochs, up to ``IMAGE_EPOCHS``, with early stopping); up to ``SMALL_IMAGE_SET`` images,
+      ``IMAGE_MEMBERS`` of them side by side (``members``); then N2D (UMAP -> GMM), DEC-DA's refinement of the
+      encoder on augmented copies from N2D's clusters (``refine``, from ``REFINE_MIN_IMAGES`` images) and N2D
+      again on the refined code. The training and the refinement share one budget of work seconds
+      (:func:`image_budget`), split on this machine by :mod:`explorer.reducers.plan`: a slow machine trains
+      fewer members, or fewer epochs, and refines for fewer batches;
     - tables whose columns share one scale (pen coordinates, pixels; ``report.scaling == "shared"``)
       and have ``SMALL_TABLE_ROWS`` rows or more: N2D, on the features up to ``NARROW_TABLE_COLUMNS``
       columns, else on the autoencoder's 10-d code (such columns trace a curved manifold that UMAP
@@ -89,7 +93,8 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
       islands of category combinations (docs/BENCHMARKS.md, tables);
     - embeddings: no training (the vectors are the representation), then N2D.
     - photos (:func:`is_photo_set`: colour, or large grayscale, with many distinct values, when the encoder's wheel
-      is installed): the pretrained image encoder's features (nothing trained), then ``PHOTO_METHOD``; the
+      is installed): the pretrained image encoder's features (nothing trained), then ``PHOTO_METHOD`` (k, unless
+      given, by the head's own modularity sweep: :func:`explorer.cluster.head.sweep_head_k`); the
       autoencoders' path above stays for digits and drawings.
     k is left to the sweep unless given. Training looks at ``IMAGE_EXAMPLES`` / ``TABLE_EXAMPLES``
     rows at most (``max_examples``: on large data, fewer epochs); above ``explorer.neighbors.EXACT_ROWS``
@@ -107,18 +112,17 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
             augment=True,
             epochs=IMAGE_EPOCHS,
             max_examples=IMAGE_EXAMPLES,
-            time_budget=IMAGE_TRAIN_SECONDS,
+            time_budget=image_budget(n),
             members=IMAGE_MEMBERS if n <= SMALL_IMAGE_SET else 1,
         )
         # DEC-DA's refinement after N2D: it raises the scores of the larger image sets (docs/BENCHMARKS.md)
-        cfg.cluster = ClusterConfig(
-            refine=n >= REFINE_MIN_IMAGES, refine_seconds=IMAGE_REFINE_SECONDS, dec_max_iter=refine_batches(n)
-        )
+        cfg.cluster = ClusterConfig(refine=n >= REFINE_MIN_IMAGES, dec_max_iter=refine_batches(n))
     elif dataset.kind == "embeddings":
         cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
     elif is_document_set(dataset):
         cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
-        cfg.cluster = ClusterConfig(method=DOCUMENT_METHOD)  # k: the most clusters that come back on halves
+        # k: the finest of the first run of ks that come back on halves (topics overlap: no valley checks)
+        cfg.cluster = ClusterConfig(method=DOCUMENT_METHOD, nested_k=True)
     elif dataset.kind == "table" and _manifold_table(dataset):
         # an autoencoder has little to compress in a few columns: on pendigits (16) UMAP of the
         # features scores as well as AE -> UMAP, without the training (docs/BENCHMARKS.md)
@@ -140,6 +144,12 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
         neighbors = TABLE_MAP_NEIGHBORS_LARGE if n >= LARGE_TABLE_ROWS else TABLE_MAP_NEIGHBORS
         cfg.projection = ProjectionConfig(n_neighbors=neighbors, min_dist=TABLE_MAP_MIN_DIST)
     return replace_nested(cfg, **overrides) if overrides else cfg
+
+
+def image_budget(n: int) -> float:
+    """Seconds of work for the training and the refinement of ``n`` images (``time_budget``):
+    ``IMAGE_BASE_SECONDS`` plus ``IMAGE_SECONDS_PER_IMAGE`` per image, at most ``IMAGE_RUN_SECONDS``."""
+    return float(min(IMAGE_RUN_SECONDS, IMAGE_BASE_SECONDS + IMAGE_SECONDS_PER_IMAGE * n))
 
 
 def refine_batches(n: int, batch_size: int = 256) -> int:
@@ -190,7 +200,10 @@ def _manifold_table(dataset: Dataset) -> bool:
 PHOTO_CLUSTER_REASON = (
     "A clustering head is then trained on those features so that each photo and its nearest photos land in the "
     "same cluster (SCAN): on CIFAR-10 photos it agreed with the true classes better than k-means and N2D on the "
-    "same features (bench/measure/photos.py)."
+    "same features (bench/measure/photos.py). Unless k is given, it is the number of clusters whose heads keep "
+    "neighbouring photos together best (their modularity on the graph of nearest photos; near-ties go to more "
+    "clusters): k-means' silhouette on these features is nearly flat and picked 14 clusters for the 5 kinds of the "
+    "bundled clip art (bench/measure/photo_k.py)."
 )
 
 
@@ -236,7 +249,8 @@ def default_reason(dataset: Dataset) -> str:
         return (
             "Documents (every feature column is free text): each text is embedded (the loader says how: WordLlama's "
             "offline embedding where installed, else TF-IDF + LSA) to unit-length vectors, and k-means refined by a "
-            "mixture model clusters them, with k the most clusters that come back on halves of the data; on news "
+            "mixture model clusters them, with k the most clusters that come back on halves of the data as topics "
+            "that overlap do (k = 1 where none does: random words); on news "
             "it found the topics better than k-means alone, Ward's agglomerative clustering or N2D "
             "(docs/BENCHMARKS.md, documents). Each cluster is explained by its distinctive words and its most "
             "typical texts."

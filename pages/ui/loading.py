@@ -100,7 +100,7 @@ def _mtime(folder: Path) -> int:
 
 def options(table: tuple | None, images: tuple | None):
     """(TableOptions or None, ImageOptions or None) from the page's plain tuples:
-    ``table`` = (label, id, columns or None, scaling); ``images`` = (mode, max_side)."""
+    ``table`` = (label, id, columns or None, scaling, text embedding, text weight); ``images`` = (mode, max_side)."""
     from explorer.data import ImageOptions, TableOptions
 
     t = (
@@ -111,6 +111,8 @@ def options(table: tuple | None, images: tuple | None):
             id_column=table[1],
             columns=None if table[2] is None else list(table[2]),
             scaling=table[3],
+            text_embedding=table[4],
+            text_weight=float(table[5]),
         )
     )
     i = None if images is None else ImageOptions(mode=images[0], max_side=int(images[1]))
@@ -275,8 +277,9 @@ def sample_source(name: str) -> tuple[str, str, bytes]:
 
 
 def default_table_options(sample: str | None) -> tuple:
-    """(label, id, columns, scaling) a table starts with: a bundled sample's label column, else none."""
-    return (SAMPLE_LABELS.get(sample or ""), None, None, "auto")
+    """(label, id, columns, scaling, text embedding, text weight) a table starts with: a bundled sample's label
+    column, else none; the loader's defaults otherwise."""
+    return (SAMPLE_LABELS.get(sample or ""), None, None, "auto", "auto", 1.0)
 
 
 def load_default_sample(ws: Workspace) -> None:
