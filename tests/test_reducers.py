@@ -289,6 +289,19 @@ def test_a_variational_ensemble_is_refused_and_the_default_never_builds_one():
 
 
 # ----------------------------------------------------------------------- a time budget for training
+def test_epochs_in_time_fit_the_budget_within_their_bounds():
+    from explorer.reducers.train import MIN_EPOCHS_IN_BUDGET, epochs_in_time
+
+    assert epochs_in_time(150, 2, 4.0, 180) == 90  # 2 s an epoch: 90 fit
+    assert epochs_in_time(150, 2, 1.0, 180) == 150  # all fit: the plan stands
+    assert epochs_in_time(150, 2, 100.0, 180) == MIN_EPOCHS_IN_BUDGET  # never fewer than the floor ...
+    assert epochs_in_time(5, 2, 100.0, 10) == 5  # ... nor cut a plan already under it
+    assert epochs_in_time(150, 0, 0.0, 180) == 150
+    # re-planned from the speed of the last epochs: 2 slow epochs (50 s) then 1 s each: 2 + 130 of the rest fit
+    assert epochs_in_time(150, 2, 100.0, 180, per_epoch=1.0) == 82
+    assert epochs_in_time(150, 10, 100.0, 180, per_epoch=0.5) == 150
+
+
 @pytest.mark.parametrize("budget,trained", [(1e-6, 10), (1e6, 30)])
 def test_a_time_budget_plans_the_epochs_and_says_so(budget, trained):
     """A budget no machine meets trains the floor of 10 epochs and says why; one every machine meets changes nothing."""

@@ -20,7 +20,7 @@ from explorer.pipeline import (
     default_reason,
     run_pipeline,
 )
-from explorer.pipeline.defaults import REFINE_MIN_IMAGES, image_budget, refines_model
+from explorer.pipeline.defaults import REFINE_MIN_IMAGES, refines_model
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +169,7 @@ def test_stop_during_the_refinement_keeps_its_own_assignment(bars_dataset):
 
 def test_defaults_refine_images_only_from_2000(bars_dataset, make_blobs, make_dataset):
     images = default_config(bars_dataset(n=REFINE_MIN_IMAGES))
-    assert images.cluster.refine and refines_model(images)
-    assert images.model.time_budget == image_budget(REFINE_MIN_IMAGES)  # the training's and the refinement's
+    assert images.cluster.refine and images.cluster.refine_seconds and refines_model(images)
     few = bars_dataset(n=REFINE_MIN_IMAGES - 1)
     assert not default_config(few).cluster.refine and not refines_model(default_config(few))
     assert "not refined" in default_reason(few) and "refined codes again" in default_reason(

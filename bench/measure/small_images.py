@@ -3,12 +3,6 @@ files in one folder per digit, loaded with ``explorer.data.load`` (what the dash
 CLI call), then the default pipeline with k = 10, over seeds. Results in bench/results/small_images.json.
 
     python -m bench.measure.small_images [--n 3000] [--seeds 0 1 2] [--members M] [--no-refine] [--fp32] [--out DIR]
-    python -m bench.measure.small_images --bundled [--fp32]   (the bundled sample_data/mnist_digits.zip instead)
-
-``--bundled`` runs the sample the dashboard offers first (3,000 MNIST-test digits, 300 of each, in
-sample_data/), loaded from its zip by the same loader (results in small_images_bundled.json). For an AVX2-only
-CPU's numbers on a CPU with AVX-512, hold PyTorch to AVX2: ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2``
-(recorded in the JSON's machine), with ``--fp32`` where the CPU has native bf16.
 
 ``--members M`` overrides the default's number of autoencoders side by side (results then in
 small_images_members<M>.json, beside the default's); ``--no-refine`` turns the refinement on augmented
@@ -22,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import tempfile
 import time
 import zipfile
@@ -57,34 +50,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--fp32", action="store_true", help="train in float32 (a CPU without native bf16); small_images_fp32.json"
     )
-    p.add_argument("--bundled", action="store_true", help="the bundled sample_data/mnist_digits.zip (_bundled)")
     p.add_argument("--out", type=Path, default=RESULTS)
     a = p.parse_args(argv)
     name = (
         "small_images"
-        + ("_bundled" if a.bundled else "")
         + ("" if a.members is None else f"_members{a.members}")
         + ("_norefine" if a.no_refine else "")
         + ("_fp32" if a.fp32 else "")
     ) + ".json"
+    full = mnist_test()
+    pick = np.sort(np.random.default_rng(0).choice(full.n, a.n, replace=False))
     doc = {
         "machine": machine(),
         "n": a.n,
-        "source": "sample_data/mnist_digits.zip, the bundled sample (300 MNIST-test digits of each class)"
-        if a.bundled
-        else "MNIST-test, a seeded subset, as a zip of PNGs (one folder per digit)",
+        "source": "MNIST-test, a seeded subset, as a zip of PNGs (one folder per digit)",
         "runs": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "digits.zip"
-        if a.bundled:
-            from explorer.data import SAMPLES
-
-            path = SAMPLES["mnist_digits"]
-        else:
-            full = mnist_test()
-            pick = np.sort(np.random.default_rng(0).choice(full.n, a.n, replace=False))
-            write_zip(path, full.images[pick], np.asarray(full.labels)[pick])
+        write_zip(path, full.images[pick], np.asarray(full.labels)[pick])
         for seed in a.seeds:
             t0 = time.perf_counter()
             ds = load(str(path))
@@ -110,13 +94,6 @@ def main(argv: list[str] | None = None) -> None:
                 "refine_batches": int(res.clusters.info.get("refine", {}).get("iterations", 0)),
                 **{k: round(float(v), 4) for k, v in m.items()},
             }
-            info = getattr(res.reducer, "train_info_", {})
-            row.update(
-                load_average=[round(v, 2) for v in os.getloadavg()],
-                members_trained=int(info.get("members", cfg.model.members)),
-                time_budget=cfg.model.time_budget,
-                member_epoch_work_s=_member_epoch(info),
-            )
             doc["runs"].append(row)
             log(
                 f"{a.n} images, seed {seed}: ACC {row['acc']:.4f}, NMI {row['nmi']:.4f}, {row['epochs_run']} epochs, "
@@ -132,12 +109,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     write_json(a.out / name, doc)
     log(f"mean ACC {doc['acc_mean']:.4f} (std {doc['acc_std']:.4f}), NMI {doc['nmi_mean']:.4f}")
-
-
-def _member_epoch(info: dict) -> float | None:
-    """Work seconds of one autoencoder's epoch, as the run's time budget measured it (None: no budget)."""
-    plan = info.get("plan")
-    return None if plan is None else round(float(plan["member_epoch"]), 3)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,6 @@ import numpy as np
 from bench.report.common import Verdict, load_average, machine_text
 
 ACC_GOAL, NMI_GOAL, STD_GOAL = 0.92, 0.86, 0.01
-SAMPLE_SECONDS = 150.0  # the bundled sample (the dashboard's first image run) ends within this on a 2-core CPU ...
-SAMPLE_ACC = {"AVX2": 0.93, "bf16": 0.95}  # ... with this mean ACC on each CPU class (issue 29)
 
 
 VARIANTS = [  # (results file, what it is): the default first
@@ -19,8 +17,6 @@ VARIANTS = [  # (results file, what it is): the default first
     ("small_images_members1_norefine", "1 autoencoder, no refinement"),
     ("small_images_fp32", "the default in float32 (`--fp32`: a CPU without native bf16)"),
     ("small_images_norefine_fp32", "3 autoencoders, no refinement, float32"),
-    ("small_images_bundled", "the bundled sample (`--bundled`): the default within its one budget"),
-    ("small_images_bundled_fp32", "the bundled sample in float32 (`--bundled --fp32`, run held to AVX2)"),
 ]
 
 
@@ -99,28 +95,5 @@ def section_small(docs: dict[str, dict | None], lines: list[str]) -> list[Verdic
             f"ACC {doc['acc_mean']:.3f}, NMI {doc['nmi_mean']:.3f}, std {doc['acc_std']:.3f} "
             f"({len(doc['runs'])} seeds)",
             "met" if ok else "**not met**",
-        ),
-        *_sample_verdicts(docs),
-    ]
-
-
-def _sample_verdicts(docs: dict[str, dict | None]) -> list[Verdict]:
-    """The bundled sample's goal on each CPU class measured: its seconds (the median) and its mean ACC."""
-    out: list[Verdict] = []
-    for name, cls in (("small_images_bundled", "bf16"), ("small_images_bundled_fp32", "AVX2")):
-        d = docs.get(name)
-        if not d or not d.get("runs"):
-            continue
-        acc = float(np.mean([r["acc"] for r in d["runs"]]))
-        secs = float(np.median([r["seconds"] for r in d["runs"]]))
-        isa = d["machine"].get("torch_cpu_capability", "?")
-        ok = acc >= SAMPLE_ACC[cls] and secs <= SAMPLE_SECONDS
-        out.append(
-            (
-                f"The bundled 3,000-digit sample ({cls}): ACC >= {SAMPLE_ACC[cls]} within {SAMPLE_SECONDS:.0f} s",
-                f"ACC {acc:.3f} in {secs:.0f} s ({len(d['runs'])} seeds; kernels {isa}, "
-                f"load {load_average(d['machine'])})",
-                "met" if ok else "**not met**",
-            )
         )
-    return out
+    ]

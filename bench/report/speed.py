@@ -197,13 +197,14 @@ def _precisions(res: Path, lines: list[str], verdicts: list[Verdict]) -> None:
             "",
         ]
         return
-    from explorer.pipeline.defaults import image_budget
+    from explorer.pipeline.defaults import IMAGE_REFINE_SECONDS, IMAGE_TRAIN_SECONDS
 
     lines += [
         "MNIST-test through the CLI (`python -m bench.measure.speed cli [--fp32 --tag _fp32]`; the one-thread row with "
-        "`BENCH_THREADS=1`). Images train for MNIST-test's 150 epochs and refine for its batches unless they would "
-        f"not fit in the run's budget of {image_budget(10_000):g} s of work for both (`time_budget`, split by "
-        "`explorer/reducers/plan.py` from the speed of the first 2 epochs, the epochs re-planned after each): "
+        "`BENCH_THREADS=1`). Images train for MNIST-test's 150 epochs unless they would not fit in the training "
+        f"budget of {IMAGE_TRAIN_SECONDS:g} s per autoencoder on the machine (`time_budget`, planned once from the "
+        "speed of the first 2 epochs), and the refinement on augmented copies runs its batches unless they would "
+        f"not fit in {IMAGE_REFINE_SECONDS:g} s (`refine_seconds`, planned from its first 140 batches): "
         "this CPU multiplies bf16 natively, and in float32 it runs at the speed of an AVX2-only CPU (MKL takes "
         "its AVX2 path on AMD: 34.7 ms against 35.6 ms a step with AVX-512 switched off), so the float32 rows "
         "stand for a CPU without native bf16.",

@@ -52,7 +52,6 @@ TRAINING_ONLY = frozenset(
         "max_examples",
         "max_seconds",
         "time_budget",
-        "refine_batches",
         "members",
         "mixed_precision",
     }

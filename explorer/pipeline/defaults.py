@@ -32,15 +32,14 @@ IMAGE_EPOCHS = 500  # images: at most this many epochs, and ...
 IMAGE_EXAMPLES = 1_350_000  # ... at most MNIST-test's 150 epochs of 9,000 training rows in examples: small sets train
 # longer (it raises their scores: docs/BENCHMARKS.md, small image sets), large ones fewer epochs
 TABLE_EXAMPLES = 500_000  # tables with an autoencoder: 100 epochs of 5,000 rows
-IMAGE_RUN_SECONDS = 210.0  # images: the training and the refinement together get at most this many seconds of work
-# (time_budget, split by explorer.reducers.plan), so that a default run on MNIST-test ends within 5 minutes on a
-# 2-core CPU with or without bf16 (the goal and the times: docs/BENCHMARKS.md) ...
-IMAGE_BASE_SECONDS = 210.0  # ... and smaller sets this plus IMAGE_SECONDS_PER_IMAGE per image. 50 + 0.016 per image
-IMAGE_SECONDS_PER_IMAGE = 0.0  # gave the 3,000-digit sample 98 s (about 2 minutes end to end) but ACC 0.82 (AVX2, one
-# autoencoder for 92 epochs) and 0.84 (bf16, two for 96), seed 0, against 0.915 to 0.954 with three trained ~300
+IMAGE_TRAIN_SECONDS = 150.0  # images: the epochs planned to fit in this (per autoencoder) on a slow machine, so that
+# with the refinement's IMAGE_REFINE_SECONDS and the rest a default run on MNIST-test ends within 5 minutes on a
+# 2-core CPU, with or without bf16 (the goal and the times: docs/BENCHMARKS.md)
 IMAGE_REFINE_EPOCHS = 50  # images: the refinement on augmented copies makes this many passes over the data (as
 # DEC-DA's ~70), between IMAGE_REFINE_MIN_BATCHES and DEC's 2,000 batches of 256 (MNIST-test: 1,954; 3,000 images: 586)
 IMAGE_REFINE_MIN_BATCHES = 100  # (a few hundred images: 100 batches, still dozens of passes)
+IMAGE_REFINE_SECONDS = 60.0  # ... fewer where they would not fit in this (per autoencoder) on a slow machine
+# (cut short, the refinement loses little: three quarters of its batches already give its whole gain)
 REFINE_MIN_IMAGES = 2_000  # images: the refinement is on by default from this many (it lowered the scores of the
 # smaller image sets and raised those of the larger ones: docs/BENCHMARKS.md)
 SMALL_IMAGE_SET = 5_000  # images up to this many: IMAGE_MEMBERS autoencoders side by side, codes joined
@@ -72,12 +71,11 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
 
     - images: the DEC / N2D dense autoencoder d-500-500-2000-10, trained on randomly shifted and
       rotated copies of each batch for ``IMAGE_EXAMPLES`` examples (MNIST-test: 150 epochs; a small set
-      more epochs, up to ``IMAGE_EPOCHS``, with early stopping); up to ``SMALL_IMAGE_SET`` images,
-      ``IMAGE_MEMBERS`` of them side by side (``members``); then N2D (UMAP -> GMM), DEC-DA's refinement of the
-      encoder on augmented copies from N2D's clusters (``refine``, from ``REFINE_MIN_IMAGES`` images) and N2D
-      again on the refined code. The training and the refinement share one budget of work seconds
-      (:func:`image_budget`), split on this machine by :mod:`explorer.reducers.plan`: a slow machine trains
-      fewer members, or fewer epochs, and refines for fewer batches;
+      more epochs, up to ``IMAGE_EPOCHS``, with early stopping), fewer where they would not fit in
+      ``IMAGE_TRAIN_SECONDS`` on this machine; up to ``SMALL_IMAGE_SET`` images, ``IMAGE_MEMBERS``
+      of them side by side (``members``); then N2D (UMAP -> GMM), DEC-DA's refinement of the encoder on
+      augmented copies from N2D's clusters (``refine``, within ``IMAGE_REFINE_SECONDS`` on a slow
+      machine; from ``REFINE_MIN_IMAGES`` images) and N2D again on the refined code;
     - tables whose columns share one scale (pen coordinates, pixels; ``report.scaling == "shared"``)
       and have ``SMALL_TABLE_ROWS`` rows or more: N2D, on the features up to ``NARROW_TABLE_COLUMNS``
       columns, else on the autoencoder's 10-d code (such columns trace a curved manifold that UMAP
@@ -112,11 +110,13 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
             augment=True,
             epochs=IMAGE_EPOCHS,
             max_examples=IMAGE_EXAMPLES,
-            time_budget=image_budget(n),
+            time_budget=IMAGE_TRAIN_SECONDS,
             members=IMAGE_MEMBERS if n <= SMALL_IMAGE_SET else 1,
         )
         # DEC-DA's refinement after N2D: it raises the scores of the larger image sets (docs/BENCHMARKS.md)
-        cfg.cluster = ClusterConfig(refine=n >= REFINE_MIN_IMAGES, dec_max_iter=refine_batches(n))
+        cfg.cluster = ClusterConfig(
+            refine=n >= REFINE_MIN_IMAGES, refine_seconds=IMAGE_REFINE_SECONDS, dec_max_iter=refine_batches(n)
+        )
     elif dataset.kind == "embeddings":
         cfg.model = ModelConfig(kind=NO_MODEL, latent_dim=d)
     elif is_document_set(dataset):
@@ -144,12 +144,6 @@ def default_config(dataset: Dataset, **overrides: Any) -> PipelineConfig:
         neighbors = TABLE_MAP_NEIGHBORS_LARGE if n >= LARGE_TABLE_ROWS else TABLE_MAP_NEIGHBORS
         cfg.projection = ProjectionConfig(n_neighbors=neighbors, min_dist=TABLE_MAP_MIN_DIST)
     return replace_nested(cfg, **overrides) if overrides else cfg
-
-
-def image_budget(n: int) -> float:
-    """Seconds of work for the training and the refinement of ``n`` images (``time_budget``):
-    ``IMAGE_BASE_SECONDS`` plus ``IMAGE_SECONDS_PER_IMAGE`` per image, at most ``IMAGE_RUN_SECONDS``."""
-    return float(min(IMAGE_RUN_SECONDS, IMAGE_BASE_SECONDS + IMAGE_SECONDS_PER_IMAGE * n))
 
 
 def refine_batches(n: int, batch_size: int = 256) -> int:

@@ -65,11 +65,7 @@ def fit_representation(
     emit: ProgressCallback = ignore,
     should_stop: StopCheck | None = None,
 ) -> Reducer | None:
-    """Build and fit the reducer the config names; None for "none". A time budget (``ModelConfig.time_budget``)
-    is planned with the refinement that follows, when one does (``ModelConfig.refine_batches``)."""
-    if cfg.model.time_budget is not None and cfg.model.trains:
-        follows = cfg.cluster.dec_max_iter if cfg.cluster.refine and refine_skipped(dataset, cfg) is None else 0
-        cfg = replace(cfg, model=replace(cfg.model, refine_batches=int(follows)))
+    """Build and fit the reducer the config names; None for "none"."""
     reducer = build_reducer(cfg, dataset, device)
     if reducer is None:
         return None
@@ -180,7 +176,7 @@ def refine_on_copies(
         return clusters, Z, graph
     ccfg = replace(cfg.cluster, method="idec", random_state=cfg.seed)
     emit(Progress("refine", "Refining the encoder on shifted and rotated copies", 0.0))
-    budget = refine_budget(reducer, cfg)
+    budget = None if cfg.cluster.refine_seconds is None else cfg.cluster.refine_seconds * int(cfg.model.members)
     refined = refine(
         reducer,
         dataset.X,
@@ -196,7 +192,7 @@ def refine_on_copies(
     assert reducer is not None  # refine_skipped: the refinement applies to a trained autoencoder only
     Z = reducer.transform(dataset.X)
     planned = f"{info['iterations']:,} batches" + (
-        f" (of {cfg.cluster.dec_max_iter:,}: the ones that fit in the {budget:.0f} s the budget left on this machine)"
+        f" (of {cfg.cluster.dec_max_iter:,}: the ones that fit in {budget:g} s on this machine)"
         if info["planned"] < cfg.cluster.dec_max_iter
         else ""
     )
@@ -218,15 +214,6 @@ def refine_on_copies(
         f"{moved:.1%} of the rows changed cluster."
     )
     return replace(again, sweep=again.sweep or clusters.sweep, info={**again.info, "refine": info}), Z, graph
-
-
-def refine_budget(reducer: Reducer | None, cfg: PipelineConfig) -> float | None:
-    """Work seconds for the refinement on augmented copies: ``refine_seconds`` where set, else what the training
-    left of the run's ``time_budget`` (:mod:`explorer.reducers.plan`); None: no budget, every batch."""
-    if cfg.cluster.refine_seconds is not None:
-        return float(cfg.cluster.refine_seconds)
-    left = getattr(reducer, "train_info_", {}).get("budget_left")
-    return None if left is None else float(left)
 
 
 def self_label(ctx: RunContext, reducer: Reducer | None, Z: np.ndarray, clusters: ClusterResult) -> ClusterResult:

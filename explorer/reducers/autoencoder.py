@@ -154,8 +154,6 @@ class Autoencoder(Reducer):
     ) -> Autoencoder:
         """Train on X (n, d). ``on_epoch_end(epoch, logs)`` is called after each epoch;
         ``should_stop()`` returning True stops after the current epoch, keeping the best weights."""
-        from dataclasses import asdict, replace
-
         from explorer.device import seed_everything
         from explorer.reducers.train import fit_module
 
@@ -173,10 +171,6 @@ class Autoencoder(Reducer):
             on_epoch_end=on_epoch_end,
             should_stop=should_stop,
         )
-        if result.members < cfg.members:  # the time budget's plan trained fewer autoencoders side by side
-            cfg = replace(cfg, members=result.members)
-            if result.members == 1:
-                module = module.nets()[0]
         if hasattr(module, "set_scale"):  # an ensemble: weigh the members' codes alike
             import torch
 
@@ -199,9 +193,6 @@ class Autoencoder(Reducer):
             "rows_per_epoch": result.rows_per_epoch,
             "notes": result.notes,
             "processes": result.processes,  # > 1: trained data-parallel (explorer.reducers.distributed)
-            "members": result.members,
-            "plan": None if result.plan is None else asdict(result.plan),  # time_budget's (explorer.reducers.plan)
-            "budget_left": result.budget_left,  # work seconds of time_budget left for the refinement (None: no budget)
         }
         return self
 

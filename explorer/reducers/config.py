@@ -53,16 +53,12 @@ class ModelConfig:
             (:func:`explorer.reducers.train.training_schedule`): the work stops growing with the rows once the
             data hold more examples than the model needs to learn from.
         max_seconds: stop training after this wall time, keeping the best weights (None: no cap).
-        time_budget: work seconds for the training and the refinement on augmented copies that follows it
-            (``refine_batches``) together: after the first epochs, the autoencoders side by side, the epochs and
-            the refinement's batches are planned to fit at the speed measured (:mod:`explorer.reducers.plan`:
-            fewer members, trained longer, where all of them would train too few epochs), the epochs re-planned
-            after each one, and said in the run's notes; what the training leaves goes to the refinement. None:
-            no budget. On the CPU it counts the seconds of work the training got, not the time other processes
-            took (:mod:`explorer.reducers.clock`). A machine fast enough never changes the schedule.
-        refine_batches: the batches of the refinement that follows the training (``ClusterConfig.refine``,
-            ``dec_max_iter``), which ``time_budget`` plans with it (0: none follows); the pipeline sets it from
-            the clustering's settings (:func:`explorer.pipeline.fit_representation`).
+        time_budget: plan the epochs to fit in this many seconds per autoencoder (``members`` times it in
+            all, since each member costs one training): after the first epochs, when the planned
+            ones would take longer at the speed measured, train only as many as fit (re-planned after
+            each epoch, and said in the run's notes; None: no budget). On the CPU it counts the seconds of
+            work the training got, not the time other processes took (:mod:`explorer.reducers.clock`). A
+            machine fast enough never changes the schedule.
         members: autoencoders of this kind trained side by side from different starting weights, each
             on its own loss; the code is their codes next to each other (``members * latent_dim`` wide,
             each member's scaled to one spread) and a reconstruction is the mean of theirs. On small image
@@ -94,7 +90,6 @@ class ModelConfig:
     max_examples: int | None = None
     max_seconds: float | None = None
     time_budget: float | None = None
-    refine_batches: int = 0
     members: int = 1
     mixed_precision: bool = True
     encoder: str = DEFAULT_ENCODER
@@ -157,7 +152,6 @@ CONSTRAINTS = {
     "max_examples": Optional(Whole(1), "no cap on the examples seen"),
     "max_seconds": Optional(Real(0, open_low=True), "no time cap"),
     "time_budget": Optional(Real(0, open_low=True), "no time budget"),
-    "refine_batches": Whole(0),
     "members": Whole(1, 8),
     "mixed_precision": Flag(),
     "allow_download": Flag(),

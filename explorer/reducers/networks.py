@@ -139,12 +139,6 @@ class Ensemble(nn.Module):
         parts = z.split(self.latent_dim, dim=1)
         return torch.stack([m.decode(p * s) for m, p, s in zip(self.nets(), parts, self.scale, strict=True)]).mean(0)
 
-    def keep(self, count: int) -> None:
-        """Go on with the first ``count`` members only (a time budget that cannot train them all,
-        :mod:`explorer.reducers.plan`)."""
-        self.members = nn.ModuleList(list(self.members)[:count])
-        self.scale = self.scale[:count].clone()
-
     @torch.no_grad()
     def set_scale(self, x: torch.Tensor) -> None:
         """Each member's code spread (the root mean square of its coordinates' standard deviations) on

@@ -26,7 +26,6 @@ import numpy as np
 from explorer.errors import InputError, TrainingError
 from explorer.events import EpochCallback, StopCheck
 from explorer.reducers.clock import Reading, WorkClock, cpu_share
-from explorer.reducers.plan import MIN_EPOCHS, RunBudget, RunPlan, plan_run
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -49,19 +48,26 @@ class TrainResult:
     rows_per_epoch: int = 0  # rows each epoch looked at (all the training rows unless max_examples drew fewer)
     notes: list[str] = field(default_factory=list)
     processes: int = 1  # data-parallel processes that trained together (explorer.reducers.distributed)
-    members: int = 1  # autoencoders side by side that trained (fewer than asked where time_budget's plan dropped some)
-    plan: RunPlan | None = None  # time_budget's last plan (explorer.reducers.plan)
-    budget_left: float | None = None  # work seconds of time_budget the training left (for the refinement)
 
 
 STOP_CHECK_BATCHES = 32  # should_stop() is also checked every this many batches, for long epochs
 MAX_VAL_ROWS = 10_000  # the validation split never holds more rows: it scores the model, it does not train it
-MIN_EPOCHS_IN_BUDGET = MIN_EPOCHS  # a capped schedule still has this many epochs (progress, early stopping)
-PLAN_AFTER_EPOCHS = 2  # time_budget: the members and epochs that fit are first planned after this many (members
-# only then: explorer.reducers.plan), the epochs again after each
+MIN_EPOCHS_IN_BUDGET = 10  # a capped schedule still has this many epochs: progress, early stopping, best weights
+PLAN_AFTER_EPOCHS = 2  # time_budget: the epochs that fit are first planned after this many, then again after each
 PLAN_WINDOW = 5  # ... from the median work time (explorer.reducers.clock) of the last epochs this many: a slow start
 # that ends gives its epochs back, and a machine that slows down trains fewer
 SHARED_BELOW = 0.8  # a training that got less of a core's time than this is said to have shared the CPU
+
+
+def epochs_in_time(planned: int, done: int, elapsed: float, budget: float, per_epoch: float | None = None) -> int:
+    """How many epochs in all fit in ``budget`` seconds when ``done`` epochs took ``elapsed`` and the next ones
+    take ``per_epoch`` each (default: the mean so far): at most ``planned``, at least ``done`` and at least
+    ``MIN_EPOCHS_IN_BUDGET`` (when planned)."""
+    if done <= 0 or elapsed <= 0:
+        return planned
+    per = per_epoch if per_epoch is not None and per_epoch > 0 else elapsed / done
+    fit = done + int(max(budget - elapsed, 0.0) / per)
+    return max(done, min(planned, max(fit, min(planned, MIN_EPOCHS_IN_BUDGET))))
 
 
 def validation_rows(n: int, val_fraction: float) -> int:
@@ -195,7 +201,7 @@ def fit_module(
     group = active()
     if group is not None:
         where = group.local_device(where)
-    result = TrainResult(device=str(where), batch_size=cfg.batch_size, members=len(getattr(module, "members", ())) or 1)
+    result = TrainResult(device=str(where), batch_size=cfg.batch_size)
     batch_size = min(cfg.batch_size, n)
     if group is not None:
         result.processes = group.world_size
@@ -307,10 +313,7 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
         seconds = time.perf_counter() - t0
         marks.append(clock.read())
         if cfg.time_budget is not None and epoch >= PLAN_AFTER_EPOCHS:
-            before = result.members
-            epochs = _plan_in_time(module, cfg, asked, epoch, marks, clock, group, result)
-            if result.members < before:  # members dropped: the best weights so far are of more members
-                best_loss, best_state, bad_epochs = math.inf, None, 0
+            epochs = _plan_in_time(cfg, asked, epoch, marks, clock, group, result)
         logs = {"epoch": epoch, "loss": train_loss, "val_loss": val_loss, "seconds": seconds, "epochs": epochs}
         monitored = val_loss if val_loss is not None else train_loss
         if not math.isfinite(monitored) or not math.isfinite(train_loss):
@@ -348,11 +351,8 @@ def _train(module, X, loss_fn, cfg, device, seed, batch_size, result, on_epoch_e
             result.stop_reason = "time_limit"
             result.notes.append(f"Training stopped at the time limit of {cfg.max_seconds:.0f} s.")
             break
-    if cfg.time_budget is not None:
-        result.budget_left = max(float(cfg.time_budget) - sum(_epoch_work(marks, clock)), 0.0)
-        plan = result.plan
-        if plan is not None and (result.epochs < asked or plan.members < int(cfg.members)):
-            result.notes.append(_budget_note(cfg, asked, plan, marks, clock))
+    if cfg.time_budget is not None and result.epochs < asked:
+        result.notes.append(_budget_note(cfg, asked, result.epochs, marks, clock))
     if best_state is not None:
         module.load_state_dict(best_state)
     module.eval()
@@ -363,38 +363,24 @@ def _epoch_work(marks: list[Reading], clock: WorkClock) -> list[float]:
     return [clock.work(a, b) for a, b in itertools.pairwise(marks)]
 
 
-def _plan_in_time(module, cfg, asked: int, done: int, marks: list[Reading], clock: WorkClock, group, result) -> int:
-    """The epochs to train in all, re-planned after each epoch within ``cfg.time_budget`` (the training's and the
-    refinement's, :func:`explorer.reducers.plan.plan_run`) from the work spent so far and the median of the last
-    ``PLAN_WINDOW`` epochs. At the first plan an ensemble may drop members (never data-parallel: every process of
-    such a run takes the means of all, so all decide alike, and keeps its members)."""
+def _plan_in_time(cfg, asked: int, done: int, marks: list[Reading], clock: WorkClock, group, result) -> int:
+    """The epochs that fit in ``cfg.time_budget``, re-planned after each epoch from the work spent so far and the
+    median of the last ``PLAN_WINDOW`` epochs (every process of a data-parallel run takes their means, so all
+    decide alike)."""
     work = _epoch_work(marks, clock)
     elapsed, per = sum(work), float(np.median(work[-PLAN_WINDOW:]))
     if group is not None:
         elapsed, per = (v / group.world_size for v in group.sum(elapsed, per))
-    nets = getattr(module, "members", None)
-    now = len(nets) if nets is not None else 1
-    budget = RunBudget(
-        seconds=float(cfg.time_budget),
-        members=now,
-        epochs=asked,
-        refine_batches=int(cfg.refine_batches),
-        rows=max(result.rows_per_epoch, 1),
-        batch_size=int(cfg.batch_size),
-    )
-    keep = result.plan is not None or group is not None  # members are chosen once, and never data-parallel
-    plan = plan_run(budget, per / now, elapsed, done, keep_members=keep)
-    if plan.members < now:
-        module.keep(plan.members)  # an Ensemble: the first members go on, the others stop here
-    result.plan, result.members, result.epochs = plan, plan.members, plan.epochs
+    budget = float(cfg.time_budget) * int(cfg.members)  # per autoencoder: an ensemble of 3 gets 3 times it
+    result.epochs = epochs_in_time(asked, done, elapsed, budget, per)
     return result.epochs
 
 
-def _budget_note(cfg, asked: int, plan: RunPlan, marks: list[Reading], clock: WorkClock) -> str:
+def _budget_note(cfg, asked: int, fit: int, marks: list[Reading], clock: WorkClock) -> str:
     """What the time budget cut, at what speed, and what training every planned epoch would cost."""
-    per = plan.member_epoch
-    wanted = int(cfg.members)
-    poor = " That is a short training: expect clearly lower scores than on a faster machine." if plan.short else ""
+    per = float(np.median(_epoch_work(marks, clock)[-PLAN_WINDOW:]))
+    budget = float(cfg.time_budget) * int(cfg.members)
+    poor = " Fewer than half: expect lower scores than on a faster machine." if fit < asked / 2 else ""
     share = cpu_share(marks) if clock.counts_cpu else 1.0
     shared = (
         f" Other work shared the CPU: training ran {share:.0%} of the time it took; the budget counts the time it "
@@ -402,18 +388,11 @@ def _budget_note(cfg, asked: int, plan: RunPlan, marks: list[Reading], clock: Wo
         if share < SHARED_BELOW
         else ""
     )
-    nets = (
-        f"{plan.members} of {wanted} autoencoders"
-        if plan.members < wanted
-        else ("the autoencoder" if wanted == 1 else f"the {wanted} autoencoders")
-    )
-    refine = f", and keeps {plan.refine_seconds:.0f} s for the refinement" if cfg.refine_batches else ""
     return (
-        f"At {per:.2f} s per epoch of one autoencoder on this machine (the last epochs; the plan is re-made after "
-        f"each), the budget of {float(cfg.time_budget):.0f} s for training and refinement (time_budget) trains "
-        f"{nets} for {plan.epochs} of the {asked} planned epochs{refine}.{poor}{shared} --epochs {asked} trains "
-        f"{'all ' + str(wanted) if wanted > 1 else 'it'} for all of them: about {per * wanted * asked / 60:.0f} min "
-        "of training on this machine; a faster machine (bf16, a GPU) trains more in the same budget."
+        f"At {per:.2f} s per epoch on this machine (the last epochs; the plan is re-made after each), {fit} of the "
+        f"{asked} planned epochs fit in the training budget of {budget:.0f} s (time_budget).{poor}{shared} "
+        f"--epochs {asked} trains them all: about {per * (asked - fit):.0f} s more per autoencoder; a faster "
+        "machine (bf16, a GPU) does too."
     )
 
 
