@@ -109,9 +109,13 @@ def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_
     token = (edits(), tuple(sorted(names.items())))
     focus_key = None if highlight is None else (len(highlight), hash(highlight.tobytes()))
     key = (run_tag, id(result), color_by, cap, token, focus_key, names_on_map, contours)
-    kept = st.session_state.get("scatter_cache")
-    if kept is not None and kept[0] == key:
-        return kept[1]
+    return session.cached(
+        "scatter_cache", key, lambda: _scatter(color_by, cap, highlight, names_on_map, contours, token)
+    )
+
+
+def _scatter(color_by: str, cap: int, highlight: np.ndarray | None, names_on_map: bool, contours: bool, token: tuple):
+    """:func:`scatter_figure`'s figure, built (``token``: the curation's state and the names)."""
     values: Any
     if color_by == "cluster":  # the curated clusters, named as curated, worked out once for every focus
         values = session.cached(
@@ -144,7 +148,6 @@ def scatter_figure(color_by: str, cap: int, highlight: np.ndarray | None, names_
             lambda: maps.name_positions(view.embedding, view.clusters.labels, names),
         )
         maps.add_cluster_names(fig, view.embedding, view.clusters.labels, names, placed)
-    st.session_state["scatter_cache"] = (key, fig)
     return fig
 
 

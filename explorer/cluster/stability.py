@@ -148,21 +148,12 @@ def stability_sweep(
         if on_progress is not None:
             on_progress((i + 1) / len(planned), f"k = {k}: stability {stability[-1]:.2f}")
     if nested:
+        flat: dict[int, float] = {}
         suggested, criterion, runner_up, reason = suggest_nested_k(ks, stability)
-        return KSweep(
-            ks,
-            silhouette,
-            [math.nan] * len(ks),
-            suggested,
-            criterion,
-            stopped,
-            stability=stability,
-            runner_up=runner_up,
-            reason=reason,
-        )
-    with threadpool_limits(limits=1):
-        flat = _flat_splits(Z, ks, stability, rng, sample_size)
-    suggested, criterion, runner_up, reason = suggest_stable_k(ks, stability, flat)
+    else:
+        with threadpool_limits(limits=1):
+            flat = _flat_splits(Z, ks, stability, rng, sample_size)
+        suggested, criterion, runner_up, reason = suggest_stable_k(ks, stability, flat)
     sweep = KSweep(
         ks,
         silhouette,
@@ -174,6 +165,8 @@ def stability_sweep(
         runner_up=runner_up,
         reason=reason,
     )
+    if nested:
+        return sweep
     if criterion != "stability" or suggested in flat:  # no k both comes back and cuts where the data thin out
         st = dict(zip(ks, stability, strict=True))
         weak = (

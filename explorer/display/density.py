@@ -132,7 +132,8 @@ class Grid:
         so a map redrawn with it sends the browser the picture it has."""
         if rgb not in self._one_colour:
             codes = np.zeros(self.n, np.int64)
-            self._one_colour[rgb] = category_image(np.zeros((self.n, 2)), codes, np.array([rgb], np.uint8), grid=self)
+            nowhere = np.broadcast_to(np.zeros(2), (self.n, 2))  # the grid has the places: no copy of them
+            self._one_colour[rgb] = category_image(nowhere, codes, np.array([rgb], np.uint8), grid=self)
         return self._one_colour[rgb]
 
 
