@@ -11,7 +11,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from explorer.cluster import registry
 from explorer.cluster.methods import cluster, sweep_k, umap_embed
-from explorer.cluster.types import AGGLOMERATIVE_MAX_ROWS, ClusterConfig, cluster_sizes
+from explorer.cluster.types import AGGLOMERATIVE_MAX_ROWS, ClusterConfig, cluster_sizes, label_counts, label_index
 from explorer.errors import InputError, LimitError
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -177,6 +177,19 @@ def test_umap_embed_caps_neighbours(warm_umap, make_blobs):
     X, _ = make_blobs(n=30, k=2, d=4)
     Y = umap_embed(X, 2, n_neighbors=100, min_dist=0.1, random_state=0)
     assert Y.shape == (30, 2) and Y.dtype == np.float32
+
+
+@pytest.mark.parametrize("labels", [[2, 0, 2, -1, 2, 0], [7, 7], [-1, -1, 3], [], [40, -5, 12, 40]])
+def test_labels_are_counted_and_indexed_as_unique_would(labels):
+    labels = np.array(labels, np.int64)
+    values, counts = np.unique(labels, return_counts=True)
+    _, inverse = np.unique(labels, return_inverse=True)
+    got_values, got_counts = label_counts(labels)
+    np.testing.assert_array_equal(got_values, values)
+    np.testing.assert_array_equal(got_counts, counts)
+    distinct, which = label_index(labels)
+    np.testing.assert_array_equal(distinct, values)
+    np.testing.assert_array_equal(which, inverse.reshape(-1))
 
 
 def test_cluster_sizes():

@@ -223,6 +223,31 @@ def check_k_range(k_range: object) -> tuple[int, int]:
     return int(k_range[0]), int(k_range[1])
 
 
+def label_counts(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the labels that occur, ascending, noise -1 first; how many rows each) of integer ``labels``: a count,
+    not a sort, so a million rows take milliseconds (``np.unique`` sorts them: ten times the time)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    low = int(labels.min())
+    counts = np.bincount(labels - low)
+    present = np.flatnonzero(counts)
+    return present + low, counts[present]
+
+
+def label_index(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the labels that occur, ascending; the index of each row's label among them): ``np.unique``'s
+    ``return_inverse`` for integer labels, by a count and a lookup instead of a sort."""
+    labels = np.asarray(labels, dtype=np.int64)
+    distinct, _ = label_counts(labels)
+    if len(distinct) == 0:
+        return distinct, np.zeros(0, np.int64)
+    low = int(distinct[0])
+    lookup = np.zeros(int(distinct[-1]) - low + 1, np.int64)
+    lookup[distinct - low] = np.arange(len(distinct))
+    return distinct, lookup[labels - low]
+
+
 def cluster_sizes(labels: np.ndarray) -> pd.DataFrame:
     """One row per label, sorted by label (noise -1 first): columns ``cluster``, ``size``, ``fraction``."""
     import pandas as pd
@@ -230,6 +255,6 @@ def cluster_sizes(labels: np.ndarray) -> pd.DataFrame:
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise InputError(f"labels must be a 1-D array, got shape {labels.shape}.")
-    values, counts = np.unique(labels, return_counts=True)
+    values, counts = label_counts(labels) if labels.dtype.kind in "iu" else np.unique(labels, return_counts=True)
     total = max(int(counts.sum()), 1)
     return pd.DataFrame({"cluster": values, "size": counts.astype(np.int64), "fraction": counts / total})

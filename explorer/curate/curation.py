@@ -25,7 +25,7 @@ import numpy as np
 
 from explorer.cluster.methods import cluster
 from explorer.cluster.registry import method_labels, specs
-from explorer.cluster.types import ClusterConfig
+from explorer.cluster.types import ClusterConfig, label_counts
 from explorer.errors import InputError
 from explorer.explain.names import clean_name
 
@@ -103,7 +103,7 @@ class Curation:
     @property
     def clusters(self) -> list[int]:
         """The cluster ids now, ascending (noise, -1, left out)."""
-        return [int(c) for c in np.unique(self._current()) if c >= 0]
+        return [int(c) for c in label_counts(self._current())[0] if c >= 0]
 
     def _current(self) -> np.ndarray:
         return self.steps[-1].labels if self.steps else self.original

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from explorer.cluster.types import label_index
 from explorer.curate import (
     Anomaly,
     Clusters,
@@ -134,7 +135,8 @@ def find_row(result: RunResult, text: str) -> int:
     text = str(text).strip()
     if not text:
         raise InputError("name a row: its id, or its number.")
-    ids = np.asarray(result.dataset.ids).astype(str)
+    ids = np.asarray(result.dataset.ids)
+    ids = ids if ids.dtype.kind == "U" else ids.astype(str)  # no copy of a million ids that are text already
     match = np.flatnonzero(ids == text)
     if len(match):
         return int(match[0])
@@ -145,7 +147,7 @@ def find_row(result: RunResult, text: str) -> int:
 
 def label_texts(labels: np.ndarray, names: dict[int, str]) -> np.ndarray:
     """(n,) object: how each cluster of ``labels`` (n,) is shown on the map, "3: its name" or "3" ("noise")."""
-    distinct, which = np.unique(np.asarray(labels, np.int64), return_inverse=True)
+    distinct, which = label_index(labels)
     shown = np.array(
         [f"{c}: {names[int(c)]}" if int(c) in names else cluster_name(c) for c in distinct] or [""], dtype=object
     )

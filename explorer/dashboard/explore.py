@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from explorer.cluster.types import label_counts, label_index
 from explorer.dashboard.run_view import cluster_name, cluster_names, selection_table
 from explorer.dashboard.workspace import JobKind
 from explorer.display.usertext import csv_bytes, markdown_text, plotly_text
@@ -77,17 +78,13 @@ def color_values(result: RunResult, by: str) -> tuple[np.ndarray, ColorKind]:
 def cluster_ids(result: RunResult) -> list[int]:
     """The run's cluster numbers that have rows, sorted (-1 first when there is noise); a count, not a
     sort, so it stays quick at a million rows."""
-    labels = np.asarray(result.clusters.labels, dtype=np.int64)
-    if len(labels) == 0:
-        return []
-    low = int(labels.min())
-    return [int(c) + low for c in np.flatnonzero(np.bincount(labels - low))]
+    return [int(c) for c in label_counts(result.clusters.labels)[0]]
 
 
 def _named(result: RunResult, labels: np.ndarray) -> list[str]:
     """How each of ``labels`` is shown: "3: its name" (:func:`cluster_names`), else :func:`cluster_name`."""
     names = cluster_names(result)  # once per call, and once per distinct label: maps hold a million rows
-    distinct, which = np.unique(np.asarray(labels, dtype=np.int64), return_inverse=True)
+    distinct, which = label_index(labels)
     shown = np.array([names.get(int(c)) or cluster_name(c) for c in distinct] or [""], dtype=object)
     return shown[which.reshape(-1)].tolist()
 

@@ -77,6 +77,7 @@ class DensityImage:
     rgba: np.ndarray
     counts: np.ndarray
     bounds: Bounds
+    _uri: str | None = field(default=None, init=False, repr=False, compare=False)  # data_uri's, made once
 
     def png(self) -> bytes:
         """The image as PNG bytes."""
@@ -87,8 +88,11 @@ class DensityImage:
         return buffer.getvalue()
 
     def data_uri(self) -> str:
-        """The image as a ``data:image/png;base64,...`` address (what a Plotly layout image takes)."""
-        return "data:image/png;base64," + base64.b64encode(self.png()).decode("ascii")
+        """The image as a ``data:image/png;base64,...`` address (what a Plotly layout image takes); encoded
+        once (an image kept for a run, e.g. :meth:`Grid.one_colour`'s, is drawn again without a new PNG)."""
+        if self._uri is None:
+            self._uri = "data:image/png;base64," + base64.b64encode(self.png()).decode("ascii")
+        return self._uri
 
 
 def pixel_of(xy: np.ndarray, bounds: Bounds, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -303,8 +303,7 @@ def scatter(
     if grey_image and grid is not None:
         image = grid.one_colour(FOCUS_GREY_RGB)
 
-    fig = go.Figure(traces)
-    fig.update_layout(
+    layout: dict = dict(
         title={
             "text": (plotly_text(title) + " · " if title else "") + showing_text(len(rows), n, with_image),
             "font": {"size": 13},
@@ -318,25 +317,29 @@ def scatter(
         uirevision="scatter",
         xaxis=dict(showticklabels=False, zeroline=False, title=None),
         yaxis=dict(showticklabels=False, zeroline=False, title=None, scaleanchor="x", scaleratio=1),
+        meta={"shown": len(rows), "total": int(n), "density": with_image},
     )
     if image is not None:
         b = image.bounds
-        fig.add_layout_image(
-            source=image.data_uri(),
-            xref="x",
-            yref="y",
-            x=b.xmin,
-            y=b.ymax,
-            sizex=b.width,
-            sizey=b.height,
-            sizing="stretch",
-            layer="below",
-            xanchor="left",
-            yanchor="top",
-        )
-        fig.update_layout(xaxis_range=[b.xmin, b.xmax], yaxis_range=[b.ymin, b.ymax])
-    fig.layout.meta = {"shown": len(rows), "total": int(n), "density": with_image}
-    return fig
+        layout["images"] = [
+            dict(
+                source=image.data_uri(),
+                xref="x",
+                yref="y",
+                x=b.xmin,
+                y=b.ymax,
+                sizex=b.width,
+                sizey=b.height,
+                sizing="stretch",
+                layer="below",
+                xanchor="left",
+                yanchor="top",
+            )
+        ]
+        layout["xaxis"]["range"] = [b.xmin, b.xmax]
+        layout["yaxis"]["range"] = [b.ymin, b.ymax]
+    return go.Figure(data=traces, layout=layout)  # validated once, as a whole
+
 
 
 FOCUS_MARKERS = 2_000  # rows in focus (a search's hits) drawn as markers beyond the sample, at most
@@ -432,16 +435,23 @@ def add_cluster_names(
     ``xy`` (n, 2) (:func:`name_positions`, or ``placed``, its answer kept from before: the names do not move
     when only the colouring or the focus changes) as text annotations, escaped (:func:`plotly_text`); returns
     ``fig``."""
-    for x, y, text in name_positions(xy, labels, names) if placed is None else placed:
-        fig.add_annotation(
-            x=x,
-            y=y,
-            text=plotly_text(text),
-            showarrow=False,
-            font={"size": NAME_FONT},
-            bgcolor="rgba(255,255,255,0.75)",
-            borderpad=2,
-        )
+    fig.update_layout(  # one update: Plotly validates the list once, not the figure once per name
+        annotations=[
+            *fig.layout.annotations,
+            *(
+                dict(
+                    x=x,
+                    y=y,
+                    text=plotly_text(text),
+                    showarrow=False,
+                    font={"size": NAME_FONT},
+                    bgcolor="rgba(255,255,255,0.75)",
+                    borderpad=2,
+                )
+                for x, y, text in (name_positions(xy, labels, names) if placed is None else placed)
+            ),
+        ]
+    )
     return fig
 
 
