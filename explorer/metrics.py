@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from explorer.errors import InputError
+from explorer.sampling import sample_rows
 from explorer.validation import check_array
 
 if TYPE_CHECKING:
@@ -172,13 +173,6 @@ def external_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     }
 
 
-def _sample(n: int, sample_size: int, random_state: int | None) -> np.ndarray:
-    """Sorted row indices: all rows, or a seeded sample of ``sample_size`` when n is larger."""
-    if n <= sample_size:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(random_state).choice(n, sample_size, replace=False))
-
-
 def internal_metrics(
     Z: np.ndarray, labels: np.ndarray, *, sample_size: int = 5000, random_state: int | None = 0
 ) -> dict[str, float]:
@@ -196,7 +190,7 @@ def internal_metrics(
     nan = {"silhouette": math.nan, "davies_bouldin": math.nan, "calinski_harabasz": math.nan}
     if not 2 <= len(np.unique(lk)) < len(lk):
         return nan
-    idx = _sample(len(lk), sample_size, random_state)
+    idx = sample_rows(len(lk), sample_size, random_state)
     sil = math.nan
     if 2 <= len(np.unique(lk[idx])) < len(idx):
         sil = float(silhouette_score(Zk[idx], lk[idx]))
@@ -223,7 +217,7 @@ def trustworthiness(
         raise InputError(f"Z has {len(Z)} rows but the projection has {len(Y2)}; they must match row for row.")
     if not (isinstance(n_neighbors, (int, np.integer)) and n_neighbors >= 1):
         raise InputError(f"n_neighbors must be a whole number >= 1, got {n_neighbors!r}.")
-    idx = _sample(len(Z), sample_size, random_state)
+    idx = sample_rows(len(Z), sample_size, random_state)
     m = len(idx)
     if m < 3:
         return math.nan

@@ -21,6 +21,7 @@ import numpy as np
 
 from explorer.cluster.registry import FitInputs, spec
 from explorer.cluster.types import ClusterConfig, ClusterResult
+from explorer.sampling import sample_rows
 
 SHAPE_NEIGHBORS = 10  # the nearest neighbours of each row whose edges a partition may cut
 SHAPE_CUT_FACTOR = 0.5  # Genie's partition is kept when it cuts under this share of the mixture's cut edges
@@ -56,11 +57,7 @@ def prefer_shape(Z: np.ndarray, result: ClusterResult, cfg: ClusterConfig) -> Cl
         )
         return replace(result, info={**result.info, "shape": {"kept": result.method, "why": why}})
     assert genie.fit is not None
-    drawn = (
-        np.arange(n)
-        if n <= SHAPE_SAMPLE
-        else np.sort(np.random.default_rng(cfg.random_state).choice(n, SHAPE_SAMPLE, replace=False))
-    )
+    drawn = sample_rows(n, SHAPE_SAMPLE, cfg.random_state)
     on_sample = genie.fit(Z[drawn], result.k, cfg, FitInputs())
     neighbours = nearest_rows(Z[drawn])
     cut_mix, cut_genie = cut_fraction(neighbours, result.labels[drawn]), cut_fraction(neighbours, on_sample.labels)

@@ -142,18 +142,16 @@ def _names(result: RunResult) -> dict[int, str]:
     return dict(ex.names) if ex is not None else curated_names(result)
 
 
-def _sample(n: int, cap: int, seed: int = 0) -> np.ndarray:
-    return np.arange(n) if n <= cap else np.sort(np.random.default_rng(seed).choice(n, cap, replace=False))
-
-
 def applied_figure(result: RunResult, applied: AppliedRun, cap: int = MAP_CAP) -> go.Figure:
     """The run's map in grey, the new rows over it as diamonds coloured by the cluster they join; rows
     that look like none of the clusters ringed in black. Names and ids escaped for Plotly."""
     import plotly.graph_objects as go
 
+    from explorer.display.maps import palette, sample_indices
+
     names = _names(result)
     fig = go.Figure()
-    old = _sample(len(result.embedding), cap)
+    old = sample_indices(len(result.embedding), cap)
     fig.add_trace(
         go.Scattergl(
             x=result.embedding[old, 0],
@@ -164,20 +162,9 @@ def applied_figure(result: RunResult, applied: AppliedRun, cap: int = MAP_CAP) -
             hoverinfo="skip",
         )
     )
-    new = _sample(len(applied.embedding), cap, seed=1)
+    new = sample_indices(len(applied.embedding), cap, seed=1)
     labels = applied.labels[new]
-    palette = [
-        "#1f77b4",
-        "#ff7f0e",
-        "#2ca02c",
-        "#d62728",
-        "#9467bd",
-        "#8c564b",
-        "#e377c2",
-        "#7f7f7f",
-        "#bcbd22",
-        "#17becf",
-    ]
+    colours = palette()  # the map's own: a cluster keeps its colour
     ids = np.asarray(applied.dataset.ids)
     for c in np.unique(labels):
         rows = new[labels == c]
@@ -200,7 +187,7 @@ def applied_figure(result: RunResult, applied: AppliedRun, cap: int = MAP_CAP) -
                 marker=dict(
                     size=8,
                     symbol="diamond",
-                    color=palette[int(c) % len(palette)] if c >= 0 else "black",
+                    color=colours[int(c) % len(colours)] if c >= 0 else "black",
                     line=dict(width=np.where(applied.unusual[rows], 2, 0.5), color="black"),
                 ),
             )

@@ -9,6 +9,7 @@ import numpy as np
 
 from explorer.dashboard.run_view import as_images
 from explorer.errors import InputError
+from explorer.sampling import sample_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -49,9 +50,7 @@ def reconstructions(result: RunResult, index: np.ndarray) -> np.ndarray:
 def cluster_members(result: RunResult, cluster: int, n: int, seed: int = 0) -> np.ndarray:
     """Up to ``n`` rows of ``cluster``, a seeded random pick, sorted."""
     rows = np.flatnonzero(result.clusters.labels == cluster)
-    if len(rows) > n:
-        rows = np.sort(np.random.default_rng(seed).choice(rows, n, replace=False))
-    return rows
+    return sample_rows(rows, n, seed)
 
 
 def cluster_centres(result: RunResult) -> tuple[np.ndarray, np.ndarray]:
@@ -104,8 +103,7 @@ def feature_errors(result: RunResult, index: np.ndarray | None = None, seed: int
     _need_model(result)
     n = result.dataset.n
     rows = np.arange(n) if index is None else np.asarray(index, dtype=np.int64)
-    if len(rows) > MAX_RECONSTRUCT_ROWS:
-        rows = np.sort(np.random.default_rng(seed).choice(rows, MAX_RECONSTRUCT_ROWS, replace=False))
+    rows = sample_rows(rows, MAX_RECONSTRUCT_ROWS, seed)
     X = result.dataset.X[rows]
     errors = np.mean((X - reconstructions(result, rows)) ** 2, axis=0) if len(rows) else np.zeros(X.shape[1])
     frame = pd.DataFrame({"feature": list(result.dataset.feature_names), "error": errors.astype(np.float64)})

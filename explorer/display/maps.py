@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 
 from explorer.display.density import DensityImage, Grid, category_image, hex_to_rgb, value_image
 from explorer.display.usertext import plotly_text
+from explorer.sampling import sample_rows
 
 DISPLAY_CAP = (
     5_000  # markers drawn in the scatter; above it a density image of every point under a sample (docs/MAP.md)
@@ -47,9 +48,7 @@ def palette() -> list[str]:
 
 def sample_indices(n: int, max_points: int = DISPLAY_CAP, seed: int = 0) -> np.ndarray:
     """Rows to draw: all ``n`` when ``n <= max_points``, else a uniform seeded sample, sorted."""
-    if n <= max_points:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, int(max_points), replace=False))
+    return sample_rows(n, max_points, seed)
 
 
 def showing_text(shown: int, total: int, density: bool = False) -> str:
@@ -339,7 +338,6 @@ def scatter(
         layout["xaxis"]["range"] = [b.xmin, b.xmax]
         layout["yaxis"]["range"] = [b.ymin, b.ymax]
     return go.Figure(data=traces, layout=layout)  # validated once, as a whole
-
 
 
 FOCUS_MARKERS = 2_000  # rows in focus (a search's hits) drawn as markers beyond the sample, at most

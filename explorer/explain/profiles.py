@@ -26,6 +26,7 @@ import numpy as np
 from explorer.data.encoder_dates import DAY_NS, day_text
 from explorer.errors import InputError
 from explorer.explain.words import TEXT_NAME_TERMS, TermShare, TextProfile, text_profiles
+from explorer.sampling import sample_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -215,7 +216,7 @@ def profile_clusters(
     if len(frame) != len(labels):
         raise InputError(f"the table has {len(frame)} rows but there are {len(labels)} cluster labels.")
     if len(labels) > PROFILE_SAMPLE:
-        keep = np.sort(np.random.default_rng(random_state).choice(len(labels), PROFILE_SAMPLE, replace=False))
+        keep = sample_rows(len(labels), PROFILE_SAMPLE, random_state)
         frame, labels = frame.iloc[keep], labels[keep]
     n = len(labels)
     clusters = [int(c) for c in np.unique(labels)]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from explorer.explain.profiles import MISSING, column_kinds, column_values, number
+from explorer.sampling import sample_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -210,7 +211,7 @@ def surrogate_rules(
     labels = np.asarray(labels)
     n = len(labels)
     if n > RULE_SAMPLE:
-        keep = np.sort(np.random.default_rng(random_state).choice(n, RULE_SAMPLE, replace=False))
+        keep = sample_rows(n, RULE_SAMPLE, random_state)
         frame, labels, n = frame.iloc[keep], labels[keep], RULE_SAMPLE
     clusters = np.unique(labels)
     depth = depth or rule_depth(len(clusters))

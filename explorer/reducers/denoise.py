@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from explorer.errors import InputError, LimitError
+from explorer.sampling import sample_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -100,8 +101,7 @@ def denoise(run: RunResult, rows: np.ndarray | None = None, noise: float | None 
         raise InputError("no rows were chosen to denoise.")
     if index.min() < 0 or index.max() >= n:
         raise InputError(f"row indices must be in 0..{n - 1}.")
-    if len(index) > MAX_DENOISE_ROWS:
-        index = np.sort(np.random.default_rng(seed).choice(index, MAX_DENOISE_ROWS, replace=False))
+    index = sample_rows(index, MAX_DENOISE_ROWS, seed)
     clean = np.asarray(run.dataset.X[index], np.float32)
     noisy = add_noise(clean, level, seed)
     return Denoised(index, clean, noisy, run.reducer.reconstruct(noisy), run.reducer.reconstruct(clean), level)
