@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from explorer.cli.args import CliError, load_saved, run_path
+from explorer.cli.args import CliError, curation_folder, load_saved, run_path
 from explorer.runs.jsonio import json_text
 
 
@@ -107,13 +107,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.scheduler or args.resume or args.ship_run:
         return _apply_on_cluster(args)
     run = load_saved(args.run, args.runs)
-    folder = None
-    if not args.own_clusters:
-        try:
-            folder = run_path(args.run, args.runs)
-        except CliError:  # a run in an object store: a curation is kept beside local runs only
-            folder = None
-    run, curated = curated_source(run, folder)
+    run, curated = curated_source(run, curation_folder(args))
     data = Path(args.data)
     if not data.exists():
         raise CliError(f"no file or folder '{args.data}'.")

@@ -55,6 +55,17 @@ def run_path(run: str, runs: str | None) -> Path:
     return root / run
 
 
+def curation_folder(args: argparse.Namespace) -> Path | None:
+    """Where the run ``args.run`` keeps its curation: its local folder; None with ``--own-clusters`` (the run's
+    own clusters asked for) or for a run in an object store (a curation is kept beside local runs only)."""
+    if getattr(args, "own_clusters", False):
+        return None
+    try:
+        return run_path(args.run, args.runs)
+    except CliError:
+        return None
+
+
 def load_saved(run: str, runs: str | None):
     """A saved run (a RunResult) from its id (under ``runs``, a folder or an fsspec URL) or its folder."""
     from explorer.runs.files import load_run

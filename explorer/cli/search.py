@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.cli.args import CliError, load_saved, run_path
+from explorer.cli.args import CliError, curation_folder, load_saved
 
 SHOWN_ROWS = 20  # rows printed (--json and --csv give them all)
 
@@ -48,13 +48,8 @@ def _curation(args: argparse.Namespace, run):
     from explorer.curate.curation import Curation
     from explorer.curate.store import load_curation
 
-    if args.own_clusters:
-        return Curation.of(run)
-    try:
-        folder = run_path(args.run, args.runs)
-    except CliError:  # a run in an object store: a curation is kept beside local runs only
-        return Curation.of(run)
-    return load_curation(folder, run) or Curation.of(run)
+    folder = curation_folder(args)
+    return (load_curation(folder, run) if folder is not None else None) or Curation.of(run)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
