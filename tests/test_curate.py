@@ -363,6 +363,14 @@ def test_the_cli_finds_duplicates_and_curates(tmp_path, capsys):
     assert source.run_id == run.run_id and source.clusters.k == 4 and "2 edits" in said
     np.testing.assert_array_equal(source.labels, curated_result(run, cur).labels)
     assert curated_source(run, None) == (run, None)  # --own-clusters
+    from argparse import Namespace
+
+    from explorer.cli.args import curation_folder  # where search and apply look for it
+
+    assert curation_folder(Namespace(run=str(folder), runs=None, own_clusters=False)) == folder
+    assert curation_folder(Namespace(run=folder.name, runs=str(tmp_path), own_clusters=False)) == folder
+    assert curation_folder(Namespace(run=str(folder), runs=None, own_clusters=True)) is None
+    assert curation_folder(Namespace(run="s3://bucket/runs/x", runs=None, own_clusters=False)) is None
     assert main(["apply", str(folder), str(tmp_path), "--scheduler", "local:1", "--out", str(tmp_path / "o")]) == 2
     assert "--own-clusters" in capsys.readouterr().err  # on Dask: the run's own clusters only, said
 
