@@ -270,3 +270,21 @@ def vote(
     labels = np.where(labels == k, -1, labels).astype(np.int64)
     proba = shares[:, :k] / np.maximum(shares[:, :k].sum(1, keepdims=True), 1e-12)
     return labels, proba.astype(np.float32)
+
+
+def neighbours(X: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) int64: each row's k nearest other rows of X (n, d), exact (k at most n - 1)."""
+    k = min(k, len(X) - 1)
+    idx, _ = torch_knn(X, X, min(k + 1, len(X)), "cpu", chunk=2048)
+    own = idx == np.arange(len(X))[:, None]
+    keep = np.where(own.any(1, keepdims=True), ~own, np.arange(idx.shape[1])[None, :] < idx.shape[1] - 1)
+    return idx[keep].reshape(len(X), -1)[:, :k]
+
+
+def neighbour_means(X: np.ndarray, m: int, knn: Neighbors | None = None) -> np.ndarray:
+    """(n, d): each row of X (n, d) averaged with its ``m`` nearest other rows; the documents' k-means with many
+    clusters runs on these (``ClusterConfig.neighbour_means``). From the run's graph ``knn`` where it holds these
+    rows and enough neighbours (the row itself first: no n^2 search on a large set), else :func:`neighbours`."""
+    if knn is not None and knn.n == len(X) and knn.k > m:
+        return X[knn.graph(m + 1)[0]].mean(axis=1)
+    return (X + X[neighbours(X, m)].sum(axis=1)) / (m + 1)

@@ -104,8 +104,8 @@ def cluster_settings(base, n: int, default_method: str, images: bool = False):
             "Choose k by a sweep",
             w.pkey("auto_k"),
             d.k is None,
-            help="k-means for each k: the mixture keeps the most clusters that come back on halves of "
-            "the data (stability); the clustering head the k whose clusters keep neighbouring rows together "
+            help="A clustering for each k: the mixture keeps the most of its clusters that come back on halves "
+            "of the data (stability); the clustering head the k whose clusters keep neighbouring rows together "
             "best (modularity); the other methods the best silhouette, ties broken by BIC.",
         ):
             top = w.slider("Largest k to try", w.pkey("k_max"), min(15, max(2, n - 1)), 2, max(2, min(30, n - 1)))

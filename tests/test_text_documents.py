@@ -171,7 +171,7 @@ def test_documents_automatic_k_finds_the_topics_and_word_soup_has_no_groups(tmp_
         df.to_csv(tmp_path / f"{name}.csv", index=False)
         ds = load(tmp_path / f"{name}.csv", table=TableOptions(text_embedding=embedding))
         cfg = default_config(ds).cluster
-        assert cfg.nested_k and cfg.k is None
+        assert cfg.nested_k and cfg.neighbour_means and cfg.k is None
         res = cluster(ds.X, cfg)
         assert res.k in wanted, (name, res.k, res.sweep.reason if res.sweep else None)
 
@@ -188,3 +188,33 @@ def test_the_documents_rule_on_measured_stabilities():
     assert suggest_nested_k(ks, ag_news)[:2] == (4, "stability")
     assert suggest_nested_k(ks, [0.99, 0.86, 0.66, 0.83, 0.88, 0.66, 0.73, 0.72])[0] == 2
     assert suggest_nested_k(ks, [0.25, 0.17, 0.11, 0.11, 0.09, 0.07, 0.10, 0.09])[:2] == (1, NO_GROUPS)
+
+
+def test_many_fine_topics_are_clustered_on_neighbour_means():
+    """Planted: 10 topics of 30 rows in 16 directions whose rows stray heavy-tailed (Student's t, 2 degrees of
+    freedom), as a text's own words now and then pull it far from its topic. From FINE_K clusters the documents'
+    k-means clusters each row's mean with its nearest rows and finds the topics better than on the rows; below
+    FINE_K (4 of the topics) it clusters the rows themselves."""
+    from dataclasses import replace
+
+    from sklearn.metrics import adjusted_rand_score
+
+    from explorer.cluster import cluster
+    from explorer.cluster.types import FINE_K, NEIGHBOUR_MEAN_ROWS, ClusterConfig
+    from explorer.neighbors import Neighbors
+    from explorer.pipeline.defaults import DOCUMENT_METHOD
+
+    rng = np.random.default_rng(2)
+    topic = np.repeat(np.arange(10), 30)
+    Z = rng.normal(size=(10, 16))[topic] + 0.35 * rng.standard_t(2, size=(300, 16))
+    cfg = ClusterConfig(method=DOCUMENT_METHOD, k=10, neighbour_means=True)
+    assert cfg.k is not None and cfg.k >= FINE_K > 4
+    fine, plain = cluster(Z, cfg), cluster(Z, replace(cfg, neighbour_means=False))
+    assert fine.info["neighbour_means"] == NEIGHBOUR_MEAN_ROWS and "neighbour_means" not in plain.info
+    assert adjusted_rand_score(topic, fine.labels) > adjusted_rand_score(topic, plain.labels) + 0.1
+    graph = Neighbors(Z, k=10)  # a run's graph of these rows gives the same neighbours
+    assert adjusted_rand_score(fine.labels, cluster(Z, cfg, knn=graph).labels) > 0.99
+    few = topic < 4
+    broad = cluster(Z[few], replace(cfg, k=4))
+    assert "neighbour_means" not in broad.info
+    assert np.array_equal(broad.labels, cluster(Z[few], replace(cfg, k=4, neighbour_means=False)).labels)

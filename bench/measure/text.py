@@ -7,12 +7,12 @@
 Each set is written as a CSV of (text, label) and loaded through :func:`explorer.data.load`, as an upload is
 (``TableOptions(label_column="label", text_embedding=...)``): a table of text alone is a document set, whose
 features are the embedding the product clusters (the load, which embeds, is timed). With k given (the number of
-classes), on those features: the documents' default (``DOCUMENT_METHOD``) for every seed of ``--seeds`` on the
-first embedding, and the other ``--methods`` (and the default on the other embeddings) for the seeds of
-``--other-seeds``; N2D only up to ``--n2d-max-k`` clusters (its UMAP has k dimensions: 77 for Banking77, out of a
-shared 2-core machine's reach); ACC, NMI, ARI per seed. Then ``--speed-rows`` documents (Banking77's training
-queries, then AG News' test texts) end to end with the product's defaults (load, k chosen by the sweep, map,
-explanation): the seconds of each stage. The parts measured replace theirs in an existing text.json.
+classes), on those features: the documents' default (``DOCUMENT_METHOD`` as ``default_config`` sets it) for every
+seed of ``--seeds`` on the first embedding, and the other ``--methods`` (and the default on the other embeddings)
+for the seeds of ``--other-seeds``; N2D only up to ``--n2d-max-k`` clusters (its UMAP has k dimensions: 77 for
+Banking77, out of a shared 2-core machine's reach); ACC, NMI, ARI per seed. Then ``--speed-rows`` documents
+(Banking77's training queries, then AG News' test texts) end to end with the product's defaults (load, k chosen by
+the sweep, map, explanation): the seconds of each stage. The parts measured replace theirs in an existing text.json.
 
 AG News: the test split, title and description joined (7,600 news, 4 topics); Banking77: the test split
 (3,080 queries, 77 intents), from $EXPLORER_BENCH_DATA/text/. Writes bench/results/text.json.
@@ -27,6 +27,7 @@ import os
 import resource
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +131,9 @@ def quality(name: str, folder: Path, tmp: Path, args: argparse.Namespace) -> dic
             default = method == DOCUMENT_METHOD and embedding == args.embeddings[0]
             for seed in args.seeds if default else args.other_seeds:
                 t0 = time.perf_counter()
-                res = cluster(ds.X, ClusterConfig(method=method, k=k, random_state=seed))
+                # the default as default_config sets it (its documents' options); the others plain
+                run_cfg = cfg.cluster if method == DOCUMENT_METHOD else ClusterConfig(method=method, k=k)
+                res = cluster(ds.X, replace(run_cfg, random_state=seed))
                 row = {"seed": seed, **scores(ds.labels, res.labels), "seconds": round(time.perf_counter() - t0, 1)}
                 runs.setdefault(method, []).append(row)
                 log(f"  {method} seed {seed}: {row}")

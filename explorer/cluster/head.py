@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,10 @@ from explorer.cluster.registry import Assigned, FitInputs, MethodSpec, Refit, St
 from explorer.cluster.types import ClusterConfig, ClusterResult, KSweep
 from explorer.errors import InputError, Stopped
 from explorer.events import StepCallback, StopCheck
+from explorer.neighbors import neighbours
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
 
 HEAD_MAX_ROWS = 20_000  # the neighbour search is n^2 d: 20,000 x 1,280 features ~1 TFLOP, a minute on 2 cores
 
@@ -63,17 +68,6 @@ MODULARITY = "modularity"  # the k sweep's criterion for the head (KSweep.criter
 MODULARITY_TIE = 0.01  # modularities this close to the best tie, and the tie goes to the most clusters: on CIFAR-10
 # photos the curve is flat from 5 to 11 clusters, the maximum fell anywhere in it, and k = 10 scores higher than 5;
 # fine clusters can be merged afterwards (Explore), a group left whole is harder to see
-
-
-def neighbours(X: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) int64: each row's k nearest other rows of X (n, d), exact (k at most n - 1)."""
-    from explorer.neighbors import torch_knn
-
-    k = min(k, len(X) - 1)
-    idx, _ = torch_knn(X, X, min(k + 1, len(X)), "cpu", chunk=2048)
-    own = idx == np.arange(len(X))[:, None]
-    keep = np.where(own.any(1, keepdims=True), ~own, np.arange(idx.shape[1])[None, :] < idx.shape[1] - 1)
-    return idx[keep].reshape(len(X), -1)[:, :k]
 
 
 def _match(reference: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -151,7 +145,7 @@ def train_heads(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train ``settings.heads`` linear heads on X (n, d) float32: (weights (h, k, d), biases (h, k), losses (h,))
     of the kept heads, their clusters matched to the best head's, best first. ``nb``: each row's neighbours,
-    mined already (:func:`neighbours`)."""
+    mined already (:func:`explorer.neighbors.neighbours`)."""
     nb = neighbours(X, settings.neighbors) if nb is None else nb
     W, B, losses = _train(X, nb, [k] * settings.heads, seed, settings, should_stop)
     kept = np.argsort(losses, kind="stable")[: max(1, settings.heads // 2)]

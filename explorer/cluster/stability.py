@@ -28,6 +28,14 @@ otherwise the sweep suggests k = 1 (criterion ``NO_GROUPS``) and says why. Pure-
 and Gaussian numbers, with and without noise categories) fall there; a weak but real structure (wine's
 cultivars, stability 0.88) keeps its k.
 
+Which clustering comes back: k-means' by default; a method whose own k rule this is (``MethodSpec.k_criterion``: the
+mixture for numbers and categories, outside documents) is asked about its own, each half clustered by the method itself
+(:func:`explorer.cluster.registry.sweep_partition`) and the valley checks below made on its clusters. k-means' stability
+on all the columns is a different question where k-means and the method part ways: in a table whose groups live in a few
+of its columns (the words and dates of bench/suites/words_dates.py, beside as many columns of noise), k-means cuts the
+noise columns and comes back only at k = 2, while the mixture, whose covariances let tight columns count, finds the 4
+groups from either half (stability 1.00, 3 seeds) and no finer k (0.50 to 0.56 at k = 5).
+
 Documents (``nested``) have a rule of their own (:func:`suggest_nested_k`): in a text embedding topics overlap, so
 they come back less well than a table's segments (0.78 to 0.93) and show no valley between them, while random word
 soup comes back at 0.3 at most: of the first run of ks that come back at ``NESTED_STABLE``, the finest (the finest
@@ -37,7 +45,7 @@ that comes back at ``STABLE`` where one does: crisp groups); none: no groups.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -64,6 +72,25 @@ NESTED_STABLE = 0.75  # documents (nested=True): a k whose halves agree this wel
 # WordLlama's embedding AG News' 4 topics come back at 0.78 to 0.84 (2,000 news) and 0.89 to 0.92 (7,600), none at the
 # tables' 0.95, while random word soup (2,000 texts of 15 to 40 words drawn from AG News' words) comes back at 0.29
 # at most (3 seeds each, k 2 to 15)
+OWN_FITS_SAMPLE = 4000  # rows drawn per repeat for a method's own fits (a k-means start and EM each): the planted
+# customers' sweep took 3.0x k-means' CPU time on 8,000 rows, 1.9x on 4,000, with the same k and stability 1.00 up to
+# it; the other tables of the suite 1.2x (penguins, words and dates) to 2.3x (gapminder: 5 s)
+
+Partition = Callable[[np.ndarray, int, int], tuple[Callable[[np.ndarray], np.ndarray], np.ndarray]]
+"""A clustering as the sweep asks it: (rows X (m, d), k, seed) -> (the rule that assigns rows (r, d) to the k
+clusters fitted on X, labels (r,); their centres (k, d))."""
+
+
+def kmeans_partition(n_init: int = 8) -> Partition:
+    """k-means (``n_init`` starts) as a :data:`Partition`: its predict and its centres."""
+
+    def partition(X: np.ndarray, k: int, seed: int) -> tuple[Callable[[np.ndarray], np.ndarray], np.ndarray]:
+        from sklearn.cluster import KMeans
+
+        km = KMeans(k, n_init=n_init, random_state=seed).fit(X)
+        return km.predict, km.cluster_centers_
+
+    return partition
 
 
 def half_stability(
@@ -74,20 +101,21 @@ def half_stability(
     sample_size: int = STABILITY_SAMPLE,
     n_init: int = 8,
     with_silhouette: bool = True,
+    partition: Partition | None = None,
 ) -> tuple[float, float]:
     """One repeat for one k: (adjusted Rand index between the two halves' k-means, applied to the
     drawn rows; the silhouette of the first half's labels on the drawn rows, NaN when undefined or
-    not asked for: on 4,000 rows it costs as much as the two k-means fits)."""
-    from sklearn.cluster import KMeans
+    not asked for: on 4,000 rows it costs as much as the two k-means fits). ``partition``: the halves'
+    clustering instead of k-means (``n_init`` starts)."""
     from sklearn.metrics import adjusted_rand_score, silhouette_score
 
     n = len(Z)
     drawn = rng.choice(n, min(n, sample_size), replace=False)
     a, b = drawn[: len(drawn) // 2], drawn[len(drawn) // 2 :]
     seed = int(rng.integers(2**31 - 1))
-    ka = KMeans(k, n_init=n_init, random_state=seed).fit(Z[a])
-    kb = KMeans(k, n_init=n_init, random_state=seed + 1).fit(Z[b])
-    la, lb = ka.predict(Z[drawn]), kb.predict(Z[drawn])
+    fit = partition or kmeans_partition(n_init)
+    (assign_a, _), (assign_b, _) = fit(Z[a], k, seed), fit(Z[b], k, seed + 1)
+    la, lb = assign_a(Z[drawn]), assign_b(Z[drawn])
     score = float(adjusted_rand_score(la, lb))
     s = drawn[:SILHOUETTE_SAMPLE]
     scorable = with_silhouette and 2 <= len(np.unique(la[: len(s)])) < len(s)
@@ -105,21 +133,25 @@ def stability_sweep(
     on_progress: StepCallback | None = None,
     groups: Sequence[np.ndarray] = (),
     nested: bool = False,
+    partition: Partition | None = None,
 ) -> KSweep:
-    """Stability (and, for the chart, the first repeat's silhouette) of k-means for each k in ``k_range``; suggests the
-    largest stable k, or k = 1 when there are no groups. Returns a :class:`~explorer.cluster.methods.KSweep` with
-    ``stability`` filled and ``bic`` NaN. ``should_stop`` ends the sweep early (between ks), as
-    :func:`explorer.cluster.methods.sweep_k`. ``groups``: the one-hot columns of each categorical column of Z,
-    left out of the "no groups" valley check (one-hot values are apart by construction, groups or not).
+    """Stability (and, for the chart, the first repeat's silhouette) of k-means (or ``partition``) for each k in
+    ``k_range``; suggests the largest stable k, or k = 1 when there are no groups. Returns a
+    :class:`~explorer.cluster.methods.KSweep` with ``stability`` filled and ``bic`` NaN. ``should_stop`` ends the sweep
+    early (between ks), as :func:`explorer.cluster.methods.sweep_k`. ``groups``: the one-hot columns of each categorical
+    column of Z, left out of the "no groups" valley check (one-hot values are apart by construction, groups or not).
     ``nested``: the documents' rule instead (:func:`suggest_nested_k`): no valley checks, which a text embedding's
-    overlapping topics do not pass."""
+    overlapping topics do not pass. ``partition``: the method whose clusters are asked whether they come back, each half
+    and the valley checks clustered by it (the mixture's own fits), on at most ``OWN_FITS_SAMPLE`` rows; None:
+    k-means."""
     from explorer.cluster.types import KSweep, check_k_range
 
     Z = check_array(Z, min_rows=MIN_ROWS)
     n = len(Z)
     lo, hi = check_k_range(k_range)
     check_value("random_state", random_state, RANDOM_STATE)
-    top = min(hi, min(n, sample_size) // 2 - 1)  # each half must hold more rows than k
+    drawn = sample_size if partition is None else min(sample_size, OWN_FITS_SAMPLE)  # rows per repeat
+    top = min(hi, min(n, drawn) // 2 - 1)  # each half must hold more rows than k
     if lo > top:
         raise InputError(
             f"k_range starts at {lo}, but {n} rows allow a stability sweep up to k = {max(top, 1)}; "
@@ -140,7 +172,8 @@ def stability_sweep(
         # many small fits: one thread each is as fast, and never spin-waits when other work holds the cores
         with threadpool_limits(limits=1):
             scores = [
-                half_stability(Z, k, rng, sample_size=sample_size, with_silhouette=r == 0) for r in range(repeats)
+                half_stability(Z, k, rng, sample_size=drawn, with_silhouette=r == 0, partition=partition)
+                for r in range(repeats)
             ]
         ks.append(k)
         stability.append(float(np.mean([s for s, _ in scores])))
@@ -152,7 +185,7 @@ def stability_sweep(
         suggested, criterion, runner_up, reason = suggest_nested_k(ks, stability)
     else:
         with threadpool_limits(limits=1):
-            flat = _flat_splits(Z, ks, stability, rng, sample_size)
+            flat = _flat_splits(Z, ks, stability, rng, drawn, partition or kmeans_partition())
         suggested, criterion, runner_up, reason = suggest_stable_k(ks, stability, flat)
     sweep = KSweep(
         ks,
@@ -296,20 +329,23 @@ def flat_pair(Z: np.ndarray, labels: np.ndarray, centers: np.ndarray) -> tuple[i
 
 
 def _flat_splits(
-    Z: np.ndarray, ks: list[int], stability: list[float], rng: np.random.Generator, sample_size: int
+    Z: np.ndarray,
+    ks: list[int],
+    stability: list[float],
+    rng: np.random.Generator,
+    sample_size: int,
+    partition: Partition,
 ) -> dict[int, float]:
     """For the stable ks, finest first, until one passes: k -> the valley ratio of a pair of its
-    clusters with no valley between them (k-means on a drawn sample). The ks not in the result passed
-    or were not needed."""
-    from sklearn.cluster import KMeans
-
+    clusters with no valley between them (``partition``'s clusters of a drawn sample). The ks not in the result
+    passed or were not needed."""
     out: dict[int, float] = {}
     drawn = rng.choice(len(Z), min(len(Z), sample_size), replace=False)
     for k, s in sorted(zip(ks, stability, strict=True), reverse=True):
         if s < STABLE or k < 2:
             continue
-        km = KMeans(k, n_init=8, random_state=int(rng.integers(2**31 - 1))).fit(Z[drawn])
-        found = flat_pair(Z[drawn], km.labels_, km.cluster_centers_)
+        assign, centers = partition(Z[drawn], k, int(rng.integers(2**31 - 1)))
+        found = flat_pair(Z[drawn], assign(Z[drawn]), centers)
         if found is None:
             break
         out[k] = found[2]
