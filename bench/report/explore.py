@@ -73,7 +73,14 @@ def _browser(b: dict | None, lines: list[str], verdicts: list[Verdict]) -> None:
         ]
         drawn = f"{min(r.get('display_cap', 0), r['points']):,}" + (" + density" if r.get("density_image") else "")
         lines.append(f"| {r['points']:,} | {drawn} | {' | '.join(cells)} |")
-    lines.append("")
+    lines += [
+        "",
+        "Every change of the map (a search's hits, a filter, a row's neighbours drawn on it) is a new chart in "
+        "Streamlit 1.67, which names a chart with selections by a hash of its figure: the browser draws the map "
+        'from scratch, new WebGL contexts included. docs/MAP.md ("Every change of the map is a new chart") has '
+        "the measurements, what was tried and what would reach 0.5 s.",
+        "",
+    ]
 
 
 def _headless(c: dict | None, lines: list[str], verdicts: list[Verdict]) -> None:

@@ -8,6 +8,7 @@ density contours, sees one name per cluster on the map, merges two clusters (two
 from __future__ import annotations
 
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from .driver import WAIT_S, _expect
 from .test_apply import saved_run
@@ -16,13 +17,27 @@ pytestmark = pytest.mark.browser
 COUNT_NAMES = "(document.querySelector('.js-plotly-plot').layout.annotations || []).length"  # names on the map
 
 
-async def pick(user, label: str, option: str) -> None:
-    """Add ``option`` (its shown text) to the multiselect labelled ``label``."""
-    await user.settle()
-    await user.page.get_by_role("combobox", name=label).first.click()
-    async with user.rerun():
-        await user.page.get_by_role("option", name=option, exact=True).click()
-    await user.page.keyboard.press("Escape")
+async def pick(user, label: str, option: str, tries: int = 3) -> None:
+    """Add ``option`` (its shown text) to the multiselect labelled ``label``, and wait until the widget shows it
+    chosen. A click on the open list can be lost while a run draws the page again on a busy machine (the list
+    closes under the mouse): then it is picked again, as a person would."""
+    box = user.page.get_by_role("combobox", name=label).first
+    widget = user.page.locator('[data-testid="stMultiSelect"]').filter(has=box)
+    chosen = widget.locator(".react-aria-ComboBox [data-tag]", has=user.page.get_by_title(option, exact=True))
+    for _ in range(tries):
+        await user.settle()
+        await box.click()
+        listed = user.page.get_by_role("option", name=option, exact=True)
+        if await listed.count():
+            async with user.rerun():
+                await listed.click()
+        await user.page.keyboard.press("Escape")
+        try:
+            await chosen.first.wait_for(state="visible", timeout=WAIT_S * 1000 / tries)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"{option!r} not chosen in {label!r} after {tries} tries")
 
 
 async def names_on_map(user, n: int) -> int:
