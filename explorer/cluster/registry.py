@@ -34,6 +34,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 State = dict[str, np.ndarray]  # what assigns new rows: plain numeric arrays (saved in assign.npz, never pickled)
 Refit = Callable[[np.ndarray, int], np.ndarray]  # (sample (m, d), seed) -> labels (m,)
+Partition = Callable[[np.ndarray, int, int], tuple[Callable[[np.ndarray], np.ndarray], np.ndarray]]
+"""A clustering as the stability sweep asks it: (rows X (m, d), k, seed) -> (the rule that assigns rows (r, d) to
+the k clusters fitted on X, labels (r,); their centres (k, d))."""
 STABILITY_EM_STEPS = 30  # a method's own fits in the stability sweep (sweep_partition: the mixture's EM from k-means'
 # start) take at most these many steps (its fit: 200). Where the groups come back it converges in 10 to 15 (words and
 # dates, k = 4); the cap keeps the sweep's time down (the planted customers, 8,000 rows drawn: 62 s against 228 s with
@@ -102,10 +105,8 @@ class MethodSpec:
             raise ValueError(f"method '{self.name}': assign and assign_state come together (or neither: the vote).")
 
 
-def sweep_partition(
-    method: MethodSpec, cfg: ClusterConfig, groups: Sequence[np.ndarray] = ()
-) -> Callable[[np.ndarray, int, int], tuple[Callable[[np.ndarray], np.ndarray], np.ndarray]] | None:
-    """The clustering whose stability picks k (:data:`explorer.cluster.stability.Partition`): ``method`` itself, as
+def sweep_partition(method: MethodSpec, cfg: ClusterConfig, groups: Sequence[np.ndarray] = ()) -> Partition | None:
+    """The clustering whose stability picks k (a :data:`Partition`): ``method`` itself, as
     ``cfg`` configures it (with at most ``STABILITY_EM_STEPS`` EM steps), where stability is its own k rule
     (``k_criterion``: the mixture) and it has a rule to assign rows, unless the documents' rule is asked for
     (``cfg.nested_k``: calibrated on k-means); None (k-means) otherwise."""

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from explorer.cluster.registry import Partition
 from explorer.errors import InputError
 from explorer.events import StepCallback, StopCheck
 from explorer.validation import MIN_ROWS, RANDOM_STATE, check_array, check_value
@@ -75,10 +76,6 @@ NESTED_STABLE = 0.75  # documents (nested=True): a k whose halves agree this wel
 OWN_FITS_SAMPLE = 4000  # rows drawn per repeat for a method's own fits (a k-means start and EM each): the planted
 # customers' sweep took 3.0x k-means' CPU time on 8,000 rows, 1.9x on 4,000, with the same k and stability 1.00 up to
 # it; the other tables of the suite 1.2x (penguins, words and dates) to 2.3x (gapminder: 5 s)
-
-Partition = Callable[[np.ndarray, int, int], tuple[Callable[[np.ndarray], np.ndarray], np.ndarray]]
-"""A clustering as the sweep asks it: (rows X (m, d), k, seed) -> (the rule that assigns rows (r, d) to the k
-clusters fitted on X, labels (r,); their centres (k, d))."""
 
 
 def kmeans_partition(n_init: int = 8) -> Partition:
