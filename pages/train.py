@@ -52,10 +52,10 @@ def model_settings() -> tuple[ModelConfig, str, int]:
         return replace(d, kind=NO_MODEL, latent_dim=ds.X.shape[1]), "cpu", 0
     if kind == PRETRAINED:
         st.caption(
-            "An image encoder already trained on a million ImageNet photos (EfficientNet-Lite0, installed with "
-            "the app, nothing downloaded; or another encoder this server offers) turns each image into features "
-            "of what it shows (1,280 for Lite0); nothing is trained, the images are encoded once and kept for "
-            "this session."
+            "An image encoder already trained on a million ImageNet photos (EfficientNet-Lite2, installed with "
+            "the app, nothing downloaded; Lite0, smaller and faster; or another encoder this server offers) turns "
+            "each image into features of what it shows (1,280 for the Lite encoders); nothing is trained, the "
+            "images are encoded once and kept for this session."
         )
         options = train.encoder_options()
         chosen = w.selectbox(

