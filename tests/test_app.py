@@ -573,7 +573,9 @@ def test_colour_photos_go_through_the_pretrained_encoder_on_every_page(runs_dir,
     assert by_label(at.selectbox, "Model").value == "pretrained"  # the suggested model for colour photos
     assert "pretrained image encoder" in texts(at.info)
     encoders = by_label(at.selectbox, "Encoder")
-    assert encoders.options[1:] == ["timm:resnet18.a1_in1k"] and encoders.index == 0  # the installed one first
+    # the installed ones first, the default chosen; then the operator's
+    assert encoders.options[-1] == "timm:resnet18.a1_in1k" and encoders.index == 0
+    assert encoders.options[0].startswith("EfficientNet-Lite2") and "EfficientNet-Lite0" in encoders.options[1]
     assert not [t for t in at.text_input if "encoder" in t.label.lower()]  # no name or path typed by a visitor
     click(at, "Train")
     ws = at.session_state["ws"]

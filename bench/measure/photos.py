@@ -1,6 +1,7 @@
 """Photos: the pretrained image encoder's features of CIFAR-10 photos and the clusterings on them.
 
     python -m bench.measure.photos [--per-class 300] [--seeds 0 1 2] [--zip ../shared/data/cifar10/cifar10_test.zip]
+        [--tag _10k]
 
 A subset of ``--per-class`` photos per class (3,000 by default: 300 of each of 10) is written as a zip of JPEGs in class
 folders and loaded through :func:`explorer.data.load`, as an upload is. The photos are encoded once with the default
@@ -75,6 +76,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--pca", type=int, default=50)
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--tag", default="", help="results in photos<TAG>.json (e.g. _10k for --per-class 1000)")
     args = ap.parse_args()
 
     started_on = machine()
@@ -127,8 +129,8 @@ def main() -> None:
         "summary": summary,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "photos.json", out)
-    log(f"wrote {args.out / 'photos.json'}: {summary}")
+    write_json(args.out / f"photos{args.tag}.json", out)
+    log(f"wrote {args.out / f'photos{args.tag}.json'}: {summary}")
 
 
 if __name__ == "__main__":

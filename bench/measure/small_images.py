@@ -3,12 +3,13 @@ files in one folder per digit, loaded with ``explorer.data.load`` (what the dash
 CLI call), then the default pipeline with k = 10, over seeds. Results in bench/results/small_images.json.
 
     python -m bench.measure.small_images [--n 3000] [--seeds 0 1 2] [--members M] [--no-refine] [--fp32]
-        [--budget S] [--out DIR]
+        [--budget S] [--refine-seconds S] [--out DIR]
 
 ``--members M`` overrides the default's number of autoencoders side by side (results then in
 small_images_members<M>.json, beside the default's); ``--no-refine`` turns the refinement on augmented
 copies off (``_norefine`` in the name); ``--budget S`` plans each autoencoder's epochs to fit in S seconds of
-work (``ModelConfig.time_budget``; ``_budget<S>``).
+work (``ModelConfig.time_budget``; ``_budget<S>``); ``--refine-seconds S`` the refinement's batches to fit in S
+seconds per autoencoder (``ClusterConfig.refine_seconds``; ``_refine<S>``).
 
 The folder names carry the labels, which only score the run. The subset is drawn once (seeded); the
 seeds vary the pipeline (training, UMAP, GMM).
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         "--fp32", action="store_true", help="train in float32 (a CPU without native bf16); small_images_fp32.json"
     )
     p.add_argument("--budget", type=float, default=None, help="seconds of training per autoencoder (_budget<S>)")
+    p.add_argument("--refine-seconds", type=float, default=None, help="the refinement's seconds per autoencoder")
     p.add_argument("--out", type=Path, default=RESULTS)
     a = p.parse_args(argv)
     name = (
@@ -61,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         + ("_norefine" if a.no_refine else "")
         + ("_fp32" if a.fp32 else "")
         + ("" if a.budget is None else f"_budget{a.budget:g}")
+        + ("" if a.refine_seconds is None else f"_refine{a.refine_seconds:g}")
     ) + ".json"
     full = mnist_test()
     pick = np.sort(np.random.default_rng(0).choice(full.n, a.n, replace=False))
@@ -85,10 +88,12 @@ def main(argv: list[str] | None = None) -> None:
                 mixed_precision=False if a.fp32 else None,
                 cluster_refine=False if a.no_refine else None,
                 time_budget=a.budget,
+                cluster_refine_seconds=a.refine_seconds,
             )
             res = run_pipeline(ds, cfg)
             m = external_metrics(ds.labels, res.labels)
             doc["members"], doc["refine"] = int(cfg.model.members), bool(cfg.cluster.refine)
+            doc["time_budget"], doc["refine_seconds"] = cfg.model.time_budget, cfg.cluster.refine_seconds
             row = {
                 "seed": seed,
                 "seconds": round(time.perf_counter() - t0, 1),

@@ -177,7 +177,7 @@ def render(results: Path, doc: Path) -> str:
         + text_verdicts(text_doc)
         + words_dates_verdicts(load(results, "words_dates"))
         + text_scale_verdicts(load(results, "text_scale"))
-        + photos_verdicts(load(results, "photos"))
+        + photos_verdicts(load(results, "photos"), load(results, "photos_10k"))
         + shapes_verdicts(load(results, "shapes"), load(results, "shapes_noise"))
     )
     section_quality(sources, doc_dir, doc_dir, body)
@@ -189,6 +189,8 @@ def render(results: Path, doc: Path) -> str:
     section_words_dates(load(results, "words_dates"), body)
     section_text_scale(load(results, "text_scale"), body)
     section_photos(load(results, "photos"), body)
+    if load(results, "photos_10k"):
+        section_photos(load(results, "photos_10k"), body, "### All 10,000 CIFAR-10 test photos")
     section_photo_encoders(load(results, "photo_encoders"), body)
     section_photo_k(load(results, "photo_k"), body)
     verdicts += section_small({name: load(results, name) for name, _ in SMALL_VARIANTS}, body)
