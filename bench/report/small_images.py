@@ -17,6 +17,11 @@ VARIANTS = [  # (results file, what it is): the default first
     ("small_images_members1_norefine", "1 autoencoder, no refinement"),
     ("small_images_fp32", "the default in float32 (`--fp32`: a CPU without native bf16)"),
     ("small_images_norefine_fp32", "3 autoencoders, no refinement, float32"),
+    (
+        "small_images_fp32_budget30_refine10",
+        "the default cut to ~2 minutes: 30 s of training and 10 s of refinement per autoencoder, float32 on AVX2 "
+        "(`--fp32 --budget 30 --refine-seconds 10`)",
+    ),
 ]
 
 
