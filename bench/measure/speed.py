@@ -221,8 +221,13 @@ def throughput(dataset: str, n: int | None, epochs: int, repeats: int, device: s
 
 
 # -- the CLI end to end ----------------------------------------------------------------------------------
-def cli(dataset: str, device: str, extra: list[str] | None = None) -> dict:
-    """``python -m explorer run data.npz --k K --json`` in a child process: wall time and its peak RSS."""
+#: a CPU-bound neighbour: one thread spinning for argv[1] seconds (another user's job on a shared machine)
+BUSY = "import sys, time\nend = time.time() + float(sys.argv[1])\nwhile time.time() < end:\n    pass\n"
+
+
+def cli(dataset: str, device: str, extra: list[str] | None = None, busy_seconds: float = 0.0) -> dict:
+    """``python -m explorer run data.npz --k K --json`` in a child process: wall time and its peak RSS.
+    ``busy_seconds``: a CPU-bound neighbour process (one thread) runs beside it for its first seconds."""
     import json
 
     ds = load_bench_dataset(dataset)
@@ -247,11 +252,15 @@ def cli(dataset: str, device: str, extra: list[str] | None = None) -> dict:
             *(extra or []),
         ]
         log("cli: " + " ".join(cmd[1:]))
+        neighbour = subprocess.Popen([sys.executable, "-c", BUSY, str(busy_seconds)]) if busy_seconds > 0 else None
         t0 = time.perf_counter()
         with open(Path(tmp) / "stdout", "w+") as out, open(Path(tmp) / "stderr", "w+") as err:
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, text=True)
             _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (peak RSS)
             wall = time.perf_counter() - t0
+        if neighbour is not None:
+            neighbour.kill()
+            neighbour.wait()
             proc.returncode = os.waitstatus_to_exitcode(status)
             out.seek(0), err.seek(0)
             stdout, stderr = out.read(), err.read()
@@ -270,6 +279,7 @@ def cli(dataset: str, device: str, extra: list[str] | None = None) -> dict:
         "n": ds.n,
         "command": f"python -m explorer run <data>.npz --k {ds.n_classes} --json --device {device}{flags}",
         "wall_s": round(wall, 1),
+        "busy_neighbour_s": busy_seconds,
         "peak_rss_mb": round(peak_mb),
         "model": run_cfg.get("model"),
         "cluster_method": run_cfg.get("cluster", {}).get("method"),
@@ -422,6 +432,7 @@ def main(argv=None) -> None:
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--tag", default="", help="suffix of the JSON file name (e.g. _gpu)")
     p.add_argument("--fp32", action="store_true", help="cli: train in float32 (the path of a CPU without native bf16)")
+    p.add_argument("--busy-seconds", type=float, default=0.0, help="cli: a CPU-bound neighbour for the first S seconds")
     a = p.parse_args(argv)
     path = a.out / f"{a.what}{a.tag}.json"
     mach = machine()
@@ -449,7 +460,10 @@ def run(a, save=None) -> dict:
         if quick:
             return cli("digits", a.device, ["--epochs", "2", "--members", "1", "--dec-batches", "30"])  # a smoke test
         return cli(
-            a.dataset, a.device, (["--epochs", str(a.epochs)] if a.epochs else []) + (["--fp32"] if a.fp32 else [])
+            a.dataset,
+            a.device,
+            (["--epochs", str(a.epochs)] if a.epochs else []) + (["--fp32"] if a.fp32 else []),
+            busy_seconds=a.busy_seconds,
         )
     if a.what == "images70k":
         return images70k(a.device, save=save)
