@@ -258,12 +258,12 @@ def cli(dataset: str, device: str, extra: list[str] | None = None, busy_seconds:
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, text=True)
             _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (peak RSS)
             wall = time.perf_counter() - t0
-        if neighbour is not None:
-            neighbour.kill()
-            neighbour.wait()
             proc.returncode = os.waitstatus_to_exitcode(status)
             out.seek(0), err.seek(0)
             stdout, stderr = out.read(), err.read()
+        if neighbour is not None:
+            neighbour.kill()
+            neighbour.wait()
         if proc.returncode != 0:
             raise RuntimeError(f"the CLI failed ({proc.returncode}): {stderr[-2000:]}")
         metrics = json.loads(stdout.strip().splitlines()[-1])
